@@ -1,0 +1,75 @@
+# Build, lint and test Sunomi. `make test` is what CI runs (.ci/run).
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+# Targets chain deps → lint → test; go parallelises inside each step.
+.NOTPARALLEL:
+.DEFAULT_GOAL := build
+
+GO          ?= go
+BIN         := bin/sunomi
+STATICCHECK := .cache/bin/staticcheck
+# Go files, skipping build outputs, the tool cache and node_modules.
+GOFILES_CMD := find . -name '*.go' -not -path './.git/*' -not -path './.cache/*' \
+               -not -path './out/*' -not -path './bin/*' -not -path '*/node_modules/*'
+
+DEMO_DIR := out/demo
+DEMO_SRC := $(DEMO_DIR)/source.mp4
+DEMO_HLS := $(DEMO_DIR)/hls
+
+.PHONY: deps build lint test test-short dev bench-transcode clean
+
+deps:
+	@scripts/deps.sh
+
+build:
+	$(GO) build -o $(BIN) ./cmd/sunomi
+
+lint: | $(STATICCHECK)
+	@echo '==> gofmt'
+	@files="$$($(GOFILES_CMD) -print0 | xargs -0 -r gofmt -l)"; \
+	if [ -n "$$files" ]; then \
+		echo 'gofmt: these files need formatting (run gofmt -w on them):'; \
+		sed 's/^/  /' <<<"$$files"; \
+		exit 1; \
+	fi
+	@echo '==> go vet'
+	@$(GO) vet ./...
+	@echo '==> staticcheck'
+	@$(STATICCHECK) ./...
+
+test: deps lint
+	@echo '==> go test -count=1 -timeout 30m ./...'
+	@$(GO) test -count=1 -timeout 30m ./...
+
+test-short:
+	$(GO) test -short ./...
+
+dev: deps build
+	@if [ ! -f $(DEMO_SRC) ]; then \
+		echo '==> generating $(DEMO_SRC) (20 s, 1280x720, testsrc2 + sine)'; \
+		mkdir -p $(DEMO_DIR); \
+		ffmpeg -hide_banner -nostdin -loglevel error -y \
+			-f lavfi -i testsrc2=size=1280x720:rate=30:duration=20 \
+			-f lavfi -i sine=frequency=440:beep_factor=4:sample_rate=48000:duration=20 \
+			-c:v libx264 -preset veryfast -pix_fmt yuv420p \
+			-c:a aac -b:a 128k -ac 2 \
+			$(DEMO_DIR)/.source.tmp.mp4; \
+		mv $(DEMO_DIR)/.source.tmp.mp4 $(DEMO_SRC); \
+	fi
+	@echo '==> $(BIN) transcode $(DEMO_SRC) -o $(DEMO_HLS)'
+	@$(BIN) transcode $(DEMO_SRC) -o $(DEMO_HLS)
+	@echo
+	@echo 'HLS master playlist: $(DEMO_HLS)/master.m3u8'
+	@echo 'Play it locally:     ffplay $(DEMO_HLS)/master.m3u8'
+	@echo 'Or serve it:         python3 -m http.server -d $(DEMO_HLS) 8000'
+	@echo '  and open http://localhost:8000/master.m3u8 in VLC or an HLS-capable browser (Safari, or hls.js)'
+
+bench-transcode: deps
+	$(GO) test -run '^$$' -bench BenchmarkTranscodeVsFFmpeg -benchtime 1x -timeout 60m ./pipeline/
+
+# lint installs staticcheck when it is missing; `make deps` also replaces a wrong version.
+$(STATICCHECK):
+	@scripts/deps.sh
+
+clean:
+	rm -rf bin out

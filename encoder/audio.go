@@ -1,0 +1,361 @@
+package encoder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/asticode/go-astiav"
+
+	"github.com/sunomi/sunomi/hls"
+	"github.com/sunomi/sunomi/internal/avx"
+)
+
+// Audio output: AAC-LC, 48 kHz, stereo, 128 kb/s for every video.
+const (
+	AudioSampleRate = 48000
+	AudioBitrate    = 128_000
+	audioFrameSize  = 1024
+)
+
+// AudioSpec is the audio task: the whole track, encoded once.
+type AudioSpec struct {
+	Source  string `json:"source"` // a file whose first audio stream is encoded
+	OutDir  string `json:"outDir"`
+	Attempt int    `json:"attempt"`
+	// Origin is where the output timeline starts on the source timeline, in
+	// seconds: earlier samples are cut, a later start is padded with silence.
+	Origin float64 `json:"origin"`
+	// Duration trims the track to the video's length (0: keep it whole).
+	Duration float64       `json:"duration"`
+	Segment  time.Duration `json:"segment"`
+}
+
+// AudioSegment is one audio segment file, relative to the output dir.
+type AudioSegment struct {
+	Index    int     `json:"index"`
+	File     string  `json:"file"`
+	Start    float64 `json:"start"`
+	Duration float64 `json:"duration"`
+	Bytes    int64   `json:"bytes"`
+}
+
+// AudioResult reports what the audio task wrote.
+type AudioResult struct {
+	Codec    string         `json:"codec"`
+	Segments []AudioSegment `json:"segments"`
+	Warnings []string       `json:"warnings,omitempty"`
+}
+
+// EncodeAudio decodes the track, aligns it to the output timeline, downmixes
+// to stereo, resamples to 48 kHz, encodes AAC and cuts it into segments on
+// the same boundaries as the video.
+func EncodeAudio(ctx context.Context, spec AudioSpec) (*AudioResult, error) {
+	a, err := newAudioEncoder(spec)
+	if err != nil {
+		return nil, err
+	}
+	defer a.close()
+	if err := a.run(ctx); err != nil {
+		return nil, err
+	}
+	if len(a.res.Segments) == 0 {
+		return nil, errors.New("the audio track holds no decodable sound")
+	}
+	if a.decodeErrors > 0 {
+		a.res.Warnings = append(a.res.Warnings, fmt.Sprintf("audio: %d packets could not be decoded", a.decodeErrors))
+	}
+	return &a.res, nil
+}
+
+type audioEncoder struct {
+	spec   AudioSpec
+	in     *astiav.FormatContext
+	stream *astiav.Stream
+	dec    *astiav.CodecContext
+	enc    *astiav.CodecContext
+	graph  *filterGraph
+	pkt    *astiav.Packet
+	frame  *astiav.Frame
+	out    *astiav.Frame
+
+	segSamples   int64
+	seg          *tsSegment
+	segIndex     int
+	segStart     int64 // first sample of the open segment
+	lastEnd      int64
+	decodeErrors int
+	res          AudioResult
+}
+
+var audioTB = astiav.NewRational(1, AudioSampleRate)
+
+func newAudioEncoder(spec AudioSpec) (*audioEncoder, error) {
+	a := &audioEncoder{spec: spec, segIndex: -1, pkt: astiav.AllocPacket(), frame: astiav.AllocFrame(), out: astiav.AllocFrame(),
+		segSamples: int64(math.Round(spec.Segment.Seconds() * AudioSampleRate)), res: AudioResult{Codec: hls.AACLowComplexity}}
+	if err := a.open(); err != nil {
+		a.close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *audioEncoder) open() error {
+	a.in = astiav.AllocFormatContext()
+	if err := a.in.OpenInput(a.spec.Source, nil, nil); err != nil {
+		a.in.Free()
+		a.in = nil
+		return fmt.Errorf("open audio %s: %w", a.spec.Source, err)
+	}
+	if err := a.in.FindStreamInfo(nil); err != nil {
+		return fmt.Errorf("read audio %s: %w", a.spec.Source, err)
+	}
+	for _, s := range a.in.Streams() {
+		if s.CodecParameters().MediaType() == astiav.MediaTypeAudio {
+			a.stream = s
+			break
+		}
+	}
+	if a.stream == nil {
+		return fmt.Errorf("%s has no audio stream", a.spec.Source)
+	}
+	cp := a.stream.CodecParameters()
+	codec := astiav.FindDecoder(cp.CodecID())
+	if codec == nil {
+		return fmt.Errorf("no decoder for %s", cp.CodecID().Name())
+	}
+	a.dec = astiav.AllocCodecContext(codec)
+	if err := cp.ToCodecContext(a.dec); err != nil {
+		return fmt.Errorf("configure audio decoder: %w", err)
+	}
+	if err := a.dec.Open(codec, nil); err != nil {
+		return fmt.Errorf("open audio decoder: %w", err)
+	}
+
+	enc := astiav.FindEncoder(astiav.CodecIDAac)
+	if enc == nil {
+		return errors.New("libavcodec has no AAC encoder")
+	}
+	a.enc = astiav.AllocCodecContext(enc)
+	a.enc.SetSampleRate(AudioSampleRate)
+	a.enc.SetSampleFormat(astiav.SampleFormatFltp)
+	a.enc.SetChannelLayout(astiav.ChannelLayoutStereo)
+	a.enc.SetBitRate(AudioBitrate)
+	a.enc.SetTimeBase(audioTB)
+	if err := a.enc.Open(enc, nil); err != nil {
+		return fmt.Errorf("open AAC encoder: %w", err)
+	}
+	return os.MkdirAll(filepath.Join(a.spec.OutDir, "audio"), 0o755)
+}
+
+// filterDesc aligns the start (aresample pads or trims to first_pts=0),
+// converts to 48 kHz stereo, trims to the video and cuts the encoder's
+// 1024-sample frames.
+func (a *audioEncoder) filterDesc() string {
+	desc := "[in]aresample=" + strconv.Itoa(AudioSampleRate) + ":async=1:first_pts=0," +
+		"aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo"
+	if a.spec.Duration > 0 {
+		desc += fmt.Sprintf(",atrim=end_sample=%d", int64(math.Round(a.spec.Duration*AudioSampleRate)))
+	}
+	return desc + fmt.Sprintf(",asetnsamples=n=%d:p=0[out0]", audioFrameSize)
+}
+
+func (a *audioEncoder) openGraph(f *astiav.Frame) error {
+	layout := f.ChannelLayout()
+	if !layout.Valid() || layout.NbChannels() == 0 {
+		layout = a.dec.ChannelLayout()
+	}
+	args := astiav.FilterArgs{
+		"time_base":      astiav.NewRational(1, f.SampleRate()).String(),
+		"sample_rate":    strconv.Itoa(f.SampleRate()),
+		"sample_fmt":     f.SampleFormat().Name(),
+		"channel_layout": layout.String(),
+	}
+	var err error
+	a.graph, err = newFilterGraph(true, args, a.filterDesc(), 1)
+	return err
+}
+
+func (a *audioEncoder) run(ctx context.Context) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := a.in.ReadFrame(a.pkt)
+		if errors.Is(err, astiav.ErrEof) {
+			break
+		}
+		if err != nil {
+			a.res.Warnings = append(a.res.Warnings, fmt.Sprintf("audio: reading stopped early: %v", err))
+			break
+		}
+		if a.pkt.StreamIndex() == a.stream.Index() {
+			err = a.decode(a.pkt)
+		}
+		a.pkt.Unref()
+		if err != nil {
+			return err
+		}
+	}
+	if err := a.decode(nil); err != nil {
+		return err
+	}
+	if a.graph == nil {
+		return nil
+	}
+	if err := a.graph.push(nil); err != nil {
+		return err
+	}
+	if err := a.drainGraph(); err != nil {
+		return err
+	}
+	if err := a.enc.SendFrame(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
+		return fmt.Errorf("flush AAC encoder: %w", err)
+	}
+	if err := a.drainEncoder(); err != nil {
+		return err
+	}
+	return a.finishSegment(a.lastEnd)
+}
+
+func (a *audioEncoder) decode(pkt *astiav.Packet) error {
+	if err := a.dec.SendPacket(pkt); err != nil && !errors.Is(err, astiav.ErrEof) {
+		a.decodeErrors++
+		return nil
+	}
+	for {
+		err := a.dec.ReceiveFrame(a.frame)
+		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+			return nil
+		}
+		if err != nil {
+			a.decodeErrors++
+			return nil
+		}
+		err = a.filter(a.frame)
+		a.frame.Unref()
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// filter puts a decoded frame on the output timeline, in samples.
+func (a *audioEncoder) filter(f *astiav.Frame) error {
+	pts := avx.BestEffortTimestamp(f)
+	if pts == astiav.NoPtsValue || f.SampleRate() <= 0 {
+		return nil
+	}
+	sr := astiav.NewRational(1, f.SampleRate())
+	origin := int64(math.Round(a.spec.Origin * float64(f.SampleRate())))
+	f.SetPts(astiav.RescaleQ(pts, a.stream.TimeBase(), sr) - origin)
+	if a.graph == nil {
+		if err := a.openGraph(f); err != nil {
+			return err
+		}
+	}
+	if err := a.graph.push(f); err != nil {
+		return err
+	}
+	return a.drainGraph()
+}
+
+func (a *audioEncoder) drainGraph() error {
+	return a.graph.pull(0, a.out, func(f *astiav.Frame) error {
+		if err := a.enc.SendFrame(f); err != nil {
+			return fmt.Errorf("encode audio: %w", err)
+		}
+		return a.drainEncoder()
+	})
+}
+
+func (a *audioEncoder) drainEncoder() error {
+	for {
+		err := a.enc.ReceivePacket(a.pkt)
+		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("encode audio: %w", err)
+		}
+		err = a.mux(a.pkt)
+		a.pkt.Unref()
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// mux writes an AAC packet (pts in samples) into the segment its start falls in.
+func (a *audioEncoder) mux(pkt *astiav.Packet) error {
+	pts := pkt.Pts()
+	seg := 0
+	if pts > 0 && a.segSamples > 0 {
+		seg = int(pts / a.segSamples)
+	}
+	if a.seg == nil || seg > a.segIndex {
+		if err := a.finishSegment(pts); err != nil {
+			return err
+		}
+		name := filepath.Join("audio", fmt.Sprintf("a%d_%05d.ts", a.spec.Attempt, seg))
+		w, err := newTSSegment(filepath.Join(a.spec.OutDir, name), a.enc)
+		if err != nil {
+			return err
+		}
+		a.seg, a.segIndex, a.segStart = w, seg, pts
+	}
+	a.lastEnd = pts + pkt.Duration()
+	if pkt.Duration() <= 0 {
+		a.lastEnd = pts + audioFrameSize
+	}
+	pkt.SetPts(TimelineOffset + astiav.RescaleQ(pts, audioTB, OutputTimeBase))
+	pkt.SetDts(TimelineOffset + astiav.RescaleQ(pkt.Dts(), audioTB, OutputTimeBase))
+	pkt.SetDuration(astiav.RescaleQ(pkt.Duration(), audioTB, OutputTimeBase))
+	return a.seg.write(pkt)
+}
+
+// finishSegment closes the open segment, which ends at sample end.
+func (a *audioEncoder) finishSegment(end int64) error {
+	if a.seg == nil {
+		return nil
+	}
+	size, err := a.seg.finish()
+	if err != nil {
+		return err
+	}
+	rel, _ := filepath.Rel(a.spec.OutDir, a.seg.path)
+	a.res.Segments = append(a.res.Segments, AudioSegment{
+		Index: a.segIndex, File: rel, Bytes: size,
+		Start:    float64(a.segStart) / AudioSampleRate,
+		Duration: float64(end-a.segStart) / AudioSampleRate,
+	})
+	a.seg = nil
+	return nil
+}
+
+func (a *audioEncoder) close() {
+	if a.seg != nil {
+		a.seg.abort()
+	}
+	if a.graph != nil {
+		a.graph.free()
+	}
+	if a.enc != nil {
+		a.enc.Free()
+	}
+	if a.dec != nil {
+		a.dec.Free()
+	}
+	if a.in != nil {
+		a.in.CloseInput()
+		a.in.Free()
+	}
+	a.pkt.Free()
+	a.frame.Free()
+	a.out.Free()
+}

@@ -1,0 +1,627 @@
+package encoder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/asticode/go-astiav"
+
+	"github.com/sunomi/sunomi/hls"
+	"github.com/sunomi/sunomi/internal/avx"
+	"github.com/sunomi/sunomi/segmenter"
+)
+
+// VideoSettings are the settings every encode task of a job shares.
+type VideoSettings struct {
+	H264        H264Settings       `json:"h264"`
+	Rungs       []Rung             `json:"rungs"`
+	Rotation    int                `json:"rotation"`
+	Deinterlace bool               `json:"deinterlace"`
+	FrameRate   segmenter.Rational `json:"frameRate"` // of the source
+	// FrameStep keeps one source frame in FrameStep (2 halves 120 fps to 60).
+	FrameStep int `json:"frameStep"`
+	// ThumbnailInterval is the distance between storyboard thumbnails in seconds.
+	ThumbnailInterval float64 `json:"thumbnailInterval"`
+	ThumbnailWidth    int     `json:"thumbnailWidth"`
+}
+
+// OutputFrameRate is the frame rate of every rung.
+func (s VideoSettings) OutputFrameRate() float64 {
+	return s.FrameRate.Float() / float64(max(s.FrameStep, 1))
+}
+
+// ChunkSpec is one encode task: which frames of an extracted chunk to encode.
+type ChunkSpec struct {
+	Chunk   segmenter.Chunk `json:"chunk"`
+	Attempt int             `json:"attempt"`
+	Source  string          `json:"source"`
+	OutDir  string          `json:"outDir"`
+	// TimeBase and OriginPTS are the plan's: the source video stream's.
+	TimeBase  segmenter.Rational `json:"timeBase"`
+	OriginPTS int64              `json:"originPts"`
+	// Boundaries are the start timestamps of the chunk's segments
+	// (FirstSegment…FirstSegment+Segments-1).
+	Boundaries []int64 `json:"boundaries"`
+}
+
+// SegmentName is the file name of a segment, unique per chunk attempt.
+func SegmentName(chunk, attempt, segment int) string {
+	return fmt.Sprintf("c%05d_a%d_%05d.ts", chunk, attempt, segment)
+}
+
+// SegmentTiming places a segment on the output timeline; every rung shares it.
+type SegmentTiming struct {
+	Index    int     `json:"index"`
+	Start    float64 `json:"start"`
+	Duration float64 `json:"duration"`
+}
+
+// SegmentFile is one rung's file for a segment, relative to the output dir.
+type SegmentFile struct {
+	Index int    `json:"index"`
+	File  string `json:"file"`
+	Bytes int64  `json:"bytes"`
+}
+
+// RungOutput is what an encode task wrote for one rung.
+type RungOutput struct {
+	Name  string        `json:"name"`
+	Codec string        `json:"codec"` // RFC 6381, from the stream's SPS
+	Files []SegmentFile `json:"files"`
+}
+
+// ImageFile is a thumbnail or poster candidate written by an encode task.
+type ImageFile struct {
+	Time  float64 `json:"time"`
+	File  string  `json:"file"`
+	Score float64 `json:"score,omitempty"`
+}
+
+// ChunkResult reports what an encode task produced.
+type ChunkResult struct {
+	Index      int             `json:"index"`
+	Frames     int             `json:"frames"`
+	Segments   []SegmentTiming `json:"segments"`
+	Rungs      []RungOutput    `json:"rungs"`
+	Thumbnails []ImageFile     `json:"thumbnails"`
+	Poster     *ImageFile      `json:"poster,omitempty"`
+	Warnings   []string        `json:"warnings,omitempty"`
+}
+
+// EncodeChunk decodes an extracted chunk once, keeps exactly the frames with
+// StartPTS <= pts < EndPTS, and feeds them through one filter graph (deinterlace,
+// rotate, a scaler per rung) to an H.264 encoder per rung. Every segment
+// starts with an IDR frame at its boundary and is muxed into its own MPEG-TS
+// file with timestamps on the global output timeline.
+func EncodeChunk(ctx context.Context, spec ChunkSpec, set VideoSettings) (*ChunkResult, error) {
+	e, err := newChunkEncoder(spec, set)
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+	if err := e.run(ctx); err != nil {
+		return nil, err
+	}
+	return e.result()
+}
+
+// chunkEncoder holds the libav state of one encode task.
+type chunkEncoder struct {
+	spec  ChunkSpec
+	set   VideoSettings
+	in    *astiav.FormatContext
+	dec   *astiav.CodecContext
+	graph *filterGraph
+	rungs []*rungEncoder
+	pkt   *astiav.Packet
+	frame *astiav.Frame
+	out   *astiav.Frame
+
+	srcTB        astiav.Rational // the chunk file's time base
+	start, end   int64           // chunk range in srcTB
+	origin       int64
+	boundaries   []int64 // in srcTB
+	segStarts    map[int]int64
+	lastPTS      int64 // last frame at or after start, kept or not
+	lastDuration int64
+	endPTS       int64 // first frame at or after end: where the chunk stops
+	kept         int
+	damaged      int
+	decodeErrors int
+	thumbs       thumbnailer
+	warnings     []string
+}
+
+func newChunkEncoder(spec ChunkSpec, set VideoSettings) (*chunkEncoder, error) {
+	if len(set.Rungs) == 0 {
+		return nil, errors.New("no rungs to encode")
+	}
+	e := &chunkEncoder{spec: spec, set: set, segStarts: map[int]int64{},
+		lastPTS: astiav.NoPtsValue, endPTS: astiav.NoPtsValue,
+		pkt: astiav.AllocPacket(), frame: astiav.AllocFrame(), out: astiav.AllocFrame()}
+	if err := e.open(); err != nil {
+		e.close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *chunkEncoder) open() error {
+	e.in = astiav.AllocFormatContext()
+	if err := e.in.OpenInput(e.spec.Source, nil, nil); err != nil {
+		e.in.Free()
+		e.in = nil
+		return fmt.Errorf("open chunk %s: %w", e.spec.Source, err)
+	}
+	if err := e.in.FindStreamInfo(nil); err != nil {
+		return fmt.Errorf("read chunk %s: %w", e.spec.Source, err)
+	}
+	streams := e.in.Streams()
+	if len(streams) != 1 {
+		return fmt.Errorf("chunk %s has %d streams, want 1", e.spec.Source, len(streams))
+	}
+	s := streams[0]
+	e.srcTB = s.TimeBase()
+	planTB := astiav.NewRational(e.spec.TimeBase.Num, e.spec.TimeBase.Den)
+	// The chunk file may store another time base than the source did.
+	toSrc := func(pts int64) int64 {
+		if pts == segmenter.NoEnd {
+			return pts
+		}
+		return astiav.RescaleQ(pts, planTB, e.srcTB)
+	}
+	e.start, e.end, e.origin = toSrc(e.spec.Chunk.StartPTS), toSrc(e.spec.Chunk.EndPTS), toSrc(e.spec.OriginPTS)
+	for _, b := range e.spec.Boundaries {
+		e.boundaries = append(e.boundaries, toSrc(b))
+	}
+
+	cp := s.CodecParameters()
+	codec := astiav.FindDecoder(cp.CodecID())
+	if codec == nil {
+		return fmt.Errorf("no decoder for %s", cp.CodecID().Name())
+	}
+	e.dec = astiav.AllocCodecContext(codec)
+	if err := cp.ToCodecContext(e.dec); err != nil {
+		return fmt.Errorf("configure decoder: %w", err)
+	}
+	e.dec.SetThreadCount(1)
+	if err := e.dec.Open(codec, nil); err != nil {
+		return fmt.Errorf("open decoder: %w", err)
+	}
+	for i, r := range e.set.Rungs {
+		re, err := newRungEncoder(r, e.set, e.spec, i == e.thumbnailRung())
+		if err != nil {
+			return err
+		}
+		e.rungs = append(e.rungs, re)
+	}
+	e.thumbs = newThumbnailer(e.spec, e.set)
+	return nil
+}
+
+// thumbnailRung is the rung whose frames become thumbnails and poster
+// candidates: the largest one no taller than 720 lines.
+func (e *chunkEncoder) thumbnailRung() int {
+	best := len(e.set.Rungs) - 1
+	for i, r := range e.set.Rungs {
+		if r.Short <= 720 {
+			return i
+		}
+		best = i
+	}
+	return best
+}
+
+// filterDesc builds the graph: deinterlace and rotate once, then split into
+// one scaler per rung.
+func (e *chunkEncoder) filterDesc() string {
+	var pre []string
+	if e.set.Deinterlace {
+		pre = append(pre, "yadif=mode=send_frame:deint=interlaced")
+	}
+	switch e.set.Rotation {
+	case 90:
+		pre = append(pre, "transpose=clock")
+	case 180:
+		pre = append(pre, "hflip", "vflip")
+	case 270:
+		pre = append(pre, "transpose=cclock")
+	}
+	n := len(e.set.Rungs)
+	if n > 1 {
+		var outs strings.Builder
+		for i := range n {
+			fmt.Fprintf(&outs, "[s%d]", i)
+		}
+		pre = append(pre, fmt.Sprintf("split=%d%s", n, outs.String()))
+	}
+	head := "[in]" + strings.Join(pre, ",")
+	if len(pre) == 0 {
+		head = "[in]null"
+	}
+	var b strings.Builder
+	for i, r := range e.set.Rungs {
+		scale := fmt.Sprintf("scale=%d:%d:flags=bicubic,setsar=1,format=%s[out%d]",
+			r.Width, r.Height, pixelFormat(e.set.H264.Encoder).Name(), i)
+		switch {
+		case n == 1:
+			b.WriteString(head + "," + scale)
+		case i == 0:
+			fmt.Fprintf(&b, "%s;[s%d]%s", head, i, scale)
+		default:
+			fmt.Fprintf(&b, ";[s%d]%s", i, scale)
+		}
+	}
+	return b.String()
+}
+
+func (e *chunkEncoder) openGraph(f *astiav.Frame) error {
+	sar := f.SampleAspectRatio()
+	if sar.Num() <= 0 || sar.Den() <= 0 {
+		sar = astiav.NewRational(1, 1)
+	}
+	args := astiav.FilterArgs{
+		"video_size":   fmt.Sprintf("%dx%d", f.Width(), f.Height()),
+		"pix_fmt":      strconv.Itoa(int(f.PixelFormat())),
+		"time_base":    e.srcTB.String(),
+		"pixel_aspect": sar.String(),
+	}
+	var err error
+	e.graph, err = newFilterGraph(false, args, e.filterDesc(), len(e.rungs))
+	return err
+}
+
+func (e *chunkEncoder) run(ctx context.Context) error {
+	for e.endPTS == astiav.NoPtsValue {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := e.in.ReadFrame(e.pkt)
+		if errors.Is(err, astiav.ErrEof) {
+			break
+		}
+		if err != nil {
+			e.warnings = append(e.warnings, fmt.Sprintf("chunk %d: reading stopped early: %v", e.spec.Chunk.Index, err))
+			break
+		}
+		err = e.decode(e.pkt)
+		e.pkt.Unref()
+		if err != nil {
+			return err
+		}
+	}
+	if e.endPTS == astiav.NoPtsValue {
+		if err := e.decode(nil); err != nil {
+			return err
+		}
+	}
+	if e.kept == 0 {
+		return fmt.Errorf("chunk %d: no frame could be decoded", e.spec.Chunk.Index)
+	}
+	if e.endPTS == astiav.NoPtsValue {
+		e.endPTS = e.lastPTS + e.lastDuration
+	}
+	if e.graph != nil {
+		if err := e.graph.push(nil); err != nil {
+			return err
+		}
+		if err := e.drainGraph(); err != nil {
+			return err
+		}
+	}
+	for _, r := range e.rungs {
+		if err := r.flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decode sends one packet (nil: flush) and handles the frames that come out.
+func (e *chunkEncoder) decode(pkt *astiav.Packet) error {
+	if err := e.dec.SendPacket(pkt); err != nil && !errors.Is(err, astiav.ErrEof) {
+		// A damaged packet loses its frames, not the chunk.
+		e.decodeErrors++
+		return nil
+	}
+	for e.endPTS == astiav.NoPtsValue {
+		err := e.dec.ReceiveFrame(e.frame)
+		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+			return nil
+		}
+		if err != nil {
+			e.decodeErrors++
+			return nil
+		}
+		err = e.handleFrame(e.frame)
+		e.frame.Unref()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *chunkEncoder) handleFrame(f *astiav.Frame) error {
+	pts := avx.BestEffortTimestamp(f)
+	if pts == astiav.NoPtsValue || pts < e.start || pts <= e.lastPTS && e.lastPTS != astiav.NoPtsValue {
+		return nil // pre-roll before the chunk, or a duplicate timestamp
+	}
+	if pts >= e.end {
+		e.endPTS = pts
+		return nil
+	}
+	e.lastPTS = pts
+	e.lastDuration = avx.Duration(f)
+	if e.lastDuration <= 0 {
+		e.lastDuration = int64(math.Round(1 / e.set.FrameRate.Float() / e.srcTB.Float64()))
+	}
+	if !e.keepFrame(pts) {
+		return nil
+	}
+	if avx.Damaged(f) {
+		e.damaged++
+	}
+	seg := e.segmentOf(pts)
+	if _, ok := e.segStarts[seg]; !ok {
+		e.segStarts[seg] = pts
+	}
+	e.kept++
+	if e.graph == nil {
+		if err := e.openGraph(f); err != nil {
+			return err
+		}
+	}
+	f.SetPts(pts)
+	if err := e.graph.push(f); err != nil {
+		return err
+	}
+	return e.drainGraph()
+}
+
+// keepFrame drops every other frame (or more) of sources above 60 fps,
+// counting frames from the origin so all chunks drop the same ones.
+func (e *chunkEncoder) keepFrame(pts int64) bool {
+	step := e.set.FrameStep
+	if step <= 1 {
+		return true
+	}
+	n := int64(math.Round(float64(pts-e.origin) * e.srcTB.Float64() * e.set.FrameRate.Float()))
+	return n%int64(step) == 0
+}
+
+// segmentOf returns the global index of the segment a timestamp falls in.
+func (e *chunkEncoder) segmentOf(pts int64) int {
+	i := 0
+	for i+1 < len(e.boundaries) && pts >= e.boundaries[i+1] {
+		i++
+	}
+	return e.spec.Chunk.FirstSegment + i
+}
+
+func (e *chunkEncoder) drainGraph() error {
+	for i, r := range e.rungs {
+		err := e.graph.pull(i, e.out, func(f *astiav.Frame) error {
+			src := f.Pts()
+			seg := e.segmentOf(src)
+			if r.thumbnails {
+				if err := e.thumbs.offer(f, e.seconds(src)); err != nil {
+					e.warnings = append(e.warnings, err.Error())
+				}
+			}
+			f.SetPts(TimelineOffset + astiav.RescaleQ(src-e.origin, e.srcTB, OutputTimeBase))
+			return r.encode(f, seg)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *chunkEncoder) seconds(pts int64) float64 {
+	return float64(pts-e.origin) * e.srcTB.Float64()
+}
+
+func (e *chunkEncoder) result() (*ChunkResult, error) {
+	res := &ChunkResult{Index: e.spec.Chunk.Index, Frames: e.kept, Warnings: e.warnings}
+	first := e.spec.Chunk.FirstSegment
+	for i := first; i < first+e.spec.Chunk.Segments; i++ {
+		start, ok := e.segStarts[i]
+		if !ok {
+			continue // no frame falls in it: the previous segment covers the gap
+		}
+		end := e.endPTS
+		for j := i + 1; j < first+e.spec.Chunk.Segments; j++ {
+			if s, ok := e.segStarts[j]; ok {
+				end = s
+				break
+			}
+		}
+		res.Segments = append(res.Segments, SegmentTiming{Index: i, Start: e.seconds(start), Duration: e.seconds(end) - e.seconds(start)})
+	}
+	for _, r := range e.rungs {
+		res.Rungs = append(res.Rungs, RungOutput{Name: r.rung.Name, Codec: r.codec, Files: r.files})
+	}
+	if e.decodeErrors > 0 || e.damaged > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("chunk %d: %d packets could not be decoded and %d frames were damaged", e.spec.Chunk.Index, e.decodeErrors, e.damaged))
+	}
+	var err error
+	res.Thumbnails, res.Poster, err = e.thumbs.finish()
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (e *chunkEncoder) close() {
+	for _, r := range e.rungs {
+		r.close()
+	}
+	if e.graph != nil {
+		e.graph.free()
+	}
+	if e.dec != nil {
+		e.dec.Free()
+	}
+	if e.in != nil {
+		e.in.CloseInput()
+		e.in.Free()
+	}
+	e.pkt.Free()
+	e.frame.Free()
+	e.out.Free()
+}
+
+// rungEncoder encodes one rung of a chunk into segment files.
+type rungEncoder struct {
+	rung       Rung
+	spec       ChunkSpec
+	dir        string
+	enc        *astiav.CodecContext
+	pkt        *astiav.Packet
+	thumbnails bool
+	forcedSeg  int // last segment whose first frame was forced to IDR
+	seg        *tsSegment
+	segIndex   int
+	codec      string
+	files      []SegmentFile
+}
+
+func newRungEncoder(r Rung, set VideoSettings, spec ChunkSpec, thumbnails bool) (*rungEncoder, error) {
+	step := max(set.FrameStep, 1)
+	fps := astiav.NewRational(set.FrameRate.Num, set.FrameRate.Den*step)
+	enc, err := openH264(set.H264, r.Width, r.Height, r.MaxBitrate, fps)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(spec.OutDir, r.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		enc.Free()
+		return nil, fmt.Errorf("create rung dir: %w", err)
+	}
+	return &rungEncoder{rung: r, spec: spec, dir: dir, enc: enc, pkt: astiav.AllocPacket(),
+		thumbnails: thumbnails, forcedSeg: -1, segIndex: -1}, nil
+}
+
+// encode sends one filtered frame (pts in OutputTimeBase) that belongs to
+// segment seg, forcing an IDR on the first frame of every segment.
+func (r *rungEncoder) encode(f *astiav.Frame, seg int) error {
+	f.SetPictureType(astiav.PictureTypeNone)
+	if seg != r.forcedSeg {
+		f.SetPictureType(astiav.PictureTypeI)
+		r.forcedSeg = seg
+	}
+	if err := r.enc.SendFrame(f); err != nil {
+		return fmt.Errorf("encode %s: %w", r.rung.Name, err)
+	}
+	return r.drain(seg)
+}
+
+func (r *rungEncoder) flush() error {
+	if err := r.enc.SendFrame(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
+		return fmt.Errorf("flush %s: %w", r.rung.Name, err)
+	}
+	if err := r.drain(-1); err != nil {
+		return err
+	}
+	return r.finishSegment()
+}
+
+// drain muxes the packets the encoder has ready. A keyframe opens the next
+// segment: IDRs are forced exactly at segment starts and GOPs are closed, so
+// every packet between two segment IDRs belongs to the first one.
+func (r *rungEncoder) drain(latestSeg int) error {
+	for {
+		err := r.enc.ReceivePacket(r.pkt)
+		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("encode %s: %w", r.rung.Name, err)
+		}
+		err = r.mux(r.pkt)
+		r.pkt.Unref()
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (r *rungEncoder) mux(pkt *astiav.Packet) error {
+	key := pkt.Flags().Has(astiav.PacketFlagKey)
+	if key {
+		if r.codec == "" {
+			if c, err := hls.AVCCodecString(pkt.Data()); err == nil {
+				r.codec = c
+			}
+		}
+		if seg := r.segmentOfOutput(pkt.Pts()); seg != r.segIndex {
+			if err := r.finishSegment(); err != nil {
+				return err
+			}
+			name := SegmentName(r.spec.Chunk.Index, r.spec.Attempt, seg)
+			w, err := newTSSegment(filepath.Join(r.dir, name), r.enc)
+			if err != nil {
+				return err
+			}
+			r.seg, r.segIndex = w, seg
+		}
+	}
+	if r.seg == nil {
+		return fmt.Errorf("encode %s: first packet is not a keyframe", r.rung.Name)
+	}
+	return r.seg.write(pkt)
+}
+
+// segmentOfOutput maps an output timestamp back to its segment.
+func (r *rungEncoder) segmentOfOutput(pts int64) int {
+	tb := astiav.NewRational(r.spec.TimeBase.Num, r.spec.TimeBase.Den)
+	i := 0
+	for i+1 < len(r.spec.Boundaries) &&
+		pts >= TimelineOffset+astiav.RescaleQ(r.spec.Boundaries[i+1]-r.spec.OriginPTS, tb, OutputTimeBase) {
+		i++
+	}
+	return r.spec.Chunk.FirstSegment + i
+}
+
+func (r *rungEncoder) finishSegment() error {
+	if r.seg == nil {
+		return nil
+	}
+	size, err := r.seg.finish()
+	if err != nil {
+		return err
+	}
+	r.files = append(r.files, SegmentFile{Index: r.segIndex,
+		File: filepath.Join(r.rung.Name, filepath.Base(r.seg.path)), Bytes: size})
+	r.seg = nil
+	return nil
+}
+
+func (r *rungEncoder) close() {
+	if r.seg != nil {
+		r.seg.abort()
+	}
+	r.enc.Free()
+	r.pkt.Free()
+}
+
+// frameImage copies a yuv420p frame into a Go image.
+func frameImage(f *astiav.Frame) (image.Image, error) {
+	img, err := f.Data().GuessImageFormat()
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Data().ToImage(img); err != nil {
+		return nil, err
+	}
+	return img, nil
+}

@@ -1,0 +1,159 @@
+// Package pipeline runs the farm's tasks — split, encode chunk, audio,
+// stitch — and, for `sunomi transcode`, all of them on one machine with a
+// pool of in-process workers. The farm's agents run the same task functions.
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"time"
+
+	"github.com/sunomi/sunomi/encoder"
+	"github.com/sunomi/sunomi/segmenter"
+)
+
+// Options configure a transcode; the zero value of each field means its default.
+type Options struct {
+	Workers int
+	Segment time.Duration
+	Chunk   time.Duration
+	Preset  string
+	CRF     int
+	Encoder string // auto, libx264, h264_nvenc, h264_qsv
+	Rungs   []encoder.RungSpec
+	Limits  segmenter.Limits
+	// MaxFrameRate caps the output rate; faster sources are halved until under it.
+	MaxFrameRate float64
+}
+
+// Defaults of a production ladder.
+const (
+	DefaultSegment      = 4 * time.Second
+	DefaultChunk        = 16 * time.Second
+	DefaultPreset       = "veryfast"
+	DefaultCRF          = 21
+	DefaultMaxFrameRate = 60
+	thumbnailWidth      = 160
+	maxThumbnails       = 200
+	storyboardColumns   = 10
+)
+
+func (o Options) withDefaults() Options {
+	if o.Workers <= 0 {
+		o.Workers = 1
+	}
+	if o.Segment <= 0 {
+		o.Segment = DefaultSegment
+	}
+	if o.Chunk <= 0 {
+		o.Chunk = DefaultChunk
+	}
+	if o.Preset == "" {
+		o.Preset = DefaultPreset
+	}
+	if o.CRF <= 0 {
+		o.CRF = DefaultCRF
+	}
+	if o.Encoder == "" {
+		o.Encoder = encoder.EncoderAuto
+	}
+	if len(o.Rungs) == 0 {
+		o.Rungs = encoder.DefaultRungs
+	}
+	if o.Limits == (segmenter.Limits{}) {
+		o.Limits = segmenter.DefaultLimits
+	}
+	if o.MaxFrameRate <= 0 {
+		o.MaxFrameRate = DefaultMaxFrameRate
+	}
+	return o
+}
+
+// Job is what the split task decides: the source's probe, the ladder, the
+// chunk plan, and a spec for every encode task and the audio task.
+type Job struct {
+	Probe     *segmenter.Probe       `json:"probe"`
+	Plan      *segmenter.Plan        `json:"plan,omitempty"`
+	Video     *encoder.VideoSettings `json:"video,omitempty"`
+	Chunks    []encoder.ChunkSpec    `json:"chunks,omitempty"`
+	Audio     *encoder.AudioSpec     `json:"audio,omitempty"`
+	Extracted segmenter.Extracted    `json:"extracted"`
+}
+
+// Split is the split task: probe the source, reject it early if it is over
+// the limits, pick the ladder, plan the chunks and extract them into workDir.
+// Encode tasks will write into outDir.
+func Split(ctx context.Context, src, workDir, outDir string, opts Options) (*Job, error) {
+	opts = opts.withDefaults()
+	probe, err := segmenter.ProbeFile(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	if err := opts.Limits.Check(probe); err != nil {
+		return nil, err
+	}
+	job := &Job{Probe: probe}
+	if v := probe.Video; v != nil {
+		h264 := encoder.H264Settings{Preset: opts.Preset, CRF: opts.CRF}
+		if h264.Encoder, err = encoder.ResolveEncoder(opts.Encoder); err != nil {
+			return nil, err
+		}
+		plan, err := segmenter.PlanChunks(v, opts.Segment, opts.Chunk)
+		if err != nil {
+			return nil, err
+		}
+		job.Plan = &plan
+		job.Video = videoSettings(v, probe.Duration, h264, opts)
+	}
+	if err := os.MkdirAll(workDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create work dir: %w", err)
+	}
+	var plan segmenter.Plan
+	if job.Plan != nil {
+		plan = *job.Plan
+	}
+	if job.Extracted, err = segmenter.Extract(ctx, src, probe, plan, workDir); err != nil {
+		return nil, err
+	}
+	if job.Plan != nil {
+		for i, c := range job.Plan.Chunks {
+			spec := encoder.ChunkSpec{Chunk: c, Attempt: 1, Source: job.Extracted.Chunks[i], OutDir: outDir,
+				TimeBase: plan.TimeBase, OriginPTS: plan.OriginPTS}
+			for s := c.FirstSegment; s < c.FirstSegment+c.Segments; s++ {
+				spec.Boundaries = append(spec.Boundaries, plan.BoundaryPTS(s))
+			}
+			job.Chunks = append(job.Chunks, spec)
+		}
+	}
+	if a := probe.Audio; a != nil {
+		job.Audio = &encoder.AudioSpec{Source: job.Extracted.Audio, OutDir: outDir, Attempt: 1,
+			Segment: opts.Segment, Origin: a.StartSeconds}
+		if v := probe.Video; v != nil {
+			job.Audio.Origin = float64(v.OriginPTS) * v.TimeBase.Float()
+			job.Audio.Duration = probe.Duration
+		}
+	}
+	return job, nil
+}
+
+func videoSettings(v *segmenter.VideoStream, duration float64, h264 encoder.H264Settings, opts Options) *encoder.VideoSettings {
+	w, h := v.DisplaySize()
+	set := &encoder.VideoSettings{
+		H264:        h264,
+		Rungs:       encoder.Ladder(w, h, opts.Rungs),
+		Rotation:    v.Rotation,
+		Deinterlace: v.Interlaced,
+		FrameRate:   v.FrameRate,
+		FrameStep:   1,
+		// At most maxThumbnails thumbnails, so that the storyboard of a long
+		// video stays as small as a short one's.
+		ThumbnailInterval: math.Max(2, math.Ceil(duration/maxThumbnails)),
+		ThumbnailWidth:    thumbnailWidth,
+	}
+	for v.FrameRate.Float()/float64(set.FrameStep) > opts.MaxFrameRate+0.01 {
+		set.FrameStep *= 2
+	}
+	return set
+}
