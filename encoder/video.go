@@ -46,6 +46,8 @@ type ChunkSpec struct {
 	// TimeBase and OriginPTS are the plan's: the source video stream's.
 	TimeBase  segmenter.Rational `json:"timeBase"`
 	OriginPTS int64              `json:"originPts"`
+	// Shift has been added to every timestamp of Source (plan time base).
+	Shift int64 `json:"shift"`
 	// Boundaries are the start timestamps of the chunk's segments
 	// (FirstSegment…FirstSegment+Segments-1).
 	Boundaries []int64 `json:"boundaries"`
@@ -175,7 +177,7 @@ func (e *chunkEncoder) open() error {
 		if pts == segmenter.NoEnd {
 			return pts
 		}
-		return astiav.RescaleQ(pts, planTB, e.srcTB)
+		return astiav.RescaleQ(pts+e.spec.Shift, planTB, e.srcTB)
 	}
 	e.start, e.end, e.origin = toSrc(e.spec.Chunk.StartPTS), toSrc(e.spec.Chunk.EndPTS), toSrc(e.spec.OriginPTS)
 	for _, b := range e.spec.Boundaries {

@@ -120,7 +120,7 @@ func Split(ctx context.Context, src, workDir, outDir string, opts Options) (*Job
 	if job.Plan != nil {
 		for i, c := range job.Plan.Chunks {
 			spec := encoder.ChunkSpec{Chunk: c, Attempt: 1, Source: job.Extracted.Chunks[i], OutDir: outDir,
-				TimeBase: plan.TimeBase, OriginPTS: plan.OriginPTS}
+				TimeBase: plan.TimeBase, OriginPTS: plan.OriginPTS, Shift: job.Extracted.VideoShift}
 			for s := c.FirstSegment; s < c.FirstSegment+c.Segments; s++ {
 				spec.Boundaries = append(spec.Boundaries, plan.BoundaryPTS(s))
 			}
@@ -134,6 +134,8 @@ func Split(ctx context.Context, src, workDir, outDir string, opts Options) (*Job
 			job.Audio.Origin = float64(v.OriginPTS) * v.TimeBase.Float()
 			job.Audio.Duration = probe.Duration
 		}
+		// The extracted track starts later by the extraction shift.
+		job.Audio.Origin += float64(job.Extracted.AudioShift) * a.TimeBase.Float()
 	}
 	return job, nil
 }

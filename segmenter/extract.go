@@ -5,16 +5,28 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/asticode/go-astiav"
 )
 
 // Extracted names the files the split task wrote: one video file per chunk
 // of the plan, and the whole audio track when the source has one.
+//
+// Every timestamp in them is shifted forward by ExtractShift: the muxer would
+// otherwise shift a file whose first decode timestamp is negative (B-frames,
+// AAC priming) on its own, and the first chunk would no longer line up with
+// the others.
 type Extracted struct {
 	Chunks []string `json:"chunks"`
 	Audio  string   `json:"audio,omitempty"`
+	// VideoShift and AudioShift are ExtractShift in each source stream's time base.
+	VideoShift int64 `json:"videoShift"`
+	AudioShift int64 `json:"audioShift"`
 }
+
+// ExtractShift is added to every timestamp of an extracted file.
+const ExtractShift = 10 * time.Second
 
 // extractFormat keeps every codec and the exact time base of the source, so
 // that chunk boundaries stay exact.
@@ -37,17 +49,19 @@ func Extract(ctx context.Context, src string, p *Probe, plan Plan, dir string) (
 	video, audio := -1, -1
 	if v := p.Video; v != nil {
 		video = v.Index
+		out.VideoShift = DurationToPTS(ExtractShift, v.TimeBase)
 		for _, c := range plan.Chunks {
 			path := filepath.Join(dir, fmt.Sprintf("chunk_%05d.%s", c.Index, extractFormat))
 			out.Chunks = append(out.Chunks, path)
-			chunks = append(chunks, &chunkWriter{chunk: c, path: path, stream: streams[video]})
+			chunks = append(chunks, &chunkWriter{chunk: c, path: path, stream: streams[video], shift: out.VideoShift})
 		}
 	}
 	var aw *copyWriter
 	if a := p.Audio; a != nil {
 		audio = a.Index
 		out.Audio = filepath.Join(dir, "audio."+extractFormat)
-		if aw, err = newCopyWriter(out.Audio, streams[audio]); err != nil {
+		out.AudioShift = DurationToPTS(ExtractShift, a.TimeBase)
+		if aw, err = newCopyWriter(out.Audio, streams[audio], out.AudioShift); err != nil {
 			return Extracted{}, err
 		}
 		defer aw.close()
@@ -116,6 +130,7 @@ type chunkWriter struct {
 	chunk  Chunk
 	path   string
 	stream *astiav.Stream
+	shift  int64
 	state  chunkState
 	w      *copyWriter
 }
@@ -128,7 +143,7 @@ func (c *chunkWriter) add(pkt *astiav.Packet) (err error) {
 		if !key || ts != c.chunk.SourceStartPTS {
 			return nil
 		}
-		if c.w, err = newCopyWriter(c.path, c.stream); err != nil {
+		if c.w, err = newCopyWriter(c.path, c.stream, c.shift); err != nil {
 			return err
 		}
 		c.state = chunkOpen
@@ -165,15 +180,16 @@ type copyWriter struct {
 	io      *astiav.IOContext
 	inTB    astiav.Rational
 	outTB   astiav.Rational
+	shift   int64 // added to every timestamp, in inTB
 	scratch *astiav.Packet
 }
 
-func newCopyWriter(path string, in *astiav.Stream) (*copyWriter, error) {
+func newCopyWriter(path string, in *astiav.Stream, shift int64) (*copyWriter, error) {
 	fc, err := astiav.AllocOutputFormatContext(nil, extractFormat, path)
 	if err != nil || fc == nil {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
-	w := &copyWriter{path: path, fc: fc, inTB: in.TimeBase(), scratch: astiav.AllocPacket()}
+	w := &copyWriter{path: path, fc: fc, inTB: in.TimeBase(), shift: shift, scratch: astiav.AllocPacket()}
 	s := fc.NewStream(nil)
 	if s == nil {
 		w.close()
@@ -208,6 +224,12 @@ func (w *copyWriter) write(pkt *astiav.Packet) error {
 	defer w.scratch.Unref()
 	w.scratch.SetStreamIndex(0)
 	w.scratch.SetPos(-1)
+	if ts := w.scratch.Pts(); ts != astiav.NoPtsValue {
+		w.scratch.SetPts(ts + w.shift)
+	}
+	if ts := w.scratch.Dts(); ts != astiav.NoPtsValue {
+		w.scratch.SetDts(ts + w.shift)
+	}
 	w.scratch.RescaleTs(w.inTB, w.outTB)
 	if err := w.fc.WriteFrame(w.scratch); err != nil {
 		return fmt.Errorf("write %s: %w", w.path, err)

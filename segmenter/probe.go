@@ -278,7 +278,7 @@ func openInput(path string) (*input, error) {
 	}
 	if err := fc.OpenInput(path, nil, opts); err != nil {
 		fc.Free()
-		return nil, invalidf("not a media file that can be read (%v)", err)
+		return nil, invalidf("cannot be read as audio or video: it is damaged, truncated or not a media file (%v)", err)
 	}
 	if err := fc.FindStreamInfo(nil); err != nil {
 		fc.CloseInput()
