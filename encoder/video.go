@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/asticode/go-astiav"
 
@@ -319,7 +320,7 @@ func (e *chunkEncoder) run(ctx context.Context) error {
 		}
 	}
 	for _, r := range e.rungs {
-		if err := r.flush(); err != nil {
+		if err := r.finish(); err != nil {
 			return err
 		}
 	}
@@ -419,7 +420,7 @@ func (e *chunkEncoder) drainGraph() error {
 				}
 			}
 			f.SetPts(TimelineOffset + astiav.RescaleQ(src-e.origin, e.srcTB, OutputTimeBase))
-			return r.encode(f, seg)
+			return r.submit(f, seg)
 		})
 		if err != nil {
 			return err
@@ -495,6 +496,12 @@ type rungEncoder struct {
 	segIndex   int
 	codec      string
 	files      []SegmentFile
+
+	frames chan rungFrame
+	done   chan struct{}
+	closed bool        // frames is closed; touched by the chunk's goroutine only
+	failed atomic.Bool // err is set
+	err    error       // written by loop, read after done
 }
 
 func newRungEncoder(r Rung, set VideoSettings, spec ChunkSpec, thumbnails bool) (*rungEncoder, error) {
@@ -509,8 +516,60 @@ func newRungEncoder(r Rung, set VideoSettings, spec ChunkSpec, thumbnails bool) 
 		enc.Free()
 		return nil, fmt.Errorf("create rung dir: %w", err)
 	}
-	return &rungEncoder{rung: r, spec: spec, dir: dir, enc: enc, pkt: astiav.AllocPacket(),
-		thumbnails: thumbnails, forcedSeg: -1, segIndex: -1}, nil
+	re := &rungEncoder{rung: r, spec: spec, dir: dir, enc: enc, pkt: astiav.AllocPacket(),
+		thumbnails: thumbnails, forcedSeg: -1, segIndex: -1,
+		frames: make(chan rungFrame, rungQueue), done: make(chan struct{})}
+	go re.loop()
+	return re, nil
+}
+
+// rungQueue bounds the frames waiting for a rung's encoder.
+const rungQueue = 4
+
+type rungFrame struct {
+	f   *astiav.Frame
+	seg int
+}
+
+// loop encodes the rung's frames on a goroutine of its own, so that the
+// rungs of one chunk use every core even when there are fewer chunks than
+// workers (short videos, the last chunks of a long one).
+func (r *rungEncoder) loop() {
+	defer close(r.done)
+	for rf := range r.frames {
+		if r.err == nil {
+			if r.err = r.encode(rf.f, rf.seg); r.err != nil {
+				r.failed.Store(true)
+			}
+		}
+		rf.f.Free()
+	}
+	if r.err == nil {
+		r.err = r.flush()
+	}
+}
+
+// submit queues a reference to a filtered frame for the rung's encoder.
+func (r *rungEncoder) submit(f *astiav.Frame, seg int) error {
+	if r.failed.Load() {
+		return r.finish()
+	}
+	c := f.Clone()
+	if c == nil {
+		return errors.New("clone frame: out of memory")
+	}
+	r.frames <- rungFrame{f: c, seg: seg}
+	return nil
+}
+
+// finish waits until every queued frame is encoded and the encoder flushed.
+func (r *rungEncoder) finish() error {
+	if !r.closed {
+		r.closed = true
+		close(r.frames)
+	}
+	<-r.done
+	return r.err
 }
 
 // encode sends one filtered frame (pts in OutputTimeBase) that belongs to
@@ -609,6 +668,7 @@ func (r *rungEncoder) finishSegment() error {
 }
 
 func (r *rungEncoder) close() {
+	_ = r.finish()
 	if r.seg != nil {
 		r.seg.abort()
 	}
