@@ -67,7 +67,8 @@ func Ladder(displayW, displayH int, specs []RungSpec) []Rung {
 	}
 	if len(rungs) == 0 && len(specs) > 0 {
 		smallest := specs[len(specs)-1]
-		rungs = append(rungs, rungFor(displayW, displayH, even(short), smallest.MaxBitrate))
+		// Round down: an odd short side must not become a larger rung.
+		rungs = append(rungs, rungFor(displayW, displayH, max(2, short&^1), smallest.MaxBitrate))
 	}
 	return rungs
 }
@@ -86,6 +87,3 @@ func rungFor(displayW, displayH, short int, maxBitrate int64) Rung {
 
 // evenOf rounds to the nearest even number, at least 2.
 func evenOf(x float64) int { return max(2, 2*int(math.Round(x/2))) }
-
-// even rounds an integer to the nearest even number (up on ties), at least 2.
-func even(n int) int { return evenOf(float64(n) + 0.5) }

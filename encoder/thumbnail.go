@@ -58,7 +58,7 @@ func (t *thumbnailer) offer(f *astiav.Frame, sec float64) error {
 		t.best, t.bestScore, t.bestTime = img, score, sec
 	}
 	b := img.Bounds()
-	h := even(t.width * b.Dy() / max(b.Dx(), 1))
+	h := evenOf(float64(t.width*b.Dy()) / float64(max(b.Dx(), 1)))
 	small := image.NewRGBA(image.Rect(0, 0, t.width, h))
 	draw.ApproxBiLinear.Scale(small, small.Bounds(), img, b, draw.Src, nil)
 	name := filepath.Join("thumbs", fmt.Sprintf("%s_t%05d.jpg", t.prefix, n))

@@ -28,8 +28,9 @@ type Extracted struct {
 // ExtractShift is added to every timestamp of an extracted file.
 const ExtractShift = 10 * time.Second
 
-// extractFormat keeps every codec and the exact time base of the source, so
-// that chunk boundaries stay exact.
+// extractFormat carries every codec. It may store a finer time base than
+// the source's (an exact refinement for video, samples for audio), so readers
+// rescale plan timestamps to the file's own time base.
 const extractFormat = "nut"
 
 // Extract copies, without decoding, each chunk's packets from the keyframe

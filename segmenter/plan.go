@@ -70,7 +70,7 @@ func DurationToPTS(d time.Duration, tb Rational) int64 {
 }
 
 // PlanChunks cuts the video of a probed source into chunks of about chunk
-// length (rounded to whole segments), independent of where its keyframes are.
+// length (rounded down to whole segments), independent of where its keyframes are.
 func PlanChunks(v *VideoStream, segment, chunk time.Duration) (Plan, error) {
 	if segment < 100*time.Millisecond {
 		return Plan{}, fmt.Errorf("segment duration %s is too short (minimum 100ms)", segment)
@@ -78,7 +78,8 @@ func PlanChunks(v *VideoStream, segment, chunk time.Duration) (Plan, error) {
 	if chunk < segment {
 		chunk = segment
 	}
-	perChunk := max(1, int(math.Round(float64(chunk)/float64(segment))))
+	// Whole segments, never longer than asked (a chunk is at least one segment).
+	perChunk := max(1, int(chunk/segment))
 	p := Plan{
 		Segment:   segment,
 		Chunk:     time.Duration(perChunk) * segment,

@@ -58,7 +58,7 @@ func newTranscodeCmd() *cobra.Command {
 	f.StringVarP(&outDir, "output", "o", "", "output directory for the HLS ladder")
 	f.IntVar(&opts.Workers, "workers", runtime.NumCPU(), "in-process workers encoding chunks in parallel")
 	f.DurationVar(&opts.Segment, "segment", pipeline.DefaultSegment, "HLS segment duration")
-	f.DurationVar(&opts.Chunk, "chunk", pipeline.DefaultChunk, "chunk duration (rounded to whole segments)")
+	f.DurationVar(&opts.Chunk, "chunk", pipeline.DefaultChunk, "chunk duration (rounded down to whole segments)")
 	f.StringVar(&opts.Preset, "preset", pipeline.DefaultPreset, "x264 preset")
 	f.IntVar(&opts.CRF, "crf", pipeline.DefaultCRF, "x264 constant rate factor")
 	f.StringVar(&opts.Encoder, "encoder", encoder.EncoderAuto, "H.264 encoder: auto, libx264, h264_nvenc or h264_qsv")
