@@ -25,7 +25,9 @@ type VideoSettings struct {
 	Rungs       []Rung             `json:"rungs"`
 	Rotation    int                `json:"rotation"`
 	Deinterlace bool               `json:"deinterlace"`
-	FrameRate   segmenter.Rational `json:"frameRate"` // of the source
+	FrameRate   segmenter.Rational `json:"frameRate"` // average of the source
+	// PeakFrameRate is the source's highest rate (differs from FrameRate for VFR).
+	PeakFrameRate segmenter.Rational `json:"peakFrameRate"`
 	// FrameStep keeps one source frame in FrameStep (2 halves 120 fps to 60).
 	FrameStep int `json:"frameStep"`
 	// ThumbnailInterval is the distance between storyboard thumbnails in seconds.
@@ -33,9 +35,10 @@ type VideoSettings struct {
 	ThumbnailWidth    int     `json:"thumbnailWidth"`
 }
 
-// OutputFrameRate is the frame rate of every rung.
+// OutputFrameRate is the highest frame rate of every rung, as HLS's
+// FRAME-RATE attribute wants it.
 func (s VideoSettings) OutputFrameRate() float64 {
-	return s.FrameRate.Float() / float64(max(s.FrameStep, 1))
+	return s.PeakFrameRate.Float() / float64(max(s.FrameStep, 1))
 }
 
 // ChunkSpec is one encode task: which frames of an extracted chunk to encode.
@@ -411,8 +414,10 @@ func (e *chunkEncoder) segmentOf(pts int64) int {
 
 func (e *chunkEncoder) drainGraph() error {
 	for i, r := range e.rungs {
+		// yadif doubles the time base's resolution: read each sink's own.
+		sinkTB := e.graph.sinks[i].Inputs()[0].TimeBase()
 		err := e.graph.pull(i, e.out, func(f *astiav.Frame) error {
-			src := f.Pts()
+			src := astiav.RescaleQ(f.Pts(), sinkTB, e.srcTB)
 			seg := e.segmentOf(src)
 			if r.thumbnails {
 				if err := e.thumbs.offer(f, e.seconds(src)); err != nil {
@@ -676,14 +681,24 @@ func (r *rungEncoder) close() {
 	r.pkt.Free()
 }
 
-// frameImage copies a yuv420p frame into a Go image.
+// frameImage copies a yuv420p frame into a Go image. (go-astiav v0.16's
+// ToImage reads past the end of 4:2:0 chroma planes.)
 func frameImage(f *astiav.Frame) (image.Image, error) {
-	img, err := f.Data().GuessImageFormat()
+	if f.PixelFormat() != astiav.PixelFormatYuv420P {
+		return nil, fmt.Errorf("pixel format %s has no Go image", f.PixelFormat().Name())
+	}
+	b, err := f.Data().Bytes(1)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("copy frame: %w", err)
 	}
-	if err := f.Data().ToImage(img); err != nil {
-		return nil, err
+	w, h := f.Width(), f.Height()
+	cw, ch := (w+1)/2, (h+1)/2
+	if len(b) < w*h+2*cw*ch {
+		return nil, fmt.Errorf("copy frame: %d bytes for %dx%d", len(b), w, h)
 	}
-	return img, nil
+	return &image.YCbCr{
+		Y: b[:w*h], Cb: b[w*h : w*h+cw*ch], Cr: b[w*h+cw*ch : w*h+2*cw*ch],
+		YStride: w, CStride: cw, SubsampleRatio: image.YCbCrSubsampleRatio420,
+		Rect: image.Rect(0, 0, w, h),
+	}, nil
 }

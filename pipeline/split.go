@@ -128,11 +128,12 @@ func Split(ctx context.Context, src, workDir, outDir string, opts Options) (*Job
 		}
 	}
 	if a := probe.Audio; a != nil {
+		// Trimming to the probed duration also drops an audio-only file's
+		// end padding, which its container hides but the decoder outputs.
 		job.Audio = &encoder.AudioSpec{Source: job.Extracted.Audio, OutDir: outDir, Attempt: 1,
-			Segment: opts.Segment, Origin: a.StartSeconds}
+			Segment: opts.Segment, Origin: a.StartSeconds, Duration: probe.Duration}
 		if v := probe.Video; v != nil {
 			job.Audio.Origin = float64(v.OriginPTS) * v.TimeBase.Float()
-			job.Audio.Duration = probe.Duration
 		}
 		// The extracted track starts later by the extraction shift.
 		job.Audio.Origin += float64(job.Extracted.AudioShift) * a.TimeBase.Float()
@@ -143,12 +144,13 @@ func Split(ctx context.Context, src, workDir, outDir string, opts Options) (*Job
 func videoSettings(v *segmenter.VideoStream, duration float64, h264 encoder.H264Settings, opts Options) *encoder.VideoSettings {
 	w, h := v.DisplaySize()
 	set := &encoder.VideoSettings{
-		H264:        h264,
-		Rungs:       encoder.Ladder(w, h, opts.Rungs),
-		Rotation:    v.Rotation,
-		Deinterlace: v.Interlaced,
-		FrameRate:   v.FrameRate,
-		FrameStep:   1,
+		H264:          h264,
+		Rungs:         encoder.Ladder(w, h, opts.Rungs),
+		Rotation:      v.Rotation,
+		Deinterlace:   v.Interlaced,
+		FrameRate:     v.FrameRate,
+		PeakFrameRate: v.PeakFrameRate,
+		FrameStep:     1,
 		// At most maxThumbnails thumbnails, so that the storyboard of a long
 		// video stays as small as a short one's.
 		ThumbnailInterval: math.Max(2, math.Ceil(duration/maxThumbnails)),

@@ -73,7 +73,10 @@ type VideoStream struct {
 	Interlaced  bool     `json:"interlaced"`
 	FrameRate   Rational `json:"frameRate"` // average rate over the whole stream
 	VFR         bool     `json:"variableFrameRate"`
-	TimeBase    Rational `json:"timeBase"`
+	// PeakFrameRate is the highest rate the stream reaches: the nominal rate
+	// of a variable-rate phone video, FrameRate otherwise.
+	PeakFrameRate Rational `json:"peakFrameRate"`
+	TimeBase      Rational `json:"timeBase"`
 	// OriginPTS is the first keyframe's timestamp: time zero of the output timeline.
 	OriginPTS int64 `json:"originPts"`
 	// EndPTS is where the last frame ends.
@@ -113,7 +116,9 @@ type AudioStream struct {
 	Channels   int      `json:"channels"`
 	TimeBase   Rational `json:"timeBase"`
 	StartPTS   int64    `json:"startPts"`
-	// StartSeconds is where the first audio packet sits on the source timeline.
+	// StartSeconds is where the sound starts on the source timeline: the
+	// stream's start time, which leaves out encoder priming that the first
+	// packets carry (and the decoder skips).
 	StartSeconds float64 `json:"startSeconds"`
 	Packets      int     `json:"packets"`
 }
@@ -239,7 +244,11 @@ func ProbeFile(ctx context.Context, path string) (*Probe, error) {
 		if as.StartPTS == astiav.NoPtsValue {
 			as.StartPTS = 0
 		}
-		as.StartSeconds = float64(as.StartPTS) * as.TimeBase.Float()
+		start := as.StartPTS
+		if st := streams[audio].StartTime(); st != astiav.NoPtsValue {
+			start = st
+		}
+		as.StartSeconds = float64(start) * as.TimeBase.Float()
 		p.Audio = as
 	}
 	if p.Video == nil && p.Audio == nil {
@@ -471,6 +480,10 @@ func (vs *videoScan) finish() (*VideoStream, error) {
 		v.FrameRate = frameRate(vs.stream, median, tb, float64(v.Frames)/span, v.VFR)
 	} else {
 		v.FrameRate = Rational{25, 1}
+	}
+	v.PeakFrameRate = v.FrameRate
+	if r := vs.stream.RFrameRate(); v.VFR && r.Den() > 0 && r.Float64() > v.FrameRate.Float() && r.Float64() <= 240 {
+		v.PeakFrameRate = rationalOf(r)
 	}
 	for i := 1; i < len(v.Keyframes); i++ {
 		v.MaxGOP = math.Max(v.MaxGOP, float64(v.Keyframes[i]-v.Keyframes[i-1])*tb)
