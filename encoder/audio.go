@@ -67,36 +67,32 @@ func EncodeAudio(ctx context.Context, spec AudioSpec) (*AudioResult, error) {
 	if len(a.res.Segments) == 0 {
 		return nil, errors.New("the audio track holds no decodable sound")
 	}
-	if a.decodeErrors > 0 {
-		a.res.Warnings = append(a.res.Warnings, fmt.Sprintf("audio: %d packets could not be decoded", a.decodeErrors))
+	if a.src.errors > 0 {
+		a.res.Warnings = append(a.res.Warnings, fmt.Sprintf("audio: %d packets could not be decoded", a.src.errors))
 	}
 	return &a.res, nil
 }
 
 type audioEncoder struct {
-	spec   AudioSpec
-	in     *astiav.FormatContext
-	stream *astiav.Stream
-	dec    *astiav.CodecContext
-	enc    *astiav.CodecContext
-	graph  *filterGraph
-	pkt    *astiav.Packet
-	frame  *astiav.Frame
-	out    *astiav.Frame
+	spec  AudioSpec
+	src   *decodedInput
+	enc   *astiav.CodecContext
+	graph *filterGraph
+	pkt   *astiav.Packet // encoded
+	out   *astiav.Frame  // filtered
 
-	segSamples   int64
-	seg          *tsSegment
-	segIndex     int
-	segStart     int64 // first sample of the open segment
-	lastEnd      int64
-	decodeErrors int
-	res          AudioResult
+	segSamples int64
+	seg        *tsSegment
+	segIndex   int
+	segStart   int64 // first sample of the open segment
+	lastEnd    int64
+	res        AudioResult
 }
 
 var audioTB = astiav.NewRational(1, AudioSampleRate)
 
 func newAudioEncoder(spec AudioSpec) (*audioEncoder, error) {
-	a := &audioEncoder{spec: spec, segIndex: -1, pkt: astiav.AllocPacket(), frame: astiav.AllocFrame(), out: astiav.AllocFrame(),
+	a := &audioEncoder{spec: spec, segIndex: -1, pkt: astiav.AllocPacket(), out: astiav.AllocFrame(),
 		segSamples: int64(math.Round(spec.Segment.Seconds() * AudioSampleRate)), res: AudioResult{Codec: hls.AACLowComplexity}}
 	if err := a.open(); err != nil {
 		a.close()
@@ -106,37 +102,10 @@ func newAudioEncoder(spec AudioSpec) (*audioEncoder, error) {
 }
 
 func (a *audioEncoder) open() error {
-	a.in = astiav.AllocFormatContext()
-	if err := a.in.OpenInput(a.spec.Source, nil, nil); err != nil {
-		a.in.Free()
-		a.in = nil
-		return fmt.Errorf("open audio %s: %w", a.spec.Source, err)
+	var err error
+	if a.src, err = openDecodedInput(a.spec.Source, astiav.MediaTypeAudio); err != nil {
+		return fmt.Errorf("audio: %w", err)
 	}
-	if err := a.in.FindStreamInfo(nil); err != nil {
-		return fmt.Errorf("read audio %s: %w", a.spec.Source, err)
-	}
-	for _, s := range a.in.Streams() {
-		if s.CodecParameters().MediaType() == astiav.MediaTypeAudio {
-			a.stream = s
-			break
-		}
-	}
-	if a.stream == nil {
-		return fmt.Errorf("%s has no audio stream", a.spec.Source)
-	}
-	cp := a.stream.CodecParameters()
-	codec := astiav.FindDecoder(cp.CodecID())
-	if codec == nil {
-		return fmt.Errorf("no decoder for %s", cp.CodecID().Name())
-	}
-	a.dec = astiav.AllocCodecContext(codec)
-	if err := cp.ToCodecContext(a.dec); err != nil {
-		return fmt.Errorf("configure audio decoder: %w", err)
-	}
-	if err := a.dec.Open(codec, nil); err != nil {
-		return fmt.Errorf("open audio decoder: %w", err)
-	}
-
 	enc := astiav.FindEncoder(astiav.CodecIDAac)
 	if enc == nil {
 		return errors.New("libavcodec has no AAC encoder")
@@ -168,7 +137,7 @@ func (a *audioEncoder) filterDesc() string {
 func (a *audioEncoder) openGraph(f *astiav.Frame) error {
 	layout := f.ChannelLayout()
 	if !layout.Valid() || layout.NbChannels() == 0 {
-		layout = a.dec.ChannelLayout()
+		layout = a.src.dec.ChannelLayout()
 	}
 	args := astiav.FilterArgs{
 		"time_base":      astiav.NewRational(1, f.SampleRate()).String(),
@@ -182,28 +151,11 @@ func (a *audioEncoder) openGraph(f *astiav.Frame) error {
 }
 
 func (a *audioEncoder) run(ctx context.Context) error {
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		err := a.in.ReadFrame(a.pkt)
-		if errors.Is(err, astiav.ErrEof) {
-			break
-		}
-		if err != nil {
-			a.res.Warnings = append(a.res.Warnings, fmt.Sprintf("audio: reading stopped early: %v", err))
-			break
-		}
-		if a.pkt.StreamIndex() == a.stream.Index() {
-			err = a.decode(a.pkt)
-		}
-		a.pkt.Unref()
-		if err != nil {
-			return err
-		}
-	}
-	if err := a.decode(nil); err != nil {
+	if err := a.src.run(ctx, func() bool { return false }, a.filter); err != nil {
 		return err
+	}
+	if a.src.warning != "" {
+		a.res.Warnings = append(a.res.Warnings, "audio: "+a.src.warning)
 	}
 	if a.graph == nil {
 		return nil
@@ -223,28 +175,6 @@ func (a *audioEncoder) run(ctx context.Context) error {
 	return a.finishSegment(a.lastEnd)
 }
 
-func (a *audioEncoder) decode(pkt *astiav.Packet) error {
-	if err := a.dec.SendPacket(pkt); err != nil && !errors.Is(err, astiav.ErrEof) {
-		a.decodeErrors++
-		return nil
-	}
-	for {
-		err := a.dec.ReceiveFrame(a.frame)
-		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
-			return nil
-		}
-		if err != nil {
-			a.decodeErrors++
-			return nil
-		}
-		err = a.filter(a.frame)
-		a.frame.Unref()
-		if err != nil {
-			return err
-		}
-	}
-}
-
 // filter puts a decoded frame on the output timeline, in samples.
 func (a *audioEncoder) filter(f *astiav.Frame) error {
 	pts := avx.BestEffortTimestamp(f)
@@ -253,7 +183,7 @@ func (a *audioEncoder) filter(f *astiav.Frame) error {
 	}
 	sr := astiav.NewRational(1, f.SampleRate())
 	origin := int64(math.Round(a.spec.Origin * float64(f.SampleRate())))
-	f.SetPts(astiav.RescaleQ(pts, a.stream.TimeBase(), sr) - origin)
+	f.SetPts(astiav.RescaleQ(pts, a.src.stream.TimeBase(), sr) - origin)
 	if a.graph == nil {
 		if err := a.openGraph(f); err != nil {
 			return err
@@ -348,14 +278,9 @@ func (a *audioEncoder) close() {
 	if a.enc != nil {
 		a.enc.Free()
 	}
-	if a.dec != nil {
-		a.dec.Free()
-	}
-	if a.in != nil {
-		a.in.CloseInput()
-		a.in.Free()
+	if a.src != nil {
+		a.src.close()
 	}
 	a.pkt.Free()
-	a.frame.Free()
 	a.out.Free()
 }

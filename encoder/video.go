@@ -122,12 +122,9 @@ func EncodeChunk(ctx context.Context, spec ChunkSpec, set VideoSettings) (*Chunk
 type chunkEncoder struct {
 	spec  ChunkSpec
 	set   VideoSettings
-	in    *astiav.FormatContext
-	dec   *astiav.CodecContext
+	src   *decodedInput
 	graph *filterGraph
 	rungs []*rungEncoder
-	pkt   *astiav.Packet
-	frame *astiav.Frame
 	out   *astiav.Frame
 
 	srcTB        astiav.Rational // the chunk file's time base
@@ -140,7 +137,6 @@ type chunkEncoder struct {
 	endPTS       int64 // first frame at or after end: where the chunk stops
 	kept         int
 	damaged      int
-	decodeErrors int
 	thumbs       thumbnailer
 	warnings     []string
 }
@@ -150,8 +146,7 @@ func newChunkEncoder(spec ChunkSpec, set VideoSettings) (*chunkEncoder, error) {
 		return nil, errors.New("no rungs to encode")
 	}
 	e := &chunkEncoder{spec: spec, set: set, segStarts: map[int]int64{},
-		lastPTS: astiav.NoPtsValue, endPTS: astiav.NoPtsValue,
-		pkt: astiav.AllocPacket(), frame: astiav.AllocFrame(), out: astiav.AllocFrame()}
+		lastPTS: astiav.NoPtsValue, endPTS: astiav.NoPtsValue, out: astiav.AllocFrame()}
 	if err := e.open(); err != nil {
 		e.close()
 		return nil, err
@@ -160,21 +155,11 @@ func newChunkEncoder(spec ChunkSpec, set VideoSettings) (*chunkEncoder, error) {
 }
 
 func (e *chunkEncoder) open() error {
-	e.in = astiav.AllocFormatContext()
-	if err := e.in.OpenInput(e.spec.Source, nil, nil); err != nil {
-		e.in.Free()
-		e.in = nil
-		return fmt.Errorf("open chunk %s: %w", e.spec.Source, err)
+	var err error
+	if e.src, err = openDecodedInput(e.spec.Source, astiav.MediaTypeVideo); err != nil {
+		return fmt.Errorf("chunk %d: %w", e.spec.Chunk.Index, err)
 	}
-	if err := e.in.FindStreamInfo(nil); err != nil {
-		return fmt.Errorf("read chunk %s: %w", e.spec.Source, err)
-	}
-	streams := e.in.Streams()
-	if len(streams) != 1 {
-		return fmt.Errorf("chunk %s has %d streams, want 1", e.spec.Source, len(streams))
-	}
-	s := streams[0]
-	e.srcTB = s.TimeBase()
+	e.srcTB = e.src.stream.TimeBase()
 	planTB := astiav.NewRational(e.spec.TimeBase.Num, e.spec.TimeBase.Den)
 	// The chunk file may store another time base than the source did.
 	toSrc := func(pts int64) int64 {
@@ -188,19 +173,6 @@ func (e *chunkEncoder) open() error {
 		e.boundaries = append(e.boundaries, toSrc(b))
 	}
 
-	cp := s.CodecParameters()
-	codec := astiav.FindDecoder(cp.CodecID())
-	if codec == nil {
-		return fmt.Errorf("no decoder for %s", cp.CodecID().Name())
-	}
-	e.dec = astiav.AllocCodecContext(codec)
-	if err := cp.ToCodecContext(e.dec); err != nil {
-		return fmt.Errorf("configure decoder: %w", err)
-	}
-	e.dec.SetThreadCount(1)
-	if err := e.dec.Open(codec, nil); err != nil {
-		return fmt.Errorf("open decoder: %w", err)
-	}
 	for i, r := range e.set.Rungs {
 		re, err := newRungEncoder(r, e.set, e.spec, i == e.thumbnailRung())
 		if err != nil {
@@ -285,28 +257,12 @@ func (e *chunkEncoder) openGraph(f *astiav.Frame) error {
 }
 
 func (e *chunkEncoder) run(ctx context.Context) error {
-	for e.endPTS == astiav.NoPtsValue {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		err := e.in.ReadFrame(e.pkt)
-		if errors.Is(err, astiav.ErrEof) {
-			break
-		}
-		if err != nil {
-			e.warnings = append(e.warnings, fmt.Sprintf("chunk %d: reading stopped early: %v", e.spec.Chunk.Index, err))
-			break
-		}
-		err = e.decode(e.pkt)
-		e.pkt.Unref()
-		if err != nil {
-			return err
-		}
+	ended := func() bool { return e.endPTS != astiav.NoPtsValue }
+	if err := e.src.run(ctx, ended, e.handleFrame); err != nil {
+		return err
 	}
-	if e.endPTS == astiav.NoPtsValue {
-		if err := e.decode(nil); err != nil {
-			return err
-		}
+	if e.src.warning != "" {
+		e.warnings = append(e.warnings, fmt.Sprintf("chunk %d: %s", e.spec.Chunk.Index, e.src.warning))
 	}
 	if e.kept == 0 {
 		return fmt.Errorf("chunk %d: no frame could be decoded", e.spec.Chunk.Index)
@@ -324,31 +280,6 @@ func (e *chunkEncoder) run(ctx context.Context) error {
 	}
 	for _, r := range e.rungs {
 		if err := r.finish(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// decode sends one packet (nil: flush) and handles the frames that come out.
-func (e *chunkEncoder) decode(pkt *astiav.Packet) error {
-	if err := e.dec.SendPacket(pkt); err != nil && !errors.Is(err, astiav.ErrEof) {
-		// A damaged packet loses its frames, not the chunk.
-		e.decodeErrors++
-		return nil
-	}
-	for e.endPTS == astiav.NoPtsValue {
-		err := e.dec.ReceiveFrame(e.frame)
-		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
-			return nil
-		}
-		if err != nil {
-			e.decodeErrors++
-			return nil
-		}
-		err = e.handleFrame(e.frame)
-		e.frame.Unref()
-		if err != nil {
 			return err
 		}
 	}
@@ -458,8 +389,8 @@ func (e *chunkEncoder) result() (*ChunkResult, error) {
 	for _, r := range e.rungs {
 		res.Rungs = append(res.Rungs, RungOutput{Name: r.rung.Name, Codec: r.codec, Files: r.files})
 	}
-	if e.decodeErrors > 0 || e.damaged > 0 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("chunk %d: %d packets could not be decoded and %d frames were damaged", e.spec.Chunk.Index, e.decodeErrors, e.damaged))
+	if e.src.errors > 0 || e.damaged > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("chunk %d: %d packets could not be decoded and %d frames were damaged", e.spec.Chunk.Index, e.src.errors, e.damaged))
 	}
 	var err error
 	res.Thumbnails, res.Poster, err = e.thumbs.finish()
@@ -476,15 +407,9 @@ func (e *chunkEncoder) close() {
 	if e.graph != nil {
 		e.graph.free()
 	}
-	if e.dec != nil {
-		e.dec.Free()
+	if e.src != nil {
+		e.src.close()
 	}
-	if e.in != nil {
-		e.in.CloseInput()
-		e.in.Free()
-	}
-	e.pkt.Free()
-	e.frame.Free()
 	e.out.Free()
 }
 
