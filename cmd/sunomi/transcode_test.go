@@ -326,3 +326,25 @@ func TestTranscodeCLIDamagedInput(t *testing.T) {
 		})
 	}
 }
+
+// TestTranscodeMemoryBoundedByChunk checks that peak memory follows the
+// chunk, not the file: a source eight times longer must not need more than
+// a little more memory (the keyframe index and the task results grow by a
+// few bytes a frame, the storyboard is capped). The short source is 32 s so
+// that both runs are past the start-up growth of the heap and encoders.
+func TestTranscodeMemoryBoundedByChunk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("transcodes two clips")
+	}
+	peak := func(seconds int) int64 {
+		src := testmedia.Generate(t, testmedia.CFR(seconds, 320, 240, 30, true))
+		r := runSunomi(t, "transcode", src, "-o", t.TempDir(), "--workers", "1", "--chunk", "4s")
+		wantSuccess(t, r)
+		return r.state.SysUsage().(*syscall.Rusage).Maxrss // KiB
+	}
+	short, long := peak(32), peak(256)
+	t.Logf("peak RSS: 32 s source %d KiB, 256 s source %d KiB", short, long)
+	if limit := short + short/4; long > limit {
+		t.Errorf("peak RSS for a 256 s source = %d KiB, want at most %d KiB (32 s source: %d KiB + 25%%)", long, limit, short)
+	}
+}
