@@ -1,0 +1,255 @@
+// Package wire holds the coordinator's HTTP contract — the JSON bodies of the
+// public API and of the agent protocol — and a client for it, shared by the
+// coordinator, the agents and the sunomi CLI.
+package wire
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Header carrying the cluster token on every request.
+const TokenHeader = "X-Sunomi-Token"
+
+// Job states.
+const (
+	JobQueued    = "queued"
+	JobSplitting = "splitting"
+	JobEncoding  = "encoding"
+	JobStitching = "stitching"
+	JobDone      = "done"
+	JobFailed    = "failed"
+	JobCanceled  = "canceled"
+)
+
+// Task kinds.
+const (
+	TaskSplit  = "split"
+	TaskEncode = "encode"
+	TaskAudio  = "audio"
+	TaskStitch = "stitch"
+)
+
+// Task and attempt states.
+const (
+	TaskPending  = "pending"
+	TaskLeased   = "leased"
+	TaskRunning  = "running"
+	TaskDone     = "done"
+	TaskFailed   = "failed"
+	TaskCanceled = "canceled"
+)
+
+// SubmitJob is the body of POST /v1/jobs.
+type SubmitJob struct {
+	// Source is the storage key of the uploaded original.
+	Source string `json:"source"`
+	// Output is the storage prefix the ladder is published under
+	// (default "videos/{jobID}/hls").
+	Output   string     `json:"output,omitempty"`
+	Priority int        `json:"priority,omitempty"`
+	Options  JobOptions `json:"options,omitempty"`
+}
+
+// JobOptions tune the pipeline; zero values mean the defaults.
+type JobOptions struct {
+	Segment string `json:"segment,omitempty"` // Go duration, e.g. "4s"
+	Chunk   string `json:"chunk,omitempty"`
+	Preset  string `json:"preset,omitempty"`
+	CRF     int    `json:"crf,omitempty"`
+	Rungs   []int  `json:"rungs,omitempty"`
+	Encoder string `json:"encoder,omitempty"`
+}
+
+// Job is a transcoding job as clients see it.
+type Job struct {
+	ID          string         `json:"id"`
+	State       string         `json:"state"`
+	Source      string         `json:"source"`
+	Output      string         `json:"output"`
+	Priority    int            `json:"priority"`
+	Error       string         `json:"error,omitempty"`
+	Created     time.Time      `json:"created"`
+	Updated     time.Time      `json:"updated"`
+	ChunksTotal int            `json:"chunksTotal"`
+	ChunksDone  int            `json:"chunksDone"`
+	Rungs       []RungProgress `json:"rungs,omitempty"`
+	Tasks       []Task         `json:"tasks,omitempty"` // in GET /v1/jobs/{id} only
+}
+
+// RungProgress counts the frames encoded for one rung.
+type RungProgress struct {
+	Name        string `json:"name"`
+	FramesDone  int64  `json:"framesDone"`
+	FramesTotal int64  `json:"framesTotal"`
+}
+
+// Task is one unit of work of a job.
+type Task struct {
+	ID       string    `json:"id"`
+	Kind     string    `json:"kind"`
+	Index    int       `json:"index"`
+	State    string    `json:"state"`
+	Winner   int       `json:"winner,omitempty"` // the committed attempt
+	Attempts []Attempt `json:"attempts,omitempty"`
+}
+
+// Attempt is one agent's try at a task.
+type Attempt struct {
+	N           int       `json:"n"`
+	Agent       string    `json:"agent"`
+	State       string    `json:"state"`
+	Error       string    `json:"error,omitempty"`
+	FramesDone  int64     `json:"framesDone"`
+	FramesTotal int64     `json:"framesTotal"`
+	Started     time.Time `json:"started"`
+	Finished    time.Time `json:"finished,omitzero"`
+}
+
+// Agent is a worker as the cluster knows it.
+type Agent struct {
+	ID       string    `json:"id"`
+	State    string    `json:"state"` // alive, draining, dead, left
+	Addr     string    `json:"addr"`
+	Slots    int       `json:"slots"`
+	Busy     int       `json:"busy"`
+	Cores    int       `json:"cores"`
+	Encoders []string  `json:"encoders"`
+	Version  string    `json:"version"`
+	LastSeen time.Time `json:"lastSeen"`
+}
+
+// Cluster is the body of GET /v1/cluster.
+type Cluster struct {
+	NodeID       string `json:"nodeId"`
+	State        string `json:"state"` // Leader, Follower, Candidate
+	Leader       string `json:"leader"`
+	LeaderHTTP   string `json:"leaderHttp"`
+	Term         uint64 `json:"term"`
+	CommitIndex  uint64 `json:"commitIndex"`
+	AppliedIndex uint64 `json:"appliedIndex"`
+	Peers        []Peer `json:"peers"`
+}
+
+// Peer is a Raft voter.
+type Peer struct {
+	ID       string `json:"id"`
+	Address  string `json:"address"`
+	Suffrage string `json:"suffrage"`
+	Leader   bool   `json:"leader"`
+}
+
+// Event is one server-sent event of GET /v1/jobs/{id}/events: the job after a change.
+type Event struct {
+	Type string `json:"type"` // "state" or "progress"
+	Job  Job    `json:"job"`
+}
+
+// Error is the body of every 4xx and 5xx response.
+type Error struct {
+	Error string `json:"error"`
+}
+
+// --- agent protocol ---
+
+// LeaseRequest is the body of POST /v1/agent/lease?wait=20s: the agent
+// long-polls for up to Free tasks.
+type LeaseRequest struct {
+	Agent AgentInfo `json:"agent"`
+	Free  int       `json:"free"`
+}
+
+// AgentInfo is what an agent says about itself on every lease.
+type AgentInfo struct {
+	ID       string   `json:"id"`
+	Addr     string   `json:"addr"`
+	Slots    int      `json:"slots"`
+	Cores    int      `json:"cores"`
+	Encoders []string `json:"encoders"`
+	Version  string   `json:"version"`
+}
+
+// LeaseResponse carries the tasks leased to the agent (none when the wait ran out).
+type LeaseResponse struct {
+	Assignments []Assignment `json:"assignments"`
+}
+
+// Assignment is one leased task attempt with everything needed to run it:
+// the agent holds no storage credentials, so inputs come as presigned URLs.
+type Assignment struct {
+	Task    string `json:"task"`
+	Attempt int    `json:"attempt"`
+	Job     string `json:"job"`
+	Kind    string `json:"kind"`
+	// Spec is the kind's task spec (see the pipeline package's farm task types).
+	Spec json.RawMessage `json:"spec"`
+	// Inputs maps input names to presigned GET URLs.
+	Inputs map[string]string `json:"inputs"`
+	// MediaSeconds is how much media the task covers; the agent scales its
+	// timeout with it.
+	MediaSeconds float64 `json:"mediaSeconds"`
+}
+
+// AttemptRef names one attempt.
+type AttemptRef struct {
+	Task    string `json:"task"`
+	Attempt int    `json:"attempt"`
+}
+
+// Heartbeat is the body of POST /v1/agent/heartbeat.
+type Heartbeat struct {
+	Agent    string       `json:"agent"`
+	Attempts []AttemptRef `json:"attempts"`
+	Draining bool         `json:"draining,omitempty"`
+}
+
+// HeartbeatResponse lists held attempts the agent must abandon (canceled
+// jobs, expired leases, tasks another attempt already won).
+type HeartbeatResponse struct {
+	Abandon []AttemptRef `json:"abandon"`
+}
+
+// Progress is the body of POST /v1/agent/progress.
+type Progress struct {
+	Agent string `json:"agent"`
+	AttemptRef
+	FramesDone  int64 `json:"framesDone"`
+	FramesTotal int64 `json:"framesTotal"`
+}
+
+// UploadRequest is the body of POST /v1/agent/uploads: presigned PUT URLs for
+// an attempt's output files, named relative to the task's output prefix.
+type UploadRequest struct {
+	Agent string `json:"agent"`
+	AttemptRef
+	Names []string `json:"names"`
+}
+
+// UploadResponse maps each requested name to a presigned PUT URL.
+type UploadResponse struct {
+	URLs map[string]string `json:"urls"`
+}
+
+// Object is an output file an attempt uploaded.
+type Object struct {
+	Name   string `json:"name"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// Complete is the body of POST /v1/agent/complete.
+type Complete struct {
+	Agent string `json:"agent"`
+	AttemptRef
+	Result  json.RawMessage `json:"result"`
+	Outputs []Object        `json:"outputs"`
+}
+
+// Fail is the body of POST /v1/agent/fail. Permanent marks errors that
+// another attempt cannot fix (invalid media): the job fails at once.
+type Fail struct {
+	Agent string `json:"agent"`
+	AttemptRef
+	Error     string `json:"error"`
+	Permanent bool   `json:"permanent"`
+}
