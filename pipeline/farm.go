@@ -97,6 +97,11 @@ func RunTask(ctx context.Context, kind string, spec json.RawMessage, inputs map[
 			return nil, fmt.Errorf("%w: encode spec: %v", ErrPermanent, err)
 		}
 		s.Chunk.Source, s.Chunk.OutDir = inputs[s.Chunk.Source], outDir
+		// The split ran elsewhere: an encoder it chose may not open on this
+		// host (no GPU here), so fall back as --encoder auto would.
+		if _, err := encoder.ResolveEncoder(s.Video.H264.Encoder); err != nil {
+			s.Video.H264.Encoder, _ = encoder.ResolveEncoder(encoder.EncoderAuto)
+		}
 		res, err := encoder.EncodeChunk(ctx, s.Chunk, s.Video)
 		if err != nil {
 			return nil, err

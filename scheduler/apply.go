@@ -1,0 +1,416 @@
+package scheduler
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/sunomi/sunomi/cluster/wire"
+)
+
+// apply runs one decoded command and returns its result and the jobs it
+// changed. Every handler validates before it mutates, so a command that
+// returns an error leaves the state as it was.
+func (s *state) apply(cmd any) (any, []string) {
+	s.changed = nil
+	var res any
+	var err error
+	switch c := cmd.(type) {
+	case *RegisterAgent:
+		err = s.registerAgent(c)
+	case *AgentDown:
+		err = s.agentDown(c)
+	case *SubmitJob:
+		err = s.submitJob(c)
+	case *Lease:
+		res, err = s.lease(c)
+	case *Progress:
+		err = s.progress(c)
+	case *Complete:
+		err = s.complete(c)
+	case *Fail:
+		err = s.fail(c)
+	case *CancelJob:
+		err = s.cancelJob(c)
+	case *ExpireAttempt:
+		err = s.expireAttempt(c)
+	default:
+		panic(fmt.Sprintf("scheduler: no handler for %T", cmd))
+	}
+	changed := s.changed
+	s.changed = nil
+	if err != nil {
+		return err, changed
+	}
+	return res, changed
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrInvalidInput)
+}
+
+func (s *state) registerAgent(c *RegisterAgent) error {
+	if c.Info.ID == "" {
+		return invalid("agent id is empty")
+	}
+	a := s.Agents[c.Info.ID]
+	if a == nil {
+		a = &agent{}
+		s.Agents[c.Info.ID] = a
+	}
+	a.Info = c.Info
+	a.State = AgentAlive
+	a.LastSeen = c.Now
+	return nil
+}
+
+func (s *state) agentDown(c *AgentDown) error {
+	var reason string
+	switch c.State {
+	case AgentDead:
+		reason = fmt.Sprintf("agent %s died", c.ID)
+	case AgentLeft:
+		reason = fmt.Sprintf("agent %s left", c.ID)
+	case AgentDraining:
+	default:
+		return invalid("agent state %q is not dead, left or draining", c.State)
+	}
+	a := s.Agents[c.ID]
+	if a == nil {
+		return fmt.Errorf("agent %q: %w", c.ID, ErrNotFound)
+	}
+	a.State = c.State
+	if c.State == AgentDraining {
+		return nil
+	}
+	// Failing an attempt may finish its job, which edits s.Active.
+	for _, jobID := range slices.Clone(s.Active) {
+		j := s.Jobs[jobID]
+		for _, taskID := range j.Tasks {
+			t := s.Tasks[taskID]
+			for _, at := range t.Attempts {
+				if at.active() && at.Agent == c.ID {
+					s.failAttempt(j, t, at, reason, false, c.Now)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (s *state) submitJob(c *SubmitJob) error {
+	if c.ID == "" {
+		return invalid("job id is empty")
+	}
+	if s.Jobs[c.ID] != nil {
+		return invalid("job %q already exists", c.ID)
+	}
+	src := c.SourceInput
+	if src == "" {
+		src = c.Submit.Source
+	}
+	if src == "" {
+		return invalid("job %q has no source", c.ID)
+	}
+	splitID := c.ID + "-split"
+	if s.Tasks[splitID] != nil {
+		return invalid("task %q already exists", splitID)
+	}
+	source, output := c.Submit.Source, c.Output
+	if source == "" {
+		source = src
+	}
+	if output == "" {
+		output = c.Submit.Output
+	}
+	s.Seq++
+	j := &job{
+		ID: c.ID, Seq: s.Seq, State: wire.JobQueued,
+		Source: source, Output: output, Priority: c.Submit.Priority,
+		Created: c.Now, Updated: c.Now,
+		Tasks: []string{splitID},
+	}
+	s.Jobs[j.ID] = j
+	s.Active = append(s.Active, j.ID)
+	s.Tasks[splitID] = &task{
+		ID: splitID, Job: j.ID, Kind: wire.TaskSplit,
+		Spec:   raw(c.SplitSpec),
+		Inputs: map[string]string{"source": src},
+		State:  wire.TaskPending,
+	}
+	s.touch(j, c.Now)
+	return nil
+}
+
+func (s *state) lease(c *Lease) (LeaseResult, error) {
+	a := s.Agents[c.Agent]
+	if a == nil {
+		return LeaseResult{}, fmt.Errorf("agent %q: %w", c.Agent, ErrNotFound)
+	}
+	a.LastSeen = c.Now
+	var res LeaseResult
+	if a.State != AgentAlive {
+		return res, nil
+	}
+	for _, id := range c.Tasks {
+		t := s.Tasks[id]
+		if t == nil || t.State != wire.TaskPending {
+			continue
+		}
+		j := s.Jobs[t.Job]
+		if j.finished() {
+			continue
+		}
+		n := len(t.Attempts) + 1
+		t.Attempts = append(t.Attempts, &attempt{N: n, Agent: c.Agent, State: wire.TaskLeased, Started: c.Now})
+		t.refresh()
+		if t.Kind == wire.TaskSplit && j.State == wire.JobQueued {
+			j.State = wire.JobSplitting
+		}
+		s.touch(j, c.Now)
+		res.Granted = append(res.Granted, wire.AttemptRef{Task: id, Attempt: n})
+	}
+	return res, nil
+}
+
+// attempt finds attempt n of a task.
+func (s *state) attempt(taskID string, n int) (*job, *task, *attempt, error) {
+	t := s.Tasks[taskID]
+	if t == nil {
+		return nil, nil, nil, fmt.Errorf("task %q: %w", taskID, ErrNotFound)
+	}
+	if n < 1 || n > len(t.Attempts) {
+		return nil, nil, nil, fmt.Errorf("attempt %d of task %q: %w", n, taskID, ErrNotFound)
+	}
+	return s.Jobs[t.Job], t, t.Attempts[n-1], nil
+}
+
+func (s *state) progress(c *Progress) error {
+	j, t, at, err := s.attempt(c.Task, c.Attempt)
+	if err != nil {
+		return err
+	}
+	if c.FramesDone < 0 || c.FramesTotal < 0 {
+		return invalid("negative frame count for attempt %d of task %q", c.Attempt, c.Task)
+	}
+	if !at.active() {
+		return fmt.Errorf("attempt %d of task %q is %s: %w", c.Attempt, c.Task, at.State, ErrStaleAttempt)
+	}
+	at.State = wire.TaskRunning
+	at.FramesDone, at.FramesTotal = c.FramesDone, c.FramesTotal
+	t.refresh()
+	s.seen(at.Agent, c.Now)
+	s.touch(j, c.Now)
+	return nil
+}
+
+func (s *state) complete(c *Complete) error {
+	j, t, at, err := s.attempt(c.Task, c.Attempt)
+	if err != nil {
+		return err
+	}
+	if t.State == wire.TaskDone {
+		if t.Winner == at.N {
+			return nil // the winner retrying its report: already recorded
+		}
+		if at.active() {
+			at.State, at.Finished = wire.TaskCanceled, c.Now
+			s.touch(j, c.Now)
+		}
+		return fmt.Errorf("task %q won by attempt %d, not %d: %w", t.ID, t.Winner, at.N, ErrAlreadyCommitted)
+	}
+	if j.finished() {
+		return fmt.Errorf("job %q is %s: %w", j.ID, j.State, ErrStaleAttempt)
+	}
+	if err := s.checkNewTasks(j, t, c); err != nil {
+		return err
+	}
+
+	// The first attempt to complete wins, even one whose lease expired:
+	// its outputs are under attempt-specific names and are as good.
+	at.State, at.Finished = wire.TaskDone, c.Now
+	for _, other := range t.Attempts {
+		if other.active() {
+			other.State, other.Finished = wire.TaskCanceled, c.Now
+		}
+	}
+	t.State, t.Winner = wire.TaskDone, at.N
+	t.Result, t.Outputs = raw(c.Result), c.Outputs
+	s.seen(at.Agent, c.Now)
+	s.touch(j, c.Now)
+
+	switch t.Kind {
+	case wire.TaskSplit:
+		for _, nt := range c.NewTasks {
+			s.Tasks[nt.ID] = &task{
+				ID: nt.ID, Job: j.ID, Kind: nt.Kind, Index: nt.Index,
+				Spec: raw(nt.Spec), Inputs: nt.Inputs, MediaSeconds: nt.MediaSeconds,
+				State: wire.TaskPending,
+			}
+			j.Tasks = append(j.Tasks, nt.ID)
+		}
+		j.Rungs = c.Rungs
+		j.State = wire.JobEncoding
+		s.maybeStitch(j, c.Now)
+	case wire.TaskStitch:
+		s.finishJob(j, wire.JobDone, "", nil, c.Now)
+	default:
+		s.maybeStitch(j, c.Now)
+	}
+	return nil
+}
+
+// checkNewTasks validates what a split reports: encode tasks indexed 0..n-1,
+// at most one audio task, fresh unique IDs.
+func (s *state) checkNewTasks(j *job, t *task, c *Complete) error {
+	if t.Kind != wire.TaskSplit {
+		if len(c.NewTasks) > 0 || len(c.Rungs) > 0 {
+			return invalid("only a split task reports new tasks and rungs, not %s task %q", t.Kind, t.ID)
+		}
+		return nil
+	}
+	ids := map[string]bool{stitchID(j.ID): true}
+	var encodes []int
+	audio := 0
+	for _, nt := range c.NewTasks {
+		if nt.ID == "" || ids[nt.ID] || s.Tasks[nt.ID] != nil {
+			return invalid("split of job %q: task id %q is empty or taken", j.ID, nt.ID)
+		}
+		ids[nt.ID] = true
+		switch nt.Kind {
+		case wire.TaskEncode:
+			encodes = append(encodes, nt.Index)
+		case wire.TaskAudio:
+			audio++
+		default:
+			return invalid("split of job %q: task %q has kind %q, want encode or audio", j.ID, nt.ID, nt.Kind)
+		}
+	}
+	if audio > 1 {
+		return invalid("split of job %q: %d audio tasks, want at most one", j.ID, audio)
+	}
+	slices.Sort(encodes)
+	for i, idx := range encodes {
+		if idx != i {
+			return invalid("split of job %q: encode indexes are not 0..%d", j.ID, len(encodes)-1)
+		}
+	}
+	return nil
+}
+
+func stitchID(jobID string) string { return jobID + "-stitch" }
+
+// maybeStitch adds the stitch task once every encode and audio task is done.
+// Its spec is empty: the leader builds it at lease time from the winners'
+// results (see Results).
+func (s *state) maybeStitch(j *job, now time.Time) {
+	if j.State != wire.JobEncoding {
+		return
+	}
+	var media, audio float64
+	for _, id := range j.Tasks {
+		t := s.Tasks[id]
+		if t.State != wire.TaskDone {
+			return
+		}
+		switch t.Kind {
+		case wire.TaskEncode:
+			media += t.MediaSeconds
+		case wire.TaskAudio:
+			audio = t.MediaSeconds
+		}
+	}
+	if media == 0 {
+		media = audio
+	}
+	id := stitchID(j.ID)
+	s.Tasks[id] = &task{ID: id, Job: j.ID, Kind: wire.TaskStitch, MediaSeconds: media, State: wire.TaskPending}
+	j.Tasks = append(j.Tasks, id)
+	j.State = wire.JobStitching
+	s.touch(j, now)
+}
+
+func (s *state) fail(c *Fail) error {
+	j, t, at, err := s.attempt(c.Task, c.Attempt)
+	if err != nil {
+		return err
+	}
+	if !at.active() {
+		return fmt.Errorf("attempt %d of task %q is %s: %w", c.Attempt, c.Task, at.State, ErrStaleAttempt)
+	}
+	msg := c.Error
+	if msg == "" {
+		msg = fmt.Sprintf("%s task failed", t.Kind)
+	}
+	s.seen(at.Agent, c.Now)
+	s.failAttempt(j, t, at, msg, c.Permanent, c.Now)
+	return nil
+}
+
+func (s *state) expireAttempt(c *ExpireAttempt) error {
+	j, t, at, err := s.attempt(c.Task, c.Attempt)
+	if err != nil {
+		return err
+	}
+	if !at.active() {
+		return nil
+	}
+	msg := c.Reason
+	if msg == "" {
+		msg = "lease expired"
+	}
+	s.failAttempt(j, t, at, msg, false, c.Now)
+	return nil
+}
+
+// failAttempt fails an active attempt, then fails the job (permanent error or
+// MaxAttempts reached) or lets the task be leased again.
+func (s *state) failAttempt(j *job, t *task, at *attempt, msg string, permanent bool, now time.Time) {
+	at.State, at.Error, at.Finished = wire.TaskFailed, msg, now
+	s.touch(j, now)
+	switch n := t.failures(); {
+	case permanent:
+		s.finishJob(j, wire.JobFailed, msg, t, now)
+	case n >= MaxAttempts:
+		s.finishJob(j, wire.JobFailed, fmt.Sprintf("%s task %s failed %d times: %s", t.Kind, t.ID, n, msg), t, now)
+	default:
+		t.refresh()
+	}
+}
+
+func (s *state) cancelJob(c *CancelJob) error {
+	j := s.Jobs[c.Job]
+	if j == nil {
+		return fmt.Errorf("job %q: %w", c.Job, ErrNotFound)
+	}
+	if j.finished() {
+		return invalid("job %q already finished (%s)", j.ID, j.State)
+	}
+	s.finishJob(j, wire.JobCanceled, "", nil, c.Now)
+	return nil
+}
+
+// finishJob ends a job: unfinished tasks are canceled (failed, the one that
+// failed the job) with their active attempts, so no attempt stays active on a
+// finished job.
+func (s *state) finishJob(j *job, state, msg string, failed *task, now time.Time) {
+	j.State, j.Error = state, msg
+	for _, id := range j.Tasks {
+		t := s.Tasks[id]
+		if t.State == wire.TaskDone {
+			continue
+		}
+		for _, at := range t.Attempts {
+			if at.active() {
+				at.State, at.Finished = wire.TaskCanceled, now
+			}
+		}
+		if t == failed {
+			t.State = wire.TaskFailed
+		} else {
+			t.State = wire.TaskCanceled
+		}
+	}
+	s.Active = slices.DeleteFunc(s.Active, func(id string) bool { return id == j.ID })
+	s.touch(j, now)
+}

@@ -1,0 +1,100 @@
+package scheduler
+
+import (
+	"fmt"
+
+	"github.com/sunomi/sunomi/cluster/wire"
+)
+
+// check verifies the state's invariants. Restore refuses a snapshot that
+// breaks them; the tests run it after every command.
+func (s *state) check() error {
+	var active []*job
+	owned := map[string]bool{}
+	for id, j := range s.Jobs {
+		if j == nil || j.ID != id {
+			return fmt.Errorf("job %q: bad entry", id)
+		}
+		if !j.finished() {
+			active = append(active, j)
+		}
+		var chunks []bool // encode indexes seen: Results relies on 0..n-1
+		for _, tid := range j.Tasks {
+			t := s.Tasks[tid]
+			if t == nil || t.Job != j.ID || owned[tid] {
+				return fmt.Errorf("job %q: task %q missing, listed twice or not the job's", j.ID, tid)
+			}
+			owned[tid] = true
+			if err := checkTask(j, t); err != nil {
+				return err
+			}
+			if t.Kind == wire.TaskEncode {
+				chunks = append(chunks, false)
+			}
+		}
+		for _, tid := range j.Tasks {
+			if t := s.Tasks[tid]; t.Kind == wire.TaskEncode {
+				if t.Index < 0 || t.Index >= len(chunks) || chunks[t.Index] {
+					return fmt.Errorf("job %q: encode task %q has index %d", j.ID, t.ID, t.Index)
+				}
+				chunks[t.Index] = true
+			}
+		}
+	}
+	if len(owned) != len(s.Tasks) {
+		return fmt.Errorf("%d tasks, %d owned by jobs", len(s.Tasks), len(owned))
+	}
+	if len(active) != len(s.Active) {
+		return fmt.Errorf("%d unfinished jobs, %d listed active", len(active), len(s.Active))
+	}
+	for i, id := range s.Active {
+		j := s.Jobs[id]
+		if j == nil || j.finished() {
+			return fmt.Errorf("active job %q is unknown or finished", id)
+		}
+		if i > 0 && s.Jobs[s.Active[i-1]].Seq >= j.Seq {
+			return fmt.Errorf("active jobs out of order at %q", id)
+		}
+	}
+	for id, a := range s.Agents {
+		if a == nil || a.Info.ID != id {
+			return fmt.Errorf("agent %q: bad entry", id)
+		}
+	}
+	return nil
+}
+
+func checkTask(j *job, t *task) error {
+	done := 0
+	for i, a := range t.Attempts {
+		if a == nil || a.N != i+1 {
+			return fmt.Errorf("task %q: attempt %d misnumbered", t.ID, i+1)
+		}
+		if a.State == wire.TaskDone {
+			done++
+		}
+		if a.active() && j.finished() {
+			return fmt.Errorf("task %q: attempt %d active on %s job", t.ID, a.N, j.State)
+		}
+	}
+	if t.State == wire.TaskDone {
+		if done != 1 || t.Winner < 1 || t.Winner > len(t.Attempts) || t.Attempts[t.Winner-1].State != wire.TaskDone {
+			return fmt.Errorf("task %q: done with winner %d and %d done attempts", t.ID, t.Winner, done)
+		}
+		return nil
+	}
+	if done != 0 || t.Winner != 0 {
+		return fmt.Errorf("task %q: %s with winner %d and %d done attempts", t.ID, t.State, t.Winner, done)
+	}
+	if j.State == wire.JobDone || j.finished() != t.terminal() {
+		return fmt.Errorf("task %q: %s in %s job", t.ID, t.State, j.State)
+	}
+	if !t.terminal() {
+		want := *t
+		want.refresh()
+		if want.State != t.State {
+			return fmt.Errorf("task %q: state %s, attempts say %s", t.ID, t.State, want.State)
+		}
+	}
+	return nil
+}

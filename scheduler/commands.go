@@ -1,0 +1,237 @@
+package scheduler
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/sunomi/sunomi/cluster/wire"
+)
+
+// CommandType is the first byte of every Raft log entry the FSM applies.
+//
+// The type number is the version of the payload: the meaning and JSON shape of
+// a type never change incompatibly once released. A new or changed payload
+// gets a new number (e.g. CmdSubmitJobV2 = 10) while the old number keeps
+// its decoder for logs and snapshots already written, and a retired number is
+// never reused. Adding an optional field whose zero value keeps the old
+// behaviour is the only change allowed in place.
+type CommandType uint8
+
+// Command types. Never renumber, never reuse a number.
+const (
+	CmdRegisterAgent CommandType = 1
+	CmdAgentDown     CommandType = 2
+	CmdSubmitJob     CommandType = 3
+	CmdLease         CommandType = 4
+	CmdProgress      CommandType = 5
+	CmdComplete      CommandType = 6
+	CmdFail          CommandType = 7
+	CmdCancelJob     CommandType = 8
+	CmdExpireAttempt CommandType = 9
+)
+
+func (t CommandType) String() string {
+	switch t {
+	case CmdRegisterAgent:
+		return "RegisterAgent"
+	case CmdAgentDown:
+		return "AgentDown"
+	case CmdSubmitJob:
+		return "SubmitJob"
+	case CmdLease:
+		return "Lease"
+	case CmdProgress:
+		return "Progress"
+	case CmdComplete:
+		return "Complete"
+	case CmdFail:
+		return "Fail"
+	case CmdCancelJob:
+		return "CancelJob"
+	case CmdExpireAttempt:
+		return "ExpireAttempt"
+	}
+	return fmt.Sprintf("CommandType(%d)", uint8(t))
+}
+
+// Every payload carries Now, stamped by the leader: Apply never reads a clock.
+
+// RegisterAgent upserts an agent and marks it alive.
+type RegisterAgent struct {
+	Info wire.AgentInfo `json:"info"`
+	Now  time.Time      `json:"now"`
+}
+
+// AgentDown marks an agent dead, left or draining. Dead and left agents lose
+// their active attempts (each counts as a failed attempt); draining agents
+// keep them but get no new leases.
+type AgentDown struct {
+	ID    string    `json:"id"`
+	State string    `json:"state"` // AgentDead, AgentLeft or AgentDraining
+	Now   time.Time `json:"now"`
+}
+
+// SubmitJob queues a job and its split task "<ID>-split".
+type SubmitJob struct {
+	ID     string         `json:"id"`
+	Submit wire.SubmitJob `json:"submit"`
+	// Output is the storage prefix the ladder is published under.
+	Output    string          `json:"output"`
+	SplitSpec json.RawMessage `json:"splitSpec,omitempty"`
+	// SourceInput is the storage key the split task reads as input "source"
+	// (defaults to Submit.Source).
+	SourceInput string    `json:"sourceInput"`
+	Now         time.Time `json:"now"`
+}
+
+// Lease gives pending tasks to an agent. Apply returns a LeaseResult.
+type Lease struct {
+	Agent string    `json:"agent"`
+	Tasks []string  `json:"tasks"`
+	Now   time.Time `json:"now"`
+}
+
+// LeaseResult is what Apply returns for a Lease: the attempts created. Tasks
+// that were no longer pending are left out.
+type LeaseResult struct {
+	Granted []wire.AttemptRef
+}
+
+// Progress reports frames done by an active attempt.
+type Progress struct {
+	Task        string    `json:"task"`
+	Attempt     int       `json:"attempt"`
+	FramesDone  int64     `json:"framesDone"`
+	FramesTotal int64     `json:"framesTotal"`
+	Now         time.Time `json:"now"`
+}
+
+// Complete commits an attempt's result. NewTasks and Rungs come only with the
+// split task's completion.
+type Complete struct {
+	Task     string          `json:"task"`
+	Attempt  int             `json:"attempt"`
+	Result   json.RawMessage `json:"result,omitempty"`
+	Outputs  []wire.Object   `json:"outputs,omitempty"`
+	NewTasks []NewTask       `json:"newTasks,omitempty"`
+	Rungs    []string        `json:"rungs,omitempty"`
+	Now      time.Time       `json:"now"`
+}
+
+// NewTask is an encode or audio task planned by the split task. Encode task
+// indexes are the chunk numbers 0..n-1.
+type NewTask struct {
+	ID    string          `json:"id"`
+	Kind  string          `json:"kind"`
+	Index int             `json:"index"`
+	Spec  json.RawMessage `json:"spec,omitempty"`
+	// Inputs maps input names to storage keys.
+	Inputs       map[string]string `json:"inputs,omitempty"`
+	MediaSeconds float64           `json:"mediaSeconds"`
+}
+
+// Fail records a failed attempt. Permanent errors fail the job at once.
+type Fail struct {
+	Task      string    `json:"task"`
+	Attempt   int       `json:"attempt"`
+	Error     string    `json:"error"`
+	Permanent bool      `json:"permanent,omitempty"`
+	Now       time.Time `json:"now"`
+}
+
+// CancelJob cancels an unfinished job.
+type CancelJob struct {
+	Job string    `json:"job"`
+	Now time.Time `json:"now"`
+}
+
+// ExpireAttempt fails an attempt whose lease ran out; a no-op when the attempt
+// is no longer active.
+type ExpireAttempt struct {
+	Task    string    `json:"task"`
+	Attempt int       `json:"attempt"`
+	Reason  string    `json:"reason"`
+	Now     time.Time `json:"now"`
+}
+
+// commandType maps a payload (value or pointer) to its type number.
+func commandType(payload any) (CommandType, bool) {
+	switch payload.(type) {
+	case RegisterAgent, *RegisterAgent:
+		return CmdRegisterAgent, true
+	case AgentDown, *AgentDown:
+		return CmdAgentDown, true
+	case SubmitJob, *SubmitJob:
+		return CmdSubmitJob, true
+	case Lease, *Lease:
+		return CmdLease, true
+	case Progress, *Progress:
+		return CmdProgress, true
+	case Complete, *Complete:
+		return CmdComplete, true
+	case Fail, *Fail:
+		return CmdFail, true
+	case CancelJob, *CancelJob:
+		return CmdCancelJob, true
+	case ExpireAttempt, *ExpireAttempt:
+		return CmdExpireAttempt, true
+	}
+	return 0, false
+}
+
+// newPayload returns a pointer to a zero payload of type t, or nil.
+func newPayload(t CommandType) any {
+	switch t {
+	case CmdRegisterAgent:
+		return new(RegisterAgent)
+	case CmdAgentDown:
+		return new(AgentDown)
+	case CmdSubmitJob:
+		return new(SubmitJob)
+	case CmdLease:
+		return new(Lease)
+	case CmdProgress:
+		return new(Progress)
+	case CmdComplete:
+		return new(Complete)
+	case CmdFail:
+		return new(Fail)
+	case CmdCancelJob:
+		return new(CancelJob)
+	case CmdExpireAttempt:
+		return new(ExpireAttempt)
+	}
+	return nil
+}
+
+// Encode builds a log entry: [1-byte type][JSON payload]. The payload must be
+// the type's struct (or a pointer to it).
+func Encode(t CommandType, payload any) ([]byte, error) {
+	got, ok := commandType(payload)
+	if !ok || got != t {
+		return nil, fmt.Errorf("encode %v: payload is a %T: %w", t, payload, ErrInvalidInput)
+	}
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return nil, fmt.Errorf("encode %v: %w", t, err)
+	}
+	return append([]byte{byte(t)}, b...), nil
+}
+
+// Decode parses a log entry built by Encode and returns its type and a pointer
+// to its payload struct.
+func Decode(b []byte) (CommandType, any, error) {
+	if len(b) == 0 {
+		return 0, nil, fmt.Errorf("decode command: empty entry")
+	}
+	t := CommandType(b[0])
+	p := newPayload(t)
+	if p == nil {
+		return t, nil, fmt.Errorf("decode command: unknown type %d", b[0])
+	}
+	if err := json.Unmarshal(b[1:], p); err != nil {
+		return t, nil, fmt.Errorf("decode %v: %w", t, err)
+	}
+	return t, p, nil
+}

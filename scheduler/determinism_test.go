@@ -1,0 +1,191 @@
+package scheduler
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/sunomi/sunomi/cluster/wire"
+)
+
+// chooser draws the random choices of a command sequence: *rand.Rand for the
+// determinism test, the fuzzer's bytes for FuzzApply.
+type chooser interface{ Intn(n int) int }
+
+type byteChooser struct{ b []byte }
+
+func (c *byteChooser) Intn(n int) int {
+	if len(c.b) == 0 {
+		return 0
+	}
+	v := int(c.b[0])
+	c.b = c.b[1:]
+	return v % n
+}
+
+// randomCommand builds a command from the FSM's current state the way a
+// leader would — mostly valid, some stale, duplicated or invalid — and
+// returns its log entry. It reads only ordered views, so the same choices
+// over the same state give the same entry.
+func randomCommand(r chooser, f *FSM, now time.Time) []byte {
+	agents := []string{"a0", "a1", "a2", "a3"}
+	agent := agents[r.Intn(len(agents))]
+	jobs := f.Jobs()
+	pickJob := func() string {
+		if len(jobs) == 0 || r.Intn(8) == 0 {
+			return "nojob"
+		}
+		return jobs[r.Intn(len(jobs))].ID
+	}
+	// pickAttempt mostly picks an active attempt, otherwise any (task, n).
+	pickAttempt := func() (string, int) {
+		if aa := f.ActiveAttempts(); len(aa) > 0 && r.Intn(4) > 0 {
+			a := aa[r.Intn(len(aa))]
+			return a.Task, a.Attempt
+		}
+		j, ok := f.Job(pickJob())
+		if !ok || len(j.Tasks) == 0 {
+			return "notask", 1
+		}
+		t := j.Tasks[r.Intn(len(j.Tasks))]
+		return t.ID, r.Intn(len(t.Attempts) + 2)
+	}
+
+	var ct CommandType
+	var payload any
+	switch r.Intn(11) {
+	case 0:
+		ct, payload = CmdRegisterAgent, RegisterAgent{Info: wire.AgentInfo{ID: agent, Slots: 1 + r.Intn(4)}, Now: now}
+	case 1:
+		if r.Intn(3) > 0 {
+			ct, payload = CmdRegisterAgent, RegisterAgent{Info: wire.AgentInfo{ID: agent, Slots: 2}, Now: now}
+			break
+		}
+		states := []string{AgentDead, AgentLeft, AgentDraining, "zombie"}
+		ct, payload = CmdAgentDown, AgentDown{ID: agent, State: states[r.Intn(len(states))], Now: now}
+	case 2:
+		id := fmt.Sprintf("j%d", len(jobs)-r.Intn(2)) // sometimes a duplicate
+		ct, payload = CmdSubmitJob, SubmitJob{ID: id, Submit: wire.SubmitJob{Source: "up/" + id, Priority: r.Intn(3)}, SourceInput: "up/" + id, Now: now}
+	case 3, 4:
+		tasks := f.NextTasks(agent, 1+r.Intn(3))
+		if r.Intn(4) == 0 {
+			task, _ := pickAttempt()
+			tasks = append(tasks, task)
+		}
+		ct, payload = CmdLease, Lease{Agent: agent, Tasks: tasks, Now: now}
+	case 5:
+		task, n := pickAttempt()
+		ct, payload = CmdProgress, Progress{Task: task, Attempt: n, FramesDone: int64(r.Intn(100)), FramesTotal: 100, Now: now}
+	case 6, 7:
+		task, n := pickAttempt()
+		c := Complete{Task: task, Attempt: n, Result: json.RawMessage(fmt.Sprintf(`{"by":%d}`, n)), Now: now}
+		if info, ok := f.TaskInfo(task); ok && info.Kind == wire.TaskSplit {
+			c.NewTasks = plan(info.Job, r.Intn(4))
+			c.Rungs = rungs
+			if r.Intn(8) == 0 && len(c.NewTasks) > 1 {
+				c.NewTasks[0].Index = 7 // invalid plan
+			}
+			if r.Intn(4) == 0 {
+				c.NewTasks = c.NewTasks[:len(c.NewTasks)-1] // no audio
+			}
+		}
+		ct, payload = CmdComplete, c
+	case 8:
+		task, n := pickAttempt()
+		ct, payload = CmdFail, Fail{Task: task, Attempt: n, Error: fmt.Sprintf("boom %d", r.Intn(3)), Permanent: r.Intn(10) == 0, Now: now}
+	case 9:
+		if r.Intn(3) == 0 {
+			ct, payload = CmdCancelJob, CancelJob{Job: pickJob(), Now: now}
+			break
+		}
+		fallthrough
+	default:
+		task, n := pickAttempt()
+		ct, payload = CmdExpireAttempt, ExpireAttempt{Task: task, Attempt: n, Reason: "lease expired", Now: now}
+	}
+	data, err := Encode(ct, payload)
+	if err != nil {
+		panic(err)
+	}
+	return data
+}
+
+func applyData(f *FSM, index int, data []byte) string {
+	return fmt.Sprint(f.Apply(&raft.Log{Index: uint64(index), Type: raft.LogCommand, Data: data}))
+}
+
+// TestDeterminism applies the same random command sequence to two FSMs and,
+// from the middle on, to a third restored from a snapshot of the first: their
+// results and final snapshots must be identical.
+func TestDeterminism(t *testing.T) {
+	const steps = 1500
+	finished := map[string]int{}
+	for seed := range int64(6) {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			r := rand.New(rand.NewSource(seed))
+			a, b := NewFSM(nil), NewFSM(nil)
+			var c *FSM
+			for i := range steps {
+				if i == steps/2 {
+					c = restored(t, snapshotBytes(t, a))
+				}
+				data := randomCommand(r, a, t0.Add(time.Duration(i)*time.Second))
+				ra, rb := applyData(a, i+1, data), applyData(b, i+1, data)
+				if ra != rb {
+					t.Fatalf("step %d: results differ: %s vs %s", i, ra, rb)
+				}
+				if c != nil {
+					if rc := applyData(c, i+1, data); rc != ra {
+						t.Fatalf("step %d: restored FSM's result differs: %s vs %s", i, rc, ra)
+					}
+				}
+				if err := a.s.check(); err != nil {
+					t.Fatalf("step %d: %v", i, err)
+				}
+			}
+			sa, sb, sc := snapshotBytes(t, a), snapshotBytes(t, b), snapshotBytes(t, c)
+			if string(sa) != string(sb) || string(sa) != string(sc) {
+				t.Fatalf("snapshots differ:\n%s\n%s\n%s", sa, sb, sc)
+			}
+			for _, j := range a.Jobs() {
+				finished[j.State]++
+			}
+		})
+	}
+	// The generator must reach every ending, or the test proves little.
+	for _, s := range []string{wire.JobDone, wire.JobFailed, wire.JobCanceled} {
+		if finished[s] == 0 {
+			t.Errorf("no job ended %s: %v", s, finished)
+		}
+	}
+	t.Logf("job states: %v", finished)
+}
+
+// FuzzApply feeds well-formed command sequences chosen by the fuzzer's bytes
+// and checks the invariants after every command, then a snapshot round trip.
+func FuzzApply(f *testing.F) {
+	r := rand.New(rand.NewSource(1))
+	for _, n := range []int{0, 16, 300, 3000} {
+		seed := make([]byte, n)
+		r.Read(seed)
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := &byteChooser{b: data}
+		fsm := NewFSM(nil)
+		for i := 0; len(r.b) > 0 && i < 1000; i++ {
+			cmd := randomCommand(r, fsm, t0.Add(time.Duration(i)*time.Second))
+			applyData(fsm, i+1, cmd)
+			if err := fsm.s.check(); err != nil {
+				t.Fatalf("command %d (%v): %v", i, CommandType(cmd[0]), err)
+			}
+		}
+		snap := snapshotBytes(t, fsm)
+		if again := snapshotBytes(t, restored(t, snap)); string(again) != string(snap) {
+			t.Fatalf("snapshot round trip differs")
+		}
+	})
+}

@@ -1,0 +1,136 @@
+// Package scheduler owns the coordinator's replicated state machine: the jobs,
+// their tasks (split, encode, audio, stitch) and attempts, the agents, the
+// Raft commands that change them, and the placement policy that picks the next
+// tasks for an agent.
+//
+// It is pure and deterministic: Apply reads no clock, draws no random numbers
+// and never depends on map order — the leader stamps time and IDs into the
+// commands — so every replica that applies the same log holds the same state.
+// It does no I/O beyond writing a snapshot to the sink Raft hands it, and is
+// tested without Raft or a network.
+package scheduler
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/hashicorp/raft"
+)
+
+// MaxAttempts is how many failed attempts a task may have before its job fails.
+const MaxAttempts = 5
+
+// Errors returned by Apply (as its result value) for business failures. They
+// are wrapped with the job, task or attempt concerned; test with errors.Is.
+var (
+	ErrNotFound         = errors.New("not found")
+	ErrAlreadyCommitted = errors.New("task already committed by another attempt")
+	ErrStaleAttempt     = errors.New("attempt is no longer active")
+	ErrInvalidInput     = errors.New("invalid input")
+)
+
+// FSM is the replicated state machine. Raft calls Apply, Snapshot and Restore;
+// any goroutine may call the read methods concurrently.
+type FSM struct {
+	onChange func(jobID string)
+
+	mu sync.RWMutex
+	s  *state // guarded by mu; replaced whole by Restore
+}
+
+var _ raft.FSM = (*FSM)(nil)
+
+// NewFSM returns an empty state machine. onChange, when not nil, is called
+// after each Apply (and Restore) with the ID of every job it changed, outside
+// the lock; it must not block long.
+func NewFSM(onChange func(jobID string)) *FSM {
+	return &FSM{onChange: onChange, s: newState()}
+}
+
+// Apply applies one committed log entry and returns the command's result: nil,
+// a LeaseResult, or an error for a business failure (unknown job, stale
+// attempt, …), which changes nothing. An entry that does not decode means the
+// replicas' logs diverged or a newer binary wrote it; Apply panics rather than
+// silently skip it.
+func (f *FSM) Apply(l *raft.Log) any {
+	_, cmd, err := Decode(l.Data)
+	if err != nil {
+		panic(fmt.Sprintf("scheduler: log entry %d: %v", l.Index, err))
+	}
+	res, changed := f.apply(cmd)
+	if f.onChange != nil {
+		for _, id := range changed {
+			f.onChange(id)
+		}
+	}
+	return res
+}
+
+func (f *FSM) apply(cmd any) (any, []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.s.apply(cmd)
+}
+
+// Snapshot serialises the state under the read lock; Persist only writes the
+// bytes, so Apply may run while the snapshot is stored.
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	b, err := json.Marshal(f.s)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	return &snapshot{data: b}, nil
+}
+
+// Restore replaces the whole state with a snapshot written by Persist.
+func (f *FSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	s := newState()
+	if err := json.NewDecoder(rc).Decode(s); err != nil {
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
+	if s.Version != stateVersion {
+		return fmt.Errorf("restore snapshot: version %d, want %d", s.Version, stateVersion)
+	}
+	s.fill()
+	if err := s.check(); err != nil {
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
+
+	f.mu.Lock()
+	old := f.s
+	f.s = s
+	f.mu.Unlock()
+
+	// Watchers follow unfinished jobs: tell them theirs may have moved.
+	if f.onChange != nil {
+		seen := map[string]bool{}
+		for _, ids := range [][]string{old.Active, s.Active} {
+			for _, id := range ids {
+				if !seen[id] {
+					seen[id] = true
+					f.onChange(id)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type snapshot struct{ data []byte }
+
+// Persist writes the serialised state to the sink, cancelling it on error.
+func (s *snapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := sink.Write(s.data); err != nil {
+		_ = sink.Cancel()
+		return fmt.Errorf("persist snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+func (s *snapshot) Release() {}

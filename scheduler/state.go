@@ -1,0 +1,199 @@
+package scheduler
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/sunomi/sunomi/cluster/wire"
+)
+
+// Agent states.
+const (
+	AgentAlive    = "alive"
+	AgentDraining = "draining"
+	AgentDead     = "dead"
+	AgentLeft     = "left"
+)
+
+// stateVersion is written into snapshots; bump it (and keep a reader for the
+// old layout) when the layout changes incompatibly.
+const stateVersion = 1
+
+// state is everything the FSM replicates; its JSON is the snapshot. Maps are
+// for lookup only: Apply walks the ordered slices (Active, job.Tasks,
+// task.Attempts), never a map, so replicas do the same thing in the same order.
+type state struct {
+	Version int `json:"version"`
+	// Seq counts submitted jobs; a job's Seq orders jobs by age.
+	Seq    uint64            `json:"seq"`
+	Jobs   map[string]*job   `json:"jobs"`
+	Tasks  map[string]*task  `json:"tasks"`
+	Agents map[string]*agent `json:"agents"`
+	// Active lists the unfinished jobs, oldest first.
+	Active []string `json:"active"`
+
+	// changed collects the jobs the current command touched (not replicated).
+	changed []string
+}
+
+type job struct {
+	ID       string    `json:"id"`
+	Seq      uint64    `json:"seq"`
+	State    string    `json:"state"`
+	Source   string    `json:"source"`
+	Output   string    `json:"output"`
+	Priority int       `json:"priority,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	Created  time.Time `json:"created"`
+	Updated  time.Time `json:"updated"`
+	Rungs    []string  `json:"rungs,omitempty"`
+	// Tasks lists the job's task IDs in creation order: split, then the
+	// split's NewTasks in their order, then stitch.
+	Tasks []string `json:"tasks"`
+}
+
+func (j *job) finished() bool {
+	return j.State == wire.JobDone || j.State == wire.JobFailed || j.State == wire.JobCanceled
+}
+
+type task struct {
+	ID           string            `json:"id"`
+	Job          string            `json:"job"`
+	Kind         string            `json:"kind"`
+	Index        int               `json:"index,omitempty"`
+	Spec         json.RawMessage   `json:"spec,omitempty"`
+	Inputs       map[string]string `json:"inputs,omitempty"`
+	MediaSeconds float64           `json:"mediaSeconds,omitempty"`
+	// State is pending, leased or running (derived from the attempts by
+	// refresh) until the task is done, or failed/canceled with its job.
+	State   string          `json:"state"`
+	Winner  int             `json:"winner,omitempty"` // N of the committed attempt
+	Result  json.RawMessage `json:"result,omitempty"`
+	Outputs []wire.Object   `json:"outputs,omitempty"`
+	// Attempts[i].N == i+1.
+	Attempts []*attempt `json:"attempts,omitempty"`
+}
+
+func (t *task) terminal() bool {
+	return t.State == wire.TaskDone || t.State == wire.TaskFailed || t.State == wire.TaskCanceled
+}
+
+// refresh derives an unfinished task's state from its attempts.
+func (t *task) refresh() {
+	if t.terminal() {
+		return
+	}
+	t.State = wire.TaskPending
+	for _, a := range t.Attempts {
+		switch a.State {
+		case wire.TaskRunning:
+			t.State = wire.TaskRunning
+		case wire.TaskLeased:
+			if t.State == wire.TaskPending {
+				t.State = wire.TaskLeased
+			}
+		}
+	}
+}
+
+func (t *task) failures() int {
+	n := 0
+	for _, a := range t.Attempts {
+		if a.State == wire.TaskFailed {
+			n++
+		}
+	}
+	return n
+}
+
+func (t *task) failedBy(agent string) bool {
+	for _, a := range t.Attempts {
+		if a.Agent == agent && a.State == wire.TaskFailed {
+			return true
+		}
+	}
+	return false
+}
+
+// frames is the task's share of every rung's progress: the total is the
+// largest any attempt reported (it is the chunk's frame count), done is the
+// total once committed, else the most advanced active attempt's count.
+func (t *task) frames() (done, total int64) {
+	for _, a := range t.Attempts {
+		total = max(total, a.FramesTotal)
+		if a.active() {
+			done = max(done, a.FramesDone)
+		}
+	}
+	if t.State == wire.TaskDone {
+		done = total
+	}
+	return done, total
+}
+
+type attempt struct {
+	N           int       `json:"n"`
+	Agent       string    `json:"agent"`
+	State       string    `json:"state"` // leased, running, done, failed, canceled
+	Error       string    `json:"error,omitempty"`
+	FramesDone  int64     `json:"framesDone,omitempty"`
+	FramesTotal int64     `json:"framesTotal,omitempty"`
+	Started     time.Time `json:"started"`
+	Finished    time.Time `json:"finished,omitzero"`
+}
+
+func (a *attempt) active() bool {
+	return a.State == wire.TaskLeased || a.State == wire.TaskRunning
+}
+
+type agent struct {
+	Info     wire.AgentInfo `json:"info"`
+	State    string         `json:"state"`
+	LastSeen time.Time      `json:"lastSeen"`
+}
+
+func newState() *state {
+	s := &state{Version: stateVersion}
+	s.fill()
+	return s
+}
+
+// fill makes the maps a decoded snapshot left nil.
+func (s *state) fill() {
+	if s.Jobs == nil {
+		s.Jobs = map[string]*job{}
+	}
+	if s.Tasks == nil {
+		s.Tasks = map[string]*task{}
+	}
+	if s.Agents == nil {
+		s.Agents = map[string]*agent{}
+	}
+}
+
+// touch marks a job changed at now.
+func (s *state) touch(j *job, now time.Time) {
+	j.Updated = now
+	for _, id := range s.changed {
+		if id == j.ID {
+			return
+		}
+	}
+	s.changed = append(s.changed, j.ID)
+}
+
+// seen records that an agent was heard from.
+func (s *state) seen(agentID string, now time.Time) {
+	if a := s.Agents[agentID]; a != nil {
+		a.LastSeen = now
+	}
+}
+
+// raw normalises an absent or null JSON value to nil, so that a state and its
+// snapshot's restoration hold the same bytes.
+func raw(m json.RawMessage) json.RawMessage {
+	if len(m) == 0 || string(m) == "null" {
+		return nil
+	}
+	return m
+}

@@ -1,0 +1,227 @@
+package scheduler
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"maps"
+	"slices"
+
+	"github.com/sunomi/sunomi/cluster/wire"
+)
+
+// The read methods take the read lock and return copies: callers may keep and
+// modify what they get.
+
+// TaskInfo is what the leader needs to hand a task to an agent.
+type TaskInfo struct {
+	ID, Job, Kind string
+	Index         int
+	Spec          json.RawMessage
+	// Inputs maps input names to storage keys.
+	Inputs       map[string]string
+	MediaSeconds float64
+	Output       string // the job's output prefix
+	State        string
+}
+
+// ActiveAttempt is a leased or running attempt, for the leader's lease timers.
+type ActiveAttempt struct {
+	Task, Job, Agent string
+	Attempt          int
+}
+
+// Job returns a job with its tasks and attempts.
+func (f *FSM) Job(id string) (wire.Job, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	j := f.s.Jobs[id]
+	if j == nil {
+		return wire.Job{}, false
+	}
+	return f.s.jobView(j, true), true
+}
+
+// Jobs returns every job, newest first, without tasks.
+func (f *FSM) Jobs() []wire.Job {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	jobs := slices.Collect(maps.Values(f.s.Jobs))
+	slices.SortFunc(jobs, func(x, y *job) int { return cmp.Compare(y.Seq, x.Seq) })
+	out := make([]wire.Job, len(jobs))
+	for i, j := range jobs {
+		out[i] = f.s.jobView(j, false)
+	}
+	return out
+}
+
+// jobView builds the client's view of a job. Every rung advances together
+// (one decode feeds all rungs), so each rung's frames are the sum over the
+// encode tasks of task.frames.
+func (s *state) jobView(j *job, withTasks bool) wire.Job {
+	w := wire.Job{
+		ID: j.ID, State: j.State, Source: j.Source, Output: j.Output,
+		Priority: j.Priority, Error: j.Error, Created: j.Created, Updated: j.Updated,
+	}
+	var done, total int64
+	for _, id := range j.Tasks {
+		t := s.Tasks[id]
+		if t.Kind == wire.TaskEncode {
+			w.ChunksTotal++
+			if t.State == wire.TaskDone {
+				w.ChunksDone++
+			}
+			d, tot := t.frames()
+			done, total = done+d, total+tot
+		}
+		if withTasks {
+			w.Tasks = append(w.Tasks, taskView(t))
+		}
+	}
+	for _, r := range j.Rungs {
+		w.Rungs = append(w.Rungs, wire.RungProgress{Name: r, FramesDone: done, FramesTotal: total})
+	}
+	return w
+}
+
+func taskView(t *task) wire.Task {
+	w := wire.Task{ID: t.ID, Kind: t.Kind, Index: t.Index, State: t.State, Winner: t.Winner}
+	for _, a := range t.Attempts {
+		w.Attempts = append(w.Attempts, wire.Attempt{
+			N: a.N, Agent: a.Agent, State: a.State, Error: a.Error,
+			FramesDone: a.FramesDone, FramesTotal: a.FramesTotal,
+			Started: a.Started, Finished: a.Finished,
+		})
+	}
+	return w
+}
+
+// Agents returns every agent sorted by ID; Busy counts its active attempts.
+func (f *FSM) Agents() []wire.Agent {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	busy := f.s.busy()
+	out := make([]wire.Agent, 0, len(f.s.Agents))
+	for _, a := range f.s.Agents {
+		out = append(out, agentView(a, busy[a.Info.ID]))
+	}
+	slices.SortFunc(out, func(x, y wire.Agent) int { return cmp.Compare(x.ID, y.ID) })
+	return out
+}
+
+// Agent returns one agent.
+func (f *FSM) Agent(id string) (wire.Agent, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	a := f.s.Agents[id]
+	if a == nil {
+		return wire.Agent{}, false
+	}
+	return agentView(a, f.s.busy()[id]), true
+}
+
+func agentView(a *agent, busy int) wire.Agent {
+	return wire.Agent{
+		ID: a.Info.ID, State: a.State, Addr: a.Info.Addr,
+		Slots: a.Info.Slots, Busy: busy, Cores: a.Info.Cores,
+		Encoders: slices.Clone(a.Info.Encoders), Version: a.Info.Version,
+		LastSeen: a.LastSeen,
+	}
+}
+
+// busy counts active attempts per agent; finished jobs have none.
+func (s *state) busy() map[string]int {
+	n := map[string]int{}
+	s.eachActive(func(_ *job, _ *task, a *attempt) { n[a.Agent]++ })
+	return n
+}
+
+func (s *state) eachActive(fn func(*job, *task, *attempt)) {
+	for _, jid := range s.Active {
+		j := s.Jobs[jid]
+		for _, tid := range j.Tasks {
+			t := s.Tasks[tid]
+			for _, a := range t.Attempts {
+				if a.active() {
+					fn(j, t, a)
+				}
+			}
+		}
+	}
+}
+
+// TaskInfo returns what the leader needs to build an assignment.
+func (f *FSM) TaskInfo(id string) (TaskInfo, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	t := f.s.Tasks[id]
+	if t == nil {
+		return TaskInfo{}, false
+	}
+	return TaskInfo{
+		ID: t.ID, Job: t.Job, Kind: t.Kind, Index: t.Index,
+		Spec: bytes.Clone(t.Spec), Inputs: maps.Clone(t.Inputs),
+		MediaSeconds: t.MediaSeconds, Output: f.s.Jobs[t.Job].Output, State: t.State,
+	}, true
+}
+
+// Results returns the winners' results of a job's split, encode (by chunk
+// index) and audio tasks, for building the stitch spec. A task not committed
+// yet has a nil result, so a growing playlist can use what is there; ok is
+// false for an unknown job.
+func (f *FSM) Results(jobID string) (split json.RawMessage, encode []json.RawMessage, audio json.RawMessage, ok bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	j := f.s.Jobs[jobID]
+	if j == nil {
+		return nil, nil, nil, false
+	}
+	var encodes []*task
+	for _, id := range j.Tasks {
+		switch t := f.s.Tasks[id]; t.Kind {
+		case wire.TaskSplit:
+			split = bytes.Clone(t.Result)
+		case wire.TaskAudio:
+			audio = bytes.Clone(t.Result)
+		case wire.TaskEncode:
+			encodes = append(encodes, t)
+		}
+	}
+	encode = make([]json.RawMessage, len(encodes))
+	for _, t := range encodes {
+		encode[t.Index] = bytes.Clone(t.Result) // Complete checked indexes are 0..n-1
+	}
+	return split, encode, audio, true
+}
+
+// ActiveAttempts lists leased and running attempts sorted by task and number.
+func (f *FSM) ActiveAttempts() []ActiveAttempt {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	var out []ActiveAttempt
+	f.s.eachActive(func(j *job, t *task, a *attempt) {
+		out = append(out, ActiveAttempt{Task: t.ID, Job: j.ID, Agent: a.Agent, Attempt: a.N})
+	})
+	slices.SortFunc(out, func(x, y ActiveAttempt) int {
+		return cmp.Or(cmp.Compare(x.Task, y.Task), cmp.Compare(x.Attempt, y.Attempt))
+	})
+	return out
+}
+
+// AttemptActive reports whether attempt n of a task is leased or running.
+func (f *FSM) AttemptActive(task string, n int) bool {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	t := f.s.Tasks[task]
+	return t != nil && n >= 1 && n <= len(t.Attempts) && t.Attempts[n-1].active()
+}
+
+// JobOfTask returns the ID of a task's job, or "" for an unknown task.
+func (f *FSM) JobOfTask(task string) string {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if t := f.s.Tasks[task]; t != nil {
+		return t.Job
+	}
+	return ""
+}
