@@ -1,0 +1,341 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/encoder"
+	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/scheduler"
+)
+
+// The agent protocol runs on the leader (followers forward it): leasing by
+// long-poll, heartbeats that keep leases alive, progress, presigned upload
+// URLs, and completion or failure of attempts.
+
+func (n *Node) lease(w http.ResponseWriter, r *http.Request) {
+	var req wire.LeaseRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.Agent.ID == "" || req.Free < 0 {
+		writeError(w, http.StatusBadRequest, "agent id and a non-negative free slot count are required")
+		return
+	}
+	wait := 20 * time.Second
+	if q := r.URL.Query().Get("wait"); q != "" {
+		d, err := time.ParseDuration(q)
+		if err != nil || d < 0 {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("wait %q is not a duration", q))
+			return
+		}
+		wait = min(d, maxLeaseWait)
+	}
+	if err := n.ensureAgent(r.Context(), req.Agent); err != nil {
+		writeApplyError(w, err)
+		return
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		changed := n.changes()
+		n.leases.seen(req.Agent.ID, time.Now())
+		if req.Free > 0 {
+			if ids := n.fsm.NextTasks(req.Agent.ID, req.Free); len(ids) > 0 {
+				as, err := n.grant(r.Context(), req.Agent.ID, ids)
+				if err != nil {
+					writeApplyError(w, err)
+					return
+				}
+				if len(as) > 0 {
+					writeJSON(w, http.StatusOK, wire.LeaseResponse{Assignments: as})
+					return
+				}
+			}
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			writeJSON(w, http.StatusOK, wire.LeaseResponse{Assignments: []wire.Assignment{}})
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// ensureAgent registers an agent the state machine does not know as alive.
+func (n *Node) ensureAgent(ctx context.Context, info wire.AgentInfo) error {
+	if a, ok := n.fsm.Agent(info.ID); ok && (a.State == scheduler.AgentAlive || a.State == scheduler.AgentDraining) {
+		return nil
+	}
+	_, err := n.apply(ctx, scheduler.CmdRegisterAgent, scheduler.RegisterAgent{Info: info, Now: time.Now()})
+	return err
+}
+
+// grant leases tasks through Raft and builds their assignments.
+func (n *Node) grant(ctx context.Context, agent string, ids []string) ([]wire.Assignment, error) {
+	res, err := n.apply(ctx, scheduler.CmdLease, scheduler.Lease{Agent: agent, Tasks: ids, Now: time.Now()})
+	if err != nil {
+		return nil, err
+	}
+	lr, _ := res.(scheduler.LeaseResult)
+	var as []wire.Assignment
+	for _, ref := range lr.Granted {
+		n.leases.extend(ref, time.Now().Add(n.cfg.LeaseTTL))
+		a, err := n.assignment(ctx, ref)
+		if err != nil {
+			// The attempt expires and the task is retried elsewhere.
+			n.log.Error("build assignment failed", "task_id", ref.Task, "error", err)
+			continue
+		}
+		as = append(as, a)
+	}
+	return as, nil
+}
+
+// assignment gives an agent everything it needs to run an attempt, inputs
+// as presigned GET URLs.
+func (n *Node) assignment(ctx context.Context, ref wire.AttemptRef) (wire.Assignment, error) {
+	info, ok := n.fsm.TaskInfo(ref.Task)
+	if !ok {
+		return wire.Assignment{}, fmt.Errorf("task %s vanished", ref.Task)
+	}
+	a := wire.Assignment{Task: ref.Task, Attempt: ref.Attempt, Job: info.Job, Kind: info.Kind, Spec: info.Spec,
+		Inputs: map[string]string{}, MediaSeconds: info.MediaSeconds}
+	inputs := info.Inputs
+	if info.Kind == pipeline.KindStitch {
+		spec, err := n.stitchSpec(info.Job)
+		if err != nil {
+			return wire.Assignment{}, err
+		}
+		if a.Spec, err = json.Marshal(spec); err != nil {
+			return wire.Assignment{}, err
+		}
+		a.MediaSeconds = spec.Job.Probe.Duration
+		inputs = map[string]string{}
+		for _, name := range spec.Inputs() {
+			inputs[name] = info.Output + "/" + name
+		}
+	}
+	for name, key := range inputs {
+		u, err := n.cfg.Store.PresignGet(ctx, key, presignTTL)
+		if err != nil {
+			return wire.Assignment{}, fmt.Errorf("presign %s: %w", key, err)
+		}
+		a.Inputs[name] = u
+	}
+	return a, nil
+}
+
+// stitchSpec gathers the winning results of a job's split, encode and audio tasks.
+func (n *Node) stitchSpec(jobID string) (*pipeline.StitchSpec, error) {
+	split, encodes, audio, ok := n.fsm.Results(jobID)
+	if !ok {
+		return nil, fmt.Errorf("job %s has no results", jobID)
+	}
+	spec := &pipeline.StitchSpec{}
+	if err := json.Unmarshal(split, &spec.Job); err != nil {
+		return nil, fmt.Errorf("split result: %w", err)
+	}
+	for i, raw := range encodes {
+		var c encoder.ChunkResult
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return nil, fmt.Errorf("chunk %d result: %w", i, err)
+		}
+		spec.Chunks = append(spec.Chunks, &c)
+	}
+	if len(audio) > 0 {
+		spec.Audio = &encoder.AudioResult{}
+		if err := json.Unmarshal(audio, spec.Audio); err != nil {
+			return nil, fmt.Errorf("audio result: %w", err)
+		}
+	}
+	return spec, nil
+}
+
+func (n *Node) heartbeat(w http.ResponseWriter, r *http.Request) {
+	var hb wire.Heartbeat
+	if !decode(w, r, &hb) {
+		return
+	}
+	now := time.Now()
+	n.leases.seen(hb.Agent, now)
+	resp := wire.HeartbeatResponse{Abandon: []wire.AttemptRef{}}
+	for _, ref := range hb.Attempts {
+		if n.fsm.AttemptActive(ref.Task, ref.Attempt) {
+			n.leases.extend(ref, now.Add(n.cfg.LeaseTTL))
+		} else {
+			resp.Abandon = append(resp.Abandon, ref)
+		}
+	}
+	if a, ok := n.fsm.Agent(hb.Agent); hb.Draining && ok && a.State == "alive" {
+		if _, err := n.apply(r.Context(), scheduler.CmdAgentDown, scheduler.AgentDown{ID: hb.Agent, State: "draining", Now: now}); err != nil {
+			writeApplyError(w, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (n *Node) progress(w http.ResponseWriter, r *http.Request) {
+	var p wire.Progress
+	if !decode(w, r, &p) {
+		return
+	}
+	n.leases.extend(p.AttemptRef, time.Now().Add(n.cfg.LeaseTTL))
+	cmd := scheduler.Progress{Task: p.Task, Attempt: p.Attempt, FramesDone: p.FramesDone, FramesTotal: p.FramesTotal, Now: time.Now()}
+	if _, err := n.apply(r.Context(), scheduler.CmdProgress, cmd); err != nil {
+		writeApplyError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// uploadURLs presigns PUTs for an active attempt's outputs: split outputs go
+// to the job's temporary prefix, everything else under its output prefix
+// with attempt-specific names, so attempts never overwrite each other.
+func (n *Node) uploadURLs(w http.ResponseWriter, r *http.Request) {
+	var req wire.UploadRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if !n.fsm.AttemptActive(req.Task, req.Attempt) {
+		writeError(w, http.StatusConflict, fmt.Sprintf("attempt %d of task %s is not active", req.Attempt, req.Task))
+		return
+	}
+	info, _ := n.fsm.TaskInfo(req.Task)
+	resp := wire.UploadResponse{URLs: map[string]string{}}
+	for _, name := range req.Names {
+		if !validName(name) {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("output name %q is not a clean relative path", name))
+			return
+		}
+		key := outputKey(info, name)
+		u, err := n.cfg.Store.PresignPut(r.Context(), key, presignTTL)
+		if err != nil {
+			writeError(w, http.StatusBadGateway, "presign: "+err.Error())
+			return
+		}
+		resp.URLs[name] = u
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func outputKey(info scheduler.TaskInfo, name string) string {
+	if info.Kind == pipeline.KindSplit {
+		return tempPrefix(info.Job) + "chunks/" + name
+	}
+	return info.Output + "/" + name
+}
+
+func validName(name string) bool {
+	return name != "" && !strings.HasPrefix(name, "/") && path.Clean(name) == name && !strings.HasPrefix(name, "..")
+}
+
+func (n *Node) complete(w http.ResponseWriter, r *http.Request) {
+	var c wire.Complete
+	if !decode(w, r, &c) {
+		return
+	}
+	info, ok := n.fsm.TaskInfo(c.Task)
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("task %q not found", c.Task))
+		return
+	}
+	cmd := scheduler.Complete{Task: c.Task, Attempt: c.Attempt, Result: c.Result, Outputs: c.Outputs, Now: time.Now()}
+	if info.Kind == pipeline.KindSplit {
+		var err error
+		if cmd.NewTasks, cmd.Rungs, err = plannedTasks(info, c.Result); err != nil {
+			writeError(w, http.StatusBadRequest, "split result: "+err.Error())
+			return
+		}
+	}
+	if _, err := n.apply(r.Context(), scheduler.CmdComplete, cmd); err != nil {
+		writeApplyError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// plannedTasks turns a split result into the job's encode and audio tasks.
+func plannedTasks(split scheduler.TaskInfo, result json.RawMessage) ([]scheduler.NewTask, []string, error) {
+	var job pipeline.Job
+	if err := json.Unmarshal(result, &job); err != nil {
+		return nil, nil, err
+	}
+	chunks := tempPrefix(split.Job) + "chunks/"
+	var tasks []scheduler.NewTask
+	var rungs []string
+	if job.Video != nil {
+		for _, r := range job.Video.Rungs {
+			rungs = append(rungs, r.Name)
+		}
+		for i, c := range job.Chunks {
+			spec, err := json.Marshal(pipeline.EncodeSpec{Chunk: c, Video: *job.Video})
+			if err != nil {
+				return nil, nil, err
+			}
+			tasks = append(tasks, scheduler.NewTask{ID: fmt.Sprintf("%s-e%05d", split.Job, i), Kind: pipeline.KindEncode, Index: i,
+				Spec: spec, Inputs: map[string]string{c.Source: chunks + c.Source}, MediaSeconds: c.Chunk.End - c.Chunk.Start})
+		}
+	}
+	if job.Audio != nil {
+		spec, err := json.Marshal(job.Audio)
+		if err != nil {
+			return nil, nil, err
+		}
+		tasks = append(tasks, scheduler.NewTask{ID: split.Job + "-audio", Kind: pipeline.KindAudio,
+			Spec: spec, Inputs: map[string]string{job.Audio.Source: chunks + job.Audio.Source}, MediaSeconds: job.Probe.Duration})
+	}
+	return tasks, rungs, nil
+}
+
+func (n *Node) fail(w http.ResponseWriter, r *http.Request) {
+	var f wire.Fail
+	if !decode(w, r, &f) {
+		return
+	}
+	cmd := scheduler.Fail{Task: f.Task, Attempt: f.Attempt, Error: f.Error, Permanent: f.Permanent, Now: time.Now()}
+	if _, err := n.apply(r.Context(), scheduler.CmdFail, cmd); err != nil {
+		writeApplyError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// pipelineOptions validates a job's options into the pipeline's.
+func pipelineOptions(o wire.JobOptions) (pipeline.Options, error) {
+	var opts pipeline.Options
+	var err error
+	if o.Segment != "" {
+		if opts.Segment, err = time.ParseDuration(o.Segment); err != nil || opts.Segment < 500*time.Millisecond {
+			return opts, fmt.Errorf("options.segment %q must be a duration of at least 500ms", o.Segment)
+		}
+	}
+	if o.Chunk != "" {
+		if opts.Chunk, err = time.ParseDuration(o.Chunk); err != nil || opts.Chunk <= 0 {
+			return opts, fmt.Errorf("options.chunk %q must be a positive duration", o.Chunk)
+		}
+	}
+	if o.CRF < 0 || o.CRF > 51 {
+		return opts, fmt.Errorf("options.crf %d must be between 0 and 51", o.CRF)
+	}
+	opts.Preset, opts.CRF, opts.Encoder = o.Preset, o.CRF, o.Encoder
+	if len(o.Rungs) > 0 {
+		var names []string
+		for _, r := range o.Rungs {
+			names = append(names, fmt.Sprint(r))
+		}
+		if opts.Rungs, err = encoder.ParseRungs(strings.Join(names, ",")); err != nil {
+			return opts, fmt.Errorf("options.rungs: %w", err)
+		}
+	}
+	return opts, nil
+}

@@ -1,0 +1,228 @@
+package cluster
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// Member roles in the gossip pool.
+const (
+	RoleCoordinator = "coordinator"
+	RoleAgent       = "agent"
+)
+
+// Meta is what a member advertises in its memberlist metadata.
+type Meta struct {
+	Role string `json:"role"`
+	// HTTP is a coordinator's API base URL.
+	HTTP string `json:"http,omitempty"`
+	// Raft is a coordinator's Raft address.
+	Raft string `json:"raft,omitempty"`
+	// Agents advertise capabilities and load.
+	Slots    int      `json:"slots,omitempty"`
+	Busy     int      `json:"busy,omitempty"`
+	Cores    int      `json:"cores,omitempty"`
+	Encoders []string `json:"encoders,omitempty"`
+	Version  string   `json:"version,omitempty"`
+}
+
+// Member is a live member of the pool.
+type Member struct {
+	Name string
+	Addr string
+	Meta Meta
+}
+
+// MemberEvent reports a member joining, leaving gracefully or dying.
+type MemberEvent struct {
+	Member Member
+	Kind   string // "join", "update", "leave", "dead"
+}
+
+// GossipConfig configures one member of the pool.
+type GossipConfig struct {
+	Name string
+	// Bind is HOST:PORT for memberlist's TCP and UDP.
+	Bind string
+	// Join lists HOST:PORT of members to join (any one answering is enough).
+	Join []string
+	// Key encrypts gossip (16, 24 or 32 bytes); empty leaves it in clear.
+	Key    []byte
+	Meta   Meta
+	Logger *slog.Logger
+	// Fast shortens failure detection for loopback test clusters.
+	Fast bool
+}
+
+// Gossip is this process's membership in the pool: coordinators and agents
+// find each other through it, and it hints quickly that a member died; the
+// state written through Raft stays the truth.
+type Gossip struct {
+	ml     *memberlist.Memberlist
+	log    *slog.Logger
+	mu     sync.Mutex
+	meta   Meta
+	events chan MemberEvent
+}
+
+// JoinGossip starts memberlist and joins the pool through cfg.Join. It keeps
+// retrying the join in the background when no member answers yet, so start
+// order does not matter.
+func JoinGossip(cfg GossipConfig) (*Gossip, error) {
+	host, portStr, err := net.SplitHostPort(cfg.Bind)
+	if err != nil {
+		return nil, fmt.Errorf("gossip address %q: %w", cfg.Bind, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("gossip address %q: bad port", cfg.Bind)
+	}
+	g := &Gossip{log: cfg.Logger.With("component", "gossip"), meta: cfg.Meta, events: make(chan MemberEvent, 256)}
+	mc := memberlist.DefaultLANConfig()
+	if cfg.Fast {
+		mc = memberlist.DefaultLocalConfig()
+		mc.ProbeInterval = 300 * time.Millisecond
+		mc.ProbeTimeout = 150 * time.Millisecond
+		mc.GossipInterval = 100 * time.Millisecond
+		mc.SuspicionMult = 2
+		mc.PushPullInterval = 5 * time.Second
+	}
+	mc.Name = cfg.Name
+	mc.BindAddr, mc.BindPort = host, port
+	mc.AdvertiseAddr, mc.AdvertisePort = host, port
+	mc.SecretKey = cfg.Key
+	mc.Delegate = (*gossipDelegate)(g)
+	mc.Events = (*gossipEvents)(g)
+	mc.Logger = log.New(io.Discard, "", 0)
+	if g.ml, err = memberlist.Create(mc); err != nil {
+		return nil, fmt.Errorf("start gossip on %s: %w", cfg.Bind, err)
+	}
+	if len(cfg.Join) > 0 {
+		go g.joinLoop(cfg.Join)
+	}
+	return g, nil
+}
+
+func (g *Gossip) joinLoop(addrs []string) {
+	for delay := 200 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
+		n, err := g.ml.Join(addrs)
+		if n > 0 {
+			return
+		}
+		g.log.Debug("join failed, retrying", "error", err)
+		time.Sleep(delay)
+		if len(g.ml.Members()) > 1 {
+			return
+		}
+	}
+}
+
+// Events delivers membership changes; a slow reader loses the oldest.
+func (g *Gossip) Events() <-chan MemberEvent { return g.events }
+
+// Members lists the live members, this one included, sorted by name.
+func (g *Gossip) Members() []Member {
+	var ms []Member
+	for _, n := range g.ml.Members() {
+		ms = append(ms, memberOf(n))
+	}
+	slices.SortFunc(ms, func(a, b Member) int {
+		if a.Name < b.Name {
+			return -1
+		}
+		if a.Name > b.Name {
+			return 1
+		}
+		return 0
+	})
+	return ms
+}
+
+// Coordinators returns the HTTP URLs of the live coordinators.
+func (g *Gossip) Coordinators() []string {
+	var urls []string
+	for _, m := range g.Members() {
+		if m.Meta.Role == RoleCoordinator && m.Meta.HTTP != "" {
+			urls = append(urls, m.Meta.HTTP)
+		}
+	}
+	return urls
+}
+
+// UpdateMeta changes what this member advertises (load, for agents).
+func (g *Gossip) UpdateMeta(fn func(*Meta)) {
+	g.mu.Lock()
+	fn(&g.meta)
+	g.mu.Unlock()
+	_ = g.ml.UpdateNode(time.Second)
+}
+
+// Leave tells the pool this member is going away, then stops gossiping.
+func (g *Gossip) Leave(timeout time.Duration) error {
+	err := g.ml.Leave(timeout)
+	if serr := g.ml.Shutdown(); err == nil {
+		err = serr
+	}
+	return err
+}
+
+// Shutdown stops gossiping without saying goodbye (the others see a death).
+func (g *Gossip) Shutdown() error { return g.ml.Shutdown() }
+
+func memberOf(n *memberlist.Node) Member {
+	m := Member{Name: n.Name, Addr: n.Address()}
+	_ = json.Unmarshal(n.Meta, &m.Meta)
+	return m
+}
+
+func (g *Gossip) emit(n *memberlist.Node, kind string) {
+	ev := MemberEvent{Member: memberOf(n), Kind: kind}
+	select {
+	case g.events <- ev:
+	default:
+		// Drop the oldest so that the latest state always gets through.
+		select {
+		case <-g.events:
+		default:
+		}
+		g.events <- ev
+	}
+}
+
+type gossipDelegate Gossip
+
+func (d *gossipDelegate) NodeMeta(limit int) []byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	b, _ := json.Marshal(d.meta)
+	if len(b) > limit {
+		b, _ = json.Marshal(Meta{Role: d.meta.Role, HTTP: d.meta.HTTP, Raft: d.meta.Raft})
+	}
+	return b
+}
+func (d *gossipDelegate) NotifyMsg([]byte)                  {}
+func (d *gossipDelegate) GetBroadcasts(int, int) [][]byte   { return nil }
+func (d *gossipDelegate) LocalState(bool) []byte            { return nil }
+func (d *gossipDelegate) MergeRemoteState(_ []byte, _ bool) {}
+
+type gossipEvents Gossip
+
+func (e *gossipEvents) NotifyJoin(n *memberlist.Node)   { (*Gossip)(e).emit(n, "join") }
+func (e *gossipEvents) NotifyUpdate(n *memberlist.Node) { (*Gossip)(e).emit(n, "update") }
+func (e *gossipEvents) NotifyLeave(n *memberlist.Node) {
+	kind := "dead"
+	if n.State == memberlist.StateLeft {
+		kind = "leave"
+	}
+	(*Gossip)(e).emit(n, kind)
+}

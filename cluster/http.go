@@ -1,0 +1,351 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/scheduler"
+	"github.com/sunomi/sunomi/storage"
+)
+
+// Limits of the HTTP API.
+const (
+	maxBody      = 4 << 20
+	maxLeaseWait = 60 * time.Second
+	presignTTL   = 6 * time.Hour
+)
+
+type httpServer struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+func (h *httpServer) close(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := h.srv.Shutdown(ctx); err != nil {
+		return h.srv.Close()
+	}
+	return nil
+}
+
+func (n *Node) serveHTTP() (*httpServer, error) {
+	ln, err := net.Listen("tcp", n.cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for http on %s: %w", n.cfg.HTTPAddr, err)
+	}
+	h := &httpServer{srv: &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second}, ln: ln}
+	go func() { _ = h.srv.Serve(ln) }()
+	return h, nil
+}
+
+// Handler is the coordinator's HTTP API.
+func (n *Node) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Get("/healthz", n.healthz)
+	r.Handle("/metrics", promhttp.HandlerFor(n.cfg.Gatherer, promhttp.HandlerOpts{}))
+	if b, ok := n.cfg.Store.(interface{ Handler() http.Handler }); ok {
+		// Presigned URLs of the local backend carry their own signature.
+		r.Handle("/v1/blobs/*", b.Handler())
+	}
+	r.Group(func(r chi.Router) {
+		r.Use(n.authenticate)
+		r.Get("/v1/jobs", n.listJobs)
+		r.Get("/v1/jobs/{id}", n.getJob)
+		r.Get("/v1/jobs/{id}/events", n.jobEvents)
+		r.Get("/v1/agents", n.listAgents)
+		r.Get("/v1/cluster", n.getCluster)
+		r.Put("/v1/uploads/*", n.upload)
+		r.Group(func(r chi.Router) {
+			// Writes go through Raft: a follower forwards them to the leader.
+			r.Use(n.forwardToLeader)
+			r.Post("/v1/jobs", n.submitJob)
+			r.Delete("/v1/jobs/{id}", n.cancelJob)
+			r.Post("/v1/agent/lease", n.lease)
+			r.Post("/v1/agent/heartbeat", n.heartbeat)
+			r.Post("/v1/agent/progress", n.progress)
+			r.Post("/v1/agent/uploads", n.uploadURLs)
+			r.Post("/v1/agent/complete", n.complete)
+			r.Post("/v1/agent/fail", n.fail)
+		})
+	})
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path))
+	})
+	return r
+}
+
+func (n *Node) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get(wire.TokenHeader)), []byte(n.cfg.Token)) != 1 {
+			writeError(w, http.StatusUnauthorized, "missing or wrong cluster token")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (n *Node) forwardToLeader(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.isLeader() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		leader := n.leaderHTTP()
+		if leader == "" {
+			writeError(w, http.StatusServiceUnavailable, "no leader elected yet; retry shortly")
+			return
+		}
+		u, err := url.Parse(leader)
+		if err != nil {
+			writeError(w, http.StatusServiceUnavailable, "leader address unusable")
+			return
+		}
+		p := httputil.NewSingleHostReverseProxy(u)
+		p.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, err error) {
+			writeError(w, http.StatusServiceUnavailable, "leader unreachable: "+err.Error())
+		}
+		p.ServeHTTP(w, r)
+	})
+}
+
+func (n *Node) healthz(w http.ResponseWriter, _ *http.Request) {
+	leader := n.leaderHTTP()
+	status := http.StatusOK
+	if leader == "" {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, map[string]string{"node": n.cfg.NodeID, "state": n.raft.State().String(), "leader": leader})
+}
+
+func (n *Node) listJobs(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, n.fsm.Jobs())
+}
+
+func (n *Node) getJob(w http.ResponseWriter, r *http.Request) {
+	j, ok := n.fsm.Job(chi.URLParam(r, "id"))
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("job %q not found", chi.URLParam(r, "id")))
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+func (n *Node) listAgents(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, n.fsm.Agents())
+}
+
+func (n *Node) getCluster(w http.ResponseWriter, _ *http.Request) {
+	stats := n.raft.Stats()
+	addr, id := n.raft.LeaderWithID()
+	c := wire.Cluster{NodeID: n.cfg.NodeID, State: n.raft.State().String(), Leader: string(id), LeaderHTTP: n.leaderHTTP()}
+	fmt.Sscan(stats["term"], &c.Term)
+	fmt.Sscan(stats["commit_index"], &c.CommitIndex)
+	fmt.Sscan(stats["applied_index"], &c.AppliedIndex)
+	if f := n.raft.GetConfiguration(); f.Error() == nil {
+		for _, s := range f.Configuration().Servers {
+			c.Peers = append(c.Peers, wire.Peer{ID: string(s.ID), Address: string(s.Address),
+				Suffrage: s.Suffrage.String(), Leader: s.Address == addr})
+		}
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+// upload stores a client's source file (sunomi jobs submit) under uploads/.
+func (n *Node) upload(w http.ResponseWriter, r *http.Request) {
+	key := chi.URLParam(r, "*")
+	if !strings.HasPrefix(key, "uploads/") || strings.Contains(key, "..") {
+		writeError(w, http.StatusBadRequest, "uploads go under uploads/ and may not contain ..")
+		return
+	}
+	if r.ContentLength < 0 {
+		writeError(w, http.StatusLengthRequired, "Content-Length is required")
+		return
+	}
+	if err := n.cfg.Store.Put(r.Context(), key, r.Body, r.ContentLength); err != nil {
+		writeError(w, http.StatusBadRequest, "store upload: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"key": key})
+}
+
+func (n *Node) submitJob(w http.ResponseWriter, r *http.Request) {
+	var req wire.SubmitJob
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.Source == "" {
+		writeError(w, http.StatusBadRequest, "source is required: the storage key of the uploaded file")
+		return
+	}
+	if _, err := n.cfg.Store.Stat(r.Context(), req.Source); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("source object %q not found in storage", req.Source))
+			return
+		}
+		writeError(w, http.StatusBadGateway, "storage: "+err.Error())
+		return
+	}
+	opts, err := pipelineOptions(req.Options)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	spec, err := json.Marshal(opts)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	id := newID()
+	output := req.Output
+	if output == "" {
+		output = "videos/" + id + "/hls"
+	}
+	output = strings.TrimSuffix(output, "/")
+	cmd := scheduler.SubmitJob{ID: id, Submit: req, Output: output, SplitSpec: spec, SourceInput: req.Source, Now: time.Now()}
+	if _, err := n.apply(r.Context(), scheduler.CmdSubmitJob, cmd); err != nil {
+		writeApplyError(w, err)
+		return
+	}
+	j, _ := n.fsm.Job(id)
+	writeJSON(w, http.StatusCreated, j)
+}
+
+func (n *Node) cancelJob(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if _, err := n.apply(r.Context(), scheduler.CmdCancelJob, scheduler.CancelJob{Job: id, Now: time.Now()}); err != nil {
+		writeApplyError(w, err)
+		return
+	}
+	j, _ := n.fsm.Job(id)
+	writeJSON(w, http.StatusOK, j)
+}
+
+// jobEvents streams the job as server-sent events: its current state first,
+// then after every change, until the job finishes or the client leaves.
+func (n *Node) jobEvents(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	j, ok := n.fsm.Job(id)
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("job %q not found", id))
+		return
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, http.StatusInternalServerError, "streaming unsupported")
+		return
+	}
+	sub := n.hub.subscribe(id)
+	defer n.hub.unsubscribe(id, sub)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	send := func(j wire.Job, typ string) bool {
+		b, _ := json.Marshal(wire.Event{Type: typ, Job: j})
+		if _, err := fmt.Fprintf(w, "data: %s\n\n", b); err != nil {
+			return false
+		}
+		flusher.Flush()
+		return !finished(j.State)
+	}
+	if !send(j, "state") {
+		return
+	}
+	last := j.State
+	keepalive := time.NewTicker(15 * time.Second)
+	defer keepalive.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-keepalive.C:
+			if _, err := io.WriteString(w, ": keepalive\n\n"); err != nil {
+				return
+			}
+			flusher.Flush()
+		case j := <-sub:
+			typ := "progress"
+			if j.State != last {
+				typ, last = "state", j.State
+			}
+			if !send(j, typ) {
+				return
+			}
+		}
+	}
+}
+
+// --- helpers ---
+
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "malformed JSON body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, wire.Error{Error: msg})
+}
+
+// writeApplyError maps the state machine's errors to HTTP statuses.
+func writeApplyError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, scheduler.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, scheduler.ErrAlreadyCommitted), errors.Is(err, scheduler.ErrStaleAttempt):
+		writeError(w, http.StatusConflict, err.Error())
+	case errors.Is(err, scheduler.ErrInvalidInput):
+		writeError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, ErrNotLeader):
+		writeError(w, http.StatusServiceUnavailable, "leadership changed; retry")
+	default:
+		writeError(w, http.StatusInternalServerError, err.Error())
+	}
+}
+
+// newID returns a random job ID; the leader stamps it into the command.
+func newID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func tempPrefix(jobID string) string { return "jobs/" + jobID + "/" }
+
+func (n *Node) readObject(ctx context.Context, key string) ([]byte, error) {
+	rc, err := n.cfg.Store.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(io.LimitReader(rc, maxBody))
+}

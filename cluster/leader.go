@@ -1,0 +1,265 @@
+package cluster
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/hls"
+	"github.com/sunomi/sunomi/scheduler"
+)
+
+// leaderLoop follows Raft's leadership notifications: on gaining it, a
+// Barrier makes sure every committed entry is applied, then the leader's
+// duties start; on losing it they stop.
+func (n *Node) leaderLoop(ctx context.Context) {
+	var stop context.CancelFunc
+	defer func() {
+		if stop != nil {
+			stop()
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case leader := <-n.notify:
+			n.metrics.leaderChanges.Inc()
+			if stop != nil {
+				stop()
+				stop = nil
+			}
+			if !leader {
+				n.log.Info("lost leadership")
+				continue
+			}
+			if err := n.raft.Barrier(30 * time.Second).Error(); err != nil {
+				n.log.Warn("barrier failed", "error", err)
+				continue
+			}
+			n.log.Info("leading")
+			stop = n.startLeaderDuties(ctx)
+		}
+	}
+}
+
+// startLeaderDuties runs leaderDuties until the returned function is called.
+func (n *Node) startLeaderDuties(ctx context.Context) context.CancelFunc {
+	ctx, cancel := context.WithCancel(ctx)
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.leaderDuties(ctx) }()
+	return cancel
+}
+
+// leaderDuties expires leases that stopped heartbeating, marks agents that
+// went silent as dead, and collects the temporary objects of finished jobs.
+// Every inherited lease first gets a grace period: the new leader has not
+// heard any heartbeat yet.
+func (n *Node) leaderDuties(ctx context.Context) {
+	now := time.Now()
+	n.leases.reset(now.Add(n.cfg.FailoverGrace))
+	collected := map[string]bool{}
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if !n.isLeader() {
+			return
+		}
+		now := time.Now()
+		for _, a := range n.leases.expired(now, n.fsm.ActiveAttempts()) {
+			_, err := n.apply(ctx, scheduler.CmdExpireAttempt, scheduler.ExpireAttempt{Task: a.Task, Attempt: a.Attempt,
+				Reason: "lease expired: agent " + a.Agent + " stopped heartbeating", Now: now})
+			if err != nil {
+				n.log.Warn("expire attempt failed", "task_id", a.Task, "error", err)
+			}
+		}
+		for _, id := range n.leases.silentAgents(now, 3*n.cfg.LeaseTTL) {
+			if ag, ok := n.fsm.Agent(id); ok && (ag.State == "alive" || ag.State == "draining") {
+				if _, err := n.apply(ctx, scheduler.CmdAgentDown, scheduler.AgentDown{ID: id, State: "dead", Now: now}); err != nil {
+					n.log.Warn("mark agent dead failed", "agent_id", id, "error", err)
+				}
+			}
+		}
+		for _, j := range n.fsm.Jobs() {
+			if collected[j.ID] || !finished(j.State) {
+				continue
+			}
+			if err := n.collect(ctx, j); err != nil {
+				n.log.Warn("collect job failed", "job_id", j.ID, "error", err)
+				continue
+			}
+			collected[j.ID] = true
+		}
+	}
+}
+
+func finished(state string) bool {
+	return state == wire.JobDone || state == wire.JobFailed || state == wire.JobCanceled
+}
+
+// collect deletes what a finished job leaves behind: its chunk sources, and
+// every output object the published playlists do not reference (losing
+// attempts, thumbnails); a failed or canceled job's outputs go entirely.
+// Deleting is idempotent, so a new leader may collect again.
+func (n *Node) collect(ctx context.Context, j wire.Job) error {
+	if err := n.cfg.Store.DeletePrefix(ctx, tempPrefix(j.ID)); err != nil {
+		return err
+	}
+	keep := map[string]bool{}
+	if j.State == wire.JobDone {
+		var err error
+		if keep, err = n.published(ctx, j.Output); err != nil {
+			return err
+		}
+	}
+	objs, err := n.cfg.Store.List(ctx, j.Output+"/")
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if !keep[strings.TrimPrefix(o.Key, j.Output+"/")] {
+			if err := n.cfg.Store.Delete(ctx, o.Key); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// published lists the objects a finished ladder consists of, from its
+// playlists: the playlists themselves, their segments, poster and storyboard.
+func (n *Node) published(ctx context.Context, prefix string) (map[string]bool, error) {
+	keep := map[string]bool{"master.m3u8": true, "poster.jpg": true, "storyboard.jpg": true, "storyboard.vtt": true}
+	b, err := n.readObject(ctx, prefix+"/master.m3u8")
+	if err != nil {
+		return nil, err
+	}
+	master, err := hls.ParseMasterPlaylist(b)
+	if err != nil {
+		return nil, err
+	}
+	var uris []string
+	for _, v := range master.Variants {
+		uris = append(uris, v.URI)
+	}
+	for _, r := range master.Renditions {
+		if r.URI != "" {
+			uris = append(uris, r.URI)
+		}
+	}
+	for _, uri := range uris {
+		keep[uri] = true
+		b, err := n.readObject(ctx, prefix+"/"+uri)
+		if err != nil {
+			return nil, err
+		}
+		media, err := hls.ParseMediaPlaylist(b)
+		if err != nil {
+			return nil, err
+		}
+		dir := uri[:strings.LastIndex(uri, "/")+1]
+		for _, s := range media.Segments {
+			keep[dir+s.URI] = true
+		}
+	}
+	return keep, nil
+}
+
+// leaseTable is the leader's in-memory view of when each attempt and agent
+// was last heard from. It is deliberately not replicated: heartbeats would
+// flood the log, and a new leader grants a grace period instead.
+type leaseTable struct {
+	mu        sync.Mutex
+	deadlines map[wire.AttemptRef]time.Time
+	agents    map[string]time.Time
+	grace     time.Time // deadline of attempts not heard from since leadership began
+}
+
+func newLeaseTable() *leaseTable {
+	return &leaseTable{deadlines: map[wire.AttemptRef]time.Time{}, agents: map[string]time.Time{}}
+}
+
+func (l *leaseTable) reset(grace time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.deadlines, l.agents, l.grace = map[wire.AttemptRef]time.Time{}, map[string]time.Time{}, grace
+}
+
+func (l *leaseTable) extend(ref wire.AttemptRef, until time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.deadlines[ref] = until
+}
+
+func (l *leaseTable) seen(agent string, at time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.agents[agent] = at
+}
+
+// expired returns the active attempts whose lease ran out, and forgets
+// attempts that are no longer active.
+func (l *leaseTable) expired(now time.Time, active []scheduler.ActiveAttempt) []scheduler.ActiveAttempt {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	live := map[wire.AttemptRef]bool{}
+	var out []scheduler.ActiveAttempt
+	for _, a := range active {
+		ref := wire.AttemptRef{Task: a.Task, Attempt: a.Attempt}
+		live[ref] = true
+		deadline, ok := l.deadlines[ref]
+		if !ok {
+			deadline = l.grace
+		}
+		if now.After(deadline) {
+			out = append(out, a)
+		}
+	}
+	for ref := range l.deadlines {
+		if !live[ref] {
+			delete(l.deadlines, ref)
+		}
+	}
+	return out
+}
+
+// silentAgents lists agents not heard from for longer than quiet (and
+// since the grace period ended).
+func (l *leaseTable) silentAgents(now time.Time, quiet time.Duration) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var ids []string
+	for id, at := range l.agents {
+		if now.Sub(at) > quiet && now.After(l.grace) {
+			ids = append(ids, id)
+			delete(l.agents, id)
+		}
+	}
+	return ids
+}
+
+// leaderHTTP returns the leader's HTTP URL as advertised over gossip.
+func (n *Node) leaderHTTP() string {
+	_, id := n.raft.LeaderWithID()
+	if id == "" {
+		return ""
+	}
+	if id == raft.ServerID(n.cfg.NodeID) {
+		return n.httpURL()
+	}
+	for _, m := range n.gossip.Members() {
+		if m.Name == string(id) {
+			return m.Meta.HTTP
+		}
+	}
+	return ""
+}

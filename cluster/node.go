@@ -1,0 +1,358 @@
+// Package cluster wires the coordinator together: a Raft node
+// (hashicorp/raft with raft-boltdb and file snapshots) replicating the
+// scheduler's state machine, memberlist gossip for discovery and fast
+// failure hints, the leader's duties (lease timers, dead agents, garbage
+// collection) and the coordinator's HTTP API. Scheduling policy lives in
+// scheduler/, not here.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sunomi/sunomi/scheduler"
+	"github.com/sunomi/sunomi/storage"
+)
+
+// ErrNotLeader means a write reached a node that is not the leader and no
+// leader is known to forward it to.
+var ErrNotLeader = errors.New("no leader")
+
+// Config configures a coordinator.
+type Config struct {
+	NodeID  string
+	DataDir string
+	// HTTPAddr, RaftAddr and GossipAddr are HOST:PORT to listen on.
+	HTTPAddr   string
+	RaftAddr   string
+	GossipAddr string
+	// Join lists gossip addresses of other members.
+	Join []string
+	// BootstrapExpect is the number of coordinators to wait for before
+	// bootstrapping a new cluster (1: alone); 0 joins an existing one.
+	BootstrapExpect int
+	Store           storage.Store
+	Token           string
+	GossipKey       []byte
+	Logger          *slog.Logger
+	Registry        prometheus.Registerer
+	Gatherer        prometheus.Gatherer
+	// LeaseTTL is how long an attempt lives without a heartbeat.
+	LeaseTTL time.Duration
+	// FailoverGrace is the lease a new leader gives every attempt it inherits.
+	FailoverGrace time.Duration
+	// Fast shortens Raft and gossip timeouts for loopback test clusters.
+	Fast bool
+}
+
+func (c *Config) defaults() {
+	if c.LeaseTTL == 0 {
+		c.LeaseTTL = 10 * time.Second
+	}
+	if c.FailoverGrace == 0 {
+		c.FailoverGrace = 15 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Registry == nil {
+		reg := prometheus.NewRegistry()
+		c.Registry, c.Gatherer = reg, reg
+	}
+}
+
+// Node is one coordinator.
+type Node struct {
+	cfg     Config
+	log     *slog.Logger
+	fsm     *scheduler.FSM
+	raft    *raft.Raft
+	trans   *raft.NetworkTransport
+	bolt    *raftboltdb.BoltStore
+	gossip  *Gossip
+	http    *httpServer
+	metrics *metrics
+	hub     *hub
+	leases  *leaseTable
+	notify  chan bool // raft's leadership notifications
+
+	// bootstrapped is touched by Start and then by the membership loop only.
+	bootstrapped bool
+
+	// changed is closed and replaced after every applied change: lease
+	// long-polls wait on it.
+	changedMu sync.Mutex
+	changed   chan struct{}
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New builds a coordinator; Start makes it run.
+func New(cfg Config) (*Node, error) {
+	cfg.defaults()
+	if cfg.NodeID == "" || cfg.DataDir == "" {
+		return nil, errors.New("node id and data dir are required")
+	}
+	if cfg.Store == nil {
+		return nil, errors.New("a storage backend is required")
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger.With("component", "coordinator", "node_id", cfg.NodeID),
+		hub: newHub(), changed: make(chan struct{}), leases: newLeaseTable()}
+	n.fsm = scheduler.NewFSM(n.onChange)
+	var err error
+	if n.metrics, err = newMetrics(cfg.Registry, n); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// onChange runs after the FSM applies a change to a job, on every node.
+func (n *Node) onChange(jobID string) {
+	n.changedMu.Lock()
+	close(n.changed)
+	n.changed = make(chan struct{})
+	n.changedMu.Unlock()
+	if jobID != "" {
+		if j, ok := n.fsm.Job(jobID); ok {
+			n.hub.publish(j)
+		}
+	}
+}
+
+// changes returns a channel closed at the next applied change.
+func (n *Node) changes() <-chan struct{} {
+	n.changedMu.Lock()
+	defer n.changedMu.Unlock()
+	return n.changed
+}
+
+// Start opens the Raft stores, joins the gossip pool, bootstraps when asked
+// to, and starts serving HTTP.
+func (n *Node) Start(ctx context.Context) error {
+	ctx, n.cancel = context.WithCancel(ctx)
+	if err := os.MkdirAll(n.cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	if err := n.openRaft(); err != nil {
+		return err
+	}
+	var err error
+	n.gossip, err = JoinGossip(GossipConfig{
+		Name: n.cfg.NodeID, Bind: n.cfg.GossipAddr, Join: n.cfg.Join, Key: n.cfg.GossipKey,
+		Meta:   Meta{Role: RoleCoordinator, HTTP: n.httpURL(), Raft: n.cfg.RaftAddr},
+		Logger: n.cfg.Logger, Fast: n.cfg.Fast,
+	})
+	if err != nil {
+		return err
+	}
+	if n.http, err = n.serveHTTP(); err != nil {
+		return err
+	}
+	n.wg.Add(2)
+	go func() { defer n.wg.Done(); n.membership(ctx) }()
+	go func() { defer n.wg.Done(); n.leaderLoop(ctx) }()
+	return nil
+}
+
+func (n *Node) httpURL() string { return "http://" + n.cfg.HTTPAddr }
+
+func (n *Node) openRaft() error {
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(n.cfg.NodeID)
+	rc.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Error, Output: os.Stderr})
+	notify := make(chan bool, 8)
+	rc.NotifyCh = notify
+	rc.SnapshotThreshold = 2048
+	rc.TrailingLogs = 1024
+	if n.cfg.Fast {
+		rc.HeartbeatTimeout = 300 * time.Millisecond
+		rc.ElectionTimeout = 300 * time.Millisecond
+		rc.LeaderLeaseTimeout = 150 * time.Millisecond
+		rc.CommitTimeout = 20 * time.Millisecond
+	}
+	addr, err := net.ResolveTCPAddr("tcp", n.cfg.RaftAddr)
+	if err != nil {
+		return fmt.Errorf("raft address %q: %w", n.cfg.RaftAddr, err)
+	}
+	if n.trans, err = raft.NewTCPTransport(n.cfg.RaftAddr, addr, 3, 5*time.Second, os.Stderr); err != nil {
+		return fmt.Errorf("listen for raft on %s: %w", n.cfg.RaftAddr, err)
+	}
+	if n.bolt, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(n.cfg.DataDir, "raft.db")}); err != nil {
+		return fmt.Errorf("open raft log: %w", err)
+	}
+	snaps, err := raft.NewFileSnapshotStore(n.cfg.DataDir, 2, os.Stderr)
+	if err != nil {
+		return fmt.Errorf("open snapshots: %w", err)
+	}
+	if n.raft, err = raft.NewRaft(rc, n.fsm, n.bolt, n.bolt, snaps, n.trans); err != nil {
+		return fmt.Errorf("start raft: %w", err)
+	}
+	n.notify = notify
+	has, err := raft.HasExistingState(n.bolt, n.bolt, snaps)
+	if err != nil {
+		return fmt.Errorf("read raft state: %w", err)
+	}
+	n.bootstrapped = has
+	if !has && n.cfg.BootstrapExpect == 1 {
+		n.bootstrap([]raft.Server{{ID: rc.LocalID, Address: n.trans.LocalAddr()}})
+	}
+	return nil
+}
+
+func (n *Node) bootstrap(servers []raft.Server) {
+	err := n.raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error()
+	if err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+		n.log.Error("bootstrap failed", "error", err)
+		return
+	}
+	n.bootstrapped = true
+	n.log.Info("bootstrapped", "servers", len(servers))
+}
+
+// membership follows the gossip pool: it bootstraps once BootstrapExpect
+// coordinators see each other, and the leader adds new coordinators as
+// voters and tells the state machine about dead agents.
+func (n *Node) membership(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-n.gossip.Events():
+			n.memberEvent(ctx, ev)
+		case <-tick.C:
+		}
+		n.maybeBootstrap()
+		if n.isLeader() {
+			n.reconcileVoters()
+		}
+	}
+}
+
+func (n *Node) maybeBootstrap() {
+	if n.bootstrapped || n.cfg.BootstrapExpect <= 1 {
+		return
+	}
+	var servers []raft.Server
+	for _, m := range n.gossip.Members() {
+		if m.Meta.Role == RoleCoordinator && m.Meta.Raft != "" {
+			servers = append(servers, raft.Server{ID: raft.ServerID(m.Name), Address: raft.ServerAddress(m.Meta.Raft)})
+		}
+	}
+	if len(servers) >= n.cfg.BootstrapExpect {
+		// Every coordinator bootstraps with the same sorted configuration,
+		// as Nomad does; Raft accepts identical bootstraps.
+		n.bootstrap(servers)
+	}
+}
+
+// reconcileVoters adds live coordinators missing from the configuration;
+// AddVoter is idempotent, so re-joining is too.
+func (n *Node) reconcileVoters() {
+	f := n.raft.GetConfiguration()
+	if f.Error() != nil {
+		return
+	}
+	have := f.Configuration().Servers
+	for _, m := range n.gossip.Members() {
+		if m.Meta.Role != RoleCoordinator || m.Meta.Raft == "" {
+			continue
+		}
+		i := slices.IndexFunc(have, func(s raft.Server) bool { return string(s.ID) == m.Name })
+		if i >= 0 && string(have[i].Address) == m.Meta.Raft {
+			continue
+		}
+		if err := n.raft.AddVoter(raft.ServerID(m.Name), raft.ServerAddress(m.Meta.Raft), 0, 5*time.Second).Error(); err != nil {
+			n.log.Warn("add voter failed", "peer", m.Name, "error", err)
+		} else {
+			n.log.Info("added voter", "peer", m.Name)
+		}
+	}
+}
+
+func (n *Node) memberEvent(ctx context.Context, ev MemberEvent) {
+	if ev.Member.Meta.Role != RoleAgent || !n.isLeader() {
+		return
+	}
+	switch ev.Kind {
+	case "dead", "leave":
+		state := "dead"
+		if ev.Kind == "leave" {
+			state = "left"
+		}
+		if _, ok := n.fsm.Agent(ev.Member.Name); !ok {
+			return
+		}
+		if _, err := n.apply(ctx, scheduler.CmdAgentDown, scheduler.AgentDown{ID: ev.Member.Name, State: state, Now: time.Now()}); err != nil {
+			n.log.Warn("mark agent down failed", "agent_id", ev.Member.Name, "error", err)
+		}
+	}
+}
+
+func (n *Node) isLeader() bool { return n.raft.State() == raft.Leader }
+
+// apply proposes a command through Raft (leader only) and unwraps the
+// state machine's answer: an error value returned by Apply is the error.
+func (n *Node) apply(ctx context.Context, t scheduler.CommandType, payload any) (any, error) {
+	b, err := scheduler.Encode(t, payload)
+	if err != nil {
+		return nil, err
+	}
+	timeout := 10 * time.Second
+	if d, ok := ctx.Deadline(); ok {
+		timeout = time.Until(d)
+	}
+	start := time.Now()
+	f := n.raft.Apply(b, timeout)
+	if err := f.Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+			return nil, ErrNotLeader
+		}
+		return nil, fmt.Errorf("apply: %w", err)
+	}
+	n.metrics.applyLatency.Observe(time.Since(start).Seconds())
+	if err, ok := f.Response().(error); ok {
+		return nil, err
+	}
+	return f.Response(), nil
+}
+
+// Close leaves the pool and stops Raft and HTTP.
+func (n *Node) Close(ctx context.Context) error {
+	if n.cancel != nil {
+		n.cancel()
+	}
+	var errs []error
+	if n.http != nil {
+		errs = append(errs, n.http.close(ctx))
+	}
+	n.wg.Wait()
+	if n.gossip != nil {
+		errs = append(errs, n.gossip.Leave(time.Second))
+	}
+	if n.raft != nil {
+		errs = append(errs, n.raft.Shutdown().Error())
+	}
+	if n.trans != nil {
+		errs = append(errs, n.trans.Close())
+	}
+	if n.bolt != nil {
+		errs = append(errs, n.bolt.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,155 @@
+// Command coordinator runs one node of Sunomi's Raft-replicated coordinator.
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/sunomi/sunomi/cluster"
+	"github.com/sunomi/sunomi/storage"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newCoordinatorCmd().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "coordinator:", err)
+		os.Exit(1)
+	}
+}
+
+type flags struct {
+	cfg                      cluster.Config
+	join, storageURL         string
+	token, tokenFile         string
+	gossipKey, gossipKeyFile string
+	logLevel                 string
+}
+
+func newCoordinatorCmd() *cobra.Command {
+	var f flags
+	cmd := &cobra.Command{
+		Use:           "coordinator --node-id ID --data-dir DIR --http-addr HOST:PORT --raft-addr HOST:PORT --gossip-addr HOST:PORT",
+		Short:         "Run a node of Sunomi's Raft-replicated transcoding coordinator",
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return run(cmd.Context(), f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.cfg.NodeID, "node-id", "", "unique name of this coordinator (required)")
+	fl.StringVar(&f.cfg.DataDir, "data-dir", "", "directory for the Raft log, snapshots and local storage (required)")
+	fl.StringVar(&f.cfg.HTTPAddr, "http-addr", "127.0.0.1:7000", "HOST:PORT of the HTTP API")
+	fl.StringVar(&f.cfg.RaftAddr, "raft-addr", "127.0.0.1:7001", "HOST:PORT for Raft traffic")
+	fl.StringVar(&f.cfg.GossipAddr, "gossip-addr", "127.0.0.1:7002", "HOST:PORT for memberlist gossip")
+	fl.StringVar(&f.join, "join", "", "comma-separated gossip addresses of other members")
+	fl.IntVar(&f.cfg.BootstrapExpect, "bootstrap-expect", 0, "bootstrap a new cluster once this many coordinators see each other (1: alone; 0: join an existing cluster)")
+	fl.StringVar(&f.storageURL, "storage", "", "file:///path or s3://bucket?endpoint=HOST:PORT&secure=false (default file://DATA-DIR/blobs); S3 credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
+	fl.StringVar(&f.token, "token", "", "cluster token required on the HTTP API (or SUNOMI_TOKEN)")
+	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the cluster token")
+	fl.StringVar(&f.gossipKey, "gossip-key", "", "base64 memberlist encryption key of 16, 24 or 32 bytes (or SUNOMI_GOSSIP_KEY)")
+	fl.StringVar(&f.gossipKeyFile, "gossip-key-file", "", "file holding the base64 gossip key")
+	fl.DurationVar(&f.cfg.LeaseTTL, "lease-ttl", 10*time.Second, "how long an attempt's lease lives without a heartbeat")
+	fl.DurationVar(&f.cfg.FailoverGrace, "failover-grace", 15*time.Second, "lease granted to every inherited attempt when a new leader takes over")
+	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.BoolVar(&f.cfg.Fast, "fast", false, "short Raft and gossip timeouts for loopback test clusters")
+	_ = fl.MarkHidden("fast")
+	return cmd
+}
+
+func run(ctx context.Context, f flags) error {
+	cfg := f.cfg
+	if cfg.NodeID == "" || cfg.DataDir == "" {
+		return errors.New("--node-id and --data-dir are required")
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: %w", f.logLevel, err)
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	var err error
+	if cfg.Token, err = secret(f.token, f.tokenFile, "SUNOMI_TOKEN"); err != nil {
+		return err
+	}
+	key, err := secret(f.gossipKey, f.gossipKeyFile, "SUNOMI_GOSSIP_KEY")
+	if err != nil {
+		return err
+	}
+	if key != "" {
+		if cfg.GossipKey, err = base64.StdEncoding.DecodeString(key); err != nil {
+			return fmt.Errorf("gossip key is not base64: %w", err)
+		}
+		if l := len(cfg.GossipKey); l != 16 && l != 24 && l != 32 {
+			return fmt.Errorf("gossip key is %d bytes, want 16, 24 or 32", l)
+		}
+	}
+	if f.join != "" {
+		cfg.Join = strings.Split(f.join, ",")
+	}
+	storageURL := f.storageURL
+	if storageURL == "" {
+		dir, err := filepath.Abs(filepath.Join(cfg.DataDir, "blobs"))
+		if err != nil {
+			return err
+		}
+		storageURL = "file://" + dir
+	}
+	// The local backend's URLs must verify on every coordinator serving the
+	// same directory, so the signing key derives from the cluster token.
+	blobKey := sha256.Sum256([]byte("sunomi-blobs:" + cfg.Token + ":" + cfg.DataDir))
+	if cfg.Token != "" {
+		blobKey = sha256.Sum256([]byte("sunomi-blobs:" + cfg.Token))
+	}
+	if cfg.Store, err = storage.Open(storageURL, storage.Options{PublicURL: "http://" + cfg.HTTPAddr, Secret: blobKey[:]}); err != nil {
+		return fmt.Errorf("open storage: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cfg.Registry, cfg.Gatherer = reg, reg
+
+	node, err := cluster.New(cfg)
+	if err != nil {
+		return err
+	}
+	if err := node.Start(ctx); err != nil {
+		_ = node.Close(context.Background())
+		return err
+	}
+	cfg.Logger.Info("coordinator started", "node_id", cfg.NodeID, "http", cfg.HTTPAddr, "raft", cfg.RaftAddr, "gossip", cfg.GossipAddr)
+	<-ctx.Done()
+	closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return node.Close(closeCtx)
+}
+
+// secret reads a value from its flag, else its file, else the environment.
+func secret(value, file, env string) (string, error) {
+	if value != "" {
+		return value, nil
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("read %s: %w", file, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return os.Getenv(env), nil
+}

@@ -1,0 +1,162 @@
+package storage
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// sign computes the hex HMAC-SHA256 of method+"\n"+key+"\n"+expires.
+func (l *Local) sign(method, key string, expires int64) string {
+	m := hmac.New(sha256.New, l.secret)
+	_, _ = io.WriteString(m, method+"\n"+key+"\n"+strconv.FormatInt(expires, 10))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// Handler serves the presigned URLs: GET (and HEAD) and PUT of
+// BlobPath + key + "?expires=<unix>&sig=<hex>". Mount it so it sees the full path, e.g.
+// mux.Handle(storage.BlobPath, l.Handler()). A missing, tampered or expired signature gets 403,
+// a missing object 404, both with a JSON {"error": "…"} body. GET supports Range requests.
+//
+// The signature in the URL is the only credential (no cookies), so any origin may use the URLs:
+// CORS preflights are answered and responses carry Access-Control-Allow-Origin: *, letting
+// browsers upload straight to a presigned PUT URL.
+func (l *Local) Handler() http.Handler {
+	return http.HandlerFunc(l.serveHTTP)
+}
+
+func (l *Local) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, Accept-Ranges, Last-Modified, ETag")
+	h.Set("X-Content-Type-Options", "nosniff")
+
+	key, ok := strings.CutPrefix(r.URL.Path, BlobPath)
+	if !ok || key == "" {
+		writeError(w, http.StatusNotFound, "no such blob path; expected "+BlobPath+"{key}")
+		return
+	}
+	var signedMethod string
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		signedMethod = http.MethodGet
+	case http.MethodPut:
+		signedMethod = http.MethodPut
+	case http.MethodOptions:
+		l.preflight(w, r)
+		return
+	default:
+		h.Set("Allow", "GET, HEAD, PUT, OPTIONS")
+		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on blobs", r.Method))
+		return
+	}
+	if msg := l.verify(signedMethod, key, r); msg != "" {
+		writeError(w, http.StatusForbidden, msg)
+		return
+	}
+	// A valid signature implies a valid key, since only valid keys are signed; checking again
+	// keeps the file system safe even if the secret leaked.
+	if err := ValidateKey(key); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if signedMethod == http.MethodPut {
+		l.servePut(w, r, key)
+		return
+	}
+	l.serveGet(w, r, key)
+}
+
+// verify checks the URL's signature and expiry; it returns why they are not acceptable, or "".
+func (l *Local) verify(method, key string, r *http.Request) string {
+	q := r.URL.Query()
+	expStr, sigStr := q.Get("expires"), q.Get("sig")
+	if expStr == "" || sigStr == "" {
+		return "missing signature: blob URLs must be presigned (expires and sig parameters)"
+	}
+	expires, err := strconv.ParseInt(expStr, 10, 64)
+	if err != nil {
+		return "malformed expires parameter"
+	}
+	got, err := hex.DecodeString(sigStr)
+	if err != nil {
+		return "malformed sig parameter"
+	}
+	want, _ := hex.DecodeString(l.sign(method, key, expires))
+	if !hmac.Equal(got, want) {
+		return "signature does not match this URL and method"
+	}
+	if l.now().Unix() > expires {
+		return "presigned URL has expired"
+	}
+	return ""
+}
+
+func (l *Local) preflight(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Methods", "GET, HEAD, PUT")
+	if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+		h.Set("Access-Control-Allow-Headers", req)
+	}
+	h.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (l *Local) serveGet(w http.ResponseWriter, r *http.Request, key string) {
+	f, fi, err := l.open(r.Context(), key)
+	if errors.Is(err, ErrNotFound) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("object %q not found", key))
+		return
+	}
+	if err != nil {
+		l.log.Error("open blob", "key", key, "error", err)
+		writeError(w, http.StatusInternalServerError, "cannot read the object")
+		return
+	}
+	defer f.Close()
+	ct := contentType(key)
+	if ct == "" {
+		// Never sniff: objects are user uploads, served from the coordinator's origin.
+		ct = "application/octet-stream"
+	}
+	w.Header().Set("Content-Type", ct)
+	http.ServeContent(w, r, "", fi.ModTime(), f)
+}
+
+func (l *Local) servePut(w http.ResponseWriter, r *http.Request, key string) {
+	if r.ContentLength > l.maxPut {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body of %d bytes exceeds the limit of %d bytes", r.ContentLength, l.maxPut))
+		return
+	}
+	body := http.MaxBytesReader(w, r.Body, l.maxPut)
+	err := l.Put(r.Context(), key, body, r.ContentLength)
+	var tooBig *http.MaxBytesError
+	switch {
+	case err == nil:
+		w.WriteHeader(http.StatusOK)
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds the limit of %d bytes", l.maxPut))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		writeError(w, http.StatusBadRequest, "body ended before Content-Length bytes arrived")
+	case r.Context().Err() != nil:
+		// The client went away; nobody reads this answer.
+		writeError(w, http.StatusBadRequest, "request canceled")
+	default:
+		l.log.Error("put blob", "key", key, "error", err)
+		writeError(w, http.StatusInternalServerError, "cannot store the object")
+	}
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Del("Content-Length")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
