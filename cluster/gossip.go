@@ -87,7 +87,11 @@ func JoinGossip(cfg GossipConfig) (*Gossip, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gossip address %q: bad port", cfg.Bind)
 	}
-	g := &Gossip{log: cfg.Logger.With("component", "gossip"), meta: cfg.Meta, events: make(chan MemberEvent, 256)}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	g := &Gossip{log: logger.With("component", "gossip"), meta: cfg.Meta, events: make(chan MemberEvent, 256)}
 	mc := memberlist.DefaultLANConfig()
 	if cfg.Fast {
 		mc = memberlist.DefaultLocalConfig()
@@ -99,7 +103,10 @@ func JoinGossip(cfg GossipConfig) (*Gossip, error) {
 	}
 	mc.Name = cfg.Name
 	mc.BindAddr, mc.BindPort = host, port
-	mc.AdvertiseAddr, mc.AdvertisePort = host, port
+	if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+		// Otherwise memberlist advertises the host's private address.
+		mc.AdvertiseAddr, mc.AdvertisePort = host, port
+	}
 	mc.SecretKey = cfg.Key
 	mc.Delegate = (*gossipDelegate)(g)
 	mc.Events = (*gossipEvents)(g)

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/pipeline"
 	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage"
 )
@@ -210,7 +211,7 @@ func (n *Node) submitJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	spec, err := json.Marshal(opts)
+	spec, err := json.Marshal(pipeline.SplitSpec{Options: opts})
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return

@@ -1,0 +1,173 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/encoder"
+	"github.com/sunomi/sunomi/internal/testmedia"
+	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/segmenter"
+)
+
+// completeOf waits for the next report and requires a completion.
+func completeOf(t *testing.T, f *fakeCoordinator) *wire.Complete {
+	t.Helper()
+	rep := f.next(t, 2*time.Minute)
+	if rep.complete == nil {
+		t.Fatalf("got %s, want complete", rep)
+	}
+	return rep.complete
+}
+
+func outputNames(c *wire.Complete) []string {
+	var names []string
+	for _, o := range c.Outputs {
+		names = append(names, o.Name)
+	}
+	return names
+}
+
+// TestFarmTasksThroughTaskProcesses runs a whole job's tasks — split, every
+// chunk's encode, audio, stitch — through the agent, its task processes and
+// the fake coordinator's storage, wiring each task's inputs to the outputs
+// of the tasks before it as the coordinator does.
+func TestFarmTasksThroughTaskProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes media")
+	}
+	src := testmedia.Generate(t, testmedia.CFR(4, 320, 240, 30, true))
+	f := newFakeCoordinator(t)
+	// A realistic memory limit must leave room for real tasks.
+	startAgent(t, f, func(c *Config) { c.Slots, c.MemoryLimit = 2, 4<<30 })
+
+	opts := pipeline.Options{Segment: 2 * time.Second, Chunk: 2 * time.Second, Encoder: encoder.EncoderX264,
+		Rungs: []encoder.RungSpec{{Short: 240, MaxBitrate: 400_000}}}
+	split := wire.Assignment{Task: "j-split", Attempt: 1, Job: "j", Kind: pipeline.KindSplit,
+		Spec:   jsonOf(t, pipeline.SplitSpec{Options: opts}),
+		Inputs: map[string]string{pipeline.SplitInput: f.fileURL("source.mp4", src)}, MediaSeconds: 4}
+	f.add(split)
+	done := completeOf(t, f)
+	var job pipeline.Job
+	if err := json.Unmarshal(done.Result, &job); err != nil {
+		t.Fatal(err)
+	}
+	if len(job.Chunks) != 2 || job.Audio == nil || job.Video == nil {
+		t.Fatalf("split planned %d chunks, audio %v, video %v; want 2 chunks, audio and video", len(job.Chunks), job.Audio != nil, job.Video != nil)
+	}
+	wantSplitOutputs := []string{job.Audio.Source, job.Chunks[0].Source, job.Chunks[1].Source}
+	slices.Sort(wantSplitOutputs)
+	if got := outputNames(done); !slices.Equal(got, wantSplitOutputs) {
+		t.Errorf("split outputs %v, want the chunks and the audio track %v", got, wantSplitOutputs)
+	}
+	splitRef := refOf(split)
+
+	// Encode tasks and the audio task read the split's outputs.
+	var tasks []wire.Assignment
+	for i, c := range job.Chunks {
+		// Later attempts write under their own names, whatever the split planned.
+		tasks = append(tasks, wire.Assignment{Task: fmt.Sprintf("j-e%05d", i), Attempt: i + 1, Job: "j", Kind: pipeline.KindEncode,
+			Spec:         jsonOf(t, pipeline.EncodeSpec{Chunk: c, Video: *job.Video}),
+			Inputs:       map[string]string{c.Source: f.objectURL(splitRef, c.Source)},
+			MediaSeconds: c.Chunk.End - c.Chunk.Start})
+	}
+	tasks = append(tasks, wire.Assignment{Task: "j-audio", Attempt: 3, Job: "j", Kind: pipeline.KindAudio,
+		Spec: jsonOf(t, job.Audio), Inputs: map[string]string{job.Audio.Source: f.objectURL(splitRef, job.Audio.Source)},
+		MediaSeconds: job.Probe.Duration})
+	f.add(tasks...)
+	chunks := make([]*encoder.ChunkResult, len(job.Chunks))
+	var audio *encoder.AudioResult
+	for range tasks {
+		c := completeOf(t, f)
+		if c.Task == "j-audio" {
+			if err := json.Unmarshal(c.Result, &audio); err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range outputNames(c) {
+				if strings.HasSuffix(n, ".ts") && !strings.HasPrefix(n, "audio/a3_") {
+					t.Errorf("audio attempt 3 wrote %s, want audio/a3_…", n)
+				}
+			}
+			continue
+		}
+		var res encoder.ChunkResult
+		if err := json.Unmarshal(c.Result, &res); err != nil {
+			t.Fatal(err)
+		}
+		chunks[res.Index] = &res
+		for _, r := range res.Rungs {
+			for _, seg := range r.Files {
+				if !slices.Contains(outputNames(c), seg.File) {
+					t.Errorf("%s: segment %s not among the outputs %v", c.Task, seg.File, outputNames(c))
+				}
+				if want := fmt.Sprintf("_a%d_", c.Attempt); !strings.Contains(seg.File, want) {
+					t.Errorf("%s attempt %d wrote segment %s, want a name with %s", c.Task, c.Attempt, seg.File, want)
+				}
+			}
+		}
+		// Progress: an estimate at the start, the frame count at the end.
+		ps := f.progressOf(c.AttemptRef)
+		if len(ps) < 2 || ps[0].FramesDone != 0 || ps[len(ps)-1].FramesDone != int64(res.Frames) || res.Frames != 60 {
+			t.Errorf("%s: progress %+v for %d frames; want 0 of about 60 first and %d of %d last", c.Task, ps, res.Frames, res.Frames, res.Frames)
+		} else if est := ps[0].FramesTotal; est < 55 || est > 65 {
+			t.Errorf("%s: estimated %d frames, want about 60", c.Task, est)
+		}
+	}
+
+	// The stitch task gets the encodes' thumbnails and posters as inputs,
+	// which the agent places in its output directory.
+	spec := pipeline.StitchSpec{Job: &job, Chunks: chunks, Audio: audio}
+	inputs := map[string]string{}
+	for i, c := range chunks {
+		ref := refOf(tasks[i])
+		for _, th := range c.Thumbnails {
+			inputs[th.File] = f.objectURL(ref, th.File)
+		}
+		if c.Poster != nil {
+			inputs[c.Poster.File] = f.objectURL(ref, c.Poster.File)
+		}
+	}
+	if len(inputs) != len(spec.Inputs()) || len(inputs) == 0 {
+		t.Fatalf("stitch inputs %v, want the %d the spec names", inputs, len(spec.Inputs()))
+	}
+	f.add(wire.Assignment{Task: "j-stitch", Attempt: 1, Job: "j", Kind: pipeline.KindStitch, Spec: jsonOf(t, spec),
+		Inputs: inputs, MediaSeconds: job.Probe.Duration})
+	c := completeOf(t, f)
+	var out pipeline.Output
+	if err := json.Unmarshal(c.Result, &out); err != nil {
+		t.Fatal(err)
+	}
+	names := outputNames(c)
+	for _, want := range []string{"master.m3u8", "240p/playlist.m3u8", "audio/playlist.m3u8", pipeline.StoryboardImage, pipeline.StoryboardVTT} {
+		if !slices.Contains(names, want) {
+			t.Errorf("stitch outputs %v lack %s", names, want)
+		}
+	}
+	for _, n := range names {
+		if strings.HasPrefix(n, "thumbs/") {
+			t.Errorf("stitch uploaded its input %s", n)
+		}
+	}
+	master, _ := f.object(c.AttemptRef, "master.m3u8")
+	if !strings.Contains(string(master), "240p/playlist.m3u8") || out.Duration < 3.9 || out.Duration > 4.1 {
+		t.Errorf("master playlist %q, duration %.3f s; want the 240p rung and 4 s", master, out.Duration)
+	}
+}
+
+// TestInvalidSourceFailsPermanently runs a real split task on a file that
+// is not media: the pipeline's reason comes back as a permanent failure.
+func TestInvalidSourceFailsPermanently(t *testing.T) {
+	f := newFakeCoordinator(t)
+	startAgent(t, f, nil)
+	f.add(wire.Assignment{Task: "j-split", Attempt: 1, Job: "j", Kind: pipeline.KindSplit, Spec: jsonOf(t, pipeline.SplitSpec{}),
+		Inputs: map[string]string{pipeline.SplitInput: f.fileURL("text.mp4", testmedia.TextFile(t))}})
+	rep := f.next(t, time.Minute)
+	if rep.fail == nil || !rep.fail.Permanent || !strings.HasPrefix(rep.fail.Error, segmenter.ErrInvalidMedia.Error()+": ") {
+		t.Errorf("got %s, want a permanent failure saying the media is invalid", rep)
+	}
+}

@@ -1,0 +1,246 @@
+package cluster_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/internal/farmtest"
+	"github.com/sunomi/sunomi/internal/testmedia"
+)
+
+// Farm tests run real coordinator and agent processes; -short skips them.
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a farm of processes")
+	}
+}
+
+// smallJob is what farm tests encode: short chunks so that a few seconds of
+// media make several encode tasks.
+var smallJob = wire.JobOptions{Segment: "1s", Chunk: "2s", Rungs: []int{240}}
+
+// localDir is where a farm with local storage keeps its objects.
+func localDir(f *farmtest.Farm) string { return strings.TrimPrefix(f.Storage, "file://") }
+
+// wantPublished checks a finished job's ladder with ffmpeg as an independent
+// reader: the master playlist decodes without an error line, with the
+// source's frame count, and nothing but the published objects remain.
+func wantPublished(t *testing.T, f *farmtest.Farm, j wire.Job, frames int) {
+	t.Helper()
+	if j.State != wire.JobDone {
+		t.Fatalf("job %s is %s (%s), want done", j.ID, j.State, j.Error)
+	}
+	master := filepath.Join(localDir(f), j.Output, "master.m3u8")
+	out, err := exec.Command("ffmpeg", "-v", "error", "-i", master, "-map", "0:v:0", "-f", "null", "-").CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Errorf("decoding %s: %v\n%s", master, err, out)
+	}
+	got := countFrames(t, filepath.Join(localDir(f), j.Output, "240p", "playlist.m3u8"))
+	if got != frames {
+		t.Errorf("240p has %d frames, want the source's %d", got, frames)
+	}
+	wantCommittedOnce(t, j)
+	// Garbage collection removes chunk sources and losing attempts.
+	f.Eventually(20*time.Second, "temporary objects collected", func(context.Context) (bool, error) {
+		_, err := os.Stat(filepath.Join(localDir(f), "jobs", j.ID))
+		return errors.Is(err, os.ErrNotExist), nil
+	})
+}
+
+func countFrames(t *testing.T, path string) int {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+		"-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	var n int
+	if _, err := fmt.Sscan(strings.TrimSpace(string(out)), &n); err != nil {
+		t.Fatalf("ffprobe %s frame count %q: %v", path, out, err)
+	}
+	return n
+}
+
+// wantCommittedOnce checks that every task of a job committed exactly one attempt.
+func wantCommittedOnce(t *testing.T, j wire.Job) {
+	t.Helper()
+	if len(j.Tasks) == 0 {
+		t.Fatalf("job %s lists no tasks", j.ID)
+	}
+	for _, task := range j.Tasks {
+		done := 0
+		for _, a := range task.Attempts {
+			if a.State == wire.TaskDone {
+				done++
+			}
+		}
+		if task.State == wire.TaskDone && (done != 1 || task.Winner == 0) {
+			t.Errorf("task %s: %d attempts committed (winner %d), want exactly 1", task.ID, done, task.Winner)
+		}
+	}
+}
+
+func TestFarmEncodesAcrossAgents(t *testing.T) {
+	skipShort(t)
+	f := farmtest.Start(t, farmtest.Options{Coordinators: 1, Agents: 2})
+	src := testmedia.Generate(t, testmedia.CFR(8, 320, 240, 25, true))
+	j := f.Submit(src, smallJob)
+	j = f.WaitJob(j.ID, 2*time.Minute)
+	wantPublished(t, f, j, 200)
+	agents := map[string]bool{}
+	for _, task := range j.Tasks {
+		for _, a := range task.Attempts {
+			if a.State == wire.TaskDone {
+				agents[a.Agent] = true
+			}
+		}
+	}
+	if len(agents) < 2 {
+		t.Errorf("tasks ran on %v, want both agents to take part", agents)
+	}
+}
+
+func TestFarmSurvivesAgentKill(t *testing.T) {
+	skipShort(t)
+	f := farmtest.Start(t, farmtest.Options{Coordinators: 1, Agents: 2})
+	src := testmedia.Generate(t, testmedia.CFR(16, 640, 360, 25, true))
+	j := f.Submit(src, wire.JobOptions{Segment: "1s", Chunk: "2s", Rungs: []int{360, 240}})
+	// Kill an agent while it holds work.
+	victim := f.Agents[0]
+	f.Eventually(time.Minute, "a1 running a task", func(ctx context.Context) (bool, error) {
+		job, err := f.Client().Job(ctx, j.ID)
+		if err != nil {
+			return false, err
+		}
+		for _, task := range job.Tasks {
+			for _, a := range task.Attempts {
+				if a.Agent == victim.Name && (a.State == wire.TaskRunning || a.State == wire.TaskLeased) && task.Kind == wire.TaskEncode {
+					return true, nil
+				}
+			}
+		}
+		return false, nil
+	})
+	victim.Kill()
+	j = f.WaitJob(j.ID, 3*time.Minute)
+	wantPublished(t, f, j, 400)
+	failed := 0
+	for _, task := range j.Tasks {
+		for _, a := range task.Attempts {
+			if a.Agent == victim.Name && a.State == wire.TaskFailed {
+				failed++
+			}
+		}
+	}
+	if failed == 0 {
+		t.Errorf("no attempt of the killed agent failed; the kill did not hit a running task")
+	}
+}
+
+func TestFarmSurvivesLeaderKill(t *testing.T) {
+	skipShort(t)
+	f := farmtest.Start(t, farmtest.Options{Coordinators: 3, Agents: 2})
+	src := testmedia.Generate(t, testmedia.CFR(12, 640, 360, 25, true))
+	j := f.Submit(src, wire.JobOptions{Segment: "1s", Chunk: "2s", Rungs: []int{360, 240}})
+	f.Eventually(time.Minute, "encoding under way", func(ctx context.Context) (bool, error) {
+		job, err := f.Client().Job(ctx, j.ID)
+		return err == nil && job.State == wire.JobEncoding, err
+	})
+	old := f.Leader()
+	old.Kill()
+	j = f.WaitJob(j.ID, 3*time.Minute)
+	if now := f.Leader(); now == old {
+		t.Fatalf("leader is still %s after it was killed", old.Name)
+	}
+	wantPublished(t, f, j, 300)
+}
+
+func TestFarmFailsInvalidMediaWithReason(t *testing.T) {
+	skipShort(t)
+	f := farmtest.Start(t, farmtest.Options{Coordinators: 1, Agents: 1})
+	src := filepath.Join(t.TempDir(), "notes.mp4")
+	if err := os.WriteFile(src, []byte("these are meeting notes, not a video\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	j := f.Submit(src, smallJob)
+	j = f.WaitJob(j.ID, time.Minute)
+	if j.State != wire.JobFailed || !strings.Contains(j.Error, "not a media file") {
+		t.Fatalf("job state %s error %q, want failed with the pipeline's reason", j.State, j.Error)
+	}
+	for _, task := range j.Tasks {
+		if len(task.Attempts) > 1 {
+			t.Errorf("task %s ran %d attempts; a permanent error must fail the job at once", task.ID, len(task.Attempts))
+		}
+	}
+}
+
+func TestFarmRestartResumesJobs(t *testing.T) {
+	skipShort(t)
+	f := farmtest.Start(t, farmtest.Options{Coordinators: 3, Agents: 1})
+	src := testmedia.Generate(t, testmedia.CFR(8, 320, 240, 25, true))
+	j := f.Submit(src, smallJob)
+	for _, c := range f.Coordinators {
+		c.Kill()
+	}
+	for _, c := range f.Coordinators {
+		c.Restart(t)
+	}
+	f.WaitLeader(30 * time.Second)
+	j = f.WaitJob(j.ID, 2*time.Minute)
+	wantPublished(t, f, j, 200)
+}
+
+func TestFarmBadRequests(t *testing.T) {
+	skipShort(t)
+	f := farmtest.Start(t, farmtest.Options{Coordinators: 1, Agents: 0})
+	base := f.Coordinators[0].URL()
+	tests := []struct {
+		name, method, path, body, token string
+		want                            int
+		wantInError                     string
+	}{
+		{"unknown job", "GET", "/v1/jobs/nope", "", farmtest.Token, 404, "not found"},
+		{"cancel unknown job", "DELETE", "/v1/jobs/nope", "", farmtest.Token, 404, "not found"},
+		{"malformed JSON", "POST", "/v1/jobs", "{source:", farmtest.Token, 400, "malformed JSON"},
+		{"unknown field", "POST", "/v1/jobs", `{"src":"x"}`, farmtest.Token, 400, "malformed JSON"},
+		{"missing source", "POST", "/v1/jobs", `{"source":"uploads/none.mp4"}`, farmtest.Token, 400, "not found in storage"},
+		{"empty source", "POST", "/v1/jobs", `{}`, farmtest.Token, 400, "source is required"},
+		{"bad options", "POST", "/v1/jobs", `{"source":"x","options":{"crf":99}}`, farmtest.Token, 400, ""},
+		{"wrong token", "GET", "/v1/jobs", "", "wrong", 401, "token"},
+		{"no token", "GET", "/v1/agents", "", "", 401, "token"},
+		{"upload outside uploads/", "PUT", "/v1/uploads/videos/x", "data", farmtest.Token, 400, "uploads/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, base+tt.path, strings.NewReader(tt.body))
+			if tt.token != "" {
+				req.Header.Set(wire.TokenHeader, tt.token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var e wire.Error
+			_ = json.NewDecoder(resp.Body).Decode(&e)
+			if resp.StatusCode != tt.want {
+				t.Errorf("status = %d (%q), want %d", resp.StatusCode, e.Error, tt.want)
+			}
+			if e.Error == "" || !strings.Contains(e.Error, tt.wantInError) {
+				t.Errorf("error = %q, want a message mentioning %q", e.Error, tt.wantInError)
+			}
+		})
+	}
+}

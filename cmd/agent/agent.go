@@ -1,0 +1,228 @@
+package main
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sunomi/sunomi/agent"
+	"github.com/sunomi/sunomi/encoder"
+	"github.com/sunomi/sunomi/internal/avx"
+)
+
+type flags struct {
+	cfg                      agent.Config
+	join, coordinators       string
+	encoder                  string
+	token, tokenFile         string
+	gossipKey, gossipKeyFile string
+	memoryLimit              string
+	logLevel                 string
+	fast                     bool
+}
+
+func newAgentCmd() *cobra.Command {
+	var f flags
+	cmd := &cobra.Command{
+		Use:           "agent --node-id ID --data-dir DIR --join HOST:PORT,… [--coordinator URL,…]",
+		Short:         "Run a Sunomi transcoding agent: lease tasks from the coordinators and run them",
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.config()
+			if err != nil {
+				return err
+			}
+			a, err := agent.New(cfg)
+			if err != nil {
+				return err
+			}
+			if len(cfg.Join) > 0 {
+				g, err := joinPool(cfg, f.fast)
+				if err != nil {
+					return err
+				}
+				// Leaving after the drain tells the pool at once instead of
+				// letting it find out by failed probes.
+				defer g.Leave(5 * time.Second)
+				go followCoordinators(cmd.Context(), g, a, cfg.Coordinators)
+			}
+			return a.Run(cmd.Context())
+		},
+	}
+	cmd.CompletionOptions.DisableDefaultCmd = true
+	cmd.AddCommand(newRunTaskCmd())
+
+	host, _ := os.Hostname()
+	fl := cmd.Flags()
+	fl.StringVar(&f.cfg.NodeID, "node-id", host, "unique name of this agent")
+	fl.StringVar(&f.cfg.DataDir, "data-dir", "", "directory for the tasks' working files (required)")
+	fl.StringVar(&f.join, "join", "", "comma-separated gossip addresses of cluster members; the agent finds the coordinators through them")
+	fl.StringVar(&f.cfg.GossipAddr, "gossip-addr", "0.0.0.0:7946", "HOST:PORT this agent gossips on")
+	fl.StringVar(&f.coordinators, "coordinator", os.Getenv("SUNOMI_COORDINATOR"),
+		"comma-separated coordinator HTTP URLs, tried in turn (default $SUNOMI_COORDINATOR)")
+	fl.IntVar(&f.cfg.Slots, "slots", max(1, runtime.NumCPU()/4), "tasks run at once (a quarter of the cores unless set)")
+	fl.IntVar(&f.cfg.Prefetch, "prefetch", 1, "leased tasks whose inputs download while the slots are busy (0: none)")
+	fl.StringVar(&f.encoder, "encoder", encoder.EncoderAuto, "H.264 encoders to offer: auto (every one that opens here) or a comma-separated list of libx264, h264_nvenc, h264_qsv")
+	fl.StringVar(&f.token, "token", "", "cluster token (or SUNOMI_TOKEN)")
+	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the cluster token")
+	fl.StringVar(&f.gossipKey, "gossip-key", "", "base64 memberlist encryption key (or SUNOMI_GOSSIP_KEY)")
+	fl.StringVar(&f.gossipKeyFile, "gossip-key-file", "", "file holding the base64 gossip key")
+	fl.StringVar(&f.memoryLimit, "memory-limit", "6GiB", "address-space limit of each task process, e.g. 8GiB (0: none); a 2160p ladder needs about 4GiB")
+	fl.DurationVar(&f.cfg.DrainTimeout, "drain-timeout", agent.DefaultDrainTimeout, "how long SIGTERM lets running tasks finish")
+	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.BoolVar(&f.fast, "fast", false, "short gossip timeouts for loopback test clusters")
+	_ = fl.MarkHidden("fast")
+	return cmd
+}
+
+// config turns the flags into the agent's configuration.
+func (f flags) config() (agent.Config, error) {
+	cfg := f.cfg
+	if cfg.NodeID == "" {
+		return cfg, errors.New("--node-id is required")
+	}
+	if cfg.DataDir == "" {
+		return cfg, errors.New("--data-dir is required")
+	}
+	cfg.Join, cfg.Coordinators = splitList(f.join), splitList(f.coordinators)
+	if len(cfg.Join) == 0 && len(cfg.Coordinators) == 0 {
+		return cfg, errors.New("--join or --coordinator is required")
+	}
+	if cfg.Prefetch == 0 {
+		cfg.Prefetch = -1 // the agent's zero value means its default
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return cfg, fmt.Errorf("--log-level %q: %w", f.logLevel, err)
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	var err error
+	if cfg.Token, err = secret(f.token, f.tokenFile, "SUNOMI_TOKEN"); err != nil {
+		return cfg, err
+	}
+	key, err := secret(f.gossipKey, f.gossipKeyFile, "SUNOMI_GOSSIP_KEY")
+	if err != nil {
+		return cfg, err
+	}
+	if key != "" {
+		if cfg.GossipKey, err = base64.StdEncoding.DecodeString(key); err != nil {
+			return cfg, fmt.Errorf("gossip key is not base64: %w", err)
+		}
+		if l := len(cfg.GossipKey); l != 16 && l != 24 && l != 32 {
+			return cfg, fmt.Errorf("gossip key is %d bytes, want 16, 24 or 32", l)
+		}
+	}
+	if cfg.MemoryLimit, err = parseBytes(f.memoryLimit); err != nil {
+		return cfg, fmt.Errorf("--memory-limit: %w", err)
+	}
+	avx.Quiet()
+	if cfg.Encoders, err = encoders(f.encoder); err != nil {
+		return cfg, fmt.Errorf("--encoder: %w", err)
+	}
+	cfg.Version = version()
+	return cfg, nil
+}
+
+// encoders lists the encoders to advertise: every one that opens here for
+// auto, else the named ones, each of which must open.
+func encoders(spec string) ([]string, error) {
+	if spec == "" || spec == encoder.EncoderAuto {
+		return encoder.AvailableEncoders(), nil
+	}
+	var out []string
+	for _, name := range splitList(spec) {
+		e, err := encoder.ResolveEncoder(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// secret reads a value from its flag, else its file, else the environment.
+func secret(value, file, env string) (string, error) {
+	if value != "" && file != "" {
+		return "", fmt.Errorf("give the secret as a value or in a file, not both (%s)", file)
+	}
+	if value != "" {
+		return value, nil
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("read %s: %w", file, err)
+		}
+		s := strings.TrimSpace(string(b))
+		if s == "" {
+			return "", fmt.Errorf("%s is empty", file)
+		}
+		return s, nil
+	}
+	return os.Getenv(env), nil
+}
+
+// byteUnits are the suffixes parseBytes knows, longest first.
+var byteUnits = []struct {
+	suffix string
+	size   int64
+}{
+	{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"tib", 1 << 40},
+	{"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9}, {"tb", 1e12},
+	{"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"t", 1 << 40},
+	{"b", 1},
+}
+
+// parseBytes reads a size such as "4GiB", "512MiB", "1.5G" (binary, as
+// memory is counted) or "2000000000".
+func parseBytes(s string) (int64, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	size := int64(1)
+	for _, u := range byteUnits {
+		if strings.HasSuffix(t, u.suffix) {
+			t, size = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.size
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(t, 64)
+	if err != nil || n < 0 || n*float64(size) > 1<<62 {
+		return 0, fmt.Errorf("%q is not a size such as 4GiB, 512MiB or 0", s)
+	}
+	return int64(n * float64(size)), nil
+}
+
+// version is the module version and VCS revision the binary was built from.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := info.Main.Version
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += "+" + s.Value[:12]
+		}
+	}
+	return v
+}

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sunomi/sunomi/cluster/wire"
+)
+
+// mainEnv makes the test binary run main instead of the tests, so that the
+// tests can start the real command — and the agent can re-execute it for
+// its task processes.
+const mainEnv = "SUNOMI_AGENT_TEST_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(mainEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// command runs the agent command in a process of its own.
+func command(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), mainEnv+"=1", "SUNOMI_TOKEN=", "SUNOMI_COORDINATOR=")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	return cmd, &out
+}
+
+func exitStatus(t *testing.T, err error) int {
+	t.Helper()
+	if err == nil {
+		return 0
+	}
+	ee, ok := err.(*exec.ExitError)
+	if !ok {
+		t.Fatal(err)
+	}
+	return ee.ExitCode()
+}
+
+func TestBadInvocationsExitWithOneLine(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     string
+	}{
+		{"no data dir", []string{"--coordinator", "http://127.0.0.1:1"}, 1, "agent: --data-dir is required\n"},
+		{"no coordinator", []string{"--data-dir", "d"}, 1, "agent: --join or --coordinator is required\n"},
+		{"bad memory limit", []string{"--data-dir", "d", "--coordinator", "c", "--memory-limit", "lots"}, 1,
+			"agent: --memory-limit: \"lots\" is not a size such as 4GiB, 512MiB or 0\n"},
+		{"unknown encoder", []string{"--data-dir", "d", "--coordinator", "c", "--encoder", "h265"}, 1, ""},
+		{"token twice", []string{"--data-dir", "d", "--coordinator", "c", "--token", "a", "--token-file", "f"}, 1, ""},
+		{"run-task without flags", []string{"run-task"}, 2, "run-task: --spec, --out and --result are required\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd, out := command(t, tt.args...)
+			if code := exitStatus(t, cmd.Run()); code != tt.wantCode {
+				t.Fatalf("exit status %d, want %d; output %q", code, tt.wantCode, out)
+			}
+			if tt.want != "" && out.String() != tt.want {
+				t.Errorf("output %q, want %q", out, tt.want)
+			}
+			if lines := strings.Count(out.String(), "\n"); lines != 1 {
+				t.Errorf("output %q has %d lines, want one", out, lines)
+			}
+		})
+	}
+}
+
+// TestSIGTERMDrains starts the agent against a minimal coordinator and
+// checks that SIGTERM makes it say it is draining and exit cleanly.
+func TestSIGTERMDrains(t *testing.T) {
+	var mu sync.Mutex
+	var leases, draining int
+	var token string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		token = r.Header.Get(wire.TokenHeader)
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/v1/agent/lease":
+			var req wire.LeaseRequest
+			_ = json.NewDecoder(r.Body).Decode(&req)
+			mu.Lock()
+			leases++
+			mu.Unlock()
+			select {
+			case <-time.After(200 * time.Millisecond):
+			case <-r.Context().Done():
+			}
+			_ = json.NewEncoder(w).Encode(wire.LeaseResponse{})
+		case "/v1/agent/heartbeat":
+			var hb wire.Heartbeat
+			_ = json.NewDecoder(r.Body).Decode(&hb)
+			if hb.Draining {
+				mu.Lock()
+				draining++
+				mu.Unlock()
+			}
+			_ = json.NewEncoder(w).Encode(wire.HeartbeatResponse{})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd, out := command(t, "--node-id", "a1", "--data-dir", t.TempDir(), "--coordinator", srv.URL,
+		"--token-file", tokenFile, "--join", "127.0.0.1:7946", "--memory-limit", "2GiB", "--log-level", "debug")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		n := leases
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			t.Fatalf("no lease within 20s; output:\n%s", out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if code := exitStatus(t, err); code != 0 {
+			t.Errorf("exit status %d after SIGTERM, want 0; output:\n%s", code, out)
+		}
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("agent still running 20s after SIGTERM; output:\n%s", out)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if draining == 0 {
+		t.Errorf("no draining heartbeat; output:\n%s", out)
+	}
+	if token != "s3cret" {
+		t.Errorf("token %q, want the one from --token-file", token)
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"0", 0, true},
+		{"4GiB", 4 << 30, true},
+		{"512MiB", 512 << 20, true},
+		{"512 mib", 512 << 20, true},
+		{"1.5G", 3 << 29, true},
+		{"2GB", 2e9, true},
+		{"1000000", 1e6, true},
+		{"64k", 64 << 10, true},
+		{"lots", 0, false},
+		{"-1GiB", 0, false},
+		{"GiB", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseBytes(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestSecret(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte(" from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TEST_SECRET", "from-env")
+	tests := []struct {
+		name, value, file, want string
+		ok                      bool
+	}{
+		{"flag", "from-flag", "", "from-flag", true},
+		{"file", "", file, "from-file", true},
+		{"environment", "", "", "from-env", true},
+		{"both", "from-flag", file, "", false},
+		{"missing file", "", file + ".nope", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := secret(tt.value, tt.file, "TEST_SECRET")
+			if (err == nil) != tt.ok || got != tt.want {
+				t.Errorf("got %q, %v; want %q, ok %v", got, err, tt.want, tt.ok)
+			}
+		})
+	}
+}

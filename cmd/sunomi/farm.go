@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sunomi/sunomi/cluster/wire"
+)
+
+// farmFlags are shared by the commands that talk to a running farm.
+type farmFlags struct {
+	coordinator string
+	token       string
+}
+
+func (f *farmFlags) register(cmd *cobra.Command) {
+	cmd.PersistentFlags().StringVar(&f.coordinator, "coordinator", os.Getenv("SUNOMI_COORDINATOR"),
+		"comma-separated coordinator URLs (default $SUNOMI_COORDINATOR)")
+	cmd.PersistentFlags().StringVar(&f.token, "token", os.Getenv("SUNOMI_TOKEN"), "cluster token (default $SUNOMI_TOKEN)")
+}
+
+func (f *farmFlags) client() (*wire.Client, error) {
+	if f.coordinator == "" {
+		return nil, errors.New("no coordinator: pass --coordinator URL or set SUNOMI_COORDINATOR")
+	}
+	return wire.NewClient(strings.Split(f.coordinator, ","), f.token, nil), nil
+}
+
+func newJobsCmd() *cobra.Command {
+	var ff farmFlags
+	cmd := &cobra.Command{Use: "jobs", Short: "Submit, list, watch and cancel transcoding jobs on a farm"}
+	ff.register(cmd)
+	cmd.AddCommand(newJobsSubmitCmd(&ff), newJobsLsCmd(&ff), newJobsWatchCmd(&ff), newJobsCancelCmd(&ff))
+	return cmd
+}
+
+func newJobsSubmitCmd(ff *farmFlags) *cobra.Command {
+	var (
+		opts  wire.JobOptions
+		watch bool
+	)
+	cmd := &cobra.Command{
+		Use:   "submit FILE",
+		Short: "Upload FILE through the coordinator's storage and submit a job for it",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := ff.client()
+			if err != nil {
+				return err
+			}
+			f, err := os.Open(args[0])
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			st, err := f.Stat()
+			if err != nil {
+				return err
+			}
+			key := fmt.Sprintf("uploads/%d-%s", time.Now().UnixNano(), filepath.Base(args[0]))
+			if err := c.Upload(cmd.Context(), key, f, st.Size()); err != nil {
+				return fmt.Errorf("upload: %w", err)
+			}
+			j, err := c.SubmitJob(cmd.Context(), wire.SubmitJob{Source: key, Options: opts})
+			if err != nil {
+				return fmt.Errorf("submit: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "job %s submitted; output will be published under %s\n", j.ID, j.Output)
+			if watch {
+				return watchJob(cmd.Context(), c, j.ID, cmd.OutOrStdout())
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Segment, "segment", "", "segment duration (default 4s)")
+	f.StringVar(&opts.Chunk, "chunk", "", "chunk duration (default 16s)")
+	f.StringVar(&opts.Preset, "preset", "", "x264 preset (default veryfast)")
+	f.IntVar(&opts.CRF, "crf", 0, "x264 CRF (default 21)")
+	f.IntSliceVar(&opts.Rungs, "rungs", nil, "rungs, e.g. 1080,720,480 (default: the whole ladder up to the source)")
+	f.BoolVarP(&watch, "watch", "w", false, "watch the job until it finishes")
+	return cmd
+}
+
+func newJobsLsCmd(ff *farmFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "ls",
+		Short: "List jobs, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := ff.client()
+			if err != nil {
+				return err
+			}
+			jobs, err := c.Jobs(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSTATE\tCHUNKS\tCREATED\tOUTPUT\tERROR")
+			for _, j := range jobs {
+				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\n", j.ID, j.State, j.ChunksDone, j.ChunksTotal,
+					j.Created.Local().Format(time.DateTime), j.Output, j.Error)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func newJobsWatchCmd(ff *farmFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "watch ID",
+		Short: "Follow a job live, with a progress bar per rung, until it finishes",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := ff.client()
+			if err != nil {
+				return err
+			}
+			return watchJob(cmd.Context(), c, args[0], cmd.OutOrStdout())
+		},
+	}
+}
+
+func newJobsCancelCmd(ff *farmFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "cancel ID",
+		Short: "Cancel a job",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := ff.client()
+			if err != nil {
+				return err
+			}
+			if err := c.CancelJob(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "job %s canceled\n", args[0])
+			return nil
+		},
+	}
+}
+
+// watchJob prints the job's progress after every change until it finishes;
+// a failed job is an error carrying its reason.
+func watchJob(ctx context.Context, c *wire.Client, id string, w io.Writer) error {
+	var last wire.Job
+	err := c.WatchJob(ctx, id, func(ev wire.Event) error {
+		last = ev.Job
+		fmt.Fprint(w, renderProgress(ev.Job))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	switch last.State {
+	case wire.JobFailed:
+		return fmt.Errorf("job %s failed: %s", id, last.Error)
+	case wire.JobCanceled:
+		return fmt.Errorf("job %s was canceled", id)
+	}
+	return nil
+}
+
+// renderProgress draws one block per update: the state and a bar per rung.
+func renderProgress(j wire.Job) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "job %s: %s, chunks %d/%d\n", j.ID, j.State, j.ChunksDone, j.ChunksTotal)
+	for _, r := range j.Rungs {
+		frac := 0.0
+		if r.FramesTotal > 0 {
+			frac = float64(r.FramesDone) / float64(r.FramesTotal)
+		}
+		const width = 30
+		full := int(frac * width)
+		fmt.Fprintf(&b, "  %-6s [%s%s] %3.0f%%  %d/%d frames\n", r.Name, strings.Repeat("#", full),
+			strings.Repeat(".", width-full), 100*frac, r.FramesDone, r.FramesTotal)
+	}
+	if j.Error != "" {
+		fmt.Fprintf(&b, "  error: %s\n", j.Error)
+	}
+	return b.String()
+}
+
+func newAgentsCmd() *cobra.Command {
+	var ff farmFlags
+	cmd := &cobra.Command{
+		Use:   "agents",
+		Short: "List the farm's agents with their load and encoders",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := ff.client()
+			if err != nil {
+				return err
+			}
+			agents, err := c.Agents(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSTATE\tBUSY/SLOTS\tCORES\tENCODERS\tVERSION\tLAST SEEN")
+			for _, a := range agents {
+				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%s\t%s\t%s\n", a.ID, a.State, a.Busy, a.Slots, a.Cores,
+					strings.Join(a.Encoders, ","), a.Version, a.LastSeen.Local().Format(time.DateTime))
+			}
+			return tw.Flush()
+		},
+	}
+	ff.register(cmd)
+	return cmd
+}
+
+func newClusterCmd() *cobra.Command {
+	var ff farmFlags
+	cmd := &cobra.Command{
+		Use:   "cluster",
+		Short: "Show the coordinators' Raft cluster: peers, leader, term, commit index",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := ff.client()
+			if err != nil {
+				return err
+			}
+			cl, err := c.Cluster(cmd.Context())
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "answered by %s (%s); leader %s at %s; term %d, commit index %d, applied %d\n",
+				cl.NodeID, cl.State, cl.Leader, cl.LeaderHTTP, cl.Term, cl.CommitIndex, cl.AppliedIndex)
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "PEER\tADDRESS\tSUFFRAGE\tLEADER")
+			for _, p := range cl.Peers {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%v\n", p.ID, p.Address, p.Suffrage, p.Leader)
+			}
+			return tw.Flush()
+		},
+	}
+	ff.register(cmd)
+	return cmd
+}

@@ -1,0 +1,377 @@
+// Package farmtest starts real farms for tests: coordinators and agents as
+// separate OS processes of the real binaries, on loopback addresses, so that
+// they can be killed with SIGKILL and restarted from their data dirs.
+package farmtest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sunomi/sunomi/cluster/wire"
+)
+
+// Token is the cluster token every test farm uses.
+const Token = "farmtest-token"
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+// Binaries builds cmd/coordinator, cmd/agent and cmd/sunomi once per test
+// process and returns the directory holding them.
+func Binaries(tb testing.TB) string {
+	tb.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "sunomi-farmtest-bin-")
+		if buildErr != nil {
+			return
+		}
+		root := moduleRoot()
+		for _, name := range []string{"coordinator", "agent", "sunomi"} {
+			cmd := exec.Command("go", "build", "-o", filepath.Join(buildDir, name), "./cmd/"+name)
+			cmd.Dir = root
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build ./cmd/%s: %v\n%s", name, err, out)
+				return
+			}
+		}
+	})
+	if buildErr != nil {
+		tb.Fatal(buildErr)
+	}
+	return buildDir
+}
+
+func moduleRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// FreeAddr returns a loopback HOST:PORT nothing listens on right now.
+func FreeAddr(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("find a free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// Process is a running coordinator or agent.
+type Process struct {
+	Name string
+	Args []string
+	bin  string
+	cmd  *exec.Cmd
+	log  *bytes.Buffer
+	done chan struct{}
+	mu   sync.Mutex // guards cmd, done and log's replacement
+	// logMu guards the log's contents, written by the process's output.
+	logMu sync.Mutex
+}
+
+func (p *Process) start(tb testing.TB) {
+	tb.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cmd = exec.Command(p.bin, p.Args...)
+	p.logMu.Lock()
+	if p.log == nil {
+		p.log = &bytes.Buffer{}
+	}
+	fmt.Fprintf(p.log, "=== start %s\n", time.Now().Format(time.TimeOnly))
+	p.logMu.Unlock()
+	p.cmd.Stdout, p.cmd.Stderr = lockedWriter{p}, lockedWriter{p}
+	p.cmd.Env = append(os.Environ(), "SUNOMI_TOKEN="+Token)
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		tb.Fatalf("start %s: %v", p.Name, err)
+	}
+	p.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(p.cmd, p.done)
+}
+
+type lockedWriter struct{ p *Process }
+
+func (w lockedWriter) Write(b []byte) (int, error) {
+	w.p.logMu.Lock()
+	defer w.p.logMu.Unlock()
+	return w.p.log.Write(b)
+}
+
+// Kill sends SIGKILL to the process group (the agent's task children too)
+// and waits for it to die.
+func (p *Process) Kill() {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	<-done
+}
+
+// Stop sends SIGTERM and waits up to timeout before killing.
+func (p *Process) Stop(timeout time.Duration) {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		p.Kill()
+	}
+}
+
+// Running reports whether the process has not exited.
+func (p *Process) Running() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// Restart starts the process again with the same arguments.
+func (p *Process) Restart(tb testing.TB) { p.start(tb) }
+
+// Log returns what the process printed so far.
+func (p *Process) Log() string {
+	p.logMu.Lock()
+	defer p.logMu.Unlock()
+	return p.log.String()
+}
+
+// Coordinator is one coordinator of a farm.
+type Coordinator struct {
+	*Process
+	HTTP, Raft, Gossip string
+}
+
+// URL is the coordinator's API base URL.
+func (c *Coordinator) URL() string { return "http://" + c.HTTP }
+
+// Farm is a set of coordinators and agents.
+type Farm struct {
+	tb           testing.TB
+	bin          string
+	dir          string
+	Storage      string // storage URL shared by the coordinators
+	Coordinators []*Coordinator
+	Agents       []*Process
+}
+
+// Options shape a farm.
+type Options struct {
+	Coordinators int
+	Agents       int
+	Slots        int
+	// Storage is a storage URL; default a local directory in the farm's dir.
+	Storage  string
+	LeaseTTL time.Duration
+}
+
+// Start launches a farm and waits until it has a leader and every agent
+// has polled for work. Everything is killed at the end of the test, and the
+// processes' logs are printed when it failed.
+func Start(tb testing.TB, o Options) *Farm {
+	tb.Helper()
+	f := &Farm{tb: tb, bin: Binaries(tb), dir: tb.TempDir(), Storage: o.Storage}
+	if f.Storage == "" {
+		f.Storage = "file://" + filepath.Join(f.dir, "blobs")
+	}
+	if o.LeaseTTL == 0 {
+		o.LeaseTTL = 3 * time.Second
+	}
+	for i := 1; i <= o.Coordinators; i++ {
+		c := &Coordinator{HTTP: FreeAddr(tb), Raft: FreeAddr(tb), Gossip: FreeAddr(tb)}
+		c.Process = &Process{Name: fmt.Sprintf("c%d", i), bin: filepath.Join(f.bin, "coordinator")}
+		f.Coordinators = append(f.Coordinators, c)
+	}
+	gossip := f.GossipAddrs()
+	for _, c := range f.Coordinators {
+		c.Args = []string{"--node-id", c.Name, "--data-dir", filepath.Join(f.dir, c.Name),
+			"--http-addr", c.HTTP, "--raft-addr", c.Raft, "--gossip-addr", c.Gossip,
+			"--join", strings.Join(gossip, ","), "--bootstrap-expect", fmt.Sprint(o.Coordinators),
+			"--storage", f.Storage, "--lease-ttl", o.LeaseTTL.String(), "--failover-grace", (2 * o.LeaseTTL).String(),
+			"--fast", "--log-level", "warn"}
+		c.start(tb)
+	}
+	slots := max(o.Slots, 1)
+	for i := 1; i <= o.Agents; i++ {
+		a := &Process{Name: fmt.Sprintf("a%d", i), bin: filepath.Join(f.bin, "agent")}
+		a.Args = []string{"--node-id", a.Name, "--data-dir", filepath.Join(f.dir, a.Name),
+			"--join", strings.Join(gossip, ","), "--gossip-addr", FreeAddr(tb), "--slots", fmt.Sprint(slots),
+			"--coordinator", strings.Join(f.URLs(), ","), "--fast"}
+		a.start(tb)
+		f.Agents = append(f.Agents, a)
+	}
+	tb.Cleanup(func() {
+		for _, p := range f.processes() {
+			if p.Running() {
+				p.Kill()
+			}
+		}
+		if tb.Failed() {
+			for _, p := range f.processes() {
+				tb.Logf("--- %s log ---\n%s", p.Name, tail(p.Log(), 4000))
+			}
+		}
+	})
+	f.WaitLeader(30 * time.Second)
+	f.Eventually(30*time.Second, "every agent registered", func(ctx context.Context) (bool, error) {
+		agents, err := f.Client().Agents(ctx)
+		if err != nil {
+			return false, err
+		}
+		alive := 0
+		for _, a := range agents {
+			if a.State == "alive" {
+				alive++
+			}
+		}
+		return alive >= o.Agents, nil
+	})
+	return f
+}
+
+func (f *Farm) processes() []*Process {
+	var ps []*Process
+	for _, c := range f.Coordinators {
+		ps = append(ps, c.Process)
+	}
+	return append(ps, f.Agents...)
+}
+
+// GossipAddrs lists the coordinators' gossip addresses.
+func (f *Farm) GossipAddrs() []string {
+	var as []string
+	for _, c := range f.Coordinators {
+		as = append(as, c.Gossip)
+	}
+	return as
+}
+
+// URLs lists the coordinators' API URLs.
+func (f *Farm) URLs() []string {
+	var us []string
+	for _, c := range f.Coordinators {
+		us = append(us, c.URL())
+	}
+	return us
+}
+
+// Client talks to any coordinator, failing over between them.
+func (f *Farm) Client() *wire.Client { return wire.NewClient(f.URLs(), Token, nil) }
+
+// Leader returns the coordinator that is leader now, waiting for one.
+func (f *Farm) Leader() *Coordinator {
+	f.tb.Helper()
+	var leader *Coordinator
+	f.Eventually(30*time.Second, "a leader", func(ctx context.Context) (bool, error) {
+		for _, c := range f.Coordinators {
+			if !c.Running() {
+				continue
+			}
+			cl, err := wire.NewClient([]string{c.URL()}, Token, nil).Cluster(ctx)
+			if err == nil && cl.State == "Leader" {
+				leader = c
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	return leader
+}
+
+// WaitLeader waits until some coordinator leads.
+func (f *Farm) WaitLeader(timeout time.Duration) {
+	f.tb.Helper()
+	f.Eventually(timeout, "a leader", func(ctx context.Context) (bool, error) {
+		for _, c := range f.Coordinators {
+			cl, err := wire.NewClient([]string{c.URL()}, Token, nil).Cluster(ctx)
+			if err == nil && cl.Leader != "" {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+}
+
+// Eventually polls cond until it holds or timeout passes; the last error is
+// reported on failure.
+func (f *Farm) Eventually(timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
+	f.tb.Helper()
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ok, err := cond(ctx)
+		cancel()
+		if ok {
+			return
+		}
+		last = err
+		time.Sleep(200 * time.Millisecond)
+	}
+	f.tb.Fatalf("timed out after %s waiting for %s (last error: %v)", timeout, what, last)
+}
+
+// Submit uploads a local file through a coordinator and submits a job for it.
+func (f *Farm) Submit(src string, opts wire.JobOptions) wire.Job {
+	f.tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := f.Client()
+	file, err := os.Open(src)
+	if err != nil {
+		f.tb.Fatal(err)
+	}
+	defer file.Close()
+	st, _ := file.Stat()
+	key := fmt.Sprintf("uploads/%d-%s", time.Now().UnixNano(), filepath.Base(src))
+	if err := c.Upload(ctx, key, file, st.Size()); err != nil {
+		f.tb.Fatalf("upload %s: %v", src, err)
+	}
+	j, err := c.SubmitJob(ctx, wire.SubmitJob{Source: key, Options: opts})
+	if err != nil {
+		f.tb.Fatalf("submit %s: %v", src, err)
+	}
+	return j
+}
+
+// WaitJob waits until the job has finished and returns it.
+func (f *Farm) WaitJob(id string, timeout time.Duration) wire.Job {
+	f.tb.Helper()
+	var job wire.Job
+	f.Eventually(timeout, "job "+id+" to finish", func(ctx context.Context) (bool, error) {
+		j, err := f.Client().Job(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		job = j
+		return j.State == wire.JobDone || j.State == wire.JobFailed || j.State == wire.JobCanceled, nil
+	})
+	return job
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
