@@ -244,3 +244,112 @@ func TestFarmBadRequests(t *testing.T) {
 		})
 	}
 }
+
+// TestFarmChaos runs six jobs on three coordinators and three agents while
+// the leader is SIGKILLed once and agents twice, each restarted afterwards.
+// Every job must finish, every ladder must pass the validators, and no task
+// may commit two attempts.
+func TestFarmChaos(t *testing.T) {
+	skipShort(t)
+	f := farmtest.Start(t, farmtest.Options{Coordinators: 3, Agents: 3})
+	type submitted struct {
+		job    wire.Job
+		frames int
+	}
+	var jobs []submitted
+	for i := range 6 {
+		seconds := 6 + i
+		src := testmedia.Generate(t, testmedia.CFR(seconds, 320, 240, 25, i%2 == 0))
+		jobs = append(jobs, submitted{f.Submit(src, smallJob), seconds * 25})
+	}
+	encoding := func(ctx context.Context) (bool, error) {
+		for _, s := range jobs {
+			j, err := f.Client().Job(ctx, s.job.ID)
+			if err != nil {
+				return false, err
+			}
+			if j.State == wire.JobEncoding {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	f.Eventually(time.Minute, "a job encoding", encoding)
+	f.Agents[0].Kill()
+	leader := f.Leader()
+	leader.Kill()
+	f.WaitLeader(30 * time.Second)
+	f.Agents[0].Restart(t)
+	leader.Restart(t)
+	f.Agents[1].Kill()
+	f.Agents[1].Restart(t)
+	for _, s := range jobs {
+		j := f.WaitJob(s.job.ID, 3*time.Minute)
+		wantPublished(t, f, j, s.frames)
+	}
+	all, err := f.Client().Jobs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(jobs) {
+		t.Errorf("the cluster knows %d jobs, want the %d submitted", len(all), len(jobs))
+	}
+}
+
+// TestFarmFrozenLeaderStepsDown freezes the leader (SIGSTOP: it hears and
+// says nothing, as if cut off), waits for the others to elect a new one, then
+// thaws it: the old leader must step down — there is never more than one
+// leader of the newest term, and the cluster keeps working.
+func TestFarmFrozenLeaderStepsDown(t *testing.T) {
+	skipShort(t)
+	f := farmtest.Start(t, farmtest.Options{Coordinators: 3, Agents: 1})
+	old := f.Leader()
+	oldTerm := clusterOf(t, old).Term
+	old.Freeze()
+	var fresh *farmtest.Coordinator
+	f.Eventually(30*time.Second, "a new leader among the others", func(ctx context.Context) (bool, error) {
+		for _, c := range f.Coordinators {
+			if c == old {
+				continue
+			}
+			cl, err := wire.NewClient([]string{c.URL()}, farmtest.Token, nil).Cluster(ctx)
+			if err == nil && cl.State == "Leader" {
+				fresh = c
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	old.Thaw()
+	f.Eventually(30*time.Second, "the old leader to follow", func(ctx context.Context) (bool, error) {
+		cl, err := wire.NewClient([]string{old.URL()}, farmtest.Token, nil).Cluster(ctx)
+		return err == nil && cl.State == "Follower" && cl.Leader == fresh.Name, err
+	})
+	leaders := 0
+	for _, c := range f.Coordinators {
+		cl := clusterOf(t, c)
+		if cl.State == "Leader" {
+			leaders++
+			if cl.Term <= oldTerm {
+				t.Errorf("leader %s has term %d, want a term after %d", c.Name, cl.Term, oldTerm)
+			}
+		}
+	}
+	if leaders != 1 {
+		t.Fatalf("%d coordinators say they lead, want exactly 1", leaders)
+	}
+	src := testmedia.Generate(t, testmedia.CFR(4, 320, 240, 25, false))
+	j := f.WaitJob(f.Submit(src, smallJob).ID, 2*time.Minute)
+	wantPublished(t, f, j, 100)
+}
+
+func clusterOf(t *testing.T, c *farmtest.Coordinator) wire.Cluster {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cl, err := wire.NewClient([]string{c.URL()}, farmtest.Token, nil).Cluster(ctx)
+	if err != nil {
+		t.Fatalf("cluster status of %s: %v", c.Name, err)
+	}
+	return cl
+}

@@ -375,3 +375,10 @@ func tail(s string, n int) string {
 	}
 	return "…" + s[len(s)-n:]
 }
+
+// Freeze stops the process with SIGSTOP: it keeps its sockets but neither
+// hears nor answers anything, like a node cut off from the network.
+func (p *Process) Freeze() { _ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGSTOP) }
+
+// Thaw resumes a frozen process.
+func (p *Process) Thaw() { _ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGCONT) }
