@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,7 +16,9 @@ import (
 
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/farmtest"
+	"github.com/sunomi/sunomi/internal/miniotest"
 	"github.com/sunomi/sunomi/internal/testmedia"
+	"github.com/sunomi/sunomi/storage"
 )
 
 // Farm tests run real coordinator and agent processes; -short skips them.
@@ -31,8 +33,49 @@ func skipShort(t *testing.T) {
 // media make several encode tasks.
 var smallJob = wire.JobOptions{Segment: "1s", Chunk: "2s", Rungs: []int{240}}
 
-// localDir is where a farm with local storage keeps its objects.
-func localDir(f *farmtest.Farm) string { return strings.TrimPrefix(f.Storage, "file://") }
+// TestMain builds MinIO before any test runs (once, then cached).
+func TestMain(m *testing.M) { miniotest.Main(m) }
+
+// openStorage opens the farm's storage the way its coordinators do.
+func openStorage(t *testing.T, f *farmtest.Farm) storage.Store {
+	t.Helper()
+	s, err := storage.Open(f.Storage, storage.Options{PublicURL: "http://127.0.0.1:1", Secret: []byte("farm-test-secret-key")})
+	if err != nil {
+		t.Fatalf("open %s: %v", f.Storage, err)
+	}
+	return s
+}
+
+// fetchOutput copies a job's published objects into a local directory, so
+// that ffmpeg reads the ladder whichever backend the farm uses.
+func fetchOutput(t *testing.T, s storage.Store, prefix string) string {
+	t.Helper()
+	dir := t.TempDir()
+	ctx := context.Background()
+	objs, err := s.List(ctx, prefix+"/")
+	if err != nil {
+		t.Fatalf("list %s: %v", prefix, err)
+	}
+	for _, o := range objs {
+		rc, err := s.Get(ctx, o.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, strings.TrimPrefix(o.Key, prefix+"/"))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
 
 // wantPublished checks a finished job's ladder with ffmpeg as an independent
 // reader: the master playlist decodes without an error line, with the
@@ -42,21 +85,30 @@ func wantPublished(t *testing.T, f *farmtest.Farm, j wire.Job, frames int) {
 	if j.State != wire.JobDone {
 		t.Fatalf("job %s is %s (%s), want done", j.ID, j.State, j.Error)
 	}
-	master := filepath.Join(localDir(f), j.Output, "master.m3u8")
+	wantCommittedOnce(t, j)
+	s := openStorage(t, f)
+	// Garbage collection removes chunk sources and losing attempts.
+	f.Eventually(20*time.Second, "temporary objects collected", func(ctx context.Context) (bool, error) {
+		objs, err := s.List(ctx, "jobs/"+j.ID+"/")
+		return err == nil && len(objs) == 0, err
+	})
+	dir := fetchOutput(t, s, j.Output)
+	master := filepath.Join(dir, "master.m3u8")
 	out, err := exec.Command("ffmpeg", "-v", "error", "-i", master, "-map", "0:v:0", "-f", "null", "-").CombinedOutput()
 	if err != nil || len(bytes.TrimSpace(out)) > 0 {
 		t.Errorf("decoding %s: %v\n%s", master, err, out)
 	}
-	got := countFrames(t, filepath.Join(localDir(f), j.Output, "240p", "playlist.m3u8"))
-	if got != frames {
+	if got := countFrames(t, filepath.Join(dir, "240p", "playlist.m3u8")); got != frames {
 		t.Errorf("240p has %d frames, want the source's %d", got, frames)
 	}
-	wantCommittedOnce(t, j)
-	// Garbage collection removes chunk sources and losing attempts.
-	f.Eventually(20*time.Second, "temporary objects collected", func(context.Context) (bool, error) {
-		_, err := os.Stat(filepath.Join(localDir(f), "jobs", j.ID))
-		return errors.Is(err, os.ErrNotExist), nil
-	})
+	for _, name := range []string{"poster.jpg", "storyboard.jpg", "storyboard.vtt"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("%s missing: %v", name, err)
+		}
+	}
+	if thumbs, _ := filepath.Glob(filepath.Join(dir, "thumbs", "*")); len(thumbs) > 0 {
+		t.Errorf("%d thumbnails left after stitching, want them collected", len(thumbs))
+	}
 }
 
 func countFrames(t *testing.T, path string) int {
@@ -352,4 +404,16 @@ func clusterOf(t *testing.T, c *farmtest.Coordinator) wire.Cluster {
 		t.Fatalf("cluster status of %s: %v", c.Name, err)
 	}
 	return cl
+}
+
+// TestFarmOnS3 runs a 3-coordinator farm on a real MinIO server: agents
+// hold no credentials and move every byte through presigned S3 URLs.
+func TestFarmOnS3(t *testing.T) {
+	skipShort(t)
+	srv := miniotest.Start(t)
+	srv.Setenv(t) // the coordinators inherit the credentials
+	f := farmtest.Start(t, farmtest.Options{Coordinators: 3, Agents: 2, Storage: srv.URL("sunomi")})
+	src := testmedia.Generate(t, testmedia.CFR(6, 320, 240, 25, true))
+	j := f.WaitJob(f.Submit(src, smallJob).ID, 2*time.Minute)
+	wantPublished(t, f, j, 150)
 }
