@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,7 +95,12 @@ func (a *Agent) execute(att *attempt, inputs map[string]string) outcome {
 	// killed with the agent, so a dead agent leaves no orphan encodes.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	tail := &tailBuffer{max: 16 << 10}
-	cmd.Stdout, cmd.Stderr = tail, tail
+	total := estimateFrames(att.asg)
+	cmd.Stdout = &progressWriter{rest: tail, report: func(done int64) {
+		a.wg.Add(1)
+		go func() { defer a.wg.Done(); a.sendProgress(att, done, max(total, done)) }()
+	}}
+	cmd.Stderr = tail
 	cmd.WaitDelay = 5 * time.Second
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -108,7 +114,7 @@ func (a *Agent) execute(att *attempt, inputs map[string]string) outcome {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		a.sendProgress(att, 0, estimateFrames(att.asg))
+		a.sendProgress(att, 0, total)
 	}()
 
 	waited := make(chan error, 1)
@@ -316,7 +322,15 @@ func runTaskMain(args []string, run taskFunc) int {
 	}
 	var res resultFile
 	code := exitOK
-	result, err := run(context.Background(), task.Kind, task.Spec, task.Inputs, *outDir)
+	// Progress goes to stdout as "progress N" lines, read by the parent.
+	var lastReport time.Time
+	ctx := pipeline.WithProgress(context.Background(), func(frames int64) {
+		if time.Since(lastReport) >= progressInterval {
+			lastReport = time.Now()
+			fmt.Printf("%s%d\n", progressPrefix, frames)
+		}
+	})
+	result, err := run(ctx, task.Kind, task.Spec, task.Inputs, *outDir)
 	if err != nil {
 		res.Error, res.Permanent, code = err.Error(), pipeline.IsPermanent(err), exitTaskError
 	} else {
@@ -357,4 +371,39 @@ func writeFileAtomic(path string, v any) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// The task process reports progress as "progress N" lines on its stdout,
+// at most once per progressInterval.
+const (
+	progressPrefix   = "progress "
+	progressInterval = time.Second
+)
+
+// progressWriter turns the task process's progress lines into reports and
+// passes everything else on.
+type progressWriter struct {
+	rest    io.Writer
+	report  func(frames int64)
+	partial []byte
+}
+
+func (w *progressWriter) Write(p []byte) (int, error) {
+	w.partial = append(w.partial, p...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			break
+		}
+		line := w.partial[:i+1]
+		w.partial = w.partial[i+1:]
+		if n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimPrefix(string(line), progressPrefix)), 10, 64); err == nil && bytes.HasPrefix(line, []byte(progressPrefix)) {
+			w.report(n)
+			continue
+		}
+		if _, err := w.rest.Write(line); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
 }

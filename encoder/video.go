@@ -52,6 +52,8 @@ type ChunkSpec struct {
 	OriginPTS int64              `json:"originPts"`
 	// Shift has been added to every timestamp of Source (plan time base).
 	Shift int64 `json:"shift"`
+	// Progress, when set, is told how many frames the task has encoded so far.
+	Progress func(frames int64) `json:"-"`
 	// Boundaries are the start timestamps of the chunk's segments
 	// (FirstSegment…FirstSegment+Segments-1).
 	Boundaries []int64 `json:"boundaries"`
@@ -117,6 +119,9 @@ func EncodeChunk(ctx context.Context, spec ChunkSpec, set VideoSettings) (*Chunk
 	}
 	return e.result()
 }
+
+// progressEvery is how often, in frames, an encode task reports progress.
+const progressEvery = 25
 
 // chunkEncoder holds the libav state of one encode task.
 type chunkEncoder struct {
@@ -311,6 +316,9 @@ func (e *chunkEncoder) handleFrame(f *astiav.Frame) error {
 		e.segStarts[seg] = pts
 	}
 	e.kept++
+	if e.spec.Progress != nil && e.kept%progressEvery == 0 {
+		e.spec.Progress(int64(e.kept))
+	}
 	if e.graph == nil {
 		if err := e.openGraph(f); err != nil {
 			return err

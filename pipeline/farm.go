@@ -63,6 +63,15 @@ func (s StitchSpec) Inputs() []string {
 	return names
 }
 
+type progressKey struct{}
+
+// WithProgress returns a context under which RunTask reports the frames an
+// encode task has encoded so far to fn (the agent's child process prints
+// them for its parent).
+func WithProgress(ctx context.Context, fn func(frames int64)) context.Context {
+	return context.WithValue(ctx, progressKey{}, fn)
+}
+
 // ErrPermanent marks task failures that another attempt cannot fix.
 var ErrPermanent = errors.New("permanent failure")
 
@@ -97,6 +106,7 @@ func RunTask(ctx context.Context, kind string, spec json.RawMessage, inputs map[
 			return nil, fmt.Errorf("%w: encode spec: %v", ErrPermanent, err)
 		}
 		s.Chunk.Source, s.Chunk.OutDir = inputs[s.Chunk.Source], outDir
+		s.Chunk.Progress, _ = ctx.Value(progressKey{}).(func(int64))
 		// The split ran elsewhere: an encoder it chose may not open on this
 		// host (no GPU here), so fall back as --encoder auto would.
 		if _, err := encoder.ResolveEncoder(s.Video.H264.Encoder); err != nil {

@@ -1180,3 +1180,27 @@ func (l *ladder) readAll(t *testing.T) {
 		l.rungs = append(l.rungs, m)
 	}
 }
+
+func TestRunTaskReportsEncodeProgress(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes a clip")
+	}
+	src := testmedia.Generate(t, testmedia.CFR(4, 320, 240, 25, false))
+	job, err := pipeline.Split(t.Context(), src, t.TempDir(), "", pipeline.Options{Segment: 2 * time.Second, Chunk: 4 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := json.Marshal(pipeline.EncodeSpec{Chunk: job.Chunks[0], Video: *job.Video})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reports []int64
+	ctx := pipeline.WithProgress(t.Context(), func(n int64) { reports = append(reports, n) })
+	chunk := job.Chunks[0].Source
+	if _, err := pipeline.RunTask(ctx, pipeline.KindEncode, spec, map[string]string{chunk: chunk}, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	if len(reports) == 0 || reports[len(reports)-1] > 100 || !slices.IsSorted(reports) {
+		t.Errorf("progress reports = %v, want increasing frame counts up to the chunk's 100 frames", reports)
+	}
+}
