@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -24,6 +23,7 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/internal/retry"
 )
 
 // Config configures an agent; zero values mean the documented defaults.
@@ -335,7 +335,7 @@ func (a *Agent) free() int {
 
 // leaseLoop long-polls for work until ctx is done.
 func (a *Agent) leaseLoop(ctx context.Context) {
-	wait := newBackoff(500*time.Millisecond, 15*time.Second)
+	wait := retry.NewBackoff(500*time.Millisecond, 15*time.Second)
 	failing := false
 	for ctx.Err() == nil {
 		free := a.free()
@@ -353,17 +353,17 @@ func (a *Agent) leaseLoop(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			d := wait.next()
+			d := wait.Next()
 			a.log.Warn("lease failed", "error", err, "retry_in", d.Round(time.Millisecond).String())
 			failing = true
-			sleepCtx(ctx, d)
+			retry.Sleep(ctx, d)
 			continue
 		}
 		if failing {
 			a.log.Info("coordinator reachable again")
 			failing = false
 		}
-		wait.reset()
+		wait.Reset()
 		for _, asg := range resp.Assignments {
 			a.accept(asg)
 		}
@@ -371,7 +371,7 @@ func (a *Agent) leaseLoop(ctx context.Context) {
 		// turn the loop into busy polling.
 		if len(resp.Assignments) == 0 {
 			if floor := min(time.Second, a.cfg.LeaseWait); time.Since(start) < floor {
-				sleepCtx(ctx, floor-time.Since(start))
+				retry.Sleep(ctx, floor-time.Since(start))
 			}
 		}
 	}
@@ -487,33 +487,5 @@ func (a *Agent) sendHeartbeat(ctx context.Context) {
 	}
 	for _, ref := range resp.Abandon {
 		a.abandon(ref)
-	}
-}
-
-// backoff yields exponentially growing waits with ±20% jitter.
-type backoff struct{ min, max, cur time.Duration }
-
-func newBackoff(min, max time.Duration) *backoff { return &backoff{min: min, max: max} }
-
-func (b *backoff) next() time.Duration {
-	if b.cur == 0 {
-		b.cur = b.min
-	} else {
-		b.cur = min(2*b.cur, b.max)
-	}
-	return time.Duration(float64(b.cur) * (0.8 + 0.4*rand.Float64()))
-}
-
-func (b *backoff) reset() { b.cur = 0 }
-
-// sleepCtx waits d or until ctx is done, reporting whether the wait ran out.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/internal/retry"
 	"github.com/sunomi/sunomi/pipeline"
 )
 
@@ -173,13 +174,13 @@ func (a *Agent) report(att *attempt, what string, fn func(context.Context) error
 // retryCoordinator calls fn with backoff until it succeeds, the coordinator
 // rejects the call with a 4xx, or ctx is done.
 func retryCoordinator(ctx context.Context, fn func(context.Context) error) error {
-	wait := newBackoff(250*time.Millisecond, 10*time.Second)
+	wait := retry.NewBackoff(250*time.Millisecond, 10*time.Second)
 	for {
 		err := fn(ctx)
 		if err == nil || isRejected(err) {
 			return err
 		}
-		if ctx.Err() != nil || !sleepCtx(ctx, wait.next()) {
+		if ctx.Err() != nil || !retry.Sleep(ctx, wait.Next()) {
 			return fmt.Errorf("%w (last error: %v)", context.Cause(ctx), err)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/internal/retry"
 	"github.com/sunomi/sunomi/pipeline"
 )
 
@@ -114,7 +115,7 @@ func readStatusError(resp *http.Response) error {
 // retryTransfer calls fn up to transferTries times while its errors are
 // worth retrying: network errors and 5xx, 408 and 429 answers.
 func (a *Agent) retryTransfer(ctx context.Context, fn func(context.Context) error) error {
-	wait := newBackoff(500*time.Millisecond, 8*time.Second)
+	wait := retry.NewBackoff(500*time.Millisecond, 8*time.Second)
 	for try := 1; ; try++ {
 		err := fn(ctx)
 		if err == nil || ctx.Err() != nil || try == transferTries {
@@ -124,7 +125,7 @@ func (a *Agent) retryTransfer(ctx context.Context, fn func(context.Context) erro
 		if errors.As(err, &se) && se.status < 500 && se.status != 408 && se.status != 429 {
 			return err
 		}
-		if !sleepCtx(ctx, wait.next()) {
+		if !retry.Sleep(ctx, wait.Next()) {
 			return err
 		}
 	}

@@ -8,13 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sunomi/sunomi/internal/retry"
 )
 
 // ErrNoCoordinator means no coordinator answered: none is configured, or
@@ -399,7 +400,7 @@ func (c *Client) noTimeout(d time.Duration) *http.Client {
 // reconnected with backoff; a 4xx answer (no such job, bad token) ends the watch.
 func (c *Client) WatchJob(ctx context.Context, id string, fn func(Event) error) error {
 	hc := c.noTimeout(0)
-	wait := newBackoff(250*time.Millisecond, 5*time.Second)
+	wait := retry.NewBackoff(250*time.Millisecond, 5*time.Second)
 	for {
 		finished, connected, err := c.watchOnce(ctx, hc, id, fn)
 		if finished || ctx.Err() != nil {
@@ -416,9 +417,9 @@ func (c *Client) WatchJob(ctx context.Context, id string, fn func(Event) error) 
 			return fmt.Errorf("watch job %s: %w", id, err)
 		}
 		if connected {
-			wait.reset()
+			wait.Reset()
 		}
-		if !sleepCtx(ctx, wait.next()) {
+		if !retry.Sleep(ctx, wait.Next()) {
 			return ctx.Err()
 		}
 	}
@@ -521,35 +522,4 @@ func (c *Client) Complete(ctx context.Context, req Complete) error {
 // Fail reports a failed attempt (POST /v1/agent/fail).
 func (c *Client) Fail(ctx context.Context, req Fail) error {
 	return c.call(ctx, http.MethodPost, "/v1/agent/fail", nil, callTimeout, nil, req, nil)
-}
-
-// backoff yields exponentially growing waits with jitter.
-type backoff struct {
-	min, max, cur time.Duration
-}
-
-func newBackoff(min, max time.Duration) *backoff { return &backoff{min: min, max: max} }
-
-func (b *backoff) next() time.Duration {
-	if b.cur == 0 {
-		b.cur = b.min
-	} else {
-		b.cur = min(2*b.cur, b.max)
-	}
-	// ±20% so that many clients do not retry in step.
-	return time.Duration(float64(b.cur) * (0.8 + 0.4*rand.Float64()))
-}
-
-func (b *backoff) reset() { b.cur = 0 }
-
-// sleepCtx waits d or until ctx is done, reporting whether the wait ran out.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
