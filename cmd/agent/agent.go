@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sunomi/sunomi/agent"
+	"github.com/sunomi/sunomi/cluster"
 	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/internal/avx"
 )
@@ -107,22 +107,12 @@ func (f flags) config() (agent.Config, error) {
 		return cfg, fmt.Errorf("--log-level %q: %w", f.logLevel, err)
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	var err error
-	if cfg.Token, err = secret(f.token, f.tokenFile, "SUNOMI_TOKEN"); err != nil {
-		return cfg, err
-	}
-	key, err := secret(f.gossipKey, f.gossipKeyFile, "SUNOMI_GOSSIP_KEY")
+	creds, err := cluster.ReadCredentials(cluster.CredentialSources{Token: f.token, TokenFile: f.tokenFile,
+		GossipKey: f.gossipKey, GossipKeyFile: f.gossipKeyFile})
 	if err != nil {
 		return cfg, err
 	}
-	if key != "" {
-		if cfg.GossipKey, err = base64.StdEncoding.DecodeString(key); err != nil {
-			return cfg, fmt.Errorf("gossip key is not base64: %w", err)
-		}
-		if l := len(cfg.GossipKey); l != 16 && l != 24 && l != 32 {
-			return cfg, fmt.Errorf("gossip key is %d bytes, want 16, 24 or 32", l)
-		}
-	}
+	cfg.Token, cfg.GossipKey = creds.Token, creds.GossipKey
 	if cfg.MemoryLimit, err = parseBytes(f.memoryLimit); err != nil {
 		return cfg, fmt.Errorf("--memory-limit: %w", err)
 	}
@@ -159,28 +149,6 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// secret reads a value from its flag, else its file, else the environment.
-func secret(value, file, env string) (string, error) {
-	if value != "" && file != "" {
-		return "", fmt.Errorf("give the secret as a value or in a file, not both (%s)", file)
-	}
-	if value != "" {
-		return value, nil
-	}
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", fmt.Errorf("read %s: %w", file, err)
-		}
-		s := strings.TrimSpace(string(b))
-		if s == "" {
-			return "", fmt.Errorf("%s is empty", file)
-		}
-		return s, nil
-	}
-	return os.Getenv(env), nil
 }
 
 // byteUnits are the suffixes parseBytes knows, longest first.

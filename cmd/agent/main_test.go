@@ -196,29 +196,3 @@ func TestParseBytes(t *testing.T) {
 		}
 	}
 }
-
-func TestSecret(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(file, []byte(" from-file\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("TEST_SECRET", "from-env")
-	tests := []struct {
-		name, value, file, want string
-		ok                      bool
-	}{
-		{"flag", "from-flag", "", "from-flag", true},
-		{"file", "", file, "from-file", true},
-		{"environment", "", "", "from-env", true},
-		{"both", "from-flag", file, "", false},
-		{"missing file", "", file + ".nope", "", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := secret(tt.value, tt.file, "TEST_SECRET")
-			if (err == nil) != tt.ok || got != tt.want {
-				t.Errorf("got %q, %v; want %q, ok %v", got, err, tt.want, tt.ok)
-			}
-		})
-	}
-}

@@ -4,7 +4,6 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -84,22 +83,12 @@ func run(ctx context.Context, f flags) error {
 		return fmt.Errorf("--log-level %q: %w", f.logLevel, err)
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	var err error
-	if cfg.Token, err = secret(f.token, f.tokenFile, "SUNOMI_TOKEN"); err != nil {
-		return err
-	}
-	key, err := secret(f.gossipKey, f.gossipKeyFile, "SUNOMI_GOSSIP_KEY")
+	creds, err := cluster.ReadCredentials(cluster.CredentialSources{Token: f.token, TokenFile: f.tokenFile,
+		GossipKey: f.gossipKey, GossipKeyFile: f.gossipKeyFile})
 	if err != nil {
 		return err
 	}
-	if key != "" {
-		if cfg.GossipKey, err = base64.StdEncoding.DecodeString(key); err != nil {
-			return fmt.Errorf("gossip key is not base64: %w", err)
-		}
-		if l := len(cfg.GossipKey); l != 16 && l != 24 && l != 32 {
-			return fmt.Errorf("gossip key is %d bytes, want 16, 24 or 32", l)
-		}
-	}
+	cfg.Token, cfg.GossipKey = creds.Token, creds.GossipKey
 	if f.join != "" {
 		cfg.Join = strings.Split(f.join, ",")
 	}
@@ -137,19 +126,4 @@ func run(ctx context.Context, f flags) error {
 	closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return node.Close(closeCtx)
-}
-
-// secret reads a value from its flag, else its file, else the environment.
-func secret(value, file, env string) (string, error) {
-	if value != "" {
-		return value, nil
-	}
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", fmt.Errorf("read %s: %w", file, err)
-		}
-		return strings.TrimSpace(string(b)), nil
-	}
-	return os.Getenv(env), nil
 }
