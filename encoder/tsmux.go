@@ -54,6 +54,10 @@ func newTSSegment(path string, enc *astiav.CodecContext) (*tsSegment, error) {
 	// shifting the timestamps by that delay.
 	_ = opts.Set("max_delay", "700000", 0)
 	_ = opts.Set("mpegts_copyts", "1", 0)
+	// A segment is fetched whole: its tables at the start are enough, and
+	// repeating them every 0.1 s costs 30 kb/s on every rendition.
+	_ = opts.Set("pat_period", "3600", 0)
+	_ = opts.Set("sdt_period", "3600", 0)
 	if err := fc.WriteHeader(opts); err != nil {
 		w.abort()
 		return nil, fmt.Errorf("write segment header %s: %w", path, err)

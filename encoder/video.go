@@ -445,7 +445,7 @@ type rungEncoder struct {
 func newRungEncoder(r Rung, set VideoSettings, spec ChunkSpec, thumbnails bool) (*rungEncoder, error) {
 	step := max(set.FrameStep, 1)
 	fps := astiav.NewRational(set.FrameRate.Num, set.FrameRate.Den*step)
-	enc, err := openH264(set.H264, r.Width, r.Height, r.MaxBitrate, fps)
+	enc, err := openH264(set.H264, r.Width, r.Height, r.MaxBitrate, fps, spec.Chunk.Index > 0)
 	if err != nil {
 		return nil, err
 	}
