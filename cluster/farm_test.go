@@ -417,3 +417,51 @@ func TestFarmOnS3(t *testing.T) {
 	j := f.WaitJob(f.Submit(src, smallJob).ID, 2*time.Minute)
 	wantPublished(t, f, j, 150)
 }
+
+// TestFarmPartitionedLeaderStepsDown cuts the leader's network link (it runs
+// in a network namespace of its own) while it keeps running: the majority
+// elects a new leader and keeps working, the cut-off node steps down instead
+// of leading alone, and after the link is back it follows the new leader.
+func TestFarmPartitionedLeaderStepsDown(t *testing.T) {
+	skipShort(t)
+	f := farmtest.Start(t, farmtest.Options{Coordinators: 3, Agents: 1, Namespaces: true})
+	old := f.Leader()
+	oldTerm := clusterOf(t, old).Term
+	f.Partition(old)
+	var fresh *farmtest.Coordinator
+	f.Eventually(30*time.Second, "a new leader among the majority", func(ctx context.Context) (bool, error) {
+		for _, c := range f.Coordinators {
+			if c == old {
+				continue
+			}
+			cl, err := wire.NewClient([]string{c.URL()}, farmtest.Token, nil).Cluster(ctx)
+			if err == nil && cl.State == "Leader" && cl.Term > oldTerm {
+				fresh = c
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	f.Eventually(30*time.Second, "the cut-off node to step down", func(context.Context) (bool, error) {
+		out, err := f.Inside(old, "cluster")
+		return err == nil && !strings.Contains(out, "(Leader)"), fmt.Errorf("%v: %s", err, out)
+	})
+	src := testmedia.Generate(t, testmedia.CFR(4, 320, 240, 25, false))
+	j := f.WaitJob(f.Submit(src, smallJob).ID, 2*time.Minute)
+	wantPublished(t, f, j, 100)
+
+	f.Heal(old)
+	f.Eventually(30*time.Second, "the healed node to follow the new leader", func(ctx context.Context) (bool, error) {
+		cl, err := wire.NewClient([]string{old.URL()}, farmtest.Token, nil).Cluster(ctx)
+		return err == nil && cl.State == "Follower" && cl.Leader == fresh.Name, err
+	})
+	leaders := 0
+	for _, c := range f.Coordinators {
+		if clusterOf(t, c).State == "Leader" {
+			leaders++
+		}
+	}
+	if leaders != 1 {
+		t.Fatalf("%d coordinators say they lead, want exactly 1", leaders)
+	}
+}

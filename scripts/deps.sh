@@ -16,6 +16,7 @@ apt_packages=(
 	libavutil-dev
 	libswscale-dev
 	libswresample-dev
+	iproute2
 	libavdevice-dev
 	pkg-config
 	ffmpeg

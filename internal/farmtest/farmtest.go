@@ -63,7 +63,12 @@ func moduleRoot() string {
 // FreeAddr returns a loopback HOST:PORT nothing listens on right now.
 func FreeAddr(tb testing.TB) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return freeAddrOn(tb, "127.0.0.1")
+}
+
+func freeAddrOn(tb testing.TB, ip string) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", ip+":0")
 	if err != nil {
 		tb.Fatalf("find a free port: %v", err)
 	}
@@ -73,9 +78,10 @@ func FreeAddr(tb testing.TB) string {
 
 // Process is a running coordinator or agent.
 type Process struct {
-	Name string
-	Args []string
-	bin  string
+	Name  string
+	Args  []string
+	bin   string
+	netns string // network namespace to run in, if any
 	cmd  *exec.Cmd
 	log  *bytes.Buffer
 	done chan struct{}
@@ -89,6 +95,9 @@ func (p *Process) start(tb testing.TB) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cmd = exec.Command(p.bin, p.Args...)
+	if p.netns != "" {
+		p.cmd = exec.Command("ip", append([]string{"netns", "exec", p.netns, p.bin}, p.Args...)...)
+	}
 	p.logMu.Lock()
 	if p.log == nil {
 		p.log = &bytes.Buffer{}
@@ -160,6 +169,7 @@ func (p *Process) Log() string {
 type Coordinator struct {
 	*Process
 	HTTP, Raft, Gossip string
+	host               *host // with Options.Namespaces
 }
 
 // URL is the coordinator's API base URL.
@@ -183,6 +193,9 @@ type Options struct {
 	// Storage is a storage URL; default a local directory in the farm's dir.
 	Storage  string
 	LeaseTTL time.Duration
+	// Namespaces runs every coordinator in a network namespace of its own,
+	// on a bridge, so that a test can cut one off (Partition). Needs root.
+	Namespaces bool
 }
 
 // Start launches a farm and waits until it has a leader and every agent
@@ -197,9 +210,21 @@ func Start(tb testing.TB, o Options) *Farm {
 	if o.LeaseTTL == 0 {
 		o.LeaseTTL = 3 * time.Second
 	}
+	var hosts []host
+	agentIP := "127.0.0.1"
+	if o.Namespaces {
+		// Agents stay in the root namespace, on the bridge the
+		// coordinators can reach.
+		hosts, agentIP = newHosts(tb, o.Coordinators)
+	}
 	for i := 1; i <= o.Coordinators; i++ {
 		c := &Coordinator{HTTP: FreeAddr(tb), Raft: FreeAddr(tb), Gossip: FreeAddr(tb)}
 		c.Process = &Process{Name: fmt.Sprintf("c%d", i), bin: filepath.Join(f.bin, "coordinator")}
+		if hosts != nil {
+			h := hosts[i-1]
+			c.HTTP, c.Raft, c.Gossip, c.host = h.ip+":7000", h.ip+":7001", h.ip+":7002", &h
+			c.Process.netns = h.netns
+		}
 		f.Coordinators = append(f.Coordinators, c)
 	}
 	gossip := f.GossipAddrs()
@@ -215,7 +240,7 @@ func Start(tb testing.TB, o Options) *Farm {
 	for i := 1; i <= o.Agents; i++ {
 		a := &Process{Name: fmt.Sprintf("a%d", i), bin: filepath.Join(f.bin, "agent")}
 		a.Args = []string{"--node-id", a.Name, "--data-dir", filepath.Join(f.dir, a.Name),
-			"--join", strings.Join(gossip, ","), "--gossip-addr", FreeAddr(tb), "--slots", fmt.Sprint(slots),
+			"--join", strings.Join(gossip, ","), "--gossip-addr", freeAddrOn(tb, agentIP), "--slots", fmt.Sprint(slots),
 			"--coordinator", strings.Join(f.URLs(), ","), "--fast"}
 		a.start(tb)
 		f.Agents = append(f.Agents, a)
