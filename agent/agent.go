@@ -217,6 +217,9 @@ func New(cfg Config) (*Agent, error) {
 // SetCoordinators replaces the coordinators' HTTP base URLs, as learned from gossip.
 func (a *Agent) SetCoordinators(urls []string) { a.client.SetURLs(urls) }
 
+// Busy is how many task processes run now: the load the agent advertises.
+func (a *Agent) Busy() int { return len(a.slots) }
+
 // Errors that end an attempt early, read back with context.Cause.
 var (
 	errAbandoned = errors.New("the coordinator asked the agent to abandon the attempt")

@@ -34,6 +34,9 @@ type Meta struct {
 	Cores    int      `json:"cores,omitempty"`
 	Encoders []string `json:"encoders,omitempty"`
 	Version  string   `json:"version,omitempty"`
+	// Leaving is set just before a graceful leave, so that the others can
+	// tell it from a death (memberlist's own state does not reach them).
+	Leaving bool `json:"leaving,omitempty"`
 }
 
 // Member is a live member of the pool.
@@ -176,6 +179,7 @@ func (g *Gossip) UpdateMeta(fn func(*Meta)) {
 
 // Leave tells the pool this member is going away, then stops gossiping.
 func (g *Gossip) Leave(timeout time.Duration) error {
+	g.UpdateMeta(func(m *Meta) { m.Leaving = true })
 	err := g.ml.Leave(timeout)
 	if serr := g.ml.Shutdown(); err == nil {
 		err = serr
@@ -213,7 +217,7 @@ func (d *gossipDelegate) NodeMeta(limit int) []byte {
 	defer d.mu.Unlock()
 	b, _ := json.Marshal(d.meta)
 	if len(b) > limit {
-		b, _ = json.Marshal(Meta{Role: d.meta.Role, HTTP: d.meta.HTTP, Raft: d.meta.Raft})
+		b, _ = json.Marshal(Meta{Role: d.meta.Role, HTTP: d.meta.HTTP, Raft: d.meta.Raft, Leaving: d.meta.Leaving})
 	}
 	return b
 }
@@ -228,7 +232,7 @@ func (e *gossipEvents) NotifyJoin(n *memberlist.Node)   { (*Gossip)(e).emit(n, "
 func (e *gossipEvents) NotifyUpdate(n *memberlist.Node) { (*Gossip)(e).emit(n, "update") }
 func (e *gossipEvents) NotifyLeave(n *memberlist.Node) {
 	kind := "dead"
-	if n.State == memberlist.StateLeft {
+	if memberOf(n).Meta.Leaving {
 		kind = "leave"
 	}
 	(*Gossip)(e).emit(n, kind)

@@ -20,9 +20,11 @@ func joinPool(cfg agent.Config, fast bool) (*cluster.Gossip, error) {
 }
 
 // followCoordinators points the agent at the coordinators the pool knows
-// (plus any given with --coordinator), as they come and go.
+// (plus any given with --coordinator), as they come and go, and keeps the
+// agent's advertised load current.
 func followCoordinators(ctx context.Context, g *cluster.Gossip, a *agent.Agent, static []string) {
 	var current []string
+	advertised := 0
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -32,6 +34,10 @@ func followCoordinators(ctx context.Context, g *cluster.Gossip, a *agent.Agent, 
 		if len(urls) > 0 && !slices.Equal(urls, current) {
 			a.SetCoordinators(urls)
 			current = urls
+		}
+		if busy := a.Busy(); busy != advertised {
+			g.UpdateMeta(func(m *cluster.Meta) { m.Busy = busy })
+			advertised = busy
 		}
 		select {
 		case <-ctx.Done():
