@@ -74,6 +74,9 @@ type Job struct {
 	ChunksTotal int            `json:"chunksTotal"`
 	ChunksDone  int            `json:"chunksDone"`
 	Rungs       []RungProgress `json:"rungs,omitempty"`
+	// PlayableAt is when the master playlist first appeared: viewers can
+	// start before the job ends.
+	PlayableAt *time.Time `json:"playableAt,omitempty"`
 	Tasks       []Task         `json:"tasks,omitempty"` // in GET /v1/jobs/{id} only
 }
 
