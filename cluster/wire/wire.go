@@ -77,7 +77,7 @@ type Job struct {
 	// PlayableAt is when the master playlist first appeared: viewers can
 	// start before the job ends.
 	PlayableAt *time.Time `json:"playableAt,omitempty"`
-	Tasks       []Task         `json:"tasks,omitempty"` // in GET /v1/jobs/{id} only
+	Tasks      []Task     `json:"tasks,omitempty"` // in GET /v1/jobs/{id} only
 }
 
 // RungProgress counts the frames encoded for one rung.
