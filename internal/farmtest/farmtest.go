@@ -82,10 +82,10 @@ type Process struct {
 	Args  []string
 	bin   string
 	netns string // network namespace to run in, if any
-	cmd  *exec.Cmd
-	log  *bytes.Buffer
-	done chan struct{}
-	mu   sync.Mutex // guards cmd, done and log's replacement
+	cmd   *exec.Cmd
+	log   *bytes.Buffer
+	done  chan struct{}
+	mu    sync.Mutex // guards cmd, done and log's replacement
 	// logMu guards the log's contents, written by the process's output.
 	logMu sync.Mutex
 }
