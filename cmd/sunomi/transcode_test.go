@@ -330,7 +330,8 @@ func TestTranscodeCLIDamagedInput(t *testing.T) {
 // TestTranscodeMemoryBoundedByChunk checks that peak memory follows the
 // chunk, not the file: a source eight times longer must not need more than
 // a little more memory (the keyframe index and the task results grow by a
-// few bytes a frame, the storyboard is capped). The short source is 32 s so
+// few bytes a frame, the storyboard is capped), nothing like eight times as
+// much. The short source is 32 s so
 // that both runs are past the start-up growth of the heap and encoders.
 func TestTranscodeMemoryBoundedByChunk(t *testing.T) {
 	if testing.Short() {
@@ -344,7 +345,9 @@ func TestTranscodeMemoryBoundedByChunk(t *testing.T) {
 	}
 	short, long := peak(32), peak(256)
 	t.Logf("peak RSS: 32 s source %d KiB, 256 s source %d KiB", short, long)
-	if limit := short + short/4; long > limit {
-		t.Errorf("peak RSS for a 256 s source = %d KiB, want at most %d KiB (32 s source: %d KiB + 25%%)", long, limit, short)
+	// Memory that followed the file would grow eightfold; the heap's pacing
+	// alone moves peak RSS by up to a quarter between runs on a busy machine.
+	if limit := short + short/2; long > limit {
+		t.Errorf("peak RSS for a 256 s source = %d KiB, want at most %d KiB (32 s source: %d KiB + 50%%)", long, limit, short)
 	}
 }
