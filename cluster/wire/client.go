@@ -373,7 +373,9 @@ func (c *Client) Upload(ctx context.Context, key string, r io.Reader, size int64
 			}
 		}
 		used = true
-		return r, nil
+		// Hide Close: the transport closes a failed request's body, and a
+		// failover must still be able to rewind and resend it.
+		return struct{ io.Reader }{r}, nil
 	}
 	resp, err := c.send(ctx, req)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -323,14 +325,35 @@ func TestUpload(t *testing.T) {
 		t.Fatalf("got puts %+v, want [%+v] (the seekable body replayed to the second coordinator)", puts, want)
 	}
 
+	// A file is replayed too when the first coordinator is down: the
+	// transport closes a failed request's body, which must not close the file.
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	path := filepath.Join(t.TempDir(), "clip.mp4")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c = wire.NewClient([]string{down.URL, good.URL}, "", nil)
+	if err := c.Upload(context.Background(), "uploads/file.mp4", f, int64(len(body))); err != nil {
+		t.Fatalf("upload a file with the first coordinator down: %v", err)
+	}
+	if len(puts) != 2 || puts[1].body != body {
+		t.Fatalf("got puts %+v, want the file's content on the second coordinator", puts)
+	}
+
 	// A body that cannot be rewound is not sent twice.
 	c = wire.NewClient([]string{unavailable.URL, good.URL}, "", nil)
-	err := c.Upload(context.Background(), "uploads/pipe", io.MultiReader(strings.NewReader(body)), int64(len(body)))
+	err = c.Upload(context.Background(), "uploads/pipe", io.MultiReader(strings.NewReader(body)), int64(len(body)))
 	var api *wire.APIError
 	if !errors.As(err, &api) || api.Status != http.StatusServiceUnavailable {
 		t.Errorf("unseekable upload to an unavailable coordinator: got %v, want its 503", err)
 	}
-	if len(puts) != 1 {
+	if len(puts) != 2 {
 		t.Errorf("unseekable body was replayed: %+v", puts)
 	}
 }
