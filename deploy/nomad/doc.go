@@ -1,0 +1,2 @@
+// Package nomad holds Sunomi's Nomad job files; its test parses them.
+package nomad
