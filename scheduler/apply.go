@@ -34,6 +34,10 @@ func (s *state) apply(cmd any) (any, []string) {
 		err = s.cancelJob(c)
 	case *ExpireAttempt:
 		err = s.expireAttempt(c)
+	case *Steal:
+		res, err = s.steal(c)
+	case *Playable:
+		err = s.playable(c)
 	default:
 		panic(fmt.Sprintf("scheduler: no handler for %T", cmd))
 	}
@@ -154,23 +158,95 @@ func (s *state) lease(c *Lease) (LeaseResult, error) {
 	}
 	for _, id := range c.Tasks {
 		t := s.Tasks[id]
-		if t == nil || t.State != wire.TaskPending {
+		if t == nil || !s.leasable(t, c) {
 			continue
 		}
 		j := s.Jobs[t.Job]
-		if j.finished() {
-			continue
+		at := s.newAttempt(t, c.Agent, c.Now)
+		if c.Speculative {
+			at.Speculative = true
+			s.Counters.SpeculativeAttempts++
 		}
-		n := len(t.Attempts) + 1
-		t.Attempts = append(t.Attempts, &attempt{N: n, Agent: c.Agent, State: wire.TaskLeased, Started: c.Now})
-		t.refresh()
 		if t.Kind == wire.TaskSplit && j.State == wire.JobQueued {
 			j.State = wire.JobSplitting
 		}
 		s.touch(j, c.Now)
-		res.Granted = append(res.Granted, wire.AttemptRef{Task: id, Attempt: n})
+		res.Granted = append(res.Granted, wire.AttemptRef{Task: id, Attempt: at.N})
 	}
 	return res, nil
+}
+
+// MaxActiveAttempts bounds a task's leased and running attempts: the first
+// one and at most one speculative backup.
+const MaxActiveAttempts = 2
+
+// leasable reports whether a Lease may give the task to its agent: an
+// ordinary lease takes pending tasks, a speculative one takes a running task
+// that has room for a backup and is not already the agent's.
+func (s *state) leasable(t *task, c *Lease) bool {
+	if s.Jobs[t.Job].finished() {
+		return false
+	}
+	if !c.Speculative {
+		return t.State == wire.TaskPending
+	}
+	return t.State == wire.TaskRunning && t.activeAttempts() < MaxActiveAttempts && !t.activeOn(c.Agent)
+}
+
+// newAttempt appends a leased attempt for the agent to the task.
+func (s *state) newAttempt(t *task, agentID string, now time.Time) *attempt {
+	s.LeaseSeq++
+	at := &attempt{N: len(t.Attempts) + 1, Seq: s.LeaseSeq, Agent: agentID, State: wire.TaskLeased, Started: now}
+	t.Attempts = append(t.Attempts, at)
+	t.refresh()
+	return at
+}
+
+// steal validates everything before it cancels the victim's attempt, so a
+// refused steal changes nothing.
+func (s *state) steal(c *Steal) (LeaseResult, error) {
+	thief := s.Agents[c.Thief]
+	if thief == nil {
+		return LeaseResult{}, fmt.Errorf("agent %q: %w", c.Thief, ErrNotFound)
+	}
+	if thief.State != AgentAlive {
+		return LeaseResult{}, invalid("agent %q is %s and cannot steal", c.Thief, thief.State)
+	}
+	if c.Thief == c.Victim {
+		return LeaseResult{}, invalid("agent %q cannot steal from itself", c.Thief)
+	}
+	j, t, at, err := s.attempt(c.Task, c.Attempt)
+	if err != nil {
+		return LeaseResult{}, err
+	}
+	if at.State != wire.TaskLeased || at.Agent != c.Victim || j.finished() {
+		return LeaseResult{}, fmt.Errorf("attempt %d of task %q is %s on %s, not leased to %s: %w",
+			c.Attempt, c.Task, at.State, at.Agent, c.Victim, ErrStaleAttempt)
+	}
+	if t.activeOn(c.Thief) {
+		return LeaseResult{}, invalid("agent %q already holds task %q", c.Thief, c.Task)
+	}
+	at.State, at.Error, at.Finished = wire.TaskCanceled, "stolen by "+c.Thief, c.Now
+	mine := s.newAttempt(t, c.Thief, c.Now)
+	mine.Speculative = at.Speculative // a stolen backup is still a backup
+	s.Counters.Steals++
+	thief.LastSeen = c.Now
+	s.touch(j, c.Now)
+	return LeaseResult{Granted: []wire.AttemptRef{{Task: t.ID, Attempt: mine.N}}}, nil
+}
+
+func (s *state) playable(c *Playable) error {
+	j := s.Jobs[c.Job]
+	if j == nil {
+		return fmt.Errorf("job %q: %w", c.Job, ErrNotFound)
+	}
+	if j.PlayableAt != nil {
+		return nil
+	}
+	now := c.Now
+	j.PlayableAt = &now
+	s.touch(j, c.Now)
+	return nil
 }
 
 // attempt finds attempt n of a task.
@@ -195,6 +271,9 @@ func (s *state) progress(c *Progress) error {
 	}
 	if !at.active() {
 		return fmt.Errorf("attempt %d of task %q is %s: %w", c.Attempt, c.Task, at.State, ErrStaleAttempt)
+	}
+	if at.State == wire.TaskLeased {
+		at.Running = c.Now
 	}
 	at.State = wire.TaskRunning
 	at.FramesDone, at.FramesTotal = c.FramesDone, c.FramesTotal
@@ -229,8 +308,18 @@ func (s *state) complete(c *Complete) error {
 	// The first attempt to complete wins, even one whose lease expired:
 	// its outputs are under attempt-specific names and are as good.
 	at.State, at.Finished = wire.TaskDone, c.Now
+	if at.Speculative {
+		s.Counters.SpeculativeWins++
+	}
+	if t.Kind == wire.TaskEncode {
+		s.score(at.Agent, c.Now.Sub(at.ranSince()), t.MediaSeconds, false)
+	}
 	for _, other := range t.Attempts {
 		if other.active() {
+			if t.Kind == wire.TaskEncode && other.State == wire.TaskRunning {
+				// The loser would have taken at least this long.
+				s.score(other.Agent, c.Now.Sub(other.ranSince()), t.MediaSeconds, true)
+			}
 			other.State, other.Finished = wire.TaskCanceled, c.Now
 		}
 	}
@@ -328,6 +417,39 @@ func (s *state) maybeStitch(j *job, now time.Time) {
 	j.Tasks = append(j.Tasks, id)
 	j.State = wire.JobStitching
 	s.touch(j, now)
+}
+
+// scoreWeight is the weight, in tenths, of a new sample in an agent's score:
+// a few tasks move the average, one odd task does not.
+const scoreWeight = 3
+
+// maxScore caps a sample, so a near-zero media duration cannot overflow it.
+const maxScore = 24 * time.Hour
+
+// score folds one encode timing into the agent's moving average of encode
+// time per media second. A lower bound (an attempt that lost the race) only
+// counts when it says the agent is slower than its average already does:
+// it cannot prove the agent fast. Integer arithmetic keeps replicas equal.
+func (s *state) score(agentID string, took time.Duration, media float64, lowerBound bool) {
+	a := s.Agents[agentID]
+	if a == nil || took <= 0 || media <= 0 {
+		return
+	}
+	x := maxScore
+	if r := float64(took) / media; r < float64(maxScore) {
+		x = time.Duration(r)
+	}
+	switch {
+	case a.Samples == 0 && lowerBound:
+		return
+	case a.Samples == 0:
+		a.Score = x
+	case lowerBound && x <= a.Score:
+		return
+	default:
+		a.Score += (x - a.Score) * scoreWeight / 10
+	}
+	a.Samples++
 }
 
 func (s *state) fail(c *Fail) error {

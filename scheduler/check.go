@@ -28,6 +28,11 @@ func (s *state) check() error {
 			if err := checkTask(j, t); err != nil {
 				return err
 			}
+			for _, a := range t.Attempts {
+				if a.Seq > s.LeaseSeq {
+					return fmt.Errorf("task %q: attempt %d has lease sequence %d past %d", t.ID, a.N, a.Seq, s.LeaseSeq)
+				}
+			}
 			if t.Kind == wire.TaskEncode {
 				chunks = append(chunks, false)
 			}
@@ -66,9 +71,16 @@ func (s *state) check() error {
 
 func checkTask(j *job, t *task) error {
 	done := 0
+	holders := map[string]bool{} // agents with an active attempt
 	for i, a := range t.Attempts {
 		if a == nil || a.N != i+1 {
 			return fmt.Errorf("task %q: attempt %d misnumbered", t.ID, i+1)
+		}
+		if a.active() {
+			if holders[a.Agent] {
+				return fmt.Errorf("task %q: agent %s holds two active attempts", t.ID, a.Agent)
+			}
+			holders[a.Agent] = true
 		}
 		if a.State == wire.TaskDone {
 			done++
@@ -76,6 +88,9 @@ func checkTask(j *job, t *task) error {
 		if a.active() && j.finished() {
 			return fmt.Errorf("task %q: attempt %d active on %s job", t.ID, a.N, j.State)
 		}
+	}
+	if len(holders) > MaxActiveAttempts {
+		return fmt.Errorf("task %q: %d active attempts, at most %d allowed", t.ID, len(holders), MaxActiveAttempts)
 	}
 	if t.State == wire.TaskDone {
 		if done != 1 || t.Winner < 1 || t.Winner > len(t.Attempts) || t.Attempts[t.Winner-1].State != wire.TaskDone {

@@ -29,6 +29,8 @@ const (
 	CmdFail          CommandType = 7
 	CmdCancelJob     CommandType = 8
 	CmdExpireAttempt CommandType = 9
+	CmdSteal         CommandType = 10
+	CmdPlayable      CommandType = 11
 )
 
 func (t CommandType) String() string {
@@ -51,6 +53,10 @@ func (t CommandType) String() string {
 		return "CancelJob"
 	case CmdExpireAttempt:
 		return "ExpireAttempt"
+	case CmdSteal:
+		return "Steal"
+	case CmdPlayable:
+		return "Playable"
 	}
 	return fmt.Sprintf("CommandType(%d)", uint8(t))
 }
@@ -86,14 +92,21 @@ type SubmitJob struct {
 }
 
 // Lease gives pending tasks to an agent. Apply returns a LeaseResult.
+//
+// A speculative lease (see SpeculateFor) instead gives the agent a backup
+// attempt of tasks that are running elsewhere: a task is granted only while
+// it is running, has fewer than MaxActiveAttempts active attempts and none of
+// them is the agent's. The first attempt to complete wins.
 type Lease struct {
-	Agent string    `json:"agent"`
-	Tasks []string  `json:"tasks"`
-	Now   time.Time `json:"now"`
+	Agent       string    `json:"agent"`
+	Tasks       []string  `json:"tasks"`
+	Speculative bool      `json:"speculative,omitempty"`
+	Now         time.Time `json:"now"`
 }
 
-// LeaseResult is what Apply returns for a Lease: the attempts created. Tasks
-// that were no longer pending are left out.
+// LeaseResult is what Apply returns for a Lease or a Steal: the attempts
+// created. Tasks that were no longer pending (for a speculative lease: no
+// longer running alone) are left out.
 type LeaseResult struct {
 	Granted []wire.AttemptRef
 }
@@ -155,6 +168,28 @@ type ExpireAttempt struct {
 	Now     time.Time `json:"now"`
 }
 
+// Steal moves a leased attempt that its agent (the victim) has not started
+// yet to an idle agent (the thief): the victim's attempt is canceled and the
+// thief gets a new leased attempt, in one command, so the task never has two
+// owners. When the attempt is no longer leased-not-running by the victim,
+// Apply returns ErrStaleAttempt and changes nothing. Apply returns a
+// LeaseResult with the thief's attempt. See StealFor for the policy.
+type Steal struct {
+	Thief   string    `json:"thief"`
+	Task    string    `json:"task"`
+	Victim  string    `json:"victim"`
+	Attempt int       `json:"attempt"`
+	Now     time.Time `json:"now"`
+}
+
+// Playable records when a job's master playlist first appeared, so viewers
+// could start watching. Only the first one counts: later ones, for a job in
+// any state, change nothing.
+type Playable struct {
+	Job string    `json:"job"`
+	Now time.Time `json:"now"`
+}
+
 // commandType maps a payload (value or pointer) to its type number.
 func commandType(payload any) (CommandType, bool) {
 	switch payload.(type) {
@@ -176,6 +211,10 @@ func commandType(payload any) (CommandType, bool) {
 		return CmdCancelJob, true
 	case ExpireAttempt, *ExpireAttempt:
 		return CmdExpireAttempt, true
+	case Steal, *Steal:
+		return CmdSteal, true
+	case Playable, *Playable:
+		return CmdPlayable, true
 	}
 	return 0, false
 }
@@ -201,6 +240,10 @@ func newPayload(t CommandType) any {
 		return new(CancelJob)
 	case CmdExpireAttempt:
 		return new(ExpireAttempt)
+	case CmdSteal:
+		return new(Steal)
+	case CmdPlayable:
+		return new(Playable)
 	}
 	return nil
 }

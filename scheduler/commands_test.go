@@ -24,7 +24,14 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		{CmdFail, &Fail{Task: "t", Attempt: 1, Error: "boom", Permanent: true, Now: t0}},
 		{CmdCancelJob, &CancelJob{Job: "j1", Now: t0}},
 		{CmdExpireAttempt, &ExpireAttempt{Task: "t", Attempt: 1, Reason: "lease expired", Now: t0}},
+		{CmdSteal, &Steal{Thief: "a2", Task: "t", Victim: "a1", Attempt: 3, Now: t0}},
+		{CmdPlayable, &Playable{Job: "j1", Now: t0}},
 	}
+	// Speculative is an optional field of Lease: absent means an ordinary lease.
+	tests = append(tests, struct {
+		typ     CommandType
+		payload any
+	}{CmdLease, &Lease{Agent: "a1", Tasks: []string{"j1-encode-0"}, Speculative: true, Now: t0}})
 	for _, tt := range tests {
 		t.Run(tt.typ.String(), func(t *testing.T) {
 			data, err := Encode(tt.typ, tt.payload)
@@ -107,6 +114,7 @@ func TestCommandTypeNumbersAreFixed(t *testing.T) {
 		CmdRegisterAgent: 1, CmdAgentDown: 2, CmdSubmitJob: 3,
 		CmdLease: 4, CmdProgress: 5, CmdComplete: 6,
 		CmdFail: 7, CmdCancelJob: 8, CmdExpireAttempt: 9,
+		CmdSteal: 10, CmdPlayable: 11,
 	}
 	for ct, n := range want {
 		if uint8(ct) != n {

@@ -56,7 +56,7 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 
 	var ct CommandType
 	var payload any
-	switch r.Intn(11) {
+	switch r.Intn(14) {
 	case 0:
 		ct, payload = CmdRegisterAgent, RegisterAgent{Info: wire.AgentInfo{ID: agent, Slots: 1 + r.Intn(4)}, Now: now}
 	case 1:
@@ -96,6 +96,28 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 	case 8:
 		task, n := pickAttempt()
 		ct, payload = CmdFail, Fail{Task: task, Attempt: n, Error: fmt.Sprintf("boom %d", r.Intn(3)), Permanent: r.Intn(10) == 0, Now: now}
+	case 11:
+		// Mostly what the policy proposes; otherwise any attempt, which is
+		// usually refused (running, finished, wrong victim, self-theft).
+		ref, victim, ok := f.StealFor(agent)
+		if !ok || r.Intn(3) == 0 {
+			ref.Task, ref.Attempt = pickAttempt()
+			victim = agents[r.Intn(len(agents))]
+			for _, a := range f.ActiveAttempts() {
+				if a.Task == ref.Task && a.Attempt == ref.Attempt && r.Intn(4) > 0 {
+					victim = a.Agent
+				}
+			}
+		}
+		ct, payload = CmdSteal, Steal{Thief: agent, Task: ref.Task, Victim: victim, Attempt: ref.Attempt, Now: now}
+	case 12:
+		task, ok := f.SpeculateFor(agent, now, []float64{0.5, 1.5}[r.Intn(2)])
+		if !ok || r.Intn(3) == 0 {
+			task, _ = pickAttempt()
+		}
+		ct, payload = CmdLease, Lease{Agent: agent, Tasks: []string{task}, Speculative: true, Now: now}
+	case 13:
+		ct, payload = CmdPlayable, Playable{Job: pickJob(), Now: now}
 	case 9:
 		if r.Intn(3) == 0 {
 			ct, payload = CmdCancelJob, CancelJob{Job: pickJob(), Now: now}
@@ -123,6 +145,7 @@ func applyData(f *FSM, index int, data []byte) string {
 func TestDeterminism(t *testing.T) {
 	const steps = 1500
 	finished := map[string]int{}
+	var counters Counters
 	for seed := range int64(6) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			r := rand.New(rand.NewSource(seed))
@@ -153,6 +176,10 @@ func TestDeterminism(t *testing.T) {
 			for _, j := range a.Jobs() {
 				finished[j.State]++
 			}
+			ca := a.Counters()
+			counters.Steals += ca.Steals
+			counters.SpeculativeAttempts += ca.SpeculativeAttempts
+			counters.SpeculativeWins += ca.SpeculativeWins
 		})
 	}
 	// The generator must reach every ending, or the test proves little.
@@ -161,7 +188,10 @@ func TestDeterminism(t *testing.T) {
 			t.Errorf("no job ended %s: %v", s, finished)
 		}
 	}
-	t.Logf("job states: %v", finished)
+	if counters.Steals == 0 || counters.SpeculativeAttempts == 0 || counters.SpeculativeWins == 0 {
+		t.Errorf("the generator never stole, speculated or won with a backup: %+v", counters)
+	}
+	t.Logf("job states: %v, counters %+v", finished, counters)
 }
 
 // FuzzApply feeds well-formed command sequences chosen by the fuzzer's bytes

@@ -202,8 +202,8 @@ func TestCommitAtMostOnce(t *testing.T) {
 }
 
 func TestAlreadyCommittedCancelsActiveAttempt(t *testing.T) {
-	// A speculative duplicate (two active attempts) cannot be created by Lease,
-	// so build the state by hand and check Complete's bookkeeping.
+	// Speculation only backs up running tasks, so build a duplicate of a
+	// leased split by hand and check Complete's bookkeeping.
 	h := newHarness(t)
 	h.agent("a1", "a2")
 	h.submit("j1", 0)

@@ -2,10 +2,20 @@ package scheduler
 
 import (
 	"cmp"
+	"maps"
 	"slices"
+	"time"
 
 	"github.com/sunomi/sunomi/cluster/wire"
 )
+
+// The placement policy: plain functions over the state that the leader
+// calls under the read lock and turns into commands. An agent asking for work
+// gets, in this order: pending tasks (NextTasks → Lease), else a task stolen
+// from a busier agent's queue (StealFor → Steal), else a backup of a
+// straggler (SpeculateFor → Lease with Speculative). The commands re-check
+// what they depend on, so a decision made on a state that moved on is
+// refused, never applied wrongly.
 
 // NextTasks returns up to n pending tasks the agent should lease next, in the
 // order to lease them; the leader proposes them in a Lease command. See
@@ -16,25 +26,54 @@ func (f *FSM) NextTasks(agent string, n int) []string {
 	return nextTasks(f.s, agent, n)
 }
 
+// StealFor picks a leased attempt the idle agent thief should steal, and the
+// agent it belongs to; the leader proposes it in a Steal command. ok is false
+// when there is nothing to steal. See stealFor for the policy.
+func (f *FSM) StealFor(thief string) (ref wire.AttemptRef, victim string, ok bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return stealFor(f.s, thief)
+}
+
+// SpeculateFor picks a straggling encode task the idle agent should run a
+// backup attempt of, judged at now with threshold k (see speculateFor); the
+// leader proposes it in a Lease command with Speculative set.
+func (f *FSM) SpeculateFor(agent string, now time.Time, k float64) (task string, ok bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return speculateFor(f.s, agent, now, k)
+}
+
 // kindRank orders a job's pending tasks: the split unblocks everything, audio
 // is one long task that should start early, encodes fill the timeline in
 // order, and the stitch comes last.
 var kindRank = map[string]int{wire.TaskSplit: 0, wire.TaskAudio: 1, wire.TaskEncode: 2, wire.TaskStitch: 3}
 
-// nextTasks is the placement policy. Only alive agents get work. Jobs go by
-// priority (higher first), then age (older first); within a job, tasks go by
-// kind rank, then index. A task the agent already failed is left to another
-// alive agent that has not failed it, when there is one — a bad node should
-// not burn a task's attempts, but a job must not stall when every node failed
-// it once.
+// nextTasks is the placement policy for pending work. Only alive agents get
+// work, and a slow one (see slow) at most one task per lease.
+//
+// Jobs go by priority (higher first). Among jobs of equal priority the tasks
+// are dealt round-robin: each next task comes from the job with the fewest
+// active attempts (counting those dealt in this call), the older job on a
+// tie — so a short upload submitted while a long job keeps every agent busy
+// gets the next free slot instead of waiting for the long job to drain.
+// Within a job, tasks go by kind rank, then index: the timeline in order, so
+// progressive publishing has a growing prefix to play.
+//
+// A task the agent already failed is left to another alive agent that has
+// not failed it, when there is one — a bad node should not burn a task's
+// attempts, but a job must not stall when every node failed it once.
 func nextTasks(s *state, agentID string, n int) []string {
 	a := s.Agents[agentID]
 	if n <= 0 || a == nil || a.State != AgentAlive {
 		return nil
 	}
+	if s.slow(agentID) {
+		n = 1
+	}
 	var others []string
-	for id, o := range s.Agents {
-		if id != agentID && o.State == AgentAlive {
+	for _, id := range slices.Sorted(maps.Keys(s.Agents)) {
+		if id != agentID && s.Agents[id].State == AgentAlive {
 			others = append(others, id)
 		}
 	}
@@ -50,31 +89,232 @@ func nextTasks(s *state, agentID string, n int) []string {
 		return false
 	}
 
+	type queue struct {
+		j       *job
+		load    int // active attempts, plus tasks dealt in this call
+		pending []*task
+	}
+	var queues []*queue
+	for _, id := range s.Active {
+		q := &queue{j: s.Jobs[id]}
+		for _, tid := range q.j.Tasks {
+			t := s.Tasks[tid]
+			q.load += t.activeAttempts()
+			if t.State == wire.TaskPending && !leftToOthers(t) {
+				q.pending = append(q.pending, t)
+			}
+		}
+		if len(q.pending) == 0 {
+			continue
+		}
+		slices.SortStableFunc(q.pending, func(x, y *task) int {
+			return cmp.Or(cmp.Compare(kindRank[x.Kind], kindRank[y.Kind]), cmp.Compare(x.Index, y.Index), cmp.Compare(x.ID, y.ID))
+		})
+		queues = append(queues, q)
+	}
+	// s.Active is oldest first; the stable sort keeps that within a priority.
+	slices.SortStableFunc(queues, func(x, y *queue) int { return cmp.Compare(y.j.Priority, x.j.Priority) })
+
+	var out []string
+	for len(queues) > 0 {
+		var best *queue
+		for _, q := range queues {
+			if q.j.Priority != queues[0].j.Priority {
+				break
+			}
+			if best == nil || q.load < best.load {
+				best = q
+			}
+		}
+		out = append(out, best.pending[0].ID)
+		if len(out) == n {
+			return out
+		}
+		best.pending = best.pending[1:]
+		best.load++
+		queues = slices.DeleteFunc(queues, func(q *queue) bool { return len(q.pending) == 0 })
+	}
+	return out
+}
+
+// slowFactor: an agent whose score exceeds slowFactor × the median score of
+// the alive agents is slow. It gets one task per lease, steals nothing and
+// runs no backups — it would only become the straggler.
+const slowFactor = 2
+
+// slow reports whether the agent is slow (see slowFactor). An agent without
+// a score is not.
+func (s *state) slow(agentID string) bool {
+	a := s.Agents[agentID]
+	if a == nil || a.Samples == 0 {
+		return false
+	}
+	var scores []time.Duration
+	for _, o := range s.Agents {
+		if o.State == AgentAlive && o.Samples > 0 {
+			scores = append(scores, o.Score)
+		}
+	}
+	if len(scores) == 0 {
+		return false
+	}
+	slices.Sort(scores)
+	m := len(scores) / 2
+	median := scores[m]
+	if len(scores)%2 == 0 {
+		median = (scores[m-1] + scores[m]) / 2
+	}
+	return a.Score > slowFactor*median
+}
+
+// stealFor is the work-stealing policy. A thief steals only when it is alive,
+// not slow, has a free slot and nothing queued, and no pending task is left
+// for it (nextTasks is empty). The victim is the alive agent with the most
+// active attempts among those holding more attempts than they have slots —
+// so the stolen attempt really waits behind another — ties by ID. It gives up
+// the attempt it would start last (the last leased), never a running one, and
+// never one of a task the thief failed or already holds.
+func stealFor(s *state, thiefID string) (wire.AttemptRef, string, bool) {
+	thief := s.Agents[thiefID]
+	if thief == nil || thief.State != AgentAlive || s.slow(thiefID) {
+		return wire.AttemptRef{}, "", false
+	}
+	if !s.idle(thiefID) || len(nextTasks(s, thiefID, 1)) > 0 {
+		return wire.AttemptRef{}, "", false
+	}
+	load := s.busy()
+	type queued struct {
+		t  *task
+		at *attempt
+	}
+	last := map[string]queued{} // per victim, its last-leased stealable attempt
+	s.eachActive(func(_ *job, t *task, at *attempt) {
+		if at.State != wire.TaskLeased || at.Agent == thiefID || t.failedBy(thiefID) || t.activeOn(thiefID) {
+			return
+		}
+		if q, ok := last[at.Agent]; !ok || leasedAfter(at, q.at, t, q.t) {
+			last[at.Agent] = queued{t, at}
+		}
+	})
+	victim := ""
+	for _, id := range slices.Sorted(maps.Keys(last)) {
+		v := s.Agents[id]
+		if v == nil || v.State != AgentAlive || load[id] <= v.slots() {
+			continue
+		}
+		if victim == "" || load[id] > load[victim] {
+			victim = id
+		}
+	}
+	if victim == "" {
+		return wire.AttemptRef{}, "", false
+	}
+	q := last[victim]
+	return wire.AttemptRef{Task: q.t.ID, Attempt: q.at.N}, victim, true
+}
+
+// idle reports whether the agent has a free slot and nothing queued: every
+// attempt it holds is running, and fewer than its slots.
+func (s *state) idle(agentID string) bool {
+	held, running := 0, 0
+	s.eachActive(func(_ *job, _ *task, at *attempt) {
+		if at.Agent == agentID {
+			held++
+			if at.State == wire.TaskRunning {
+				running++
+			}
+		}
+	})
+	return held == running && running < s.Agents[agentID].slots()
+}
+
+// leasedAfter orders attempts by lease: sequence number (zero in snapshots
+// older than it), then lease time, then task ID.
+func leasedAfter(a, b *attempt, ta, tb *task) bool {
+	return cmp.Or(cmp.Compare(a.Seq, b.Seq), a.Started.Compare(b.Started), cmp.Compare(ta.ID, tb.ID)) > 0
+}
+
+// minFinishedForMedian is how many finished encode tasks a job needs before
+// its median speed is trusted.
+const minFinishedForMedian = 3
+
+// speculateFor is the straggler policy, after MapReduce's backup tasks. An
+// agent gets a backup only when it is alive, not slow and idle (a free slot,
+// nothing queued), no pending task is left for it and there is nothing to
+// steal. A candidate is a running encode task with a single active attempt,
+// not the agent's and not failed by it, whose elapsed time since its attempt
+// started running, per media second, exceeds k × the median time per media
+// second of its job's finished encode tasks (at least
+// minFinishedForMedian of them). The candidate furthest behind its job's
+// median wins; ties go to the job first in priority and age order, then to
+// the earlier task. k ≤ 1 would back up tasks that are merely average; the
+// leader uses k around 1.5–2.
+func speculateFor(s *state, agentID string, now time.Time, k float64) (string, bool) {
+	a := s.Agents[agentID]
+	if a == nil || a.State != AgentAlive || s.slow(agentID) {
+		return "", false
+	}
+	if !s.idle(agentID) || len(nextTasks(s, agentID, 1)) > 0 {
+		return "", false
+	}
+	if _, _, ok := stealFor(s, agentID); ok {
+		return "", false
+	}
+
 	jobs := make([]*job, 0, len(s.Active))
 	for _, id := range s.Active {
 		jobs = append(jobs, s.Jobs[id])
 	}
-	slices.SortStableFunc(jobs, func(x, y *job) int {
-		return cmp.Or(cmp.Compare(y.Priority, x.Priority), cmp.Compare(x.Seq, y.Seq))
-	})
-
-	var out []string
+	slices.SortStableFunc(jobs, func(x, y *job) int { return cmp.Compare(y.Priority, x.Priority) })
+	best, bestRatio := "", 0.0
 	for _, j := range jobs {
-		var pending []*task
-		for _, id := range j.Tasks {
-			if t := s.Tasks[id]; t.State == wire.TaskPending && !leftToOthers(t) {
-				pending = append(pending, t)
-			}
+		median, ok := s.medianPace(j)
+		if !ok {
+			continue
 		}
-		slices.SortStableFunc(pending, func(x, y *task) int {
-			return cmp.Or(cmp.Compare(kindRank[x.Kind], kindRank[y.Kind]), cmp.Compare(x.Index, y.Index), cmp.Compare(x.ID, y.ID))
-		})
-		for _, t := range pending {
-			out = append(out, t.ID)
-			if len(out) == n {
-				return out
+		for _, id := range j.Tasks {
+			t := s.Tasks[id]
+			if t.Kind != wire.TaskEncode || t.State != wire.TaskRunning || t.MediaSeconds <= 0 ||
+				t.activeAttempts() != 1 || t.activeOn(agentID) || t.failedBy(agentID) {
+				continue
+			}
+			var run *attempt
+			for _, at := range t.Attempts {
+				if at.State == wire.TaskRunning {
+					run = at
+				}
+			}
+			pace := now.Sub(run.ranSince()).Seconds() / t.MediaSeconds
+			if pace > k*median {
+				if ratio := pace / median; best == "" || ratio > bestRatio {
+					best, bestRatio = t.ID, ratio
+				}
 			}
 		}
 	}
-	return out
+	return best, best != ""
+}
+
+// medianPace is the median encode time per media second, in seconds, of the
+// job's finished encode tasks (their winning attempts, from first progress to
+// completion); ok is false with fewer than minFinishedForMedian of them.
+func (s *state) medianPace(j *job) (float64, bool) {
+	var paces []float64
+	for _, id := range j.Tasks {
+		t := s.Tasks[id]
+		if t.Kind != wire.TaskEncode || t.State != wire.TaskDone || t.MediaSeconds <= 0 {
+			continue
+		}
+		w := t.Attempts[t.Winner-1]
+		paces = append(paces, w.Finished.Sub(w.ranSince()).Seconds()/t.MediaSeconds)
+	}
+	if len(paces) < minFinishedForMedian {
+		return 0, false
+	}
+	slices.Sort(paces)
+	m := len(paces) / 2
+	if len(paces)%2 == 0 {
+		return (paces[m-1] + paces[m]) / 2, paces[m-1]+paces[m] > 0
+	}
+	return paces[m], paces[m] > 0
 }

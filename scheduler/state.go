@@ -31,6 +31,10 @@ type state struct {
 	Agents map[string]*agent `json:"agents"`
 	// Active lists the unfinished jobs, oldest first.
 	Active []string `json:"active"`
+	// LeaseSeq counts the attempts ever created; an attempt's Seq orders
+	// the leases, so a steal takes the attempt its agent would start last.
+	LeaseSeq uint64   `json:"leaseSeq,omitempty"`
+	Counters Counters `json:"counters"`
 
 	// changed collects the jobs the current command touched (not replicated).
 	changed []string
@@ -47,6 +51,8 @@ type job struct {
 	Created  time.Time `json:"created"`
 	Updated  time.Time `json:"updated"`
 	Rungs    []string  `json:"rungs,omitempty"`
+	// PlayableAt is set once, by the first Playable command.
+	PlayableAt *time.Time `json:"playableAt,omitempty"`
 	// Tasks lists the job's task IDs in creation order: split, then the
 	// split's NewTasks in their order, then stitch.
 	Tasks []string `json:"tasks"`
@@ -106,6 +112,27 @@ func (t *task) failures() int {
 	return n
 }
 
+// activeAttempts counts the task's leased and running attempts.
+func (t *task) activeAttempts() int {
+	n := 0
+	for _, a := range t.Attempts {
+		if a.active() {
+			n++
+		}
+	}
+	return n
+}
+
+// activeOn reports whether the agent holds an active attempt of the task.
+func (t *task) activeOn(agent string) bool {
+	for _, a := range t.Attempts {
+		if a.Agent == agent && a.active() {
+			return true
+		}
+	}
+	return false
+}
+
 func (t *task) failedBy(agent string) bool {
 	for _, a := range t.Attempts {
 		if a.Agent == agent && a.State == wire.TaskFailed {
@@ -132,24 +159,61 @@ func (t *task) frames() (done, total int64) {
 }
 
 type attempt struct {
-	N           int       `json:"n"`
-	Agent       string    `json:"agent"`
-	State       string    `json:"state"` // leased, running, done, failed, canceled
-	Error       string    `json:"error,omitempty"`
-	FramesDone  int64     `json:"framesDone,omitempty"`
-	FramesTotal int64     `json:"framesTotal,omitempty"`
-	Started     time.Time `json:"started"`
-	Finished    time.Time `json:"finished,omitzero"`
+	N     int    `json:"n"`
+	Seq   uint64 `json:"seq,omitempty"` // state.LeaseSeq when created
+	Agent string `json:"agent"`
+	State string `json:"state"` // leased, running, done, failed, canceled
+	// Error is why a failed attempt failed or a canceled one was taken away.
+	Error       string `json:"error,omitempty"`
+	FramesDone  int64  `json:"framesDone,omitempty"`
+	FramesTotal int64  `json:"framesTotal,omitempty"`
+	// Speculative marks a backup of a task that was running elsewhere.
+	Speculative bool      `json:"speculative,omitempty"`
+	Started     time.Time `json:"started"` // leased
+	// Running is when the first progress report came: the agent took the
+	// attempt out of its queue. Timings start here, not at the lease, so
+	// time spent queued behind another task is not counted as encoding.
+	Running  time.Time `json:"running,omitzero"`
+	Finished time.Time `json:"finished,omitzero"`
 }
 
 func (a *attempt) active() bool {
 	return a.State == wire.TaskLeased || a.State == wire.TaskRunning
 }
 
+// ranSince is when the attempt started working: its first progress report,
+// or its lease when it never reported any.
+func (a *attempt) ranSince() time.Time {
+	if !a.Running.IsZero() {
+		return a.Running
+	}
+	return a.Started
+}
+
 type agent struct {
 	Info     wire.AgentInfo `json:"info"`
 	State    string         `json:"state"`
 	LastSeen time.Time      `json:"lastSeen"`
+	// Score is the agent's encode time per media second, an exponential
+	// moving average over its finished encode attempts (Samples of them).
+	// It is a Duration, an integer, so every replica computes the same
+	// average bit for bit.
+	Score   time.Duration `json:"score,omitempty"`
+	Samples int           `json:"samples,omitempty"`
+}
+
+// slots is how many attempts the agent runs at once.
+func (a *agent) slots() int { return max(1, a.Info.Slots) }
+
+// Counters count scheduling events since the cluster began; they are part of
+// the replicated state, so they survive leader changes and restarts.
+type Counters struct {
+	// Steals counts Steal commands applied.
+	Steals uint64 `json:"steals"`
+	// SpeculativeAttempts counts backup attempts leased.
+	SpeculativeAttempts uint64 `json:"speculativeAttempts"`
+	// SpeculativeWins counts tasks a backup attempt committed.
+	SpeculativeWins uint64 `json:"speculativeWins"`
 }
 
 func newState() *state {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/sunomi/sunomi/cluster/wire"
 )
@@ -62,6 +63,10 @@ func (s *state) jobView(j *job, withTasks bool) wire.Job {
 	w := wire.Job{
 		ID: j.ID, State: j.State, Source: j.Source, Output: j.Output,
 		Priority: j.Priority, Error: j.Error, Created: j.Created, Updated: j.Updated,
+	}
+	if j.PlayableAt != nil {
+		at := *j.PlayableAt
+		w.PlayableAt = &at
 	}
 	var done, total int64
 	for _, id := range j.Tasks {
@@ -148,6 +153,28 @@ func (s *state) eachActive(fn func(*job, *task, *attempt)) {
 			}
 		}
 	}
+}
+
+// Counters returns the scheduling counters: steals, speculative attempts
+// and their wins.
+func (f *FSM) Counters() Counters {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.s.Counters
+}
+
+// AgentScores returns, per agent that finished an encode attempt, its moving
+// average of encode time per media second (lower is faster).
+func (f *FSM) AgentScores() map[string]time.Duration {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := map[string]time.Duration{}
+	for id, a := range f.s.Agents {
+		if a.Samples > 0 {
+			out[id] = a.Score
+		}
+	}
+	return out
 }
 
 // TaskInfo returns what the leader needs to build an assignment.
