@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/retry"
 )
@@ -73,6 +75,9 @@ type Config struct {
 	// must not time out long-polls (wire.Client lifts its Timeout for them).
 	HTTPClient *http.Client
 	Logger     *slog.Logger
+	// Registry receives the agent's metrics (default: a private registry
+	// nobody scrapes).
+	Registry prometheus.Registerer
 }
 
 // Defaults.
@@ -141,6 +146,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+	}
 	return c, nil
 }
 
@@ -168,6 +176,7 @@ type Agent struct {
 	client *wire.Client
 	// transfer carries the presigned input downloads and output uploads.
 	transfer *http.Client
+	metrics  *metrics
 	// slots holds a token per running task process.
 	slots chan struct{}
 	// changed is signaled (without blocking) when an attempt is released,
@@ -210,6 +219,9 @@ func New(cfg Config) (*Agent, error) {
 		changed:  make(chan struct{}, 1),
 		hbNow:    make(chan struct{}, 1),
 		attempts: map[wire.AttemptRef]*attempt{},
+	}
+	if a.metrics, err = newMetrics(cfg.Registry, a); err != nil {
+		return nil, fmt.Errorf("agent: register metrics: %w", err)
 	}
 	return a, nil
 }

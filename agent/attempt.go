@@ -81,7 +81,9 @@ func (a *Agent) runAttempt(att *attempt) {
 		a.fail(att, outcome{err: context.Cause(att.ctx)})
 		return
 	}
+	began := time.Now()
 	out := a.execute(att, inputs)
+	a.ran(att, out, time.Since(began))
 	if out.err != nil {
 		a.fail(att, out)
 		return

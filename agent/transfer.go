@@ -173,6 +173,7 @@ func (a *Agent) fetch(ctx context.Context, u, dst string) error {
 		return err
 	}
 	n, err := io.Copy(f, &idleReader{r: resp.Body, timer: stall, d: stallTimeout})
+	a.metrics.transferred(directionDown, n)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -306,6 +307,7 @@ func (a *Agent) put(ctx context.Context, u, local string, size int64) error {
 		return readStatusError(resp)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	a.metrics.transferred(directionUp, size)
 	return nil
 }
 

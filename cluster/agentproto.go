@@ -3,9 +3,11 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,16 +49,14 @@ func (n *Node) lease(w http.ResponseWriter, r *http.Request) {
 		changed := n.changes()
 		n.leases.seen(req.Agent.ID, time.Now())
 		if req.Free > 0 {
-			if ids := n.fsm.NextTasks(req.Agent.ID, req.Free); len(ids) > 0 {
-				as, err := n.grant(r.Context(), req.Agent.ID, ids)
-				if err != nil {
-					writeApplyError(w, err)
-					return
-				}
-				if len(as) > 0 {
-					writeJSON(w, http.StatusOK, wire.LeaseResponse{Assignments: as})
-					return
-				}
+			as, err := n.findWork(r.Context(), req.Agent.ID, req.Free)
+			if err != nil {
+				writeApplyError(w, err)
+				return
+			}
+			if len(as) > 0 {
+				writeJSON(w, http.StatusOK, wire.LeaseResponse{Assignments: as})
+				return
 			}
 		}
 		select {
@@ -70,6 +70,31 @@ func (n *Node) lease(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// speculationFactor is how many times its job's median time per media
+// second a running task may take before an idle agent starts a backup.
+const speculationFactor = 1.5
+
+// findWork finds tasks for an agent with free slots: pending tasks first;
+// when there are none, the last queued task of the most loaded agent
+// (stealing); when nothing can be stolen, a backup of a straggler
+// (speculation). The scheduler's pure policy decides; Raft commits.
+func (n *Node) findWork(ctx context.Context, agent string, free int) ([]wire.Assignment, error) {
+	if ids := n.fsm.NextTasks(agent, free); len(ids) > 0 {
+		return n.grant(ctx, scheduler.CmdLease, scheduler.Lease{Agent: agent, Tasks: ids, Now: time.Now()})
+	}
+	if ref, victim, ok := n.fsm.StealFor(agent); ok {
+		as, err := n.grant(ctx, scheduler.CmdSteal, scheduler.Steal{Thief: agent, Task: ref.Task, Victim: victim, Attempt: ref.Attempt, Now: time.Now()})
+		if err == nil || !errors.Is(err, scheduler.ErrStaleAttempt) {
+			return as, err
+		}
+		// The victim started it meanwhile: nothing to steal this time.
+	}
+	if task, ok := n.fsm.SpeculateFor(agent, time.Now(), speculationFactor); ok {
+		return n.grant(ctx, scheduler.CmdLease, scheduler.Lease{Agent: agent, Tasks: []string{task}, Speculative: true, Now: time.Now()})
+	}
+	return nil, nil
+}
+
 // ensureAgent registers an agent the state machine does not know as alive.
 func (n *Node) ensureAgent(ctx context.Context, info wire.AgentInfo) error {
 	if a, ok := n.fsm.Agent(info.ID); ok && (a.State == scheduler.AgentAlive || a.State == scheduler.AgentDraining) {
@@ -79,9 +104,10 @@ func (n *Node) ensureAgent(ctx context.Context, info wire.AgentInfo) error {
 	return err
 }
 
-// grant leases tasks through Raft and builds their assignments.
-func (n *Node) grant(ctx context.Context, agent string, ids []string) ([]wire.Assignment, error) {
-	res, err := n.apply(ctx, scheduler.CmdLease, scheduler.Lease{Agent: agent, Tasks: ids, Now: time.Now()})
+// grant applies a lease or steal command and builds the assignments of the
+// attempts it granted.
+func (n *Node) grant(ctx context.Context, t scheduler.CommandType, cmd any) ([]wire.Assignment, error) {
+	res, err := n.apply(ctx, t, cmd)
 	if err != nil {
 		return nil, err
 	}
@@ -134,28 +160,19 @@ func (n *Node) assignment(ctx context.Context, ref wire.AttemptRef) (wire.Assign
 	return a, nil
 }
 
-// stitchSpec gathers the winning results of a job's split, encode and audio tasks.
+// stitchSpec gathers the winning results of a job's split, encode and
+// audio tasks, once all are done.
 func (n *Node) stitchSpec(jobID string) (*pipeline.StitchSpec, error) {
-	split, encodes, audio, ok := n.fsm.Results(jobID)
-	if !ok {
-		return nil, fmt.Errorf("job %s has no results", jobID)
+	// Wait for a progressive publish in flight: its growing playlists must
+	// not land after the final ones.
+	n.pub.mu.Lock()
+	defer n.pub.mu.Unlock()
+	spec, err := n.resultsSpec(jobID)
+	if err != nil {
+		return nil, err
 	}
-	spec := &pipeline.StitchSpec{}
-	if err := json.Unmarshal(split, &spec.Job); err != nil {
-		return nil, fmt.Errorf("split result: %w", err)
-	}
-	for i, raw := range encodes {
-		var c encoder.ChunkResult
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, fmt.Errorf("chunk %d result: %w", i, err)
-		}
-		spec.Chunks = append(spec.Chunks, &c)
-	}
-	if len(audio) > 0 {
-		spec.Audio = &encoder.AudioResult{}
-		if err := json.Unmarshal(audio, spec.Audio); err != nil {
-			return nil, fmt.Errorf("audio result: %w", err)
-		}
+	if spec == nil || slices.Contains(spec.Chunks, nil) {
+		return nil, fmt.Errorf("job %s: results are incomplete", jobID)
 	}
 	return spec, nil
 }
@@ -261,6 +278,7 @@ func (n *Node) complete(w http.ResponseWriter, r *http.Request) {
 		writeApplyError(w, err)
 		return
 	}
+	n.observeComplete(info, c, cmd.Now)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -307,6 +325,7 @@ func (n *Node) fail(w http.ResponseWriter, r *http.Request) {
 		writeApplyError(w, err)
 		return
 	}
+	n.observeFail(f, cmd.Now)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/internal/farmtest"
 	"github.com/sunomi/sunomi/internal/miniotest"
 	"github.com/sunomi/sunomi/internal/testmedia"
@@ -463,5 +464,67 @@ func TestFarmPartitionedLeaderStepsDown(t *testing.T) {
 	}
 	if leaders != 1 {
 		t.Fatalf("%d coordinators say they lead, want exactly 1", leaders)
+	}
+}
+
+// TestFarmPublishesProgressively checks that a job is playable before it
+// ends: while chunks are still encoding, the master playlist exists and the
+// rung playlists are growing EVENT playlists; at the end they are VOD.
+func TestFarmPublishesProgressively(t *testing.T) {
+	skipShort(t)
+	f := farmtest.Start(t, farmtest.Options{Coordinators: 1, Agents: 1})
+	src := testmedia.Generate(t, testmedia.CFR(24, 640, 360, 25, true))
+	j := f.Submit(src, wire.JobOptions{Segment: "1s", Chunk: "2s", Rungs: []int{360, 240}})
+	s := openStorage(t, f)
+	read := func(ctx context.Context, key string) ([]byte, error) {
+		rc, err := s.Get(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		return io.ReadAll(rc)
+	}
+	f.Eventually(2*time.Minute, "a playable job still encoding", func(ctx context.Context) (bool, error) {
+		job, err := f.Client().Job(ctx, j.ID)
+		if err != nil {
+			return false, err
+		}
+		if wire.Finished(job.State) {
+			t.Fatalf("job finished (%s) before it was published progressively", job.State)
+		}
+		if job.PlayableAt == nil || job.State != wire.JobEncoding {
+			return false, nil
+		}
+		if _, err := read(ctx, job.Output+"/master.m3u8"); err != nil {
+			return false, err
+		}
+		b, err := read(ctx, job.Output+"/240p/playlist.m3u8")
+		if err != nil {
+			return false, err
+		}
+		p, err := hls.ParseMediaPlaylist(b)
+		if err != nil {
+			return false, err
+		}
+		if p.Type != hls.PlaylistEvent || p.Ended {
+			t.Fatalf("playlist during encoding is %s (ended %v), want a growing EVENT playlist", p.Type, p.Ended)
+		}
+		return true, nil
+	})
+	j = f.WaitJob(j.ID, 3*time.Minute)
+	wantPublished(t, f, j, 600)
+	b, err := read(context.Background(), j.Output+"/240p/playlist.m3u8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := hls.ParseMediaPlaylist(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Type != hls.PlaylistVOD || !p.Ended {
+		t.Errorf("final playlist is %s (ended %v), want VOD", p.Type, p.Ended)
+	}
+	if j.PlayableAt == nil || !j.PlayableAt.Before(j.Updated) {
+		t.Errorf("playableAt %v, want before the job ended at %v", j.PlayableAt, j.Updated)
 	}
 }

@@ -186,6 +186,7 @@ func (n *Node) upload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "store upload: "+err.Error())
 		return
 	}
+	n.metrics.countUpload(r.ContentLength)
 	writeJSON(w, http.StatusCreated, map[string]string{"key": key})
 }
 
@@ -233,11 +234,13 @@ func (n *Node) submitJob(w http.ResponseWriter, r *http.Request) {
 
 func (n *Node) cancelJob(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
-	if _, err := n.apply(r.Context(), scheduler.CmdCancelJob, scheduler.CancelJob{Job: id, Now: time.Now()}); err != nil {
+	now := time.Now()
+	if _, err := n.apply(r.Context(), scheduler.CmdCancelJob, scheduler.CancelJob{Job: id, Now: now}); err != nil {
 		writeApplyError(w, err)
 		return
 	}
 	j, _ := n.fsm.Job(id)
+	n.metrics.observeJob(wire.JobCanceled, now.Sub(j.Created))
 	writeJSON(w, http.StatusOK, j)
 }
 

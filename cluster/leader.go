@@ -80,6 +80,10 @@ func (n *Node) leaderDuties(ctx context.Context) {
 				Reason: "lease expired: agent " + a.Agent + " stopped heartbeating", Now: now})
 			if err != nil {
 				n.log.Warn("expire attempt failed", "task_id", a.Task, "error", err)
+				continue
+			}
+			if j, ok := n.fsm.Job(a.Job); ok && j.State == wire.JobFailed {
+				n.metrics.observeJob(wire.JobFailed, now.Sub(j.Created))
 			}
 		}
 		for _, id := range n.leases.silentAgents(now, 3*n.cfg.LeaseTTL) {
@@ -89,6 +93,7 @@ func (n *Node) leaderDuties(ctx context.Context) {
 				}
 			}
 		}
+		n.publishProgress(ctx)
 		for _, j := range n.fsm.Jobs() {
 			if collected[j.ID] || !finished(j.State) {
 				continue

@@ -1,15 +1,51 @@
 package cluster
 
 import (
+	"slices"
+	"time"
+
 	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
-// metrics are the coordinator's own; labels stay bounded (states, never IDs).
+// metrics are the coordinator's own; labels stay bounded (states, kinds,
+// encoders, rungs, outcomes — never job, task or agent IDs). Gauges of the
+// replicated state are read from the FSM at scrape time, so every
+// coordinator reports them (dashboards take the max); events the leader
+// handles (completions, failures, publishing) are observed by the leader
+// alone, so dashboards sum them over coordinators.
 type metrics struct {
 	leaderChanges prometheus.Counter
 	applyLatency  prometheus.Histogram
+	// taskDuration is an attempt's lease-to-report time by kind and outcome.
+	taskDuration *prometheus.HistogramVec
+	// encodeSpeed is media seconds per wall second of winning encode
+	// attempts, by encoder and the ladder's top rung.
+	encodeSpeed  *prometheus.HistogramVec
+	mediaSeconds *prometheus.CounterVec
+	outputBytes  *prometheus.CounterVec
+	// jobDuration is a job's submit-to-end time by outcome.
+	jobDuration    *prometheus.HistogramVec
+	timeToPlayable prometheus.Histogram
+	storageBytes   *prometheus.CounterVec
 }
+
+// Label values of the coordinator's metrics.
+const (
+	outcomeDone   = "done"
+	outcomeFailed = "failed"
+)
+
+var (
+	taskKinds   = []string{wire.TaskSplit, wire.TaskEncode, wire.TaskAudio, wire.TaskStitch}
+	taskStates  = []string{wire.TaskPending, wire.TaskLeased, wire.TaskRunning} // unfinished ones
+	jobStates   = []string{wire.JobQueued, wire.JobSplitting, wire.JobEncoding, wire.JobStitching, wire.JobDone, wire.JobFailed, wire.JobCanceled}
+	agentStates = []string{scheduler.AgentAlive, scheduler.AgentDraining, scheduler.AgentDead, scheduler.AgentLeft}
+)
 
 func newMetrics(reg prometheus.Registerer, n *Node) (*metrics, error) {
 	m := &metrics{
@@ -18,19 +54,68 @@ func newMetrics(reg prometheus.Registerer, n *Node) (*metrics, error) {
 		applyLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "sunomi_raft_apply_duration_seconds", Help: "Time from proposing a command to its commit and apply.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
+		taskDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sunomi_task_duration_seconds",
+			Help: "Time from an attempt's lease to its completion or failure report, observed by the leader.",
+			// 0.5 s to 2.3 h.
+			Buckets: prometheus.ExponentialBuckets(0.5, 2, 15)}, []string{"kind", "outcome"}),
+		encodeSpeed: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sunomi_task_encode_speed_ratio",
+			Help: "Media seconds per wall second of winning encode attempts from lease to report (transfers and prefetch wait included), by encoder and the ladder's top rung.",
+			// 0.05× to 49×.
+			Buckets: prometheus.ExponentialBuckets(0.05, 1.5, 18)}, []string{"encoder", "rung"}),
+		mediaSeconds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sunomi_task_media_seconds_total",
+			Help: "Media seconds covered by committed tasks: the farm's throughput."}, []string{"kind"}),
+		outputBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sunomi_task_output_bytes_total",
+			Help: "Bytes of the outputs committed tasks uploaded to storage."}, []string{"kind"}),
+		jobDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sunomi_job_duration_seconds", Help: "Time from a job's submission to its end, by outcome.",
+			// 1 s to 36 h.
+			Buckets: prometheus.ExponentialBuckets(1, 2, 18)}, []string{"outcome"}),
+		timeToPlayable: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sunomi_job_time_to_playable_seconds", Help: "Time from a job's submission to its master playlist first appearing.",
+			// 0.5 s to 2.3 h.
+			Buckets: prometheus.ExponentialBuckets(0.5, 2, 15)}),
+		storageBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sunomi_storage_bytes_total", Help: "Bytes clients uploaded to storage through this coordinator (PUT /v1/uploads)."},
+			[]string{"direction"}),
 	}
-	isLeader := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "sunomi_raft_leader", Help: "1 when this coordinator is the Raft leader."},
-		func() float64 {
-			if n.raft != nil && n.raft.State() == raft.Leader {
-				return 1
-			}
-			return 0
-		})
-	jobs := prometheus.NewDesc("sunomi_scheduler_jobs", "Jobs by state.", []string{"state"}, nil)
-	agents := prometheus.NewDesc("sunomi_scheduler_agents", "Agents by state.", []string{"state"}, nil)
-	states := &stateCollector{n: n, jobs: jobs, agents: agents}
-	for _, c := range []prometheus.Collector{m.leaderChanges, m.applyLatency, isLeader, states} {
+	// Series that exist from the start, so rates and alerts see a zero
+	// rather than nothing.
+	for _, k := range taskKinds {
+		for _, o := range []string{outcomeDone, outcomeFailed} {
+			m.taskDuration.WithLabelValues(k, o)
+		}
+		m.mediaSeconds.WithLabelValues(k)
+		m.outputBytes.WithLabelValues(k)
+	}
+	for _, o := range []string{wire.JobDone, wire.JobFailed, wire.JobCanceled} {
+		m.jobDuration.WithLabelValues(o)
+	}
+	m.storageBytes.WithLabelValues("in")
+
+	// The scheduler's counters are replicated state: every coordinator
+	// reports the same totals.
+	counters := func(pick func(scheduler.Counters) uint64) func() float64 {
+		return func() float64 { return float64(pick(n.fsm.Counters())) }
+	}
+	collectors := []prometheus.Collector{
+		m.leaderChanges, m.applyLatency, m.taskDuration, m.encodeSpeed, m.mediaSeconds, m.outputBytes,
+		m.jobDuration, m.timeToPlayable, m.storageBytes,
+		newRaftCollector(n), newStateCollector(n),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "sunomi_scheduler_steals_total", Help: "Queued tasks idle agents stole from loaded ones."},
+			counters(func(c scheduler.Counters) uint64 { return c.Steals })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "sunomi_scheduler_speculative_attempts_total", Help: "Backup attempts leased for straggling tasks."},
+			counters(func(c scheduler.Counters) uint64 { return c.SpeculativeAttempts })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "sunomi_scheduler_speculative_wins_total", Help: "Tasks a backup attempt committed before the original."},
+			counters(func(c scheduler.Counters) uint64 { return c.SpeculativeWins })),
+	}
+	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -38,27 +123,231 @@ func newMetrics(reg prometheus.Registerer, n *Node) (*metrics, error) {
 	return m, nil
 }
 
-// stateCollector counts jobs and agents by state at scrape time.
-type stateCollector struct {
-	n            *Node
-	jobs, agents *prometheus.Desc
+// observePlayable records a job's time to first playable; the leader calls
+// it once per job, when it commits PlayableAt.
+func (m *metrics) observePlayable(d time.Duration) {
+	m.timeToPlayable.Observe(d.Seconds())
 }
 
-func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.jobs; ch <- c.agents }
+// observeJob records a job's end; outcome is its final state (done, failed, canceled).
+func (m *metrics) observeJob(outcome string, d time.Duration) {
+	m.jobDuration.WithLabelValues(pipeline.Bounded(outcome, jobStates)).Observe(d.Seconds())
+}
+
+// countUpload records bytes a client stored through PUT /v1/uploads.
+func (m *metrics) countUpload(bytes int64) {
+	m.storageBytes.WithLabelValues("in").Add(float64(bytes))
+}
+
+// findAttempt returns a task and one of its attempts from a job view.
+func findAttempt(j wire.Job, task string, n int) (wire.Task, wire.Attempt, bool) {
+	i := slices.IndexFunc(j.Tasks, func(t wire.Task) bool { return t.ID == task })
+	if i < 0 || n < 1 || n > len(j.Tasks[i].Attempts) {
+		return wire.Task{}, wire.Attempt{}, false
+	}
+	return j.Tasks[i], j.Tasks[i].Attempts[n-1], true
+}
+
+// observeComplete records a committed completion: the attempt's duration
+// and, for encodes, its speed; for the stitch, the job's end. before is the
+// task as it was before the command: a winner retrying its report is
+// accepted again but counted once.
+func (n *Node) observeComplete(before scheduler.TaskInfo, c wire.Complete, now time.Time) {
+	if before.State == wire.TaskDone {
+		return
+	}
+	j, ok := n.fsm.Job(before.Job)
+	if !ok {
+		return
+	}
+	_, at, ok := findAttempt(j, c.Task, c.Attempt)
+	if !ok || at.State != wire.TaskDone {
+		return
+	}
+	m, kind := n.metrics, pipeline.Bounded(before.Kind, taskKinds)
+	d := now.Sub(at.Started)
+	m.taskDuration.WithLabelValues(kind, outcomeDone).Observe(d.Seconds())
+	m.mediaSeconds.WithLabelValues(kind).Add(max(before.MediaSeconds, 0))
+	var size int64
+	for _, o := range c.Outputs {
+		size += max(o.Size, 0)
+	}
+	m.outputBytes.WithLabelValues(kind).Add(float64(size))
+	if before.Kind == pipeline.KindEncode && before.MediaSeconds > 0 && d > 0 {
+		a, _ := n.fsm.Agent(at.Agent)
+		enc, rung := pipeline.EncodeLabels(before.Spec, a.Encoders)
+		m.encodeSpeed.WithLabelValues(enc, rung).Observe(before.MediaSeconds / d.Seconds())
+	}
+	// Only the stitch finishes a job, so concurrent completions of other
+	// tasks never count it twice.
+	if before.Kind == pipeline.KindStitch && j.State == wire.JobDone {
+		m.observeJob(wire.JobDone, now.Sub(j.Created))
+	}
+}
+
+// observeFail records a failed attempt and, when its task failed the job,
+// the job's end.
+func (n *Node) observeFail(f wire.Fail, now time.Time) {
+	j, ok := n.fsm.Job(n.fsm.JobOfTask(f.Task))
+	if !ok {
+		return
+	}
+	t, at, ok := findAttempt(j, f.Task, f.Attempt)
+	if !ok {
+		return
+	}
+	n.metrics.taskDuration.WithLabelValues(pipeline.Bounded(t.Kind, taskKinds), outcomeFailed).Observe(now.Sub(at.Started).Seconds())
+	// A task that did not fail the job is pending again; the one that did
+	// stays failed, so another task failing meanwhile is not counted here.
+	if j.State == wire.JobFailed && t.State == wire.TaskFailed {
+		n.metrics.observeJob(wire.JobFailed, now.Sub(j.Created))
+	}
+}
+
+// raftCollector reads Raft's state at scrape time.
+type raftCollector struct {
+	n                                *Node
+	leader, state, term, commit, app *prometheus.Desc
+}
+
+func newRaftCollector(n *Node) *raftCollector {
+	return &raftCollector{n: n,
+		leader: prometheus.NewDesc("sunomi_raft_leader", "1 when this coordinator is the Raft leader.", nil, nil),
+		state:  prometheus.NewDesc("sunomi_raft_state", "1 for this coordinator's Raft state, 0 for the others.", []string{"state"}, nil),
+		term:   prometheus.NewDesc("sunomi_raft_term", "This coordinator's current Raft term.", nil, nil),
+		commit: prometheus.NewDesc("sunomi_raft_commit_index", "Index of the last log entry this coordinator knows committed.", nil, nil),
+		app:    prometheus.NewDesc("sunomi_raft_applied_index", "Index of the last log entry applied to this coordinator's state machine.", nil, nil),
+	}
+}
+
+func (c *raftCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.leader, c.state, c.term, c.commit, c.app} {
+		ch <- d
+	}
+}
+
+// raftStates are Raft's states as the state label spells them.
+var raftStates = []raft.RaftState{raft.Follower, raft.Candidate, raft.Leader, raft.Shutdown}
+
+func (c *raftCollector) Collect(ch chan<- prometheus.Metric) {
+	// Before Start there is no Raft: a follower at term 0, as far as
+	// anyone scraping can tell.
+	state, term, commit, applied := raft.Follower, uint64(0), uint64(0), uint64(0)
+	if r := c.n.raft; r != nil {
+		state, term, commit, applied = r.State(), r.CurrentTerm(), r.CommitIndex(), r.AppliedIndex()
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	gauge(c.leader, b2f(state == raft.Leader))
+	for _, s := range raftStates {
+		gauge(c.state, b2f(state == s), raftStateLabel(s))
+	}
+	gauge(c.term, float64(term))
+	gauge(c.commit, float64(commit))
+	gauge(c.app, float64(applied))
+}
+
+func raftStateLabel(s raft.RaftState) string {
+	switch s {
+	case raft.Follower:
+		return "follower"
+	case raft.Candidate:
+		return "candidate"
+	case raft.Leader:
+		return "leader"
+	}
+	return "shutdown"
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// stateCollector counts jobs, agents, their slots and unfinished tasks by
+// state at scrape time, from the replicated state machine.
+type stateCollector struct {
+	n                          *Node
+	jobs, agents, slots, tasks *prometheus.Desc
+}
+
+func newStateCollector(n *Node) *stateCollector {
+	return &stateCollector{n: n,
+		jobs:   prometheus.NewDesc("sunomi_scheduler_jobs", "Jobs by state.", []string{"state"}, nil),
+		agents: prometheus.NewDesc("sunomi_scheduler_agents", "Agents by state.", []string{"state"}, nil),
+		slots:  prometheus.NewDesc("sunomi_scheduler_slots", "Task slots of alive and draining agents.", nil, nil),
+		tasks: prometheus.NewDesc("sunomi_scheduler_tasks", "Unfinished tasks of active jobs by state (pending, leased, running) and kind.",
+			[]string{"state", "kind"}, nil),
+	}
+}
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.jobs, c.agents, c.slots, c.tasks} {
+		ch <- d
+	}
+}
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
-	count := map[string]float64{}
-	for _, j := range c.n.fsm.Jobs() {
-		count[j.State]++
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
-	for s, v := range count {
-		ch <- prometheus.MustNewConstMetric(c.jobs, prometheus.GaugeValue, v, s)
+	jobs := c.n.fsm.Jobs()
+	byState := zeros(jobStates)
+	for _, j := range jobs {
+		byState[pipeline.Bounded(j.State, jobStates)]++
 	}
-	count = map[string]float64{}
+	for s, v := range byState {
+		gauge(c.jobs, v, s)
+	}
+
+	byState = zeros(agentStates)
+	slots := 0
 	for _, a := range c.n.fsm.Agents() {
-		count[a.State]++
+		byState[pipeline.Bounded(a.State, agentStates)]++
+		if a.State == scheduler.AgentAlive || a.State == scheduler.AgentDraining {
+			slots += a.Slots
+		}
 	}
-	for s, v := range count {
-		ch <- prometheus.MustNewConstMetric(c.agents, prometheus.GaugeValue, v, s)
+	for s, v := range byState {
+		gauge(c.agents, v, s)
 	}
+	gauge(c.slots, float64(slots))
+
+	// Finished jobs have no unfinished tasks; only active ones are read
+	// with their tasks.
+	type key struct{ state, kind string }
+	tasks := map[key]float64{}
+	for _, s := range taskStates {
+		for _, k := range taskKinds {
+			tasks[key{s, k}] = 0
+		}
+	}
+	for _, j := range jobs {
+		if finished(j.State) {
+			continue
+		}
+		full, ok := c.n.fsm.Job(j.ID)
+		if !ok {
+			continue
+		}
+		for _, t := range full.Tasks {
+			if slices.Contains(taskStates, t.State) {
+				tasks[key{t.State, pipeline.Bounded(t.Kind, taskKinds)}]++
+			}
+		}
+	}
+	for k, v := range tasks {
+		gauge(c.tasks, v, k.state, k.kind)
+	}
+}
+
+func zeros(keys []string) map[string]float64 {
+	m := make(map[string]float64, len(keys)+1)
+	for _, k := range keys {
+		m[k] = 0
+	}
+	return m
 }

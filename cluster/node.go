@@ -87,6 +87,7 @@ type Node struct {
 	metrics *metrics
 	hub     *hub
 	leases  *leaseTable
+	pub     *publisher
 	notify  chan bool // raft's leadership notifications
 
 	// bootstrapped is touched by Start and then by the membership loop only.
@@ -111,7 +112,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, errors.New("a storage backend is required")
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("component", "coordinator", "node_id", cfg.NodeID),
-		hub: newHub(), changed: make(chan struct{}), leases: newLeaseTable()}
+		hub: newHub(), changed: make(chan struct{}), leases: newLeaseTable(), pub: newPublisher()}
 	n.fsm = scheduler.NewFSM(n.onChange)
 	var err error
 	if n.metrics, err = newMetrics(cfg.Registry, n); err != nil {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -11,6 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/sunomi/sunomi/agent"
@@ -27,6 +32,7 @@ type flags struct {
 	gossipKey, gossipKeyFile string
 	memoryLimit              string
 	logLevel                 string
+	metricsAddr              string
 	fast                     bool
 }
 
@@ -42,6 +48,17 @@ func newAgentCmd() *cobra.Command {
 			cfg, err := f.config()
 			if err != nil {
 				return err
+			}
+			if f.metricsAddr != "" {
+				reg := prometheus.NewRegistry()
+				reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+				cfg.Registry = reg
+				stop, err := serveMetrics(f.metricsAddr, reg)
+				if err != nil {
+					return err
+				}
+				// Served until the drain is over: its last tasks are worth watching.
+				defer stop()
 			}
 			a, err := agent.New(cfg)
 			if err != nil {
@@ -81,6 +98,7 @@ func newAgentCmd() *cobra.Command {
 	fl.StringVar(&f.memoryLimit, "memory-limit", "6GiB", "address-space limit of each task process, e.g. 8GiB (0: none); a 2160p ladder needs about 4GiB")
 	fl.DurationVar(&f.cfg.DrainTimeout, "drain-timeout", agent.DefaultDrainTimeout, "how long SIGTERM lets running tasks finish")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "HOST:PORT to serve Prometheus metrics on at /metrics (default: not served)")
 	fl.BoolVar(&f.fast, "fast", false, "short gossip timeouts for loopback test clusters")
 	_ = fl.MarkHidden("fast")
 	return cmd
@@ -122,6 +140,19 @@ func (f flags) config() (agent.Config, error) {
 	}
 	cfg.Version = version()
 	return cfg, nil
+}
+
+// serveMetrics serves reg at http://addr/metrics until stop is called.
+func serveMetrics(addr string, reg *prometheus.Registry) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return func() { _ = srv.Close() }, nil
 }
 
 // encoders lists the encoders to advertise: every one that opens here for
