@@ -295,13 +295,19 @@ func plannedTasks(split scheduler.TaskInfo, result json.RawMessage) ([]scheduler
 		for _, r := range job.Video.Rungs {
 			rungs = append(rungs, r.Name)
 		}
+		// High ladders would rather run on a hardware encoder; the scheduler
+		// still gives them to CPU agents when no such agent has a free slot.
+		var prefer []string
+		if len(job.Video.Rungs) > 0 && job.Video.Rungs[0].Short >= 1080 {
+			prefer = []string{encoder.EncoderNVENC, encoder.EncoderQSV}
+		}
 		for i, c := range job.Chunks {
 			spec, err := json.Marshal(pipeline.EncodeSpec{Chunk: c, Video: *job.Video})
 			if err != nil {
 				return nil, nil, err
 			}
 			tasks = append(tasks, scheduler.NewTask{ID: fmt.Sprintf("%s-e%05d", split.Job, i), Kind: pipeline.KindEncode, Index: i,
-				Spec: spec, Inputs: map[string]string{c.Source: chunks + c.Source}, MediaSeconds: c.Chunk.End - c.Chunk.Start})
+				Spec: spec, Inputs: map[string]string{c.Source: chunks + c.Source}, MediaSeconds: c.Chunk.End - c.Chunk.Start, Prefer: prefer})
 		}
 	}
 	if job.Audio != nil {

@@ -334,7 +334,7 @@ func (s *state) complete(c *Complete) error {
 			s.Tasks[nt.ID] = &task{
 				ID: nt.ID, Job: j.ID, Kind: nt.Kind, Index: nt.Index,
 				Spec: raw(nt.Spec), Inputs: nt.Inputs, MediaSeconds: nt.MediaSeconds,
-				State: wire.TaskPending,
+				Prefer: prefer(nt.Prefer), State: wire.TaskPending,
 			}
 			j.Tasks = append(j.Tasks, nt.ID)
 		}
@@ -385,6 +385,15 @@ func (s *state) checkNewTasks(j *job, t *task, c *Complete) error {
 		}
 	}
 	return nil
+}
+
+// prefer normalises a task's preferred encoders: nil when there are none,
+// so that a state and its snapshot's restoration hold the same values.
+func prefer(encoders []string) []string {
+	if len(encoders) == 0 {
+		return nil
+	}
+	return slices.Clone(encoders)
 }
 
 func stitchID(jobID string) string { return jobID + "-stitch" }

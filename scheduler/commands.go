@@ -142,6 +142,10 @@ type NewTask struct {
 	// Inputs maps input names to storage keys.
 	Inputs       map[string]string `json:"inputs,omitempty"`
 	MediaSeconds float64           `json:"mediaSeconds"`
+	// Prefer names encoders (e.g. hardware H.264 encoders for high rungs)
+	// the task would rather run on. It is a preference, not a requirement:
+	// see nextTasks. Omitted when empty, so older entries decode the same.
+	Prefer []string `json:"prefer,omitempty"`
 }
 
 // Fail records a failed attempt. Permanent errors fail the job at once.

@@ -27,6 +27,13 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		{CmdSteal, &Steal{Thief: "a2", Task: "t", Victim: "a1", Attempt: 3, Now: t0}},
 		{CmdPlayable, &Playable{Job: "j1", Now: t0}},
 	}
+	// Prefer is an optional field of NewTask.
+	preferring := plan("j1", 2)
+	preferring[0].Prefer = []string{"h264_nvenc", "h264_qsv"}
+	tests = append(tests, struct {
+		typ     CommandType
+		payload any
+	}{CmdComplete, &Complete{Task: "t", Attempt: 1, NewTasks: preferring, Rungs: rungs, Now: t0}})
 	// Speculative is an optional field of Lease: absent means an ordinary lease.
 	tests = append(tests, struct {
 		typ     CommandType

@@ -58,7 +58,9 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 	var payload any
 	switch r.Intn(14) {
 	case 0:
-		ct, payload = CmdRegisterAgent, RegisterAgent{Info: wire.AgentInfo{ID: agent, Slots: 1 + r.Intn(4)}, Now: now}
+		// Some agents have a hardware encoder that tasks may prefer.
+		encoders := [][]string{nil, {"libx264"}, {"libx264", "h264_nvenc"}, {"h264_qsv"}}[r.Intn(4)]
+		ct, payload = CmdRegisterAgent, RegisterAgent{Info: wire.AgentInfo{ID: agent, Slots: 1 + r.Intn(4), Encoders: encoders}, Now: now}
 	case 1:
 		if r.Intn(3) > 0 {
 			ct, payload = CmdRegisterAgent, RegisterAgent{Info: wire.AgentInfo{ID: agent, Slots: 2}, Now: now}
@@ -90,6 +92,13 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 			}
 			if r.Intn(4) == 0 {
 				c.NewTasks = c.NewTasks[:len(c.NewTasks)-1] // no audio
+			}
+			if r.Intn(2) == 0 { // a high ladder: encodes prefer hardware
+				for i := range c.NewTasks {
+					if c.NewTasks[i].Kind == wire.TaskEncode {
+						c.NewTasks[i].Prefer = []string{"h264_nvenc", "h264_qsv"}
+					}
+				}
 			}
 		}
 		ct, payload = CmdComplete, c

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sunomi/sunomi/cluster/wire"
@@ -63,6 +64,19 @@ var kindRank = map[string]int{wire.TaskSplit: 0, wire.TaskAudio: 1, wire.TaskEnc
 // A task the agent already failed is left to another alive agent that has
 // not failed it, when there is one — a bad node should not burn a task's
 // attempts, but a job must not stall when every node failed it once.
+//
+// Placement by preference (task.Prefer, matched against the encoders agents
+// advertise): an agent that offers none of a task's preferred encoders
+// leaves the task to another alive agent that offers one and has a free slot
+// (active attempts below its slots) — one task per free slot, reserved in
+// the order above (priority, then job age, then kind and index), so work
+// never waits while a capable agent is idle. With no such slot free it takes
+// the task itself. An agent that offers a preferred encoder takes the tasks
+// preferring it first: within a priority, a job whose next task prefers it
+// goes before round-robin, and within a job such tasks go before the others.
+// It does so only while some other alive agent offers none of those encoders
+// and can take the rest; where every agent offers one, preference changes
+// nothing and the fair order stands.
 func nextTasks(s *state, agentID string, n int) []string {
 	a := s.Agents[agentID]
 	if n <= 0 || a == nil || a.State != AgentAlive {
@@ -76,6 +90,50 @@ func nextTasks(s *state, agentID string, n int) []string {
 		if id != agentID && s.Agents[id].State == AgentAlive {
 			others = append(others, id)
 		}
+	}
+	// pref caches, per set of preferred encoders, whether this agent offers
+	// one and whether some other alive agent offers none.
+	type prefInfo struct{ mine, fallback bool }
+	prefs := map[string]prefInfo{}
+	pref := func(t *task) prefInfo {
+		if len(t.Prefer) == 0 {
+			return prefInfo{}
+		}
+		key := strings.Join(t.Prefer, "\x00")
+		p, ok := prefs[key]
+		if !ok {
+			p.mine = a.offers(t.Prefer)
+			for _, o := range others {
+				if !s.Agents[o].offers(t.Prefer) {
+					p.fallback = true
+					break
+				}
+			}
+			prefs[key] = p
+		}
+		return p
+	}
+	// first reports whether this agent takes the task before the others.
+	first := func(t *task) bool { p := pref(t); return p.mine && p.fallback }
+	load := s.busy()
+	spare := map[string]int{} // free slots of the other agents
+	for _, o := range others {
+		spare[o] = max(0, s.Agents[o].slots()-load[o])
+	}
+	// reserved reports whether a task this agent does not offer a preferred
+	// encoder for goes to another agent with a free slot instead, and takes
+	// that slot. Called in dealing order, so replicas reserve alike.
+	reserved := func(t *task) bool {
+		if len(t.Prefer) == 0 || pref(t).mine {
+			return false
+		}
+		for _, o := range others {
+			if spare[o] > 0 && s.Agents[o].offers(t.Prefer) && !t.failedBy(o) {
+				spare[o]--
+				return true
+			}
+		}
+		return false
 	}
 	leftToOthers := func(t *task) bool {
 		if !t.failedBy(agentID) {
@@ -108,12 +166,17 @@ func nextTasks(s *state, agentID string, n int) []string {
 			continue
 		}
 		slices.SortStableFunc(q.pending, func(x, y *task) int {
-			return cmp.Or(cmp.Compare(kindRank[x.Kind], kindRank[y.Kind]), cmp.Compare(x.Index, y.Index), cmp.Compare(x.ID, y.ID))
+			return cmp.Or(-cmp.Compare(b2i(first(x)), b2i(first(y))),
+				cmp.Compare(kindRank[x.Kind], kindRank[y.Kind]), cmp.Compare(x.Index, y.Index), cmp.Compare(x.ID, y.ID))
 		})
 		queues = append(queues, q)
 	}
 	// s.Active is oldest first; the stable sort keeps that within a priority.
 	slices.SortStableFunc(queues, func(x, y *queue) int { return cmp.Compare(y.j.Priority, x.j.Priority) })
+	for _, q := range queues {
+		q.pending = slices.DeleteFunc(q.pending, reserved)
+	}
+	queues = slices.DeleteFunc(queues, func(q *queue) bool { return len(q.pending) == 0 })
 
 	var out []string
 	for len(queues) > 0 {
@@ -122,7 +185,7 @@ func nextTasks(s *state, agentID string, n int) []string {
 			if q.j.Priority != queues[0].j.Priority {
 				break
 			}
-			if best == nil || q.load < best.load {
+			if best == nil || cmp.Or(-cmp.Compare(b2i(first(q.pending[0])), b2i(first(best.pending[0]))), cmp.Compare(q.load, best.load)) < 0 {
 				best = q
 			}
 		}
@@ -135,6 +198,13 @@ func nextTasks(s *state, agentID string, n int) []string {
 		queues = slices.DeleteFunc(queues, func(q *queue) bool { return len(q.pending) == 0 })
 	}
 	return out
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // slowFactor: an agent whose score exceeds slowFactor × the median score of
@@ -173,7 +243,9 @@ func (s *state) slow(agentID string) bool {
 // active attempts among those holding more attempts than they have slots —
 // so the stolen attempt really waits behind another — ties by ID. It gives up
 // the attempt it would start last (the last leased), never a running one, and
-// never one of a task the thief failed or already holds.
+// never one of a task the thief failed or already holds, nor one of a task
+// that prefers an encoder (task.Prefer) the victim offers and the thief does
+// not: it is where it should be.
 func stealFor(s *state, thiefID string) (wire.AttemptRef, string, bool) {
 	thief := s.Agents[thiefID]
 	if thief == nil || thief.State != AgentAlive || s.slow(thiefID) {
@@ -190,6 +262,9 @@ func stealFor(s *state, thiefID string) (wire.AttemptRef, string, bool) {
 	last := map[string]queued{} // per victim, its last-leased stealable attempt
 	s.eachActive(func(_ *job, t *task, at *attempt) {
 		if at.State != wire.TaskLeased || at.Agent == thiefID || t.failedBy(thiefID) || t.activeOn(thiefID) {
+			return
+		}
+		if v := s.Agents[at.Agent]; len(t.Prefer) > 0 && v != nil && v.offers(t.Prefer) && !thief.offers(t.Prefer) {
 			return
 		}
 		if q, ok := last[at.Agent]; !ok || leasedAfter(at, q.at, t, q.t) {

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/sunomi/sunomi/cluster/wire"
@@ -70,6 +71,9 @@ type task struct {
 	Spec         json.RawMessage   `json:"spec,omitempty"`
 	Inputs       map[string]string `json:"inputs,omitempty"`
 	MediaSeconds float64           `json:"mediaSeconds,omitempty"`
+	// Prefer names the encoders the task would rather run on (see
+	// NewTask.Prefer); absent in tasks planned before it existed.
+	Prefer []string `json:"prefer,omitempty"`
 	// State is pending, leased or running (derived from the attempts by
 	// refresh) until the task is done, or failed/canceled with its job.
 	State   string          `json:"state"`
@@ -200,6 +204,16 @@ type agent struct {
 	// average bit for bit.
 	Score   time.Duration `json:"score,omitempty"`
 	Samples int           `json:"samples,omitempty"`
+}
+
+// offers reports whether the agent advertises one of the encoders.
+func (a *agent) offers(encoders []string) bool {
+	for _, e := range encoders {
+		if slices.Contains(a.Info.Encoders, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // slots is how many attempts the agent runs at once.
