@@ -1,0 +1,62 @@
+package cluster
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+
+	"github.com/sunomi/sunomi/encoder"
+	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/scheduler"
+	"github.com/sunomi/sunomi/segmenter"
+)
+
+func TestPlannedTasksPreferHardwareForHighRungs(t *testing.T) {
+	tests := []struct {
+		name string
+		top  int
+		want []string
+	}{
+		{"1080p ladder", 1080, []string{encoder.EncoderNVENC, encoder.EncoderQSV}},
+		{"720p ladder", 720, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			job := pipeline.Job{
+				Probe: &segmenter.Probe{Duration: 8},
+				Video: &encoder.VideoSettings{Rungs: []encoder.Rung{{Name: "top", Short: tt.top}, {Name: "240p", Short: 240}}},
+				Chunks: []encoder.ChunkSpec{
+					{Chunk: segmenter.Chunk{Index: 0, Start: 0, End: 4}, Source: "chunk_00000.nut"},
+					{Chunk: segmenter.Chunk{Index: 1, Start: 4, End: 8}, Source: "chunk_00001.nut"},
+				},
+				Audio: &encoder.AudioSpec{Source: "audio.nut"},
+			}
+			result, err := json.Marshal(job)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tasks, rungs, err := plannedTasks(scheduler.TaskInfo{Job: "j1"}, result)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := rungs, []string{"top", "240p"}; !slices.Equal(got, want) {
+				t.Errorf("rungs = %v, want %v", got, want)
+			}
+			if len(tasks) != 3 {
+				t.Fatalf("got %d tasks, want 2 encodes and the audio", len(tasks))
+			}
+			for _, task := range tasks {
+				want := tt.want
+				if task.Kind != pipeline.KindEncode {
+					want = nil
+				}
+				if !slices.Equal(task.Prefer, want) {
+					t.Errorf("%s prefers %v, want %v", task.ID, task.Prefer, want)
+				}
+				if task.Kind == pipeline.KindEncode && task.MediaSeconds != 4 {
+					t.Errorf("%s covers %v s, want 4", task.ID, task.MediaSeconds)
+				}
+			}
+		})
+	}
+}
