@@ -16,7 +16,7 @@ DEMO_DIR := out/demo
 DEMO_SRC := $(DEMO_DIR)/source.mp4
 DEMO_HLS := $(DEMO_DIR)/hls
 
-.PHONY: deps build lint test test-short dev bench-transcode clean
+.PHONY: deps build lint test test-short dev bench-transcode bench-farm clean
 
 deps:
 	@scripts/deps.sh
@@ -66,6 +66,9 @@ dev: deps build
 
 bench-transcode: deps
 	$(GO) test -run '^$$' -bench BenchmarkTranscodeVsFFmpeg -benchtime 1x -timeout 60m ./pipeline/
+
+bench-farm: deps
+	$(GO) test -run '^$$' -bench 'BenchmarkFarm|BenchmarkSchedulerSimulation' -benchtime 1x -timeout 60m ./cluster/ ./scheduler/
 
 # lint installs staticcheck when it is missing; `make deps` also replaces a wrong version.
 $(STATICCHECK):
