@@ -65,6 +65,9 @@ type Config struct {
 	// space they never touch, so leave a gigabyte or so beyond the real need.
 	// Tasks that may open a hardware encoder run without it (see memoryLimitFor).
 	MemoryLimit int64
+	// EncodeThreads caps how many rungs of a chunk a task encodes at once
+	// (0: all of them in parallel; 1: one core per task).
+	EncodeThreads int
 	// TaskTimeout gives a task's time limit from the media seconds it covers,
 	// 0 when unknown (default DefaultTaskTimeout).
 	TaskTimeout func(mediaSeconds float64) time.Duration

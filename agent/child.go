@@ -82,6 +82,9 @@ func (a *Agent) execute(att *attempt, inputs map[string]string) outcome {
 	if limit > 0 {
 		args = append(args, "--memory-limit", strconv.FormatInt(limit, 10))
 	}
+	if a.cfg.EncodeThreads > 0 {
+		args = append(args, "--threads", strconv.Itoa(a.cfg.EncodeThreads))
+	}
 	cmd := exec.Command(a.cfg.Executable, args...)
 	cmd.Dir = att.dir
 	cmd.Env = os.Environ()
@@ -293,6 +296,7 @@ func runTaskMain(args []string, run taskFunc) int {
 	outDir := fs.String("out", "", "directory the task writes its outputs into")
 	resultPath := fs.String("result", "", "file the result or the error is written to")
 	memLimit := fs.Int64("memory-limit", 0, "address-space limit in bytes (0: none)")
+	threads := fs.Int("threads", 0, "rungs encoded at once (0: all)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -324,7 +328,8 @@ func runTaskMain(args []string, run taskFunc) int {
 	code := exitOK
 	// Progress goes to stdout as "progress N" lines, read by the parent.
 	var lastReport time.Time
-	ctx := pipeline.WithProgress(context.Background(), func(frames int64) {
+	ctx := pipeline.WithThreads(context.Background(), *threads)
+	ctx = pipeline.WithProgress(ctx, func(frames int64) {
 		if time.Since(lastReport) >= progressInterval {
 			lastReport = time.Now()
 			fmt.Printf("%s%d\n", progressPrefix, frames)

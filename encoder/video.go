@@ -54,6 +54,10 @@ type ChunkSpec struct {
 	Shift int64 `json:"shift"`
 	// Progress, when set, is told how many frames the task has encoded so far.
 	Progress func(frames int64) `json:"-"`
+	// Threads caps how many rungs encode at the same moment (0: all of
+	// them, each on its own goroutine); 1 encodes every rung on the
+	// decoding goroutine, so that the task uses one core.
+	Threads int `json:"-"`
 	// Boundaries are the start timestamps of the chunk's segments
 	// (FirstSegment…FirstSegment+Segments-1).
 	Boundaries []int64 `json:"boundaries"`
@@ -178,8 +182,12 @@ func (e *chunkEncoder) open() error {
 		e.boundaries = append(e.boundaries, toSrc(b))
 	}
 
+	var turns chan struct{}
+	if e.spec.Threads > 0 {
+		turns = make(chan struct{}, e.spec.Threads)
+	}
 	for i, r := range e.set.Rungs {
-		re, err := newRungEncoder(r, e.set, e.spec, i == e.thumbnailRung())
+		re, err := newRungEncoder(r, e.set, e.spec, i == e.thumbnailRung(), turns)
 		if err != nil {
 			return err
 		}
@@ -437,12 +445,14 @@ type rungEncoder struct {
 
 	frames chan rungFrame
 	done   chan struct{}
-	closed bool        // frames is closed; touched by the chunk's goroutine only
-	failed atomic.Bool // err is set
-	err    error       // written by loop, read after done
+	turns  chan struct{} // shared by the chunk's rungs when Threads caps them
+	inline bool          // Threads is 1: encode on the caller's goroutine
+	closed bool          // frames is closed; touched by the chunk's goroutine only
+	failed atomic.Bool   // err is set
+	err    error         // written by loop, read after done
 }
 
-func newRungEncoder(r Rung, set VideoSettings, spec ChunkSpec, thumbnails bool) (*rungEncoder, error) {
+func newRungEncoder(r Rung, set VideoSettings, spec ChunkSpec, thumbnails bool, turns chan struct{}) (*rungEncoder, error) {
 	step := max(set.FrameStep, 1)
 	fps := astiav.NewRational(set.FrameRate.Num, set.FrameRate.Den*step)
 	enc, err := openH264(set.H264, r.Width, r.Height, r.MaxBitrate, fps, spec.Chunk.Index > 0)
@@ -456,8 +466,12 @@ func newRungEncoder(r Rung, set VideoSettings, spec ChunkSpec, thumbnails bool) 
 	}
 	re := &rungEncoder{rung: r, spec: spec, dir: dir, enc: enc, pkt: astiav.AllocPacket(),
 		thumbnails: thumbnails, forcedSeg: -1, segIndex: -1,
-		frames: make(chan rungFrame, rungQueue), done: make(chan struct{})}
-	go re.loop()
+		frames: make(chan rungFrame, rungQueue), done: make(chan struct{}), turns: turns, inline: spec.Threads == 1}
+	if re.inline {
+		close(re.done)
+	} else {
+		go re.loop()
+	}
 	return re, nil
 }
 
@@ -476,19 +490,43 @@ func (r *rungEncoder) loop() {
 	defer close(r.done)
 	for rf := range r.frames {
 		if r.err == nil {
-			if r.err = r.encode(rf.f, rf.seg); r.err != nil {
+			r.takeTurn()
+			r.err = r.encode(rf.f, rf.seg)
+			r.endTurn()
+			if r.err != nil {
 				r.failed.Store(true)
 			}
 		}
 		rf.f.Free()
 	}
 	if r.err == nil {
+		r.takeTurn()
 		r.err = r.flush()
+		r.endTurn()
+	}
+}
+
+// takeTurn waits until fewer than ChunkSpec.Threads rungs are encoding.
+func (r *rungEncoder) takeTurn() {
+	if r.turns != nil {
+		r.turns <- struct{}{}
+	}
+}
+
+func (r *rungEncoder) endTurn() {
+	if r.turns != nil {
+		<-r.turns
 	}
 }
 
 // submit queues a reference to a filtered frame for the rung's encoder.
 func (r *rungEncoder) submit(f *astiav.Frame, seg int) error {
+	if r.inline {
+		if r.err == nil {
+			r.err = r.encode(f, seg)
+		}
+		return r.err
+	}
 	if r.failed.Load() {
 		return r.finish()
 	}
@@ -502,6 +540,13 @@ func (r *rungEncoder) submit(f *astiav.Frame, seg int) error {
 
 // finish waits until every queued frame is encoded and the encoder flushed.
 func (r *rungEncoder) finish() error {
+	if r.inline {
+		if !r.closed && r.err == nil {
+			r.err = r.flush()
+		}
+		r.closed = true
+		return r.err
+	}
 	if !r.closed {
 		r.closed = true
 		close(r.frames)

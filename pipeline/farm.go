@@ -63,7 +63,16 @@ func (s StitchSpec) Inputs() []string {
 	return names
 }
 
-type progressKey struct{}
+type (
+	progressKey struct{}
+	threadsKey  struct{}
+)
+
+// WithThreads returns a context under which RunTask's encode tasks encode at
+// most n rungs at once (n <= 0: all at once).
+func WithThreads(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, threadsKey{}, n)
+}
 
 // WithProgress returns a context under which RunTask reports the frames an
 // encode task has encoded so far to fn (the agent's child process prints
@@ -107,6 +116,7 @@ func RunTask(ctx context.Context, kind string, spec json.RawMessage, inputs map[
 		}
 		s.Chunk.Source, s.Chunk.OutDir = inputs[s.Chunk.Source], outDir
 		s.Chunk.Progress, _ = ctx.Value(progressKey{}).(func(int64))
+		s.Chunk.Threads, _ = ctx.Value(threadsKey{}).(int)
 		// The split ran elsewhere: an encoder it chose may not open on this
 		// host (no GPU here), so fall back as --encoder auto would.
 		if _, err := encoder.ResolveEncoder(s.Video.H264.Encoder); err != nil {

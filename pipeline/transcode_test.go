@@ -1,6 +1,8 @@
 package pipeline_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -1202,5 +1204,52 @@ func TestRunTaskReportsEncodeProgress(t *testing.T) {
 	}
 	if len(reports) == 0 || reports[len(reports)-1] > 100 || !slices.IsSorted(reports) {
 		t.Errorf("progress reports = %v, want increasing frame counts up to the chunk's 100 frames", reports)
+	}
+}
+
+// TestRunTaskOneThreadSameOutput checks that encoding a chunk's rungs one
+// after another (WithThreads(1)) writes exactly what the parallel encode does.
+func TestRunTaskOneThreadSameOutput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes a clip twice")
+	}
+	src := testmedia.Generate(t, testmedia.CFR(4, 320, 240, 25, false))
+	job, err := pipeline.Split(t.Context(), src, t.TempDir(), "", pipeline.Options{Segment: 2 * time.Second, Chunk: 4 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := json.Marshal(pipeline.EncodeSpec{Chunk: job.Chunks[0], Video: *job.Video})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := job.Chunks[0].Source
+	encode := func(ctx context.Context) map[string][]byte {
+		dir := t.TempDir()
+		if _, err := pipeline.RunTask(ctx, pipeline.KindEncode, spec, map[string]string{chunk: chunk}, dir); err != nil {
+			t.Fatal(err)
+		}
+		files := map[string][]byte{}
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || filepath.Ext(path) != ".ts" {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			rel, _ := filepath.Rel(dir, path)
+			files[rel] = b
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return files
+	}
+	parallel, serial := encode(t.Context()), encode(pipeline.WithThreads(t.Context(), 1))
+	if len(parallel) == 0 || len(parallel) != len(serial) {
+		t.Fatalf("parallel wrote %d segments, one thread %d", len(parallel), len(serial))
+	}
+	for name, b := range parallel {
+		if !bytes.Equal(b, serial[name]) {
+			t.Errorf("%s differs between the parallel and the one-thread encode", name)
+		}
 	}
 }

@@ -95,6 +95,7 @@ func newAgentCmd() *cobra.Command {
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the cluster token")
 	fl.StringVar(&f.gossipKey, "gossip-key", "", "base64 memberlist encryption key (or SUNOMI_GOSSIP_KEY)")
 	fl.StringVar(&f.gossipKeyFile, "gossip-key-file", "", "file holding the base64 gossip key")
+	fl.IntVar(&f.cfg.EncodeThreads, "encode-threads", 0, "rungs a task encodes at once (0: all, one goroutine each; 1: one core per task, for farms that pack many slots)")
 	fl.StringVar(&f.memoryLimit, "memory-limit", "6GiB", "address-space limit of each task process, e.g. 8GiB (0: none); a 2160p ladder needs about 4GiB")
 	fl.DurationVar(&f.cfg.DrainTimeout, "drain-timeout", agent.DefaultDrainTimeout, "how long SIGTERM lets running tasks finish")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")

@@ -193,6 +193,8 @@ type Options struct {
 	// Storage is a storage URL; default a local directory in the farm's dir.
 	Storage  string
 	LeaseTTL time.Duration
+	// AgentArgs are extra flags for every agent.
+	AgentArgs []string
 	// Namespaces runs every coordinator in a network namespace of its own,
 	// on a bridge, so that a test can cut one off (Partition). Needs root.
 	Namespaces bool
@@ -242,6 +244,7 @@ func Start(tb testing.TB, o Options) *Farm {
 		a.Args = []string{"--node-id", a.Name, "--data-dir", filepath.Join(f.dir, a.Name),
 			"--join", strings.Join(gossip, ","), "--gossip-addr", freeAddrOn(tb, agentIP), "--slots", fmt.Sprint(slots),
 			"--coordinator", strings.Join(f.URLs(), ","), "--fast"}
+		a.Args = append(a.Args, o.AgentArgs...)
 		a.start(tb)
 		f.Agents = append(f.Agents, a)
 	}
