@@ -353,6 +353,12 @@ func pipelineOptions(o wire.JobOptions) (pipeline.Options, error) {
 		return opts, fmt.Errorf("options.crf %d must be between 0 and 51", o.CRF)
 	}
 	opts.Preset, opts.CRF, opts.Encoder = o.Preset, o.CRF, o.Encoder
+	// A one-segment first chunk: the job becomes playable (progressive
+	// publishing) once a few seconds are encoded, not a whole chunk.
+	opts.FirstChunk = opts.Segment
+	if opts.FirstChunk == 0 {
+		opts.FirstChunk = pipeline.DefaultSegment
+	}
 	if len(o.Rungs) > 0 {
 		var names []string
 		for _, r := range o.Rungs {

@@ -89,9 +89,15 @@ func wantPublished(t *testing.T, f *farmtest.Farm, j wire.Job, frames int) {
 	wantCommittedOnce(t, j)
 	s := openStorage(t, f)
 	// Garbage collection removes chunk sources and losing attempts.
+	// Garbage collection removes chunk sources, then thumbnails and losing
+	// attempts: wait for both before reading the output.
 	f.Eventually(20*time.Second, "temporary objects collected", func(ctx context.Context) (bool, error) {
-		objs, err := s.List(ctx, "jobs/"+j.ID+"/")
-		return err == nil && len(objs) == 0, err
+		temp, err := s.List(ctx, "jobs/"+j.ID+"/")
+		if err != nil {
+			return false, err
+		}
+		thumbs, err := s.List(ctx, j.Output+"/thumbs/")
+		return err == nil && len(temp) == 0 && len(thumbs) == 0, err
 	})
 	dir := fetchOutput(t, s, j.Output)
 	master := filepath.Join(dir, "master.m3u8")

@@ -21,6 +21,7 @@ import (
 type metrics struct {
 	leaderChanges prometheus.Counter
 	applyLatency  prometheus.Histogram
+	fsmApply      prometheus.Histogram
 	// taskDuration is an attempt's lease-to-report time by kind and outcome.
 	taskDuration *prometheus.HistogramVec
 	// encodeSpeed is media seconds per wall second of winning encode
@@ -51,6 +52,9 @@ func newMetrics(reg prometheus.Registerer, n *Node) (*metrics, error) {
 	m := &metrics{
 		leaderChanges: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sunomi_raft_leader_changes_total", Help: "Leadership changes seen by this coordinator."}),
+		fsmApply: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sunomi_raft_fsm_apply_duration_seconds", Help: "Time the state machine takes to apply one committed command.",
+			Buckets: prometheus.ExponentialBuckets(0.00001, 2, 16)}),
 		applyLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "sunomi_raft_apply_duration_seconds", Help: "Time from proposing a command to its commit and apply.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
@@ -102,7 +106,7 @@ func newMetrics(reg prometheus.Registerer, n *Node) (*metrics, error) {
 		return func() float64 { return float64(pick(n.fsm.Counters())) }
 	}
 	collectors := []prometheus.Collector{
-		m.leaderChanges, m.applyLatency, m.taskDuration, m.encodeSpeed, m.mediaSeconds, m.outputBytes,
+		m.leaderChanges, m.applyLatency, m.fsmApply, m.taskDuration, m.encodeSpeed, m.mediaSeconds, m.outputBytes,
 		m.jobDuration, m.timeToPlayable, m.storageBytes,
 		newRaftCollector(n), newStateCollector(n),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
@@ -350,4 +354,16 @@ func zeros(keys []string) map[string]float64 {
 		m[k] = 0
 	}
 	return m
+}
+
+// timedFSM times every Apply of the state machine, apart from the commit.
+type timedFSM struct {
+	*scheduler.FSM
+	hist prometheus.Histogram
+}
+
+func (t timedFSM) Apply(l *raft.Log) any {
+	start := time.Now()
+	defer func() { t.hist.Observe(time.Since(start).Seconds()) }()
+	return t.FSM.Apply(l)
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -472,5 +473,29 @@ func readYAML(t *testing.T, path string, v any) {
 	}
 	if err := yaml.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+func TestTimedFSMObservesEveryApply(t *testing.T) {
+	hist := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "test_fsm_apply_seconds", Help: "test"})
+	fsm := timedFSM{FSM: scheduler.NewFSM(nil), hist: hist}
+	for i := range 3 {
+		b, err := scheduler.Encode(scheduler.CmdRegisterAgent, scheduler.RegisterAgent{Info: wire.AgentInfo{ID: fmt.Sprintf("a%d", i), Slots: 1}, Now: time.Unix(0, 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res := fsm.Apply(&raft.Log{Index: uint64(i + 1), Data: b}); res != nil {
+			t.Fatalf("apply: %v", res)
+		}
+	}
+	var m dto.Metric
+	if err := hist.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.GetHistogram().GetSampleCount(); got != 3 {
+		t.Errorf("observed %d applies, want 3", got)
+	}
+	if got := len(fsm.Agents()); got != 3 {
+		t.Errorf("the wrapped FSM knows %d agents, want 3", got)
 	}
 }

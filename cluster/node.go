@@ -199,7 +199,8 @@ func (n *Node) openRaft() error {
 	if err != nil {
 		return fmt.Errorf("open snapshots: %w", err)
 	}
-	if n.raft, err = raft.NewRaft(rc, n.fsm, n.bolt, n.bolt, snaps, n.trans); err != nil {
+	fsm := timedFSM{FSM: n.fsm, hist: n.metrics.fsmApply}
+	if n.raft, err = raft.NewRaft(rc, fsm, n.bolt, n.bolt, snaps, n.trans); err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
 	n.notify = notify

@@ -19,11 +19,14 @@ type Options struct {
 	Workers int
 	Segment time.Duration
 	Chunk   time.Duration
-	Preset  string
-	CRF     int
-	Encoder string // auto, libx264, h264_nvenc, h264_qsv
-	Rungs   []encoder.RungSpec
-	Limits  segmenter.Limits
+	// FirstChunk is the first chunk's length (default Chunk); the farm
+	// makes it one segment, so that its progressive publishing starts early.
+	FirstChunk time.Duration
+	Preset     string
+	CRF        int
+	Encoder    string // auto, libx264, h264_nvenc, h264_qsv
+	Rungs      []encoder.RungSpec
+	Limits     segmenter.Limits
 	// MaxFrameRate caps the output rate; faster sources are halved until under it.
 	MaxFrameRate float64
 }
@@ -49,6 +52,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Chunk <= 0 {
 		o.Chunk = DefaultChunk
+	}
+	if o.FirstChunk <= 0 {
+		o.FirstChunk = o.Chunk
 	}
 	if o.Preset == "" {
 		o.Preset = DefaultPreset
@@ -100,7 +106,7 @@ func Split(ctx context.Context, src, workDir, outDir string, opts Options) (*Job
 		if h264.Encoder, err = encoder.ResolveEncoder(opts.Encoder); err != nil {
 			return nil, err
 		}
-		plan, err := segmenter.PlanChunks(v, opts.Segment, opts.Chunk)
+		plan, err := segmenter.PlanChunksFirst(v, opts.Segment, opts.Chunk, opts.FirstChunk)
 		if err != nil {
 			return nil, err
 		}

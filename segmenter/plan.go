@@ -72,6 +72,13 @@ func DurationToPTS(d time.Duration, tb Rational) int64 {
 // PlanChunks cuts the video of a probed source into chunks of about chunk
 // length (rounded down to whole segments), independent of where its keyframes are.
 func PlanChunks(v *VideoStream, segment, chunk time.Duration) (Plan, error) {
+	return PlanChunksFirst(v, segment, chunk, chunk)
+}
+
+// PlanChunksFirst is PlanChunks with a first chunk of its own length (whole
+// segments, at most chunk): a short first chunk makes a progressively
+// published video playable after a few seconds of encoding.
+func PlanChunksFirst(v *VideoStream, segment, chunk, firstChunk time.Duration) (Plan, error) {
 	if segment < 100*time.Millisecond {
 		return Plan{}, fmt.Errorf("segment duration %s is too short (minimum 100ms)", segment)
 	}
@@ -80,6 +87,7 @@ func PlanChunks(v *VideoStream, segment, chunk time.Duration) (Plan, error) {
 	}
 	// Whole segments, never longer than asked (a chunk is at least one segment).
 	perChunk := max(1, int(chunk/segment))
+	perFirst := min(max(1, int(firstChunk/segment)), perChunk)
 	p := Plan{
 		Segment:   segment,
 		Chunk:     time.Duration(perChunk) * segment,
@@ -91,8 +99,12 @@ func PlanChunks(v *VideoStream, segment, chunk time.Duration) (Plan, error) {
 	p.Segments = p.SegmentOf(v.LastPTS) + 1
 	keys := slices.Clone(v.Keyframes)
 	slices.Sort(keys)
-	for first := 0; first < p.Segments; first += perChunk {
-		n := min(perChunk, p.Segments-first)
+	for first := 0; first < p.Segments; {
+		n := perChunk
+		if first == 0 {
+			n = perFirst
+		}
+		n = min(n, p.Segments-first)
 		c := Chunk{
 			Index:        len(p.Chunks),
 			FirstSegment: first,
@@ -113,6 +125,7 @@ func PlanChunks(v *VideoStream, segment, chunk time.Duration) (Plan, error) {
 			c.End = v.Seconds(c.EndPTS)
 		}
 		p.Chunks = append(p.Chunks, c)
+		first += n
 	}
 	return p, nil
 }

@@ -103,8 +103,10 @@ func checkPlan(t *testing.T, s stream, p Plan, segment time.Duration) {
 			if got, want := c.End, v.Seconds(c.EndPTS); got != want {
 				t.Errorf("chunk %d: End = %v s, want %v s", i, got, want)
 			}
-			if c.Segments != p.Chunks[0].Segments {
-				t.Errorf("chunk %d has %d segments, want %d like the first", i, c.Segments, p.Chunks[0].Segments)
+			// Every chunk but the last is the plan's chunk length; only the
+			// first may be shorter (PlanChunksFirst).
+			if full := int(p.Chunk / p.Segment); c.Segments != full && (i > 0 || c.Segments > full) {
+				t.Errorf("chunk %d has %d segments, want the plan's %d", i, c.Segments, full)
 			}
 		}
 		// Extraction starts at the last keyframe at or before the start and
@@ -589,6 +591,41 @@ func TestChunkContains(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := tt.chunk.Contains(tt.pts); got != tt.want {
 				t.Errorf("Contains(%d) = %v, want %v", tt.pts, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPlanChunksFirst(t *testing.T) {
+	tb := Rational{1, 15360}
+	tests := []struct {
+		name          string
+		first         time.Duration
+		wantSegments  []int
+		wantFirstSecs float64
+	}{
+		{"one-segment first chunk", 4 * time.Second, []int{1, 4, 4, 4, 2}, 4},
+		{"first as long as the others", 16 * time.Second, []int{4, 4, 4, 3}, 16},
+		{"first longer than the others is capped", 32 * time.Second, []int{4, 4, 4, 3}, 16},
+		{"first shorter than a segment is one segment", time.Second, []int{1, 4, 4, 4, 2}, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := cfrStream(tb, 30, 1, 1800, 0, 60) // 60 s at 30 fps
+			p, err := PlanChunksFirst(&s.v, 4*time.Second, 16*time.Second, tt.first)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkPlan(t, s, p, 4*time.Second)
+			var got []int
+			for _, c := range p.Chunks {
+				got = append(got, c.Segments)
+			}
+			if !slices.Equal(got, tt.wantSegments) {
+				t.Errorf("segments per chunk = %v, want %v", got, tt.wantSegments)
+			}
+			if got := p.Chunks[0].End; got != tt.wantFirstSecs {
+				t.Errorf("first chunk ends at %v s, want %v", got, tt.wantFirstSecs)
 			}
 		})
 	}
