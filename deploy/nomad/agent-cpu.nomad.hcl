@@ -131,6 +131,16 @@ job "sunomi-agent-cpu" {
       port "gossip" {
         static = var.gossip_port
       }
+
+      # Prometheus scrapes the agent here (--metrics-addr).
+      port "metrics" {}
+    }
+
+    service {
+      name     = "sunomi-agent-metrics"
+      port     = "metrics"
+      provider = "nomad"
+      tags     = ["metrics"]
     }
 
     ephemeral_disk {
@@ -161,6 +171,7 @@ job "sunomi-agent-cpu" {
           "--data-dir", "${NOMAD_ALLOC_DIR}/data/agent",
           "--join", join(",", var.coordinator_gossip),
           "--gossip-addr", "${NOMAD_ADDR_gossip}",
+          "--metrics-addr", "${NOMAD_ADDR_metrics}",
           "--slots", "${var.slots}",
           "--encoder", var.encoder,
           "--memory-limit", var.memory_limit,

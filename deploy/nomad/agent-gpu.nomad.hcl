@@ -103,6 +103,16 @@ job "sunomi-agent-gpu" {
       port "gossip" {
         static = var.gossip_port
       }
+
+      # Prometheus scrapes the agent here (--metrics-addr).
+      port "metrics" {}
+    }
+
+    service {
+      name     = "sunomi-agent-metrics"
+      port     = "metrics"
+      provider = "nomad"
+      tags     = ["metrics"]
     }
 
     ephemeral_disk {
@@ -135,6 +145,7 @@ job "sunomi-agent-gpu" {
           "--data-dir", "${NOMAD_ALLOC_DIR}/data/agent",
           "--join", join(",", var.coordinator_gossip),
           "--gossip-addr", "${NOMAD_ADDR_gossip}",
+          "--metrics-addr", "${NOMAD_ADDR_metrics}",
           "--slots", "${var.slots}",
           "--encoder", "auto",
           "--memory-limit", var.memory_limit,
