@@ -47,21 +47,31 @@ func (n *Node) publishProgress(ctx context.Context) {
 }
 
 func (n *Node) publishJobLocked(ctx context.Context, j wire.Job) error {
-	spec, err := n.resultsSpec(j.ID)
-	if err != nil || spec == nil || spec.Job.Video == nil {
-		return err // audio-only jobs are one task: nothing to publish early
+	split, encodes, audio, ok := n.fsm.Results(j.ID)
+	if !ok || len(split) == 0 {
+		return nil
 	}
+	// Count the finished prefix on the raw results: most ticks find it
+	// unchanged, and decoding every chunk's result is the expensive part.
 	ready := 0
-	for _, c := range spec.Chunks {
-		if c == nil {
+	for _, raw := range encodes {
+		if len(raw) == 0 {
 			break
 		}
 		ready++
 	}
-	if spec.Audio != nil {
+	if len(audio) > 0 {
 		ready++
 	}
 	if ready == 0 || ready <= n.pub.done[j.ID] {
+		return nil
+	}
+	spec, err := decodeResults(split, encodes, audio)
+	if err != nil {
+		return err
+	}
+	if spec.Job.Video == nil {
+		n.pub.done[j.ID] = ready // audio-only jobs are one task: nothing to publish early
 		return nil
 	}
 	dir, err := os.MkdirTemp("", "sunomi-publish-")
@@ -93,6 +103,11 @@ func (n *Node) resultsSpec(jobID string) (*pipeline.StitchSpec, error) {
 	if !ok || len(split) == 0 {
 		return nil, nil
 	}
+	return decodeResults(split, encodes, audio)
+}
+
+// decodeResults decodes the raw results the state machine holds.
+func decodeResults(split json.RawMessage, encodes []json.RawMessage, audio json.RawMessage) (*pipeline.StitchSpec, error) {
 	spec := &pipeline.StitchSpec{}
 	if err := json.Unmarshal(split, &spec.Job); err != nil {
 		return nil, fmt.Errorf("split result: %w", err)
