@@ -1183,10 +1183,10 @@ func (l *ladder) readAll(t *testing.T) {
 	}
 }
 
-func TestRunTaskReportsEncodeProgress(t *testing.T) {
-	if testing.Short() {
-		t.Skip("encodes a clip")
-	}
+// firstChunkTask splits a 4 s clip and returns the encode spec of its one
+// chunk and the chunk file, named as the spec names its input.
+func firstChunkTask(t *testing.T) (json.RawMessage, string) {
+	t.Helper()
 	src := testmedia.Generate(t, testmedia.CFR(4, 320, 240, 25, false))
 	job, err := pipeline.Split(t.Context(), src, t.TempDir(), "", pipeline.Options{Segment: 2 * time.Second, Chunk: 4 * time.Second})
 	if err != nil {
@@ -1196,9 +1196,16 @@ func TestRunTaskReportsEncodeProgress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return spec, job.Chunks[0].Source
+}
+
+func TestRunTaskReportsEncodeProgress(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes a clip")
+	}
+	spec, chunk := firstChunkTask(t)
 	var reports []int64
 	ctx := pipeline.WithProgress(t.Context(), func(n int64) { reports = append(reports, n) })
-	chunk := job.Chunks[0].Source
 	if _, err := pipeline.RunTask(ctx, pipeline.KindEncode, spec, map[string]string{chunk: chunk}, t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
@@ -1213,16 +1220,7 @@ func TestRunTaskOneThreadSameOutput(t *testing.T) {
 	if testing.Short() {
 		t.Skip("encodes a clip twice")
 	}
-	src := testmedia.Generate(t, testmedia.CFR(4, 320, 240, 25, false))
-	job, err := pipeline.Split(t.Context(), src, t.TempDir(), "", pipeline.Options{Segment: 2 * time.Second, Chunk: 4 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec, err := json.Marshal(pipeline.EncodeSpec{Chunk: job.Chunks[0], Video: *job.Video})
-	if err != nil {
-		t.Fatal(err)
-	}
-	chunk := job.Chunks[0].Source
+	spec, chunk := firstChunkTask(t)
 	encode := func(ctx context.Context) map[string][]byte {
 		dir := t.TempDir()
 		if _, err := pipeline.RunTask(ctx, pipeline.KindEncode, spec, map[string]string{chunk: chunk}, dir); err != nil {
