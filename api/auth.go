@@ -1,0 +1,303 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sunomi/sunomi/api/oapi"
+	"github.com/sunomi/sunomi/api/store"
+)
+
+type ctxKey int
+
+const callerKey ctxKey = iota
+
+// caller returns the signed-in user of the request, if any.
+func caller(r *http.Request) (store.User, bool) {
+	u, ok := r.Context().Value(callerKey).(store.User)
+	return u, ok
+}
+
+// authenticate resolves the Bearer token, if any, to its user. A request without one goes on
+// anonymously; one with a bad or expired token is refused, so clients learn to sign in again
+// instead of silently seeing less. The user is read on every request, so a role change or a
+// deleted account takes effect at once.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		if h == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		user, err := s.userFromHeader(r.Context(), h)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey, user)))
+	})
+}
+
+func (s *Server) userFromHeader(ctx context.Context, header string) (store.User, error) {
+	scheme, token, _ := strings.Cut(header, " ")
+	if !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return store.User{}, &httpError{status: http.StatusUnauthorized, code: codeUnauthorized, message: "the Authorization header must be: Bearer <access token>"}
+	}
+	return s.userFromToken(ctx, token)
+}
+
+func (s *Server) userFromToken(ctx context.Context, token string) (store.User, error) {
+	id, err := s.parseToken(token)
+	if err != nil {
+		return store.User{}, &httpError{status: http.StatusUnauthorized, code: codeUnauthorized, message: "the access token is invalid or expired; sign in again"}
+	}
+	user, err := s.db.UserByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, &httpError{status: http.StatusUnauthorized, code: codeUnauthorized, message: "the account of this access token no longer exists"}
+	}
+	return user, err
+}
+
+// requireUser is the signed-in caller, or errUnauthorized.
+func requireUser(r *http.Request) (store.User, error) {
+	u, ok := caller(r)
+	if !ok {
+		return store.User{}, errUnauthorized
+	}
+	return u, nil
+}
+
+var usernamePattern = regexp.MustCompile(`^[a-z0-9_-]{3,30}$`)
+
+const (
+	minPasswordLen = 10
+	maxPasswordLen = 256
+	maxDisplayName = 60
+)
+
+// Register creates an account and signs it in.
+func (s *Server) Register(w http.ResponseWriter, r *http.Request) {
+	var req oapi.RegisterRequest
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	fields := map[string]string{}
+	if !usernamePattern.MatchString(req.Username) {
+		fields["username"] = "must be 3 to 30 characters: lower-case letters, digits, _ and -"
+	}
+	if n := utf8.RuneCountInString(req.Password); n < minPasswordLen || n > maxPasswordLen {
+		fields["password"] = fmt.Sprintf("must be %d to %d characters", minPasswordLen, maxPasswordLen)
+	}
+	displayName := req.Username
+	if req.DisplayName != nil && strings.TrimSpace(*req.DisplayName) != "" {
+		displayName = strings.TrimSpace(*req.DisplayName)
+		if problem := checkText(displayName, maxDisplayName, false); problem != "" {
+			fields["displayName"] = problem
+		}
+	}
+	if len(fields) > 0 {
+		s.fail(w, r, errInvalid("some fields are invalid", fields))
+		return
+	}
+	if err := s.throttle(r.Context(), "register:ip:"+s.clientIP(r), s.cfg.LoginPerIP); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	hash, err := hashPassword(req.Password)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	user, err := s.db.CreateUser(r.Context(), store.User{Username: req.Username, DisplayName: displayName, PasswordHash: hash})
+	if errors.Is(err, store.ErrConflict) {
+		s.fail(w, r, &httpError{status: http.StatusConflict, code: codeConflict, message: "that username is taken", fields: map[string]string{"username": "is taken"}})
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeSession(w, r, http.StatusCreated, user)
+}
+
+// Login signs in with a username and password. Attempts are counted per client address and
+// failures per account, in PostgreSQL so that every replica enforces the same limits.
+func (s *Server) Login(w http.ResponseWriter, r *http.Request) {
+	var req oapi.LoginRequest
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	if err := s.throttle(ctx, "login:ip:"+s.clientIP(r), s.cfg.LoginPerIP); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	accountBucket := "login:account:" + strings.ToLower(req.Username)
+	if err := s.checkThrottled(ctx, accountBucket, s.cfg.LoginPerAccount); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	user, err := s.db.UserByUsername(ctx, req.Username)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.fail(w, r, err)
+		return
+	}
+	hash := user.PasswordHash
+	if hash == "" {
+		hash = dummyHash
+	}
+	ok, err := checkPassword(hash, req.Password)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !ok || user.PasswordHash == "" {
+		if err := s.throttle(ctx, accountBucket, s.cfg.LoginPerAccount); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.fail(w, r, &httpError{status: http.StatusUnauthorized, code: codeUnauthorized, message: "wrong username or password"})
+		return
+	}
+	if err := s.db.ResetHits(ctx, accountBucket); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeSession(w, r, http.StatusOK, user)
+}
+
+// GetMe returns the signed-in user.
+func (s *Server) GetMe(w http.ResponseWriter, r *http.Request) {
+	user, err := requireUser(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toAPIUser(user))
+}
+
+func (s *Server) writeSession(w http.ResponseWriter, r *http.Request, status int, user store.User) {
+	token, exp, err := s.issueToken(user.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, status, oapi.Session{Token: token, ExpiresAt: exp, User: toAPIUser(user)})
+}
+
+func toAPIUser(u store.User) oapi.User {
+	out := oapi.User{
+		Id:          strconv.FormatInt(u.ID, 10),
+		Username:    u.Username,
+		DisplayName: u.DisplayName,
+		Role:        oapi.UserRole(u.Role),
+		CreatedAt:   u.CreatedAt,
+	}
+	if u.AvatarURL != "" {
+		out.AvatarUrl = &u.AvatarURL
+	}
+	return out
+}
+
+// throttle counts one hit on bucket and refuses with 429 over limit.
+func (s *Server) throttle(ctx context.Context, bucket string, limit int) error {
+	ok, retry, err := s.db.Hit(ctx, bucket, s.cfg.LoginWindow, limit)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return tooManyRequests(retry)
+	}
+	return nil
+}
+
+// checkThrottled refuses with 429 when bucket is already over limit, without counting.
+func (s *Server) checkThrottled(ctx context.Context, bucket string, limit int) error {
+	over, retry, err := s.db.Over(ctx, bucket, s.cfg.LoginWindow, limit)
+	if err != nil {
+		return err
+	}
+	if over {
+		return tooManyRequests(retry)
+	}
+	return nil
+}
+
+func tooManyRequests(retry time.Duration) error {
+	secs := int(retry.Seconds() + 0.999)
+	return &retryError{httpError{status: http.StatusTooManyRequests, code: codeRateLimited,
+		message: fmt.Sprintf("too many attempts; try again in %d seconds", secs)}, secs}
+}
+
+// retryError is a 429 that also sets Retry-After.
+type retryError struct {
+	httpError
+	seconds int
+}
+
+func (e *retryError) Unwrap() error { return &e.httpError }
+
+// clientIP is the address the request came from: the TCP peer, or the last untrusted address
+// in X-Forwarded-For when the peer is a trusted reverse proxy.
+func (s *Server) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !s.trusted(peer) {
+		return host
+	}
+	hops := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		addr, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if !s.trusted(addr) {
+			return addr.String()
+		}
+	}
+	return host
+}
+
+func (s *Server) trusted(addr netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(addr.Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkText validates user-visible text: not over max characters, no control characters
+// except newlines and tabs in multi-line text. It returns the problem, or "".
+func checkText(s string, max int, multiline bool) string {
+	if n := utf8.RuneCountInString(s); n > max {
+		return fmt.Sprintf("must be at most %d characters, got %d", max, n)
+	}
+	for _, r := range s {
+		if r == '\n' || r == '\t' || r == '\r' {
+			if multiline {
+				continue
+			}
+			return "must be a single line"
+		}
+		if r < 0x20 || r == 0x7f {
+			return "must not contain control characters"
+		}
+	}
+	return ""
+}

@@ -1,0 +1,346 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+
+	"github.com/sunomi/sunomi/api/oapi"
+	"github.com/sunomi/sunomi/api/store"
+	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/internal/retry"
+)
+
+// WebSocket close codes beyond RFC 6455's, in the 4000–4999 range applications own.
+const (
+	closeUnauthorized websocket.StatusCode = 4401
+	closeForbidden    websocket.StatusCode = 4403
+	closeNotFound     websocket.StatusCode = 4404
+)
+
+// authTimeout is how long a new socket has to send its auth message.
+const authTimeout = 10 * time.Second
+
+type authMessage struct {
+	Type  string `json:"type"`
+	Token string `json:"token,omitempty"`
+}
+
+// VideoEvents streams a video's transcoding progress over a WebSocket. The token comes in the
+// first message, never in the URL, so it stays out of access logs.
+func (s *Server) VideoEvents(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
+	conn, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return // Accept has answered the client already.
+	}
+	defer conn.CloseNow()
+	ctx := r.Context()
+
+	user, signedIn, code, reason := s.authenticateSocket(ctx, conn)
+	if code != 0 {
+		conn.Close(code, reason)
+		return
+	}
+	v, err := s.db.Video(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || (err == nil && !canView(v, user, signedIn)):
+		conn.Close(closeNotFound, "no such video")
+		return
+	case err != nil:
+		s.log.Error("load video for events", "video_id", id, "error", err)
+		conn.Close(websocket.StatusInternalError, "something went wrong on our side")
+		return
+	case v.Visibility != store.Public && !(signedIn && (user.ID == v.OwnerID || user.CanModerate())):
+		conn.Close(closeForbidden, "only the owner of this video may follow its progress")
+		return
+	}
+	// Nothing is read after the auth message; CloseRead notices when the client goes away.
+	ctx = conn.CloseRead(ctx)
+	if err := s.streamProgress(ctx, conn, v); err != nil {
+		conn.Close(websocket.StatusGoingAway, "the server is shutting down")
+		return
+	}
+	conn.Close(websocket.StatusNormalClosure, "")
+}
+
+func (s *Server) authenticateSocket(ctx context.Context, conn *websocket.Conn) (store.User, bool, websocket.StatusCode, string) {
+	actx, cancel := context.WithTimeout(ctx, authTimeout)
+	defer cancel()
+	var msg authMessage
+	if err := wsjson.Read(actx, conn, &msg); err != nil || msg.Type != "auth" {
+		return store.User{}, false, closeUnauthorized, `send {"type": "auth", "token": "…"} first`
+	}
+	if msg.Token == "" {
+		return store.User{}, false, 0, ""
+	}
+	user, err := s.userFromToken(ctx, msg.Token)
+	if err != nil {
+		return store.User{}, false, closeUnauthorized, "the access token is invalid or expired; sign in again"
+	}
+	return user, true, 0, ""
+}
+
+// streamProgress sends the video's progress until it is ready, failed or gone.
+func (s *Server) streamProgress(ctx context.Context, conn *websocket.Conn, v store.Video) error {
+	// A video still uploading has no job yet: wait for its upload to complete.
+	for v.Status == store.StatusUploading {
+		if err := wsjson.Write(ctx, conn, snapshotEvent(v)); err != nil {
+			return err
+		}
+		if !retry.Sleep(ctx, time.Second) {
+			return ctx.Err()
+		}
+		var err error
+		if v, err = s.db.Video(ctx, v.ID); err != nil {
+			return err
+		}
+	}
+	if !v.InFlight() {
+		return wsjson.Write(ctx, conn, snapshotEvent(v))
+	}
+	events, unsubscribe := s.relay.subscribe(v.ID, v.JobID)
+	defer unsubscribe()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev, ok := <-events:
+			if !ok {
+				return nil
+			}
+			if err := wsjson.Write(ctx, conn, ev); err != nil {
+				return err
+			}
+			if ev.Status != oapi.Processing && ev.Status != oapi.Queued {
+				return nil
+			}
+		}
+	}
+}
+
+// snapshotEvent describes a video that is not being transcoded right now.
+func snapshotEvent(v store.Video) oapi.ProgressEvent {
+	ev := oapi.ProgressEvent{VideoId: v.ID, Status: oapi.VideoStatus(v.Status), Progress: oapi.Progress{Rungs: map[string]float64{}}}
+	if v.Status == store.StatusReady {
+		ev.Progress.Overall, ev.Playable = 100, true
+		for _, r := range v.Rungs {
+			ev.Progress.Rungs[r] = 100
+		}
+	}
+	if v.FailureReason != "" {
+		ev.Error = &v.FailureReason
+	}
+	return ev
+}
+
+// relay fans the farm's event stream of each job out to the WebSockets of this replica that
+// follow it: one upstream stream per job however many viewers, started by the first and
+// stopped after the last.
+type relay struct {
+	s *Server
+
+	mu      sync.Mutex
+	watches map[string]*watch // by video id
+	closed  bool
+}
+
+type watch struct {
+	cancel context.CancelFunc
+	subs   map[chan oapi.ProgressEvent]struct{}
+	last   *oapi.ProgressEvent
+	// The first progress seen, for the ETA.
+	startPct  float64
+	startTime time.Time
+}
+
+func newRelay(s *Server) *relay {
+	return &relay{s: s, watches: map[string]*watch{}}
+}
+
+// subscribe returns a channel of the video's events, starting with the latest known one. The
+// channel holds one event: a slow client skips intermediate progress, never the final state.
+func (rl *relay) subscribe(videoID, jobID string) (<-chan oapi.ProgressEvent, func()) {
+	ch := make(chan oapi.ProgressEvent, 1)
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if rl.closed {
+		close(ch)
+		return ch, func() {}
+	}
+	w := rl.watches[videoID]
+	if w == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		w = &watch{cancel: cancel, subs: map[chan oapi.ProgressEvent]struct{}{}}
+		rl.watches[videoID] = w
+		rl.s.wg.Go(func() { rl.follow(ctx, videoID, jobID, w) })
+	}
+	w.subs[ch] = struct{}{}
+	if w.last != nil {
+		ch <- *w.last
+	}
+	return ch, func() { rl.unsubscribe(videoID, w, ch) }
+}
+
+func (rl *relay) unsubscribe(videoID string, w *watch, ch chan oapi.ProgressEvent) {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if _, ok := w.subs[ch]; !ok {
+		return
+	}
+	delete(w.subs, ch)
+	if len(w.subs) == 0 && rl.watches[videoID] == w {
+		w.cancel()
+		delete(rl.watches, videoID)
+	}
+}
+
+// follow streams the job's events from the farm, reconnecting with backoff, until the job
+// ends or nobody listens.
+func (rl *relay) follow(ctx context.Context, videoID, jobID string, w *watch) {
+	backoff := retry.NewBackoff(200*time.Millisecond, 5*time.Second)
+	for ctx.Err() == nil {
+		err := rl.s.farm.WatchJob(ctx, jobID, func(e wire.Event) error {
+			return rl.publish(ctx, videoID, w, e.Job)
+		})
+		if err == nil || errors.Is(err, errJobEnded) || ctx.Err() != nil {
+			return
+		}
+		if isJobGone(err) {
+			_ = rl.publish(ctx, videoID, w, wire.Job{ID: jobID, State: wire.JobFailed,
+				Error: "the transcoding farm lost this job; please upload the video again"})
+			return
+		}
+		rl.s.log.Warn("follow job events", "video_id", videoID, "job_id", jobID, "error", err)
+		if !retry.Sleep(ctx, backoff.Next()) {
+			return
+		}
+	}
+}
+
+var errJobEnded = errors.New("job ended")
+
+// publish turns a job update into an event for every subscriber. When the job has ended it
+// first records the outcome in the database, so a client that reacts to the event by fetching
+// the video sees it ready (or failed).
+func (rl *relay) publish(ctx context.Context, videoID string, w *watch, job wire.Job) error {
+	ended := wire.Finished(job.State)
+	if err := rl.s.jobChanged(ctx, videoID, job); err != nil {
+		rl.s.log.Warn("apply job state", "video_id", videoID, "job_id", job.ID, "error", err)
+		if ended {
+			return err // retried by follow's reconnect, and by the sync loop regardless
+		}
+	}
+	ev := rl.event(videoID, w, job)
+	rl.mu.Lock()
+	w.last = &ev
+	for ch := range w.subs {
+		select {
+		case <-ch: // drop the stale event the client has not taken yet
+		default:
+		}
+		ch <- ev
+	}
+	rl.mu.Unlock()
+	if ended {
+		return errJobEnded
+	}
+	return nil
+}
+
+func (rl *relay) event(videoID string, w *watch, job wire.Job) oapi.ProgressEvent {
+	ev := oapi.ProgressEvent{
+		VideoId:     videoID,
+		Status:      videoStatus(job.State),
+		Progress:    oapi.Progress{Rungs: map[string]float64{}},
+		ChunksDone:  job.ChunksDone,
+		ChunksTotal: job.ChunksTotal,
+		Playable:    job.PlayableAt != nil || job.State == wire.JobDone,
+	}
+	var done, total int64
+	for _, r := range job.Rungs {
+		ev.Progress.Rungs[r.Name] = percent(r.FramesDone, r.FramesTotal)
+		done += r.FramesDone
+		total += r.FramesTotal
+	}
+	ev.Progress.Overall = percent(done, total)
+	if job.State == wire.JobDone {
+		ev.Progress.Overall = 100
+		for name := range ev.Progress.Rungs {
+			ev.Progress.Rungs[name] = 100
+		}
+	}
+	if job.Error != "" {
+		ev.Error = &job.Error
+	}
+	// ETA from the rate since this replica first saw progress.
+	now := rl.s.now()
+	if w.startTime.IsZero() && ev.Progress.Overall > 0 {
+		w.startTime, w.startPct = now, ev.Progress.Overall
+	} else if elapsed := now.Sub(w.startTime).Seconds(); !w.startTime.IsZero() && elapsed >= 1 && ev.Progress.Overall > w.startPct && ev.Status == oapi.Processing {
+		rate := (ev.Progress.Overall - w.startPct) / elapsed
+		eta := (100 - ev.Progress.Overall) / rate
+		ev.EtaSeconds = &eta
+	}
+	return ev
+}
+
+func percent(done, total int64) float64 {
+	if total <= 0 {
+		return 0
+	}
+	return min(100, float64(done)*100/float64(total))
+}
+
+// videoStatus maps a job state to the video status users see.
+func videoStatus(jobState string) oapi.VideoStatus {
+	switch jobState {
+	case wire.JobQueued:
+		return oapi.Queued
+	case wire.JobDone:
+		return oapi.Ready
+	case wire.JobFailed, wire.JobCanceled:
+		return oapi.Failed
+	default:
+		return oapi.Processing
+	}
+}
+
+// videoGone tells the video's followers it was deleted and stops following its job.
+func (rl *relay) videoGone(videoID string) {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	w := rl.watches[videoID]
+	if w == nil {
+		return
+	}
+	ev := oapi.ProgressEvent{VideoId: videoID, Status: oapi.Removed, Progress: oapi.Progress{Rungs: map[string]float64{}}}
+	for ch := range w.subs {
+		select {
+		case <-ch:
+		default:
+		}
+		ch <- ev
+	}
+	w.cancel()
+	delete(rl.watches, videoID)
+}
+
+// close stops every upstream stream and ends every subscription.
+func (rl *relay) close() {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	rl.closed = true
+	for id, w := range rl.watches {
+		w.cancel()
+		for ch := range w.subs {
+			close(ch)
+		}
+		w.subs = nil
+		delete(rl.watches, id)
+	}
+}

@@ -1,0 +1,225 @@
+package api
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/sunomi/sunomi/api/oapi"
+	"github.com/sunomi/sunomi/api/store"
+	"github.com/sunomi/sunomi/storage"
+)
+
+// Media of a video is served under /media/{videoId}/… from the objects under
+// videos/{videoId}/hls/ (playlists, segments, poster, storyboard).
+//
+// Public videos have stable URLs that any cache may keep. Unlisted and private videos need a
+// token: "<expiry>.<HMAC of video id and expiry>", valid for every file of that one video until
+// it expires. Playlists are rewritten so that the URIs inside them carry the same token, which
+// lets any HLS player (hls.js, Safari, ffprobe, VLC) follow them without knowing about tokens.
+
+const mediaPrefix = "/media/"
+
+// playback returns the URLs a player needs.
+func (s *Server) playback(v store.Video) *oapi.Playback {
+	query := ""
+	var expires *time.Time
+	if v.Visibility != store.Public {
+		exp := s.now().Add(s.cfg.MediaTTL).Truncate(time.Second)
+		query = "?token=" + s.mediaToken(v.ID, exp)
+		expires = &exp
+	}
+	base := mediaPrefix + v.ID + "/"
+	p := &oapi.Playback{MasterUrl: base + "master.m3u8" + query, ExpiresAt: expires}
+	if v.Status == store.StatusReady {
+		poster, storyboard := base+"poster.jpg"+query, base+"storyboard.vtt"+query
+		p.PosterUrl, p.StoryboardUrl = &poster, &storyboard
+	}
+	return p
+}
+
+func (s *Server) mediaToken(videoID string, exp time.Time) string {
+	e := strconv.FormatInt(exp.Unix(), 10)
+	return e + "." + s.mediaSignature(videoID, e)
+}
+
+func (s *Server) mediaSignature(videoID, exp string) string {
+	mac := hmac.New(sha256.New, s.cfg.MediaSecret)
+	mac.Write([]byte("media\n" + videoID + "\n" + exp))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:18])
+}
+
+// validMediaToken checks a token for videoID.
+func (s *Server) validMediaToken(videoID, token string) bool {
+	exp, sig, ok := strings.Cut(token, ".")
+	if !ok {
+		return false
+	}
+	unix, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil || s.now().After(time.Unix(unix, 0)) {
+		return false
+	}
+	return hmac.Equal([]byte(sig), []byte(s.mediaSignature(videoID, exp)))
+}
+
+// mediaFile matches the file names the pipeline writes: a rendition directory and a playlist
+// or segment, or a top-level playlist, poster or storyboard.
+var mediaFile = regexp.MustCompile(`^(?:[a-z0-9]{1,16}/)?[A-Za-z0-9_.-]{1,64}$`)
+
+func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
+	id, rel := chi.URLParam(r, "videoId"), chi.URLParam(r, "*")
+	if !mediaFile.MatchString(rel) || strings.Contains(rel, "..") {
+		s.fail(w, r, &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such media file"})
+		return
+	}
+	v, err := s.db.Video(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		s.fail(w, r, &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such media file"})
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	token := r.URL.Query().Get("token")
+	public := v.Visibility == store.Public && (v.Status == store.StatusReady || v.Status == store.StatusProcessing)
+	if !public {
+		if token == "" || !s.validMediaToken(v.ID, token) {
+			s.fail(w, r, &httpError{status: http.StatusForbidden, code: codeForbidden, message: "this media needs a valid, unexpired token; reload the video to get a new one"})
+			return
+		}
+		if v.Status == store.StatusRemoved {
+			s.fail(w, r, &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such media file"})
+			return
+		}
+	}
+	key := videoKey(v.ID, "hls/"+rel)
+	rc, err := s.blobs.Get(r.Context(), key)
+	if errors.Is(err, storage.ErrNotFound) {
+		s.fail(w, r, &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such media file"})
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer rc.Close()
+
+	h := w.Header()
+	h.Set("Content-Type", mediaType(rel))
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Cache-Control", cacheControl(rel, public, v.Status == store.StatusReady))
+	// Everything but a playlist of a video still transcoding is immutable once written:
+	// segment names carry their chunk and attempt, and a re-encode is a new video.
+	if isPlaylist(rel) && !public {
+		s.serveRewritten(w, r, rc, "token="+token)
+		return
+	}
+	if rs, ok := rc.(io.ReadSeeker); ok {
+		// ServeContent gives Range requests, HEAD and If-Modified-Since.
+		http.ServeContent(w, r, path.Base(rel), time.Time{}, rs)
+		return
+	}
+	_, _ = io.Copy(w, rc)
+}
+
+func (s *Server) serveRewritten(w http.ResponseWriter, r *http.Request, rc io.Reader, query string) {
+	body, err := io.ReadAll(io.LimitReader(rc, 16<<20))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := rewriteURIs(body, query)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(out))
+}
+
+func isPlaylist(rel string) bool {
+	ext := path.Ext(rel)
+	return ext == ".m3u8" || ext == ".vtt"
+}
+
+func mediaType(rel string) string {
+	switch path.Ext(rel) {
+	case ".m3u8":
+		return "application/vnd.apple.mpegurl"
+	case ".ts":
+		return "video/mp2t"
+	case ".vtt":
+		return "text/vtt; charset=utf-8"
+	case ".jpg":
+		return "image/jpeg"
+	default:
+		return "application/octet-stream"
+	}
+}
+
+// cacheControl: public files of ready videos are cached for a long time (playlists for a
+// minute, in case the video is deleted or made private); a growing EVENT playlist must be
+// re-fetched; tokened media is private to the browser.
+func cacheControl(rel string, public, ready bool) string {
+	switch {
+	case !public:
+		return "private, max-age=300"
+	case isPlaylist(rel) && !ready:
+		return "no-cache"
+	case isPlaylist(rel):
+		return "public, max-age=60"
+	default:
+		return "public, max-age=31536000, immutable"
+	}
+}
+
+// uriAttr finds URI="…" attributes (EXT-X-MEDIA, EXT-X-MAP, EXT-X-I-FRAME-STREAM-INF).
+var uriAttr = regexp.MustCompile(`URI="([^"]*)"`)
+
+// rewriteURIs appends query to every relative URI of an HLS playlist or WebVTT storyboard:
+// URI lines, URI attributes, and the image references of storyboard cues (file.jpg#xywh=…).
+func rewriteURIs(body []byte, query string) []byte {
+	var out bytes.Buffer
+	out.Grow(len(body) + 64)
+	lines := strings.SplitAfter(string(body), "\n")
+	for _, line := range lines {
+		text := strings.TrimRight(line, "\r\n")
+		eol := line[len(text):]
+		switch {
+		case text == "" || strings.HasPrefix(text, "WEBVTT") || strings.Contains(text, "-->"):
+			out.WriteString(line)
+		case strings.HasPrefix(text, "#"):
+			out.WriteString(uriAttr.ReplaceAllStringFunc(text, func(m string) string {
+				uri := m[len(`URI="`) : len(m)-1]
+				return `URI="` + withQuery(uri, query) + `"`
+			}) + eol)
+		default:
+			out.WriteString(withQuery(text, query) + eol)
+		}
+	}
+	return out.Bytes()
+}
+
+// withQuery adds query to a relative URI, before any #fragment; absolute URIs are left alone.
+func withQuery(uri, query string) string {
+	if strings.Contains(uri, "://") || strings.HasPrefix(uri, "/") {
+		return uri
+	}
+	ref, frag, hasFrag := strings.Cut(uri, "#")
+	sep := "?"
+	if strings.Contains(ref, "?") {
+		sep = "&"
+	}
+	ref += sep + query
+	if hasFrag {
+		ref += "#" + frag
+	}
+	return ref
+}

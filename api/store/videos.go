@@ -1,0 +1,249 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Video statuses.
+const (
+	StatusUploading  = "uploading"
+	StatusQueued     = "queued"
+	StatusProcessing = "processing"
+	StatusReady      = "ready"
+	StatusFailed     = "failed"
+	StatusRemoved    = "removed"
+)
+
+// Visibilities.
+const (
+	Public   = "public"
+	Unlisted = "unlisted"
+	Private  = "private"
+)
+
+// Video is one video row with its owner's public fields.
+type Video struct {
+	ID              string
+	OwnerID         int64
+	OwnerUsername   string
+	OwnerName       string
+	OwnerAvatar     string
+	Title           string
+	Description     string
+	Tags            []string
+	Visibility      string
+	Status          string
+	FailureReason   string
+	DurationSeconds *float64
+	Rungs           []string
+	PosterKey       string
+	StoryboardKey   string
+	JobID           string
+	SourceFilename  string
+	SourceSize      int64
+	UploadID        string // the multipart upload; "" for a single PUT
+	PartSize        int64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	PublishedAt     *time.Time
+}
+
+// InFlight reports whether the farm is (or should be) working on the video.
+func (v Video) InFlight() bool { return v.Status == StatusQueued || v.Status == StatusProcessing }
+
+const videoColumns = `v.id, v.owner_id, u.username, u.display_name, u.avatar_url, v.title, v.description,
+	v.tags, v.visibility, v.status, v.failure_reason, v.duration_seconds, v.rungs, v.poster_key,
+	v.storyboard_key, v.job_id, v.source_filename, v.source_size, v.upload_id, v.part_size,
+	v.created_at, v.updated_at, v.published_at`
+
+const videoFrom = ` FROM videos v JOIN users u ON u.id = v.owner_id `
+
+func scanVideo(row pgx.Row) (Video, error) {
+	var v Video
+	err := row.Scan(&v.ID, &v.OwnerID, &v.OwnerUsername, &v.OwnerName, &v.OwnerAvatar, &v.Title,
+		&v.Description, &v.Tags, &v.Visibility, &v.Status, &v.FailureReason, &v.DurationSeconds,
+		&v.Rungs, &v.PosterKey, &v.StoryboardKey, &v.JobID, &v.SourceFilename, &v.SourceSize,
+		&v.UploadID, &v.PartSize, &v.CreatedAt, &v.UpdatedAt, &v.PublishedAt)
+	return v, notFound(err)
+}
+
+func scanVideos(rows pgx.Rows) ([]Video, error) {
+	defer rows.Close()
+	var out []Video
+	for rows.Next() {
+		v, err := scanVideo(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// NewVideo is what an upload declares.
+type NewVideo struct {
+	ID             string
+	OwnerID        int64
+	Title          string
+	Description    string
+	Tags           []string
+	Visibility     string
+	SourceFilename string
+	SourceSize     int64
+	UploadID       string
+	PartSize       int64
+}
+
+// CreateVideo inserts a video in status uploading; ErrConflict if the id is taken.
+func (s *Store) CreateVideo(ctx context.Context, n NewVideo) error {
+	if n.Tags == nil {
+		n.Tags = []string{}
+	}
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO videos (id, owner_id, title, description, tags, visibility, source_filename,
+			source_size, upload_id, part_size)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		n.ID, n.OwnerID, n.Title, n.Description, n.Tags, n.Visibility, n.SourceFilename,
+		n.SourceSize, n.UploadID, n.PartSize)
+	if isUniqueViolation(err) {
+		return fmt.Errorf("video %q: %w", n.ID, ErrConflict)
+	}
+	return err
+}
+
+// Video finds a video by id.
+func (s *Store) Video(ctx context.Context, id string) (Video, error) {
+	return scanVideo(s.pool.QueryRow(ctx, `SELECT `+videoColumns+videoFrom+`WHERE v.id = $1`, id))
+}
+
+// Cursor is a position in a newest-first listing: the sort time and id of the last item seen.
+type Cursor struct {
+	Time time.Time
+	ID   string
+}
+
+// ListPublic lists public ready videos by publication, newest first, after the cursor (nil for
+// the first page). It reads the videos_public_newest index in order.
+func (s *Store) ListPublic(ctx context.Context, after *Cursor, limit int) ([]Video, error) {
+	if after == nil {
+		return s.queryVideos(ctx, `SELECT `+videoColumns+videoFrom+`
+			WHERE v.visibility = 'public' AND v.status = 'ready'
+			ORDER BY v.published_at DESC, v.id DESC LIMIT $1`, limit)
+	}
+	return s.queryVideos(ctx, `SELECT `+videoColumns+videoFrom+`
+		WHERE v.visibility = 'public' AND v.status = 'ready' AND (v.published_at, v.id) < ($2, $3)
+		ORDER BY v.published_at DESC, v.id DESC LIMIT $1`, limit, after.Time, after.ID)
+}
+
+// ListByOwner lists every video of one owner by creation, newest first.
+func (s *Store) ListByOwner(ctx context.Context, ownerID int64, after *Cursor, limit int) ([]Video, error) {
+	if after == nil {
+		return s.queryVideos(ctx, `SELECT `+videoColumns+videoFrom+`
+			WHERE v.owner_id = $2 ORDER BY v.created_at DESC, v.id DESC LIMIT $1`, limit, ownerID)
+	}
+	return s.queryVideos(ctx, `SELECT `+videoColumns+videoFrom+`
+		WHERE v.owner_id = $2 AND (v.created_at, v.id) < ($3, $4)
+		ORDER BY v.created_at DESC, v.id DESC LIMIT $1`, limit, ownerID, after.Time, after.ID)
+}
+
+// InFlight lists the videos waiting on the farm (queued or processing).
+func (s *Store) InFlight(ctx context.Context) ([]Video, error) {
+	return s.queryVideos(ctx, `SELECT `+videoColumns+videoFrom+`WHERE v.status IN ('queued', 'processing')`)
+}
+
+func (s *Store) queryVideos(ctx context.Context, sql string, args ...any) ([]Video, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanVideos(rows)
+}
+
+// VideoPatch is an owner's edit; nil fields stay as they are.
+type VideoPatch struct {
+	Title       *string
+	Description *string
+	Tags        *[]string
+	Visibility  *string
+}
+
+// UpdateVideo applies an edit and returns the video after it.
+func (s *Store) UpdateVideo(ctx context.Context, id string, p VideoPatch) (Video, error) {
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE videos SET
+			title = coalesce($2, title),
+			description = coalesce($3, description),
+			tags = coalesce($4, tags),
+			visibility = coalesce($5, visibility),
+			updated_at = now()
+		WHERE id = $1`, id, p.Title, p.Description, p.Tags, p.Visibility)
+	if err != nil {
+		return Video{}, err
+	}
+	if tag.RowsAffected() == 0 {
+		return Video{}, ErrNotFound
+	}
+	return s.Video(ctx, id)
+}
+
+// DeleteVideo deletes a video row and, by cascade, its comments, likes and views.
+func (s *Store) DeleteVideo(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM videos WHERE id = $1`, id)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// MarkQueued records the submitted job of a video that was uploading. It reports false when
+// the video had already left uploading (a concurrent complete won), so the caller can cancel
+// its own, duplicate job.
+func (s *Store) MarkQueued(ctx context.Context, id, jobID string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE videos SET status = 'queued', job_id = $2, upload_id = '', updated_at = now()
+		WHERE id = $1 AND status = 'uploading'`, id, jobID)
+	return tag.RowsAffected() == 1, err
+}
+
+// MarkProcessing moves a queued video to processing; a no-op in any other status.
+func (s *Store) MarkProcessing(ctx context.Context, id string) error {
+	_, err := s.pool.Exec(ctx, `
+		UPDATE videos SET status = 'processing', updated_at = now() WHERE id = $1 AND status = 'queued'`, id)
+	return err
+}
+
+// Published is what a finished job produced.
+type Published struct {
+	DurationSeconds float64
+	Rungs           []string
+	PosterKey       string
+	StoryboardKey   string
+}
+
+// MarkReady publishes a video whose job finished. Only a video still in flight changes, so a
+// late or repeated notice never resurrects a deleted or failed video; it reports whether the
+// video changed.
+func (s *Store) MarkReady(ctx context.Context, id string, p Published) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE videos SET status = 'ready', duration_seconds = $2, rungs = $3, poster_key = $4,
+			storyboard_key = $5, failure_reason = '', updated_at = now(), published_at = now()
+		WHERE id = $1 AND status IN ('queued', 'processing')`,
+		id, p.DurationSeconds, p.Rungs, p.PosterKey, p.StoryboardKey)
+	return tag.RowsAffected() == 1, err
+}
+
+// MarkFailed records why a video in flight could not be transcoded; it reports whether the
+// video changed.
+func (s *Store) MarkFailed(ctx context.Context, id, reason string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE videos SET status = 'failed', failure_reason = $2, updated_at = now()
+		WHERE id = $1 AND status IN ('queued', 'processing')`, id, reason)
+	return tag.RowsAffected() == 1, err
+}

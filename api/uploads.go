@@ -1,0 +1,335 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/sunomi/sunomi/api/oapi"
+	"github.com/sunomi/sunomi/api/store"
+	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/storage"
+)
+
+// CreateUpload creates a video in status uploading and says where to upload its file: one
+// presigned PUT for small files, an S3 multipart upload for large ones.
+func (s *Server) CreateUpload(w http.ResponseWriter, r *http.Request) {
+	var req oapi.CreateUploadRequest
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	user, err := requireUser(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	n, err := s.validateUpload(req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	n.ID, n.OwnerID = newVideoID(), user.ID
+	ctx := r.Context()
+	if n.SourceSize > s.cfg.SinglePutLimit {
+		mp, ok := s.blobs.(storage.Multipart)
+		if !ok {
+			s.fail(w, r, errors.New("the blob store does not support multipart uploads"))
+			return
+		}
+		n.PartSize = s.partSize(n.SourceSize)
+		if n.UploadID, err = mp.CreateMultipart(ctx, sourceKey(n.ID)); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	if err := s.db.CreateVideo(ctx, n); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, err := s.db.Video(ctx, n.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	up, err := s.uploadState(r, v)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, oapi.UploadCreated{VideoId: v.ID, Upload: up})
+}
+
+func (s *Server) validateUpload(req oapi.CreateUploadRequest) (store.NewVideo, error) {
+	fields := map[string]string{}
+	n := store.NewVideo{
+		Title:          strings.TrimSpace(req.Title),
+		SourceFilename: strings.TrimSpace(req.Filename),
+		SourceSize:     req.Size,
+		Visibility:     store.Public,
+	}
+	checkTitle(n.Title, fields)
+	if req.Description != nil {
+		n.Description = *req.Description
+		if problem := checkText(n.Description, maxDescription, true); problem != "" {
+			fields["description"] = problem
+		}
+	}
+	if req.Tags != nil {
+		n.Tags = normaliseTags(*req.Tags, fields)
+	}
+	if req.Visibility != nil {
+		n.Visibility = string(*req.Visibility)
+		if !validVisibility(n.Visibility) {
+			fields["visibility"] = "must be public, unlisted or private"
+		}
+	}
+	if n.SourceFilename == "" {
+		fields["filename"] = "must not be empty"
+	} else if problem := checkText(n.SourceFilename, 255, false); problem != "" {
+		fields["filename"] = problem
+	}
+	if n.SourceSize < 1 {
+		fields["size"] = "must be the file's size in bytes, at least 1"
+	}
+	if len(fields) > 0 {
+		return n, errInvalid("some fields are invalid", fields)
+	}
+	if n.SourceSize > s.cfg.MaxUploadSize {
+		return n, &httpError{status: http.StatusRequestEntityTooLarge, code: codeTooLarge,
+			message: fmt.Sprintf("the file is %s; the largest upload is %s", formatBytes(n.SourceSize), formatBytes(s.cfg.MaxUploadSize)),
+			fields:  map[string]string{"size": "over the maximum upload size"}}
+	}
+	return n, nil
+}
+
+// partSize is the configured part size, raised when the file would need more parts than S3
+// allows.
+func (s *Server) partSize(size int64) int64 {
+	ps := s.cfg.PartSize
+	if need := (size + storage.MaxParts - 1) / storage.MaxParts; need > ps {
+		ps = need
+	}
+	return ps
+}
+
+func partCount(size, partSize int64) int { return int((size + partSize - 1) / partSize) }
+
+// uploadState describes an upload: the PUT URL, or the multipart layout and the parts stored.
+func (s *Server) uploadState(r *http.Request, v store.Video) (oapi.Upload, error) {
+	exp := s.now().Add(s.cfg.UploadURLTTL)
+	up := oapi.Upload{VideoId: v.ID, Size: v.SourceSize, ExpiresAt: exp}
+	if v.UploadID == "" {
+		url, err := s.blobs.PresignPut(r.Context(), sourceKey(v.ID), s.cfg.UploadURLTTL)
+		if err != nil {
+			return up, err
+		}
+		up.Method, up.Url = oapi.Put, &url
+		return up, nil
+	}
+	parts, err := s.blobs.(storage.Multipart).ListParts(r.Context(), sourceKey(v.ID), v.UploadID)
+	if err != nil {
+		return up, err
+	}
+	uploaded := make([]oapi.UploadedPart, 0, len(parts))
+	for _, p := range parts {
+		uploaded = append(uploaded, oapi.UploadedPart{Number: p.Number, Size: p.Size})
+	}
+	count := partCount(v.SourceSize, v.PartSize)
+	up.Method, up.PartSize, up.PartCount, up.UploadedParts = oapi.Multipart, &v.PartSize, &count, &uploaded
+	return up, nil
+}
+
+// uploadingVideo loads the caller's video and checks it is still waiting for its file.
+func (s *Server) uploadingVideo(r *http.Request, id string) (store.Video, error) {
+	v, _, err := s.ownedVideo(r, id, false)
+	if err != nil {
+		return v, err
+	}
+	if v.Status != store.StatusUploading {
+		return v, errConflict("the upload of this video is already complete")
+	}
+	return v, nil
+}
+
+// GetUpload returns the upload's state, with the parts already stored so a client can resume.
+func (s *Server) GetUpload(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
+	v, err := s.uploadingVideo(r, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	up, err := s.uploadState(r, v)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, up)
+}
+
+// PresignParts returns presigned URLs for parts of a multipart upload.
+func (s *Server) PresignParts(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
+	var req oapi.PartsRequest
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, err := s.uploadingVideo(r, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if v.UploadID == "" {
+		s.fail(w, r, errConflict("this upload is a single PUT; use the URL from the upload"))
+		return
+	}
+	count := partCount(v.SourceSize, v.PartSize)
+	if len(req.Parts) == 0 || len(req.Parts) > 1000 {
+		s.fail(w, r, errField("parts", "ask for 1 to 1000 parts at a time"))
+		return
+	}
+	out := oapi.PartURLs{ExpiresAt: s.now().Add(s.cfg.UploadURLTTL), Parts: make([]oapi.PartURL, 0, len(req.Parts))}
+	mp := s.blobs.(storage.Multipart)
+	for _, n := range req.Parts {
+		if n < 1 || n > count {
+			s.fail(w, r, errField("parts", fmt.Sprintf("part numbers go from 1 to %d", count)))
+			return
+		}
+		url, err := mp.PresignPart(r.Context(), sourceKey(v.ID), v.UploadID, n, s.cfg.UploadURLTTL)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		out.Parts = append(out.Parts, oapi.PartURL{Number: n, Url: url})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// CompleteUpload checks the stored file, assembles multipart uploads, and submits the job.
+// Completing a video that already left uploading returns it as it is.
+func (s *Server) CompleteUpload(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
+	v, _, err := s.ownedVideo(r, id, false)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if v.Status == store.StatusUploading {
+		if err := s.finishSource(r, v); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if err := s.submit(r, v); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if v, err = s.db.Video(r.Context(), id); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, s.toAPIVideo(r.Context(), v))
+}
+
+// finishSource makes sure videos/{id}/source/original holds exactly the declared bytes.
+func (s *Server) finishSource(r *http.Request, v store.Video) error {
+	ctx := r.Context()
+	key := sourceKey(v.ID)
+	if v.UploadID != "" {
+		mp := s.blobs.(storage.Multipart)
+		parts, err := mp.ListParts(ctx, key, v.UploadID)
+		if errors.Is(err, storage.ErrNoSuchUpload) {
+			// A complete that assembled the parts but failed before the job was submitted.
+			return s.checkSourceSize(r, v)
+		}
+		if err != nil {
+			return err
+		}
+		if err := checkParts(parts, v); err != nil {
+			return err
+		}
+		if err := mp.CompleteMultipart(ctx, key, v.UploadID, parts); err != nil {
+			if errors.Is(err, storage.ErrInvalidPart) {
+				return errInvalid("the uploaded parts do not form the file: "+err.Error(), nil)
+			}
+			return err
+		}
+	}
+	return s.checkSourceSize(r, v)
+}
+
+func (s *Server) checkSourceSize(r *http.Request, v store.Video) error {
+	info, err := s.blobs.Stat(r.Context(), sourceKey(v.ID))
+	if errors.Is(err, storage.ErrNotFound) {
+		return errConflict("the file has not been uploaded yet")
+	}
+	if err != nil {
+		return err
+	}
+	if info.Size != v.SourceSize {
+		return errInvalid(fmt.Sprintf("the uploaded file has %d bytes but the upload declared %d; upload it again", info.Size, v.SourceSize), nil)
+	}
+	return nil
+}
+
+// checkParts verifies that every part is there with the size the layout gives it.
+func checkParts(parts []storage.Part, v store.Video) error {
+	count := partCount(v.SourceSize, v.PartSize)
+	if len(parts) != count {
+		missing := []string{}
+		have := map[int]bool{}
+		for _, p := range parts {
+			have[p.Number] = true
+		}
+		for n := 1; n <= count && len(missing) < 10; n++ {
+			if !have[n] {
+				missing = append(missing, fmt.Sprint(n))
+			}
+		}
+		return errConflict(fmt.Sprintf("%d of %d parts are uploaded; missing parts include %s", len(parts), count, strings.Join(missing, ", ")))
+	}
+	for i, p := range parts {
+		want := v.PartSize
+		if i == count-1 {
+			want = v.SourceSize - int64(count-1)*v.PartSize
+		}
+		if p.Number != i+1 || p.Size != want {
+			return errInvalid(fmt.Sprintf("part %d has %d bytes, expected %d; upload it again", p.Number, p.Size, want), nil)
+		}
+	}
+	return nil
+}
+
+// submit hands the video to the farm. If two completes race, the loser cancels its own job.
+func (s *Server) submit(r *http.Request, v store.Video) error {
+	ctx := r.Context()
+	job, err := s.farm.SubmitJob(ctx, wire.SubmitJob{Source: sourceKey(v.ID), Output: hlsPrefix(v.ID)})
+	if err != nil {
+		var apiErr *wire.APIError
+		if errors.As(err, &apiErr) && apiErr.Status < 500 {
+			return fmt.Errorf("the farm refused the job: %w", err)
+		}
+		s.log.Warn("submit job", "video_id", v.ID, "error", err)
+		return errUnavailable("the transcoding farm is unreachable; your upload is safe, complete it again in a moment")
+	}
+	won, err := s.db.MarkQueued(ctx, v.ID, job.ID)
+	if err != nil || !won {
+		if cerr := s.farm.CancelJob(ctx, job.ID); cerr != nil {
+			s.log.Warn("cancel duplicate job", "video_id", v.ID, "job_id", job.ID, "error", cerr)
+		}
+	}
+	return err
+}
+
+func formatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

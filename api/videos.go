@@ -1,0 +1,381 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sunomi/sunomi/api/oapi"
+	"github.com/sunomi/sunomi/api/store"
+	"github.com/sunomi/sunomi/storage"
+)
+
+// Limits on what a video's owner writes.
+const (
+	maxTitle       = 100
+	maxDescription = 5000
+	maxTags        = 15
+	maxTag         = 30
+	defaultLimit   = 24
+)
+
+// newVideoID returns 11 URL-safe characters (64 random bits), short enough for a shareable URL.
+func newVideoID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// videoKey is where the object named rel lives for a video; DESIGN.md's storage layout.
+func videoKey(id, rel string) string { return "videos/" + id + "/" + rel }
+
+func sourceKey(id string) string { return videoKey(id, "source/original") }
+
+func hlsPrefix(id string) string { return videoKey(id, "hls") }
+
+// canView reports whether user may see the video. Everyone sees public and unlisted videos
+// that are being transcoded or are ready; their owner and moderators see everything.
+func canView(v store.Video, user store.User, signedIn bool) bool {
+	if signedIn && (user.ID == v.OwnerID || user.CanModerate()) {
+		return true
+	}
+	switch v.Status {
+	case store.StatusUploading, store.StatusFailed, store.StatusRemoved:
+		return false
+	}
+	return v.Visibility == store.Public || v.Visibility == store.Unlisted
+}
+
+// visibleVideo loads a video the caller may see; errNotFound otherwise, so that private ids
+// cannot be probed.
+func (s *Server) visibleVideo(r *http.Request, id string) (store.Video, error) {
+	v, err := s.db.Video(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return v, errNotFound
+	}
+	if err != nil {
+		return v, err
+	}
+	user, signedIn := caller(r)
+	if !canView(v, user, signedIn) {
+		return v, errNotFound
+	}
+	return v, nil
+}
+
+// ownedVideo loads a video the caller may change: its owner's, or anyone's for a moderator
+// when moderators are allowed.
+func (s *Server) ownedVideo(r *http.Request, id string, moderatorsToo bool) (store.Video, store.User, error) {
+	user, err := requireUser(r)
+	if err != nil {
+		return store.Video{}, user, err
+	}
+	v, err := s.visibleVideo(r, id)
+	if err != nil {
+		return v, user, err
+	}
+	if v.OwnerID != user.ID && !(moderatorsToo && user.CanModerate()) {
+		return v, user, errForbidden("only the video's owner may do this")
+	}
+	return v, user, nil
+}
+
+// ListVideos lists public, ready videos, newest first.
+func (s *Server) ListVideos(w http.ResponseWriter, r *http.Request, params oapi.ListVideosParams) {
+	after, limit, err := pageParams(params.Cursor, params.Limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	videos, err := s.db.ListPublic(r.Context(), after, limit+1)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page := s.videoPage(r.Context(), videos, limit, func(v store.Video) time.Time { return *v.PublishedAt })
+	// Anyone may cache the anonymous home page for a moment; it changes as videos publish.
+	if _, signedIn := caller(r); !signedIn {
+		w.Header().Set("Cache-Control", "public, max-age=5")
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+// ListMyVideos lists the caller's own videos in every status.
+func (s *Server) ListMyVideos(w http.ResponseWriter, r *http.Request, params oapi.ListMyVideosParams) {
+	user, err := requireUser(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	after, limit, err := pageParams(params.Cursor, params.Limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	videos, err := s.db.ListByOwner(r.Context(), user.ID, after, limit+1)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "private, no-cache")
+	writeJSON(w, http.StatusOK, s.videoPage(r.Context(), videos, limit, func(v store.Video) time.Time { return v.CreatedAt }))
+}
+
+// videoPage turns limit+1 rows into a page and the cursor of the next one.
+func (s *Server) videoPage(ctx context.Context, videos []store.Video, limit int, sortTime func(store.Video) time.Time) oapi.VideoPage {
+	page := oapi.VideoPage{Videos: make([]oapi.Video, 0, min(len(videos), limit))}
+	if len(videos) > limit {
+		last := videos[limit-1]
+		c := encodeCursor(store.Cursor{Time: sortTime(last), ID: last.ID})
+		page.NextCursor = &c
+		videos = videos[:limit]
+	}
+	for _, v := range videos {
+		page.Videos = append(page.Videos, s.toAPIVideo(ctx, v))
+	}
+	return page
+}
+
+func pageParams(cursor *string, limit *int) (*store.Cursor, int, error) {
+	n := defaultLimit
+	if limit != nil {
+		if *limit < 1 || *limit > 100 {
+			return nil, 0, errField("limit", "must be between 1 and 100")
+		}
+		n = *limit
+	}
+	if cursor == nil || *cursor == "" {
+		return nil, n, nil
+	}
+	c, err := decodeCursor(*cursor)
+	if err != nil {
+		return nil, 0, errField("cursor", "is not a cursor this API returned")
+	}
+	return &c, n, nil
+}
+
+// Cursors are opaque to clients: base64url of {"t": time, "i": id}.
+type cursorJSON struct {
+	T time.Time `json:"t"`
+	I string    `json:"i"`
+}
+
+func encodeCursor(c store.Cursor) string {
+	b, _ := json.Marshal(cursorJSON{T: c.Time, I: c.ID})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (store.Cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return store.Cursor{}, err
+	}
+	var c cursorJSON
+	if err := json.Unmarshal(b, &c); err != nil {
+		return store.Cursor{}, err
+	}
+	if c.I == "" || c.T.IsZero() {
+		return store.Cursor{}, errors.New("incomplete cursor")
+	}
+	return store.Cursor{Time: c.T, ID: c.I}, nil
+}
+
+// GetVideo returns one video.
+func (s *Server) GetVideo(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
+	v, err := s.visibleVideo(r, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "private, no-cache")
+	writeJSON(w, http.StatusOK, s.toAPIVideo(r.Context(), v))
+}
+
+// UpdateVideo edits title, description, tags or visibility (the owner only).
+func (s *Server) UpdateVideo(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
+	var req oapi.UpdateVideoRequest
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if _, _, err := s.ownedVideo(r, id, false); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	patch, err := validatePatch(req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, err := s.db.UpdateVideo(r.Context(), id, patch)
+	if errors.Is(err, store.ErrNotFound) {
+		err = errNotFound
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.toAPIVideo(r.Context(), v))
+}
+
+func validatePatch(req oapi.UpdateVideoRequest) (store.VideoPatch, error) {
+	fields := map[string]string{}
+	var p store.VideoPatch
+	if req.Title == nil && req.Description == nil && req.Tags == nil && req.Visibility == nil {
+		return p, errInvalid("nothing to change: send title, description, tags or visibility", nil)
+	}
+	if req.Title != nil {
+		t := strings.TrimSpace(*req.Title)
+		checkTitle(t, fields)
+		p.Title = &t
+	}
+	if req.Description != nil {
+		if problem := checkText(*req.Description, maxDescription, true); problem != "" {
+			fields["description"] = problem
+		}
+		p.Description = req.Description
+	}
+	if req.Tags != nil {
+		tags := normaliseTags(*req.Tags, fields)
+		p.Tags = &tags
+	}
+	if req.Visibility != nil {
+		vis := string(*req.Visibility)
+		if !validVisibility(vis) {
+			fields["visibility"] = "must be public, unlisted or private"
+		}
+		p.Visibility = &vis
+	}
+	if len(fields) > 0 {
+		return p, errInvalid("some fields are invalid", fields)
+	}
+	return p, nil
+}
+
+func checkTitle(t string, fields map[string]string) {
+	if t == "" {
+		fields["title"] = "must not be empty"
+	} else if problem := checkText(t, maxTitle, false); problem != "" {
+		fields["title"] = problem
+	}
+}
+
+func validVisibility(v string) bool {
+	return v == store.Public || v == store.Unlisted || v == store.Private
+}
+
+// normaliseTags trims, lower-cases and de-duplicates tags, recording problems in fields.
+func normaliseTags(tags []string, fields map[string]string) []string {
+	if len(tags) > maxTags {
+		fields["tags"] = "at most 15 tags"
+		return nil
+	}
+	out := make([]string, 0, len(tags))
+	seen := map[string]bool{}
+	for _, t := range tags {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if t == "" {
+			fields["tags"] = "tags must not be empty"
+			return nil
+		}
+		if problem := checkText(t, maxTag, false); problem != "" {
+			fields["tags"] = "each tag " + problem
+			return nil
+		}
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// DeleteVideo cancels the video's job, deletes every stored object of it, then its rows. The
+// row goes last so that a storage failure leaves a video the owner can delete again rather
+// than orphaned objects nobody can find.
+func (s *Server) DeleteVideo(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
+	v, _, err := s.ownedVideo(r, id, true)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	if v.JobID != "" && v.InFlight() {
+		if err := s.farm.CancelJob(ctx, v.JobID); err != nil && !isJobGone(err) {
+			s.log.Warn("cancel job of deleted video", "video_id", v.ID, "job_id", v.JobID, "error", err)
+			s.fail(w, r, errUnavailable("the transcoding farm could not cancel this video's job; try again"))
+			return
+		}
+	}
+	if v.UploadID != "" {
+		if mp, ok := s.blobs.(storage.Multipart); ok {
+			if err := mp.AbortMultipart(ctx, sourceKey(v.ID), v.UploadID); err != nil && !errors.Is(err, storage.ErrNoSuchUpload) {
+				s.fail(w, r, err)
+				return
+			}
+		}
+	}
+	if err := s.blobs.DeletePrefix(ctx, videoKey(v.ID, "")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.db.DeleteVideo(ctx, v.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.fail(w, r, err)
+		return
+	}
+	s.relay.videoGone(v.ID)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// toAPIVideo renders a video, with playback URLs once it can be played.
+func (s *Server) toAPIVideo(ctx context.Context, v store.Video) oapi.Video {
+	out := oapi.Video{
+		Id:          v.ID,
+		Title:       v.Title,
+		Description: v.Description,
+		Tags:        v.Tags,
+		Visibility:  oapi.Visibility(v.Visibility),
+		Status:      oapi.VideoStatus(v.Status),
+		Owner:       oapi.Channel{Username: v.OwnerUsername, DisplayName: v.OwnerName},
+		CreatedAt:   v.CreatedAt,
+		UpdatedAt:   v.UpdatedAt,
+		PublishedAt: v.PublishedAt,
+	}
+	if out.Tags == nil {
+		out.Tags = []string{}
+	}
+	if v.OwnerAvatar != "" {
+		out.Owner.AvatarUrl = &v.OwnerAvatar
+	}
+	if v.FailureReason != "" {
+		out.FailureReason = &v.FailureReason
+	}
+	if v.DurationSeconds != nil {
+		out.DurationSeconds = v.DurationSeconds
+	}
+	if len(v.Rungs) > 0 {
+		out.Rungs = &v.Rungs
+	}
+	if s.playable(ctx, v) {
+		out.Playback = s.playback(v)
+	}
+	return out
+}
+
+// playable reports whether the video's master playlist exists: always once ready, and while
+// processing as soon as the farm has published the first segments of every rendition.
+func (s *Server) playable(ctx context.Context, v store.Video) bool {
+	switch v.Status {
+	case store.StatusReady:
+		return true
+	case store.StatusProcessing:
+		_, err := s.blobs.Stat(ctx, videoKey(v.ID, "hls/master.m3u8"))
+		return err == nil
+	}
+	return false
+}
