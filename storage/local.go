@@ -105,30 +105,52 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, size int64) er
 }
 
 func (l *Local) put(ctx context.Context, key string, r io.Reader, size int64) error {
+	return l.writeObject(ctx, key, func(w io.Writer) error {
+		return copyExact(ctx, w, r, size)
+	})
+}
+
+// writeObject stores the object at key atomically: fill writes it into a temporary file next
+// to its place, which is then fsynced and renamed over it.
+func (l *Local) writeObject(ctx context.Context, key string, fill func(w io.Writer) error) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	name := l.path(key)
-	parent := filepath.Dir(name)
-	f, err := l.createTemp(parent)
+	f, err := l.createTemp(filepath.Dir(name))
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
-	committed := false
 	defer func() {
-		if !committed {
+		if err != nil {
 			_ = f.Close()
-			_ = os.Remove(tmp)
+			_ = os.Remove(f.Name())
 		}
 	}()
+	if err := fill(f); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := commit(f, name); err != nil {
+		if fi, statErr := os.Stat(name); statErr == nil && fi.IsDir() {
+			return fmt.Errorf("other objects live under %q/, and on local storage a key cannot also be a prefix of other keys", key)
+		}
+		return err
+	}
+	return nil
+}
 
+// copyExact copies r to w, failing unless r yields exactly size bytes; a negative size takes
+// whatever r holds.
+func copyExact(ctx context.Context, w io.Writer, r io.Reader, size int64) error {
 	src := io.Reader(ctxReader{ctx: ctx, r: r})
 	if size >= 0 {
 		// One byte past size tells a too-long reader from an exact one.
 		src = io.LimitReader(src, size+1)
 	}
-	n, err := io.Copy(f, src)
+	n, err := io.Copy(w, src)
 	if err != nil {
 		return err
 	}
@@ -138,24 +160,23 @@ func (l *Local) put(ctx context.Context, key string, r io.Reader, size int64) er
 	if size >= 0 && n > size {
 		return fmt.Errorf("reader holds more than the %d bytes announced", size)
 	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
+	return nil
+}
+
+// commit makes the temporary file f durable and renames it to name. The caller removes f
+// when it fails.
+func commit(f *os.File, name string) error {
 	if err := f.Sync(); err != nil {
 		return err
 	}
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, name); err != nil {
-		if fi, statErr := os.Stat(name); statErr == nil && fi.IsDir() {
-			return fmt.Errorf("other objects live under %q/, and on local storage a key cannot also be a prefix of other keys", key)
-		}
+	if err := os.Rename(f.Name(), name); err != nil {
 		return err
 	}
-	committed = true
 	// The rename is durable only once the directory entry is.
-	return syncDir(parent)
+	return syncDir(filepath.Dir(name))
 }
 
 // createTemp makes the temporary file for a Put in parent, creating parent first. A Delete
@@ -390,7 +411,9 @@ func (l *Local) PresignPut(ctx context.Context, key string, ttl time.Duration) (
 	return l.presign("PUT", key, ttl)
 }
 
-func (l *Local) presign(method, key string, ttl time.Duration) (string, error) {
+// presign mints a URL for method on key. part is empty, or the upload ID and part number of a
+// part upload, which the signature then covers too.
+func (l *Local) presign(method, key string, ttl time.Duration, part ...string) (string, error) {
 	if err := ValidateKey(key); err != nil {
 		return "", err
 	}
@@ -407,7 +430,11 @@ func (l *Local) presign(method, key string, ttl time.Duration) (string, error) {
 	}
 	q := url.Values{}
 	q.Set("expires", strconv.FormatInt(expires, 10))
-	q.Set("sig", l.sign(method, key, expires))
+	if len(part) == 2 {
+		q.Set("uploadId", part[0])
+		q.Set("partNumber", part[1])
+	}
+	q.Set("sig", l.sign(method, key, expires, part...))
 	return l.publicURL + BlobPath + escapeKey(key) + "?" + q.Encode(), nil
 }
 

@@ -13,21 +13,29 @@ import (
 	"strings"
 )
 
-// sign computes the hex HMAC-SHA256 of method+"\n"+key+"\n"+expires.
-func (l *Local) sign(method, key string, expires int64) string {
+// sign computes the hex HMAC-SHA256 of method+"\n"+key+"\n"+expires, followed for a part
+// upload by "\n"+uploadId+"\n"+partNumber (the part argument). Object URLs thus sign what they
+// always did. Keys hold no newline and expires is a number, so an object URL's payload is
+// never a part URL's: neither kind of URL can be turned into the other.
+func (l *Local) sign(method, key string, expires int64, part ...string) string {
 	m := hmac.New(sha256.New, l.secret)
 	_, _ = io.WriteString(m, method+"\n"+key+"\n"+strconv.FormatInt(expires, 10))
+	for _, p := range part {
+		_, _ = io.WriteString(m, "\n"+p)
+	}
 	return hex.EncodeToString(m.Sum(nil))
 }
 
 // Handler serves the presigned URLs: GET (and HEAD) and PUT of
-// BlobPath + key + "?expires=<unix>&sig=<hex>". Mount it so it sees the full path, e.g.
+// BlobPath + key + "?expires=<unix>&sig=<hex>", and PUT of a multipart upload's part to
+// BlobPath + key + "?uploadId=<id>&partNumber=<n>&expires=<unix>&sig=<hex>", answered with the
+// part's ETag as S3 does (404 when the upload is gone). Mount it so it sees the full path, e.g.
 // mux.Handle(storage.BlobPath, l.Handler()). A missing, tampered or expired signature gets 403,
 // a missing object 404, both with a JSON {"error": "…"} body. GET supports Range requests.
 //
 // The signature in the URL is the only credential (no cookies), so any origin may use the URLs:
 // CORS preflights are answered and responses carry Access-Control-Allow-Origin: *, letting
-// browsers upload straight to a presigned PUT URL.
+// browsers upload straight to a presigned PUT URL, and read the ETag of the parts they upload.
 func (l *Local) Handler() http.Handler {
 	return http.HandlerFunc(l.serveHTTP)
 }
@@ -67,6 +75,10 @@ func (l *Local) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if signedMethod == http.MethodPut && isPartURL(r) {
+		l.servePart(w, r, key)
+		return
+	}
 	if signedMethod == http.MethodPut {
 		l.servePut(w, r, key)
 		return
@@ -89,7 +101,11 @@ func (l *Local) verify(method, key string, r *http.Request) string {
 	if err != nil {
 		return "malformed sig parameter"
 	}
-	want, _ := hex.DecodeString(l.sign(method, key, expires))
+	var part []string
+	if isPartURL(r) {
+		part = []string{q.Get("uploadId"), q.Get("partNumber")}
+	}
+	want, _ := hex.DecodeString(l.sign(method, key, expires, part...))
 	if !hmac.Equal(got, want) {
 		return "signature does not match this URL and method"
 	}
@@ -137,10 +153,49 @@ func (l *Local) servePut(w http.ResponseWriter, r *http.Request, key string) {
 	}
 	body := http.MaxBytesReader(w, r.Body, l.maxPut)
 	err := l.Put(r.Context(), key, body, r.ContentLength)
-	var tooBig *http.MaxBytesError
+	if err != nil {
+		l.writePutError(w, r, key, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// isPartURL reports whether the request is for a multipart upload's part. Either parameter
+// makes it one, as in S3, and then the signature must cover both.
+func isPartURL(r *http.Request) bool {
+	q := r.URL.Query()
+	return q.Has("uploadId") || q.Has("partNumber")
+}
+
+func (l *Local) servePart(w http.ResponseWriter, r *http.Request, key string) {
+	if r.ContentLength > l.maxPut {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body of %d bytes exceeds the limit of %d bytes", r.ContentLength, l.maxPut))
+		return
+	}
+	q := r.URL.Query()
+	n, err := strconv.Atoi(q.Get("partNumber"))
+	if err != nil {
+		n = 0 // refused by putPart like any number out of range
+	}
+	body := http.MaxBytesReader(w, r.Body, l.maxPut)
+	etag, err := l.putPart(r.Context(), key, q.Get("uploadId"), n, body, r.ContentLength)
 	switch {
 	case err == nil:
+		w.Header().Set("ETag", etag)
 		w.WriteHeader(http.StatusOK)
+	case errors.Is(err, ErrNoSuchUpload):
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no multipart upload %q of object %q: it is unknown, completed or aborted", q.Get("uploadId"), key))
+	case errors.Is(err, ErrInvalidPart):
+		writeError(w, http.StatusBadRequest, err.Error())
+	default:
+		l.writePutError(w, r, key, err)
+	}
+}
+
+// writePutError answers a PUT whose body could not be stored.
+func (l *Local) writePutError(w http.ResponseWriter, r *http.Request, key string, err error) {
+	var tooBig *http.MaxBytesError
+	switch {
 	case errors.As(err, &tooBig):
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds the limit of %d bytes", l.maxPut))
 	case errors.Is(err, io.ErrUnexpectedEOF):

@@ -100,8 +100,8 @@ func (s *S3) ensureBucket(ctx context.Context, region string) error {
 	return err
 }
 
-// Client exposes the minio-go client, for operations the Store interface does not cover
-// (multipart uploads, lifecycle rules).
+// Client exposes the minio-go client, for operations the Store and Multipart interfaces do
+// not cover (lifecycle rules, say).
 func (s *S3) Client() *minio.Client { return s.client }
 
 // Bucket returns the bucket name.

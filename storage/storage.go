@@ -1,8 +1,10 @@
 // Package storage owns Sunomi's blob store: one small Store interface with two backends, a
 // local directory (Local, the single-machine default) and S3-compatible object storage through
 // minio-go (S3: MinIO, AWS S3, R2, …). Agents never hold storage credentials; the coordinator
-// hands them presigned GET/PUT URLs minted here. The local backend signs its URLs with an HMAC
-// key and serves them itself through Local.Handler.
+// hands them presigned GET/PUT URLs minted here. Browsers upload large sources in parts, to
+// presigned part URLs of a multipart upload (Multipart), so an interrupted upload resumes.
+// The local backend signs its URLs with an HMAC key and serves them itself through
+// Local.Handler.
 package storage
 
 import (
