@@ -16,13 +16,17 @@ DEMO_DIR := out/demo
 DEMO_SRC := $(DEMO_DIR)/source.mp4
 DEMO_HLS := $(DEMO_DIR)/hls
 
-.PHONY: deps build lint test test-short dev bench-transcode bench-farm clean
+.PHONY: deps build generate lint test test-short dev bench-transcode bench-farm clean
 
 deps:
 	@scripts/deps.sh
 
 build:
 	$(GO) build -o $(BIN) ./cmd/sunomi
+
+# Regenerates the API server types from api/openapi.yaml (oapi-codegen, pinned as a go tool).
+generate:
+	$(GO) generate ./api/...
 
 lint: | $(STATICCHECK)
 	@echo '==> gofmt'
