@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -221,4 +222,24 @@ func TestPasswordHash(t *testing.T) {
 	if _, err := checkPassword("$2a$10$bcrypt", "x"); err == nil {
 		t.Error("a non-argon2id hash was accepted")
 	}
+}
+
+// TestReplicasShareState runs two API replicas on one database: a token from one works on the
+// other, and login throttling counts attempts across both.
+func TestReplicasShareState(t *testing.T) {
+	e := newEnv(t, withConfig(func(c *Config) { c.LoginPerAccount = 2; c.LoginPerIP = 100 }))
+	other, err := New(e.srv.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replica := httptest.NewServer(other.Handler())
+	t.Cleanup(replica.Close)
+
+	s := e.user("harry")
+	e.must(http.StatusOK, "GET", replica.URL+"/api/v1/auth/me", s.Token, nil)
+	bad := map[string]string{"username": s.User.Username, "password": "wrong password"}
+	e.must(http.StatusUnauthorized, "POST", "/api/v1/auth/login", "", bad)
+	e.must(http.StatusUnauthorized, "POST", replica.URL+"/api/v1/auth/login", "", bad)
+	e.must(http.StatusTooManyRequests, "POST", "/api/v1/auth/login", "", bad)
+	e.must(http.StatusTooManyRequests, "POST", replica.URL+"/api/v1/auth/login", "", bad)
 }

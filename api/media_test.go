@@ -146,3 +146,22 @@ func TestDocsAndContract(t *testing.T) {
 		t.Error("HSTS sent without TLS")
 	}
 }
+
+func TestInternalErrorsRevealNothing(t *testing.T) {
+	e := newEnv(t)
+	e.db.Close() // every query now fails inside pgx
+	r := e.must(http.StatusInternalServerError, "GET", "/api/v1/videos", "", nil)
+	got := r.errorBody(t)
+	if got.Code != codeInternal || strings.Contains(strings.ToLower(got.Message), "pool") || strings.Contains(got.Message, "closed") {
+		t.Fatalf("500 body reveals internals: %+v", got)
+	}
+	e.must(http.StatusServiceUnavailable, "GET", "/readyz", "", nil)
+}
+
+func TestHSTSWithTLS(t *testing.T) {
+	e := newEnv(t, withConfig(func(c *Config) { c.TLS = true }))
+	r := get(t, e.URL+"/healthz", nil)
+	if got := r.header.Get("Strict-Transport-Security"); !strings.Contains(got, "max-age=") {
+		t.Fatalf("HSTS = %q", got)
+	}
+}
