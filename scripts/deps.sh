@@ -20,6 +20,8 @@ apt_packages=(
 	libavdevice-dev
 	pkg-config
 	ffmpeg
+	# initdb and postgres for internal/pgtest and the private cluster of `sunomi dev`.
+	postgresql
 )
 
 # Go tools: "binary|module path@version|expected substring of '<binary> -version'".

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sunomi/sunomi/internal/pgtest"
 	"github.com/sunomi/sunomi/internal/testmedia"
 )
 
@@ -24,21 +26,18 @@ import (
 
 var sunomiBuild struct {
 	once sync.Once
-	dir  string
 	path string
 	err  error
 	out  []byte
 }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if sunomiBuild.dir != "" {
-		os.RemoveAll(sunomiBuild.dir)
-	}
-	os.Exit(code)
-}
+// TestMain gives the package a PostgreSQL cluster for `sunomi users` and `sunomi dev`.
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// sunomiBinary builds ./cmd/sunomi once per test binary.
+// sunomiBinary builds ./cmd/sunomi once per test binary. pgtest.Main ends the process with
+// os.Exit, leaving no moment to remove a temporary directory, so the binary lives in the user's
+// cache directory under one name that every build replaces with a rename: the disk holds one
+// copy, and a test run still executing the previous one is unaffected.
 func sunomiBinary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
@@ -51,11 +50,21 @@ func sunomiBinary(t *testing.T) string {
 			b.err = err
 			return
 		}
-		if b.dir, b.err = os.MkdirTemp("", "sunomi-cli-test-"); b.err != nil {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			dir = os.TempDir()
+		}
+		dir = filepath.Join(dir, "sunomi", "test-bin")
+		if b.err = os.MkdirAll(dir, 0o755); b.err != nil {
 			return
 		}
-		b.path = filepath.Join(b.dir, "sunomi")
-		b.out, b.err = exec.Command(gobin, "build", "-o", b.path, ".").CombinedOutput()
+		b.path = filepath.Join(dir, "sunomi")
+		tmp := fmt.Sprintf("%s.%d.tmp", b.path, os.Getpid())
+		if b.out, b.err = exec.Command(gobin, "build", "-o", tmp, ".").CombinedOutput(); b.err != nil {
+			os.Remove(tmp)
+			return
+		}
+		b.err = os.Rename(tmp, b.path)
 	})
 	if b.err != nil {
 		t.Fatalf("go build ./cmd/sunomi: %v\n%s", b.err, b.out)

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sunomi/sunomi/internal/pgtest"
+)
+
+// mainEnv makes the test binary run main instead of the tests, so that the tests start the
+// real command in a process of its own.
+const mainEnv = "SUNOMI_API_TEST_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(mainEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
+	pgtest.Main(m)
+}
+
+// syncBuffer collects a process's output while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// command runs the api command in a process of its own, in an environment without the
+// variables it reads, plus env.
+func command(t *testing.T, env []string, args ...string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "SUNOMI_") && !strings.HasPrefix(name, "GITHUB_") && name != "DATABASE_URL" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(append(cmd.Env, mainEnv+"=1"), env...)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	return cmd, out
+}
+
+// valid is a configuration that passes every check, for the cases to spoil one setting of.
+var valid = []string{
+	"DATABASE_URL=postgres://nobody@127.0.0.1:1/none",
+	"SUNOMI_STORAGE=file:///nonexistent/blobs",
+	"SUNOMI_PUBLIC_URL=http://localhost:8080",
+	"SUNOMI_COORDINATOR=http://127.0.0.1:7000",
+	"SUNOMI_JWT_KEYS=k1:0123456789abcdef0123456789abcdef",
+	"SUNOMI_MEDIA_SECRET=0123456789abcdef",
+}
+
+// without returns valid less the variable name.
+func without(name string) []string {
+	var out []string
+	for _, kv := range valid {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func TestBadConfigurationExitsWithOneLine(t *testing.T) {
+	tests := []struct {
+		name string
+		env  []string
+		args []string
+		want string // a part of the line
+	}{
+		{"no database", without("DATABASE_URL"), nil, "no database: pass --database-url postgres://… or set DATABASE_URL"},
+		{"no storage", without("SUNOMI_STORAGE"), nil, "no blob store"},
+		{"no coordinator", without("SUNOMI_COORDINATOR"), nil, "no coordinator"},
+		{"no signing keys", without("SUNOMI_JWT_KEYS"), nil, "no token signing keys"},
+		{"short signing key", valid, []string{"--jwt-keys", "k1:short"}, `--jwt-keys: signing key "k1": the secret must be at least 32 characters`},
+		{"no media secret", without("SUNOMI_MEDIA_SECRET"), nil, "--media-secret (or SUNOMI_MEDIA_SECRET) must be at least 16 bytes"},
+		{"local storage without public URL", without("SUNOMI_PUBLIC_URL"), nil, "--public-url (or SUNOMI_PUBLIC_URL) is required with file:// storage"},
+		{"relative public URL", valid, []string{"--public-url", "sunomi.example"}, `--public-url "sunomi.example" must be an absolute http(s) URL`},
+		{"short storage secret", valid, []string{"--storage-secret", "tiny"}, "--storage-secret must be at least 16 bytes"},
+		{"bad upload size", valid, []string{"--max-upload-size", "lots"}, `--max-upload-size: "lots" is not a size`},
+		{"bad upload size from the environment", append(slices.Clone(valid), "SUNOMI_MAX_UPLOAD_SIZE=lots"), nil, `--max-upload-size: "lots" is not a size`},
+		{"bad proxy", valid, []string{"--trusted-proxies", "10.0.0.0/8,proxy.local"}, `--trusted-proxies: "proxy.local" is not a CIDR`},
+		{"GitHub ID alone", valid, []string{"--github-client-id", "abc"}, "--github-client-id and --github-client-secret go together"},
+		{"TLS certificate alone", valid, []string{"--tls-cert", "cert.pem"}, "--tls-cert and --tls-key go together"},
+		{"missing TLS files", valid, []string{"--tls-cert", "cert.pem", "--tls-key", "key.pem"}, "--tls-cert/--tls-key: open cert.pem"},
+		{"bad log level", valid, []string{"--log-level", "loud"}, `--log-level "loud"`},
+		{"token twice", valid, []string{"--token", "a", "--token-file", "f"}, "not both"},
+		{"unknown flag", valid, []string{"--colour"}, "unknown flag: --colour"},
+		{"arguments", valid, []string{"serve"}, `unknown command "serve"`},
+		{"database down", valid, nil, "connect to postgresql at 127.0.0.1:1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cmd, out := command(t, tt.env, append([]string{"--http", "127.0.0.1:0"}, tt.args...)...)
+			err := cmd.Run()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+				t.Fatalf("exit: %v, want status 1; output %q", err, out)
+			}
+			got := out.String()
+			if !strings.HasPrefix(got, "api: ") || strings.Count(got, "\n") != 1 {
+				t.Errorf("output %q, want one line starting with \"api: \"", got)
+			}
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("output %q, want it to say %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestServesAndStops runs the service on a real database, over HTTP and then HTTPS, and stops
+// it as an orchestrator does, with SIGTERM.
+func TestServesAndStops(t *testing.T) {
+	dir := t.TempDir()
+	cert, key, pool := selfSigned(t, dir)
+	tests := []struct {
+		name   string
+		args   []string
+		scheme string
+		client *http.Client
+		hsts   bool
+	}{
+		{"http", nil, "http", http.DefaultClient, false},
+		{"https", []string{"--tls-cert", cert, "--tls-key", key}, "https",
+			&http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := freeAddr(t)
+			env := append(without("DATABASE_URL"), "DATABASE_URL="+pgtest.NewDatabase(t),
+				"SUNOMI_STORAGE=file://"+filepath.Join(t.TempDir(), "blobs"))
+			args := append([]string{"--http-addr", addr, "--trusted-proxies", "10.0.0.0/8, 192.168.1.1"}, tt.args...)
+			cmd, out := command(t, env, args...)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			defer func() {
+				if cmd.ProcessState == nil {
+					_ = cmd.Process.Kill()
+					<-done
+				}
+				if t.Failed() {
+					t.Logf("output:\n%s", out)
+				}
+			}()
+
+			url := tt.scheme + "://" + addr
+			deadline := time.Now().Add(30 * time.Second)
+			var resp *http.Response
+			for {
+				var err error
+				if resp, err = tt.client.Get(url + "/readyz"); err == nil {
+					resp.Body.Close()
+					break
+				}
+				select {
+				case err := <-done:
+					t.Fatalf("api exited before serving: %v", err)
+				case <-time.After(50 * time.Millisecond):
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("api not serving at %s within 30s: %v", url, err)
+				}
+			}
+			if resp.StatusCode != http.StatusNoContent {
+				t.Errorf("GET /readyz: status %d, want 204", resp.StatusCode)
+			}
+			if got := resp.Header.Get("Strict-Transport-Security") != ""; got != tt.hsts {
+				t.Errorf("HSTS header sent: %v, want %v", got, tt.hsts)
+			}
+
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("exit after SIGTERM: %v, want status 0", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("api still running 30s after SIGTERM")
+			}
+			if !strings.Contains(out.String(), `msg="api stopped"`) {
+				t.Errorf("no \"api stopped\" in the log")
+			}
+		})
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key into dir, and returns their paths
+// and a pool that trusts the certificate.
+func selfSigned(t *testing.T, dir string) (certPath, keyPath string, pool *x509.CertPool) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "sunomi test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPath, keyPath = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(parsed)
+	return certPath, keyPath, pool
+}
