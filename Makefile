@@ -16,13 +16,14 @@ DEMO_DIR := out/demo
 DEMO_SRC := $(DEMO_DIR)/source.mp4
 DEMO_HLS := $(DEMO_DIR)/hls
 
-.PHONY: deps build generate lint test test-short dev bench-transcode bench-farm clean
+.PHONY: deps build generate lint test test-short dev demo bench-transcode bench-farm clean
 
 deps:
 	@scripts/deps.sh
 
 build:
 	$(GO) build -o $(BIN) ./cmd/sunomi
+	$(GO) build -o bin/api ./cmd/api
 
 # Regenerates the API server types from api/openapi.yaml (oapi-codegen, pinned as a go tool).
 generate:
@@ -48,7 +49,14 @@ test: deps lint
 test-short:
 	$(GO) test -short ./...
 
+# The whole platform in one process — PostgreSQL (DATABASE_URL, else a private cluster in
+# .sunomi/postgres), a coordinator, agents and the API — kept in .sunomi/; open the URL it prints.
 dev: deps build
+	@$(BIN) dev
+
+# Transcodes a generated 20 s clip on this machine with `sunomi transcode` (no farm, no API) and
+# says how to play it; out/demo/source.mp4 is also a handy upload for `make dev`.
+demo: deps build
 	@if [ ! -f $(DEMO_SRC) ]; then \
 		echo '==> generating $(DEMO_SRC) (20 s, 1280x720, testsrc2 + sine)'; \
 		mkdir -p $(DEMO_DIR); \
