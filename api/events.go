@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"sync"
@@ -69,11 +70,16 @@ func (s *Server) VideoEvents(w http.ResponseWriter, r *http.Request, id oapi.Vid
 }
 
 func (s *Server) authenticateSocket(ctx context.Context, conn *websocket.Conn) (store.User, bool, websocket.StatusCode, string) {
-	actx, cancel := context.WithTimeout(ctx, authTimeout)
-	defer cancel()
+	const refuse = `send {"type": "auth", "token": "…"} first`
+	// Not a deadline on the read: a read whose context ends drops the connection without a
+	// close frame, and the client would never learn why. Close unblocks the read instead.
+	timer := time.AfterFunc(authTimeout, func() { conn.Close(closeUnauthorized, refuse) })
+	defer timer.Stop()
+	// Not wsjson.Read either: it closes with 1007 itself when the message is not JSON.
+	_, data, err := conn.Read(ctx)
 	var msg authMessage
-	if err := wsjson.Read(actx, conn, &msg); err != nil || msg.Type != "auth" {
-		return store.User{}, false, closeUnauthorized, `send {"type": "auth", "token": "…"} first`
+	if err != nil || json.Unmarshal(data, &msg) != nil || msg.Type != "auth" {
+		return store.User{}, false, closeUnauthorized, refuse
 	}
 	if msg.Token == "" {
 		return store.User{}, false, 0, ""
@@ -92,8 +98,12 @@ func (s *Server) streamProgress(ctx context.Context, conn *websocket.Conn, v sto
 		if err := wsjson.Write(ctx, conn, snapshotEvent(v)); err != nil {
 			return err
 		}
-		if !retry.Sleep(ctx, time.Second) {
+		select {
+		case <-ctx.Done():
 			return ctx.Err()
+		case <-s.life.Done(): // the server is closing; a hijacked socket outlives Shutdown
+			return errRelayClosed
+		case <-time.After(time.Second):
 		}
 		var err error
 		if v, err = s.db.Video(ctx, v.ID); err != nil {
@@ -111,7 +121,7 @@ func (s *Server) streamProgress(ctx context.Context, conn *websocket.Conn, v sto
 			return ctx.Err()
 		case ev, ok := <-events:
 			if !ok {
-				return nil
+				return errRelayClosed
 			}
 			if err := wsjson.Write(ctx, conn, ev); err != nil {
 				return err
@@ -156,6 +166,10 @@ type watch struct {
 	// The first progress seen, for the ETA.
 	startPct  float64
 	startTime time.Time
+	// The highest percentages sent: the farm's frame totals grow as encode tasks start
+	// (each reports its own chunk's frames), so a raw percentage can fall.
+	maxOverall float64
+	maxRungs   map[string]float64
 }
 
 func newRelay(s *Server) *relay {
@@ -222,7 +236,10 @@ func (rl *relay) follow(ctx context.Context, videoID, jobID string, w *watch) {
 	}
 }
 
-var errJobEnded = errors.New("job ended")
+var (
+	errJobEnded    = errors.New("job ended")
+	errRelayClosed = errors.New("the server is shutting down")
+)
 
 // publish turns a job update into an event for every subscriber. When the job has ended it
 // first records the outcome in the database, so a client that reacts to the event by fetching
@@ -261,21 +278,27 @@ func (rl *relay) event(videoID string, w *watch, job wire.Job) oapi.ProgressEven
 		ChunksTotal: job.ChunksTotal,
 		Playable:    job.PlayableAt != nil || job.State == wire.JobDone,
 	}
+	if w.maxRungs == nil {
+		w.maxRungs = map[string]float64{}
+	}
 	var done, total int64
 	for _, r := range job.Rungs {
-		ev.Progress.Rungs[r.Name] = percent(r.FramesDone, r.FramesTotal)
+		pct := max(percent(r.FramesDone, r.FramesTotal), w.maxRungs[r.Name])
+		ev.Progress.Rungs[r.Name], w.maxRungs[r.Name] = pct, pct
 		done += r.FramesDone
 		total += r.FramesTotal
 	}
-	ev.Progress.Overall = percent(done, total)
+	ev.Progress.Overall = max(percent(done, total), w.maxOverall)
+	w.maxOverall = ev.Progress.Overall
 	if job.State == wire.JobDone {
 		ev.Progress.Overall = 100
 		for name := range ev.Progress.Rungs {
 			ev.Progress.Rungs[name] = 100
 		}
 	}
-	if job.Error != "" {
-		ev.Error = &job.Error
+	if ev.Status == oapi.Failed {
+		reason := failureReason(job)
+		ev.Error = &reason
 	}
 	// ETA from the rate since this replica first saw progress.
 	now := rl.s.now()
@@ -326,6 +349,9 @@ func (rl *relay) videoGone(videoID string) {
 		}
 		ch <- ev
 	}
+	// Detach the subscribers: an event of the job's cancellation that is being published
+	// right now must not replace "removed".
+	w.subs = nil
 	w.cancel()
 	delete(rl.watches, videoID)
 }

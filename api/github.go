@@ -137,6 +137,10 @@ func (s *Server) GithubLogin(w http.ResponseWriter, r *http.Request, params oapi
 	returnTo := "/"
 	if params.ReturnTo != nil && *params.ReturnTo != "" {
 		returnTo = *params.ReturnTo
+		if len(returnTo) > maxReturnTo {
+			s.fail(w, r, errField("returnTo", fmt.Sprintf("must be at most %d characters", maxReturnTo)))
+			return
+		}
 		if !localPath(returnTo) {
 			s.fail(w, r, errField("returnTo", "must be a path on this site, such as /upload"))
 			return
@@ -157,6 +161,10 @@ func (s *Server) GithubLink(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, oapi.RedirectURL{Url: s.startOAuth(w, "/", user.ID)})
 }
+
+// maxReturnTo is openapi.yaml's maxLength of returnTo; it also keeps the state cookie well
+// under the 4 KB browsers keep.
+const maxReturnTo = 512
 
 // localPath accepts paths of this site only: no scheme, no host, no protocol-relative //.
 func localPath(p string) bool {

@@ -126,6 +126,9 @@ type Server struct {
 	relay   *relay
 	handler http.Handler
 
+	// life ends at Close: background work and every WebSocket stop with it (a hijacked
+	// connection outlives http.Server.Shutdown otherwise).
+	life   context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -145,6 +148,7 @@ func New(cfg Config) (*Server, error) {
 		log:   cfg.Logger.With("component", "api"),
 		now:   cfg.Now,
 	}
+	s.life, s.cancel = context.WithCancel(context.Background())
 	s.relay = newRelay(s)
 	s.handler = s.routes()
 	return s, nil
@@ -157,19 +161,16 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // until Close. Reconciliation is what guarantees that no video stays queued or processing when
 // the API was down as its job ended.
 func (s *Server) Start(ctx context.Context) error {
-	ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if err := s.reconcile(ctx); err != nil {
 		s.log.Warn("reconcile with the farm", "error", err)
 	}
-	s.wg.Go(func() { s.syncLoop(ctx) })
+	s.wg.Go(func() { s.syncLoop(s.life) })
 	return nil
 }
 
 // Close stops the background work and closes every WebSocket.
 func (s *Server) Close(ctx context.Context) error {
-	if s.cancel != nil {
-		s.cancel()
-	}
+	s.cancel()
 	s.relay.close()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()

@@ -87,14 +87,8 @@ func (s *Server) jobEnded(ctx context.Context, videoID string, job wire.Job) err
 			return fmt.Errorf("read the published ladder: %w", err)
 		}
 		changed, err = s.db.MarkReady(ctx, videoID, p)
-	case wire.JobCanceled:
-		changed, err = s.db.MarkFailed(ctx, videoID, "the transcoding job was canceled")
 	default:
-		reason := job.Error
-		if reason == "" {
-			reason = "transcoding failed"
-		}
-		changed, err = s.db.MarkFailed(ctx, videoID, reason)
+		changed, err = s.db.MarkFailed(ctx, videoID, failureReason(job))
 	}
 	if err == nil && changed {
 		s.log.Info("video transcoded", "video_id", videoID, "job_id", job.ID, "state", job.State)
@@ -152,4 +146,17 @@ func (s *Server) readSmall(ctx context.Context, key string) ([]byte, error) {
 	}
 	defer rc.Close()
 	return io.ReadAll(io.LimitReader(rc, 16<<20))
+}
+
+// failureReason is what users read, on the video and on its events socket, about a job that
+// ended without publishing.
+func failureReason(job wire.Job) string {
+	switch {
+	case job.State == wire.JobCanceled:
+		return "the transcoding job was canceled"
+	case job.Error != "":
+		return job.Error
+	default:
+		return "transcoding failed"
+	}
 }

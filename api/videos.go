@@ -305,6 +305,9 @@ func (s *Server) DeleteVideo(w http.ResponseWriter, r *http.Request, id oapi.Vid
 		return
 	}
 	ctx := r.Context()
+	// Followers learn "removed" before the job is canceled; otherwise the cancellation
+	// reaches them first, as "failed".
+	s.relay.videoGone(v.ID)
 	if v.JobID != "" && v.InFlight() {
 		if err := s.farm.CancelJob(ctx, v.JobID); err != nil && !isJobGone(err) {
 			s.log.Warn("cancel job of deleted video", "video_id", v.ID, "job_id", v.JobID, "error", err)
@@ -328,7 +331,6 @@ func (s *Server) DeleteVideo(w http.ResponseWriter, r *http.Request, id oapi.Vid
 		s.fail(w, r, err)
 		return
 	}
-	s.relay.videoGone(v.ID)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -44,7 +44,6 @@ type flags struct {
 	github                    api.GitHubConfig
 	tlsCert, tlsKey           string
 	logLevel                  string
-	httpAddrAlias             string
 }
 
 // envVars stand in for the flags the command line leaves unset. Secrets come from the
@@ -80,9 +79,6 @@ func newAPICmd() *cobra.Command {
 			if err := applyEnv(cmd); err != nil {
 				return err
 			}
-			if cmd.Flags().Changed("http-addr") {
-				f.http = f.httpAddrAlias
-			}
 			s, err := f.settings()
 			if err != nil {
 				return err
@@ -93,8 +89,6 @@ func newAPICmd() *cobra.Command {
 	cmd.CompletionOptions.DisableDefaultCmd = true
 	fl := cmd.Flags()
 	fl.StringVar(&f.http, "http", ":8080", "HOST:PORT to serve on (or $SUNOMI_HTTP)")
-	fl.StringVar(&f.httpAddrAlias, "http-addr", "", "the same as --http, named like the coordinator's flag")
-	_ = fl.MarkHidden("http-addr")
 	fl.StringVar(&f.databaseURL, "database-url", "", "PostgreSQL URL, postgres://user:password@host:5432/db (or $DATABASE_URL; required)")
 	fl.StringVar(&f.storageURL, "storage", "", "blob store shared with the coordinators: file:///dir or s3://bucket?endpoint=HOST:PORT&secure=false (or $SUNOMI_STORAGE; required); S3 credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
 	fl.StringVar(&f.storageSecret, "storage-secret", "", "HMAC key, at least 16 bytes, signing the upload URLs of file:// storage; every replica needs the same (or $SUNOMI_STORAGE_SECRET; default: derived from the media secret)")
@@ -122,7 +116,7 @@ func newAPICmd() *cobra.Command {
 func applyEnv(cmd *cobra.Command) error {
 	fl := cmd.Flags()
 	for _, v := range envVars {
-		if fl.Changed(v.flag) || (v.flag == "http" && fl.Changed("http-addr")) {
+		if fl.Changed(v.flag) {
 			continue
 		}
 		if val := os.Getenv(v.env); val != "" {

@@ -167,7 +167,7 @@ func TestServesAndStops(t *testing.T) {
 			addr := freeAddr(t)
 			env := append(without("DATABASE_URL"), "DATABASE_URL="+pgtest.NewDatabase(t),
 				"SUNOMI_STORAGE=file://"+filepath.Join(t.TempDir(), "blobs"))
-			args := append([]string{"--http-addr", addr, "--trusted-proxies", "10.0.0.0/8, 192.168.1.1"}, tt.args...)
+			args := append([]string{"--http", addr, "--trusted-proxies", "10.0.0.0/8, 192.168.1.1"}, tt.args...)
 			cmd, out := command(t, env, args...)
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)

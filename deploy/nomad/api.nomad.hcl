@@ -1,16 +1,18 @@
 # Sunomi's public API: two stateless instances behind service discovery.
 #
-# The api binary arrives in a later issue; this job is written for its planned interface:
-# `api --http-addr HOST:PORT`, with DATABASE_URL (PostgreSQL 15+), SUNOMI_COORDINATOR (the
-# coordinators' URLs) and SUNOMI_TOKEN in the environment, and GET /healthz on the HTTP port.
-# Adjust the args once the binary exists.
+# `api --http HOST:PORT` (cmd/api) with its configuration in the environment: DATABASE_URL
+# (PostgreSQL 15+), SUNOMI_COORDINATOR (the coordinators' URLs), SUNOMI_STORAGE (the same S3 bucket
+# as the farm), SUNOMI_PUBLIC_URL (where browsers reach the load balancer), and the secrets below.
+# Every instance must share SUNOMI_JWT_KEYS and SUNOMI_MEDIA_SECRET so that any of them accepts
+# the tokens and media URLs another one signed. GET /healthz answers on the HTTP port.
 #
 #   nomad job run \
 #     -var 'api_url=https://releases.example.internal/sunomi/v0.5.0/api' \
 #     -var 'coordinator_urls=["http://10.0.0.1:7000","http://10.0.0.2:7000","http://10.0.0.3:7000"]' \
 #     api.nomad.hcl
 #
-# DATABASE_URL and the token come from the Nomad Variable at var.secrets_path; see README.md.
+# The Nomad Variable at var.secrets_path holds database_url, token, storage, public_url, jwt_keys,
+# media_secret, s3_access_key and s3_secret_key; see README.md.
 
 variable "datacenters" {
   type    = list(string)
@@ -30,7 +32,7 @@ variable "coordinator_urls" {
 variable "secrets_path" {
   type        = string
   default     = "nomad/jobs/sunomi-api"
-  description = "Nomad Variable holding database_url and token."
+  description = "Nomad Variable holding database_url, token, storage, public_url, jwt_keys, media_secret and the S3 keys."
 }
 
 variable "service_provider" {
@@ -132,7 +134,7 @@ job "sunomi-api" {
 
       config {
         command = "local/api"
-        args    = ["--http-addr", "${NOMAD_ADDR_http}"]
+        args    = ["--http", "${NOMAD_ADDR_http}"]
       }
 
       env {
@@ -148,6 +150,12 @@ job "sunomi-api" {
           {{- with nomadVar "${var.secrets_path}" }}
           DATABASE_URL={{ .database_url }}
           SUNOMI_TOKEN={{ .token }}
+          SUNOMI_STORAGE={{ .storage }}
+          SUNOMI_PUBLIC_URL={{ .public_url }}
+          SUNOMI_JWT_KEYS={{ .jwt_keys }}
+          SUNOMI_MEDIA_SECRET={{ .media_secret }}
+          AWS_ACCESS_KEY_ID={{ .s3_access_key }}
+          AWS_SECRET_ACCESS_KEY={{ .s3_secret_key }}
           {{- end }}
         EOT
       }

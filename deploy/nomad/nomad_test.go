@@ -670,8 +670,8 @@ func TestAPI(t *testing.T) {
 		t.Error(`no http check with path "/healthz"`)
 	}
 	items := must(args(task))(t)
-	if v, ok := flagValue(items, "http-addr"); !ok || !slices.Contains(v.vars, "NOMAD_ADDR_http") {
-		t.Errorf("--http-addr refers to %q, want NOMAD_ADDR_http", v.vars)
+	if v, ok := flagValue(items, "http"); !ok || !slices.Contains(v.vars, "NOMAD_ADDR_http") {
+		t.Errorf("--http refers to %q, want NOMAD_ADDR_http", v.vars)
 	}
 	checkFlagsExist(t, items, "api")
 	checkSecrets(t, task, "DATABASE_URL")
