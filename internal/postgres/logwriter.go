@@ -50,7 +50,12 @@ func (w *logWriter) lineLocked(line string) {
 			w.level = l
 		}
 	}
-	w.logger.Log(context.Background(), w.level, "server output", "line", line)
+	level := w.level
+	// Our own readiness probe connects while the server starts; its refusal is expected.
+	if strings.Contains(line, "the database system is starting up") {
+		level = slog.LevelDebug
+	}
+	w.logger.Log(context.Background(), level, "server output", "line", line)
 	w.tail = append(w.tail, line)
 	if len(w.tail) > tailLines {
 		w.tail = w.tail[len(w.tail)-tailLines:]
