@@ -16,7 +16,7 @@ DEMO_DIR := out/demo
 DEMO_SRC := $(DEMO_DIR)/source.mp4
 DEMO_HLS := $(DEMO_DIR)/hls
 
-.PHONY: deps build generate lint test test-short dev demo bench-transcode bench-farm clean
+.PHONY: deps build generate lint test test-short dev demo bench-transcode bench-farm bench-api clean
 
 deps:
 	@scripts/deps.sh
@@ -81,6 +81,12 @@ bench-transcode: deps
 
 bench-farm: deps
 	$(GO) test -run '^$$' -bench 'BenchmarkFarm|BenchmarkSchedulerSimulation' -benchtime 1x -timeout 60m ./cluster/ ./scheduler/
+
+# wrk against the API's list and one video on 10,000 seeded videos, beside pgbench -S on the same
+# PostgreSQL server; then search on 100,000 videos, five kinds of query, beside the SQL's time
+# with and without the search indexes. BENCH_DURATION (default 10s) sets each run's length.
+bench-api: deps
+	$(GO) test -run '^$$' -bench 'BenchmarkAPI|BenchmarkSearch' -benchtime 1x -timeout 30m ./api/
 
 # lint installs staticcheck when it is missing; `make deps` also replaces a wrong version.
 $(STATICCHECK):

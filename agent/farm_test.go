@@ -119,8 +119,9 @@ func TestFarmTasksThroughTaskProcesses(t *testing.T) {
 		}
 	}
 
-	// The stitch task gets the encodes' thumbnails and posters as inputs,
-	// which the agent places in its output directory.
+	// The stitch task gets the encodes' thumbnails and posters and the
+	// audio's speech track as inputs, which the agent places in its output
+	// directory.
 	spec := pipeline.StitchSpec{Job: &job, Chunks: chunks, Audio: audio}
 	inputs := map[string]string{}
 	for i, c := range chunks {
@@ -131,6 +132,9 @@ func TestFarmTasksThroughTaskProcesses(t *testing.T) {
 		if c.Poster != nil {
 			inputs[c.Poster.File] = f.objectURL(ref, c.Poster.File)
 		}
+	}
+	if audio.Speech != nil {
+		inputs[audio.Speech.File] = f.objectURL(refOf(tasks[len(tasks)-1]), audio.Speech.File)
 	}
 	if len(inputs) != len(spec.Inputs()) || len(inputs) == 0 {
 		t.Fatalf("stitch inputs %v, want the %d the spec names", inputs, len(spec.Inputs()))
@@ -143,13 +147,14 @@ func TestFarmTasksThroughTaskProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := outputNames(c)
-	for _, want := range []string{"master.m3u8", "240p/playlist.m3u8", "audio/playlist.m3u8", pipeline.StoryboardImage, pipeline.StoryboardVTT} {
+	for _, want := range []string{"master.m3u8", "240p/playlist.m3u8", "audio/playlist.m3u8", pipeline.StoryboardImage, pipeline.StoryboardVTT,
+		pipeline.PHashFile, pipeline.SpeechFile} {
 		if !slices.Contains(names, want) {
 			t.Errorf("stitch outputs %v lack %s", names, want)
 		}
 	}
 	for _, n := range names {
-		if strings.HasPrefix(n, "thumbs/") {
+		if strings.HasPrefix(n, "thumbs/") || strings.HasSuffix(n, "_16k.wav") {
 			t.Errorf("stitch uploaded its input %s", n)
 		}
 	}

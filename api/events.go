@@ -56,18 +56,32 @@ func (s *Server) VideoEvents(w http.ResponseWriter, r *http.Request, id oapi.Vid
 		s.log.Error("load video for events", "video_id", id, "error", err)
 		conn.Close(websocket.StatusInternalError, "something went wrong on our side")
 		return
-	case v.Visibility != store.Public && !(signedIn && (user.ID == v.OwnerID || user.CanModerate())):
+	case !canFollow(v, user, signedIn):
 		conn.Close(closeForbidden, "only the owner of this video may follow its progress")
 		return
 	}
 	// Nothing is read after the auth message; CloseRead notices when the client goes away.
 	ctx = conn.CloseRead(ctx)
-	if err := s.streamProgress(ctx, conn, v); err != nil {
+	err = s.streamProgress(ctx, conn, v, user, signedIn)
+	switch {
+	case errors.Is(err, errNoLongerVisible):
+		conn.Close(closeNotFound, "no such video")
+	case err != nil:
 		conn.Close(websocket.StatusGoingAway, "the server is shutting down")
-		return
+	default:
+		conn.Close(websocket.StatusNormalClosure, "")
 	}
-	conn.Close(websocket.StatusNormalClosure, "")
 }
+
+// canFollow reports whether user may follow a video they can see: anyone a public one, its
+// owner and moderators the others.
+func canFollow(v store.Video, user store.User, signedIn bool) bool {
+	return canView(v, user, signedIn) && (v.Visibility == store.Public || (signedIn && (user.ID == v.OwnerID || user.CanModerate())))
+}
+
+// errNoLongerVisible ends a socket whose video was hidden from its follower (made private,
+// held or removed) while they followed it.
+var errNoLongerVisible = errors.New("the video is no longer visible to this follower")
 
 func (s *Server) authenticateSocket(ctx context.Context, conn *websocket.Conn) (store.User, bool, websocket.StatusCode, string) {
 	const refuse = `send {"type": "auth", "token": "…"} first`
@@ -91,8 +105,13 @@ func (s *Server) authenticateSocket(ctx context.Context, conn *websocket.Conn) (
 	return user, true, 0, ""
 }
 
-// streamProgress sends the video's progress until it is ready, failed or gone.
-func (s *Server) streamProgress(ctx context.Context, conn *websocket.Conn, v store.Video) error {
+// streamProgress sends the video's progress until it is ready, then its live counts (views,
+// likes, dislikes, comments) whenever they change, until it fails, is deleted or is hidden
+// from the follower.
+func (s *Server) streamProgress(ctx context.Context, conn *websocket.Conn, v store.Video, user store.User, signedIn bool) error {
+	// Subscribed before the snapshot is read, so no change falls between the two.
+	counts, stopCounts := s.counts.subscribe(v.ID)
+	defer stopCounts()
 	// A video still uploading has no job yet: wait for its upload to complete.
 	for v.Status == store.StatusUploading {
 		if err := wsjson.Write(ctx, conn, snapshotEvent(v)); err != nil {
@@ -110,24 +129,111 @@ func (s *Server) streamProgress(ctx context.Context, conn *websocket.Conn, v sto
 			return err
 		}
 	}
-	if !v.InFlight() {
-		return wsjson.Write(ctx, conn, snapshotEvent(v))
+	var last oapi.ProgressEvent
+	fromJob := v.InFlight()
+	if fromJob {
+		var ended bool
+		var err error
+		if last, ended, err = s.followJob(ctx, conn, v, counts, user, signedIn); ended || err != nil {
+			return err
+		}
 	}
+	// Ready (or failed, or removed): go on from the row as it is now.
+	id := v.ID
+	v, err := s.db.Video(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return wsjson.Write(ctx, conn, removedEvent(id))
+	case err != nil:
+		return err
+	case !canFollow(v, user, signedIn):
+		return errNoLongerVisible
+	}
+	if !fromJob {
+		last = snapshotEvent(v)
+		if err := wsjson.Write(ctx, conn, last); err != nil {
+			return err
+		}
+	}
+	if v.Status != store.StatusReady {
+		return nil
+	}
+	return s.streamCounts(ctx, conn, last, counts, user, signedIn)
+}
+
+// followJob relays the job's progress, each event with the latest counts. It returns the last
+// event sent when the video is ready (ended false: the counts go on), or when it has failed or
+// gone (ended true).
+func (s *Server) followJob(ctx context.Context, conn *websocket.Conn, v store.Video, counts <-chan countsUpdate, user store.User, signedIn bool) (last oapi.ProgressEvent, ended bool, err error) {
 	events, unsubscribe := s.relay.subscribe(v.ID, v.JobID)
 	defer unsubscribe()
+	stats := statsOf(v)
+	sent := false
+	for {
+		select {
+		case <-ctx.Done():
+			return last, true, ctx.Err()
+		case ev, ok := <-events:
+			if !ok {
+				return last, true, errRelayClosed
+			}
+			ev.Counts = &stats
+			if err := wsjson.Write(ctx, conn, ev); err != nil {
+				return last, true, err
+			}
+			last, sent = ev, true
+			switch ev.Status {
+			case oapi.VideoStatusProcessing, oapi.VideoStatusQueued:
+			case oapi.VideoStatusReady:
+				return last, false, nil
+			default:
+				return last, true, nil
+			}
+		case u := <-counts:
+			switch {
+			case u.gone:
+				return last, true, wsjson.Write(ctx, conn, removedEvent(v.ID))
+			case !canFollow(u.video, user, signedIn):
+				return last, true, errNoLongerVisible
+			}
+			if statsOf(u.video) == stats {
+				continue
+			}
+			stats = statsOf(u.video)
+			if !sent {
+				continue // the first progress event will carry them
+			}
+			last.Counts = &stats
+			if err := wsjson.Write(ctx, conn, last); err != nil {
+				return last, true, err
+			}
+		}
+	}
+}
+
+// streamCounts sends the counts of a ready video, as last with new counts, whenever they
+// change, until the video is deleted or removed (a "removed" event, then a normal closure) or
+// hidden from the follower.
+func (s *Server) streamCounts(ctx context.Context, conn *websocket.Conn, last oapi.ProgressEvent, counts <-chan countsUpdate, user store.User, signedIn bool) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case ev, ok := <-events:
-			if !ok {
-				return errRelayClosed
+		case <-s.life.Done():
+			return errRelayClosed
+		case u := <-counts:
+			switch {
+			case u.gone || u.video.Status == store.StatusRemoved:
+				return wsjson.Write(ctx, conn, removedEvent(last.VideoId))
+			case !canFollow(u.video, user, signedIn):
+				return errNoLongerVisible
+			case last.Counts != nil && statsOf(u.video) == *last.Counts:
+				continue
 			}
-			if err := wsjson.Write(ctx, conn, ev); err != nil {
+			stats := statsOf(u.video)
+			last.Counts = &stats
+			if err := wsjson.Write(ctx, conn, last); err != nil {
 				return err
-			}
-			if ev.Status != oapi.Processing && ev.Status != oapi.Queued {
-				return nil
 			}
 		}
 	}
@@ -145,7 +251,14 @@ func snapshotEvent(v store.Video) oapi.ProgressEvent {
 	if v.FailureReason != "" {
 		ev.Error = &v.FailureReason
 	}
+	counts := statsOf(v)
+	ev.Counts = &counts
 	return ev
+}
+
+// removedEvent tells a follower the video was deleted or removed.
+func removedEvent(videoID string) oapi.ProgressEvent {
+	return oapi.ProgressEvent{VideoId: videoID, Status: oapi.VideoStatusRemoved, Progress: oapi.Progress{Rungs: map[string]float64{}}}
 }
 
 // relay fans the farm's event stream of each job out to the WebSockets of this replica that
@@ -296,7 +409,7 @@ func (rl *relay) event(videoID string, w *watch, job wire.Job) oapi.ProgressEven
 			ev.Progress.Rungs[name] = 100
 		}
 	}
-	if ev.Status == oapi.Failed {
+	if ev.Status == oapi.VideoStatusFailed {
 		reason := failureReason(job)
 		ev.Error = &reason
 	}
@@ -304,7 +417,7 @@ func (rl *relay) event(videoID string, w *watch, job wire.Job) oapi.ProgressEven
 	now := rl.s.now()
 	if w.startTime.IsZero() && ev.Progress.Overall > 0 {
 		w.startTime, w.startPct = now, ev.Progress.Overall
-	} else if elapsed := now.Sub(w.startTime).Seconds(); !w.startTime.IsZero() && elapsed >= 1 && ev.Progress.Overall > w.startPct && ev.Status == oapi.Processing {
+	} else if elapsed := now.Sub(w.startTime).Seconds(); !w.startTime.IsZero() && elapsed >= 1 && ev.Progress.Overall > w.startPct && ev.Status == oapi.VideoStatusProcessing {
 		rate := (ev.Progress.Overall - w.startPct) / elapsed
 		eta := (100 - ev.Progress.Overall) / rate
 		ev.EtaSeconds = &eta
@@ -323,13 +436,13 @@ func percent(done, total int64) float64 {
 func videoStatus(jobState string) oapi.VideoStatus {
 	switch jobState {
 	case wire.JobQueued:
-		return oapi.Queued
+		return oapi.VideoStatusQueued
 	case wire.JobDone:
-		return oapi.Ready
+		return oapi.VideoStatusReady
 	case wire.JobFailed, wire.JobCanceled:
-		return oapi.Failed
+		return oapi.VideoStatusFailed
 	default:
-		return oapi.Processing
+		return oapi.VideoStatusProcessing
 	}
 }
 
@@ -341,7 +454,7 @@ func (rl *relay) videoGone(videoID string) {
 	if w == nil {
 		return
 	}
-	ev := oapi.ProgressEvent{VideoId: videoID, Status: oapi.Removed, Progress: oapi.Progress{Rungs: map[string]float64{}}}
+	ev := removedEvent(videoID)
 	for ch := range w.subs {
 		select {
 		case <-ch:

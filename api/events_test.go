@@ -45,7 +45,7 @@ func (e *env) complete(token, id string) oapi.Video {
 	e.t.Helper()
 	var v oapi.Video
 	e.must(http.StatusOK, "POST", "/api/v1/uploads/"+id+"/complete", token, nil).decode(e.t, &v)
-	if v.Status != oapi.Queued {
+	if v.Status != oapi.VideoStatusQueued {
 		e.t.Fatalf("completed video is %s, want queued", v.Status)
 	}
 	return v
@@ -96,12 +96,21 @@ type closed struct {
 
 // collect reads events until the server closes the socket or ctx ends.
 func (s *socket) collect(ctx context.Context) ([]oapi.ProgressEvent, closed) {
+	return s.collectUntil(ctx, func(oapi.ProgressEvent) bool { return false })
+}
+
+// collectUntil reads events until one satisfies stop (the socket stays open: closed's code is
+// 0), the server closes the socket, or ctx ends.
+func (s *socket) collectUntil(ctx context.Context, stop func(oapi.ProgressEvent) bool) ([]oapi.ProgressEvent, closed) {
 	var events []oapi.ProgressEvent
 	for {
 		var ev oapi.ProgressEvent
 		err := wsjson.Read(ctx, s.conn, &ev)
 		if err == nil {
 			events = append(events, ev)
+			if stop(ev) {
+				return events, closed{}
+			}
 			continue
 		}
 		var ce websocket.CloseError
@@ -123,8 +132,8 @@ func checkProgress(t *testing.T, id string, events []oapi.ProgressEvent, end clo
 			}
 		}
 	}()
-	if end.code != websocket.StatusNormalClosure {
-		t.Errorf("socket ended with %d %q (%v), want a normal closure after ready", end.code, end.reason, end.err)
+	if end.code != 0 {
+		t.Errorf("socket ended with %d %q (%v), want it open after ready (the live counts follow)", end.code, end.reason, end.err)
 	}
 	if len(events) == 0 {
 		t.Fatal("no events")
@@ -152,13 +161,13 @@ func checkProgress(t *testing.T, id string, events []oapi.ProgressEvent, end clo
 		if ev.EtaSeconds != nil && (*ev.EtaSeconds < 0 || math.IsNaN(*ev.EtaSeconds) || math.IsInf(*ev.EtaSeconds, 0)) {
 			t.Errorf("event %d: eta %v", i, *ev.EtaSeconds)
 		}
-		if ev.Status != oapi.Failed && ev.Error != nil {
+		if ev.Status != oapi.VideoStatusFailed && ev.Error != nil {
 			t.Errorf("event %d: status %s with error %q", i, ev.Status, *ev.Error)
 		}
 	}
 	// queued → processing → ready, possibly starting later (the job may have started before
 	// the socket connected); never back.
-	order := map[oapi.VideoStatus]int{oapi.Queued: 0, oapi.Processing: 1, oapi.Ready: 2}
+	order := map[oapi.VideoStatus]int{oapi.VideoStatusQueued: 0, oapi.VideoStatusProcessing: 1, oapi.VideoStatusReady: 2}
 	for i, st := range statuses {
 		if _, ok := order[st]; !ok {
 			t.Errorf("statuses %v: unexpected %s", statuses, st)
@@ -166,11 +175,11 @@ func checkProgress(t *testing.T, id string, events []oapi.ProgressEvent, end clo
 			t.Errorf("statuses %v go backwards", statuses)
 		}
 	}
-	if statuses[0] == oapi.Ready {
+	if statuses[0] == oapi.VideoStatusReady {
 		t.Errorf("statuses %v: the socket connected while the video was in flight but saw no progress", statuses)
 	}
 	last := events[len(events)-1]
-	if last.Status != oapi.Ready || last.Progress.Overall != 100 || !last.Playable {
+	if last.Status != oapi.VideoStatusReady || last.Progress.Overall != 100 || !last.Playable {
 		t.Errorf("last event %+v, want ready, 100 %%, playable", last)
 	}
 	if last.ChunksTotal == 0 || last.ChunksDone != last.ChunksTotal {
@@ -185,6 +194,8 @@ func checkProgress(t *testing.T, id string, events []oapi.ProgressEvent, end clo
 		}
 	}
 }
+
+func isReady(ev oapi.ProgressEvent) bool { return ev.Status == oapi.VideoStatusReady }
 
 func rungNames(ev oapi.ProgressEvent) []string {
 	var names []string
@@ -217,7 +228,7 @@ func TestVideoEvents(t *testing.T) {
 	for name, token := range followers {
 		s := e.follow(ctx, id, token)
 		wg.Go(func() {
-			events, end := s.collect(ctx)
+			events, end := s.collectUntil(ctx, isReady)
 			mu.Lock()
 			defer mu.Unlock()
 			results[name] = result{events, end}
@@ -238,7 +249,7 @@ func TestVideoEvents(t *testing.T) {
 	t.Run("video is ready", func(t *testing.T) {
 		var v oapi.Video
 		e.must(http.StatusOK, "GET", "/api/v1/videos/"+id, "", nil).decode(t, &v)
-		if v.Status != oapi.Ready {
+		if v.Status != oapi.VideoStatusReady {
 			t.Fatalf("status %s, want ready", v.Status)
 		}
 		if v.DurationSeconds == nil || math.Abs(*v.DurationSeconds-clipSeconds) > 0.5 {
@@ -268,16 +279,16 @@ func TestVideoEvents(t *testing.T) {
 		}
 	})
 
-	t.Run("ready video gets one snapshot", func(t *testing.T) {
-		events, end := e.follow(ctx, id, "").collect(ctx)
-		if len(events) != 1 || events[0].Status != oapi.Ready || events[0].Progress.Overall != 100 || !events[0].Playable {
+	t.Run("ready video gets a snapshot and stays open", func(t *testing.T) {
+		events, end := e.follow(ctx, id, "").collectUntil(ctx, isReady)
+		if len(events) != 1 || events[0].Status != oapi.VideoStatusReady || events[0].Progress.Overall != 100 || !events[0].Playable {
 			t.Fatalf("events %+v, want one ready snapshot", events)
 		}
 		if got, want := rungNames(events[0]), rungNames(final); !slices.Equal(got, want) {
 			t.Errorf("snapshot rungs %v, want %v", got, want)
 		}
-		if end.code != websocket.StatusNormalClosure {
-			t.Errorf("closed with %d %q, want normal", end.code, end.reason)
+		if end.code != 0 {
+			t.Errorf("closed with %d %q, want it open for the live counts", end.code, end.reason)
 		}
 	})
 
@@ -295,6 +306,8 @@ func TestVideoEvents(t *testing.T) {
 	setVisibility := func(vis oapi.Visibility) {
 		e.must(http.StatusOK, "PATCH", "/api/v1/videos/"+id, owner.Token, map[string]any{"visibility": vis})
 	}
+	// An accepted socket gets the ready snapshot and stays open for the live counts.
+	const accepted websocket.StatusCode = 0
 	cases := []struct {
 		name       string
 		visibility oapi.Visibility
@@ -303,10 +316,10 @@ func TestVideoEvents(t *testing.T) {
 	}{
 		{"unlisted, another user", oapi.Unlisted, tokenMessage(other.Token), closeForbidden},
 		{"unlisted, anonymous", oapi.Unlisted, tokenMessage(""), closeForbidden},
-		{"unlisted, owner", oapi.Unlisted, tokenMessage(owner.Token), websocket.StatusNormalClosure},
-		{"unlisted, moderator", oapi.Unlisted, tokenMessage(mod.Token), websocket.StatusNormalClosure},
+		{"unlisted, owner", oapi.Unlisted, tokenMessage(owner.Token), accepted},
+		{"unlisted, moderator", oapi.Unlisted, tokenMessage(mod.Token), accepted},
 		{"private, another user", oapi.Private, tokenMessage(other.Token), closeNotFound},
-		{"private, moderator", oapi.Private, tokenMessage(mod.Token), websocket.StatusNormalClosure},
+		{"private, moderator", oapi.Private, tokenMessage(mod.Token), accepted},
 		{"bad token", oapi.Public, tokenMessage("not-a-token"), closeUnauthorized},
 		{"garbage first message", oapi.Public, rawMessage("hello"), closeUnauthorized},
 		{"wrong message type", oapi.Public, rawMessage(`{"type":"subscribe","token":""}`), closeUnauthorized},
@@ -316,17 +329,17 @@ func TestVideoEvents(t *testing.T) {
 			setVisibility(c.visibility)
 			s := e.dial(ctx, id)
 			c.send(ctx, s)
-			events, end := s.collect(ctx)
+			events, end := s.collectUntil(ctx, isReady)
 			if end.code != c.want {
 				t.Fatalf("closed with %d %q (%v), want %d", end.code, end.reason, end.err, c.want)
 			}
-			if c.want != websocket.StatusNormalClosure && len(events) > 0 {
+			if c.want != accepted && len(events) > 0 {
 				t.Errorf("a refused socket got events %+v", events)
 			}
-			if c.want != websocket.StatusNormalClosure && end.reason == "" {
+			if c.want != accepted && end.reason == "" {
 				t.Errorf("close %d without a reason", end.code)
 			}
-			if c.want == websocket.StatusNormalClosure && (len(events) != 1 || events[0].Status != oapi.Ready) {
+			if c.want == accepted && (len(events) != 1 || events[0].Status != oapi.VideoStatusReady) {
 				t.Errorf("events %+v, want one ready snapshot", events)
 			}
 		})
@@ -377,13 +390,13 @@ func TestVideoEventsFailedJob(t *testing.T) {
 	// One socket from before the upload is complete, which waits for it, and one from after.
 	early := e.follow(ctx, id, owner.Token)
 	var ev oapi.ProgressEvent
-	if err := wsjson.Read(ctx, early.conn, &ev); err != nil || ev.Status != oapi.Uploading {
+	if err := wsjson.Read(ctx, early.conn, &ev); err != nil || ev.Status != oapi.VideoStatusUploading {
 		t.Fatalf("first event of a video being uploaded: %+v, %v; want uploading", ev, err)
 	}
 	e.complete(owner.Token, id)
 	events, end := e.follow(ctx, id, owner.Token).collect(ctx)
 	earlyEvents, earlyEnd := early.collect(ctx)
-	if len(earlyEvents) == 0 || earlyEvents[len(earlyEvents)-1].Status != oapi.Failed || earlyEnd.code != websocket.StatusNormalClosure {
+	if len(earlyEvents) == 0 || earlyEvents[len(earlyEvents)-1].Status != oapi.VideoStatusFailed || earlyEnd.code != websocket.StatusNormalClosure {
 		t.Errorf("the socket opened during the upload got %+v and %d %q, want failed last and a normal closure", earlyEvents, earlyEnd.code, earlyEnd.reason)
 	}
 	if end.code != websocket.StatusNormalClosure {
@@ -393,7 +406,7 @@ func TestVideoEventsFailedJob(t *testing.T) {
 		t.Fatal("no events")
 	}
 	last := events[len(events)-1]
-	if last.Status != oapi.Failed || last.Error == nil || *last.Error == "" {
+	if last.Status != oapi.VideoStatusFailed || last.Error == nil || *last.Error == "" {
 		t.Fatalf("last event %+v, want failed with an error", last)
 	}
 	if last.Playable {
@@ -402,7 +415,7 @@ func TestVideoEventsFailedJob(t *testing.T) {
 
 	var v oapi.Video
 	e.must(http.StatusOK, "GET", "/api/v1/videos/"+id, owner.Token, nil).decode(t, &v)
-	if v.Status != oapi.Failed || v.FailureReason == nil || *v.FailureReason == "" {
+	if v.Status != oapi.VideoStatusFailed || v.FailureReason == nil || *v.FailureReason == "" {
 		t.Fatalf("video %+v, want failed with a reason", v)
 	}
 	if *v.FailureReason != *last.Error {
@@ -416,7 +429,7 @@ func TestVideoEventsFailedJob(t *testing.T) {
 
 	// A socket opened afterwards gets the failure as a snapshot.
 	events, _ = e.follow(ctx, id, owner.Token).collect(ctx)
-	if len(events) != 1 || events[0].Status != oapi.Failed || events[0].Error == nil || *events[0].Error != *v.FailureReason {
+	if len(events) != 1 || events[0].Status != oapi.VideoStatusFailed || events[0].Error == nil || *events[0].Error != *v.FailureReason {
 		t.Errorf("late socket got %+v, want one failed snapshot", events)
 	}
 }
@@ -438,7 +451,7 @@ func TestVideoSyncWithoutSocket(t *testing.T) {
 	if err := wsjson.Read(ctx, s.conn, &first); err != nil {
 		t.Fatalf("first event: %v", err)
 	}
-	if first.Status != oapi.Queued && first.Status != oapi.Processing {
+	if first.Status != oapi.VideoStatusQueued && first.Status != oapi.VideoStatusProcessing {
 		t.Fatalf("first event %+v, want queued or processing", first)
 	}
 	s.conn.Close(websocket.StatusNormalClosure, "")
@@ -485,7 +498,7 @@ func TestVideoEventsInFlight(t *testing.T) {
 		if err := wsjson.Read(ctx, s.conn, &first); err != nil {
 			t.Fatalf("first event: %v", err)
 		}
-		if first.Status != oapi.Queued && first.Status != oapi.Processing {
+		if first.Status != oapi.VideoStatusQueued && first.Status != oapi.VideoStatusProcessing {
 			t.Fatalf("first event %+v, want queued or processing", first)
 		}
 		return id, s, first
@@ -518,7 +531,7 @@ func TestVideoEventsInFlight(t *testing.T) {
 		e.must(http.StatusNoContent, "DELETE", "/api/v1/videos/"+id, owner.Token, nil)
 		for name, s := range map[string]*socket{"owner": first, "late": late} {
 			events, end := s.collect(ctx)
-			if len(events) == 0 || events[len(events)-1].Status != oapi.Removed {
+			if len(events) == 0 || events[len(events)-1].Status != oapi.VideoStatusRemoved {
 				t.Errorf("%s: events after the delete %+v, want removed last", name, events)
 			}
 			if end.code != websocket.StatusNormalClosure {
@@ -548,11 +561,11 @@ func TestVideoEventsInFlight(t *testing.T) {
 		}
 		var v oapi.Video
 		e.must(http.StatusOK, "GET", "/api/v1/videos/"+id, owner.Token, nil).decode(t, &v)
-		if v.Status != oapi.Failed || v.FailureReason == nil {
+		if v.Status != oapi.VideoStatusFailed || v.FailureReason == nil {
 			t.Fatalf("video %+v, want failed with a reason", v)
 		}
 		last := events[len(events)-1]
-		if last.Status != oapi.Failed || last.Error == nil || *last.Error != *v.FailureReason {
+		if last.Status != oapi.VideoStatusFailed || last.Error == nil || *last.Error != *v.FailureReason {
 			t.Errorf("last event %+v (error %v), want failed with the error %q", last, last.Error, *v.FailureReason)
 		}
 	})
@@ -568,7 +581,7 @@ func TestVideoEventsInFlight(t *testing.T) {
 		}
 		events, end := s.collect(ctx)
 		for _, ev := range events {
-			if ev.Status != oapi.Queued && ev.Status != oapi.Processing {
+			if ev.Status != oapi.VideoStatusQueued && ev.Status != oapi.VideoStatusProcessing {
 				t.Errorf("event %+v while the agent is stopped", ev)
 			}
 		}

@@ -35,7 +35,7 @@ const mediaPrefix = "/media/"
 func (s *Server) playback(v store.Video) *oapi.Playback {
 	query := ""
 	var expires *time.Time
-	if v.Visibility != store.Public {
+	if v.Visibility != store.Public || v.Hidden() {
 		exp := s.now().Add(s.cfg.MediaTTL).Truncate(time.Second)
 		query = "?token=" + s.mediaToken(v.ID, exp)
 		expires = &exp
@@ -73,9 +73,12 @@ func (s *Server) validMediaToken(videoID, token string) bool {
 	return hmac.Equal([]byte(sig), []byte(s.mediaSignature(videoID, exp)))
 }
 
-// mediaFile matches the file names the pipeline writes: a rendition directory and a playlist
-// or segment, or a top-level playlist, poster or storyboard.
-var mediaFile = regexp.MustCompile(`^(?:[a-z0-9]{1,16}/)?[A-Za-z0-9_.-]{1,64}$`)
+// mediaFile matches the files players fetch: a rendition directory and a playlist or segment,
+// or a top-level playlist, poster or storyboard. Other files the pipeline leaves in the output
+// (frame hashes, audio for transcription) are not media and are never served. Caption
+// tracks are served under subs/{language}/ (captions.go).
+var mediaFile = regexp.MustCompile(`^(?:(?:[a-z0-9]{1,16}/)?[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}\.(?:m3u8|ts|jpg|vtt)|` +
+	`subs/[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,5}/(?:playlist\.m3u8|captions\.vtt))$`)
 
 func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
 	id, rel := chi.URLParam(r, "videoId"), chi.URLParam(r, "*")
@@ -93,7 +96,7 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := r.URL.Query().Get("token")
-	public := v.Visibility == store.Public && (v.Status == store.StatusReady || v.Status == store.StatusProcessing)
+	public := v.Visibility == store.Public && !v.Hidden() && (v.Status == store.StatusReady || v.Status == store.StatusProcessing)
 	if !public {
 		if token == "" || !s.validMediaToken(v.ID, token) {
 			s.fail(w, r, &httpError{status: http.StatusForbidden, code: codeForbidden, message: "this media needs a valid, unexpired token; reload the video to get a new one"})
@@ -103,6 +106,10 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such media file"})
 			return
 		}
+	}
+	if lang, file, ok := subtitleFile(rel); ok {
+		s.serveSubtitles(w, r, v, lang, file, public, token)
+		return
 	}
 	key := videoKey(v.ID, "hls/"+rel)
 	rc, err := s.blobs.Get(r.Context(), key)
@@ -115,6 +122,13 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer rc.Close()
+	if rel == "master.m3u8" {
+		// Caption tracks are added as the master is served: they change after publication.
+		if rc, err = s.withSubtitles(r.Context(), v, rc); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 
 	h := w.Header()
 	h.Set("Content-Type", mediaType(rel))

@@ -65,6 +65,39 @@ type Config struct {
 	LoginWindow     time.Duration
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
+	// TermPolicy rejects or holds titles, descriptions, tags and comments with listed terms.
+	TermPolicy []TermRule
+	// ReportThreshold is how many distinct users' open reports hold a video for review
+	// (default 3).
+	ReportThreshold int
+	// Re-upload matching (phash.go): an upload is held when at least HashMinFrames of its
+	// frames are within HashMaxDistance bits of a removed video's frames, covering at least
+	// HashMinFraction of the shorter video's frames (defaults 10, 3, 0.3). A negative
+	// HashMaxDistance turns matching off.
+	HashMaxDistance int
+	HashMinFrames   int
+	HashMinFraction float64
+	// ClassifierURL, when set, is the moderation classifier webhook (classifier.go). Labels
+	// with a confidence (0–100) of ClassifierWarnAt or more become content warnings, of
+	// ClassifierHoldAt or more hold the video (defaults 60, 90). A classifier that fails or
+	// takes longer than ClassifierTimeout (default 10 s) holds the video when
+	// ClassifierFailClosed, and lets it through otherwise.
+	ClassifierURL        string
+	ClassifierWarnAt     float64
+	ClassifierHoldAt     float64
+	ClassifierTimeout    time.Duration
+	ClassifierFailClosed bool
+	// TranscriptionURL, when set, is the base URL of an OpenAI-compatible speech-to-text
+	// service (POST {TranscriptionURL}/v1/audio/transcriptions), e.g. http://whisper:8080 or
+	// https://api.openai.com; TranscriptionKey is its Bearer key, if it needs one.
+	// TranscriptionModel names the model (default whisper-1); a transcription taking longer
+	// than TranscriptionTimeout fails (default 10 min). AutoTranscribe transcribes every
+	// video when it is published; otherwise owners ask for it.
+	TranscriptionURL     string
+	TranscriptionModel   string
+	TranscriptionKey     string
+	TranscriptionTimeout time.Duration
+	AutoTranscribe       bool
 	// GitHub enables "sign in with GitHub" when set.
 	GitHub *GitHubConfig
 	// TLS says the service is reached over HTTPS (it then sends HSTS).
@@ -96,6 +129,15 @@ func (c *Config) defaults() error {
 	setDefault(&c.LoginPerAccount, 10)
 	setDefault(&c.LoginWindow, 15*time.Minute)
 	setDefault(&c.SyncInterval, 5*time.Second)
+	setDefault(&c.ReportThreshold, 3)
+	setDefault(&c.HashMaxDistance, 10)
+	setDefault(&c.HashMinFrames, 3)
+	setDefault(&c.HashMinFraction, 0.3)
+	setDefault(&c.ClassifierWarnAt, 60)
+	setDefault(&c.ClassifierHoldAt, 90)
+	setDefault(&c.ClassifierTimeout, 10*time.Second)
+	setDefault(&c.TranscriptionModel, "whisper-1")
+	setDefault(&c.TranscriptionTimeout, 10*time.Minute)
 	if c.PartSize < storage.MinPartSize {
 		return fmt.Errorf("api: the part size must be at least %d bytes (S3's minimum)", storage.MinPartSize)
 	}
@@ -124,7 +166,12 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	relay   *relay
+	counts  *countsHub // live view, like and comment counts for this replica's sockets
+	terms   termPolicy
 	handler http.Handler
+
+	// transcriber is nil when no transcription service is configured.
+	transcriber *transcriber
 
 	// life ends at Close: background work and every WebSocket stop with it (a hijacked
 	// connection outlives http.Server.Shutdown otherwise).
@@ -150,6 +197,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.life, s.cancel = context.WithCancel(context.Background())
 	s.relay = newRelay(s)
+	s.counts = newCountsHub(s)
+	s.terms = compileTermPolicy(cfg.TermPolicy)
+	s.transcriber = newTranscriber(cfg)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -165,6 +215,7 @@ func (s *Server) Start(ctx context.Context) error {
 		s.log.Warn("reconcile with the farm", "error", err)
 	}
 	s.wg.Go(func() { s.syncLoop(s.life) })
+	s.startCounts(ctx)
 	return nil
 }
 
@@ -172,6 +223,7 @@ func (s *Server) Start(ctx context.Context) error {
 func (s *Server) Close(ctx context.Context) error {
 	s.cancel()
 	s.relay.close()
+	s.counts.close()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
@@ -191,6 +243,7 @@ func (s *Server) routes() http.Handler {
 	r.Get("/api/docs", serveDocs)
 	r.Get("/api/docs/init.js", serveDocsInit)
 	r.Get("/media/{videoId}/*", s.serveMedia)
+	r.Get(avatarsPath+"{userId}/{file}", s.serveAvatar)
 	if local, ok := s.blobs.(*storage.Local); ok {
 		r.Handle(storage.BlobPath+"*", local.Handler())
 	}

@@ -86,12 +86,20 @@ func (s *Server) jobEnded(ctx context.Context, videoID string, job wire.Job) err
 		if p, err = s.published(ctx, videoID); err != nil {
 			return fmt.Errorf("read the published ladder: %w", err)
 		}
+		// The automated checks run before the video becomes visible, so a video they hold is
+		// never public, not even for a moment.
+		if err := s.screen(ctx, videoID, &p); err != nil {
+			return fmt.Errorf("screen the published video: %w", err)
+		}
 		changed, err = s.db.MarkReady(ctx, videoID, p)
 	default:
 		changed, err = s.db.MarkFailed(ctx, videoID, failureReason(job))
 	}
 	if err == nil && changed {
 		s.log.Info("video transcoded", "video_id", videoID, "job_id", job.ID, "state", job.State)
+		if job.State == wire.JobDone {
+			s.afterPublish(videoID)
+		}
 	}
 	return err
 }

@@ -96,6 +96,11 @@ func (s *Server) validateUpload(req oapi.CreateUploadRequest) (store.NewVideo, e
 	if len(fields) > 0 {
 		return n, errInvalid("some fields are invalid", fields)
 	}
+	rejected, hold := s.terms.screenText(map[string]string{"title": n.Title, "description": n.Description, "tags": strings.Join(n.Tags, " ")})
+	if len(rejected) > 0 {
+		return n, errInvalid("some fields break this site's rules", rejected)
+	}
+	n.HeldReason = hold
 	if n.SourceSize > s.cfg.MaxUploadSize {
 		return n, &httpError{status: http.StatusRequestEntityTooLarge, code: codeTooLarge,
 			message: fmt.Sprintf("the file is %s; the largest upload is %s", formatBytes(n.SourceSize), formatBytes(s.cfg.MaxUploadSize)),
@@ -228,7 +233,7 @@ func (s *Server) CompleteUpload(w http.ResponseWriter, r *http.Request, id oapi.
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, s.toAPIVideo(r.Context(), v))
+	writeJSON(w, http.StatusOK, s.toAPIVideo(r, v))
 }
 
 // finishSource makes sure videos/{id}/source/original holds exactly the declared bytes.

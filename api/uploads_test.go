@@ -77,7 +77,7 @@ func TestMultipartUploadResumes(t *testing.T) {
 
 	var v oapi.Video
 	e.must(http.StatusOK, "POST", "/api/v1/uploads/"+id+"/complete", owner.Token, nil).decode(t, &v)
-	if v.Status != oapi.Queued {
+	if v.Status != oapi.VideoStatusQueued {
 		t.Fatalf("status after complete = %s", v.Status)
 	}
 	got, err := e.blobs.Get(t.Context(), sourceKey(id))
@@ -121,7 +121,7 @@ func TestCompleteUpload(t *testing.T) {
 	var first, second oapi.Video
 	e.must(http.StatusOK, "POST", "/api/v1/uploads/"+created.VideoId+"/complete", owner.Token, nil).decode(t, &first)
 	e.must(http.StatusOK, "POST", "/api/v1/uploads/"+created.VideoId+"/complete", owner.Token, nil).decode(t, &second)
-	if first.Status != oapi.Queued || second.Status != first.Status {
+	if first.Status != oapi.VideoStatusQueued || second.Status != first.Status {
 		t.Fatalf("complete twice: %s then %s", first.Status, second.Status)
 	}
 	jobs, err := e.farm.Client().Jobs(t.Context())

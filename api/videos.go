@@ -39,13 +39,17 @@ func sourceKey(id string) string { return videoKey(id, "source/original") }
 func hlsPrefix(id string) string { return videoKey(id, "hls") }
 
 // canView reports whether user may see the video. Everyone sees public and unlisted videos
-// that are being transcoded or are ready; their owner and moderators see everything.
+// that are being transcoded or are ready, unless held for review or removed; their owner and
+// moderators see everything. Every listing, search, feed and media URL applies the same rule.
 func canView(v store.Video, user store.User, signedIn bool) bool {
 	if signedIn && (user.ID == v.OwnerID || user.CanModerate()) {
 		return true
 	}
+	if v.Hidden() {
+		return false
+	}
 	switch v.Status {
-	case store.StatusUploading, store.StatusFailed, store.StatusRemoved:
+	case store.StatusUploading, store.StatusFailed:
 		return false
 	}
 	return v.Visibility == store.Public || v.Visibility == store.Unlisted
@@ -97,7 +101,7 @@ func (s *Server) ListVideos(w http.ResponseWriter, r *http.Request, params oapi.
 		s.fail(w, r, err)
 		return
 	}
-	page := s.videoPage(r.Context(), videos, limit, func(v store.Video) time.Time { return *v.PublishedAt })
+	page := s.videoPage(r, videos, limit, func(v store.Video) time.Time { return *v.PublishedAt })
 	// Anyone may cache the anonymous home page for a moment; it changes as videos publish.
 	if _, signedIn := caller(r); !signedIn {
 		w.Header().Set("Cache-Control", "public, max-age=5")
@@ -123,11 +127,11 @@ func (s *Server) ListMyVideos(w http.ResponseWriter, r *http.Request, params oap
 		return
 	}
 	w.Header().Set("Cache-Control", "private, no-cache")
-	writeJSON(w, http.StatusOK, s.videoPage(r.Context(), videos, limit, func(v store.Video) time.Time { return v.CreatedAt }))
+	writeJSON(w, http.StatusOK, s.videoPage(r, videos, limit, func(v store.Video) time.Time { return v.CreatedAt }))
 }
 
 // videoPage turns limit+1 rows into a page and the cursor of the next one.
-func (s *Server) videoPage(ctx context.Context, videos []store.Video, limit int, sortTime func(store.Video) time.Time) oapi.VideoPage {
+func (s *Server) videoPage(r *http.Request, videos []store.Video, limit int, sortTime func(store.Video) time.Time) oapi.VideoPage {
 	page := oapi.VideoPage{Videos: make([]oapi.Video, 0, min(len(videos), limit))}
 	if len(videos) > limit {
 		last := videos[limit-1]
@@ -136,7 +140,7 @@ func (s *Server) videoPage(ctx context.Context, videos []store.Video, limit int,
 		videos = videos[:limit]
 	}
 	for _, v := range videos {
-		page.Videos = append(page.Videos, s.toAPIVideo(ctx, v))
+		page.Videos = append(page.Videos, s.toAPIVideo(r, v))
 	}
 	return page
 }
@@ -192,8 +196,12 @@ func (s *Server) GetVideo(w http.ResponseWriter, r *http.Request, id oapi.VideoI
 		s.fail(w, r, err)
 		return
 	}
+	out := s.toAPIVideo(r, v)
+	// What only the watch page needs: the caller's rating and the caption tracks.
+	out.MyRating = s.myRating(r, v)
+	out.Captions = s.captionList(r, v)
 	w.Header().Set("Cache-Control", "private, no-cache")
-	writeJSON(w, http.StatusOK, s.toAPIVideo(r.Context(), v))
+	writeJSON(w, http.StatusOK, out)
 }
 
 // UpdateVideo edits title, description, tags or visibility (the owner only).
@@ -212,15 +220,35 @@ func (s *Server) UpdateVideo(w http.ResponseWriter, r *http.Request, id oapi.Vid
 		s.fail(w, r, err)
 		return
 	}
+	text := map[string]string{}
+	if patch.Title != nil {
+		text["title"] = *patch.Title
+	}
+	if patch.Description != nil {
+		text["description"] = *patch.Description
+	}
+	if patch.Tags != nil {
+		text["tags"] = strings.Join(*patch.Tags, " ")
+	}
+	rejected, hold := s.terms.screenText(text)
+	if len(rejected) > 0 {
+		s.fail(w, r, errInvalid("some fields break this site's rules", rejected))
+		return
+	}
 	v, err := s.db.UpdateVideo(r.Context(), id, patch)
 	if errors.Is(err, store.ErrNotFound) {
 		err = errNotFound
+	}
+	if err == nil && hold != "" {
+		if _, err = s.db.Hold(r.Context(), id, hold); err == nil {
+			v, err = s.db.Video(r.Context(), id)
+		}
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.toAPIVideo(r.Context(), v))
+	writeJSON(w, http.StatusOK, s.toAPIVideo(r, v))
 }
 
 func validatePatch(req oapi.UpdateVideoRequest) (store.VideoPatch, error) {
@@ -334,8 +362,10 @@ func (s *Server) DeleteVideo(w http.ResponseWriter, r *http.Request, id oapi.Vid
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// toAPIVideo renders a video, with playback URLs once it can be played.
-func (s *Server) toAPIVideo(ctx context.Context, v store.Video) oapi.Video {
+// toAPIVideo renders a video for the caller of r, with playback URLs once it can be played.
+// Its moderation state is shown to the owner and moderators only.
+func (s *Server) toAPIVideo(r *http.Request, v store.Video) oapi.Video {
+	ctx := r.Context()
 	out := oapi.Video{
 		Id:          v.ID,
 		Title:       v.Title,
@@ -366,7 +396,25 @@ func (s *Server) toAPIVideo(ctx context.Context, v store.Video) oapi.Video {
 	if s.playable(ctx, v) {
 		out.Playback = s.playback(v)
 	}
+	out.Stats = oapi.Stats{Views: v.Views, Likes: v.Likes, Dislikes: v.Dislikes, Comments: v.Comments}
+	if len(v.ContentWarnings) > 0 {
+		out.ContentWarnings = &v.ContentWarnings
+	}
+	if user, ok := caller(r); ok && (user.ID == v.OwnerID || user.CanModerate()) {
+		out.Moderation = moderationOf(v)
+	}
 	return out
+}
+
+func moderationOf(v store.Video) *oapi.Moderation {
+	m := &oapi.Moderation{State: oapi.ModerationState(v.Moderation)}
+	if v.Status == store.StatusRemoved {
+		m.State = oapi.ModerationStateRemoved
+	}
+	if v.HeldReason != "" {
+		m.Reason = &v.HeldReason
+	}
+	return m
 }
 
 // playable reports whether the video's master playlist exists: always once ready, and while

@@ -141,9 +141,11 @@ func (n *Node) collect(ctx context.Context, j wire.Job) error {
 }
 
 // published lists the objects a finished ladder consists of, from its
-// playlists: the playlists themselves, their segments, poster and storyboard.
+// playlists: the playlists themselves, their segments, poster, storyboard,
+// perceptual hashes and speech track.
 func (n *Node) published(ctx context.Context, prefix string) (map[string]bool, error) {
-	keep := map[string]bool{"master.m3u8": true, "poster.jpg": true, "storyboard.jpg": true, "storyboard.vtt": true}
+	keep := map[string]bool{"master.m3u8": true, "poster.jpg": true, "storyboard.jpg": true, "storyboard.vtt": true,
+		"phash.json": true, "audio16k.wav": true}
 	b, err := n.readObject(ctx, prefix+"/master.m3u8")
 	if err != nil {
 		return nil, err

@@ -23,6 +23,17 @@ const (
 	audioFrameSize  = 1024
 )
 
+// SpeechSampleRate is the rate of the speech track: mono 16-bit PCM WAV at
+// 16 kHz, what speech-to-text models (Whisper and the OpenAI-compatible
+// transcription endpoints) take.
+const SpeechSampleRate = 16000
+
+// SpeechName is the audio task's speech track, relative to the output dir;
+// the attempt keeps attempts from overwriting each other.
+func SpeechName(attempt int) string {
+	return filepath.Join("audio", fmt.Sprintf("a%d_16k.wav", attempt))
+}
+
 // AudioSpec is the audio task: the whole track, encoded once.
 type AudioSpec struct {
 	Source  string `json:"source"` // a file whose first audio stream is encoded
@@ -49,12 +60,25 @@ type AudioSegment struct {
 type AudioResult struct {
 	Codec    string         `json:"codec"`
 	Segments []AudioSegment `json:"segments"`
-	Warnings []string       `json:"warnings,omitempty"`
+	// Speech is the track downmixed to mono 16 kHz PCM WAV, on the same
+	// timeline as the segments.
+	Speech   *SpeechTrack `json:"speech,omitempty"`
+	Warnings []string     `json:"warnings,omitempty"`
+}
+
+// SpeechTrack is the audio task's WAV file for speech recognition.
+type SpeechTrack struct {
+	File       string  `json:"file"` // relative to the output dir
+	Bytes      int64   `json:"bytes"`
+	SampleRate int     `json:"sampleRate"`
+	Duration   float64 `json:"duration"`
 }
 
 // EncodeAudio decodes the track, aligns it to the output timeline, downmixes
 // to stereo, resamples to 48 kHz, encodes AAC and cuts it into segments on
-// the same boundaries as the video.
+// the same boundaries as the video. From the same decode it writes the
+// speech track: the aligned audio downmixed to mono 16 kHz PCM, streamed
+// into a WAV file.
 func EncodeAudio(ctx context.Context, spec AudioSpec) (*AudioResult, error) {
 	a, err := newAudioEncoder(spec)
 	if err != nil {
@@ -69,6 +93,9 @@ func EncodeAudio(ctx context.Context, spec AudioSpec) (*AudioResult, error) {
 	}
 	if a.src.errors > 0 {
 		a.res.Warnings = append(a.res.Warnings, fmt.Sprintf("audio: %d packets could not be decoded", a.src.errors))
+	}
+	if err := a.finishSpeech(); err != nil {
+		return nil, err
 	}
 	return &a.res, nil
 }
@@ -87,12 +114,19 @@ type audioEncoder struct {
 	segStart   int64 // first sample of the open segment
 	lastEnd    int64
 	res        AudioResult
+
+	// The speech track: libav's PCM encoder turns the filtered frames into
+	// bytes (go-astiav exposes no audio frame data), wav streams them out.
+	pcm        *astiav.CodecContext
+	pcmPkt     *astiav.Packet
+	wav        *wavWriter
+	speechFull bool // wav reached the format's size limit
 }
 
 var audioTB = astiav.NewRational(1, AudioSampleRate)
 
 func newAudioEncoder(spec AudioSpec) (*audioEncoder, error) {
-	a := &audioEncoder{spec: spec, segIndex: -1, pkt: astiav.AllocPacket(), out: astiav.AllocFrame(),
+	a := &audioEncoder{spec: spec, segIndex: -1, pkt: astiav.AllocPacket(), pcmPkt: astiav.AllocPacket(), out: astiav.AllocFrame(),
 		segSamples: int64(math.Round(spec.Segment.Seconds() * AudioSampleRate)), res: AudioResult{Codec: hls.AACLowComplexity}}
 	if err := a.open(); err != nil {
 		a.close()
@@ -119,19 +153,43 @@ func (a *audioEncoder) open() error {
 	if err := a.enc.Open(enc, nil); err != nil {
 		return fmt.Errorf("open AAC encoder: %w", err)
 	}
-	return os.MkdirAll(filepath.Join(a.spec.OutDir, "audio"), 0o755)
+	if err := os.MkdirAll(filepath.Join(a.spec.OutDir, "audio"), 0o755); err != nil {
+		return err
+	}
+	return a.openSpeech()
+}
+
+func (a *audioEncoder) openSpeech() error {
+	pcm := astiav.FindEncoder(astiav.CodecIDPcmS16Le)
+	if pcm == nil {
+		return errors.New("libavcodec has no PCM encoder")
+	}
+	a.pcm = astiav.AllocCodecContext(pcm)
+	a.pcm.SetSampleRate(SpeechSampleRate)
+	a.pcm.SetSampleFormat(astiav.SampleFormatS16)
+	a.pcm.SetChannelLayout(astiav.ChannelLayoutMono)
+	a.pcm.SetTimeBase(astiav.NewRational(1, SpeechSampleRate))
+	if err := a.pcm.Open(pcm, nil); err != nil {
+		return fmt.Errorf("open PCM encoder: %w", err)
+	}
+	var err error
+	a.wav, err = createWAV(filepath.Join(a.spec.OutDir, SpeechName(a.spec.Attempt)), SpeechSampleRate, 1)
+	return err
 }
 
 // filterDesc aligns the start (aresample pads or trims to first_pts=0),
-// converts to 48 kHz stereo, trims to the video and cuts the encoder's
-// 1024-sample frames.
+// converts to 48 kHz stereo and trims to the video; then one branch cuts the
+// AAC encoder's 1024-sample frames ([out0]) and the other downmixes the same
+// samples to mono 16 kHz 16-bit for the speech track ([out1]).
 func (a *audioEncoder) filterDesc() string {
 	desc := "[in]aresample=" + strconv.Itoa(AudioSampleRate) + ":async=1:first_pts=0," +
 		"aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo"
 	if a.spec.Duration > 0 {
 		desc += fmt.Sprintf(",atrim=end_sample=%d", int64(math.Round(a.spec.Duration*AudioSampleRate)))
 	}
-	return desc + fmt.Sprintf(",asetnsamples=n=%d:p=0[out0]", audioFrameSize)
+	return desc + fmt.Sprintf(",asplit=2[aac][speech];[aac]asetnsamples=n=%d:p=0[out0];"+
+		"[speech]aresample=%d,aformat=sample_fmts=s16:sample_rates=%d:channel_layouts=mono[out1]",
+		audioFrameSize, SpeechSampleRate, SpeechSampleRate)
 }
 
 func (a *audioEncoder) openGraph(f *astiav.Frame) error {
@@ -146,7 +204,7 @@ func (a *audioEncoder) openGraph(f *astiav.Frame) error {
 		"channel_layout": layout.String(),
 	}
 	var err error
-	a.graph, err = newFilterGraph(true, args, a.filterDesc(), 1)
+	a.graph, err = newFilterGraph(true, args, a.filterDesc(), 2)
 	return err
 }
 
@@ -196,12 +254,65 @@ func (a *audioEncoder) filter(f *astiav.Frame) error {
 }
 
 func (a *audioEncoder) drainGraph() error {
-	return a.graph.pull(0, a.out, func(f *astiav.Frame) error {
+	err := a.graph.pull(0, a.out, func(f *astiav.Frame) error {
 		if err := a.enc.SendFrame(f); err != nil {
 			return fmt.Errorf("encode audio: %w", err)
 		}
 		return a.drainEncoder()
 	})
+	if err != nil {
+		return err
+	}
+	return a.graph.pull(1, a.out, func(f *astiav.Frame) error {
+		if err := a.pcm.SendFrame(f); err != nil {
+			return fmt.Errorf("encode speech track: %w", err)
+		}
+		return a.drainSpeech()
+	})
+}
+
+// drainSpeech appends the PCM encoder's packets to the WAV file.
+func (a *audioEncoder) drainSpeech() error {
+	for {
+		err := a.pcm.ReceivePacket(a.pcmPkt)
+		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("encode speech track: %w", err)
+		}
+		if !a.speechFull {
+			err = a.wav.write(a.pcmPkt.Data())
+		}
+		a.pcmPkt.Unref()
+		if errors.Is(err, errWAVFull) {
+			a.speechFull = true
+			a.res.Warnings = append(a.res.Warnings, "audio: the speech track stops at the 4 GiB limit of WAV")
+			err = nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// finishSpeech flushes the PCM encoder and completes the WAV file.
+func (a *audioEncoder) finishSpeech() error {
+	if err := a.pcm.SendFrame(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
+		return fmt.Errorf("flush speech track: %w", err)
+	}
+	if err := a.drainSpeech(); err != nil {
+		return err
+	}
+	w := a.wav
+	a.wav = nil
+	size, err := w.close()
+	if err != nil {
+		return err
+	}
+	a.res.Speech = &SpeechTrack{File: SpeechName(a.spec.Attempt), Bytes: size, SampleRate: SpeechSampleRate,
+		Duration: float64(w.samples()) / SpeechSampleRate}
+	return nil
 }
 
 func (a *audioEncoder) drainEncoder() error {
@@ -278,9 +389,16 @@ func (a *audioEncoder) close() {
 	if a.enc != nil {
 		a.enc.Free()
 	}
+	if a.wav != nil {
+		a.wav.abort()
+	}
+	if a.pcm != nil {
+		a.pcm.Free()
+	}
 	if a.src != nil {
 		a.src.close()
 	}
 	a.pkt.Free()
+	a.pcmPkt.Free()
 	a.out.Free()
 }

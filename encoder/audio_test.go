@@ -222,3 +222,107 @@ func rms(w []float32) float64 {
 	}
 	return math.Sqrt(sum / float64(len(w)))
 }
+
+// TestEncodeAudioSpeechTrack checks the speech track the audio task writes
+// beside the AAC segments: mono 16 kHz 16-bit PCM WAV on the same timeline.
+func TestEncodeAudioSpeechTrack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes generated media; skipped with -short")
+	}
+	// Video from 0 to 3 s, audio from 0.5 s to 3.5 s.
+	src := testmedia.Generate(t, testmedia.AudioLags(3))
+	tests := []struct {
+		name         string
+		spec         AudioSpec
+		wantDuration float64
+		tolerance    float64
+	}{
+		{"trimmed to the video", AudioSpec{Source: src, Attempt: 1, Duration: 3, Segment: time.Second}, 3, 1.0 / SpeechSampleRate},
+		{"whole track", AudioSpec{Source: src, Attempt: 3, Segment: time.Second}, 3.5, 0.03},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			spec := tt.spec
+			spec.OutDir = t.TempDir()
+			res, err := EncodeAudio(context.Background(), spec)
+			if err != nil {
+				t.Fatalf("EncodeAudio error: %v", err)
+			}
+			sp := res.Speech
+			if sp == nil {
+				t.Fatal("Speech = nil, want the speech track")
+			}
+			if want := filepath.Join("audio", "a"+strconv.Itoa(spec.Attempt)+"_16k.wav"); sp.File != want || sp.SampleRate != SpeechSampleRate {
+				t.Errorf("Speech = %+v, want File %q at %d Hz", sp, want, SpeechSampleRate)
+			}
+			path := filepath.Join(spec.OutDir, sp.File)
+			if fi, err := os.Stat(path); err != nil || fi.Size() != sp.Bytes {
+				t.Fatalf("stat %s: %v, want a file of Bytes = %d", sp.File, err, sp.Bytes)
+			}
+			if math.Abs(sp.Duration-tt.wantDuration) > tt.tolerance {
+				t.Errorf("Speech.Duration = %.5f s, want %.3f s ± %.5f", sp.Duration, tt.wantDuration, tt.tolerance)
+			}
+			h := wantWAVHeader(t, path, SpeechSampleRate, 1)
+			if got := float64(h.dataSize) / 2 / SpeechSampleRate; math.Abs(got-sp.Duration) > 1e-9 {
+				t.Errorf("WAV holds %.5f s, Speech.Duration says %.5f s", got, sp.Duration)
+			}
+			wantSpeechProbe(t, path, sp.Duration)
+
+			// Aligned like the AAC track: silence until the audio starts at 0.5 s.
+			samples := readPCM16(t, path)
+			at := func(sec float64) int { return int(sec * SpeechSampleRate) }
+			if p := peak(samples[at(0.02):at(0.45)]); p > 1e-3 {
+				t.Errorf("peak between 0.02 s and 0.45 s = %.4f, want silence before the audio starts at 0.5 s", p)
+			}
+			if r := rms(samples[at(0.55):at(0.95)]); r < 0.02 {
+				t.Errorf("RMS between 0.55 s and 0.95 s = %.4f, want the sine", r)
+			}
+		})
+	}
+}
+
+// wantSpeechProbe checks with ffprobe that a WAV file is what speech-to-text
+// services take.
+func wantSpeechProbe(t *testing.T, path string, duration float64) {
+	t.Helper()
+	var out struct {
+		Streams []struct {
+			CodecName  string `json:"codec_name"`
+			SampleRate string `json:"sample_rate"`
+			Channels   int    `json:"channels"`
+			Duration   string `json:"duration"`
+		} `json:"streams"`
+		Format struct {
+			FormatName string `json:"format_name"`
+		} `json:"format"`
+	}
+	if err := json.Unmarshal(testmedia.FFprobeJSON(t, "-show_streams", "-show_format", path), &out); err != nil {
+		t.Fatalf("decode ffprobe output: %v", err)
+	}
+	if out.Format.FormatName != "wav" || len(out.Streams) != 1 {
+		t.Fatalf("format %q with %d streams, want wav with one", out.Format.FormatName, len(out.Streams))
+	}
+	st := out.Streams[0]
+	if st.CodecName != "pcm_s16le" || st.SampleRate != "16000" || st.Channels != 1 {
+		t.Errorf("%s %s Hz %d channels, want pcm_s16le 16000 Hz 1 channel", st.CodecName, st.SampleRate, st.Channels)
+	}
+	if d, err := strconv.ParseFloat(st.Duration, 64); err != nil || math.Abs(d-duration) > 1e-3 {
+		t.Errorf("ffprobe duration %q, want %.4f s", st.Duration, duration)
+	}
+}
+
+// readPCM16 reads a canonical WAV file's 16-bit samples as floats in [-1, 1).
+func readPCM16(t *testing.T, path string) []float32 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = b[wavHeaderSize:]
+	out := make([]float32, len(b)/2)
+	for i := range out {
+		out[i] = float32(int16(binary.LittleEndian.Uint16(b[2*i:]))) / 32768
+	}
+	return out
+}

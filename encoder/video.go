@@ -33,6 +33,9 @@ type VideoSettings struct {
 	// ThumbnailInterval is the distance between storyboard thumbnails in seconds.
 	ThumbnailInterval float64 `json:"thumbnailInterval"`
 	ThumbnailWidth    int     `json:"thumbnailWidth"`
+	// PHashInterval is the distance in seconds between the frames whose
+	// perceptual hashes the encode tasks report (0: none).
+	PHashInterval float64 `json:"phashInterval,omitempty"`
 }
 
 // OutputFrameRate is the highest frame rate of every rung, as HLS's
@@ -104,6 +107,7 @@ type ChunkResult struct {
 	Rungs      []RungOutput    `json:"rungs"`
 	Thumbnails []ImageFile     `json:"thumbnails"`
 	Poster     *ImageFile      `json:"poster,omitempty"`
+	PHash      *FrameHashes    `json:"phash,omitempty"`
 	Warnings   []string        `json:"warnings,omitempty"`
 }
 
@@ -147,6 +151,8 @@ type chunkEncoder struct {
 	kept         int
 	damaged      int
 	thumbs       thumbnailer
+	hashes       *frameHasher
+	hashRung     int
 	warnings     []string
 }
 
@@ -194,6 +200,7 @@ func (e *chunkEncoder) open() error {
 		e.rungs = append(e.rungs, re)
 	}
 	e.thumbs = newThumbnailer(e.spec, e.set)
+	e.hashes, e.hashRung = newFrameHasher(e.spec.Chunk, e.set.PHashInterval), hashRung(e.set.Rungs)
 	return nil
 }
 
@@ -371,6 +378,11 @@ func (e *chunkEncoder) drainGraph() error {
 					e.warnings = append(e.warnings, err.Error())
 				}
 			}
+			if i == e.hashRung {
+				if err := e.hashes.offer(f, e.seconds(src)); err != nil {
+					e.warnings = append(e.warnings, fmt.Sprintf("chunk %d: %v", e.spec.Chunk.Index, err))
+				}
+			}
 			f.SetPts(TimelineOffset + astiav.RescaleQ(src-e.origin, e.srcTB, OutputTimeBase))
 			return r.submit(f, seg)
 		})
@@ -409,6 +421,9 @@ func (e *chunkEncoder) result() (*ChunkResult, error) {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("chunk %d: %d packets could not be decoded and %d frames were damaged", e.spec.Chunk.Index, e.src.errors, e.damaged))
 	}
 	var err error
+	if res.PHash, err = e.hashes.finish(); err != nil {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("chunk %d: %v", e.spec.Chunk.Index, err))
+	}
 	res.Thumbnails, res.Poster, err = e.thumbs.finish()
 	if err != nil {
 		return nil, err
@@ -422,6 +437,9 @@ func (e *chunkEncoder) close() {
 	}
 	if e.graph != nil {
 		e.graph.free()
+	}
+	if e.hashes != nil {
+		e.hashes.close()
 	}
 	if e.src != nil {
 		e.src.close()

@@ -41,7 +41,8 @@ type EncodeSpec struct {
 }
 
 // StitchSpec is the stitch task's spec: the split's job and the winning
-// results. Its inputs are the thumbnail and poster files the results name.
+// results. Its inputs are the thumbnail, poster and speech track files the
+// results name.
 type StitchSpec struct {
 	Job    *Job                   `json:"job"`
 	Chunks []*encoder.ChunkResult `json:"chunks"`
@@ -49,7 +50,8 @@ type StitchSpec struct {
 }
 
 // Inputs lists the files the stitch task needs: every thumbnail and poster
-// candidate of the winning chunk attempts.
+// candidate of the winning chunk attempts, and the winning audio attempt's
+// speech track, which the stitch publishes under its final name.
 func (s StitchSpec) Inputs() []string {
 	var names []string
 	for _, c := range s.Chunks {
@@ -59,6 +61,9 @@ func (s StitchSpec) Inputs() []string {
 		if c.Poster != nil {
 			names = append(names, c.Poster.File)
 		}
+	}
+	if s.Audio != nil && s.Audio.Speech != nil {
+		names = append(names, s.Audio.Speech.File)
 	}
 	return names
 }

@@ -41,6 +41,9 @@ const (
 	thumbnailWidth      = 160
 	maxThumbnails       = 200
 	storyboardColumns   = 10
+	// phashInterval is the distance in seconds between the frames of a
+	// video's perceptual fingerprint (phash.json).
+	phashInterval = 2
 )
 
 func (o Options) withDefaults() Options {
@@ -161,6 +164,7 @@ func videoSettings(v *segmenter.VideoStream, duration float64, h264 encoder.H264
 		// video stays as small as a short one's.
 		ThumbnailInterval: math.Max(2, math.Ceil(duration/maxThumbnails)),
 		ThumbnailWidth:    thumbnailWidth,
+		PHashInterval:     phashInterval,
 	}
 	for v.FrameRate.Float()/float64(set.FrameStep) > opts.MaxFrameRate+0.01 {
 		set.FrameStep *= 2

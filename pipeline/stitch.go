@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/hls"
+	"github.com/sunomi/sunomi/phash"
 )
 
 // Output file names inside the output directory.
@@ -19,8 +21,12 @@ const (
 	PosterFile      = "poster.jpg"
 	StoryboardImage = "storyboard.jpg"
 	StoryboardVTT   = "storyboard.vtt"
-	audioGroup      = "audio"
-	audioDir        = "audio"
+	// PHashFile is the video's perceptual fingerprint, a phash.Track.
+	PHashFile = "phash.json"
+	// SpeechFile is the audio as mono 16 kHz PCM WAV, for speech-to-text.
+	SpeechFile = "audio16k.wav"
+	audioGroup = "audio"
+	audioDir   = "audio"
 )
 
 // Output summarises a stitched ladder.
@@ -33,6 +39,10 @@ type Output struct {
 	// PosterTime is where on the timeline the poster frame comes from.
 	PosterTime float64 `json:"posterTimeSeconds,omitempty"`
 	Storyboard string  `json:"storyboard,omitempty"`
+	PHash      string  `json:"phash,omitempty"`
+	Speech     string  `json:"speech,omitempty"`
+	// Warnings say which of the extras above could not be written.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // RungStats are the measured figures of one rendition.
@@ -52,8 +62,9 @@ type RungStats struct {
 // rung playlists are EVENT playlists of the chunks done so far in timeline
 // order (chunks holds nil for chunks not done), and the master playlist is
 // written once every rendition has a first segment. With final set, chunks
-// must all be present and everything is written as VOD, with the poster and
-// storyboard. It returns nil Output until the master playlist exists.
+// must all be present and everything is written as VOD, with the poster,
+// storyboard, perceptual hashes and speech track. It returns nil Output
+// until the master playlist exists.
 func Stitch(outDir string, job *Job, chunks []*encoder.ChunkResult, audio *encoder.AudioResult, final bool) (*Output, error) {
 	typ := hls.PlaylistEvent
 	if final {
@@ -121,8 +132,51 @@ func Stitch(outDir string, job *Job, chunks []*encoder.ChunkResult, audio *encod
 		if err := writeImages(outDir, out, chunks); err != nil {
 			return nil, err
 		}
+		if err := writePHash(outDir, out, job, chunks); err != nil {
+			return nil, err
+		}
+	}
+	if final && audio != nil && audio.Speech != nil {
+		if err := os.Rename(filepath.Join(outDir, audio.Speech.File), filepath.Join(outDir, SpeechFile)); err != nil {
+			return nil, fmt.Errorf("stitch speech track: %w", err)
+		}
+		out.Speech = SpeechFile
 	}
 	return out, nil
+}
+
+// writePHash joins the chunks' perceptual hashes into phash.json. Each chunk
+// hashed the marks of its own part of the timeline, so the concatenation in
+// chunk order covers the timeline; a chunk without hashes (a split from
+// before hashing existed, a frame format hashing cannot read) leaves the
+// video without the file rather than with a gap.
+func writePHash(outDir string, out *Output, job *Job, chunks []*encoder.ChunkResult) error {
+	if job.Video.PHashInterval <= 0 {
+		return nil
+	}
+	track := phash.Track{IntervalSeconds: job.Video.PHashInterval, Hashes: []phash.Hash{}}
+	for i, c := range chunks {
+		h := c.PHash
+		switch {
+		case h == nil:
+			out.Warnings = append(out.Warnings, fmt.Sprintf("%s not written: chunk %d has no perceptual hashes", PHashFile, i))
+			return nil
+		case h.Interval != track.IntervalSeconds || h.First != len(track.Hashes):
+			out.Warnings = append(out.Warnings, fmt.Sprintf("%s not written: chunk %d hashes marks from %d every %g s, want from %d every %g s",
+				PHashFile, i, h.First, h.Interval, len(track.Hashes), track.IntervalSeconds))
+			return nil
+		}
+		track.Hashes = append(track.Hashes, h.Hashes...)
+	}
+	b, err := json.Marshal(track)
+	if err != nil {
+		return fmt.Errorf("stitch %s: %w", PHashFile, err)
+	}
+	if err := writeFileAtomic(filepath.Join(outDir, PHashFile), b); err != nil {
+		return err
+	}
+	out.PHash = PHashFile
+	return nil
 }
 
 // videoSegments lists each rung's segments of the contiguous run of finished

@@ -87,6 +87,7 @@ func Transcode(ctx context.Context, log *slog.Logger, src, outDir, reportPath st
 	for _, c := range pub.chunks {
 		r.Warnings = append(r.Warnings, c.Warnings...)
 	}
+	r.Warnings = append(r.Warnings, r.Output.Warnings...)
 	if pub.audio != nil {
 		r.Warnings = append(r.Warnings, pub.audio.Warnings...)
 	}

@@ -258,6 +258,7 @@ func TestTranscodeLadders(t *testing.T) {
 			t.Run("decodes without errors", l.checkDecodes)
 			t.Run("master playlist", l.checkMaster)
 			t.Run("report", l.checkReport)
+			t.Run("fingerprint and speech track", l.checkExtras)
 			if len(l.rungs) > 0 {
 				t.Run("duration", l.checkDuration)
 				if tc.cfr {

@@ -22,6 +22,8 @@ apt_packages=(
 	ffmpeg
 	# initdb and postgres for internal/pgtest and the private cluster of `sunomi dev`.
 	postgresql
+	# the load generator of `make bench-api`.
+	wrk
 )
 
 # Go tools: "binary|module path@version|expected substring of '<binary> -version'".

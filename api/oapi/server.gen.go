@@ -13,6 +13,165 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for AvatarUploadRequestContentType.
+const (
+	Imagejpeg AvatarUploadRequestContentType = "image/jpeg"
+	Imagepng  AvatarUploadRequestContentType = "image/png"
+	Imagewebp AvatarUploadRequestContentType = "image/webp"
+)
+
+// Valid indicates whether the value is a known member of the AvatarUploadRequestContentType enum.
+func (e AvatarUploadRequestContentType) Valid() bool {
+	switch e {
+	case Imagejpeg:
+		return true
+	case Imagepng:
+		return true
+	case Imagewebp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CaptionSource.
+const (
+	CaptionSourceTranscription CaptionSource = "transcription"
+	CaptionSourceUpload        CaptionSource = "upload"
+)
+
+// Valid indicates whether the value is a known member of the CaptionSource enum.
+func (e CaptionSource) Valid() bool {
+	switch e {
+	case CaptionSourceTranscription:
+		return true
+	case CaptionSourceUpload:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DecisionRequestAction.
+const (
+	Approve  DecisionRequestAction = "approve"
+	Remove   DecisionRequestAction = "remove"
+	Restrict DecisionRequestAction = "restrict"
+)
+
+// Valid indicates whether the value is a known member of the DecisionRequestAction enum.
+func (e DecisionRequestAction) Valid() bool {
+	switch e {
+	case Approve:
+		return true
+	case Remove:
+		return true
+	case Restrict:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ModerationState.
+const (
+	ModerationStateHeld       ModerationState = "held"
+	ModerationStateOk         ModerationState = "ok"
+	ModerationStateRemoved    ModerationState = "removed"
+	ModerationStateRestricted ModerationState = "restricted"
+)
+
+// Valid indicates whether the value is a known member of the ModerationState enum.
+func (e ModerationState) Valid() bool {
+	switch e {
+	case ModerationStateHeld:
+		return true
+	case ModerationStateOk:
+		return true
+	case ModerationStateRemoved:
+		return true
+	case ModerationStateRestricted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Rating.
+const (
+	Dislike Rating = "dislike"
+	Like    Rating = "like"
+	None    Rating = "none"
+)
+
+// Valid indicates whether the value is a known member of the Rating enum.
+func (e Rating) Valid() bool {
+	switch e {
+	case Dislike:
+		return true
+	case Like:
+		return true
+	case None:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportRequestReason.
+const (
+	Copyright  ReportRequestReason = "copyright"
+	Harassment ReportRequestReason = "harassment"
+	Hate       ReportRequestReason = "hate"
+	Misleading ReportRequestReason = "misleading"
+	Other      ReportRequestReason = "other"
+	Sexual     ReportRequestReason = "sexual"
+	Spam       ReportRequestReason = "spam"
+	Violence   ReportRequestReason = "violence"
+)
+
+// Valid indicates whether the value is a known member of the ReportRequestReason enum.
+func (e ReportRequestReason) Valid() bool {
+	switch e {
+	case Copyright:
+		return true
+	case Harassment:
+		return true
+	case Hate:
+		return true
+	case Misleading:
+		return true
+	case Other:
+		return true
+	case Sexual:
+		return true
+	case Spam:
+		return true
+	case Violence:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportRequestTargetType.
+const (
+	ReportRequestTargetTypeComment ReportRequestTargetType = "comment"
+	ReportRequestTargetTypeVideo   ReportRequestTargetType = "video"
+)
+
+// Valid indicates whether the value is a known member of the ReportRequestTargetType enum.
+func (e ReportRequestTargetType) Valid() bool {
+	switch e {
+	case ReportRequestTargetTypeComment:
+		return true
+	case ReportRequestTargetTypeVideo:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UploadMethod.
 const (
 	Multipart UploadMethod = "multipart"
@@ -54,28 +213,28 @@ func (e UserRole) Valid() bool {
 
 // Defines values for VideoStatus.
 const (
-	Failed     VideoStatus = "failed"
-	Processing VideoStatus = "processing"
-	Queued     VideoStatus = "queued"
-	Ready      VideoStatus = "ready"
-	Removed    VideoStatus = "removed"
-	Uploading  VideoStatus = "uploading"
+	VideoStatusFailed     VideoStatus = "failed"
+	VideoStatusProcessing VideoStatus = "processing"
+	VideoStatusQueued     VideoStatus = "queued"
+	VideoStatusReady      VideoStatus = "ready"
+	VideoStatusRemoved    VideoStatus = "removed"
+	VideoStatusUploading  VideoStatus = "uploading"
 )
 
 // Valid indicates whether the value is a known member of the VideoStatus enum.
 func (e VideoStatus) Valid() bool {
 	switch e {
-	case Failed:
+	case VideoStatusFailed:
 		return true
-	case Processing:
+	case VideoStatusProcessing:
 		return true
-	case Queued:
+	case VideoStatusQueued:
 		return true
-	case Ready:
+	case VideoStatusReady:
 		return true
-	case Removed:
+	case VideoStatusRemoved:
 		return true
-	case Uploading:
+	case VideoStatusUploading:
 		return true
 	default:
 		return false
@@ -103,11 +262,183 @@ func (e Visibility) Valid() bool {
 	}
 }
 
+// Defines values for SearchVideosParamsDuration.
+const (
+	Long   SearchVideosParamsDuration = "long"
+	Medium SearchVideosParamsDuration = "medium"
+	Short  SearchVideosParamsDuration = "short"
+)
+
+// Valid indicates whether the value is a known member of the SearchVideosParamsDuration enum.
+func (e SearchVideosParamsDuration) Valid() bool {
+	switch e {
+	case Long:
+		return true
+	case Medium:
+		return true
+	case Short:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SearchVideosParamsUploaded.
+const (
+	Day   SearchVideosParamsUploaded = "day"
+	Hour  SearchVideosParamsUploaded = "hour"
+	Month SearchVideosParamsUploaded = "month"
+	Week  SearchVideosParamsUploaded = "week"
+	Year  SearchVideosParamsUploaded = "year"
+)
+
+// Valid indicates whether the value is a known member of the SearchVideosParamsUploaded enum.
+func (e SearchVideosParamsUploaded) Valid() bool {
+	switch e {
+	case Day:
+		return true
+	case Hour:
+		return true
+	case Month:
+		return true
+	case Week:
+		return true
+	case Year:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SearchVideosParamsSort.
+const (
+	Date      SearchVideosParamsSort = "date"
+	Relevance SearchVideosParamsSort = "relevance"
+	Views     SearchVideosParamsSort = "views"
+)
+
+// Valid indicates whether the value is a known member of the SearchVideosParamsSort enum.
+func (e SearchVideosParamsSort) Valid() bool {
+	switch e {
+	case Date:
+		return true
+	case Relevance:
+		return true
+	case Views:
+		return true
+	default:
+		return false
+	}
+}
+
+// AuditEntry defines model for AuditEntry.
+type AuditEntry struct {
+	Action    string    `json:"action"`
+	CreatedAt time.Time `json:"createdAt"`
+	Id        string    `json:"id"`
+	Labels    *[]string `json:"labels,omitempty"`
+	Moderator string    `json:"moderator"`
+	Note      *string   `json:"note,omitempty"`
+	VideoId   string    `json:"videoId"`
+}
+
+// AuditPage defines model for AuditPage.
+type AuditPage struct {
+	Entries    []AuditEntry `json:"entries"`
+	NextCursor *string      `json:"nextCursor,omitempty"`
+}
+
+// AvatarCompleteRequest defines model for AvatarCompleteRequest.
+type AvatarCompleteRequest struct {
+	UploadId string `json:"uploadId"`
+}
+
+// AvatarUpload defines model for AvatarUpload.
+type AvatarUpload struct {
+	ExpiresAt time.Time `json:"expiresAt"`
+
+	// UploadId Name of the upload
+	UploadId string `json:"uploadId"`
+
+	// Url Where to PUT the image.
+	Url string `json:"url"`
+}
+
+// AvatarUploadRequest defines model for AvatarUploadRequest.
+type AvatarUploadRequest struct {
+	ContentType AvatarUploadRequestContentType `json:"contentType"`
+	Size        int64                          `json:"size"`
+}
+
+// AvatarUploadRequestContentType defines model for AvatarUploadRequest.ContentType.
+type AvatarUploadRequestContentType string
+
+// Caption defines model for Caption.
+type Caption struct {
+	Label string `json:"label"`
+
+	// Language BCP 47 tag
+	Language string        `json:"language"`
+	Source   CaptionSource `json:"source"`
+
+	// Url The WebVTT file.
+	Url string `json:"url"`
+}
+
+// CaptionSource defines model for Caption.Source.
+type CaptionSource string
+
+// CaptionList defines model for CaptionList.
+type CaptionList struct {
+	Captions []Caption `json:"captions"`
+}
+
 // Channel defines model for Channel.
 type Channel struct {
 	AvatarUrl   *string `json:"avatarUrl,omitempty"`
 	DisplayName string  `json:"displayName"`
 	Username    string  `json:"username"`
+}
+
+// ChannelPage defines model for ChannelPage.
+type ChannelPage struct {
+	AvatarUrl   *string   `json:"avatarUrl,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
+	DisplayName string    `json:"displayName"`
+
+	// Subscribed Whether the caller subscribes (signed-in callers only).
+	Subscribed      *bool  `json:"subscribed,omitempty"`
+	SubscriberCount int64  `json:"subscriberCount"`
+	Username        string `json:"username"`
+	VideoCount      int64  `json:"videoCount"`
+}
+
+// Comment defines model for Comment.
+type Comment struct {
+	Author    Channel   `json:"author"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"createdAt"`
+	Edited    bool      `json:"edited"`
+
+	// Held Held for review by the term policy; visible to its author
+	Held       *bool     `json:"held,omitempty"`
+	Id         string    `json:"id"`
+	ParentId   *string   `json:"parentId,omitempty"`
+	ReplyCount int       `json:"replyCount"`
+	UpdatedAt  time.Time `json:"updatedAt"`
+	VideoId    string    `json:"videoId"`
+}
+
+// CommentPage defines model for CommentPage.
+type CommentPage struct {
+	Comments   []Comment `json:"comments"`
+	NextCursor *string   `json:"nextCursor,omitempty"`
+}
+
+// CreateCommentRequest defines model for CreateCommentRequest.
+type CreateCommentRequest struct {
+	Body     string  `json:"body"`
+	ParentId *string `json:"parentId,omitempty"`
 }
 
 // CreateUploadRequest defines model for CreateUploadRequest.
@@ -121,6 +452,18 @@ type CreateUploadRequest struct {
 	Title      string      `json:"title"`
 	Visibility *Visibility `json:"visibility,omitempty"`
 }
+
+// DecisionRequest defines model for DecisionRequest.
+type DecisionRequest struct {
+	Action DecisionRequestAction `json:"action"`
+
+	// Labels Content-warning labels for `restrict`; viewers confirm before playback.
+	Labels *[]string `json:"labels,omitempty"`
+	Note   *string   `json:"note,omitempty"`
+}
+
+// DecisionRequestAction defines model for DecisionRequest.Action.
+type DecisionRequestAction string
 
 // Error defines model for Error.
 type Error struct {
@@ -137,11 +480,34 @@ type ErrorDetail struct {
 	Message string             `json:"message"`
 }
 
+// HistoryItem defines model for HistoryItem.
+type HistoryItem struct {
+	PositionSeconds float64   `json:"positionSeconds"`
+	Video           Video     `json:"video"`
+	WatchedAt       time.Time `json:"watchedAt"`
+}
+
+// HistoryPage defines model for HistoryPage.
+type HistoryPage struct {
+	Items      []HistoryItem `json:"items"`
+	NextCursor *string       `json:"nextCursor,omitempty"`
+}
+
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
 	Password string `json:"password"`
 	Username string `json:"username"`
 }
+
+// Moderation Shown to the owner and moderators only.
+type Moderation struct {
+	// Reason Why the video is held or removed.
+	Reason *string         `json:"reason,omitempty"`
+	State  ModerationState `json:"state"`
+}
+
+// ModerationState defines model for Moderation.State.
+type ModerationState string
 
 // PartURL defines model for PartURL.
 type PartURL struct {
@@ -184,8 +550,9 @@ type Progress struct {
 
 // ProgressEvent defines model for ProgressEvent.
 type ProgressEvent struct {
-	ChunksDone  int `json:"chunksDone"`
-	ChunksTotal int `json:"chunksTotal"`
+	ChunksDone  int    `json:"chunksDone"`
+	ChunksTotal int    `json:"chunksTotal"`
+	Counts      *Stats `json:"counts,omitempty"`
 
 	// Error The failure reason
 	Error *string `json:"error,omitempty"`
@@ -198,6 +565,39 @@ type ProgressEvent struct {
 	Progress Progress    `json:"progress"`
 	Status   VideoStatus `json:"status"`
 	VideoId  string      `json:"videoId"`
+}
+
+// QueueItem defines model for QueueItem.
+type QueueItem struct {
+	HeldAt time.Time `json:"heldAt"`
+
+	// Reason Why it was held (reports
+	Reason *string `json:"reason,omitempty"`
+
+	// Reports Reports by reason.
+	Reports map[string]int `json:"reports"`
+	Video   Video          `json:"video"`
+}
+
+// QueuePage defines model for QueuePage.
+type QueuePage struct {
+	Items      []QueueItem `json:"items"`
+	NextCursor *string     `json:"nextCursor,omitempty"`
+}
+
+// Rating defines model for Rating.
+type Rating string
+
+// RatingRequest defines model for RatingRequest.
+type RatingRequest struct {
+	Rating Rating `json:"rating"`
+}
+
+// RatingState defines model for RatingState.
+type RatingState struct {
+	Dislikes int64  `json:"dislikes"`
+	Likes    int64  `json:"likes"`
+	MyRating Rating `json:"myRating"`
 }
 
 // RedirectURL defines model for RedirectURL.
@@ -214,6 +614,30 @@ type RegisterRequest struct {
 	Username string `json:"username"`
 }
 
+// Report defines model for Report.
+type Report struct {
+	CreatedAt  time.Time `json:"createdAt"`
+	Id         string    `json:"id"`
+	Note       *string   `json:"note,omitempty"`
+	Reason     string    `json:"reason"`
+	TargetId   string    `json:"targetId"`
+	TargetType string    `json:"targetType"`
+}
+
+// ReportRequest defines model for ReportRequest.
+type ReportRequest struct {
+	Note       *string                 `json:"note,omitempty"`
+	Reason     ReportRequestReason     `json:"reason"`
+	TargetId   string                  `json:"targetId"`
+	TargetType ReportRequestTargetType `json:"targetType"`
+}
+
+// ReportRequestReason defines model for ReportRequest.Reason.
+type ReportRequestReason string
+
+// ReportRequestTargetType defines model for ReportRequest.TargetType.
+type ReportRequestTargetType string
+
 // Session defines model for Session.
 type Session struct {
 	ExpiresAt time.Time `json:"expiresAt"`
@@ -221,6 +645,36 @@ type Session struct {
 	// Token A JWT access token for `Authorization: Bearer`.
 	Token string `json:"token"`
 	User  User   `json:"user"`
+}
+
+// Stats defines model for Stats.
+type Stats struct {
+	Comments int64 `json:"comments"`
+	Dislikes int64 `json:"dislikes"`
+	Likes    int64 `json:"likes"`
+	Views    int64 `json:"views"`
+}
+
+// Subscription defines model for Subscription.
+type Subscription struct {
+	Subscribed      bool  `json:"subscribed"`
+	SubscriberCount int64 `json:"subscriberCount"`
+}
+
+// TranscribeRequest defines model for TranscribeRequest.
+type TranscribeRequest struct {
+	// Language The spoken language if known; else the service detects it.
+	Language *string `json:"language,omitempty"`
+}
+
+// UpdateCommentRequest defines model for UpdateCommentRequest.
+type UpdateCommentRequest struct {
+	Body string `json:"body"`
+}
+
+// UpdateMeRequest defines model for UpdateMeRequest.
+type UpdateMeRequest struct {
+	DisplayName *string `json:"displayName,omitempty"`
 }
 
 // UpdateVideoRequest defines model for UpdateVideoRequest.
@@ -280,19 +734,28 @@ type UserRole string
 
 // Video defines model for Video.
 type Video struct {
+	Captions *[]Caption `json:"captions,omitempty"`
+
+	// ContentWarnings Labels a viewer confirms before playback (set by moderators or the classifier).
+	ContentWarnings *[]string `json:"contentWarnings,omitempty"`
 	CreatedAt       time.Time `json:"createdAt"`
 	Description     string    `json:"description"`
 	DurationSeconds *float64  `json:"durationSeconds,omitempty"`
 
 	// FailureReason Why transcoding failed
-	FailureReason *string    `json:"failureReason,omitempty"`
-	Id            string     `json:"id"`
-	Owner         Channel    `json:"owner"`
-	Playback      *Playback  `json:"playback,omitempty"`
-	PublishedAt   *time.Time `json:"publishedAt,omitempty"`
+	FailureReason *string `json:"failureReason,omitempty"`
+	Id            string  `json:"id"`
+
+	// Moderation Shown to the owner and moderators only.
+	Moderation  *Moderation `json:"moderation,omitempty"`
+	MyRating    *Rating     `json:"myRating,omitempty"`
+	Owner       Channel     `json:"owner"`
+	Playback    *Playback   `json:"playback,omitempty"`
+	PublishedAt *time.Time  `json:"publishedAt,omitempty"`
 
 	// Rungs Renditions, e.g. ["1080p", "720p"].
 	Rungs      *[]string   `json:"rungs,omitempty"`
+	Stats      Stats       `json:"stats"`
 	Status     VideoStatus `json:"status"`
 	Tags       []string    `json:"tags"`
 	Title      string      `json:"title"`
@@ -310,14 +773,34 @@ type VideoPage struct {
 // VideoStatus defines model for VideoStatus.
 type VideoStatus string
 
+// ViewRequest defines model for ViewRequest.
+type ViewRequest struct {
+	PositionSeconds *float64 `json:"positionSeconds,omitempty"`
+}
+
+// ViewResult defines model for ViewResult.
+type ViewResult struct {
+	Counted bool  `json:"counted"`
+	Views   int64 `json:"views"`
+}
+
 // Visibility defines model for Visibility.
 type Visibility string
+
+// CommentID defines model for CommentID.
+type CommentID = string
 
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// Language defines model for Language.
+type Language = string
+
 // Limit defines model for Limit.
 type Limit = int
+
+// Username defines model for Username.
+type Username = string
 
 // VideoID defines model for VideoID.
 type VideoID = string
@@ -358,8 +841,66 @@ type GithubLoginParams struct {
 	ReturnTo *string `form:"returnTo,omitempty" json:"returnTo,omitempty"`
 }
 
+// GetFeedParams defines parameters for GetFeed.
+type GetFeedParams struct {
+	// Cursor The `nextCursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListHistoryParams defines parameters for ListHistory.
+type ListHistoryParams struct {
+	// Cursor The `nextCursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListMyVideosParams defines parameters for ListMyVideos.
 type ListMyVideosParams struct {
+	// Cursor The `nextCursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ModerationAuditParams defines parameters for ModerationAudit.
+type ModerationAuditParams struct {
+	// Cursor The `nextCursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ModerationQueueParams defines parameters for ModerationQueue.
+type ModerationQueueParams struct {
+	// Cursor The `nextCursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// SearchVideosParams defines parameters for SearchVideos.
+type SearchVideosParams struct {
+	Q string `form:"q" json:"q"`
+
+	// Duration short < 4 min ≤ medium ≤ 20 min < long
+	Duration *SearchVideosParamsDuration `form:"duration,omitempty" json:"duration,omitempty"`
+	Uploaded *SearchVideosParamsUploaded `form:"uploaded,omitempty" json:"uploaded,omitempty"`
+	Sort     *SearchVideosParamsSort     `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// SearchVideosParamsDuration defines parameters for SearchVideos.
+type SearchVideosParamsDuration string
+
+// SearchVideosParamsUploaded defines parameters for SearchVideos.
+type SearchVideosParamsUploaded string
+
+// SearchVideosParamsSort defines parameters for SearchVideos.
+type SearchVideosParamsSort string
+
+// ListChannelVideosParams defines parameters for ListChannelVideos.
+type ListChannelVideosParams struct {
 	// Cursor The `nextCursor` of the previous page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
@@ -372,11 +913,39 @@ type ListVideosParams struct {
 	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListCommentsParams defines parameters for ListComments.
+type ListCommentsParams struct {
+	// ParentId List the replies to this comment.
+	ParentId *string `form:"parentId,omitempty" json:"parentId,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
 
 // RegisterJSONRequestBody defines body for Register for application/json ContentType.
 type RegisterJSONRequestBody = RegisterRequest
+
+// UpdateCommentJSONRequestBody defines body for UpdateComment for application/json ContentType.
+type UpdateCommentJSONRequestBody = UpdateCommentRequest
+
+// UpdateMeJSONRequestBody defines body for UpdateMe for application/json ContentType.
+type UpdateMeJSONRequestBody = UpdateMeRequest
+
+// CreateAvatarUploadJSONRequestBody defines body for CreateAvatarUpload for application/json ContentType.
+type CreateAvatarUploadJSONRequestBody = AvatarUploadRequest
+
+// CompleteAvatarUploadJSONRequestBody defines body for CompleteAvatarUpload for application/json ContentType.
+type CompleteAvatarUploadJSONRequestBody = AvatarCompleteRequest
+
+// DecideVideoJSONRequestBody defines body for DecideVideo for application/json ContentType.
+type DecideVideoJSONRequestBody = DecisionRequest
+
+// CreateReportJSONRequestBody defines body for CreateReport for application/json ContentType.
+type CreateReportJSONRequestBody = ReportRequest
 
 // CreateUploadJSONRequestBody defines body for CreateUpload for application/json ContentType.
 type CreateUploadJSONRequestBody = CreateUploadRequest
@@ -386,6 +955,18 @@ type PresignPartsJSONRequestBody = PartsRequest
 
 // UpdateVideoJSONRequestBody defines body for UpdateVideo for application/json ContentType.
 type UpdateVideoJSONRequestBody = UpdateVideoRequest
+
+// TranscribeVideoJSONRequestBody defines body for TranscribeVideo for application/json ContentType.
+type TranscribeVideoJSONRequestBody = TranscribeRequest
+
+// CreateCommentJSONRequestBody defines body for CreateComment for application/json ContentType.
+type CreateCommentJSONRequestBody = CreateCommentRequest
+
+// RateVideoJSONRequestBody defines body for RateVideo for application/json ContentType.
+type RateVideoJSONRequestBody = RatingRequest
+
+// RecordViewJSONRequestBody defines body for RecordView for application/json ContentType.
+type RecordViewJSONRequestBody = ViewRequest
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -407,9 +988,45 @@ type ServerInterface interface {
 	// Register Create an account with a username and password.
 	// (POST /auth/register)
 	Register(w http.ResponseWriter, r *http.Request)
+	// DeleteComment Delete a comment and its replies (its author, the video's owner or a moderator).
+	// (DELETE /comments/{commentId})
+	DeleteComment(w http.ResponseWriter, r *http.Request, commentId CommentID)
+	// UpdateComment Edit a comment (its author).
+	// (PATCH /comments/{commentId})
+	UpdateComment(w http.ResponseWriter, r *http.Request, commentId CommentID)
+	// GetFeed Videos of the channels the caller subscribes to, newest first.
+	// (GET /feed)
+	GetFeed(w http.ResponseWriter, r *http.Request, params GetFeedParams)
+	// UpdateMe Edit the caller's profile.
+	// (PATCH /me)
+	UpdateMe(w http.ResponseWriter, r *http.Request)
+	// CreateAvatarUpload Get a presigned URL to upload a new avatar image (JPEG, PNG or WebP, at most 2 MiB).
+	// (POST /me/avatar)
+	CreateAvatarUpload(w http.ResponseWriter, r *http.Request)
+	// CompleteAvatarUpload Use the uploaded image as the caller's avatar (it is checked to be an image).
+	// (POST /me/avatar/complete)
+	CompleteAvatarUpload(w http.ResponseWriter, r *http.Request)
+	// ListHistory The caller's watch history with resume positions, most recent first.
+	// (GET /me/history)
+	ListHistory(w http.ResponseWriter, r *http.Request, params ListHistoryParams)
 	// ListMyVideos The caller's own videos, every status and visibility, newest first.
 	// (GET /me/videos)
 	ListMyVideos(w http.ResponseWriter, r *http.Request, params ListMyVideosParams)
+	// ModerationAudit The moderators' decisions, newest first.
+	// (GET /moderation/audit)
+	ModerationAudit(w http.ResponseWriter, r *http.Request, params ModerationAuditParams)
+	// ModerationQueue Videos awaiting review (held by reports or automated checks), oldest first.
+	// (GET /moderation/queue)
+	ModerationQueue(w http.ResponseWriter, r *http.Request, params ModerationQueueParams)
+	// DecideVideo Approve, remove or restrict a video (written to the audit log).
+	// (POST /moderation/videos/{videoId}/decision)
+	DecideVideo(w http.ResponseWriter, r *http.Request, videoId VideoID)
+	// CreateReport Report a video or a comment.
+	// (POST /reports)
+	CreateReport(w http.ResponseWriter, r *http.Request)
+	// SearchVideos Full-text search over titles, tags, descriptions, captions and channel names.
+	// (GET /search)
+	SearchVideos(w http.ResponseWriter, r *http.Request, params SearchVideosParams)
 	// CreateUpload Create a video and get where to upload its file.
 	// (POST /uploads)
 	CreateUpload(w http.ResponseWriter, r *http.Request)
@@ -422,6 +1039,18 @@ type ServerInterface interface {
 	// PresignParts Presigned URLs for parts of a multipart upload.
 	// (POST /uploads/{videoId}/parts)
 	PresignParts(w http.ResponseWriter, r *http.Request, videoId VideoID)
+	// GetChannel A user's public channel page.
+	// (GET /users/{username})
+	GetChannel(w http.ResponseWriter, r *http.Request, username Username)
+	// Unsubscribe Unsubscribe (idempotent).
+	// (DELETE /users/{username}/subscription)
+	Unsubscribe(w http.ResponseWriter, r *http.Request, username Username)
+	// Subscribe Subscribe to a channel (idempotent; not to yourself).
+	// (PUT /users/{username}/subscription)
+	Subscribe(w http.ResponseWriter, r *http.Request, username Username)
+	// ListChannelVideos A channel's public, ready videos, newest first.
+	// (GET /users/{username}/videos)
+	ListChannelVideos(w http.ResponseWriter, r *http.Request, username Username, params ListChannelVideosParams)
 	// ListVideos Public, ready videos, newest first.
 	// (GET /videos)
 	ListVideos(w http.ResponseWriter, r *http.Request, params ListVideosParams)
@@ -434,9 +1063,33 @@ type ServerInterface interface {
 	// UpdateVideo Edit a video (owner only).
 	// (PATCH /videos/{videoId})
 	UpdateVideo(w http.ResponseWriter, r *http.Request, videoId VideoID)
+	// ListCaptions The video's caption tracks.
+	// (GET /videos/{videoId}/captions)
+	ListCaptions(w http.ResponseWriter, r *http.Request, videoId VideoID)
+	// TranscribeVideo Transcribe the video's audio into captions (owner), when a transcription service is configured.
+	// (POST /videos/{videoId}/captions/auto)
+	TranscribeVideo(w http.ResponseWriter, r *http.Request, videoId VideoID)
+	// DeleteCaption Delete the captions of one language (owner).
+	// (DELETE /videos/{videoId}/captions/{language})
+	DeleteCaption(w http.ResponseWriter, r *http.Request, videoId VideoID, language Language)
+	// PutCaption Upload or replace the WebVTT captions of one language (owner).
+	// (PUT /videos/{videoId}/captions/{language})
+	PutCaption(w http.ResponseWriter, r *http.Request, videoId VideoID, language Language)
+	// ListComments Top-level comments (newest first) with their reply counts, or the replies to one comment (oldest first).
+	// (GET /videos/{videoId}/comments)
+	ListComments(w http.ResponseWriter, r *http.Request, videoId VideoID, params ListCommentsParams)
+	// CreateComment Comment on a video, or reply to a top-level comment (one level of replies).
+	// (POST /videos/{videoId}/comments)
+	CreateComment(w http.ResponseWriter, r *http.Request, videoId VideoID)
 	// VideoEvents Live transcoding progress (WebSocket).
 	// (GET /videos/{videoId}/events)
 	VideoEvents(w http.ResponseWriter, r *http.Request, videoId VideoID)
+	// RateVideo Like, dislike, or take back a rating.
+	// (PUT /videos/{videoId}/rating)
+	RateVideo(w http.ResponseWriter, r *http.Request, videoId VideoID)
+	// RecordView Count a view (once per viewer per 24 h) and, for signed-in viewers, save the resume position.
+	// (POST /videos/{videoId}/views)
+	RecordView(w http.ResponseWriter, r *http.Request, videoId VideoID)
 }
 
 // Unimplemented server implementation that returns http.StatusNotImplemented for each endpoint.
@@ -479,9 +1132,81 @@ func (_ Unimplemented) Register(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// DeleteComment Delete a comment and its replies (its author, the video's owner or a moderator).
+// (DELETE /comments/{commentId})
+func (_ Unimplemented) DeleteComment(w http.ResponseWriter, r *http.Request, commentId CommentID) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// UpdateComment Edit a comment (its author).
+// (PATCH /comments/{commentId})
+func (_ Unimplemented) UpdateComment(w http.ResponseWriter, r *http.Request, commentId CommentID) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetFeed Videos of the channels the caller subscribes to, newest first.
+// (GET /feed)
+func (_ Unimplemented) GetFeed(w http.ResponseWriter, r *http.Request, params GetFeedParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// UpdateMe Edit the caller's profile.
+// (PATCH /me)
+func (_ Unimplemented) UpdateMe(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateAvatarUpload Get a presigned URL to upload a new avatar image (JPEG, PNG or WebP, at most 2 MiB).
+// (POST /me/avatar)
+func (_ Unimplemented) CreateAvatarUpload(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CompleteAvatarUpload Use the uploaded image as the caller's avatar (it is checked to be an image).
+// (POST /me/avatar/complete)
+func (_ Unimplemented) CompleteAvatarUpload(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListHistory The caller's watch history with resume positions, most recent first.
+// (GET /me/history)
+func (_ Unimplemented) ListHistory(w http.ResponseWriter, r *http.Request, params ListHistoryParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // ListMyVideos The caller's own videos, every status and visibility, newest first.
 // (GET /me/videos)
 func (_ Unimplemented) ListMyVideos(w http.ResponseWriter, r *http.Request, params ListMyVideosParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ModerationAudit The moderators' decisions, newest first.
+// (GET /moderation/audit)
+func (_ Unimplemented) ModerationAudit(w http.ResponseWriter, r *http.Request, params ModerationAuditParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ModerationQueue Videos awaiting review (held by reports or automated checks), oldest first.
+// (GET /moderation/queue)
+func (_ Unimplemented) ModerationQueue(w http.ResponseWriter, r *http.Request, params ModerationQueueParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// DecideVideo Approve, remove or restrict a video (written to the audit log).
+// (POST /moderation/videos/{videoId}/decision)
+func (_ Unimplemented) DecideVideo(w http.ResponseWriter, r *http.Request, videoId VideoID) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateReport Report a video or a comment.
+// (POST /reports)
+func (_ Unimplemented) CreateReport(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// SearchVideos Full-text search over titles, tags, descriptions, captions and channel names.
+// (GET /search)
+func (_ Unimplemented) SearchVideos(w http.ResponseWriter, r *http.Request, params SearchVideosParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -509,6 +1234,30 @@ func (_ Unimplemented) PresignParts(w http.ResponseWriter, r *http.Request, vide
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// GetChannel A user's public channel page.
+// (GET /users/{username})
+func (_ Unimplemented) GetChannel(w http.ResponseWriter, r *http.Request, username Username) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// Unsubscribe Unsubscribe (idempotent).
+// (DELETE /users/{username}/subscription)
+func (_ Unimplemented) Unsubscribe(w http.ResponseWriter, r *http.Request, username Username) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// Subscribe Subscribe to a channel (idempotent; not to yourself).
+// (PUT /users/{username}/subscription)
+func (_ Unimplemented) Subscribe(w http.ResponseWriter, r *http.Request, username Username) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListChannelVideos A channel's public, ready videos, newest first.
+// (GET /users/{username}/videos)
+func (_ Unimplemented) ListChannelVideos(w http.ResponseWriter, r *http.Request, username Username, params ListChannelVideosParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // ListVideos Public, ready videos, newest first.
 // (GET /videos)
 func (_ Unimplemented) ListVideos(w http.ResponseWriter, r *http.Request, params ListVideosParams) {
@@ -533,9 +1282,57 @@ func (_ Unimplemented) UpdateVideo(w http.ResponseWriter, r *http.Request, video
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// ListCaptions The video's caption tracks.
+// (GET /videos/{videoId}/captions)
+func (_ Unimplemented) ListCaptions(w http.ResponseWriter, r *http.Request, videoId VideoID) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// TranscribeVideo Transcribe the video's audio into captions (owner), when a transcription service is configured.
+// (POST /videos/{videoId}/captions/auto)
+func (_ Unimplemented) TranscribeVideo(w http.ResponseWriter, r *http.Request, videoId VideoID) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// DeleteCaption Delete the captions of one language (owner).
+// (DELETE /videos/{videoId}/captions/{language})
+func (_ Unimplemented) DeleteCaption(w http.ResponseWriter, r *http.Request, videoId VideoID, language Language) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// PutCaption Upload or replace the WebVTT captions of one language (owner).
+// (PUT /videos/{videoId}/captions/{language})
+func (_ Unimplemented) PutCaption(w http.ResponseWriter, r *http.Request, videoId VideoID, language Language) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListComments Top-level comments (newest first) with their reply counts, or the replies to one comment (oldest first).
+// (GET /videos/{videoId}/comments)
+func (_ Unimplemented) ListComments(w http.ResponseWriter, r *http.Request, videoId VideoID, params ListCommentsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateComment Comment on a video, or reply to a top-level comment (one level of replies).
+// (POST /videos/{videoId}/comments)
+func (_ Unimplemented) CreateComment(w http.ResponseWriter, r *http.Request, videoId VideoID) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // VideoEvents Live transcoding progress (WebSocket).
 // (GET /videos/{videoId}/events)
 func (_ Unimplemented) VideoEvents(w http.ResponseWriter, r *http.Request, videoId VideoID) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// RateVideo Like, dislike, or take back a rating.
+// (PUT /videos/{videoId}/rating)
+func (_ Unimplemented) RateVideo(w http.ResponseWriter, r *http.Request, videoId VideoID) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// RecordView Count a view (once per viewer per 24 h) and, for signed-in viewers, save the resume position.
+// (POST /videos/{videoId}/views)
+func (_ Unimplemented) RecordView(w http.ResponseWriter, r *http.Request, videoId VideoID) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -696,6 +1493,192 @@ func (siw *ServerInterfaceWrapper) Register(w http.ResponseWriter, r *http.Reque
 	handler.ServeHTTP(w, r)
 }
 
+// DeleteComment operation middleware
+func (siw *ServerInterfaceWrapper) DeleteComment(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "commentId" -------------
+	var commentId CommentID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "commentId", chi.URLParam(r, "commentId"), &commentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "commentId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteComment(w, r, commentId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateComment operation middleware
+func (siw *ServerInterfaceWrapper) UpdateComment(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "commentId" -------------
+	var commentId CommentID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "commentId", chi.URLParam(r, "commentId"), &commentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "commentId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateComment(w, r, commentId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetFeed operation middleware
+func (siw *ServerInterfaceWrapper) GetFeed(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetFeedParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetFeed(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateMe operation middleware
+func (siw *ServerInterfaceWrapper) UpdateMe(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateMe(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateAvatarUpload operation middleware
+func (siw *ServerInterfaceWrapper) CreateAvatarUpload(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateAvatarUpload(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CompleteAvatarUpload operation middleware
+func (siw *ServerInterfaceWrapper) CompleteAvatarUpload(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CompleteAvatarUpload(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListHistory operation middleware
+func (siw *ServerInterfaceWrapper) ListHistory(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListHistoryParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListHistory(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListMyVideos operation middleware
 func (siw *ServerInterfaceWrapper) ListMyVideos(w http.ResponseWriter, r *http.Request) {
 
@@ -733,6 +1716,236 @@ func (siw *ServerInterfaceWrapper) ListMyVideos(w http.ResponseWriter, r *http.R
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ListMyVideos(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ModerationAudit operation middleware
+func (siw *ServerInterfaceWrapper) ModerationAudit(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ModerationAuditParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ModerationAudit(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ModerationQueue operation middleware
+func (siw *ServerInterfaceWrapper) ModerationQueue(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ModerationQueueParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ModerationQueue(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DecideVideo operation middleware
+func (siw *ServerInterfaceWrapper) DecideVideo(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "videoId" -------------
+	var videoId VideoID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "videoId", chi.URLParam(r, "videoId"), &videoId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "videoId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DecideVideo(w, r, videoId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateReport operation middleware
+func (siw *ServerInterfaceWrapper) CreateReport(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateReport(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SearchVideos operation middleware
+func (siw *ServerInterfaceWrapper) SearchVideos(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SearchVideosParams
+
+	// ------------- Required query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "q", r.URL.Query(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "q"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "q", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "duration" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "duration", r.URL.Query(), &params.Duration, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "duration"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "duration", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "uploaded" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "uploaded", r.URL.Query(), &params.Uploaded, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "uploaded"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "uploaded", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "sort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sort", r.URL.Query(), &params.Sort, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "sort"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "sort", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SearchVideos(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -825,6 +2038,139 @@ func (siw *ServerInterfaceWrapper) PresignParts(w http.ResponseWriter, r *http.R
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.PresignParts(w, r, videoId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetChannel operation middleware
+func (siw *ServerInterfaceWrapper) GetChannel(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "username" -------------
+	var username Username
+
+	err = runtime.BindStyledParameterWithOptions("simple", "username", chi.URLParam(r, "username"), &username, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "username", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetChannel(w, r, username)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// Unsubscribe operation middleware
+func (siw *ServerInterfaceWrapper) Unsubscribe(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "username" -------------
+	var username Username
+
+	err = runtime.BindStyledParameterWithOptions("simple", "username", chi.URLParam(r, "username"), &username, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "username", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.Unsubscribe(w, r, username)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// Subscribe operation middleware
+func (siw *ServerInterfaceWrapper) Subscribe(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "username" -------------
+	var username Username
+
+	err = runtime.BindStyledParameterWithOptions("simple", "username", chi.URLParam(r, "username"), &username, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "username", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.Subscribe(w, r, username)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListChannelVideos operation middleware
+func (siw *ServerInterfaceWrapper) ListChannelVideos(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "username" -------------
+	var username Username
+
+	err = runtime.BindStyledParameterWithOptions("simple", "username", chi.URLParam(r, "username"), &username, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "username", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListChannelVideosParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListChannelVideos(w, r, username, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -958,6 +2304,222 @@ func (siw *ServerInterfaceWrapper) UpdateVideo(w http.ResponseWriter, r *http.Re
 	handler.ServeHTTP(w, r)
 }
 
+// ListCaptions operation middleware
+func (siw *ServerInterfaceWrapper) ListCaptions(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "videoId" -------------
+	var videoId VideoID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "videoId", chi.URLParam(r, "videoId"), &videoId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "videoId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListCaptions(w, r, videoId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// TranscribeVideo operation middleware
+func (siw *ServerInterfaceWrapper) TranscribeVideo(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "videoId" -------------
+	var videoId VideoID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "videoId", chi.URLParam(r, "videoId"), &videoId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "videoId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.TranscribeVideo(w, r, videoId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteCaption operation middleware
+func (siw *ServerInterfaceWrapper) DeleteCaption(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "videoId" -------------
+	var videoId VideoID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "videoId", chi.URLParam(r, "videoId"), &videoId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "videoId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "language" -------------
+	var language Language
+
+	err = runtime.BindStyledParameterWithOptions("simple", "language", chi.URLParam(r, "language"), &language, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "language", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteCaption(w, r, videoId, language)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// PutCaption operation middleware
+func (siw *ServerInterfaceWrapper) PutCaption(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "videoId" -------------
+	var videoId VideoID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "videoId", chi.URLParam(r, "videoId"), &videoId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "videoId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "language" -------------
+	var language Language
+
+	err = runtime.BindStyledParameterWithOptions("simple", "language", chi.URLParam(r, "language"), &language, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "language", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.PutCaption(w, r, videoId, language)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListComments operation middleware
+func (siw *ServerInterfaceWrapper) ListComments(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "videoId" -------------
+	var videoId VideoID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "videoId", chi.URLParam(r, "videoId"), &videoId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "videoId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListCommentsParams
+
+	// ------------- Optional query parameter "parentId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "parentId", r.URL.Query(), &params.ParentId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "parentId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "parentId", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListComments(w, r, videoId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateComment operation middleware
+func (siw *ServerInterfaceWrapper) CreateComment(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "videoId" -------------
+	var videoId VideoID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "videoId", chi.URLParam(r, "videoId"), &videoId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "videoId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateComment(w, r, videoId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // VideoEvents operation middleware
 func (siw *ServerInterfaceWrapper) VideoEvents(w http.ResponseWriter, r *http.Request) {
 
@@ -975,6 +2537,58 @@ func (siw *ServerInterfaceWrapper) VideoEvents(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.VideoEvents(w, r, videoId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RateVideo operation middleware
+func (siw *ServerInterfaceWrapper) RateVideo(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "videoId" -------------
+	var videoId VideoID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "videoId", chi.URLParam(r, "videoId"), &videoId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "videoId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RateVideo(w, r, videoId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RecordView operation middleware
+func (siw *ServerInterfaceWrapper) RecordView(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "videoId" -------------
+	var videoId VideoID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "videoId", chi.URLParam(r, "videoId"), &videoId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "videoId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RecordView(w, r, videoId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1144,6 +2758,78 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/videos/{videoId}/events", wrapper.VideoEvents)
+	})
+	r.Group(func(r chi.Router) {
+		r.Patch(options.BaseURL+"/me", wrapper.UpdateMe)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/me/avatar", wrapper.CreateAvatarUpload)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/me/avatar/complete", wrapper.CompleteAvatarUpload)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/me/history", wrapper.ListHistory)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/feed", wrapper.GetFeed)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/users/{username}", wrapper.GetChannel)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/users/{username}/videos", wrapper.ListChannelVideos)
+	})
+	r.Group(func(r chi.Router) {
+		r.Delete(options.BaseURL+"/users/{username}/subscription", wrapper.Unsubscribe)
+	})
+	r.Group(func(r chi.Router) {
+		r.Put(options.BaseURL+"/users/{username}/subscription", wrapper.Subscribe)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/videos/{videoId}/comments", wrapper.ListComments)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/videos/{videoId}/comments", wrapper.CreateComment)
+	})
+	r.Group(func(r chi.Router) {
+		r.Delete(options.BaseURL+"/comments/{commentId}", wrapper.DeleteComment)
+	})
+	r.Group(func(r chi.Router) {
+		r.Patch(options.BaseURL+"/comments/{commentId}", wrapper.UpdateComment)
+	})
+	r.Group(func(r chi.Router) {
+		r.Put(options.BaseURL+"/videos/{videoId}/rating", wrapper.RateVideo)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/videos/{videoId}/views", wrapper.RecordView)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/search", wrapper.SearchVideos)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/reports", wrapper.CreateReport)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/moderation/queue", wrapper.ModerationQueue)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/moderation/videos/{videoId}/decision", wrapper.DecideVideo)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/moderation/audit", wrapper.ModerationAudit)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/videos/{videoId}/captions", wrapper.ListCaptions)
+	})
+	r.Group(func(r chi.Router) {
+		r.Delete(options.BaseURL+"/videos/{videoId}/captions/{language}", wrapper.DeleteCaption)
+	})
+	r.Group(func(r chi.Router) {
+		r.Put(options.BaseURL+"/videos/{videoId}/captions/{language}", wrapper.PutCaption)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/videos/{videoId}/captions/auto", wrapper.TranscribeVideo)
 	})
 
 	return r

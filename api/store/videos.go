@@ -50,7 +50,26 @@ type Video struct {
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	PublishedAt     *time.Time
+	Views           int64
+	Likes           int64
+	Dislikes        int64
+	Comments        int64
+	Moderation      string // ModerationOK, ModerationHeld or ModerationRestricted
+	HeldReason      string
+	HeldAt          *time.Time
+	ContentWarnings []string
 }
+
+// Moderation states (removal is StatusRemoved).
+const (
+	ModerationOK         = "ok"
+	ModerationHeld       = "held"
+	ModerationRestricted = "restricted"
+)
+
+// Hidden reports whether only the owner and moderators may see the video: held for review or
+// removed.
+func (v Video) Hidden() bool { return v.Moderation == ModerationHeld || v.Status == StatusRemoved }
 
 // InFlight reports whether the farm is (or should be) working on the video.
 func (v Video) InFlight() bool { return v.Status == StatusQueued || v.Status == StatusProcessing }
@@ -58,7 +77,8 @@ func (v Video) InFlight() bool { return v.Status == StatusQueued || v.Status == 
 const videoColumns = `v.id, v.owner_id, u.username, u.display_name, u.avatar_url, v.title, v.description,
 	v.tags, v.visibility, v.status, v.failure_reason, v.duration_seconds, v.rungs, v.poster_key,
 	v.storyboard_key, v.job_id, v.source_filename, v.source_size, v.upload_id, v.part_size,
-	v.created_at, v.updated_at, v.published_at`
+	v.created_at, v.updated_at, v.published_at, v.view_count, v.like_count, v.dislike_count,
+	v.comment_count, v.moderation, v.held_reason, v.held_at, v.content_warnings`
 
 const videoFrom = ` FROM videos v JOIN users u ON u.id = v.owner_id `
 
@@ -67,7 +87,8 @@ func scanVideo(row pgx.Row) (Video, error) {
 	err := row.Scan(&v.ID, &v.OwnerID, &v.OwnerUsername, &v.OwnerName, &v.OwnerAvatar, &v.Title,
 		&v.Description, &v.Tags, &v.Visibility, &v.Status, &v.FailureReason, &v.DurationSeconds,
 		&v.Rungs, &v.PosterKey, &v.StoryboardKey, &v.JobID, &v.SourceFilename, &v.SourceSize,
-		&v.UploadID, &v.PartSize, &v.CreatedAt, &v.UpdatedAt, &v.PublishedAt)
+		&v.UploadID, &v.PartSize, &v.CreatedAt, &v.UpdatedAt, &v.PublishedAt, &v.Views, &v.Likes,
+		&v.Dislikes, &v.Comments, &v.Moderation, &v.HeldReason, &v.HeldAt, &v.ContentWarnings)
 	return v, notFound(err)
 }
 
@@ -96,6 +117,8 @@ type NewVideo struct {
 	SourceSize     int64
 	UploadID       string
 	PartSize       int64
+	// HeldReason, when set, creates the video held for review (the term policy).
+	HeldReason string
 }
 
 // CreateVideo inserts a video in status uploading; ErrConflict if the id is taken.
@@ -105,10 +128,11 @@ func (s *Store) CreateVideo(ctx context.Context, n NewVideo) error {
 	}
 	_, err := s.pool.Exec(ctx, `
 		INSERT INTO videos (id, owner_id, title, description, tags, visibility, source_filename,
-			source_size, upload_id, part_size)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			source_size, upload_id, part_size, moderation, held_reason, held_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+			CASE WHEN $11 <> '' THEN 'held' ELSE 'ok' END, $11, CASE WHEN $11 <> '' THEN now() END)`,
 		n.ID, n.OwnerID, n.Title, n.Description, n.Tags, n.Visibility, n.SourceFilename,
-		n.SourceSize, n.UploadID, n.PartSize)
+		n.SourceSize, n.UploadID, n.PartSize, n.HeldReason)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("video %q: %w", n.ID, ErrConflict)
 	}
@@ -127,15 +151,17 @@ type Cursor struct {
 }
 
 // ListPublic lists public ready videos by publication, newest first, after the cursor (nil for
-// the first page). It reads the videos_public_newest index in order.
+// the first page), leaving out videos held for review. It reads the videos_public_newest index
+// in order.
 func (s *Store) ListPublic(ctx context.Context, after *Cursor, limit int) ([]Video, error) {
 	if after == nil {
 		return s.queryVideos(ctx, `SELECT `+videoColumns+videoFrom+`
-			WHERE v.visibility = 'public' AND v.status = 'ready'
+			WHERE v.visibility = 'public' AND v.status = 'ready' AND v.moderation <> 'held'
 			ORDER BY v.published_at DESC, v.id DESC LIMIT $1`, limit)
 	}
 	return s.queryVideos(ctx, `SELECT `+videoColumns+videoFrom+`
-		WHERE v.visibility = 'public' AND v.status = 'ready' AND (v.published_at, v.id) < ($2, $3)
+		WHERE v.visibility = 'public' AND v.status = 'ready' AND v.moderation <> 'held'
+			AND (v.published_at, v.id) < ($2, $3)
 		ORDER BY v.published_at DESC, v.id DESC LIMIT $1`, limit, after.Time, after.ID)
 }
 
@@ -219,23 +245,47 @@ func (s *Store) MarkProcessing(ctx context.Context, id string) error {
 	return err
 }
 
-// Published is what a finished job produced.
+// Published is what a finished job produced, and what the automated checks concluded.
 type Published struct {
 	DurationSeconds float64
 	Rungs           []string
 	PosterKey       string
 	StoryboardKey   string
+	// HeldReason, when set, holds the video for review as it is published.
+	HeldReason string
+	// ContentWarnings restrict the video: viewers confirm them before playback.
+	ContentWarnings []string
 }
 
 // MarkReady publishes a video whose job finished. Only a video still in flight changes, so a
 // late or repeated notice never resurrects a deleted or failed video; it reports whether the
 // video changed.
 func (s *Store) MarkReady(ctx context.Context, id string, p Published) (bool, error) {
+	if p.Rungs == nil {
+		p.Rungs = []string{}
+	}
+	if p.ContentWarnings == nil {
+		p.ContentWarnings = []string{}
+	}
 	tag, err := s.pool.Exec(ctx, `
 		UPDATE videos SET status = 'ready', duration_seconds = $2, rungs = $3, poster_key = $4,
-			storyboard_key = $5, failure_reason = '', updated_at = now(), published_at = now()
+			storyboard_key = $5, failure_reason = '', updated_at = now(), published_at = now(),
+			moderation = CASE WHEN $6 <> '' THEN 'held'
+				WHEN cardinality($7::text[]) > 0 AND moderation = 'ok' THEN 'restricted' ELSE moderation END,
+			held_reason = CASE WHEN $6 <> '' THEN $6 ELSE held_reason END,
+			held_at = CASE WHEN $6 <> '' THEN now() ELSE held_at END,
+			content_warnings = CASE WHEN cardinality($7::text[]) > 0 THEN $7 ELSE content_warnings END
 		WHERE id = $1 AND status IN ('queued', 'processing')`,
-		id, p.DurationSeconds, p.Rungs, p.PosterKey, p.StoryboardKey)
+		id, p.DurationSeconds, p.Rungs, p.PosterKey, p.StoryboardKey, p.HeldReason, p.ContentWarnings)
+	return tag.RowsAffected() == 1, err
+}
+
+// Hold hides a video pending review, recording why; a video already held keeps its first
+// reason. It reports whether the video changed.
+func (s *Store) Hold(ctx context.Context, id, reason string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE videos SET moderation = 'held', held_reason = $2, held_at = now(), updated_at = now()
+		WHERE id = $1 AND moderation <> 'held' AND status <> 'removed'`, id, reason)
 	return tag.RowsAffected() == 1, err
 }
 

@@ -41,6 +41,13 @@ type flags struct {
 	publicURL                 string
 	maxUploadSize             string
 	trustedProxies            string
+	termPolicy                string
+	moderation                moderationFlags
+	transcriptionURL          string
+	transcriptionModel        string
+	transcriptionKey          string
+	transcriptionTimeout      time.Duration
+	autoTranscribe            bool
 	github                    api.GitHubConfig
 	tlsCert, tlsKey           string
 	logLevel                  string
@@ -60,6 +67,14 @@ var envVars = []struct{ flag, env string }{
 	{"public-url", "SUNOMI_PUBLIC_URL"},
 	{"max-upload-size", "SUNOMI_MAX_UPLOAD_SIZE"},
 	{"trusted-proxies", "SUNOMI_TRUSTED_PROXIES"},
+	{"term-policy", "SUNOMI_TERM_POLICY"},
+	{"report-threshold", "SUNOMI_REPORT_THRESHOLD"},
+	{"classifier-url", "SUNOMI_CLASSIFIER_URL"},
+	{"classifier-fail-closed", "SUNOMI_CLASSIFIER_FAIL_CLOSED"},
+	{"transcription-url", "SUNOMI_TRANSCRIPTION_URL"},
+	{"transcription-model", "SUNOMI_TRANSCRIPTION_MODEL"},
+	{"transcription-key", "SUNOMI_TRANSCRIPTION_KEY"},
+	{"auto-transcribe", "SUNOMI_AUTO_TRANSCRIBE"},
 	{"github-client-id", "GITHUB_CLIENT_ID"},
 	{"github-client-secret", "GITHUB_CLIENT_SECRET"},
 	{"tls-cert", "SUNOMI_TLS_CERT"},
@@ -99,6 +114,18 @@ func newAPICmd() *cobra.Command {
 	fl.StringVar(&f.mediaSecret, "media-secret", "", "secret of 16+ bytes signing the media URLs of unlisted and private videos (or $SUNOMI_MEDIA_SECRET; required)")
 	fl.StringVar(&f.publicURL, "public-url", "", "where browsers reach the service, e.g. https://sunomi.example (or $SUNOMI_PUBLIC_URL; required with file:// storage or GitHub sign-in)")
 	fl.StringVar(&f.maxUploadSize, "max-upload-size", "20GiB", "largest upload accepted, e.g. 20GiB (or $SUNOMI_MAX_UPLOAD_SIZE)")
+	fl.StringVar(&f.termPolicy, "term-policy", "", "terms refused or held for review in titles, descriptions, tags and comments: reject:TERM,hold:PHRASE,… (or $SUNOMI_TERM_POLICY)")
+	fl.IntVar(&f.moderation.reportThreshold, "report-threshold", 3, "distinct users whose reports hide a video pending review (or $SUNOMI_REPORT_THRESHOLD)")
+	fl.IntVar(&f.moderation.hashMaxDistance, "hash-max-distance", 10, "largest Hamming distance (bits of 64) at which an upload's frame matches a removed video's; -1 turns re-upload matching off")
+	fl.StringVar(&f.moderation.classifierURL, "classifier-url", "", "moderation classifier webhook: frames in, Rekognition-style moderation labels out (or $SUNOMI_CLASSIFIER_URL)")
+	fl.Float64Var(&f.moderation.classifierWarnAt, "classifier-warn-at", 60, "confidence (0-100) from which a classifier label becomes a content warning")
+	fl.Float64Var(&f.moderation.classifierHoldAt, "classifier-hold-at", 90, "confidence (0-100) from which a classifier label holds the video for review")
+	fl.BoolVar(&f.moderation.classifierFailClosed, "classifier-fail-closed", false, "hold videos for review when the classifier fails, instead of publishing them unchecked (or $SUNOMI_CLASSIFIER_FAIL_CLOSED)")
+	fl.StringVar(&f.transcriptionURL, "transcription-url", "", "base URL of an OpenAI-compatible speech-to-text service for automatic captions, e.g. http://whisper:8080 or https://api.openai.com (or $SUNOMI_TRANSCRIPTION_URL)")
+	fl.StringVar(&f.transcriptionModel, "transcription-model", "whisper-1", "model the transcription service runs (or $SUNOMI_TRANSCRIPTION_MODEL)")
+	fl.StringVar(&f.transcriptionKey, "transcription-key", "", "Bearer key of the transcription service, if it needs one (or $SUNOMI_TRANSCRIPTION_KEY)")
+	fl.DurationVar(&f.transcriptionTimeout, "transcription-timeout", 10*time.Minute, "longest a transcription may take")
+	fl.BoolVar(&f.autoTranscribe, "auto-transcribe", false, "transcribe every video into captions when it is published; needs --transcription-url (or $SUNOMI_AUTO_TRANSCRIBE)")
 	fl.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of the reverse proxies whose X-Forwarded-For names the client (or $SUNOMI_TRUSTED_PROXIES)")
 	fl.StringVar(&f.github.ClientID, "github-client-id", "", "GitHub OAuth app client ID; enables sign-in with GitHub (or $GITHUB_CLIENT_ID)")
 	fl.StringVar(&f.github.ClientSecret, "github-client-secret", "", "GitHub OAuth app client secret (or $GITHUB_CLIENT_SECRET)")
@@ -207,8 +234,17 @@ func (f flags) settings() (settings, error) {
 	if s.cfg.MaxUploadSize == 0 {
 		return s, errors.New("--max-upload-size must be more than 0")
 	}
+	if s.cfg.TermPolicy, err = api.ParseTermPolicy(f.termPolicy); err != nil {
+		return s, fmt.Errorf("--term-policy: %w", err)
+	}
+	if err := f.moderation.apply(&s.cfg); err != nil {
+		return s, err
+	}
 	if s.cfg.TrustedProxies, err = parsePrefixes(f.trustedProxies); err != nil {
 		return s, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	if err := f.transcription(&s.cfg); err != nil {
+		return s, err
 	}
 
 	switch g := f.github; {
@@ -235,6 +271,64 @@ func (f flags) settings() (settings, error) {
 	// over HTTPS: the public URL says so, and HSTS is then right too.
 	s.cfg.TLS = s.tls != nil || strings.HasPrefix(s.cfg.PublicURL, "https://")
 	return s, nil
+}
+
+// transcription checks the transcription flags into cfg.
+func (f flags) transcription(cfg *api.Config) error {
+	if f.transcriptionURL != "" {
+		u, err := url.Parse(f.transcriptionURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--transcription-url %q must be an absolute http(s) URL such as http://whisper:8080", f.transcriptionURL)
+		}
+	} else if f.autoTranscribe {
+		return errors.New("--auto-transcribe needs a transcription service: pass --transcription-url too")
+	}
+	if f.transcriptionModel == "" {
+		return errors.New("--transcription-model must not be empty")
+	}
+	if f.transcriptionTimeout <= 0 {
+		return errors.New("--transcription-timeout must be more than 0")
+	}
+	cfg.TranscriptionURL = f.transcriptionURL
+	cfg.TranscriptionModel = f.transcriptionModel
+	cfg.TranscriptionKey = f.transcriptionKey
+	cfg.TranscriptionTimeout = f.transcriptionTimeout
+	cfg.AutoTranscribe = f.autoTranscribe
+	return nil
+}
+
+// moderationFlags are the report threshold and the automated checks of uploads.
+type moderationFlags struct {
+	reportThreshold                    int
+	hashMaxDistance                    int
+	classifierURL                      string
+	classifierWarnAt, classifierHoldAt float64
+	classifierFailClosed               bool
+}
+
+// apply checks the moderation flags into cfg.
+func (m moderationFlags) apply(cfg *api.Config) error {
+	if m.reportThreshold < 1 {
+		return errors.New("--report-threshold must be at least 1")
+	}
+	if m.hashMaxDistance == 0 || m.hashMaxDistance < -1 || m.hashMaxDistance > 32 {
+		return errors.New("--hash-max-distance must be -1 (off) or 1 to 32: at 32 bits unrelated frames match")
+	}
+	if m.classifierURL != "" {
+		u, err := url.Parse(m.classifierURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--classifier-url %q must be an absolute http(s) URL", m.classifierURL)
+		}
+	}
+	if m.classifierWarnAt <= 0 || m.classifierHoldAt > 100 || m.classifierWarnAt > m.classifierHoldAt {
+		return errors.New("--classifier-warn-at and --classifier-hold-at must be confidences with 0 < warn ≤ hold ≤ 100")
+	}
+	cfg.ReportThreshold = m.reportThreshold
+	cfg.HashMaxDistance = m.hashMaxDistance
+	cfg.ClassifierURL = m.classifierURL
+	cfg.ClassifierWarnAt, cfg.ClassifierHoldAt = m.classifierWarnAt, m.classifierHoldAt
+	cfg.ClassifierFailClosed = m.classifierFailClosed
+	return nil
 }
 
 func run(ctx context.Context, s settings) error {

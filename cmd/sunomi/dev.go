@@ -50,6 +50,13 @@ type devFlags struct {
 	agents                   int
 	drainTimeout             time.Duration
 	logLevel                 string
+	transcription            devTranscription
+}
+
+// devTranscription is the automatic-captions service (api.Config's Transcription fields).
+type devTranscription struct {
+	url, model, key string
+	auto            bool
 }
 
 func newDevCmd() *cobra.Command {
@@ -81,6 +88,10 @@ afresh.`,
 	fl.IntVar(&f.agents, "agents", max(1, runtime.NumCPU()/2), "in-process agents, one task each (one per two cores unless set)")
 	fl.DurationVar(&f.drainTimeout, "drain-timeout", 10*time.Second, "how long Ctrl-C lets running tasks finish (the rest resume at the next start)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.StringVar(&f.transcription.url, "transcription-url", "", "base URL of an OpenAI-compatible speech-to-text service for automatic captions, e.g. http://localhost:8000")
+	fl.StringVar(&f.transcription.model, "transcription-model", "whisper-1", "model the transcription service runs")
+	fl.StringVar(&f.transcription.key, "transcription-key", "", "Bearer key of the transcription service, if it needs one")
+	fl.BoolVar(&f.transcription.auto, "auto-transcribe", false, "transcribe every video into captions when it is published (needs --transcription-url)")
 	return cmd
 }
 
@@ -104,6 +115,9 @@ func runDev(ctx context.Context, out io.Writer, f devFlags) (err error) {
 	}
 	if f.agents < 1 {
 		return errors.New("--agents must be at least 1")
+	}
+	if f.transcription.auto && f.transcription.url == "" {
+		return errors.New("--auto-transcribe needs a transcription service: pass --transcription-url too")
 	}
 	handler := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
 	base := slog.New(handler)
@@ -163,7 +177,7 @@ func runDev(ctx context.Context, out io.Writer, f devFlags) (err error) {
 	if err := startDevAgents(&stop, f, dataDir, farm.URLs(), secrets.ClusterToken, base); err != nil {
 		return err
 	}
-	served, err := startDevAPI(ctx, &stop, ln, db, farm, blobDir, publicURL, secrets, base)
+	served, err := startDevAPI(ctx, &stop, ln, db, farm, blobDir, publicURL, secrets, f.transcription, base)
 	if err != nil {
 		return err
 	}
@@ -345,7 +359,7 @@ func startDevAgents(stop *shutdowns, f devFlags, dataDir string, coordinators []
 
 // startDevAPI serves the API on ln, with local blob storage whose URLs point at it.
 func startDevAPI(ctx context.Context, stop *shutdowns, ln net.Listener, db *store.Store, farm *wire.Client,
-	blobDir, publicURL string, secrets devSecrets, base *slog.Logger) (<-chan error, error) {
+	blobDir, publicURL string, secrets devSecrets, tr devTranscription, base *slog.Logger) (<-chan error, error) {
 	blobs, err := storage.NewLocal(blobDir, storage.Options{PublicURL: publicURL, Secret: []byte(secrets.StorageSecret), Logger: base})
 	if err != nil {
 		return nil, err
@@ -356,6 +370,11 @@ func startDevAPI(ctx context.Context, stop *shutdowns, ln net.Listener, db *stor
 		MediaSecret: []byte(secrets.MediaSecret),
 		PublicURL:   publicURL,
 		Logger:      base,
+
+		TranscriptionURL:   tr.url,
+		TranscriptionModel: tr.model,
+		TranscriptionKey:   tr.key,
+		AutoTranscribe:     tr.auto,
 	})
 	if err != nil {
 		return nil, err

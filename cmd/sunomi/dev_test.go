@@ -291,13 +291,17 @@ func TestDevEndToEnd(t *testing.T) {
 		t.Logf("event: status %s, overall %.1f%%, chunks %d/%d, playable %v", ev.Status, ev.Progress.Overall,
 			ev.ChunksDone, ev.ChunksTotal, ev.Playable)
 		events = append(events, ev)
+		// The socket stays open after ready, for live counts; the transcoding story ends here.
+		if ev.Status == oapi.VideoStatusReady || ev.Status == oapi.VideoStatusFailed {
+			break
+		}
 	}
 	var inFlight int
 	for _, ev := range events {
 		if ev.VideoId != created.VideoId {
 			t.Errorf("event for video %q, want %q", ev.VideoId, created.VideoId)
 		}
-		if ev.Status == oapi.Queued || ev.Status == oapi.Processing {
+		if ev.Status == oapi.VideoStatusQueued || ev.Status == oapi.VideoStatusProcessing {
 			inFlight++
 		}
 	}
@@ -308,7 +312,7 @@ func TestDevEndToEnd(t *testing.T) {
 		t.Fatal("the socket closed without an event")
 	}
 	last := events[len(events)-1]
-	if last.Status != oapi.Ready || last.Progress.Overall != 100 || !last.Playable {
+	if last.Status != oapi.VideoStatusReady || last.Progress.Overall != 100 || !last.Playable {
 		errMsg := ""
 		if last.Error != nil {
 			errMsg = *last.Error
@@ -319,7 +323,7 @@ func TestDevEndToEnd(t *testing.T) {
 
 	var video oapi.Video
 	call(t, "GET", base+"/api/v1/videos/"+created.VideoId, "", nil, http.StatusOK, &video)
-	if video.Status != oapi.Ready || video.Playback == nil || video.Playback.MasterUrl == "" {
+	if video.Status != oapi.VideoStatusReady || video.Playback == nil || video.Playback.MasterUrl == "" {
 		t.Fatalf("video %+v: want status ready with a master playlist URL", video)
 	}
 	if d := video.DurationSeconds; d == nil || math.Abs(*d-clipSeconds) > 0.1 {

@@ -1,0 +1,414 @@
+package api
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sunomi/sunomi/api/oapi"
+	"github.com/sunomi/sunomi/api/store"
+)
+
+// Moderation: users report videos and comments; a video reported by ReportThreshold distinct
+// users, or flagged by an automated check as it is published (screen), is held — hidden from
+// everyone but its owner and moderators — until a moderator approves, restricts or removes
+// it. Every decision is written to the audit log in the same transaction.
+
+// Limits on what reporters and moderators write.
+const (
+	maxReportNote = 1000
+	maxLabels     = 10
+	maxLabel      = 40
+)
+
+// requireModerator is the signed-in caller if they moderate: 401 anonymous, 403 otherwise.
+func requireModerator(r *http.Request) (store.User, error) {
+	user, err := requireUser(r)
+	if err != nil {
+		return user, err
+	}
+	if !user.CanModerate() {
+		return user, errForbidden("only moderators may do this")
+	}
+	return user, nil
+}
+
+var errNoComment = &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such comment"}
+
+// CreateReport records a report of a video or comment the caller can see. Reporting the same
+// thing twice returns the first report and changes nothing. When the distinct reporters of a
+// video with open reports reach ReportThreshold, the video is held for review.
+func (s *Server) CreateReport(w http.ResponseWriter, r *http.Request) {
+	user, err := requireUser(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var req oapi.ReportRequest
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	fields := map[string]string{}
+	if !req.TargetType.Valid() {
+		fields["targetType"] = "must be video or comment"
+	}
+	if req.TargetId == "" || len(req.TargetId) > 64 {
+		fields["targetId"] = "must be the id of the video or comment, at most 64 characters"
+	}
+	if !req.Reason.Valid() {
+		fields["reason"] = "must be spam, harassment, hate, violence, sexual, copyright, misleading or other"
+	}
+	note := ""
+	if req.Note != nil {
+		note = strings.TrimSpace(*req.Note)
+		if problem := checkText(note, maxReportNote, true); problem != "" {
+			fields["note"] = problem
+		}
+	}
+	if len(fields) > 0 {
+		s.fail(w, r, errInvalid("some fields are invalid", fields))
+		return
+	}
+	n := store.Report{ReporterID: user.ID, Reason: string(req.Reason), Note: note}
+	var video store.Video
+	if req.TargetType == oapi.ReportRequestTargetTypeVideo {
+		if video, err = s.visibleVideo(r, req.TargetId); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if video.OwnerID == user.ID {
+			s.fail(w, r, errField("targetId", "is your own video; you cannot report it"))
+			return
+		}
+		n.VideoID = video.ID
+	} else {
+		c, err := s.visibleComment(r, user, req.TargetId)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if c.AuthorID == user.ID {
+			s.fail(w, r, errField("targetId", "is your own comment; you cannot report it"))
+			return
+		}
+		n.CommentID = c.ID
+	}
+	ctx := r.Context()
+	report, created, err := s.db.CreateReport(ctx, n)
+	if errors.Is(err, store.ErrNotFound) {
+		err = errNotFound // the target was deleted meanwhile
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if created && n.VideoID != "" {
+		// Counted after the report is committed: of two reports arriving together, the later
+		// to commit sees both, so the threshold is never skipped.
+		if err := s.holdIfReported(ctx, video.ID); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusCreated, toAPIReport(report))
+}
+
+// visibleComment finds a comment the caller can see: its video is visible to them, and a
+// comment held by the term policy only to its author, the video's owner and moderators.
+func (s *Server) visibleComment(r *http.Request, user store.User, id string) (store.CommentRef, error) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n <= 0 {
+		return store.CommentRef{}, errNoComment
+	}
+	c, err := s.db.CommentRef(r.Context(), n)
+	if errors.Is(err, store.ErrNotFound) {
+		return c, errNoComment
+	}
+	if err != nil {
+		return c, err
+	}
+	v, err := s.visibleVideo(r, c.VideoID)
+	if errors.Is(err, errNotFound) {
+		return c, errNoComment
+	}
+	if err != nil {
+		return c, err
+	}
+	if c.Held && c.AuthorID != user.ID && v.OwnerID != user.ID && !user.CanModerate() {
+		return c, errNoComment
+	}
+	return c, nil
+}
+
+// holdIfReported holds a video once enough distinct users have open reports on it.
+func (s *Server) holdIfReported(ctx context.Context, videoID string) error {
+	counts, err := s.db.OpenReports(ctx, videoID)
+	if err != nil {
+		return err
+	}
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	if total < s.cfg.ReportThreshold {
+		return nil
+	}
+	held, err := s.db.Hold(ctx, videoID, reportedReason(total, counts))
+	if held {
+		s.log.Info("video held after reports", "video_id", videoID, "reporters", total)
+	}
+	return err
+}
+
+// reportedReason is "reported by 3 users: spam (2), hate (1)", commonest reason first.
+func reportedReason(total int, counts map[string]int) string {
+	reasons := make([]string, 0, len(counts))
+	for reason := range counts {
+		reasons = append(reasons, reason)
+	}
+	slices.SortFunc(reasons, func(a, b string) int {
+		return cmp.Or(cmp.Compare(counts[b], counts[a]), cmp.Compare(a, b))
+	})
+	parts := make([]string, len(reasons))
+	for i, reason := range reasons {
+		parts[i] = fmt.Sprintf("%s (%d)", reason, counts[reason])
+	}
+	return fmt.Sprintf("reported by %d users: %s", total, strings.Join(parts, ", "))
+}
+
+func toAPIReport(rp store.Report) oapi.Report {
+	out := oapi.Report{Id: strconv.FormatInt(rp.ID, 10), Reason: rp.Reason, CreatedAt: rp.CreatedAt}
+	if rp.VideoID != "" {
+		out.TargetType, out.TargetId = string(oapi.ReportRequestTargetTypeVideo), rp.VideoID
+	} else {
+		out.TargetType, out.TargetId = string(oapi.ReportRequestTargetTypeComment), strconv.FormatInt(rp.CommentID, 10)
+	}
+	if rp.Note != "" {
+		out.Note = &rp.Note
+	}
+	return out
+}
+
+// ModerationQueue lists the videos held for review, held longest first, with their open
+// reports by reason.
+func (s *Server) ModerationQueue(w http.ResponseWriter, r *http.Request, params oapi.ModerationQueueParams) {
+	if _, err := requireModerator(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	after, limit, err := pageParams(params.Cursor, params.Limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	videos, err := s.db.HeldQueue(ctx, after, limit+1)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page := oapi.QueuePage{Items: []oapi.QueueItem{}}
+	if len(videos) > limit {
+		videos = videos[:limit]
+		last := videos[limit-1]
+		c := encodeCursor(store.Cursor{Time: heldAt(last), ID: last.ID})
+		page.NextCursor = &c
+	}
+	ids := make([]string, len(videos))
+	for i, v := range videos {
+		ids[i] = v.ID
+	}
+	counts, err := s.db.OpenReportsOf(ctx, ids)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, v := range videos {
+		item := oapi.QueueItem{Video: s.toAPIVideo(r, v), Reports: counts[v.ID], HeldAt: heldAt(v)}
+		if item.Reports == nil {
+			item.Reports = map[string]int{}
+		}
+		if v.HeldReason != "" {
+			item.Reason = &v.HeldReason
+		}
+		page.Items = append(page.Items, item)
+	}
+	w.Header().Set("Cache-Control", "private, no-cache")
+	writeJSON(w, http.StatusOK, page)
+}
+
+// heldAt is when a held video was held; every hold sets it, the fallback only guards the cursor.
+func heldAt(v store.Video) time.Time {
+	if v.HeldAt != nil {
+		return *v.HeldAt
+	}
+	return v.UpdatedAt
+}
+
+// DecideVideo applies a moderator's decision and returns the video after it.
+func (s *Server) DecideVideo(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
+	user, err := requireModerator(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var req oapi.DecisionRequest
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d, err := validateDecision(req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	v, err := s.db.Video(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		err = errNotFound
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d.VideoID, d.ModeratorID, d.Moderator = v.ID, user.ID, user.Username
+	if d.Action == store.ActionRemove {
+		// A video published before frame hashes were kept still becomes a reference. Failing
+		// to read them must not stop a removal.
+		if err := s.rememberHashes(ctx, v.ID); err != nil {
+			s.log.Error("frame hashes of a removed video; re-uploads of it will not be matched", "video_id", v.ID, "error", err)
+		}
+	}
+	out, err := s.db.Decide(ctx, d)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		err = errNotFound
+	case errors.Is(err, store.ErrNotRestorable):
+		err = errConflict("this video was removed before it was published; there is nothing to reinstate")
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.log.Info("moderation decision", "video_id", v.ID, "action", d.Action, "moderator", user.Username)
+	if d.Action == store.ActionRemove {
+		s.relay.videoGone(v.ID)
+		if v.JobID != "" && v.InFlight() {
+			// The job's end can no longer publish the video; stop spending the farm on it.
+			if err := s.farm.CancelJob(ctx, v.JobID); err != nil && !isJobGone(err) {
+				s.log.Warn("cancel job of removed video", "video_id", v.ID, "job_id", v.JobID, "error", err)
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, s.toAPIVideo(r, out))
+}
+
+// validateDecision checks a decision: restrict needs content-warning labels, the others take
+// none.
+func validateDecision(req oapi.DecisionRequest) (store.Decision, error) {
+	d := store.Decision{Action: string(req.Action)}
+	fields := map[string]string{}
+	if !req.Action.Valid() {
+		fields["action"] = "must be approve, remove or restrict"
+	}
+	if req.Note != nil {
+		d.Note = strings.TrimSpace(*req.Note)
+		if problem := checkText(d.Note, maxReportNote, true); problem != "" {
+			fields["note"] = problem
+		}
+	}
+	var labels []string
+	if req.Labels != nil {
+		labels = *req.Labels
+	}
+	switch {
+	case req.Action == oapi.Restrict && len(labels) == 0:
+		fields["labels"] = "restrict needs at least one content-warning label"
+	case req.Action != oapi.Restrict && len(labels) > 0:
+		fields["labels"] = "only restrict takes content-warning labels"
+	case len(labels) > maxLabels:
+		fields["labels"] = fmt.Sprintf("at most %d labels", maxLabels)
+	default:
+		for _, l := range labels {
+			l = strings.TrimSpace(l)
+			if l == "" {
+				fields["labels"] = "labels must not be empty"
+				break
+			}
+			if problem := checkText(l, maxLabel, false); problem != "" {
+				fields["labels"] = "each label " + problem
+				break
+			}
+			if !slices.ContainsFunc(d.Labels, func(have string) bool { return strings.EqualFold(have, l) }) {
+				d.Labels = append(d.Labels, l)
+			}
+		}
+	}
+	if len(fields) > 0 {
+		return d, errInvalid("some fields are invalid", fields)
+	}
+	return d, nil
+}
+
+// ModerationAudit lists the moderators' decisions, newest first.
+func (s *Server) ModerationAudit(w http.ResponseWriter, r *http.Request, params oapi.ModerationAuditParams) {
+	if _, err := requireModerator(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	after, limit, err := pageParams(params.Cursor, params.Limit)
+	if err == nil && after != nil {
+		if _, perr := strconv.ParseInt(after.ID, 10, 64); perr != nil {
+			err = errField("cursor", "is not a cursor this API returned")
+		}
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	entries, err := s.db.Audit(r.Context(), after, limit+1)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page := oapi.AuditPage{Entries: []oapi.AuditEntry{}}
+	if len(entries) > limit {
+		entries = entries[:limit]
+		last := entries[limit-1]
+		c := encodeCursor(store.Cursor{Time: last.CreatedAt, ID: strconv.FormatInt(last.ID, 10)})
+		page.NextCursor = &c
+	}
+	for _, a := range entries {
+		e := oapi.AuditEntry{Id: strconv.FormatInt(a.ID, 10), Moderator: a.Moderator, Action: a.Action,
+			VideoId: a.VideoID, CreatedAt: a.CreatedAt}
+		if len(a.Labels) > 0 {
+			e.Labels = &a.Labels
+		}
+		if a.Note != "" {
+			e.Note = &a.Note
+		}
+		page.Entries = append(page.Entries, e)
+	}
+	w.Header().Set("Cache-Control", "private, no-cache")
+	writeJSON(w, http.StatusOK, page)
+}
+
+// screen runs the automated checks on a video about to be published: re-upload matching
+// against removed videos, then the classifier. What they conclude goes into p (a hold reason,
+// content warnings). An error means the checks could not run (the database or storage
+// failed); the caller then leaves the video in flight, to be screened again on the next
+// reconciliation, rather than publish it unchecked.
+func (s *Server) screen(ctx context.Context, videoID string, p *store.Published) error {
+	if err := s.matchRemoved(ctx, videoID, p); err != nil {
+		return err
+	}
+	s.classify(ctx, videoID, p)
+	return nil
+}

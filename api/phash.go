@@ -1,0 +1,185 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/bits"
+
+	"github.com/sunomi/sunomi/api/store"
+	"github.com/sunomi/sunomi/phash"
+	"github.com/sunomi/sunomi/storage"
+)
+
+// Re-upload matching. The pipeline writes phash.json next to a video's HLS output (a
+// phash.Track): the 64-bit DCT perceptual hash of one frame every intervalSeconds. Re-encoding, rescaling, a new
+// bitrate or light colour changes move a frame's hash by a few bits; unrelated frames differ
+// in about half of them. Every published video's hashes are stored; a moderator's removal
+// copies them into the reference set (removed_frame_hashes), and each new video is compared
+// with every removed one before it is published: a match holds it for review.
+
+// phashKey is where the pipeline writes the frame hashes of a video.
+func phashKey(videoID string) string { return videoKey(videoID, "hls/phash.json") }
+
+// maxFrameHashes bounds what one video stores: 36 hours at a frame every 2 s.
+const maxFrameHashes = 1 << 16
+
+// parsePHashes reads phash.json, a phash.Track.
+func parsePHashes(data []byte) ([]uint64, error) {
+	var track phash.Track
+	if err := json.Unmarshal(data, &track); err != nil {
+		return nil, fmt.Errorf("phash.json is not a track of frame hashes: %w", err)
+	}
+	if len(track.Hashes) > maxFrameHashes {
+		return nil, fmt.Errorf("phash.json has %d hashes, more than the %d a video may have", len(track.Hashes), maxFrameHashes)
+	}
+	out := make([]uint64, len(track.Hashes))
+	for i, h := range track.Hashes {
+		out[i] = uint64(h)
+	}
+	return out, nil
+}
+
+// hashMatcher decides whether two videos share content from their frame hashes.
+//
+// The defaults (HashMaxDistance 10, HashMinFrames 3, HashMinFraction 0.3) are chosen so:
+//   - distance ≤ 10 of 64 bits: re-encoding at another resolution and bitrate typically moves
+//     a DCT hash by 0–6 bits, so 10 leaves room for heavier compression and the up-to-1-s
+//     shift of the sampling grid a trimmed upload causes. Unrelated frames differ by 32 ± 4
+//     bits; for two random hashes P(distance ≤ 10) ≈ 1e-8 — small, yet thousands of removed
+//     videos × hundreds of frames make a few chance pairs likely, hence the next two rules;
+//   - at least 3 frames: 6 s of shared footage at the pipeline's 2 s interval, so a single
+//     coincident frame (a logo, a title card) never holds a video;
+//   - covering 30% of the shorter video: a trimmed re-upload keeps most of its frames
+//     matching, an excerpt inside a longer compilation covers much of the removed video, and
+//     a pair of long videos sharing a handful of similar frames by chance covers far less.
+//     Matches are counted on both sides and the smaller count is used, so a long static shot
+//     that matches one frame of the removed video again and again counts once.
+//
+// Flat frames (black, fades, solid slates) have hashes with almost no bits set (or almost
+// all) and would match each other across unrelated videos; they are left out.
+type hashMatcher struct {
+	maxDistance int
+	minFrames   int
+	minFraction float64
+}
+
+// informativeHash reports whether a frame hash carries enough structure to be compared: a
+// median-thresholded DCT hash of a real picture has about half its 63 bits set, a flat one
+// none (phash hashes a picture of one colour to 0).
+func informativeHash(h uint64) bool {
+	n := bits.OnesCount64(h)
+	return n >= 8 && n <= 56
+}
+
+// match compares the frames of an upload with those of a removed video and returns how many
+// frames match (the smaller of the counts on either side) and whether that is a match.
+func (m hashMatcher) match(upload, removed []uint64) (int, bool) {
+	u, r := informative(upload), informative(removed)
+	if len(u) == 0 || len(r) == 0 {
+		return 0, false
+	}
+	hitU, hitR := make([]bool, len(u)), make([]bool, len(r))
+	for i, a := range u {
+		for j, b := range r {
+			if phash.Distance(phash.Hash(a), phash.Hash(b)) <= m.maxDistance {
+				hitU[i], hitR[j] = true, true
+			}
+		}
+	}
+	n := min(count(hitU), count(hitR))
+	need := max(m.minFrames, int(math.Ceil(m.minFraction*float64(min(len(u), len(r))))))
+	return n, n >= need
+}
+
+func informative(hashes []uint64) []uint64 {
+	out := make([]uint64, 0, len(hashes))
+	for _, h := range hashes {
+		if informativeHash(h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func count(hits []bool) int {
+	n := 0
+	for _, h := range hits {
+		if h {
+			n++
+		}
+	}
+	return n
+}
+
+// frameHashes reads a video's phash.json: nil without error when the pipeline wrote none
+// (an older pipeline, or no video stream).
+func (s *Server) frameHashes(ctx context.Context, videoID string) ([]uint64, error) {
+	data, err := s.readSmall(ctx, phashKey(videoID))
+	if errors.Is(err, storage.ErrNotFound) {
+		s.log.Debug("no frame hashes; re-upload matching skipped", "video_id", videoID)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	hashes, err := parsePHashes(data)
+	if err != nil {
+		// The pipeline wrote something wrong: retrying cannot fix it, and the video must not
+		// be stuck for it.
+		s.log.Error("unreadable frame hashes; re-upload matching skipped", "video_id", videoID, "error", err)
+		return nil, nil
+	}
+	return hashes, nil
+}
+
+// matchRemoved stores the video's frame hashes and holds it when they match a removed video's.
+func (s *Server) matchRemoved(ctx context.Context, videoID string, p *store.Published) error {
+	hashes, err := s.frameHashes(ctx, videoID)
+	if err != nil || len(hashes) == 0 {
+		return err
+	}
+	if err := s.db.SaveFrameHashes(ctx, videoID, hashes); err != nil {
+		return fmt.Errorf("save frame hashes: %w", err)
+	}
+	if s.cfg.HashMaxDistance < 0 {
+		return nil
+	}
+	m := hashMatcher{maxDistance: s.cfg.HashMaxDistance, minFrames: s.cfg.HashMinFrames, minFraction: s.cfg.HashMinFraction}
+	var bestID string
+	var best int
+	err = s.db.EachRemovedHashes(ctx, func(id string, ref []uint64) error {
+		if id == videoID {
+			return nil // its own job's end applied again after a removal
+		}
+		if n, ok := m.match(hashes, ref); ok && n > best {
+			bestID, best = id, n
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return fmt.Errorf("compare with removed videos: %w", err)
+	}
+	if bestID != "" {
+		s.log.Info("upload matches a removed video; held for review", "video_id", videoID, "removed_video_id", bestID, "frames", best)
+		p.HeldReason = joinReasons(p.HeldReason, fmt.Sprintf("matches removed video %s (%d frames)", bestID, best))
+	}
+	return nil
+}
+
+// rememberHashes makes sure a video being removed has its frame hashes stored, reading its
+// phash.json when it was published before they were kept, so that the removal has a
+// reference to match re-uploads against.
+func (s *Server) rememberHashes(ctx context.Context, videoID string) error {
+	ok, err := s.db.HasFrameHashes(ctx, videoID)
+	if err != nil || ok {
+		return err
+	}
+	hashes, err := s.frameHashes(ctx, videoID)
+	if err != nil || len(hashes) == 0 {
+		return err
+	}
+	return s.db.SaveFrameHashes(ctx, videoID, hashes)
+}
