@@ -329,9 +329,9 @@ func validateDecision(req oapi.DecisionRequest) (store.Decision, error) {
 		labels = *req.Labels
 	}
 	switch {
-	case req.Action == oapi.Restrict && len(labels) == 0:
+	case req.Action == oapi.DecisionRequestActionRestrict && len(labels) == 0:
 		fields["labels"] = "restrict needs at least one content-warning label"
-	case req.Action != oapi.Restrict && len(labels) > 0:
+	case req.Action != oapi.DecisionRequestActionRestrict && len(labels) > 0:
 		fields["labels"] = "only restrict takes content-warning labels"
 	case len(labels) > maxLabels:
 		fields["labels"] = fmt.Sprintf("at most %d labels", maxLabels)
@@ -388,6 +388,10 @@ func (s *Server) ModerationAudit(w http.ResponseWriter, r *http.Request, params 
 	for _, a := range entries {
 		e := oapi.AuditEntry{Id: strconv.FormatInt(a.ID, 10), Moderator: a.Moderator, Action: a.Action,
 			VideoId: a.VideoID, CreatedAt: a.CreatedAt}
+		if a.CommentID != nil {
+			cid := strconv.FormatInt(*a.CommentID, 10)
+			e.CommentId = &cid
+		}
 		if len(a.Labels) > 0 {
 			e.Labels = &a.Labels
 		}
@@ -411,4 +415,90 @@ func (s *Server) screen(ctx context.Context, videoID string, p *store.Published)
 	}
 	s.classify(ctx, videoID, p)
 	return nil
+}
+
+// ModerationCommentQueue lists comments awaiting review: held by the term policy or reported.
+func (s *Server) ModerationCommentQueue(w http.ResponseWriter, r *http.Request, params oapi.ModerationCommentQueueParams) {
+	if _, err := requireModerator(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	after, limit, err := pageParams(params.Cursor, params.Limit)
+	if err == nil && after != nil {
+		if _, perr := strconv.ParseInt(after.ID, 10, 64); perr != nil {
+			err = errField("cursor", "is not a cursor this API returned")
+		}
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	items, err := s.db.CommentQueue(r.Context(), after, limit+1)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page := oapi.CommentQueuePage{Items: []oapi.CommentQueueItem{}}
+	if len(items) > limit {
+		items = items[:limit]
+		last := items[limit-1]
+		c := encodeCursor(store.Cursor{Time: last.CreatedAt, ID: strconv.FormatInt(last.ID, 10)})
+		page.NextCursor = &c
+	}
+	for _, q := range items {
+		page.Items = append(page.Items, oapi.CommentQueueItem{Comment: toAPIComment(q.Comment), VideoId: q.VideoID,
+			VideoTitle: q.VideoTitle, Held: q.Held, Reports: q.Reports})
+	}
+	w.Header().Set("Cache-Control", "private, no-cache")
+	writeJSON(w, http.StatusOK, page)
+}
+
+// DecideComment approves a held or reported comment, or removes it; both go to the audit log.
+func (s *Server) DecideComment(w http.ResponseWriter, r *http.Request, id oapi.CommentID) {
+	var req oapi.CommentDecisionRequest
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	mod, err := requireModerator(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	commentID, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		s.fail(w, r, &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such comment"})
+		return
+	}
+	d := store.CommentDecision{CommentID: commentID, ModeratorID: mod.ID, Moderator: mod.Username, Action: string(req.Action)}
+	if d.Action != "approve" && d.Action != "remove" {
+		s.fail(w, r, errField("action", "must be approve or remove"))
+		return
+	}
+	if req.Note != nil {
+		if problem := checkText(*req.Note, 1000, true); problem != "" {
+			s.fail(w, r, errField("note", problem))
+			return
+		}
+		d.Note = *req.Note
+	}
+	err = s.db.DecideComment(r.Context(), d)
+	if errors.Is(err, store.ErrNotFound) {
+		s.fail(w, r, &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such comment"})
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if d.Action == "remove" {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	c, err := s.db.Comment(r.Context(), commentID, store.Reader{UserID: mod.ID, SeesHeld: true})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toAPIComment(c))
 }

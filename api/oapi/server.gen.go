@@ -52,21 +52,39 @@ func (e CaptionSource) Valid() bool {
 	}
 }
 
+// Defines values for CommentDecisionRequestAction.
+const (
+	CommentDecisionRequestActionApprove CommentDecisionRequestAction = "approve"
+	CommentDecisionRequestActionRemove  CommentDecisionRequestAction = "remove"
+)
+
+// Valid indicates whether the value is a known member of the CommentDecisionRequestAction enum.
+func (e CommentDecisionRequestAction) Valid() bool {
+	switch e {
+	case CommentDecisionRequestActionApprove:
+		return true
+	case CommentDecisionRequestActionRemove:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DecisionRequestAction.
 const (
-	Approve  DecisionRequestAction = "approve"
-	Remove   DecisionRequestAction = "remove"
-	Restrict DecisionRequestAction = "restrict"
+	DecisionRequestActionApprove  DecisionRequestAction = "approve"
+	DecisionRequestActionRemove   DecisionRequestAction = "remove"
+	DecisionRequestActionRestrict DecisionRequestAction = "restrict"
 )
 
 // Valid indicates whether the value is a known member of the DecisionRequestAction enum.
 func (e DecisionRequestAction) Valid() bool {
 	switch e {
-	case Approve:
+	case DecisionRequestActionApprove:
 		return true
-	case Remove:
+	case DecisionRequestActionRemove:
 		return true
-	case Restrict:
+	case DecisionRequestActionRestrict:
 		return true
 	default:
 		return false
@@ -333,7 +351,10 @@ func (e SearchVideosParamsSort) Valid() bool {
 
 // AuditEntry defines model for AuditEntry.
 type AuditEntry struct {
-	Action    string    `json:"action"`
+	Action string `json:"action"`
+
+	// CommentId Set when the decision was about a comment of the video.
+	CommentId *string   `json:"commentId,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 	Id        string    `json:"id"`
 	Labels    *[]string `json:"labels,omitempty"`
@@ -429,10 +450,38 @@ type Comment struct {
 	VideoId    string    `json:"videoId"`
 }
 
+// CommentDecisionRequest defines model for CommentDecisionRequest.
+type CommentDecisionRequest struct {
+	Action CommentDecisionRequestAction `json:"action"`
+	Note   *string                      `json:"note,omitempty"`
+}
+
+// CommentDecisionRequestAction defines model for CommentDecisionRequest.Action.
+type CommentDecisionRequestAction string
+
 // CommentPage defines model for CommentPage.
 type CommentPage struct {
 	Comments   []Comment `json:"comments"`
 	NextCursor *string   `json:"nextCursor,omitempty"`
+}
+
+// CommentQueueItem defines model for CommentQueueItem.
+type CommentQueueItem struct {
+	Comment Comment `json:"comment"`
+
+	// Held Held by the term policy (not yet visible to others).
+	Held bool `json:"held"`
+
+	// Reports Open reports by reason.
+	Reports    map[string]int `json:"reports"`
+	VideoId    string         `json:"videoId"`
+	VideoTitle string         `json:"videoTitle"`
+}
+
+// CommentQueuePage defines model for CommentQueuePage.
+type CommentQueuePage struct {
+	Items      []CommentQueueItem `json:"items"`
+	NextCursor *string            `json:"nextCursor,omitempty"`
 }
 
 // CreateCommentRequest defines model for CreateCommentRequest.
@@ -869,6 +918,13 @@ type ModerationAuditParams struct {
 	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ModerationCommentQueueParams defines parameters for ModerationCommentQueue.
+type ModerationCommentQueueParams struct {
+	// Cursor The `nextCursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ModerationQueueParams defines parameters for ModerationQueue.
 type ModerationQueueParams struct {
 	// Cursor The `nextCursor` of the previous page.
@@ -940,6 +996,9 @@ type CreateAvatarUploadJSONRequestBody = AvatarUploadRequest
 
 // CompleteAvatarUploadJSONRequestBody defines body for CompleteAvatarUpload for application/json ContentType.
 type CompleteAvatarUploadJSONRequestBody = AvatarCompleteRequest
+
+// DecideCommentJSONRequestBody defines body for DecideComment for application/json ContentType.
+type DecideCommentJSONRequestBody = CommentDecisionRequest
 
 // DecideVideoJSONRequestBody defines body for DecideVideo for application/json ContentType.
 type DecideVideoJSONRequestBody = DecisionRequest
@@ -1015,6 +1074,12 @@ type ServerInterface interface {
 	// ModerationAudit The moderators' decisions, newest first.
 	// (GET /moderation/audit)
 	ModerationAudit(w http.ResponseWriter, r *http.Request, params ModerationAuditParams)
+	// ModerationCommentQueue Comments awaiting review (held by the term policy, or reported), oldest first.
+	// (GET /moderation/comments)
+	ModerationCommentQueue(w http.ResponseWriter, r *http.Request, params ModerationCommentQueueParams)
+	// DecideComment Approve (publish a held comment, dismiss its reports) or remove a comment (written to the audit log).
+	// (POST /moderation/comments/{commentId}/decision)
+	DecideComment(w http.ResponseWriter, r *http.Request, commentId CommentID)
 	// ModerationQueue Videos awaiting review (held by reports or automated checks), oldest first.
 	// (GET /moderation/queue)
 	ModerationQueue(w http.ResponseWriter, r *http.Request, params ModerationQueueParams)
@@ -1183,6 +1248,18 @@ func (_ Unimplemented) ListMyVideos(w http.ResponseWriter, r *http.Request, para
 // ModerationAudit The moderators' decisions, newest first.
 // (GET /moderation/audit)
 func (_ Unimplemented) ModerationAudit(w http.ResponseWriter, r *http.Request, params ModerationAuditParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ModerationCommentQueue Comments awaiting review (held by the term policy, or reported), oldest first.
+// (GET /moderation/comments)
+func (_ Unimplemented) ModerationCommentQueue(w http.ResponseWriter, r *http.Request, params ModerationCommentQueueParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// DecideComment Approve (publish a held comment, dismiss its reports) or remove a comment (written to the audit log).
+// (POST /moderation/comments/{commentId}/decision)
+func (_ Unimplemented) DecideComment(w http.ResponseWriter, r *http.Request, commentId CommentID) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -1762,6 +1839,78 @@ func (siw *ServerInterfaceWrapper) ModerationAudit(w http.ResponseWriter, r *htt
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ModerationAudit(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ModerationCommentQueue operation middleware
+func (siw *ServerInterfaceWrapper) ModerationCommentQueue(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ModerationCommentQueueParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ModerationCommentQueue(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DecideComment operation middleware
+func (siw *ServerInterfaceWrapper) DecideComment(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "commentId" -------------
+	var commentId CommentID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "commentId", chi.URLParam(r, "commentId"), &commentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "commentId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DecideComment(w, r, commentId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2815,6 +2964,12 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Post(options.BaseURL+"/moderation/videos/{videoId}/decision", wrapper.DecideVideo)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/moderation/comments", wrapper.ModerationCommentQueue)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/moderation/comments/{commentId}/decision", wrapper.DecideComment)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/moderation/audit", wrapper.ModerationAudit)

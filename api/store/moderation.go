@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -220,6 +221,7 @@ type AuditEntry struct {
 	Moderator string
 	Action    string
 	VideoID   string
+	CommentID *int64 // set for a decision on a comment
 	Labels    []string
 	Note      string
 	CreatedAt time.Time
@@ -227,7 +229,7 @@ type AuditEntry struct {
 
 // Audit lists the audit log newest first, after the cursor (time and entry id).
 func (s *Store) Audit(ctx context.Context, after *Cursor, limit int) ([]AuditEntry, error) {
-	const cols = `SELECT id, moderator, action, video_id, labels, note, created_at FROM moderation_audit `
+	const cols = `SELECT id, moderator, action, video_id, comment_id, labels, note, created_at FROM moderation_audit `
 	var rows pgx.Rows
 	var err error
 	if after == nil {
@@ -243,7 +245,7 @@ func (s *Store) Audit(ctx context.Context, after *Cursor, limit int) ([]AuditEnt
 	var out []AuditEntry
 	for rows.Next() {
 		var a AuditEntry
-		if err := rows.Scan(&a.ID, &a.Moderator, &a.Action, &a.VideoID, &a.Labels, &a.Note, &a.CreatedAt); err != nil {
+		if err := rows.Scan(&a.ID, &a.Moderator, &a.Action, &a.VideoID, &a.CommentID, &a.Labels, &a.Note, &a.CreatedAt); err != nil {
 			return nil, err
 		}
 		out = append(out, a)
@@ -305,4 +307,120 @@ func (s *Store) EachRemovedHashes(ctx context.Context, fn func(videoID string, h
 		return fn(cur, hashes)
 	}
 	return nil
+}
+
+// QueuedComment is a comment awaiting a moderator: held by the term policy, or reported.
+type QueuedComment struct {
+	Comment
+	VideoTitle string
+	Reports    map[string]int // open reports by reason
+}
+
+// CommentQueue lists held comments and comments with open reports, oldest first, after the
+// cursor (creation time and comment id).
+func (s *Store) CommentQueue(ctx context.Context, after *Cursor, limit int) ([]QueuedComment, error) {
+	var afterTime any
+	var afterID int64
+	if after != nil {
+		id, err := strconv.ParseInt(after.ID, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("cursor id %q: %w", after.ID, err)
+		}
+		afterTime, afterID = after.Time, id
+	}
+	// $1 = 0 and $2 = true: moderators see held replies in the reply counts.
+	rows, err := s.pool.Query(ctx, `SELECT `+commentColumns+`, v.title`+commentFrom+`
+		JOIN videos v ON v.id = c.video_id
+		WHERE (c.held OR EXISTS (SELECT 1 FROM reports rp WHERE rp.comment_id = c.id AND rp.resolved_at IS NULL))
+			AND ($3::timestamptz IS NULL OR (c.created_at, c.id) > ($3, $4))
+		ORDER BY c.created_at, c.id LIMIT $5`, 0, true, afterTime, afterID, limit)
+	if err != nil {
+		return nil, err
+	}
+	var out []QueuedComment
+	var ids []int64
+	for rows.Next() {
+		var q QueuedComment
+		c := &q.Comment
+		if err := rows.Scan(&c.ID, &c.VideoID, &c.ParentID, &c.AuthorID, &c.AuthorUsername, &c.AuthorName,
+			&c.AuthorAvatar, &c.Body, &c.Held, &c.Edited, &c.CreatedAt, &c.UpdatedAt, &c.ReplyCount, &q.VideoTitle); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		q.Reports = map[string]int{}
+		out = append(out, q)
+		ids = append(ids, c.ID)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return out, err
+	}
+	reports, err := s.pool.Query(ctx, `
+		SELECT comment_id, reason, count(*)::int FROM reports
+		WHERE comment_id = ANY($1) AND resolved_at IS NULL GROUP BY comment_id, reason`, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer reports.Close()
+	byID := map[int64]map[string]int{}
+	for i := range out {
+		byID[out[i].ID] = out[i].Reports
+	}
+	for reports.Next() {
+		var id int64
+		var reason string
+		var n int
+		if err := reports.Scan(&id, &reason, &n); err != nil {
+			return nil, err
+		}
+		byID[id][reason] = n
+	}
+	return out, reports.Err()
+}
+
+// CommentDecision is a moderator's decision on a comment.
+type CommentDecision struct {
+	CommentID   int64
+	ModeratorID int64
+	Moderator   string
+	Action      string // "approve" or "remove"
+	Note        string
+}
+
+// DecideComment applies a decision and writes it to the audit log in one transaction. Approving
+// publishes a held comment (it starts counting on its video) and resolves its reports; removing
+// deletes it with its replies.
+func (s *Store) DecideComment(ctx context.Context, d CommentDecision) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var videoID string
+		var held bool
+		err := tx.QueryRow(ctx, `SELECT video_id, held FROM comments WHERE id = $1 FOR UPDATE`, d.CommentID).Scan(&videoID, &held)
+		if err != nil {
+			return notFound(err)
+		}
+		switch d.Action {
+		case "approve":
+			if held {
+				if _, err := tx.Exec(ctx, `UPDATE comments SET held = false WHERE id = $1`, d.CommentID); err != nil {
+					return err
+				}
+				if _, err := tx.Exec(ctx, `UPDATE videos SET comment_count = comment_count + 1 WHERE id = $1`, videoID); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.Exec(ctx, `UPDATE reports SET resolved_at = now() WHERE comment_id = $1 AND resolved_at IS NULL`, d.CommentID); err != nil {
+				return err
+			}
+		case "remove":
+			if err := deleteComment(ctx, tx, d.CommentID); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("unknown comment decision %q", d.Action)
+		}
+		_, err = tx.Exec(ctx, `
+			INSERT INTO moderation_audit (moderator_id, moderator, action, video_id, comment_id, note)
+			VALUES ($1, $2, $3, $4, $5, $6)`, d.ModeratorID, d.Moderator, d.Action, videoID, d.CommentID, d.Note)
+		return err
+	})
 }

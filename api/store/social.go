@@ -157,27 +157,30 @@ func (s *Store) UpdateComment(ctx context.Context, id int64, body string, hold b
 // DeleteComment deletes a comment and, by cascade, its replies, taking the visible ones off
 // the video's comment_count in the same transaction.
 func (s *Store) DeleteComment(ctx context.Context, id int64) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var videoID string
-		// FOR UPDATE waits for replies being inserted (they hold FOR KEY SHARE on this row)
-		// and makes later ones fail their foreign key check, so the count below is exact.
-		err := tx.QueryRow(ctx, `SELECT video_id FROM comments WHERE id = $1 FOR UPDATE`, id).Scan(&videoID)
-		if err != nil {
-			return notFound(err)
-		}
-		var counted int64
-		if err := tx.QueryRow(ctx, `
-			SELECT count(*) FROM comments WHERE (id = $1 OR parent_id = $1) AND NOT held`, id).Scan(&counted); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM comments WHERE id = $1`, id); err != nil {
-			return err
-		}
-		if counted > 0 {
-			_, err = tx.Exec(ctx, `UPDATE videos SET comment_count = comment_count - $2 WHERE id = $1`, videoID, counted)
-		}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return deleteComment(ctx, tx, id) })
+}
+
+// deleteComment deletes a comment and its replies inside tx, keeping the video's count exact.
+func deleteComment(ctx context.Context, tx pgx.Tx, id int64) error {
+	var videoID string
+	// FOR UPDATE waits for replies being inserted (they hold FOR KEY SHARE on this row)
+	// and makes later ones fail their foreign key check, so the count below is exact.
+	err := tx.QueryRow(ctx, `SELECT video_id FROM comments WHERE id = $1 FOR UPDATE`, id).Scan(&videoID)
+	if err != nil {
+		return notFound(err)
+	}
+	var counted int64
+	if err := tx.QueryRow(ctx, `
+		SELECT count(*) FROM comments WHERE (id = $1 OR parent_id = $1) AND NOT held`, id).Scan(&counted); err != nil {
 		return err
-	})
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM comments WHERE id = $1`, id); err != nil {
+		return err
+	}
+	if counted > 0 {
+		_, err = tx.Exec(ctx, `UPDATE videos SET comment_count = comment_count - $2 WHERE id = $1`, videoID, counted)
+	}
+	return err
 }
 
 // Rating values in the likes table; RatingNone is the absence of a row.
