@@ -95,6 +95,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if cfg.SyncInterval == 0 {
 		cfg.SyncInterval = 200 * time.Millisecond
 	}
+	if cfg.HomeCacheTTL == 0 {
+		cfg.HomeCacheTTL = -1 // tests read their writes at once; TestHomeCache turns it on
+	}
 	if testing.Verbose() {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

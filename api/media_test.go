@@ -165,3 +165,40 @@ func TestHSTSWithTLS(t *testing.T) {
 		t.Fatalf("HSTS = %q", got)
 	}
 }
+
+func TestHomeCache(t *testing.T) {
+	now := time.Now()
+	e := newEnv(t, withConfig(func(c *Config) {
+		c.HomeCacheTTL = time.Second
+		c.Now = func() time.Time { return now }
+	}))
+	owner := e.user("owner")
+	first := e.readyVideo(owner, store.Public, "first")
+	count := func(token string) int {
+		var page oapi.VideoPage
+		e.must(http.StatusOK, "GET", "/api/v1/videos", token, nil).decode(t, &page)
+		return len(page.Videos)
+	}
+	if n := count(""); n != 1 {
+		t.Fatalf("first page has %d videos", n)
+	}
+	e.readyVideo(owner, store.Public, "second")
+	// Within the second, anonymous readers get the same answer; signed-in ones a fresh one.
+	if n := count(""); n != 1 {
+		t.Fatalf("cached page has %d videos, want the cached 1", n)
+	}
+	if n := count(owner.Token); n != 2 {
+		t.Fatalf("signed-in page has %d videos, want 2", n)
+	}
+	now = now.Add(1100 * time.Millisecond)
+	if n := count(""); n != 2 {
+		t.Fatalf("page after the second has %d videos, want 2", n)
+	}
+	// Other query strings are cached apart, and errors are not cached.
+	e.must(http.StatusBadRequest, "GET", "/api/v1/videos?limit=0", "", nil)
+	var page oapi.VideoPage
+	e.must(http.StatusOK, "GET", "/api/v1/videos?limit=1", "", nil).decode(t, &page)
+	if len(page.Videos) != 1 || page.Videos[0].Id == first {
+		t.Fatalf("limit=1 page = %+v, want the newest video", page.Videos)
+	}
+}

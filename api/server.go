@@ -102,6 +102,9 @@ type Config struct {
 	GitHub *GitHubConfig
 	// TLS says the service is reached over HTTPS (it then sends HSTS).
 	TLS bool
+	// HomeCacheTTL is how long each replica reuses an anonymous GET /api/v1/videos answer
+	// (default 1 s; negative: never).
+	HomeCacheTTL time.Duration
 	// SyncInterval is how often videos in flight are reconciled with the farm (default 5 s).
 	SyncInterval time.Duration
 	Logger       *slog.Logger
@@ -129,6 +132,7 @@ func (c *Config) defaults() error {
 	setDefault(&c.LoginPerAccount, 10)
 	setDefault(&c.LoginWindow, 15*time.Minute)
 	setDefault(&c.SyncInterval, 5*time.Second)
+	setDefault(&c.HomeCacheTTL, time.Second)
 	setDefault(&c.ReportThreshold, 3)
 	setDefault(&c.HashMaxDistance, 10)
 	setDefault(&c.HashMinFrames, 3)
@@ -248,6 +252,9 @@ func (s *Server) routes() http.Handler {
 		r.Handle(storage.BlobPath+"*", local.Handler())
 	}
 	r.Group(func(r chi.Router) {
+		if s.cfg.HomeCacheTTL > 0 {
+			r.Use(newHomeCache(s.cfg.HomeCacheTTL, s.now).middleware)
+		}
 		r.Use(s.authenticate)
 		oapi.HandlerWithOptions(s, oapi.ChiServerOptions{
 			BaseURL:    "/api/v1",
