@@ -16,12 +16,24 @@ DEMO_DIR := out/demo
 DEMO_SRC := $(DEMO_DIR)/source.mp4
 DEMO_HLS := $(DEMO_DIR)/hls
 
-.PHONY: deps build generate lint test test-short dev demo bench-transcode bench-farm bench-api clean
+.PHONY: deps web web-test e2e build generate lint test test-short dev demo bench-transcode bench-farm bench-api clean
 
 deps:
 	@scripts/deps.sh
 
-build:
+# The web app (web/): installs its npm packages, generates the API client from api/openapi.yaml,
+# typechecks and builds into web/dist, which package web embeds into the binaries.
+web:
+	cd web && npm ci --no-audit --no-fund && npm run build
+
+web-test:
+	cd web && npm test
+
+# The browser end-to-end test: `sunomi dev` driven through Debian's chromium by playwright-core.
+e2e: web build
+	cd web && BIN=$(CURDIR)/$(BIN) npm run e2e
+
+build: web
 	$(GO) build -o $(BIN) ./cmd/sunomi
 	$(GO) build -o bin/api ./cmd/api
 
@@ -42,9 +54,13 @@ lint: | $(STATICCHECK)
 	@echo '==> staticcheck'
 	@$(STATICCHECK) ./...
 
-test: deps lint
+test: deps lint build
 	@echo '==> go test -count=1 -timeout 30m ./...'
 	@$(GO) test -count=1 -timeout 30m ./...
+	@echo '==> web: vitest'
+	@cd web && npm test
+	@echo '==> web: end-to-end in chromium against sunomi dev'
+	@cd web && BIN=$(CURDIR)/$(BIN) npm run e2e
 
 test-short:
 	$(GO) test -short ./...

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -98,6 +99,9 @@ type Config struct {
 	TranscriptionKey     string
 	TranscriptionTimeout time.Duration
 	AutoTranscribe       bool
+	// WebApp, when set, serves the single-page app (package web) on every GET or HEAD outside
+	// /api/, /media/ and the other routes.
+	WebApp http.Handler
 	// GitHub enables "sign in with GitHub" when set.
 	GitHub *GitHubConfig
 	// TLS says the service is reached over HTTPS (it then sends HSTS).
@@ -265,6 +269,11 @@ func (s *Server) routes() http.Handler {
 		})
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.WebApp != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+			!strings.HasPrefix(r.URL.Path, "/api/") && !strings.HasPrefix(r.URL.Path, "/media/") {
+			s.cfg.WebApp.ServeHTTP(w, r)
+			return
+		}
 		s.fail(w, r, &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {

@@ -24,6 +24,8 @@ apt_packages=(
 	postgresql
 	# the load generator of `make bench-api`.
 	wrk
+	# the browser of the web app's end-to-end test (driven by playwright-core; never a download).
+	chromium
 )
 
 # Go tools: "binary|module path@version|expected substring of '<binary> -version'".
@@ -64,6 +66,12 @@ fi
 
 if ! command -v go >/dev/null 2>&1; then
 	log "go not found on PATH (need Go $(sed -n 's/^go //p' go.mod))" >&2
+	exit 1
+fi
+
+# The web app builds with the machine's Node.js (Vite needs 20.19 or later) and npm.
+if ! command -v npm >/dev/null 2>&1; then
+	log "node and npm not found on PATH (the web app needs Node.js 20.19 or later)" >&2
 	exit 1
 fi
 

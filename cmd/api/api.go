@@ -23,6 +23,7 @@ import (
 	"github.com/sunomi/sunomi/cluster"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/web"
 )
 
 // Timeouts of the process's life: connecting to the database at start-up (migrations included),
@@ -356,6 +357,7 @@ func run(ctx context.Context, s settings) error {
 	}
 	cfg := s.cfg
 	cfg.Store, cfg.Blobs, cfg.Farm = db, blobs, wire.NewClient(s.coordinators, s.token, nil)
+	cfg.WebApp = web.Handler()
 	srv, err := api.New(cfg)
 	if err != nil {
 		return err

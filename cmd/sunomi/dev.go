@@ -35,6 +35,7 @@ import (
 	"github.com/sunomi/sunomi/internal/avx"
 	"github.com/sunomi/sunomi/internal/postgres"
 	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/web"
 )
 
 // devDatabase is the database `sunomi dev` creates on its private PostgreSQL cluster.
@@ -370,6 +371,7 @@ func startDevAPI(ctx context.Context, stop *shutdowns, ln net.Listener, db *stor
 		MediaSecret: []byte(secrets.MediaSecret),
 		PublicURL:   publicURL,
 		Logger:      base,
+		WebApp:      web.Handler(),
 
 		TranscriptionURL:   tr.url,
 		TranscriptionModel: tr.model,

@@ -1,0 +1,236 @@
+// End-to-end test of the web app against a real `sunomi dev`, driven by playwright-core and
+// Debian's chromium (no browser download). It builds nothing: BIN names the sunomi binary (built
+// with the app embedded). PostgreSQL comes from DATABASE_URL when set, else sunomi dev's private
+// cluster. Screenshots of the main pages land in e2e/screenshots/ (desktop and phone width).
+//
+//   BIN=../bin/sunomi node e2e/run.mjs     (CHROMIUM=/usr/bin/chromium, KEEP=1 keeps the data dir)
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, chmodSync, mkdirSync, existsSync, createWriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const BIN = process.env.BIN && resolve(process.env.BIN);
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const SHOTS = join(here, 'screenshots');
+const OUT = join(here, 'out');
+const T = { ready: 240_000, upload: 120_000, transcode: 600_000, ui: 30_000 };
+
+let step = 'start';
+const log = (...a) => console.log(`[e2e ${new Date().toISOString().slice(11, 19)}]`, ...a);
+function fail(msg) {
+  throw new Error(`${step}: ${msg}`);
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+    s.on('error', rej);
+  });
+}
+
+async function waitFor(what, fn, timeout, every = 500) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, every));
+  }
+  fail(`timed out after ${timeout / 1000}s waiting for ${what}${last ? ` (last error: ${last.message})` : ''}`);
+}
+
+async function main() {
+  if (!BIN || !existsSync(BIN)) fail('set BIN to the sunomi binary (go build -o bin/sunomi ./cmd/sunomi after make web)');
+  if (!existsSync(CHROMIUM)) fail(`no chromium at ${CHROMIUM} (apt-get install -y chromium)`);
+  mkdirSync(SHOTS, { recursive: true });
+  mkdirSync(OUT, { recursive: true });
+  const tmp = mkdtempSync(join(tmpdir(), 'sunomi-e2e-'));
+  chmodSync(tmp, 0o755); // under root, the private PostgreSQL runs as postgres and must reach it
+  const dataDir = join(tmp, 'data');
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+
+  step = 'generate clip';
+  const clip = join(tmp, 'clip.mp4');
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', '10', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip]);
+
+  step = 'start sunomi dev';
+  const devLog = join(OUT, 'sunomi-dev.log');
+  const dev = spawn(BIN, ['dev', '--http', `127.0.0.1:${port}`, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const logStream = createWriteStream(devLog);
+  dev.stdout.pipe(logStream);
+  dev.stderr.pipe(logStream);
+  let exited = null;
+  dev.on('exit', (code, sig) => (exited = `exit ${code ?? sig}`));
+  let browser;
+  const openPages = [];
+  const errors = [];
+  try {
+    await waitFor(`${base}/readyz (log: ${devLog})`, async () => {
+      if (exited) fail(`sunomi dev ended (${exited}); see ${devLog}`);
+      return (await fetch(`${base}/readyz`)).status === 204;
+    }, T.ready);
+    log('sunomi dev ready at', base);
+    const index = await fetch(`${base}/`);
+    if (index.status !== 200) fail(`GET / answered ${index.status}: is the app built into the binary (make web)?`);
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
+    });
+    const newPage = async (ctx) => {
+      const page = await ctx.newPage();
+      openPages.push(page);
+      page.setDefaultTimeout(T.ui);
+      page.on('console', (m) => m.type() === 'error' && errors.push(`${page.url()}: ${m.text()}`));
+      page.on("pageerror", (e) => errors.push(`${page.url()}: ${e.message}\n${e.stack}`));
+      return page;
+    };
+    const desktop = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await newPage(desktop);
+    const shot = async (p, name) => p.screenshot({ path: join(SHOTS, `${name}.png`) });
+    const suffix = Math.random().toString(36).replace(/[^a-z]/g, '').slice(0, 6);
+    const user = `e2e_${suffix}`;
+    const password = 'correct horse battery';
+    const title = `Test pattern ${suffix}`;
+
+    step = 'register';
+    await page.goto(`${base}/login?mode=register`);
+    await shot(page, 'login-desktop');
+    await page.getByLabel('Username').fill(user);
+    await page.getByLabel('Display name').fill('E2E Tester');
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByRole('button', { name: 'Account menu' }).waitFor();
+    log('registered', user);
+
+    step = 'upload';
+    await page.goto(`${base}/upload`);
+    await page.getByTestId('file-input').setInputFiles(clip);
+    await page.getByLabel('Title').fill(title);
+    await page.getByLabel('Description').fill('A generated 10 s clip uploaded by the end-to-end test.');
+    await shot(page, 'upload-desktop');
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    await page.getByText(/^Uploaded: 100%/).waitFor({ timeout: T.upload });
+    log('uploaded');
+    step = 'transcode';
+    await page.getByText('Transcoding is done (100%).').waitFor({ timeout: T.transcode });
+    const overall = await page.getByRole('progressbar', { name: 'Transcoding progress, overall' }).getAttribute('aria-valuenow');
+    if (overall !== '100') fail(`overall progress is ${overall}, want 100`);
+    const rungBars = await page.getByRole('progressbar', { name: /Transcoding progress, \d+p/ }).count();
+    log('transcoded;', rungBars, 'rung bars');
+    await shot(page, 'upload-progress-desktop');
+    await page.getByRole('link', { name: 'Watch now' }).click();
+    await page.waitForURL(/\/watch\/[A-Za-z0-9_-]{11}$/);
+    const watchURL = page.url();
+    const videoId = watchURL.split('/').pop();
+
+    step = 'play';
+    await page.locator('video').waitFor();
+    await waitFor('hls.js levels', () => page.evaluate(() => (window.__sunomiHls?.levels?.length ?? 0) > 0), T.ui);
+    await page.evaluate(() => {
+      const v = document.querySelector('video');
+      v.muted = true;
+      return v.play();
+    });
+    await waitFor('currentTime to advance past 1 s', () => page.evaluate(() => document.querySelector('video').currentTime > 1), T.ui);
+    const levels = await page.evaluate(() => window.__sunomiHls.levels.map((l) => l.height));
+    if (levels.length < 2) fail(`hls.js has ${levels.length} quality level(s) (${levels}), want at least 2`);
+    log('playing; levels', levels.join(','));
+    await page.getByRole('button', { name: /^Quality/ }).click();
+    await page.getByRole('menuitem', { name: `${Math.min(...levels)}p` }).click();
+    await waitFor('manual quality switch', () => page.evaluate((h) => window.__sunomiHls.currentLevel >= 0 && window.__sunomiHls.levels[window.__sunomiHls.currentLevel].height === h, Math.min(...levels)), T.ui);
+
+    step = 'like';
+    await page.getByRole('button', { name: /^Like/ }).click();
+    await waitFor('the like count to read 1', async () => (await page.getByTestId('likes').textContent()) === '1', T.ui);
+
+    step = 'comment';
+    await page.getByLabel('Add a comment').fill('Lovely test pattern!');
+    await page.getByRole('button', { name: 'Comment', exact: true }).click();
+    await page.getByText('Lovely test pattern!').waitFor();
+    await waitFor('the view count', async () => /^[1-9]\d* views?$/.test(await page.getByTestId('views').textContent()), T.ui, 1000).catch(() => log('view count did not update live (not required)'));
+    await shot(page, 'watch-desktop');
+
+    step = 'subscribe (second user)';
+    const other = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const phone = await newPage(other);
+    await phone.goto(`${base}/login?mode=register`);
+    await phone.getByLabel('Username').fill(`${user}_b`);
+    await phone.getByLabel('Password').fill(password);
+    await phone.getByRole('button', { name: 'Create account' }).click();
+    await phone.getByRole('button', { name: 'Account menu' }).waitFor();
+    await phone.goto(watchURL);
+    await phone.getByRole('button', { name: 'Subscribe' }).click();
+    await phone.getByRole('button', { name: 'Subscribed' }).waitFor();
+    await shot(phone, 'watch-phone');
+    await phone.goto(`${base}/`);
+    await phone.getByRole('list', { name: 'Subscriptions' }).getByText(title).waitFor();
+    await shot(phone, 'home-phone');
+    log('subscribed; the feed shows the video');
+
+    step = 'search';
+    await page.goto(`${base}/`);
+    await page.getByRole('list', { name: 'Latest videos' }).getByText(title).waitFor();
+    await shot(page, 'home-desktop');
+    await page.getByLabel('Search videos').fill(suffix);
+    await page.getByLabel('Search videos').press('Enter');
+    await page.waitForURL(/\/search\?q=/);
+    await page.getByRole('list', { name: 'Search results' }).getByText(title).waitFor();
+    await shot(page, 'search-desktop');
+    await phone.goto(`${base}/search?q=${suffix}`);
+    await phone.getByRole('list', { name: 'Search results' }).getByText(title).waitFor();
+    await shot(phone, 'search-phone');
+    log('found by search');
+
+    step = 'delete';
+    await page.goto(`${base}/my/videos`);
+    await shot(page, 'my-videos-desktop');
+    await page.getByRole('button', { name: `Delete ${title}` }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('button', { name: `Delete ${title}` }).waitFor({ state: 'detached' });
+    await page.getByText('You have not uploaded anything yet.').waitFor();
+    const gone = await fetch(`${base}/api/v1/videos/${videoId}`);
+    if (gone.status !== 404) fail(`GET the deleted video answered ${gone.status}, want 404`);
+    log('deleted');
+
+    step = 'console';
+    if (errors.length > 0) fail(`console errors:\n  ${errors.join('\n  ')}`);
+    log(`PASS: screenshots in ${SHOTS}`);
+  } catch (e) {
+    // Leave what each page showed, for the failure report.
+    for (const [i, p] of openPages.entries()) {
+      await p.screenshot({ path: join(OUT, `failure-${i}.png`) }).catch(() => {});
+      console.error(`[e2e] page ${i} was at ${p.url()}; screenshot ${join(OUT, `failure-${i}.png`)}`);
+    }
+    if (errors.length) console.error(`[e2e] console errors so far:\n  ${errors.join('\n  ')}`);
+    console.error(`[e2e] sunomi dev log: ${devLog}`);
+    throw e;
+  } finally {
+    await browser?.close().catch(() => {});
+    if (!exited) {
+      dev.kill('SIGINT');
+      await waitFor('sunomi dev to stop', () => exited, 60_000).catch(() => dev.kill('SIGKILL'));
+    }
+    if (!process.env.KEEP) rmSync(tmp, { recursive: true, force: true });
+    else log('kept', tmp);
+  }
+}
+
+main().catch((e) => {
+  console.error(`\n[e2e] FAIL ${e.message}`);
+  process.exit(1);
+});

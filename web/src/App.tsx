@@ -1,0 +1,164 @@
+import { lazy, Suspense, useEffect, useState, type FormEvent } from 'react';
+import {
+  AppBar, Box, Button, CircularProgress, Container, CssBaseline, IconButton, InputBase, Menu, MenuItem, Snackbar,
+  ThemeProvider, Toolbar, Tooltip, Typography, createTheme, useMediaQuery,
+} from '@mui/material';
+import SearchIcon from '@mui/icons-material/Search';
+import UploadIcon from '@mui/icons-material/FileUpload';
+import AccountCircle from '@mui/icons-material/AccountCircle';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { BrowserRouter, Link as RouterLink, Route, Routes, useLocation, useNavigate } from 'react-router-dom';
+import { AuthProvider, takeFragment, useAuth } from './auth';
+import { setToken } from './api/client';
+
+const Home = lazy(() => import('./pages/Home'));
+const Search = lazy(() => import('./pages/Search'));
+const Watch = lazy(() => import('./pages/Watch'));
+const UploadPage = lazy(() => import('./pages/Upload'));
+const MyVideos = lazy(() => import('./pages/MyVideos'));
+const Channel = lazy(() => import('./pages/Channel'));
+const Login = lazy(() => import('./pages/Login'));
+const Moderation = lazy(() => import('./pages/Moderation'));
+const NotFound = lazy(() => import('./pages/NotFound'));
+
+const queryClient = new QueryClient({
+  defaultOptions: { queries: { staleTime: 15_000, retry: 1, refetchOnWindowFocus: false } },
+});
+
+// The GitHub callback lands on returnTo#token=… or #error=…: take it before anything renders.
+const fragment = takeFragment(window.location.hash);
+if (fragment.token || fragment.error) {
+  if (fragment.token) setToken(fragment.token);
+  history.replaceState(null, '', window.location.pathname + window.location.search);
+}
+
+function SearchBox() {
+  const navigate = useNavigate();
+  const loc = useLocation();
+  const [q, setQ] = useState(() => new URLSearchParams(loc.search).get('q') ?? '');
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (q.trim()) navigate(`/search?q=${encodeURIComponent(q.trim())}`);
+  };
+  return (
+    <Box component="form" role="search" onSubmit={submit} sx={{ display: 'flex', flex: 1, maxWidth: 560, mx: { xs: 1, sm: 3 }, bgcolor: 'rgba(255,255,255,.12)', borderRadius: 5, pl: 2 }}>
+      <InputBase value={q} onChange={(e) => setQ(e.target.value)} placeholder="Search" inputProps={{ 'aria-label': 'Search videos', maxLength: 200 }} sx={{ flex: 1, color: 'inherit' }} />
+      <IconButton type="submit" aria-label="Search" color="inherit">
+        <SearchIcon />
+      </IconButton>
+    </Box>
+  );
+}
+
+function TopBar() {
+  const { user, signOut, token } = useAuth();
+  const [anchor, setAnchor] = useState<HTMLElement | null>(null);
+  const navigate = useNavigate();
+  const phone = useMediaQuery('(max-width:600px)');
+  const go = (path: string) => {
+    setAnchor(null);
+    navigate(path);
+  };
+  return (
+    <AppBar position="sticky" color="default" elevation={0} sx={{ borderBottom: 1, borderColor: 'divider' }}>
+      <Toolbar sx={{ gap: 1 }}>
+        <Typography component={RouterLink} to="/" variant="h6" sx={{ color: 'inherit', textDecoration: 'none', fontWeight: 700, display: 'flex', alignItems: 'center', gap: 1 }}>
+          <img src="/favicon.svg" alt="" width={28} height={28} />
+          {!phone && 'Sunomi'}
+        </Typography>
+        <SearchBox />
+        {token ? (
+          <>
+            <Tooltip title="Upload">
+              <IconButton component={RouterLink} to="/upload" aria-label="Upload a video" color="inherit">
+                <UploadIcon />
+              </IconButton>
+            </Tooltip>
+            <IconButton aria-label="Account menu" aria-haspopup="menu" onClick={(e) => setAnchor(e.currentTarget)} color="inherit">
+              <AccountCircle />
+            </IconButton>
+            <Menu anchorEl={anchor} open={!!anchor} onClose={() => setAnchor(null)}>
+              {user && <MenuItem disabled>{user.displayName} (@{user.username})</MenuItem>}
+              {user && <MenuItem onClick={() => go(`/channel/${user.username}`)}>My channel</MenuItem>}
+              <MenuItem onClick={() => go('/my/videos')}>My videos</MenuItem>
+              <MenuItem onClick={() => go('/upload')}>Upload</MenuItem>
+              {user && user.role !== 'user' && <MenuItem onClick={() => go('/moderation')}>Moderation queue</MenuItem>}
+              <MenuItem
+                onClick={() => {
+                  setAnchor(null);
+                  signOut();
+                  navigate('/');
+                }}
+              >
+                Sign out
+              </MenuItem>
+            </Menu>
+          </>
+        ) : (
+          <Button component={RouterLink} to="/login" variant="outlined" startIcon={<AccountCircle />}>
+            Sign in
+          </Button>
+        )}
+      </Toolbar>
+    </AppBar>
+  );
+}
+
+function Shell() {
+  const [authError, setAuthError] = useState(fragment.error ?? '');
+  const loc = useLocation();
+  useEffect(() => {
+    window.scrollTo(0, 0);
+  }, [loc.pathname]);
+  return (
+    <>
+      <a href="#main" className="skip-link">
+        Skip to content
+      </a>
+      <TopBar />
+      <Container component="main" id="main" maxWidth="xl" sx={{ py: 3 }} tabIndex={-1}>
+        <Suspense
+          fallback={
+            <Box sx={{ display: 'grid', placeItems: 'center', py: 8 }}>
+              <CircularProgress aria-label="Loading" />
+            </Box>
+          }
+        >
+          <Routes>
+            <Route path="/" element={<Home />} />
+            <Route path="/search" element={<Search />} />
+            <Route path="/watch/:videoId" element={<Watch />} />
+            <Route path="/upload" element={<UploadPage />} />
+            <Route path="/my/videos" element={<MyVideos />} />
+            <Route path="/channel/:username" element={<Channel />} />
+            <Route path="/login" element={<Login />} />
+            <Route path="/moderation" element={<Moderation />} />
+            <Route path="*" element={<NotFound />} />
+          </Routes>
+        </Suspense>
+      </Container>
+      <Snackbar open={!!authError} autoHideDuration={8000} onClose={() => setAuthError('')} message={`Sign-in failed: ${authError}`} />
+    </>
+  );
+}
+
+export function App() {
+  const dark = useMediaQuery('(prefers-color-scheme: dark)');
+  const theme = createTheme({
+    palette: { mode: dark ? 'dark' : 'light', primary: { main: dark ? '#ef5350' : '#c62828' } },
+    typography: { fontFamily: 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif' },
+  });
+  return (
+    <ThemeProvider theme={theme}>
+      <CssBaseline />
+      <style>{`.skip-link{position:absolute;left:-999px;top:0;z-index:2000;padding:8px;background:#fff;color:#000}.skip-link:focus{left:8px}`}</style>
+      <QueryClientProvider client={queryClient}>
+        <AuthProvider>
+          <BrowserRouter>
+            <Shell />
+          </BrowserRouter>
+        </AuthProvider>
+      </QueryClientProvider>
+    </ThemeProvider>
+  );
+}

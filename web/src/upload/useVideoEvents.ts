@@ -1,0 +1,60 @@
+import { useEffect, useState } from 'react';
+import type { ProgressEvent } from '../api/client';
+
+export interface VideoEvents {
+  last?: ProgressEvent;
+  closed?: { code: number; reason: string };
+}
+
+/** eventsURL is the WebSocket URL of a video's events on this origin. */
+export function eventsURL(videoId: string, loc: { protocol: string; host: string } = window.location): string {
+  return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/api/v1/videos/${encodeURIComponent(videoId)}/events`;
+}
+
+/**
+ * useVideoEvents follows a video's live progress and counts. The first message authenticates
+ * (tokens never travel in URLs); the socket reconnects with backoff unless the server closed
+ * it for good (failed, removed, 44xx).
+ */
+export function useVideoEvents(videoId: string | undefined, token: string | null): VideoEvents {
+  const [state, setState] = useState<VideoEvents>({});
+  useEffect(() => {
+    if (!videoId) return;
+    setState({});
+    let ws: WebSocket | null = null;
+    let stopped = false;
+    let retry = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const connect = () => {
+      ws = new WebSocket(eventsURL(videoId));
+      ws.onopen = () => {
+        retry = 0;
+        ws?.send(JSON.stringify(token ? { type: 'auth', token } : { type: 'auth' }));
+      };
+      ws.onmessage = (m) => {
+        try {
+          const ev = JSON.parse(String(m.data)) as ProgressEvent & { type?: string };
+          setState((s) => ({ ...s, last: { ...s.last, ...ev, counts: ev.counts ?? s.last?.counts } }));
+        } catch {
+          /* ignore a malformed message */
+        }
+      };
+      ws.onclose = (e) => {
+        if (stopped) return;
+        const final = e.code >= 4000 || e.code === 1000;
+        setState((s) => ({ ...s, closed: { code: e.code, reason: e.reason } }));
+        if (!final) {
+          retry = Math.min(retry + 1, 6);
+          timer = setTimeout(connect, 500 * 2 ** retry);
+        }
+      };
+    };
+    connect();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+      ws?.close(1000);
+    };
+  }, [videoId, token]);
+  return state;
+}

@@ -1,0 +1,43 @@
+/// <reference types="vitest/config" />
+// @ts-nocheck -- vite.config.ts runs in Node; tsconfig.json checks src/ only.
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+import { writeFileSync } from 'node:fs';
+
+// `npm run dev` proxies the API to a `sunomi dev` on SUNOMI_URL (default localhost:8080).
+const api = process.env.SUNOMI_URL ?? 'http://localhost:8080';
+
+export default defineConfig({
+  plugins: [
+    react(),
+    {
+      // go:embed needs web/dist on a fresh clone, so dist/.gitkeep is committed: put it back
+      // after Vite empties the directory.
+      name: 'keep-dist',
+      apply: 'build',
+      closeBundle() {
+        writeFileSync('dist/.gitkeep', '');
+      },
+    },
+  ],
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    sourcemap: false,
+    chunkSizeWarningLimit: 600,
+  },
+  server: {
+    proxy: {
+      '/api': { target: api, ws: true },
+      '/media': api,
+      '/v1': api,
+      '/avatars': api,
+    },
+  },
+  test: {
+    environment: 'jsdom',
+    globals: true,
+    setupFiles: ['src/test/setup.ts'],
+    include: ['src/**/*.test.{ts,tsx}'],
+  },
+});
