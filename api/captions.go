@@ -497,11 +497,11 @@ func (s *Server) serveSubtitles(w http.ResponseWriter, r *http.Request, v store.
 	switch file {
 	case "playlist.m3u8":
 		if v.DurationSeconds == nil {
-			s.fail(w, r, &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such media file"})
+			s.fail(w, r, errNoSuchMediaFile)
 			return
 		}
 		if _, err := s.blobs.Stat(ctx, key); errors.Is(err, storage.ErrNotFound) {
-			s.fail(w, r, &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such media file"})
+			s.fail(w, r, errNoSuchMediaFile)
 			return
 		} else if err != nil {
 			s.fail(w, r, err)
@@ -517,7 +517,7 @@ func (s *Server) serveSubtitles(w http.ResponseWriter, r *http.Request, v store.
 	default:
 		vtt, err := s.readSmall(ctx, key)
 		if errors.Is(err, storage.ErrNotFound) {
-			s.fail(w, r, &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such media file"})
+			s.fail(w, r, errNoSuchMediaFile)
 			return
 		}
 		if err != nil {

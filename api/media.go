@@ -73,6 +73,9 @@ func (s *Server) validMediaToken(videoID, token string) bool {
 	return hmac.Equal([]byte(sig), []byte(s.mediaSignature(videoID, exp)))
 }
 
+// errNoSuchMediaFile answers for a media file that does not exist or may not be served.
+var errNoSuchMediaFile = &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such media file"}
+
 // mediaFile matches the files players fetch: a rendition directory and a playlist or segment,
 // or a top-level playlist, poster or storyboard. Other files the pipeline leaves in the output
 // (frame hashes, audio for transcription) are not media and are never served. Caption
@@ -83,12 +86,12 @@ var mediaFile = regexp.MustCompile(`^(?:(?:[a-z0-9]{1,16}/)?[A-Za-z0-9_-][A-Za-z
 func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
 	id, rel := chi.URLParam(r, "videoId"), chi.URLParam(r, "*")
 	if !mediaFile.MatchString(rel) || strings.Contains(rel, "..") {
-		s.fail(w, r, &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such media file"})
+		s.fail(w, r, errNoSuchMediaFile)
 		return
 	}
 	v, err := s.db.Video(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such media file"})
+		s.fail(w, r, errNoSuchMediaFile)
 		return
 	}
 	if err != nil {
@@ -103,7 +106,7 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if v.Status == store.StatusRemoved {
-			s.fail(w, r, &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such media file"})
+			s.fail(w, r, errNoSuchMediaFile)
 			return
 		}
 	}
@@ -114,7 +117,7 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
 	key := videoKey(v.ID, "hls/"+rel)
 	rc, err := s.blobs.Get(r.Context(), key)
 	if errors.Is(err, storage.ErrNotFound) {
-		s.fail(w, r, &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such media file"})
+		s.fail(w, r, errNoSuchMediaFile)
 		return
 	}
 	if err != nil {

@@ -39,8 +39,6 @@ func requireModerator(r *http.Request) (store.User, error) {
 	return user, nil
 }
 
-var errNoComment = &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such comment"}
-
 // CreateReport records a report of a video or comment the caller can see. Reporting the same
 // thing twice returns the first report and changes nothing. When the distinct reporters of a
 // video with open reports reach ReportThreshold, the video is held for review.
@@ -125,24 +123,24 @@ func (s *Server) CreateReport(w http.ResponseWriter, r *http.Request) {
 func (s *Server) visibleComment(r *http.Request, user store.User, id string) (store.CommentRef, error) {
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil || n <= 0 {
-		return store.CommentRef{}, errNoComment
+		return store.CommentRef{}, errNoSuchComment
 	}
 	c, err := s.db.CommentRef(r.Context(), n)
 	if errors.Is(err, store.ErrNotFound) {
-		return c, errNoComment
+		return c, errNoSuchComment
 	}
 	if err != nil {
 		return c, err
 	}
 	v, err := s.visibleVideo(r, c.VideoID)
 	if errors.Is(err, errNotFound) {
-		return c, errNoComment
+		return c, errNoSuchComment
 	}
 	if err != nil {
 		return c, err
 	}
 	if c.Held && c.AuthorID != user.ID && v.OwnerID != user.ID && !user.CanModerate() {
-		return c, errNoComment
+		return c, errNoSuchComment
 	}
 	return c, nil
 }
@@ -215,12 +213,9 @@ func (s *Server) ModerationQueue(w http.ResponseWriter, r *http.Request, params 
 		return
 	}
 	page := oapi.QueuePage{Items: []oapi.QueueItem{}}
-	if len(videos) > limit {
-		videos = videos[:limit]
-		last := videos[limit-1]
-		c := encodeCursor(store.Cursor{Time: heldAt(last), ID: last.ID})
-		page.NextCursor = &c
-	}
+	videos, page.NextCursor = trimPage(videos, limit, func(v store.Video) string {
+		return encodeCursor(store.Cursor{Time: heldAt(v), ID: v.ID})
+	})
 	ids := make([]string, len(videos))
 	for i, v := range videos {
 		ids[i] = v.ID
@@ -363,12 +358,7 @@ func (s *Server) ModerationAudit(w http.ResponseWriter, r *http.Request, params 
 		s.fail(w, r, err)
 		return
 	}
-	after, limit, err := pageParams(params.Cursor, params.Limit)
-	if err == nil && after != nil {
-		if _, perr := strconv.ParseInt(after.ID, 10, 64); perr != nil {
-			err = errField("cursor", "is not a cursor this API returned")
-		}
-	}
+	after, limit, err := intPageParams(params.Cursor, params.Limit)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -379,12 +369,7 @@ func (s *Server) ModerationAudit(w http.ResponseWriter, r *http.Request, params 
 		return
 	}
 	page := oapi.AuditPage{Entries: []oapi.AuditEntry{}}
-	if len(entries) > limit {
-		entries = entries[:limit]
-		last := entries[limit-1]
-		c := encodeCursor(store.Cursor{Time: last.CreatedAt, ID: strconv.FormatInt(last.ID, 10)})
-		page.NextCursor = &c
-	}
+	entries, page.NextCursor = trimPage(entries, limit, func(a store.AuditEntry) string { return intCursor(a.CreatedAt, a.ID) })
 	for _, a := range entries {
 		e := oapi.AuditEntry{Id: strconv.FormatInt(a.ID, 10), Moderator: a.Moderator, Action: a.Action,
 			VideoId: a.VideoID, CreatedAt: a.CreatedAt}
@@ -423,12 +408,7 @@ func (s *Server) ModerationCommentQueue(w http.ResponseWriter, r *http.Request, 
 		s.fail(w, r, err)
 		return
 	}
-	after, limit, err := pageParams(params.Cursor, params.Limit)
-	if err == nil && after != nil {
-		if _, perr := strconv.ParseInt(after.ID, 10, 64); perr != nil {
-			err = errField("cursor", "is not a cursor this API returned")
-		}
-	}
+	after, limit, err := intPageParams(params.Cursor, params.Limit)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -439,12 +419,7 @@ func (s *Server) ModerationCommentQueue(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	page := oapi.CommentQueuePage{Items: []oapi.CommentQueueItem{}}
-	if len(items) > limit {
-		items = items[:limit]
-		last := items[limit-1]
-		c := encodeCursor(store.Cursor{Time: last.CreatedAt, ID: strconv.FormatInt(last.ID, 10)})
-		page.NextCursor = &c
-	}
+	items, page.NextCursor = trimPage(items, limit, func(q store.QueuedComment) string { return intCursor(q.CreatedAt, q.ID) })
 	for _, q := range items {
 		page.Items = append(page.Items, oapi.CommentQueueItem{Comment: toAPIComment(q.Comment), VideoId: q.VideoID,
 			VideoTitle: q.VideoTitle, Held: q.Held, Reports: q.Reports})
@@ -467,7 +442,7 @@ func (s *Server) DecideComment(w http.ResponseWriter, r *http.Request, id oapi.C
 	}
 	commentID, err := strconv.ParseInt(id, 10, 64)
 	if err != nil {
-		s.fail(w, r, &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such comment"})
+		s.fail(w, r, errNoSuchComment)
 		return
 	}
 	d := store.CommentDecision{CommentID: commentID, ModeratorID: mod.ID, Moderator: mod.Username, Action: string(req.Action)}
@@ -484,7 +459,7 @@ func (s *Server) DecideComment(w http.ResponseWriter, r *http.Request, id oapi.C
 	}
 	err = s.db.DecideComment(r.Context(), d)
 	if errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such comment"})
+		s.fail(w, r, errNoSuchComment)
 		return
 	}
 	if err != nil {

@@ -35,11 +35,7 @@ func (s *Server) SearchVideos(w http.ResponseWriter, r *http.Request, params oap
 		return
 	}
 	page := oapi.VideoPage{Videos: make([]oapi.Video, 0, min(len(hits), limit))}
-	if len(hits) > limit {
-		hits = hits[:limit]
-		c := encodeSearchCursor(q, key, corrected, hits[limit-1])
-		page.NextCursor = &c
-	}
+	hits, page.NextCursor = trimPage(hits, limit, func(h store.SearchHit) string { return encodeSearchCursor(q, key, corrected, h) })
 	for _, h := range hits {
 		page.Videos = append(page.Videos, s.toAPIVideo(r, h.Video))
 	}

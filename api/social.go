@@ -140,12 +140,7 @@ func (s *Server) ListComments(w http.ResponseWriter, r *http.Request, id oapi.Vi
 		s.fail(w, r, err)
 		return
 	}
-	after, limit, err := pageParams(params.Cursor, params.Limit)
-	if err == nil && after != nil {
-		if _, perr := strconv.ParseInt(after.ID, 10, 64); perr != nil {
-			err = errField("cursor", "is not a cursor this API returned")
-		}
-	}
+	after, limit, err := intPageParams(params.Cursor, params.Limit)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -165,12 +160,7 @@ func (s *Server) ListComments(w http.ResponseWriter, r *http.Request, id oapi.Vi
 		return
 	}
 	page := oapi.CommentPage{Comments: make([]oapi.Comment, 0, min(len(comments), limit))}
-	if len(comments) > limit {
-		last := comments[limit-1]
-		c := encodeCursor(store.Cursor{Time: last.CreatedAt, ID: strconv.FormatInt(last.ID, 10)})
-		page.NextCursor = &c
-		comments = comments[:limit]
-	}
+	comments, page.NextCursor = trimPage(comments, limit, func(c store.Comment) string { return intCursor(c.CreatedAt, c.ID) })
 	for _, c := range comments {
 		page.Comments = append(page.Comments, toAPIComment(c))
 	}
@@ -471,12 +461,9 @@ func (s *Server) ListHistory(w http.ResponseWriter, r *http.Request, params oapi
 		return
 	}
 	page := oapi.HistoryPage{Items: make([]oapi.HistoryItem, 0, min(len(entries), limit))}
-	if len(entries) > limit {
-		last := entries[limit-1]
-		c := encodeCursor(store.Cursor{Time: last.WatchedAt, ID: last.Video.ID})
-		page.NextCursor = &c
-		entries = entries[:limit]
-	}
+	entries, page.NextCursor = trimPage(entries, limit, func(e store.HistoryEntry) string {
+		return encodeCursor(store.Cursor{Time: e.WatchedAt, ID: e.Video.ID})
+	})
 	for _, e := range entries {
 		page.Items = append(page.Items, oapi.HistoryItem{Video: s.toAPIVideo(r, e.Video), PositionSeconds: e.Position, WatchedAt: e.WatchedAt})
 	}
@@ -526,17 +513,14 @@ func (s *Server) ListChannelVideos(w http.ResponseWriter, r *http.Request, usern
 		s.fail(w, r, err)
 		return
 	}
-	after, limit, err := pageParams(params.Cursor, params.Limit)
+	page, err := s.videoList(r, params.Cursor, params.Limit, publishedAt, func(after *store.Cursor, n int) ([]store.Video, error) {
+		return s.db.ListChannel(r.Context(), u.ID, after, n)
+	})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	videos, err := s.db.ListChannel(r.Context(), u.ID, after, limit+1)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.videoPage(r, videos, limit, func(v store.Video) time.Time { return *v.PublishedAt }))
+	writeJSON(w, http.StatusOK, page)
 }
 
 // Subscribe subscribes the caller to a channel; subscribing again changes nothing.
@@ -581,18 +565,15 @@ func (s *Server) GetFeed(w http.ResponseWriter, r *http.Request, params oapi.Get
 		s.fail(w, r, err)
 		return
 	}
-	after, limit, err := pageParams(params.Cursor, params.Limit)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	videos, err := s.db.Feed(r.Context(), user.ID, after, limit+1)
+	page, err := s.videoList(r, params.Cursor, params.Limit, publishedAt, func(after *store.Cursor, n int) ([]store.Video, error) {
+		return s.db.Feed(r.Context(), user.ID, after, n)
+	})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "private, no-cache")
-	writeJSON(w, http.StatusOK, s.videoPage(r, videos, limit, func(v store.Video) time.Time { return *v.PublishedAt }))
+	writeJSON(w, http.StatusOK, page)
 }
 
 // --- Profile ---

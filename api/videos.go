@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -91,17 +90,13 @@ func (s *Server) ownedVideo(r *http.Request, id string, moderatorsToo bool) (sto
 
 // ListVideos lists public, ready videos, newest first.
 func (s *Server) ListVideos(w http.ResponseWriter, r *http.Request, params oapi.ListVideosParams) {
-	after, limit, err := pageParams(params.Cursor, params.Limit)
+	page, err := s.videoList(r, params.Cursor, params.Limit, publishedAt, func(after *store.Cursor, n int) ([]store.Video, error) {
+		return s.db.ListPublic(r.Context(), after, n)
+	})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	videos, err := s.db.ListPublic(r.Context(), after, limit+1)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	page := s.videoPage(r, videos, limit, func(v store.Video) time.Time { return *v.PublishedAt })
 	// Anyone may cache the anonymous home page for a moment; it changes as videos publish.
 	if _, signedIn := caller(r); !signedIn {
 		w.Header().Set("Cache-Control", "public, max-age=5")
@@ -116,78 +111,42 @@ func (s *Server) ListMyVideos(w http.ResponseWriter, r *http.Request, params oap
 		s.fail(w, r, err)
 		return
 	}
-	after, limit, err := pageParams(params.Cursor, params.Limit)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	videos, err := s.db.ListByOwner(r.Context(), user.ID, after, limit+1)
+	page, err := s.videoList(r, params.Cursor, params.Limit, createdAt, func(after *store.Cursor, n int) ([]store.Video, error) {
+		return s.db.ListByOwner(r.Context(), user.ID, after, n)
+	})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "private, no-cache")
-	writeJSON(w, http.StatusOK, s.videoPage(r, videos, limit, func(v store.Video) time.Time { return v.CreatedAt }))
+	writeJSON(w, http.StatusOK, page)
 }
 
-// videoPage turns limit+1 rows into a page and the cursor of the next one.
-func (s *Server) videoPage(r *http.Request, videos []store.Video, limit int, sortTime func(store.Video) time.Time) oapi.VideoPage {
-	page := oapi.VideoPage{Videos: make([]oapi.Video, 0, min(len(videos), limit))}
-	if len(videos) > limit {
-		last := videos[limit-1]
-		c := encodeCursor(store.Cursor{Time: sortTime(last), ID: last.ID})
-		page.NextCursor = &c
-		videos = videos[:limit]
+// videoList reads one page of a list of videos ordered by sortTime: fetch gets the rows
+// after the cursor, n of them at most.
+func (s *Server) videoList(r *http.Request, cursor *string, limit *int, sortTime func(store.Video) time.Time,
+	fetch func(after *store.Cursor, n int) ([]store.Video, error)) (oapi.VideoPage, error) {
+	after, n, err := pageParams(cursor, limit)
+	if err != nil {
+		return oapi.VideoPage{}, err
 	}
+	videos, err := fetch(after, n+1)
+	if err != nil {
+		return oapi.VideoPage{}, err
+	}
+	page := oapi.VideoPage{Videos: make([]oapi.Video, 0, min(len(videos), n))}
+	videos, page.NextCursor = trimPage(videos, n, func(v store.Video) string {
+		return encodeCursor(store.Cursor{Time: sortTime(v), ID: v.ID})
+	})
 	for _, v := range videos {
 		page.Videos = append(page.Videos, s.toAPIVideo(r, v))
 	}
-	return page
+	return page, nil
 }
 
-func pageParams(cursor *string, limit *int) (*store.Cursor, int, error) {
-	n := defaultLimit
-	if limit != nil {
-		if *limit < 1 || *limit > 100 {
-			return nil, 0, errField("limit", "must be between 1 and 100")
-		}
-		n = *limit
-	}
-	if cursor == nil || *cursor == "" {
-		return nil, n, nil
-	}
-	c, err := decodeCursor(*cursor)
-	if err != nil {
-		return nil, 0, errField("cursor", "is not a cursor this API returned")
-	}
-	return &c, n, nil
-}
-
-// Cursors are opaque to clients: base64url of {"t": time, "i": id}.
-type cursorJSON struct {
-	T time.Time `json:"t"`
-	I string    `json:"i"`
-}
-
-func encodeCursor(c store.Cursor) string {
-	b, _ := json.Marshal(cursorJSON{T: c.Time, I: c.ID})
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string) (store.Cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return store.Cursor{}, err
-	}
-	var c cursorJSON
-	if err := json.Unmarshal(b, &c); err != nil {
-		return store.Cursor{}, err
-	}
-	if c.I == "" || c.T.IsZero() {
-		return store.Cursor{}, errors.New("incomplete cursor")
-	}
-	return store.Cursor{Time: c.T, ID: c.I}, nil
-}
+// The sort keys of video lists: publication for public lists, creation for the owner's own.
+func publishedAt(v store.Video) time.Time { return *v.PublishedAt }
+func createdAt(v store.Video) time.Time   { return v.CreatedAt }
 
 // GetVideo returns one video.
 func (s *Server) GetVideo(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {

@@ -22,6 +22,7 @@ import (
 	"github.com/sunomi/sunomi/cluster"
 	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/internal/avx"
+	"github.com/sunomi/sunomi/internal/cli"
 )
 
 type flags struct {
@@ -78,7 +79,7 @@ func newAgentCmd() *cobra.Command {
 		},
 	}
 	cmd.CompletionOptions.DisableDefaultCmd = true
-	cmd.AddCommand(newRunTaskCmd())
+	cmd.AddCommand(cli.NewRunTaskCmd())
 
 	host, _ := os.Hostname()
 	fl := cmd.Flags()

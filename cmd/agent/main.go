@@ -11,13 +11,15 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/sunomi/sunomi/internal/cli"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newAgentCmd().ExecuteContext(ctx)
 	stop()
-	var code exitCode
+	var code cli.ExitCode
 	if errors.As(err, &code) {
 		os.Exit(int(code))
 	}
@@ -26,9 +28,3 @@ func main() {
 		os.Exit(1)
 	}
 }
-
-// exitCode ends the process with a status of its own and nothing printed:
-// the task process protocol speaks through exit statuses.
-type exitCode int
-
-func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }

@@ -9,8 +9,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
+
+	"github.com/sunomi/sunomi/internal/cli"
 )
 
 func main() {
@@ -18,27 +19,7 @@ func main() {
 	err := newAPICmd().ExecuteContext(ctx)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "api:", oneLine(err))
+		fmt.Fprintln(os.Stderr, "api:", cli.OneLine(err))
 		os.Exit(1)
 	}
-}
-
-// oneLine puts an error on the one line users get: some libraries (pgx) list every address
-// they tried on a line of its own.
-func oneLine(err error) string {
-	var b strings.Builder
-	for line := range strings.SplitSeq(strings.TrimSpace(err.Error()), "\n") {
-		if line = strings.TrimSpace(line); line == "" {
-			continue
-		}
-		if s := b.String(); s != "" {
-			if strings.HasSuffix(s, ":") {
-				b.WriteString(" ")
-			} else {
-				b.WriteString("; ")
-			}
-		}
-		b.WriteString(line)
-	}
-	return b.String()
 }

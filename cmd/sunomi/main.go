@@ -7,31 +7,26 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sunomi/sunomi/internal/cli"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCmd().ExecuteContext(ctx)
 	stop()
-	var code exitCode
+	var code cli.ExitCode
 	if errors.As(err, &code) {
 		os.Exit(int(code))
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "sunomi:", oneLine(err))
+		fmt.Fprintln(os.Stderr, "sunomi:", cli.OneLine(err))
 		os.Exit(1)
 	}
 }
-
-// exitCode ends the process with a status of its own and nothing printed: the task process
-// protocol of the agents `sunomi dev` runs speaks through exit statuses.
-type exitCode int
-
-func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
@@ -41,26 +36,6 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newTranscodeCmd(), newEncodersCmd(), newJobsCmd(), newAgentsCmd(), newClusterCmd(),
-		newDevCmd(), newUsersCmd(), newRunTaskCmd())
+		newDevCmd(), newUsersCmd(), cli.NewRunTaskCmd())
 	return root
-}
-
-// oneLine puts an error on the one line users get: some libraries (pgx) list every address
-// they tried on a line of its own.
-func oneLine(err error) string {
-	var b strings.Builder
-	for line := range strings.SplitSeq(strings.TrimSpace(err.Error()), "\n") {
-		if line = strings.TrimSpace(line); line == "" {
-			continue
-		}
-		if s := b.String(); s != "" {
-			if strings.HasSuffix(s, ":") {
-				b.WriteString(" ")
-			} else {
-				b.WriteString("; ")
-			}
-		}
-		b.WriteString(line)
-	}
-	return b.String()
 }

@@ -1,0 +1,62 @@
+// Package cli holds what Sunomi's commands share at their edge with the user and the
+// operating system: how an error is printed, how a process ends with a status of its own, and
+// the hidden task-process subcommand of the binaries that run agents.
+package cli
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sunomi/sunomi/agent"
+)
+
+// ExitCode ends the process with a status of its own and nothing printed: the task process
+// protocol of the agents speaks through exit statuses. main maps it to os.Exit.
+type ExitCode int
+
+func (c ExitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
+
+// OneLine puts an error on the one line users get: some libraries (pgx) list every address
+// they tried on a line of its own.
+func OneLine(err error) string {
+	var b strings.Builder
+	for line := range strings.SplitSeq(strings.TrimSpace(err.Error()), "\n") {
+		if line = strings.TrimSpace(line); line == "" {
+			continue
+		}
+		if s := b.String(); s != "" {
+			if strings.HasSuffix(s, ":") {
+				b.WriteString(" ")
+			} else {
+				b.WriteString("; ")
+			}
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+// NewRunTaskCmd is the task process an agent starts for every task (`agent run-task`, and
+// the agents of `sunomi dev`); its flags belong to agent.RunTaskMain. It lives here rather
+// than in agent so that agent does not depend on cobra.
+func NewRunTaskCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:                "run-task --spec FILE --out DIR --result FILE [--memory-limit BYTES]",
+		Short:              "Run one task as a child process of an agent (internal)",
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE: func(_ *cobra.Command, args []string) error {
+			// Only the agent drains on a signal; a task process dies of it.
+			signal.Reset(os.Interrupt, syscall.SIGTERM)
+			if code := agent.RunTaskMain(args); code != 0 {
+				return ExitCode(code)
+			}
+			return nil
+		},
+	}
+}
