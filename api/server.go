@@ -30,6 +30,9 @@ type Farm interface {
 	Job(ctx context.Context, id string) (wire.Job, error)
 	CancelJob(ctx context.Context, id string) error
 	WatchJob(ctx context.Context, id string, fn func(wire.Event) error) error
+	Jobs(ctx context.Context) ([]wire.Job, error)
+	Agents(ctx context.Context) ([]wire.Agent, error)
+	Cluster(ctx context.Context) (wire.Cluster, error)
 }
 
 var _ Farm = (*wire.Client)(nil)

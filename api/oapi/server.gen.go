@@ -91,6 +91,39 @@ func (e DecisionRequestAction) Valid() bool {
 	}
 }
 
+// Defines values for FarmJobState.
+const (
+	FarmJobStateCanceled  FarmJobState = "canceled"
+	FarmJobStateDone      FarmJobState = "done"
+	FarmJobStateEncoding  FarmJobState = "encoding"
+	FarmJobStateFailed    FarmJobState = "failed"
+	FarmJobStateQueued    FarmJobState = "queued"
+	FarmJobStateSplitting FarmJobState = "splitting"
+	FarmJobStateStitching FarmJobState = "stitching"
+)
+
+// Valid indicates whether the value is a known member of the FarmJobState enum.
+func (e FarmJobState) Valid() bool {
+	switch e {
+	case FarmJobStateCanceled:
+		return true
+	case FarmJobStateDone:
+		return true
+	case FarmJobStateEncoding:
+		return true
+	case FarmJobStateFailed:
+		return true
+	case FarmJobStateQueued:
+		return true
+	case FarmJobStateSplitting:
+		return true
+	case FarmJobStateStitching:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ModerationState.
 const (
 	ModerationStateHeld       ModerationState = "held"
@@ -527,6 +560,95 @@ type ErrorDetail struct {
 	// Fields Field name (JSON path) to what is wrong with it.
 	Fields  *map[string]string `json:"fields,omitempty"`
 	Message string             `json:"message"`
+}
+
+// FarmAgent defines model for FarmAgent.
+type FarmAgent struct {
+	// Busy Slots in use now.
+	Busy     int       `json:"busy"`
+	Cores    int       `json:"cores"`
+	Encoders []string  `json:"encoders"`
+	Id       string    `json:"id"`
+	LastSeen time.Time `json:"lastSeen"`
+
+	// Slots Tasks the agent runs at once.
+	Slots int `json:"slots"`
+
+	// State alive, draining, dead or left.
+	State   string `json:"state"`
+	Version string `json:"version"`
+}
+
+// FarmCluster defines model for FarmCluster.
+type FarmCluster struct {
+	CommitIndex int64 `json:"commitIndex"`
+
+	// Leader The Raft ID of the leading coordinator; empty during an election.
+	Leader string     `json:"leader"`
+	Nodes  []FarmNode `json:"nodes"`
+	Term   int64      `json:"term"`
+}
+
+// FarmJob defines model for FarmJob.
+type FarmJob struct {
+	ChunksDone  int       `json:"chunksDone"`
+	ChunksTotal int       `json:"chunksTotal"`
+	Created     time.Time `json:"created"`
+	Error       *string   `json:"error,omitempty"`
+	Id          string    `json:"id"`
+
+	// Progress Fraction done (1 when done).
+	Progress float64      `json:"progress"`
+	State    FarmJobState `json:"state"`
+	Updated  time.Time    `json:"updated"`
+
+	// VideoId The video the job transcodes, when its output is videos/{id}/hls.
+	VideoId *string `json:"videoId,omitempty"`
+}
+
+// FarmJobState defines model for FarmJob.State.
+type FarmJobState string
+
+// FarmJobs defines model for FarmJobs.
+type FarmJobs struct {
+	Canceled int `json:"canceled"`
+	Done     int `json:"done"`
+	Failed   int `json:"failed"`
+	Queued   int `json:"queued"`
+
+	// Recent The 20 most recently updated jobs, newest first.
+	Recent []FarmJob `json:"recent"`
+
+	// Running Splitting, encoding or stitching.
+	Running int `json:"running"`
+}
+
+// FarmNode defines model for FarmNode.
+type FarmNode struct {
+	// Address The Raft address.
+	Address string `json:"address"`
+	Id      string `json:"id"`
+	Leader  bool   `json:"leader"`
+}
+
+// FarmStatus defines model for FarmStatus.
+type FarmStatus struct {
+	Agents     []FarmAgent    `json:"agents"`
+	Cluster    FarmCluster    `json:"cluster"`
+	Jobs       FarmJobs       `json:"jobs"`
+	Throughput FarmThroughput `json:"throughput"`
+}
+
+// FarmThroughput defines model for FarmThroughput.
+type FarmThroughput struct {
+	// JobsDoneLastHour Jobs that finished successfully in the past hour.
+	JobsDoneLastHour int `json:"jobsDoneLastHour"`
+
+	// SlotsBusy Busy slots of the agents that are alive or draining.
+	SlotsBusy int `json:"slotsBusy"`
+
+	// SlotsTotal Slots of the agents that are alive or draining.
+	SlotsTotal int `json:"slotsTotal"`
 }
 
 // HistoryItem defines model for HistoryItem.
@@ -1086,6 +1208,9 @@ type ServerInterface interface {
 	// DecideVideo Approve, remove or restrict a video (written to the audit log).
 	// (POST /moderation/videos/{videoId}/decision)
 	DecideVideo(w http.ResponseWriter, r *http.Request, videoId VideoID)
+	// OpsFarm The transcoding farm at a glance (admins and moderators).
+	// (GET /ops/farm)
+	OpsFarm(w http.ResponseWriter, r *http.Request)
 	// CreateReport Report a video or a comment.
 	// (POST /reports)
 	CreateReport(w http.ResponseWriter, r *http.Request)
@@ -1272,6 +1397,12 @@ func (_ Unimplemented) ModerationQueue(w http.ResponseWriter, r *http.Request, p
 // DecideVideo Approve, remove or restrict a video (written to the audit log).
 // (POST /moderation/videos/{videoId}/decision)
 func (_ Unimplemented) DecideVideo(w http.ResponseWriter, r *http.Request, videoId VideoID) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// OpsFarm The transcoding farm at a glance (admins and moderators).
+// (GET /ops/farm)
+func (_ Unimplemented) OpsFarm(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -1983,6 +2114,20 @@ func (siw *ServerInterfaceWrapper) DecideVideo(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.DecideVideo(w, r, videoId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// OpsFarm operation middleware
+func (siw *ServerInterfaceWrapper) OpsFarm(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.OpsFarm(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2985,6 +3130,9 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Post(options.BaseURL+"/videos/{videoId}/captions/auto", wrapper.TranscribeVideo)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/ops/farm", wrapper.OpsFarm)
 	})
 
 	return r

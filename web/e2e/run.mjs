@@ -5,7 +5,7 @@
 //
 //   BIN=../bin/sunomi node e2e/run.mjs     (CHROMIUM=/usr/bin/chromium, KEEP=1 keeps the data dir)
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, chmodSync, mkdirSync, existsSync, createWriteStream } from 'node:fs';
+import { mkdtempSync, rmSync, chmodSync, mkdirSync, existsSync, createWriteStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -49,6 +49,15 @@ async function waitFor(what, fn, timeout, every = 500) {
     await new Promise((r) => setTimeout(r, every));
   }
   fail(`timed out after ${timeout / 1000}s waiting for ${what}${last ? ` (last error: ${last.message})` : ''}`);
+}
+
+// devDatabaseURL is the PostgreSQL URL sunomi dev uses: DATABASE_URL when the test set one, else
+// the private cluster's, which sunomi dev logs as `msg="postgres ready" … url=…`.
+function devDatabaseURL(devLog) {
+  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+  const m = readFileSync(devLog, 'utf8').match(/msg="postgres ready".*?\burl=("(?:[^"\\]|\\.)*"|\S+)/);
+  if (!m) fail(`no "postgres ready" line with the database URL in ${devLog}`);
+  return m[1].startsWith('"') ? JSON.parse(m[1]) : m[1];
 }
 
 async function main() {
@@ -195,6 +204,32 @@ async function main() {
     await phone.getByRole('list', { name: 'Search results' }).getByText(title).waitFor();
     await shot(phone, 'search-phone');
     log('found by search');
+
+    step = 'operations page';
+    // The operator grants the role, as README describes: `sunomi users set-role` on dev's database.
+    const databaseURL = devDatabaseURL(devLog);
+    for (const name of [user, `${user}_b`]) execFileSync(BIN, ['users', 'set-role', name, 'moderator', '--database-url', databaseURL], { stdio: 'pipe' });
+    await page.goto(`${base}/ops`); // a fresh load: the app asks /auth/me again and sees the role
+    const agentsTable = page.getByRole('table', { name: 'Agents' });
+    await agentsTable.waitFor();
+    const agentRows = await agentsTable.locator('tbody tr').count();
+    if (agentRows < 1) fail(`the agents table has ${agentRows} rows, want at least 1`);
+    await page.getByRole('table', { name: 'Recent jobs' }).getByRole('link', { name: videoId }).waitFor();
+    await page.getByRole('button', { name: 'Account menu' }).click();
+    await page.getByRole('menuitem', { name: 'Farm operations' }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('menuitem', { name: 'Farm operations' }).waitFor({ state: 'hidden' });
+    await shot(page, 'ops-desktop');
+    await phone.goto(`${base}/ops`);
+    await phone.getByRole('table', { name: 'Agents' }).waitFor();
+    await shot(phone, 'ops-phone');
+    log('operations page shows', agentRows, 'agent(s)');
+    await page.goto(`${base}/moderation`);
+    await page.getByText('Nothing awaits review.').waitFor();
+    await shot(page, 'moderation-desktop');
+    await page.goto(`${base}/channel/${user}`);
+    await page.getByRole('list', { name: 'Videos of E2E Tester' }).getByText(title).waitFor();
+    await shot(page, 'channel-desktop');
 
     step = 'delete';
     await page.goto(`${base}/my/videos`);

@@ -19,6 +19,7 @@ const MyVideos = lazy(() => import('./pages/MyVideos'));
 const Channel = lazy(() => import('./pages/Channel'));
 const Login = lazy(() => import('./pages/Login'));
 const Moderation = lazy(() => import('./pages/Moderation'));
+const Ops = lazy(() => import('./pages/Ops'));
 const NotFound = lazy(() => import('./pages/NotFound'));
 
 const queryClient = new QueryClient({
@@ -83,6 +84,7 @@ function TopBar() {
               <MenuItem onClick={() => go('/my/videos')}>My videos</MenuItem>
               <MenuItem onClick={() => go('/upload')}>Upload</MenuItem>
               {user && user.role !== 'user' && <MenuItem onClick={() => go('/moderation')}>Moderation queue</MenuItem>}
+              {user && user.role !== 'user' && <MenuItem onClick={() => go('/ops')}>Farm operations</MenuItem>}
               <MenuItem
                 onClick={() => {
                   setAnchor(null);
@@ -133,6 +135,7 @@ function Shell() {
             <Route path="/channel/:username" element={<Channel />} />
             <Route path="/login" element={<Login />} />
             <Route path="/moderation" element={<Moderation />} />
+            <Route path="/ops" element={<Ops />} />
             <Route path="*" element={<NotFound />} />
           </Routes>
         </Suspense>

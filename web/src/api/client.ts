@@ -13,6 +13,9 @@ export type Stats = components['schemas']['Stats'];
 export type Upload = components['schemas']['Upload'];
 export type Visibility = components['schemas']['Visibility'];
 export type QueueItem = components['schemas']['QueueItem'];
+export type FarmStatus = components['schemas']['FarmStatus'];
+export type FarmAgent = components['schemas']['FarmAgent'];
+export type FarmJob = components['schemas']['FarmJob'];
 export type ApiError = components['schemas']['Error'];
 
 const TOKEN_KEY = 'sunomi.token';

@@ -674,6 +674,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ops/farm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The transcoding farm at a glance (admins and moderators).
+         * @description The coordinators' Raft cluster, the agents with their load and encoders, job counts with
+         *     the 20 most recently updated jobs, and throughput, all read from the coordinators at the
+         *     time of the call. 503 when no coordinator answers.
+         */
+        get: operations["opsFarm"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1066,6 +1088,78 @@ export interface components {
         TranscribeRequest: {
             /** @description The spoken language if known; else the service detects it. */
             language?: string;
+        };
+        FarmStatus: {
+            cluster: components["schemas"]["FarmCluster"];
+            agents: components["schemas"]["FarmAgent"][];
+            jobs: components["schemas"]["FarmJobs"];
+            throughput: components["schemas"]["FarmThroughput"];
+        };
+        FarmCluster: {
+            /** @description The Raft ID of the leading coordinator; empty during an election. */
+            leader: string;
+            /** Format: int64 */
+            term: number;
+            /** Format: int64 */
+            commitIndex: number;
+            nodes: components["schemas"]["FarmNode"][];
+        };
+        FarmNode: {
+            id: string;
+            /** @description The Raft address. */
+            address: string;
+            leader: boolean;
+        };
+        FarmAgent: {
+            id: string;
+            /** @description alive, draining, dead or left. */
+            state: string;
+            /** @description Tasks the agent runs at once. */
+            slots: number;
+            /** @description Slots in use now. */
+            busy: number;
+            cores: number;
+            encoders: string[];
+            version: string;
+            /** Format: date-time */
+            lastSeen: string;
+        };
+        FarmJobs: {
+            queued: number;
+            /** @description Splitting, encoding or stitching. */
+            running: number;
+            done: number;
+            failed: number;
+            canceled: number;
+            /** @description The 20 most recently updated jobs, newest first. */
+            recent: components["schemas"]["FarmJob"][];
+        };
+        FarmJob: {
+            id: string;
+            /** @description The video the job transcodes, when its output is videos/{id}/hls. */
+            videoId?: string;
+            /** @enum {string} */
+            state: "queued" | "splitting" | "encoding" | "stitching" | "done" | "failed" | "canceled";
+            chunksDone: number;
+            chunksTotal: number;
+            /**
+             * Format: double
+             * @description Fraction done (1 when done).
+             */
+            progress: number;
+            /** Format: date-time */
+            created: string;
+            /** Format: date-time */
+            updated: string;
+            error?: string;
+        };
+        FarmThroughput: {
+            /** @description Jobs that finished successfully in the past hour. */
+            jobsDoneLastHour: number;
+            /** @description Busy slots of the agents that are alive or draining. */
+            slotsBusy: number;
+            /** @description Slots of the agents that are alive or draining. */
+            slotsTotal: number;
         };
     };
     responses: {
@@ -2272,6 +2366,29 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    opsFarm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The farm now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FarmStatus"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             503: components["responses"]["Unavailable"];
         };
     };
