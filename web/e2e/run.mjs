@@ -163,6 +163,20 @@ async function main() {
     await page.getByRole('menuitem', { name: `${Math.min(...levels)}p` }).click();
     await waitFor('manual quality switch', () => page.evaluate((h) => window.__sunomiHls.currentLevel >= 0 && window.__sunomiHls.levels[window.__sunomiHls.currentLevel].height === h, Math.min(...levels)), T.ui);
 
+    step = 'seek preview';
+    await page.getByRole('slider', { name: 'Seek' }).hover();
+    const thumb = page.getByTestId('seek-preview-thumb');
+    await thumb.waitFor();
+    const sprite = await thumb.evaluate((el) => getComputedStyle(el).backgroundImage);
+    const spriteURL = sprite.match(/^url\("?(.*?)"?\)$/)?.[1];
+    if (!spriteURL || !new URL(spriteURL).pathname.endsWith('/storyboard.jpg')) fail(`the seek preview's background is ${sprite}, want the storyboard.jpg sprite`);
+    const spriteRes = await fetch(spriteURL);
+    if (spriteRes.status !== 200) fail(`GET ${spriteURL} answered ${spriteRes.status}`);
+    await shot(page, 'seek-preview-desktop');
+    await page.mouse.move(0, 0);
+    await thumb.waitFor({ state: 'detached' });
+    log('seek preview shows', spriteURL);
+
     step = 'like';
     await page.getByRole('button', { name: /^Like/ }).click();
     await waitFor('the like count to read 1', async () => (await page.getByTestId('likes').textContent()) === '1', T.ui);

@@ -2,7 +2,9 @@ import { useEffect, useRef, useState } from 'react';
 import { Alert, Box, Stack } from '@mui/material';
 import type Hls from 'hls.js';
 import type { Video } from '../api/client';
+import { useStoryboard } from '../lib/storyboard';
 import { QualityMenu, type Level } from './QualityMenu';
+import { SeekBar } from './SeekBar';
 
 export interface PlayerProps {
   video: Video;
@@ -25,7 +27,10 @@ export function Player({ video, onPlay, onTime }: PlayerProps) {
   const [selected, setSelected] = useState(-1);
   const [playing, setPlaying] = useState(-1);
   const [error, setError] = useState('');
+  const [current, setCurrent] = useState(0);
+  const [duration, setDuration] = useState(video.durationSeconds ?? 0);
   const src = video.playback?.masterUrl;
+  const cues = useStoryboard(video.playback?.storyboardUrl);
 
   useEffect(() => {
     const el = ref.current;
@@ -87,19 +92,32 @@ export function Player({ video, onPlay, onTime }: PlayerProps) {
           aria-label={`Video: ${video.title}`}
           style={{ width: '100%', height: '100%', display: 'block' }}
           onPlay={onPlay}
-          onTimeUpdate={(e) => onTime?.(e.currentTarget.currentTime)}
+          onTimeUpdate={(e) => {
+            setCurrent(e.currentTarget.currentTime);
+            onTime?.(e.currentTarget.currentTime);
+          }}
+          onDurationChange={(e) => isFinite(e.currentTarget.duration) && e.currentTarget.duration > 0 && setDuration(e.currentTarget.duration)}
         >
           {(video.captions ?? []).map((c) => (
             <track key={c.language} kind="subtitles" src={c.url} srcLang={c.language} label={c.label} />
           ))}
         </video>
       </Box>
+      <SeekBar
+        current={current}
+        duration={duration}
+        cues={cues}
+        onSeek={(t) => {
+          setCurrent(t);
+          if (ref.current) ref.current.currentTime = t;
+        }}
+      />
       {error && (
         <Alert severity="error" sx={{ mt: 1 }}>
           {error}
         </Alert>
       )}
-      <Stack direction="row" sx={{ justifyContent: 'flex-end', mt: 0.5 }}>
+      <Stack direction="row" sx={{ justifyContent: 'flex-end' }}>
         <QualityMenu levels={levels} selected={selected} playing={playing} onSelect={select} />
       </Stack>
     </Box>

@@ -2,6 +2,7 @@ import { useEffect, useRef } from 'react';
 import { Alert, Box, Card, CardActionArea, CardContent, CircularProgress, Typography } from '@mui/material';
 import { Link as RouterLink } from 'react-router-dom';
 import type { Video } from '../api/client';
+import { HoverPreview } from './HoverPreview';
 import { formatCount, formatDuration, timeAgo } from '../format';
 
 export function VideoCard({ video }: { video: Video }) {
@@ -10,13 +11,15 @@ export function VideoCard({ video }: { video: Video }) {
     <Card variant="outlined" sx={{ height: '100%', bgcolor: 'transparent', border: 0 }}>
       <CardActionArea component={RouterLink} to={`/watch/${video.id}`} sx={{ borderRadius: 2 }}>
         <Box sx={{ position: 'relative', aspectRatio: '16 / 9', bgcolor: 'grey.900', borderRadius: 2, overflow: 'hidden' }}>
-          {poster ? (
-            <img src={poster} alt="" loading="lazy" style={{ width: '100%', height: '100%', objectFit: 'cover', display: 'block' }} />
-          ) : (
-            <Box sx={{ display: 'grid', placeItems: 'center', height: '100%', color: 'grey.500' }}>
-              <Typography variant="caption">{video.status === 'ready' ? 'No thumbnail' : video.status}</Typography>
-            </Box>
-          )}
+          <HoverPreview storyboardUrl={video.playback?.storyboardUrl}>
+            {poster ? (
+              <img src={poster} alt="" loading="lazy" style={{ width: '100%', height: '100%', objectFit: 'cover', display: 'block' }} />
+            ) : (
+              <Box sx={{ display: 'grid', placeItems: 'center', height: '100%', color: 'grey.500' }}>
+                <Typography variant="caption">{video.status === 'ready' ? 'No thumbnail' : video.status}</Typography>
+              </Box>
+            )}
+          </HoverPreview>
           {video.durationSeconds !== undefined && (
             <Box sx={{ position: 'absolute', right: 6, bottom: 6, px: 0.5, borderRadius: 0.5, bgcolor: 'rgba(0,0,0,.8)', color: 'white', fontSize: 12 }}>
               {formatDuration(video.durationSeconds)}
