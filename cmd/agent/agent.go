@@ -9,7 +9,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"time"
 
@@ -133,7 +132,7 @@ func (f flags) config() (agent.Config, error) {
 		return cfg, err
 	}
 	cfg.Token, cfg.GossipKey = creds.Token, creds.GossipKey
-	if cfg.MemoryLimit, err = parseBytes(f.memoryLimit); err != nil {
+	if cfg.MemoryLimit, err = cli.ParseBytes(f.memoryLimit); err != nil {
 		return cfg, fmt.Errorf("--memory-limit: %w", err)
 	}
 	avx.Quiet()
@@ -182,35 +181,6 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// byteUnits are the suffixes parseBytes knows, longest first.
-var byteUnits = []struct {
-	suffix string
-	size   int64
-}{
-	{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"tib", 1 << 40},
-	{"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9}, {"tb", 1e12},
-	{"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"t", 1 << 40},
-	{"b", 1},
-}
-
-// parseBytes reads a size such as "4GiB", "512MiB", "1.5G" (binary, as
-// memory is counted) or "2000000000".
-func parseBytes(s string) (int64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	size := int64(1)
-	for _, u := range byteUnits {
-		if strings.HasSuffix(t, u.suffix) {
-			t, size = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.size
-			break
-		}
-	}
-	n, err := strconv.ParseFloat(t, 64)
-	if err != nil || n < 0 || n*float64(size) > 1<<62 {
-		return 0, fmt.Errorf("%q is not a size such as 4GiB, 512MiB or 0", s)
-	}
-	return int64(n * float64(size)), nil
 }
 
 // version is the module version and VCS revision the binary was built from.

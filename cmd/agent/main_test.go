@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/internal/cli"
 )
 
 // mainEnv makes the test binary run main instead of the tests, so that the
@@ -190,7 +191,7 @@ func TestParseBytes(t *testing.T) {
 		{"GiB", 0, false},
 	}
 	for _, tt := range tests {
-		got, err := parseBytes(tt.in)
+		got, err := cli.ParseBytes(tt.in)
 		if (err == nil) != tt.ok || got != tt.want {
 			t.Errorf("parseBytes(%q) = %d, %v; want %d, ok %v", tt.in, got, err, tt.want, tt.ok)
 		}

@@ -12,7 +12,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/cluster"
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/internal/cli"
 	"github.com/sunomi/sunomi/storage"
 	"github.com/sunomi/sunomi/web"
 )
@@ -229,7 +229,7 @@ func (f flags) settings() (settings, error) {
 	}
 	s.token = creds.Token
 
-	if s.cfg.MaxUploadSize, err = parseBytes(f.maxUploadSize); err != nil {
+	if s.cfg.MaxUploadSize, err = cli.ParseBytes(f.maxUploadSize); err != nil {
 		return s, fmt.Errorf("--max-upload-size: %w", err)
 	}
 	if s.cfg.MaxUploadSize == 0 {
@@ -435,33 +435,4 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))
 	}
 	return out, nil
-}
-
-// byteUnits are the suffixes parseBytes knows, longest first.
-var byteUnits = []struct {
-	suffix string
-	size   int64
-}{
-	{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"tib", 1 << 40},
-	{"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9}, {"tb", 1e12},
-	{"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"t", 1 << 40},
-	{"b", 1},
-}
-
-// parseBytes reads a size such as "20GiB", "512MiB", "1.5G" (binary, like the agent's
-// --memory-limit) or "2000000000".
-func parseBytes(s string) (int64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	size := int64(1)
-	for _, u := range byteUnits {
-		if strings.HasSuffix(t, u.suffix) {
-			t, size = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.size
-			break
-		}
-	}
-	n, err := strconv.ParseFloat(t, 64)
-	if err != nil || n < 0 || n*float64(size) > 1<<62 {
-		return 0, fmt.Errorf("%q is not a size such as 20GiB or 512MiB", s)
-	}
-	return int64(n * float64(size)), nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -59,4 +60,33 @@ func NewRunTaskCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// byteUnits are the suffixes ParseBytes knows, longest first.
+var byteUnits = []struct {
+	suffix string
+	size   int64
+}{
+	{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"tib", 1 << 40},
+	{"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9}, {"tb", 1e12},
+	{"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"t", 1 << 40},
+	{"b", 1},
+}
+
+// ParseBytes reads a size flag such as "20GiB", "512MiB", "1.5G" (binary, as memory is
+// counted) or "2000000000".
+func ParseBytes(s string) (int64, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	size := int64(1)
+	for _, u := range byteUnits {
+		if strings.HasSuffix(t, u.suffix) {
+			t, size = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.size
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(t, 64)
+	if err != nil || n < 0 || n*float64(size) > 1<<62 {
+		return 0, fmt.Errorf("%q is not a size such as 4GiB, 512MiB or 0", s)
+	}
+	return int64(n * float64(size)), nil
 }
