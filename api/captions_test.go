@@ -511,7 +511,15 @@ func (f *fakeWhisper) serve(w http.ResponseWriter, r *http.Request) {
 	status, answer, language, hang := f.status, f.answer, f.language, f.hang
 	f.mu.Unlock()
 	if hang {
-		<-r.Context().Done()
+		// Read the body to its end: only then does net/http watch the connection and cancel
+		// the request's context when the client hangs up. The timer keeps a client that never
+		// hangs up from blocking the test server's Close for ever.
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-time.After(time.Minute):
+			f.t.Errorf("the client never gave up on a hanging transcription")
+		}
 		return
 	}
 	if status != 0 && status != http.StatusOK {
