@@ -1,0 +1,150 @@
+import { cleanup, render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { MemoryRouter } from 'react-router-dom';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { setToken, type QueueItem, type Video } from '../api/client';
+import { AuthProvider } from '../auth';
+import Moderation from './Moderation';
+
+const now = new Date().toISOString();
+const moderator = { id: 'u1', username: 'mod', displayName: 'Mod', role: 'moderator', createdAt: now };
+
+function video(id: string, title: string): Video {
+  return {
+    id,
+    title,
+    description: '',
+    tags: [],
+    visibility: 'public',
+    status: 'ready',
+    owner: { username: 'ann', displayName: 'Ann' },
+    stats: { views: 0, likes: 0, dislikes: 0, comments: 0 },
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+const items: QueueItem[] = [
+  { video: video('vidAAAAAAAA', 'Held by reports'), reports: { spam: 3, violence: 1 }, reason: '4 reports', heldAt: now },
+  { video: video('vidBBBBBBBB', 'Held by the classifier'), reports: {}, reason: 'classifier: nudity', heldAt: now },
+];
+
+function json(body: unknown, status = 200) {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+}
+
+interface Call {
+  method: string;
+  path: string;
+  body: unknown;
+}
+
+function renderQueue(queue: () => Response) {
+  const calls: Call[] = [];
+  vi.stubGlobal(
+    'fetch',
+    vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+      const req = input instanceof Request ? input : new Request(new URL(String(input), 'http://localhost'), init);
+      const path = new URL(req.url).pathname;
+      const body = req.method === 'POST' ? await req.json() : undefined;
+      calls.push({ method: req.method, path, body });
+      if (path.endsWith('/auth/me')) return json(moderator);
+      if (path.endsWith('/moderation/queue')) return queue();
+      if (req.method === 'POST' && path.endsWith('/decision')) return json({ ...items[0].video });
+      return json({ error: { code: 'not_found', message: 'no such thing' } }, 404);
+    }),
+  );
+  const qc = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  render(
+    <QueryClientProvider client={qc}>
+      <AuthProvider>
+        <MemoryRouter initialEntries={['/moderation']}>
+          <Moderation />
+        </MemoryRouter>
+      </AuthProvider>
+    </QueryClientProvider>,
+  );
+  return calls;
+}
+
+const decisions = (calls: Call[]) => calls.filter((c) => c.method === 'POST' && c.path.endsWith('/decision'));
+
+async function itemNamed(title: string) {
+  const link = await screen.findByRole('link', { name: title });
+  return link.closest('li')!;
+}
+
+beforeEach(() => setToken('t0k3n'));
+afterEach(() => {
+  cleanup();
+  setToken(null);
+  vi.unstubAllGlobals();
+});
+
+describe('Moderation queue', () => {
+  it('lists held videos with their reasons and report counts', async () => {
+    renderQueue(() => json({ items }));
+    const first = await itemNamed('Held by reports');
+    expect(within(first).getByRole('link', { name: 'Held by reports' })).toHaveAttribute('href', '/watch/vidAAAAAAAA');
+    expect(within(first).getByText(/by @ann · held .* · 4 reports/)).toBeInTheDocument();
+    expect(within(first).getByText('spam: 3')).toBeInTheDocument();
+    expect(within(first).getByText('violence: 1')).toBeInTheDocument();
+    const second = await itemNamed('Held by the classifier');
+    expect(within(second).getByText(/classifier: nudity/)).toBeInTheDocument();
+    expect(screen.getAllByRole('listitem')).toHaveLength(2);
+  });
+
+  it('says so when nothing awaits review', async () => {
+    renderQueue(() => json({ items: [] }));
+    expect(await screen.findByText('Nothing awaits review.')).toBeInTheDocument();
+  });
+
+  it('approves a video', async () => {
+    const calls = renderQueue(() => json({ items }));
+    const li = await itemNamed('Held by reports');
+    await userEvent.click(within(li).getByRole('button', { name: 'Approve' }));
+    await vi.waitFor(() => expect(decisions(calls)).toHaveLength(1));
+    expect(decisions(calls)[0]).toEqual({ method: 'POST', path: '/api/v1/moderation/videos/vidAAAAAAAA/decision', body: { action: 'approve' } });
+  });
+
+  it('removes a video with a note', async () => {
+    const calls = renderQueue(() => json({ items }));
+    const li = await itemNamed('Held by the classifier');
+    await userEvent.type(within(li).getByLabelText('Note'), 'not allowed here');
+    await userEvent.click(within(li).getByRole('button', { name: 'Remove' }));
+    await vi.waitFor(() => expect(decisions(calls)).toHaveLength(1));
+    expect(decisions(calls)[0]).toEqual({
+      method: 'POST',
+      path: '/api/v1/moderation/videos/vidBBBBBBBB/decision',
+      body: { action: 'remove', note: 'not allowed here' },
+    });
+  });
+
+  it('restricts a video with content-warning labels, once some are given', async () => {
+    const calls = renderQueue(() => json({ items }));
+    const li = await itemNamed('Held by reports');
+    const restrict = within(li).getByRole('button', { name: 'Restrict' });
+    expect(restrict).toBeDisabled();
+    await userEvent.type(within(li).getByLabelText('Content warnings (comma-separated, for restrict)'), ' violence, , gore ');
+    expect(restrict).toBeEnabled();
+    await userEvent.click(restrict);
+    await vi.waitFor(() => expect(decisions(calls)).toHaveLength(1));
+    expect(decisions(calls)[0]).toEqual({
+      method: 'POST',
+      path: '/api/v1/moderation/videos/vidAAAAAAAA/decision',
+      body: { action: 'restrict', labels: ['violence', 'gore'] },
+    });
+  });
+
+  it('tells users without the role that the queue is not theirs', async () => {
+    renderQueue(() => json({ error: { code: 'forbidden', message: 'only moderators may do this' } }, 403));
+    expect(await screen.findByText(/The moderation queue is for moderators/)).toBeInTheDocument();
+    expect(screen.queryByRole('heading', { name: 'Moderation queue' })).not.toBeInTheDocument();
+  });
+
+  it('shows the API message for other errors', async () => {
+    renderQueue(() => json({ error: { code: 'internal', message: 'the database is down' } }, 500));
+    expect(await screen.findByText('the database is down')).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,149 @@
+import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { MemoryRouter } from 'react-router-dom';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { setToken } from '../api/client';
+import { AuthProvider } from '../auth';
+import UploadPage from './Upload';
+
+const now = new Date().toISOString();
+const me = { id: 'u1', username: 'ann', displayName: 'Ann', role: 'user', createdAt: now };
+const size = 1000;
+const upload = { videoId: 'vidUPLOAD01', method: 'put', size, url: 'http://storage.test/put/vidUPLOAD01', expiresAt: now };
+
+/** FakeXHR holds each PUT open until the test answers it. */
+class FakeXHR {
+  static sent: FakeXHR[] = [];
+  method = '';
+  url = '';
+  status = 0;
+  responseText = '';
+  aborted = false;
+  upload: { onprogress: ((e: { loaded: number }) => void) | null } = { onprogress: null };
+  onload: (() => void) | null = null;
+  onerror: (() => void) | null = null;
+  onabort: (() => void) | null = null;
+  open(method: string, url: string) {
+    this.method = method;
+    this.url = url;
+  }
+  send() {
+    FakeXHR.sent.push(this);
+  }
+  abort() {
+    this.aborted = true;
+    this.onabort?.();
+  }
+  progress(loaded: number) {
+    this.upload.onprogress?.({ loaded });
+  }
+  finish(status = 200) {
+    this.status = status;
+    this.onload?.();
+  }
+}
+
+class FakeWebSocket {
+  onopen = null;
+  onmessage = null;
+  onclose = null;
+  send() {}
+  close() {}
+}
+
+function json(body: unknown, status = 200) {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+}
+
+function setup() {
+  const calls: string[] = [];
+  FakeXHR.sent = [];
+  vi.stubGlobal('XMLHttpRequest', FakeXHR);
+  vi.stubGlobal('WebSocket', FakeWebSocket);
+  vi.stubGlobal(
+    'fetch',
+    vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+      const req = input instanceof Request ? input : new Request(new URL(String(input), 'http://localhost'), init);
+      const path = new URL(req.url).pathname;
+      calls.push(`${req.method} ${path}`);
+      if (path.endsWith('/auth/me')) return json(me);
+      if (req.method === 'POST' && path === '/api/v1/uploads') return json({ videoId: upload.videoId, upload }, 201);
+      if (req.method === 'GET' && path === `/api/v1/uploads/${upload.videoId}`) return json(upload);
+      if (req.method === 'POST' && path === `/api/v1/uploads/${upload.videoId}/complete`)
+        return json({
+          id: upload.videoId, title: 'my clip', description: '', tags: [], visibility: 'public', status: 'queued',
+          owner: { username: 'ann', displayName: 'Ann' }, stats: { views: 0, likes: 0, dislikes: 0, comments: 0 }, createdAt: now, updatedAt: now,
+        });
+      return json({ error: { code: 'not_found', message: 'no such thing' } }, 404);
+    }),
+  );
+  const qc = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  render(
+    <QueryClientProvider client={qc}>
+      <AuthProvider>
+        <MemoryRouter initialEntries={['/upload']}>
+          <UploadPage />
+        </MemoryRouter>
+      </AuthProvider>
+    </QueryClientProvider>,
+  );
+  return calls;
+}
+
+beforeEach(() => setToken('t0k3n'));
+afterEach(() => {
+  cleanup();
+  setToken(null);
+  vi.unstubAllGlobals();
+});
+
+describe('Upload page', () => {
+  it('pauses and resumes an upload, then starts the transcode', async () => {
+    const calls = setup();
+    const file = new File([new Uint8Array(size)], 'my_clip.mp4', { type: 'video/mp4' });
+    fireEvent.change(screen.getByTestId('file-input'), { target: { files: [file] } });
+    expect(screen.getByLabelText(/Title/)).toHaveValue('my clip');
+    await userEvent.click(screen.getByRole('button', { name: 'Upload' }));
+
+    await vi.waitFor(() => expect(FakeXHR.sent).toHaveLength(1));
+    const first = FakeXHR.sent[0];
+    expect(first.method).toBe('PUT');
+    expect(first.url).toBe(upload.url);
+    act(() => first.progress(400));
+    expect(await screen.findByText(/Uploading: 40% of/)).toBeInTheDocument();
+
+    await userEvent.click(screen.getByRole('button', { name: 'Pause' }));
+    expect(first.aborted).toBe(true);
+    expect(await screen.findByText(/Paused: 0% of/)).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Pause' })).not.toBeInTheDocument();
+    const resume = screen.getByRole('button', { name: 'Resume' });
+    await vi.waitFor(() => expect(resume).toBeEnabled());
+
+    await userEvent.click(resume);
+    // A resume asks the server what it has before sending again.
+    await vi.waitFor(() => expect(FakeXHR.sent).toHaveLength(2));
+    expect(calls).toContain(`GET /api/v1/uploads/${upload.videoId}`);
+    expect(await screen.findByRole('button', { name: 'Pause' })).toBeInTheDocument();
+    expect(calls).not.toContain(`POST /api/v1/uploads/${upload.videoId}/complete`);
+
+    act(() => FakeXHR.sent[1].finish(200));
+    expect(await screen.findByText(/Uploaded: 100% of/)).toBeInTheDocument();
+    await vi.waitFor(() => expect(calls).toContain(`POST /api/v1/uploads/${upload.videoId}/complete`));
+    expect(await screen.findByText('Queued for transcoding…')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: /Pause|Resume/ })).not.toBeInTheDocument();
+  });
+
+  it('offers a resume after the connection fails', async () => {
+    setup();
+    const file = new File([new Uint8Array(size)], 'clip.mp4', { type: 'video/mp4' });
+    fireEvent.change(screen.getByTestId('file-input'), { target: { files: [file] } });
+    await userEvent.click(screen.getByRole('button', { name: 'Upload' }));
+    await vi.waitFor(() => expect(FakeXHR.sent).toHaveLength(1));
+    act(() => FakeXHR.sent[0].onerror?.());
+    expect(await screen.findByText(/Upload interrupted/)).toBeInTheDocument();
+    expect(screen.getByText('the connection failed during the upload')).toBeInTheDocument();
+    await userEvent.click(await screen.findByRole('button', { name: 'Resume' }));
+    await vi.waitFor(() => expect(FakeXHR.sent).toHaveLength(2));
+  });
+});

@@ -1,0 +1,126 @@
+import { cleanup, render, screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { MemoryRouter, Route, Routes } from 'react-router-dom';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Video } from '../api/client';
+import { AuthProvider } from '../auth';
+import Watch from './Watch';
+
+// hls.js stands in: the test sees whether the player started loading the media.
+const hls = vi.hoisted(() => ({ loadSource: vi.fn(), attachMedia: vi.fn() }));
+vi.mock('hls.js', () => {
+  class FakeHls {
+    static isSupported = () => true;
+    static Events = { MANIFEST_PARSED: 'manifestParsed', LEVEL_SWITCHED: 'levelSwitched', ERROR: 'error' };
+    static ErrorTypes = { NETWORK_ERROR: 'networkError', MEDIA_ERROR: 'mediaError' };
+    on() {}
+    loadSource(src: string) {
+      hls.loadSource(src);
+    }
+    attachMedia(el: HTMLMediaElement) {
+      hls.attachMedia(el);
+    }
+    startLoad() {}
+    recoverMediaError() {}
+    destroy() {}
+  }
+  return { default: FakeHls };
+});
+
+class FakeWebSocket {
+  onopen: (() => void) | null = null;
+  onmessage: ((m: MessageEvent) => void) | null = null;
+  onclose: ((e: CloseEvent) => void) | null = null;
+  send() {}
+  close() {}
+}
+
+const now = new Date().toISOString();
+const base: Video = {
+  id: 'abcdefghijk',
+  title: 'A sharp video',
+  description: '',
+  tags: [],
+  visibility: 'public',
+  status: 'ready',
+  owner: { username: 'ann', displayName: 'Ann' },
+  playback: { masterUrl: '/media/abcdefghijk/master.m3u8' },
+  stats: { views: 0, likes: 0, dislikes: 0, comments: 0 },
+  createdAt: now,
+  updatedAt: now,
+};
+
+function json(body: unknown, status = 200) {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+}
+
+function renderWatch(video: Video) {
+  vi.stubGlobal('WebSocket', FakeWebSocket);
+  vi.stubGlobal(
+    'fetch',
+    vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+      const req = input instanceof Request ? input : new Request(new URL(String(input), 'http://localhost'), init);
+      const path = new URL(req.url).pathname;
+      if (path === `/api/v1/videos/${video.id}`) return json(video);
+      if (path.endsWith('/comments')) return json({ comments: [] });
+      if (path.startsWith('/api/v1/users/')) return json({ subscribed: false, subscriberCount: 0 });
+      return json({}, 204);
+    }),
+  );
+  const qc = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  render(
+    <QueryClientProvider client={qc}>
+      <AuthProvider>
+        <MemoryRouter initialEntries={[`/watch/${video.id}`]}>
+          <Routes>
+            <Route path="/watch/:videoId" element={<Watch />} />
+          </Routes>
+        </MemoryRouter>
+      </AuthProvider>
+    </QueryClientProvider>,
+  );
+}
+
+beforeEach(() => {
+  hls.loadSource.mockClear();
+  hls.attachMedia.mockClear();
+});
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+describe('Watch: content warnings', () => {
+  it('shows the labels and loads nothing until the viewer confirms', async () => {
+    renderWatch({ ...base, contentWarnings: ['violence', 'flashing lights'] });
+    const dialog = await screen.findByRole('alertdialog', { name: 'Content warning' });
+    expect(dialog).toHaveTextContent('This video may contain: violence, flashing lights.');
+    expect(screen.queryByLabelText('Video: A sharp video')).not.toBeInTheDocument();
+    expect(document.querySelector('video')).toBeNull();
+    // Give a would-be player every chance to start loading.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(hls.loadSource).not.toHaveBeenCalled();
+
+    await userEvent.click(screen.getByRole('button', { name: 'I understand, play the video' }));
+    expect(screen.queryByRole('alertdialog')).not.toBeInTheDocument();
+    const player = await screen.findByLabelText('Video: A sharp video');
+    await vi.waitFor(() => expect(hls.loadSource).toHaveBeenCalledWith('/media/abcdefghijk/master.m3u8'));
+    expect(hls.attachMedia).toHaveBeenCalledWith(player);
+  });
+
+  it('plays at once when the video has no warnings', async () => {
+    renderWatch({ ...base, contentWarnings: [] });
+    const player = await screen.findByLabelText('Video: A sharp video');
+    expect(screen.queryByRole('alertdialog')).not.toBeInTheDocument();
+    expect(screen.queryByText(/Content warning/)).not.toBeInTheDocument();
+    await vi.waitFor(() => expect(hls.loadSource).toHaveBeenCalledWith('/media/abcdefghijk/master.m3u8'));
+    expect(hls.attachMedia).toHaveBeenCalledWith(player);
+  });
+
+  it('shows no interstitial when contentWarnings is absent', async () => {
+    renderWatch(base);
+    expect(await screen.findByLabelText('Video: A sharp video')).toBeInTheDocument();
+    expect(screen.queryByRole('alertdialog')).not.toBeInTheDocument();
+  });
+});
