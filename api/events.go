@@ -283,6 +283,10 @@ type watch struct {
 	// (each reports its own chunk's frames), so a raw percentage can fall.
 	maxOverall float64
 	maxRungs   map[string]float64
+	// applied is the job state last written to the database: progress events repeat the state
+	// many times a second, and only a change needs the write. It, like the fields above, is
+	// touched only by the watch's follow goroutine.
+	applied string
 }
 
 func newRelay(s *Server) *relay {
@@ -359,10 +363,14 @@ var (
 // the video sees it ready (or failed).
 func (rl *relay) publish(ctx context.Context, videoID string, w *watch, job wire.Job) error {
 	ended := wire.Finished(job.State)
-	if err := rl.s.jobChanged(ctx, videoID, job); err != nil {
-		rl.s.log.Warn("apply job state", "video_id", videoID, "job_id", job.ID, "error", err)
-		if ended {
-			return err // retried by follow's reconnect, and by the sync loop regardless
+	if job.State != w.applied {
+		if err := rl.s.jobChanged(ctx, videoID, job); err != nil {
+			rl.s.log.Warn("apply job state", "video_id", videoID, "job_id", job.ID, "error", err)
+			if ended {
+				return err // retried by follow's reconnect, and by the sync loop regardless
+			}
+		} else {
+			w.applied = job.State
 		}
 	}
 	ev := rl.event(videoID, w, job)
