@@ -446,7 +446,7 @@ func (s *Server) DecideComment(w http.ResponseWriter, r *http.Request, id oapi.C
 		return
 	}
 	d := store.CommentDecision{CommentID: commentID, ModeratorID: mod.ID, Moderator: mod.Username, Action: string(req.Action)}
-	if d.Action != "approve" && d.Action != "remove" {
+	if !req.Action.Valid() {
 		s.fail(w, r, errField("action", "must be approve or remove"))
 		return
 	}
@@ -466,7 +466,7 @@ func (s *Server) DecideComment(w http.ResponseWriter, r *http.Request, id oapi.C
 		s.fail(w, r, err)
 		return
 	}
-	if d.Action == "remove" {
+	if d.Action == store.ActionRemove {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}

@@ -383,7 +383,7 @@ type CommentDecision struct {
 	CommentID   int64
 	ModeratorID int64
 	Moderator   string
-	Action      string // "approve" or "remove"
+	Action      string // ActionApprove or ActionRemove
 	Note        string
 }
 
@@ -399,7 +399,7 @@ func (s *Store) DecideComment(ctx context.Context, d CommentDecision) error {
 			return notFound(err)
 		}
 		switch d.Action {
-		case "approve":
+		case ActionApprove:
 			if held {
 				if _, err := tx.Exec(ctx, `UPDATE comments SET held = false WHERE id = $1`, d.CommentID); err != nil {
 					return err
@@ -411,7 +411,7 @@ func (s *Store) DecideComment(ctx context.Context, d CommentDecision) error {
 			if _, err := tx.Exec(ctx, `UPDATE reports SET resolved_at = now() WHERE comment_id = $1 AND resolved_at IS NULL`, d.CommentID); err != nil {
 				return err
 			}
-		case "remove":
+		case ActionRemove:
 			if err := deleteComment(ctx, tx, d.CommentID); err != nil {
 				return err
 			}
