@@ -215,7 +215,8 @@ var userSeq atomic.Int64
 // user registers a fresh account and returns its session.
 func (e *env) user(prefix string) oapi.Session {
 	e.t.Helper()
-	name := fmt.Sprintf("%s%d", prefix, userSeq.Add(1))
+	// Zero-padded so that a short prefix still makes a valid (3+ character) username.
+	name := fmt.Sprintf("%s%03d", prefix, userSeq.Add(1))
 	var s oapi.Session
 	e.must(http.StatusCreated, "POST", "/api/v1/auth/register", "", map[string]string{
 		"username": name, "password": "correct horse battery", "displayName": strings.ToUpper(name),
