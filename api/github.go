@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
 	"golang.org/x/oauth2"
 
 	"github.com/sunomi/sunomi/api/oapi"
@@ -31,6 +32,27 @@ type GitHubConfig struct {
 	AuthURL      string // default https://github.com/login/oauth/authorize
 	TokenURL     string // default https://github.com/login/oauth/access_token
 	APIURL       string // default https://api.github.com
+}
+
+// AddFlags registers the --github-* flags that fill g; `api` and `sunomi dev` share them.
+func (g *GitHubConfig) AddFlags(fl *pflag.FlagSet) {
+	fl.StringVar(&g.ClientID, "github-client-id", "", "GitHub OAuth app client ID; enables sign-in with GitHub (or $GITHUB_CLIENT_ID)")
+	fl.StringVar(&g.ClientSecret, "github-client-secret", "", "GitHub OAuth app client secret (or $GITHUB_CLIENT_SECRET)")
+	fl.StringVar(&g.AuthURL, "github-auth-url", "", "GitHub's authorize endpoint (default https://github.com/login/oauth/authorize)")
+	fl.StringVar(&g.TokenURL, "github-token-url", "", "GitHub's token endpoint (default https://github.com/login/oauth/access_token)")
+	fl.StringVar(&g.APIURL, "github-api-url", "", "GitHub's API (default https://api.github.com)")
+}
+
+// Enabled returns the configuration when both the client ID and secret are set, nil when
+// neither is, and an error when only one is.
+func (g GitHubConfig) Enabled() (*GitHubConfig, error) {
+	switch {
+	case g.ClientID != "" && g.ClientSecret != "":
+		return &g, nil
+	case g.ClientID != "" || g.ClientSecret != "":
+		return nil, errors.New("--github-client-id and --github-client-secret go together: give both or neither")
+	}
+	return nil, nil
 }
 
 func (s *Server) oauthConfig() *oauth2.Config {
@@ -127,6 +149,11 @@ func (s *Server) githubEnabled(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	return true
+}
+
+// GetAuthProviders tells the app which sign-in buttons to show.
+func (s *Server) GetAuthProviders(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, oapi.AuthProviders{Password: true, Github: s.cfg.GitHub != nil})
 }
 
 // GithubLogin redirects the browser to GitHub.

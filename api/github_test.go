@@ -413,6 +413,12 @@ func TestGitHubSignIn(t *testing.T) {
 	g := newGitHubEnv(t)
 	octocat := githubProfile{ID: 583231, Login: "The-Octocat", Name: "The Octocat", AvatarURL: "https://avatars.githubusercontent.com/u/583231?v=4"}
 
+	var providers oapi.AuthProviders
+	g.must(http.StatusOK, "GET", "/api/v1/auth/providers", "", nil).decode(t, &providers)
+	if !providers.Github || !providers.Password {
+		t.Errorf("providers = %+v, want password and GitHub", providers)
+	}
+
 	var first oapi.User
 	t.Run("new identity creates an account", func(t *testing.T) {
 		g.gh.as(octocat)
@@ -738,6 +744,11 @@ func TestGitHubReturnTo(t *testing.T) {
 func TestGitHubDisabled(t *testing.T) {
 	e := newEnv(t)
 	s := e.user("nogh")
+	var providers oapi.AuthProviders
+	e.must(http.StatusOK, "GET", "/api/v1/auth/providers", "", nil).decode(t, &providers)
+	if providers.Github || !providers.Password {
+		t.Errorf("providers = %+v, want password alone", providers)
+	}
 	cases := []struct {
 		name, method, path, token string
 	}{

@@ -402,6 +402,15 @@ type AuditPage struct {
 	NextCursor *string      `json:"nextCursor,omitempty"`
 }
 
+// AuthProviders defines model for AuthProviders.
+type AuthProviders struct {
+	// Github Sign in with GitHub is configured.
+	Github bool `json:"github"`
+
+	// Password Username and password (always offered).
+	Password bool `json:"password"`
+}
+
 // AvatarCompleteRequest defines model for AvatarCompleteRequest.
 type AvatarCompleteRequest struct {
 	UploadId string `json:"uploadId"`
@@ -1166,6 +1175,9 @@ type ServerInterface interface {
 	// GetMe The signed-in user.
 	// (GET /auth/me)
 	GetMe(w http.ResponseWriter, r *http.Request)
+	// GetAuthProviders Which ways of signing in this server offers.
+	// (GET /auth/providers)
+	GetAuthProviders(w http.ResponseWriter, r *http.Request)
 	// Register Create an account with a username and password.
 	// (POST /auth/register)
 	Register(w http.ResponseWriter, r *http.Request)
@@ -1313,6 +1325,12 @@ func (_ Unimplemented) Login(w http.ResponseWriter, r *http.Request) {
 // GetMe The signed-in user.
 // (GET /auth/me)
 func (_ Unimplemented) GetMe(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetAuthProviders Which ways of signing in this server offers.
+// (GET /auth/providers)
+func (_ Unimplemented) GetAuthProviders(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -1678,6 +1696,20 @@ func (siw *ServerInterfaceWrapper) GetMe(w http.ResponseWriter, r *http.Request)
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetMe(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetAuthProviders operation middleware
+func (siw *ServerInterfaceWrapper) GetAuthProviders(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetAuthProviders(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -3013,6 +3045,9 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/auth/me", wrapper.GetMe)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/auth/providers", wrapper.GetAuthProviders)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/auth/github/login", wrapper.GithubLogin)

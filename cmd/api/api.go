@@ -128,11 +128,7 @@ func newAPICmd() *cobra.Command {
 	fl.DurationVar(&f.transcriptionTimeout, "transcription-timeout", 10*time.Minute, "longest a transcription may take")
 	fl.BoolVar(&f.autoTranscribe, "auto-transcribe", false, "transcribe every video into captions when it is published; needs --transcription-url (or $SUNOMI_AUTO_TRANSCRIBE)")
 	fl.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of the reverse proxies whose X-Forwarded-For names the client (or $SUNOMI_TRUSTED_PROXIES)")
-	fl.StringVar(&f.github.ClientID, "github-client-id", "", "GitHub OAuth app client ID; enables sign-in with GitHub (or $GITHUB_CLIENT_ID)")
-	fl.StringVar(&f.github.ClientSecret, "github-client-secret", "", "GitHub OAuth app client secret (or $GITHUB_CLIENT_SECRET)")
-	fl.StringVar(&f.github.AuthURL, "github-auth-url", "", "GitHub's authorize endpoint (default https://github.com/login/oauth/authorize)")
-	fl.StringVar(&f.github.TokenURL, "github-token-url", "", "GitHub's token endpoint (default https://github.com/login/oauth/access_token)")
-	fl.StringVar(&f.github.APIURL, "github-api-url", "", "GitHub's API (default https://api.github.com)")
+	f.github.AddFlags(fl)
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate chain: serve HTTPS (with --tls-key) (or $SUNOMI_TLS_CERT)")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert (or $SUNOMI_TLS_KEY)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (or $SUNOMI_LOG_LEVEL)")
@@ -248,14 +244,11 @@ func (f flags) settings() (settings, error) {
 		return s, err
 	}
 
-	switch g := f.github; {
-	case g.ClientID != "" && g.ClientSecret != "":
-		if s.cfg.PublicURL == "" {
-			return s, errors.New("--public-url (or SUNOMI_PUBLIC_URL) is required for GitHub sign-in: GitHub redirects back to it")
-		}
-		s.cfg.GitHub = &g
-	case g.ClientID != "" || g.ClientSecret != "":
-		return s, errors.New("--github-client-id and --github-client-secret go together: give both or neither")
+	if s.cfg.GitHub, err = f.github.Enabled(); err != nil {
+		return s, err
+	}
+	if s.cfg.GitHub != nil && s.cfg.PublicURL == "" {
+		return s, errors.New("--public-url (or SUNOMI_PUBLIC_URL) is required for GitHub sign-in: GitHub redirects back to it")
 	}
 
 	switch {

@@ -52,6 +52,7 @@ type devFlags struct {
 	drainTimeout             time.Duration
 	logLevel                 string
 	transcription            devTranscription
+	github                   api.GitHubConfig
 }
 
 // devTranscription is the automatic-captions service (api.Config's Transcription fields).
@@ -93,6 +94,7 @@ afresh.`,
 	fl.StringVar(&f.transcription.model, "transcription-model", "whisper-1", "model the transcription service runs")
 	fl.StringVar(&f.transcription.key, "transcription-key", "", "Bearer key of the transcription service, if it needs one")
 	fl.BoolVar(&f.transcription.auto, "auto-transcribe", false, "transcribe every video into captions when it is published (needs --transcription-url)")
+	f.github.AddFlags(fl)
 	return cmd
 }
 
@@ -119,6 +121,10 @@ func runDev(ctx context.Context, out io.Writer, f devFlags) (err error) {
 	}
 	if f.transcription.auto && f.transcription.url == "" {
 		return errors.New("--auto-transcribe needs a transcription service: pass --transcription-url too")
+	}
+	github, err := f.github.Enabled()
+	if err != nil {
+		return err
 	}
 	handler := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
 	base := slog.New(handler)
@@ -178,7 +184,7 @@ func runDev(ctx context.Context, out io.Writer, f devFlags) (err error) {
 	if err := startDevAgents(&stop, f, dataDir, farm.URLs(), secrets.ClusterToken, base); err != nil {
 		return err
 	}
-	served, err := startDevAPI(ctx, &stop, ln, db, farm, blobDir, publicURL, secrets, f.transcription, base)
+	served, err := startDevAPI(ctx, &stop, ln, db, farm, blobDir, publicURL, secrets, f.transcription, github, base)
 	if err != nil {
 		return err
 	}
@@ -360,7 +366,7 @@ func startDevAgents(stop *shutdowns, f devFlags, dataDir string, coordinators []
 
 // startDevAPI serves the API on ln, with local blob storage whose URLs point at it.
 func startDevAPI(ctx context.Context, stop *shutdowns, ln net.Listener, db *store.Store, farm *wire.Client,
-	blobDir, publicURL string, secrets devSecrets, tr devTranscription, base *slog.Logger) (<-chan error, error) {
+	blobDir, publicURL string, secrets devSecrets, tr devTranscription, github *api.GitHubConfig, base *slog.Logger) (<-chan error, error) {
 	blobs, err := storage.NewLocal(blobDir, storage.Options{PublicURL: publicURL, Secret: []byte(secrets.StorageSecret), Logger: base})
 	if err != nil {
 		return nil, err
@@ -372,6 +378,7 @@ func startDevAPI(ctx context.Context, stop *shutdowns, ln net.Listener, db *stor
 		PublicURL:   publicURL,
 		Logger:      base,
 		WebApp:      web.Handler(),
+		GitHub:      github,
 
 		TranscriptionURL:   tr.url,
 		TranscriptionModel: tr.model,

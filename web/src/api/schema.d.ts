@@ -58,6 +58,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Which ways of signing in this server offers.
+         * @description The app shows "Sign in with GitHub" only when `github` is true.
+         */
+        get: operations["getAuthProviders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/github/login": {
         parameters: {
             query?: never;
@@ -729,6 +749,12 @@ export interface components {
             expiresAt: string;
             user: components["schemas"]["User"];
         };
+        AuthProviders: {
+            /** @description Username and password (always offered). */
+            password: boolean;
+            /** @description Sign in with GitHub is configured. */
+            github: boolean;
+        };
         RedirectURL: {
             url: string;
         };
@@ -1324,6 +1350,26 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+        };
+    };
+    getAuthProviders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sign-in methods. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthProviders"];
+                };
+            };
         };
     };
     githubLogin: {

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { Alert, Box, Button, Divider, Paper, Tab, Tabs, TextField, Typography } from '@mui/material';
 import GitHubIcon from '@mui/icons-material/GitHub';
-import { useMutation } from '@tanstack/react-query';
+import { useMutation, useQuery } from '@tanstack/react-query';
 import { useSearchParams } from 'react-router-dom';
 import { api, errorMessage, unwrap } from '../api/client';
 import { Redirect, useAuth } from '../auth';
@@ -18,6 +18,12 @@ export default function Login() {
   const [password, setPassword] = useState('');
   const [displayName, setDisplayName] = useState('');
   const { token, signIn } = useAuth();
+  // The GitHub button appears once the server says it is configured: a dead button is worse than none.
+  const providers = useQuery({
+    queryKey: ['auth-providers'],
+    queryFn: async () => unwrap(await api.GET('/auth/providers')),
+    staleTime: Infinity,
+  });
   const submit = useMutation({
     mutationFn: async () =>
       mode === 'login'
@@ -74,10 +80,14 @@ export default function Login() {
           {mode === 'login' ? 'Sign in' : 'Create account'}
         </Button>
       </Box>
-      <Divider sx={{ my: 3 }}>or</Divider>
-      <Button href={githubLoginURL(returnTo)} variant="outlined" fullWidth startIcon={<GitHubIcon />}>
-        Sign in with GitHub
-      </Button>
+      {providers.data?.github && (
+        <>
+          <Divider sx={{ my: 3 }}>or</Divider>
+          <Button href={githubLoginURL(returnTo)} variant="outlined" fullWidth startIcon={<GitHubIcon />}>
+            Sign in with GitHub
+          </Button>
+        </>
+      )}
     </Paper>
   );
 }
