@@ -11,8 +11,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startFakeGitHub } from './fake-github.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const AXE = readFileSync(join(here, '..', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 const BIN = process.env.BIN && resolve(process.env.BIN);
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = join(here, 'screenshots');
@@ -60,6 +62,19 @@ function devDatabaseURL(devLog) {
   return m[1].startsWith('"') ? JSON.parse(m[1]) : m[1];
 }
 
+// audit runs axe-core's WCAG 2.1 A and AA rules on what the page shows and returns one line per
+// violation. (Evaluated through the DevTools protocol, which the app's CSP does not restrict.)
+async function audit(page) {
+  // Let finite transitions settle: a button caught fading in has no contrast to judge.
+  await page.evaluate(() => Promise.all(document.getAnimations().filter((a) => a.effect?.getComputedTiming().endTime !== Infinity).map((a) => a.finished.catch(() => {}))));
+  await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n) => `${n.target.join(' ')} ${n.html.slice(0, 100)} ${n.any[0]?.message ?? ''}`) }));
+  });
+  return violations.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.targets.join(', ')})`);
+}
+
 async function main() {
   if (!BIN || !existsSync(BIN)) fail('set BIN to the sunomi binary (go build -o bin/sunomi ./cmd/sunomi after make web)');
   if (!existsSync(CHROMIUM)) fail(`no chromium at ${CHROMIUM} (apt-get install -y chromium)`);
@@ -76,9 +91,14 @@ async function main() {
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
     '-t', '10', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip]);
 
+  const avatar = join(tmp, 'avatar.png');
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=96x96', '-frames:v', '1', avatar]);
+  const octocat = { id: 583231, login: 'The-Octocat', name: 'The Octocat', avatar_url: 'https://avatars.githubusercontent.com/u/583231?v=4' };
+  const github = await startFakeGitHub({ clientId: 'e2e-client', clientSecret: 'e2e-secret', user: octocat });
+
   step = 'start sunomi dev';
   const devLog = join(OUT, 'sunomi-dev.log');
-  const dev = spawn(BIN, ['dev', '--http', `127.0.0.1:${port}`, '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const dev = spawn(BIN, ['dev', '--http', `127.0.0.1:${port}`, '--data-dir', dataDir, ...github.flags], { stdio: ['ignore', 'pipe', 'pipe'] });
   const logStream = createWriteStream(devLog);
   dev.stdout.pipe(logStream);
   dev.stderr.pipe(logStream);
@@ -110,7 +130,12 @@ async function main() {
     };
     const desktop = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await newPage(desktop);
-    const shot = async (p, name) => p.screenshot({ path: join(SHOTS, `${name}.png`) });
+    // Every page the README shows is also checked for accessibility.
+    const a11y = [];
+    const shot = async (p, name) => {
+      for (const v of await audit(p)) a11y.push(`${name}: ${v}`);
+      await p.screenshot({ path: join(SHOTS, `${name}.png`) });
+    };
     const suffix = Math.random().toString(36).replace(/[^a-z]/g, '').slice(0, 6);
     const user = `e2e_${suffix}`;
     const password = 'correct horse battery';
@@ -125,6 +150,26 @@ async function main() {
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.getByRole('button', { name: 'Account menu' }).waitFor();
     log('registered', user);
+
+    step = 'sign in with GitHub';
+    {
+      const ghContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      // The avatar URL is GitHub's CDN, out of reach here: the browser gets a generated picture.
+      await ghContext.route('https://avatars.githubusercontent.com/**', (route) => route.fulfill({ path: avatar, contentType: 'image/png' }));
+      const gh = await newPage(ghContext);
+      await gh.goto(`${base}/login?returnTo=%2Fmy%2Fvideos`);
+      await gh.getByRole('link', { name: 'Sign in with GitHub' }).click();
+      await gh.getByRole('button', { name: 'Authorize Sunomi' }).click();
+      await gh.waitForURL(`${base}/my/videos`);
+      await gh.getByRole('button', { name: 'Account menu' }).click();
+      await gh.getByRole('menuitem', { name: 'The Octocat (@the-octocat)' }).waitFor();
+      await gh.keyboard.press('Escape');
+      await gh.goto(`${base}/channel/the-octocat`);
+      const img = gh.locator('img[src^="https://avatars.githubusercontent.com/"]');
+      await waitFor('the GitHub avatar to load', () => img.evaluate((el) => el.complete && el.naturalWidth === 96), T.ui);
+      await ghContext.close();
+      log('signed in with GitHub as the-octocat');
+    }
 
     step = 'upload';
     await page.goto(`${base}/upload`);
@@ -189,7 +234,8 @@ async function main() {
     await shot(page, 'watch-desktop');
 
     step = 'subscribe (second user)';
-    const other = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    // The phone prefers the dark theme, so both themes get screenshots and accessibility checks.
+    const other = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, colorScheme: 'dark' });
     const phone = await newPage(other);
     await phone.goto(`${base}/login?mode=register`);
     await phone.getByLabel('Username').fill(`${user}_b`);
@@ -258,6 +304,8 @@ async function main() {
 
     step = 'console';
     if (errors.length > 0) fail(`console errors:\n  ${errors.join('\n  ')}`);
+    step = 'accessibility';
+    if (a11y.length > 0) fail(`axe-core found WCAG 2.1 AA violations:\n  ${a11y.join('\n  ')}`);
     log(`PASS: screenshots in ${SHOTS}`);
   } catch (e) {
     // Leave what each page showed, for the failure report.
@@ -270,6 +318,7 @@ async function main() {
     throw e;
   } finally {
     await browser?.close().catch(() => {});
+    await github.close();
     if (!exited) {
       dev.kill('SIGINT');
       await waitFor('sunomi dev to stop', () => exited, 60_000).catch(() => dev.kill('SIGKILL'));

@@ -64,7 +64,8 @@ function TopBar() {
     <AppBar position="sticky" color="default" elevation={0} sx={{ borderBottom: 1, borderColor: 'divider' }}>
       <Toolbar sx={{ gap: 1 }}>
         <Typography component={RouterLink} to="/" variant="h6" sx={{ color: 'inherit', textDecoration: 'none', fontWeight: 700, display: 'flex', alignItems: 'center', gap: 1 }}>
-          <img src="/favicon.svg" alt="" width={28} height={28} />
+          {/* On phones the logo alone is the link: its alt text names it. */}
+          <img src="/favicon.svg" alt={phone ? 'Sunomi' : ''} width={28} height={28} />
           {!phone && 'Sunomi'}
         </Typography>
         <SearchBox />
@@ -148,7 +149,8 @@ function Shell() {
 export function App() {
   const dark = useMediaQuery('(prefers-color-scheme: dark)');
   const theme = createTheme({
-    palette: { mode: dark ? 'dark' : 'light', primary: { main: dark ? '#ef5350' : '#c62828' } },
+    // contrastThreshold 4.5: text on coloured buttons meets WCAG AA (MUI's default 3 puts white on dark mode's red).
+    palette: { mode: dark ? 'dark' : 'light', primary: { main: dark ? '#ef5350' : '#c62828' }, contrastThreshold: 4.5 },
     typography: { fontFamily: 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif' },
   });
   return (

@@ -162,7 +162,6 @@ export default function UploadPage() {
         onKeyDown={(e) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), input.current?.click())}
         role="button"
         tabIndex={0}
-        aria-label="Choose a video file, or drop one here"
         data-testid="dropzone"
         sx={{
           border: 2,

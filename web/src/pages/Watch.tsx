@@ -66,11 +66,11 @@ function Ratings({ video }: { video: Video }) {
   };
   return (
     <Stack sx={{ alignItems: 'center' }} direction="row" spacing={1}>
-      <ToggleButton value="like" size="small" selected={mine === 'like'} onChange={() => click('like')} aria-label={`Like (${video.stats.likes})`} disabled={rate.isPending}>
+      <ToggleButton value="like" size="small" selected={mine === 'like'} onChange={() => click('like')} aria-label={`Like: ${video.stats.likes}`} disabled={rate.isPending}>
         <ThumbUp fontSize="small" sx={{ mr: 0.5 }} />
         <span data-testid="likes">{video.stats.likes}</span>
       </ToggleButton>
-      <ToggleButton value="dislike" size="small" selected={mine === 'dislike'} onChange={() => click('dislike')} aria-label={`Dislike (${video.stats.dislikes})`} disabled={rate.isPending}>
+      <ToggleButton value="dislike" size="small" selected={mine === 'dislike'} onChange={() => click('dislike')} aria-label={`Dislike: ${video.stats.dislikes}`} disabled={rate.isPending}>
         <ThumbDown fontSize="small" sx={{ mr: 0.5 }} />
         {video.stats.dislikes}
       </ToggleButton>
