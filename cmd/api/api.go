@@ -41,6 +41,7 @@ type flags struct {
 	jwtKeys, mediaSecret      string
 	publicURL                 string
 	maxUploadSize             string
+	singlePutLimit, partSize  string
 	trustedProxies            string
 	termPolicy                string
 	moderation                moderationFlags
@@ -67,6 +68,8 @@ var envVars = []struct{ flag, env string }{
 	{"media-secret", "SUNOMI_MEDIA_SECRET"},
 	{"public-url", "SUNOMI_PUBLIC_URL"},
 	{"max-upload-size", "SUNOMI_MAX_UPLOAD_SIZE"},
+	{"single-put-limit", "SUNOMI_SINGLE_PUT_LIMIT"},
+	{"part-size", "SUNOMI_PART_SIZE"},
 	{"trusted-proxies", "SUNOMI_TRUSTED_PROXIES"},
 	{"term-policy", "SUNOMI_TERM_POLICY"},
 	{"report-threshold", "SUNOMI_REPORT_THRESHOLD"},
@@ -115,6 +118,8 @@ func newAPICmd() *cobra.Command {
 	fl.StringVar(&f.mediaSecret, "media-secret", "", "secret of 16+ bytes signing the media URLs of unlisted and private videos (or $SUNOMI_MEDIA_SECRET; required)")
 	fl.StringVar(&f.publicURL, "public-url", "", "where browsers reach the service, e.g. https://sunomi.example (or $SUNOMI_PUBLIC_URL; required with file:// storage or GitHub sign-in)")
 	fl.StringVar(&f.maxUploadSize, "max-upload-size", "20GiB", "largest upload accepted, e.g. 20GiB (or $SUNOMI_MAX_UPLOAD_SIZE)")
+	fl.StringVar(&f.singlePutLimit, "single-put-limit", "64MiB", "largest file uploaded with one PUT; larger ones go in resumable multipart parts (or $SUNOMI_SINGLE_PUT_LIMIT)")
+	fl.StringVar(&f.partSize, "part-size", "16MiB", "multipart part size, at least 5MiB (S3's minimum) (or $SUNOMI_PART_SIZE)")
 	fl.StringVar(&f.termPolicy, "term-policy", "", "terms refused or held for review in titles, descriptions, tags and comments: reject:TERM,hold:PHRASE,… (or $SUNOMI_TERM_POLICY)")
 	fl.IntVar(&f.moderation.reportThreshold, "report-threshold", 3, "distinct users whose reports hide a video pending review (or $SUNOMI_REPORT_THRESHOLD)")
 	fl.IntVar(&f.moderation.hashMaxDistance, "hash-max-distance", 10, "largest Hamming distance (bits of 64) at which an upload's frame matches a removed video's; -1 turns re-upload matching off")
@@ -230,6 +235,9 @@ func (f flags) settings() (settings, error) {
 	}
 	if s.cfg.MaxUploadSize == 0 {
 		return s, errors.New("--max-upload-size must be more than 0")
+	}
+	if s.cfg.SinglePutLimit, s.cfg.PartSize, err = cli.ParseUploadParts(f.singlePutLimit, f.partSize); err != nil {
+		return s, err
 	}
 	if s.cfg.TermPolicy, err = api.ParseTermPolicy(f.termPolicy); err != nil {
 		return s, fmt.Errorf("--term-policy: %w", err)

@@ -116,6 +116,8 @@ func TestBadConfigurationExitsWithOneLine(t *testing.T) {
 		{"short storage secret", valid, []string{"--storage-secret", "tiny"}, "--storage-secret must be at least 16 bytes"},
 		{"bad upload size", valid, []string{"--max-upload-size", "lots"}, `--max-upload-size: "lots" is not a size`},
 		{"bad upload size from the environment", append(slices.Clone(valid), "SUNOMI_MAX_UPLOAD_SIZE=lots"), nil, `--max-upload-size: "lots" is not a size`},
+		{"bad single-PUT limit", valid, []string{"--single-put-limit", "big"}, `--single-put-limit: "big" is not a size`},
+		{"part under S3's minimum", append(slices.Clone(valid), "SUNOMI_PART_SIZE=1MiB"), nil, "--part-size must be at least 5MiB (S3's minimum)"},
 		{"bad proxy", valid, []string{"--trusted-proxies", "10.0.0.0/8,proxy.local"}, `--trusted-proxies: "proxy.local" is not a CIDR`},
 		{"GitHub ID alone", valid, []string{"--github-client-id", "abc"}, "--github-client-id and --github-client-secret go together"},
 		{"TLS certificate alone", valid, []string{"--tls-cert", "cert.pem"}, "--tls-cert and --tls-key go together"},

@@ -33,6 +33,7 @@ import (
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/internal/avx"
+	"github.com/sunomi/sunomi/internal/cli"
 	"github.com/sunomi/sunomi/internal/postgres"
 	"github.com/sunomi/sunomi/storage"
 	"github.com/sunomi/sunomi/web"
@@ -53,6 +54,7 @@ type devFlags struct {
 	logLevel                 string
 	transcription            devTranscription
 	github                   api.GitHubConfig
+	singlePutLimit, partSize string
 }
 
 // devTranscription is the automatic-captions service (api.Config's Transcription fields).
@@ -94,6 +96,8 @@ afresh.`,
 	fl.StringVar(&f.transcription.model, "transcription-model", "whisper-1", "model the transcription service runs")
 	fl.StringVar(&f.transcription.key, "transcription-key", "", "Bearer key of the transcription service, if it needs one")
 	fl.BoolVar(&f.transcription.auto, "auto-transcribe", false, "transcribe every video into captions when it is published (needs --transcription-url)")
+	fl.StringVar(&f.singlePutLimit, "single-put-limit", "64MiB", "largest file uploaded with one PUT; larger ones go in resumable multipart parts")
+	fl.StringVar(&f.partSize, "part-size", "16MiB", "multipart part size, at least 5MiB (S3's minimum)")
 	f.github.AddFlags(fl)
 	return cmd
 }
@@ -119,10 +123,7 @@ func runDev(ctx context.Context, out io.Writer, f devFlags) (err error) {
 	if f.agents < 1 {
 		return errors.New("--agents must be at least 1")
 	}
-	if f.transcription.auto && f.transcription.url == "" {
-		return errors.New("--auto-transcribe needs a transcription service: pass --transcription-url too")
-	}
-	github, err := f.github.Enabled()
+	cfg, err := f.apiConfig()
 	if err != nil {
 		return err
 	}
@@ -184,7 +185,8 @@ func runDev(ctx context.Context, out io.Writer, f devFlags) (err error) {
 	if err := startDevAgents(&stop, f, dataDir, farm.URLs(), secrets.ClusterToken, base); err != nil {
 		return err
 	}
-	served, err := startDevAPI(ctx, &stop, ln, db, farm, blobDir, publicURL, secrets, f.transcription, github, base)
+	cfg.Store, cfg.Farm, cfg.PublicURL, cfg.Logger = db, farm, publicURL, base
+	served, err := startDevAPI(ctx, &stop, ln, cfg, blobDir, secrets)
 	if err != nil {
 		return err
 	}
@@ -364,27 +366,36 @@ func startDevAgents(stop *shutdowns, f devFlags, dataDir string, coordinators []
 	return nil
 }
 
-// startDevAPI serves the API on ln, with local blob storage whose URLs point at it.
-func startDevAPI(ctx context.Context, stop *shutdowns, ln net.Listener, db *store.Store, farm *wire.Client,
-	blobDir, publicURL string, secrets devSecrets, tr devTranscription, github *api.GitHubConfig, base *slog.Logger) (<-chan error, error) {
-	blobs, err := storage.NewLocal(blobDir, storage.Options{PublicURL: publicURL, Secret: []byte(secrets.StorageSecret), Logger: base})
+// apiConfig returns the API settings the flags choose, checked before anything starts.
+func (f devFlags) apiConfig() (api.Config, error) {
+	var cfg api.Config
+	var err error
+	if f.transcription.auto && f.transcription.url == "" {
+		return cfg, errors.New("--auto-transcribe needs a transcription service: pass --transcription-url too")
+	}
+	cfg.TranscriptionURL, cfg.TranscriptionModel = f.transcription.url, f.transcription.model
+	cfg.TranscriptionKey, cfg.AutoTranscribe = f.transcription.key, f.transcription.auto
+	if cfg.GitHub, err = f.github.Enabled(); err != nil {
+		return cfg, err
+	}
+	if cfg.SinglePutLimit, cfg.PartSize, err = cli.ParseUploadParts(f.singlePutLimit, f.partSize); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// startDevAPI serves the API of cfg on ln, with local blob storage whose URLs point at it and
+// the keys of secrets.
+func startDevAPI(ctx context.Context, stop *shutdowns, ln net.Listener, cfg api.Config, blobDir string, secrets devSecrets) (<-chan error, error) {
+	base := cfg.Logger
+	blobs, err := storage.NewLocal(blobDir, storage.Options{PublicURL: cfg.PublicURL, Secret: []byte(secrets.StorageSecret), Logger: base})
 	if err != nil {
 		return nil, err
 	}
-	srv, err := api.New(api.Config{
-		Store: db, Blobs: blobs, Farm: farm,
-		SigningKeys: []api.SigningKey{{ID: secrets.JWTKeyID, Secret: []byte(secrets.JWTSecret)}},
-		MediaSecret: []byte(secrets.MediaSecret),
-		PublicURL:   publicURL,
-		Logger:      base,
-		WebApp:      web.Handler(),
-		GitHub:      github,
-
-		TranscriptionURL:   tr.url,
-		TranscriptionModel: tr.model,
-		TranscriptionKey:   tr.key,
-		AutoTranscribe:     tr.auto,
-	})
+	cfg.Blobs, cfg.WebApp = blobs, web.Handler()
+	cfg.SigningKeys = []api.SigningKey{{ID: secrets.JWTKeyID, Secret: []byte(secrets.JWTSecret)}}
+	cfg.MediaSecret = []byte(secrets.MediaSecret)
+	srv, err := api.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -401,7 +412,7 @@ func startDevAPI(ctx context.Context, stop *shutdowns, ln net.Listener, db *stor
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	stop.push(hs.Shutdown)
-	base.Info("api listening", "component", "dev", "addr", ln.Addr().String(), "public_url", publicURL)
+	base.Info("api listening", "component", "dev", "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
 	return served, nil
 }
 

@@ -4,6 +4,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sunomi/sunomi/storage"
 
 	"github.com/sunomi/sunomi/agent"
 )
@@ -89,4 +92,24 @@ func ParseBytes(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a size such as 4GiB, 512MiB or 0", s)
 	}
 	return int64(n * float64(size)), nil
+}
+
+// ParseUploadParts reads the --single-put-limit and --part-size flags of the commands that
+// serve the API.
+func ParseUploadParts(singlePutLimit, partSize string) (int64, int64, error) {
+	limit, err := ParseBytes(singlePutLimit)
+	if err != nil {
+		return 0, 0, fmt.Errorf("--single-put-limit: %w", err)
+	}
+	part, err := ParseBytes(partSize)
+	if err != nil {
+		return 0, 0, fmt.Errorf("--part-size: %w", err)
+	}
+	if limit == 0 {
+		return 0, 0, errors.New("--single-put-limit must be more than 0")
+	}
+	if part < storage.MinPartSize {
+		return 0, 0, errors.New("--part-size must be at least 5MiB (S3's minimum)")
+	}
+	return limit, part, nil
 }
