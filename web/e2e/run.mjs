@@ -89,7 +89,9 @@ async function main() {
   step = 'generate clip';
   const clip = join(tmp, 'clip.mp4');
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', '10', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip]);
+    '-t', '10', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest',
+    // 16 Mbit/s with filler: about 20 MB, so the upload goes in several 5 MiB parts (sunomi dev's --part-size below).
+    '-b:v', '16M', '-minrate', '16M', '-maxrate', '16M', '-bufsize', '8M', '-x264-params', 'nal-hrd=cbr', clip]);
 
   const avatar = join(tmp, 'avatar.png');
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=96x96', '-frames:v', '1', avatar]);
@@ -98,7 +100,7 @@ async function main() {
 
   step = 'start sunomi dev';
   const devLog = join(OUT, 'sunomi-dev.log');
-  const dev = spawn(BIN, ['dev', '--http', `127.0.0.1:${port}`, '--data-dir', dataDir, ...github.flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const dev = spawn(BIN, ['dev', '--http', `127.0.0.1:${port}`, '--data-dir', dataDir, '--single-put-limit', '5MiB', '--part-size', '5MiB', ...github.flags], { stdio: ['ignore', 'pipe', 'pipe'] });
   const logStream = createWriteStream(devLog);
   dev.stdout.pipe(logStream);
   dev.stderr.pipe(logStream);
@@ -177,9 +179,32 @@ async function main() {
     await page.getByLabel('Title').fill(title);
     await page.getByLabel('Description').fill('A generated 10 s clip uploaded by the end-to-end test.');
     await shot(page, 'upload-desktop');
+    // A slow uplink (4 MiB/s, throttled by the browser) leaves time to pause once a part is stored.
+    const partOf = (r) => r.method() === 'PUT' && new URL(r.url()).searchParams.get('partNumber');
+    const sent = new Map(); // part number → PUTs of it
+    const stored = new Set();
+    page.on('request', (r) => partOf(r) && sent.set(partOf(r), (sent.get(partOf(r)) ?? 0) + 1));
+    page.on('requestfinished', async (r) => partOf(r) && (await r.response())?.status() === 200 && stored.add(partOf(r)));
+    const cdp = await desktop.newCDPSession(page);
+    const uplink = (bytesPerSecond) => cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
+    await uplink(4 << 20);
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    await waitFor('a first part to be stored', () => stored.size > 0, T.upload, 50);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByText(/^Paused: \d+%/).waitFor();
+    const progress = page.getByRole('progressbar', { name: 'Upload progress' });
+    const paused = Number(await progress.getAttribute('aria-valuenow'));
+    if (!(paused > 0 && paused < 100)) fail(`paused at ${paused}%, want the stored parts' share`);
+    const storedAtPause = [...stored];
+    await new Promise((r) => setTimeout(r, 1500));
+    if (Number(await progress.getAttribute('aria-valuenow')) !== paused) fail(`the progress moved from ${paused}% while paused`);
+    await shot(page, 'upload-paused-desktop');
+    await uplink(-1);
+    await page.getByRole('button', { name: 'Resume' }).click();
     await page.getByText(/^Uploaded: 100%/).waitFor({ timeout: T.upload });
-    log('uploaded');
+    if (sent.size < 4) fail(`the upload sent parts ${[...sent.keys()]}, want a multipart upload of at least 4 parts`);
+    for (const n of storedAtPause) if (sent.get(n) !== 1) fail(`part ${n} was stored before the pause but sent ${sent.get(n)} times`);
+    log(`uploaded in ${sent.size} parts; paused at ${paused}% with parts ${storedAtPause} stored, which the resume did not send again`);
     step = 'transcode';
     await page.getByText('Transcoding is done (100%).').waitFor({ timeout: T.transcode });
     const overall = await page.getByRole('progressbar', { name: 'Transcoding progress, overall' }).getAttribute('aria-valuenow');
