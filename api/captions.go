@@ -157,18 +157,6 @@ func (s *Server) toAPICaptions(v store.Video, tracks []store.Caption) []oapi.Cap
 	return out
 }
 
-// captionList is the tracks GetVideo shows. A failure to read them costs the captions, not
-// the whole watch page.
-func (s *Server) captionList(r *http.Request, v store.Video) *[]oapi.Caption {
-	tracks, err := s.db.Captions(r.Context(), v.ID)
-	if err != nil {
-		s.log.Warn("list captions", "video_id", v.ID, "error", err)
-		return nil
-	}
-	out := s.toAPICaptions(v, tracks)
-	return &out
-}
-
 // ListCaptions lists a video's caption tracks, to anyone who can see the video.
 func (s *Server) ListCaptions(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
 	v, err := s.visibleVideo(r, id)

@@ -363,22 +363,6 @@ func (s *Server) RateVideo(w http.ResponseWriter, r *http.Request, id oapi.Video
 	writeJSON(w, http.StatusOK, oapi.RatingState{Likes: likes, Dislikes: dislikes, MyRating: req.Rating})
 }
 
-// myRating is the caller's rating of v for the watch page; nil for anonymous callers.
-func (s *Server) myRating(r *http.Request, v store.Video) *oapi.Rating {
-	user, ok := caller(r)
-	if !ok {
-		return nil
-	}
-	value, err := s.db.Rating(r.Context(), user.ID, v.ID)
-	if err != nil {
-		// The page is still worth showing without it.
-		s.log.Warn("read the caller's rating", "video_id", v.ID, "error", err)
-		return nil
-	}
-	rating := ratingName(value)
-	return &rating
-}
-
 // --- Views and history ---
 
 // viewerHash identifies an anonymous viewer by an HMAC of their address and user agent under

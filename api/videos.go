@@ -150,15 +150,23 @@ func createdAt(v store.Video) time.Time   { return v.CreatedAt }
 
 // GetVideo returns one video.
 func (s *Server) GetVideo(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
-	v, err := s.visibleVideo(r, id)
+	user, signedIn := caller(r)
+	v, watch, err := s.db.VideoToWatch(r.Context(), id, user.ID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && !canView(v, user, signedIn) {
+		err = errNotFound
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	out := s.toAPIVideo(r, v)
 	// What only the watch page needs: the caller's rating and the caption tracks.
-	out.MyRating = s.myRating(r, v)
-	out.Captions = s.captionList(r, v)
+	if signedIn {
+		rating := ratingName(watch.Rating)
+		out.MyRating = &rating
+	}
+	captions := s.toAPICaptions(v, watch.Captions)
+	out.Captions = &captions
 	w.Header().Set("Cache-Control", "private, no-cache")
 	writeJSON(w, http.StatusOK, out)
 }

@@ -82,14 +82,18 @@ const videoColumns = `v.id, v.owner_id, u.username, u.display_name, u.avatar_url
 
 const videoFrom = ` FROM videos v JOIN users u ON u.id = v.owner_id `
 
-func scanVideo(row pgx.Row) (Video, error) {
-	var v Video
-	err := row.Scan(&v.ID, &v.OwnerID, &v.OwnerUsername, &v.OwnerName, &v.OwnerAvatar, &v.Title,
+// videoDest is where a row of videoColumns scans into.
+func videoDest(v *Video) []any {
+	return []any{&v.ID, &v.OwnerID, &v.OwnerUsername, &v.OwnerName, &v.OwnerAvatar, &v.Title,
 		&v.Description, &v.Tags, &v.Visibility, &v.Status, &v.FailureReason, &v.DurationSeconds,
 		&v.Rungs, &v.PosterKey, &v.StoryboardKey, &v.JobID, &v.SourceFilename, &v.SourceSize,
 		&v.UploadID, &v.PartSize, &v.CreatedAt, &v.UpdatedAt, &v.PublishedAt, &v.Views, &v.Likes,
-		&v.Dislikes, &v.Comments, &v.Moderation, &v.HeldReason, &v.HeldAt, &v.ContentWarnings)
-	return v, notFound(err)
+		&v.Dislikes, &v.Comments, &v.Moderation, &v.HeldReason, &v.HeldAt, &v.ContentWarnings}
+}
+
+func scanVideo(row pgx.Row) (Video, error) {
+	var v Video
+	return v, notFound(row.Scan(videoDest(&v)...))
 }
 
 func scanVideos(rows pgx.Rows) ([]Video, error) {
@@ -142,6 +146,35 @@ func (s *Store) CreateVideo(ctx context.Context, n NewVideo) error {
 // Video finds a video by id.
 func (s *Store) Video(ctx context.Context, id string) (Video, error) {
 	return scanVideo(s.pool.QueryRow(ctx, `SELECT `+videoColumns+videoFrom+`WHERE v.id = $1`, id))
+}
+
+// Watch is what the watch page shows besides the video: the viewer's rating and the caption
+// tracks (language, label and source only).
+type Watch struct {
+	Rating   int // RatingLike, RatingDislike or RatingNone
+	Captions []Caption
+}
+
+// VideoToWatch reads a video with viewer's rating (viewer 0: anonymous) and its caption tracks
+// in one round trip: the watch page's request is the most frequent after the home page.
+func (s *Store) VideoToWatch(ctx context.Context, id string, viewer int64) (Video, Watch, error) {
+	var v Video
+	var w Watch
+	var langs, labels, sources []string
+	err := s.pool.QueryRow(ctx, `SELECT `+videoColumns+`,
+			coalesce((SELECT value FROM likes WHERE user_id = $2 AND video_id = v.id), 0),
+			coalesce(c.langs, '{}'), coalesce(c.labels, '{}'), coalesce(c.sources, '{}')`+videoFrom+`
+		LEFT JOIN LATERAL (SELECT array_agg(language ORDER BY language) AS langs,
+				array_agg(label ORDER BY language) AS labels, array_agg(source ORDER BY language) AS sources
+			FROM captions WHERE video_id = v.id) c ON true
+		WHERE v.id = $1`, id, viewer).Scan(append(videoDest(&v), &w.Rating, &langs, &labels, &sources)...)
+	if err != nil {
+		return v, w, notFound(err)
+	}
+	for i, lang := range langs {
+		w.Captions = append(w.Captions, Caption{VideoID: v.ID, Language: lang, Label: labels[i], Source: sources[i]})
+	}
+	return v, w, nil
 }
 
 // Cursor is a position in a newest-first listing: the sort time and id of the last item seen.
