@@ -220,11 +220,10 @@ async function main() {
     step = 'play';
     await page.locator('video').waitFor();
     await waitFor('hls.js levels', () => page.evaluate(() => (window.__sunomiHls?.levels?.length ?? 0) > 0), T.ui);
-    await page.evaluate(() => {
-      const v = document.querySelector('video');
-      v.muted = true;
-      return v.play();
-    });
+    await page.getByRole('button', { name: 'Mute' }).click();
+    await page.getByRole('button', { name: 'Play' }).click();
+    await page.getByRole('button', { name: 'Pause' }).waitFor();
+    if ((await page.getByRole('slider', { name: 'Seek' }).count()) !== 1) fail('the player shows more than one seek bar');
     await waitFor('currentTime to advance past 1 s', () => page.evaluate(() => document.querySelector('video').currentTime > 1), T.ui);
     const levels = await page.evaluate(() => window.__sunomiHls.levels.map((l) => l.height));
     if (levels.length < 2) fail(`hls.js has ${levels.length} quality level(s) (${levels}), want at least 2`);

@@ -1,10 +1,10 @@
 import { useEffect, useRef, useState } from 'react';
-import { Alert, Box, Stack } from '@mui/material';
+import { Alert, Box } from '@mui/material';
 import type Hls from 'hls.js';
 import type { Video } from '../api/client';
 import { useStoryboard } from '../lib/storyboard';
 import { QualityMenu, type Level } from './QualityMenu';
-import { SeekBar } from './SeekBar';
+import { PlayerControls, toggleFullscreen, toggleMute, togglePlay } from './PlayerControls';
 
 export interface PlayerProps {
   video: Video;
@@ -19,21 +19,22 @@ declare global {
   }
 }
 
-/** Player plays the HLS ladder with hls.js (Safari natively), with a quality menu and captions. */
+const isTextField = (t: HTMLElement) => t.isContentEditable || (t.matches('input, textarea, select') && (t as HTMLInputElement).type !== 'range');
+
+/** Player plays the HLS ladder with hls.js (Safari natively), with our control bar: quality menu, captions, full screen. */
 export function Player({ video, onPlay, onTime }: PlayerProps) {
-  const ref = useRef<HTMLVideoElement>(null);
+  const [media, setMedia] = useState<HTMLVideoElement | null>(null);
+  const [container, setContainer] = useState<HTMLDivElement | null>(null);
   const hlsRef = useRef<Hls | null>(null);
   const [levels, setLevels] = useState<Level[]>([]);
   const [selected, setSelected] = useState(-1);
   const [playing, setPlaying] = useState(-1);
   const [error, setError] = useState('');
-  const [current, setCurrent] = useState(0);
-  const [duration, setDuration] = useState(video.durationSeconds ?? 0);
   const src = video.playback?.masterUrl;
   const cues = useStoryboard(video.playback?.storyboardUrl);
 
   useEffect(() => {
-    const el = ref.current;
+    const el = media;
     if (!el || !src) return;
     let hls: Hls | null = null;
     let cancelled = false;
@@ -70,7 +71,7 @@ export function Player({ video, onPlay, onTime }: PlayerProps) {
       if (window.__sunomiHls === hls) window.__sunomiHls = undefined;
       hlsRef.current = null;
     };
-  }, [src]);
+  }, [src, media]);
 
   const select = (i: number) => {
     setSelected(i);
@@ -80,46 +81,77 @@ export function Player({ video, onPlay, onTime }: PlayerProps) {
     hls.currentLevel = i;
   };
 
+  const onKeyDown = (e: React.KeyboardEvent<HTMLElement>) => {
+    const t = e.target as HTMLElement;
+    // A control that used the key (a slider its arrows) has prevented its default. Menus render in
+    // a portal, so React bubbles their keys here too; those keys are the menu's.
+    if (!media || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || !e.currentTarget.contains(t) || isTextField(t)) return;
+    const key = e.key.toLowerCase();
+    if (key === 'arrowleft' || key === 'arrowright') {
+      media.currentTime = Math.max(0, media.currentTime + (key === 'arrowleft' ? -5 : 5));
+    } else if (key === ' ' && t.closest('button')) {
+      return; // Space presses the focused button (Mute, Captions…), not Play
+    } else if (key === ' ' || key === 'k' || key === 'm' || key === 'f') {
+      // A held key repeats; a toggle should not flicker.
+      if (!e.repeat) {
+        if (key === 'm') toggleMute(media);
+        else if (key === 'f') toggleFullscreen(container);
+        else togglePlay(media);
+      }
+    } else return;
+    e.preventDefault();
+  };
+
   return (
     <Box>
-      <Box sx={{ position: 'relative', width: '100%', aspectRatio: '16 / 9', bgcolor: 'black', borderRadius: 1, overflow: 'hidden' }}>
-        <video
-          ref={ref}
-          controls
-          playsInline
-          crossOrigin="anonymous"
-          poster={video.playback?.posterUrl}
-          aria-label={`Video: ${video.title}`}
-          style={{ width: '100%', height: '100%', display: 'block' }}
-          onPlay={onPlay}
-          onTimeUpdate={(e) => {
-            setCurrent(e.currentTarget.currentTime);
-            onTime?.(e.currentTarget.currentTime);
+      {/* Focusable (not tabbable) so that a click on the video puts focus, and the shortcuts, in the player. */}
+      <Box
+        ref={setContainer}
+        tabIndex={-1}
+        onKeyDown={onKeyDown}
+        sx={{ outline: 'none', '&:fullscreen': { display: 'flex', flexDirection: 'column', p: 1, bgcolor: 'background.default' } }}
+      >
+        <Box
+          sx={{
+            position: 'relative',
+            width: '100%',
+            aspectRatio: '16 / 9',
+            bgcolor: 'black',
+            borderRadius: 1,
+            overflow: 'hidden',
+            ':fullscreen > &': { flex: 1, minHeight: 0, aspectRatio: 'auto' },
           }}
-          onDurationChange={(e) => isFinite(e.currentTarget.duration) && e.currentTarget.duration > 0 && setDuration(e.currentTarget.duration)}
         >
-          {(video.captions ?? []).map((c) => (
-            <track key={c.language} kind="subtitles" src={c.url} srcLang={c.language} label={c.label} />
-          ))}
-        </video>
+          <video
+            ref={setMedia}
+            playsInline
+            crossOrigin="anonymous"
+            poster={video.playback?.posterUrl}
+            aria-label={`Video: ${video.title}`}
+            style={{ width: '100%', height: '100%', display: 'block', cursor: 'pointer' }}
+            onClick={(e) => togglePlay(e.currentTarget)}
+            onPlay={onPlay}
+            onTimeUpdate={(e) => onTime?.(e.currentTarget.currentTime)}
+          >
+            {(video.captions ?? []).map((c) => (
+              <track key={c.language} kind="subtitles" src={c.url} srcLang={c.language} label={c.label} />
+            ))}
+          </video>
+        </Box>
+        <PlayerControls
+          media={media}
+          container={container}
+          duration={video.durationSeconds}
+          cues={cues}
+          captions={video.captions}
+          quality={<QualityMenu levels={levels} selected={selected} playing={playing} onSelect={select} />}
+        />
       </Box>
-      <SeekBar
-        current={current}
-        duration={duration}
-        cues={cues}
-        onSeek={(t) => {
-          setCurrent(t);
-          if (ref.current) ref.current.currentTime = t;
-        }}
-      />
       {error && (
         <Alert severity="error" sx={{ mt: 1 }}>
           {error}
         </Alert>
       )}
-      <Stack direction="row" sx={{ justifyContent: 'flex-end' }}>
-        <QualityMenu levels={levels} selected={selected} playing={playing} onSelect={select} />
-      </Stack>
     </Box>
   );
 }
