@@ -1,30 +1,13 @@
-import { act, cleanup, render, screen } from '@testing-library/react';
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { MemoryRouter } from 'react-router-dom';
+import { act, cleanup, screen } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AuthProvider } from '../auth';
+import { json, renderPage, stubFetch } from '../test/harness';
 import Login from './Login';
 
 function renderLogin(providers: { password: boolean; github: boolean } | null) {
-  vi.stubGlobal(
-    'fetch',
-    vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-      const req = input instanceof Request ? input : new Request(new URL(String(input), 'http://localhost'), init);
-      if (new URL(req.url).pathname.endsWith('/auth/providers') && providers)
-        return new Response(JSON.stringify(providers), { headers: { 'Content-Type': 'application/json' } });
-      return new Response(JSON.stringify({ error: { code: 'internal', message: 'down' } }), { status: 500, headers: { 'Content-Type': 'application/json' } });
-    }),
+  stubFetch((_req, path) =>
+    path.endsWith('/auth/providers') && providers ? json(providers) : json({ error: { code: 'internal', message: 'down' } }, 500),
   );
-  const qc = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  render(
-    <QueryClientProvider client={qc}>
-      <AuthProvider>
-        <MemoryRouter initialEntries={['/login?returnTo=/upload']}>
-          <Login />
-        </MemoryRouter>
-      </AuthProvider>
-    </QueryClientProvider>,
-  );
+  renderPage(<Login />, '/login?returnTo=/upload');
 }
 
 afterEach(() => {

@@ -1,10 +1,8 @@
-import { cleanup, render, screen, within } from '@testing-library/react';
+import { cleanup, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { MemoryRouter } from 'react-router-dom';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { setToken, type QueueItem, type Video } from '../api/client';
-import { AuthProvider } from '../auth';
+import { json, renderPage, stubFetch } from '../test/harness';
 import Moderation from './Moderation';
 
 const now = new Date().toISOString();
@@ -30,10 +28,6 @@ const items: QueueItem[] = [
   { video: video('vidBBBBBBBB', 'Held by the classifier'), reports: {}, reason: 'classifier: nudity', heldAt: now },
 ];
 
-function json(body: unknown, status = 200) {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-}
-
 interface Call {
   method: string;
   path: string;
@@ -42,29 +36,15 @@ interface Call {
 
 function renderQueue(queue: () => Response) {
   const calls: Call[] = [];
-  vi.stubGlobal(
-    'fetch',
-    vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-      const req = input instanceof Request ? input : new Request(new URL(String(input), 'http://localhost'), init);
-      const path = new URL(req.url).pathname;
-      const body = req.method === 'POST' ? await req.json() : undefined;
-      calls.push({ method: req.method, path, body });
-      if (path.endsWith('/auth/me')) return json(moderator);
-      if (path.endsWith('/moderation/queue')) return queue();
-      if (req.method === 'POST' && path.endsWith('/decision')) return json({ ...items[0].video });
-      return json({ error: { code: 'not_found', message: 'no such thing' } }, 404);
-    }),
-  );
-  const qc = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  render(
-    <QueryClientProvider client={qc}>
-      <AuthProvider>
-        <MemoryRouter initialEntries={['/moderation']}>
-          <Moderation />
-        </MemoryRouter>
-      </AuthProvider>
-    </QueryClientProvider>,
-  );
+  stubFetch(async (req, path) => {
+    const body = req.method === 'POST' ? await req.json() : undefined;
+    calls.push({ method: req.method, path, body });
+    if (path.endsWith('/auth/me')) return json(moderator);
+    if (path.endsWith('/moderation/queue')) return queue();
+    if (req.method === 'POST' && path.endsWith('/decision')) return json({ ...items[0].video });
+    return json({ error: { code: 'not_found', message: 'no such thing' } }, 404);
+  });
+  renderPage(<Moderation />, '/moderation');
   return calls;
 }
 

@@ -1,9 +1,7 @@
-import { act, cleanup, render, screen, within } from '@testing-library/react';
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { MemoryRouter } from 'react-router-dom';
+import { act, cleanup, screen, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { setToken, type FarmStatus } from '../api/client';
-import { AuthProvider } from '../auth';
+import { json, renderPage, stubFetch } from '../test/harness';
 import Ops from './Ops';
 
 const now = new Date().toISOString();
@@ -25,32 +23,13 @@ const farm: FarmStatus = {
   throughput: { jobsDoneLastHour: 5, slotsBusy: 3, slotsTotal: 4 },
 };
 
-function json(body: unknown, status = 200) {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-}
-
 function renderOps(answer: () => Response) {
   const calls: string[] = [];
-  vi.stubGlobal(
-    'fetch',
-    vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-      const req = input instanceof Request ? input : new Request(new URL(String(input), 'http://localhost'), init);
-      const path = new URL(req.url).pathname;
-      calls.push(path);
-      if (path.endsWith('/auth/me')) return json(moderator);
-      return answer();
-    }),
-  );
-  const qc = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  render(
-    <QueryClientProvider client={qc}>
-      <AuthProvider>
-        <MemoryRouter initialEntries={['/ops']}>
-          <Ops />
-        </MemoryRouter>
-      </AuthProvider>
-    </QueryClientProvider>,
-  );
+  stubFetch((_req, path) => {
+    calls.push(path);
+    return path.endsWith('/auth/me') ? json(moderator) : answer();
+  });
+  renderPage(<Ops />, '/ops');
   return calls;
 }
 

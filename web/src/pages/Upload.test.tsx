@@ -1,10 +1,8 @@
-import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
+import { act, cleanup, fireEvent, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { MemoryRouter } from 'react-router-dom';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { setToken } from '../api/client';
-import { AuthProvider } from '../auth';
+import { json, renderPage, stubFetch } from '../test/harness';
 import UploadPage from './Upload';
 
 const now = new Date().toISOString();
@@ -52,42 +50,24 @@ class FakeWebSocket {
   close() {}
 }
 
-function json(body: unknown, status = 200) {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-}
-
 function setup() {
   const calls: string[] = [];
   FakeXHR.sent = [];
   vi.stubGlobal('XMLHttpRequest', FakeXHR);
   vi.stubGlobal('WebSocket', FakeWebSocket);
-  vi.stubGlobal(
-    'fetch',
-    vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-      const req = input instanceof Request ? input : new Request(new URL(String(input), 'http://localhost'), init);
-      const path = new URL(req.url).pathname;
-      calls.push(`${req.method} ${path}`);
-      if (path.endsWith('/auth/me')) return json(me);
-      if (req.method === 'POST' && path === '/api/v1/uploads') return json({ videoId: upload.videoId, upload }, 201);
-      if (req.method === 'GET' && path === `/api/v1/uploads/${upload.videoId}`) return json(upload);
-      if (req.method === 'POST' && path === `/api/v1/uploads/${upload.videoId}/complete`)
-        return json({
-          id: upload.videoId, title: 'my clip', description: '', tags: [], visibility: 'public', status: 'queued',
-          owner: { username: 'ann', displayName: 'Ann' }, stats: { views: 0, likes: 0, dislikes: 0, comments: 0 }, createdAt: now, updatedAt: now,
-        });
-      return json({ error: { code: 'not_found', message: 'no such thing' } }, 404);
-    }),
-  );
-  const qc = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  render(
-    <QueryClientProvider client={qc}>
-      <AuthProvider>
-        <MemoryRouter initialEntries={['/upload']}>
-          <UploadPage />
-        </MemoryRouter>
-      </AuthProvider>
-    </QueryClientProvider>,
-  );
+  stubFetch((req, path) => {
+    calls.push(`${req.method} ${path}`);
+    if (path.endsWith('/auth/me')) return json(me);
+    if (req.method === 'POST' && path === '/api/v1/uploads') return json({ videoId: upload.videoId, upload }, 201);
+    if (req.method === 'GET' && path === `/api/v1/uploads/${upload.videoId}`) return json(upload);
+    if (req.method === 'POST' && path === `/api/v1/uploads/${upload.videoId}/complete`)
+      return json({
+        id: upload.videoId, title: 'my clip', description: '', tags: [], visibility: 'public', status: 'queued',
+        owner: { username: 'ann', displayName: 'Ann' }, stats: { views: 0, likes: 0, dislikes: 0, comments: 0 }, createdAt: now, updatedAt: now,
+      });
+    return json({ error: { code: 'not_found', message: 'no such thing' } }, 404);
+  });
+  renderPage(<UploadPage />, '/upload');
   return calls;
 }
 

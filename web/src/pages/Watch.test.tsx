@@ -1,10 +1,9 @@
-import { cleanup, render, screen } from '@testing-library/react';
+import { cleanup, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { MemoryRouter, Route, Routes } from 'react-router-dom';
+import { Route, Routes } from 'react-router-dom';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Video } from '../api/client';
-import { AuthProvider } from '../auth';
+import { json, renderPage, stubFetch } from '../test/harness';
 import Watch from './Watch';
 
 // hls.js stands in: the test sees whether the player started loading the media.
@@ -51,34 +50,19 @@ const base: Video = {
   updatedAt: now,
 };
 
-function json(body: unknown, status = 200) {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-}
-
 function renderWatch(video: Video) {
   vi.stubGlobal('WebSocket', FakeWebSocket);
-  vi.stubGlobal(
-    'fetch',
-    vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-      const req = input instanceof Request ? input : new Request(new URL(String(input), 'http://localhost'), init);
-      const path = new URL(req.url).pathname;
-      if (path === `/api/v1/videos/${video.id}`) return json(video);
-      if (path.endsWith('/comments')) return json({ comments: [] });
-      if (path.startsWith('/api/v1/users/')) return json({ subscribed: false, subscriberCount: 0 });
-      return json({}, 204);
-    }),
-  );
-  const qc = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  render(
-    <QueryClientProvider client={qc}>
-      <AuthProvider>
-        <MemoryRouter initialEntries={[`/watch/${video.id}`]}>
-          <Routes>
-            <Route path="/watch/:videoId" element={<Watch />} />
-          </Routes>
-        </MemoryRouter>
-      </AuthProvider>
-    </QueryClientProvider>,
+  stubFetch((_req, path) => {
+    if (path === `/api/v1/videos/${video.id}`) return json(video);
+    if (path.endsWith('/comments')) return json({ comments: [] });
+    if (path.startsWith('/api/v1/users/')) return json({ subscribed: false, subscriberCount: 0 });
+    return json({}, 204);
+  });
+  renderPage(
+    <Routes>
+      <Route path="/watch/:videoId" element={<Watch />} />
+    </Routes>,
+    `/watch/${video.id}`,
   );
 }
 
