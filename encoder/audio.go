@@ -36,9 +36,11 @@ func SpeechName(attempt int) string {
 
 // AudioSpec is the audio task: the whole track, encoded once.
 type AudioSpec struct {
-	Source  string `json:"source"` // a file whose first audio stream is encoded
-	OutDir  string `json:"outDir"`
-	Attempt int    `json:"attempt"`
+	Source string `json:"source"` // a file whose first audio stream is encoded
+	// Params restores what Source, when the split extracted it, lost of the codec parameters.
+	Params  avx.NUTParams `json:"params"`
+	OutDir  string        `json:"outDir"`
+	Attempt int           `json:"attempt"`
 	// Origin is where the output timeline starts on the source timeline, in
 	// seconds: earlier samples are cut, a later start is padded with silence.
 	Origin float64 `json:"origin"`
@@ -137,7 +139,7 @@ func newAudioEncoder(spec AudioSpec) (*audioEncoder, error) {
 
 func (a *audioEncoder) open() error {
 	var err error
-	if a.src, err = openDecodedInput(a.spec.Source, astiav.MediaTypeAudio); err != nil {
+	if a.src, err = openDecodedInput(a.spec.Source, astiav.MediaTypeAudio, a.spec.Params); err != nil {
 		return fmt.Errorf("audio: %w", err)
 	}
 	enc := astiav.FindEncoder(astiav.CodecIDAac)

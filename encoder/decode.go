@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/asticode/go-astiav"
+
+	"github.com/sunomi/sunomi/internal/avx"
 )
 
 // decodedInput is a file opened for decoding one of its streams.
@@ -24,8 +26,9 @@ type decodedInput struct {
 }
 
 // openDecodedInput opens path and a single-threaded decoder for its first
-// stream of the given type: parallelism comes from running tasks side by side.
-func openDecodedInput(path string, media astiav.MediaType) (*decodedInput, error) {
+// stream of the given type, with params restored: parallelism comes from
+// running tasks side by side.
+func openDecodedInput(path string, media astiav.MediaType, params avx.NUTParams) (*decodedInput, error) {
 	d := &decodedInput{path: path, fc: astiav.AllocFormatContext(), pkt: astiav.AllocPacket(), frame: astiav.AllocFrame()}
 	if err := d.fc.OpenInput(path, nil, nil); err != nil {
 		d.fc.Free()
@@ -33,14 +36,14 @@ func openDecodedInput(path string, media astiav.MediaType) (*decodedInput, error
 		d.close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	if err := d.open(media); err != nil {
+	if err := d.open(media, params); err != nil {
 		d.close()
 		return nil, err
 	}
 	return d, nil
 }
 
-func (d *decodedInput) open(media astiav.MediaType) error {
+func (d *decodedInput) open(media astiav.MediaType, params avx.NUTParams) error {
 	if err := d.fc.FindStreamInfo(nil); err != nil {
 		return fmt.Errorf("read %s: %w", d.path, err)
 	}
@@ -54,6 +57,9 @@ func (d *decodedInput) open(media astiav.MediaType) error {
 		return fmt.Errorf("%s has no %s stream", d.path, media)
 	}
 	cp := d.stream.CodecParameters()
+	if err := params.Restore(cp); err != nil {
+		return fmt.Errorf("%s: %w", d.path, err)
+	}
 	codec := astiav.FindDecoder(cp.CodecID())
 	if codec == nil {
 		return fmt.Errorf("no decoder for %s", cp.CodecID().Name())

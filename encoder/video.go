@@ -55,6 +55,8 @@ type ChunkSpec struct {
 	OriginPTS int64              `json:"originPts"`
 	// Shift has been added to every timestamp of Source (plan time base).
 	Shift int64 `json:"shift"`
+	// Params restores what Source, a NUT file, lost of the codec parameters.
+	Params avx.NUTParams `json:"params"`
 	// Progress, when set, is told how many frames the task has encoded so far.
 	Progress func(frames int64) `json:"-"`
 	// Threads caps how many rungs encode at the same moment (0: all of
@@ -171,7 +173,7 @@ func newChunkEncoder(spec ChunkSpec, set VideoSettings) (*chunkEncoder, error) {
 
 func (e *chunkEncoder) open() error {
 	var err error
-	if e.src, err = openDecodedInput(e.spec.Source, astiav.MediaTypeVideo); err != nil {
+	if e.src, err = openDecodedInput(e.spec.Source, astiav.MediaTypeVideo, e.spec.Params); err != nil {
 		return fmt.Errorf("chunk %d: %w", e.spec.Chunk.Index, err)
 	}
 	e.srcTB = e.src.stream.TimeBase()

@@ -129,7 +129,8 @@ func Split(ctx context.Context, src, workDir, outDir string, opts Options) (*Job
 	if job.Plan != nil {
 		for i, c := range job.Plan.Chunks {
 			spec := encoder.ChunkSpec{Chunk: c, Attempt: 1, Source: job.Extracted.Chunks[i], OutDir: outDir,
-				TimeBase: plan.TimeBase, OriginPTS: plan.OriginPTS, Shift: job.Extracted.VideoShift}
+				TimeBase: plan.TimeBase, OriginPTS: plan.OriginPTS, Shift: job.Extracted.VideoShift,
+				Params: job.Extracted.VideoParams}
 			for s := c.FirstSegment; s < c.FirstSegment+c.Segments; s++ {
 				spec.Boundaries = append(spec.Boundaries, plan.BoundaryPTS(s))
 			}
@@ -140,7 +141,7 @@ func Split(ctx context.Context, src, workDir, outDir string, opts Options) (*Job
 		// Trimming to the probed duration also drops an audio-only file's
 		// end padding, which its container hides but the decoder outputs.
 		job.Audio = &encoder.AudioSpec{Source: job.Extracted.Audio, OutDir: outDir, Attempt: 1,
-			Segment: opts.Segment, Origin: a.StartSeconds, Duration: probe.Duration}
+			Params: job.Extracted.AudioParams, Segment: opts.Segment, Origin: a.StartSeconds, Duration: probe.Duration}
 		if v := probe.Video; v != nil {
 			job.Audio.Origin = float64(v.OriginPTS) * v.TimeBase.Float()
 		}

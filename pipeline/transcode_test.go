@@ -174,6 +174,24 @@ func ladderCases() []ladderCase {
 				}
 			},
 		},
+		// Editors' and old tools' codecs, whose parameters a stream copy into the chunk files
+		// (NUT) would lose without avx.NUTParams.
+		{
+			name: "prores", spec: testmedia.ProRes(10), segment: seg, chunk: chunk,
+			fps: 30, cfr: true, audio: true, rungs: []rungWant{{"240p", 320, 240}},
+		},
+		{
+			name: "windows-media", spec: testmedia.WindowsMedia(10), segment: seg, chunk: chunk,
+			fps: 30, cfr: true, audio: true, rungs: []rungWant{{"240p", 320, 240}},
+		},
+		{
+			name: "quicktime-animation-alac", spec: testmedia.Animation(10), segment: seg, chunk: chunk,
+			fps: 30, cfr: true, audio: true, rungs: []rungWant{{"240p", 320, 240}},
+		},
+		{
+			name: "ut-video", spec: testmedia.UtVideo(10), segment: seg, chunk: chunk,
+			fps: 30, cfr: true, audio: true, rungs: []rungWant{{"240p", 320, 240}},
+		},
 		{
 			name: "audio-only", spec: testmedia.AudioOnly(12), segment: seg, chunk: chunk, audio: true,
 			check: func(t *testing.T, l *ladder) {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/asticode/go-astiav"
+
+	"github.com/sunomi/sunomi/internal/avx"
 )
 
 // Extracted names the files the split task wrote: one video file per chunk
@@ -23,12 +25,17 @@ type Extracted struct {
 	// VideoShift and AudioShift are ExtractShift in each source stream's time base.
 	VideoShift int64 `json:"videoShift"`
 	AudioShift int64 `json:"audioShift"`
+	// VideoParams and AudioParams are what the files lost of each stream's
+	// codec parameters; the decoding tasks restore them.
+	VideoParams avx.NUTParams `json:"videoParams"`
+	AudioParams avx.NUTParams `json:"audioParams"`
 }
 
 // ExtractShift is added to every timestamp of an extracted file.
 const ExtractShift = 10 * time.Second
 
-// extractFormat carries every codec. It may store a finer time base than
+// extractFormat carries every codec (with avx.NUTParams for what some need
+// besides). It may store a finer time base than
 // the source's (an exact refinement for video, samples for audio), so readers
 // rescale plan timestamps to the file's own time base.
 const extractFormat = "nut"
@@ -51,6 +58,7 @@ func Extract(ctx context.Context, src string, p *Probe, plan Plan, dir string) (
 	if v := p.Video; v != nil {
 		video = v.Index
 		out.VideoShift = DurationToPTS(ExtractShift, v.TimeBase)
+		out.VideoParams = avx.NUTParamsOf(streams[video].CodecParameters())
 		for _, c := range plan.Chunks {
 			path := filepath.Join(dir, fmt.Sprintf("chunk_%05d.%s", c.Index, extractFormat))
 			out.Chunks = append(out.Chunks, path)
@@ -62,6 +70,7 @@ func Extract(ctx context.Context, src string, p *Probe, plan Plan, dir string) (
 		audio = a.Index
 		out.Audio = filepath.Join(dir, "audio."+extractFormat)
 		out.AudioShift = DurationToPTS(ExtractShift, a.TimeBase)
+		out.AudioParams = avx.NUTParamsOf(streams[audio].CodecParameters())
 		if aw, err = newCopyWriter(out.Audio, streams[audio], out.AudioShift); err != nil {
 			return Extracted{}, err
 		}
@@ -200,7 +209,7 @@ func newCopyWriter(path string, in *astiav.Stream, shift int64) (*copyWriter, er
 		w.close()
 		return nil, fmt.Errorf("create %s: copy codec parameters: %w", path, err)
 	}
-	s.CodecParameters().SetCodecTag(0)
+	s.CodecParameters().SetCodecTag(avx.NUTCodecTag(in.CodecParameters()))
 	s.SetTimeBase(in.TimeBase())
 	if b := in.SideData(astiav.PacketSideDataTypeDisplaymatrix); len(b) > 0 {
 		_ = s.AddSideData(astiav.PacketSideDataTypeDisplaymatrix, b)

@@ -1,6 +1,7 @@
-// Package avx reads the few libav fields that go-astiav v0.16 does not expose
-// (frame timestamps and flags, pixel format descriptors) and quiets libav's
-// logging. It exists so that segmenter and encoder never need cgo themselves.
+// Package avx reaches the few libav fields and functions that go-astiav v0.16
+// does not expose (frame timestamps and flags, pixel format descriptors, the
+// codec parameters a NUT file cannot carry) and quiets libav's logging. It
+// exists so that segmenter and encoder never need cgo themselves.
 package avx
 
 //#cgo pkg-config: libavutil

@@ -187,3 +187,36 @@ func HighFPS(seconds int) Spec {
 	return Spec{Name: fmt.Sprintf("highfps-%ds", seconds), Ext: "mp4",
 		Args: cfrArgs(seconds, 320, 240, 120, true)}
 }
+
+// ProRes is a 320×240 30 fps QuickTime file as editors export it for delivery: ProRes 422 Proxy
+// (tag "apco", which NUT's tables do not hold) with 24-bit PCM audio.
+func ProRes(seconds int) Spec {
+	return Spec{Name: fmt.Sprintf("prores-%ds", seconds), Ext: "mov", Args: join(
+		testsrc(seconds, 320, 240, "30", ""), sine(seconds),
+		[]string{"-c:v", "prores_ks", "-profile:v", "0", "-c:a", "pcm_s24le", "-ar", "48000", "-ac", "2"})}
+}
+
+// WindowsMedia is a 320×240 30 fps ASF file as old Windows tools wrote them: WMV 8 (wmv2) video
+// and WMA 2 audio, whose decoder needs the block alignment and bit rate from the container.
+func WindowsMedia(seconds int) Spec {
+	return Spec{Name: fmt.Sprintf("windowsmedia-%ds", seconds), Ext: "asf", Args: join(
+		testsrc(seconds, 320, 240, "30", ""), sine(seconds),
+		[]string{"-c:v", "wmv2", "-b:v", "1M", "-c:a", "wmav2", "-b:a", "128k", "-ar", "44100", "-ac", "2"})}
+}
+
+// Animation is a 320×240 30 fps QuickTime file as motion-graphics tools export it: QuickTime
+// Animation (qtrle, RGB, whose decoder needs the bits per coded sample) with ALAC audio (a codec
+// NUT has no tag for).
+func Animation(seconds int) Spec {
+	return Spec{Name: fmt.Sprintf("animation-%ds", seconds), Ext: "mov", Args: join(
+		testsrc(seconds, 320, 240, "30", ""), sine(seconds),
+		[]string{"-c:v", "qtrle", "-c:a", "alac", "-ar", "48000", "-ac", "2"})}
+}
+
+// UtVideo is a 320×240 30 fps AVI in Ut Video (lossless, tag "ULY0": the decoder reads the pixel
+// layout from the tag) with 16-bit PCM audio, as capture and editing tools write intermediates.
+func UtVideo(seconds int) Spec {
+	return Spec{Name: fmt.Sprintf("utvideo-%ds", seconds), Ext: "avi", Args: join(
+		testsrc(seconds, 320, 240, "30", ""), sine(seconds),
+		[]string{"-c:v", "utvideo", "-pix_fmt", "yuv420p", "-c:a", "pcm_s16le", "-ar", "48000", "-ac", "2"})}
+}
