@@ -42,12 +42,20 @@ class FakeXHR {
   }
 }
 
+/** FakeWebSocket lets a test play the server's progress events. */
 class FakeWebSocket {
-  onopen = null;
-  onmessage = null;
+  static last: FakeWebSocket | undefined;
+  onopen: (() => void) | null = null;
+  onmessage: ((m: { data: string }) => void) | null = null;
   onclose = null;
+  constructor(readonly url: string) {
+    FakeWebSocket.last = this;
+  }
   send() {}
   close() {}
+  emit(event: object) {
+    act(() => this.onmessage?.({ data: JSON.stringify(event) }));
+  }
 }
 
 function setup() {
@@ -112,6 +120,33 @@ describe('Upload page', () => {
     await vi.waitFor(() => expect(calls).toContain(`POST /api/v1/uploads/${upload.videoId}/complete`));
     expect(await screen.findByText('Queued for transcoding…')).toBeInTheDocument();
     expect(screen.queryByRole('button', { name: /Pause|Resume/ })).not.toBeInTheDocument();
+  });
+
+  it('offers "Watch now" as soon as the video is playable, before the transcode ends', async () => {
+    setup();
+    const file = new File([new Uint8Array(size)], 'clip.mp4', { type: 'video/mp4' });
+    fireEvent.change(screen.getByTestId('file-input'), { target: { files: [file] } });
+    await userEvent.click(screen.getByRole('button', { name: 'Upload' }));
+    await vi.waitFor(() => expect(FakeXHR.sent).toHaveLength(1));
+    act(() => FakeXHR.sent[0].finish(200));
+    await screen.findByText('Queued for transcoding…');
+    await vi.waitFor(() => expect(FakeWebSocket.last?.url).toMatch(/\/api\/v1\/videos\/vidUPLOAD01\/events$/));
+    const ws = FakeWebSocket.last!;
+    const watch = () => screen.getByRole('link', { name: 'Watch now' });
+
+    const progress = { videoId: upload.videoId, status: 'processing', chunksDone: 1, chunksTotal: 3 };
+    ws.emit({ ...progress, progress: { overall: 30, rungs: { '240p': 40, '360p': 20 } }, playable: false });
+    expect(await screen.findByRole('progressbar', { name: 'Transcoding progress, overall' })).toHaveAttribute('aria-valuenow', '30');
+    expect(watch()).toHaveAttribute('aria-disabled', 'true');
+
+    ws.emit({ ...progress, chunksDone: 2, progress: { overall: 60, rungs: { '240p': 70, '360p': 50 } }, playable: true });
+    await vi.waitFor(() => expect(watch()).not.toHaveAttribute('aria-disabled'));
+    expect(watch()).toHaveAttribute('href', '/watch/vidUPLOAD01');
+    expect(screen.queryByText('Transcoding is done (100%).')).not.toBeInTheDocument();
+
+    ws.emit({ videoId: upload.videoId, status: 'failed', error: 'chunk 2: no frame could be decoded', playable: true });
+    expect(await screen.findByRole('alert')).toHaveTextContent('Transcoding failed: chunk 2: no frame could be decoded.');
+    expect(watch()).toHaveAttribute('aria-disabled', 'true');
   });
 
   it('offers a resume after the connection fails', async () => {
