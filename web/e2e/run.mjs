@@ -246,6 +246,26 @@ async function main() {
     await thumb.waitFor({ state: 'detached' });
     log('seek preview shows', spriteURL);
 
+    step = 'keyboard';
+    // Keyboard only: the skip link first, then Tab reaches the player's buttons, which keys work.
+    await page.goto(watchURL);
+    await page.locator('video').waitFor();
+    await page.keyboard.press('Tab');
+    const focused = () => page.evaluate(() => document.activeElement?.getAttribute('aria-label') || document.activeElement?.textContent?.trim());
+    if ((await focused()) !== 'Skip to content') fail(`the first Tab focuses ${await focused()}, want the skip link`);
+    await page.keyboard.press('Enter');
+    let tabs = 0;
+    while (!['Play', 'Pause'].includes(await focused())) {
+      if (++tabs > 30) fail('30 Tabs after the skip link never reached the Play button');
+      await page.keyboard.press('Tab');
+    }
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Pause' }).waitFor();
+    await waitFor('playback started from the keyboard', () => page.evaluate(() => !document.querySelector('video').paused), T.ui, 100);
+    await page.keyboard.press('k');
+    await page.getByRole('button', { name: 'Play' }).waitFor();
+    log(`keyboard: the Play button is ${tabs} Tabs after the skip link; Enter plays, k pauses`);
+
     step = 'like';
     await page.getByRole('button', { name: /^Like/ }).click();
     await waitFor('the like count to read 1', async () => (await page.getByTestId('likes').textContent()) === '1', T.ui);
