@@ -79,6 +79,14 @@ function setup() {
   return calls;
 }
 
+/** startUpload chooses a file and presses Upload, and waits for its PUT. */
+async function startUpload() {
+  const file = new File([new Uint8Array(size)], 'clip.mp4', { type: 'video/mp4' });
+  fireEvent.change(screen.getByTestId('file-input'), { target: { files: [file] } });
+  await userEvent.click(screen.getByRole('button', { name: 'Upload' }));
+  await vi.waitFor(() => expect(FakeXHR.sent).toHaveLength(1));
+}
+
 beforeEach(() => setToken('t0k3n'));
 afterEach(() => {
   cleanup();
@@ -124,10 +132,7 @@ describe('Upload page', () => {
 
   it('offers "Watch now" as soon as the video is playable, before the transcode ends', async () => {
     setup();
-    const file = new File([new Uint8Array(size)], 'clip.mp4', { type: 'video/mp4' });
-    fireEvent.change(screen.getByTestId('file-input'), { target: { files: [file] } });
-    await userEvent.click(screen.getByRole('button', { name: 'Upload' }));
-    await vi.waitFor(() => expect(FakeXHR.sent).toHaveLength(1));
+    await startUpload();
     act(() => FakeXHR.sent[0].finish(200));
     await screen.findByText('Queued for transcoding…');
     await vi.waitFor(() => expect(FakeWebSocket.last?.url).toMatch(/\/api\/v1\/videos\/vidUPLOAD01\/events$/));
@@ -151,10 +156,7 @@ describe('Upload page', () => {
 
   it('offers a resume after the connection fails', async () => {
     setup();
-    const file = new File([new Uint8Array(size)], 'clip.mp4', { type: 'video/mp4' });
-    fireEvent.change(screen.getByTestId('file-input'), { target: { files: [file] } });
-    await userEvent.click(screen.getByRole('button', { name: 'Upload' }));
-    await vi.waitFor(() => expect(FakeXHR.sent).toHaveLength(1));
+    await startUpload();
     act(() => FakeXHR.sent[0].onerror?.());
     expect(await screen.findByText(/Upload interrupted/)).toBeInTheDocument();
     expect(screen.getByText('the connection failed during the upload')).toBeInTheDocument();
