@@ -1,0 +1,100 @@
+import { cleanup, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { setToken, type Video } from '../api/client';
+import { json, renderPage, stubFetch } from '../test/harness';
+import MyVideos from './MyVideos';
+
+const now = new Date().toISOString();
+const me = { id: 'u1', username: 'ann', displayName: 'Ann', role: 'user', createdAt: now };
+const video = (id: string, title: string, extra: Partial<Video> = {}): Video => ({
+  id, title, description: 'about it', tags: [], visibility: 'public', status: 'ready',
+  owner: { username: 'ann', displayName: 'Ann' }, stats: { views: 3, likes: 1, dislikes: 0, comments: 0 },
+  createdAt: now, updatedAt: now, ...extra,
+});
+
+interface Call {
+  method: string;
+  path: string;
+  body?: unknown;
+}
+
+/** renderMine serves the caller's videos from a list the PATCH and DELETE answers change. */
+function renderMine(videos: Video[]) {
+  const calls: Call[] = [];
+  stubFetch(async (req, path) => {
+    const body = req.method === 'PATCH' ? await req.json() : undefined;
+    calls.push({ method: req.method, path, body });
+    if (path.endsWith('/auth/me')) return json(me);
+    if (path === '/api/v1/me/videos') return json({ videos });
+    const id = path.split('/').pop();
+    const i = videos.findIndex((v) => v.id === id);
+    if (req.method === 'PATCH' && i >= 0) {
+      videos[i] = { ...videos[i], ...(body as Partial<Video>) };
+      return json(videos[i]);
+    }
+    if (req.method === 'DELETE' && i >= 0) {
+      videos.splice(i, 1);
+      return new Response(null, { status: 204 });
+    }
+    return json({ error: { code: 'not_found', message: 'no such video' } }, 404);
+  });
+  renderPage(<MyVideos />, '/my/videos');
+  return calls;
+}
+
+beforeEach(() => setToken('t0k3n'));
+afterEach(() => {
+  cleanup();
+  setToken(null);
+  vi.unstubAllGlobals();
+});
+
+describe('My videos', () => {
+  it('lists every status, with the reason a transcode failed', async () => {
+    renderMine([video('vidREADY001', 'Ready one'), video('vidFAILED01', 'Broken one', { status: 'failed', failureReason: 'the source has no video stream' })]);
+    const list = await screen.findByRole('list', { name: 'My videos' });
+    expect(await within(list).findAllByRole('listitem')).toHaveLength(2);
+    expect(within(list).getByText('ready')).toBeInTheDocument();
+    expect(within(list).getByText('Transcoding failed: the source has no video stream')).toBeInTheDocument();
+  });
+
+  it('edits the title and visibility', async () => {
+    const calls = renderMine([video('vidEDIT0001', 'Old title')]);
+    await userEvent.click(await screen.findByRole('button', { name: 'Edit Old title' }));
+    const dialog = screen.getByRole('dialog', { name: 'Edit video' });
+    const title = within(dialog).getByLabelText(/Title/);
+    await userEvent.clear(title);
+    await userEvent.type(title, 'New title');
+    await userEvent.click(within(dialog).getByRole('combobox', { name: 'Visibility' }));
+    await userEvent.click(screen.getByRole('option', { name: 'Private' }));
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Save' }));
+
+    await vi.waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+    expect(calls.filter((c) => c.method === 'PATCH')).toEqual([
+      { method: 'PATCH', path: '/api/v1/videos/vidEDIT0001', body: { title: 'New title', description: 'about it', visibility: 'private' } },
+    ]);
+    // The list is read again and shows the change.
+    expect(await screen.findByRole('link', { name: 'New title' })).toBeInTheDocument();
+    expect(screen.getByText('private')).toBeInTheDocument();
+  });
+
+  it('will not save an empty title', async () => {
+    renderMine([video('vidEDIT0002', 'Keep me')]);
+    await userEvent.click(await screen.findByRole('button', { name: 'Edit Keep me' }));
+    const dialog = screen.getByRole('dialog', { name: 'Edit video' });
+    await userEvent.clear(within(dialog).getByLabelText(/Title/));
+    expect(within(dialog).getByRole('button', { name: 'Save' })).toBeDisabled();
+  });
+
+  it('deletes a video after asking, and says so when none are left', async () => {
+    const calls = renderMine([video('vidDELETE01', 'Doomed')]);
+    await userEvent.click(await screen.findByRole('button', { name: 'Delete Doomed' }));
+    const dialog = screen.getByRole('dialog', { name: 'Delete “Doomed”?' });
+    // Cancel has the focus: Enter must not delete.
+    expect(within(dialog).getByRole('button', { name: 'Cancel' })).toHaveFocus();
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Delete' }));
+    expect(await screen.findByText('You have not uploaded anything yet.')).toBeInTheDocument();
+    expect(calls.filter((c) => c.method === 'DELETE').map((c) => c.path)).toEqual(['/api/v1/videos/vidDELETE01']);
+  });
+});
