@@ -108,3 +108,31 @@ describe('Watch: content warnings', () => {
     expect(screen.queryByRole('alertdialog')).not.toBeInTheDocument();
   });
 });
+
+describe('Watch: videos that cannot play yet', () => {
+  it('shows a failed transcode with its reason, and no player', async () => {
+    renderWatch({ ...base, status: 'failed', playback: undefined, failureReason: 'the source has no video stream' });
+    expect(await screen.findByRole('alert')).toHaveTextContent('Transcoding failed: the source has no video stream.');
+    expect(screen.queryByRole('slider', { name: 'Seek' })).not.toBeInTheDocument();
+    expect(hls.loadSource).not.toHaveBeenCalled();
+  });
+
+  it('shows progress while the video is processing', async () => {
+    renderWatch({ ...base, status: 'processing', playback: undefined });
+    expect(await screen.findByText('Processing… 0%')).toBeInTheDocument();
+    expect(screen.getByRole('progressbar', { name: 'Transcoding progress' })).toBeInTheDocument();
+    expect(hls.loadSource).not.toHaveBeenCalled();
+  });
+
+  it('answers a missing video with a not-found page', async () => {
+    vi.stubGlobal('WebSocket', FakeWebSocket);
+    stubFetch(() => json({ error: { code: 'not_found', message: 'no such video' } }, 404));
+    renderPage(
+      <Routes>
+        <Route path="/watch/:videoId" element={<Watch />} />
+      </Routes>,
+      '/watch/zzzzzzzzzzz',
+    );
+    expect(await screen.findByRole('heading', { name: 'This video does not exist' })).toBeInTheDocument();
+  });
+});
