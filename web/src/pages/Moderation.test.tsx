@@ -1,8 +1,8 @@
-import { cleanup, screen, within } from '@testing-library/react';
+import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { setToken, type QueueItem, type Video } from '../api/client';
-import { json, renderPage, stubFetch } from '../test/harness';
+import { describe, expect, it, vi } from 'vitest';
+import { type QueueItem, type Video } from '../api/client';
+import { json, renderPage, stubFetch, signedInDuringEachTest } from '../test/harness';
 import Moderation from './Moderation';
 
 const now = new Date().toISOString();
@@ -55,12 +55,7 @@ async function itemNamed(title: string) {
   return link.closest('li')!;
 }
 
-beforeEach(() => setToken('t0k3n'));
-afterEach(() => {
-  cleanup();
-  setToken(null);
-  vi.unstubAllGlobals();
-});
+signedInDuringEachTest();
 
 describe('Moderation queue', () => {
   it('lists held videos with their reasons and report counts', async () => {

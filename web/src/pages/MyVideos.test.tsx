@@ -1,8 +1,8 @@
-import { cleanup, screen, within } from '@testing-library/react';
+import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { setToken, type Video } from '../api/client';
-import { json, renderPage, stubFetch } from '../test/harness';
+import { describe, expect, it, vi } from 'vitest';
+import { type Video } from '../api/client';
+import { json, renderPage, stubFetch, signedInDuringEachTest } from '../test/harness';
 import MyVideos from './MyVideos';
 
 const now = new Date().toISOString();
@@ -43,12 +43,7 @@ function renderMine(videos: Video[]) {
   return calls;
 }
 
-beforeEach(() => setToken('t0k3n'));
-afterEach(() => {
-  cleanup();
-  setToken(null);
-  vi.unstubAllGlobals();
-});
+signedInDuringEachTest();
 
 describe('My videos', () => {
   it('lists every status, with the reason a transcode failed', async () => {

@@ -1,7 +1,7 @@
-import { act, cleanup, screen, within } from '@testing-library/react';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { setToken, type FarmStatus } from '../api/client';
-import { json, renderPage, stubFetch } from '../test/harness';
+import { act, screen, within } from '@testing-library/react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type FarmStatus } from '../api/client';
+import { json, renderPage, stubFetch, signedInDuringEachTest } from '../test/harness';
 import Ops from './Ops';
 
 const now = new Date().toISOString();
@@ -33,13 +33,8 @@ function renderOps(answer: () => Response) {
   return calls;
 }
 
-beforeEach(() => setToken('t0k3n'));
-afterEach(() => {
-  cleanup(); // before signing out, which would re-render a mounted page
-  setToken(null);
-  vi.unstubAllGlobals();
-  vi.useRealTimers();
-});
+signedInDuringEachTest();
+afterEach(() => vi.useRealTimers());
 
 describe('Ops', () => {
   it('shows the cluster, agents with load and encoders, jobs and throughput', async () => {

@@ -1,8 +1,7 @@
-import { act, cleanup, fireEvent, screen } from '@testing-library/react';
+import { act, fireEvent, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { setToken } from '../api/client';
-import { json, renderPage, stubFetch } from '../test/harness';
+import { describe, expect, it, vi } from 'vitest';
+import { json, renderPage, stubFetch, signedInDuringEachTest } from '../test/harness';
 import UploadPage from './Upload';
 
 const now = new Date().toISOString();
@@ -87,12 +86,7 @@ async function startUpload() {
   await vi.waitFor(() => expect(FakeXHR.sent).toHaveLength(1));
 }
 
-beforeEach(() => setToken('t0k3n'));
-afterEach(() => {
-  cleanup();
-  setToken(null);
-  vi.unstubAllGlobals();
-});
+signedInDuringEachTest();
 
 describe('Upload page', () => {
   it('pauses and resumes an upload, then starts the transcode', async () => {

@@ -1,10 +1,11 @@
 // Shared scaffolding for the component and page tests: canned JSON answers, a fetch stub that
 // hands each test a Request, and rendering inside the providers App.tsx mounts.
 import type { ReactElement } from 'react';
-import { render } from '@testing-library/react';
+import { cleanup, render } from '@testing-library/react';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { MemoryRouter } from 'react-router-dom';
-import { vi } from 'vitest';
+import { afterEach, beforeEach, vi } from 'vitest';
+import { setToken } from '../api/client';
 import { AuthProvider } from '../auth';
 
 /** json is a Response carrying body as JSON, with the given status (200 unless told). */
@@ -36,4 +37,17 @@ export function renderPage(ui: ReactElement, path = '/', { auth = true }: { auth
   const routed = <MemoryRouter initialEntries={[path]}>{ui}</MemoryRouter>;
   const result = render(<QueryClientProvider client={queryClient}>{auth ? <AuthProvider>{routed}</AuthProvider> : routed}</QueryClientProvider>);
   return Object.assign(result, { queryClient });
+}
+
+/**
+ * signedInDuringEachTest gives every test of the file a token, and afterwards unmounts the page
+ * (before signing out, which would re-render it) and undoes the stubs.
+ */
+export function signedInDuringEachTest() {
+  beforeEach(() => setToken('t0k3n'));
+  afterEach(() => {
+    cleanup();
+    setToken(null);
+    vi.unstubAllGlobals();
+  });
 }
