@@ -224,6 +224,7 @@ async function main() {
     await page.getByRole('button', { name: 'Play' }).click();
     await page.getByRole('button', { name: 'Pause' }).waitFor();
     if ((await page.getByRole('slider', { name: 'Seek' }).count()) !== 1) fail('the player shows more than one seek bar');
+    if ((await page.getByText('Audio only').count()) !== 0) fail('the player calls a video with a picture audio only');
     await waitFor('currentTime to advance past 1 s', () => page.evaluate(() => document.querySelector('video').currentTime > 1), T.ui);
     const levels = await page.evaluate(() => window.__sunomiHls.levels.map((l) => l.height));
     if (levels.length < 2) fail(`hls.js has ${levels.length} quality level(s) (${levels}), want at least 2`);

@@ -27,6 +27,7 @@ const video: Video = {
   status: 'ready',
   owner: { username: 'ann', displayName: 'Ann' },
   playback: { masterUrl: '/media/abcdefghijk/master.m3u8' },
+  rungs: ['360p', '240p'],
   stats: { views: 0, likes: 0, dislikes: 0, comments: 0 },
   createdAt: now,
   updatedAt: now,
@@ -162,5 +163,17 @@ describe('Player controls', () => {
     // The volume slider's arrows are the volume's.
     fireEvent.keyDown(screen.getByRole('slider', { name: 'Volume' }), { key: 'ArrowLeft' });
     expect(el.currentTime).toBe(5);
+  });
+});
+
+describe('Player for audio', () => {
+  it('says a video whose only rendition is audio is audio only', () => {
+    render(<Player video={{ ...video, rungs: ['audio'] }} />);
+    expect(screen.getByText('Audio only')).toBeInTheDocument();
+  });
+
+  it('shows no such notice over a picture', () => {
+    render(<Player video={video} />);
+    expect(screen.queryByText('Audio only')).not.toBeInTheDocument();
   });
 });

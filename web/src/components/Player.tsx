@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
-import { Alert, Box } from '@mui/material';
+import { Alert, Box, Stack, Typography } from '@mui/material';
+import MusicNoteIcon from '@mui/icons-material/MusicNote';
 import type Hls from 'hls.js';
 import type { Video } from '../api/client';
 import { useStoryboard } from '../lib/storyboard';
@@ -31,6 +32,8 @@ export function Player({ video, onPlay, onTime }: PlayerProps) {
   const [playing, setPlaying] = useState(-1);
   const [error, setError] = useState('');
   const src = video.playback?.masterUrl;
+  // Picture renditions are named by their height ("720p"); an audio-only upload has only "audio".
+  const audioOnly = video.status === 'ready' && !video.rungs?.some((r) => /^\d+p$/.test(r));
   const cues = useStoryboard(video.playback?.storyboardUrl);
 
   useEffect(() => {
@@ -137,6 +140,13 @@ export function Player({ video, onPlay, onTime }: PlayerProps) {
               <track key={c.language} kind="subtitles" src={c.url} srcLang={c.language} label={c.label} />
             ))}
           </video>
+          {audioOnly && (
+            // An audio-only upload has no picture: say so instead of a black box.
+            <Stack sx={{ position: 'absolute', inset: 0, alignItems: 'center', justifyContent: 'center', color: 'grey.400', pointerEvents: 'none' }}>
+              <MusicNoteIcon sx={{ fontSize: 64 }} />
+              <Typography>Audio only</Typography>
+            </Stack>
+          )}
         </Box>
         <PlayerControls
           media={media}
