@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/hls"
+	"github.com/sunomi/sunomi/internal/avx"
 	"github.com/sunomi/sunomi/internal/testmedia"
 	"github.com/sunomi/sunomi/pipeline"
 	"github.com/sunomi/sunomi/segmenter"
@@ -1284,5 +1285,46 @@ func TestRunTaskOneThreadSameOutput(t *testing.T) {
 				t.Errorf("%s frame %d: one-thread picture differs from the parallel one by %.2f levels on average", name, i, d)
 			}
 		}
+	}
+}
+
+// TestRunTaskRestoresWhatChunkFilesLose runs split, encode and audio as the agents do — separate
+// tasks that meet only through JSON specs and files — on sources whose decoders need codec
+// parameters the NUT chunk files cannot carry (WMA's block alignment, QuickTime Animation's bits
+// per pixel, ALAC's codec).
+func TestRunTaskRestoresWhatChunkFilesLose(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes clips")
+	}
+	for _, spec := range []testmedia.Spec{testmedia.WindowsMedia(4), testmedia.Animation(4)} {
+		t.Run(spec.Name, func(t *testing.T) {
+			src := testmedia.Generate(t, spec)
+			splitDir := t.TempDir()
+			splitSpec, _ := json.Marshal(pipeline.SplitSpec{Options: pipeline.Options{Segment: 2 * time.Second, Chunk: 4 * time.Second}})
+			raw, err := pipeline.RunTask(t.Context(), pipeline.KindSplit, splitSpec, map[string]string{pipeline.SplitInput: src}, splitDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var job pipeline.Job
+			if err := json.Unmarshal(raw, &job); err != nil {
+				t.Fatal(err)
+			}
+			if job.Video == nil || job.Audio == nil || len(job.Chunks) == 0 {
+				t.Fatalf("split found video %v, audio %v, %d chunks; want both and chunks", job.Video != nil, job.Audio != nil, len(job.Chunks))
+			}
+			if job.Chunks[0].Params == (avx.NUTParams{}) && job.Audio.Params == (avx.NUTParams{}) {
+				t.Fatalf("the split recorded no parameters for %s: the case tests nothing", spec.Name)
+			}
+			chunk := job.Chunks[0].Source
+			encodeSpec, _ := json.Marshal(pipeline.EncodeSpec{Chunk: job.Chunks[0], Video: *job.Video})
+			if _, err := pipeline.RunTask(t.Context(), pipeline.KindEncode, encodeSpec, map[string]string{chunk: filepath.Join(splitDir, chunk)}, t.TempDir()); err != nil {
+				t.Errorf("encode task: %v", err)
+			}
+			audioSpec, _ := json.Marshal(job.Audio)
+			audio := job.Audio.Source
+			if _, err := pipeline.RunTask(t.Context(), pipeline.KindAudio, audioSpec, map[string]string{audio: filepath.Join(splitDir, audio)}, t.TempDir()); err != nil {
+				t.Errorf("audio task: %v", err)
+			}
+		})
 	}
 }
