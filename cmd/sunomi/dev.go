@@ -78,8 +78,12 @@ so accounts, videos and sign-ins stay. Ctrl-C stops everything cleanly; delete D
 afresh.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.databaseURL == "" {
-				f.databaseURL = os.Getenv("DATABASE_URL")
+			// As for cmd/api, secrets may come from the environment (flags show in ps).
+			for flag, env := range map[*string]string{&f.databaseURL: "DATABASE_URL",
+				&f.github.ClientID: "GITHUB_CLIENT_ID", &f.github.ClientSecret: "GITHUB_CLIENT_SECRET"} {
+				if *flag == "" {
+					*flag = os.Getenv(env)
+				}
 			}
 			return runDev(cmd.Context(), cmd.OutOrStdout(), f)
 		},
