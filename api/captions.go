@@ -272,12 +272,8 @@ func (s *Server) DeleteCaption(w http.ResponseWriter, r *http.Request, id oapi.V
 	}
 	ctx := r.Context()
 	c, err := s.db.Caption(ctx, v.ID, lang)
-	if errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, errNoSuchCaption)
-		return
-	}
 	if err != nil {
-		s.fail(w, r, err)
+		s.fail(w, r, orNotFound(err, errNoSuchCaption))
 		return
 	}
 	// The file goes first, as in DeleteVideo: a storage failure leaves a track the owner can

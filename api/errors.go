@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sunomi/sunomi/api/oapi"
+	"github.com/sunomi/sunomi/api/store"
 )
 
 // Error codes of the {"error": {"code", …}} body.
@@ -160,4 +161,13 @@ func jsonType(kind string) string {
 	default:
 		return kind
 	}
+}
+
+// orNotFound returns as when err is the store's "not found", else err: only the handler knows
+// which of the request's things was missing.
+func orNotFound(err error, as *httpError) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return as
+	}
+	return err
 }

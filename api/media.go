@@ -90,12 +90,8 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, err := s.db.Video(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, errNoSuchMediaFile)
-		return
-	}
 	if err != nil {
-		s.fail(w, r, err)
+		s.fail(w, r, orNotFound(err, errNoSuchMediaFile))
 		return
 	}
 	token := r.URL.Query().Get("token")

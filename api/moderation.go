@@ -100,9 +100,7 @@ func (s *Server) CreateReport(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	report, created, err := s.db.CreateReport(ctx, n)
-	if errors.Is(err, store.ErrNotFound) {
-		err = errNotFound // the target was deleted meanwhile
-	}
+	err = orNotFound(err, errNotFound) // the target was deleted meanwhile
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -126,11 +124,8 @@ func (s *Server) visibleComment(r *http.Request, user store.User, id string) (st
 		return store.CommentRef{}, errNoSuchComment
 	}
 	c, err := s.db.CommentRef(r.Context(), n)
-	if errors.Is(err, store.ErrNotFound) {
-		return c, errNoSuchComment
-	}
 	if err != nil {
-		return c, err
+		return c, orNotFound(err, errNoSuchComment)
 	}
 	v, err := s.visibleVideo(r, c.VideoID)
 	if errors.Is(err, errNotFound) {
@@ -266,9 +261,7 @@ func (s *Server) DecideVideo(w http.ResponseWriter, r *http.Request, id oapi.Vid
 	}
 	ctx := r.Context()
 	v, err := s.db.Video(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		err = errNotFound
-	}
+	err = orNotFound(err, errNotFound)
 	if err != nil {
 		s.fail(w, r, err)
 		return

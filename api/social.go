@@ -284,10 +284,7 @@ func (s *Server) UpdateComment(w http.ResponseWriter, r *http.Request, id oapi.C
 	}
 	ctx := r.Context()
 	if err := s.db.UpdateComment(ctx, c.ID, body, hold); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			err = errNoSuchComment
-		}
-		s.fail(w, r, err)
+		s.fail(w, r, orNotFound(err, errNoSuchComment))
 		return
 	}
 	if c, err = s.db.Comment(ctx, c.ID, commentReader(r, v)); err != nil {
@@ -353,9 +350,7 @@ func (s *Server) RateVideo(w http.ResponseWriter, r *http.Request, id oapi.Video
 		return
 	}
 	likes, dislikes, err := s.db.Rate(r.Context(), user.ID, v.ID, value)
-	if errors.Is(err, store.ErrNotFound) {
-		err = errNotFound
-	}
+	err = orNotFound(err, errNotFound)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -417,9 +412,7 @@ func (s *Server) RecordView(w http.ResponseWriter, r *http.Request, id oapi.Vide
 		view.Viewer = s.viewerHash(r)
 	}
 	counted, views, err := s.db.RecordView(r.Context(), view)
-	if errors.Is(err, store.ErrNotFound) {
-		err = errNotFound
-	}
+	err = orNotFound(err, errNotFound)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -532,9 +525,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, username stri
 		return
 	}
 	n, err := s.db.Subscribe(r.Context(), user.ID, channel.ID, on)
-	if errors.Is(err, store.ErrNotFound) {
-		err = errNoSuchUser // the channel's account was deleted a moment ago
-	}
+	err = orNotFound(err, errNoSuchUser) // the channel's account was deleted a moment ago
 	if err != nil {
 		s.fail(w, r, err)
 		return

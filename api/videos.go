@@ -54,21 +54,22 @@ func canView(v store.Video, user store.User, signedIn bool) bool {
 	return v.Visibility == store.Public || v.Visibility == store.Unlisted
 }
 
-// visibleVideo loads a video the caller may see; errNotFound otherwise, so that private ids
-// cannot be probed.
+// visibleVideo loads a video the caller may see; errNotFound otherwise.
 func (s *Server) visibleVideo(r *http.Request, id string) (store.Video, error) {
 	v, err := s.db.Video(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return v, errNotFound
-	}
+	return v, viewable(r, v, err)
+}
+
+// viewable is the error of loading v (err) for the caller: errNotFound also when the caller may
+// not see it, so that private ids cannot be probed.
+func viewable(r *http.Request, v store.Video, err error) error {
 	if err != nil {
-		return v, err
+		return orNotFound(err, errNotFound)
 	}
-	user, signedIn := caller(r)
-	if !canView(v, user, signedIn) {
-		return v, errNotFound
+	if user, signedIn := caller(r); !canView(v, user, signedIn) {
+		return errNotFound
 	}
-	return v, nil
+	return nil
 }
 
 // ownedVideo loads a video the caller may change: its owner's, or anyone's for a moderator
@@ -152,10 +153,7 @@ func createdAt(v store.Video) time.Time   { return v.CreatedAt }
 func (s *Server) GetVideo(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
 	user, signedIn := caller(r)
 	v, watch, err := s.db.VideoToWatch(r.Context(), id, user.ID)
-	if errors.Is(err, store.ErrNotFound) || err == nil && !canView(v, user, signedIn) {
-		err = errNotFound
-	}
-	if err != nil {
+	if err := viewable(r, v, err); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -203,9 +201,7 @@ func (s *Server) UpdateVideo(w http.ResponseWriter, r *http.Request, id oapi.Vid
 		return
 	}
 	v, err := s.db.UpdateVideo(r.Context(), id, patch)
-	if errors.Is(err, store.ErrNotFound) {
-		err = errNotFound
-	}
+	err = orNotFound(err, errNotFound)
 	if err == nil && hold != "" {
 		if _, err = s.db.Hold(r.Context(), id, hold); err == nil {
 			v, err = s.db.Video(r.Context(), id)
