@@ -170,21 +170,7 @@ func TestLocalHandler(t *testing.T) {
 			t.Errorf("after a refused PUT, Stat err = %v, want ErrNotFound", err)
 		}
 	})
-	t.Run("CORS preflight", func(t *testing.T) {
-		req, _ := http.NewRequest(http.MethodOptions, bigURL, nil)
-		req.Header.Set("Origin", "http://spa.example")
-		req.Header.Set("Access-Control-Request-Method", "PUT")
-		req.Header.Set("Access-Control-Request-Headers", "content-type")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
-			!strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "PUT") {
-			t.Errorf("preflight = %d %v, want 204 allowing PUT from any origin", resp.StatusCode, resp.Header)
-		}
-	})
+	t.Run("CORS preflight", func(t *testing.T) { checkPUTPreflight(t, bigURL) })
 }
 
 func TestLocalFiles(t *testing.T) {
@@ -285,4 +271,23 @@ func errorMessage(t *testing.T, body []byte) string {
 		t.Errorf("error body %q is not JSON: %v", body, err)
 	}
 	return e.Error
+}
+
+// checkPUTPreflight checks that a browser on another origin may PUT to url (an SPA uploading
+// straight to storage).
+func checkPUTPreflight(t *testing.T, url string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodOptions, url, nil)
+	req.Header.Set("Origin", "http://spa.example")
+	req.Header.Set("Access-Control-Request-Method", "PUT")
+	req.Header.Set("Access-Control-Request-Headers", "content-type")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "PUT") {
+		t.Errorf("preflight = %d %v, want 204 allowing PUT from any origin", resp.StatusCode, resp.Header)
+	}
 }
