@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -18,12 +17,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sunomi/sunomi/internal/pgtest"
+	"github.com/sunomi/sunomi/internal/syncbuf"
 )
 
 // mainEnv makes the test binary run main instead of the tests, so that the tests start the
@@ -38,27 +37,9 @@ func TestMain(m *testing.M) {
 	pgtest.Main(m)
 }
 
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // command runs the api command in a process of its own, in an environment without the
 // variables it reads, plus env.
-func command(t *testing.T, env []string, args ...string) (*exec.Cmd, *syncBuffer) {
+func command(t *testing.T, env []string, args ...string) (*exec.Cmd, *syncbuf.Buffer) {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -72,7 +53,7 @@ func command(t *testing.T, env []string, args ...string) (*exec.Cmd, *syncBuffer
 		}
 	}
 	cmd.Env = append(append(cmd.Env, mainEnv+"=1"), env...)
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	return cmd, out
 }

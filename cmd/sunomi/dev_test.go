@@ -15,7 +15,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/internal/pgtest"
+	"github.com/sunomi/sunomi/internal/syncbuf"
 	"github.com/sunomi/sunomi/internal/testmedia"
 )
 
@@ -39,27 +39,9 @@ const (
 // devProcess is a running `sunomi dev`.
 type devProcess struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *syncbuf.Buffer
 	done chan struct{} // closed when the process has exited
 	URL  string        // the URL it says to open, without the trailing slash
-}
-
-// syncBuffer collects the output the process writes while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // openLine is how `sunomi dev` says where to go.
@@ -79,7 +61,7 @@ func startDev(t *testing.T, dataDir string, env ...string) *devProcess {
 		}
 	}
 	cmd.Env = append(cmd.Env, env...)
-	p := &devProcess{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	p := &devProcess{cmd: cmd, out: &syncbuf.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	// A group of its own, so that a kill at the end reaches what it started.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

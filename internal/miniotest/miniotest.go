@@ -10,7 +10,6 @@
 package miniotest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -23,10 +22,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sunomi/sunomi/internal/syncbuf"
 )
 
 // ReadyTimeout bounds how long Start waits for a server to answer its readiness probe.
@@ -40,7 +40,7 @@ type Server struct {
 	DataDir   string
 
 	cmd    *exec.Cmd
-	output *syncBuffer
+	output *syncbuf.Buffer
 	exited chan struct{} // closed once the process has been waited for
 }
 
@@ -122,7 +122,7 @@ func start(tb testing.TB, bin string) (*Server, error) {
 		AccessKey: "test-" + randomHex(8),
 		SecretKey: randomHex(20),
 		DataDir:   filepath.Join(dir, "data"),
-		output:    &syncBuffer{},
+		output:    &syncbuf.Buffer{},
 		exited:    make(chan struct{}),
 	}
 	console := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
@@ -257,22 +257,4 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's writes and the test's reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -12,19 +12,18 @@
 package pgtest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sunomi/sunomi/internal/postgres"
+	"github.com/sunomi/sunomi/internal/syncbuf"
 )
 
 // StartTimeout bounds initdb and the server's start; both take a second or two.
@@ -45,7 +44,7 @@ var (
 func Main(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
-	log := &syncBuffer{}
+	log := &syncbuf.Buffer{}
 	dir, err := os.MkdirTemp("", "pgtest-")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pgtest: %v\n", err)
@@ -118,24 +117,4 @@ func databaseName(test string, n int64) string {
 		slug = slug[:40]
 	}
 	return fmt.Sprintf("test_%s_%d", slug, n)
-}
-
-// syncBuffer collects the server's log, which its output copier writes while Main reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// Tail returns the last n lines written.
-func (b *syncBuffer) Tail(n int) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	lines := strings.Split(strings.TrimRight(b.buf.String(), "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
