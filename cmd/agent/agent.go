@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -139,7 +138,7 @@ func (f flags) config() (agent.Config, error) {
 	if cfg.Encoders, err = encoders(f.encoder); err != nil {
 		return cfg, fmt.Errorf("--encoder: %w", err)
 	}
-	cfg.Version = version()
+	cfg.Version = cli.Version()
 	return cfg, nil
 }
 
@@ -181,19 +180,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// version is the module version and VCS revision the binary was built from.
-func version() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	v := info.Main.Version
-	for _, s := range info.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += "+" + s.Value[:12]
-		}
-	}
-	return v
 }

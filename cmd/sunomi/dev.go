@@ -17,7 +17,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"sync"
 	"syscall"
@@ -351,7 +350,7 @@ func startDevAgents(stop *shutdowns, f devFlags, dataDir string, coordinators []
 			Encoders:     encoders,
 			Coordinators: coordinators,
 			Token:        token,
-			Version:      version(),
+			Version:      cli.Version(),
 			MemoryLimit:  6 << 30, // as cmd/agent's default
 			DrainTimeout: f.drainTimeout,
 			Executable:   exe,
@@ -538,19 +537,4 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // never fails (crypto/rand)
 	return hex.EncodeToString(b)
-}
-
-// version is the module version and VCS revision the binary was built from.
-func version() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	v := info.Main.Version
-	for _, s := range info.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += "+" + s.Value[:12]
-		}
-	}
-	return v
 }

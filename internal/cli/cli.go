@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -112,4 +113,20 @@ func ParseUploadParts(singlePutLimit, partSize string) (int64, int64, error) {
 		return 0, 0, errors.New("--part-size must be at least 5MiB (S3's minimum)")
 	}
 	return limit, part, nil
+}
+
+// Version is the module version and VCS revision the binary was built from, as agents report
+// it to the coordinators.
+func Version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := info.Main.Version
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += "+" + s.Value[:12]
+		}
+	}
+	return v
 }
