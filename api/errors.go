@@ -63,6 +63,20 @@ func errUnavailable(msg string) *httpError {
 	return &httpError{status: http.StatusServiceUnavailable, code: codeUnavailable, message: msg}
 }
 
+// handle runs a handler's body and answers the error it returns, if any, through fail.
+// Handlers of the generated oapi.ServerInterface are written as
+//
+//	func (s *Server) GetVideo(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
+//		s.handle(w, r, func() error { … return err … })
+//	}
+//
+// so a failure is returned, never written by hand and then forgotten to return from.
+func (s *Server) handle(w http.ResponseWriter, r *http.Request, body func() error) {
+	if err := body(); err != nil {
+		s.fail(w, r, err)
+	}
+}
+
 // fail writes err as the JSON error body. Anything that is not an *httpError is an internal
 // failure: it is logged with the request and the client learns nothing about it.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
