@@ -18,6 +18,7 @@ import (
 
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/encoder"
+	"github.com/sunomi/sunomi/internal/testkit"
 	"github.com/sunomi/sunomi/pipeline"
 )
 
@@ -159,7 +160,7 @@ func TestOutputsAreUploadedWithChecksums(t *testing.T) {
 	if b, _ := f.object(rep.ref(), "sub/b.jpg"); string(b) != "thumb" {
 		t.Errorf("sub/b.jpg uploaded as %q, want %q", b, "thumb")
 	}
-	waitFor(t, "the attempt to leave the heartbeats", 5*time.Second, func() bool {
+	testkit.WaitFor(t, 5*time.Second, "the attempt to leave the heartbeats", func() bool {
 		hbs := f.heartbeatsSoFar()
 		return len(hbs[len(hbs)-1].Attempts) == 0
 	})
@@ -210,7 +211,7 @@ func TestTaskFailures(t *testing.T) {
 			f.add(asg)
 			ref := wire.AttemptRef{Task: "t1", Attempt: 1}
 			if tt.kill {
-				waitFor(t, "the task process", 10*time.Second, func() bool { _, _, ok := r.started.pid(ref); return ok })
+				testkit.WaitFor(t, 10*time.Second, "the task process", func() bool { _, _, ok := r.started.pid(ref); return ok })
 				pid, _, _ := r.started.pid(ref)
 				if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 					t.Fatal(err)
@@ -257,11 +258,11 @@ func TestAbandonKillsTheTaskAndReportsNothing(t *testing.T) {
 	r := startAgent(t, f, nil)
 	ref := wire.AttemptRef{Task: "t1", Attempt: 1}
 	f.add(testTask(t, "t1", testSpec{Seconds: 30}))
-	waitFor(t, "the task process", 10*time.Second, func() bool { _, _, ok := r.started.pid(ref); return ok })
+	testkit.WaitFor(t, 10*time.Second, "the task process", func() bool { _, _, ok := r.started.pid(ref); return ok })
 	pid, _, _ := r.started.pid(ref)
 	f.setAbandon(ref)
-	waitFor(t, "the task process to be killed", 5*time.Second, func() bool { return processGone(pid) })
-	waitFor(t, "the attempt to leave the heartbeats", 5*time.Second, func() bool {
+	testkit.WaitFor(t, 5*time.Second, "the task process to be killed", func() bool { return processGone(pid) })
+	testkit.WaitFor(t, 5*time.Second, "the attempt to leave the heartbeats", func() bool {
 		hbs := f.heartbeatsSoFar()
 		return !slices.Contains(hbs[len(hbs)-1].Attempts, ref)
 	})
@@ -280,7 +281,7 @@ func TestPrefetchDownloadsTheNextTaskWhileOneRuns(t *testing.T) {
 	second := testTask(t, "second", testSpec{})
 	second.Inputs = map[string]string{"chunk.nut": f.fileURL("chunk", writeTemp(t, "chunk", "chunk bytes"))}
 	f.add(first)
-	waitFor(t, "the first task process", 10*time.Second, func() bool { _, _, ok := r.started.pid(refOf(first)); return ok })
+	testkit.WaitFor(t, 10*time.Second, "the first task process", func() bool { _, _, ok := r.started.pid(refOf(first)); return ok })
 	f.add(second)
 
 	var reports []report
@@ -323,9 +324,9 @@ func TestDrainHandsBackQueuedWorkAndFinishesRunningWork(t *testing.T) {
 	queued := testTask(t, "queued", testSpec{})
 	queued.Inputs = map[string]string{"in": f.fileURL("in", writeTemp(t, "in", "input"))}
 	f.add(running)
-	waitFor(t, "the running task", 10*time.Second, func() bool { _, _, ok := r.started.pid(refOf(running)); return ok })
+	testkit.WaitFor(t, 10*time.Second, "the running task", func() bool { _, _, ok := r.started.pid(refOf(running)); return ok })
 	f.add(queued)
-	waitFor(t, "the queued task's input", 10*time.Second, func() bool { _, got := f.firstGet("in"); return got })
+	testkit.WaitFor(t, 10*time.Second, "the queued task's input", func() bool { _, got := f.firstGet("in"); return got })
 	stopped := make(chan error, 1)
 	go func() { stopped <- r.stop(t, 30*time.Second) }()
 
@@ -357,7 +358,7 @@ func TestDrainTimeoutStopsRunningWork(t *testing.T) {
 	r := startAgent(t, f, func(c *Config) { c.DrainTimeout = 300 * time.Millisecond })
 	asg := testTask(t, "slow", testSpec{Seconds: 60})
 	f.add(asg)
-	waitFor(t, "the task process", 10*time.Second, func() bool { _, _, ok := r.started.pid(refOf(asg)); return ok })
+	testkit.WaitFor(t, 10*time.Second, "the task process", func() bool { _, _, ok := r.started.pid(refOf(asg)); return ok })
 	start := time.Now()
 	if err := r.stop(t, 20*time.Second); err != nil {
 		t.Errorf("Run returned %v", err)

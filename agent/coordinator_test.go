@@ -328,18 +328,6 @@ func (f *fakeCoordinator) noReport(t *testing.T, d time.Duration) {
 	}
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // testWriter sends log lines to t.Log.
 type testWriter struct{ t *testing.T }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/encoder"
+	"github.com/sunomi/sunomi/internal/testkit"
 	"github.com/sunomi/sunomi/pipeline"
 )
 
@@ -62,12 +63,12 @@ func TestMetricsOfARunningAgent(t *testing.T) {
 	f.add(slow)
 	// The failed task's attempt is released a moment after its slot: wait for both to settle
 	// on the slow task alone.
-	waitFor(t, "the slow task to take a slot and be the only attempt held", 20*time.Second, func() bool {
+	testkit.WaitFor(t, 20*time.Second, "the slow task to take a slot and be the only attempt held", func() bool {
 		return gathered(t, reg, "sunomi_agent_slots_busy").GetGauge().GetValue() == 1 &&
 			gathered(t, reg, "sunomi_agent_attempts_held").GetGauge().GetValue() == 1
 	})
 	f.setAbandon(refOf(slow))
-	waitFor(t, "the slow task to be abandoned", 20*time.Second, func() bool {
+	testkit.WaitFor(t, 20*time.Second, "the slow task to be abandoned", func() bool {
 		return gathered(t, reg, "sunomi_agent_slots_busy").GetGauge().GetValue() == 0
 	})
 
@@ -88,7 +89,7 @@ func TestMetricsOfARunningAgent(t *testing.T) {
 	}
 	// The test kind is not a pipeline kind: its label is "other".
 	for _, outcome := range []string{outcomeDone, outcomeFailed, outcomeCanceled} {
-		waitFor(t, outcome+" task observed", 10*time.Second, func() bool {
+		testkit.WaitFor(t, 10*time.Second, outcome+" task observed", func() bool {
 			return gathered(t, reg, "sunomi_agent_task_duration_seconds", "kind", pipeline.LabelOther, "outcome", outcome).
 				GetHistogram().GetSampleCount() == 1
 		})

@@ -1,52 +1,35 @@
 package cluster
 
 import (
-	"net"
 	"testing"
 	"time"
+
+	"github.com/sunomi/sunomi/internal/testkit"
 )
 
-func freeGossipAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+// gossipTimeout bounds how long the tests wait for gossip to spread news, at the
+// Fast timings.
+const gossipTimeout = 10 * time.Second
 
 func TestGossipFindsCoordinatorsAndAgentLoad(t *testing.T) {
 	key := []byte("0123456789abcdef")
-	coord, err := JoinGossip(GossipConfig{Name: "c1", Bind: freeGossipAddr(t), Key: key, Fast: true,
+	coord, err := JoinGossip(GossipConfig{Name: "c1", Bind: testkit.FreeAddr(t, "127.0.0.1"), Key: key, Fast: true,
 		Meta: Meta{Role: RoleCoordinator, HTTP: "http://127.0.0.1:7000", Raft: "127.0.0.1:7001"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer coord.Shutdown()
-	agent, err := JoinGossip(GossipConfig{Name: "a1", Bind: freeGossipAddr(t), Key: key, Fast: true,
+	agent, err := JoinGossip(GossipConfig{Name: "a1", Bind: testkit.FreeAddr(t, "127.0.0.1"), Key: key, Fast: true,
 		Join: []string{coord.ml.LocalNode().Address()}, Meta: Meta{Role: RoleAgent, Slots: 2}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the agent to see the coordinator", func() bool { return len(agent.Coordinators()) == 1 })
+	testkit.WaitFor(t, gossipTimeout, "the agent to see the coordinator", func() bool { return len(agent.Coordinators()) == 1 })
 	if got, want := agent.Coordinators()[0], "http://127.0.0.1:7000"; got != want {
 		t.Errorf("coordinator URL = %q, want %q", got, want)
 	}
 	agent.UpdateMeta(func(m *Meta) { m.Busy = 2 })
-	waitFor(t, "the coordinator to see the agent's load", func() bool {
+	testkit.WaitFor(t, gossipTimeout, "the coordinator to see the agent's load", func() bool {
 		for _, m := range coord.Members() {
 			if m.Name == "a1" && m.Meta.Busy == 2 && m.Meta.Slots == 2 {
 				return true
@@ -57,7 +40,7 @@ func TestGossipFindsCoordinatorsAndAgentLoad(t *testing.T) {
 	if err := agent.Leave(time.Second); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a leave event", func() bool {
+	testkit.WaitFor(t, gossipTimeout, "a leave event", func() bool {
 		for {
 			select {
 			case ev := <-coord.Events():
@@ -72,13 +55,13 @@ func TestGossipFindsCoordinatorsAndAgentLoad(t *testing.T) {
 }
 
 func TestGossipRejectsAnotherKey(t *testing.T) {
-	coord, err := JoinGossip(GossipConfig{Name: "c1", Bind: freeGossipAddr(t), Key: []byte("0123456789abcdef"), Fast: true,
+	coord, err := JoinGossip(GossipConfig{Name: "c1", Bind: testkit.FreeAddr(t, "127.0.0.1"), Key: []byte("0123456789abcdef"), Fast: true,
 		Meta: Meta{Role: RoleCoordinator, HTTP: "http://127.0.0.1:7000"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer coord.Shutdown()
-	intruder, err := JoinGossip(GossipConfig{Name: "x", Bind: freeGossipAddr(t), Key: []byte("fedcba9876543210"), Fast: true,
+	intruder, err := JoinGossip(GossipConfig{Name: "x", Bind: testkit.FreeAddr(t, "127.0.0.1"), Key: []byte("fedcba9876543210"), Fast: true,
 		Join: []string{coord.ml.LocalNode().Address()}, Meta: Meta{Role: RoleAgent}})
 	if err != nil {
 		t.Fatal(err)
@@ -91,27 +74,27 @@ func TestGossipRejectsAnotherKey(t *testing.T) {
 }
 
 func TestGossipTellsDeathFromLeave(t *testing.T) {
-	coord, err := JoinGossip(GossipConfig{Name: "c1", Bind: freeGossipAddr(t), Fast: true, Meta: Meta{Role: RoleCoordinator}})
+	coord, err := JoinGossip(GossipConfig{Name: "c1", Bind: testkit.FreeAddr(t, "127.0.0.1"), Fast: true, Meta: Meta{Role: RoleCoordinator}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer coord.Shutdown()
 	join := []string{coord.ml.LocalNode().Address()}
-	quitter, err := JoinGossip(GossipConfig{Name: "quitter", Bind: freeGossipAddr(t), Fast: true, Join: join, Meta: Meta{Role: RoleAgent}})
+	quitter, err := JoinGossip(GossipConfig{Name: "quitter", Bind: testkit.FreeAddr(t, "127.0.0.1"), Fast: true, Join: join, Meta: Meta{Role: RoleAgent}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	crasher, err := JoinGossip(GossipConfig{Name: "crasher", Bind: freeGossipAddr(t), Fast: true, Join: join, Meta: Meta{Role: RoleAgent}})
+	crasher, err := JoinGossip(GossipConfig{Name: "crasher", Bind: testkit.FreeAddr(t, "127.0.0.1"), Fast: true, Join: join, Meta: Meta{Role: RoleAgent}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "three members", func() bool { return len(coord.Members()) == 3 })
+	testkit.WaitFor(t, gossipTimeout, "three members", func() bool { return len(coord.Members()) == 3 })
 	if err := quitter.Leave(time.Second); err != nil {
 		t.Fatal(err)
 	}
 	_ = crasher.Shutdown() // no goodbye: the pool must find out by probing
 	got := map[string]string{}
-	waitFor(t, "both departures", func() bool {
+	testkit.WaitFor(t, gossipTimeout, "both departures", func() bool {
 		for {
 			select {
 			case ev := <-coord.Events():

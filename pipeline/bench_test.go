@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/encoder"
+	"github.com/sunomi/sunomi/internal/testkit"
 	"github.com/sunomi/sunomi/internal/testmedia"
 )
 
@@ -303,7 +304,7 @@ func benchQuality(b *testing.B, src, out string, rungs []encoder.Rung, duration 
 	for i, r := range rungs {
 		v, ok := avg[r.Name]
 		if !ok {
-			b.Fatalf("no PSNR for %s in ffmpeg's output:\n%s", filepath.Join(out, r.Name), benchTail(stderr))
+			b.Fatalf("no PSNR for %s in ffmpeg's output:\n%s", filepath.Join(out, r.Name), testkit.Tail(stderr, benchStderrTail))
 		}
 		res[i] = benchRungResult{psnr: v,
 			frames:  benchLines(b, filepath.Join(out, "psnr-"+r.Name+".log")),
@@ -445,7 +446,7 @@ func benchMust(b *testing.B, cmd *exec.Cmd) string {
 	cmd.Stdout = io.Discard
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		b.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, benchTail(stderr.String()))
+		b.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, testkit.Tail(stderr.String(), benchStderrTail))
 	}
 	return stderr.String()
 }
@@ -517,10 +518,5 @@ func benchFirstLine(s string) string {
 	return line
 }
 
-func benchTail(s string) string {
-	const limit = 4 << 10
-	if len(s) > limit {
-		return "…" + s[len(s)-limit:]
-	}
-	return s
-}
+// benchStderrTail is how much of a failed tool's stderr a benchmark quotes.
+const benchStderrTail = 4 << 10

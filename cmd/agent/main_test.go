@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -16,33 +15,14 @@ import (
 
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/cli"
+	"github.com/sunomi/sunomi/internal/testkit"
 )
 
-// mainEnv makes the test binary run main instead of the tests, so that the
-// tests can start the real command — and the agent can re-execute it for
-// its task processes.
-const mainEnv = "SUNOMI_AGENT_TEST_MAIN"
-
+// TestMain lets the tests start the real command in a process of its own
+// (testkit.Command), and the agent re-execute it for its task processes.
 func TestMain(m *testing.M) {
-	if os.Getenv(mainEnv) == "1" {
-		main()
-		os.Exit(0)
-	}
+	testkit.RunAsCommand(main)
 	os.Exit(m.Run())
-}
-
-// command runs the agent command in a process of its own.
-func command(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
-	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, args...)
-	cmd.Env = append(os.Environ(), mainEnv+"=1", "SUNOMI_TOKEN=", "SUNOMI_COORDINATOR=")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	return cmd, &out
 }
 
 func exitStatus(t *testing.T, err error) int {
@@ -74,7 +54,7 @@ func TestBadInvocationsExitWithOneLine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd, out := command(t, tt.args...)
+			cmd, out := testkit.Command(t, nil, tt.args...)
 			if code := exitStatus(t, cmd.Run()); code != tt.wantCode {
 				t.Fatalf("exit status %d, want %d; output %q", code, tt.wantCode, out)
 			}
@@ -128,25 +108,20 @@ func TestSIGTERMDrains(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd, out := command(t, "--node-id", "a1", "--data-dir", t.TempDir(), "--coordinator", srv.URL,
+	cmd, out := testkit.Command(t, nil, "--node-id", "a1", "--data-dir", t.TempDir(), "--coordinator", srv.URL,
 		"--token-file", tokenFile, "--join", "127.0.0.1:7946", "--memory-limit", "2GiB", "--log-level", "debug")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	leased := testkit.Poll(20*time.Second, func() (bool, error) {
 		mu.Lock()
-		n := leases
-		mu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			t.Fatalf("no lease within 20s; output:\n%s", out)
-		}
-		time.Sleep(20 * time.Millisecond)
+		defer mu.Unlock()
+		return leases > 0, nil
+	})
+	if leased != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("no lease: %v; output:\n%s", leased, out)
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/internal/testkit"
 )
 
 // TestMetricsAddrServesMetrics starts the agent with --metrics-addr and
@@ -32,14 +32,8 @@ func TestMetricsAddrServesMetrics(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-
-	cmd, out := command(t, "--node-id", "a1", "--data-dir", t.TempDir(), "--coordinator", srv.URL,
+	addr := testkit.FreeAddr(t, "127.0.0.1")
+	cmd, out := testkit.Command(t, nil, "--node-id", "a1", "--data-dir", t.TempDir(), "--coordinator", srv.URL,
 		"--slots", "3", "--encoder", "libx264", "--metrics-addr", addr)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -49,19 +43,18 @@ func TestMetricsAddrServesMetrics(t *testing.T) {
 		_ = cmd.Wait()
 	}()
 	var body string
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	err := testkit.Poll(20*time.Second, func() (bool, error) {
 		resp, err := http.Get("http://" + addr + "/metrics")
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			body = string(b)
-			break
+		if err != nil {
+			return false, err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no metrics at %s within 20s: %v; output:\n%s", addr, err, out)
-		}
-		time.Sleep(50 * time.Millisecond)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		body = string(b)
+		return err == nil, err
+	})
+	if err != nil {
+		t.Fatalf("no metrics at %s: %v; output:\n%s", addr, err, out)
 	}
 	for _, want := range []string{"\nsunomi_agent_slots 3\n", "\nsunomi_agent_slots_busy 0\n", "\ngo_goroutines "} {
 		if !strings.Contains(body, want) {
@@ -71,7 +64,7 @@ func TestMetricsAddrServesMetrics(t *testing.T) {
 }
 
 func TestMetricsAddrMustListen(t *testing.T) {
-	cmd, out := command(t, "--data-dir", t.TempDir(), "--coordinator", "http://127.0.0.1:1", "--encoder", "libx264",
+	cmd, out := testkit.Command(t, nil, "--data-dir", t.TempDir(), "--coordinator", "http://127.0.0.1:1", "--encoder", "libx264",
 		"--metrics-addr", "not-an-address")
 	if code := exitStatus(t, cmd.Run()); code != 1 || !strings.Contains(out.String(), "--metrics-addr") {
 		t.Errorf("exit status %d, output %q; want 1 and a word about --metrics-addr", code, out)

@@ -22,40 +22,13 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/internal/pgtest"
-	"github.com/sunomi/sunomi/internal/syncbuf"
+	"github.com/sunomi/sunomi/internal/testkit"
 )
 
-// mainEnv makes the test binary run main instead of the tests, so that the tests start the
-// real command in a process of its own.
-const mainEnv = "SUNOMI_API_TEST_MAIN"
-
+// TestMain lets the tests start the real command in a process of its own (testkit.Command).
 func TestMain(m *testing.M) {
-	if os.Getenv(mainEnv) == "1" {
-		main()
-		os.Exit(0)
-	}
+	testkit.RunAsCommand(main)
 	pgtest.Main(m)
-}
-
-// command runs the api command in a process of its own, in an environment without the
-// variables it reads, plus env.
-func command(t *testing.T, env []string, args ...string) (*exec.Cmd, *syncbuf.Buffer) {
-	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, args...)
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(name, "SUNOMI_") && !strings.HasPrefix(name, "GITHUB_") && name != "DATABASE_URL" {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(append(cmd.Env, mainEnv+"=1"), env...)
-	out := &syncbuf.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	return cmd, out
 }
 
 // valid is a configuration that passes every check, for the cases to spoil one setting of.
@@ -112,7 +85,7 @@ func TestBadConfigurationExitsWithOneLine(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cmd, out := command(t, tt.env, append([]string{"--http", "127.0.0.1:0"}, tt.args...)...)
+			cmd, out := testkit.Command(t, tt.env, append([]string{"--http", "127.0.0.1:0"}, tt.args...)...)
 			err := cmd.Run()
 			var exit *exec.ExitError
 			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
@@ -147,11 +120,11 @@ func TestServesAndStops(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			addr := freeAddr(t)
+			addr := testkit.FreeAddr(t, "127.0.0.1")
 			env := append(without("DATABASE_URL"), "DATABASE_URL="+pgtest.NewDatabase(t),
 				"SUNOMI_STORAGE=file://"+filepath.Join(t.TempDir(), "blobs"))
 			args := append([]string{"--http", addr, "--trusted-proxies", "10.0.0.0/8, 192.168.1.1"}, tt.args...)
-			cmd, out := command(t, env, args...)
+			cmd, out := testkit.Command(t, env, args...)
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -208,16 +181,6 @@ func TestServesAndStops(t *testing.T) {
 			}
 		})
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // selfSigned writes a certificate for 127.0.0.1 and its key into dir, and returns their paths

@@ -4,10 +4,8 @@
 package farmtest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,10 +17,15 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/internal/syncbuf"
+	"github.com/sunomi/sunomi/internal/testkit"
 )
 
 // Token is the cluster token every test farm uses.
 const Token = "farmtest-token"
+
+// processLogTail is how much of each process's log a failed test shows.
+const processLogTail = 4000
 
 var (
 	buildOnce sync.Once
@@ -60,22 +63,6 @@ func moduleRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// FreeAddr returns a loopback HOST:PORT nothing listens on right now.
-func FreeAddr(tb testing.TB) string {
-	tb.Helper()
-	return freeAddrOn(tb, "127.0.0.1")
-}
-
-func freeAddrOn(tb testing.TB, ip string) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", ip+":0")
-	if err != nil {
-		tb.Fatalf("find a free port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // Process is a running coordinator or agent.
 type Process struct {
 	Name  string
@@ -83,11 +70,9 @@ type Process struct {
 	bin   string
 	netns string // network namespace to run in, if any
 	cmd   *exec.Cmd
-	log   *bytes.Buffer
+	log   syncbuf.Buffer // every run's output, written by the process while the test reads
 	done  chan struct{}
-	mu    sync.Mutex // guards cmd, done and log's replacement
-	// logMu guards the log's contents, written by the process's output.
-	logMu sync.Mutex
+	mu    sync.Mutex // guards cmd and done
 }
 
 func (p *Process) start(tb testing.TB) {
@@ -98,13 +83,8 @@ func (p *Process) start(tb testing.TB) {
 	if p.netns != "" {
 		p.cmd = exec.Command("ip", append([]string{"netns", "exec", p.netns, p.bin}, p.Args...)...)
 	}
-	p.logMu.Lock()
-	if p.log == nil {
-		p.log = &bytes.Buffer{}
-	}
-	fmt.Fprintf(p.log, "=== start %s\n", time.Now().Format(time.TimeOnly))
-	p.logMu.Unlock()
-	p.cmd.Stdout, p.cmd.Stderr = lockedWriter{p}, lockedWriter{p}
+	fmt.Fprintf(&p.log, "=== start %s\n", time.Now().Format(time.TimeOnly))
+	p.cmd.Stdout, p.cmd.Stderr = &p.log, &p.log
 	p.cmd.Env = append(os.Environ(), "SUNOMI_TOKEN="+Token)
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := p.cmd.Start(); err != nil {
@@ -112,14 +92,6 @@ func (p *Process) start(tb testing.TB) {
 	}
 	p.done = make(chan struct{})
 	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(p.cmd, p.done)
-}
-
-type lockedWriter struct{ p *Process }
-
-func (w lockedWriter) Write(b []byte) (int, error) {
-	w.p.logMu.Lock()
-	defer w.p.logMu.Unlock()
-	return w.p.log.Write(b)
 }
 
 // Kill sends SIGKILL to the process group (the agent's task children too)
@@ -159,11 +131,7 @@ func (p *Process) Running() bool {
 func (p *Process) Restart(tb testing.TB) { p.start(tb) }
 
 // Log returns what the process printed so far.
-func (p *Process) Log() string {
-	p.logMu.Lock()
-	defer p.logMu.Unlock()
-	return p.log.String()
-}
+func (p *Process) Log() string { return p.log.String() }
 
 // Coordinator is one coordinator of a farm.
 type Coordinator struct {
@@ -220,7 +188,8 @@ func Start(tb testing.TB, o Options) *Farm {
 		hosts, agentIP = newHosts(tb, o.Coordinators)
 	}
 	for i := 1; i <= o.Coordinators; i++ {
-		c := &Coordinator{HTTP: FreeAddr(tb), Raft: FreeAddr(tb), Gossip: FreeAddr(tb)}
+		addrs := testkit.FreeAddrs(tb, "127.0.0.1", 3)
+		c := &Coordinator{HTTP: addrs[0], Raft: addrs[1], Gossip: addrs[2]}
 		c.Process = &Process{Name: fmt.Sprintf("c%d", i), bin: filepath.Join(f.bin, "coordinator")}
 		if hosts != nil {
 			h := hosts[i-1]
@@ -242,7 +211,7 @@ func Start(tb testing.TB, o Options) *Farm {
 	for i := 1; i <= o.Agents; i++ {
 		a := &Process{Name: fmt.Sprintf("a%d", i), bin: filepath.Join(f.bin, "agent")}
 		a.Args = []string{"--node-id", a.Name, "--data-dir", filepath.Join(f.dir, a.Name),
-			"--join", strings.Join(gossip, ","), "--gossip-addr", freeAddrOn(tb, agentIP), "--slots", fmt.Sprint(slots),
+			"--join", strings.Join(gossip, ","), "--gossip-addr", testkit.FreeAddr(tb, agentIP), "--slots", fmt.Sprint(slots),
 			"--coordinator", strings.Join(f.URLs(), ","), "--fast"}
 		a.Args = append(a.Args, o.AgentArgs...)
 		a.start(tb)
@@ -256,7 +225,7 @@ func Start(tb testing.TB, o Options) *Farm {
 		}
 		if tb.Failed() {
 			for _, p := range f.processes() {
-				tb.Logf("--- %s log ---\n%s", p.Name, tail(p.Log(), 4000))
+				tb.Logf("--- %s log ---\n%s", p.Name, testkit.Tail(p.Log(), processLogTail))
 			}
 		}
 	})
@@ -341,22 +310,18 @@ func (f *Farm) WaitLeader(timeout time.Duration) {
 }
 
 // Eventually polls cond until it holds or timeout passes; the last error is
-// reported on failure.
+// reported on failure. Each try gets a few seconds: a process that does not
+// answer must not use up the whole wait.
 func (f *Farm) Eventually(timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
 	f.tb.Helper()
-	deadline := time.Now().Add(timeout)
-	var last error
-	for time.Now().Before(deadline) {
+	err := testkit.Poll(timeout, func() (bool, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		ok, err := cond(ctx)
-		cancel()
-		if ok {
-			return
-		}
-		last = err
-		time.Sleep(200 * time.Millisecond)
+		defer cancel()
+		return cond(ctx)
+	})
+	if err != nil {
+		f.tb.Fatalf("waiting for %s: %v", what, err)
 	}
-	f.tb.Fatalf("timed out after %s waiting for %s (last error: %v)", timeout, what, last)
 }
 
 // Submit uploads a local file through a coordinator and submits a job for it.
@@ -395,13 +360,6 @@ func (f *Farm) WaitJob(id string, timeout time.Duration) wire.Job {
 		return j.State == wire.JobDone || j.State == wire.JobFailed || j.State == wire.JobCanceled, nil
 	})
 	return job
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n:]
 }
 
 // Freeze stops the process with SIGSTOP: it keeps its sockets but neither

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sunomi/sunomi/internal/testkit"
 )
 
 // Version is the pinned MinIO server module version: the newest commit of
@@ -24,6 +26,9 @@ const Module = "github.com/minio/minio"
 
 // BuildTimeout bounds the one-time build: about 3 to 8 minutes on a cold cache.
 const BuildTimeout = 30 * time.Minute
+
+// buildOutputTail is how much of a failed build's output its error quotes.
+const buildOutputTail = 4 << 10
 
 // CacheDir returns the directory that keeps built tools across test runs, outside the repo:
 // $SUNOMI_CACHE, else $XDG_CACHE_HOME/sunomi, else ~/.cache/sunomi.
@@ -122,13 +127,13 @@ func build(ctx context.Context, root, bin string, logf func(string, ...any)) err
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("minio build: start %s: %w", goBin, err)
 	}
-	tail := newTail(40)
+	var output strings.Builder
 	sc := bufio.NewScanner(out)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	n := 0
 	for sc.Scan() {
 		line := sc.Text()
-		tail.add(line)
+		output.WriteString(line + "\n")
 		n++
 		// -v names every package as it compiles: plenty of progress without flooding the log.
 		logf("miniotest: [build %s] %s", time.Since(start).Round(time.Second), line)
@@ -136,10 +141,10 @@ func build(ctx context.Context, root, bin string, logf func(string, ...any)) err
 	_, _ = io.Copy(io.Discard, out)
 	waitErr := cmd.Wait()
 	if ctx.Err() != nil {
-		return fmt.Errorf("minio build: gave up after %s (%w); last output:\n%s", time.Since(start).Round(time.Second), ctx.Err(), tail)
+		return fmt.Errorf("minio build: gave up after %s (%w); last output:\n%s", time.Since(start).Round(time.Second), ctx.Err(), testkit.Tail(output.String(), buildOutputTail))
 	}
 	if waitErr != nil {
-		return fmt.Errorf("minio build: go install %s@%s: %w; last output:\n%s", Module, Version, waitErr, tail)
+		return fmt.Errorf("minio build: go install %s@%s: %w; last output:\n%s", Module, Version, waitErr, testkit.Tail(output.String(), buildOutputTail))
 	}
 	built := filepath.Join(scratch, "minio")
 	if !usable(built) {
@@ -167,20 +172,3 @@ func goCommand() (string, error) {
 	}
 	return "", errors.New("minio build: no go command on PATH or in $GOROOT/bin")
 }
-
-// tailBuf keeps the last lines of output for error messages.
-type tailBuf struct {
-	max   int
-	lines []string
-}
-
-func newTail(max int) *tailBuf { return &tailBuf{max: max} }
-
-func (t *tailBuf) add(line string) {
-	t.lines = append(t.lines, line)
-	if len(t.lines) > t.max {
-		t.lines = t.lines[len(t.lines)-t.max:]
-	}
-}
-
-func (t *tailBuf) String() string { return strings.Join(t.lines, "\n") }

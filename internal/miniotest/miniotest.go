@@ -15,18 +15,17 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sunomi/sunomi/internal/syncbuf"
+	"github.com/sunomi/sunomi/internal/testkit"
 )
 
 // ReadyTimeout bounds how long Start waits for a server to answer its readiness probe.
@@ -112,20 +111,17 @@ func Start(tb testing.TB) *Server {
 
 func start(tb testing.TB, bin string) (*Server, error) {
 	tb.Helper()
-	ports, err := freePorts(2)
-	if err != nil {
-		return nil, err
-	}
+	addrs := testkit.FreeAddrs(tb, "127.0.0.1", 2)
 	dir := tb.TempDir()
 	s := &Server{
-		Endpoint:  net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
+		Endpoint:  addrs[0],
 		AccessKey: "test-" + randomHex(8),
 		SecretKey: randomHex(20),
 		DataDir:   filepath.Join(dir, "data"),
 		output:    &syncbuf.Buffer{},
 		exited:    make(chan struct{}),
 	}
-	console := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
+	console := addrs[1]
 	s.cmd = exec.Command(bin, "server",
 		"--address", s.Endpoint,
 		"--console-address", console,
@@ -231,26 +227,6 @@ func (s *Server) stop() {
 		_ = s.cmd.Process.Kill()
 		<-s.exited
 	}
-}
-
-// freePorts asks the kernel for n distinct free loopback ports.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			_ = ln.Close()
-		}
-	}()
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("free port: %w", err)
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 func randomHex(n int) string {

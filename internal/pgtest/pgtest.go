@@ -24,13 +24,14 @@ import (
 
 	"github.com/sunomi/sunomi/internal/postgres"
 	"github.com/sunomi/sunomi/internal/syncbuf"
+	"github.com/sunomi/sunomi/internal/testkit"
 )
 
 // StartTimeout bounds initdb and the server's start; both take a second or two.
 const StartTimeout = 2 * time.Minute
 
-// serverLogLines is how much of the server's log Main prints when the tests fail.
-const serverLogLines = 100
+// serverLogTail is how much of the server's log Main prints when the tests fail.
+const serverLogTail = 16 << 10
 
 var (
 	// server is the binary's cluster, set by Main before any test runs and read-only after.
@@ -78,7 +79,7 @@ func run(m *testing.M) int {
 		code = max(code, 1)
 	}
 	if code != 0 {
-		fmt.Fprintf(os.Stderr, "pgtest: last lines of the PostgreSQL server log:\n%s\n", log.Tail(serverLogLines))
+		fmt.Fprintf(os.Stderr, "pgtest: last lines of the PostgreSQL server log:\n%s\n", testkit.Tail(log.String(), serverLogTail))
 	}
 	return code
 }

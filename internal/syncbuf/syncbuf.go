@@ -4,7 +4,6 @@ package syncbuf
 
 import (
 	"bytes"
-	"strings"
 	"sync"
 )
 
@@ -25,10 +24,4 @@ func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-// Tail returns the last n lines written.
-func (b *Buffer) Tail(n int) string {
-	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

@@ -26,6 +26,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sunomi/sunomi/internal/testkit"
 )
 
 // Spec describes a generated clip; Args are the ffmpeg arguments between the global flags and the
@@ -96,7 +98,7 @@ func FFprobeJSON(tb testing.TB, args ...string) []byte {
 	cmd := exec.Command("ffprobe", full...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		tb.Fatalf("testmedia: ffprobe %s: %v\n%s", strings.Join(full, " "), err, tail(stderr.Bytes()))
+		tb.Fatalf("testmedia: ffprobe %s: %v\n%s", strings.Join(full, " "), err, testkit.Tail(stderr.String(), stderrTail))
 	}
 	return stdout.Bytes()
 }
@@ -202,23 +204,18 @@ func ffmpeg(args []string, out string) error {
 	cmd := exec.Command("ffmpeg", full...)
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("ffmpeg %s: %w\n%s", strings.Join(full, " "), err, tail(stderr.Bytes()))
+		return fmt.Errorf("ffmpeg %s: %w\n%s", strings.Join(full, " "), err, testkit.Tail(stderr.String(), stderrTail))
 	}
 	fi, err := os.Stat(out)
 	if err != nil {
 		return fmt.Errorf("ffmpeg wrote no output: %w", err)
 	}
 	if fi.Size() == 0 {
-		return errors.New("ffmpeg wrote an empty file\n" + string(tail(stderr.Bytes())))
+		return errors.New("ffmpeg wrote an empty file\n" + testkit.Tail(stderr.String(), stderrTail))
 	}
 	return nil
 }
 
-// tail keeps the end of a long stderr, where ffmpeg reports what finally went wrong.
-func tail(b []byte) []byte {
-	const limit = 8 << 10
-	if len(b) > limit {
-		return append([]byte("…"), b[len(b)-limit:]...)
-	}
-	return b
-}
+// stderrTail is how much of ffmpeg's or ffprobe's stderr a failure quotes: its end, where
+// it reports what finally went wrong.
+const stderrTail = 8 << 10
