@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
@@ -49,8 +47,7 @@ func newAgentCmd() *cobra.Command {
 				return err
 			}
 			if f.metricsAddr != "" {
-				reg := prometheus.NewRegistry()
-				reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+				reg := cli.NewRegistry()
 				cfg.Registry = reg
 				stop, err := serveMetrics(f.metricsAddr, reg)
 				if err != nil {
@@ -120,11 +117,10 @@ func (f flags) config() (agent.Config, error) {
 	if cfg.Prefetch == 0 {
 		cfg.Prefetch = -1 // the agent's zero value means its default
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return cfg, fmt.Errorf("--log-level %q: %w", f.logLevel, err)
+	var err error
+	if cfg.Logger, err = cli.NewLogger(f.logLevel); err != nil {
+		return cfg, err
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	creds, err := cluster.ReadCredentials(cluster.CredentialSources{Token: f.token, TokenFile: f.tokenFile,
 		GossipKey: f.gossipKey, GossipKeyFile: f.gossipKeyFile})
 	if err != nil {

@@ -4,27 +4,6 @@
 // drains it: no new work, running tasks finish, queued ones are handed back.
 package main
 
-import (
-	"context"
-	"errors"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
+import "github.com/sunomi/sunomi/internal/cli"
 
-	"github.com/sunomi/sunomi/internal/cli"
-)
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newAgentCmd().ExecuteContext(ctx)
-	stop()
-	var code cli.ExitCode
-	if errors.As(err, &code) {
-		os.Exit(int(code))
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "agent:", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main(newAgentCmd()) }

@@ -4,22 +4,6 @@
 // SIGTERM or SIGINT shuts it down gracefully: no new connections, requests in flight finish.
 package main
 
-import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
+import "github.com/sunomi/sunomi/internal/cli"
 
-	"github.com/sunomi/sunomi/internal/cli"
-)
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newAPICmd().ExecuteContext(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "api:", cli.OneLine(err))
-		os.Exit(1)
-	}
-}
+func main() { cli.Main(newAPICmd()) }

@@ -6,31 +6,18 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"log/slog"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	"github.com/sunomi/sunomi/cluster"
+	"github.com/sunomi/sunomi/internal/cli"
 	"github.com/sunomi/sunomi/storage"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newCoordinatorCmd().ExecuteContext(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "coordinator:", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main(newCoordinatorCmd()) }
 
 type flags struct {
 	cfg                      cluster.Config
@@ -78,11 +65,10 @@ func run(ctx context.Context, f flags) error {
 	if cfg.NodeID == "" || cfg.DataDir == "" {
 		return errors.New("--node-id and --data-dir are required")
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return fmt.Errorf("--log-level %q: %w", f.logLevel, err)
+	var err error
+	if cfg.Logger, err = cli.NewLogger(f.logLevel); err != nil {
+		return err
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	creds, err := cluster.ReadCredentials(cluster.CredentialSources{Token: f.token, TokenFile: f.tokenFile,
 		GossipKey: f.gossipKey, GossipKeyFile: f.gossipKeyFile})
 	if err != nil {
@@ -109,8 +95,7 @@ func run(ctx context.Context, f flags) error {
 	if cfg.Store, err = storage.Open(storageURL, storage.Options{PublicURL: "http://" + cfg.HTTPAddr, Secret: blobKey[:]}); err != nil {
 		return fmt.Errorf("open storage: %w", err)
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := cli.NewRegistry()
 	cfg.Registry, cfg.Gatherer = reg, reg
 
 	node, err := cluster.New(cfg)
