@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/cluster/wire"
-	"github.com/sunomi/sunomi/internal/cli"
 	"github.com/sunomi/sunomi/internal/testkit"
 )
 
@@ -144,31 +143,5 @@ func TestSIGTERMDrains(t *testing.T) {
 	}
 	if token != "s3cret" {
 		t.Errorf("token %q, want the one from --token-file", token)
-	}
-}
-
-func TestParseBytes(t *testing.T) {
-	tests := []struct {
-		in   string
-		want int64
-		ok   bool
-	}{
-		{"0", 0, true},
-		{"4GiB", 4 << 30, true},
-		{"512MiB", 512 << 20, true},
-		{"512 mib", 512 << 20, true},
-		{"1.5G", 3 << 29, true},
-		{"2GB", 2e9, true},
-		{"1000000", 1e6, true},
-		{"64k", 64 << 10, true},
-		{"lots", 0, false},
-		{"-1GiB", 0, false},
-		{"GiB", 0, false},
-	}
-	for _, tt := range tests {
-		got, err := cli.ParseBytes(tt.in)
-		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("parseBytes(%q) = %d, %v; want %d, ok %v", tt.in, got, err, tt.want, tt.ok)
-		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -61,39 +60,41 @@ func TestPoll(t *testing.T) {
 	})
 }
 
-// fatalTB records what WaitFor fails with, ending the goroutine as testing.T.Fatalf does.
-type fatalTB struct {
-	testing.TB
-	msg string
-}
-
-func (f *fatalTB) Helper() {}
-
-func (f *fatalTB) Fatalf(format string, args ...any) {
-	f.msg = fmt.Sprintf(format, args...)
-	runtime.Goexit()
-}
-
-func waitForIn(tb *fatalTB, timeout time.Duration, cond func() bool) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		WaitFor(tb, timeout, "the kettle to boil", cond)
-	}()
-	<-done
-}
-
 func TestWaitFor(t *testing.T) {
-	var held fatalTB
 	calls := 0
-	waitForIn(&held, time.Minute, func() bool { calls++; return calls == 2 })
-	if held.msg != "" {
-		t.Errorf("WaitFor failed with %q on a condition that held", held.msg)
+	msg := Failure(t, func(tb testing.TB) {
+		WaitFor(tb, time.Minute, "the kettle to boil", func() bool { calls++; return calls == 2 })
+	})
+	if msg != "" || calls != 2 {
+		t.Errorf("WaitFor failed with %q after %d calls on a condition that held at the second", msg, calls)
 	}
-	var never fatalTB
-	waitForIn(&never, PollInterval, func() bool { return false })
-	if !strings.HasPrefix(never.msg, "waiting for the kettle to boil: timed out after ") {
-		t.Errorf("WaitFor failed with %q, want a timeout naming what it waited for", never.msg)
+	msg = Failure(t, func(tb testing.TB) {
+		WaitFor(tb, PollInterval, "the kettle to boil", func() bool { return false })
+	})
+	if !strings.HasPrefix(msg, "waiting for the kettle to boil: timed out after ") {
+		t.Errorf("WaitFor failed with %q, want a timeout naming what it waited for", msg)
+	}
+}
+
+func TestFailure(t *testing.T) {
+	tests := []struct {
+		name string
+		fn   func(tb testing.TB)
+		want string
+	}{
+		{"no failure", func(tb testing.TB) { tb.Helper() }, ""},
+		{"Fatal", func(tb testing.TB) { tb.Fatal("broken ", 1) }, "broken 1"},
+		{"Fatalf ends the helper", func(tb testing.TB) {
+			tb.Fatalf("broken %d", 2)
+			panic("not reached")
+		}, "broken 2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Failure(t, tt.fn); got != tt.want {
+				t.Errorf("Failure = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 

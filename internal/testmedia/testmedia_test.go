@@ -3,16 +3,16 @@ package testmedia
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"math"
 	"os"
 	"os/exec"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sunomi/sunomi/internal/testkit"
 )
 
 // probe is the part of ffprobe's -show_format -show_streams output the checks read.
@@ -299,40 +299,15 @@ func TestGenerateCaches(t *testing.T) {
 	}
 }
 
-// fatalTB records the first Fatalf and stops the goroutine, as testing.T does.
-type fatalTB struct {
-	testing.TB
-	msg string
-}
-
-func (f *fatalTB) Helper() {}
-
-func (f *fatalTB) Fatalf(format string, args ...any) {
-	f.msg = fmt.Sprintf(format, args...)
-	runtime.Goexit()
-}
-
-func runFatal(t *testing.T, fn func(tb testing.TB)) string {
-	t.Helper()
-	f := &fatalTB{TB: t}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		fn(f)
-	}()
-	<-done
-	return f.msg
-}
-
 func TestGenerateFailureShowsFFmpegError(t *testing.T) {
-	msg := runFatal(t, func(tb testing.TB) {
+	msg := testkit.Failure(t, func(tb testing.TB) {
 		Generate(tb, Spec{Name: "broken", Ext: "mp4", Args: []string{"-f", "lavfi", "-i", "nosuchsource"}})
 	})
 	if !strings.Contains(msg, "broken.mp4") || !strings.Contains(msg, "nosuchsource") {
 		t.Errorf("failure message = %q, want it to name the spec and carry ffmpeg's complaint", msg)
 	}
 
-	msg = runFatal(t, func(tb testing.TB) { Generate(tb, Spec{Name: "a/b", Ext: "mp4"}) })
+	msg = testkit.Failure(t, func(tb testing.TB) { Generate(tb, Spec{Name: "a/b", Ext: "mp4"}) })
 	if !strings.Contains(msg, "invalid spec") {
 		t.Errorf("failure message = %q, want it to reject the spec", msg)
 	}
