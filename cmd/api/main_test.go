@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -141,22 +142,22 @@ func TestServesAndStops(t *testing.T) {
 			}()
 
 			url := tt.scheme + "://" + addr
-			deadline := time.Now().Add(30 * time.Second)
 			var resp *http.Response
-			for {
-				var err error
-				if resp, err = tt.client.Get(url + "/readyz"); err == nil {
-					resp.Body.Close()
-					break
-				}
+			err := testkit.Poll(30*time.Second, func() (bool, error) {
 				select {
 				case err := <-done:
-					t.Fatalf("api exited before serving: %v", err)
-				case <-time.After(50 * time.Millisecond):
+					return true, fmt.Errorf("it exited first (%v)", err)
+				default:
 				}
-				if time.Now().After(deadline) {
-					t.Fatalf("api not serving at %s within 30s: %v", url, err)
+				var err error
+				if resp, err = tt.client.Get(url + "/readyz"); err != nil {
+					return false, err
 				}
+				resp.Body.Close()
+				return true, nil
+			})
+			if err != nil {
+				t.Fatalf("api not serving at %s: %v", url, err)
 			}
 			if resp.StatusCode != http.StatusNoContent {
 				t.Errorf("GET /readyz: status %d, want 204", resp.StatusCode)

@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -170,47 +171,38 @@ func start(tb testing.TB, bin string) (*Server, error) {
 // fail with "Server not initialized yet"; /minio/health/cluster answers 200 only once the object
 // layer, bucket metadata and IAM are initialised and the drives have write quorum.
 func (s *Server) waitReady() error {
-	ctx, cancel := context.WithTimeout(context.Background(), ReadyTimeout)
-	defer cancel()
 	client := &http.Client{Timeout: 2 * time.Second}
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	last := "no answer yet"
-	for {
-		ok, status := s.probe(ctx, client, "/minio/health/ready")
-		if ok {
-			ok, status = s.probe(ctx, client, "/minio/health/cluster")
-		}
-		if ok {
-			return nil
-		}
-		last = status
+	err := testkit.Poll(ReadyTimeout, func() (bool, error) {
 		select {
 		case <-s.exited:
-			return fmt.Errorf("minio on %s exited before becoming ready", s.Endpoint)
-		case <-ctx.Done():
-			return fmt.Errorf("minio on %s not ready after %s (last probe: %s)", s.Endpoint, ReadyTimeout, last)
-		case <-tick.C:
+			return true, errors.New("exited before becoming ready")
+		default:
 		}
+		for _, path := range []string{"/minio/health/ready", "/minio/health/cluster"} {
+			if err := s.probe(client, path); err != nil {
+				return false, err
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("minio on %s: %w", s.Endpoint, err)
 	}
+	return nil
 }
 
-// probe reports whether a health endpoint says the server is fully up, and what it said.
-func (s *Server) probe(ctx context.Context, client *http.Client, path string) (bool, string) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.Endpoint+path, nil)
+// probe says why a health endpoint does not report the server fully up, nil if it does.
+func (s *Server) probe(client *http.Client, path string) error {
+	resp, err := client.Get("http://" + s.Endpoint + path)
 	if err != nil {
-		return false, err.Error()
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return false, fmt.Sprintf("%s: %v", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	_ = resp.Body.Close()
 	st := resp.Header.Get("X-Minio-Server-Status")
 	if resp.StatusCode != http.StatusOK || st != "" {
-		return false, fmt.Sprintf("%s: %s %s", path, resp.Status, st)
+		return fmt.Errorf("%s: %s %s", path, resp.Status, st)
 	}
-	return true, ""
+	return nil
 }
 
 // stop asks the server to shut down, and kills it if it lingers.

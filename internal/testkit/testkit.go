@@ -24,15 +24,17 @@ import (
 // database does not keep the machine busy.
 const PollInterval = 50 * time.Millisecond
 
-// Poll tries cond every PollInterval until it reports done, and gives up when timeout has
-// passed: the error then says how long it waited and what cond last returned, so a harness can
-// tell why the condition never held. cond's error means "not yet", not "stop".
-func Poll(timeout time.Duration, cond func() (bool, error)) error {
+// Poll tries cond every PollInterval until it is done, and gives up when timeout has passed:
+// the error then says how long it waited and what cond last returned, so a harness can tell
+// why the condition never held. cond returns false and why not yet (or a nil error), true and
+// nil when the condition holds, and true and an error when waiting longer is pointless (the
+// process to wait for has exited): Poll returns that error.
+func Poll(timeout time.Duration, cond func() (done bool, err error)) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		done, err := cond()
 		if done {
-			return nil
+			return err
 		}
 		if time.Now().After(deadline) {
 			if err != nil {

@@ -52,6 +52,17 @@ func TestPoll(t *testing.T) {
 			t.Errorf("cond called %d times, want it tried again before giving up", calls)
 		}
 	})
+	t.Run("stops at a final error", func(t *testing.T) {
+		calls := 0
+		final := errors.New("the server exited")
+		err := Poll(time.Minute, func() (bool, error) {
+			calls++
+			return calls == 2, final
+		})
+		if !errors.Is(err, final) || calls != 2 {
+			t.Errorf("Poll = %v after %d calls, want %v after 2", err, calls, final)
+		}
+	})
 	t.Run("times out without an error", func(t *testing.T) {
 		err := Poll(PollInterval, func() (bool, error) { return false, nil })
 		if err == nil || !strings.HasPrefix(err.Error(), "timed out after") {
