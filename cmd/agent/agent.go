@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -110,7 +109,7 @@ func (f flags) config() (agent.Config, error) {
 	if cfg.DataDir == "" {
 		return cfg, errors.New("--data-dir is required")
 	}
-	cfg.Join, cfg.Coordinators = splitList(f.join), splitList(f.coordinators)
+	cfg.Join, cfg.Coordinators = cli.SplitList(f.join), cli.SplitList(f.coordinators)
 	if len(cfg.Join) == 0 && len(cfg.Coordinators) == 0 {
 		return cfg, errors.New("--join or --coordinator is required")
 	}
@@ -158,7 +157,7 @@ func encoders(spec string) ([]string, error) {
 		return encoder.AvailableEncoders(), nil
 	}
 	var out []string
-	for _, name := range splitList(spec) {
+	for _, name := range cli.SplitList(spec) {
 		e, err := encoder.ResolveEncoder(name)
 		if err != nil {
 			return nil, err
@@ -166,14 +165,4 @@ func encoders(spec string) ([]string, error) {
 		out = append(out, e)
 	}
 	return out, nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -75,9 +74,7 @@ func run(ctx context.Context, f flags) error {
 		return err
 	}
 	cfg.Token, cfg.GossipKey = creds.Token, creds.GossipKey
-	if f.join != "" {
-		cfg.Join = strings.Split(f.join, ",")
-	}
+	cfg.Join = cli.SplitList(f.join)
 	storageURL := f.storageURL
 	if storageURL == "" {
 		dir, err := filepath.Abs(filepath.Join(cfg.DataDir, "blobs"))

@@ -66,6 +66,18 @@ func NewRunTaskCmd() *cobra.Command {
 	}
 }
 
+// SplitList reads a flag that lists items separated by commas ("a, b,c"): spaces around an
+// item and empty items are dropped, so that "" is no item at all.
+func SplitList(s string) []string {
+	var out []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
 // byteUnits are the suffixes ParseBytes knows, longest first.
 var byteUnits = []struct {
 	suffix string

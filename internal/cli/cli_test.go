@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -27,6 +28,23 @@ func TestParseBytes(t *testing.T) {
 		got, err := ParseBytes(tt.in)
 		if (err == nil) != tt.ok || got != tt.want {
 			t.Errorf("ParseBytes(%q) = %d, %v; want %d, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestSplitList(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"a", []string{"a"}},
+		{"a, b ,c", []string{"a", "b", "c"}},
+		{" , a,,", []string{"a"}},
+	}
+	for _, tt := range tests {
+		if got := SplitList(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("SplitList(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
