@@ -146,7 +146,7 @@ func TestServesAndStops(t *testing.T) {
 			err := testkit.Poll(30*time.Second, func() (bool, error) {
 				select {
 				case err := <-done:
-					return true, fmt.Errorf("it exited first (%v)", err)
+					return false, testkit.Stop(fmt.Errorf("it exited first (%v)", err))
 				default:
 				}
 				var err error

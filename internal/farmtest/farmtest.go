@@ -310,17 +310,14 @@ func (f *Farm) WaitLeader(timeout time.Duration) {
 }
 
 // Eventually polls cond until it holds or timeout passes; the last error is
-// reported on failure, and ignored once cond holds. Each try gets a few
-// seconds: a process that does not answer must not use up the whole wait.
+// reported on failure. Each try gets a few seconds: a process that does not
+// answer must not use up the whole wait.
 func (f *Farm) Eventually(timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
 	f.tb.Helper()
 	err := testkit.Poll(timeout, func() (bool, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if ok, err := cond(ctx); !ok {
-			return false, err
-		}
-		return true, nil
+		return cond(ctx)
 	})
 	if err != nil {
 		f.tb.Fatalf("waiting for %s: %v", what, err)

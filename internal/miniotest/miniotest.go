@@ -175,7 +175,7 @@ func (s *Server) waitReady() error {
 	err := testkit.Poll(ReadyTimeout, func() (bool, error) {
 		select {
 		case <-s.exited:
-			return true, errors.New("exited before becoming ready")
+			return false, testkit.Stop(errors.New("exited before becoming ready"))
 		default:
 		}
 		for _, path := range []string{"/minio/health/ready", "/minio/health/cluster"} {

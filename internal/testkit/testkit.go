@@ -6,6 +6,7 @@
 package testkit
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -24,17 +25,20 @@ import (
 // database does not keep the machine busy.
 const PollInterval = 50 * time.Millisecond
 
-// Poll tries cond every PollInterval until it is done, and gives up when timeout has passed:
-// the error then says how long it waited and what cond last returned, so a harness can tell
-// why the condition never held. cond returns false and why not yet (or a nil error), true and
-// nil when the condition holds, and true and an error when waiting longer is pointless (the
-// process to wait for has exited): Poll returns that error.
-func Poll(timeout time.Duration, cond func() (done bool, err error)) error {
+// Poll tries cond every PollInterval until it holds, and gives up when timeout has passed: the
+// error then says how long it waited and what cond last returned, so a harness can tell why
+// the condition never held. cond's error says why it does not hold yet, and is ignored once it
+// holds; an error made by Stop ends the wait at once.
+func Poll(timeout time.Duration, cond func() (bool, error)) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		done, err := cond()
 		if done {
-			return err
+			return nil
+		}
+		var stop stopError
+		if errors.As(err, &stop) {
+			return stop.err
 		}
 		if time.Now().After(deadline) {
 			if err != nil {
@@ -45,6 +49,15 @@ func Poll(timeout time.Duration, cond func() (done bool, err error)) error {
 		time.Sleep(PollInterval)
 	}
 }
+
+// Stop marks the error of a condition that can no longer hold (the process to wait for has
+// exited): Poll returns err at once instead of trying until its timeout.
+func Stop(err error) error { return stopError{err} }
+
+type stopError struct{ err error }
+
+func (e stopError) Error() string { return e.err.Error() }
+func (e stopError) Unwrap() error { return e.err }
 
 // WaitFor waits until cond holds, failing tb when timeout passes first; what names the
 // condition in the failure ("the agent to register").

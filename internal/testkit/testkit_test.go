@@ -52,15 +52,23 @@ func TestPoll(t *testing.T) {
 			t.Errorf("cond called %d times, want it tried again before giving up", calls)
 		}
 	})
-	t.Run("stops at a final error", func(t *testing.T) {
+	t.Run("ignores the error once cond holds", func(t *testing.T) {
+		if err := Poll(time.Minute, func() (bool, error) { return true, errors.New("stale") }); err != nil {
+			t.Errorf("Poll = %v, want nil", err)
+		}
+	})
+	t.Run("stops at once at Stop", func(t *testing.T) {
 		calls := 0
-		final := errors.New("the server exited")
+		exited := errors.New("the server exited")
 		err := Poll(time.Minute, func() (bool, error) {
 			calls++
-			return calls == 2, final
+			if calls == 2 {
+				return false, Stop(exited)
+			}
+			return false, errors.New("not yet")
 		})
-		if !errors.Is(err, final) || calls != 2 {
-			t.Errorf("Poll = %v after %d calls, want %v after 2", err, calls, final)
+		if err != exited || calls != 2 {
+			t.Errorf("Poll = %v after %d calls, want %v itself after 2", err, calls, exited)
 		}
 	})
 	t.Run("times out without an error", func(t *testing.T) {
