@@ -5,71 +5,33 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sunomi/sunomi/internal/pgtest"
+	"github.com/sunomi/sunomi/internal/testkit"
 	"github.com/sunomi/sunomi/internal/testmedia"
 )
-
-// The tests run the real binary, as users and the farm's agents do: a panic trace or a death by
-// signal only shows up there.
-
-var sunomiBuild struct {
-	once sync.Once
-	path string
-	err  error
-	out  []byte
-}
 
 // TestMain gives the package a PostgreSQL cluster for `sunomi users` and `sunomi dev`.
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// sunomiBinary builds ./cmd/sunomi once per test binary. pgtest.Main ends the process with
-// os.Exit, leaving no moment to remove a temporary directory, so the binary lives in the user's
-// cache directory under one name that every build replaces with a rename: the disk holds one
-// copy, and a test run still executing the previous one is unaffected.
+// sunomiBinary builds ./cmd/sunomi once per test binary (testkit.Build). The tests run the real
+// binary, as users and the farm's agents do: a panic trace or a death by signal only shows up
+// there.
 func sunomiBinary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the sunomi binary on generated media; skipped with -short")
 	}
-	b := &sunomiBuild
-	b.once.Do(func() {
-		gobin, err := exec.LookPath("go")
-		if err != nil {
-			b.err = err
-			return
-		}
-		dir, err := os.UserCacheDir()
-		if err != nil {
-			dir = os.TempDir()
-		}
-		dir = filepath.Join(dir, "sunomi", "test-bin")
-		if b.err = os.MkdirAll(dir, 0o755); b.err != nil {
-			return
-		}
-		b.path = filepath.Join(dir, "sunomi")
-		tmp := fmt.Sprintf("%s.%d.tmp", b.path, os.Getpid())
-		if b.out, b.err = exec.Command(gobin, "build", "-o", tmp, ".").CombinedOutput(); b.err != nil {
-			os.Remove(tmp)
-			return
-		}
-		b.err = os.Rename(tmp, b.path)
-	})
-	if b.err != nil {
-		t.Fatalf("go build ./cmd/sunomi: %v\n%s", b.err, b.out)
-	}
-	return b.path
+	return testkit.Build(t, "sunomi")
 }
 
 // cliResult is how a run of the binary ended.

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,40 +26,15 @@ const Token = "farmtest-token"
 // processLogTail is how much of each process's log a failed test shows.
 const processLogTail = 4000
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	buildErr  error
-)
-
-// Binaries builds cmd/coordinator, cmd/agent and cmd/sunomi once per test
-// process and returns the directory holding them.
+// Binaries builds cmd/coordinator, cmd/agent and cmd/sunomi (testkit.Build)
+// and returns the directory holding them.
 func Binaries(tb testing.TB) string {
 	tb.Helper()
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "sunomi-farmtest-bin-")
-		if buildErr != nil {
-			return
-		}
-		root := moduleRoot()
-		for _, name := range []string{"coordinator", "agent", "sunomi"} {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(buildDir, name), "./cmd/"+name)
-			cmd.Dir = root
-			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("go build ./cmd/%s: %v\n%s", name, err, out)
-				return
-			}
-		}
-	})
-	if buildErr != nil {
-		tb.Fatal(buildErr)
+	var dir string
+	for _, name := range []string{"coordinator", "agent", "sunomi"} {
+		dir = filepath.Dir(testkit.Build(tb, name))
 	}
-	return buildDir
-}
-
-func moduleRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
+	return dir
 }
 
 // Process is a running coordinator or agent.
