@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -25,6 +27,7 @@ import (
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/internal/pgtest"
 	"github.com/sunomi/sunomi/internal/syncbuf"
+	"github.com/sunomi/sunomi/internal/testkit"
 	"github.com/sunomi/sunomi/internal/testmedia"
 )
 
@@ -79,24 +82,28 @@ func startDev(t *testing.T, dataDir string, env ...string) *devProcess {
 		}
 	})
 
-	deadline := time.Now().Add(devStartDeadline)
-	for p.URL == "" {
-		if m := openLine.FindStringSubmatch(p.out.String()); m != nil {
-			p.URL = m[1]
-			break
+	err := testkit.Poll(devStartDeadline, func() (bool, error) {
+		if !p.running() {
+			return false, testkit.Stop(fmt.Errorf("it exited (%v)", p.cmd.ProcessState))
 		}
-		p.wait(t, deadline, "to say which URL to open")
-	}
-	for {
-		resp, err := http.Get(p.URL + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusNoContent {
-				return p
+		if p.URL == "" {
+			m := openLine.FindStringSubmatch(p.out.String())
+			if m == nil {
+				return false, errors.New("it has not said which URL to open")
 			}
+			p.URL = m[1]
 		}
-		p.wait(t, deadline, "to be ready at /readyz")
+		resp, err := http.Get(p.URL + "/readyz")
+		if err != nil {
+			return false, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusNoContent, fmt.Errorf("GET /readyz: %s", resp.Status)
+	})
+	if err != nil {
+		t.Fatalf("sunomi dev not ready: %v", err)
 	}
+	return p
 }
 
 func (p *devProcess) running() bool {
@@ -105,20 +112,6 @@ func (p *devProcess) running() bool {
 		return false
 	default:
 		return true
-	}
-}
-
-// wait pauses between two polls, failing the test when the process has exited or the
-// deadline has passed.
-func (p *devProcess) wait(t *testing.T, deadline time.Time, what string) {
-	t.Helper()
-	select {
-	case <-p.done:
-		t.Fatalf("sunomi dev exited (%v) before it came %s", p.cmd.ProcessState, what)
-	case <-time.After(50 * time.Millisecond):
-	}
-	if time.Now().After(deadline) {
-		t.Fatalf("sunomi dev did not come %s within %s", what, devStartDeadline)
 	}
 }
 
