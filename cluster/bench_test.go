@@ -70,26 +70,15 @@ func benchRunJob(b *testing.B, f *farmtest.Farm, src string, opts wire.JobOption
 	return j, time.Since(start)
 }
 
-// benchWaitDone polls the job every 100 ms (finer than WaitJob) until it
-// finishes; it must end done.
+// benchWaitDone waits until the job finishes (Farm.WaitJob, which looks every
+// testkit.PollInterval); it must end done.
 func benchWaitDone(b *testing.B, f *farmtest.Farm, id string) wire.Job {
 	b.Helper()
-	c := f.Client()
-	deadline := time.Now().Add(benchJobTimeout)
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		j, err := c.Job(ctx, id)
-		cancel()
-		if err == nil && wire.Finished(j.State) {
-			if j.State != wire.JobDone {
-				b.Fatalf("job %s ended %s: %s", id, j.State, j.Error)
-			}
-			return j
-		}
-		time.Sleep(100 * time.Millisecond)
+	j := f.WaitJob(id, benchJobTimeout)
+	if j.State != wire.JobDone {
+		b.Fatalf("job %s ended %s: %s", id, j.State, j.Error)
 	}
-	b.Fatalf("job %s did not finish within %s", id, benchJobTimeout)
-	return wire.Job{}
+	return j
 }
 
 func benchVerdict(ok bool) string {

@@ -13,6 +13,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/sunomi/sunomi/internal/miniotest"
+	"github.com/sunomi/sunomi/internal/testkit"
 )
 
 // openS3 opens rawURL with the server's credentials in the environment, as the coordinator
@@ -76,17 +77,10 @@ func TestS3ExpiredURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	// S3 expiry has one-second resolution; wait for it with a deadline rather than a sleep.
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	testkit.WaitFor(t, 15*time.Second, "GET of a 1s URL to answer 403", func() bool {
 		status, _, _ := httpDo(t, http.MethodGet, getURL, nil, nil)
-		if status == http.StatusForbidden {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET of a 1s URL still answers %d after 15s, want 403", status)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return status == http.StatusForbidden
+	})
 }
 
 func TestS3CreatesBucketOnce(t *testing.T) {
