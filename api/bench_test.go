@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -249,12 +248,7 @@ func benchServer(b *testing.B) (*store.Store, string) {
 		b.Fatal(err)
 	}
 	// No farm: nothing is in flight, so the service never calls it.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	deadFarm := "http://" + l.Addr().String()
-	l.Close()
+	deadFarm := "http://" + deadAddr(b)
 	srv, err := New(Config{
 		Store:       db,
 		Blobs:       blobs,

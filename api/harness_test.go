@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -123,14 +122,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 }
 
 // deadAddr is a loopback address nothing listens on.
-func deadAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
+func deadAddr(tb testing.TB) string {
+	tb.Helper()
+	return testkit.FreeAddr(tb, "127.0.0.1")
 }
 
 // response is what a request got back.
