@@ -142,10 +142,10 @@ func TestFreeAddrs(t *testing.T) {
 
 func TestTail(t *testing.T) {
 	tests := []struct {
-		name string
-		s    string
-		max  int
-		want string
+		name  string
+		s     string
+		limit int
+		want  string
 	}{
 		{"short output whole", "one\ntwo\n", 100, "one\ntwo\n"},
 		{"cut at a line start", "first line\nsecond\nthird\n", 12, "…\nthird\n"},
@@ -155,8 +155,8 @@ func TestTail(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Tail(tt.s, tt.max); got != tt.want {
-				t.Errorf("Tail(%q, %d) = %q, want %q", tt.s, tt.max, got, tt.want)
+			if got := Tail(tt.s, tt.limit); got != tt.want {
+				t.Errorf("Tail(%q, %d) = %q, want %q", tt.s, tt.limit, got, tt.want)
 			}
 		})
 	}
