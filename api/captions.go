@@ -499,7 +499,7 @@ func (s *Server) serveSubtitles(w http.ResponseWriter, r *http.Request, v store.
 			body = rewriteURIs(body, "token="+token)
 		}
 	default:
-		vtt, err := s.readSmall(ctx, key)
+		vtt, err := readSmall(ctx, s.blobs, key)
 		if errors.Is(err, storage.ErrNotFound) {
 			s.fail(w, r, errNoSuchMediaFile)
 			return

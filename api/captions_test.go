@@ -675,7 +675,7 @@ func TestTranscriptionNotConfigured(t *testing.T) {
 }
 
 // publishFake makes a video whose job has just finished with the fake ladder (and speech
-// track), as the farm leaves it, for jobEnded to publish.
+// track), as the farm leaves it, for the publisher to publish.
 func (e *env) publishFake(owner oapi.Session, title string, wav []byte) string {
 	e.t.Helper()
 	id := e.readyVideo(owner, store.Public, title) // a video row and the ladder's files
@@ -685,7 +685,7 @@ func (e *env) publishFake(owner oapi.Session, title string, wav []byte) string {
 	if wav != nil {
 		e.putSpeech(id, wav)
 	}
-	if err := e.srv.jobEnded(context.Background(), id, wire.Job{ID: "job-" + id, State: wire.JobDone}); err != nil {
+	if err := e.srv.publisher.jobChanged(context.Background(), id, wire.Job{ID: "job-" + id, State: wire.JobDone}); err != nil {
 		e.t.Fatal(err)
 	}
 	if v := e.video(id); v.Status != store.StatusReady {

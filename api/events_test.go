@@ -234,6 +234,19 @@ func TestVideoEvents(t *testing.T) {
 			results[name] = result{events, end}
 		})
 	}
+	// What the watch page does: when an event says the video is playable, it fetches the
+	// video and offers playback. The row says so by then, whether the video is still
+	// processing or already ready.
+	events, _ := e.follow(ctx, id, owner.Token).collectUntil(ctx, func(ev oapi.ProgressEvent) bool { return ev.Playable })
+	if len(events) > 0 && events[len(events)-1].Playable {
+		var v oapi.Video
+		e.must(http.StatusOK, "GET", "/api/v1/videos/"+id, owner.Token, nil).decode(t, &v)
+		if v.Playback == nil {
+			t.Errorf("the socket said the video is playable (%s), but GET gives no playback (%s)", events[len(events)-1].Status, v.Status)
+		}
+	} else {
+		t.Errorf("no event said the video is playable: %+v", events)
+	}
 	wg.Wait()
 	for name := range followers {
 		t.Run(name, func(t *testing.T) {

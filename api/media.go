@@ -2,10 +2,12 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"path"
@@ -155,6 +157,22 @@ func (s *Server) serveRewritten(w http.ResponseWriter, r *http.Request, rc io.Re
 	}
 	out := rewriteURIs(body, query)
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(out))
+}
+
+// maxSmallBlob bounds the text files the API reads whole: playlists, frame hashes, captions.
+const maxSmallBlob = 16 << 20
+
+// readSmall reads a small blob whole; a missing one is storage.ErrNotFound, naming the key.
+func readSmall(ctx context.Context, blobs storage.Store, key string) ([]byte, error) {
+	rc, err := blobs.Get(ctx, key)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, fmt.Errorf("%s is missing: %w", key, err)
+		}
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(io.LimitReader(rc, maxSmallBlob))
 }
 
 func isPlaylist(rel string) bool {

@@ -270,7 +270,7 @@ func (s *Server) DecideVideo(w http.ResponseWriter, r *http.Request, id oapi.Vid
 	if d.Action == store.ActionRemove {
 		// A video published before frame hashes were kept still becomes a reference. Failing
 		// to read them must not stop a removal.
-		if err := s.rememberHashes(ctx, v.ID); err != nil {
+		if err := s.reuploads.remember(ctx, v.ID); err != nil {
 			s.log.Error("frame hashes of a removed video; re-uploads of it will not be matched", "video_id", v.ID, "error", err)
 		}
 	}
@@ -380,19 +380,6 @@ func (s *Server) ModerationAudit(w http.ResponseWriter, r *http.Request, params 
 	}
 	w.Header().Set("Cache-Control", "private, no-cache")
 	writeJSON(w, http.StatusOK, page)
-}
-
-// screen runs the automated checks on a video about to be published: re-upload matching
-// against removed videos, then the classifier. What they conclude goes into p (a hold reason,
-// content warnings). An error means the checks could not run (the database or storage
-// failed); the caller then leaves the video in flight, to be screened again on the next
-// reconciliation, rather than publish it unchecked.
-func (s *Server) screen(ctx context.Context, videoID string, p *store.Published) error {
-	if err := s.matchRemoved(ctx, videoID, p); err != nil {
-		return err
-	}
-	s.classify(ctx, videoID, p)
-	return nil
 }
 
 // ModerationCommentQueue lists comments awaiting review: held by the term policy or reported.

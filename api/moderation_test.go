@@ -17,7 +17,6 @@ import (
 
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
-	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/testmedia"
 	"github.com/sunomi/sunomi/phash"
 )
@@ -129,23 +128,8 @@ func phashJSON(hashes []uint64) string {
 // relay or the reconciliation would, which runs the automated checks.
 func (e *env) publishVideo(owner oapi.Session, title string, extra map[string]string) string {
 	e.t.Helper()
-	ctx := context.Background()
-	ownerID, _ := strconv.ParseInt(owner.User.Id, 10, 64)
-	id := newVideoID()
-	if err := e.db.CreateVideo(ctx, store.NewVideo{ID: id, OwnerID: ownerID, Title: title, Visibility: store.Public,
-		SourceFilename: "x.mp4", SourceSize: 1}); err != nil {
-		e.t.Fatal(err)
-	}
-	for rel, body := range fakeLadder {
-		e.putBlob(videoKey(id, rel), body)
-	}
-	for rel, body := range extra {
-		e.putBlob(videoKey(id, rel), body)
-	}
-	if _, err := e.db.MarkQueued(ctx, id, "job-"+id); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := e.srv.jobEnded(ctx, id, wire.Job{ID: "job-" + id, State: wire.JobDone}); err != nil {
+	id := e.jobEndedVideo(owner, title, extra)
+	if err := e.srv.publisher.jobChanged(context.Background(), id, doneJob(id)); err != nil {
 		e.t.Fatalf("job end of %s: %v", id, err)
 	}
 	if v := e.video(id); v.Status != store.StatusReady {
@@ -838,7 +822,7 @@ func TestReuploadMatchingScales(t *testing.T) {
 	e.putBlob(phashKey(id), phashJSON(randomHashes(rand.New(rand.NewPCG(7, 8)), 150)))
 	start := time.Now()
 	var p store.Published
-	if err := e.srv.matchRemoved(ctx, id, &p); err != nil {
+	if err := e.srv.reuploads.check(ctx, id, &p); err != nil {
 		t.Fatal(err)
 	}
 	elapsed := time.Since(start)

@@ -184,6 +184,11 @@ type Server struct {
 	// transcriber is nil when no transcription service is configured.
 	transcriber *transcriber
 
+	// publisher applies jobs' states to their videos, publishing those whose job is done;
+	// reuploads matches their frame hashes against those of removed videos.
+	publisher *publisher
+	reuploads *reuploads
+
 	// life ends at Close: background work and every WebSocket stop with it (a hijacked
 	// connection outlives http.Server.Shutdown otherwise).
 	life   context.Context
@@ -207,7 +212,14 @@ func New(cfg Config) (*Server, error) {
 		now:   cfg.Now,
 	}
 	s.life, s.cancel = context.WithCancel(context.Background())
-	s.relay = newRelay(s)
+	var matcher *hashMatcher
+	if cfg.HashMaxDistance >= 0 {
+		matcher = &hashMatcher{maxDistance: cfg.HashMaxDistance, minFrames: cfg.HashMinFrames, minFraction: cfg.HashMinFraction}
+	}
+	s.reuploads = newReuploads(s.db, s.blobs, matcher, s.log)
+	s.publisher = newPublisher(s.db, s.blobs, s.reuploads, s.classify, s.afterPublish,
+		publishClaimTTL+cfg.ClassifierTimeout, s.log)
+	s.relay = newRelay(s.farm, s.publisher.jobChanged, cfg.Now, s.log)
 	s.counts = newCountsHub(s)
 	s.terms = compileTermPolicy(cfg.TermPolicy)
 	s.transcriber = newTranscriber(cfg)
@@ -233,8 +245,10 @@ func (s *Server) Start(ctx context.Context) error {
 // Close stops the background work and closes every WebSocket.
 func (s *Server) Close(ctx context.Context) error {
 	s.cancel()
-	s.relay.close()
 	s.counts.close()
+	if err := s.relay.Close(ctx); err != nil {
+		return err
+	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -328,7 +327,6 @@ func (s *Server) DeleteVideo(w http.ResponseWriter, r *http.Request, id oapi.Vid
 // toAPIVideo renders a video for the caller of r, with playback URLs once it can be played.
 // Its moderation state is shown to the owner and moderators only.
 func (s *Server) toAPIVideo(r *http.Request, v store.Video) oapi.Video {
-	ctx := r.Context()
 	out := oapi.Video{
 		Id:          v.ID,
 		Title:       v.Title,
@@ -356,7 +354,7 @@ func (s *Server) toAPIVideo(r *http.Request, v store.Video) oapi.Video {
 	if len(v.Rungs) > 0 {
 		out.Rungs = &v.Rungs
 	}
-	if s.playable(ctx, v) {
+	if v.Playable() {
 		out.Playback = s.playback(v)
 	}
 	out.Stats = oapi.Stats{Views: v.Views, Likes: v.Likes, Dislikes: v.Dislikes, Comments: v.Comments}
@@ -378,17 +376,4 @@ func moderationOf(v store.Video) *oapi.Moderation {
 		m.Reason = &v.HeldReason
 	}
 	return m
-}
-
-// playable reports whether the video's master playlist exists: always once ready, and while
-// processing as soon as the farm has published the first segments of every rendition.
-func (s *Server) playable(ctx context.Context, v store.Video) bool {
-	switch v.Status {
-	case store.StatusReady:
-		return true
-	case store.StatusProcessing:
-		_, err := s.blobs.Stat(ctx, videoKey(v.ID, "hls/master.m3u8"))
-		return err == nil
-	}
-	return false
 }

@@ -47,7 +47,7 @@ func (e *env) readyVideo(owner oapi.Session, visibility, title string) string {
 	if _, err := e.db.MarkQueued(ctx, id, "job-"+id); err != nil {
 		e.t.Fatal(err)
 	}
-	p, err := e.srv.published(ctx, id)
+	p, err := e.srv.publisher.readLadder(ctx, id)
 	if err != nil {
 		e.t.Fatal(err)
 	}
