@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"mime"
 	"net/http"
 	"regexp"
@@ -211,7 +210,7 @@ func (s *Server) PutCaption(w http.ResponseWriter, r *http.Request, id oapi.Vide
 		s.fail(w, r, errInvalid("could not read the request body", nil))
 		return
 	}
-	vtt, err := parseWebVTT(body)
+	vtt, err := hls.ParseWebVTT(body)
 	if err != nil {
 		s.fail(w, r, errInvalid("the caption file is not valid WebVTT: "+err.Error(), map[string]string{"body": err.Error()}))
 		return
@@ -226,7 +225,7 @@ func (s *Server) PutCaption(w http.ResponseWriter, r *http.Request, id oapi.Vide
 
 // storeCaption writes a checked file and its row. Without replace, a language that has a
 // track keeps it and stored is false.
-func (s *Server) storeCaption(ctx context.Context, videoID, lang, source string, vtt *webVTT, replace bool) (c store.Caption, stored bool, err error) {
+func (s *Server) storeCaption(ctx context.Context, videoID, lang, source string, vtt *hls.WebVTT, replace bool) (c store.Caption, stored bool, err error) {
 	key := captionKey(videoID, lang)
 	if !replace {
 		// Checked before the file is written, which would replace the existing track's.
@@ -237,11 +236,11 @@ func (s *Server) storeCaption(ctx context.Context, videoID, lang, source string,
 		}
 	}
 	// The file first: a row must never point at a missing file.
-	if err := s.blobs.Put(ctx, key, bytes.NewReader(vtt.body), int64(len(vtt.body))); err != nil {
+	if err := s.blobs.Put(ctx, key, bytes.NewReader(vtt.Body), int64(len(vtt.Body))); err != nil {
 		return c, false, fmt.Errorf("store %s: %w", key, err)
 	}
 	c = store.Caption{VideoID: videoID, Language: lang, Label: captionLabel(lang, source), Source: source,
-		ObjectKey: key, Text: vtt.text}
+		ObjectKey: key, Text: vtt.Text}
 	if replace {
 		c, err = s.db.PutCaption(ctx, c)
 		stored = err == nil
@@ -359,15 +358,15 @@ func (s *Server) transcribeVideo(ctx context.Context, videoID, lang string, repl
 	if err != nil {
 		return store.Caption{}, false, err
 	}
-	vtt, err := parseWebVTT(t.vtt)
-	if errors.Is(err, errNoCues) {
+	vtt, err := hls.ParseWebVTT(t.vtt)
+	if errors.Is(err, hls.ErrNoCues) {
 		return store.Caption{}, false, errNoSpeech
 	}
 	if err != nil {
 		return store.Caption{}, false, fmt.Errorf("%w: its answer is not valid WebVTT: %v", errTranscription, err)
 	}
 	if lang == "" {
-		for _, l := range []string{t.language, vtt.language, "und"} {
+		for _, l := range []string{t.language, vtt.Language, "und"} {
 			if c, ok := canonicalLanguage(l); ok {
 				lang = c
 				break
@@ -413,47 +412,20 @@ func (s *Server) withSubtitles(ctx context.Context, v store.Video, master io.Rea
 	if err != nil {
 		return nil, err
 	}
-	return readSeekNopCloser{bytes.NewReader(addSubtitleRenditions(body, tracks))}, nil
+	return readSeekNopCloser{bytes.NewReader(hls.AddSubtitleRenditions(body, subtitleGroup, subtitleTracks(tracks)))}, nil
 }
 
 type readSeekNopCloser struct{ *bytes.Reader }
 
 func (readSeekNopCloser) Close() error { return nil }
 
-// addSubtitleRenditions writes an EXT-X-MEDIA line per track before the first variant and
-// adds SUBTITLES to every EXT-X-STREAM-INF. It edits the text rather than re-marshalling the
-// parsed playlist, so tags the parser does not model pass through untouched.
-func addSubtitleRenditions(master []byte, tracks []store.Caption) []byte {
-	if len(tracks) == 0 {
-		return master
+// subtitleTracks are the caption tracks as the master playlist offers them.
+func subtitleTracks(captions []store.Caption) []hls.SubtitleTrack {
+	tracks := make([]hls.SubtitleTrack, len(captions))
+	for i, c := range captions {
+		tracks[i] = hls.SubtitleTrack{Language: c.Language, Name: c.Label, URI: "subs/" + c.Language + "/playlist.m3u8"}
 	}
-	var media strings.Builder
-	names := map[string]bool{}
-	for _, c := range tracks {
-		// NAME must be unique in the group; quotes cannot be escaped in a quoted-string.
-		name := strings.NewReplacer(`"`, "", "\n", "", "\r", "").Replace(c.Label)
-		if names[name] {
-			name += " (" + c.Language + ")"
-		}
-		names[name] = true
-		fmt.Fprintf(&media, `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="%s",NAME="%s",LANGUAGE="%s",DEFAULT=NO,AUTOSELECT=YES,URI="subs/%s/playlist.m3u8"`+"\n",
-			subtitleGroup, name, c.Language, c.Language)
-	}
-	var out bytes.Buffer
-	inserted := false
-	for _, line := range strings.SplitAfter(string(master), "\n") {
-		text := strings.TrimRight(line, "\r\n")
-		if strings.HasPrefix(text, "#EXT-X-STREAM-INF:") {
-			if !inserted {
-				out.WriteString(media.String())
-				inserted = true
-			}
-			out.WriteString(text + `,SUBTITLES="` + subtitleGroup + `"` + line[len(text):])
-			continue
-		}
-		out.WriteString(line)
-	}
-	return out.Bytes()
+	return tracks
 }
 
 // subtitleFile matches the subtitle paths under /media/{id}/: subs/{language}/playlist.m3u8
@@ -474,46 +446,34 @@ func subtitleFile(rel string) (lang, file string, ok bool) {
 // serveSubtitles serves one caption track to players: a media playlist whose single segment
 // is the whole WebVTT file, lasting as long as the video, and the file itself with the
 // timestamp mapping HLS players need. serveMedia has checked access.
-func (s *Server) serveSubtitles(w http.ResponseWriter, r *http.Request, v store.Video, lang, file string, public bool, token string) {
+func (s *Server) serveSubtitles(w http.ResponseWriter, r *http.Request, v store.Video, lang, file string, public bool, token string) error {
 	ctx := r.Context()
 	key := captionKey(v.ID, lang)
 	var body []byte
 	switch file {
 	case "playlist.m3u8":
 		if v.DurationSeconds == nil {
-			s.fail(w, r, errNoSuchMediaFile)
-			return
+			return errNoSuchMediaFile
 		}
-		if _, err := s.blobs.Stat(ctx, key); errors.Is(err, storage.ErrNotFound) {
-			s.fail(w, r, errNoSuchMediaFile)
-			return
-		} else if err != nil {
-			s.fail(w, r, err)
-			return
+		if _, err := s.blobs.Stat(ctx, key); err != nil {
+			return orMissing(err)
 		}
-		d := *v.DurationSeconds
-		p := hls.MediaPlaylist{Type: hls.PlaylistVOD, TargetDuration: int(math.Ceil(d - 1e-6)),
-			Segments: []hls.Segment{{URI: "captions.vtt", Duration: d}}}
-		body = p.Marshal()
+		body = hls.SubtitlePlaylist("captions.vtt", *v.DurationSeconds)
 		if !public {
-			body = rewriteURIs(body, "token="+token)
+			body = hls.RewriteURIs(body, "token="+token)
 		}
 	default:
 		vtt, err := readSmall(ctx, s.blobs, key)
-		if errors.Is(err, storage.ErrNotFound) {
-			s.fail(w, r, errNoSuchMediaFile)
-			return
-		}
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return orMissing(err)
 		}
 		// Not rewritten: cue text is not URIs, and the file links to nothing.
-		body = withTimestampMap(vtt)
+		body = hls.WithTimestampMap(vtt, captionTimelineStart)
 	}
 	h := w.Header()
 	h.Set("Content-Type", mediaType(file))
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Cache-Control", cacheControl(file, public, v.Status == store.StatusReady))
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+	return nil
 }

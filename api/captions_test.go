@@ -75,59 +75,6 @@ func (e *env) blobExists(key string) bool {
 	return err == nil
 }
 
-func TestParseWebVTT(t *testing.T) {
-	valid := []struct {
-		name, in, text string
-		cues           int
-	}{
-		{"two cues with markup", vttEnglish, "Hello brave new world\nSecond line & more", 2},
-		{"header text, metadata and a note", vttFrench, "Bonjour le monde", 1},
-		{"BOM and CRLF", "\ufeffWEBVTT\r\n\r\n00:00:01.000 --> 00:00:02.000\r\nOne\r\ntwo\r\n", "One two", 1},
-		{"hours beyond 99", "WEBVTT\n\n100:00:00.000 --> 100:00:01.000\nlate\n", "late", 1},
-		{"no spaces around the arrow", "WEBVTT\n\n00:01.000-->00:02.000\nx\n", "x", 1},
-		{"style block and empty cue", "WEBVTT\n\nSTYLE\n::cue { color: red }\n\n00:01.000 --> 00:02.000\n", "", 1},
-		{"timestamps inside a cue", "WEBVTT\n\n00:01.000 --> 00:04.000\nkaraoke <00:02.000>style&nbsp;cue\n", "karaoke style cue", 1},
-	}
-	for _, c := range valid {
-		t.Run(c.name, func(t *testing.T) {
-			v, err := parseWebVTT([]byte(c.in))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v.text != c.text || v.cues != c.cues {
-				t.Fatalf("text %q, %d cues; want %q, %d", v.text, v.cues, c.text, c.cues)
-			}
-			if bytes.Contains(v.body, []byte("\r")) || bytes.HasPrefix(v.body, []byte("\ufeff")) {
-				t.Fatalf("body not normalised: %q", v.body)
-			}
-		})
-	}
-	invalid := []struct{ name, in, want string }{
-		{"no header", "00:01.000 --> 00:02.000\nx\n", "line 1: "},
-		{"WEBVTT glued to text", "WEBVTTX\n\n00:01.000 --> 00:02.000\nx\n", "line 1: "},
-		{"empty", "", "line 1: "},
-		{"no cues", "WEBVTT\n\nNOTE nothing\n", "no cues"},
-		{"cue in the header", "WEBVTT\n00:01.000 --> 00:02.000\nx\n", "line 2: "},
-		{"bad start", "WEBVTT\n\n00:01.000 --> 00:02.000\na\n\n0:03.000 --> 00:04.000\nb\n", "line 6: the cue start \"0:03.000\""},
-		{"bad end", "WEBVTT\n\n00:01.000 --> 00:02,000\na\n", "line 3: the cue end \"00:02,000\""},
-		{"minutes over 59", "WEBVTT\n\n00:60:00.000 --> 01:00:01.000\na\n", "line 3: "},
-		{"end before start", "WEBVTT\n\n00:05.000 --> 00:04.000\na\n", "line 3: the cue ends (00:04.000) before or when it starts (00:05.000)"},
-		{"end equals start", "WEBVTT\n\n00:05.000 --> 00:05.000\na\n", "line 3: "},
-		{"identifier without timing", "WEBVTT\n\nintro\nHello\n", "line 4: expected a cue timing line"},
-		{"arrow in cue text", "WEBVTT\n\n00:01.000 --> 00:02.000\na\n00:03.000 --> 00:04.000\n", "line 5: "},
-		{"invalid UTF-8", "WEBVTT\n\n00:01.000 --> 00:02.000\ncaf\xe9\n", "line 4: the file is not valid UTF-8"},
-		{"NUL", "WEBVTT\n\n00:01.000 --> 00:02.000\na\x00\n", "line 4: "},
-	}
-	for _, c := range invalid {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := parseWebVTT([]byte(c.in))
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("error %v, want one containing %q", err, c.want)
-			}
-		})
-	}
-}
-
 func TestCanonicalLanguage(t *testing.T) {
 	for in, want := range map[string]string{"en": "en", "EN": "en", "pt-br": "pt-BR", "zh-hant-tw": "zh-Hant-TW", "es-419": "es-419", "SGN-be-FR": "sgn-BE-FR"} {
 		if got, ok := canonicalLanguage(in); !ok || got != want {
@@ -360,24 +307,13 @@ func TestCaptionsInHLS(t *testing.T) {
 	if string(vtt.body) != wantVTT {
 		t.Fatalf("captions:\n%s\nwant:\n%s", vtt.body, wantVTT)
 	}
-	if _, err := parseWebVTT(vtt.body); err != nil {
+	if _, err := hls.ParseWebVTT(vtt.body); err != nil {
 		t.Fatalf("the served file is not valid WebVTT: %v", err)
 	}
 
 	for _, missing := range []string{"subs/de/playlist.m3u8", "subs/de/captions.vtt", "subs/en/other.vtt", "subs/en_US/captions.vtt", "subs/../captions/en.vtt"} {
 		if r := get(t, e.URL+"/media/"+id+"/"+missing, nil); r.status != http.StatusNotFound {
 			t.Errorf("%s: status %d, want 404", missing, r.status)
-		}
-	}
-}
-
-func TestWithTimestampMap(t *testing.T) {
-	for in, want := range map[string]string{
-		"WEBVTT\n\n00:01.000 --> 00:02.000\na\n":                                            "WEBVTT\n" + hlsTimestampMap + "\n\n00:01.000 --> 00:02.000\na\n",
-		"WEBVTT\nX-TIMESTAMP-MAP=LOCAL:00:00:00.000,MPEGTS:0\n\n00:01.000 --> 00:02.000\na": "WEBVTT\n" + hlsTimestampMap + "\n\n00:01.000 --> 00:02.000\na",
-	} {
-		if got := string(withTimestampMap([]byte(in))); got != want {
-			t.Errorf("withTimestampMap(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
