@@ -509,8 +509,13 @@ func (rl *relay) Close(ctx context.Context) error {
 		delete(rl.watches, id)
 	}
 	rl.mu.Unlock()
+	return waitFor(ctx, &rl.wg)
+}
+
+// waitFor waits for wg's goroutines to return, or for ctx to end.
+func waitFor(ctx context.Context, wg *sync.WaitGroup) error {
 	done := make(chan struct{})
-	go func() { rl.wg.Wait(); close(done) }()
+	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil

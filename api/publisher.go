@@ -132,28 +132,18 @@ func (p *publisher) screen(ctx context.Context, videoID string, pub *store.Publi
 // from the first rendition's playlist, and whether there is a poster and a storyboard.
 func (p *publisher) readLadder(ctx context.Context, videoID string) (store.Published, error) {
 	var pub store.Published
-	masterKey := videoKey(videoID, "hls/master.m3u8")
-	body, err := readSmall(ctx, p.blobs, masterKey)
+	master, err := readPlaylist(ctx, p.blobs, videoKey(videoID, "hls/master.m3u8"), hls.ParseMasterPlaylist)
 	if err != nil {
 		return pub, err
-	}
-	master, err := hls.ParseMasterPlaylist(body)
-	if err != nil {
-		return pub, fmt.Errorf("%s: %w", masterKey, err)
 	}
 	pub.Rungs = []string{}
 	for _, v := range master.Variants {
 		pub.Rungs = append(pub.Rungs, path.Dir(v.URI))
 	}
 	if len(master.Variants) > 0 {
-		mediaKey := videoKey(videoID, "hls/"+master.Variants[0].URI)
-		body, err := readSmall(ctx, p.blobs, mediaKey)
+		media, err := readPlaylist(ctx, p.blobs, videoKey(videoID, "hls/"+master.Variants[0].URI), hls.ParseMediaPlaylist)
 		if err != nil {
 			return pub, err
-		}
-		media, err := hls.ParseMediaPlaylist(body)
-		if err != nil {
-			return pub, fmt.Errorf("%s: %w", mediaKey, err)
 		}
 		pub.DurationSeconds = media.Duration()
 	}
@@ -164,6 +154,20 @@ func (p *publisher) readLadder(ctx context.Context, videoID string) (store.Publi
 		pub.StoryboardKey = "hls/storyboard.vtt"
 	}
 	return pub, nil
+}
+
+// readPlaylist reads and parses one playlist of the farm's output.
+func readPlaylist[P any](ctx context.Context, blobs storage.Store, key string, parse func([]byte) (P, error)) (P, error) {
+	body, err := readSmall(ctx, blobs, key)
+	if err != nil {
+		var none P
+		return none, err
+	}
+	pl, err := parse(body)
+	if err != nil {
+		return pl, fmt.Errorf("%s: %w", key, err)
+	}
+	return pl, nil
 }
 
 // failureReason is what users read, on the video and on its events socket, about a job that

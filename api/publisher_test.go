@@ -46,6 +46,16 @@ func (e *env) replica(published *atomic.Int64) *publisher {
 		func(string) { published.Add(1) }, time.Minute, slog.New(slog.DiscardHandler))
 }
 
+// wantPublishedOnce checks that the video is ready after one classifier call and one
+// publication.
+func (e *env) wantPublishedOnce(id string, stub *classifierStub, published *atomic.Int64) {
+	e.t.Helper()
+	if v := e.video(id); v.Status != store.StatusReady || len(stub.requests()) != 1 || published.Load() != 1 {
+		e.t.Errorf("video %s after %d classifier calls and %d publications; want ready after one of each",
+			v.Status, len(stub.requests()), published.Load())
+	}
+}
+
 func doneJob(id string) wire.Job { return wire.Job{ID: "job-" + id, State: wire.JobDone} }
 
 // TestPublishOnce: replicas (and, within each, the relay and the sync loop) hand the same
@@ -129,10 +139,7 @@ func TestPublishClaimExpires(t *testing.T) {
 	if err := p.jobChanged(t.Context(), id, doneJob(id)); err != nil {
 		t.Fatalf("job end after the claim expired: %v", err)
 	}
-	if v := e.video(id); v.Status != store.StatusReady || len(stub.requests()) != 1 || published.Load() != 1 {
-		t.Errorf("after taking the expired claim over: video %s, %d classifier calls, %d publications; want ready, 1, 1",
-			v.Status, len(stub.requests()), published.Load())
-	}
+	e.wantPublishedOnce(id, stub, &published)
 }
 
 // TestPublishFailureReleasesClaim: when the checks cannot run, the video stays in flight and
@@ -157,10 +164,7 @@ func TestPublishFailureReleasesClaim(t *testing.T) {
 	if err := p.jobChanged(t.Context(), id, doneJob(id)); err != nil {
 		t.Fatalf("second attempt: %v", err)
 	}
-	if v := e.video(id); v.Status != store.StatusReady || len(stub.requests()) != 1 || published.Load() != 1 {
-		t.Errorf("second attempt: video %s, %d classifier calls, %d publications; want ready, 1, 1",
-			v.Status, len(stub.requests()), published.Load())
-	}
+	e.wantPublishedOnce(id, stub, &published)
 }
 
 // TestPlayableFromTheRow: whether a video still processing offers playback is what the farm

@@ -249,14 +249,7 @@ func (s *Server) Close(ctx context.Context) error {
 	if err := s.relay.Close(ctx); err != nil {
 		return err
 	}
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return waitFor(ctx, &s.wg)
 }
 
 func (s *Server) routes() http.Handler {
