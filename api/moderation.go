@@ -16,9 +16,9 @@ import (
 )
 
 // Moderation: users report videos and comments; a video reported by ReportThreshold distinct
-// users, or flagged by an automated check as it is published (screen), is held — hidden from
-// everyone but its owner and moderators — until a moderator approves, restricts or removes
-// it. Every decision is written to the audit log in the same transaction.
+// users, or flagged by an automated check as it is published (publisher.screen), is held —
+// hidden from everyone but its owner and moderators — until a moderator approves, restricts
+// or removes it. Every decision is written to the audit log in the same transaction.
 
 // Limits on what reporters and moderators write.
 const (
