@@ -208,7 +208,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.life, s.cancel = context.WithCancel(context.Background())
 	s.relay = newRelay(s)
-	s.counts = newCountsHub(s)
+	s.counts = newCountsHub(cfg.Store, cfg.Logger)
 	s.terms = compileTermPolicy(cfg.TermPolicy)
 	s.transcriber = newTranscriber(cfg)
 	s.handler = s.routes()
@@ -226,7 +226,7 @@ func (s *Server) Start(ctx context.Context) error {
 		s.log.Warn("reconcile with the farm", "error", err)
 	}
 	s.wg.Go(func() { s.syncLoop(s.life) })
-	s.startCounts(ctx)
+	s.counts.Start(ctx)
 	return nil
 }
 
@@ -234,9 +234,13 @@ func (s *Server) Start(ctx context.Context) error {
 func (s *Server) Close(ctx context.Context) error {
 	s.cancel()
 	s.relay.close()
-	s.counts.close()
+	return errors.Join(s.counts.Close(ctx), waitFor(ctx, &s.wg))
+}
+
+// waitFor waits until wg's goroutines end or ctx does.
+func waitFor(ctx context.Context, wg *sync.WaitGroup) error {
 	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
+	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil
