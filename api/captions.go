@@ -342,20 +342,12 @@ func (s *Server) TranscribeVideo(w http.ResponseWriter, r *http.Request, id oapi
 // captions it returns under lang, or else the language the service names, or else "und".
 // Failures of the service wrap errTranscription.
 func (s *Server) transcribeVideo(ctx context.Context, videoID, lang string, replace bool) (store.Caption, bool, error) {
-	audio, err := s.blobs.Get(ctx, videoKey(videoID, transcriptionAudio))
-	if errors.Is(err, storage.ErrNotFound) {
-		return store.Caption{}, false, errNoAudio
-	}
-	if err != nil {
-		return store.Caption{}, false, err
-	}
-	defer audio.Close()
 	service := ""
 	if lang != "" {
 		// The OpenAI API takes ISO 639-1 codes: the primary subtag.
 		service, _, _ = strings.Cut(lang, "-")
 	}
-	t, err := s.transcriber.transcribe(ctx, audio, service)
+	t, err := s.transcriber.transcribeVideo(ctx, videoID, service)
 	if err != nil {
 		return store.Caption{}, false, err
 	}
@@ -380,11 +372,11 @@ func (s *Server) transcribeVideo(ctx context.Context, videoID, lang string, repl
 // afterPublish starts the work a newly published video gets: its automatic captions when
 // the service is configured to make them. It never blocks the caller (the sync loop).
 func (s *Server) afterPublish(videoID string) {
-	if !s.cfg.AutoTranscribe || s.transcriber == nil || s.life.Err() != nil {
+	if !s.cfg.Transcription.Auto || s.transcriber == nil {
 		return
 	}
-	s.wg.Go(func() {
-		c, stored, err := s.transcribeVideo(s.life, videoID, "", false)
+	s.transcriber.inBackground(func(ctx context.Context) {
+		c, stored, err := s.transcribeVideo(ctx, videoID, "", false)
 		switch {
 		case err == nil && stored:
 			s.log.Info("video transcribed", "video_id", videoID, "language", c.Language)
@@ -392,7 +384,7 @@ func (s *Server) afterPublish(videoID string) {
 			s.log.Debug("automatic captions skipped: the video has captions in that language", "video_id", videoID)
 		case errors.Is(err, errNoAudio), errors.Is(err, errNoSpeech), errors.Is(err, errNotFound):
 			s.log.Debug("automatic captions skipped", "video_id", videoID, "reason", err)
-		case s.life.Err() == nil:
+		case ctx.Err() == nil:
 			s.log.Warn("transcribe published video", "video_id", videoID, "error", err)
 		}
 	})

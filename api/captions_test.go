@@ -549,11 +549,8 @@ func (f *fakeWhisper) calls() []whisperRequest {
 
 func withWhisper(f *fakeWhisper, auto bool) envOption {
 	return withConfig(func(c *Config) {
-		c.TranscriptionURL = f.srv.URL + "/"
-		c.TranscriptionModel = "whisper-test"
-		c.TranscriptionKey = f.key
-		c.TranscriptionTimeout = 2 * time.Second
-		c.AutoTranscribe = auto
+		c.Transcription = TranscriptionConfig{URL: f.srv.URL + "/", Model: "whisper-test", Key: f.key,
+			Timeout: 2 * time.Second, Auto: auto}
 	})
 }
 

@@ -54,7 +54,7 @@ type countsTopic struct {
 
 // newCountsHub reads changed videos from db; Start begins listening.
 func newCountsHub(db *store.Store, log *slog.Logger) *countsHub {
-	h := &countsHub{db: db, log: log.With("component", "counts"), topics: map[string]*countsTopic{}}
+	h := &countsHub{db: db, log: log, topics: map[string]*countsTopic{}}
 	h.life, h.cancel = context.WithCancel(context.Background())
 	return h
 }

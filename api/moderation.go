@@ -391,7 +391,7 @@ func (s *Server) screen(ctx context.Context, videoID string, p *store.Published)
 	if err := s.matchRemoved(ctx, videoID, p); err != nil {
 		return err
 	}
-	s.classify(ctx, videoID, p)
+	s.classifier.classify(ctx, videoID, p)
 	return nil
 }
 

@@ -907,7 +907,7 @@ func newClassifierEnv(t *testing.T, failClosed bool) (*env, *classifierStub) {
 	cs := httptest.NewServer(stub)
 	t.Cleanup(cs.Close)
 	e := newEnv(t, withConfig(func(c *Config) {
-		c.ClassifierURL, c.ClassifierFailClosed, c.ClassifierTimeout = cs.URL, failClosed, 300*time.Millisecond
+		c.Classifier = ClassifierConfig{URL: cs.URL, FailClosed: failClosed, Timeout: 300 * time.Millisecond}
 	}))
 	return e, stub
 }
@@ -1002,20 +1002,20 @@ func TestClassifierFailClosed(t *testing.T) {
 		_ = e.blobs.Delete(ctx, videoKey(id, f))
 	}
 	var p store.Published
-	e.srv.classify(ctx, id, &p)
+	e.srv.classifier.classify(ctx, id, &p)
 	if p.HeldReason != "" || len(stub.requests()) != 0 {
 		t.Errorf("video without frames: reason %q after %d requests", p.HeldReason, len(stub.requests()))
 	}
 }
 
 func TestJudgeLabels(t *testing.T) {
-	s := &Server{cfg: Config{ClassifierWarnAt: 60, ClassifierHoldAt: 90}}
+	c := &classifier{cfg: ClassifierConfig{WarnAt: 60, HoldAt: 90}}
 	var labels []moderationLabel
 	for i := range 12 {
 		labels = append(labels, moderationLabel{Name: fmt.Sprint("Label ", i), Confidence: 70})
 	}
 	labels = append(labels, moderationLabel{Name: strings.Repeat("L", 50), Confidence: 95}, moderationLabel{Name: " ", Confidence: 99})
-	warnings, hold := s.judgeLabels(labels)
+	warnings, hold := c.judgeLabels(labels)
 	if len(warnings) != maxLabels {
 		t.Errorf("%d warnings, want at most %d", len(warnings), maxLabels)
 	}

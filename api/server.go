@@ -81,27 +81,11 @@ type Config struct {
 	HashMaxDistance int
 	HashMinFrames   int
 	HashMinFraction float64
-	// ClassifierURL, when set, is the moderation classifier webhook (classifier.go). Labels
-	// with a confidence (0–100) of ClassifierWarnAt or more become content warnings, of
-	// ClassifierHoldAt or more hold the video (defaults 60, 90). A classifier that fails or
-	// takes longer than ClassifierTimeout (default 10 s) holds the video when
-	// ClassifierFailClosed, and lets it through otherwise.
-	ClassifierURL        string
-	ClassifierWarnAt     float64
-	ClassifierHoldAt     float64
-	ClassifierTimeout    time.Duration
-	ClassifierFailClosed bool
-	// TranscriptionURL, when set, is the base URL of an OpenAI-compatible speech-to-text
-	// service (POST {TranscriptionURL}/v1/audio/transcriptions), e.g. http://whisper:8080 or
-	// https://api.openai.com; TranscriptionKey is its Bearer key, if it needs one.
-	// TranscriptionModel names the model (default whisper-1); a transcription taking longer
-	// than TranscriptionTimeout fails (default 10 min). AutoTranscribe transcribes every
-	// video when it is published; otherwise owners ask for it.
-	TranscriptionURL     string
-	TranscriptionModel   string
-	TranscriptionKey     string
-	TranscriptionTimeout time.Duration
-	AutoTranscribe       bool
+	// Classifier is the moderation classifier webhook (classifier.go); off without a URL.
+	Classifier ClassifierConfig
+	// Transcription is the speech-to-text service of automatic captions (transcribe.go); off
+	// without a URL.
+	Transcription TranscriptionConfig
 	// WebApp, when set, serves the single-page app (package web) on every GET or HEAD outside
 	// /api/, /media/ and the other routes.
 	WebApp http.Handler
@@ -144,11 +128,8 @@ func (c *Config) defaults() error {
 	setDefault(&c.HashMaxDistance, 10)
 	setDefault(&c.HashMinFrames, 3)
 	setDefault(&c.HashMinFraction, 0.3)
-	setDefault(&c.ClassifierWarnAt, 60)
-	setDefault(&c.ClassifierHoldAt, 90)
-	setDefault(&c.ClassifierTimeout, 10*time.Second)
-	setDefault(&c.TranscriptionModel, "whisper-1")
-	setDefault(&c.TranscriptionTimeout, 10*time.Minute)
+	c.Classifier.defaults()
+	c.Transcription.defaults()
 	if c.PartSize < storage.MinPartSize {
 		return fmt.Errorf("api: the part size must be at least %d bytes (S3's minimum)", storage.MinPartSize)
 	}
@@ -181,8 +162,9 @@ type Server struct {
 	terms   termPolicy
 	handler http.Handler
 
-	// transcriber is nil when no transcription service is configured.
+	// transcriber and classifier are nil when their services are not configured.
 	transcriber *transcriber
+	classifier  *classifier
 
 	// life ends at Close: background work and every WebSocket stop with it (a hijacked
 	// connection outlives http.Server.Shutdown otherwise).
@@ -208,9 +190,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.life, s.cancel = context.WithCancel(context.Background())
 	s.relay = newRelay(s)
-	s.counts = newCountsHub(cfg.Store, cfg.Logger)
+	s.counts = newCountsHub(cfg.Store, s.log)
 	s.terms = compileTermPolicy(cfg.TermPolicy)
-	s.transcriber = newTranscriber(cfg)
+	s.transcriber = newTranscriber(cfg.Transcription, cfg.Blobs)
+	s.classifier = newClassifier(cfg.Classifier, cfg.Blobs, s.log)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -234,7 +217,14 @@ func (s *Server) Start(ctx context.Context) error {
 func (s *Server) Close(ctx context.Context) error {
 	s.cancel()
 	s.relay.close()
-	return errors.Join(s.counts.Close(ctx), waitFor(ctx, &s.wg))
+	errs := []error{s.counts.Close(ctx)}
+	if s.transcriber != nil {
+		errs = append(errs, s.transcriber.Close(ctx))
+	}
+	if s.classifier != nil {
+		errs = append(errs, s.classifier.Close(ctx))
+	}
+	return errors.Join(append(errs, waitFor(ctx, &s.wg))...)
 }
 
 // waitFor waits until wg's goroutines end or ctx does.

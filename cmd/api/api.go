@@ -291,11 +291,8 @@ func (f flags) transcription(cfg *api.Config) error {
 	if f.transcriptionTimeout <= 0 {
 		return errors.New("--transcription-timeout must be more than 0")
 	}
-	cfg.TranscriptionURL = f.transcriptionURL
-	cfg.TranscriptionModel = f.transcriptionModel
-	cfg.TranscriptionKey = f.transcriptionKey
-	cfg.TranscriptionTimeout = f.transcriptionTimeout
-	cfg.AutoTranscribe = f.autoTranscribe
+	cfg.Transcription = api.TranscriptionConfig{URL: f.transcriptionURL, Model: f.transcriptionModel,
+		Key: f.transcriptionKey, Timeout: f.transcriptionTimeout, Auto: f.autoTranscribe}
 	return nil
 }
 
@@ -327,9 +324,8 @@ func (m moderationFlags) apply(cfg *api.Config) error {
 	}
 	cfg.ReportThreshold = m.reportThreshold
 	cfg.HashMaxDistance = m.hashMaxDistance
-	cfg.ClassifierURL = m.classifierURL
-	cfg.ClassifierWarnAt, cfg.ClassifierHoldAt = m.classifierWarnAt, m.classifierHoldAt
-	cfg.ClassifierFailClosed = m.classifierFailClosed
+	cfg.Classifier = api.ClassifierConfig{URL: m.classifierURL, WarnAt: m.classifierWarnAt,
+		HoldAt: m.classifierHoldAt, FailClosed: m.classifierFailClosed}
 	return nil
 }
 

@@ -376,8 +376,8 @@ func (f devFlags) apiConfig() (api.Config, error) {
 	if f.transcription.auto && f.transcription.url == "" {
 		return cfg, errors.New("--auto-transcribe needs a transcription service: pass --transcription-url too")
 	}
-	cfg.TranscriptionURL, cfg.TranscriptionModel = f.transcription.url, f.transcription.model
-	cfg.TranscriptionKey, cfg.AutoTranscribe = f.transcription.key, f.transcription.auto
+	cfg.Transcription = api.TranscriptionConfig{URL: f.transcription.url, Model: f.transcription.model,
+		Key: f.transcription.key, Auto: f.transcription.auto}
 	if cfg.GitHub, err = f.github.Enabled(); err != nil {
 		return cfg, err
 	}
