@@ -109,7 +109,7 @@ func (s *Server) Register(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errInvalid("some fields are invalid", fields))
 		return
 	}
-	if err := s.throttle(r.Context(), "register:ip:"+s.clientIP(r), s.cfg.LoginPerIP); err != nil {
+	if err := s.throttle(r.Context(), "register:ip:"+s.clientIP(r), s.cfg.Auth.LoginPerIP); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -139,12 +139,12 @@ func (s *Server) Login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if err := s.throttle(ctx, "login:ip:"+s.clientIP(r), s.cfg.LoginPerIP); err != nil {
+	if err := s.throttle(ctx, "login:ip:"+s.clientIP(r), s.cfg.Auth.LoginPerIP); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	accountBucket := "login:account:" + strings.ToLower(req.Username)
-	if err := s.checkThrottled(ctx, accountBucket, s.cfg.LoginPerAccount); err != nil {
+	if err := s.checkThrottled(ctx, accountBucket, s.cfg.Auth.LoginPerAccount); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -163,7 +163,7 @@ func (s *Server) Login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok || user.PasswordHash == "" {
-		if err := s.throttle(ctx, accountBucket, s.cfg.LoginPerAccount); err != nil {
+		if err := s.throttle(ctx, accountBucket, s.cfg.Auth.LoginPerAccount); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -213,7 +213,7 @@ func toAPIUser(u store.User) oapi.User {
 
 // throttle counts one hit on bucket and refuses with 429 over limit.
 func (s *Server) throttle(ctx context.Context, bucket string, limit int) error {
-	ok, retry, err := s.db.Hit(ctx, bucket, s.cfg.LoginWindow, limit)
+	ok, retry, err := s.db.Hit(ctx, bucket, s.cfg.Auth.LoginWindow, limit)
 	if err != nil {
 		return err
 	}
@@ -225,7 +225,7 @@ func (s *Server) throttle(ctx context.Context, bucket string, limit int) error {
 
 // checkThrottled refuses with 429 when bucket is already over limit, without counting.
 func (s *Server) checkThrottled(ctx context.Context, bucket string, limit int) error {
-	over, retry, err := s.db.Over(ctx, bucket, s.cfg.LoginWindow, limit)
+	over, retry, err := s.db.Over(ctx, bucket, s.cfg.Auth.LoginWindow, limit)
 	if err != nil {
 		return err
 	}

@@ -86,13 +86,13 @@ func (s *Server) CreateAvatarUpload(w http.ResponseWriter, r *http.Request) {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	file := base64.RawURLEncoding.EncodeToString(b) + ext
-	url, err := s.blobs.PresignPut(r.Context(), avatarKey(user.ID, file), s.cfg.UploadURLTTL)
+	url, err := s.blobs.PresignPut(r.Context(), avatarKey(user.ID, file), s.cfg.Uploads.URLTTL)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, oapi.AvatarUpload{UploadId: file, Url: url, ExpiresAt: s.now().Add(s.cfg.UploadURLTTL)})
+	writeJSON(w, http.StatusOK, oapi.AvatarUpload{UploadId: file, Url: url, ExpiresAt: s.now().Add(s.cfg.Uploads.URLTTL)})
 }
 
 // CompleteAvatarUpload checks the uploaded file really is an image of the declared type and
@@ -194,7 +194,7 @@ func (s *Server) cleanAvatars(ctx context.Context, userID int64, current, previo
 		return
 	}
 	for _, o := range objects {
-		if path.Base(o.Key) != current && s.now().Sub(o.ModTime) > s.cfg.UploadURLTTL {
+		if path.Base(o.Key) != current && s.now().Sub(o.ModTime) > s.cfg.Uploads.URLTTL {
 			if err := s.blobs.Delete(ctx, o.Key); err != nil {
 				s.log.Warn("delete an abandoned avatar upload", "key", o.Key, "error", err)
 			}

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/storage"
@@ -21,7 +20,7 @@ import (
 // AWS Rekognition or a self-hosted model) that looks at a video's frames before it is
 // published. It receives
 //
-//	POST {ClassifierURL}
+//	POST {Config.Classifier.URL}
 //	{"videoId": "…", "images": [{"name": "poster.jpg", "contentType": "image/jpeg", "bytes": "<base64>"}, …]}
 //
 // and answers in the shape of Rekognition's DetectModerationLabels:
@@ -56,26 +55,6 @@ type moderationLabel struct {
 
 type classifierResponse struct {
 	ModerationLabels []moderationLabel `json:"ModerationLabels"`
-}
-
-// ClassifierConfig configures the moderation classifier webhook.
-type ClassifierConfig struct {
-	// URL, when set, is the webhook.
-	URL string
-	// Labels with a confidence (0–100) of WarnAt or more become content warnings, of HoldAt
-	// or more hold the video (defaults 60, 90).
-	WarnAt float64
-	HoldAt float64
-	// A classifier that fails or takes longer than Timeout (default 10 s) holds the video
-	// when FailClosed, and lets it through otherwise.
-	Timeout    time.Duration
-	FailClosed bool
-}
-
-func (c *ClassifierConfig) defaults() {
-	setDefault(&c.WarnAt, 60)
-	setDefault(&c.HoldAt, 90)
-	setDefault(&c.Timeout, 10*time.Second)
 }
 
 // classifier screens a video's frames with the webhook before the video is published.

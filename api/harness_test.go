@@ -89,7 +89,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	}
 	cfg := ec.api
 	cfg.Store, cfg.Blobs, cfg.Farm = db, e.blobs, farmClient
-	cfg.SigningKeys = append(cfg.SigningKeys, SigningKey{ID: "test", Secret: []byte("test-signing-key-0123456789abcdefghij")})
+	cfg.Auth.SigningKeys = append(cfg.Auth.SigningKeys, SigningKey{ID: "test", Secret: []byte("test-signing-key-0123456789abcdefghij")})
 	cfg.MediaSecret = []byte("media-secret-0123456789")
 	cfg.PublicURL = e.URL
 	if cfg.SyncInterval == 0 {

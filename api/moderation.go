@@ -150,7 +150,7 @@ func (s *Server) holdIfReported(ctx context.Context, videoID string) error {
 	for _, n := range counts {
 		total += n
 	}
-	if total < s.cfg.ReportThreshold {
+	if total < s.cfg.Moderation.ReportThreshold {
 		return nil
 	}
 	held, err := s.db.Hold(ctx, videoID, reportedReason(total, counts))

@@ -249,7 +249,7 @@ func TestReportsHoldAtThreshold(t *testing.T) {
 }
 
 func TestReportThresholdConfigurable(t *testing.T) {
-	e := newEnv(t, withConfig(func(c *Config) { c.ReportThreshold = 1 }))
+	e := newEnv(t, withConfig(func(c *Config) { c.Moderation.ReportThreshold = 1 }))
 	id := e.readyVideo(e.user("owner"), store.Public, "one report is enough")
 	e.report(e.user("rep"), "video", id, "copyright")
 	if v := e.video(id); v.Moderation != store.ModerationHeld {
@@ -258,7 +258,7 @@ func TestReportThresholdConfigurable(t *testing.T) {
 }
 
 func TestConcurrentReportsReachThreshold(t *testing.T) {
-	e := newEnv(t, withConfig(func(c *Config) { c.ReportThreshold = 5 }))
+	e := newEnv(t, withConfig(func(c *Config) { c.Moderation.ReportThreshold = 5 }))
 	id := e.readyVideo(e.user("owner"), store.Public, "reported at once")
 	var reporters []oapi.Session
 	for range 5 {
@@ -393,7 +393,7 @@ func TestModerationRequiresModerator(t *testing.T) {
 }
 
 func TestModerationQueue(t *testing.T) {
-	e := newEnv(t, withConfig(func(c *Config) { c.ReportThreshold = 10 }))
+	e := newEnv(t, withConfig(func(c *Config) { c.Moderation.ReportThreshold = 10 }))
 	owner, mod := e.user("owner"), e.moderator()
 	var held []string
 	for i := range 5 {
@@ -808,7 +808,7 @@ func TestReuploadOfRemovedVideoIsHeld(t *testing.T) {
 }
 
 func TestReuploadMatchingCanBeTurnedOff(t *testing.T) {
-	e := newEnv(t, withConfig(func(c *Config) { c.HashMaxDistance = -1 }))
+	e := newEnv(t, withConfig(func(c *Config) { c.Moderation.HashMaxDistance = -1 }))
 	owner, mod := e.user("owner"), e.moderator()
 	frames := randomHashes(rand.New(rand.NewPCG(5, 6)), 20)
 	removed := e.publishVideo(owner, "original", map[string]string{"hls/phash.json": phashJSON(frames)})

@@ -144,10 +144,10 @@ func (s *Server) matchRemoved(ctx context.Context, videoID string, p *store.Publ
 	if err := s.db.SaveFrameHashes(ctx, videoID, hashes); err != nil {
 		return fmt.Errorf("save frame hashes: %w", err)
 	}
-	if s.cfg.HashMaxDistance < 0 {
+	if s.cfg.Moderation.HashMaxDistance < 0 {
 		return nil
 	}
-	m := hashMatcher{maxDistance: s.cfg.HashMaxDistance, minFrames: s.cfg.HashMinFrames, minFraction: s.cfg.HashMinFraction}
+	m := hashMatcher{maxDistance: s.cfg.Moderation.HashMaxDistance, minFrames: s.cfg.Moderation.HashMinFrames, minFraction: s.cfg.Moderation.HashMinFraction}
 	var bestID string
 	var best int
 	err = s.db.EachRemovedHashes(ctx, func(id string, ref []uint64) error {

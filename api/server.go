@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -36,118 +35,6 @@ type Farm interface {
 }
 
 var _ Farm = (*wire.Client)(nil)
-
-// Config configures the service; zero values mean the documented defaults.
-type Config struct {
-	Store *store.Store
-	Blobs storage.Store
-	Farm  Farm
-	// SigningKeys sign (the first) and verify (all) access tokens; required.
-	SigningKeys []SigningKey
-	// TokenTTL is how long an access token lives (default 24 h).
-	TokenTTL time.Duration
-	// MediaSecret signs the media URLs of unlisted and private videos (at least 16 bytes).
-	MediaSecret []byte
-	// MediaTTL is how long such a URL works (default 2 h).
-	MediaTTL time.Duration
-	// PublicURL is where browsers reach this service, e.g. https://sunomi.example; OAuth
-	// callbacks and redirects are built from it.
-	PublicURL string
-	// MaxUploadSize caps a declared upload (default 20 GiB).
-	MaxUploadSize int64
-	// SinglePutLimit is the largest file uploaded with one PUT (default 64 MiB); larger files
-	// use multipart uploads of PartSize parts (default 16 MiB, raised when a file would need
-	// more than storage.MaxParts).
-	SinglePutLimit int64
-	PartSize       int64
-	// UploadURLTTL is how long presigned upload URLs work (default 1 h).
-	UploadURLTTL time.Duration
-	// Login throttling: at most LoginPerIP attempts per client address and LoginPerAccount
-	// failed attempts per account in each LoginWindow (defaults 20, 10, 15 min).
-	LoginPerIP      int
-	LoginPerAccount int
-	LoginWindow     time.Duration
-	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client.
-	TrustedProxies []netip.Prefix
-	// TermPolicy rejects or holds titles, descriptions, tags and comments with listed terms.
-	TermPolicy []TermRule
-	// ReportThreshold is how many distinct users' open reports hold a video for review
-	// (default 3).
-	ReportThreshold int
-	// Re-upload matching (phash.go): an upload is held when at least HashMinFrames of its
-	// frames are within HashMaxDistance bits of a removed video's frames, covering at least
-	// HashMinFraction of the shorter video's frames (defaults 10, 3, 0.3). A negative
-	// HashMaxDistance turns matching off.
-	HashMaxDistance int
-	HashMinFrames   int
-	HashMinFraction float64
-	// Classifier is the moderation classifier webhook (classifier.go); off without a URL.
-	Classifier ClassifierConfig
-	// Transcription is the speech-to-text service of automatic captions (transcribe.go); off
-	// without a URL.
-	Transcription TranscriptionConfig
-	// WebApp, when set, serves the single-page app (package web) on every GET or HEAD outside
-	// /api/, /media/ and the other routes.
-	WebApp http.Handler
-	// GitHub enables "sign in with GitHub" when set.
-	GitHub *GitHubConfig
-	// TLS says the service is reached over HTTPS (it then sends HSTS).
-	TLS bool
-	// HomeCacheTTL is how long each replica reuses an anonymous GET /api/v1/videos answer
-	// (default 1 s; negative: never).
-	HomeCacheTTL time.Duration
-	// SyncInterval is how often videos in flight are reconciled with the farm (default 5 s).
-	SyncInterval time.Duration
-	Logger       *slog.Logger
-	// Now is the clock (tests move it); default time.Now.
-	Now func() time.Time
-}
-
-func (c *Config) defaults() error {
-	if c.Store == nil || c.Blobs == nil || c.Farm == nil {
-		return errors.New("api: a database, a blob store and a farm are required")
-	}
-	if len(c.SigningKeys) == 0 {
-		return errors.New("api: at least one token signing key is required")
-	}
-	if len(c.MediaSecret) < 16 {
-		return errors.New("api: the media signing secret must be at least 16 bytes")
-	}
-	setDefault(&c.TokenTTL, 24*time.Hour)
-	setDefault(&c.MediaTTL, 2*time.Hour)
-	setDefault(&c.MaxUploadSize, 20<<30)
-	setDefault(&c.SinglePutLimit, 64<<20)
-	setDefault(&c.PartSize, 16<<20)
-	setDefault(&c.UploadURLTTL, time.Hour)
-	setDefault(&c.LoginPerIP, 20)
-	setDefault(&c.LoginPerAccount, 10)
-	setDefault(&c.LoginWindow, 15*time.Minute)
-	setDefault(&c.SyncInterval, 5*time.Second)
-	setDefault(&c.HomeCacheTTL, time.Second)
-	setDefault(&c.ReportThreshold, 3)
-	setDefault(&c.HashMaxDistance, 10)
-	setDefault(&c.HashMinFrames, 3)
-	setDefault(&c.HashMinFraction, 0.3)
-	c.Classifier.defaults()
-	c.Transcription.defaults()
-	if c.PartSize < storage.MinPartSize {
-		return fmt.Errorf("api: the part size must be at least %d bytes (S3's minimum)", storage.MinPartSize)
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	return nil
-}
-
-func setDefault[T comparable](v *T, def T) {
-	var zero T
-	if *v == zero {
-		*v = def
-	}
-}
 
 // Server serves the API.
 type Server struct {
@@ -191,7 +78,7 @@ func New(cfg Config) (*Server, error) {
 	s.life, s.cancel = context.WithCancel(context.Background())
 	s.relay = newRelay(s)
 	s.counts = newCountsHub(cfg.Store, s.log)
-	s.terms = compileTermPolicy(cfg.TermPolicy)
+	s.terms = compileTermPolicy(cfg.Moderation.TermPolicy)
 	s.transcriber = newTranscriber(cfg.Transcription, cfg.Blobs)
 	s.classifier = newClassifier(cfg.Classifier, cfg.Blobs, s.log)
 	s.handler = s.routes()

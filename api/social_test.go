@@ -77,7 +77,7 @@ func (e *env) sqlCount(q string, args ...any) int64 {
 
 func TestComments(t *testing.T) {
 	e := newEnv(t, withConfig(func(c *Config) {
-		c.TermPolicy = []TermRule{{Term: "spoiler", Action: TermHold}, {Term: "badword", Action: TermReject}}
+		c.Moderation.TermPolicy = []TermRule{{Term: "spoiler", Action: TermHold}, {Term: "badword", Action: TermReject}}
 	}))
 	owner, alice, bob, mod := e.user("owner"), e.user("alice"), e.user("bob"), e.moderator()
 	id := e.readyVideo(owner, store.Public, "Commented")
@@ -746,7 +746,7 @@ func TestChannelsAndFeed(t *testing.T) {
 
 func TestUpdateMe(t *testing.T) {
 	e := newEnv(t, withConfig(func(c *Config) {
-		c.TermPolicy = []TermRule{{Term: "badword", Action: TermReject}, {Term: "meh", Action: TermHold}}
+		c.Moderation.TermPolicy = []TermRule{{Term: "badword", Action: TermReject}, {Term: "meh", Action: TermHold}}
 	}))
 	alice := e.user("alice")
 	var u oapi.User

@@ -28,26 +28,6 @@ import (
 // onto it.
 const maxTranscriptions = 2
 
-// TranscriptionConfig configures automatic captions.
-type TranscriptionConfig struct {
-	// URL, when set, is the base URL of an OpenAI-compatible speech-to-text service
-	// (POST {URL}/v1/audio/transcriptions), e.g. http://whisper:8080 or https://api.openai.com;
-	// Key is its Bearer key, if it needs one.
-	URL string
-	Key string
-	// Model names the model (default whisper-1).
-	Model string
-	// Timeout fails a transcription taking longer (default 10 min).
-	Timeout time.Duration
-	// Auto transcribes every video when it is published; otherwise owners ask for it.
-	Auto bool
-}
-
-func (c *TranscriptionConfig) defaults() {
-	setDefault(&c.Model, "whisper-1")
-	setDefault(&c.Timeout, 10*time.Minute)
-}
-
 // transcriber calls the transcription service with a video's published audio. It lives until
 // Close, which ends the transcriptions it runs in the background.
 type transcriber struct {

@@ -32,7 +32,7 @@ func (s *Server) CreateUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	n.ID, n.OwnerID = newVideoID(), user.ID
 	ctx := r.Context()
-	if n.SourceSize > s.cfg.SinglePutLimit {
+	if n.SourceSize > s.cfg.Uploads.SinglePutLimit {
 		mp, ok := s.blobs.(storage.Multipart)
 		if !ok {
 			s.fail(w, r, errors.New("the blob store does not support multipart uploads"))
@@ -101,9 +101,9 @@ func (s *Server) validateUpload(req oapi.CreateUploadRequest) (store.NewVideo, e
 		return n, errInvalid("some fields break this site's rules", rejected)
 	}
 	n.HeldReason = hold
-	if n.SourceSize > s.cfg.MaxUploadSize {
+	if n.SourceSize > s.cfg.Uploads.MaxSize {
 		return n, &httpError{status: http.StatusRequestEntityTooLarge, code: codeTooLarge,
-			message: fmt.Sprintf("the file is %s; the largest upload is %s", formatBytes(n.SourceSize), formatBytes(s.cfg.MaxUploadSize)),
+			message: fmt.Sprintf("the file is %s; the largest upload is %s", formatBytes(n.SourceSize), formatBytes(s.cfg.Uploads.MaxSize)),
 			fields:  map[string]string{"size": "over the maximum upload size"}}
 	}
 	return n, nil
@@ -112,7 +112,7 @@ func (s *Server) validateUpload(req oapi.CreateUploadRequest) (store.NewVideo, e
 // partSize is the configured part size, raised when the file would need more parts than S3
 // allows.
 func (s *Server) partSize(size int64) int64 {
-	ps := s.cfg.PartSize
+	ps := s.cfg.Uploads.PartSize
 	if need := (size + storage.MaxParts - 1) / storage.MaxParts; need > ps {
 		ps = need
 	}
@@ -123,10 +123,10 @@ func partCount(size, partSize int64) int { return int((size + partSize - 1) / pa
 
 // uploadState describes an upload: the PUT URL, or the multipart layout and the parts stored.
 func (s *Server) uploadState(r *http.Request, v store.Video) (oapi.Upload, error) {
-	exp := s.now().Add(s.cfg.UploadURLTTL)
+	exp := s.now().Add(s.cfg.Uploads.URLTTL)
 	up := oapi.Upload{VideoId: v.ID, Size: v.SourceSize, ExpiresAt: exp}
 	if v.UploadID == "" {
-		url, err := s.blobs.PresignPut(r.Context(), sourceKey(v.ID), s.cfg.UploadURLTTL)
+		url, err := s.blobs.PresignPut(r.Context(), sourceKey(v.ID), s.cfg.Uploads.URLTTL)
 		if err != nil {
 			return up, err
 		}
@@ -194,14 +194,14 @@ func (s *Server) PresignParts(w http.ResponseWriter, r *http.Request, id oapi.Vi
 		s.fail(w, r, errField("parts", "ask for 1 to 1000 parts at a time"))
 		return
 	}
-	out := oapi.PartURLs{ExpiresAt: s.now().Add(s.cfg.UploadURLTTL), Parts: make([]oapi.PartURL, 0, len(req.Parts))}
+	out := oapi.PartURLs{ExpiresAt: s.now().Add(s.cfg.Uploads.URLTTL), Parts: make([]oapi.PartURL, 0, len(req.Parts))}
 	mp := s.blobs.(storage.Multipart)
 	for _, n := range req.Parts {
 		if n < 1 || n > count {
 			s.fail(w, r, errField("parts", fmt.Sprintf("part numbers go from 1 to %d", count)))
 			return
 		}
-		url, err := mp.PresignPart(r.Context(), sourceKey(v.ID), v.UploadID, n, s.cfg.UploadURLTTL)
+		url, err := mp.PresignPart(r.Context(), sourceKey(v.ID), v.UploadID, n, s.cfg.Uploads.URLTTL)
 		if err != nil {
 			s.fail(w, r, err)
 			return

@@ -31,7 +31,7 @@ func put(t *testing.T, url string, body []byte) {
 
 func TestMultipartUploadResumes(t *testing.T) {
 	const partSize = 5 << 20
-	e := newEnv(t, withFarm(0), withConfig(func(c *Config) { c.SinglePutLimit = 1 << 20; c.PartSize = partSize }))
+	e := newEnv(t, withFarm(0), withConfig(func(c *Config) { c.Uploads.SinglePutLimit = 1 << 20; c.Uploads.PartSize = partSize }))
 	owner := e.user("owner")
 	file := make([]byte, 2*partSize+1234)
 	_, _ = rand.Read(file)
@@ -148,7 +148,7 @@ func TestCompleteWhileFarmDown(t *testing.T) {
 }
 
 func TestUploadLimits(t *testing.T) {
-	e := newEnv(t, withConfig(func(c *Config) { c.MaxUploadSize = 1 << 30 }))
+	e := newEnv(t, withConfig(func(c *Config) { c.Uploads.MaxSize = 1 << 30 }))
 	owner := e.user("owner")
 	r := e.must(http.StatusRequestEntityTooLarge, "POST", "/api/v1/uploads", owner.Token, map[string]any{
 		"title": "huge", "filename": "huge.mp4", "size": int64(1<<30) + 1,

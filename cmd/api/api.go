@@ -190,7 +190,7 @@ func (f flags) settings() (settings, error) {
 	if f.jwtKeys == "" {
 		return s, errors.New("no token signing keys: pass --jwt-keys kid:secret or set SUNOMI_JWT_KEYS (every replica needs the same)")
 	}
-	if s.cfg.SigningKeys, err = api.ParseSigningKeys(f.jwtKeys); err != nil {
+	if s.cfg.Auth.SigningKeys, err = api.ParseSigningKeys(f.jwtKeys); err != nil {
 		return s, fmt.Errorf("--jwt-keys: %w", err)
 	}
 	if len(f.mediaSecret) < 16 {
@@ -230,16 +230,16 @@ func (f flags) settings() (settings, error) {
 	}
 	s.token = creds.Token
 
-	if s.cfg.MaxUploadSize, err = cli.ParseBytes(f.maxUploadSize); err != nil {
+	if s.cfg.Uploads.MaxSize, err = cli.ParseBytes(f.maxUploadSize); err != nil {
 		return s, fmt.Errorf("--max-upload-size: %w", err)
 	}
-	if s.cfg.MaxUploadSize == 0 {
+	if s.cfg.Uploads.MaxSize == 0 {
 		return s, errors.New("--max-upload-size must be more than 0")
 	}
-	if s.cfg.SinglePutLimit, s.cfg.PartSize, err = cli.ParseUploadParts(f.singlePutLimit, f.partSize); err != nil {
+	if s.cfg.Uploads.SinglePutLimit, s.cfg.Uploads.PartSize, err = cli.ParseUploadParts(f.singlePutLimit, f.partSize); err != nil {
 		return s, err
 	}
-	if s.cfg.TermPolicy, err = api.ParseTermPolicy(f.termPolicy); err != nil {
+	if s.cfg.Moderation.TermPolicy, err = api.ParseTermPolicy(f.termPolicy); err != nil {
 		return s, fmt.Errorf("--term-policy: %w", err)
 	}
 	if err := f.moderation.apply(&s.cfg); err != nil {
@@ -322,8 +322,8 @@ func (m moderationFlags) apply(cfg *api.Config) error {
 	if m.classifierWarnAt <= 0 || m.classifierHoldAt > 100 || m.classifierWarnAt > m.classifierHoldAt {
 		return errors.New("--classifier-warn-at and --classifier-hold-at must be confidences with 0 < warn ≤ hold ≤ 100")
 	}
-	cfg.ReportThreshold = m.reportThreshold
-	cfg.HashMaxDistance = m.hashMaxDistance
+	cfg.Moderation.ReportThreshold = m.reportThreshold
+	cfg.Moderation.HashMaxDistance = m.hashMaxDistance
 	cfg.Classifier = api.ClassifierConfig{URL: m.classifierURL, WarnAt: m.classifierWarnAt,
 		HoldAt: m.classifierHoldAt, FailClosed: m.classifierFailClosed}
 	return nil

@@ -381,7 +381,7 @@ func (f devFlags) apiConfig() (api.Config, error) {
 	if cfg.GitHub, err = f.github.Enabled(); err != nil {
 		return cfg, err
 	}
-	if cfg.SinglePutLimit, cfg.PartSize, err = cli.ParseUploadParts(f.singlePutLimit, f.partSize); err != nil {
+	if cfg.Uploads.SinglePutLimit, cfg.Uploads.PartSize, err = cli.ParseUploadParts(f.singlePutLimit, f.partSize); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
@@ -396,7 +396,7 @@ func startDevAPI(ctx context.Context, stop *shutdowns, ln net.Listener, cfg api.
 		return nil, err
 	}
 	cfg.Blobs, cfg.WebApp = blobs, web.Handler()
-	cfg.SigningKeys = []api.SigningKey{{ID: secrets.JWTKeyID, Secret: []byte(secrets.JWTSecret)}}
+	cfg.Auth.SigningKeys = []api.SigningKey{{ID: secrets.JWTKeyID, Secret: []byte(secrets.JWTSecret)}}
 	cfg.MediaSecret = []byte(secrets.MediaSecret)
 	srv, err := api.New(cfg)
 	if err != nil {
