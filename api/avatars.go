@@ -58,103 +58,96 @@ func avatarURL(userID int64, file string) string {
 
 // CreateAvatarUpload hands out a presigned PUT for a new avatar image.
 func (s *Server) CreateAvatarUpload(w http.ResponseWriter, r *http.Request) {
-	user, err := requireUser(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var req oapi.AvatarUploadRequest
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ext, ok := avatarExt[req.ContentType]
-	switch {
-	case !ok:
-		err = errField("contentType", "must be image/jpeg, image/png or image/webp")
-	case req.Size <= 0:
-		err = errField("size", "must be the image's size in bytes")
-	case req.Size > maxAvatarSize:
-		err = &httpError{status: http.StatusRequestEntityTooLarge, code: codeTooLarge,
-			message: fmt.Sprintf("the image is %s; an avatar may be at most %s", formatBytes(req.Size), formatBytes(maxAvatarSize)),
-			fields:  map[string]string{"size": "over 2 MiB"}}
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	file := base64.RawURLEncoding.EncodeToString(b) + ext
-	url, err := s.blobs.PresignPut(r.Context(), avatarKey(user.ID, file), s.cfg.Uploads.URLTTL)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, oapi.AvatarUpload{UploadId: file, Url: url, ExpiresAt: s.now().Add(s.cfg.Uploads.URLTTL)})
+	s.handle(w, r, func() error {
+		user, err := requireUser(r)
+		if err != nil {
+			return err
+		}
+		var req oapi.AvatarUploadRequest
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+		ext, ok := avatarExt[req.ContentType]
+		switch {
+		case !ok:
+			err = errField("contentType", "must be image/jpeg, image/png or image/webp")
+		case req.Size <= 0:
+			err = errField("size", "must be the image's size in bytes")
+		case req.Size > maxAvatarSize:
+			err = &httpError{status: http.StatusRequestEntityTooLarge, code: codeTooLarge,
+				message: fmt.Sprintf("the image is %s; an avatar may be at most %s", formatBytes(req.Size), formatBytes(maxAvatarSize)),
+				fields:  map[string]string{"size": "over 2 MiB"}}
+		}
+		if err != nil {
+			return err
+		}
+		b := make([]byte, 16)
+		_, _ = rand.Read(b)
+		file := base64.RawURLEncoding.EncodeToString(b) + ext
+		url, err := s.blobs.PresignPut(r.Context(), avatarKey(user.ID, file), s.cfg.Uploads.URLTTL)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusOK, oapi.AvatarUpload{UploadId: file, Url: url, ExpiresAt: s.now().Add(s.cfg.Uploads.URLTTL)})
+		return nil
+	})
 }
 
 // CompleteAvatarUpload checks the uploaded file really is an image of the declared type and
 // makes it the caller's avatar; anything else is deleted.
 func (s *Server) CompleteAvatarUpload(w http.ResponseWriter, r *http.Request) {
-	user, err := requireUser(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var req oapi.AvatarCompleteRequest
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if !avatarFile.MatchString(req.UploadId) {
-		s.fail(w, r, errField("uploadId", "is not an uploadId this API returned"))
-		return
-	}
-	ctx := r.Context()
-	key := avatarKey(user.ID, req.UploadId)
-	info, err := s.blobs.Stat(ctx, key)
-	if errors.Is(err, storage.ErrNotFound) {
-		s.fail(w, r, errConflict("nothing has been uploaded for this uploadId yet: PUT the image to its URL first"))
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	refuse := func(msg string) {
-		if err := s.blobs.Delete(ctx, key); err != nil {
-			s.log.Warn("delete a refused avatar", "key", key, "error", err)
+	s.handle(w, r, func() error {
+		user, err := requireUser(r)
+		if err != nil {
+			return err
 		}
-		s.fail(w, r, errField("uploadId", msg))
-	}
-	if info.Size > maxAvatarSize {
-		refuse("the image is over 2 MiB")
-		return
-	}
-	rc, err := s.blobs.Get(ctx, key)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	data, err := io.ReadAll(io.LimitReader(rc, maxAvatarSize+1))
-	rc.Close()
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if problem := checkImage(data, avatarFormat[path.Ext(req.UploadId)]); problem != "" {
-		refuse(problem)
-		return
-	}
-	previous, u, err := s.db.SetAvatar(ctx, user.ID, avatarURL(user.ID, req.UploadId))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.cleanAvatars(ctx, user.ID, req.UploadId, previous)
-	writeJSON(w, http.StatusOK, toAPIUser(u))
+		var req oapi.AvatarCompleteRequest
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+		if !avatarFile.MatchString(req.UploadId) {
+			return errField("uploadId", "is not an uploadId this API returned")
+		}
+		ctx := r.Context()
+		key := avatarKey(user.ID, req.UploadId)
+		info, err := s.blobs.Stat(ctx, key)
+		if errors.Is(err, storage.ErrNotFound) {
+			return errConflict("nothing has been uploaded for this uploadId yet: PUT the image to its URL first")
+		}
+		if err != nil {
+			return err
+		}
+		// refuse deletes what was uploaded and returns why it was refused.
+		refuse := func(msg string) error {
+			if err := s.blobs.Delete(ctx, key); err != nil {
+				s.log.Warn("delete a refused avatar", "key", key, "error", err)
+			}
+			return errField("uploadId", msg)
+		}
+		if info.Size > maxAvatarSize {
+			return refuse("the image is over 2 MiB")
+		}
+		rc, err := s.blobs.Get(ctx, key)
+		if err != nil {
+			return err
+		}
+		data, err := io.ReadAll(io.LimitReader(rc, maxAvatarSize+1))
+		rc.Close()
+		if err != nil {
+			return err
+		}
+		if problem := checkImage(data, avatarFormat[path.Ext(req.UploadId)]); problem != "" {
+			return refuse(problem)
+		}
+		previous, u, err := s.db.SetAvatar(ctx, user.ID, avatarURL(user.ID, req.UploadId))
+		if err != nil {
+			return err
+		}
+		s.cleanAvatars(ctx, user.ID, req.UploadId, previous)
+		writeJSON(w, http.StatusOK, toAPIUser(u))
+		return nil
+	})
 }
 
 // checkImage decodes data in full as an image of format; it returns the problem, or "".
@@ -205,39 +198,37 @@ func (s *Server) cleanAvatars(ctx context.Context, userID int64, current, previo
 // serveAvatar serves GET /avatars/{userId}/{file}: a user's current avatar only, so uploads
 // that were never checked are never served.
 func (s *Server) serveAvatar(w http.ResponseWriter, r *http.Request) {
-	notFound := &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such avatar"}
-	file := chi.URLParam(r, "file")
-	userID, err := strconv.ParseInt(chi.URLParam(r, "userId"), 10, 64)
-	if err != nil || !avatarFile.MatchString(file) {
-		s.fail(w, r, notFound)
-		return
-	}
-	u, err := s.db.UserByID(r.Context(), userID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && u.AvatarURL != avatarURL(userID, file)) {
-		s.fail(w, r, notFound)
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	rc, err := s.blobs.Get(r.Context(), avatarKey(userID, file))
-	if errors.Is(err, storage.ErrNotFound) {
-		s.fail(w, r, notFound)
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	defer rc.Close()
-	h := w.Header()
-	h.Set("Content-Type", "image/"+avatarFormat[path.Ext(file)])
-	h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	h.Set("Access-Control-Allow-Origin", "*")
-	if rs, ok := rc.(io.ReadSeeker); ok {
-		http.ServeContent(w, r, "", time.Time{}, rs)
-		return
-	}
-	_, _ = io.Copy(w, rc)
+	s.handle(w, r, func() error {
+		notFound := &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such avatar"}
+		file := chi.URLParam(r, "file")
+		userID, err := strconv.ParseInt(chi.URLParam(r, "userId"), 10, 64)
+		if err != nil || !avatarFile.MatchString(file) {
+			return notFound
+		}
+		u, err := s.db.UserByID(r.Context(), userID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && u.AvatarURL != avatarURL(userID, file)) {
+			return notFound
+		}
+		if err != nil {
+			return err
+		}
+		rc, err := s.blobs.Get(r.Context(), avatarKey(userID, file))
+		if errors.Is(err, storage.ErrNotFound) {
+			return notFound
+		}
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		h := w.Header()
+		h.Set("Content-Type", "image/"+avatarFormat[path.Ext(file)])
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+		h.Set("Access-Control-Allow-Origin", "*")
+		if rs, ok := rc.(io.ReadSeeker); ok {
+			http.ServeContent(w, r, "", time.Time{}, rs)
+			return nil
+		}
+		_, _ = io.Copy(w, rc)
+		return nil
+	})
 }

@@ -159,18 +159,19 @@ func (s *Server) toAPICaptions(v store.Video, tracks []store.Caption) []oapi.Cap
 
 // ListCaptions lists a video's caption tracks, to anyone who can see the video.
 func (s *Server) ListCaptions(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
-	v, err := s.visibleVideo(r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	tracks, err := s.db.Captions(r.Context(), v.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Cache-Control", "private, no-cache")
-	writeJSON(w, http.StatusOK, oapi.CaptionList{Captions: s.toAPICaptions(v, tracks)})
+	s.handle(w, r, func() error {
+		v, err := s.visibleVideo(r, id)
+		if err != nil {
+			return err
+		}
+		tracks, err := s.db.Captions(r.Context(), v.ID)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Cache-Control", "private, no-cache")
+		writeJSON(w, http.StatusOK, oapi.CaptionList{Captions: s.toAPICaptions(v, tracks)})
+		return nil
+	})
 }
 
 // captionableVideo loads a video whose captions the caller may change: the owner's, unless a
@@ -185,43 +186,39 @@ func (s *Server) captionableVideo(r *http.Request, id string) (store.Video, stor
 
 // PutCaption stores the owner's WebVTT file as the captions of one language, replacing any.
 func (s *Server) PutCaption(w http.ResponseWriter, r *http.Request, id oapi.VideoID, language oapi.Language) {
-	lang, err := checkLanguage(language)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v, _, err := s.captionableVideo(r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); strings.HasPrefix(mt, "multipart/") || mt == "application/x-www-form-urlencoded" {
-		s.fail(w, r, &httpError{status: http.StatusUnsupportedMediaType, code: codeInvalid,
-			message: "send the WebVTT file itself as the request body (Content-Type: text/vtt), not a form"})
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCaptionBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.fail(w, r, &httpError{status: http.StatusRequestEntityTooLarge, code: codeTooLarge,
-				message: fmt.Sprintf("the caption file is over %d KiB", maxCaptionBytes>>10)})
-			return
+	s.handle(w, r, func() error {
+		lang, err := checkLanguage(language)
+		if err != nil {
+			return err
 		}
-		s.fail(w, r, errInvalid("could not read the request body", nil))
-		return
-	}
-	vtt, err := parseWebVTT(body)
-	if err != nil {
-		s.fail(w, r, errInvalid("the caption file is not valid WebVTT: "+err.Error(), map[string]string{"body": err.Error()}))
-		return
-	}
-	c, _, err := s.storeCaption(r.Context(), v.ID, lang, store.CaptionUpload, vtt, true)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, toAPICaption(v, c, s.mediaQuery(v)))
+		v, _, err := s.captionableVideo(r, id)
+		if err != nil {
+			return err
+		}
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); strings.HasPrefix(mt, "multipart/") || mt == "application/x-www-form-urlencoded" {
+			return &httpError{status: http.StatusUnsupportedMediaType, code: codeInvalid,
+				message: "send the WebVTT file itself as the request body (Content-Type: text/vtt), not a form"}
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCaptionBytes))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return &httpError{status: http.StatusRequestEntityTooLarge, code: codeTooLarge,
+					message: fmt.Sprintf("the caption file is over %d KiB", maxCaptionBytes>>10)}
+			}
+			return errInvalid("could not read the request body", nil)
+		}
+		vtt, err := parseWebVTT(body)
+		if err != nil {
+			return errInvalid("the caption file is not valid WebVTT: "+err.Error(), map[string]string{"body": err.Error()})
+		}
+		c, _, err := s.storeCaption(r.Context(), v.ID, lang, store.CaptionUpload, vtt, true)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toAPICaption(v, c, s.mediaQuery(v)))
+		return nil
+	})
 }
 
 // storeCaption writes a checked file and its row. Without replace, a language that has a
@@ -260,82 +257,75 @@ func (s *Server) storeCaption(ctx context.Context, videoID, lang, source string,
 
 // DeleteCaption deletes the captions of one language.
 func (s *Server) DeleteCaption(w http.ResponseWriter, r *http.Request, id oapi.VideoID, language oapi.Language) {
-	lang, err := checkLanguage(language)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v, _, err := s.ownedVideo(r, id, false)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	c, err := s.db.Caption(ctx, v.ID, lang)
-	if err != nil {
-		s.fail(w, r, orNotFound(err, errNoSuchCaption))
-		return
-	}
-	// The file goes first, as in DeleteVideo: a storage failure leaves a track the owner can
-	// delete again rather than a file nobody can find.
-	if err := s.blobs.Delete(ctx, c.ObjectKey); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.db.DeleteCaption(ctx, v.ID, lang); err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.handle(w, r, func() error {
+		lang, err := checkLanguage(language)
+		if err != nil {
+			return err
+		}
+		v, _, err := s.ownedVideo(r, id, false)
+		if err != nil {
+			return err
+		}
+		ctx := r.Context()
+		c, err := s.db.Caption(ctx, v.ID, lang)
+		if err != nil {
+			return orNotFound(err, errNoSuchCaption)
+		}
+		// The file goes first, as in DeleteVideo: a storage failure leaves a track the owner can
+		// delete again rather than a file nobody can find.
+		if err := s.blobs.Delete(ctx, c.ObjectKey); err != nil {
+			return err
+		}
+		if err := s.db.DeleteCaption(ctx, v.ID, lang); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
 }
 
 // TranscribeVideo transcribes the video's audio and stores the result as the captions of the
 // spoken language, replacing any, while the caller waits.
 func (s *Server) TranscribeVideo(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
-	var req oapi.TranscribeRequest
-	if r.ContentLength != 0 {
-		if err := decode(w, r, &req); err != nil {
-			s.fail(w, r, err)
-			return
+	s.handle(w, r, func() error {
+		var req oapi.TranscribeRequest
+		if r.ContentLength != 0 {
+			if err := decode(w, r, &req); err != nil {
+				return err
+			}
 		}
-	}
-	lang := ""
-	if req.Language != nil && *req.Language != "" {
-		l, ok := canonicalLanguage(*req.Language)
-		if !ok {
-			s.fail(w, r, errField("language", "must be a BCP 47 language tag such as en or pt-BR"))
-			return
+		lang := ""
+		if req.Language != nil && *req.Language != "" {
+			l, ok := canonicalLanguage(*req.Language)
+			if !ok {
+				return errField("language", "must be a BCP 47 language tag such as en or pt-BR")
+			}
+			lang = l
 		}
-		lang = l
-	}
-	v, user, err := s.captionableVideo(r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if s.transcriber == nil {
-		s.fail(w, r, errNoTranscriber)
-		return
-	}
-	if v.Status != store.StatusReady {
-		s.fail(w, r, errNotReadyToCaption)
-		return
-	}
-	if err := s.throttle(r.Context(), "transcribe:"+strconv.FormatInt(user.ID, 10), transcribePerUser); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	c, _, err := s.transcribeVideo(r.Context(), v.ID, lang, true)
-	if errors.Is(err, errTranscription) {
-		s.log.Warn("transcribe video", "video_id", v.ID, "error", err)
-		s.fail(w, r, errUnavailable("the transcription service failed; try again later"))
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, toAPICaption(v, c, s.mediaQuery(v)))
+		v, user, err := s.captionableVideo(r, id)
+		if err != nil {
+			return err
+		}
+		if s.transcriber == nil {
+			return errNoTranscriber
+		}
+		if v.Status != store.StatusReady {
+			return errNotReadyToCaption
+		}
+		if err := s.throttle(r.Context(), "transcribe:"+strconv.FormatInt(user.ID, 10), transcribePerUser); err != nil {
+			return err
+		}
+		c, _, err := s.transcribeVideo(r.Context(), v.ID, lang, true)
+		if errors.Is(err, errTranscription) {
+			s.log.Warn("transcribe video", "video_id", v.ID, "error", err)
+			return errUnavailable("the transcription service failed; try again later")
+		}
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toAPICaption(v, c, s.mediaQuery(v)))
+		return nil
+	})
 }
 
 // transcribeVideo sends the video's audio to the transcription service and stores the

@@ -100,85 +100,80 @@ func (s *Server) parentComment(r *http.Request, v store.Video, raw string) (stor
 // ListComments lists a video's top-level comments, newest first, or the replies to one of
 // them, oldest first.
 func (s *Server) ListComments(w http.ResponseWriter, r *http.Request, id oapi.VideoID, params oapi.ListCommentsParams) {
-	v, err := s.visibleVideo(r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	after, limit, err := intPageParams(params.Cursor, params.Limit)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var parentID *int64
-	if params.ParentId != nil {
-		parent, err := s.parentComment(r, v, *params.ParentId)
+	s.handle(w, r, func() error {
+		v, err := s.visibleVideo(r, id)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
-		parentID = &parent.ID
-	}
-	comments, err := s.db.ListComments(r.Context(), v.ID, parentID, commentReader(r, v), after, limit+1)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	page := oapi.CommentPage{Comments: make([]oapi.Comment, 0, min(len(comments), limit))}
-	comments, page.NextCursor = trimPage(comments, limit, func(c store.Comment) string { return intCursor(c.CreatedAt, c.ID) })
-	for _, c := range comments {
-		page.Comments = append(page.Comments, toAPIComment(c))
-	}
-	// Held comments make the page depend on who asks.
-	w.Header().Set("Cache-Control", "private, no-cache")
-	writeJSON(w, http.StatusOK, page)
+		after, limit, err := intPageParams(params.Cursor, params.Limit)
+		if err != nil {
+			return err
+		}
+		var parentID *int64
+		if params.ParentId != nil {
+			parent, err := s.parentComment(r, v, *params.ParentId)
+			if err != nil {
+				return err
+			}
+			parentID = &parent.ID
+		}
+		comments, err := s.db.ListComments(r.Context(), v.ID, parentID, commentReader(r, v), after, limit+1)
+		if err != nil {
+			return err
+		}
+		page := oapi.CommentPage{Comments: make([]oapi.Comment, 0, min(len(comments), limit))}
+		comments, page.NextCursor = trimPage(comments, limit, func(c store.Comment) string { return intCursor(c.CreatedAt, c.ID) })
+		for _, c := range comments {
+			page.Comments = append(page.Comments, toAPIComment(c))
+		}
+		// Held comments make the page depend on who asks.
+		w.Header().Set("Cache-Control", "private, no-cache")
+		writeJSON(w, http.StatusOK, page)
+		return nil
+	})
 }
 
 // CreateComment comments on a video the caller can see, or replies to a top-level comment.
 func (s *Server) CreateComment(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
-	user, err := requireUser(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var req oapi.CreateCommentRequest
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	body, err := checkComment(req.Body)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v, err := s.visibleVideo(r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	n := store.NewComment{VideoID: v.ID, AuthorID: user.ID, Body: body}
-	if req.ParentId != nil {
-		parent, err := s.parentComment(r, v, *req.ParentId)
+	s.handle(w, r, func() error {
+		user, err := requireUser(r)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
-		n.ParentID = &parent.ID
-	}
-	if n.Held, err = s.screenComment(body); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	c, err := s.db.CreateComment(r.Context(), n)
-	if errors.Is(err, store.ErrNotFound) {
-		// The video or the parent was deleted a moment ago.
-		err = errNotFound
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, toAPIComment(c))
+		var req oapi.CreateCommentRequest
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+		body, err := checkComment(req.Body)
+		if err != nil {
+			return err
+		}
+		v, err := s.visibleVideo(r, id)
+		if err != nil {
+			return err
+		}
+		n := store.NewComment{VideoID: v.ID, AuthorID: user.ID, Body: body}
+		if req.ParentId != nil {
+			parent, err := s.parentComment(r, v, *req.ParentId)
+			if err != nil {
+				return err
+			}
+			n.ParentID = &parent.ID
+		}
+		if n.Held, err = s.screenComment(body); err != nil {
+			return err
+		}
+		c, err := s.db.CreateComment(r.Context(), n)
+		if errors.Is(err, store.ErrNotFound) {
+			// The video or the parent was deleted a moment ago.
+			err = errNotFound
+		}
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusCreated, toAPIComment(c))
+		return nil
+	})
 }
 
 // commentFor loads a comment for a signed-in caller who wants to change it, with its video;
@@ -217,62 +212,59 @@ func (s *Server) commentFor(r *http.Request, raw string) (store.Comment, store.V
 // UpdateComment edits a comment (its author only). The term policy applies again: an edit
 // that would be held holds the comment, and no edit releases a held one.
 func (s *Server) UpdateComment(w http.ResponseWriter, r *http.Request, id oapi.CommentID) {
-	if _, err := requireUser(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var req oapi.UpdateCommentRequest
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	body, err := checkComment(req.Body)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	c, v, user, err := s.commentFor(r, id)
-	if err == nil && !canView(v, user, true) {
-		err = errNoSuchComment
-	}
-	if err == nil && c.AuthorID != user.ID {
-		err = errForbidden("only the comment's author may edit it")
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	hold, err := s.screenComment(body)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	if err := s.db.UpdateComment(ctx, c.ID, body, hold); err != nil {
-		s.fail(w, r, orNotFound(err, errNoSuchComment))
-		return
-	}
-	if c, err = s.db.Comment(ctx, c.ID, commentReader(r, v)); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, toAPIComment(c))
+	s.handle(w, r, func() error {
+		if _, err := requireUser(r); err != nil {
+			return err
+		}
+		var req oapi.UpdateCommentRequest
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+		body, err := checkComment(req.Body)
+		if err != nil {
+			return err
+		}
+		c, v, user, err := s.commentFor(r, id)
+		if err == nil && !canView(v, user, true) {
+			err = errNoSuchComment
+		}
+		if err == nil && c.AuthorID != user.ID {
+			err = errForbidden("only the comment's author may edit it")
+		}
+		if err != nil {
+			return err
+		}
+		hold, err := s.screenComment(body)
+		if err != nil {
+			return err
+		}
+		ctx := r.Context()
+		if err := s.db.UpdateComment(ctx, c.ID, body, hold); err != nil {
+			return orNotFound(err, errNoSuchComment)
+		}
+		if c, err = s.db.Comment(ctx, c.ID, commentReader(r, v)); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toAPIComment(c))
+		return nil
+	})
 }
 
 // DeleteComment deletes a comment and its replies: its author, the video's owner or a
 // moderator may.
 func (s *Server) DeleteComment(w http.ResponseWriter, r *http.Request, id oapi.CommentID) {
-	c, v, user, err := s.commentFor(r, id)
-	if err == nil && c.AuthorID != user.ID && v.OwnerID != user.ID && !user.CanModerate() {
-		err = errForbidden("only the comment's author, the video's owner or a moderator may delete it")
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.db.DeleteComment(r.Context(), c.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.handle(w, r, func() error {
+		c, v, user, err := s.commentFor(r, id)
+		if err == nil && c.AuthorID != user.ID && v.OwnerID != user.ID && !user.CanModerate() {
+			err = errForbidden("only the comment's author, the video's owner or a moderator may delete it")
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.db.DeleteComment(r.Context(), c.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
 }

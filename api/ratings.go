@@ -24,31 +24,29 @@ func ratingName(v int) oapi.Rating {
 
 // RateVideo likes, dislikes or un-rates a video the caller can see.
 func (s *Server) RateVideo(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
-	user, err := requireUser(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var req oapi.RatingRequest
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	value, ok := ratingValues[req.Rating]
-	if !ok {
-		s.fail(w, r, errField("rating", "must be like, dislike or none"))
-		return
-	}
-	v, err := s.visibleVideo(r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	likes, dislikes, err := s.db.Rate(r.Context(), user.ID, v.ID, value)
-	err = orNotFound(err, errNotFound)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, oapi.RatingState{Likes: likes, Dislikes: dislikes, MyRating: req.Rating})
+	s.handle(w, r, func() error {
+		user, err := requireUser(r)
+		if err != nil {
+			return err
+		}
+		var req oapi.RatingRequest
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+		value, ok := ratingValues[req.Rating]
+		if !ok {
+			return errField("rating", "must be like, dislike or none")
+		}
+		v, err := s.visibleVideo(r, id)
+		if err != nil {
+			return err
+		}
+		likes, dislikes, err := s.db.Rate(r.Context(), user.ID, v.ID, value)
+		err = orNotFound(err, errNotFound)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, oapi.RatingState{Likes: likes, Dislikes: dislikes, MyRating: req.Rating})
+		return nil
+	})
 }

@@ -181,11 +181,13 @@ func paramError(err error) *httpError {
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	if err := s.db.Pool().Ping(r.Context()); err != nil {
-		s.fail(w, r, errUnavailable("the database does not answer"))
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.handle(w, r, func() error {
+		if err := s.db.Pool().Ping(r.Context()); err != nil {
+			return errUnavailable("the database does not answer")
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
 }
 
 // recoverer turns a handler panic into a 500 that reveals nothing, and logs it.
