@@ -57,6 +57,44 @@ func ApplyEnv(fl *pflag.FlagSet) error {
 	return err
 }
 
+// envVars stand in for the flags of the same name that the command line leaves unset.
+var envVars = map[string]string{
+	"http":                   "SUNOMI_HTTP",
+	"database-url":           "DATABASE_URL",
+	"public-url":             "SUNOMI_PUBLIC_URL",
+	"max-upload-size":        "SUNOMI_MAX_UPLOAD_SIZE",
+	"single-put-limit":       "SUNOMI_SINGLE_PUT_LIMIT",
+	"part-size":              "SUNOMI_PART_SIZE",
+	"trusted-proxies":        "SUNOMI_TRUSTED_PROXIES",
+	"term-policy":            "SUNOMI_TERM_POLICY",
+	"report-threshold":       "SUNOMI_REPORT_THRESHOLD",
+	"classifier-url":         "SUNOMI_CLASSIFIER_URL",
+	"classifier-fail-closed": "SUNOMI_CLASSIFIER_FAIL_CLOSED",
+	"transcription-url":      "SUNOMI_TRANSCRIPTION_URL",
+	"transcription-model":    "SUNOMI_TRANSCRIPTION_MODEL",
+	"transcription-key":      "SUNOMI_TRANSCRIPTION_KEY",
+	"auto-transcribe":        "SUNOMI_AUTO_TRANSCRIBE",
+	"github-client-id":       "GITHUB_CLIENT_ID",
+	"github-client-secret":   "GITHUB_CLIENT_SECRET",
+	"log-level":              "SUNOMI_LOG_LEVEL",
+	"storage":                "SUNOMI_STORAGE",
+	"storage-secret":         "SUNOMI_STORAGE_SECRET",
+	"coordinator":            "SUNOMI_COORDINATOR",
+	"jwt-keys":               "SUNOMI_JWT_KEYS",
+	"media-secret":           "SUNOMI_MEDIA_SECRET",
+	"tls-cert":               "SUNOMI_TLS_CERT",
+	"tls-key":                "SUNOMI_TLS_KEY",
+}
+
+// bindEnv binds the flags of fl that envVars names to their variables.
+func bindEnv(fl *pflag.FlagSet) {
+	for flag, env := range envVars {
+		if fl.Lookup(flag) != nil {
+			BindEnv(fl, flag, env)
+		}
+	}
+}
+
 // Flags are the api service's flags as given.
 type Flags struct {
 	http, databaseURL, publicURL string
@@ -103,28 +141,7 @@ func (f *Flags) AddFlags(fl *pflag.FlagSet, httpAddr string) {
 	fl.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of the reverse proxies whose X-Forwarded-For names the client (or $SUNOMI_TRUSTED_PROXIES)")
 	f.github.AddFlags(fl)
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (or $SUNOMI_LOG_LEVEL)")
-	for flag, env := range map[string]string{
-		"http":                   "SUNOMI_HTTP",
-		"database-url":           "DATABASE_URL",
-		"public-url":             "SUNOMI_PUBLIC_URL",
-		"max-upload-size":        "SUNOMI_MAX_UPLOAD_SIZE",
-		"single-put-limit":       "SUNOMI_SINGLE_PUT_LIMIT",
-		"part-size":              "SUNOMI_PART_SIZE",
-		"trusted-proxies":        "SUNOMI_TRUSTED_PROXIES",
-		"term-policy":            "SUNOMI_TERM_POLICY",
-		"report-threshold":       "SUNOMI_REPORT_THRESHOLD",
-		"classifier-url":         "SUNOMI_CLASSIFIER_URL",
-		"classifier-fail-closed": "SUNOMI_CLASSIFIER_FAIL_CLOSED",
-		"transcription-url":      "SUNOMI_TRANSCRIPTION_URL",
-		"transcription-model":    "SUNOMI_TRANSCRIPTION_MODEL",
-		"transcription-key":      "SUNOMI_TRANSCRIPTION_KEY",
-		"auto-transcribe":        "SUNOMI_AUTO_TRANSCRIBE",
-		"github-client-id":       "GITHUB_CLIENT_ID",
-		"github-client-secret":   "GITHUB_CLIENT_SECRET",
-		"log-level":              "SUNOMI_LOG_LEVEL",
-	} {
-		BindEnv(fl, flag, env)
-	}
+	bindEnv(fl)
 }
 
 // AddDeploymentFlags registers the flags that name the service's blob store, farm, secrets
@@ -142,17 +159,7 @@ func (f *Flags) AddDeploymentFlags(fl *pflag.FlagSet) {
 	fl.StringVar(&f.mediaSecret, "media-secret", "", "secret of 16+ bytes signing the media URLs of unlisted and private videos (or $SUNOMI_MEDIA_SECRET; required)")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate chain: serve HTTPS (with --tls-key) (or $SUNOMI_TLS_CERT)")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert (or $SUNOMI_TLS_KEY)")
-	for flag, env := range map[string]string{
-		"storage":        "SUNOMI_STORAGE",
-		"storage-secret": "SUNOMI_STORAGE_SECRET",
-		"coordinator":    "SUNOMI_COORDINATOR",
-		"jwt-keys":       "SUNOMI_JWT_KEYS",
-		"media-secret":   "SUNOMI_MEDIA_SECRET",
-		"tls-cert":       "SUNOMI_TLS_CERT",
-		"tls-key":        "SUNOMI_TLS_KEY",
-	} {
-		BindEnv(fl, flag, env)
-	}
+	bindEnv(fl)
 }
 
 // Settings are the flags, checked and parsed.
