@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
-	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/testmedia"
 	"github.com/sunomi/sunomi/phash"
 )
@@ -48,15 +46,6 @@ func reencoded(rng *rand.Rand, hashes []uint64, k int) []uint64 {
 		out[i] = flipBits(rng, h, k)
 	}
 	return out
-}
-
-func userID(t *testing.T, s oapi.Session) int64 {
-	t.Helper()
-	id, err := strconv.ParseInt(s.User.Id, 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
 }
 
 func defaultMatcher() hashMatcher {
@@ -122,69 +111,6 @@ func phashJSON(hashes []uint64) string {
 	}
 	b, _ := json.Marshal(track)
 	return string(b)
-}
-
-// publishVideo takes a video through the API's real publishing path: the farm's files (the
-// fake ladder plus extra) in storage, the video queued, then the job's end applied as the
-// relay or the reconciliation would, which runs the automated checks.
-func (e *env) publishVideo(owner oapi.Session, title string, extra map[string]string) string {
-	e.t.Helper()
-	ctx := context.Background()
-	ownerID, _ := strconv.ParseInt(owner.User.Id, 10, 64)
-	id := newVideoID()
-	if err := e.db.CreateVideo(ctx, store.NewVideo{ID: id, OwnerID: ownerID, Title: title, Visibility: store.Public,
-		SourceFilename: "x.mp4", SourceSize: 1}); err != nil {
-		e.t.Fatal(err)
-	}
-	for rel, body := range fakeLadder {
-		e.putBlob(videoKey(id, rel), body)
-	}
-	for rel, body := range extra {
-		e.putBlob(videoKey(id, rel), body)
-	}
-	if _, err := e.db.MarkQueued(ctx, id, "job-"+id); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := e.srv.jobEnded(ctx, id, wire.Job{ID: "job-" + id, State: wire.JobDone}); err != nil {
-		e.t.Fatalf("job end of %s: %v", id, err)
-	}
-	if v := e.video(id); v.Status != store.StatusReady {
-		e.t.Fatalf("video %s is %s after its job ended, want ready", id, v.Status)
-	}
-	return id
-}
-
-func (e *env) putBlob(key, body string) {
-	e.t.Helper()
-	if err := e.blobs.Put(context.Background(), key, strings.NewReader(body), int64(len(body))); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-// decide posts a moderator's decision and returns the video after it.
-func (e *env) decide(mod oapi.Session, id string, body map[string]any) oapi.Video {
-	e.t.Helper()
-	var v oapi.Video
-	e.must(http.StatusOK, "POST", "/api/v1/moderation/videos/"+id+"/decision", mod.Token, body).decode(e.t, &v)
-	return v
-}
-
-// report reports a video and returns the report.
-func (e *env) report(reporter oapi.Session, targetType, id, reason string) oapi.Report {
-	e.t.Helper()
-	var rp oapi.Report
-	e.must(http.StatusCreated, "POST", "/api/v1/reports", reporter.Token, map[string]any{
-		"targetType": targetType, "targetId": id, "reason": reason,
-	}).decode(e.t, &rp)
-	return rp
-}
-
-// hold holds a video as an automated check would.
-func (e *env) hold(id, reason string) {
-	e.t.Helper()
-	if ok, err := e.db.Hold(context.Background(), id, reason); err != nil || !ok {
-		e.t.Fatalf("hold %s: %v %v", id, ok, err)
-	}
 }
 
 func TestReportsHoldAtThreshold(t *testing.T) {
@@ -1027,27 +953,6 @@ func TestJudgeLabels(t *testing.T) {
 // reuploadSeconds is long enough for six frame hashes at the pipeline's 2 s interval, twice
 // the three frames a match needs.
 const reuploadSeconds = 12
-
-// transcodeAndWait uploads a file through the API, completes it, and waits until the farm's
-// job has ended and the video is published.
-func (e *env) transcodeAndWait(token, title, file string) store.Video {
-	e.t.Helper()
-	body, err := os.ReadFile(file)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	id := e.upload(token, title, body).VideoId
-	e.complete(token, id)
-	var v store.Video
-	eventually(e.t, jobTimeout, title+" to be published", func() bool {
-		v = e.video(id)
-		return !v.InFlight()
-	})
-	if v.Status != store.StatusReady {
-		e.t.Fatalf("%s: status %s (%s), want ready", title, v.Status, v.FailureReason)
-	}
-	return v
-}
 
 // TestReuploadCaughtThroughFarm runs the whole path: the farm transcodes a clip and publishes
 // its phash.json, a moderator removes it, and the same clip re-encoded at a quarter of the

@@ -3,14 +3,8 @@ package api
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/jpeg"
-	"image/png"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -27,53 +21,6 @@ import (
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/storage"
 )
-
-// fastUser makes an account directly in the database with a token, skipping the password
-// hash that makes registration slow on purpose.
-func (e *env) fastUser(name string) oapi.Session {
-	e.t.Helper()
-	u, err := e.db.CreateUser(context.Background(), store.User{Username: name, DisplayName: name})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	token, exp, err := e.srv.issueToken(u.ID)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return oapi.Session{Token: token, ExpiresAt: exp, User: toAPIUser(u)}
-}
-
-func (e *env) apiVideo(id, token string) oapi.Video {
-	e.t.Helper()
-	var v oapi.Video
-	e.must(http.StatusOK, "GET", "/api/v1/videos/"+id, token, nil).decode(e.t, &v)
-	return v
-}
-
-func (e *env) comments(path, token string) oapi.CommentPage {
-	e.t.Helper()
-	var p oapi.CommentPage
-	e.must(http.StatusOK, "GET", path, token, nil).decode(e.t, &p)
-	return p
-}
-
-func commentIDs(p oapi.CommentPage) []string {
-	ids := make([]string, len(p.Comments))
-	for i, c := range p.Comments {
-		ids[i] = c.Id
-	}
-	return ids
-}
-
-// sqlCount runs a count query directly.
-func (e *env) sqlCount(q string, args ...any) int64 {
-	e.t.Helper()
-	var n int64
-	if err := e.db.Pool().QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
-		e.t.Fatalf("%s: %v", q, err)
-	}
-	return n
-}
 
 func TestComments(t *testing.T) {
 	e := newEnv(t, withConfig(func(c *Config) {
@@ -285,17 +232,6 @@ func TestComments(t *testing.T) {
 	})
 }
 
-func equal(a, b []string) bool { return strings.Join(a, ",") == strings.Join(b, ",") }
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 // TestRatingConcurrency: 100 users like and unlike one video in parallel; the counts on the
 // video equal the likes table's rows at the end.
 func TestRatingConcurrency(t *testing.T) {
@@ -407,54 +343,6 @@ func TestRating(t *testing.T) {
 			}
 		}
 	})
-}
-
-func ptr[T any](v T) *T { return &v }
-
-// view posts a view with the given User-Agent ("" for Go's); body is nil (no body), a string
-// sent as it is, or a value sent as JSON.
-func (e *env) view(id, token, userAgent string, body any) (oapi.ViewResult, response) {
-	e.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequest("POST", e.URL+"/api/v1/videos/"+id+"/views", rd)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if userAgent != "" {
-		req.Header.Set("User-Agent", userAgent)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	r := response{status: resp.StatusCode, header: resp.Header, body: data}
-	var out oapi.ViewResult
-	if r.status == http.StatusOK {
-		r.decode(e.t, &out)
-	}
-	return out, r
 }
 
 func TestViews(t *testing.T) {
@@ -780,49 +668,6 @@ func TestUpdateMe(t *testing.T) {
 	}
 }
 
-func pngImage(t *testing.T, w, h int) []byte {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for x := range w {
-		img.Set(x, x%h, color.RGBA{R: 200, A: 255})
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func jpegImage(t *testing.T, w, h int) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, image.NewGray(image.Rect(0, 0, w, h)), nil); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// uploadAvatar asks for an upload URL, PUTs data there and completes it, expecting status.
-func (e *env) uploadAvatar(token, contentType string, data []byte, status int) (oapi.AvatarUpload, response) {
-	e.t.Helper()
-	var up oapi.AvatarUpload
-	e.must(http.StatusOK, "POST", "/api/v1/me/avatar", token, map[string]any{"contentType": contentType, "size": len(data)}).decode(e.t, &up)
-	req, err := http.NewRequest(http.MethodPut, up.Url, bytes.NewReader(data))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", contentType)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		e.t.Fatalf("PUT the avatar: status %d", resp.StatusCode)
-	}
-	return up, e.must(status, "POST", "/api/v1/me/avatar/complete", token, map[string]any{"uploadId": up.UploadId})
-}
-
 func TestAvatar(t *testing.T) {
 	e := newEnv(t)
 	alice, bob := e.user("alice"), e.user("bob")
@@ -921,36 +766,6 @@ func TestAvatar(t *testing.T) {
 		e.must(http.StatusNotFound, "GET", "/avatars/"+alice.User.Id+"/..%2f..%2fetc.png", "", nil)
 		e.must(http.StatusNotFound, "GET", "/avatars/nobody/x.png", "", nil)
 	})
-}
-
-// countsSocket follows a video's events at base (an API replica's URL).
-func countsSocket(t *testing.T, ctx context.Context, base, id, token string) *socket {
-	t.Helper()
-	u := "ws" + strings.TrimPrefix(base, "http") + "/api/v1/videos/" + id + "/events"
-	conn, _, err := websocket.Dial(ctx, u, nil)
-	if err != nil {
-		t.Fatalf("dial %s: %v", u, err)
-	}
-	t.Cleanup(func() { conn.CloseNow() })
-	s := &socket{t: t, conn: conn}
-	s.auth(ctx, token)
-	return s
-}
-
-// waitCounts reads events until one carries counts that satisfy ok.
-func (s *socket) waitCounts(ctx context.Context, what string, ok func(oapi.Stats) bool) oapi.ProgressEvent {
-	s.t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	for {
-		var ev oapi.ProgressEvent
-		if err := wsjson.Read(ctx, s.conn, &ev); err != nil {
-			s.t.Fatalf("waiting for %s: %v", what, err)
-		}
-		if ev.Counts != nil && ok(*ev.Counts) {
-			return ev
-		}
-	}
 }
 
 func TestLiveCounts(t *testing.T) {

@@ -12,23 +12,6 @@ import (
 	"github.com/sunomi/sunomi/api/store"
 )
 
-func put(t *testing.T, url string, body []byte) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPut, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("PUT %s: status %d: %s", url, resp.StatusCode, msg)
-	}
-}
-
 func TestMultipartUploadResumes(t *testing.T) {
 	const partSize = 5 << 20
 	e := newEnv(t, withFarm(0), withConfig(func(c *Config) { c.Uploads.SinglePutLimit = 1 << 20; c.Uploads.PartSize = partSize }))
