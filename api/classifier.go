@@ -73,8 +73,12 @@ func newClassifier(cfg ClassifierConfig, blobs storage.Store, log *slog.Logger) 
 	return &classifier{cfg: cfg, blobs: blobs, client: &http.Client{}, log: log}
 }
 
-// Close releases the connections kept to the webhook.
+// Close releases the connections kept to the webhook; a nil classifier (none configured)
+// has none.
 func (c *classifier) Close(context.Context) error {
+	if c == nil {
+		return nil
+	}
 	c.client.CloseIdleConnections()
 	return nil
 }

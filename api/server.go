@@ -104,14 +104,12 @@ func (s *Server) Start(ctx context.Context) error {
 func (s *Server) Close(ctx context.Context) error {
 	s.cancel()
 	s.relay.close()
-	errs := []error{s.counts.Close(ctx)}
-	if s.transcriber != nil {
-		errs = append(errs, s.transcriber.Close(ctx))
+	// The parts stop together: each waits for its own work until ctx ends.
+	err := errors.Join(s.counts.Close(ctx), s.transcriber.Close(ctx), s.classifier.Close(ctx), waitFor(ctx, &s.wg))
+	if ctx.Err() != nil {
+		return ctx.Err() // every part that gave up did so for this one reason
 	}
-	if s.classifier != nil {
-		errs = append(errs, s.classifier.Close(ctx))
-	}
-	return errors.Join(append(errs, waitFor(ctx, &s.wg))...)
+	return err
 }
 
 // waitFor waits until wg's goroutines end or ctx does.

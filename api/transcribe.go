@@ -78,8 +78,11 @@ func (t *transcriber) inBackground(fn func(ctx context.Context)) {
 }
 
 // Close cancels the transcriptions running in the background and waits for them until ctx
-// ends.
+// ends. A nil transcriber (none configured) has nothing to close.
 func (t *transcriber) Close(ctx context.Context) error {
+	if t == nil {
+		return nil
+	}
 	t.mu.Lock()
 	t.closed = true
 	t.mu.Unlock()
