@@ -259,7 +259,7 @@ func benchServer(b *testing.B) (*store.Store, string) {
 		Store:       db,
 		Blobs:       blobs,
 		Farm:        wire.NewClient([]string{deadFarm}, farmtest.Token, nil),
-		SigningKeys: []SigningKey{{ID: "bench", Secret: []byte("bench-signing-key-0123456789abcdefghij")}},
+		Auth:        AuthConfig{SigningKeys: []SigningKey{{ID: "bench", Secret: []byte("bench-signing-key-0123456789abcdefghij")}}},
 		MediaSecret: []byte("bench-media-secret-0123456789"),
 		PublicURL:   baseURL,
 		Logger:      logger,

@@ -16,7 +16,6 @@ import (
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/hls"
-	"github.com/sunomi/sunomi/storage"
 )
 
 // Captions are WebVTT files, one per video and language, uploaded by the owner or transcribed
@@ -158,18 +157,19 @@ func (s *Server) toAPICaptions(v store.Video, tracks []store.Caption) []oapi.Cap
 
 // ListCaptions lists a video's caption tracks, to anyone who can see the video.
 func (s *Server) ListCaptions(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
-	v, err := s.visibleVideo(r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	tracks, err := s.db.Captions(r.Context(), v.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Cache-Control", "private, no-cache")
-	writeJSON(w, http.StatusOK, oapi.CaptionList{Captions: s.toAPICaptions(v, tracks)})
+	s.handle(w, r, func() error {
+		v, err := s.visibleVideo(r, id)
+		if err != nil {
+			return err
+		}
+		tracks, err := s.db.Captions(r.Context(), v.ID)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Cache-Control", "private, no-cache")
+		writeJSON(w, http.StatusOK, oapi.CaptionList{Captions: s.toAPICaptions(v, tracks)})
+		return nil
+	})
 }
 
 // captionableVideo loads a video whose captions the caller may change: the owner's, unless a
@@ -184,43 +184,39 @@ func (s *Server) captionableVideo(r *http.Request, id string) (store.Video, stor
 
 // PutCaption stores the owner's WebVTT file as the captions of one language, replacing any.
 func (s *Server) PutCaption(w http.ResponseWriter, r *http.Request, id oapi.VideoID, language oapi.Language) {
-	lang, err := checkLanguage(language)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v, _, err := s.captionableVideo(r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); strings.HasPrefix(mt, "multipart/") || mt == "application/x-www-form-urlencoded" {
-		s.fail(w, r, &httpError{status: http.StatusUnsupportedMediaType, code: codeInvalid,
-			message: "send the WebVTT file itself as the request body (Content-Type: text/vtt), not a form"})
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCaptionBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.fail(w, r, &httpError{status: http.StatusRequestEntityTooLarge, code: codeTooLarge,
-				message: fmt.Sprintf("the caption file is over %d KiB", maxCaptionBytes>>10)})
-			return
+	s.handle(w, r, func() error {
+		lang, err := checkLanguage(language)
+		if err != nil {
+			return err
 		}
-		s.fail(w, r, errInvalid("could not read the request body", nil))
-		return
-	}
-	vtt, err := hls.ParseWebVTT(body)
-	if err != nil {
-		s.fail(w, r, errInvalid("the caption file is not valid WebVTT: "+err.Error(), map[string]string{"body": err.Error()}))
-		return
-	}
-	c, _, err := s.storeCaption(r.Context(), v.ID, lang, store.CaptionUpload, vtt, true)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, toAPICaption(v, c, s.mediaQuery(v)))
+		v, _, err := s.captionableVideo(r, id)
+		if err != nil {
+			return err
+		}
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); strings.HasPrefix(mt, "multipart/") || mt == "application/x-www-form-urlencoded" {
+			return &httpError{status: http.StatusUnsupportedMediaType, code: codeInvalid,
+				message: "send the WebVTT file itself as the request body (Content-Type: text/vtt), not a form"}
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCaptionBytes))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return &httpError{status: http.StatusRequestEntityTooLarge, code: codeTooLarge,
+					message: fmt.Sprintf("the caption file is over %d KiB", maxCaptionBytes>>10)}
+			}
+			return errInvalid("could not read the request body", nil)
+		}
+		vtt, err := hls.ParseWebVTT(body)
+		if err != nil {
+			return errInvalid("the caption file is not valid WebVTT: "+err.Error(), map[string]string{"body": err.Error()})
+		}
+		c, _, err := s.storeCaption(r.Context(), v.ID, lang, store.CaptionUpload, vtt, true)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toAPICaption(v, c, s.mediaQuery(v)))
+		return nil
+	})
 }
 
 // storeCaption writes a checked file and its row. Without replace, a language that has a
@@ -259,102 +255,87 @@ func (s *Server) storeCaption(ctx context.Context, videoID, lang, source string,
 
 // DeleteCaption deletes the captions of one language.
 func (s *Server) DeleteCaption(w http.ResponseWriter, r *http.Request, id oapi.VideoID, language oapi.Language) {
-	lang, err := checkLanguage(language)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v, _, err := s.ownedVideo(r, id, false)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	c, err := s.db.Caption(ctx, v.ID, lang)
-	if err != nil {
-		s.fail(w, r, orNotFound(err, errNoSuchCaption))
-		return
-	}
-	// The file goes first, as in DeleteVideo: a storage failure leaves a track the owner can
-	// delete again rather than a file nobody can find.
-	if err := s.blobs.Delete(ctx, c.ObjectKey); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.db.DeleteCaption(ctx, v.ID, lang); err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.handle(w, r, func() error {
+		lang, err := checkLanguage(language)
+		if err != nil {
+			return err
+		}
+		v, _, err := s.ownedVideo(r, id, false)
+		if err != nil {
+			return err
+		}
+		ctx := r.Context()
+		c, err := s.db.Caption(ctx, v.ID, lang)
+		if err != nil {
+			return orNotFound(err, errNoSuchCaption)
+		}
+		// The file goes first, as in DeleteVideo: a storage failure leaves a track the owner can
+		// delete again rather than a file nobody can find.
+		if err := s.blobs.Delete(ctx, c.ObjectKey); err != nil {
+			return err
+		}
+		if err := s.db.DeleteCaption(ctx, v.ID, lang); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
 }
 
 // TranscribeVideo transcribes the video's audio and stores the result as the captions of the
 // spoken language, replacing any, while the caller waits.
 func (s *Server) TranscribeVideo(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
-	var req oapi.TranscribeRequest
-	if r.ContentLength != 0 {
-		if err := decode(w, r, &req); err != nil {
-			s.fail(w, r, err)
-			return
+	s.handle(w, r, func() error {
+		var req oapi.TranscribeRequest
+		if r.ContentLength != 0 {
+			if err := decode(w, r, &req); err != nil {
+				return err
+			}
 		}
-	}
-	lang := ""
-	if req.Language != nil && *req.Language != "" {
-		l, ok := canonicalLanguage(*req.Language)
-		if !ok {
-			s.fail(w, r, errField("language", "must be a BCP 47 language tag such as en or pt-BR"))
-			return
+		lang := ""
+		if req.Language != nil && *req.Language != "" {
+			l, ok := canonicalLanguage(*req.Language)
+			if !ok {
+				return errField("language", "must be a BCP 47 language tag such as en or pt-BR")
+			}
+			lang = l
 		}
-		lang = l
-	}
-	v, user, err := s.captionableVideo(r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if s.transcriber == nil {
-		s.fail(w, r, errNoTranscriber)
-		return
-	}
-	if v.Status != store.StatusReady {
-		s.fail(w, r, errNotReadyToCaption)
-		return
-	}
-	if err := s.throttle(r.Context(), "transcribe:"+strconv.FormatInt(user.ID, 10), transcribePerUser); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	c, _, err := s.transcribeVideo(r.Context(), v.ID, lang, true)
-	if errors.Is(err, errTranscription) {
-		s.log.Warn("transcribe video", "video_id", v.ID, "error", err)
-		s.fail(w, r, errUnavailable("the transcription service failed; try again later"))
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, toAPICaption(v, c, s.mediaQuery(v)))
+		v, user, err := s.captionableVideo(r, id)
+		if err != nil {
+			return err
+		}
+		if s.transcriber == nil {
+			return errNoTranscriber
+		}
+		if v.Status != store.StatusReady {
+			return errNotReadyToCaption
+		}
+		if err := s.throttle(r.Context(), "transcribe:"+strconv.FormatInt(user.ID, 10), transcribePerUser); err != nil {
+			return err
+		}
+		c, _, err := s.transcribeVideo(r.Context(), v.ID, lang, true)
+		if errors.Is(err, errTranscription) {
+			s.log.Warn("transcribe video", "video_id", v.ID, "error", err)
+			return errUnavailable("the transcription service failed; try again later")
+		}
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toAPICaption(v, c, s.mediaQuery(v)))
+		return nil
+	})
 }
 
 // transcribeVideo sends the video's audio to the transcription service and stores the
 // captions it returns under lang, or else the language the service names, or else "und".
 // Failures of the service wrap errTranscription.
 func (s *Server) transcribeVideo(ctx context.Context, videoID, lang string, replace bool) (store.Caption, bool, error) {
-	audio, err := s.blobs.Get(ctx, videoKey(videoID, transcriptionAudio))
-	if errors.Is(err, storage.ErrNotFound) {
-		return store.Caption{}, false, errNoAudio
-	}
-	if err != nil {
-		return store.Caption{}, false, err
-	}
-	defer audio.Close()
 	service := ""
 	if lang != "" {
 		// The OpenAI API takes ISO 639-1 codes: the primary subtag.
 		service, _, _ = strings.Cut(lang, "-")
 	}
-	t, err := s.transcriber.transcribe(ctx, audio, service)
+	t, err := s.transcriber.transcribeVideo(ctx, videoID, service)
 	if err != nil {
 		return store.Caption{}, false, err
 	}
@@ -379,11 +360,11 @@ func (s *Server) transcribeVideo(ctx context.Context, videoID, lang string, repl
 // afterPublish starts the work a newly published video gets: its automatic captions when
 // the service is configured to make them. It never blocks the caller (the sync loop).
 func (s *Server) afterPublish(videoID string) {
-	if !s.cfg.AutoTranscribe || s.transcriber == nil || s.life.Err() != nil {
+	if !s.cfg.Transcription.Auto || s.transcriber == nil {
 		return
 	}
-	s.wg.Go(func() {
-		c, stored, err := s.transcribeVideo(s.life, videoID, "", false)
+	s.transcriber.inBackground(func(ctx context.Context) {
+		c, stored, err := s.transcribeVideo(ctx, videoID, "", false)
 		switch {
 		case err == nil && stored:
 			s.log.Info("video transcribed", "video_id", videoID, "language", c.Language)
@@ -391,7 +372,7 @@ func (s *Server) afterPublish(videoID string) {
 			s.log.Debug("automatic captions skipped: the video has captions in that language", "video_id", videoID)
 		case errors.Is(err, errNoAudio), errors.Is(err, errNoSpeech), errors.Is(err, errNotFound):
 			s.log.Debug("automatic captions skipped", "video_id", videoID, "reason", err)
-		case s.life.Err() == nil:
+		case ctx.Err() == nil:
 			s.log.Warn("transcribe published video", "video_id", videoID, "error", err)
 		}
 	})

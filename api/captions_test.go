@@ -19,9 +19,7 @@ import (
 
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
-	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/hls"
-	"github.com/sunomi/sunomi/storage"
 )
 
 const (
@@ -29,51 +27,6 @@ const (
 		"00:00:02.000 --> 00:00:04.000 align:start\n<v Narrator>Second line &amp; more</v>\n"
 	vttFrench = "WEBVTT - sous-titres\nKind: captions\n\nNOTE une note\n\n00:01.000 --> 00:03.000\nBonjour le monde\n"
 )
-
-// putVTT uploads a caption file as the web app does.
-func (e *env) putVTT(token, videoID, lang, body string) response {
-	e.t.Helper()
-	req, err := http.NewRequest(http.MethodPut, e.URL+"/api/v1/videos/"+videoID+"/captions/"+lang, strings.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "text/vtt")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return response{status: resp.StatusCode, header: resp.Header, body: data}
-}
-
-func (e *env) captionText(videoID string) string {
-	e.t.Helper()
-	var text string
-	if err := e.db.Pool().QueryRow(context.Background(), `SELECT caption_text FROM videos WHERE id = $1`, videoID).Scan(&text); err != nil {
-		e.t.Fatal(err)
-	}
-	return text
-}
-
-func (e *env) captions(videoID, token string) []oapi.Caption {
-	e.t.Helper()
-	var list oapi.CaptionList
-	e.must(http.StatusOK, "GET", "/api/v1/videos/"+videoID+"/captions", token, nil).decode(e.t, &list)
-	return list.Captions
-}
-
-func (e *env) blobExists(key string) bool {
-	e.t.Helper()
-	_, err := e.blobs.Stat(context.Background(), key)
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		e.t.Fatal(err)
-	}
-	return err == nil
-}
 
 func TestCanonicalLanguage(t *testing.T) {
 	for in, want := range map[string]string{"en": "en", "EN": "en", "pt-br": "pt-BR", "zh-hant-tw": "zh-Hant-TW", "es-419": "es-419", "SGN-be-FR": "sgn-BE-FR"} {
@@ -359,24 +312,6 @@ func TestPrivateCaptions(t *testing.T) {
 	}
 }
 
-// testWAV is a 16 kHz mono 16-bit PCM WAV of a 440 Hz tone, like the pipeline's speech track.
-func testWAV(seconds float64) []byte {
-	const rate = 16000
-	n := int(seconds * rate)
-	var b bytes.Buffer
-	le := binary.LittleEndian
-	b.WriteString("RIFF")
-	_ = binary.Write(&b, le, uint32(36+2*n))
-	b.WriteString("WAVEfmt ")
-	_ = binary.Write(&b, le, []any{uint32(16), uint16(1), uint16(1), uint32(rate), uint32(2 * rate), uint16(2), uint16(16)})
-	b.WriteString("data")
-	_ = binary.Write(&b, le, uint32(2*n))
-	for i := range n {
-		_ = binary.Write(&b, le, int16(8000*math.Sin(2*math.Pi*440*float64(i)/rate)))
-	}
-	return b.Bytes()
-}
-
 const whisperAnswer = "WEBVTT\n\n00:00.000 --> 00:01.500\nHello from the transcription service\n"
 
 // fakeWhisper speaks OpenAI's transcription protocol and checks what it is sent.
@@ -485,19 +420,9 @@ func (f *fakeWhisper) calls() []whisperRequest {
 
 func withWhisper(f *fakeWhisper, auto bool) envOption {
 	return withConfig(func(c *Config) {
-		c.TranscriptionURL = f.srv.URL + "/"
-		c.TranscriptionModel = "whisper-test"
-		c.TranscriptionKey = f.key
-		c.TranscriptionTimeout = 2 * time.Second
-		c.AutoTranscribe = auto
+		c.Transcription = TranscriptionConfig{URL: f.srv.URL + "/", Model: "whisper-test", Key: f.key,
+			Timeout: 2 * time.Second, Auto: auto}
 	})
-}
-
-func (e *env) putSpeech(videoID string, wav []byte) {
-	e.t.Helper()
-	if err := e.blobs.Put(context.Background(), videoKey(videoID, transcriptionAudio), bytes.NewReader(wav), int64(len(wav))); err != nil {
-		e.t.Fatal(err)
-	}
 }
 
 func TestTranscription(t *testing.T) {
@@ -608,26 +533,6 @@ func TestTranscriptionNotConfigured(t *testing.T) {
 	if n := len(e.captions(id, "")); n != 0 {
 		t.Fatalf("%d tracks", n)
 	}
-}
-
-// publishFake makes a video whose job has just finished with the fake ladder (and speech
-// track), as the farm leaves it, for the publisher to publish.
-func (e *env) publishFake(owner oapi.Session, title string, wav []byte) string {
-	e.t.Helper()
-	id := e.readyVideo(owner, store.Public, title) // a video row and the ladder's files
-	if _, err := e.db.Pool().Exec(context.Background(), `UPDATE videos SET status = 'processing', published_at = NULL WHERE id = $1`, id); err != nil {
-		e.t.Fatal(err)
-	}
-	if wav != nil {
-		e.putSpeech(id, wav)
-	}
-	if err := e.srv.publisher.jobChanged(context.Background(), id, wire.Job{ID: "job-" + id, State: wire.JobDone}); err != nil {
-		e.t.Fatal(err)
-	}
-	if v := e.video(id); v.Status != store.StatusReady {
-		e.t.Fatalf("status %s after the job ended", v.Status)
-	}
-	return id
 }
 
 func TestAutoTranscription(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,15 +46,6 @@ func reencoded(rng *rand.Rand, hashes []uint64, k int) []uint64 {
 		out[i] = flipBits(rng, h, k)
 	}
 	return out
-}
-
-func userID(t *testing.T, s oapi.Session) int64 {
-	t.Helper()
-	id, err := strconv.ParseInt(s.User.Id, 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
 }
 
 func defaultMatcher() hashMatcher {
@@ -123,54 +113,6 @@ func phashJSON(hashes []uint64) string {
 	return string(b)
 }
 
-// publishVideo takes a video through the API's real publishing path: the farm's files (the
-// fake ladder plus extra) in storage, the video queued, then the job's end applied as the
-// relay or the reconciliation would, which runs the automated checks.
-func (e *env) publishVideo(owner oapi.Session, title string, extra map[string]string) string {
-	e.t.Helper()
-	id := e.jobEndedVideo(owner, title, extra)
-	if err := e.srv.publisher.jobChanged(context.Background(), id, doneJob(id)); err != nil {
-		e.t.Fatalf("job end of %s: %v", id, err)
-	}
-	if v := e.video(id); v.Status != store.StatusReady {
-		e.t.Fatalf("video %s is %s after its job ended, want ready", id, v.Status)
-	}
-	return id
-}
-
-func (e *env) putBlob(key, body string) {
-	e.t.Helper()
-	if err := e.blobs.Put(context.Background(), key, strings.NewReader(body), int64(len(body))); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-// decide posts a moderator's decision and returns the video after it.
-func (e *env) decide(mod oapi.Session, id string, body map[string]any) oapi.Video {
-	e.t.Helper()
-	var v oapi.Video
-	e.must(http.StatusOK, "POST", "/api/v1/moderation/videos/"+id+"/decision", mod.Token, body).decode(e.t, &v)
-	return v
-}
-
-// report reports a video and returns the report.
-func (e *env) report(reporter oapi.Session, targetType, id, reason string) oapi.Report {
-	e.t.Helper()
-	var rp oapi.Report
-	e.must(http.StatusCreated, "POST", "/api/v1/reports", reporter.Token, map[string]any{
-		"targetType": targetType, "targetId": id, "reason": reason,
-	}).decode(e.t, &rp)
-	return rp
-}
-
-// hold holds a video as an automated check would.
-func (e *env) hold(id, reason string) {
-	e.t.Helper()
-	if ok, err := e.db.Hold(context.Background(), id, reason); err != nil || !ok {
-		e.t.Fatalf("hold %s: %v %v", id, ok, err)
-	}
-}
-
 func TestReportsHoldAtThreshold(t *testing.T) {
 	e := newEnv(t)
 	owner := e.user("owner")
@@ -233,7 +175,7 @@ func TestReportsHoldAtThreshold(t *testing.T) {
 }
 
 func TestReportThresholdConfigurable(t *testing.T) {
-	e := newEnv(t, withConfig(func(c *Config) { c.ReportThreshold = 1 }))
+	e := newEnv(t, withConfig(func(c *Config) { c.Moderation.ReportThreshold = 1 }))
 	id := e.readyVideo(e.user("owner"), store.Public, "one report is enough")
 	e.report(e.user("rep"), "video", id, "copyright")
 	if v := e.video(id); v.Moderation != store.ModerationHeld {
@@ -242,7 +184,7 @@ func TestReportThresholdConfigurable(t *testing.T) {
 }
 
 func TestConcurrentReportsReachThreshold(t *testing.T) {
-	e := newEnv(t, withConfig(func(c *Config) { c.ReportThreshold = 5 }))
+	e := newEnv(t, withConfig(func(c *Config) { c.Moderation.ReportThreshold = 5 }))
 	id := e.readyVideo(e.user("owner"), store.Public, "reported at once")
 	var reporters []oapi.Session
 	for range 5 {
@@ -377,7 +319,7 @@ func TestModerationRequiresModerator(t *testing.T) {
 }
 
 func TestModerationQueue(t *testing.T) {
-	e := newEnv(t, withConfig(func(c *Config) { c.ReportThreshold = 10 }))
+	e := newEnv(t, withConfig(func(c *Config) { c.Moderation.ReportThreshold = 10 }))
 	owner, mod := e.user("owner"), e.moderator()
 	var held []string
 	for i := range 5 {
@@ -792,7 +734,7 @@ func TestReuploadOfRemovedVideoIsHeld(t *testing.T) {
 }
 
 func TestReuploadMatchingCanBeTurnedOff(t *testing.T) {
-	e := newEnv(t, withConfig(func(c *Config) { c.HashMaxDistance = -1 }))
+	e := newEnv(t, withConfig(func(c *Config) { c.Moderation.HashMaxDistance = -1 }))
 	owner, mod := e.user("owner"), e.moderator()
 	frames := randomHashes(rand.New(rand.NewPCG(5, 6)), 20)
 	removed := e.publishVideo(owner, "original", map[string]string{"hls/phash.json": phashJSON(frames)})
@@ -891,7 +833,7 @@ func newClassifierEnv(t *testing.T, failClosed bool) (*env, *classifierStub) {
 	cs := httptest.NewServer(stub)
 	t.Cleanup(cs.Close)
 	e := newEnv(t, withConfig(func(c *Config) {
-		c.ClassifierURL, c.ClassifierFailClosed, c.ClassifierTimeout = cs.URL, failClosed, 300*time.Millisecond
+		c.Classifier = ClassifierConfig{URL: cs.URL, FailClosed: failClosed, Timeout: 300 * time.Millisecond}
 	}))
 	return e, stub
 }
@@ -986,20 +928,20 @@ func TestClassifierFailClosed(t *testing.T) {
 		_ = e.blobs.Delete(ctx, videoKey(id, f))
 	}
 	var p store.Published
-	e.srv.classify(ctx, id, &p)
+	e.srv.classifier.classify(ctx, id, &p)
 	if p.HeldReason != "" || len(stub.requests()) != 0 {
 		t.Errorf("video without frames: reason %q after %d requests", p.HeldReason, len(stub.requests()))
 	}
 }
 
 func TestJudgeLabels(t *testing.T) {
-	s := &Server{cfg: Config{ClassifierWarnAt: 60, ClassifierHoldAt: 90}}
+	c := &classifier{cfg: ClassifierConfig{WarnAt: 60, HoldAt: 90}}
 	var labels []moderationLabel
 	for i := range 12 {
 		labels = append(labels, moderationLabel{Name: fmt.Sprint("Label ", i), Confidence: 70})
 	}
 	labels = append(labels, moderationLabel{Name: strings.Repeat("L", 50), Confidence: 95}, moderationLabel{Name: " ", Confidence: 99})
-	warnings, hold := s.judgeLabels(labels)
+	warnings, hold := c.judgeLabels(labels)
 	if len(warnings) != maxLabels {
 		t.Errorf("%d warnings, want at most %d", len(warnings), maxLabels)
 	}
@@ -1011,27 +953,6 @@ func TestJudgeLabels(t *testing.T) {
 // reuploadSeconds is long enough for six frame hashes at the pipeline's 2 s interval, twice
 // the three frames a match needs.
 const reuploadSeconds = 12
-
-// transcodeAndWait uploads a file through the API, completes it, and waits until the farm's
-// job has ended and the video is published.
-func (e *env) transcodeAndWait(token, title, file string) store.Video {
-	e.t.Helper()
-	body, err := os.ReadFile(file)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	id := e.upload(token, title, body).VideoId
-	e.complete(token, id)
-	var v store.Video
-	eventually(e.t, jobTimeout, title+" to be published", func() bool {
-		v = e.video(id)
-		return !v.InFlight()
-	})
-	if v.Status != store.StatusReady {
-		e.t.Fatalf("%s: status %s (%s), want ready", title, v.Status, v.FailureReason)
-	}
-	return v
-}
 
 // TestReuploadCaughtThroughFarm runs the whole path: the farm transcodes a clip and publishes
 // its phash.json, a moderator removes it, and the same clip re-encoded at a quarter of the

@@ -24,35 +24,36 @@ const opsFarmTimeout = 5 * time.Second
 // OpsFarm reports the transcoding farm — its coordinators, agents, jobs and throughput — to
 // admins and moderators. Everything is read from the coordinators at the time of the call.
 func (s *Server) OpsFarm(w http.ResponseWriter, r *http.Request) {
-	if _, err := requireModerator(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), opsFarmTimeout)
-	defer cancel()
-
-	var (
-		wg                             sync.WaitGroup
-		cluster                        wire.Cluster
-		agents                         []wire.Agent
-		jobs                           []wire.Job
-		clusterErr, agentsErr, jobsErr error
-	)
-	wg.Go(func() { cluster, clusterErr = s.farm.Cluster(ctx) })
-	wg.Go(func() { agents, agentsErr = s.farm.Agents(ctx) })
-	wg.Go(func() { jobs, jobsErr = s.farm.Jobs(ctx) })
-	wg.Wait()
-	if err := errors.Join(clusterErr, agentsErr, jobsErr); err != nil {
-		s.log.Warn("read farm status", "error", err)
-		msg := "the transcoding farm's coordinators are unreachable; try again in a moment"
-		var apiErr *wire.APIError
-		if !errors.Is(err, wire.ErrNoCoordinator) && errors.As(err, &apiErr) {
-			msg = "the transcoding farm's coordinators could not report its status; try again in a moment"
+	s.handle(w, r, func() error {
+		if _, err := requireModerator(r); err != nil {
+			return err
 		}
-		s.fail(w, r, errUnavailable(msg))
-		return
-	}
-	writeJSON(w, http.StatusOK, farmStatus(cluster, agents, jobs, s.now()))
+		ctx, cancel := context.WithTimeout(r.Context(), opsFarmTimeout)
+		defer cancel()
+
+		var (
+			wg                             sync.WaitGroup
+			cluster                        wire.Cluster
+			agents                         []wire.Agent
+			jobs                           []wire.Job
+			clusterErr, agentsErr, jobsErr error
+		)
+		wg.Go(func() { cluster, clusterErr = s.farm.Cluster(ctx) })
+		wg.Go(func() { agents, agentsErr = s.farm.Agents(ctx) })
+		wg.Go(func() { jobs, jobsErr = s.farm.Jobs(ctx) })
+		wg.Wait()
+		if err := errors.Join(clusterErr, agentsErr, jobsErr); err != nil {
+			s.log.Warn("read farm status", "error", err)
+			msg := "the transcoding farm's coordinators are unreachable; try again in a moment"
+			var apiErr *wire.APIError
+			if !errors.Is(err, wire.ErrNoCoordinator) && errors.As(err, &apiErr) {
+				msg = "the transcoding farm's coordinators could not report its status; try again in a moment"
+			}
+			return errUnavailable(msg)
+		}
+		writeJSON(w, http.StatusOK, farmStatus(cluster, agents, jobs, s.now()))
+		return nil
+	})
 }
 
 // farmStatus builds the operations view from what the coordinators answered; now dates the

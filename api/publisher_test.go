@@ -42,7 +42,7 @@ func (e *env) jobEndedVideo(owner oapi.Session, title string, extra map[string]s
 // replica is a second publisher on the same database and storage, as another API replica
 // has; published counts the videos it published.
 func (e *env) replica(published *atomic.Int64) *publisher {
-	return newPublisher(e.db, e.blobs, e.srv.reuploads, e.srv.classify,
+	return newPublisher(e.db, e.blobs, e.srv.reuploads, e.srv.classifier.classify,
 		func(string) { published.Add(1) }, time.Minute, slog.New(slog.DiscardHandler))
 }
 

@@ -12,26 +12,9 @@ import (
 	"github.com/sunomi/sunomi/api/store"
 )
 
-func put(t *testing.T, url string, body []byte) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPut, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("PUT %s: status %d: %s", url, resp.StatusCode, msg)
-	}
-}
-
 func TestMultipartUploadResumes(t *testing.T) {
 	const partSize = 5 << 20
-	e := newEnv(t, withFarm(0), withConfig(func(c *Config) { c.SinglePutLimit = 1 << 20; c.PartSize = partSize }))
+	e := newEnv(t, withFarm(0), withConfig(func(c *Config) { c.Uploads.SinglePutLimit = 1 << 20; c.Uploads.PartSize = partSize }))
 	owner := e.user("owner")
 	file := make([]byte, 2*partSize+1234)
 	_, _ = rand.Read(file)
@@ -148,7 +131,7 @@ func TestCompleteWhileFarmDown(t *testing.T) {
 }
 
 func TestUploadLimits(t *testing.T) {
-	e := newEnv(t, withConfig(func(c *Config) { c.MaxUploadSize = 1 << 30 }))
+	e := newEnv(t, withConfig(func(c *Config) { c.Uploads.MaxSize = 1 << 30 }))
 	owner := e.user("owner")
 	r := e.must(http.StatusRequestEntityTooLarge, "POST", "/api/v1/uploads", owner.Token, map[string]any{
 		"title": "huge", "filename": "huge.mp4", "size": int64(1<<30) + 1,
