@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 
 	"github.com/sunomi/sunomi/encoder"
+	"github.com/sunomi/sunomi/media"
+	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/segmenter"
 )
 
@@ -16,57 +18,6 @@ import (
 // reads its inputs from local files (the agent downloads them from presigned
 // URLs), writes its outputs into an empty directory (the agent uploads every
 // file in it) and returns a JSON result that the coordinator records.
-
-// Task kinds.
-const (
-	KindSplit  = "split"
-	KindEncode = "encode"
-	KindAudio  = "audio"
-	KindStitch = "stitch"
-)
-
-// SplitSpec is the split task's spec; its one input is "source".
-type SplitSpec struct {
-	Options Options `json:"options"`
-}
-
-// SplitInput names the split task's input.
-const SplitInput = "source"
-
-// EncodeSpec is an encode task's spec; its one input is the chunk file
-// named by Chunk.Source.
-type EncodeSpec struct {
-	Chunk encoder.ChunkSpec     `json:"chunk"`
-	Video encoder.VideoSettings `json:"video"`
-}
-
-// StitchSpec is the stitch task's spec: the split's job and the winning
-// results. Its inputs are the thumbnail, poster and speech track files the
-// results name.
-type StitchSpec struct {
-	Job    *Job                   `json:"job"`
-	Chunks []*encoder.ChunkResult `json:"chunks"`
-	Audio  *encoder.AudioResult   `json:"audio,omitempty"`
-}
-
-// Inputs lists the files the stitch task needs: every thumbnail and poster
-// candidate of the winning chunk attempts, and the winning audio attempt's
-// speech track, which the stitch publishes under its final name.
-func (s StitchSpec) Inputs() []string {
-	var names []string
-	for _, c := range s.Chunks {
-		for _, t := range c.Thumbnails {
-			names = append(names, t.File)
-		}
-		if c.Poster != nil {
-			names = append(names, c.Poster.File)
-		}
-	}
-	if s.Audio != nil && s.Audio.Speech != nil {
-		names = append(names, s.Audio.Speech.File)
-	}
-	return names
-}
 
 type (
 	progressKey struct{}
@@ -92,15 +43,15 @@ var ErrPermanent = errors.New("permanent failure")
 // RunTask runs one farm task. inputs maps input names to local files; for
 // the stitch task they must already lie at outDir/<name>. Files it writes in
 // outDir are the task's outputs, named by their path relative to outDir.
-func RunTask(ctx context.Context, kind string, spec json.RawMessage, inputs map[string]string, outDir string) (json.RawMessage, error) {
+func RunTask(ctx context.Context, kind scheduler.TaskKind, spec json.RawMessage, inputs map[string]string, outDir string) (json.RawMessage, error) {
 	var result any
 	switch kind {
-	case KindSplit:
-		var s SplitSpec
+	case scheduler.KindSplit:
+		var s media.SplitSpec
 		if err := json.Unmarshal(spec, &s); err != nil {
 			return nil, fmt.Errorf("%w: split spec: %v", ErrPermanent, err)
 		}
-		job, err := Split(ctx, inputs[SplitInput], outDir, "", s.Options)
+		job, err := Split(ctx, inputs[media.SplitInput], outDir, "", s.Options)
 		if err != nil {
 			return nil, err
 		}
@@ -114,8 +65,8 @@ func RunTask(ctx context.Context, kind string, spec json.RawMessage, inputs map[
 			job.Audio.Source = job.Extracted.Audio
 		}
 		result = job
-	case KindEncode:
-		var s EncodeSpec
+	case scheduler.KindEncode:
+		var s media.EncodeSpec
 		if err := json.Unmarshal(spec, &s); err != nil {
 			return nil, fmt.Errorf("%w: encode spec: %v", ErrPermanent, err)
 		}
@@ -125,15 +76,15 @@ func RunTask(ctx context.Context, kind string, spec json.RawMessage, inputs map[
 		// The split ran elsewhere: an encoder it chose may not open on this
 		// host (no GPU here), so fall back as --encoder auto would.
 		if _, err := encoder.ResolveEncoder(s.Video.H264.Encoder); err != nil {
-			s.Video.H264.Encoder, _ = encoder.ResolveEncoder(encoder.EncoderAuto)
+			s.Video.H264.Encoder, _ = encoder.ResolveEncoder(media.EncoderAuto)
 		}
 		res, err := encoder.EncodeChunk(ctx, s.Chunk, s.Video)
 		if err != nil {
 			return nil, err
 		}
 		result = res
-	case KindAudio:
-		var s encoder.AudioSpec
+	case scheduler.KindAudio:
+		var s media.AudioSpec
 		if err := json.Unmarshal(spec, &s); err != nil {
 			return nil, fmt.Errorf("%w: audio spec: %v", ErrPermanent, err)
 		}
@@ -143,12 +94,12 @@ func RunTask(ctx context.Context, kind string, spec json.RawMessage, inputs map[
 			return nil, err
 		}
 		result = res
-	case KindStitch:
-		var s StitchSpec
+	case scheduler.KindStitch:
+		var s media.StitchSpec
 		if err := json.Unmarshal(spec, &s); err != nil {
 			return nil, fmt.Errorf("%w: stitch spec: %v", ErrPermanent, err)
 		}
-		out, err := Stitch(outDir, s.Job, s.Chunks, s.Audio, true)
+		out, err := Stitch(outDir, s.Split, s.Chunks, s.Audio, true)
 		if err != nil {
 			return nil, err
 		}
