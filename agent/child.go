@@ -193,7 +193,7 @@ func (a *Agent) memoryLimitFor(asg wire.Assignment) int64 {
 		return 0
 	case scheduler.KindEncode:
 		var s media.EncodeSpec
-		if json.Unmarshal(asg.Spec, &s) == nil && isHardwareEncoder(s.Video.H264.Encoder) {
+		if json.Unmarshal(asg.Spec, &s) == nil && isHardwareEncoder(media.ChooseEncoder(s.Video.H264.Encoder, a.cfg.Encoders)) {
 			return 0
 		}
 	}

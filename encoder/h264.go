@@ -3,15 +3,13 @@ package encoder
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 
 	"github.com/asticode/go-astiav"
 	"github.com/sunomi/sunomi/media"
 )
-
-// hardwareEncoders are tried, in order of preference, by EncoderAuto.
-var hardwareEncoders = []string{media.EncoderNVENC, media.EncoderQSV}
 
 // ErrEncoderUnavailable means the requested encoder does not open on this host.
 var ErrEncoderUnavailable = errors.New("encoder unavailable")
@@ -87,7 +85,7 @@ func openH264(s media.H264Settings, width, height int, maxBitrate int64, fps ast
 // (a driver, a device and a free session must all be there).
 func AvailableEncoders() []string {
 	availableOnce.Do(func() {
-		for _, name := range append([]string{media.EncoderX264}, hardwareEncoders...) {
+		for _, name := range append([]string{media.EncoderX264}, media.HardwareEncoders...) {
 			cc, err := openH264(media.H264Settings{Encoder: name, Preset: "veryfast", CRF: 23}, 256, 144, 400_000, astiav.NewRational(30, 1), false)
 			if err == nil {
 				cc.Free()
@@ -104,23 +102,12 @@ var (
 )
 
 // ResolveEncoder turns a requested encoder (auto or a name) into one that
-// opens here. Auto prefers hardware and falls back to libx264.
+// opens here. Auto prefers hardware and falls back to libx264; a name that
+// does not open here is an error.
 func ResolveEncoder(requested string) (string, error) {
 	have := AvailableEncoders()
-	if requested == "" || requested == media.EncoderAuto {
-		for _, hw := range hardwareEncoders {
-			for _, h := range have {
-				if h == hw {
-					return hw, nil
-				}
-			}
-		}
-		return media.EncoderX264, nil
-	}
-	for _, h := range have {
-		if h == requested {
-			return h, nil
-		}
+	if requested == "" || requested == media.EncoderAuto || slices.Contains(have, requested) {
+		return media.ChooseEncoder(requested, have), nil
 	}
 	switch requested {
 	case media.EncoderX264, media.EncoderNVENC, media.EncoderQSV:

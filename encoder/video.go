@@ -328,7 +328,7 @@ func (e *chunkEncoder) result() (*media.ChunkResult, error) {
 		res.Segments = append(res.Segments, media.SegmentTiming{Index: i, Start: e.seconds(start), Duration: e.seconds(end) - e.seconds(start)})
 	}
 	for _, r := range e.rungs {
-		res.Rungs = append(res.Rungs, media.RungOutput{Name: r.rung.Name, Codec: r.codec, Files: r.files})
+		res.Rungs = append(res.Rungs, media.RungOutput{Name: r.rung.Name, Codec: r.codec, Encoder: e.set.H264.Encoder, Files: r.files})
 	}
 	if e.src.errors > 0 || e.damaged > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("chunk %d: %d packets could not be decoded and %d frames were damaged", e.spec.Chunk.Index, e.src.errors, e.damaged))

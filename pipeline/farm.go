@@ -22,7 +22,15 @@ import (
 type (
 	progressKey struct{}
 	threadsKey  struct{}
+	encoderKey  struct{}
 )
+
+// WithEncoder returns a context under which RunTask's encode tasks encode
+// with the named H.264 encoder, whatever the spec requested: the agent
+// passes the encoder its lease chose for it.
+func WithEncoder(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, encoderKey{}, name)
+}
 
 // WithThreads returns a context under which RunTask's encode tasks encode at
 // most n rungs at once (n <= 0: all at once).
@@ -73,11 +81,7 @@ func RunTask(ctx context.Context, kind scheduler.TaskKind, spec json.RawMessage,
 		s.Chunk.Source, s.Chunk.OutDir = inputs[s.Chunk.Source], outDir
 		s.Chunk.Progress, _ = ctx.Value(progressKey{}).(func(int64))
 		s.Chunk.Threads, _ = ctx.Value(threadsKey{}).(int)
-		// The split ran elsewhere: an encoder it chose may not open on this
-		// host (no GPU here), so fall back as --encoder auto would.
-		if _, err := encoder.ResolveEncoder(s.Video.H264.Encoder); err != nil {
-			s.Video.H264.Encoder, _ = encoder.ResolveEncoder(media.EncoderAuto)
-		}
+		s.Video.H264.Encoder = taskEncoder(ctx, s.Video.H264.Encoder)
 		res, err := encoder.EncodeChunk(ctx, s.Chunk, s.Video)
 		if err != nil {
 			return nil, err
@@ -116,6 +120,17 @@ func RunTask(ctx context.Context, kind scheduler.TaskKind, spec json.RawMessage,
 		return nil, fmt.Errorf("encode %s result: %w", kind, err)
 	}
 	return b, nil
+}
+
+// taskEncoder is the encoder an encode task that requested one runs with
+// here: the one WithEncoder set, else the requested one resolved on this
+// host — auto, or one that does not open here, becomes the best this host
+// has (hardware first, else libx264).
+func taskEncoder(ctx context.Context, requested string) string {
+	if name, ok := ctx.Value(encoderKey{}).(string); ok && name != "" {
+		return name
+	}
+	return media.ChooseEncoder(requested, encoder.AvailableEncoders())
 }
 
 // IsPermanent reports whether a task error is one that retrying elsewhere

@@ -38,10 +38,9 @@ func Split(ctx context.Context, src, workDir, outDir string, opts media.Options)
 	}
 	job := &media.SplitResult{Probe: probe}
 	if v := probe.Video; v != nil {
-		h264 := media.H264Settings{Preset: opts.Preset, CRF: opts.CRF}
-		if h264.Encoder, err = encoder.ResolveEncoder(opts.Encoder); err != nil {
-			return nil, err
-		}
+		// The encoder stays as requested: each encode task resolves it on
+		// the agent that runs it, which may have hardware this host lacks.
+		h264 := media.H264Settings{Encoder: opts.Encoder, Preset: opts.Preset, CRF: opts.CRF}
 		plan, err := segmenter.PlanChunksFirst(v, opts.Segment, opts.Chunk, opts.FirstChunk)
 		if err != nil {
 			return nil, err

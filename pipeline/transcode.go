@@ -51,6 +51,12 @@ type TaskTiming struct {
 // reportPath "" writes report.json into outDir.
 func Transcode(ctx context.Context, log *slog.Logger, src, outDir, reportPath string, opts media.Options) (*Report, error) {
 	opts = opts.WithDefaults()
+	// Every task runs here, so the encoder is resolved once, up front: a
+	// requested one that does not open on this host is an error.
+	enc, err := encoder.ResolveEncoder(opts.Encoder)
+	if err != nil {
+		return nil, err
+	}
 	r := &Report{Source: src, Workers: opts.Workers, Started: time.Now()}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create output dir: %w", err)
@@ -67,6 +73,9 @@ func Transcode(ctx context.Context, log *slog.Logger, src, outDir, reportPath st
 		return nil, err
 	}
 	r.end(t, 0)
+	if job.Video != nil {
+		job.Video.H264.Encoder = enc
+	}
 	r.Probe, r.Plan, r.Settings = job.Probe, job.Plan, job.Video
 	r.Warnings = append(r.Warnings, job.Probe.Warnings...)
 	if job.Video != nil {

@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/internal/testmedia"
 	"github.com/sunomi/sunomi/media"
@@ -1326,6 +1328,73 @@ func TestRunTaskRestoresWhatChunkFilesLose(t *testing.T) {
 			audio := job.Audio.Source
 			if _, err := pipeline.RunTask(t.Context(), scheduler.KindAudio, audioSpec, map[string]string{audio: filepath.Join(splitDir, audio)}, t.TempDir()); err != nil {
 				t.Errorf("audio task: %v", err)
+			}
+		})
+	}
+}
+
+// TestRunTaskResolvesEncoderWhereItRuns checks that the split records the
+// requested encoder, not one it resolved on its own host, and that the
+// encode task resolves it where it runs — the agent's choice (WithEncoder)
+// first, else the best this host opens — and reports, per rung, the encoder
+// that actually wrote it.
+func TestRunTaskResolvesEncoderWhereItRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes a clip three times")
+	}
+	src := testmedia.Generate(t, testmedia.CFR(2, 160, 120, 25, false))
+	for _, requested := range []string{"", media.EncoderNVENC} {
+		job, err := pipeline.Split(t.Context(), src, t.TempDir(), "", media.Options{Segment: time.Second, Chunk: 2 * time.Second, Encoder: requested})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := cmp.Or(requested, media.EncoderAuto)
+		if got := job.Video.H264.Encoder; got != want {
+			t.Errorf("split asked for %q recorded encoder %q, want %q", requested, got, want)
+		}
+	}
+	job, err := pipeline.Split(t.Context(), src, t.TempDir(), "", media.Options{Segment: time.Second, Chunk: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostBest, err := encoder.ResolveEncoder(media.EncoderAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, requested, agentChoice, want string
+	}{
+		{"auto resolves on this host", media.EncoderAuto, "", hostBest},
+		{"unavailable falls back as auto", "h264_missing", "", hostBest},
+		{"the agent's choice wins", media.EncoderAuto, media.EncoderX264, media.EncoderX264},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			video := *job.Video
+			video.H264.Encoder = tt.requested
+			spec, err := json.Marshal(media.EncodeSpec{Chunk: job.Chunks[0], Video: video})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := t.Context()
+			if tt.agentChoice != "" {
+				ctx = pipeline.WithEncoder(ctx, tt.agentChoice)
+			}
+			chunk := job.Chunks[0].Source
+			raw, err := pipeline.RunTask(ctx, scheduler.KindEncode, spec, map[string]string{chunk: chunk}, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var res media.ChunkResult
+			if err := json.Unmarshal(raw, &res); err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Rungs) == 0 {
+				t.Fatal("the result has no rungs")
+			}
+			for _, r := range res.Rungs {
+				if r.Encoder != tt.want {
+					t.Errorf("rung %s reports encoder %q, want %q", r.Name, r.Encoder, tt.want)
+				}
 			}
 		})
 	}
