@@ -84,9 +84,11 @@ func TestFarmTasksThroughTaskProcesses(t *testing.T) {
 	f.add(tasks...)
 	chunks := make([]*media.ChunkResult, len(job.Chunks))
 	var audio *media.AudioResult
+	spec := media.StitchSpec{Split: done.Result, Chunks: make([]json.RawMessage, len(job.Chunks))}
 	for range tasks {
 		c := completeOf(t, f)
 		if c.Task == "j-audio" {
+			spec.Audio = c.Result
 			if err := json.Unmarshal(c.Result, &audio); err != nil {
 				t.Fatal(err)
 			}
@@ -101,7 +103,7 @@ func TestFarmTasksThroughTaskProcesses(t *testing.T) {
 		if err := json.Unmarshal(c.Result, &res); err != nil {
 			t.Fatal(err)
 		}
-		chunks[res.Index] = &res
+		chunks[res.Index], spec.Chunks[res.Index] = &res, c.Result
 		for _, r := range res.Rungs {
 			for _, seg := range r.Files {
 				if !slices.Contains(outputNames(c), seg.File) {
@@ -124,7 +126,7 @@ func TestFarmTasksThroughTaskProcesses(t *testing.T) {
 	// The stitch task gets the encodes' thumbnails and posters and the
 	// audio's speech track as inputs, which the agent places in its output
 	// directory.
-	spec := media.StitchSpec{Split: &job, Chunks: chunks, Audio: audio}
+	results := media.Results{Split: &job, Chunks: chunks, Audio: audio}
 	inputs := map[string]string{}
 	for i, c := range chunks {
 		ref := refOf(tasks[i])
@@ -138,8 +140,8 @@ func TestFarmTasksThroughTaskProcesses(t *testing.T) {
 	if audio.Speech != nil {
 		inputs[audio.Speech.File] = f.objectURL(refOf(tasks[len(tasks)-1]), audio.Speech.File)
 	}
-	if len(inputs) != len(spec.Inputs()) || len(inputs) == 0 {
-		t.Fatalf("stitch inputs %v, want the %d the spec names", inputs, len(spec.Inputs()))
+	if len(inputs) != len(results.Inputs()) || len(inputs) == 0 {
+		t.Fatalf("stitch inputs %v, want the %d the results name", inputs, len(results.Inputs()))
 	}
 	f.add(wire.Assignment{Task: "j-stitch", Attempt: 1, Job: "j", Kind: string(scheduler.KindStitch), Spec: jsonOf(t, spec),
 		Inputs: inputs, MediaSeconds: job.Probe.Duration})

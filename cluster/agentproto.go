@@ -137,16 +137,16 @@ func (n *Node) assignment(ctx context.Context, ref wire.AttemptRef) (wire.Assign
 		Inputs: map[string]string{}, MediaSeconds: info.MediaSeconds}
 	inputs := info.Inputs
 	if scheduler.TaskKind(info.Kind) == scheduler.KindStitch {
-		spec, err := n.stitchSpec(ctx, info.Job)
+		spec, res, err := n.stitchSpec(ctx, info.Job)
 		if err != nil {
 			return wire.Assignment{}, err
 		}
 		if a.Spec, err = json.Marshal(spec); err != nil {
 			return wire.Assignment{}, err
 		}
-		a.MediaSeconds = spec.Split.Probe.Duration
+		a.MediaSeconds = res.Split.Probe.Duration
 		inputs = map[string]string{}
-		for _, name := range spec.Inputs() {
+		for _, name := range res.Inputs() {
 			inputs[name] = info.Output + "/" + name
 		}
 	}
@@ -161,25 +161,27 @@ func (n *Node) assignment(ctx context.Context, ref wire.AttemptRef) (wire.Assign
 }
 
 // stitchSpec gathers the winning results of a job's split, encode and
-// audio tasks, once all are done. The stitch task has been leased, so no
-// growing publish of the job starts any more; one already under way ends
-// first, so that its playlists never land after the final ones.
-func (n *Node) stitchSpec(ctx context.Context, jobID string) (*media.StitchSpec, error) {
+// audio tasks, once all are done: the spec forwards them as recorded, the
+// decoded results name the stitch's inputs. The stitch task has been
+// leased, so no growing publish of the job starts any more; one already
+// under way ends first, so that its playlists never land after the final
+// ones.
+func (n *Node) stitchSpec(ctx context.Context, jobID string) (*media.StitchSpec, *media.Results, error) {
 	if err := n.pub.waitIdle(ctx, jobID); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	split, encodes, audio, ok := n.fsm.Results(jobID)
-	if !ok || len(split) == 0 {
-		return nil, fmt.Errorf("job %s: results are incomplete", jobID)
+	spec := n.recordedResults(jobID)
+	if spec == nil {
+		return nil, nil, fmt.Errorf("job %s: results are incomplete", jobID)
 	}
-	spec, err := decodeResults(split, encodes, audio)
+	res, err := spec.Decode()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if slices.Contains(spec.Chunks, nil) {
-		return nil, fmt.Errorf("job %s: results are incomplete", jobID)
+	if slices.Contains(res.Chunks, nil) {
+		return nil, nil, fmt.Errorf("job %s: results are incomplete", jobID)
 	}
-	return spec, nil
+	return spec, res, nil
 }
 
 func (n *Node) heartbeat(w http.ResponseWriter, r *http.Request) {

@@ -3,7 +3,6 @@ package cluster
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -124,34 +123,34 @@ func (n *Node) publishJob(ctx context.Context, j wire.Job) error {
 	if n.stitchLeased(j.ID) {
 		return nil
 	}
-	split, encodes, audio, ok := n.fsm.Results(j.ID)
-	if !ok || len(split) == 0 {
+	spec := n.recordedResults(j.ID)
+	if spec == nil {
 		return nil
 	}
 	// Count the finished prefix on the raw results: most looks find it
 	// unchanged, and decoding every chunk's result is the expensive part.
 	ready := 0
-	for _, raw := range encodes {
+	for _, raw := range spec.Chunks {
 		if len(raw) == 0 {
 			break
 		}
 		ready++
 	}
-	if len(audio) > 0 {
+	if len(spec.Audio) > 0 {
 		ready++
 	}
 	if ready == 0 || ready <= n.pub.done[j.ID] {
 		return nil
 	}
-	spec, err := decodeResults(split, encodes, audio)
+	res, err := spec.Decode()
 	if err != nil {
 		return err
 	}
-	if spec.Split.Video == nil {
+	if res.Split.Video == nil {
 		n.pub.done[j.ID] = ready // audio-only jobs are one task: nothing to publish early
 		return nil
 	}
-	pls := media.BuildPlaylists(spec.Split, spec.Chunks, spec.Audio, hls.PlaylistEvent)
+	pls := media.BuildPlaylists(res.Split, res.Chunks, res.Audio, hls.PlaylistEvent)
 	files := pls.Media
 	if pls.Master != nil {
 		// Last: a player that finds the master finds every rendition.
@@ -184,28 +183,12 @@ func (n *Node) stitchLeased(jobID string) bool {
 	})
 }
 
-// decodeResults decodes the raw results the state machine holds, with nil
-// entries for chunks not done yet.
-func decodeResults(split json.RawMessage, encodes []json.RawMessage, audio json.RawMessage) (*media.StitchSpec, error) {
-	spec := &media.StitchSpec{}
-	if err := json.Unmarshal(split, &spec.Split); err != nil {
-		return nil, fmt.Errorf("split result: %w", err)
+// recordedResults is what the state machine holds of a job's results, as
+// the stitch spec forwards it; nil while the split has not finished.
+func (n *Node) recordedResults(jobID string) *media.StitchSpec {
+	split, encodes, audio, ok := n.fsm.Results(jobID)
+	if !ok || len(split) == 0 {
+		return nil
 	}
-	spec.Chunks = make([]*media.ChunkResult, len(encodes))
-	for i, raw := range encodes {
-		if len(raw) == 0 {
-			continue
-		}
-		spec.Chunks[i] = &media.ChunkResult{}
-		if err := json.Unmarshal(raw, spec.Chunks[i]); err != nil {
-			return nil, fmt.Errorf("chunk %d result: %w", i, err)
-		}
-	}
-	if len(audio) > 0 {
-		spec.Audio = &media.AudioResult{}
-		if err := json.Unmarshal(audio, spec.Audio); err != nil {
-			return nil, fmt.Errorf("audio result: %w", err)
-		}
-	}
-	return spec, nil
+	return &media.StitchSpec{Split: split, Chunks: encodes, Audio: audio}
 }

@@ -123,7 +123,7 @@ func TestStitchSpecWaitsForAPublishUnderWay(t *testing.T) {
 	end := n.pub.begin("j1")
 	got := make(chan error, 1)
 	go func() {
-		_, err := n.stitchSpec(context.Background(), "j1")
+		_, _, err := n.stitchSpec(context.Background(), "j1")
 		got <- err
 	}()
 	select {

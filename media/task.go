@@ -1,6 +1,10 @@
 package media
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -170,20 +174,65 @@ type EncodeSpec struct {
 }
 
 // StitchSpec is the stitch task's spec: the split's result and the winning
-// results. Its inputs are the thumbnail, poster and speech track files the
-// results name.
+// results as the coordinator recorded them. It forwards them without
+// decoding, so that what the agents reported reaches the stitch whole, even
+// fields a coordinator of an older version does not know. Its inputs are the
+// files Results.Inputs names.
 type StitchSpec struct {
-	Split  *SplitResult   `json:"job"`
-	Chunks []*ChunkResult `json:"chunks"`
-	Audio  *AudioResult   `json:"audio,omitempty"`
+	Split json.RawMessage `json:"job"`
+	// Chunks are the encode tasks' results by chunk index; a chunk not done
+	// yet is empty (or JSON null).
+	Chunks []json.RawMessage `json:"chunks"`
+	Audio  json.RawMessage   `json:"audio,omitempty"`
+}
+
+// Results are a job's recorded results, decoded.
+type Results struct {
+	Split *SplitResult
+	// Chunks holds nil for chunks not done yet.
+	Chunks []*ChunkResult
+	Audio  *AudioResult
+}
+
+// Decode decodes the recorded results.
+func (s StitchSpec) Decode() (*Results, error) {
+	r := &Results{Chunks: make([]*ChunkResult, len(s.Chunks))}
+	if err := json.Unmarshal(s.Split, &r.Split); err != nil {
+		return nil, fmt.Errorf("split result: %w", err)
+	}
+	if r.Split == nil {
+		return nil, errors.New("split result: missing")
+	}
+	for i, raw := range s.Chunks {
+		if recorded(raw) {
+			if err := json.Unmarshal(raw, &r.Chunks[i]); err != nil {
+				return nil, fmt.Errorf("chunk %d result: %w", i, err)
+			}
+		}
+	}
+	if recorded(s.Audio) {
+		if err := json.Unmarshal(s.Audio, &r.Audio); err != nil {
+			return nil, fmt.Errorf("audio result: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// recorded reports whether a raw result holds one.
+func recorded(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && !bytes.Equal(raw, []byte("null"))
 }
 
 // Inputs lists the files the stitch task needs: every thumbnail and poster
 // candidate of the winning chunk attempts, and the winning audio attempt's
 // speech track, which the stitch publishes under its final name.
-func (s StitchSpec) Inputs() []string {
+func (r *Results) Inputs() []string {
 	var names []string
-	for _, c := range s.Chunks {
+	for _, c := range r.Chunks {
+		if c == nil {
+			continue
+		}
 		for _, t := range c.Thumbnails {
 			names = append(names, t.File)
 		}
@@ -191,8 +240,8 @@ func (s StitchSpec) Inputs() []string {
 			names = append(names, c.Poster.File)
 		}
 	}
-	if s.Audio != nil && s.Audio.Speech != nil {
-		names = append(names, s.Audio.Speech.File)
+	if r.Audio != nil && r.Audio.Speech != nil {
+		names = append(names, r.Audio.Speech.File)
 	}
 	return names
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/media"
@@ -103,7 +104,14 @@ func RunTask(ctx context.Context, kind scheduler.TaskKind, spec json.RawMessage,
 		if err := json.Unmarshal(spec, &s); err != nil {
 			return nil, fmt.Errorf("%w: stitch spec: %v", ErrPermanent, err)
 		}
-		out, err := Stitch(outDir, s.Split, s.Chunks, s.Audio, true)
+		res, err := s.Decode()
+		if err != nil {
+			return nil, fmt.Errorf("%w: stitch spec: %v", ErrPermanent, err)
+		}
+		if slices.Contains(res.Chunks, nil) {
+			return nil, fmt.Errorf("%w: stitch spec: a chunk has no result", ErrPermanent)
+		}
+		out, err := Stitch(outDir, res.Split, res.Chunks, res.Audio, true)
 		if err != nil {
 			return nil, err
 		}
