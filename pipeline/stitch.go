@@ -35,8 +35,9 @@ type Output struct {
 // order (chunks holds nil for chunks not done), and the master playlist is
 // written once every rendition has a first segment. With final set, chunks
 // must all be present and everything is written as VOD, with the poster,
-// storyboard, perceptual hashes and speech track. It returns nil Output
-// until the master playlist exists.
+// storyboard, perceptual hashes and speech track. The playlists' text is
+// media.BuildPlaylists', as the coordinator's growing ones are. It returns
+// nil Output until the master playlist exists.
 func Stitch(outDir string, split *media.SplitResult, chunks []*media.ChunkResult, audio *media.AudioResult, final bool) (*Output, error) {
 	typ := hls.PlaylistEvent
 	if final {
