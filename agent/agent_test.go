@@ -17,8 +17,9 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/cluster/wire"
-	"github.com/sunomi/sunomi/encoder"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // TestMain lets the test binary stand in for the agent binary: the agent
@@ -48,7 +49,7 @@ type testResult struct {
 	Inputs map[string]string `json:"inputs"` // input name → content
 }
 
-func testRunTask(ctx context.Context, kind string, spec json.RawMessage, inputs map[string]string, outDir string) (json.RawMessage, error) {
+func testRunTask(ctx context.Context, kind scheduler.TaskKind, spec json.RawMessage, inputs map[string]string, outDir string) (json.RawMessage, error) {
 	if kind != kindTest {
 		return pipeline.RunTask(ctx, kind, spec, inputs, outDir)
 	}
@@ -447,7 +448,7 @@ func TestRunTaskMain(t *testing.T) {
 		}, exitOK, resultFile{Result: json.RawMessage(`{"inputs":{}}`)}},
 		{"invalid media is permanent", func() []string {
 			src := writeTemp(t, "text.mp4", strings.Repeat("not a video\n", 100))
-			task := taskFile{Kind: pipeline.KindSplit, Spec: json.RawMessage(`{}`), Inputs: map[string]string{pipeline.SplitInput: src}}
+			task := taskFile{Kind: string(scheduler.KindSplit), Spec: json.RawMessage(`{}`), Inputs: map[string]string{media.SplitInput: src}}
 			return []string{"--spec", write(task), "--out", filepath.Join(dir, "out"), "--result", filepath.Join(dir, "r.json")}
 		}, exitTaskError, resultFile{Permanent: true}},
 		{"unknown kind is permanent", func() []string {
@@ -497,8 +498,8 @@ func TestCrashLine(t *testing.T) {
 
 func TestMemoryLimitSparesHardwareEncodes(t *testing.T) {
 	encode := func(enc string) wire.Assignment {
-		return wire.Assignment{Kind: pipeline.KindEncode, Spec: jsonOf(t, pipeline.EncodeSpec{
-			Video: encoder.VideoSettings{H264: encoder.H264Settings{Encoder: enc}}})}
+		return wire.Assignment{Kind: string(scheduler.KindEncode), Spec: jsonOf(t, media.EncodeSpec{
+			Video: media.VideoSettings{H264: media.H264Settings{Encoder: enc}}})}
 	}
 	const limit = 4 << 30
 	tests := []struct {
@@ -507,12 +508,12 @@ func TestMemoryLimitSparesHardwareEncodes(t *testing.T) {
 		asg      wire.Assignment
 		want     int64
 	}{
-		{"software agent, split", []string{encoder.EncoderX264}, wire.Assignment{Kind: pipeline.KindSplit}, limit},
-		{"software agent, encode", []string{encoder.EncoderX264}, encode(encoder.EncoderX264), limit},
-		{"gpu agent, split probes the gpu", []string{encoder.EncoderX264, encoder.EncoderNVENC}, wire.Assignment{Kind: pipeline.KindSplit}, 0},
-		{"gpu agent, nvenc encode", []string{encoder.EncoderX264, encoder.EncoderNVENC}, encode(encoder.EncoderNVENC), 0},
-		{"gpu agent, x264 encode", []string{encoder.EncoderX264, encoder.EncoderNVENC}, encode(encoder.EncoderX264), limit},
-		{"gpu agent, audio", []string{encoder.EncoderX264, encoder.EncoderQSV}, wire.Assignment{Kind: pipeline.KindAudio}, limit},
+		{"software agent, split", []string{media.EncoderX264}, wire.Assignment{Kind: string(scheduler.KindSplit)}, limit},
+		{"software agent, encode", []string{media.EncoderX264}, encode(media.EncoderX264), limit},
+		{"gpu agent, split probes the gpu", []string{media.EncoderX264, media.EncoderNVENC}, wire.Assignment{Kind: string(scheduler.KindSplit)}, 0},
+		{"gpu agent, nvenc encode", []string{media.EncoderX264, media.EncoderNVENC}, encode(media.EncoderNVENC), 0},
+		{"gpu agent, x264 encode", []string{media.EncoderX264, media.EncoderNVENC}, encode(media.EncoderX264), limit},
+		{"gpu agent, audio", []string{media.EncoderX264, media.EncoderQSV}, wire.Assignment{Kind: string(scheduler.KindAudio)}, limit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,7 +13,9 @@ import (
 
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/retry"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // stage is how far an attempt got; the order matters: a drain hands back
@@ -209,10 +211,10 @@ func (a *Agent) sendProgress(att *attempt, done, total int64) {
 // estimateFrames is how many frames an encode task will output, from its
 // media duration and frame rate; 0 for other kinds or when unknown.
 func estimateFrames(asg wire.Assignment) int64 {
-	if asg.Kind != pipeline.KindEncode {
+	if scheduler.TaskKind(asg.Kind) != scheduler.KindEncode {
 		return 0
 	}
-	var s pipeline.EncodeSpec
+	var s media.EncodeSpec
 	if json.Unmarshal(asg.Spec, &s) != nil {
 		return 0
 	}
@@ -225,7 +227,7 @@ func estimateFrames(asg wire.Assignment) int64 {
 
 // resultFrames is the number of frames an encode task's result reports.
 func resultFrames(kind string, result json.RawMessage) int64 {
-	if kind != pipeline.KindEncode {
+	if scheduler.TaskKind(kind) != scheduler.KindEncode {
 		return 0
 	}
 	var r struct {

@@ -20,9 +20,10 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/cluster/wire"
-	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/internal/avx"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // The task process protocol: the agent writes task.json, runs
@@ -187,12 +188,12 @@ func (a *Agent) memoryLimitFor(asg wire.Assignment) int64 {
 	if a.cfg.MemoryLimit <= 0 || !hardware {
 		return a.cfg.MemoryLimit
 	}
-	switch asg.Kind {
-	case pipeline.KindSplit:
+	switch scheduler.TaskKind(asg.Kind) {
+	case scheduler.KindSplit:
 		return 0
-	case pipeline.KindEncode:
-		var s pipeline.EncodeSpec
-		if json.Unmarshal(asg.Spec, &s) == nil && isHardwareEncoder(s.Video.H264.Encoder) {
+	case scheduler.KindEncode:
+		var s media.EncodeSpec
+		if json.Unmarshal(asg.Spec, &s) == nil && isHardwareEncoder(media.ChooseEncoder(s.Video.H264.Encoder, a.cfg.Encoders)) {
 			return 0
 		}
 	}
@@ -200,7 +201,7 @@ func (a *Agent) memoryLimitFor(asg wire.Assignment) int64 {
 }
 
 func isHardwareEncoder(name string) bool {
-	return name == encoder.EncoderNVENC || name == encoder.EncoderQSV
+	return name == media.EncoderNVENC || name == media.EncoderQSV
 }
 
 // specForAttempt stamps the attempt number into encode and audio specs,
@@ -210,15 +211,15 @@ func isHardwareEncoder(name string) bool {
 func specForAttempt(asg wire.Assignment) json.RawMessage {
 	var b []byte
 	var err error
-	switch asg.Kind {
-	case pipeline.KindEncode:
-		var s pipeline.EncodeSpec
+	switch scheduler.TaskKind(asg.Kind) {
+	case scheduler.KindEncode:
+		var s media.EncodeSpec
 		if err = json.Unmarshal(asg.Spec, &s); err == nil {
 			s.Chunk.Attempt = asg.Attempt
 			b, err = json.Marshal(s)
 		}
-	case pipeline.KindAudio:
-		var s encoder.AudioSpec
+	case scheduler.KindAudio:
+		var s media.AudioSpec
 		if err = json.Unmarshal(asg.Spec, &s); err == nil {
 			s.Attempt = asg.Attempt
 			b, err = json.Marshal(s)
@@ -280,7 +281,7 @@ func (t *tailBuffer) String() string {
 }
 
 // taskFunc runs one task; pipeline.RunTask in production.
-type taskFunc func(ctx context.Context, kind string, spec json.RawMessage, inputs map[string]string, outDir string) (json.RawMessage, error)
+type taskFunc func(ctx context.Context, kind scheduler.TaskKind, spec json.RawMessage, inputs map[string]string, outDir string) (json.RawMessage, error)
 
 // RunTaskMain is the body of the hidden `run-task` subcommand that every
 // binary hosting an agent must dispatch to: it runs one task as the agent's
@@ -335,7 +336,7 @@ func runTaskMain(args []string, run taskFunc) int {
 			fmt.Printf("%s%d\n", progressPrefix, frames)
 		}
 	})
-	result, err := run(ctx, task.Kind, task.Spec, task.Inputs, *outDir)
+	result, err := run(ctx, scheduler.TaskKind(task.Kind), task.Spec, task.Inputs, *outDir)
 	if err != nil {
 		res.Error, res.Permanent, code = err.Error(), pipeline.IsPermanent(err), exitTaskError
 	} else {

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/cluster/wire"
-	"github.com/sunomi/sunomi/encoder"
-	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
+	"github.com/sunomi/sunomi/storage"
 )
 
 // The agent protocol runs on the leader (followers forward it): leasing by
@@ -136,17 +136,17 @@ func (n *Node) assignment(ctx context.Context, ref wire.AttemptRef) (wire.Assign
 	a := wire.Assignment{Task: ref.Task, Attempt: ref.Attempt, Job: info.Job, Kind: info.Kind, Spec: info.Spec,
 		Inputs: map[string]string{}, MediaSeconds: info.MediaSeconds}
 	inputs := info.Inputs
-	if info.Kind == pipeline.KindStitch {
-		spec, err := n.stitchSpec(info.Job)
+	if scheduler.TaskKind(info.Kind) == scheduler.KindStitch {
+		spec, res, err := n.stitchSpec(ctx, info.Job)
 		if err != nil {
 			return wire.Assignment{}, err
 		}
 		if a.Spec, err = json.Marshal(spec); err != nil {
 			return wire.Assignment{}, err
 		}
-		a.MediaSeconds = spec.Job.Probe.Duration
+		a.MediaSeconds = res.Split.Probe.Duration
 		inputs = map[string]string{}
-		for _, name := range spec.Inputs() {
+		for _, name := range res.Inputs() {
 			inputs[name] = info.Output + "/" + name
 		}
 	}
@@ -161,20 +161,27 @@ func (n *Node) assignment(ctx context.Context, ref wire.AttemptRef) (wire.Assign
 }
 
 // stitchSpec gathers the winning results of a job's split, encode and
-// audio tasks, once all are done.
-func (n *Node) stitchSpec(jobID string) (*pipeline.StitchSpec, error) {
-	// Wait for a progressive publish in flight: its growing playlists must
-	// not land after the final ones.
-	n.pub.mu.Lock()
-	defer n.pub.mu.Unlock()
-	spec, err := n.resultsSpec(jobID)
+// audio tasks, once all are done: the spec forwards them as recorded, the
+// decoded results name the stitch's inputs. The stitch task has been
+// leased, so no growing publish of the job starts any more; one already
+// under way ends first, so that its playlists never land after the final
+// ones.
+func (n *Node) stitchSpec(ctx context.Context, jobID string) (*media.StitchSpec, *media.Results, error) {
+	if err := n.pub.waitIdle(ctx, jobID); err != nil {
+		return nil, nil, err
+	}
+	spec := n.recordedResults(jobID)
+	if spec == nil {
+		return nil, nil, fmt.Errorf("job %s: results are incomplete", jobID)
+	}
+	res, err := spec.Decode()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if spec == nil || slices.Contains(spec.Chunks, nil) {
-		return nil, fmt.Errorf("job %s: results are incomplete", jobID)
+	if slices.Contains(res.Chunks, nil) {
+		return nil, nil, fmt.Errorf("job %s: results are incomplete", jobID)
 	}
-	return spec, nil
+	return spec, res, nil
 }
 
 func (n *Node) heartbeat(w http.ResponseWriter, r *http.Request) {
@@ -246,7 +253,7 @@ func (n *Node) uploadURLs(w http.ResponseWriter, r *http.Request) {
 }
 
 func outputKey(info scheduler.TaskInfo, name string) string {
-	if info.Kind == pipeline.KindSplit {
+	if scheduler.TaskKind(info.Kind) == scheduler.KindSplit {
 		return tempPrefix(info.Job) + "chunks/" + name
 	}
 	return info.Output + "/" + name
@@ -267,7 +274,7 @@ func (n *Node) complete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := scheduler.Complete{Task: c.Task, Attempt: c.Attempt, Result: c.Result, Outputs: c.Outputs, Now: time.Now()}
-	if info.Kind == pipeline.KindSplit {
+	if scheduler.TaskKind(info.Kind) == scheduler.KindSplit {
 		var err error
 		if cmd.NewTasks, cmd.Rungs, err = plannedTasks(info, c.Result); err != nil {
 			writeError(w, http.StatusBadRequest, "split result: "+err.Error())
@@ -279,34 +286,35 @@ func (n *Node) complete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n.observeComplete(info, c, cmd.Now)
+	n.pub.completed()
 	w.WriteHeader(http.StatusNoContent)
 }
 
 // plannedTasks turns a split result into the job's encode and audio tasks.
 func plannedTasks(split scheduler.TaskInfo, result json.RawMessage) ([]scheduler.NewTask, []string, error) {
-	var job pipeline.Job
+	var job media.SplitResult
 	if err := json.Unmarshal(result, &job); err != nil {
 		return nil, nil, err
 	}
-	chunks := tempPrefix(split.Job) + "chunks/"
+	chunks := storage.Layout{}.Chunks(split.Job)
 	var tasks []scheduler.NewTask
 	var rungs []string
 	if job.Video != nil {
 		for _, r := range job.Video.Rungs {
 			rungs = append(rungs, r.Name)
 		}
-		// High ladders would rather run on a hardware encoder; the scheduler
-		// still gives them to CPU agents when no such agent has a free slot.
+		// The scheduler still gives preferring tasks to other agents when
+		// no preferred one has a free slot.
 		var prefer []string
-		if len(job.Video.Rungs) > 0 && job.Video.Rungs[0].Short >= 1080 {
-			prefer = []string{encoder.EncoderNVENC, encoder.EncoderQSV}
+		if len(job.Video.Rungs) > 0 {
+			prefer = scheduler.PreferredEncoders(job.Video.Rungs[0].Short) // largest first
 		}
 		for i, c := range job.Chunks {
-			spec, err := json.Marshal(pipeline.EncodeSpec{Chunk: c, Video: *job.Video})
+			spec, err := json.Marshal(media.EncodeSpec{Chunk: c, Video: *job.Video})
 			if err != nil {
 				return nil, nil, err
 			}
-			tasks = append(tasks, scheduler.NewTask{ID: fmt.Sprintf("%s-e%05d", split.Job, i), Kind: pipeline.KindEncode, Index: i,
+			tasks = append(tasks, scheduler.NewTask{ID: fmt.Sprintf("%s-e%05d", split.Job, i), Kind: string(scheduler.KindEncode), Index: i,
 				Spec: spec, Inputs: map[string]string{c.Source: chunks + c.Source}, MediaSeconds: c.Chunk.End - c.Chunk.Start, Prefer: prefer})
 		}
 	}
@@ -315,7 +323,7 @@ func plannedTasks(split scheduler.TaskInfo, result json.RawMessage) ([]scheduler
 		if err != nil {
 			return nil, nil, err
 		}
-		tasks = append(tasks, scheduler.NewTask{ID: split.Job + "-audio", Kind: pipeline.KindAudio,
+		tasks = append(tasks, scheduler.NewTask{ID: split.Job + "-audio", Kind: string(scheduler.KindAudio),
 			Spec: spec, Inputs: map[string]string{job.Audio.Source: chunks + job.Audio.Source}, MediaSeconds: job.Probe.Duration})
 	}
 	return tasks, rungs, nil
@@ -335,9 +343,9 @@ func (n *Node) fail(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// pipelineOptions validates a job's options into the pipeline's.
-func pipelineOptions(o wire.JobOptions) (pipeline.Options, error) {
-	var opts pipeline.Options
+// pipelineOptions validates a job's options into the split task's.
+func pipelineOptions(o wire.JobOptions) (media.Options, error) {
+	var opts media.Options
 	var err error
 	if o.Segment != "" {
 		if opts.Segment, err = time.ParseDuration(o.Segment); err != nil || opts.Segment < 500*time.Millisecond {
@@ -352,19 +360,26 @@ func pipelineOptions(o wire.JobOptions) (pipeline.Options, error) {
 	if o.CRF < 0 || o.CRF > 51 {
 		return opts, fmt.Errorf("options.crf %d must be between 0 and 51", o.CRF)
 	}
+	// The split no longer opens the encoder (each encode task resolves it
+	// where it runs), so a name no agent can know is refused here.
+	switch o.Encoder {
+	case "", media.EncoderAuto, media.EncoderX264, media.EncoderNVENC, media.EncoderQSV:
+	default:
+		return opts, fmt.Errorf("options.encoder %q must be auto, %s, %s or %s", o.Encoder, media.EncoderX264, media.EncoderNVENC, media.EncoderQSV)
+	}
 	opts.Preset, opts.CRF, opts.Encoder = o.Preset, o.CRF, o.Encoder
 	// A one-segment first chunk: the job becomes playable (progressive
 	// publishing) once a few seconds are encoded, not a whole chunk.
 	opts.FirstChunk = opts.Segment
 	if opts.FirstChunk == 0 {
-		opts.FirstChunk = pipeline.DefaultSegment
+		opts.FirstChunk = media.DefaultSegment
 	}
 	if len(o.Rungs) > 0 {
 		var names []string
 		for _, r := range o.Rungs {
 			names = append(names, fmt.Sprint(r))
 		}
-		if opts.Rungs, err = encoder.ParseRungs(strings.Join(names, ",")); err != nil {
+		if opts.Rungs, err = media.ParseRungs(strings.Join(names, ",")); err != nil {
 			return opts, fmt.Errorf("options.rungs: %w", err)
 		}
 	}

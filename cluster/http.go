@@ -20,7 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sunomi/sunomi/cluster/wire"
-	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage"
 )
@@ -212,7 +212,7 @@ func (n *Node) submitJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	spec, err := json.Marshal(pipeline.SplitSpec{Options: opts})
+	spec, err := json.Marshal(media.SplitSpec{Options: opts})
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return

@@ -11,6 +11,7 @@ import (
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/scheduler"
+	"github.com/sunomi/sunomi/storage"
 )
 
 // leaderLoop follows Raft's leadership notifications: on gaining it, a
@@ -47,16 +48,19 @@ func (n *Node) leaderLoop(ctx context.Context) {
 	}
 }
 
-// startLeaderDuties runs leaderDuties until the returned function is called.
+// startLeaderDuties runs leaderDuties and publishLoop until the returned
+// function is called.
 func (n *Node) startLeaderDuties(ctx context.Context) context.CancelFunc {
 	ctx, cancel := context.WithCancel(ctx)
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go func() { defer n.wg.Done(); n.leaderDuties(ctx) }()
+	go func() { defer n.wg.Done(); n.publishLoop(ctx) }()
 	return cancel
 }
 
 // leaderDuties expires leases that stopped heartbeating, marks agents that
-// went silent as dead, and collects the temporary objects of finished jobs.
+// went silent as dead, and collects the temporary objects of finished jobs
+// (publishLoop, beside it, publishes growing playlists).
 // Every inherited lease first gets a grace period: the new leader has not
 // heard any heartbeat yet.
 func (n *Node) leaderDuties(ctx context.Context) {
@@ -93,7 +97,6 @@ func (n *Node) leaderDuties(ctx context.Context) {
 				}
 			}
 		}
-		n.publishProgress(ctx)
 		for _, j := range n.fsm.Jobs() {
 			if collected[j.ID] || !finished(j.State) {
 				continue
@@ -116,7 +119,7 @@ func finished(state string) bool {
 // attempts, thumbnails); a failed or canceled job's outputs go entirely.
 // Deleting is idempotent, so a new leader may collect again.
 func (n *Node) collect(ctx context.Context, j wire.Job) error {
-	if err := n.cfg.Store.DeletePrefix(ctx, tempPrefix(j.ID)); err != nil {
+	if err := n.cfg.Store.DeletePrefix(ctx, storage.Layout{}.Job(j.ID)); err != nil {
 		return err
 	}
 	keep := map[string]bool{}
@@ -144,9 +147,9 @@ func (n *Node) collect(ctx context.Context, j wire.Job) error {
 // playlists: the playlists themselves, their segments, poster, storyboard,
 // perceptual hashes and speech track.
 func (n *Node) published(ctx context.Context, prefix string) (map[string]bool, error) {
-	keep := map[string]bool{"master.m3u8": true, "poster.jpg": true, "storyboard.jpg": true, "storyboard.vtt": true,
-		"phash.json": true, "audio16k.wav": true}
-	b, err := n.readObject(ctx, prefix+"/master.m3u8")
+	keep := map[string]bool{storage.MasterPlaylist: true, storage.PosterFile: true, storage.StoryboardImage: true,
+		storage.StoryboardVTT: true, storage.PHashFile: true, storage.SpeechFile: true}
+	b, err := n.readObject(ctx, prefix+"/"+storage.MasterPlaylist)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sunomi/sunomi/cluster/wire"
-	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
 )
 
@@ -135,7 +135,7 @@ func (m *metrics) observePlayable(d time.Duration) {
 
 // observeJob records a job's end; outcome is its final state (done, failed, canceled).
 func (m *metrics) observeJob(outcome string, d time.Duration) {
-	m.jobDuration.WithLabelValues(pipeline.Bounded(outcome, jobStates)).Observe(d.Seconds())
+	m.jobDuration.WithLabelValues(media.Bounded(outcome, jobStates)).Observe(d.Seconds())
 }
 
 // countUpload records bytes a client stored through PUT /v1/uploads.
@@ -168,7 +168,7 @@ func (n *Node) observeComplete(before scheduler.TaskInfo, c wire.Complete, now t
 	if !ok || at.State != wire.TaskDone {
 		return
 	}
-	m, kind := n.metrics, pipeline.Bounded(before.Kind, taskKinds)
+	m, kind := n.metrics, media.Bounded(before.Kind, taskKinds)
 	d := now.Sub(at.Started)
 	m.taskDuration.WithLabelValues(kind, outcomeDone).Observe(d.Seconds())
 	m.mediaSeconds.WithLabelValues(kind).Add(max(before.MediaSeconds, 0))
@@ -177,14 +177,14 @@ func (n *Node) observeComplete(before scheduler.TaskInfo, c wire.Complete, now t
 		size += max(o.Size, 0)
 	}
 	m.outputBytes.WithLabelValues(kind).Add(float64(size))
-	if before.Kind == pipeline.KindEncode && before.MediaSeconds > 0 && d > 0 {
+	if scheduler.TaskKind(before.Kind) == scheduler.KindEncode && before.MediaSeconds > 0 && d > 0 {
 		a, _ := n.fsm.Agent(at.Agent)
-		enc, rung := pipeline.EncodeLabels(before.Spec, a.Encoders)
+		enc, rung := media.EncodeLabels(before.Spec, a.Encoders)
 		m.encodeSpeed.WithLabelValues(enc, rung).Observe(before.MediaSeconds / d.Seconds())
 	}
 	// Only the stitch finishes a job, so concurrent completions of other
 	// tasks never count it twice.
-	if before.Kind == pipeline.KindStitch && j.State == wire.JobDone {
+	if scheduler.TaskKind(before.Kind) == scheduler.KindStitch && j.State == wire.JobDone {
 		m.observeJob(wire.JobDone, now.Sub(j.Created))
 	}
 }
@@ -200,7 +200,7 @@ func (n *Node) observeFail(f wire.Fail, now time.Time) {
 	if !ok {
 		return
 	}
-	n.metrics.taskDuration.WithLabelValues(pipeline.Bounded(t.Kind, taskKinds), outcomeFailed).Observe(now.Sub(at.Started).Seconds())
+	n.metrics.taskDuration.WithLabelValues(media.Bounded(t.Kind, taskKinds), outcomeFailed).Observe(now.Sub(at.Started).Seconds())
 	// A task that did not fail the job is pending again; the one that did
 	// stays failed, so another task failing meanwhile is not counted here.
 	if j.State == wire.JobFailed && t.State == wire.TaskFailed {
@@ -301,7 +301,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	jobs := c.n.fsm.Jobs()
 	byState := zeros(jobStates)
 	for _, j := range jobs {
-		byState[pipeline.Bounded(j.State, jobStates)]++
+		byState[media.Bounded(j.State, jobStates)]++
 	}
 	for s, v := range byState {
 		gauge(c.jobs, v, s)
@@ -310,7 +310,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	byState = zeros(agentStates)
 	slots := 0
 	for _, a := range c.n.fsm.Agents() {
-		byState[pipeline.Bounded(a.State, agentStates)]++
+		byState[media.Bounded(a.State, agentStates)]++
 		if a.State == scheduler.AgentAlive || a.State == scheduler.AgentDraining {
 			slots += a.Slots
 		}
@@ -339,7 +339,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for _, t := range full.Tasks {
 			if slices.Contains(taskStates, t.State) {
-				tasks[key{t.State, pipeline.Bounded(t.Kind, taskKinds)}]++
+				tasks[key{t.State, media.Bounded(t.Kind, taskKinds)}]++
 			}
 		}
 	}

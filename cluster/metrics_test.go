@@ -20,8 +20,7 @@ import (
 
 	"github.com/sunomi/sunomi/agent"
 	"github.com/sunomi/sunomi/cluster/wire"
-	"github.com/sunomi/sunomi/encoder"
-	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
 )
 
@@ -109,10 +108,10 @@ func histogramCount(t *testing.T, g prometheus.Gatherer, name string, labels ...
 // encodeSpecJSON is an encode task's spec with an encoder and rungs of these short sides.
 func encodeSpecJSON(t *testing.T, enc string, shorts ...int) json.RawMessage {
 	t.Helper()
-	var s pipeline.EncodeSpec
+	var s media.EncodeSpec
 	s.Video.H264.Encoder = enc
 	for _, short := range shorts {
-		s.Video.Rungs = append(s.Video.Rungs, encoder.Rung{Name: strconv.Itoa(short) + "p", Short: short})
+		s.Video.Rungs = append(s.Video.Rungs, media.Rung{Name: strconv.Itoa(short) + "p", Short: short})
 	}
 	b, err := json.Marshal(s)
 	if err != nil {
@@ -154,7 +153,7 @@ func TestMetricsFollowAJob(t *testing.T) {
 
 	// The agent only has libx264: the split's h264_nvenc falls back to it.
 	applyMetricsCmd(t, n, scheduler.CmdRegisterAgent, scheduler.RegisterAgent{
-		Info: wire.AgentInfo{ID: "a1", Slots: 4, Encoders: []string{encoder.EncoderX264}}, Now: t0})
+		Info: wire.AgentInfo{ID: "a1", Slots: 4, Encoders: []string{media.EncoderX264}}, Now: t0})
 	applyMetricsCmd(t, n, scheduler.CmdSubmitJob, scheduler.SubmitJob{ID: "j1", Submit: wire.SubmitJob{Source: "uploads/a.mp4"}, Output: "videos/j1", Now: t0})
 	if got := gaugeValue(t, reg, "sunomi_scheduler_tasks", "state", "pending", "kind", "split"); got != 1 {
 		t.Errorf("pending splits %v, want 1", got)
@@ -164,13 +163,13 @@ func TestMetricsFollowAJob(t *testing.T) {
 	}
 
 	lease(1, "j1-split")
-	spec := encodeSpecJSON(t, encoder.EncoderNVENC, 720, 1080)
+	spec := encodeSpecJSON(t, media.EncoderNVENC, 720, 1080)
 	complete("j1-split", 1, 3, scheduler.Complete{
 		Rungs: []string{"1080p", "720p"},
 		NewTasks: []scheduler.NewTask{
-			{ID: "j1-e0", Kind: pipeline.KindEncode, Index: 0, Spec: spec, MediaSeconds: 10},
-			{ID: "j1-e1", Kind: pipeline.KindEncode, Index: 1, Spec: spec, MediaSeconds: 10},
-			{ID: "j1-audio", Kind: pipeline.KindAudio, MediaSeconds: 20},
+			{ID: "j1-e0", Kind: string(scheduler.KindEncode), Index: 0, Spec: spec, MediaSeconds: 10},
+			{ID: "j1-e1", Kind: string(scheduler.KindEncode), Index: 1, Spec: spec, MediaSeconds: 10},
+			{ID: "j1-audio", Kind: string(scheduler.KindAudio), MediaSeconds: 20},
 		}})
 	for _, tc := range []struct {
 		state, kind string
@@ -280,17 +279,17 @@ func TestMetricsEncodeLabels(t *testing.T) {
 		have          []string
 		enc, wantRung string
 	}{
-		{"as the split chose", encodeSpecJSON(t, encoder.EncoderNVENC, 1080, 720), []string{encoder.EncoderX264, encoder.EncoderNVENC}, encoder.EncoderNVENC, "1080p"},
-		{"fallback to hardware", encodeSpecJSON(t, encoder.EncoderNVENC, 2160), []string{encoder.EncoderX264, encoder.EncoderQSV}, encoder.EncoderQSV, "2160p"},
-		{"fallback to libx264", encodeSpecJSON(t, encoder.EncoderQSV, 480), []string{encoder.EncoderX264}, encoder.EncoderX264, "480p"},
-		{"agent unknown", encodeSpecJSON(t, encoder.EncoderX264, 240), nil, encoder.EncoderX264, "240p"},
-		{"rung outside the ladder", encodeSpecJSON(t, encoder.EncoderX264, 134), nil, encoder.EncoderX264, pipeline.LabelOther},
-		{"unknown encoder", encodeSpecJSON(t, "h265_magic"), nil, pipeline.LabelOther, pipeline.LabelOther},
-		{"not a spec", json.RawMessage(`[`), nil, pipeline.LabelOther, pipeline.LabelOther},
+		{"as the split chose", encodeSpecJSON(t, media.EncoderNVENC, 1080, 720), []string{media.EncoderX264, media.EncoderNVENC}, media.EncoderNVENC, "1080p"},
+		{"fallback to hardware", encodeSpecJSON(t, media.EncoderNVENC, 2160), []string{media.EncoderX264, media.EncoderQSV}, media.EncoderQSV, "2160p"},
+		{"fallback to libx264", encodeSpecJSON(t, media.EncoderQSV, 480), []string{media.EncoderX264}, media.EncoderX264, "480p"},
+		{"agent unknown", encodeSpecJSON(t, media.EncoderX264, 240), nil, media.EncoderX264, "240p"},
+		{"rung outside the ladder", encodeSpecJSON(t, media.EncoderX264, 134), nil, media.EncoderX264, media.LabelOther},
+		{"unknown encoder", encodeSpecJSON(t, "h265_magic"), nil, media.LabelOther, media.LabelOther},
+		{"not a spec", json.RawMessage(`[`), nil, media.LabelOther, media.LabelOther},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			enc, rung := pipeline.EncodeLabels(tc.spec, tc.have)
+			enc, rung := media.EncodeLabels(tc.spec, tc.have)
 			if enc != tc.enc || rung != tc.wantRung {
 				t.Errorf("got %s %s, want %s %s", enc, rung, tc.enc, tc.wantRung)
 			}
