@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/retry"
 	"github.com/sunomi/sunomi/pipeline"
@@ -95,7 +96,7 @@ func (a *Agent) runAttempt(att *attempt) {
 		a.fail(att, outcome{err: err})
 		return
 	}
-	if frames := resultFrames(att.asg.Kind, out.result); frames > 0 {
+	if frames := resultFrames(string(att.asg.Kind), out.result); frames > 0 {
 		a.sendProgress(att, frames, frames)
 	}
 	a.setStage(att, stageReporting)
@@ -190,7 +191,7 @@ func retryCoordinator(ctx context.Context, fn func(context.Context) error) error
 
 // isRejected reports a coordinator's 4xx answer, which a retry does not change.
 func isRejected(err error) bool {
-	var api *wire.APIError
+	var api *client.APIError
 	return errors.As(err, &api) && api.Status >= 400 && api.Status < 500 &&
 		api.Status != 408 && api.Status != 429
 }

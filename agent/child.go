@@ -66,7 +66,7 @@ func (a *Agent) execute(att *attempt, inputs map[string]string) outcome {
 	specPath := filepath.Join(att.dir, "task.json")
 	resultPath := filepath.Join(att.dir, "result.json")
 	outDir := filepath.Join(att.dir, "out")
-	b, err := json.Marshal(taskFile{Kind: att.asg.Kind, Spec: specForAttempt(att.asg), Inputs: inputs})
+	b, err := json.Marshal(taskFile{Kind: string(att.asg.Kind), Spec: specForAttempt(att.asg), Inputs: inputs})
 	if err != nil {
 		return outcome{err: fmt.Errorf("encode task file: %w", err)}
 	}

@@ -97,7 +97,7 @@ func (m *metrics) transferred(direction string, bytes int64) {
 // ran records a finished task process; canceled says the attempt itself
 // was canceled (abandoned, drained, stopped), as opposed to the task failing.
 func (a *Agent) ran(att *attempt, out outcome, took time.Duration) {
-	kind, result := pipeline.Bounded(att.asg.Kind, taskKinds), outcomeDone
+	kind, result := pipeline.Bounded(string(att.asg.Kind), taskKinds), outcomeDone
 	switch {
 	case out.err != nil && att.ctx.Err() != nil:
 		result = outcomeCanceled

@@ -15,6 +15,7 @@ import (
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // gathered returns the metric of a gathered family with exactly these labels.
@@ -127,7 +128,7 @@ func TestMetricsEncodeSpeed(t *testing.T) {
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
 	att := func(ctx context.Context, kind string, spec json.RawMessage) *attempt {
-		return &attempt{asg: wire.Assignment{Kind: kind, Spec: spec, MediaSeconds: 12}, ctx: ctx}
+		return &attempt{asg: wire.Assignment{Kind: scheduler.TaskKind(kind), Spec: spec, MediaSeconds: 12}, ctx: ctx}
 	}
 	// The split chose NVENC; this agent has only libx264, so that ran.
 	a.ran(att(context.Background(), pipeline.KindEncode, spec(encoder.EncoderNVENC, 720, 1080)), outcome{}, 4*time.Second)

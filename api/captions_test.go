@@ -21,6 +21,7 @@ import (
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/hls"
+	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage"
 )
 
@@ -685,7 +686,7 @@ func (e *env) publishFake(owner oapi.Session, title string, wav []byte) string {
 	if wav != nil {
 		e.putSpeech(id, wav)
 	}
-	if err := e.srv.jobEnded(context.Background(), id, wire.Job{ID: "job-" + id, State: wire.JobDone}); err != nil {
+	if err := e.srv.jobEnded(context.Background(), id, wire.Job{ID: "job-" + id, State: scheduler.JobDone}); err != nil {
 		e.t.Fatal(err)
 	}
 	if v := e.video(id); v.Status != store.StatusReady {

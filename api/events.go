@@ -15,6 +15,7 @@ import (
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/retry"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // WebSocket close codes beyond RFC 6455's, in the 4000–4999 range applications own.
@@ -286,7 +287,7 @@ type watch struct {
 	// applied is the job state last written to the database: progress events repeat the state
 	// many times a second, and only a change needs the write. It, like the fields above, is
 	// touched only by the watch's follow goroutine.
-	applied string
+	applied scheduler.JobState
 }
 
 func newRelay(s *Server) *relay {
@@ -342,7 +343,7 @@ func (rl *relay) follow(ctx context.Context, videoID, jobID string, w *watch) {
 			return
 		}
 		if isJobGone(err) {
-			_ = rl.publish(ctx, videoID, w, wire.Job{ID: jobID, State: wire.JobFailed,
+			_ = rl.publish(ctx, videoID, w, wire.Job{ID: jobID, State: scheduler.JobFailed,
 				Error: "the transcoding farm lost this job; please upload the video again"})
 			return
 		}
@@ -362,7 +363,7 @@ var (
 // first records the outcome in the database, so a client that reacts to the event by fetching
 // the video sees it ready (or failed).
 func (rl *relay) publish(ctx context.Context, videoID string, w *watch, job wire.Job) error {
-	ended := wire.Finished(job.State)
+	ended := job.State.Finished()
 	if job.State != w.applied {
 		if err := rl.s.jobChanged(ctx, videoID, job); err != nil {
 			rl.s.log.Warn("apply job state", "video_id", videoID, "job_id", job.ID, "error", err)
@@ -397,7 +398,7 @@ func (rl *relay) event(videoID string, w *watch, job wire.Job) oapi.ProgressEven
 		Progress:    oapi.Progress{Rungs: map[string]float64{}},
 		ChunksDone:  job.ChunksDone,
 		ChunksTotal: job.ChunksTotal,
-		Playable:    job.PlayableAt != nil || job.State == wire.JobDone,
+		Playable:    job.PlayableAt != nil || job.State == scheduler.JobDone,
 	}
 	if w.maxRungs == nil {
 		w.maxRungs = map[string]float64{}
@@ -411,7 +412,7 @@ func (rl *relay) event(videoID string, w *watch, job wire.Job) oapi.ProgressEven
 	}
 	ev.Progress.Overall = max(percent(done, total), w.maxOverall)
 	w.maxOverall = ev.Progress.Overall
-	if job.State == wire.JobDone {
+	if job.State == scheduler.JobDone {
 		ev.Progress.Overall = 100
 		for name := range ev.Progress.Rungs {
 			ev.Progress.Rungs[name] = 100
@@ -441,13 +442,13 @@ func percent(done, total int64) float64 {
 }
 
 // videoStatus maps a job state to the video status users see.
-func videoStatus(jobState string) oapi.VideoStatus {
+func videoStatus(jobState scheduler.JobState) oapi.VideoStatus {
 	switch jobState {
-	case wire.JobQueued:
+	case scheduler.JobQueued:
 		return oapi.VideoStatusQueued
-	case wire.JobDone:
+	case scheduler.JobDone:
 		return oapi.VideoStatusReady
-	case wire.JobFailed, wire.JobCanceled:
+	case scheduler.JobFailed, scheduler.JobCanceled:
 		return oapi.VideoStatusFailed
 	default:
 		return oapi.VideoStatusProcessing

@@ -19,7 +19,7 @@ import (
 
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
-	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/internal/farmtest"
 	"github.com/sunomi/sunomi/internal/pgtest"
 	"github.com/sunomi/sunomi/storage"
@@ -78,7 +78,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		farmClient = e.farm.Client()
 	} else {
 		// No farm: submitting fails as it does when the farm is down.
-		farmClient = wire.NewClient([]string{"http://" + deadAddr(t)}, farmtest.Token, nil)
+		farmClient = client.New([]string{"http://" + deadAddr(t)}, farmtest.Token, nil)
 	}
 
 	ts := httptest.NewUnstartedServer(nil)

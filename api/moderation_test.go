@@ -20,6 +20,7 @@ import (
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/testmedia"
 	"github.com/sunomi/sunomi/phash"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // randomHashes returns n hashes of unrelated pictures: random bits, about half set.
@@ -145,7 +146,7 @@ func (e *env) publishVideo(owner oapi.Session, title string, extra map[string]st
 	if _, err := e.db.MarkQueued(ctx, id, "job-"+id); err != nil {
 		e.t.Fatal(err)
 	}
-	if err := e.srv.jobEnded(ctx, id, wire.Job{ID: "job-" + id, State: wire.JobDone}); err != nil {
+	if err := e.srv.jobEnded(ctx, id, wire.Job{ID: "job-" + id, State: scheduler.JobDone}); err != nil {
 		e.t.Fatalf("job end of %s: %v", id, err)
 	}
 	if v := e.video(id); v.Status != store.StatusReady {

@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/api/store"
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/hls"
+	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage"
 )
 
@@ -47,7 +49,7 @@ func (s *Server) reconcile(ctx context.Context) error {
 		job, err := s.farm.Job(ctx, v.JobID)
 		if isJobGone(err) {
 			// The farm forgot the job (its state was wiped): the video can never finish.
-			err = s.jobEnded(ctx, v.ID, wire.Job{ID: v.JobID, State: wire.JobFailed,
+			err = s.jobEnded(ctx, v.ID, wire.Job{ID: v.JobID, State: scheduler.JobFailed,
 				Error: "the transcoding farm lost this job; please upload the video again"})
 		} else if err == nil {
 			err = s.jobChanged(ctx, v.ID, job)
@@ -61,16 +63,16 @@ func (s *Server) reconcile(ctx context.Context) error {
 
 // isJobGone reports whether the farm answered that the job does not exist.
 func isJobGone(err error) bool {
-	var apiErr *wire.APIError
+	var apiErr *client.APIError
 	return errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound
 }
 
 // jobChanged applies a job's state to its video.
 func (s *Server) jobChanged(ctx context.Context, videoID string, job wire.Job) error {
 	switch job.State {
-	case wire.JobSplitting, wire.JobEncoding, wire.JobStitching:
+	case scheduler.JobSplitting, scheduler.JobEncoding, scheduler.JobStitching:
 		return s.db.MarkProcessing(ctx, videoID)
-	case wire.JobDone, wire.JobFailed, wire.JobCanceled:
+	case scheduler.JobDone, scheduler.JobFailed, scheduler.JobCanceled:
 		return s.jobEnded(ctx, videoID, job)
 	}
 	return nil
@@ -81,7 +83,7 @@ func (s *Server) jobEnded(ctx context.Context, videoID string, job wire.Job) err
 	var changed bool
 	var err error
 	switch job.State {
-	case wire.JobDone:
+	case scheduler.JobDone:
 		var p store.Published
 		if p, err = s.published(ctx, videoID); err != nil {
 			return fmt.Errorf("read the published ladder: %w", err)
@@ -97,7 +99,7 @@ func (s *Server) jobEnded(ctx context.Context, videoID string, job wire.Job) err
 	}
 	if err == nil && changed {
 		s.log.Info("video transcoded", "video_id", videoID, "job_id", job.ID, "state", job.State)
-		if job.State == wire.JobDone {
+		if job.State == scheduler.JobDone {
 			s.afterPublish(videoID)
 		}
 	}
@@ -160,7 +162,7 @@ func (s *Server) readSmall(ctx context.Context, key string) ([]byte, error) {
 // ended without publishing.
 func failureReason(job wire.Job) string {
 	switch {
-	case job.State == wire.JobCanceled:
+	case job.State == scheduler.JobCanceled:
 		return "the transcoding job was canceled"
 	case job.Error != "":
 		return job.Error

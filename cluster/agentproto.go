@@ -100,7 +100,7 @@ func (n *Node) ensureAgent(ctx context.Context, info wire.AgentInfo) error {
 	if a, ok := n.fsm.Agent(info.ID); ok && (a.State == scheduler.AgentAlive || a.State == scheduler.AgentDraining) {
 		return nil
 	}
-	_, err := n.apply(ctx, scheduler.CmdRegisterAgent, scheduler.RegisterAgent{Info: info, Now: time.Now()})
+	_, err := n.apply(ctx, scheduler.CmdRegisterAgent, scheduler.RegisterAgent{Info: agentInfo(info), Now: time.Now()})
 	return err
 }
 
@@ -128,7 +128,7 @@ func (n *Node) grant(ctx context.Context, t scheduler.CommandType, cmd any) ([]w
 
 // assignment gives an agent everything it needs to run an attempt, inputs
 // as presigned GET URLs.
-func (n *Node) assignment(ctx context.Context, ref wire.AttemptRef) (wire.Assignment, error) {
+func (n *Node) assignment(ctx context.Context, ref scheduler.AttemptRef) (wire.Assignment, error) {
 	info, ok := n.fsm.TaskInfo(ref.Task)
 	if !ok {
 		return wire.Assignment{}, fmt.Errorf("task %s vanished", ref.Task)
@@ -187,13 +187,13 @@ func (n *Node) heartbeat(w http.ResponseWriter, r *http.Request) {
 	resp := wire.HeartbeatResponse{Abandon: []wire.AttemptRef{}}
 	for _, ref := range hb.Attempts {
 		if n.fsm.AttemptActive(ref.Task, ref.Attempt) {
-			n.leases.extend(ref, now.Add(n.cfg.LeaseTTL))
+			n.leases.extend(attemptRef(ref), now.Add(n.cfg.LeaseTTL))
 		} else {
 			resp.Abandon = append(resp.Abandon, ref)
 		}
 	}
-	if a, ok := n.fsm.Agent(hb.Agent); hb.Draining && ok && a.State == "alive" {
-		if _, err := n.apply(r.Context(), scheduler.CmdAgentDown, scheduler.AgentDown{ID: hb.Agent, State: "draining", Now: now}); err != nil {
+	if a, ok := n.fsm.Agent(hb.Agent); hb.Draining && ok && a.State == scheduler.AgentAlive {
+		if _, err := n.apply(r.Context(), scheduler.CmdAgentDown, scheduler.AgentDown{ID: hb.Agent, State: scheduler.AgentDraining, Now: now}); err != nil {
 			writeApplyError(w, err)
 			return
 		}
@@ -206,7 +206,7 @@ func (n *Node) progress(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &p) {
 		return
 	}
-	n.leases.extend(p.AttemptRef, time.Now().Add(n.cfg.LeaseTTL))
+	n.leases.extend(attemptRef(p.AttemptRef), time.Now().Add(n.cfg.LeaseTTL))
 	cmd := scheduler.Progress{Task: p.Task, Attempt: p.Attempt, FramesDone: p.FramesDone, FramesTotal: p.FramesTotal, Now: time.Now()}
 	if _, err := n.apply(r.Context(), scheduler.CmdProgress, cmd); err != nil {
 		writeApplyError(w, err)
@@ -266,7 +266,7 @@ func (n *Node) complete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("task %q not found", c.Task))
 		return
 	}
-	cmd := scheduler.Complete{Task: c.Task, Attempt: c.Attempt, Result: c.Result, Outputs: c.Outputs, Now: time.Now()}
+	cmd := scheduler.Complete{Task: c.Task, Attempt: c.Attempt, Result: c.Result, Outputs: objects(c.Outputs), Now: time.Now()}
 	if info.Kind == pipeline.KindSplit {
 		var err error
 		if cmd.NewTasks, cmd.Rungs, err = plannedTasks(info, c.Result); err != nil {
@@ -278,7 +278,7 @@ func (n *Node) complete(w http.ResponseWriter, r *http.Request) {
 		writeApplyError(w, err)
 		return
 	}
-	n.observeComplete(info, c, cmd.Now)
+	n.observeComplete(info, cmd, cmd.Now)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -331,7 +331,7 @@ func (n *Node) fail(w http.ResponseWriter, r *http.Request) {
 		writeApplyError(w, err)
 		return
 	}
-	n.observeFail(f, cmd.Now)
+	n.observeFail(cmd, cmd.Now)
 	w.WriteHeader(http.StatusNoContent)
 }
 

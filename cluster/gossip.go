@@ -49,8 +49,20 @@ type Member struct {
 // MemberEvent reports a member joining, leaving gracefully or dying.
 type MemberEvent struct {
 	Member Member
-	Kind   string // "join", "update", "leave", "dead"
+	Kind   MemberEventKind
 }
+
+// MemberEventKind is what happened to a member.
+type MemberEventKind string
+
+// Member event kinds.
+const (
+	MemberJoin   MemberEventKind = "join"
+	MemberUpdate MemberEventKind = "update"
+	// MemberLeave is a graceful leave: the member said it was going.
+	MemberLeave MemberEventKind = "leave"
+	MemberDead  MemberEventKind = "dead"
+)
 
 // GossipConfig configures one member of the pool.
 type GossipConfig struct {
@@ -196,7 +208,7 @@ func memberOf(n *memberlist.Node) Member {
 	return m
 }
 
-func (g *Gossip) emit(n *memberlist.Node, kind string) {
+func (g *Gossip) emit(n *memberlist.Node, kind MemberEventKind) {
 	ev := MemberEvent{Member: memberOf(n), Kind: kind}
 	select {
 	case g.events <- ev:
@@ -228,12 +240,12 @@ func (d *gossipDelegate) MergeRemoteState(_ []byte, _ bool) {}
 
 type gossipEvents Gossip
 
-func (e *gossipEvents) NotifyJoin(n *memberlist.Node)   { (*Gossip)(e).emit(n, "join") }
-func (e *gossipEvents) NotifyUpdate(n *memberlist.Node) { (*Gossip)(e).emit(n, "update") }
+func (e *gossipEvents) NotifyJoin(n *memberlist.Node)   { (*Gossip)(e).emit(n, MemberJoin) }
+func (e *gossipEvents) NotifyUpdate(n *memberlist.Node) { (*Gossip)(e).emit(n, MemberUpdate) }
 func (e *gossipEvents) NotifyLeave(n *memberlist.Node) {
-	kind := "dead"
+	kind := MemberDead
 	if memberOf(n).Meta.Leaving {
-		kind = "leave"
+		kind = MemberLeave
 	}
 	(*Gossip)(e).emit(n, kind)
 }

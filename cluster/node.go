@@ -129,7 +129,7 @@ func (n *Node) onChange(jobID string) {
 	n.changedMu.Unlock()
 	if jobID != "" {
 		if j, ok := n.fsm.Job(jobID); ok {
-			n.hub.publish(j)
+			n.hub.publish(jobBody(j))
 		}
 	}
 }
@@ -199,7 +199,7 @@ func (n *Node) openRaft() error {
 	if err != nil {
 		return fmt.Errorf("open snapshots: %w", err)
 	}
-	fsm := timedFSM{FSM: n.fsm, hist: n.metrics.fsmApply}
+	fsm := raftFSM{fsm: n.fsm, hist: n.metrics.fsmApply}
 	if n.raft, err = raft.NewRaft(rc, fsm, n.bolt, n.bolt, snaps, n.trans); err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
@@ -292,10 +292,10 @@ func (n *Node) memberEvent(ctx context.Context, ev MemberEvent) {
 		return
 	}
 	switch ev.Kind {
-	case "dead", "leave":
-		state := "dead"
-		if ev.Kind == "leave" {
-			state = "left"
+	case MemberDead, MemberLeave:
+		state := scheduler.AgentDead
+		if ev.Kind == MemberLeave {
+			state = scheduler.AgentLeft
 		}
 		if _, ok := n.fsm.Agent(ev.Member.Name); !ok {
 			return

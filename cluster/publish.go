@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/pipeline"
 	"github.com/sunomi/sunomi/scheduler"
@@ -36,7 +35,7 @@ func (n *Node) publishProgress(ctx context.Context) {
 	n.pub.mu.Lock()
 	defer n.pub.mu.Unlock()
 	for _, j := range n.fsm.Jobs() {
-		if j.State != wire.JobEncoding {
+		if j.State != scheduler.JobEncoding {
 			delete(n.pub.done, j.ID)
 			continue
 		}
@@ -46,7 +45,7 @@ func (n *Node) publishProgress(ctx context.Context) {
 	}
 }
 
-func (n *Node) publishJobLocked(ctx context.Context, j wire.Job) error {
+func (n *Node) publishJobLocked(ctx context.Context, j scheduler.Job) error {
 	split, encodes, audio, ok := n.fsm.Results(j.ID)
 	if !ok || len(split) == 0 {
 		return nil

@@ -9,8 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
-
-	"github.com/hashicorp/raft"
+	"time"
 )
 
 // compatDir holds a Raft log and a snapshot written by an older version of
@@ -26,9 +25,7 @@ type compatEntry struct {
 	Result string          `json:"result"`
 }
 
-func (e compatEntry) log() *raft.Log {
-	return &raft.Log{Index: e.Index, Type: raft.LogCommand, Data: append([]byte{e.Type}, e.Data...)}
-}
+func (e compatEntry) entry() []byte { return append([]byte{e.Type}, e.Data...) }
 
 func readCompatLog(tb testing.TB) []compatEntry {
 	tb.Helper()
@@ -67,16 +64,19 @@ func compatResult(res any) string {
 	return fmt.Sprintf("%T %v", res, res)
 }
 
-// compatViews gathers the read views in the shape of views.json.
+// compatViews gathers the read views in the shape of views.json, which the
+// generator wrote from the HTTP contract's types of that time (oldJob,
+// oldAgent below restate them).
 func compatViews(tb testing.TB, f *FSM) any {
 	tb.Helper()
-	jobs := f.Jobs()
+	var jobs []oldJob
 	details := map[string]any{}
 	tasks := map[string]any{}
 	results := map[string]any{}
-	for _, j := range jobs {
+	for _, j := range f.Jobs() {
+		jobs = append(jobs, oldJobOf(j))
 		d, _ := f.Job(j.ID)
-		details[j.ID] = d
+		details[j.ID] = oldJobOf(d)
 		for _, t := range d.Tasks {
 			info, _ := f.TaskInfo(t.ID)
 			tasks[t.ID] = info
@@ -84,9 +84,85 @@ func compatViews(tb testing.TB, f *FSM) any {
 		split, encode, audio, _ := f.Results(j.ID)
 		results[j.ID] = map[string]any{"split": split, "encode": encode, "audio": audio}
 	}
-	v := map[string]any{"jobs": jobs, "details": details, "agents": f.Agents(), "counters": f.Counters(),
+	var agents []oldAgent
+	for _, a := range f.Agents() {
+		agents = append(agents, oldAgent{ID: a.ID, State: a.State, Addr: a.Addr, Slots: a.Slots, Busy: a.Busy,
+			Cores: a.Cores, Encoders: a.Encoders, Version: a.Version, LastSeen: a.LastSeen})
+	}
+	v := map[string]any{"jobs": jobs, "details": details, "agents": agents, "counters": f.Counters(),
 		"scores": f.AgentScores(), "active": f.ActiveAttempts(), "tasks": tasks, "results": results}
 	return normalJSON(tb, v)
+}
+
+type oldJob struct {
+	ID          string     `json:"id"`
+	State       JobState   `json:"state"`
+	Source      string     `json:"source"`
+	Output      string     `json:"output"`
+	Priority    int        `json:"priority"`
+	Error       string     `json:"error,omitempty"`
+	Created     time.Time  `json:"created"`
+	Updated     time.Time  `json:"updated"`
+	ChunksTotal int        `json:"chunksTotal"`
+	ChunksDone  int        `json:"chunksDone"`
+	Rungs       []oldRung  `json:"rungs,omitempty"`
+	PlayableAt  *time.Time `json:"playableAt,omitempty"`
+	Tasks       []oldTask  `json:"tasks,omitempty"`
+}
+
+type oldRung struct {
+	Name        string `json:"name"`
+	FramesDone  int64  `json:"framesDone"`
+	FramesTotal int64  `json:"framesTotal"`
+}
+
+type oldTask struct {
+	ID       string       `json:"id"`
+	Kind     TaskKind     `json:"kind"`
+	Index    int          `json:"index"`
+	State    AttemptState `json:"state"`
+	Winner   int          `json:"winner,omitempty"`
+	Attempts []oldAttempt `json:"attempts,omitempty"`
+}
+
+type oldAttempt struct {
+	N           int          `json:"n"`
+	Agent       string       `json:"agent"`
+	State       AttemptState `json:"state"`
+	Error       string       `json:"error,omitempty"`
+	FramesDone  int64        `json:"framesDone"`
+	FramesTotal int64        `json:"framesTotal"`
+	Started     time.Time    `json:"started"`
+	Finished    time.Time    `json:"finished,omitzero"`
+}
+
+type oldAgent struct {
+	ID       string     `json:"id"`
+	State    AgentState `json:"state"`
+	Addr     string     `json:"addr"`
+	Slots    int        `json:"slots"`
+	Busy     int        `json:"busy"`
+	Cores    int        `json:"cores"`
+	Encoders []string   `json:"encoders"`
+	Version  string     `json:"version"`
+	LastSeen time.Time  `json:"lastSeen"`
+}
+
+func oldJobOf(j Job) oldJob {
+	o := oldJob{ID: j.ID, State: j.State, Source: j.Source, Output: j.Output, Priority: j.Priority, Error: j.Error,
+		Created: j.Created, Updated: j.Updated, ChunksTotal: j.ChunksTotal, ChunksDone: j.ChunksDone, PlayableAt: j.PlayableAt}
+	for _, r := range j.Rungs {
+		o.Rungs = append(o.Rungs, oldRung{Name: r, FramesDone: j.FramesDone, FramesTotal: j.FramesTotal})
+	}
+	for _, t := range j.Tasks {
+		ot := oldTask{ID: t.ID, Kind: t.Kind, Index: t.Index, State: t.State, Winner: t.Winner}
+		for _, a := range t.Attempts {
+			ot.Attempts = append(ot.Attempts, oldAttempt{N: a.N, Agent: a.Agent, State: a.State, Error: a.Error,
+				FramesDone: a.FramesDone, FramesTotal: a.FramesTotal, Started: a.Started, Finished: a.Finished})
+		}
+		o.Tasks = append(o.Tasks, ot)
+	}
+	return o
 }
 
 // normalJSON round-trips v through JSON, so values compare by their JSON.
@@ -131,7 +207,7 @@ func TestCompatFixture(t *testing.T) {
 			if e.Index <= from {
 				continue
 			}
-			if got := compatResult(f.Apply(e.log())); got != e.Result {
+			if got := compatResult(f.Apply(e.Index, e.entry())); got != e.Result {
 				t.Errorf("entry %d (%v): got %s, want %s", e.Index, CommandType(e.Type), got, e.Result)
 			}
 			if err := f.s.check(); err != nil {

@@ -6,9 +6,6 @@ import (
 	"math/rand"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/raft"
-	"github.com/sunomi/sunomi/cluster/wire"
 )
 
 // chooser draws the random choices of a command sequence: *rand.Rand for the
@@ -60,17 +57,17 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 	case 0:
 		// Some agents have a hardware encoder that tasks may prefer.
 		encoders := [][]string{nil, {"libx264"}, {"libx264", "h264_nvenc"}, {"h264_qsv"}}[r.Intn(4)]
-		ct, payload = CmdRegisterAgent, RegisterAgent{Info: wire.AgentInfo{ID: agent, Slots: 1 + r.Intn(4), Encoders: encoders}, Now: now}
+		ct, payload = CmdRegisterAgent, RegisterAgent{Info: AgentInfo{ID: agent, Slots: 1 + r.Intn(4), Encoders: encoders}, Now: now}
 	case 1:
 		if r.Intn(3) > 0 {
-			ct, payload = CmdRegisterAgent, RegisterAgent{Info: wire.AgentInfo{ID: agent, Slots: 2}, Now: now}
+			ct, payload = CmdRegisterAgent, RegisterAgent{Info: AgentInfo{ID: agent, Slots: 2}, Now: now}
 			break
 		}
-		states := []string{AgentDead, AgentLeft, AgentDraining, "zombie"}
+		states := []AgentState{AgentDead, AgentLeft, AgentDraining, "zombie"}
 		ct, payload = CmdAgentDown, AgentDown{ID: agent, State: states[r.Intn(len(states))], Now: now}
 	case 2:
 		id := fmt.Sprintf("j%d", len(jobs)-r.Intn(2)) // sometimes a duplicate
-		ct, payload = CmdSubmitJob, SubmitJob{ID: id, Submit: wire.SubmitJob{Source: "up/" + id, Priority: r.Intn(3)}, SourceInput: "up/" + id, Now: now}
+		ct, payload = CmdSubmitJob, SubmitJob{ID: id, Source: "up/" + id, Priority: r.Intn(3), SourceInput: "up/" + id, Now: now}
 	case 3, 4:
 		tasks := f.NextTasks(agent, 1+r.Intn(3))
 		if r.Intn(4) == 0 {
@@ -84,7 +81,7 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 	case 6, 7:
 		task, n := pickAttempt()
 		c := Complete{Task: task, Attempt: n, Result: json.RawMessage(fmt.Sprintf(`{"by":%d}`, n)), Now: now}
-		if info, ok := f.TaskInfo(task); ok && info.Kind == wire.TaskSplit {
+		if info, ok := f.TaskInfo(task); ok && info.Kind == KindSplit {
 			c.NewTasks = plan(info.Job, r.Intn(4))
 			c.Rungs = rungs
 			if r.Intn(8) == 0 && len(c.NewTasks) > 1 {
@@ -95,7 +92,7 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 			}
 			if r.Intn(2) == 0 { // a high ladder: encodes prefer hardware
 				for i := range c.NewTasks {
-					if c.NewTasks[i].Kind == wire.TaskEncode {
+					if c.NewTasks[i].Kind == KindEncode {
 						c.NewTasks[i].Prefer = []string{"h264_nvenc", "h264_qsv"}
 					}
 				}
@@ -145,7 +142,7 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 }
 
 func applyData(f *FSM, index int, data []byte) string {
-	return fmt.Sprint(f.Apply(&raft.Log{Index: uint64(index), Type: raft.LogCommand, Data: data}))
+	return fmt.Sprint(f.Apply(uint64(index), data))
 }
 
 // TestDeterminism applies the same random command sequence to two FSMs and,
@@ -153,7 +150,7 @@ func applyData(f *FSM, index int, data []byte) string {
 // results and final snapshots must be identical.
 func TestDeterminism(t *testing.T) {
 	const steps = 1500
-	finished := map[string]int{}
+	finished := map[JobState]int{}
 	var counters Counters
 	for seed := range int64(6) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
@@ -192,7 +189,7 @@ func TestDeterminism(t *testing.T) {
 		})
 	}
 	// The generator must reach every ending, or the test proves little.
-	for _, s := range []string{wire.JobDone, wire.JobFailed, wire.JobCanceled} {
+	for _, s := range []JobState{JobDone, JobFailed, JobCanceled} {
 		if finished[s] == 0 {
 			t.Errorf("no job ended %s: %v", s, finished)
 		}

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/sunomi/sunomi/cluster/wire"
 )
 
 // The placement policy: plain functions over the state that the leader
@@ -30,7 +28,7 @@ func (f *FSM) NextTasks(agent string, n int) []string {
 // StealFor picks a leased attempt the idle agent thief should steal, and the
 // agent it belongs to; the leader proposes it in a Steal command. ok is false
 // when there is nothing to steal. See stealFor for the policy.
-func (f *FSM) StealFor(thief string) (ref wire.AttemptRef, victim string, ok bool) {
+func (f *FSM) StealFor(thief string) (ref AttemptRef, victim string, ok bool) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	return stealFor(f.s, thief)
@@ -48,7 +46,7 @@ func (f *FSM) SpeculateFor(agent string, now time.Time, k float64) (task string,
 // kindRank orders a job's pending tasks: the split unblocks everything, audio
 // is one long task that should start early, encodes fill the timeline in
 // order, and the stitch comes last.
-var kindRank = map[string]int{wire.TaskSplit: 0, wire.TaskAudio: 1, wire.TaskEncode: 2, wire.TaskStitch: 3}
+var kindRank = map[TaskKind]int{KindSplit: 0, KindAudio: 1, KindEncode: 2, KindStitch: 3}
 
 // nextTasks is the placement policy for pending work. Only alive agents get
 // work, and a slow one (see slow) at most one task per lease.
@@ -158,7 +156,7 @@ func nextTasks(s *state, agentID string, n int) []string {
 		for _, tid := range q.j.Tasks {
 			t := s.Tasks[tid]
 			q.load += t.activeAttempts()
-			if t.State == wire.TaskPending && !leftToOthers(t) {
+			if t.State == StatePending && !leftToOthers(t) {
 				q.pending = append(q.pending, t)
 			}
 		}
@@ -246,13 +244,13 @@ func (s *state) slow(agentID string) bool {
 // never one of a task the thief failed or already holds, nor one of a task
 // that prefers an encoder (task.Prefer) the victim offers and the thief does
 // not: it is where it should be.
-func stealFor(s *state, thiefID string) (wire.AttemptRef, string, bool) {
+func stealFor(s *state, thiefID string) (AttemptRef, string, bool) {
 	thief := s.Agents[thiefID]
 	if thief == nil || thief.State != AgentAlive || s.slow(thiefID) {
-		return wire.AttemptRef{}, "", false
+		return AttemptRef{}, "", false
 	}
 	if !s.idle(thiefID) || len(nextTasks(s, thiefID, 1)) > 0 {
-		return wire.AttemptRef{}, "", false
+		return AttemptRef{}, "", false
 	}
 	load := s.busy()
 	type queued struct {
@@ -261,7 +259,7 @@ func stealFor(s *state, thiefID string) (wire.AttemptRef, string, bool) {
 	}
 	last := map[string]queued{} // per victim, its last-leased stealable attempt
 	s.eachActive(func(_ *job, t *task, at *attempt) {
-		if at.State != wire.TaskLeased || at.Agent == thiefID || t.failedBy(thiefID) || t.activeOn(thiefID) {
+		if at.State != StateLeased || at.Agent == thiefID || t.failedBy(thiefID) || t.activeOn(thiefID) {
 			return
 		}
 		if v := s.Agents[at.Agent]; len(t.Prefer) > 0 && v != nil && v.offers(t.Prefer) && !thief.offers(t.Prefer) {
@@ -282,10 +280,10 @@ func stealFor(s *state, thiefID string) (wire.AttemptRef, string, bool) {
 		}
 	}
 	if victim == "" {
-		return wire.AttemptRef{}, "", false
+		return AttemptRef{}, "", false
 	}
 	q := last[victim]
-	return wire.AttemptRef{Task: q.t.ID, Attempt: q.at.N}, victim, true
+	return AttemptRef{Task: q.t.ID, Attempt: q.at.N}, victim, true
 }
 
 // idle reports whether the agent has a free slot and nothing queued: every
@@ -295,7 +293,7 @@ func (s *state) idle(agentID string) bool {
 	s.eachActive(func(_ *job, _ *task, at *attempt) {
 		if at.Agent == agentID {
 			held++
-			if at.State == wire.TaskRunning {
+			if at.State == StateRunning {
 				running++
 			}
 		}
@@ -349,13 +347,13 @@ func speculateFor(s *state, agentID string, now time.Time, k float64) (string, b
 		}
 		for _, id := range j.Tasks {
 			t := s.Tasks[id]
-			if t.Kind != wire.TaskEncode || t.State != wire.TaskRunning || t.MediaSeconds <= 0 ||
+			if t.Kind != KindEncode || t.State != StateRunning || t.MediaSeconds <= 0 ||
 				t.activeAttempts() != 1 || t.activeOn(agentID) || t.failedBy(agentID) {
 				continue
 			}
 			var run *attempt
 			for _, at := range t.Attempts {
-				if at.State == wire.TaskRunning {
+				if at.State == StateRunning {
 					run = at
 				}
 			}
@@ -377,7 +375,7 @@ func (s *state) medianPace(j *job) (float64, bool) {
 	var paces []float64
 	for _, id := range j.Tasks {
 		t := s.Tasks[id]
-		if t.Kind != wire.TaskEncode || t.State != wire.TaskDone || t.MediaSeconds <= 0 {
+		if t.Kind != KindEncode || t.State != StateDone || t.MediaSeconds <= 0 {
 			continue
 		}
 		w := t.Attempts[t.Winner-1]

@@ -9,9 +9,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/raft"
-	"github.com/sunomi/sunomi/cluster/wire"
 )
 
 // The scheduler simulation drives the real FSM (every command encoded and
@@ -57,16 +54,16 @@ const simTick = 1.0
 type simAgent struct {
 	id      string
 	speed   float64 // media work per second: 1 encodes one unit of work a second
-	queue   []wire.AttemptRef
-	running *wire.AttemptRef
+	queue   []AttemptRef
+	running *AttemptRef
 }
 
 type simEvent struct {
 	at    float64
 	seq   int
-	agent *simAgent        // nil for a tick
-	ref   wire.AttemptRef  // the attempt that finishes
-	run   *wire.AttemptRef // the agent's running pointer when it was started
+	agent *simAgent   // nil for a tick
+	ref   AttemptRef  // the attempt that finishes
+	run   *AttemptRef // the agent's running pointer when it was started
 }
 
 type simEvents []simEvent
@@ -109,7 +106,7 @@ func (s *simulation) apply(ct CommandType, payload any) any {
 		panic(err)
 	}
 	s.index++
-	return s.f.Apply(&raft.Log{Index: s.index, Type: raft.LogCommand, Data: data})
+	return s.f.Apply(s.index, data)
 }
 
 func (s *simulation) push(ev simEvent) {
@@ -132,7 +129,7 @@ func runSimulation(cfg simConfig) simResult {
 		totalSpeed += a.speed
 		maxSpeed = max(maxSpeed, a.speed)
 		s.agents = append(s.agents, a)
-		s.apply(CmdRegisterAgent, RegisterAgent{Info: wire.AgentInfo{ID: a.id, Slots: 1}, Now: s.time()})
+		s.apply(CmdRegisterAgent, RegisterAgent{Info: AgentInfo{ID: a.id, Slots: 1}, Now: s.time()})
 	}
 
 	// Jobs arrive at time zero already split (the split is not what is
@@ -152,13 +149,13 @@ func runSimulation(cfg simConfig) simResult {
 		left -= n
 		id := fmt.Sprintf("job%d", ji)
 		s.jobs = append(s.jobs, id)
-		s.apply(CmdSubmitJob, SubmitJob{ID: id, Submit: wire.SubmitJob{Source: "up/" + id}, Now: s.time()})
+		s.apply(CmdSubmitJob, SubmitJob{ID: id, Source: "up/" + id, Now: s.time()})
 		var tasks []NewTask
 		for c := range n {
 			media := 2 + 8*r.Float64()
 			w := media * (0.7 + 0.6*r.Float64())
 			tid := fmt.Sprintf("%s-e%05d", id, c)
-			tasks = append(tasks, NewTask{ID: tid, Kind: wire.TaskEncode, Index: c, MediaSeconds: media})
+			tasks = append(tasks, NewTask{ID: tid, Kind: KindEncode, Index: c, MediaSeconds: media})
 			s.work[tid] = w
 			totalWork += w
 			longest = max(longest, w)

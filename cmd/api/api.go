@@ -20,7 +20,7 @@ import (
 	"github.com/sunomi/sunomi/api"
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/cluster"
-	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/internal/cli"
 	"github.com/sunomi/sunomi/storage"
 	"github.com/sunomi/sunomi/web"
@@ -357,7 +357,7 @@ func run(ctx context.Context, s settings) error {
 		return fmt.Errorf("open storage: %w", err)
 	}
 	cfg := s.cfg
-	cfg.Store, cfg.Blobs, cfg.Farm = db, blobs, wire.NewClient(s.coordinators, s.token, nil)
+	cfg.Store, cfg.Blobs, cfg.Farm = db, blobs, client.New(s.coordinators, s.token, nil)
 	cfg.WebApp = web.Handler()
 	srv, err := api.New(cfg)
 	if err != nil {
