@@ -39,6 +39,9 @@ type taskFile struct {
 	Spec json.RawMessage `json:"spec"`
 	// Inputs map input names to local files.
 	Inputs map[string]string `json:"inputs"`
+	// Encoder is the H.264 encoder the coordinator resolved for this agent
+	// (encode tasks); empty means the spec's.
+	Encoder string `json:"encoder,omitempty"`
 }
 
 // resultFile is result.json: what the child did.
@@ -66,7 +69,7 @@ func (a *Agent) execute(att *attempt, inputs map[string]string) outcome {
 	specPath := filepath.Join(att.dir, "task.json")
 	resultPath := filepath.Join(att.dir, "result.json")
 	outDir := filepath.Join(att.dir, "out")
-	b, err := json.Marshal(taskFile{Kind: string(att.asg.Kind), Spec: specForAttempt(att.asg), Inputs: inputs})
+	b, err := json.Marshal(taskFile{Kind: string(att.asg.Kind), Spec: specForAttempt(att.asg), Inputs: inputs, Encoder: att.asg.Encoder})
 	if err != nil {
 		return outcome{err: fmt.Errorf("encode task file: %w", err)}
 	}
@@ -335,6 +338,9 @@ func runTaskMain(args []string, run taskFunc) int {
 			fmt.Printf("%s%d\n", progressPrefix, frames)
 		}
 	})
+	if task.Encoder != "" {
+		ctx = pipeline.WithEncoder(ctx, task.Encoder)
+	}
 	result, err := run(ctx, task.Kind, task.Spec, task.Inputs, *outDir)
 	if err != nil {
 		res.Error, res.Permanent, code = err.Error(), pipeline.IsPermanent(err), exitTaskError

@@ -106,7 +106,11 @@ func (a *Agent) ran(att *attempt, out outcome, took time.Duration) {
 	}
 	a.metrics.taskDuration.WithLabelValues(kind, result).Observe(took.Seconds())
 	if result == outcomeDone && att.asg.Kind == pipeline.KindEncode && att.asg.MediaSeconds > 0 && took > 0 {
-		enc, rung := pipeline.EncodeLabels(att.asg.Spec, a.cfg.Encoders)
+		have := a.cfg.Encoders
+		if att.asg.Encoder != "" {
+			have = []string{att.asg.Encoder} // what the coordinator resolved
+		}
+		enc, rung := pipeline.EncodeLabels(att.asg.Spec, have)
 		a.metrics.encodeSpeed.WithLabelValues(enc, rung).Observe(att.asg.MediaSeconds / took.Seconds())
 	}
 }

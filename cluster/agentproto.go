@@ -70,27 +70,25 @@ func (n *Node) lease(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// speculationFactor is how many times its job's median time per media
-// second a running task may take before an idle agent starts a backup.
-const speculationFactor = 1.5
+// staleRetries bounds how often findWork asks again after a decision that
+// the state had overtaken by the time it was committed.
+const staleRetries = 3
 
-// findWork finds tasks for an agent with free slots: pending tasks first;
-// when there are none, the last queued task of the most loaded agent
-// (stealing); when nothing can be stolen, a backup of a straggler
-// (speculation). The scheduler's pure policy decides; Raft commits.
+// findWork asks the scheduler's policy what the agent gets (pending tasks,
+// else a steal, else a backup of a straggler; see scheduler.FindWork),
+// commits it through Raft and builds the assignments. A steal whose victim
+// started the attempt meanwhile is refused as stale: the policy is asked
+// again on the newer state.
 func (n *Node) findWork(ctx context.Context, agent string, free int) ([]wire.Assignment, error) {
-	if ids := n.fsm.NextTasks(agent, free); len(ids) > 0 {
-		return n.grant(ctx, scheduler.CmdLease, scheduler.Lease{Agent: agent, Tasks: ids, Now: time.Now()})
-	}
-	if ref, victim, ok := n.fsm.StealFor(agent); ok {
-		as, err := n.grant(ctx, scheduler.CmdSteal, scheduler.Steal{Thief: agent, Task: ref.Task, Victim: victim, Attempt: ref.Attempt, Now: time.Now()})
-		if err == nil || !errors.Is(err, scheduler.ErrStaleAttempt) {
+	for range staleRetries {
+		t, cmd, ok := n.fsm.FindWork(agent, free, time.Now())
+		if !ok {
+			return nil, nil
+		}
+		as, err := n.grant(ctx, t, cmd)
+		if !errors.Is(err, scheduler.ErrStaleAttempt) {
 			return as, err
 		}
-		// The victim started it meanwhile: nothing to steal this time.
-	}
-	if task, ok := n.fsm.SpeculateFor(agent, time.Now(), speculationFactor); ok {
-		return n.grant(ctx, scheduler.CmdLease, scheduler.Lease{Agent: agent, Tasks: []string{task}, Speculative: true, Now: time.Now()})
 	}
 	return nil, nil
 }
@@ -135,6 +133,9 @@ func (n *Node) assignment(ctx context.Context, ref scheduler.AttemptRef) (wire.A
 	}
 	a := wire.Assignment{Task: ref.Task, Attempt: ref.Attempt, Job: info.Job, Kind: info.Kind, Spec: info.Spec,
 		Inputs: map[string]string{}, MediaSeconds: info.MediaSeconds}
+	if at, ok := n.fsm.Attempt(ref.Task, ref.Attempt); ok {
+		a.Encoder = at.Encoder
+	}
 	inputs := info.Inputs
 	if info.Kind == pipeline.KindStitch {
 		spec, err := n.stitchSpec(info.Job)

@@ -188,7 +188,11 @@ func (n *Node) observeComplete(before scheduler.TaskInfo, c scheduler.Complete, 
 	m.outputBytes.WithLabelValues(kind).Add(float64(size))
 	if before.Kind == scheduler.KindEncode && before.MediaSeconds > 0 && d > 0 {
 		a, _ := n.fsm.Agent(at.Agent)
-		enc, rung := pipeline.EncodeLabels(before.Spec, a.Encoders)
+		have := a.Encoders
+		if at.Encoder != "" {
+			have = []string{at.Encoder} // what the scheduler resolved
+		}
+		enc, rung := pipeline.EncodeLabels(before.Spec, have)
 		m.encodeSpeed.WithLabelValues(enc, rung).Observe(before.MediaSeconds / d.Seconds())
 	}
 	// Only the stitch finishes a job, so concurrent completions of other

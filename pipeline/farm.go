@@ -71,6 +71,7 @@ func (s StitchSpec) Inputs() []string {
 type (
 	progressKey struct{}
 	threadsKey  struct{}
+	encoderKey  struct{}
 )
 
 // WithThreads returns a context under which RunTask's encode tasks encode at
@@ -84,6 +85,13 @@ func WithThreads(ctx context.Context, n int) context.Context {
 // them for its parent).
 func WithProgress(ctx context.Context, fn func(frames int64)) context.Context {
 	return context.WithValue(ctx, progressKey{}, fn)
+}
+
+// WithEncoder makes an encode task run with the named H.264 encoder: the
+// one the scheduler resolved for this agent when it leased the attempt,
+// rather than the one the split chose on whichever agent ran it.
+func WithEncoder(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, encoderKey{}, name)
 }
 
 // ErrPermanent marks task failures that another attempt cannot fix.
@@ -122,6 +130,9 @@ func RunTask(ctx context.Context, kind string, spec json.RawMessage, inputs map[
 		s.Chunk.Source, s.Chunk.OutDir = inputs[s.Chunk.Source], outDir
 		s.Chunk.Progress, _ = ctx.Value(progressKey{}).(func(int64))
 		s.Chunk.Threads, _ = ctx.Value(threadsKey{}).(int)
+		if name, _ := ctx.Value(encoderKey{}).(string); name != "" {
+			s.Video.H264.Encoder = name
+		}
 		// The split ran elsewhere: an encoder it chose may not open on this
 		// host (no GPU here), so fall back as --encoder auto would.
 		if _, err := encoder.ResolveEncoder(s.Video.H264.Encoder); err != nil {

@@ -134,7 +134,7 @@ func (c *submitJobV1) upgrade() *SubmitJob {
 
 // Lease gives pending tasks to an agent. Apply returns a LeaseResult.
 //
-// A speculative lease (see SpeculateFor) instead gives the agent a backup
+// A speculative lease (see FindWork) instead gives the agent a backup
 // attempt of tasks that are running elsewhere: a task is granted only while
 // it is running, has fewer than MaxActiveAttempts active attempts and none of
 // them is the agent's. The first attempt to complete wins.
@@ -221,7 +221,7 @@ type ExpireAttempt struct {
 // thief gets a new leased attempt, in one command, so the task never has two
 // owners. When the attempt is no longer leased-not-running by the victim,
 // Apply returns ErrStaleAttempt and changes nothing. Apply returns a
-// LeaseResult with the thief's attempt. See StealFor for the policy.
+// LeaseResult with the thief's attempt. See FindWork for the policy.
 type Steal struct {
 	Thief   string `json:"thief"`
 	Task    string `json:"task"`

@@ -67,14 +67,22 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 		ct, payload = CmdAgentDown, AgentDown{ID: agent, State: states[r.Intn(len(states))], Now: now}
 	case 2:
 		id := fmt.Sprintf("j%d", len(jobs)-r.Intn(2)) // sometimes a duplicate
-		ct, payload = CmdSubmitJob, SubmitJob{ID: id, Source: "up/" + id, Priority: r.Intn(3), SourceInput: "up/" + id, Now: now}
+		ct, payload = CmdSubmitJob, SubmitJob{ID: id, Source: "up/" + id, Priority: r.Intn(3), SourceInput: "up/" + id,
+			Encoder: []string{"", "auto", "libx264", "h264_nvenc"}[r.Intn(4)], Now: now}
 	case 3, 4:
-		tasks := f.NextTasks(agent, 1+r.Intn(3))
+		// Mostly what FindWork proposes, encoders resolved; otherwise an
+		// encoder the agent may not offer, or a task that is not pending.
+		var lease Lease
+		if ct, cmd, ok := findWork(f.s, agent, 1+r.Intn(3), now, policy{}); ok && ct == CmdLease {
+			lease = cmd.(Lease)
+		}
+		lease.Agent, lease.Now = agent, now
 		if r.Intn(4) == 0 {
 			task, _ := pickAttempt()
-			tasks = append(tasks, task)
+			lease.Tasks = append(lease.Tasks, task)
+			lease.Encoders = map[string]string{task: []string{"libx264", "h264_nvenc", "h264_qsv"}[r.Intn(3)]}
 		}
-		ct, payload = CmdLease, Lease{Agent: agent, Tasks: tasks, Now: now}
+		ct, payload = CmdLease, lease
 	case 5:
 		task, n := pickAttempt()
 		ct, payload = CmdProgress, Progress{Task: task, Attempt: n, FramesDone: int64(r.Intn(100)), FramesTotal: 100, Now: now}
@@ -105,7 +113,7 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 	case 11:
 		// Mostly what the policy proposes; otherwise any attempt, which is
 		// usually refused (running, finished, wrong victim, self-theft).
-		ref, victim, ok := f.StealFor(agent)
+		ref, victim, ok := stealFor(f.s, agent)
 		if !ok || r.Intn(3) == 0 {
 			ref.Task, ref.Attempt = pickAttempt()
 			victim = agents[r.Intn(len(agents))]
@@ -115,9 +123,13 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 				}
 			}
 		}
-		ct, payload = CmdSteal, Steal{Thief: agent, Task: ref.Task, Victim: victim, Attempt: ref.Attempt, Now: now}
+		enc := ""
+		if t, a := f.s.Tasks[ref.Task], f.s.Agents[agent]; t != nil && a != nil {
+			enc, _ = f.s.encoderFor(f.s.Jobs[t.Job], t, a)
+		}
+		ct, payload = CmdSteal, Steal{Thief: agent, Task: ref.Task, Victim: victim, Attempt: ref.Attempt, Encoder: enc, Now: now}
 	case 12:
-		task, ok := f.SpeculateFor(agent, now, []float64{0.5, 1.5}[r.Intn(2)])
+		task, ok := speculateFor(f.s, agent, now, []float64{0.5, 1.5}[r.Intn(2)])
 		if !ok || r.Intn(3) == 0 {
 			task, _ = pickAttempt()
 		}

@@ -313,7 +313,7 @@ func TestRetriesThenFail(t *testing.T) {
 			t.Errorf("task %s left %s in a failed job", task.ID, task.State)
 		}
 	}
-	if got := h.f.NextTasks("a1", 10); len(got) != 0 {
+	if got := nextTasks(h.f.s, "a1", 10); len(got) != 0 {
 		t.Errorf("NextTasks after job failed: got %v", got)
 	}
 }
@@ -397,7 +397,7 @@ func TestAgentDown(t *testing.T) {
 				if len(changed) != 0 {
 					t.Errorf("draining changed jobs %v", changed)
 				}
-				if got := h.f.NextTasks("a1", 5); got != nil {
+				if got := nextTasks(h.f.s, "a1", 5); got != nil {
 					t.Errorf("NextTasks for a draining agent: got %v", got)
 				}
 				return
@@ -406,7 +406,7 @@ func TestAgentDown(t *testing.T) {
 				t.Errorf("changed jobs: got %v, want %v", changed, want)
 			}
 			// The task goes back to the queue, to another agent first.
-			if got := h.f.NextTasks("a2", 5); !slices.Contains(got, "j1-encode-0") {
+			if got := nextTasks(h.f.s, "a2", 5); !slices.Contains(got, "j1-encode-0") {
 				t.Errorf("NextTasks(a2): got %v, want j1-encode-0 in it", got)
 			}
 		})
@@ -486,7 +486,7 @@ func TestFullJobLife(t *testing.T) {
 
 	// Policy: audio first, then chunks in timeline order.
 	want := []string{"j1-audio", "j1-encode-0", "j1-encode-1", "j1-encode-2"}
-	if got := h.f.NextTasks("a2", 10); !slices.Equal(got, want) {
+	if got := nextTasks(h.f.s, "a2", 10); !slices.Equal(got, want) {
 		t.Fatalf("NextTasks: got %v, want %v", got, want)
 	}
 	granted := h.lease("a2", want[:2]...)
@@ -536,7 +536,7 @@ func TestFullJobLife(t *testing.T) {
 			t.Errorf("task %s: got %s winner %d", task.ID, task.State, task.Winner)
 		}
 	}
-	if len(h.f.ActiveAttempts()) != 0 || len(h.f.NextTasks("a1", 10)) != 0 {
+	if len(h.f.ActiveAttempts()) != 0 || len(nextTasks(h.f.s, "a1", 10)) != 0 {
 		t.Errorf("work left after done")
 	}
 	if len(changed) == 0 || slices.ContainsFunc(changed, func(id string) bool { return id != "j1" }) {
@@ -592,26 +592,26 @@ func TestNextTasks(t *testing.T) {
 	h.lease1("a3", "new-split") // not pending any more
 
 	want := []string{"urgent-split", "old-audio", "old-encode-0", "old-encode-1"}
-	if got := h.f.NextTasks("a1", 10); !slices.Equal(got, want) {
+	if got := nextTasks(h.f.s, "a1", 10); !slices.Equal(got, want) {
 		t.Errorf("order: got %v, want %v", got, want)
 	}
-	if got := h.f.NextTasks("a1", 2); !slices.Equal(got, want[:2]) {
+	if got := nextTasks(h.f.s, "a1", 2); !slices.Equal(got, want[:2]) {
 		t.Errorf("n=2: got %v, want %v", got, want[:2])
 	}
 
 	// a1 failed old-encode-0: it is left to a2, who has not.
 	h.ok(Fail{Task: "old-encode-0", Attempt: h.lease1("a1", "old-encode-0"), Error: "x", Now: h.now()})
-	if got, want := h.f.NextTasks("a1", 10), []string{"urgent-split", "old-audio", "old-encode-1"}; !slices.Equal(got, want) {
+	if got, want := nextTasks(h.f.s, "a1", 10), []string{"urgent-split", "old-audio", "old-encode-1"}; !slices.Equal(got, want) {
 		t.Errorf("a1 after its failure: got %v, want %v", got, want)
 	}
-	if got := h.f.NextTasks("a2", 10); !slices.Contains(got, "old-encode-0") {
+	if got := nextTasks(h.f.s, "a2", 10); !slices.Contains(got, "old-encode-0") {
 		t.Errorf("a2: got %v, want old-encode-0 in it", got)
 	}
 	// Once every other alive agent failed it too (a3 is draining, so it does
 	// not count), a1 may retry it rather than let the job stall.
 	h.ok(Fail{Task: "old-encode-0", Attempt: h.lease1("a2", "old-encode-0"), Error: "x", Now: h.now()})
 	h.ok(AgentDown{ID: "a3", State: AgentDraining, Now: h.now()})
-	if got := h.f.NextTasks("a1", 10); !slices.Contains(got, "old-encode-0") {
+	if got := nextTasks(h.f.s, "a1", 10); !slices.Contains(got, "old-encode-0") {
 		t.Errorf("a1 when everyone failed it: got %v, want old-encode-0 in it", got)
 	}
 
@@ -626,13 +626,13 @@ func TestNextTasks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := h.f.NextTasks(tt.agent, tt.n); len(got) != 0 {
+			if got := nextTasks(h.f.s, tt.agent, tt.n); len(got) != 0 {
 				t.Errorf("got %v, want nothing", got)
 			}
 		})
 	}
 	h.ok(AgentDown{ID: "a2", State: AgentDead, Now: h.now()})
-	if got := h.f.NextTasks("a2", 10); len(got) != 0 {
+	if got := nextTasks(h.f.s, "a2", 10); len(got) != 0 {
 		t.Errorf("dead agent: got %v", got)
 	}
 }
@@ -743,7 +743,7 @@ func TestSnapshotRestore(t *testing.T) {
 			t.Errorf("job %s after restore:\n got %+v\nwant %+v", id, b, a)
 		}
 	}
-	if !reflect.DeepEqual(h.f.Agents(), g.Agents()) || !reflect.DeepEqual(h.f.NextTasks("a1", 9), g.NextTasks("a1", 9)) {
+	if !reflect.DeepEqual(h.f.Agents(), g.Agents()) || !reflect.DeepEqual(nextTasks(h.f.s, "a1", 9), nextTasks(g.s, "a1", 9)) {
 		t.Errorf("agents or policy differ after restore")
 	}
 	if want := []string{"other", "j1"}; !slices.Equal(changed, want) {
@@ -793,7 +793,7 @@ func TestConcurrentReads(t *testing.T) {
 				}
 				h.f.Agents()
 				h.f.ActiveAttempts()
-				h.f.NextTasks("a1", 4)
+				h.f.FindWork("a1", 4, t0)
 				if _, err := h.f.Snapshot(); err != nil {
 					t.Error(err)
 				}
@@ -804,7 +804,7 @@ func TestConcurrentReads(t *testing.T) {
 		id := fmt.Sprintf("j%d", i)
 		h.submit(id, i%3)
 		h.split(id, "a1", 2)
-		for _, task := range h.f.NextTasks("a1", 3) {
+		for _, task := range nextTasks(h.f.s, "a1", 3) {
 			h.complete(task, h.lease1("a1", task))
 		}
 	}

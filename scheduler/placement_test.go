@@ -120,7 +120,7 @@ func TestNextTasksPreference(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
 			tt.setup(h)
-			if got := h.f.NextTasks(tt.agent, tt.n); !slices.Equal(got, tt.want) {
+			if got := nextTasks(h.f.s, tt.agent, tt.n); !slices.Equal(got, tt.want) {
 				t.Errorf("NextTasks(%s, %d): got %v, want %v", tt.agent, tt.n, got, tt.want)
 			}
 		})
@@ -143,19 +143,19 @@ func TestStealForPreference(t *testing.T) {
 	want := AttemptRef{Task: enc("hd", 1), Attempt: 1}
 	t.Run("a CPU thief leaves a preferring task with its GPU agent", func(t *testing.T) {
 		h := setup(t, hw)
-		if ref, victim, ok := h.f.StealFor("cpu"); ok {
+		if ref, victim, ok := stealFor(h.f.s, "cpu"); ok {
 			t.Errorf("StealFor(cpu): got %v from %s, want nothing", ref, victim)
 		}
 	})
 	t.Run("a GPU thief steals it", func(t *testing.T) {
 		h := setup(t, hw)
-		if ref, victim, ok := h.f.StealFor("gpu2"); !ok || ref != want || victim != "gpu" {
+		if ref, victim, ok := stealFor(h.f.s, "gpu2"); !ok || ref != want || victim != "gpu" {
 			t.Errorf("StealFor(gpu2): got %v, %s, %v; want %v from gpu", ref, victim, ok, want)
 		}
 	})
 	t.Run("a CPU thief steals a task without preference", func(t *testing.T) {
 		h := setup(t, nil)
-		if ref, victim, ok := h.f.StealFor("cpu"); !ok || ref != want || victim != "gpu" {
+		if ref, victim, ok := stealFor(h.f.s, "cpu"); !ok || ref != want || victim != "gpu" {
 			t.Errorf("StealFor(cpu): got %v, %s, %v; want %v from gpu", ref, victim, ok, want)
 		}
 	})
@@ -166,7 +166,7 @@ func TestStealForPreference(t *testing.T) {
 		h.submit("hd", 0)
 		h.splitPrefer("hd", "cpu1", 2, false, hw)
 		h.hold("cpu1", 1, enc("hd", 0), enc("hd", 1))
-		if ref, victim, ok := h.f.StealFor("cpu2"); !ok || ref != want || victim != "cpu1" {
+		if ref, victim, ok := stealFor(h.f.s, "cpu2"); !ok || ref != want || victim != "cpu1" {
 			t.Errorf("StealFor(cpu2): got %v, %s, %v; want %v from cpu1", ref, victim, ok, want)
 		}
 	})

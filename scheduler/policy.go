@@ -6,41 +6,167 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sunomi/sunomi/media"
 )
 
-// The placement policy: plain functions over the state that the leader
-// calls under the read lock and turns into commands. An agent asking for work
-// gets, in this order: pending tasks (NextTasks → Lease), else a task stolen
-// from a busier agent's queue (StealFor → Steal), else a backup of a
-// straggler (SpeculateFor → Lease with Speculative). The commands re-check
-// what they depend on, so a decision made on a state that moved on is
-// refused, never applied wrongly.
+// The placement policy: plain functions over the state, read under the read
+// lock. FindWork gives an agent asking for work, in this order: pending tasks
+// (nextTasks → Lease), else a task stolen from a busier agent's queue
+// (stealFor → Steal), else a backup of a straggler (speculateFor → Lease
+// with Speculative), each encode attempt with the encoder resolved for the
+// agent (encoderFor). The leader proposes the command FindWork returns; the
+// commands re-check what they depend on, so a decision made on a state that
+// moved on is refused, never applied wrongly.
 
-// NextTasks returns up to n pending tasks the agent should lease next, in the
-// order to lease them; the leader proposes them in a Lease command. See
-// nextTasks for the policy.
-func (f *FSM) NextTasks(agent string, n int) []string {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	return nextTasks(f.s, agent, n)
+// SpeculationFactor is how many times its job's median time per media second
+// a running encode task may take before an idle agent starts a backup.
+const SpeculationFactor = 1.5
+
+// policy switches the optional parts of FindWork; the simulation compares
+// them, the leader uses defaultPolicy.
+type policy struct {
+	steal, speculate bool
+	k                float64 // speculation threshold, see speculateFor
 }
 
-// StealFor picks a leased attempt the idle agent thief should steal, and the
-// agent it belongs to; the leader proposes it in a Steal command. ok is false
-// when there is nothing to steal. See stealFor for the policy.
-func (f *FSM) StealFor(thief string) (ref AttemptRef, victim string, ok bool) {
+var defaultPolicy = policy{steal: true, speculate: true, k: SpeculationFactor}
+
+// FindWork decides what an agent with free slots should get at now (the
+// leader's clock, stamped into the command): the command to propose, a Lease
+// or a Steal, with its type; ok is false when there is nothing for it.
+func (f *FSM) FindWork(agent string, free int, now time.Time) (t CommandType, cmd any, ok bool) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return stealFor(f.s, thief)
+	return findWork(f.s, agent, free, now, defaultPolicy)
 }
 
-// SpeculateFor picks a straggling encode task the idle agent should run a
-// backup attempt of, judged at now with threshold k (see speculateFor); the
-// leader proposes it in a Lease command with Speculative set.
-func (f *FSM) SpeculateFor(agent string, now time.Time, k float64) (task string, ok bool) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	return speculateFor(f.s, agent, now, k)
+func findWork(s *state, agentID string, free int, now time.Time, p policy) (CommandType, any, bool) {
+	a := s.Agents[agentID]
+	if a == nil || free <= 0 {
+		return 0, nil, false
+	}
+	if ids := nextTasks(s, agentID, free); len(ids) > 0 {
+		return CmdLease, Lease{Agent: agentID, Tasks: ids, Encoders: s.encoders(a, ids), Now: now}, true
+	}
+	if p.steal {
+		if ref, victim, ok := stealFor(s, agentID); ok {
+			t := s.Tasks[ref.Task]
+			enc, _ := s.encoderFor(s.Jobs[t.Job], t, a)
+			return CmdSteal, Steal{Thief: agentID, Task: ref.Task, Victim: victim, Attempt: ref.Attempt, Encoder: enc, Now: now}, true
+		}
+	}
+	if p.speculate {
+		if id, ok := speculateFor(s, agentID, now, p.k); ok {
+			ids := []string{id}
+			return CmdLease, Lease{Agent: agentID, Tasks: ids, Speculative: true, Encoders: s.encoders(a, ids), Now: now}, true
+		}
+	}
+	return 0, nil, false
+}
+
+// PreferredEncoders are the encoders a ladder whose top rung has the given
+// short side would rather run on: hardware encoders from 1080p up, where
+// they save the most time. nextTasks treats them as a preference, not a
+// requirement.
+func PreferredEncoders(topRungShort int) []string {
+	if topRungShort >= 1080 {
+		return media.HardwareEncoders()
+	}
+	return nil
+}
+
+// encoderFor resolves the H.264 encoder an encode task of job j runs with on
+// agent a, and reports whether a may run it at all. Other kinds, and jobs
+// that recorded no requested encoder (submitted before it was), get "": the
+// spec's encoder stands. Otherwise the request is resolved against what the
+// agent offers (resolveEncoder), within the job's pinned family
+// (pinnedFamily): a software pin runs libx264 even on a GPU agent, and a
+// hardware pin keeps the task off agents without a hardware encoder.
+//
+// The first encode lease pins the job, so it decides the family of every
+// chunk: while a job is unpinned, an agent that offers none of a task's
+// preferred encoders (task.Prefer) leaves it to the alive agents that do,
+// unless the job asked for libx264 anyway.
+func (s *state) encoderFor(j *job, t *task, a *agent) (string, bool) {
+	if t.Kind != KindEncode || j.Encoder == "" {
+		return "", true
+	}
+	enc := resolveEncoder(j.Encoder, a.Info.Encoders)
+	switch fam := s.pinnedFamily(j); {
+	case fam == "" && len(t.Prefer) > 0 && j.Encoder != media.EncoderX264 && !a.offers(t.Prefer) && s.offeredByAlive(t.Prefer):
+		return "", false
+	case fam == "" || FamilyOf(enc) == fam:
+		return enc, true
+	case fam == FamilySoftware:
+		return media.EncoderX264, true
+	default:
+		return "", false
+	}
+}
+
+// encoders resolves the encoders of the encode tasks among ids for agent a,
+// for a Lease; nil when none is resolved.
+func (s *state) encoders(a *agent, ids []string) map[string]string {
+	var out map[string]string
+	for _, id := range ids {
+		t := s.Tasks[id]
+		if enc, _ := s.encoderFor(s.Jobs[t.Job], t, a); enc != "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[id] = enc
+		}
+	}
+	return out
+}
+
+// canRun reports whether the agent may run the task: false only for an
+// encode task of a job pinned to a family the agent lacks.
+func (s *state) canRun(t *task, a *agent) bool {
+	_, ok := s.encoderFor(s.Jobs[t.Job], t, a)
+	return ok
+}
+
+// pinnedFamily is the family a job's next encode attempts must use, so that
+// a rung's chunks come from one family (hardware and software encoders make
+// streams of different profile and level). It is the job's pin, except that
+// a hardware pin falls back to software once no alive agent offers a
+// hardware encoder: the job must not stall waiting for GPUs that may never
+// return. Such a rung mixes families; the stitch computes each rung's CODECS
+// from all its chunks, so it still plays. The first software lease after the
+// fallback moves the pin for good (see pinEncoder).
+func (s *state) pinnedFamily(j *job) Family {
+	if j.Family == FamilyHardware && !s.hardwareAlive() {
+		return FamilySoftware
+	}
+	return j.Family
+}
+
+// offeredByAlive reports whether an alive agent offers one of the encoders.
+func (s *state) offeredByAlive(encoders []string) bool {
+	for _, a := range s.Agents {
+		if a.State == AgentAlive && a.offers(encoders) {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveEncoder resolves a requested encoder against what an agent offers:
+// libx264, which every agent has, and a hardware encoder the agent offers
+// are honoured; auto, or a hardware encoder the agent lacks, becomes the
+// first hardware encoder it offers, else libx264.
+func resolveEncoder(requested string, offered []string) string {
+	if requested == media.EncoderX264 || (media.Hardware(requested) && slices.Contains(offered, requested)) {
+		return requested
+	}
+	for _, hw := range media.HardwareEncoders() {
+		if slices.Contains(offered, hw) {
+			return hw
+		}
+	}
+	return media.EncoderX264
 }
 
 // kindRank orders a job's pending tasks: the split unblocks everything, audio
@@ -156,7 +282,7 @@ func nextTasks(s *state, agentID string, n int) []string {
 		for _, tid := range q.j.Tasks {
 			t := s.Tasks[tid]
 			q.load += t.activeAttempts()
-			if t.State == StatePending && !leftToOthers(t) {
+			if t.State == StatePending && !leftToOthers(t) && s.canRun(t, a) {
 				q.pending = append(q.pending, t)
 			}
 		}
@@ -259,7 +385,7 @@ func stealFor(s *state, thiefID string) (AttemptRef, string, bool) {
 	}
 	last := map[string]queued{} // per victim, its last-leased stealable attempt
 	s.eachActive(func(_ *job, t *task, at *attempt) {
-		if at.State != StateLeased || at.Agent == thiefID || t.failedBy(thiefID) || t.activeOn(thiefID) {
+		if at.State != StateLeased || at.Agent == thiefID || t.failedBy(thiefID) || t.activeOn(thiefID) || !s.canRun(t, thief) {
 			return
 		}
 		if v := s.Agents[at.Agent]; len(t.Prefer) > 0 && v != nil && v.offers(t.Prefer) && !thief.offers(t.Prefer) {
@@ -348,7 +474,7 @@ func speculateFor(s *state, agentID string, now time.Time, k float64) (string, b
 		for _, id := range j.Tasks {
 			t := s.Tasks[id]
 			if t.Kind != KindEncode || t.State != StateRunning || t.MediaSeconds <= 0 ||
-				t.activeAttempts() != 1 || t.activeOn(agentID) || t.failedBy(agentID) {
+				t.activeAttempts() != 1 || t.activeOn(agentID) || t.failedBy(agentID) || !s.canRun(t, a) {
 				continue
 			}
 			var run *attempt

@@ -212,7 +212,7 @@ func TestStealFor(t *testing.T) {
 			h.submit("j1", 0)
 			h.splitVideo("j1", "a4", tt.chunks)
 			tt.setup(h)
-			ref, victim, ok := h.f.StealFor(tt.thief)
+			ref, victim, ok := stealFor(h.f.s, tt.thief)
 			if ref != tt.want || victim != tt.victim || ok != (tt.victim != "") {
 				t.Fatalf("StealFor(%s): got %v from %q (%v), want %v from %q", tt.thief, ref, victim, ok, tt.want, tt.victim)
 			}
@@ -404,7 +404,7 @@ func TestSpeculateFor(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(h)
 			}
-			got, ok := h.f.SpeculateFor(tt.agent, at(tt.now), tt.k)
+			got, ok := speculateFor(h.f.s, tt.agent, at(tt.now), tt.k)
 			if got != tt.want || ok != (tt.want != "") {
 				t.Fatalf("SpeculateFor(%s, %vs, k=%v): got %q, %v; want %q", tt.agent, tt.now, tt.k, got, ok, tt.want)
 			}
@@ -448,10 +448,10 @@ func TestAgentScores(t *testing.T) {
 	}
 
 	t.Run("a slow agent gets one task a lease", func(t *testing.T) {
-		if got := h.f.NextTasks("a4", 3); len(got) != 1 {
+		if got := nextTasks(h.f.s, "a4", 3); len(got) != 1 {
 			t.Errorf("slow a4: got %v, want one task", got)
 		}
-		if got := h.f.NextTasks("a3", 3); len(got) != 3 {
+		if got := nextTasks(h.f.s, "a3", 3); len(got) != 3 {
 			t.Errorf("a3: got %v, want three tasks", got)
 		}
 	})
@@ -528,7 +528,7 @@ func TestNextTasksFairness(t *testing.T) {
 			h := newHarness(t)
 			h.agentSlots(1, "a1", "a2", "a3")
 			tt.setup(h)
-			if got := h.f.NextTasks("a3", tt.n); !slices.Equal(got, tt.want) {
+			if got := nextTasks(h.f.s, "a3", tt.n); !slices.Equal(got, tt.want) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sunomi/sunomi/media"
 )
 
 // The scheduler simulation drives the real FSM (every command encoded and
@@ -18,9 +20,9 @@ import (
 //
 // Each agent runs one task at a time at its own speed and holds up to
 // prefetch more leased but not started. When it has room it asks, like the
-// leader's lease handler would, for pending tasks (NextTasks → Lease), else —
-// when enabled — for an attempt to steal (StealFor → Steal), else for a
-// straggler to back up (SpeculateFor → Lease{Speculative}). An agent drops an
+// leader's lease handler does, for work through FindWork's policy: pending
+// tasks (a Lease), else — when enabled — an attempt to steal (a Steal), else
+// a straggler to back up (a speculative Lease). An agent drops an
 // attempt as soon as it is no longer active (the heartbeat's Abandon list,
 // here without delay). Agents are polled after every event, starting at a
 // rotating agent, and every simTick seconds, as progress reports wake the
@@ -37,6 +39,12 @@ type simConfig struct {
 	seed     int64
 
 	steal, speculate bool
+
+	// hardware agents (the first ones) advertise h264_nvenc besides
+	// libx264; every other job has a high ladder that prefers hardware.
+	hardware int
+	// hardwareDies, when positive, is when every hardware agent dies.
+	hardwareDies float64
 }
 
 // simResult is what a simulation measured, in virtual seconds.
@@ -56,6 +64,7 @@ type simAgent struct {
 	speed   float64 // media work per second: 1 encodes one unit of work a second
 	queue   []AttemptRef
 	running *AttemptRef
+	dead    bool
 }
 
 type simEvent struct {
@@ -64,6 +73,7 @@ type simEvent struct {
 	agent *simAgent   // nil for a tick
 	ref   AttemptRef  // the attempt that finishes
 	run   *AttemptRef // the agent's running pointer when it was started
+	die   bool        // the hardware agents die
 }
 
 type simEvents []simEvent
@@ -95,6 +105,7 @@ type simulation struct {
 	work   map[string]float64 // encode task → work units
 	jobs   []string
 	last   float64 // when the last encode committed
+	result simResult
 }
 
 func (s *simulation) time() time.Time { return t0.Add(time.Duration(s.now * float64(time.Second))) }
@@ -117,6 +128,11 @@ func (s *simulation) push(ev simEvent) {
 
 // runSimulation simulates cfg to the end of its last job.
 func runSimulation(cfg simConfig) simResult {
+	return simulate(cfg).result
+}
+
+// simulate runs cfg and returns the simulation, its state machine included.
+func simulate(cfg simConfig) *simulation {
 	r := rand.New(rand.NewSource(cfg.seed))
 	s := &simulation{cfg: cfg, f: NewFSM(nil), work: map[string]float64{}}
 	slowAt := cfg.agents / 3
@@ -129,7 +145,11 @@ func runSimulation(cfg simConfig) simResult {
 		totalSpeed += a.speed
 		maxSpeed = max(maxSpeed, a.speed)
 		s.agents = append(s.agents, a)
-		s.apply(CmdRegisterAgent, RegisterAgent{Info: AgentInfo{ID: a.id, Slots: 1}, Now: s.time()})
+		encoders := []string{media.EncoderX264}
+		if i < cfg.hardware {
+			encoders = []string{media.EncoderNVENC, media.EncoderX264}
+		}
+		s.apply(CmdRegisterAgent, RegisterAgent{Info: AgentInfo{ID: a.id, Slots: 1, Encoders: encoders}, Now: s.time()})
 	}
 
 	// Jobs arrive at time zero already split (the split is not what is
@@ -149,13 +169,17 @@ func runSimulation(cfg simConfig) simResult {
 		left -= n
 		id := fmt.Sprintf("job%d", ji)
 		s.jobs = append(s.jobs, id)
-		s.apply(CmdSubmitJob, SubmitJob{ID: id, Source: "up/" + id, Now: s.time()})
+		s.apply(CmdSubmitJob, SubmitJob{ID: id, Source: "up/" + id, Encoder: media.EncoderAuto, Now: s.time()})
+		top := 720
+		if ji%2 == 1 {
+			top = 1080
+		}
 		var tasks []NewTask
 		for c := range n {
 			media := 2 + 8*r.Float64()
 			w := media * (0.7 + 0.6*r.Float64())
 			tid := fmt.Sprintf("%s-e%05d", id, c)
-			tasks = append(tasks, NewTask{ID: tid, Kind: KindEncode, Index: c, MediaSeconds: media})
+			tasks = append(tasks, NewTask{ID: tid, Kind: KindEncode, Index: c, MediaSeconds: media, Prefer: PreferredEncoders(top)})
 			s.work[tid] = w
 			totalWork += w
 			longest = max(longest, w)
@@ -165,10 +189,18 @@ func runSimulation(cfg simConfig) simResult {
 	}
 
 	s.push(simEvent{at: 0})
+	if cfg.hardwareDies > 0 {
+		s.push(simEvent{at: cfg.hardwareDies, die: true})
+	}
 	for s.events.Len() > 0 && !s.done() {
 		ev := heap.Pop(&s.events).(simEvent)
 		s.now = ev.at
-		if ev.agent == nil {
+		if ev.die {
+			for _, a := range s.agents[:cfg.hardware] {
+				a.dead = true
+				s.apply(CmdAgentDown, AgentDown{ID: a.id, State: AgentDead, Now: s.time()})
+			}
+		} else if ev.agent == nil {
 			s.push(simEvent{at: s.now + simTick})
 		} else if a := ev.agent; a.running == ev.run {
 			a.running = nil
@@ -179,11 +211,12 @@ func runSimulation(cfg simConfig) simResult {
 		}
 		s.poll()
 	}
-	return simResult{
+	s.result = simResult{
 		makespan:   s.last,
 		lowerBound: max(totalWork/totalSpeed, longest/maxSpeed),
 		counters:   s.f.Counters(),
 	}
+	return s
 }
 
 // done reports whether every job ended (they can only end done here).
@@ -199,6 +232,9 @@ func (s *simulation) poll() {
 	n := len(s.agents)
 	for i := range n {
 		a := s.agents[(s.seq+i)%n]
+		if a.dead {
+			continue
+		}
 		s.drop(a)
 		s.startNext(a)
 		s.ask(a)
@@ -239,25 +275,15 @@ func (s *simulation) ask(a *simAgent) {
 	if free <= 0 {
 		return
 	}
-	if ids := s.f.NextTasks(a.id, free); len(ids) > 0 {
-		res := s.apply(CmdLease, Lease{Agent: a.id, Tasks: ids, Now: s.time()})
-		a.queue = append(a.queue, res.(LeaseResult).Granted...)
+	s.f.mu.RLock()
+	ct, cmd, ok := findWork(s.f.s, a.id, free, s.time(), policy{steal: s.cfg.steal, speculate: s.cfg.speculate, k: s.cfg.k})
+	s.f.mu.RUnlock()
+	if !ok {
 		return
 	}
-	if s.cfg.steal {
-		if ref, victim, ok := s.f.StealFor(a.id); ok {
-			res := s.apply(CmdSteal, Steal{Thief: a.id, Task: ref.Task, Victim: victim, Attempt: ref.Attempt, Now: s.time()})
-			if lr, ok := res.(LeaseResult); ok {
-				a.queue = append(a.queue, lr.Granted...)
-			}
-			return
-		}
-	}
-	if s.cfg.speculate {
-		if task, ok := s.f.SpeculateFor(a.id, s.time(), s.cfg.k); ok {
-			res := s.apply(CmdLease, Lease{Agent: a.id, Tasks: []string{task}, Speculative: true, Now: s.time()})
-			a.queue = append(a.queue, res.(LeaseResult).Granted...)
-		}
+	// A refused command (an error) grants nothing.
+	if lr, ok := s.apply(ct, cmd).(LeaseResult); ok {
+		a.queue = append(a.queue, lr.Granted...)
 	}
 }
 
@@ -339,4 +365,62 @@ type testWriter []byte
 func (w *testWriter) Write(p []byte) (int, error) {
 	*w = append(*w, p...)
 	return len(p), nil
+}
+
+// TestSimulationEncoderFamilies runs a farm where some agents have a
+// hardware encoder and the small high-ladder jobs prefer it, while the big
+// low-ladder jobs ask for "auto" with no preference, so the hardware agents
+// join them once idle (without the family pin those jobs would mix NVENC and
+// x264 chunks): every job's committed chunks come from one encoder family,
+// both families are used, and when the hardware agents die midway the jobs
+// pinned to hardware fall back to software and still finish.
+func TestSimulationEncoderFamilies(t *testing.T) {
+	tests := []struct {
+		name  string
+		dies  float64
+		mixed bool // whether a job may mix families (only after the fallback)
+	}{
+		{"hardware stays", 0, false},
+		{"hardware dies midway", 40, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := simConfig{agents: 8, hardware: 3, chunks: 240, jobs: []int{4, 1, 4, 1, 3, 1}, slow: 0.2, prefetch: 1,
+				k: 1.5, seed: 3, steal: true, speculate: true, hardwareDies: tt.dies}
+			s := simulate(cfg)
+			used := map[Family]int{}
+			mixed := 0
+			for _, id := range s.jobs {
+				j, _ := s.f.Job(id)
+				if j.State != JobDone {
+					t.Fatalf("job %s: %s, want done", id, j.State)
+				}
+				fams := map[Family]bool{}
+				for _, task := range j.Tasks {
+					if task.Kind != KindEncode {
+						continue
+					}
+					w := task.Attempts[task.Winner-1]
+					if w.Encoder == "" {
+						t.Fatalf("task %s: committed attempt %d has no resolved encoder", task.ID, w.N)
+					}
+					fams[FamilyOf(w.Encoder)] = true
+					used[FamilyOf(w.Encoder)]++
+				}
+				if len(fams) > 1 {
+					mixed++
+					if !tt.mixed {
+						t.Errorf("job %s mixes encoder families: %v", id, fams)
+					}
+				}
+			}
+			if used[FamilyHardware] == 0 || used[FamilySoftware] == 0 {
+				t.Errorf("chunks by family %v: want both families used", used)
+			}
+			if tt.mixed && mixed == 0 {
+				t.Errorf("no job fell back from hardware to software: the fallback was not exercised")
+			}
+			t.Logf("chunks by family %v, %d of %d jobs mixed", used, mixed, len(s.jobs))
+		})
+	}
 }
