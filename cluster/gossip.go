@@ -3,7 +3,6 @@ package cluster
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"log"
 	"log/slog"
 	"net"
@@ -125,7 +124,7 @@ func JoinGossip(cfg GossipConfig) (*Gossip, error) {
 	mc.SecretKey = cfg.Key
 	mc.Delegate = (*gossipDelegate)(g)
 	mc.Events = (*gossipEvents)(g)
-	mc.Logger = log.New(io.Discard, "", 0)
+	mc.Logger = log.New(levelWriter{g.log.With("library", "memberlist")}, "", 0)
 	if g.ml, err = memberlist.Create(mc); err != nil {
 		return nil, fmt.Errorf("start gossip on %s: %w", cfg.Bind, err)
 	}

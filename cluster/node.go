@@ -18,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -174,7 +173,7 @@ func (n *Node) httpURL() string { return "http://" + n.cfg.HTTPAddr }
 func (n *Node) openRaft() error {
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(n.cfg.NodeID)
-	rc.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Error, Output: os.Stderr})
+	rc.Logger = newHCLogger(n.cfg.Logger, "raft")
 	notify := make(chan bool, 8)
 	rc.NotifyCh = notify
 	rc.SnapshotThreshold = 2048
@@ -189,13 +188,13 @@ func (n *Node) openRaft() error {
 	if err != nil {
 		return fmt.Errorf("raft address %q: %w", n.cfg.RaftAddr, err)
 	}
-	if n.trans, err = raft.NewTCPTransport(n.cfg.RaftAddr, addr, 3, 5*time.Second, os.Stderr); err != nil {
+	if n.trans, err = raft.NewTCPTransportWithLogger(n.cfg.RaftAddr, addr, 3, 5*time.Second, rc.Logger); err != nil {
 		return fmt.Errorf("listen for raft on %s: %w", n.cfg.RaftAddr, err)
 	}
 	if n.bolt, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(n.cfg.DataDir, "raft.db")}); err != nil {
 		return fmt.Errorf("open raft log: %w", err)
 	}
-	snaps, err := raft.NewFileSnapshotStore(n.cfg.DataDir, 2, os.Stderr)
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(n.cfg.DataDir, 2, rc.Logger)
 	if err != nil {
 		return fmt.Errorf("open snapshots: %w", err)
 	}
