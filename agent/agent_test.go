@@ -46,6 +46,8 @@ type testSpec struct {
 
 type testResult struct {
 	Inputs map[string]string `json:"inputs"` // input name → content
+	// Encoder is the encoder the task was told to use (pipeline.WithEncoder).
+	Encoder string `json:"encoder,omitempty"`
 }
 
 func testRunTask(ctx context.Context, kind string, spec json.RawMessage, inputs map[string]string, outDir string) (json.RawMessage, error) {
@@ -78,7 +80,7 @@ func testRunTask(ctx context.Context, kind string, spec json.RawMessage, inputs 
 			return nil, err
 		}
 	}
-	res := testResult{Inputs: map[string]string{}}
+	res := testResult{Inputs: map[string]string{}, Encoder: pipeline.EncoderOf(ctx)}
 	for name, p := range inputs {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -165,6 +167,35 @@ func TestOutputsAreUploadedWithChecksums(t *testing.T) {
 	})
 	if leases := f.leasesSoFar(); leases[0].Free != 2 || leases[0].Agent.ID != "agent-1" || leases[0].Agent.Slots != 1 {
 		t.Errorf("first lease %+v, want agent-1 with 1 slot asking for 2 (1 slot + 1 prefetch)", leases[0])
+	}
+	if err := r.stop(t, 10*time.Second); err != nil {
+		t.Errorf("Run returned %v", err)
+	}
+}
+
+// TestResolvedEncoderReachesTheTask: the encoder the coordinator resolved for
+// this agent goes with the assignment to the task process.
+func TestResolvedEncoderReachesTheTask(t *testing.T) {
+	f := newFakeCoordinator(t)
+	r := startAgent(t, f, nil)
+	plain, hw := testTask(t, "t1", testSpec{}), testTask(t, "t2", testSpec{})
+	hw.Encoder = encoder.EncoderNVENC
+	for _, tc := range []struct {
+		asg  wire.Assignment
+		want string
+	}{{plain, ""}, {hw, encoder.EncoderNVENC}} {
+		f.add(tc.asg)
+		rep := f.next(t, 30*time.Second)
+		if rep.complete == nil {
+			t.Fatalf("%s: got %s, want complete", tc.asg.Task, rep)
+		}
+		var res testResult
+		if err := json.Unmarshal(rep.complete.Result, &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.Encoder != tc.want {
+			t.Errorf("%s: the task ran with encoder %q, want %q", tc.asg.Task, res.Encoder, tc.want)
+		}
 	}
 	if err := r.stop(t, 10*time.Second); err != nil {
 		t.Errorf("Run returned %v", err)

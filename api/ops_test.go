@@ -49,7 +49,7 @@ func TestOpsFarmShowsAgentsAndJobs(t *testing.T) {
 	if len(st.Agents) != 1 {
 		t.Fatalf("agents = %+v, want one", st.Agents)
 	}
-	if a := st.Agents[0]; a.State != "alive" || a.Slots < 1 || a.Cores < 1 || len(a.Encoders) == 0 || a.LastSeen.IsZero() {
+	if a := st.Agents[0]; a.State != string(scheduler.AgentAlive) || a.Slots < 1 || a.Cores < 1 || len(a.Encoders) == 0 || a.LastSeen.IsZero() {
 		t.Errorf("agent = %+v, want alive with slots, cores, encoders and a last-seen time", a)
 	}
 	if st.Throughput.SlotsTotal != st.Agents[0].Slots {
@@ -89,8 +89,8 @@ func TestOpsFarmStatus(t *testing.T) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	at := func(ago time.Duration) time.Time { return now.Add(-ago) }
 	agents := []wire.Agent{
-		{ID: "b", State: "alive", Slots: 4, Busy: 3, Encoders: []string{"libx264"}},
-		{ID: "a", State: "draining", Slots: 2, Busy: 1},
+		{ID: "b", State: scheduler.AgentAlive, Slots: 4, Busy: 3, Encoders: []string{"libx264"}},
+		{ID: "a", State: scheduler.AgentDraining, Slots: 2, Busy: 1},
 		{ID: "c", State: "dead", Slots: 8, Busy: 8},
 	}
 	jobs := []wire.Job{

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
+
 	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/hls"
@@ -374,7 +376,7 @@ func TestFarmFrozenLeaderStepsDown(t *testing.T) {
 				continue
 			}
 			cl, err := client.New([]string{c.URL()}, farmtest.Token, nil).Cluster(ctx)
-			if err == nil && cl.State == "Leader" {
+			if err == nil && cl.State == raft.Leader.String() {
 				fresh = c
 				return true, nil
 			}
@@ -389,7 +391,7 @@ func TestFarmFrozenLeaderStepsDown(t *testing.T) {
 	leaders := 0
 	for _, c := range f.Coordinators {
 		cl := clusterOf(t, c)
-		if cl.State == "Leader" {
+		if cl.State == raft.Leader.String() {
 			leaders++
 			if cl.Term <= oldTerm {
 				t.Errorf("leader %s has term %d, want a term after %d", c.Name, cl.Term, oldTerm)
@@ -444,7 +446,7 @@ func TestFarmPartitionedLeaderStepsDown(t *testing.T) {
 				continue
 			}
 			cl, err := client.New([]string{c.URL()}, farmtest.Token, nil).Cluster(ctx)
-			if err == nil && cl.State == "Leader" && cl.Term > oldTerm {
+			if err == nil && cl.State == raft.Leader.String() && cl.Term > oldTerm {
 				fresh = c
 				return true, nil
 			}
@@ -466,7 +468,7 @@ func TestFarmPartitionedLeaderStepsDown(t *testing.T) {
 	})
 	leaders := 0
 	for _, c := range f.Coordinators {
-		if clusterOf(t, c).State == "Leader" {
+		if clusterOf(t, c).State == raft.Leader.String() {
 			leaders++
 		}
 	}

@@ -140,7 +140,7 @@ func (n *Node) healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (n *Node) listJobs(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, jobBodies(n.fsm.Jobs()))
+	writeJSON(w, http.StatusOK, bodies(n.fsm.Jobs(), jobBody))
 }
 
 func (n *Node) getJob(w http.ResponseWriter, r *http.Request) {
@@ -153,7 +153,7 @@ func (n *Node) getJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Node) listAgents(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, agentBodies(n.fsm.Agents()))
+	writeJSON(w, http.StatusOK, bodies(n.fsm.Agents(), agentBody))
 }
 
 func (n *Node) getCluster(w http.ResponseWriter, _ *http.Request) {

@@ -33,14 +33,6 @@ func jobBody(j scheduler.Job) wire.Job {
 	return w
 }
 
-func jobBodies(js []scheduler.Job) []wire.Job {
-	out := make([]wire.Job, len(js))
-	for i, j := range js {
-		out[i] = jobBody(j)
-	}
-	return out
-}
-
 // agentBody is an agent as clients see it.
 func agentBody(a scheduler.Agent) wire.Agent {
 	return wire.Agent{
@@ -49,10 +41,11 @@ func agentBody(a scheduler.Agent) wire.Agent {
 	}
 }
 
-func agentBodies(as []scheduler.Agent) []wire.Agent {
-	out := make([]wire.Agent, len(as))
-	for i, a := range as {
-		out[i] = agentBody(a)
+// bodies maps a list of views to their bodies.
+func bodies[V, B any](views []V, body func(V) B) []B {
+	out := make([]B, len(views))
+	for i, v := range views {
+		out[i] = body(v)
 	}
 	return out
 }
@@ -67,9 +60,8 @@ func attemptRef(r wire.AttemptRef) scheduler.AttemptRef {
 }
 
 func objects(os []wire.Object) []scheduler.Object {
-	var out []scheduler.Object
-	for _, o := range os {
-		out = append(out, scheduler.Object{Name: o.Name, Size: o.Size, SHA256: o.SHA256})
+	if len(os) == 0 {
+		return nil // as a replayed snapshot holds it
 	}
-	return out
+	return bodies(os, func(o wire.Object) scheduler.Object { return scheduler.Object{Name: o.Name, Size: o.Size, SHA256: o.SHA256} })
 }

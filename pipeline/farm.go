@@ -94,6 +94,12 @@ func WithEncoder(ctx context.Context, name string) context.Context {
 	return context.WithValue(ctx, encoderKey{}, name)
 }
 
+// EncoderOf is the encoder WithEncoder set, or "".
+func EncoderOf(ctx context.Context) string {
+	name, _ := ctx.Value(encoderKey{}).(string)
+	return name
+}
+
 // ErrPermanent marks task failures that another attempt cannot fix.
 var ErrPermanent = errors.New("permanent failure")
 
@@ -130,7 +136,7 @@ func RunTask(ctx context.Context, kind string, spec json.RawMessage, inputs map[
 		s.Chunk.Source, s.Chunk.OutDir = inputs[s.Chunk.Source], outDir
 		s.Chunk.Progress, _ = ctx.Value(progressKey{}).(func(int64))
 		s.Chunk.Threads, _ = ctx.Value(threadsKey{}).(int)
-		if name, _ := ctx.Value(encoderKey{}).(string); name != "" {
+		if name := EncoderOf(ctx); name != "" {
 			s.Video.H264.Encoder = name
 		}
 		// The split ran elsewhere: an encoder it chose may not open on this

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
-	"time"
 )
 
 // compatDir holds a Raft log and a snapshot written by an older version of
@@ -65,18 +64,18 @@ func compatResult(res any) string {
 }
 
 // compatViews gathers the read views in the shape of views.json, which the
-// generator wrote from the HTTP contract's types of that time (oldJob,
-// oldAgent below restate them).
+// generator wrote from the HTTP contract's bodies of that time (restated by
+// oldJob and oldAgent, with their omitempty fields).
 func compatViews(tb testing.TB, f *FSM) any {
 	tb.Helper()
-	var jobs []oldJob
+	jobs := []any{}
 	details := map[string]any{}
 	tasks := map[string]any{}
 	results := map[string]any{}
 	for _, j := range f.Jobs() {
-		jobs = append(jobs, oldJobOf(j))
+		jobs = append(jobs, oldJob(j))
 		d, _ := f.Job(j.ID)
-		details[j.ID] = oldJobOf(d)
+		details[j.ID] = oldJob(d)
 		for _, t := range d.Tasks {
 			info, _ := f.TaskInfo(t.ID)
 			tasks[t.ID] = info
@@ -84,85 +83,56 @@ func compatViews(tb testing.TB, f *FSM) any {
 		split, encode, audio, _ := f.Results(j.ID)
 		results[j.ID] = map[string]any{"split": split, "encode": encode, "audio": audio}
 	}
-	var agents []oldAgent
+	agents := []any{}
 	for _, a := range f.Agents() {
-		agents = append(agents, oldAgent{ID: a.ID, State: a.State, Addr: a.Addr, Slots: a.Slots, Busy: a.Busy,
-			Cores: a.Cores, Encoders: a.Encoders, Version: a.Version, LastSeen: a.LastSeen})
+		agents = append(agents, oldAgent(a))
 	}
 	v := map[string]any{"jobs": jobs, "details": details, "agents": agents, "counters": f.Counters(),
 		"scores": f.AgentScores(), "active": f.ActiveAttempts(), "tasks": tasks, "results": results}
 	return normalJSON(tb, v)
 }
 
-type oldJob struct {
-	ID          string     `json:"id"`
-	State       JobState   `json:"state"`
-	Source      string     `json:"source"`
-	Output      string     `json:"output"`
-	Priority    int        `json:"priority"`
-	Error       string     `json:"error,omitempty"`
-	Created     time.Time  `json:"created"`
-	Updated     time.Time  `json:"updated"`
-	ChunksTotal int        `json:"chunksTotal"`
-	ChunksDone  int        `json:"chunksDone"`
-	Rungs       []oldRung  `json:"rungs,omitempty"`
-	PlayableAt  *time.Time `json:"playableAt,omitempty"`
-	Tasks       []oldTask  `json:"tasks,omitempty"`
+// body is a JSON object under construction; set leaves out what omitempty
+// left out.
+type body map[string]any
+
+func (b body) set(key string, v any, omit bool) {
+	if !omit {
+		b[key] = v
+	}
 }
 
-type oldRung struct {
-	Name        string `json:"name"`
-	FramesDone  int64  `json:"framesDone"`
-	FramesTotal int64  `json:"framesTotal"`
-}
-
-type oldTask struct {
-	ID       string       `json:"id"`
-	Kind     TaskKind     `json:"kind"`
-	Index    int          `json:"index"`
-	State    AttemptState `json:"state"`
-	Winner   int          `json:"winner,omitempty"`
-	Attempts []oldAttempt `json:"attempts,omitempty"`
-}
-
-type oldAttempt struct {
-	N           int          `json:"n"`
-	Agent       string       `json:"agent"`
-	State       AttemptState `json:"state"`
-	Error       string       `json:"error,omitempty"`
-	FramesDone  int64        `json:"framesDone"`
-	FramesTotal int64        `json:"framesTotal"`
-	Started     time.Time    `json:"started"`
-	Finished    time.Time    `json:"finished,omitzero"`
-}
-
-type oldAgent struct {
-	ID       string     `json:"id"`
-	State    AgentState `json:"state"`
-	Addr     string     `json:"addr"`
-	Slots    int        `json:"slots"`
-	Busy     int        `json:"busy"`
-	Cores    int        `json:"cores"`
-	Encoders []string   `json:"encoders"`
-	Version  string     `json:"version"`
-	LastSeen time.Time  `json:"lastSeen"`
-}
-
-func oldJobOf(j Job) oldJob {
-	o := oldJob{ID: j.ID, State: j.State, Source: j.Source, Output: j.Output, Priority: j.Priority, Error: j.Error,
-		Created: j.Created, Updated: j.Updated, ChunksTotal: j.ChunksTotal, ChunksDone: j.ChunksDone, PlayableAt: j.PlayableAt}
+func oldJob(j Job) body {
+	b := body{"id": j.ID, "state": j.State, "source": j.Source, "output": j.Output, "priority": j.Priority,
+		"created": j.Created, "updated": j.Updated, "chunksTotal": j.ChunksTotal, "chunksDone": j.ChunksDone}
+	b.set("error", j.Error, j.Error == "")
+	b.set("playableAt", j.PlayableAt, j.PlayableAt == nil)
+	var rungs, tasks []body
 	for _, r := range j.Rungs {
-		o.Rungs = append(o.Rungs, oldRung{Name: r, FramesDone: j.FramesDone, FramesTotal: j.FramesTotal})
+		rungs = append(rungs, body{"name": r, "framesDone": j.FramesDone, "framesTotal": j.FramesTotal})
 	}
 	for _, t := range j.Tasks {
-		ot := oldTask{ID: t.ID, Kind: t.Kind, Index: t.Index, State: t.State, Winner: t.Winner}
+		tb := body{"id": t.ID, "kind": t.Kind, "index": t.Index, "state": t.State}
+		tb.set("winner", t.Winner, t.Winner == 0)
+		var attempts []body
 		for _, a := range t.Attempts {
-			ot.Attempts = append(ot.Attempts, oldAttempt{N: a.N, Agent: a.Agent, State: a.State, Error: a.Error,
-				FramesDone: a.FramesDone, FramesTotal: a.FramesTotal, Started: a.Started, Finished: a.Finished})
+			ab := body{"n": a.N, "agent": a.Agent, "state": a.State, "framesDone": a.FramesDone,
+				"framesTotal": a.FramesTotal, "started": a.Started}
+			ab.set("error", a.Error, a.Error == "")
+			ab.set("finished", a.Finished, a.Finished.IsZero())
+			attempts = append(attempts, ab)
 		}
-		o.Tasks = append(o.Tasks, ot)
+		tb.set("attempts", attempts, len(attempts) == 0)
+		tasks = append(tasks, tb)
 	}
-	return o
+	b.set("rungs", rungs, len(rungs) == 0)
+	b.set("tasks", tasks, len(tasks) == 0)
+	return b
+}
+
+func oldAgent(a Agent) body {
+	return body{"id": a.ID, "state": a.State, "addr": a.Addr, "slots": a.Slots, "busy": a.Busy, "cores": a.Cores,
+		"encoders": a.Encoders, "version": a.Version, "lastSeen": a.LastSeen}
 }
 
 // normalJSON round-trips v through JSON, so values compare by their JSON.
