@@ -63,5 +63,7 @@ func objects(os []wire.Object) []scheduler.Object {
 	if len(os) == 0 {
 		return nil // as a replayed snapshot holds it
 	}
-	return bodies(os, func(o wire.Object) scheduler.Object { return scheduler.Object{Name: o.Name, Size: o.Size, SHA256: o.SHA256} })
+	return bodies(os, func(o wire.Object) scheduler.Object {
+		return scheduler.Object{Name: o.Name, Size: o.Size, SHA256: o.SHA256}
+	})
 }
