@@ -247,7 +247,7 @@ func (n *Node) uploadURLs(w http.ResponseWriter, r *http.Request) {
 }
 
 func outputKey(info scheduler.TaskInfo, name string) string {
-	if info.Kind == pipeline.KindSplit {
+	if info.Kind == scheduler.KindSplit {
 		return tempPrefix(info.Job) + "chunks/" + name
 	}
 	return info.Output + "/" + name
@@ -268,7 +268,7 @@ func (n *Node) complete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := scheduler.Complete{Task: c.Task, Attempt: c.Attempt, Result: c.Result, Outputs: objects(c.Outputs), Now: time.Now()}
-	if info.Kind == pipeline.KindSplit {
+	if info.Kind == scheduler.KindSplit {
 		var err error
 		if cmd.NewTasks, cmd.Rungs, err = plannedTasks(info, c.Result); err != nil {
 			writeError(w, http.StatusBadRequest, "split result: "+err.Error())

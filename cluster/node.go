@@ -2,8 +2,10 @@
 // (hashicorp/raft with raft-boltdb and file snapshots) replicating the
 // scheduler's state machine, memberlist gossip for discovery and fast
 // failure hints, the leader's duties (lease timers, dead agents, garbage
-// collection) and the coordinator's HTTP API. Scheduling policy lives in
-// scheduler/, not here.
+// collection) and the coordinator's HTTP API, whose bodies (cluster/wire) it
+// maps to and from the domain in views.go. Scheduling policy lives in
+// scheduler/, not here: the lease handler proposes what scheduler.FindWork
+// decides.
 package cluster
 
 import (

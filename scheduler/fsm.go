@@ -1,7 +1,13 @@
-// Package scheduler owns the coordinator's replicated state machine: the jobs,
-// their tasks (split, encode, audio, stitch) and attempts, the agents, the
-// Raft commands that change them, and the placement policy that picks the next
-// tasks for an agent.
+// Package scheduler owns the farm's domain: the vocabulary (job and attempt
+// states, task kinds, agent states, encoder families), the jobs, their tasks
+// (split, encode, audio, stitch) and attempts, the agents, the replicated
+// state machine and the commands that change it, and all placement policy:
+// FindWork decides what an agent asking for work gets (pending tasks by
+// priority and fairness, else a steal, else a speculative backup) and which
+// encoder each encode attempt runs with.
+//
+// Its commands and snapshots hold only its own types, never the HTTP
+// contract (cluster/wire), which the cluster package maps at its edge.
 //
 // It is pure and deterministic: Apply reads no clock, draws no random numbers
 // and never depends on map order — the leader stamps time and IDs into the
