@@ -8,30 +8,47 @@ import (
 	"github.com/sunomi/sunomi/media"
 )
 
-func TestResolveEncoder(t *testing.T) {
-	gpu := []string{media.EncoderNVENC, media.EncoderX264}
-	qsv := []string{media.EncoderQSV, media.EncoderX264}
-	cpu := []string{media.EncoderX264}
+func TestEncoderFor(t *testing.T) {
+	hw := PreferredEncoders(1080)
+	gpu := &agent{Info: AgentInfo{ID: "gpu", Encoders: []string{media.EncoderNVENC, media.EncoderX264}}, State: AgentAlive}
+	qsv := &agent{Info: AgentInfo{ID: "qsv", Encoders: []string{media.EncoderQSV, media.EncoderX264}}, State: AgentAlive}
+	cpu := &agent{Info: AgentInfo{ID: "cpu", Encoders: []string{media.EncoderX264}}, State: AgentAlive}
 	tests := []struct {
+		name      string
 		requested string
-		offered   []string
+		prefer    []string
+		pin       Family
+		agents    []*agent // alive; the first asks
 		want      string
+		wantOK    bool
 	}{
-		{media.EncoderAuto, gpu, media.EncoderNVENC},
-		{media.EncoderAuto, qsv, media.EncoderQSV},
-		{media.EncoderAuto, cpu, media.EncoderX264},
-		{media.EncoderAuto, nil, media.EncoderX264},
-		{media.EncoderX264, gpu, media.EncoderX264},
-		{media.EncoderX264, nil, media.EncoderX264},
-		{media.EncoderQSV, qsv, media.EncoderQSV},
-		{media.EncoderQSV, gpu, media.EncoderNVENC}, // not offered: as auto
-		{media.EncoderNVENC, cpu, media.EncoderX264},
-		{"h265_magic", gpu, media.EncoderNVENC},
+		{"auto, high ladder, gpu", media.EncoderAuto, hw, "", []*agent{gpu, cpu}, media.EncoderNVENC, true},
+		{"auto, high ladder, qsv", media.EncoderAuto, hw, "", []*agent{qsv}, media.EncoderQSV, true},
+		{"auto, high ladder, cpu leaves the first lease to the gpu", media.EncoderAuto, hw, "", []*agent{cpu, gpu}, "", false},
+		{"auto, high ladder, cpu without gpus", media.EncoderAuto, hw, "", []*agent{cpu}, media.EncoderX264, true},
+		{"auto, low ladder, gpu", media.EncoderAuto, nil, "", []*agent{gpu, cpu}, media.EncoderX264, true},
+		{"libx264 asked for", media.EncoderX264, hw, "", []*agent{gpu}, media.EncoderX264, true},
+		{"qsv asked for, not offered anywhere", media.EncoderQSV, nil, "", []*agent{gpu, cpu}, media.EncoderX264, true},
+		{"nvenc asked for, cpu leaves it to the gpu", media.EncoderNVENC, nil, "", []*agent{cpu, gpu}, "", false},
+		{"nvenc asked for, gpu", media.EncoderNVENC, nil, "", []*agent{gpu, cpu}, media.EncoderNVENC, true},
+		{"old job", "", hw, "", []*agent{gpu}, "", true},
+		{"pinned software, gpu", media.EncoderAuto, hw, FamilySoftware, []*agent{gpu}, media.EncoderX264, true},
+		{"pinned hardware, cpu", media.EncoderAuto, hw, FamilyHardware, []*agent{cpu, gpu}, "", false},
+		{"pinned hardware, no gpu alive", media.EncoderAuto, hw, FamilyHardware, []*agent{cpu}, media.EncoderX264, true},
 	}
 	for _, tt := range tests {
-		if got := resolveEncoder(tt.requested, tt.offered); got != tt.want {
-			t.Errorf("resolveEncoder(%q, %v): got %q, want %q", tt.requested, tt.offered, got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			s := newState()
+			for _, a := range tt.agents {
+				s.Agents[a.Info.ID] = a
+			}
+			j := &job{ID: "j", Encoder: tt.requested, Family: tt.pin}
+			task := &task{ID: "j-e0", Job: "j", Kind: KindEncode, Prefer: tt.prefer}
+			got, ok := s.encoderFor(j, task, tt.agents[0])
+			if got != tt.want || ok != tt.wantOK {
+				t.Errorf("encoderFor: got %q, %v; want %q, %v", got, ok, tt.want, tt.wantOK)
+			}
+		})
 	}
 }
 
@@ -66,7 +83,7 @@ func TestEncoderPin(t *testing.T) {
 	h.agentEnc("gpu", 2, media.EncoderNVENC, media.EncoderX264)
 	h.agentEnc("cpu", 2, media.EncoderX264)
 	h.ok(SubmitJob{ID: "j", Source: "up/j", Encoder: media.EncoderAuto, Now: h.now()})
-	h.split("j", "cpu", 3)
+	h.splitPrefer("j", "cpu", 3, true, PreferredEncoders(1080)) // a high ladder
 	if l := h.findLease("cpu", 1); !slices.Equal(l.Tasks, []string{"j-audio"}) || l.Encoders != nil {
 		t.Fatalf("FindWork(cpu): got %+v, want the audio, no encoder", l)
 	} else {

@@ -79,22 +79,25 @@ func PreferredEncoders(topRungShort int) []string {
 // encoderFor resolves the H.264 encoder an encode task of job j runs with on
 // agent a, and reports whether a may run it at all. Other kinds, and jobs
 // that recorded no requested encoder (submitted before it was), get "": the
-// spec's encoder stands. Otherwise the request is resolved against what the
-// agent offers (resolveEncoder), within the job's pinned family
-// (pinnedFamily): a software pin runs libx264 even on a GPU agent, and a
-// hardware pin keeps the task off agents without a hardware encoder.
+// spec's encoder stands. Otherwise the task runs the first encoder it wants
+// (wantedEncoders) that the agent offers, else libx264, within the job's
+// pinned family (pinnedFamily): a software pin runs libx264 even on a GPU
+// agent, and a hardware pin keeps the task off agents without one.
 //
 // The first encode lease pins the job, so it decides the family of every
-// chunk: while a job is unpinned, an agent that offers none of a task's
-// preferred encoders (task.Prefer) leaves it to the alive agents that do,
-// unless the job asked for libx264 anyway.
+// chunk: while a job is unpinned, an agent that offers none of the encoders
+// a task wants leaves it to the alive agents that do.
 func (s *state) encoderFor(j *job, t *task, a *agent) (string, bool) {
 	if t.Kind != KindEncode || j.Encoder == "" {
 		return "", true
 	}
-	enc := resolveEncoder(j.Encoder, a.Info.Encoders)
+	want := wantedEncoders(j, t)
+	enc := media.EncoderX264
+	if i := slices.IndexFunc(want, func(e string) bool { return slices.Contains(a.Info.Encoders, e) }); i >= 0 {
+		enc = want[i]
+	}
 	switch fam := s.pinnedFamily(j); {
-	case fam == "" && len(t.Prefer) > 0 && j.Encoder != media.EncoderX264 && !a.offers(t.Prefer) && s.offeredByAlive(t.Prefer):
+	case fam == "" && len(want) > 0 && FamilyOf(enc) == FamilySoftware && s.offeredByAlive(want):
 		return "", false
 	case fam == "" || FamilyOf(enc) == fam:
 		return enc, true
@@ -103,6 +106,21 @@ func (s *state) encoderFor(j *job, t *task, a *agent) (string, bool) {
 	default:
 		return "", false
 	}
+}
+
+// wantedEncoders are the hardware encoders an encode task would rather run
+// on: the one its job asked for by name, or, for "auto", the task's
+// preference (PreferredEncoders: hardware for high ladders only, so low
+// ladders run libx264 on every agent and any agent can help with them).
+// libx264, or a name the pipeline does not know, wants none.
+func wantedEncoders(j *job, t *task) []string {
+	switch {
+	case media.Hardware(j.Encoder):
+		return []string{j.Encoder}
+	case j.Encoder == media.EncoderAuto:
+		return t.Prefer
+	}
+	return nil
 }
 
 // encoders resolves the encoders of the encode tasks among ids for agent a,
@@ -153,22 +171,6 @@ func (s *state) offeredByAlive(encoders []string) bool {
 	return false
 }
 
-// resolveEncoder resolves a requested encoder against what an agent offers:
-// libx264, which every agent has, and a hardware encoder the agent offers
-// are honoured; auto, or a hardware encoder the agent lacks, becomes the
-// first hardware encoder it offers, else libx264.
-func resolveEncoder(requested string, offered []string) string {
-	if requested == media.EncoderX264 || (media.Hardware(requested) && slices.Contains(offered, requested)) {
-		return requested
-	}
-	for _, hw := range media.HardwareEncoders() {
-		if slices.Contains(offered, hw) {
-			return hw
-		}
-	}
-	return media.EncoderX264
-}
-
 // kindRank orders a job's pending tasks: the split unblocks everything, audio
 // is one long task that should start early, encodes fill the timeline in
 // order, and the stitch comes last.
@@ -187,7 +189,9 @@ var kindRank = map[TaskKind]int{KindSplit: 0, KindAudio: 1, KindEncode: 2, KindS
 //
 // A task the agent already failed is left to another alive agent that has
 // not failed it, when there is one — a bad node should not burn a task's
-// attempts, but a job must not stall when every node failed it once.
+// attempts, but a job must not stall when every node failed it once. An
+// encode task the agent may not run (canRun: its job is pinned to an encoder
+// family the agent lacks) is not dealt to it at all.
 //
 // Placement by preference (task.Prefer, matched against the encoders agents
 // advertise): an agent that offers none of a task's preferred encoders
@@ -367,9 +371,9 @@ func (s *state) slow(agentID string) bool {
 // active attempts among those holding more attempts than they have slots —
 // so the stolen attempt really waits behind another — ties by ID. It gives up
 // the attempt it would start last (the last leased), never a running one, and
-// never one of a task the thief failed or already holds, nor one of a task
-// that prefers an encoder (task.Prefer) the victim offers and the thief does
-// not: it is where it should be.
+// never one of a task the thief failed, already holds or may not run
+// (canRun), nor one of a task that prefers an encoder (task.Prefer) the
+// victim offers and the thief does not: it is where it should be.
 func stealFor(s *state, thiefID string) (AttemptRef, string, bool) {
 	thief := s.Agents[thiefID]
 	if thief == nil || thief.State != AgentAlive || s.slow(thiefID) {
@@ -441,13 +445,14 @@ const minFinishedForMedian = 3
 // agent gets a backup only when it is alive, not slow and idle (a free slot,
 // nothing queued), no pending task is left for it and there is nothing to
 // steal. A candidate is a running encode task with a single active attempt,
-// not the agent's and not failed by it, whose elapsed time since its attempt
+// not the agent's, not failed by it and one it may run (canRun), whose
+// elapsed time since its attempt
 // started running, per media second, exceeds k × the median time per media
 // second of its job's finished encode tasks (at least
 // minFinishedForMedian of them). The candidate furthest behind its job's
 // median wins; ties go to the job first in priority and age order, then to
-// the earlier task. k ≤ 1 would back up tasks that are merely average; the
-// leader uses k around 1.5–2.
+// the earlier task. k ≤ 1 would back up tasks that are merely average;
+// FindWork uses SpeculationFactor.
 func speculateFor(s *state, agentID string, now time.Time, k float64) (string, bool) {
 	a := s.Agents[agentID]
 	if a == nil || a.State != AgentAlive || s.slow(agentID) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -41,10 +42,12 @@ type simConfig struct {
 	steal, speculate bool
 
 	// hardware agents (the first ones) advertise h264_nvenc besides
-	// libx264; every other job has a high ladder that prefers hardware.
+	// libx264; every other job has a high ladder that prefers hardware,
+	// and with hardware agents job 4 asks for h264_nvenc by name.
 	hardware int
-	// hardwareDies, when positive, is when every hardware agent dies.
-	hardwareDies float64
+	// hardwareDies, when positive, is when every hardware agent dies, and
+	// hardwareReturns when they register again.
+	hardwareDies, hardwareReturns float64
 }
 
 // simResult is what a simulation measured, in virtual seconds.
@@ -74,6 +77,7 @@ type simEvent struct {
 	ref   AttemptRef  // the attempt that finishes
 	run   *AttemptRef // the agent's running pointer when it was started
 	die   bool        // the hardware agents die
+	back  bool        // the hardware agents return
 }
 
 type simEvents []simEvent
@@ -169,7 +173,11 @@ func simulate(cfg simConfig) *simulation {
 		left -= n
 		id := fmt.Sprintf("job%d", ji)
 		s.jobs = append(s.jobs, id)
-		s.apply(CmdSubmitJob, SubmitJob{ID: id, Source: "up/" + id, Encoder: media.EncoderAuto, Now: s.time()})
+		requested := media.EncoderAuto
+		if cfg.hardware > 0 && ji == 4 {
+			requested = media.EncoderNVENC
+		}
+		s.apply(CmdSubmitJob, SubmitJob{ID: id, Source: "up/" + id, Encoder: requested, Now: s.time()})
 		top := 720
 		if ji%2 == 1 {
 			top = 1080
@@ -192,18 +200,30 @@ func simulate(cfg simConfig) *simulation {
 	if cfg.hardwareDies > 0 {
 		s.push(simEvent{at: cfg.hardwareDies, die: true})
 	}
+	if cfg.hardwareReturns > 0 {
+		s.push(simEvent{at: cfg.hardwareReturns, back: true})
+	}
 	for s.events.Len() > 0 && !s.done() {
 		ev := heap.Pop(&s.events).(simEvent)
 		s.now = ev.at
-		if ev.die {
+		switch {
+		case ev.die:
 			for _, a := range s.agents[:cfg.hardware] {
 				a.dead = true
 				s.apply(CmdAgentDown, AgentDown{ID: a.id, State: AgentDead, Now: s.time()})
 			}
-		} else if ev.agent == nil {
+		case ev.back:
+			for _, a := range s.agents[:cfg.hardware] {
+				a.dead, a.queue, a.running = false, nil, nil
+				s.apply(CmdRegisterAgent, RegisterAgent{Info: AgentInfo{ID: a.id, Slots: 1,
+					Encoders: []string{media.EncoderNVENC, media.EncoderX264}}, Now: s.time()})
+			}
+		case ev.agent == nil:
 			s.push(simEvent{at: s.now + simTick})
-		} else if a := ev.agent; a.running == ev.run {
-			a.running = nil
+		case ev.agent.dead:
+			// A dead agent reports nothing.
+		case ev.agent.running == ev.run:
+			ev.agent.running = nil
 			res := s.apply(CmdComplete, Complete{Task: ev.ref.Task, Attempt: ev.ref.Attempt, Now: s.time()})
 			if _, lost := res.(error); !lost && s.work[ev.ref.Task] > 0 {
 				s.last = s.now
@@ -368,59 +388,68 @@ func (w *testWriter) Write(p []byte) (int, error) {
 }
 
 // TestSimulationEncoderFamilies runs a farm where some agents have a
-// hardware encoder and the small high-ladder jobs prefer it, while the big
-// low-ladder jobs ask for "auto" with no preference, so the hardware agents
-// join them once idle (without the family pin those jobs would mix NVENC and
-// x264 chunks): every job's committed chunks come from one encoder family,
-// both families are used, and when the hardware agents die midway the jobs
-// pinned to hardware fall back to software and still finish.
+// hardware encoder: small high-ladder jobs prefer it, one job asks for
+// h264_nvenc by name, and the big low-ladder jobs ask for "auto", which is
+// libx264 on every agent. Every job's committed chunks come from one
+// encoder family. When the hardware agents die midway, the jobs pinned to
+// hardware fall back to software and still finish; when they come back,
+// those jobs stay on software (without the pin they would switch back and
+// mix again).
 func TestSimulationEncoderFamilies(t *testing.T) {
 	tests := []struct {
-		name  string
-		dies  float64
-		mixed bool // whether a job may mix families (only after the fallback)
+		name          string
+		dies, returns float64
 	}{
-		{"hardware stays", 0, false},
-		{"hardware dies midway", 40, true},
+		{"hardware stays", 0, 0},
+		{"hardware dies midway", 40, 0},
+		{"hardware dies and returns", 40, 70},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := simConfig{agents: 8, hardware: 3, chunks: 240, jobs: []int{4, 1, 4, 1, 3, 1}, slow: 0.2, prefetch: 1,
-				k: 1.5, seed: 3, steal: true, speculate: true, hardwareDies: tt.dies}
+				k: 1.5, seed: 3, steal: true, speculate: true, hardwareDies: tt.dies, hardwareReturns: tt.returns}
 			s := simulate(cfg)
 			used := map[Family]int{}
-			mixed := 0
+			fellBack := 0
 			for _, id := range s.jobs {
 				j, _ := s.f.Job(id)
 				if j.State != JobDone {
 					t.Fatalf("job %s: %s, want done", id, j.State)
 				}
-				fams := map[Family]bool{}
+				// The committed chunks' families in the order they were leased.
+				var winners []Attempt
 				for _, task := range j.Tasks {
-					if task.Kind != KindEncode {
-						continue
+					if task.Kind == KindEncode {
+						winners = append(winners, task.Attempts[task.Winner-1])
 					}
-					w := task.Attempts[task.Winner-1]
-					if w.Encoder == "" {
-						t.Fatalf("task %s: committed attempt %d has no resolved encoder", task.ID, w.N)
-					}
-					fams[FamilyOf(w.Encoder)] = true
-					used[FamilyOf(w.Encoder)]++
 				}
-				if len(fams) > 1 {
-					mixed++
-					if !tt.mixed {
-						t.Errorf("job %s mixes encoder families: %v", id, fams)
+				slices.SortStableFunc(winners, func(x, y Attempt) int { return x.Started.Compare(y.Started) })
+				var fams []Family
+				for _, w := range winners {
+					if w.Encoder == "" {
+						t.Fatalf("job %s: a committed attempt has no resolved encoder", id)
 					}
+					f := FamilyOf(w.Encoder)
+					used[f]++
+					if len(fams) == 0 || fams[len(fams)-1] != f {
+						fams = append(fams, f)
+					}
+				}
+				switch {
+				case len(fams) == 1:
+				case tt.dies > 0 && slices.Equal(fams, []Family{FamilyHardware, FamilySoftware}):
+					fellBack++ // hardware until the hardware died, software after
+				default:
+					t.Errorf("job %s: encoder families in lease order %v", id, fams)
 				}
 			}
 			if used[FamilyHardware] == 0 || used[FamilySoftware] == 0 {
 				t.Errorf("chunks by family %v: want both families used", used)
 			}
-			if tt.mixed && mixed == 0 {
+			if tt.dies > 0 && fellBack == 0 {
 				t.Errorf("no job fell back from hardware to software: the fallback was not exercised")
 			}
-			t.Logf("chunks by family %v, %d of %d jobs mixed", used, mixed, len(s.jobs))
+			t.Logf("chunks by family %v, %d of %d jobs fell back", used, fellBack, len(s.jobs))
 		})
 	}
 }
