@@ -40,7 +40,7 @@ func TestAssignmentCarriesTheResolvedEncoder(t *testing.T) {
 	apply(scheduler.CmdSubmitJob, scheduler.SubmitJob{ID: "j", Source: "up/j", Output: "videos/j/hls", Encoder: media.EncoderAuto, Now: now})
 	apply(scheduler.CmdLease, scheduler.Lease{Agent: "gpu", Tasks: []string{"j-split"}, Now: now})
 	apply(scheduler.CmdComplete, scheduler.Complete{Task: "j-split", Attempt: 1, Result: json.RawMessage(`{}`), Now: now,
-		NewTasks: []scheduler.NewTask{{ID: "j-e0", Kind: scheduler.KindEncode, Index: 0, MediaSeconds: 4,
+		NewTasks: []scheduler.NewTask{{ID: "j-e0", Kind: scheduler.KindEncode, Index: 0, MediaSeconds: 4, Prefer: scheduler.PreferredEncoders(1080),
 			Inputs: map[string]string{"c0.nut": "jobs/j/chunks/c0.nut"}}}})
 
 	typ, cmd, ok := n.fsm.FindWork("gpu", 1, now)
