@@ -160,7 +160,7 @@ func (s *state) lease(c *Lease) (LeaseResult, error) {
 		}
 		j := s.Jobs[t.Job]
 		enc := c.Encoders[id]
-		if !s.admitEncoder(j, a, enc) {
+		if !s.admitEncoder(j, t, a, enc) {
 			continue
 		}
 		at := s.newAttempt(t, c.Agent, c.Now)
@@ -195,14 +195,17 @@ func (s *state) leasable(t *task, c *Lease) bool {
 	return t.State == StateRunning && t.activeAttempts() < MaxActiveAttempts && !t.activeOn(c.Agent)
 }
 
-// admitEncoder reports whether an attempt of the job may run with the
-// encoder resolved for the agent: "" (no resolution) always; a hardware
-// encoder only on an agent that offers it; and only an encoder of the job's
-// pinned family, except that libx264 is admitted when no alive agent offers
-// a hardware encoder any more (see hardwareAlive).
-func (s *state) admitEncoder(j *job, a *agent, enc string) bool {
+// admitEncoder reports whether an attempt of the task may run with the
+// encoder resolved for the agent: "" (no resolution) always; an encoder only
+// for an encode task, a hardware one only on an agent that offers it, and
+// only one of the job's pinned family, except that libx264 is admitted when
+// no alive agent offers a hardware encoder any more (see pinnedFamily).
+func (s *state) admitEncoder(j *job, t *task, a *agent, enc string) bool {
 	if enc == "" {
 		return true
+	}
+	if t.Kind != KindEncode {
+		return false
 	}
 	fam := FamilyOf(enc)
 	if fam == FamilyHardware && !slices.Contains(a.Info.Encoders, enc) {
@@ -224,14 +227,7 @@ func (s *state) pinEncoder(j *job, at *attempt, enc string) {
 }
 
 // hardwareAlive reports whether an alive agent offers a hardware encoder.
-func (s *state) hardwareAlive() bool {
-	for _, a := range s.Agents {
-		if a.State == AgentAlive && slices.ContainsFunc(a.Info.Encoders, media.Hardware) {
-			return true
-		}
-	}
-	return false
-}
+func (s *state) hardwareAlive() bool { return s.offeredByAlive(media.HardwareEncoders()) }
 
 // newAttempt appends a leased attempt for the agent to the task.
 func (s *state) newAttempt(t *task, agentID string, now time.Time) *attempt {
@@ -266,7 +262,7 @@ func (s *state) steal(c *Steal) (LeaseResult, error) {
 	if t.activeOn(c.Thief) {
 		return LeaseResult{}, invalid("agent %q already holds task %q", c.Thief, c.Task)
 	}
-	if !s.admitEncoder(j, thief, c.Encoder) {
+	if !s.admitEncoder(j, t, thief, c.Encoder) {
 		return LeaseResult{}, invalid("encoder %q is not offered by agent %q or not of job %q's %s family", c.Encoder, c.Thief, j.ID, j.Family)
 	}
 	at.State, at.Error, at.Finished = StateCanceled, "stolen by "+c.Thief, c.Now

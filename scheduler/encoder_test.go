@@ -112,6 +112,9 @@ func TestEncoderPin(t *testing.T) {
 		t.Errorf("a lease with an encoder the agent does not offer was granted")
 	}
 	h.unchanged(Steal{Thief: "cpu", Task: enc("j", 0), Victim: "gpu", Attempt: 1, Encoder: media.EncoderX264, Now: h.now()}, ErrInvalidInput)
+	if g := h.lease1OrNone(Lease{Agent: "gpu", Tasks: []string{enc("j", 2)}, Encoders: map[string]string{enc("j", 2): media.EncoderNVENC}, Now: h.now()}); g == 0 {
+		t.Errorf("a lease of the pinned family on an agent that offers it was refused")
+	}
 
 	// The hardware agent dies: its attempt fails, and the job falls back to
 	// software instead of waiting for it.
