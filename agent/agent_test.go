@@ -47,6 +47,8 @@ type testSpec struct {
 
 type testResult struct {
 	Inputs map[string]string `json:"inputs"` // input name → content
+	// Encoder is the encoder the task was told to use (pipeline.WithEncoder).
+	Encoder string `json:"encoder,omitempty"`
 }
 
 func testRunTask(ctx context.Context, kind scheduler.TaskKind, spec json.RawMessage, inputs map[string]string, outDir string) (json.RawMessage, error) {
@@ -79,7 +81,7 @@ func testRunTask(ctx context.Context, kind scheduler.TaskKind, spec json.RawMess
 			return nil, err
 		}
 	}
-	res := testResult{Inputs: map[string]string{}}
+	res := testResult{Inputs: map[string]string{}, Encoder: pipeline.EncoderOf(ctx)}
 	for name, p := range inputs {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -166,6 +168,35 @@ func TestOutputsAreUploadedWithChecksums(t *testing.T) {
 	})
 	if leases := f.leasesSoFar(); leases[0].Free != 2 || leases[0].Agent.ID != "agent-1" || leases[0].Agent.Slots != 1 {
 		t.Errorf("first lease %+v, want agent-1 with 1 slot asking for 2 (1 slot + 1 prefetch)", leases[0])
+	}
+	if err := r.stop(t, 10*time.Second); err != nil {
+		t.Errorf("Run returned %v", err)
+	}
+}
+
+// TestResolvedEncoderReachesTheTask: the encoder the coordinator resolved for
+// this agent goes with the assignment to the task process.
+func TestResolvedEncoderReachesTheTask(t *testing.T) {
+	f := newFakeCoordinator(t)
+	r := startAgent(t, f, nil)
+	plain, hw := testTask(t, "t1", testSpec{}), testTask(t, "t2", testSpec{})
+	hw.Encoder = media.EncoderNVENC
+	for _, tc := range []struct {
+		asg  wire.Assignment
+		want string
+	}{{plain, ""}, {hw, media.EncoderNVENC}} {
+		f.add(tc.asg)
+		rep := f.next(t, 30*time.Second)
+		if rep.complete == nil {
+			t.Fatalf("%s: got %s, want complete", tc.asg.Task, rep)
+		}
+		var res testResult
+		if err := json.Unmarshal(rep.complete.Result, &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.Encoder != tc.want {
+			t.Errorf("%s: the task ran with encoder %q, want %q", tc.asg.Task, res.Encoder, tc.want)
+		}
 	}
 	if err := r.stop(t, 10*time.Second); err != nil {
 		t.Errorf("Run returned %v", err)
@@ -448,7 +479,7 @@ func TestRunTaskMain(t *testing.T) {
 		}, exitOK, resultFile{Result: json.RawMessage(`{"inputs":{}}`)}},
 		{"invalid media is permanent", func() []string {
 			src := writeTemp(t, "text.mp4", strings.Repeat("not a video\n", 100))
-			task := taskFile{Kind: string(scheduler.KindSplit), Spec: json.RawMessage(`{}`), Inputs: map[string]string{media.SplitInput: src}}
+			task := taskFile{Kind: scheduler.KindSplit, Spec: json.RawMessage(`{}`), Inputs: map[string]string{media.SplitInput: src}}
 			return []string{"--spec", write(task), "--out", filepath.Join(dir, "out"), "--result", filepath.Join(dir, "r.json")}
 		}, exitTaskError, resultFile{Permanent: true}},
 		{"unknown kind is permanent", func() []string {
@@ -498,7 +529,7 @@ func TestCrashLine(t *testing.T) {
 
 func TestMemoryLimitSparesHardwareEncodes(t *testing.T) {
 	encode := func(enc string) wire.Assignment {
-		return wire.Assignment{Kind: string(scheduler.KindEncode), Spec: jsonOf(t, media.EncodeSpec{
+		return wire.Assignment{Kind: scheduler.KindEncode, Spec: jsonOf(t, media.EncodeSpec{
 			Video: media.VideoSettings{H264: media.H264Settings{Encoder: enc}}})}
 	}
 	const limit = 4 << 30
@@ -508,12 +539,12 @@ func TestMemoryLimitSparesHardwareEncodes(t *testing.T) {
 		asg      wire.Assignment
 		want     int64
 	}{
-		{"software agent, split", []string{media.EncoderX264}, wire.Assignment{Kind: string(scheduler.KindSplit)}, limit},
+		{"software agent, split", []string{media.EncoderX264}, wire.Assignment{Kind: scheduler.KindSplit}, limit},
 		{"software agent, encode", []string{media.EncoderX264}, encode(media.EncoderX264), limit},
-		{"gpu agent, split probes the gpu", []string{media.EncoderX264, media.EncoderNVENC}, wire.Assignment{Kind: string(scheduler.KindSplit)}, 0},
+		{"gpu agent, split probes the gpu", []string{media.EncoderX264, media.EncoderNVENC}, wire.Assignment{Kind: scheduler.KindSplit}, 0},
 		{"gpu agent, nvenc encode", []string{media.EncoderX264, media.EncoderNVENC}, encode(media.EncoderNVENC), 0},
 		{"gpu agent, x264 encode", []string{media.EncoderX264, media.EncoderNVENC}, encode(media.EncoderX264), limit},
-		{"gpu agent, audio", []string{media.EncoderX264, media.EncoderQSV}, wire.Assignment{Kind: string(scheduler.KindAudio)}, limit},
+		{"gpu agent, audio", []string{media.EncoderX264, media.EncoderQSV}, wire.Assignment{Kind: scheduler.KindAudio}, limit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/retry"
 	"github.com/sunomi/sunomi/media"
@@ -97,7 +98,7 @@ func (a *Agent) runAttempt(att *attempt) {
 		a.fail(att, outcome{err: err})
 		return
 	}
-	if frames := resultFrames(att.asg.Kind, out.result); frames > 0 {
+	if frames := resultFrames(string(att.asg.Kind), out.result); frames > 0 {
 		a.sendProgress(att, frames, frames)
 	}
 	a.setStage(att, stageReporting)
@@ -192,7 +193,7 @@ func retryCoordinator(ctx context.Context, fn func(context.Context) error) error
 
 // isRejected reports a coordinator's 4xx answer, which a retry does not change.
 func isRejected(err error) bool {
-	var api *wire.APIError
+	var api *client.APIError
 	return errors.As(err, &api) && api.Status >= 400 && api.Status < 500 &&
 		api.Status != 408 && api.Status != 429
 }
@@ -211,7 +212,7 @@ func (a *Agent) sendProgress(att *attempt, done, total int64) {
 // estimateFrames is how many frames an encode task will output, from its
 // media duration and frame rate; 0 for other kinds or when unknown.
 func estimateFrames(asg wire.Assignment) int64 {
-	if scheduler.TaskKind(asg.Kind) != scheduler.KindEncode {
+	if asg.Kind != scheduler.KindEncode {
 		return 0
 	}
 	var s media.EncodeSpec

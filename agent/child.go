@@ -36,10 +36,13 @@ import (
 
 // taskFile is task.json: what the child runs.
 type taskFile struct {
-	Kind string          `json:"kind"`
-	Spec json.RawMessage `json:"spec"`
+	Kind scheduler.TaskKind `json:"kind"`
+	Spec json.RawMessage    `json:"spec"`
 	// Inputs map input names to local files.
 	Inputs map[string]string `json:"inputs"`
+	// Encoder is the H.264 encoder the coordinator resolved for this agent
+	// (encode tasks); empty means the spec's.
+	Encoder string `json:"encoder,omitempty"`
 }
 
 // resultFile is result.json: what the child did.
@@ -67,7 +70,7 @@ func (a *Agent) execute(att *attempt, inputs map[string]string) outcome {
 	specPath := filepath.Join(att.dir, "task.json")
 	resultPath := filepath.Join(att.dir, "result.json")
 	outDir := filepath.Join(att.dir, "out")
-	b, err := json.Marshal(taskFile{Kind: att.asg.Kind, Spec: specForAttempt(att.asg), Inputs: inputs})
+	b, err := json.Marshal(taskFile{Kind: att.asg.Kind, Spec: specForAttempt(att.asg), Inputs: inputs, Encoder: att.asg.Encoder})
 	if err != nil {
 		return outcome{err: fmt.Errorf("encode task file: %w", err)}
 	}
@@ -188,7 +191,7 @@ func (a *Agent) memoryLimitFor(asg wire.Assignment) int64 {
 	if a.cfg.MemoryLimit <= 0 || !hardware {
 		return a.cfg.MemoryLimit
 	}
-	switch scheduler.TaskKind(asg.Kind) {
+	switch asg.Kind {
 	case scheduler.KindSplit:
 		return 0
 	case scheduler.KindEncode:
@@ -211,7 +214,7 @@ func isHardwareEncoder(name string) bool {
 func specForAttempt(asg wire.Assignment) json.RawMessage {
 	var b []byte
 	var err error
-	switch scheduler.TaskKind(asg.Kind) {
+	switch asg.Kind {
 	case scheduler.KindEncode:
 		var s media.EncodeSpec
 		if err = json.Unmarshal(asg.Spec, &s); err == nil {
@@ -336,7 +339,10 @@ func runTaskMain(args []string, run taskFunc) int {
 			fmt.Printf("%s%d\n", progressPrefix, frames)
 		}
 	})
-	result, err := run(ctx, scheduler.TaskKind(task.Kind), task.Spec, task.Inputs, *outDir)
+	if task.Encoder != "" {
+		ctx = pipeline.WithEncoder(ctx, task.Encoder)
+	}
+	result, err := run(ctx, task.Kind, task.Spec, task.Inputs, *outDir)
 	if err != nil {
 		res.Error, res.Permanent, code = err.Error(), pipeline.IsPermanent(err), exitTaskError
 	} else {

@@ -50,7 +50,7 @@ func TestFarmTasksThroughTaskProcesses(t *testing.T) {
 
 	opts := media.Options{Segment: 2 * time.Second, Chunk: 2 * time.Second, Encoder: media.EncoderX264,
 		Rungs: []media.RungSpec{{Short: 240, MaxBitrate: 400_000}}}
-	split := wire.Assignment{Task: "j-split", Attempt: 1, Job: "j", Kind: string(scheduler.KindSplit),
+	split := wire.Assignment{Task: "j-split", Attempt: 1, Job: "j", Kind: scheduler.KindSplit,
 		Spec:   jsonOf(t, media.SplitSpec{Options: opts}),
 		Inputs: map[string]string{media.SplitInput: f.fileURL("source.mp4", src)}, MediaSeconds: 4}
 	f.add(split)
@@ -73,12 +73,12 @@ func TestFarmTasksThroughTaskProcesses(t *testing.T) {
 	var tasks []wire.Assignment
 	for i, c := range job.Chunks {
 		// Later attempts write under their own names, whatever the split planned.
-		tasks = append(tasks, wire.Assignment{Task: fmt.Sprintf("j-e%05d", i), Attempt: i + 1, Job: "j", Kind: string(scheduler.KindEncode),
+		tasks = append(tasks, wire.Assignment{Task: fmt.Sprintf("j-e%05d", i), Attempt: i + 1, Job: "j", Kind: scheduler.KindEncode,
 			Spec:         jsonOf(t, media.EncodeSpec{Chunk: c, Video: *job.Video}),
 			Inputs:       map[string]string{c.Source: f.objectURL(splitRef, c.Source)},
 			MediaSeconds: c.Chunk.End - c.Chunk.Start})
 	}
-	tasks = append(tasks, wire.Assignment{Task: "j-audio", Attempt: 3, Job: "j", Kind: string(scheduler.KindAudio),
+	tasks = append(tasks, wire.Assignment{Task: "j-audio", Attempt: 3, Job: "j", Kind: scheduler.KindAudio,
 		Spec: jsonOf(t, job.Audio), Inputs: map[string]string{job.Audio.Source: f.objectURL(splitRef, job.Audio.Source)},
 		MediaSeconds: job.Probe.Duration})
 	f.add(tasks...)
@@ -143,7 +143,7 @@ func TestFarmTasksThroughTaskProcesses(t *testing.T) {
 	if len(inputs) != len(results.Inputs()) || len(inputs) == 0 {
 		t.Fatalf("stitch inputs %v, want the %d the results name", inputs, len(results.Inputs()))
 	}
-	f.add(wire.Assignment{Task: "j-stitch", Attempt: 1, Job: "j", Kind: string(scheduler.KindStitch), Spec: jsonOf(t, spec),
+	f.add(wire.Assignment{Task: "j-stitch", Attempt: 1, Job: "j", Kind: scheduler.KindStitch, Spec: jsonOf(t, spec),
 		Inputs: inputs, MediaSeconds: job.Probe.Duration})
 	c := completeOf(t, f)
 	var out pipeline.Output
@@ -173,7 +173,7 @@ func TestFarmTasksThroughTaskProcesses(t *testing.T) {
 func TestInvalidSourceFailsPermanently(t *testing.T) {
 	f := newFakeCoordinator(t)
 	startAgent(t, f, nil)
-	f.add(wire.Assignment{Task: "j-split", Attempt: 1, Job: "j", Kind: string(scheduler.KindSplit), Spec: jsonOf(t, media.SplitSpec{}),
+	f.add(wire.Assignment{Task: "j-split", Attempt: 1, Job: "j", Kind: scheduler.KindSplit, Spec: jsonOf(t, media.SplitSpec{}),
 		Inputs: map[string]string{media.SplitInput: f.fileURL("text.mp4", testmedia.TextFile(t))}})
 	rep := f.next(t, time.Minute)
 	if rep.fail == nil || !rep.fail.Permanent || !strings.HasPrefix(rep.fail.Error, segmenter.ErrInvalidMedia.Error()+": ") {

@@ -127,7 +127,7 @@ func TestMetricsEncodeSpeed(t *testing.T) {
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
 	att := func(ctx context.Context, kind scheduler.TaskKind, spec json.RawMessage) *attempt {
-		return &attempt{asg: wire.Assignment{Kind: string(kind), Spec: spec, MediaSeconds: 12}, ctx: ctx}
+		return &attempt{asg: wire.Assignment{Kind: kind, Spec: spec, MediaSeconds: 12}, ctx: ctx}
 	}
 	// The split chose NVENC; this agent has only libx264, so that ran.
 	a.ran(att(context.Background(), scheduler.KindEncode, spec(media.EncoderNVENC, 720, 1080)), outcome{}, 4*time.Second)

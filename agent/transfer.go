@@ -46,7 +46,7 @@ func (a *Agent) download(att *attempt) (map[string]string, error) {
 		}
 	}
 	base := inDir
-	if scheduler.TaskKind(att.asg.Kind) == scheduler.KindStitch {
+	if att.asg.Kind == scheduler.KindStitch {
 		base = outDir
 	}
 	inputs := map[string]string{}

@@ -16,6 +16,7 @@ import (
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/retry"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // WebSocket close codes beyond RFC 6455's, in the 4000–4999 range applications own.
@@ -300,7 +301,7 @@ type watch struct {
 // jobSeen is what the database records of a job in flight: its state, and whether the farm
 // has said it is playable.
 type jobSeen struct {
-	state    string
+	state    scheduler.JobState
 	playable bool
 }
 
@@ -380,7 +381,7 @@ var (
 // in the database. An end that could not be recorded is not delivered: follow's reconnect
 // tries again (and the sync loop regardless).
 func (rl *relay) deliver(ctx context.Context, videoID string, w *watch, job wire.Job) error {
-	ended := wire.Finished(job.State)
+	ended := job.State.Finished()
 	if seen := (jobSeen{job.State, job.PlayableAt != nil}); seen != w.recorded {
 		if err := rl.record(ctx, videoID, job); err != nil {
 			if ended {
@@ -415,7 +416,7 @@ func (rl *relay) event(videoID string, w *watch, job wire.Job) oapi.ProgressEven
 		Progress:    oapi.Progress{Rungs: map[string]float64{}},
 		ChunksDone:  job.ChunksDone,
 		ChunksTotal: job.ChunksTotal,
-		Playable:    job.PlayableAt != nil || job.State == wire.JobDone,
+		Playable:    job.PlayableAt != nil || job.State == scheduler.JobDone,
 	}
 	if w.maxRungs == nil {
 		w.maxRungs = map[string]float64{}
@@ -429,7 +430,7 @@ func (rl *relay) event(videoID string, w *watch, job wire.Job) oapi.ProgressEven
 	}
 	ev.Progress.Overall = max(percent(done, total), w.maxOverall)
 	w.maxOverall = ev.Progress.Overall
-	if job.State == wire.JobDone {
+	if job.State == scheduler.JobDone {
 		ev.Progress.Overall = 100
 		for name := range ev.Progress.Rungs {
 			ev.Progress.Rungs[name] = 100
@@ -459,13 +460,13 @@ func percent(done, total int64) float64 {
 }
 
 // videoStatus maps a job state to the video status users see.
-func videoStatus(jobState string) oapi.VideoStatus {
+func videoStatus(jobState scheduler.JobState) oapi.VideoStatus {
 	switch jobState {
-	case wire.JobQueued:
+	case scheduler.JobQueued:
 		return oapi.VideoStatusQueued
-	case wire.JobDone:
+	case scheduler.JobDone:
 		return oapi.VideoStatusReady
-	case wire.JobFailed, wire.JobCanceled:
+	case scheduler.JobFailed, scheduler.JobCanceled:
 		return oapi.VideoStatusFailed
 	default:
 		return oapi.VideoStatusProcessing

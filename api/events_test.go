@@ -19,8 +19,8 @@ import (
 
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
-	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/testmedia"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // clipSeconds is the length of the clip the farm transcodes in these tests: short, so a
@@ -475,7 +475,7 @@ func TestVideoSyncWithoutSocket(t *testing.T) {
 	})
 
 	job := e.farm.WaitJob(e.video(id).JobID, jobTimeout)
-	if job.State != wire.JobDone {
+	if job.State != scheduler.JobDone {
 		t.Fatalf("job %s ended %s: %s", job.ID, job.State, job.Error)
 	}
 	eventually(t, 10*time.Second, "the sync loop to mark the video ready", func() bool {

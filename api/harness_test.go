@@ -32,9 +32,11 @@ import (
 	"github.com/coder/websocket/wsjson"
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/farmtest"
 	"github.com/sunomi/sunomi/internal/pgtest"
+	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage"
 )
 
@@ -91,7 +93,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		farmClient = e.farm.Client()
 	} else {
 		// No farm: submitting fails as it does when the farm is down.
-		farmClient = wire.NewClient([]string{"http://" + deadAddr(t)}, farmtest.Token, nil)
+		farmClient = client.New([]string{"http://" + deadAddr(t)}, farmtest.Token, nil)
 	}
 
 	ts := httptest.NewUnstartedServer(nil)
@@ -583,7 +585,7 @@ func (e *env) publishVideo(owner oapi.Session, title string, extra map[string]st
 	if _, err := e.db.MarkQueued(ctx, id, "job-"+id); err != nil {
 		e.t.Fatal(err)
 	}
-	if err := e.srv.publisher.jobChanged(ctx, id, wire.Job{ID: "job-" + id, State: wire.JobDone}); err != nil {
+	if err := e.srv.publisher.jobChanged(ctx, id, wire.Job{ID: "job-" + id, State: scheduler.JobDone}); err != nil {
 		e.t.Fatalf("job end of %s: %v", id, err)
 	}
 	if v := e.video(id); v.Status != store.StatusReady {
@@ -813,7 +815,7 @@ func (e *env) publishFake(owner oapi.Session, title string, wav []byte) string {
 	if wav != nil {
 		e.putSpeech(id, wav)
 	}
-	if err := e.srv.publisher.jobChanged(context.Background(), id, wire.Job{ID: "job-" + id, State: wire.JobDone}); err != nil {
+	if err := e.srv.publisher.jobChanged(context.Background(), id, wire.Job{ID: "job-" + id, State: scheduler.JobDone}); err != nil {
 		e.t.Fatal(err)
 	}
 	if v := e.video(id); v.Status != store.StatusReady {

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/api/oapi"
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // opsRecentJobs is how many of the most recently updated jobs GET /ops/farm lists.
@@ -45,8 +47,8 @@ func (s *Server) OpsFarm(w http.ResponseWriter, r *http.Request) {
 		if err := errors.Join(clusterErr, agentsErr, jobsErr); err != nil {
 			s.log.Warn("read farm status", "error", err)
 			msg := "the transcoding farm's coordinators are unreachable; try again in a moment"
-			var apiErr *wire.APIError
-			if !errors.Is(err, wire.ErrNoCoordinator) && errors.As(err, &apiErr) {
+			var apiErr *client.APIError
+			if !errors.Is(err, client.ErrNoCoordinator) && errors.As(err, &apiErr) {
 				msg = "the transcoding farm's coordinators could not report its status; try again in a moment"
 			}
 			return errUnavailable(msg)
@@ -81,11 +83,11 @@ func farmStatus(cluster wire.Cluster, agents []wire.Agent, jobs []wire.Job, now 
 			encoders = []string{}
 		}
 		st.Agents = append(st.Agents, oapi.FarmAgent{
-			Id: a.ID, State: a.State, Slots: a.Slots, Busy: a.Busy, Cores: a.Cores,
+			Id: a.ID, State: string(a.State), Slots: a.Slots, Busy: a.Busy, Cores: a.Cores,
 			Encoders: encoders, Version: a.Version, LastSeen: a.LastSeen,
 		})
 		// Dead agents' slots are not capacity, and those that left keep none.
-		if a.State == "alive" || a.State == "draining" {
+		if a.State == scheduler.AgentAlive || a.State == scheduler.AgentDraining {
 			st.Throughput.SlotsTotal += a.Slots
 			st.Throughput.SlotsBusy += a.Busy
 		}
@@ -94,18 +96,18 @@ func farmStatus(cluster wire.Cluster, agents []wire.Agent, jobs []wire.Job, now 
 	hourAgo := now.Add(-time.Hour)
 	for _, j := range jobs {
 		switch j.State {
-		case wire.JobQueued:
+		case scheduler.JobQueued:
 			st.Jobs.Queued++
-		case wire.JobSplitting, wire.JobEncoding, wire.JobStitching:
+		case scheduler.JobSplitting, scheduler.JobEncoding, scheduler.JobStitching:
 			st.Jobs.Running++
-		case wire.JobDone:
+		case scheduler.JobDone:
 			st.Jobs.Done++
 			if j.Updated.After(hourAgo) {
 				st.Throughput.JobsDoneLastHour++
 			}
-		case wire.JobFailed:
+		case scheduler.JobFailed:
 			st.Jobs.Failed++
-		case wire.JobCanceled:
+		case scheduler.JobCanceled:
 			st.Jobs.Canceled++
 		}
 	}
@@ -137,7 +139,7 @@ func farmJob(j wire.Job) oapi.FarmJob {
 // jobProgress is the fraction of a job done: its encoded frames over all rungs when the
 // coordinator counts them (chunks finish in bursts), else its chunks.
 func jobProgress(j wire.Job) float64 {
-	if j.State == wire.JobDone {
+	if j.State == scheduler.JobDone {
 		return 1
 	}
 	var done, total int64

@@ -12,6 +12,7 @@ import (
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/hls"
+	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage"
 )
 
@@ -59,11 +60,11 @@ func newPublisher(db *store.Store, blobs storage.Store, reuploads *reuploads,
 // when another caller is publishing the video right now.
 func (p *publisher) jobChanged(ctx context.Context, videoID string, job wire.Job) error {
 	switch job.State {
-	case wire.JobSplitting, wire.JobEncoding, wire.JobStitching:
+	case scheduler.JobSplitting, scheduler.JobEncoding, scheduler.JobStitching:
 		return p.db.MarkProcessing(ctx, videoID, job.PlayableAt)
-	case wire.JobDone:
+	case scheduler.JobDone:
 		return p.publish(ctx, videoID, job.ID)
-	case wire.JobFailed, wire.JobCanceled:
+	case scheduler.JobFailed, scheduler.JobCanceled:
 		changed, err := p.db.MarkFailed(ctx, videoID, failureReason(job))
 		if err == nil && changed {
 			p.log.Info("video transcoding failed", "video_id", videoID, "job_id", job.ID, "state", job.State)
@@ -174,7 +175,7 @@ func readPlaylist[P any](ctx context.Context, blobs storage.Store, key string, p
 // ended without publishing.
 func failureReason(job wire.Job) string {
 	switch {
-	case job.State == wire.JobCanceled:
+	case job.State == scheduler.JobCanceled:
 		return "the transcoding job was canceled"
 	case job.Error != "":
 		return job.Error

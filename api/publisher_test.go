@@ -15,6 +15,7 @@ import (
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // jobEndedVideo makes a video of owner whose job has just finished: the row queued with its
@@ -56,7 +57,7 @@ func (e *env) wantPublishedOnce(id string, stub *classifierStub, published *atom
 	}
 }
 
-func doneJob(id string) wire.Job { return wire.Job{ID: "job-" + id, State: wire.JobDone} }
+func doneJob(id string) wire.Job { return wire.Job{ID: "job-" + id, State: scheduler.JobDone} }
 
 // TestPublishOnce: replicas (and, within each, the relay and the sync loop) hand the same
 // finished job to their publishers at once; one claims the video, so the classifier is asked
@@ -184,7 +185,7 @@ func TestPlayableFromTheRow(t *testing.T) {
 	}
 	encoding := func(playableAt *time.Time) {
 		t.Helper()
-		job := wire.Job{ID: "job-" + id, State: wire.JobEncoding, PlayableAt: playableAt}
+		job := wire.Job{ID: "job-" + id, State: scheduler.JobEncoding, PlayableAt: playableAt}
 		if err := e.srv.publisher.jobChanged(t.Context(), id, job); err != nil {
 			t.Fatal(err)
 		}

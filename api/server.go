@@ -19,11 +19,12 @@ import (
 
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/storage"
 )
 
-// Farm is the part of the transcoding farm's API the service uses; *wire.Client implements it.
+// Farm is the part of the transcoding farm's API the service uses; *client.Client implements it.
 type Farm interface {
 	SubmitJob(ctx context.Context, req wire.SubmitJob) (wire.Job, error)
 	Job(ctx context.Context, id string) (wire.Job, error)
@@ -34,7 +35,7 @@ type Farm interface {
 	Cluster(ctx context.Context) (wire.Cluster, error)
 }
 
-var _ Farm = (*wire.Client)(nil)
+var _ Farm = (*client.Client)(nil)
 
 // Server serves the API.
 type Server struct {

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // The API learns how jobs end in two ways: the WebSocket relay sees the farm's events as they
@@ -58,11 +60,11 @@ func (s *Server) reconcile(ctx context.Context) error {
 
 // lostJob is what a job the farm no longer knows amounts to.
 func lostJob(id string) wire.Job {
-	return wire.Job{ID: id, State: wire.JobFailed, Error: "the transcoding farm lost this job; please upload the video again"}
+	return wire.Job{ID: id, State: scheduler.JobFailed, Error: "the transcoding farm lost this job; please upload the video again"}
 }
 
 // isJobGone reports whether the farm answered that the job does not exist.
 func isJobGone(err error) bool {
-	var apiErr *wire.APIError
+	var apiErr *client.APIError
 	return errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound
 }

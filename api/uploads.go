@@ -8,6 +8,7 @@ import (
 
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/storage"
 )
@@ -302,7 +303,7 @@ func (s *Server) submit(r *http.Request, v store.Video) error {
 	ctx := r.Context()
 	job, err := s.farm.SubmitJob(ctx, wire.SubmitJob{Source: sourceKey(v.ID), Output: hlsPrefix(v.ID)})
 	if err != nil {
-		var apiErr *wire.APIError
+		var apiErr *client.APIError
 		if errors.As(err, &apiErr) && apiErr.Status < 500 {
 			return fmt.Errorf("the farm refused the job: %w", err)
 		}

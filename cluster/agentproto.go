@@ -70,27 +70,25 @@ func (n *Node) lease(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// speculationFactor is how many times its job's median time per media
-// second a running task may take before an idle agent starts a backup.
-const speculationFactor = 1.5
+// staleRetries bounds how often findWork asks again after a decision that
+// the state had overtaken by the time it was committed.
+const staleRetries = 3
 
-// findWork finds tasks for an agent with free slots: pending tasks first;
-// when there are none, the last queued task of the most loaded agent
-// (stealing); when nothing can be stolen, a backup of a straggler
-// (speculation). The scheduler's pure policy decides; Raft commits.
+// findWork asks the scheduler's policy what the agent gets (pending tasks,
+// else a steal, else a backup of a straggler; see scheduler.FindWork),
+// commits it through Raft and builds the assignments. A steal whose victim
+// started the attempt meanwhile is refused as stale: the policy is asked
+// again on the newer state.
 func (n *Node) findWork(ctx context.Context, agent string, free int) ([]wire.Assignment, error) {
-	if ids := n.fsm.NextTasks(agent, free); len(ids) > 0 {
-		return n.grant(ctx, scheduler.CmdLease, scheduler.Lease{Agent: agent, Tasks: ids, Now: time.Now()})
-	}
-	if ref, victim, ok := n.fsm.StealFor(agent); ok {
-		as, err := n.grant(ctx, scheduler.CmdSteal, scheduler.Steal{Thief: agent, Task: ref.Task, Victim: victim, Attempt: ref.Attempt, Now: time.Now()})
-		if err == nil || !errors.Is(err, scheduler.ErrStaleAttempt) {
+	for range staleRetries {
+		t, cmd, ok := n.fsm.FindWork(agent, free, time.Now())
+		if !ok {
+			return nil, nil
+		}
+		as, err := n.grant(ctx, t, cmd)
+		if !errors.Is(err, scheduler.ErrStaleAttempt) {
 			return as, err
 		}
-		// The victim started it meanwhile: nothing to steal this time.
-	}
-	if task, ok := n.fsm.SpeculateFor(agent, time.Now(), speculationFactor); ok {
-		return n.grant(ctx, scheduler.CmdLease, scheduler.Lease{Agent: agent, Tasks: []string{task}, Speculative: true, Now: time.Now()})
 	}
 	return nil, nil
 }
@@ -100,7 +98,7 @@ func (n *Node) ensureAgent(ctx context.Context, info wire.AgentInfo) error {
 	if a, ok := n.fsm.Agent(info.ID); ok && (a.State == scheduler.AgentAlive || a.State == scheduler.AgentDraining) {
 		return nil
 	}
-	_, err := n.apply(ctx, scheduler.CmdRegisterAgent, scheduler.RegisterAgent{Info: info, Now: time.Now()})
+	_, err := n.apply(ctx, scheduler.CmdRegisterAgent, scheduler.RegisterAgent{Info: agentInfo(info), Now: time.Now()})
 	return err
 }
 
@@ -128,15 +126,18 @@ func (n *Node) grant(ctx context.Context, t scheduler.CommandType, cmd any) ([]w
 
 // assignment gives an agent everything it needs to run an attempt, inputs
 // as presigned GET URLs.
-func (n *Node) assignment(ctx context.Context, ref wire.AttemptRef) (wire.Assignment, error) {
+func (n *Node) assignment(ctx context.Context, ref scheduler.AttemptRef) (wire.Assignment, error) {
 	info, ok := n.fsm.TaskInfo(ref.Task)
 	if !ok {
 		return wire.Assignment{}, fmt.Errorf("task %s vanished", ref.Task)
 	}
 	a := wire.Assignment{Task: ref.Task, Attempt: ref.Attempt, Job: info.Job, Kind: info.Kind, Spec: info.Spec,
 		Inputs: map[string]string{}, MediaSeconds: info.MediaSeconds}
+	if at, ok := n.fsm.Attempt(ref.Task, ref.Attempt); ok {
+		a.Encoder = at.Encoder
+	}
 	inputs := info.Inputs
-	if scheduler.TaskKind(info.Kind) == scheduler.KindStitch {
+	if info.Kind == scheduler.KindStitch {
 		spec, res, err := n.stitchSpec(ctx, info.Job)
 		if err != nil {
 			return wire.Assignment{}, err
@@ -194,13 +195,13 @@ func (n *Node) heartbeat(w http.ResponseWriter, r *http.Request) {
 	resp := wire.HeartbeatResponse{Abandon: []wire.AttemptRef{}}
 	for _, ref := range hb.Attempts {
 		if n.fsm.AttemptActive(ref.Task, ref.Attempt) {
-			n.leases.extend(ref, now.Add(n.cfg.LeaseTTL))
+			n.leases.extend(attemptRef(ref), now.Add(n.cfg.LeaseTTL))
 		} else {
 			resp.Abandon = append(resp.Abandon, ref)
 		}
 	}
-	if a, ok := n.fsm.Agent(hb.Agent); hb.Draining && ok && a.State == "alive" {
-		if _, err := n.apply(r.Context(), scheduler.CmdAgentDown, scheduler.AgentDown{ID: hb.Agent, State: "draining", Now: now}); err != nil {
+	if a, ok := n.fsm.Agent(hb.Agent); hb.Draining && ok && a.State == scheduler.AgentAlive {
+		if _, err := n.apply(r.Context(), scheduler.CmdAgentDown, scheduler.AgentDown{ID: hb.Agent, State: scheduler.AgentDraining, Now: now}); err != nil {
 			writeApplyError(w, err)
 			return
 		}
@@ -213,7 +214,7 @@ func (n *Node) progress(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &p) {
 		return
 	}
-	n.leases.extend(p.AttemptRef, time.Now().Add(n.cfg.LeaseTTL))
+	n.leases.extend(attemptRef(p.AttemptRef), time.Now().Add(n.cfg.LeaseTTL))
 	cmd := scheduler.Progress{Task: p.Task, Attempt: p.Attempt, FramesDone: p.FramesDone, FramesTotal: p.FramesTotal, Now: time.Now()}
 	if _, err := n.apply(r.Context(), scheduler.CmdProgress, cmd); err != nil {
 		writeApplyError(w, err)
@@ -253,8 +254,8 @@ func (n *Node) uploadURLs(w http.ResponseWriter, r *http.Request) {
 }
 
 func outputKey(info scheduler.TaskInfo, name string) string {
-	if scheduler.TaskKind(info.Kind) == scheduler.KindSplit {
-		return tempPrefix(info.Job) + "chunks/" + name
+	if info.Kind == scheduler.KindSplit {
+		return storage.Layout{}.Chunks(info.Job) + name
 	}
 	return info.Output + "/" + name
 }
@@ -273,8 +274,8 @@ func (n *Node) complete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("task %q not found", c.Task))
 		return
 	}
-	cmd := scheduler.Complete{Task: c.Task, Attempt: c.Attempt, Result: c.Result, Outputs: c.Outputs, Now: time.Now()}
-	if scheduler.TaskKind(info.Kind) == scheduler.KindSplit {
+	cmd := scheduler.Complete{Task: c.Task, Attempt: c.Attempt, Result: c.Result, Outputs: objects(c.Outputs), Now: time.Now()}
+	if info.Kind == scheduler.KindSplit {
 		var err error
 		if cmd.NewTasks, cmd.Rungs, err = plannedTasks(info, c.Result); err != nil {
 			writeError(w, http.StatusBadRequest, "split result: "+err.Error())
@@ -285,7 +286,7 @@ func (n *Node) complete(w http.ResponseWriter, r *http.Request) {
 		writeApplyError(w, err)
 		return
 	}
-	n.observeComplete(info, c, cmd.Now)
+	n.observeComplete(info, cmd, cmd.Now)
 	n.pub.completed()
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -314,7 +315,7 @@ func plannedTasks(split scheduler.TaskInfo, result json.RawMessage) ([]scheduler
 			if err != nil {
 				return nil, nil, err
 			}
-			tasks = append(tasks, scheduler.NewTask{ID: fmt.Sprintf("%s-e%05d", split.Job, i), Kind: string(scheduler.KindEncode), Index: i,
+			tasks = append(tasks, scheduler.NewTask{ID: fmt.Sprintf("%s-e%05d", split.Job, i), Kind: scheduler.KindEncode, Index: i,
 				Spec: spec, Inputs: map[string]string{c.Source: chunks + c.Source}, MediaSeconds: c.Chunk.End - c.Chunk.Start, Prefer: prefer})
 		}
 	}
@@ -323,7 +324,7 @@ func plannedTasks(split scheduler.TaskInfo, result json.RawMessage) ([]scheduler
 		if err != nil {
 			return nil, nil, err
 		}
-		tasks = append(tasks, scheduler.NewTask{ID: split.Job + "-audio", Kind: string(scheduler.KindAudio),
+		tasks = append(tasks, scheduler.NewTask{ID: split.Job + "-audio", Kind: scheduler.KindAudio,
 			Spec: spec, Inputs: map[string]string{job.Audio.Source: chunks + job.Audio.Source}, MediaSeconds: job.Probe.Duration})
 	}
 	return tasks, rungs, nil
@@ -339,7 +340,7 @@ func (n *Node) fail(w http.ResponseWriter, r *http.Request) {
 		writeApplyError(w, err)
 		return
 	}
-	n.observeFail(f, cmd.Now)
+	n.observeFail(cmd, cmd.Now)
 	w.WriteHeader(http.StatusNoContent)
 }
 

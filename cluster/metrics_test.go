@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,14 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sunomi/sunomi/agent"
-	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
 )
@@ -44,7 +41,7 @@ func applyMetricsCmd(t *testing.T, n *Node, typ scheduler.CommandType, payload a
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := n.fsm.Apply(&raft.Log{Data: b})
+	res := n.fsm.Apply(0, b)
 	if err, ok := res.(error); ok {
 		t.Fatalf("%v: %v", typ, err)
 	}
@@ -135,13 +132,13 @@ func TestMetricsFollowAJob(t *testing.T) {
 		}
 		c.Task, c.Attempt, c.Now = task, attempt, at(s)
 		applyMetricsCmd(t, n, scheduler.CmdComplete, c)
-		n.observeComplete(before, wire.Complete{AttemptRef: wire.AttemptRef{Task: task, Attempt: attempt}, Outputs: c.Outputs}, c.Now)
+		n.observeComplete(before, c, c.Now)
 	}
 	fail := func(task string, attempt int, s float64, permanent bool) {
 		t.Helper()
 		f := scheduler.Fail{Task: task, Attempt: attempt, Error: "boom", Permanent: permanent, Now: at(s)}
 		applyMetricsCmd(t, n, scheduler.CmdFail, f)
-		n.observeFail(wire.Fail{AttemptRef: wire.AttemptRef{Task: task, Attempt: attempt}, Permanent: permanent}, f.Now)
+		n.observeFail(f, f.Now)
 	}
 	lease := func(s float64, tasks ...string) {
 		t.Helper()
@@ -153,8 +150,8 @@ func TestMetricsFollowAJob(t *testing.T) {
 
 	// The agent only has libx264: the split's h264_nvenc falls back to it.
 	applyMetricsCmd(t, n, scheduler.CmdRegisterAgent, scheduler.RegisterAgent{
-		Info: wire.AgentInfo{ID: "a1", Slots: 4, Encoders: []string{media.EncoderX264}}, Now: t0})
-	applyMetricsCmd(t, n, scheduler.CmdSubmitJob, scheduler.SubmitJob{ID: "j1", Submit: wire.SubmitJob{Source: "uploads/a.mp4"}, Output: "videos/j1", Now: t0})
+		Info: scheduler.AgentInfo{ID: "a1", Slots: 4, Encoders: []string{media.EncoderX264}}, Now: t0})
+	applyMetricsCmd(t, n, scheduler.CmdSubmitJob, scheduler.SubmitJob{ID: "j1", Source: "uploads/a.mp4", Output: "videos/j1", Now: t0})
 	if got := gaugeValue(t, reg, "sunomi_scheduler_tasks", "state", "pending", "kind", "split"); got != 1 {
 		t.Errorf("pending splits %v, want 1", got)
 	}
@@ -167,9 +164,9 @@ func TestMetricsFollowAJob(t *testing.T) {
 	complete("j1-split", 1, 3, scheduler.Complete{
 		Rungs: []string{"1080p", "720p"},
 		NewTasks: []scheduler.NewTask{
-			{ID: "j1-e0", Kind: string(scheduler.KindEncode), Index: 0, Spec: spec, MediaSeconds: 10},
-			{ID: "j1-e1", Kind: string(scheduler.KindEncode), Index: 1, Spec: spec, MediaSeconds: 10},
-			{ID: "j1-audio", Kind: string(scheduler.KindAudio), MediaSeconds: 20},
+			{ID: "j1-e0", Kind: scheduler.KindEncode, Index: 0, Spec: spec, MediaSeconds: 10},
+			{ID: "j1-e1", Kind: scheduler.KindEncode, Index: 1, Spec: spec, MediaSeconds: 10},
+			{ID: "j1-audio", Kind: scheduler.KindAudio, MediaSeconds: 20},
 		}})
 	for _, tc := range []struct {
 		state, kind string
@@ -186,7 +183,7 @@ func TestMetricsFollowAJob(t *testing.T) {
 	if got := gaugeValue(t, reg, "sunomi_scheduler_tasks", "state", "leased", "kind", "encode"); got != 2 {
 		t.Errorf("leased encodes %v, want 2", got)
 	}
-	complete("j1-e0", 1, 9, scheduler.Complete{Outputs: []wire.Object{{Name: "a.ts", Size: 1000}, {Name: "b.ts", Size: 500}}})
+	complete("j1-e0", 1, 9, scheduler.Complete{Outputs: []scheduler.Object{{Name: "a.ts", Size: 1000}, {Name: "b.ts", Size: 500}}})
 	fail("j1-e1", 1, 6, false)
 	lease(7, "j1-e1")
 	complete("j1-e1", 2, 11, scheduler.Complete{})
@@ -196,7 +193,7 @@ func TestMetricsFollowAJob(t *testing.T) {
 	// The winner retrying its report is accepted again, and not counted again.
 	complete("j1-stitch", 1, 21, scheduler.Complete{})
 
-	applyMetricsCmd(t, n, scheduler.CmdSubmitJob, scheduler.SubmitJob{ID: "j2", Submit: wire.SubmitJob{Source: "uploads/b.mp4"}, Now: at(30)})
+	applyMetricsCmd(t, n, scheduler.CmdSubmitJob, scheduler.SubmitJob{ID: "j2", Source: "uploads/b.mp4", Now: at(30)})
 	lease(31, "j2-split")
 	fail("j2-split", 1, 35, true)
 	n.metrics.observePlayable(7 * time.Second)
@@ -472,29 +469,5 @@ func readYAML(t *testing.T, path string, v any) {
 	}
 	if err := yaml.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
-	}
-}
-
-func TestTimedFSMObservesEveryApply(t *testing.T) {
-	hist := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "test_fsm_apply_seconds", Help: "test"})
-	fsm := timedFSM{FSM: scheduler.NewFSM(nil), hist: hist}
-	for i := range 3 {
-		b, err := scheduler.Encode(scheduler.CmdRegisterAgent, scheduler.RegisterAgent{Info: wire.AgentInfo{ID: fmt.Sprintf("a%d", i), Slots: 1}, Now: time.Unix(0, 0)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res := fsm.Apply(&raft.Log{Index: uint64(i + 1), Data: b}); res != nil {
-			t.Fatalf("apply: %v", res)
-		}
-	}
-	var m dto.Metric
-	if err := hist.Write(&m); err != nil {
-		t.Fatal(err)
-	}
-	if got := m.GetHistogram().GetSampleCount(); got != 3 {
-		t.Errorf("observed %d applies, want 3", got)
-	}
-	if got := len(fsm.Agents()); got != 3 {
-		t.Errorf("the wrapped FSM knows %d agents, want 3", got)
 	}
 }

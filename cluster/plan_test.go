@@ -45,13 +45,13 @@ func TestPlannedTasksPreferHardwareForHighRungs(t *testing.T) {
 			}
 			for _, task := range tasks {
 				want := tt.want
-				if scheduler.TaskKind(task.Kind) != scheduler.KindEncode {
+				if task.Kind != scheduler.KindEncode {
 					want = nil
 				}
 				if !slices.Equal(task.Prefer, want) {
 					t.Errorf("%s prefers %v, want %v", task.ID, task.Prefer, want)
 				}
-				if scheduler.TaskKind(task.Kind) == scheduler.KindEncode && task.MediaSeconds != 4 {
+				if task.Kind == scheduler.KindEncode && task.MediaSeconds != 4 {
 					t.Errorf("%s covers %v s, want 4", task.ID, task.MediaSeconds)
 				}
 			}

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
@@ -108,7 +107,7 @@ func (n *Node) publishLoop(ctx context.Context) {
 // publishProgress publishes every encoding job whose finished prefix grew.
 func (n *Node) publishProgress(ctx context.Context) {
 	for _, j := range n.fsm.Jobs() {
-		if j.State != wire.JobEncoding {
+		if j.State != scheduler.JobEncoding {
 			delete(n.pub.done, j.ID)
 			continue
 		}
@@ -118,7 +117,7 @@ func (n *Node) publishProgress(ctx context.Context) {
 	}
 }
 
-func (n *Node) publishJob(ctx context.Context, j wire.Job) error {
+func (n *Node) publishJob(ctx context.Context, j scheduler.Job) error {
 	defer n.pub.begin(j.ID)()
 	if n.stitchLeased(j.ID) {
 		return nil
@@ -178,8 +177,8 @@ func (n *Node) stitchLeased(jobID string) bool {
 	if !ok {
 		return true
 	}
-	return slices.ContainsFunc(j.Tasks, func(t wire.Task) bool {
-		return scheduler.TaskKind(t.Kind) == scheduler.KindStitch && (t.State != wire.TaskPending || len(t.Attempts) > 0)
+	return slices.ContainsFunc(j.Tasks, func(t scheduler.Task) bool {
+		return t.Kind == scheduler.KindStitch && (t.State != scheduler.StatePending || len(t.Attempts) > 0)
 	})
 }
 

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
@@ -36,8 +35,8 @@ func splitTwoChunks(t *testing.T, n *Node) {
 	t.Helper()
 	t0 := time.Unix(1_700_000_000, 0)
 	applyMetricsCmd(t, n, scheduler.CmdRegisterAgent, scheduler.RegisterAgent{
-		Info: wire.AgentInfo{ID: "a1", Slots: 4, Encoders: []string{media.EncoderX264}}, Now: t0})
-	applyMetricsCmd(t, n, scheduler.CmdSubmitJob, scheduler.SubmitJob{ID: "j1", Submit: wire.SubmitJob{Source: "uploads/a.mp4"},
+		Info: scheduler.AgentInfo{ID: "a1", Slots: 4, Encoders: []string{media.EncoderX264}}, Now: t0})
+	applyMetricsCmd(t, n, scheduler.CmdSubmitJob, scheduler.SubmitJob{ID: "j1", Source: "uploads/a.mp4",
 		Output: storage.Layout{}.HLS("v1"), Now: t0})
 	applyMetricsCmd(t, n, scheduler.CmdLease, scheduler.Lease{Agent: "a1", Tasks: []string{"j1-split"}, Now: t0})
 	split, err := json.Marshal(media.SplitResult{Probe: &media.Probe{Duration: 8},

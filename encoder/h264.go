@@ -85,7 +85,7 @@ func openH264(s media.H264Settings, width, height int, maxBitrate int64, fps ast
 // (a driver, a device and a free session must all be there).
 func AvailableEncoders() []string {
 	availableOnce.Do(func() {
-		for _, name := range append([]string{media.EncoderX264}, media.HardwareEncoders...) {
+		for _, name := range append([]string{media.EncoderX264}, media.HardwareEncoders()...) {
 			cc, err := openH264(media.H264Settings{Encoder: name, Preset: "veryfast", CRF: 23}, 256, 144, 400_000, astiav.NewRational(30, 1), false)
 			if err == nil {
 				cc.Free()

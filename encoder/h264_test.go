@@ -30,19 +30,19 @@ func TestAvailableEncoders(t *testing.T) {
 	// Only known encoders, each once, hardware ones in order of preference.
 	var hw []string
 	for _, e := range got[1:] {
-		if !slices.Contains(media.HardwareEncoders, e) {
-			t.Errorf("AvailableEncoders() = %v holds %q, want only libx264 and %v", got, e, media.HardwareEncoders)
+		if !slices.Contains(media.HardwareEncoders(), e) {
+			t.Errorf("AvailableEncoders() = %v holds %q, want only libx264 and %v", got, e, media.HardwareEncoders())
 		}
 		hw = append(hw, e)
 	}
 	var wantOrder []string
-	for _, e := range media.HardwareEncoders {
+	for _, e := range media.HardwareEncoders() {
 		if slices.Contains(hw, e) {
 			wantOrder = append(wantOrder, e)
 		}
 	}
 	if !slices.Equal(hw, wantOrder) {
-		t.Errorf("hardware encoders = %v, want them once each in the order %v", hw, media.HardwareEncoders)
+		t.Errorf("hardware encoders = %v, want them once each in the order %v", hw, media.HardwareEncoders())
 	}
 	// Without a device no hardware encoder can open; with one, either answer
 	// is possible (a driver or a free session may be missing).
@@ -58,7 +58,7 @@ func TestResolveEncoder(t *testing.T) {
 	have := AvailableEncoders()
 	wantAuto := media.EncoderX264
 	for _, e := range have {
-		if slices.Contains(media.HardwareEncoders, e) {
+		if slices.Contains(media.HardwareEncoders(), e) {
 			wantAuto = e
 			break
 		}
@@ -77,7 +77,7 @@ func TestResolveEncoder(t *testing.T) {
 	}
 	// Hardware encoders resolve to themselves where they open and fail with
 	// ErrEncoderUnavailable where they do not, whichever this host is.
-	for _, hw := range media.HardwareEncoders {
+	for _, hw := range media.HardwareEncoders() {
 		if slices.Contains(have, hw) {
 			tests = append(tests, tc{requested: hw, want: hw})
 		} else {

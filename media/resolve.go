@@ -2,9 +2,6 @@ package media
 
 import "slices"
 
-// HardwareEncoders are the hardware H.264 encoders, in order of preference.
-var HardwareEncoders = []string{EncoderNVENC, EncoderQSV}
-
 // ChooseEncoder is the encoder a task that requested one runs with on a host
 // offering have: the requested one when the host has it; otherwise — auto,
 // or a name the host cannot open — the best the host has, hardware first,
@@ -13,7 +10,7 @@ func ChooseEncoder(requested string, have []string) string {
 	if slices.Contains(have, requested) {
 		return requested
 	}
-	for _, hw := range HardwareEncoders {
+	for _, hw := range HardwareEncoders() {
 		if slices.Contains(have, hw) {
 			return hw
 		}

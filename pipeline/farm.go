@@ -46,6 +46,12 @@ func WithProgress(ctx context.Context, fn func(frames int64)) context.Context {
 	return context.WithValue(ctx, progressKey{}, fn)
 }
 
+// EncoderOf is the encoder WithEncoder set, or "".
+func EncoderOf(ctx context.Context) string {
+	name, _ := ctx.Value(encoderKey{}).(string)
+	return name
+}
+
 // ErrPermanent marks task failures that another attempt cannot fix.
 var ErrPermanent = errors.New("permanent failure")
 
@@ -135,7 +141,7 @@ func RunTask(ctx context.Context, kind scheduler.TaskKind, spec json.RawMessage,
 // host — auto, or one that does not open here, becomes the best this host
 // has (hardware first, else libx264).
 func taskEncoder(ctx context.Context, requested string) string {
-	if name, ok := ctx.Value(encoderKey{}).(string); ok && name != "" {
+	if name := EncoderOf(ctx); name != "" {
 		return name
 	}
 	return media.ChooseEncoder(requested, encoder.AvailableEncoders())

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sunomi/sunomi/api/store"
-	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cmd/internal/apicmd"
 	"github.com/sunomi/sunomi/storage"
 )
@@ -72,7 +72,7 @@ func run(ctx context.Context, s apicmd.Settings) error {
 		return fmt.Errorf("open storage: %w", err)
 	}
 	cfg := s.Config
-	cfg.Store, cfg.Blobs, cfg.Farm = db, blobs, wire.NewClient(s.Coordinators, s.Token, nil)
+	cfg.Store, cfg.Blobs, cfg.Farm = db, blobs, client.New(s.Coordinators, s.Token, nil)
 	srv, err := apicmd.Start(ctx, ln, cfg, s.TLS)
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
@@ -28,7 +29,7 @@ import (
 	"github.com/sunomi/sunomi/api"
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/cluster"
-	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cmd/internal/apicmd"
 	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/internal/avx"
@@ -239,7 +240,7 @@ func ensureDatabase(ctx context.Context, pg *postgres.Server, name string) error
 // startDevCoordinator starts a single-node coordinator on loopback ports of the kernel's
 // choosing (Raft keeps its identity by node ID, so new ports at every start are fine) and
 // waits until it leads.
-func startDevCoordinator(ctx context.Context, stop *shutdowns, dataDir, blobDir, token string, base *slog.Logger) (*wire.Client, error) {
+func startDevCoordinator(ctx context.Context, stop *shutdowns, dataDir, blobDir, token string, base *slog.Logger) (*client.Client, error) {
 	addrs, err := freeLoopbackAddrs(3)
 	if err != nil {
 		return nil, err
@@ -267,7 +268,7 @@ func startDevCoordinator(ctx context.Context, stop *shutdowns, dataDir, blobDir,
 		return nil, fmt.Errorf("start the coordinator: %w", err)
 	}
 	stop.push(node.Close)
-	farm := wire.NewClient([]string{"http://" + httpAddr}, token, nil)
+	farm := client.New([]string{"http://" + httpAddr}, token, nil)
 	if err := waitForLeader(ctx, farm); err != nil {
 		return nil, err
 	}
@@ -276,14 +277,14 @@ func startDevCoordinator(ctx context.Context, stop *shutdowns, dataDir, blobDir,
 }
 
 // waitForLeader polls the coordinator until it leads.
-func waitForLeader(ctx context.Context, farm *wire.Client) error {
+func waitForLeader(ctx context.Context, farm *client.Client) error {
 	ctx, cancel := context.WithTimeout(ctx, devStartTimeout)
 	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		cl, err := farm.Cluster(ctx)
-		if err == nil && cl.State == "Leader" {
+		if err == nil && cl.State == raft.Leader.String() {
 			return nil
 		}
 		if err == nil {

@@ -18,7 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
+
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // Token is the cluster token every test farm uses.
@@ -268,7 +272,7 @@ func Start(tb testing.TB, o Options) *Farm {
 		}
 		alive := 0
 		for _, a := range agents {
-			if a.State == "alive" {
+			if a.State == scheduler.AgentAlive {
 				alive++
 			}
 		}
@@ -304,7 +308,7 @@ func (f *Farm) URLs() []string {
 }
 
 // Client talks to any coordinator, failing over between them.
-func (f *Farm) Client() *wire.Client { return wire.NewClient(f.URLs(), Token, nil) }
+func (f *Farm) Client() *client.Client { return client.New(f.URLs(), Token, nil) }
 
 // Leader returns the coordinator that is leader now, waiting for one.
 func (f *Farm) Leader() *Coordinator {
@@ -315,8 +319,8 @@ func (f *Farm) Leader() *Coordinator {
 			if !c.Running() {
 				continue
 			}
-			cl, err := wire.NewClient([]string{c.URL()}, Token, nil).Cluster(ctx)
-			if err == nil && cl.State == "Leader" {
+			cl, err := client.New([]string{c.URL()}, Token, nil).Cluster(ctx)
+			if err == nil && cl.State == raft.Leader.String() {
 				leader = c
 				return true, nil
 			}
@@ -331,7 +335,7 @@ func (f *Farm) WaitLeader(timeout time.Duration) {
 	f.tb.Helper()
 	f.Eventually(timeout, "a leader", func(ctx context.Context) (bool, error) {
 		for _, c := range f.Coordinators {
-			cl, err := wire.NewClient([]string{c.URL()}, Token, nil).Cluster(ctx)
+			cl, err := client.New([]string{c.URL()}, Token, nil).Cluster(ctx)
 			if err == nil && cl.Leader != "" {
 				return true, nil
 			}
@@ -392,7 +396,7 @@ func (f *Farm) WaitJob(id string, timeout time.Duration) wire.Job {
 			return false, err
 		}
 		job = j
-		return j.State == wire.JobDone || j.State == wire.JobFailed || j.State == wire.JobCanceled, nil
+		return j.State == scheduler.JobDone || j.State == scheduler.JobFailed || j.State == scheduler.JobCanceled, nil
 	})
 	return job
 }
