@@ -14,7 +14,7 @@ import (
 	"github.com/sunomi/sunomi/pipeline"
 	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/segmenter"
-	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // completeOf waits for the next report and requires a completion.
@@ -151,8 +151,8 @@ func TestFarmTasksThroughTaskProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := outputNames(c)
-	for _, want := range []string{"master.m3u8", "240p/playlist.m3u8", "audio/playlist.m3u8", storage.StoryboardImage, storage.StoryboardVTT,
-		storage.PHashFile, storage.SpeechFile} {
+	for _, want := range []string{"master.m3u8", "240p/playlist.m3u8", "audio/playlist.m3u8", layout.StoryboardImage, layout.StoryboardVTT,
+		layout.PHashFile, layout.SpeechFile} {
 		if !slices.Contains(names, want) {
 			t.Errorf("stitch outputs %v lack %s", names, want)
 		}

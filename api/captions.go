@@ -16,6 +16,7 @@ import (
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/hls"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // Captions are WebVTT files, one per video and language, uploaded by the owner or transcribed
@@ -33,9 +34,6 @@ const subtitleGroup = "subs"
 // costs minutes of a GPU, or money at a hosted service.
 const transcribePerUser = 10
 
-// transcriptionAudio is the 16 kHz mono WAV the pipeline's audio task publishes for transcription.
-const transcriptionAudio = "hls/audio16k.wav"
-
 var (
 	errNoAudio           = errConflict("this video has no audio to transcribe")
 	errNoSpeech          = errConflict("no speech was found in this video's audio")
@@ -45,7 +43,7 @@ var (
 )
 
 func captionKey(videoID, language string) string {
-	return videoKey(videoID, "captions/"+language+".vtt")
+	return layout.Caption(videoID, language)
 }
 
 // languageTag is the BCP 47 shape the API accepts (the contract's Language parameter):

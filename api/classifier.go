@@ -14,6 +14,7 @@ import (
 
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // The optional classifier webhook: an external service (in production, a thin wrapper around
@@ -31,7 +32,7 @@ import (
 // covers a frame of every part of the video without decoding anything here.
 
 // classifierImages are the files of a video's output sent to the classifier.
-var classifierImages = []string{"poster.jpg", "storyboard.jpg"}
+var classifierImages = []string{layout.PosterFile, layout.StoryboardImage}
 
 // maxClassifierImage skips larger images: Rekognition takes at most 5 MB of image bytes.
 const maxClassifierImage = 5 << 20
@@ -149,7 +150,7 @@ func (c *classifier) judgeLabels(labels []moderationLabel) (warnings []string, h
 func (c *classifier) call(ctx context.Context, videoID string) ([]moderationLabel, error) {
 	req := classifierRequest{VideoID: videoID}
 	for _, name := range classifierImages {
-		data, err := c.readImage(ctx, videoKey(videoID, "hls/"+name))
+		data, err := c.readImage(ctx, layout.Ladder(videoID, name))
 		if errors.Is(err, storage.ErrNotFound) {
 			continue
 		}

@@ -38,6 +38,7 @@ import (
 	"github.com/sunomi/sunomi/internal/pgtest"
 	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -332,7 +333,7 @@ func (e *env) readyVideo(owner oapi.Session, visibility, title string) string {
 		e.t.Fatal(err)
 	}
 	for rel, body := range fakeLadder {
-		if err := e.blobs.Put(ctx, videoKey(id, rel), strings.NewReader(body), int64(len(body))); err != nil {
+		if err := e.blobs.Put(ctx, layout.Video(id)+rel, strings.NewReader(body), int64(len(body))); err != nil {
 			e.t.Fatal(err)
 		}
 	}
@@ -577,10 +578,10 @@ func (e *env) publishVideo(owner oapi.Session, title string, extra map[string]st
 		e.t.Fatal(err)
 	}
 	for rel, body := range fakeLadder {
-		e.putBlob(videoKey(id, rel), body)
+		e.putBlob(layout.Video(id)+rel, body)
 	}
 	for rel, body := range extra {
-		e.putBlob(videoKey(id, rel), body)
+		e.putBlob(layout.Video(id)+rel, body)
 	}
 	if _, err := e.db.MarkQueued(ctx, id, "job-"+id); err != nil {
 		e.t.Fatal(err)
@@ -799,7 +800,7 @@ func testWAV(seconds float64) []byte {
 // putSpeech stores wav as the video's speech track, where the pipeline publishes it.
 func (e *env) putSpeech(videoID string, wav []byte) {
 	e.t.Helper()
-	if err := e.blobs.Put(context.Background(), videoKey(videoID, transcriptionAudio), bytes.NewReader(wav), int64(len(wav))); err != nil {
+	if err := e.blobs.Put(context.Background(), layout.Ladder(videoID, layout.SpeechFile), bytes.NewReader(wav), int64(len(wav))); err != nil {
 		e.t.Fatal(err)
 	}
 }

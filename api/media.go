@@ -22,6 +22,7 @@ import (
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // Media of a video is served under /media/{videoId}/… from the objects under
@@ -44,9 +45,9 @@ func (s *Server) playback(v store.Video) *oapi.Playback {
 		expires = &exp
 	}
 	base := mediaPrefix + v.ID + "/"
-	p := &oapi.Playback{MasterUrl: base + "master.m3u8" + query, ExpiresAt: expires}
+	p := &oapi.Playback{MasterUrl: base + layout.MasterPlaylist + query, ExpiresAt: expires}
 	if v.Status == store.StatusReady {
-		poster, storyboard := base+"poster.jpg"+query, base+"storyboard.vtt"+query
+		poster, storyboard := base+layout.PosterFile+query, base+layout.StoryboardVTT+query
 		p.PosterUrl, p.StoryboardUrl = &poster, &storyboard
 	}
 	return p
@@ -116,12 +117,12 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
 // serveFile serves one file of the farm's output, its playlists with the token in every URI
 // when the video is not public.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, v store.Video, rel string, public bool, token string) error {
-	rc, err := s.blobs.Get(r.Context(), videoKey(v.ID, "hls/"+rel))
+	rc, err := s.blobs.Get(r.Context(), layout.Ladder(v.ID, rel))
 	if err != nil {
 		return orMissing(err)
 	}
 	defer rc.Close()
-	if rel == "master.m3u8" {
+	if rel == layout.MasterPlaylist {
 		// Caption tracks are added as the master is served: they change after publication.
 		if rc, err = s.withSubtitles(r.Context(), v, rc); err != nil {
 			return err

@@ -18,6 +18,7 @@ import (
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/internal/testmedia"
 	"github.com/sunomi/sunomi/phash"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // randomHashes returns n hashes of unrelated pictures: random bits, about half set.
@@ -686,7 +687,7 @@ func TestReuploadOfRemovedVideoIsHeld(t *testing.T) {
 	// Published before its hashes were kept (readyVideo skips the checks): the removal reads
 	// phash.json itself.
 	removed := e.readyVideo(owner, store.Public, "original")
-	e.putBlob(phashKey(removed), phashJSON(frames))
+	e.putBlob(layout.Ladder(removed, layout.PHashFile), phashJSON(frames))
 	e.decide(mod, removed, map[string]any{"action": "remove"})
 
 	reupload := e.publishVideo(owner, "re-encoded", map[string]string{"hls/phash.json": phashJSON(reencoded(rng, frames[5:25], 5))})
@@ -761,7 +762,7 @@ func TestReuploadMatchingScales(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := e.readyVideo(e.user("owner"), store.Public, "new")
-	e.putBlob(phashKey(id), phashJSON(randomHashes(rand.New(rand.NewPCG(7, 8)), 150)))
+	e.putBlob(layout.Ladder(id, layout.PHashFile), phashJSON(randomHashes(rand.New(rand.NewPCG(7, 8)), 150)))
 	start := time.Now()
 	var p store.Published
 	if err := e.srv.reuploads.check(ctx, id, &p); err != nil {
@@ -925,7 +926,7 @@ func TestClassifierFailClosed(t *testing.T) {
 	ctx := context.Background()
 	id := e.readyVideo(owner, store.Public, "no frames")
 	for _, f := range []string{"hls/poster.jpg", "hls/storyboard.jpg"} {
-		_ = e.blobs.Delete(ctx, videoKey(id, f))
+		_ = e.blobs.Delete(ctx, layout.Video(id)+f)
 	}
 	var p store.Published
 	e.srv.classifier.classify(ctx, id, &p)
@@ -974,7 +975,7 @@ func TestReuploadCaughtThroughFarm(t *testing.T) {
 	e := newEnv(t, withFarm(1))
 	owner, mod := e.user("owner"), e.moderator()
 	orig := e.transcodeAndWait(owner.Token, "original", original)
-	if _, err := e.blobs.Stat(t.Context(), phashKey(orig.ID)); err != nil {
+	if _, err := e.blobs.Stat(t.Context(), layout.Ladder(orig.ID, layout.PHashFile)); err != nil {
 		t.Fatalf("the farm published no phash.json: %v", err)
 	}
 	if orig.Moderation != store.ModerationOK {

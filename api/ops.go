@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/scheduler"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // opsRecentJobs is how many of the most recently updated jobs GET /ops/farm lists.
@@ -127,7 +127,7 @@ func farmJob(j wire.Job) oapi.FarmJob {
 		Id: j.ID, State: oapi.FarmJobState(j.State), ChunksDone: j.ChunksDone, ChunksTotal: j.ChunksTotal,
 		Progress: jobProgress(j), Created: j.Created, Updated: j.Updated,
 	}
-	if id, ok := videoOfOutput(j.Output); ok {
+	if id, ok := layout.VideoOfHLS(j.Output); ok {
 		fj.VideoId = &id
 	}
 	if j.Error != "" {
@@ -154,17 +154,4 @@ func jobProgress(j wire.Job) float64 {
 		return 0
 	}
 	return min(1, max(0, float64(done)/float64(total)))
-}
-
-// videoOfOutput maps a job's output prefix, as hlsPrefix writes it, back to the video.
-func videoOfOutput(output string) (string, bool) {
-	rest, ok := strings.CutPrefix(strings.TrimSuffix(output, "/"), "videos/")
-	if !ok {
-		return "", false
-	}
-	id, ok := strings.CutSuffix(rest, "/hls")
-	if !ok || id == "" || strings.Contains(id, "/") {
-		return "", false
-	}
-	return id, true
 }

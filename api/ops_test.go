@@ -187,27 +187,3 @@ func TestOpsFarmStatus(t *testing.T) {
 		})
 	}
 }
-
-func TestOpsVideoOfOutput(t *testing.T) {
-	tests := []struct {
-		output string
-		want   string
-		ok     bool
-	}{
-		{"videos/abc/hls", "abc", true},
-		{"videos/abc/hls/", "abc", true},
-		{"videos/abc/other", "", false},
-		{"videos//hls", "", false},
-		{"videos/a/b/hls", "", false},
-		{"jobs/abc/hls", "", false},
-		{"", "", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.output, func(t *testing.T) {
-			got, ok := videoOfOutput(tt.output)
-			if got != tt.want || ok != tt.ok {
-				t.Errorf("got %q, %v; want %q, %v", got, ok, tt.want, tt.ok)
-			}
-		})
-	}
-}

@@ -12,6 +12,7 @@ import (
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/phash"
 	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // Re-upload matching. The pipeline writes phash.json next to a video's HLS output (a
@@ -20,9 +21,6 @@ import (
 // in about half of them. Every published video's hashes are stored; a moderator's removal
 // copies them into the reference set (removed_frame_hashes), and each new video is compared
 // with every removed one before it is published: a match holds it for review.
-
-// phashKey is where the pipeline writes the frame hashes of a video.
-func phashKey(videoID string) string { return videoKey(videoID, "hls/phash.json") }
 
 // maxFrameHashes bounds what one video stores: 36 hours at a frame every 2 s.
 const maxFrameHashes = 1 << 16
@@ -134,7 +132,7 @@ func newReuploads(db *store.Store, blobs storage.Store, matcher *hashMatcher, lo
 // frameHashes reads a video's phash.json: nil without error when the pipeline wrote none
 // (an older pipeline, or no video stream).
 func (ru *reuploads) frameHashes(ctx context.Context, videoID string) ([]uint64, error) {
-	data, err := readSmall(ctx, ru.blobs, phashKey(videoID))
+	data, err := readSmall(ctx, ru.blobs, layout.Ladder(videoID, layout.PHashFile))
 	if errors.Is(err, storage.ErrNotFound) {
 		ru.log.Debug("no frame hashes; re-upload matching skipped", "video_id", videoID)
 		return nil, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // The publisher applies a job's state to its video: progress (and the moment it became
@@ -133,7 +134,7 @@ func (p *publisher) screen(ctx context.Context, videoID string, pub *store.Publi
 // from the first rendition's playlist, and whether there is a poster and a storyboard.
 func (p *publisher) readLadder(ctx context.Context, videoID string) (store.Published, error) {
 	var pub store.Published
-	master, err := readPlaylist(ctx, p.blobs, videoKey(videoID, "hls/master.m3u8"), hls.ParseMasterPlaylist)
+	master, err := readPlaylist(ctx, p.blobs, layout.Ladder(videoID, layout.MasterPlaylist), hls.ParseMasterPlaylist)
 	if err != nil {
 		return pub, err
 	}
@@ -142,17 +143,17 @@ func (p *publisher) readLadder(ctx context.Context, videoID string) (store.Publi
 		pub.Rungs = append(pub.Rungs, path.Dir(v.URI))
 	}
 	if len(master.Variants) > 0 {
-		media, err := readPlaylist(ctx, p.blobs, videoKey(videoID, "hls/"+master.Variants[0].URI), hls.ParseMediaPlaylist)
+		media, err := readPlaylist(ctx, p.blobs, layout.Ladder(videoID, master.Variants[0].URI), hls.ParseMediaPlaylist)
 		if err != nil {
 			return pub, err
 		}
 		pub.DurationSeconds = media.Duration()
 	}
-	if _, err := p.blobs.Stat(ctx, videoKey(videoID, "hls/poster.jpg")); err == nil {
-		pub.PosterKey = "hls/poster.jpg"
+	if _, err := p.blobs.Stat(ctx, layout.Ladder(videoID, layout.PosterFile)); err == nil {
+		pub.PosterKey = path.Join(layout.HLSDir, layout.PosterFile)
 	}
-	if _, err := p.blobs.Stat(ctx, videoKey(videoID, "hls/storyboard.vtt")); err == nil {
-		pub.StoryboardKey = "hls/storyboard.vtt"
+	if _, err := p.blobs.Stat(ctx, layout.Ladder(videoID, layout.StoryboardVTT)); err == nil {
+		pub.StoryboardKey = path.Join(layout.HLSDir, layout.StoryboardVTT)
 	}
 	return pub, nil
 }

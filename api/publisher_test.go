@@ -16,6 +16,7 @@ import (
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/scheduler"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // jobEndedVideo makes a video of owner whose job has just finished: the row queued with its
@@ -31,7 +32,7 @@ func (e *env) jobEndedVideo(owner oapi.Session, title string, extra map[string]s
 	}
 	for _, files := range []map[string]string{fakeLadder, extra} {
 		for rel, body := range files {
-			e.putBlob(videoKey(id, rel), body)
+			e.putBlob(layout.Video(id)+rel, body)
 		}
 	}
 	if _, err := e.db.MarkQueued(ctx, id, "job-"+id); err != nil {
@@ -150,7 +151,7 @@ func TestPublishFailureReleasesClaim(t *testing.T) {
 	owner := e.user("owner")
 	id := e.jobEndedVideo(owner, "Unreadable ladder", storyboardSprite)
 	master := fakeLadder["hls/master.m3u8"]
-	if err := e.blobs.Delete(t.Context(), videoKey(id, "hls/master.m3u8")); err != nil {
+	if err := e.blobs.Delete(t.Context(), layout.Ladder(id, layout.MasterPlaylist)); err != nil {
 		t.Fatal(err)
 	}
 	var published atomic.Int64
@@ -161,7 +162,7 @@ func TestPublishFailureReleasesClaim(t *testing.T) {
 	if v := e.video(id); v.Status != store.StatusQueued {
 		t.Fatalf("video %s after a failed publication, want still queued", v.Status)
 	}
-	e.putBlob(videoKey(id, "hls/master.m3u8"), master)
+	e.putBlob(layout.Ladder(id, layout.MasterPlaylist), master)
 	if err := p.jobChanged(t.Context(), id, doneJob(id)); err != nil {
 		t.Fatalf("second attempt: %v", err)
 	}

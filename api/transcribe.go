@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // A transcriber turns a video's audio into WebVTT captions through any service that speaks
@@ -108,7 +109,7 @@ var errTranscription = errors.New("the transcription service failed")
 // errNoAudio when the video has none. language, when not "", is the spoken language as an
 // ISO 639-1 code.
 func (t *transcriber) transcribeVideo(ctx context.Context, videoID, language string) (transcription, error) {
-	audio, err := t.blobs.Get(ctx, videoKey(videoID, transcriptionAudio))
+	audio, err := t.blobs.Get(ctx, layout.Ladder(videoID, layout.SpeechFile))
 	if errors.Is(err, storage.ErrNotFound) {
 		return transcription{}, errNoAudio
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // CreateUpload creates a video in status uploading and says where to upload its file: one
@@ -37,7 +38,7 @@ func (s *Server) CreateUpload(w http.ResponseWriter, r *http.Request) {
 				return errors.New("the blob store does not support multipart uploads")
 			}
 			n.PartSize = s.partSize(n.SourceSize)
-			if n.UploadID, err = mp.CreateMultipart(ctx, sourceKey(n.ID)); err != nil {
+			if n.UploadID, err = mp.CreateMultipart(ctx, layout.Source(n.ID)); err != nil {
 				return err
 			}
 		}
@@ -122,14 +123,14 @@ func (s *Server) uploadState(r *http.Request, v store.Video) (oapi.Upload, error
 	exp := s.now().Add(s.cfg.Uploads.URLTTL)
 	up := oapi.Upload{VideoId: v.ID, Size: v.SourceSize, ExpiresAt: exp}
 	if v.UploadID == "" {
-		url, err := s.blobs.PresignPut(r.Context(), sourceKey(v.ID), s.cfg.Uploads.URLTTL)
+		url, err := s.blobs.PresignPut(r.Context(), layout.Source(v.ID), s.cfg.Uploads.URLTTL)
 		if err != nil {
 			return up, err
 		}
 		up.Method, up.Url = oapi.Put, &url
 		return up, nil
 	}
-	parts, err := s.blobs.(storage.Multipart).ListParts(r.Context(), sourceKey(v.ID), v.UploadID)
+	parts, err := s.blobs.(storage.Multipart).ListParts(r.Context(), layout.Source(v.ID), v.UploadID)
 	if err != nil {
 		return up, err
 	}
@@ -194,7 +195,7 @@ func (s *Server) PresignParts(w http.ResponseWriter, r *http.Request, id oapi.Vi
 			if n < 1 || n > count {
 				return errField("parts", fmt.Sprintf("part numbers go from 1 to %d", count))
 			}
-			url, err := mp.PresignPart(r.Context(), sourceKey(v.ID), v.UploadID, n, s.cfg.Uploads.URLTTL)
+			url, err := mp.PresignPart(r.Context(), layout.Source(v.ID), v.UploadID, n, s.cfg.Uploads.URLTTL)
 			if err != nil {
 				return err
 			}
@@ -232,7 +233,7 @@ func (s *Server) CompleteUpload(w http.ResponseWriter, r *http.Request, id oapi.
 // finishSource makes sure videos/{id}/source/original holds exactly the declared bytes.
 func (s *Server) finishSource(r *http.Request, v store.Video) error {
 	ctx := r.Context()
-	key := sourceKey(v.ID)
+	key := layout.Source(v.ID)
 	if v.UploadID != "" {
 		mp := s.blobs.(storage.Multipart)
 		parts, err := mp.ListParts(ctx, key, v.UploadID)
@@ -257,7 +258,7 @@ func (s *Server) finishSource(r *http.Request, v store.Video) error {
 }
 
 func (s *Server) checkSourceSize(r *http.Request, v store.Video) error {
-	info, err := s.blobs.Stat(r.Context(), sourceKey(v.ID))
+	info, err := s.blobs.Stat(r.Context(), layout.Source(v.ID))
 	if errors.Is(err, storage.ErrNotFound) {
 		return errConflict("the file has not been uploaded yet")
 	}
@@ -301,7 +302,7 @@ func checkParts(parts []storage.Part, v store.Video) error {
 // submit hands the video to the farm. If two completes race, the loser cancels its own job.
 func (s *Server) submit(r *http.Request, v store.Video) error {
 	ctx := r.Context()
-	job, err := s.farm.SubmitJob(ctx, wire.SubmitJob{Source: sourceKey(v.ID), Output: hlsPrefix(v.ID)})
+	job, err := s.farm.SubmitJob(ctx, wire.SubmitJob{Source: layout.Source(v.ID), Output: layout.HLS(v.ID)})
 	if err != nil {
 		var apiErr *client.APIError
 		if errors.As(err, &apiErr) && apiErr.Status < 500 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 func TestMultipartUploadResumes(t *testing.T) {
@@ -63,7 +64,7 @@ func TestMultipartUploadResumes(t *testing.T) {
 	if v.Status != oapi.VideoStatusQueued {
 		t.Fatalf("status after complete = %s", v.Status)
 	}
-	got, err := e.blobs.Get(t.Context(), sourceKey(id))
+	got, err := e.blobs.Get(t.Context(), layout.Source(id))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func TestMultipartUploadResumes(t *testing.T) {
 	}
 	// The farm has the job.
 	job, err := e.farm.Client().Job(t.Context(), e.video(id).JobID)
-	if err != nil || job.Source != sourceKey(id) {
+	if err != nil || job.Source != layout.Source(id) {
 		t.Fatalf("job = %+v, %v", job, err)
 	}
 	// After completion the upload is closed.
@@ -125,7 +126,7 @@ func TestCompleteWhileFarmDown(t *testing.T) {
 	if v := e.video(created.VideoId); v.Status != store.StatusUploading {
 		t.Fatalf("status %s", v.Status)
 	}
-	if _, err := e.blobs.Stat(t.Context(), sourceKey(created.VideoId)); err != nil {
+	if _, err := e.blobs.Stat(t.Context(), layout.Source(created.VideoId)); err != nil {
 		t.Fatalf("source after a failed complete: %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // Limits on what a video's owner writes.
@@ -28,13 +29,6 @@ func newVideoID() string {
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
-
-// videoKey is where the object named rel lives for a video; DESIGN.md's storage layout.
-func videoKey(id, rel string) string { return "videos/" + id + "/" + rel }
-
-func sourceKey(id string) string { return videoKey(id, "source/original") }
-
-func hlsPrefix(id string) string { return videoKey(id, "hls") }
 
 // canView reports whether user may see the video. Everyone sees public and unlisted videos
 // that are being transcoded or are ready, unless held for review or removed; their owner and
@@ -309,12 +303,12 @@ func (s *Server) DeleteVideo(w http.ResponseWriter, r *http.Request, id oapi.Vid
 		}
 		if v.UploadID != "" {
 			if mp, ok := s.blobs.(storage.Multipart); ok {
-				if err := mp.AbortMultipart(ctx, sourceKey(v.ID), v.UploadID); err != nil && !errors.Is(err, storage.ErrNoSuchUpload) {
+				if err := mp.AbortMultipart(ctx, layout.Source(v.ID), v.UploadID); err != nil && !errors.Is(err, storage.ErrNoSuchUpload) {
 					return err
 				}
 			}
 		}
-		if err := s.blobs.DeletePrefix(ctx, videoKey(v.ID, "")); err != nil {
+		if err := s.blobs.DeletePrefix(ctx, layout.Video(v.ID)); err != nil {
 			return err
 		}
 		if err := s.db.DeleteVideo(ctx, v.ID); err != nil && !errors.Is(err, store.ErrNotFound) {

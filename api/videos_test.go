@@ -10,6 +10,7 @@ import (
 
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 func TestListVideosPagination(t *testing.T) {
@@ -156,7 +157,7 @@ func TestDeleteVideo(t *testing.T) {
 	for _, id := range []string{mine, moderated} {
 		e.must(http.StatusNotFound, "GET", "/api/v1/videos/"+id, owner.Token, nil)
 		e.must(http.StatusNotFound, "DELETE", "/api/v1/videos/"+id, owner.Token, nil)
-		if objs, err := e.blobs.List(t.Context(), videoKey(id, "")); err != nil || len(objs) != 0 {
+		if objs, err := e.blobs.List(t.Context(), layout.Video(id)); err != nil || len(objs) != 0 {
 			t.Fatalf("objects left after delete: %v %v", objs, err)
 		}
 		e.must(http.StatusNotFound, "GET", "/media/"+id+"/master.m3u8", "", nil)

@@ -14,7 +14,7 @@ import (
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
-	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // The agent protocol runs on the leader (followers forward it): leasing by
@@ -255,7 +255,7 @@ func (n *Node) uploadURLs(w http.ResponseWriter, r *http.Request) {
 
 func outputKey(info scheduler.TaskInfo, name string) string {
 	if info.Kind == scheduler.KindSplit {
-		return storage.Layout{}.Chunks(info.Job) + name
+		return layout.Chunks(info.Job) + name
 	}
 	return info.Output + "/" + name
 }
@@ -297,7 +297,7 @@ func plannedTasks(split scheduler.TaskInfo, result json.RawMessage) ([]scheduler
 	if err := json.Unmarshal(result, &job); err != nil {
 		return nil, nil, err
 	}
-	chunks := storage.Layout{}.Chunks(split.Job)
+	chunks := layout.Chunks(split.Job)
 	var tasks []scheduler.NewTask
 	var rungs []string
 	if job.Video != nil {

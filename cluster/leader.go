@@ -10,7 +10,7 @@ import (
 
 	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/scheduler"
-	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // leaderLoop follows Raft's leadership notifications: on gaining it, a
@@ -114,7 +114,7 @@ func (n *Node) leaderDuties(ctx context.Context) {
 // attempts, thumbnails); a failed or canceled job's outputs go entirely.
 // Deleting is idempotent, so a new leader may collect again.
 func (n *Node) collect(ctx context.Context, j scheduler.Job) error {
-	if err := n.cfg.Store.DeletePrefix(ctx, storage.Layout{}.Job(j.ID)); err != nil {
+	if err := n.cfg.Store.DeletePrefix(ctx, layout.Job(j.ID)); err != nil {
 		return err
 	}
 	keep := map[string]bool{}
@@ -142,9 +142,9 @@ func (n *Node) collect(ctx context.Context, j scheduler.Job) error {
 // playlists: the playlists themselves, their segments, poster, storyboard,
 // perceptual hashes and speech track.
 func (n *Node) published(ctx context.Context, prefix string) (map[string]bool, error) {
-	keep := map[string]bool{storage.MasterPlaylist: true, storage.PosterFile: true, storage.StoryboardImage: true,
-		storage.StoryboardVTT: true, storage.PHashFile: true, storage.SpeechFile: true}
-	b, err := n.readObject(ctx, prefix+"/"+storage.MasterPlaylist)
+	keep := map[string]bool{layout.MasterPlaylist: true, layout.PosterFile: true, layout.StoryboardImage: true,
+		layout.StoryboardVTT: true, layout.PHashFile: true, layout.SpeechFile: true}
+	b, err := n.readObject(ctx, prefix+"/"+layout.MasterPlaylist)
 	if err != nil {
 		return nil, err
 	}

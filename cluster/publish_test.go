@@ -13,6 +13,7 @@ import (
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // publishNode is a coordinator without Raft, HTTP or gossip whose state
@@ -37,7 +38,7 @@ func splitTwoChunks(t *testing.T, n *Node) {
 	applyMetricsCmd(t, n, scheduler.CmdRegisterAgent, scheduler.RegisterAgent{
 		Info: scheduler.AgentInfo{ID: "a1", Slots: 4, Encoders: []string{media.EncoderX264}}, Now: t0})
 	applyMetricsCmd(t, n, scheduler.CmdSubmitJob, scheduler.SubmitJob{ID: "j1", Source: "uploads/a.mp4",
-		Output: storage.Layout{}.HLS("v1"), Now: t0})
+		Output: layout.HLS("v1"), Now: t0})
 	applyMetricsCmd(t, n, scheduler.CmdLease, scheduler.Lease{Agent: "a1", Tasks: []string{"j1-split"}, Now: t0})
 	split, err := json.Marshal(media.SplitResult{Probe: &media.Probe{Duration: 8},
 		Video: &media.VideoSettings{Rungs: []media.Rung{{Name: "240p", Short: 240, Width: 426, Height: 240}}},
@@ -73,8 +74,7 @@ func encodeChunk(t *testing.T, n *Node, i int) {
 // publishedSegments is how many segments the stored 240p playlist lists.
 func publishedSegments(t *testing.T, n *Node) int {
 	t.Helper()
-	l := storage.Layout{}
-	b, err := n.readObject(t.Context(), l.Ladder("v1", l.RungPlaylist("240p")))
+	b, err := n.readObject(t.Context(), layout.Ladder("v1", layout.RungPlaylist("240p")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestPublishGrowsUntilTheStitchIsLeased(t *testing.T) {
 	if got, want := publishedSegments(t, n), 1; got != want {
 		t.Fatalf("after chunk 0, the playlist lists %d segments, want %d", got, want)
 	}
-	if _, err := n.readObject(t.Context(), storage.Layout{}.Ladder("v1", storage.MasterPlaylist)); err != nil {
+	if _, err := n.readObject(t.Context(), layout.Ladder("v1", layout.MasterPlaylist)); err != nil {
 		t.Errorf("master playlist not published: %v", err)
 	}
 

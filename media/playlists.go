@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	"github.com/sunomi/sunomi/hls"
-	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // Playlists are the playlists a job's results make, as text, with the
@@ -58,13 +58,12 @@ const defaultAVCCodec = "avc1.640028"
 // every rendition has a first segment. typ is hls.PlaylistEvent while the
 // job grows, hls.PlaylistVOD (ended) for the final ladder.
 func BuildPlaylists(split *SplitResult, chunks []*ChunkResult, audio *AudioResult, typ hls.PlaylistType) *Playlists {
-	var l storage.Layout
 	p := &Playlists{}
 	var rungSegs [][]hls.Segment
 	if split.Video != nil {
 		rungSegs = videoSegments(split.Video.Rungs, chunks)
 		for i, r := range split.Video.Rungs {
-			p.addMedia(l.RungPlaylist(r.Name), rungSegs[i], typ)
+			p.addMedia(layout.RungPlaylist(r.Name), rungSegs[i], typ)
 		}
 	}
 	var audioSegs []hls.Segment
@@ -72,8 +71,8 @@ func BuildPlaylists(split *SplitResult, chunks []*ChunkResult, audio *AudioResul
 		for _, s := range audio.Segments {
 			audioSegs = append(audioSegs, hls.Segment{URI: path.Base(s.File), Duration: s.Duration, Bytes: s.Bytes})
 		}
-		p.addMedia(l.RungPlaylist(storage.AudioDir), audioSegs, typ)
-		p.Audio = stats(storage.AudioDir, hls.AACLowComplexity, audioSegs)
+		p.addMedia(layout.RungPlaylist(layout.AudioDir), audioSegs, typ)
+		p.Audio = stats(layout.AudioDir, hls.AACLowComplexity, audioSegs)
 	}
 	if split.Audio != nil && len(audioSegs) == 0 {
 		return p
@@ -81,13 +80,13 @@ func BuildPlaylists(split *SplitResult, chunks []*ChunkResult, audio *AudioResul
 	master := &hls.MasterPlaylist{}
 	if p.Audio != nil && split.Video != nil {
 		master.Renditions = append(master.Renditions, hls.Rendition{Type: "AUDIO", GroupID: audioGroup, Name: "Default",
-			Language: "und", URI: l.RungPlaylist(storage.AudioDir), Default: true, AutoSelect: true, Channels: "2"})
+			Language: "und", URI: layout.RungPlaylist(layout.AudioDir), Default: true, AutoSelect: true, Channels: "2"})
 	}
 	if split.Video == nil {
-		master.Variants = append(master.Variants, hls.Variant{URI: l.RungPlaylist(storage.AudioDir),
+		master.Variants = append(master.Variants, hls.Variant{URI: layout.RungPlaylist(layout.AudioDir),
 			Bandwidth: p.Audio.Bandwidth, AverageBandwidth: p.Audio.AverageBandwidth, Codecs: []string{hls.AACLowComplexity}})
 		p.Duration = p.Audio.Duration
-		p.Master = &PlaylistFile{Name: storage.MasterPlaylist, Text: master.Marshal()}
+		p.Master = &PlaylistFile{Name: layout.MasterPlaylist, Text: master.Marshal()}
 		return p
 	}
 	for i, r := range split.Video.Rungs {
@@ -98,7 +97,7 @@ func BuildPlaylists(split *SplitResult, chunks []*ChunkResult, audio *AudioResul
 		st := stats(r.Name, rungCodec(chunks, i), rungSegs[i])
 		st.Width, st.Height = r.Width, r.Height
 		p.Rungs = append(p.Rungs, *st)
-		v := hls.Variant{URI: l.RungPlaylist(r.Name), Bandwidth: st.Bandwidth, AverageBandwidth: st.AverageBandwidth,
+		v := hls.Variant{URI: layout.RungPlaylist(r.Name), Bandwidth: st.Bandwidth, AverageBandwidth: st.AverageBandwidth,
 			Width: r.Width, Height: r.Height, FrameRate: split.Video.OutputFrameRate(), Codecs: []string{st.Codec}}
 		if p.Audio != nil {
 			v.Bandwidth += p.Audio.Bandwidth
@@ -109,7 +108,7 @@ func BuildPlaylists(split *SplitResult, chunks []*ChunkResult, audio *AudioResul
 		master.Variants = append(master.Variants, v)
 	}
 	p.Duration = p.Rungs[0].Duration
-	p.Master = &PlaylistFile{Name: storage.MasterPlaylist, Text: master.Marshal()}
+	p.Master = &PlaylistFile{Name: layout.MasterPlaylist, Text: master.Marshal()}
 	return p
 }
 

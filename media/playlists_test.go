@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/sunomi/sunomi/hls"
-	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // ladderSplit is a two-rung, three-chunk split result with audio.
@@ -57,7 +57,7 @@ func TestBuildPlaylistsGrowingPrefixStopsAtFirstMissingChunk(t *testing.T) {
 	chunks := []*ChunkResult{chunkResult(0, hi, lo), nil, chunkResult(2, hi, lo)}
 	p := BuildPlaylists(ladderSplit(), chunks, audioResult(3), hls.PlaylistEvent)
 	for _, rung := range []string{"720p", "360p"} {
-		pl := mediaPlaylist(t, p, storage.Layout{}.RungPlaylist(rung))
+		pl := mediaPlaylist(t, p, layout.RungPlaylist(rung))
 		if pl == nil {
 			t.Fatalf("no %s playlist", rung)
 		}

@@ -11,7 +11,7 @@ import (
 	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/phash"
-	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // Output summarises a stitched ladder.
@@ -68,10 +68,10 @@ func Stitch(outDir string, split *media.SplitResult, chunks []*media.ChunkResult
 		}
 	}
 	if final && audio != nil && audio.Speech != nil {
-		if err := os.Rename(filepath.Join(outDir, audio.Speech.File), filepath.Join(outDir, storage.SpeechFile)); err != nil {
+		if err := os.Rename(filepath.Join(outDir, audio.Speech.File), filepath.Join(outDir, layout.SpeechFile)); err != nil {
 			return nil, fmt.Errorf("stitch speech track: %w", err)
 		}
-		out.Speech = storage.SpeechFile
+		out.Speech = layout.SpeechFile
 	}
 	return out, nil
 }
@@ -90,23 +90,23 @@ func writePHash(outDir string, out *Output, split *media.SplitResult, chunks []*
 		h := c.PHash
 		switch {
 		case h == nil:
-			out.Warnings = append(out.Warnings, fmt.Sprintf("%s not written: chunk %d has no perceptual hashes", storage.PHashFile, i))
+			out.Warnings = append(out.Warnings, fmt.Sprintf("%s not written: chunk %d has no perceptual hashes", layout.PHashFile, i))
 			return nil
 		case h.Interval != track.IntervalSeconds || h.First != len(track.Hashes):
 			out.Warnings = append(out.Warnings, fmt.Sprintf("%s not written: chunk %d hashes marks from %d every %g s, want from %d every %g s",
-				storage.PHashFile, i, h.First, h.Interval, len(track.Hashes), track.IntervalSeconds))
+				layout.PHashFile, i, h.First, h.Interval, len(track.Hashes), track.IntervalSeconds))
 			return nil
 		}
 		track.Hashes = append(track.Hashes, h.Hashes...)
 	}
 	b, err := json.Marshal(track)
 	if err != nil {
-		return fmt.Errorf("stitch %s: %w", storage.PHashFile, err)
+		return fmt.Errorf("stitch %s: %w", layout.PHashFile, err)
 	}
-	if err := writeFileAtomic(filepath.Join(outDir, storage.PHashFile), b); err != nil {
+	if err := writeFileAtomic(filepath.Join(outDir, layout.PHashFile), b); err != nil {
 		return err
 	}
-	out.PHash = storage.PHashFile
+	out.PHash = layout.PHashFile
 	return nil
 }
 
@@ -128,19 +128,19 @@ func writeImages(outDir string, out *Output, chunks []*media.ChunkResult) error 
 		}
 	}
 	if best != nil {
-		if err := os.Rename(filepath.Join(outDir, best.File), filepath.Join(outDir, storage.PosterFile)); err != nil {
+		if err := os.Rename(filepath.Join(outDir, best.File), filepath.Join(outDir, layout.PosterFile)); err != nil {
 			return fmt.Errorf("stitch poster: %w", err)
 		}
-		out.Poster, out.PosterTime = storage.PosterFile, best.Time
+		out.Poster, out.PosterTime = layout.PosterFile, best.Time
 	}
 	if len(thumbs) == 0 {
 		return nil
 	}
-	sprite, vtt, err := hls.BuildStoryboard(thumbs, storyboardColumns, out.Duration, storage.StoryboardImage)
+	sprite, vtt, err := hls.BuildStoryboard(thumbs, storyboardColumns, out.Duration, layout.StoryboardImage)
 	if err != nil {
 		return fmt.Errorf("stitch storyboard: %w", err)
 	}
-	f, err := os.Create(filepath.Join(outDir, storage.StoryboardImage))
+	f, err := os.Create(filepath.Join(outDir, layout.StoryboardImage))
 	if err != nil {
 		return fmt.Errorf("stitch storyboard: %w", err)
 	}
@@ -151,8 +151,8 @@ func writeImages(outDir string, out *Output, chunks []*media.ChunkResult) error 
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("stitch storyboard: %w", err)
 	}
-	out.Storyboard = storage.StoryboardVTT
-	return writeFileAtomic(filepath.Join(outDir, storage.StoryboardVTT), vtt)
+	out.Storyboard = layout.StoryboardVTT
+	return writeFileAtomic(filepath.Join(outDir, layout.StoryboardVTT), vtt)
 }
 
 func readJPEG(path string) (image.Image, error) {

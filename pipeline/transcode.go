@@ -14,7 +14,7 @@ import (
 
 	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/media"
-	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // Report is everything `sunomi transcode` learned and did, written as report.json.
@@ -214,7 +214,7 @@ func (p *publisher) publishLocked() error {
 	}
 	if out != nil && !p.playable {
 		p.playable = true
-		p.log.Info("playable", "master", filepath.Join(p.outDir, storage.MasterPlaylist))
+		p.log.Info("playable", "master", filepath.Join(p.outDir, layout.MasterPlaylist))
 	}
 	return nil
 }

@@ -25,7 +25,7 @@ import (
 	"github.com/sunomi/sunomi/pipeline"
 	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/segmenter"
-	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 func skipShort(t *testing.T) {
@@ -912,12 +912,12 @@ func (l *ladder) checkPicture(t *testing.T) {
 }
 
 func (l *ladder) checkImages(t *testing.T) {
-	for _, name := range []string{storage.PosterFile, storage.StoryboardImage, storage.StoryboardVTT} {
+	for _, name := range []string{layout.PosterFile, layout.StoryboardImage, layout.StoryboardVTT} {
 		if _, err := os.Stat(l.path(name)); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
-	poster := decodeJPEG(t, l.path(storage.PosterFile))
+	poster := decodeJPEG(t, l.path(layout.PosterFile))
 	// The poster must be a representative frame: compare with a frame from the middle of the
 	// source, which testsrc2 never leaves dark.
 	mid := l.src.start + l.src.duration/2
@@ -929,8 +929,8 @@ func (l *ladder) checkImages(t *testing.T) {
 		t.Errorf("poster taken at %.3f s, want after the 2 s fade-in", l.report.Output.PosterTime)
 	}
 
-	sprite := decodeJPEG(t, l.path(storage.StoryboardImage)).Bounds()
-	vtt, err := os.ReadFile(l.path(storage.StoryboardVTT))
+	sprite := decodeJPEG(t, l.path(layout.StoryboardImage)).Bounds()
+	vtt, err := os.ReadFile(l.path(layout.StoryboardVTT))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -940,7 +940,7 @@ func (l *ladder) checkImages(t *testing.T) {
 	}
 	fd := l.frameDuration()
 	for i, c := range cues {
-		rect, err := parseXYWH(c.Text, storage.StoryboardImage)
+		rect, err := parseXYWH(c.Text, layout.StoryboardImage)
 		if err != nil {
 			t.Errorf("storyboard cue %d: %v", i, err)
 		} else if rect.Empty() || !rect.In(sprite) {
@@ -1178,7 +1178,7 @@ func TestTranscodeCorruptMiddle(t *testing.T) {
 // readAll reads the master playlist and every playlist it lists.
 func (l *ladder) readAll(t *testing.T) {
 	t.Helper()
-	b, err := os.ReadFile(l.path(storage.MasterPlaylist))
+	b, err := os.ReadFile(l.path(layout.MasterPlaylist))
 	if err != nil {
 		t.Fatal(err)
 	}

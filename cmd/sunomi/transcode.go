@@ -14,7 +14,7 @@ import (
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/pipeline"
 	"github.com/sunomi/sunomi/segmenter"
-	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 func newTranscodeCmd() *cobra.Command {
@@ -85,5 +85,5 @@ func printSummary(w io.Writer, outDir string, r *pipeline.Report) {
 	for _, warning := range r.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", warning)
 	}
-	fmt.Fprintf(w, "master playlist: %s/%s\n", outDir, storage.MasterPlaylist)
+	fmt.Fprintf(w, "master playlist: %s/%s\n", outDir, layout.MasterPlaylist)
 }
