@@ -24,6 +24,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/retry"
 )
@@ -75,7 +76,7 @@ type Config struct {
 	// task (default os.Executable()); it must dispatch run-task to RunTaskMain.
 	Executable string
 	// HTTPClient, when set, carries coordinator calls and transfers; it
-	// must not time out long-polls (wire.Client lifts its Timeout for them).
+	// must not time out long-polls (client.Client lifts its Timeout for them).
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 	// Registry receives the agent's metrics (default: a private registry
@@ -176,7 +177,7 @@ func transferClient(c Config) *http.Client {
 type Agent struct {
 	cfg    Config
 	log    *slog.Logger
-	client *wire.Client
+	client *client.Client
 	// transfer carries the presigned input downloads and output uploads.
 	transfer *http.Client
 	metrics  *metrics
@@ -216,7 +217,7 @@ func New(cfg Config) (*Agent, error) {
 	a := &Agent{
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "agent", "agent_id", cfg.NodeID),
-		client:   wire.NewClient(cfg.Coordinators, cfg.Token, cfg.HTTPClient),
+		client:   client.New(cfg.Coordinators, cfg.Token, cfg.HTTPClient),
 		transfer: transferClient(cfg),
 		slots:    make(chan struct{}, cfg.Slots),
 		changed:  make(chan struct{}, 1),

@@ -17,9 +17,10 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/cluster/wire"
-	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/internal/testkit"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // TestMain lets the test binary stand in for the agent binary: the agent
@@ -47,9 +48,11 @@ type testSpec struct {
 
 type testResult struct {
 	Inputs map[string]string `json:"inputs"` // input name → content
+	// Encoder is the encoder the task was told to use (pipeline.WithEncoder).
+	Encoder string `json:"encoder,omitempty"`
 }
 
-func testRunTask(ctx context.Context, kind string, spec json.RawMessage, inputs map[string]string, outDir string) (json.RawMessage, error) {
+func testRunTask(ctx context.Context, kind scheduler.TaskKind, spec json.RawMessage, inputs map[string]string, outDir string) (json.RawMessage, error) {
 	if kind != kindTest {
 		return pipeline.RunTask(ctx, kind, spec, inputs, outDir)
 	}
@@ -79,7 +82,7 @@ func testRunTask(ctx context.Context, kind string, spec json.RawMessage, inputs 
 			return nil, err
 		}
 	}
-	res := testResult{Inputs: map[string]string{}}
+	res := testResult{Inputs: map[string]string{}, Encoder: pipeline.EncoderOf(ctx)}
 	for name, p := range inputs {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -166,6 +169,35 @@ func TestOutputsAreUploadedWithChecksums(t *testing.T) {
 	})
 	if leases := f.leasesSoFar(); leases[0].Free != 2 || leases[0].Agent.ID != "agent-1" || leases[0].Agent.Slots != 1 {
 		t.Errorf("first lease %+v, want agent-1 with 1 slot asking for 2 (1 slot + 1 prefetch)", leases[0])
+	}
+	if err := r.stop(t, 10*time.Second); err != nil {
+		t.Errorf("Run returned %v", err)
+	}
+}
+
+// TestResolvedEncoderReachesTheTask: the encoder the coordinator resolved for
+// this agent goes with the assignment to the task process.
+func TestResolvedEncoderReachesTheTask(t *testing.T) {
+	f := newFakeCoordinator(t)
+	r := startAgent(t, f, nil)
+	plain, hw := testTask(t, "t1", testSpec{}), testTask(t, "t2", testSpec{})
+	hw.Encoder = media.EncoderNVENC
+	for _, tc := range []struct {
+		asg  wire.Assignment
+		want string
+	}{{plain, ""}, {hw, media.EncoderNVENC}} {
+		f.add(tc.asg)
+		rep := f.next(t, 30*time.Second)
+		if rep.complete == nil {
+			t.Fatalf("%s: got %s, want complete", tc.asg.Task, rep)
+		}
+		var res testResult
+		if err := json.Unmarshal(rep.complete.Result, &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.Encoder != tc.want {
+			t.Errorf("%s: the task ran with encoder %q, want %q", tc.asg.Task, res.Encoder, tc.want)
+		}
 	}
 	if err := r.stop(t, 10*time.Second); err != nil {
 		t.Errorf("Run returned %v", err)
@@ -448,7 +480,7 @@ func TestRunTaskMain(t *testing.T) {
 		}, exitOK, resultFile{Result: json.RawMessage(`{"inputs":{}}`)}},
 		{"invalid media is permanent", func() []string {
 			src := writeTemp(t, "text.mp4", strings.Repeat("not a video\n", 100))
-			task := taskFile{Kind: pipeline.KindSplit, Spec: json.RawMessage(`{}`), Inputs: map[string]string{pipeline.SplitInput: src}}
+			task := taskFile{Kind: scheduler.KindSplit, Spec: json.RawMessage(`{}`), Inputs: map[string]string{media.SplitInput: src}}
 			return []string{"--spec", write(task), "--out", filepath.Join(dir, "out"), "--result", filepath.Join(dir, "r.json")}
 		}, exitTaskError, resultFile{Permanent: true}},
 		{"unknown kind is permanent", func() []string {
@@ -498,8 +530,8 @@ func TestCrashLine(t *testing.T) {
 
 func TestMemoryLimitSparesHardwareEncodes(t *testing.T) {
 	encode := func(enc string) wire.Assignment {
-		return wire.Assignment{Kind: pipeline.KindEncode, Spec: jsonOf(t, pipeline.EncodeSpec{
-			Video: encoder.VideoSettings{H264: encoder.H264Settings{Encoder: enc}}})}
+		return wire.Assignment{Kind: scheduler.KindEncode, Spec: jsonOf(t, media.EncodeSpec{
+			Video: media.VideoSettings{H264: media.H264Settings{Encoder: enc}}})}
 	}
 	const limit = 4 << 30
 	tests := []struct {
@@ -508,12 +540,12 @@ func TestMemoryLimitSparesHardwareEncodes(t *testing.T) {
 		asg      wire.Assignment
 		want     int64
 	}{
-		{"software agent, split", []string{encoder.EncoderX264}, wire.Assignment{Kind: pipeline.KindSplit}, limit},
-		{"software agent, encode", []string{encoder.EncoderX264}, encode(encoder.EncoderX264), limit},
-		{"gpu agent, split probes the gpu", []string{encoder.EncoderX264, encoder.EncoderNVENC}, wire.Assignment{Kind: pipeline.KindSplit}, 0},
-		{"gpu agent, nvenc encode", []string{encoder.EncoderX264, encoder.EncoderNVENC}, encode(encoder.EncoderNVENC), 0},
-		{"gpu agent, x264 encode", []string{encoder.EncoderX264, encoder.EncoderNVENC}, encode(encoder.EncoderX264), limit},
-		{"gpu agent, audio", []string{encoder.EncoderX264, encoder.EncoderQSV}, wire.Assignment{Kind: pipeline.KindAudio}, limit},
+		{"software agent, split", []string{media.EncoderX264}, wire.Assignment{Kind: scheduler.KindSplit}, limit},
+		{"software agent, encode", []string{media.EncoderX264}, encode(media.EncoderX264), limit},
+		{"gpu agent, split probes the gpu", []string{media.EncoderX264, media.EncoderNVENC}, wire.Assignment{Kind: scheduler.KindSplit}, 0},
+		{"gpu agent, nvenc encode", []string{media.EncoderX264, media.EncoderNVENC}, encode(media.EncoderNVENC), 0},
+		{"gpu agent, x264 encode", []string{media.EncoderX264, media.EncoderNVENC}, encode(media.EncoderX264), limit},
+		{"gpu agent, audio", []string{media.EncoderX264, media.EncoderQSV}, wire.Assignment{Kind: scheduler.KindAudio}, limit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,9 +11,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/retry"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // stage is how far an attempt got; the order matters: a drain hands back
@@ -95,7 +98,7 @@ func (a *Agent) runAttempt(att *attempt) {
 		a.fail(att, outcome{err: err})
 		return
 	}
-	if frames := resultFrames(att.asg.Kind, out.result); frames > 0 {
+	if frames := resultFrames(string(att.asg.Kind), out.result); frames > 0 {
 		a.sendProgress(att, frames, frames)
 	}
 	a.setStage(att, stageReporting)
@@ -190,7 +193,7 @@ func retryCoordinator(ctx context.Context, fn func(context.Context) error) error
 
 // isRejected reports a coordinator's 4xx answer, which a retry does not change.
 func isRejected(err error) bool {
-	var api *wire.APIError
+	var api *client.APIError
 	return errors.As(err, &api) && api.Status >= 400 && api.Status < 500 &&
 		api.Status != 408 && api.Status != 429
 }
@@ -209,10 +212,10 @@ func (a *Agent) sendProgress(att *attempt, done, total int64) {
 // estimateFrames is how many frames an encode task will output, from its
 // media duration and frame rate; 0 for other kinds or when unknown.
 func estimateFrames(asg wire.Assignment) int64 {
-	if asg.Kind != pipeline.KindEncode {
+	if asg.Kind != scheduler.KindEncode {
 		return 0
 	}
-	var s pipeline.EncodeSpec
+	var s media.EncodeSpec
 	if json.Unmarshal(asg.Spec, &s) != nil {
 		return 0
 	}
@@ -225,7 +228,7 @@ func estimateFrames(asg wire.Assignment) int64 {
 
 // resultFrames is the number of frames an encode task's result reports.
 func resultFrames(kind string, result json.RawMessage) int64 {
-	if kind != pipeline.KindEncode {
+	if scheduler.TaskKind(kind) != scheduler.KindEncode {
 		return 0
 	}
 	var r struct {

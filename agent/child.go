@@ -20,9 +20,10 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/cluster/wire"
-	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/internal/avx"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // The task process protocol: the agent writes task.json, runs
@@ -35,10 +36,13 @@ import (
 
 // taskFile is task.json: what the child runs.
 type taskFile struct {
-	Kind string          `json:"kind"`
-	Spec json.RawMessage `json:"spec"`
+	Kind scheduler.TaskKind `json:"kind"`
+	Spec json.RawMessage    `json:"spec"`
 	// Inputs map input names to local files.
 	Inputs map[string]string `json:"inputs"`
+	// Encoder is the H.264 encoder the coordinator resolved for this agent
+	// (encode tasks); empty means the spec's.
+	Encoder string `json:"encoder,omitempty"`
 }
 
 // resultFile is result.json: what the child did.
@@ -66,7 +70,7 @@ func (a *Agent) execute(att *attempt, inputs map[string]string) outcome {
 	specPath := filepath.Join(att.dir, "task.json")
 	resultPath := filepath.Join(att.dir, "result.json")
 	outDir := filepath.Join(att.dir, "out")
-	b, err := json.Marshal(taskFile{Kind: att.asg.Kind, Spec: specForAttempt(att.asg), Inputs: inputs})
+	b, err := json.Marshal(taskFile{Kind: att.asg.Kind, Spec: specForAttempt(att.asg), Inputs: inputs, Encoder: att.asg.Encoder})
 	if err != nil {
 		return outcome{err: fmt.Errorf("encode task file: %w", err)}
 	}
@@ -188,11 +192,11 @@ func (a *Agent) memoryLimitFor(asg wire.Assignment) int64 {
 		return a.cfg.MemoryLimit
 	}
 	switch asg.Kind {
-	case pipeline.KindSplit:
+	case scheduler.KindSplit:
 		return 0
-	case pipeline.KindEncode:
-		var s pipeline.EncodeSpec
-		if json.Unmarshal(asg.Spec, &s) == nil && isHardwareEncoder(s.Video.H264.Encoder) {
+	case scheduler.KindEncode:
+		var s media.EncodeSpec
+		if json.Unmarshal(asg.Spec, &s) == nil && isHardwareEncoder(media.ChooseEncoder(s.Video.H264.Encoder, a.cfg.Encoders)) {
 			return 0
 		}
 	}
@@ -200,7 +204,7 @@ func (a *Agent) memoryLimitFor(asg wire.Assignment) int64 {
 }
 
 func isHardwareEncoder(name string) bool {
-	return name == encoder.EncoderNVENC || name == encoder.EncoderQSV
+	return name == media.EncoderNVENC || name == media.EncoderQSV
 }
 
 // specForAttempt stamps the attempt number into encode and audio specs,
@@ -211,14 +215,14 @@ func specForAttempt(asg wire.Assignment) json.RawMessage {
 	var b []byte
 	var err error
 	switch asg.Kind {
-	case pipeline.KindEncode:
-		var s pipeline.EncodeSpec
+	case scheduler.KindEncode:
+		var s media.EncodeSpec
 		if err = json.Unmarshal(asg.Spec, &s); err == nil {
 			s.Chunk.Attempt = asg.Attempt
 			b, err = json.Marshal(s)
 		}
-	case pipeline.KindAudio:
-		var s encoder.AudioSpec
+	case scheduler.KindAudio:
+		var s media.AudioSpec
 		if err = json.Unmarshal(asg.Spec, &s); err == nil {
 			s.Attempt = asg.Attempt
 			b, err = json.Marshal(s)
@@ -280,7 +284,7 @@ func (t *tailBuffer) String() string {
 }
 
 // taskFunc runs one task; pipeline.RunTask in production.
-type taskFunc func(ctx context.Context, kind string, spec json.RawMessage, inputs map[string]string, outDir string) (json.RawMessage, error)
+type taskFunc func(ctx context.Context, kind scheduler.TaskKind, spec json.RawMessage, inputs map[string]string, outDir string) (json.RawMessage, error)
 
 // RunTaskMain is the body of the hidden `run-task` subcommand that every
 // binary hosting an agent must dispatch to: it runs one task as the agent's
@@ -335,6 +339,9 @@ func runTaskMain(args []string, run taskFunc) int {
 			fmt.Printf("%s%d\n", progressPrefix, frames)
 		}
 	})
+	if task.Encoder != "" {
+		ctx = pipeline.WithEncoder(ctx, task.Encoder)
+	}
 	result, err := run(ctx, task.Kind, task.Spec, task.Inputs, *outDir)
 	if err != nil {
 		res.Error, res.Permanent, code = err.Error(), pipeline.IsPermanent(err), exitTaskError

@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/cluster/wire"
-	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/internal/testmedia"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/segmenter"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // completeOf waits for the next report and requires a completion.
@@ -46,14 +48,14 @@ func TestFarmTasksThroughTaskProcesses(t *testing.T) {
 	// A realistic memory limit must leave room for real tasks.
 	startAgent(t, f, func(c *Config) { c.Slots, c.MemoryLimit = 2, 4<<30 })
 
-	opts := pipeline.Options{Segment: 2 * time.Second, Chunk: 2 * time.Second, Encoder: encoder.EncoderX264,
-		Rungs: []encoder.RungSpec{{Short: 240, MaxBitrate: 400_000}}}
-	split := wire.Assignment{Task: "j-split", Attempt: 1, Job: "j", Kind: pipeline.KindSplit,
-		Spec:   jsonOf(t, pipeline.SplitSpec{Options: opts}),
-		Inputs: map[string]string{pipeline.SplitInput: f.fileURL("source.mp4", src)}, MediaSeconds: 4}
+	opts := media.Options{Segment: 2 * time.Second, Chunk: 2 * time.Second, Encoder: media.EncoderX264,
+		Rungs: []media.RungSpec{{Short: 240, MaxBitrate: 400_000}}}
+	split := wire.Assignment{Task: "j-split", Attempt: 1, Job: "j", Kind: scheduler.KindSplit,
+		Spec:   jsonOf(t, media.SplitSpec{Options: opts}),
+		Inputs: map[string]string{media.SplitInput: f.fileURL("source.mp4", src)}, MediaSeconds: 4}
 	f.add(split)
 	done := completeOf(t, f)
-	var job pipeline.Job
+	var job media.SplitResult
 	if err := json.Unmarshal(done.Result, &job); err != nil {
 		t.Fatal(err)
 	}
@@ -71,20 +73,22 @@ func TestFarmTasksThroughTaskProcesses(t *testing.T) {
 	var tasks []wire.Assignment
 	for i, c := range job.Chunks {
 		// Later attempts write under their own names, whatever the split planned.
-		tasks = append(tasks, wire.Assignment{Task: fmt.Sprintf("j-e%05d", i), Attempt: i + 1, Job: "j", Kind: pipeline.KindEncode,
-			Spec:         jsonOf(t, pipeline.EncodeSpec{Chunk: c, Video: *job.Video}),
+		tasks = append(tasks, wire.Assignment{Task: fmt.Sprintf("j-e%05d", i), Attempt: i + 1, Job: "j", Kind: scheduler.KindEncode,
+			Spec:         jsonOf(t, media.EncodeSpec{Chunk: c, Video: *job.Video}),
 			Inputs:       map[string]string{c.Source: f.objectURL(splitRef, c.Source)},
 			MediaSeconds: c.Chunk.End - c.Chunk.Start})
 	}
-	tasks = append(tasks, wire.Assignment{Task: "j-audio", Attempt: 3, Job: "j", Kind: pipeline.KindAudio,
+	tasks = append(tasks, wire.Assignment{Task: "j-audio", Attempt: 3, Job: "j", Kind: scheduler.KindAudio,
 		Spec: jsonOf(t, job.Audio), Inputs: map[string]string{job.Audio.Source: f.objectURL(splitRef, job.Audio.Source)},
 		MediaSeconds: job.Probe.Duration})
 	f.add(tasks...)
-	chunks := make([]*encoder.ChunkResult, len(job.Chunks))
-	var audio *encoder.AudioResult
+	chunks := make([]*media.ChunkResult, len(job.Chunks))
+	var audio *media.AudioResult
+	spec := media.StitchSpec{Split: done.Result, Chunks: make([]json.RawMessage, len(job.Chunks))}
 	for range tasks {
 		c := completeOf(t, f)
 		if c.Task == "j-audio" {
+			spec.Audio = c.Result
 			if err := json.Unmarshal(c.Result, &audio); err != nil {
 				t.Fatal(err)
 			}
@@ -95,11 +99,11 @@ func TestFarmTasksThroughTaskProcesses(t *testing.T) {
 			}
 			continue
 		}
-		var res encoder.ChunkResult
+		var res media.ChunkResult
 		if err := json.Unmarshal(c.Result, &res); err != nil {
 			t.Fatal(err)
 		}
-		chunks[res.Index] = &res
+		chunks[res.Index], spec.Chunks[res.Index] = &res, c.Result
 		for _, r := range res.Rungs {
 			for _, seg := range r.Files {
 				if !slices.Contains(outputNames(c), seg.File) {
@@ -122,7 +126,7 @@ func TestFarmTasksThroughTaskProcesses(t *testing.T) {
 	// The stitch task gets the encodes' thumbnails and posters and the
 	// audio's speech track as inputs, which the agent places in its output
 	// directory.
-	spec := pipeline.StitchSpec{Job: &job, Chunks: chunks, Audio: audio}
+	results := media.Results{Split: &job, Chunks: chunks, Audio: audio}
 	inputs := map[string]string{}
 	for i, c := range chunks {
 		ref := refOf(tasks[i])
@@ -136,10 +140,10 @@ func TestFarmTasksThroughTaskProcesses(t *testing.T) {
 	if audio.Speech != nil {
 		inputs[audio.Speech.File] = f.objectURL(refOf(tasks[len(tasks)-1]), audio.Speech.File)
 	}
-	if len(inputs) != len(spec.Inputs()) || len(inputs) == 0 {
-		t.Fatalf("stitch inputs %v, want the %d the spec names", inputs, len(spec.Inputs()))
+	if len(inputs) != len(results.Inputs()) || len(inputs) == 0 {
+		t.Fatalf("stitch inputs %v, want the %d the results name", inputs, len(results.Inputs()))
 	}
-	f.add(wire.Assignment{Task: "j-stitch", Attempt: 1, Job: "j", Kind: pipeline.KindStitch, Spec: jsonOf(t, spec),
+	f.add(wire.Assignment{Task: "j-stitch", Attempt: 1, Job: "j", Kind: scheduler.KindStitch, Spec: jsonOf(t, spec),
 		Inputs: inputs, MediaSeconds: job.Probe.Duration})
 	c := completeOf(t, f)
 	var out pipeline.Output
@@ -147,8 +151,8 @@ func TestFarmTasksThroughTaskProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := outputNames(c)
-	for _, want := range []string{"master.m3u8", "240p/playlist.m3u8", "audio/playlist.m3u8", pipeline.StoryboardImage, pipeline.StoryboardVTT,
-		pipeline.PHashFile, pipeline.SpeechFile} {
+	for _, want := range []string{"master.m3u8", "240p/playlist.m3u8", "audio/playlist.m3u8", layout.StoryboardImage, layout.StoryboardVTT,
+		layout.PHashFile, layout.SpeechFile} {
 		if !slices.Contains(names, want) {
 			t.Errorf("stitch outputs %v lack %s", names, want)
 		}
@@ -169,8 +173,8 @@ func TestFarmTasksThroughTaskProcesses(t *testing.T) {
 func TestInvalidSourceFailsPermanently(t *testing.T) {
 	f := newFakeCoordinator(t)
 	startAgent(t, f, nil)
-	f.add(wire.Assignment{Task: "j-split", Attempt: 1, Job: "j", Kind: pipeline.KindSplit, Spec: jsonOf(t, pipeline.SplitSpec{}),
-		Inputs: map[string]string{pipeline.SplitInput: f.fileURL("text.mp4", testmedia.TextFile(t))}})
+	f.add(wire.Assignment{Task: "j-split", Attempt: 1, Job: "j", Kind: scheduler.KindSplit, Spec: jsonOf(t, media.SplitSpec{}),
+		Inputs: map[string]string{media.SplitInput: f.fileURL("text.mp4", testmedia.TextFile(t))}})
 	rep := f.next(t, time.Minute)
 	if rep.fail == nil || !rep.fail.Permanent || !strings.HasPrefix(rep.fail.Error, segmenter.ErrInvalidMedia.Error()+": ") {
 		t.Errorf("got %s, want a permanent failure saying the media is invalid", rep)

@@ -5,7 +5,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/media"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // metrics are the agent's own, on Config.Registry; labels stay bounded
@@ -30,7 +31,7 @@ const (
 )
 
 var (
-	taskKinds = []string{pipeline.KindSplit, pipeline.KindEncode, pipeline.KindAudio, pipeline.KindStitch}
+	taskKinds = []string{string(scheduler.KindSplit), string(scheduler.KindEncode), string(scheduler.KindAudio), string(scheduler.KindStitch)}
 )
 
 // newMetrics registers the agent's metrics on reg; the slot gauges read a
@@ -97,7 +98,7 @@ func (m *metrics) transferred(direction string, bytes int64) {
 // ran records a finished task process; canceled says the attempt itself
 // was canceled (abandoned, drained, stopped), as opposed to the task failing.
 func (a *Agent) ran(att *attempt, out outcome, took time.Duration) {
-	kind, result := pipeline.Bounded(att.asg.Kind, taskKinds), outcomeDone
+	kind, result := media.Bounded(string(att.asg.Kind), taskKinds), outcomeDone
 	switch {
 	case out.err != nil && att.ctx.Err() != nil:
 		result = outcomeCanceled
@@ -105,8 +106,12 @@ func (a *Agent) ran(att *attempt, out outcome, took time.Duration) {
 		result = outcomeFailed
 	}
 	a.metrics.taskDuration.WithLabelValues(kind, result).Observe(took.Seconds())
-	if result == outcomeDone && att.asg.Kind == pipeline.KindEncode && att.asg.MediaSeconds > 0 && took > 0 {
-		enc, rung := pipeline.EncodeLabels(att.asg.Spec, a.cfg.Encoders)
+	if result == outcomeDone && att.asg.Kind == scheduler.KindEncode && att.asg.MediaSeconds > 0 && took > 0 {
+		have := a.cfg.Encoders
+		if att.asg.Encoder != "" {
+			have = []string{att.asg.Encoder} // what the coordinator resolved
+		}
+		enc, rung := media.EncodeLabels(att.asg.Spec, have)
 		a.metrics.encodeSpeed.WithLabelValues(enc, rung).Observe(att.asg.MediaSeconds / took.Seconds())
 	}
 }

@@ -13,9 +13,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/sunomi/sunomi/cluster/wire"
-	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/internal/testkit"
-	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/media"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // gathered returns the metric of a gathered family with exactly these labels.
@@ -90,7 +90,7 @@ func TestMetricsOfARunningAgent(t *testing.T) {
 	// The test kind is not a pipeline kind: its label is "other".
 	for _, outcome := range []string{outcomeDone, outcomeFailed, outcomeCanceled} {
 		testkit.WaitFor(t, 10*time.Second, outcome+" task observed", func() bool {
-			return gathered(t, reg, "sunomi_agent_task_duration_seconds", "kind", pipeline.LabelOther, "outcome", outcome).
+			return gathered(t, reg, "sunomi_agent_task_duration_seconds", "kind", media.LabelOther, "outcome", outcome).
 				GetHistogram().GetSampleCount() == 1
 		})
 	}
@@ -113,31 +113,31 @@ func TestMetricsOfARunningAgent(t *testing.T) {
 func TestMetricsEncodeSpeed(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	a, err := New(Config{NodeID: "a", DataDir: t.TempDir(), Coordinators: []string{"http://127.0.0.1:1"},
-		Executable: "/bin/true", Encoders: []string{encoder.EncoderX264}, Registry: reg})
+		Executable: "/bin/true", Encoders: []string{media.EncoderX264}, Registry: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	spec := func(enc string, shorts ...int) json.RawMessage {
-		var s pipeline.EncodeSpec
+		var s media.EncodeSpec
 		s.Video.H264.Encoder = enc
 		for _, short := range shorts {
-			s.Video.Rungs = append(s.Video.Rungs, encoder.Rung{Name: strconv.Itoa(short) + "p", Short: short})
+			s.Video.Rungs = append(s.Video.Rungs, media.Rung{Name: strconv.Itoa(short) + "p", Short: short})
 		}
 		return jsonOf(t, s)
 	}
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
-	att := func(ctx context.Context, kind string, spec json.RawMessage) *attempt {
+	att := func(ctx context.Context, kind scheduler.TaskKind, spec json.RawMessage) *attempt {
 		return &attempt{asg: wire.Assignment{Kind: kind, Spec: spec, MediaSeconds: 12}, ctx: ctx}
 	}
 	// The split chose NVENC; this agent has only libx264, so that ran.
-	a.ran(att(context.Background(), pipeline.KindEncode, spec(encoder.EncoderNVENC, 720, 1080)), outcome{}, 4*time.Second)
-	a.ran(att(context.Background(), pipeline.KindEncode, spec(encoder.EncoderX264, 1080)), outcome{}, 6*time.Second)
+	a.ran(att(context.Background(), scheduler.KindEncode, spec(media.EncoderNVENC, 720, 1080)), outcome{}, 4*time.Second)
+	a.ran(att(context.Background(), scheduler.KindEncode, spec(media.EncoderX264, 1080)), outcome{}, 6*time.Second)
 	// Neither failures nor cancellations have a speed.
-	a.ran(att(context.Background(), pipeline.KindEncode, spec(encoder.EncoderX264, 1080)), outcome{err: errors.New("bad media")}, time.Second)
-	a.ran(att(canceled, pipeline.KindEncode, spec(encoder.EncoderX264, 1080)), outcome{err: context.Canceled}, time.Second)
+	a.ran(att(context.Background(), scheduler.KindEncode, spec(media.EncoderX264, 1080)), outcome{err: errors.New("bad media")}, time.Second)
+	a.ran(att(canceled, scheduler.KindEncode, spec(media.EncoderX264, 1080)), outcome{err: context.Canceled}, time.Second)
 
-	h := gathered(t, reg, "sunomi_agent_encode_speed_ratio", "encoder", encoder.EncoderX264, "rung", "1080p").GetHistogram()
+	h := gathered(t, reg, "sunomi_agent_encode_speed_ratio", "encoder", media.EncoderX264, "rung", "1080p").GetHistogram()
 	if h.GetSampleCount() != 2 || h.GetSampleSum() != 12.0/4+12.0/6 {
 		t.Errorf("speed count %d sum %v, want 2 and %v", h.GetSampleCount(), h.GetSampleSum(), 12.0/4+12.0/6)
 	}
@@ -145,7 +145,7 @@ func TestMetricsEncodeSpeed(t *testing.T) {
 		outcome string
 		want    uint64
 	}{{outcomeDone, 2}, {outcomeFailed, 1}, {outcomeCanceled, 1}} {
-		got := gathered(t, reg, "sunomi_agent_task_duration_seconds", "kind", pipeline.KindEncode, "outcome", tc.outcome).GetHistogram().GetSampleCount()
+		got := gathered(t, reg, "sunomi_agent_task_duration_seconds", "kind", string(scheduler.KindEncode), "outcome", tc.outcome).GetHistogram().GetSampleCount()
 		if got != tc.want {
 			t.Errorf("encode tasks %s: %d, want %d", tc.outcome, got, tc.want)
 		}
@@ -161,10 +161,10 @@ func TestMetricsEncodeSpeed(t *testing.T) {
 
 func TestMetricsEncodeLabels(t *testing.T) {
 	spec := func(enc string, shorts ...int) json.RawMessage {
-		var s pipeline.EncodeSpec
+		var s media.EncodeSpec
 		s.Video.H264.Encoder = enc
 		for _, short := range shorts {
-			s.Video.Rungs = append(s.Video.Rungs, encoder.Rung{Name: strconv.Itoa(short) + "p", Short: short})
+			s.Video.Rungs = append(s.Video.Rungs, media.Rung{Name: strconv.Itoa(short) + "p", Short: short})
 		}
 		return jsonOf(t, s)
 	}
@@ -174,16 +174,16 @@ func TestMetricsEncodeLabels(t *testing.T) {
 		have      []string
 		enc, rung string
 	}{
-		{"as the split chose", spec(encoder.EncoderNVENC, 1080, 720), []string{encoder.EncoderX264, encoder.EncoderNVENC}, encoder.EncoderNVENC, "1080p"},
-		{"fallback to hardware", spec(encoder.EncoderNVENC, 1440), []string{encoder.EncoderX264, encoder.EncoderQSV}, encoder.EncoderQSV, "1440p"},
-		{"fallback to libx264", spec(encoder.EncoderQSV, 360), []string{encoder.EncoderX264}, encoder.EncoderX264, "360p"},
-		{"rung outside the ladder", spec(encoder.EncoderX264, 134), nil, encoder.EncoderX264, pipeline.LabelOther},
-		{"unknown encoder", spec("h265_magic"), nil, pipeline.LabelOther, pipeline.LabelOther},
-		{"not a spec", json.RawMessage(`[`), nil, pipeline.LabelOther, pipeline.LabelOther},
+		{"as the split chose", spec(media.EncoderNVENC, 1080, 720), []string{media.EncoderX264, media.EncoderNVENC}, media.EncoderNVENC, "1080p"},
+		{"fallback to hardware", spec(media.EncoderNVENC, 1440), []string{media.EncoderX264, media.EncoderQSV}, media.EncoderQSV, "1440p"},
+		{"fallback to libx264", spec(media.EncoderQSV, 360), []string{media.EncoderX264}, media.EncoderX264, "360p"},
+		{"rung outside the ladder", spec(media.EncoderX264, 134), nil, media.EncoderX264, media.LabelOther},
+		{"unknown encoder", spec("h265_magic"), nil, media.LabelOther, media.LabelOther},
+		{"not a spec", json.RawMessage(`[`), nil, media.LabelOther, media.LabelOther},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			enc, rung := pipeline.EncodeLabels(tc.spec, tc.have)
+			enc, rung := media.EncodeLabels(tc.spec, tc.have)
 			if enc != tc.enc || rung != tc.rung {
 				t.Errorf("got %s %s, want %s %s", enc, rung, tc.enc, tc.rung)
 			}

@@ -22,6 +22,7 @@ import (
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/retry"
 	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // Transfers go through presigned URLs: the agent holds no storage credentials.
@@ -45,7 +46,7 @@ func (a *Agent) download(att *attempt) (map[string]string, error) {
 		}
 	}
 	base := inDir
-	if att.asg.Kind == pipeline.KindStitch {
+	if att.asg.Kind == scheduler.KindStitch {
 		base = outDir
 	}
 	inputs := map[string]string{}

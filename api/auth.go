@@ -86,115 +86,108 @@ const (
 
 // Register creates an account and signs it in.
 func (s *Server) Register(w http.ResponseWriter, r *http.Request) {
-	var req oapi.RegisterRequest
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	fields := map[string]string{}
-	if !usernamePattern.MatchString(req.Username) {
-		fields["username"] = "must be 3 to 30 characters: lower-case letters, digits, _ and -"
-	}
-	if n := utf8.RuneCountInString(req.Password); n < minPasswordLen || n > maxPasswordLen {
-		fields["password"] = fmt.Sprintf("must be %d to %d characters", minPasswordLen, maxPasswordLen)
-	}
-	displayName := req.Username
-	if req.DisplayName != nil && strings.TrimSpace(*req.DisplayName) != "" {
-		displayName = strings.TrimSpace(*req.DisplayName)
-		if problem := checkText(displayName, maxDisplayName, false); problem != "" {
-			fields["displayName"] = problem
+	s.handle(w, r, func() error {
+		var req oapi.RegisterRequest
+		if err := decode(w, r, &req); err != nil {
+			return err
 		}
-	}
-	if len(fields) > 0 {
-		s.fail(w, r, errInvalid("some fields are invalid", fields))
-		return
-	}
-	if err := s.throttle(r.Context(), "register:ip:"+s.clientIP(r), s.cfg.LoginPerIP); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	hash, err := hashPassword(req.Password)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	user, err := s.db.CreateUser(r.Context(), store.User{Username: req.Username, DisplayName: displayName, PasswordHash: hash})
-	if errors.Is(err, store.ErrConflict) {
-		s.fail(w, r, &httpError{status: http.StatusConflict, code: codeConflict, message: "that username is taken", fields: map[string]string{"username": "is taken"}})
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeSession(w, r, http.StatusCreated, user)
+		fields := map[string]string{}
+		if !usernamePattern.MatchString(req.Username) {
+			fields["username"] = "must be 3 to 30 characters: lower-case letters, digits, _ and -"
+		}
+		if n := utf8.RuneCountInString(req.Password); n < minPasswordLen || n > maxPasswordLen {
+			fields["password"] = fmt.Sprintf("must be %d to %d characters", minPasswordLen, maxPasswordLen)
+		}
+		displayName := req.Username
+		if req.DisplayName != nil && strings.TrimSpace(*req.DisplayName) != "" {
+			displayName = strings.TrimSpace(*req.DisplayName)
+			if problem := checkText(displayName, maxDisplayName, false); problem != "" {
+				fields["displayName"] = problem
+			}
+		}
+		if len(fields) > 0 {
+			return errInvalid("some fields are invalid", fields)
+		}
+		if err := s.throttle(r.Context(), "register:ip:"+s.clientIP(r), s.cfg.Auth.LoginPerIP); err != nil {
+			return err
+		}
+		hash, err := hashPassword(req.Password)
+		if err != nil {
+			return err
+		}
+		user, err := s.db.CreateUser(r.Context(), store.User{Username: req.Username, DisplayName: displayName, PasswordHash: hash})
+		if errors.Is(err, store.ErrConflict) {
+			return &httpError{status: http.StatusConflict, code: codeConflict, message: "that username is taken", fields: map[string]string{"username": "is taken"}}
+		}
+		if err != nil {
+			return err
+		}
+		return s.writeSession(w, http.StatusCreated, user)
+	})
 }
 
 // Login signs in with a username and password. Attempts are counted per client address and
 // failures per account, in PostgreSQL so that every replica enforces the same limits.
 func (s *Server) Login(w http.ResponseWriter, r *http.Request) {
-	var req oapi.LoginRequest
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	if err := s.throttle(ctx, "login:ip:"+s.clientIP(r), s.cfg.LoginPerIP); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	accountBucket := "login:account:" + strings.ToLower(req.Username)
-	if err := s.checkThrottled(ctx, accountBucket, s.cfg.LoginPerAccount); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	user, err := s.db.UserByUsername(ctx, req.Username)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, err)
-		return
-	}
-	hash := user.PasswordHash
-	if hash == "" {
-		hash = dummyHash
-	}
-	ok, err := checkPassword(hash, req.Password)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if !ok || user.PasswordHash == "" {
-		if err := s.throttle(ctx, accountBucket, s.cfg.LoginPerAccount); err != nil {
-			s.fail(w, r, err)
-			return
+	s.handle(w, r, func() error {
+		var req oapi.LoginRequest
+		if err := decode(w, r, &req); err != nil {
+			return err
 		}
-		s.fail(w, r, &httpError{status: http.StatusUnauthorized, code: codeUnauthorized, message: "wrong username or password"})
-		return
-	}
-	if err := s.db.ResetHits(ctx, accountBucket); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeSession(w, r, http.StatusOK, user)
+		ctx := r.Context()
+		if err := s.throttle(ctx, "login:ip:"+s.clientIP(r), s.cfg.Auth.LoginPerIP); err != nil {
+			return err
+		}
+		accountBucket := "login:account:" + strings.ToLower(req.Username)
+		if err := s.checkThrottled(ctx, accountBucket, s.cfg.Auth.LoginPerAccount); err != nil {
+			return err
+		}
+		user, err := s.db.UserByUsername(ctx, req.Username)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		hash := user.PasswordHash
+		if hash == "" {
+			hash = dummyHash
+		}
+		ok, err := checkPassword(hash, req.Password)
+		if err != nil {
+			return err
+		}
+		if !ok || user.PasswordHash == "" {
+			if err := s.throttle(ctx, accountBucket, s.cfg.Auth.LoginPerAccount); err != nil {
+				return err
+			}
+			return &httpError{status: http.StatusUnauthorized, code: codeUnauthorized, message: "wrong username or password"}
+		}
+		if err := s.db.ResetHits(ctx, accountBucket); err != nil {
+			return err
+		}
+		return s.writeSession(w, http.StatusOK, user)
+	})
 }
 
 // GetMe returns the signed-in user.
 func (s *Server) GetMe(w http.ResponseWriter, r *http.Request) {
-	user, err := requireUser(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, toAPIUser(user))
+	s.handle(w, r, func() error {
+		user, err := requireUser(r)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toAPIUser(user))
+		return nil
+	})
 }
 
-func (s *Server) writeSession(w http.ResponseWriter, r *http.Request, status int, user store.User) {
+// writeSession answers with a new access token for user.
+func (s *Server) writeSession(w http.ResponseWriter, status int, user store.User) error {
 	token, exp, err := s.issueToken(user.ID)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, status, oapi.Session{Token: token, ExpiresAt: exp, User: toAPIUser(user)})
+	return nil
 }
 
 func toAPIUser(u store.User) oapi.User {
@@ -213,7 +206,7 @@ func toAPIUser(u store.User) oapi.User {
 
 // throttle counts one hit on bucket and refuses with 429 over limit.
 func (s *Server) throttle(ctx context.Context, bucket string, limit int) error {
-	ok, retry, err := s.db.Hit(ctx, bucket, s.cfg.LoginWindow, limit)
+	ok, retry, err := s.db.Hit(ctx, bucket, s.cfg.Auth.LoginWindow, limit)
 	if err != nil {
 		return err
 	}
@@ -225,7 +218,7 @@ func (s *Server) throttle(ctx context.Context, bucket string, limit int) error {
 
 // checkThrottled refuses with 429 when bucket is already over limit, without counting.
 func (s *Server) checkThrottled(ctx context.Context, bucket string, limit int) error {
-	over, retry, err := s.db.Over(ctx, bucket, s.cfg.LoginWindow, limit)
+	over, retry, err := s.db.Over(ctx, bucket, s.cfg.Auth.LoginWindow, limit)
 	if err != nil {
 		return err
 	}

@@ -87,7 +87,7 @@ func TestRegisterValidation(t *testing.T) {
 }
 
 func TestLoginFailures(t *testing.T) {
-	e := newEnv(t, withConfig(func(c *Config) { c.LoginPerAccount = 3; c.LoginPerIP = 100 }))
+	e := newEnv(t, withConfig(func(c *Config) { c.Auth.LoginPerAccount = 3; c.Auth.LoginPerIP = 100 }))
 	s := e.user("carol")
 	name := s.User.Username
 
@@ -114,7 +114,7 @@ func TestLoginFailures(t *testing.T) {
 }
 
 func TestLoginRateLimitPerIP(t *testing.T) {
-	e := newEnv(t, withConfig(func(c *Config) { c.LoginPerIP = 5; c.LoginPerAccount = 100 }))
+	e := newEnv(t, withConfig(func(c *Config) { c.Auth.LoginPerIP = 5; c.Auth.LoginPerAccount = 100 }))
 	s := e.user("erin")
 	for range 5 {
 		e.must(http.StatusOK, "POST", "/api/v1/auth/login", "", map[string]string{"username": s.User.Username, "password": "correct horse battery"})
@@ -139,7 +139,7 @@ func TestTokens(t *testing.T) {
 	valid := jwt.RegisteredClaims{Issuer: tokenIssuer, Subject: s.User.Id, ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}
 	expired := valid
 	expired.ExpiresAt = jwt.NewNumericDate(time.Now().Add(-time.Minute))
-	key := e.srv.cfg.SigningKeys[0]
+	key := e.srv.cfg.Auth.SigningKeys[0]
 	cases := []struct {
 		name   string
 		header string
@@ -177,9 +177,9 @@ func TestTokens(t *testing.T) {
 func TestKeyRotation(t *testing.T) {
 	e := newEnv(t)
 	s := e.user("grace")
-	old := e.srv.cfg.SigningKeys[0]
+	old := e.srv.cfg.Auth.SigningKeys[0]
 	// Rotate: a new key signs, the old one still verifies.
-	e.srv.cfg.SigningKeys = []SigningKey{{ID: "new", Secret: []byte("the-new-signing-key-0123456789abcdef")}, old}
+	e.srv.cfg.Auth.SigningKeys = []SigningKey{{ID: "new", Secret: []byte("the-new-signing-key-0123456789abcdef")}, old}
 	e.must(http.StatusOK, "GET", "/api/v1/auth/me", s.Token, nil)
 	var fresh oapi.Session
 	e.must(http.StatusOK, "POST", "/api/v1/auth/login", "", map[string]string{"username": s.User.Username, "password": "correct horse battery"}).decode(t, &fresh)
@@ -188,7 +188,7 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatalf("new token kid = %v (%v), want new", tok.Header["kid"], err)
 	}
 	// Drop the old key: its tokens stop working.
-	e.srv.cfg.SigningKeys = e.srv.cfg.SigningKeys[:1]
+	e.srv.cfg.Auth.SigningKeys = e.srv.cfg.Auth.SigningKeys[:1]
 	e.must(http.StatusUnauthorized, "GET", "/api/v1/auth/me", s.Token, nil)
 	e.must(http.StatusOK, "GET", "/api/v1/auth/me", fresh.Token, nil)
 }
@@ -227,7 +227,7 @@ func TestPasswordHash(t *testing.T) {
 // TestReplicasShareState runs two API replicas on one database: a token from one works on the
 // other, and login throttling counts attempts across both.
 func TestReplicasShareState(t *testing.T) {
-	e := newEnv(t, withConfig(func(c *Config) { c.LoginPerAccount = 2; c.LoginPerIP = 100 }))
+	e := newEnv(t, withConfig(func(c *Config) { c.Auth.LoginPerAccount = 2; c.Auth.LoginPerIP = 100 }))
 	other, err := New(e.srv.cfg)
 	if err != nil {
 		t.Fatal(err)

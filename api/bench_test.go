@@ -29,7 +29,7 @@ import (
 
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
-	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/internal/farmtest"
 	"github.com/sunomi/sunomi/internal/pgtest"
 	"github.com/sunomi/sunomi/internal/postgres"
@@ -252,8 +252,8 @@ func benchServer(b *testing.B) (*store.Store, string) {
 	srv, err := New(Config{
 		Store:       db,
 		Blobs:       blobs,
-		Farm:        wire.NewClient([]string{deadFarm}, farmtest.Token, nil),
-		SigningKeys: []SigningKey{{ID: "bench", Secret: []byte("bench-signing-key-0123456789abcdefghij")}},
+		Farm:        client.New([]string{deadFarm}, farmtest.Token, nil),
+		Auth:        AuthConfig{SigningKeys: []SigningKey{{ID: "bench", Secret: []byte("bench-signing-key-0123456789abcdefghij")}}},
 		MediaSecret: []byte("bench-media-secret-0123456789"),
 		PublicURL:   baseURL,
 		Logger:      logger,

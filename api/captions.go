@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"mime"
 	"net/http"
 	"regexp"
@@ -17,7 +16,7 @@ import (
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/hls"
-	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // Captions are WebVTT files, one per video and language, uploaded by the owner or transcribed
@@ -35,9 +34,6 @@ const subtitleGroup = "subs"
 // costs minutes of a GPU, or money at a hosted service.
 const transcribePerUser = 10
 
-// transcriptionAudio is the 16 kHz mono WAV the pipeline's audio task publishes for transcription.
-const transcriptionAudio = "hls/audio16k.wav"
-
 var (
 	errNoAudio           = errConflict("this video has no audio to transcribe")
 	errNoSpeech          = errConflict("no speech was found in this video's audio")
@@ -47,7 +43,7 @@ var (
 )
 
 func captionKey(videoID, language string) string {
-	return videoKey(videoID, "captions/"+language+".vtt")
+	return layout.Caption(videoID, language)
 }
 
 // languageTag is the BCP 47 shape the API accepts (the contract's Language parameter):
@@ -159,18 +155,19 @@ func (s *Server) toAPICaptions(v store.Video, tracks []store.Caption) []oapi.Cap
 
 // ListCaptions lists a video's caption tracks, to anyone who can see the video.
 func (s *Server) ListCaptions(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
-	v, err := s.visibleVideo(r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	tracks, err := s.db.Captions(r.Context(), v.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Cache-Control", "private, no-cache")
-	writeJSON(w, http.StatusOK, oapi.CaptionList{Captions: s.toAPICaptions(v, tracks)})
+	s.handle(w, r, func() error {
+		v, err := s.visibleVideo(r, id)
+		if err != nil {
+			return err
+		}
+		tracks, err := s.db.Captions(r.Context(), v.ID)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Cache-Control", "private, no-cache")
+		writeJSON(w, http.StatusOK, oapi.CaptionList{Captions: s.toAPICaptions(v, tracks)})
+		return nil
+	})
 }
 
 // captionableVideo loads a video whose captions the caller may change: the owner's, unless a
@@ -185,48 +182,44 @@ func (s *Server) captionableVideo(r *http.Request, id string) (store.Video, stor
 
 // PutCaption stores the owner's WebVTT file as the captions of one language, replacing any.
 func (s *Server) PutCaption(w http.ResponseWriter, r *http.Request, id oapi.VideoID, language oapi.Language) {
-	lang, err := checkLanguage(language)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v, _, err := s.captionableVideo(r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); strings.HasPrefix(mt, "multipart/") || mt == "application/x-www-form-urlencoded" {
-		s.fail(w, r, &httpError{status: http.StatusUnsupportedMediaType, code: codeInvalid,
-			message: "send the WebVTT file itself as the request body (Content-Type: text/vtt), not a form"})
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCaptionBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.fail(w, r, &httpError{status: http.StatusRequestEntityTooLarge, code: codeTooLarge,
-				message: fmt.Sprintf("the caption file is over %d KiB", maxCaptionBytes>>10)})
-			return
+	s.handle(w, r, func() error {
+		lang, err := checkLanguage(language)
+		if err != nil {
+			return err
 		}
-		s.fail(w, r, errInvalid("could not read the request body", nil))
-		return
-	}
-	vtt, err := parseWebVTT(body)
-	if err != nil {
-		s.fail(w, r, errInvalid("the caption file is not valid WebVTT: "+err.Error(), map[string]string{"body": err.Error()}))
-		return
-	}
-	c, _, err := s.storeCaption(r.Context(), v.ID, lang, store.CaptionUpload, vtt, true)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, toAPICaption(v, c, s.mediaQuery(v)))
+		v, _, err := s.captionableVideo(r, id)
+		if err != nil {
+			return err
+		}
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); strings.HasPrefix(mt, "multipart/") || mt == "application/x-www-form-urlencoded" {
+			return &httpError{status: http.StatusUnsupportedMediaType, code: codeInvalid,
+				message: "send the WebVTT file itself as the request body (Content-Type: text/vtt), not a form"}
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCaptionBytes))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return &httpError{status: http.StatusRequestEntityTooLarge, code: codeTooLarge,
+					message: fmt.Sprintf("the caption file is over %d KiB", maxCaptionBytes>>10)}
+			}
+			return errInvalid("could not read the request body", nil)
+		}
+		vtt, err := hls.ParseWebVTT(body)
+		if err != nil {
+			return errInvalid("the caption file is not valid WebVTT: "+err.Error(), map[string]string{"body": err.Error()})
+		}
+		c, _, err := s.storeCaption(r.Context(), v.ID, lang, store.CaptionUpload, vtt, true)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toAPICaption(v, c, s.mediaQuery(v)))
+		return nil
+	})
 }
 
 // storeCaption writes a checked file and its row. Without replace, a language that has a
 // track keeps it and stored is false.
-func (s *Server) storeCaption(ctx context.Context, videoID, lang, source string, vtt *webVTT, replace bool) (c store.Caption, stored bool, err error) {
+func (s *Server) storeCaption(ctx context.Context, videoID, lang, source string, vtt *hls.WebVTT, replace bool) (c store.Caption, stored bool, err error) {
 	key := captionKey(videoID, lang)
 	if !replace {
 		// Checked before the file is written, which would replace the existing track's.
@@ -237,11 +230,11 @@ func (s *Server) storeCaption(ctx context.Context, videoID, lang, source string,
 		}
 	}
 	// The file first: a row must never point at a missing file.
-	if err := s.blobs.Put(ctx, key, bytes.NewReader(vtt.body), int64(len(vtt.body))); err != nil {
+	if err := s.blobs.Put(ctx, key, bytes.NewReader(vtt.Body), int64(len(vtt.Body))); err != nil {
 		return c, false, fmt.Errorf("store %s: %w", key, err)
 	}
 	c = store.Caption{VideoID: videoID, Language: lang, Label: captionLabel(lang, source), Source: source,
-		ObjectKey: key, Text: vtt.text}
+		ObjectKey: key, Text: vtt.Text}
 	if replace {
 		c, err = s.db.PutCaption(ctx, c)
 		stored = err == nil
@@ -260,114 +253,99 @@ func (s *Server) storeCaption(ctx context.Context, videoID, lang, source string,
 
 // DeleteCaption deletes the captions of one language.
 func (s *Server) DeleteCaption(w http.ResponseWriter, r *http.Request, id oapi.VideoID, language oapi.Language) {
-	lang, err := checkLanguage(language)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v, _, err := s.ownedVideo(r, id, false)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	c, err := s.db.Caption(ctx, v.ID, lang)
-	if err != nil {
-		s.fail(w, r, orNotFound(err, errNoSuchCaption))
-		return
-	}
-	// The file goes first, as in DeleteVideo: a storage failure leaves a track the owner can
-	// delete again rather than a file nobody can find.
-	if err := s.blobs.Delete(ctx, c.ObjectKey); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.db.DeleteCaption(ctx, v.ID, lang); err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.handle(w, r, func() error {
+		lang, err := checkLanguage(language)
+		if err != nil {
+			return err
+		}
+		v, _, err := s.ownedVideo(r, id, false)
+		if err != nil {
+			return err
+		}
+		ctx := r.Context()
+		c, err := s.db.Caption(ctx, v.ID, lang)
+		if err != nil {
+			return orNotFound(err, errNoSuchCaption)
+		}
+		// The file goes first, as in DeleteVideo: a storage failure leaves a track the owner can
+		// delete again rather than a file nobody can find.
+		if err := s.blobs.Delete(ctx, c.ObjectKey); err != nil {
+			return err
+		}
+		if err := s.db.DeleteCaption(ctx, v.ID, lang); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
 }
 
 // TranscribeVideo transcribes the video's audio and stores the result as the captions of the
 // spoken language, replacing any, while the caller waits.
 func (s *Server) TranscribeVideo(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
-	var req oapi.TranscribeRequest
-	if r.ContentLength != 0 {
-		if err := decode(w, r, &req); err != nil {
-			s.fail(w, r, err)
-			return
+	s.handle(w, r, func() error {
+		var req oapi.TranscribeRequest
+		if r.ContentLength != 0 {
+			if err := decode(w, r, &req); err != nil {
+				return err
+			}
 		}
-	}
-	lang := ""
-	if req.Language != nil && *req.Language != "" {
-		l, ok := canonicalLanguage(*req.Language)
-		if !ok {
-			s.fail(w, r, errField("language", "must be a BCP 47 language tag such as en or pt-BR"))
-			return
+		lang := ""
+		if req.Language != nil && *req.Language != "" {
+			l, ok := canonicalLanguage(*req.Language)
+			if !ok {
+				return errField("language", "must be a BCP 47 language tag such as en or pt-BR")
+			}
+			lang = l
 		}
-		lang = l
-	}
-	v, user, err := s.captionableVideo(r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if s.transcriber == nil {
-		s.fail(w, r, errNoTranscriber)
-		return
-	}
-	if v.Status != store.StatusReady {
-		s.fail(w, r, errNotReadyToCaption)
-		return
-	}
-	if err := s.throttle(r.Context(), "transcribe:"+strconv.FormatInt(user.ID, 10), transcribePerUser); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	c, _, err := s.transcribeVideo(r.Context(), v.ID, lang, true)
-	if errors.Is(err, errTranscription) {
-		s.log.Warn("transcribe video", "video_id", v.ID, "error", err)
-		s.fail(w, r, errUnavailable("the transcription service failed; try again later"))
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, toAPICaption(v, c, s.mediaQuery(v)))
+		v, user, err := s.captionableVideo(r, id)
+		if err != nil {
+			return err
+		}
+		if s.transcriber == nil {
+			return errNoTranscriber
+		}
+		if v.Status != store.StatusReady {
+			return errNotReadyToCaption
+		}
+		if err := s.throttle(r.Context(), "transcribe:"+strconv.FormatInt(user.ID, 10), transcribePerUser); err != nil {
+			return err
+		}
+		c, _, err := s.transcribeVideo(r.Context(), v.ID, lang, true)
+		if errors.Is(err, errTranscription) {
+			s.log.Warn("transcribe video", "video_id", v.ID, "error", err)
+			return errUnavailable("the transcription service failed; try again later")
+		}
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toAPICaption(v, c, s.mediaQuery(v)))
+		return nil
+	})
 }
 
 // transcribeVideo sends the video's audio to the transcription service and stores the
 // captions it returns under lang, or else the language the service names, or else "und".
 // Failures of the service wrap errTranscription.
 func (s *Server) transcribeVideo(ctx context.Context, videoID, lang string, replace bool) (store.Caption, bool, error) {
-	audio, err := s.blobs.Get(ctx, videoKey(videoID, transcriptionAudio))
-	if errors.Is(err, storage.ErrNotFound) {
-		return store.Caption{}, false, errNoAudio
-	}
-	if err != nil {
-		return store.Caption{}, false, err
-	}
-	defer audio.Close()
 	service := ""
 	if lang != "" {
 		// The OpenAI API takes ISO 639-1 codes: the primary subtag.
 		service, _, _ = strings.Cut(lang, "-")
 	}
-	t, err := s.transcriber.transcribe(ctx, audio, service)
+	t, err := s.transcriber.transcribeVideo(ctx, videoID, service)
 	if err != nil {
 		return store.Caption{}, false, err
 	}
-	vtt, err := parseWebVTT(t.vtt)
-	if errors.Is(err, errNoCues) {
+	vtt, err := hls.ParseWebVTT(t.vtt)
+	if errors.Is(err, hls.ErrNoCues) {
 		return store.Caption{}, false, errNoSpeech
 	}
 	if err != nil {
 		return store.Caption{}, false, fmt.Errorf("%w: its answer is not valid WebVTT: %v", errTranscription, err)
 	}
 	if lang == "" {
-		for _, l := range []string{t.language, vtt.language, "und"} {
+		for _, l := range []string{t.language, vtt.Language, "und"} {
 			if c, ok := canonicalLanguage(l); ok {
 				lang = c
 				break
@@ -380,11 +358,11 @@ func (s *Server) transcribeVideo(ctx context.Context, videoID, lang string, repl
 // afterPublish starts the work a newly published video gets: its automatic captions when
 // the service is configured to make them. It never blocks the caller (the sync loop).
 func (s *Server) afterPublish(videoID string) {
-	if !s.cfg.AutoTranscribe || s.transcriber == nil || s.life.Err() != nil {
+	if !s.cfg.Transcription.Auto || s.transcriber == nil {
 		return
 	}
-	s.wg.Go(func() {
-		c, stored, err := s.transcribeVideo(s.life, videoID, "", false)
+	s.transcriber.inBackground(func(ctx context.Context) {
+		c, stored, err := s.transcribeVideo(ctx, videoID, "", false)
 		switch {
 		case err == nil && stored:
 			s.log.Info("video transcribed", "video_id", videoID, "language", c.Language)
@@ -392,7 +370,7 @@ func (s *Server) afterPublish(videoID string) {
 			s.log.Debug("automatic captions skipped: the video has captions in that language", "video_id", videoID)
 		case errors.Is(err, errNoAudio), errors.Is(err, errNoSpeech), errors.Is(err, errNotFound):
 			s.log.Debug("automatic captions skipped", "video_id", videoID, "reason", err)
-		case s.life.Err() == nil:
+		case ctx.Err() == nil:
 			s.log.Warn("transcribe published video", "video_id", videoID, "error", err)
 		}
 	})
@@ -413,47 +391,20 @@ func (s *Server) withSubtitles(ctx context.Context, v store.Video, master io.Rea
 	if err != nil {
 		return nil, err
 	}
-	return readSeekNopCloser{bytes.NewReader(addSubtitleRenditions(body, tracks))}, nil
+	return readSeekNopCloser{bytes.NewReader(hls.AddSubtitleRenditions(body, subtitleGroup, subtitleTracks(tracks)))}, nil
 }
 
 type readSeekNopCloser struct{ *bytes.Reader }
 
 func (readSeekNopCloser) Close() error { return nil }
 
-// addSubtitleRenditions writes an EXT-X-MEDIA line per track before the first variant and
-// adds SUBTITLES to every EXT-X-STREAM-INF. It edits the text rather than re-marshalling the
-// parsed playlist, so tags the parser does not model pass through untouched.
-func addSubtitleRenditions(master []byte, tracks []store.Caption) []byte {
-	if len(tracks) == 0 {
-		return master
+// subtitleTracks are the caption tracks as the master playlist offers them.
+func subtitleTracks(captions []store.Caption) []hls.SubtitleTrack {
+	tracks := make([]hls.SubtitleTrack, len(captions))
+	for i, c := range captions {
+		tracks[i] = hls.SubtitleTrack{Language: c.Language, Name: c.Label, URI: "subs/" + c.Language + "/playlist.m3u8"}
 	}
-	var media strings.Builder
-	names := map[string]bool{}
-	for _, c := range tracks {
-		// NAME must be unique in the group; quotes cannot be escaped in a quoted-string.
-		name := strings.NewReplacer(`"`, "", "\n", "", "\r", "").Replace(c.Label)
-		if names[name] {
-			name += " (" + c.Language + ")"
-		}
-		names[name] = true
-		fmt.Fprintf(&media, `#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="%s",NAME="%s",LANGUAGE="%s",DEFAULT=NO,AUTOSELECT=YES,URI="subs/%s/playlist.m3u8"`+"\n",
-			subtitleGroup, name, c.Language, c.Language)
-	}
-	var out bytes.Buffer
-	inserted := false
-	for _, line := range strings.SplitAfter(string(master), "\n") {
-		text := strings.TrimRight(line, "\r\n")
-		if strings.HasPrefix(text, "#EXT-X-STREAM-INF:") {
-			if !inserted {
-				out.WriteString(media.String())
-				inserted = true
-			}
-			out.WriteString(text + `,SUBTITLES="` + subtitleGroup + `"` + line[len(text):])
-			continue
-		}
-		out.WriteString(line)
-	}
-	return out.Bytes()
+	return tracks
 }
 
 // subtitleFile matches the subtitle paths under /media/{id}/: subs/{language}/playlist.m3u8
@@ -474,46 +425,34 @@ func subtitleFile(rel string) (lang, file string, ok bool) {
 // serveSubtitles serves one caption track to players: a media playlist whose single segment
 // is the whole WebVTT file, lasting as long as the video, and the file itself with the
 // timestamp mapping HLS players need. serveMedia has checked access.
-func (s *Server) serveSubtitles(w http.ResponseWriter, r *http.Request, v store.Video, lang, file string, public bool, token string) {
+func (s *Server) serveSubtitles(w http.ResponseWriter, r *http.Request, v store.Video, lang, file string, public bool, token string) error {
 	ctx := r.Context()
 	key := captionKey(v.ID, lang)
 	var body []byte
 	switch file {
 	case "playlist.m3u8":
 		if v.DurationSeconds == nil {
-			s.fail(w, r, errNoSuchMediaFile)
-			return
+			return errNoSuchMediaFile
 		}
-		if _, err := s.blobs.Stat(ctx, key); errors.Is(err, storage.ErrNotFound) {
-			s.fail(w, r, errNoSuchMediaFile)
-			return
-		} else if err != nil {
-			s.fail(w, r, err)
-			return
+		if _, err := s.blobs.Stat(ctx, key); err != nil {
+			return orMissing(err)
 		}
-		d := *v.DurationSeconds
-		p := hls.MediaPlaylist{Type: hls.PlaylistVOD, TargetDuration: int(math.Ceil(d - 1e-6)),
-			Segments: []hls.Segment{{URI: "captions.vtt", Duration: d}}}
-		body = p.Marshal()
+		body = hls.SubtitlePlaylist("captions.vtt", *v.DurationSeconds)
 		if !public {
-			body = rewriteURIs(body, "token="+token)
+			body = hls.RewriteURIs(body, "token="+token)
 		}
 	default:
-		vtt, err := s.readSmall(ctx, key)
-		if errors.Is(err, storage.ErrNotFound) {
-			s.fail(w, r, errNoSuchMediaFile)
-			return
-		}
+		vtt, err := readSmall(ctx, s.blobs, key)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return orMissing(err)
 		}
 		// Not rewritten: cue text is not URIs, and the file links to nothing.
-		body = withTimestampMap(vtt)
+		body = hls.WithTimestampMap(vtt, captionTimelineStart)
 	}
 	h := w.Header()
 	h.Set("Content-Type", mediaType(file))
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Cache-Control", cacheControl(file, public, v.Status == store.StatusReady))
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+	return nil
 }

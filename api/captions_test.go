@@ -19,9 +19,7 @@ import (
 
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
-	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/hls"
-	"github.com/sunomi/sunomi/storage"
 )
 
 const (
@@ -29,104 +27,6 @@ const (
 		"00:00:02.000 --> 00:00:04.000 align:start\n<v Narrator>Second line &amp; more</v>\n"
 	vttFrench = "WEBVTT - sous-titres\nKind: captions\n\nNOTE une note\n\n00:01.000 --> 00:03.000\nBonjour le monde\n"
 )
-
-// putVTT uploads a caption file as the web app does.
-func (e *env) putVTT(token, videoID, lang, body string) response {
-	e.t.Helper()
-	req, err := http.NewRequest(http.MethodPut, e.URL+"/api/v1/videos/"+videoID+"/captions/"+lang, strings.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "text/vtt")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return response{status: resp.StatusCode, header: resp.Header, body: data}
-}
-
-func (e *env) captionText(videoID string) string {
-	e.t.Helper()
-	var text string
-	if err := e.db.Pool().QueryRow(context.Background(), `SELECT caption_text FROM videos WHERE id = $1`, videoID).Scan(&text); err != nil {
-		e.t.Fatal(err)
-	}
-	return text
-}
-
-func (e *env) captions(videoID, token string) []oapi.Caption {
-	e.t.Helper()
-	var list oapi.CaptionList
-	e.must(http.StatusOK, "GET", "/api/v1/videos/"+videoID+"/captions", token, nil).decode(e.t, &list)
-	return list.Captions
-}
-
-func (e *env) blobExists(key string) bool {
-	e.t.Helper()
-	_, err := e.blobs.Stat(context.Background(), key)
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		e.t.Fatal(err)
-	}
-	return err == nil
-}
-
-func TestParseWebVTT(t *testing.T) {
-	valid := []struct {
-		name, in, text string
-		cues           int
-	}{
-		{"two cues with markup", vttEnglish, "Hello brave new world\nSecond line & more", 2},
-		{"header text, metadata and a note", vttFrench, "Bonjour le monde", 1},
-		{"BOM and CRLF", "\ufeffWEBVTT\r\n\r\n00:00:01.000 --> 00:00:02.000\r\nOne\r\ntwo\r\n", "One two", 1},
-		{"hours beyond 99", "WEBVTT\n\n100:00:00.000 --> 100:00:01.000\nlate\n", "late", 1},
-		{"no spaces around the arrow", "WEBVTT\n\n00:01.000-->00:02.000\nx\n", "x", 1},
-		{"style block and empty cue", "WEBVTT\n\nSTYLE\n::cue { color: red }\n\n00:01.000 --> 00:02.000\n", "", 1},
-		{"timestamps inside a cue", "WEBVTT\n\n00:01.000 --> 00:04.000\nkaraoke <00:02.000>style&nbsp;cue\n", "karaoke style cue", 1},
-	}
-	for _, c := range valid {
-		t.Run(c.name, func(t *testing.T) {
-			v, err := parseWebVTT([]byte(c.in))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v.text != c.text || v.cues != c.cues {
-				t.Fatalf("text %q, %d cues; want %q, %d", v.text, v.cues, c.text, c.cues)
-			}
-			if bytes.Contains(v.body, []byte("\r")) || bytes.HasPrefix(v.body, []byte("\ufeff")) {
-				t.Fatalf("body not normalised: %q", v.body)
-			}
-		})
-	}
-	invalid := []struct{ name, in, want string }{
-		{"no header", "00:01.000 --> 00:02.000\nx\n", "line 1: "},
-		{"WEBVTT glued to text", "WEBVTTX\n\n00:01.000 --> 00:02.000\nx\n", "line 1: "},
-		{"empty", "", "line 1: "},
-		{"no cues", "WEBVTT\n\nNOTE nothing\n", "no cues"},
-		{"cue in the header", "WEBVTT\n00:01.000 --> 00:02.000\nx\n", "line 2: "},
-		{"bad start", "WEBVTT\n\n00:01.000 --> 00:02.000\na\n\n0:03.000 --> 00:04.000\nb\n", "line 6: the cue start \"0:03.000\""},
-		{"bad end", "WEBVTT\n\n00:01.000 --> 00:02,000\na\n", "line 3: the cue end \"00:02,000\""},
-		{"minutes over 59", "WEBVTT\n\n00:60:00.000 --> 01:00:01.000\na\n", "line 3: "},
-		{"end before start", "WEBVTT\n\n00:05.000 --> 00:04.000\na\n", "line 3: the cue ends (00:04.000) before or when it starts (00:05.000)"},
-		{"end equals start", "WEBVTT\n\n00:05.000 --> 00:05.000\na\n", "line 3: "},
-		{"identifier without timing", "WEBVTT\n\nintro\nHello\n", "line 4: expected a cue timing line"},
-		{"arrow in cue text", "WEBVTT\n\n00:01.000 --> 00:02.000\na\n00:03.000 --> 00:04.000\n", "line 5: "},
-		{"invalid UTF-8", "WEBVTT\n\n00:01.000 --> 00:02.000\ncaf\xe9\n", "line 4: the file is not valid UTF-8"},
-		{"NUL", "WEBVTT\n\n00:01.000 --> 00:02.000\na\x00\n", "line 4: "},
-	}
-	for _, c := range invalid {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := parseWebVTT([]byte(c.in))
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("error %v, want one containing %q", err, c.want)
-			}
-		})
-	}
-}
 
 func TestCanonicalLanguage(t *testing.T) {
 	for in, want := range map[string]string{"en": "en", "EN": "en", "pt-br": "pt-BR", "zh-hant-tw": "zh-Hant-TW", "es-419": "es-419", "SGN-be-FR": "sgn-BE-FR"} {
@@ -360,24 +260,13 @@ func TestCaptionsInHLS(t *testing.T) {
 	if string(vtt.body) != wantVTT {
 		t.Fatalf("captions:\n%s\nwant:\n%s", vtt.body, wantVTT)
 	}
-	if _, err := parseWebVTT(vtt.body); err != nil {
+	if _, err := hls.ParseWebVTT(vtt.body); err != nil {
 		t.Fatalf("the served file is not valid WebVTT: %v", err)
 	}
 
 	for _, missing := range []string{"subs/de/playlist.m3u8", "subs/de/captions.vtt", "subs/en/other.vtt", "subs/en_US/captions.vtt", "subs/../captions/en.vtt"} {
 		if r := get(t, e.URL+"/media/"+id+"/"+missing, nil); r.status != http.StatusNotFound {
 			t.Errorf("%s: status %d, want 404", missing, r.status)
-		}
-	}
-}
-
-func TestWithTimestampMap(t *testing.T) {
-	for in, want := range map[string]string{
-		"WEBVTT\n\n00:01.000 --> 00:02.000\na\n":                                            "WEBVTT\n" + hlsTimestampMap + "\n\n00:01.000 --> 00:02.000\na\n",
-		"WEBVTT\nX-TIMESTAMP-MAP=LOCAL:00:00:00.000,MPEGTS:0\n\n00:01.000 --> 00:02.000\na": "WEBVTT\n" + hlsTimestampMap + "\n\n00:01.000 --> 00:02.000\na",
-	} {
-		if got := string(withTimestampMap([]byte(in))); got != want {
-			t.Errorf("withTimestampMap(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -421,24 +310,6 @@ func TestPrivateCaptions(t *testing.T) {
 			t.Errorf("%s without a token: status %d", f, r.status)
 		}
 	}
-}
-
-// testWAV is a 16 kHz mono 16-bit PCM WAV of a 440 Hz tone, like the pipeline's speech track.
-func testWAV(seconds float64) []byte {
-	const rate = 16000
-	n := int(seconds * rate)
-	var b bytes.Buffer
-	le := binary.LittleEndian
-	b.WriteString("RIFF")
-	_ = binary.Write(&b, le, uint32(36+2*n))
-	b.WriteString("WAVEfmt ")
-	_ = binary.Write(&b, le, []any{uint32(16), uint16(1), uint16(1), uint32(rate), uint32(2 * rate), uint16(2), uint16(16)})
-	b.WriteString("data")
-	_ = binary.Write(&b, le, uint32(2*n))
-	for i := range n {
-		_ = binary.Write(&b, le, int16(8000*math.Sin(2*math.Pi*440*float64(i)/rate)))
-	}
-	return b.Bytes()
 }
 
 const whisperAnswer = "WEBVTT\n\n00:00.000 --> 00:01.500\nHello from the transcription service\n"
@@ -549,19 +420,9 @@ func (f *fakeWhisper) calls() []whisperRequest {
 
 func withWhisper(f *fakeWhisper, auto bool) envOption {
 	return withConfig(func(c *Config) {
-		c.TranscriptionURL = f.srv.URL + "/"
-		c.TranscriptionModel = "whisper-test"
-		c.TranscriptionKey = f.key
-		c.TranscriptionTimeout = 2 * time.Second
-		c.AutoTranscribe = auto
+		c.Transcription = TranscriptionConfig{URL: f.srv.URL + "/", Model: "whisper-test", Key: f.key,
+			Timeout: 2 * time.Second, Auto: auto}
 	})
-}
-
-func (e *env) putSpeech(videoID string, wav []byte) {
-	e.t.Helper()
-	if err := e.blobs.Put(context.Background(), videoKey(videoID, transcriptionAudio), bytes.NewReader(wav), int64(len(wav))); err != nil {
-		e.t.Fatal(err)
-	}
 }
 
 func TestTranscription(t *testing.T) {
@@ -672,26 +533,6 @@ func TestTranscriptionNotConfigured(t *testing.T) {
 	if n := len(e.captions(id, "")); n != 0 {
 		t.Fatalf("%d tracks", n)
 	}
-}
-
-// publishFake makes a video whose job has just finished with the fake ladder (and speech
-// track), as the farm leaves it, for jobEnded to publish.
-func (e *env) publishFake(owner oapi.Session, title string, wav []byte) string {
-	e.t.Helper()
-	id := e.readyVideo(owner, store.Public, title) // a video row and the ladder's files
-	if _, err := e.db.Pool().Exec(context.Background(), `UPDATE videos SET status = 'processing', published_at = NULL WHERE id = $1`, id); err != nil {
-		e.t.Fatal(err)
-	}
-	if wav != nil {
-		e.putSpeech(id, wav)
-	}
-	if err := e.srv.jobEnded(context.Background(), id, wire.Job{ID: "job-" + id, State: wire.JobDone}); err != nil {
-		e.t.Fatal(err)
-	}
-	if v := e.video(id); v.Status != store.StatusReady {
-		e.t.Fatalf("status %s after the job ended", v.Status)
-	}
-	return id
 }
 
 func TestAutoTranscription(t *testing.T) {

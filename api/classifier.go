@@ -7,19 +7,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // The optional classifier webhook: an external service (in production, a thin wrapper around
 // AWS Rekognition or a self-hosted model) that looks at a video's frames before it is
 // published. It receives
 //
-//	POST {ClassifierURL}
+//	POST {Config.Classifier.URL}
 //	{"videoId": "…", "images": [{"name": "poster.jpg", "contentType": "image/jpeg", "bytes": "<base64>"}, …]}
 //
 // and answers in the shape of Rekognition's DetectModerationLabels:
@@ -30,7 +32,7 @@ import (
 // covers a frame of every part of the video without decoding anything here.
 
 // classifierImages are the files of a video's output sent to the classifier.
-var classifierImages = []string{"poster.jpg", "storyboard.jpg"}
+var classifierImages = []string{layout.PosterFile, layout.StoryboardImage}
 
 // maxClassifierImage skips larger images: Rekognition takes at most 5 MB of image bytes.
 const maxClassifierImage = 5 << 20
@@ -56,46 +58,72 @@ type classifierResponse struct {
 	ModerationLabels []moderationLabel `json:"ModerationLabels"`
 }
 
+// classifier screens a video's frames with the webhook before the video is published.
+type classifier struct {
+	cfg    ClassifierConfig
+	blobs  storage.Store // where the frames are
+	client *http.Client
+	log    *slog.Logger
+}
+
+// newClassifier returns nil when no classifier is configured.
+func newClassifier(cfg ClassifierConfig, blobs storage.Store, log *slog.Logger) *classifier {
+	if cfg.URL == "" {
+		return nil
+	}
+	return &classifier{cfg: cfg, blobs: blobs, client: &http.Client{}, log: log}
+}
+
+// Close releases the connections kept to the webhook; a nil classifier (none configured)
+// has none.
+func (c *classifier) Close(context.Context) error {
+	if c == nil {
+		return nil
+	}
+	c.client.CloseIdleConnections()
+	return nil
+}
+
 // errNoFrames means the video has neither poster nor storyboard to classify.
 var errNoFrames = errors.New("no frames to classify")
 
 // classify asks the classifier about a video and applies its labels to p: those at or above
-// ClassifierWarnAt become content warnings, those at or above ClassifierHoldAt hold the video.
-// When the classifier fails, the video is held only if ClassifierFailClosed says so; either
-// way it is not lost, and the error is logged.
-func (s *Server) classify(ctx context.Context, videoID string, p *store.Published) {
-	if s.cfg.ClassifierURL == "" {
+// WarnAt become content warnings, those at or above HoldAt hold the video. When the
+// classifier fails, the video is held only if FailClosed says so; either way it is not lost,
+// and the error is logged. A nil classifier (none configured) changes nothing.
+func (c *classifier) classify(ctx context.Context, videoID string, p *store.Published) {
+	if c == nil {
 		return
 	}
-	labels, err := s.callClassifier(ctx, videoID)
+	labels, err := c.call(ctx, videoID)
 	if errors.Is(err, errNoFrames) {
-		s.log.Debug("no frames for the classifier", "video_id", videoID)
+		c.log.Debug("no frames for the classifier", "video_id", videoID)
 		return
 	}
 	if err != nil {
-		if s.cfg.ClassifierFailClosed {
-			s.log.Warn("classifier failed; video held", "video_id", videoID, "error", err)
+		if c.cfg.FailClosed {
+			c.log.Warn("classifier failed; video held", "video_id", videoID, "error", err)
 			p.HeldReason = joinReasons(p.HeldReason, "automated check unavailable")
 		} else {
-			s.log.Warn("classifier failed; video published unchecked", "video_id", videoID, "error", err)
+			c.log.Warn("classifier failed; video published unchecked", "video_id", videoID, "error", err)
 		}
 		return
 	}
-	warnings, hold := s.judgeLabels(labels)
+	warnings, hold := c.judgeLabels(labels)
 	for _, w := range warnings {
 		if !slices.Contains(p.ContentWarnings, w) {
 			p.ContentWarnings = append(p.ContentWarnings, w)
 		}
 	}
 	if hold != "" {
-		s.log.Info("classifier held a video", "video_id", videoID, "reason", hold)
+		c.log.Info("classifier held a video", "video_id", videoID, "reason", hold)
 		p.HeldReason = joinReasons(p.HeldReason, hold)
 	}
 }
 
 // judgeLabels turns a classifier's labels into content warnings (label names, at most 10 of
 // at most 40 characters, like a moderator's) and a hold reason ("" for none).
-func (s *Server) judgeLabels(labels []moderationLabel) (warnings []string, hold string) {
+func (c *classifier) judgeLabels(labels []moderationLabel) (warnings []string, hold string) {
 	var held []string
 	for _, l := range labels {
 		name := strings.TrimSpace(l.Name)
@@ -105,10 +133,10 @@ func (s *Server) judgeLabels(labels []moderationLabel) (warnings []string, hold 
 		if rs := []rune(name); len(rs) > maxLabel {
 			name = string(rs[:maxLabel])
 		}
-		if l.Confidence >= s.cfg.ClassifierWarnAt && len(warnings) < maxLabels && !slices.Contains(warnings, name) {
+		if l.Confidence >= c.cfg.WarnAt && len(warnings) < maxLabels && !slices.Contains(warnings, name) {
 			warnings = append(warnings, name)
 		}
-		if l.Confidence >= s.cfg.ClassifierHoldAt {
+		if l.Confidence >= c.cfg.HoldAt {
 			held = append(held, fmt.Sprintf("%s (%.0f%%)", name, l.Confidence))
 		}
 	}
@@ -118,11 +146,11 @@ func (s *Server) judgeLabels(labels []moderationLabel) (warnings []string, hold 
 	return warnings, hold
 }
 
-// callClassifier sends the video's frames and returns the labels, within ClassifierTimeout.
-func (s *Server) callClassifier(ctx context.Context, videoID string) ([]moderationLabel, error) {
+// call sends the video's frames and returns the labels, within Timeout.
+func (c *classifier) call(ctx context.Context, videoID string) ([]moderationLabel, error) {
 	req := classifierRequest{VideoID: videoID}
 	for _, name := range classifierImages {
-		data, err := s.readImage(ctx, videoKey(videoID, "hls/"+name))
+		data, err := c.readImage(ctx, layout.Ladder(videoID, name))
 		if errors.Is(err, storage.ErrNotFound) {
 			continue
 		}
@@ -130,7 +158,7 @@ func (s *Server) callClassifier(ctx context.Context, videoID string) ([]moderati
 			return nil, err
 		}
 		if data == nil {
-			s.log.Warn("image too large for the classifier; skipped", "video_id", videoID, "file", name)
+			c.log.Warn("image too large for the classifier; skipped", "video_id", videoID, "file", name)
 			continue
 		}
 		req.Images = append(req.Images, classifierImage{Name: name, ContentType: "image/jpeg", Bytes: data})
@@ -142,14 +170,14 @@ func (s *Server) callClassifier(ctx context.Context, videoID string) ([]moderati
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.ClassifierTimeout)
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.ClassifierURL, bytes.NewReader(body))
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	hr.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(hr)
+	resp, err := c.client.Do(hr)
 	if err != nil {
 		return nil, fmt.Errorf("call the classifier: %w", err)
 	}
@@ -166,8 +194,8 @@ func (s *Server) callClassifier(ctx context.Context, videoID string) ([]moderati
 }
 
 // readImage reads one image of the output: nil data when it is over maxClassifierImage.
-func (s *Server) readImage(ctx context.Context, key string) ([]byte, error) {
-	rc, err := s.blobs.Get(ctx, key)
+func (c *classifier) readImage(ctx context.Context, key string) ([]byte, error) {
+	rc, err := c.blobs.Get(ctx, key)
 	if err != nil {
 		return nil, err
 	}

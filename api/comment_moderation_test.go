@@ -10,7 +10,7 @@ import (
 )
 
 func TestCommentModeration(t *testing.T) {
-	e := newEnv(t, withConfig(func(c *Config) { c.TermPolicy = []TermRule{{"giveaway", TermHold}} }))
+	e := newEnv(t, withConfig(func(c *Config) { c.Moderation.TermPolicy = []TermRule{{"giveaway", TermHold}} }))
 	owner, author, reporter, mod := e.user("owner"), e.user("author"), e.user("reporter"), e.moderator()
 	id := e.readyVideo(owner, store.Public, "talk")
 	comments := "/api/v1/videos/" + id + "/comments"

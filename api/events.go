@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/retry"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // WebSocket close codes beyond RFC 6455's, in the 4000–4999 range applications own.
@@ -241,9 +243,10 @@ func (s *Server) streamCounts(ctx context.Context, conn *websocket.Conn, last oa
 
 // snapshotEvent describes a video that is not being transcoded right now.
 func snapshotEvent(v store.Video) oapi.ProgressEvent {
-	ev := oapi.ProgressEvent{VideoId: v.ID, Status: oapi.VideoStatus(v.Status), Progress: oapi.Progress{Rungs: map[string]float64{}}}
+	ev := oapi.ProgressEvent{VideoId: v.ID, Status: oapi.VideoStatus(v.Status), Progress: oapi.Progress{Rungs: map[string]float64{}},
+		Playable: v.Playable()}
 	if v.Status == store.StatusReady {
-		ev.Progress.Overall, ev.Playable = 100, true
+		ev.Progress.Overall = 100
 		for _, r := range v.Rungs {
 			ev.Progress.Rungs[r] = 100
 		}
@@ -263,9 +266,15 @@ func removedEvent(videoID string) oapi.ProgressEvent {
 
 // relay fans the farm's event stream of each job out to the WebSockets of this replica that
 // follow it: one upstream stream per job however many viewers, started by the first and
-// stopped after the last.
+// stopped after the last. Before an event goes out, what it says about the video is recorded
+// (record, the publisher's jobChanged), so a client that reacts to it by fetching the video
+// sees the same.
 type relay struct {
-	s *Server
+	farm   Farm
+	record func(ctx context.Context, videoID string, job wire.Job) error
+	now    func() time.Time
+	log    *slog.Logger
+	wg     sync.WaitGroup // the follow goroutines
 
 	mu      sync.Mutex
 	watches map[string]*watch // by video id
@@ -283,14 +292,21 @@ type watch struct {
 	// (each reports its own chunk's frames), so a raw percentage can fall.
 	maxOverall float64
 	maxRungs   map[string]float64
-	// applied is the job state last written to the database: progress events repeat the state
-	// many times a second, and only a change needs the write. It, like the fields above, is
-	// touched only by the watch's follow goroutine.
-	applied string
+	// recorded is what was last recorded of the job: progress events repeat it many times a
+	// second, and only a change needs the write. It, like the fields above, is touched only by
+	// the watch's follow goroutine.
+	recorded jobSeen
 }
 
-func newRelay(s *Server) *relay {
-	return &relay{s: s, watches: map[string]*watch{}}
+// jobSeen is what the database records of a job in flight: its state, and whether the farm
+// has said it is playable.
+type jobSeen struct {
+	state    scheduler.JobState
+	playable bool
+}
+
+func newRelay(farm Farm, record func(context.Context, string, wire.Job) error, now func() time.Time, log *slog.Logger) *relay {
+	return &relay{farm: farm, record: record, now: now, log: log.With("component", "relay"), watches: map[string]*watch{}}
 }
 
 // subscribe returns a channel of the video's events, starting with the latest known one. The
@@ -308,7 +324,7 @@ func (rl *relay) subscribe(videoID, jobID string) (<-chan oapi.ProgressEvent, fu
 		ctx, cancel := context.WithCancel(context.Background())
 		w = &watch{cancel: cancel, subs: map[chan oapi.ProgressEvent]struct{}{}}
 		rl.watches[videoID] = w
-		rl.s.wg.Go(func() { rl.follow(ctx, videoID, jobID, w) })
+		rl.wg.Go(func() { rl.follow(ctx, videoID, jobID, w) })
 	}
 	w.subs[ch] = struct{}{}
 	if w.last != nil {
@@ -335,18 +351,21 @@ func (rl *relay) unsubscribe(videoID string, w *watch, ch chan oapi.ProgressEven
 func (rl *relay) follow(ctx context.Context, videoID, jobID string, w *watch) {
 	backoff := retry.NewBackoff(200*time.Millisecond, 5*time.Second)
 	for ctx.Err() == nil {
-		err := rl.s.farm.WatchJob(ctx, jobID, func(e wire.Event) error {
-			return rl.publish(ctx, videoID, w, e.Job)
+		err := rl.farm.WatchJob(ctx, jobID, func(e wire.Event) error {
+			return rl.deliver(ctx, videoID, w, e.Job)
 		})
-		if err == nil || errors.Is(err, errJobEnded) || ctx.Err() != nil {
+		switch {
+		case err == nil || errors.Is(err, errJobEnded) || ctx.Err() != nil:
 			return
-		}
-		if isJobGone(err) {
-			_ = rl.publish(ctx, videoID, w, wire.Job{ID: jobID, State: wire.JobFailed,
-				Error: "the transcoding farm lost this job; please upload the video again"})
+		case isJobGone(err):
+			_ = rl.deliver(ctx, videoID, w, lostJob(jobID))
 			return
+		case errors.Is(err, errPublishing):
+			// Another replica is publishing the video: its end goes out once the row shows it.
+			rl.log.Debug("wait for the video to be published", "video_id", videoID, "job_id", jobID)
+		default:
+			rl.log.Warn("follow job events", "video_id", videoID, "job_id", jobID, "error", err)
 		}
-		rl.s.log.Warn("follow job events", "video_id", videoID, "job_id", jobID, "error", err)
 		if !retry.Sleep(ctx, backoff.Next()) {
 			return
 		}
@@ -358,19 +377,19 @@ var (
 	errRelayClosed = errors.New("the server is shutting down")
 )
 
-// publish turns a job update into an event for every subscriber. When the job has ended it
-// first records the outcome in the database, so a client that reacts to the event by fetching
-// the video sees it ready (or failed).
-func (rl *relay) publish(ctx context.Context, videoID string, w *watch, job wire.Job) error {
-	ended := wire.Finished(job.State)
-	if job.State != w.applied {
-		if err := rl.s.jobChanged(ctx, videoID, job); err != nil {
-			rl.s.log.Warn("apply job state", "video_id", videoID, "job_id", job.ID, "error", err)
+// deliver turns a job update into an event for every subscriber, after recording what changed
+// in the database. An end that could not be recorded is not delivered: follow's reconnect
+// tries again (and the sync loop regardless).
+func (rl *relay) deliver(ctx context.Context, videoID string, w *watch, job wire.Job) error {
+	ended := job.State.Finished()
+	if seen := (jobSeen{job.State, job.PlayableAt != nil}); seen != w.recorded {
+		if err := rl.record(ctx, videoID, job); err != nil {
 			if ended {
-				return err // retried by follow's reconnect, and by the sync loop regardless
+				return err
 			}
+			rl.log.Warn("record job progress", "video_id", videoID, "job_id", job.ID, "error", err)
 		} else {
-			w.applied = job.State
+			w.recorded = seen
 		}
 	}
 	ev := rl.event(videoID, w, job)
@@ -397,7 +416,7 @@ func (rl *relay) event(videoID string, w *watch, job wire.Job) oapi.ProgressEven
 		Progress:    oapi.Progress{Rungs: map[string]float64{}},
 		ChunksDone:  job.ChunksDone,
 		ChunksTotal: job.ChunksTotal,
-		Playable:    job.PlayableAt != nil || job.State == wire.JobDone,
+		Playable:    job.PlayableAt != nil || job.State == scheduler.JobDone,
 	}
 	if w.maxRungs == nil {
 		w.maxRungs = map[string]float64{}
@@ -411,7 +430,7 @@ func (rl *relay) event(videoID string, w *watch, job wire.Job) oapi.ProgressEven
 	}
 	ev.Progress.Overall = max(percent(done, total), w.maxOverall)
 	w.maxOverall = ev.Progress.Overall
-	if job.State == wire.JobDone {
+	if job.State == scheduler.JobDone {
 		ev.Progress.Overall = 100
 		for name := range ev.Progress.Rungs {
 			ev.Progress.Rungs[name] = 100
@@ -422,7 +441,7 @@ func (rl *relay) event(videoID string, w *watch, job wire.Job) oapi.ProgressEven
 		ev.Error = &reason
 	}
 	// ETA from the rate since this replica first saw progress.
-	now := rl.s.now()
+	now := rl.now()
 	if w.startTime.IsZero() && ev.Progress.Overall > 0 {
 		w.startTime, w.startPct = now, ev.Progress.Overall
 	} else if elapsed := now.Sub(w.startTime).Seconds(); !w.startTime.IsZero() && elapsed >= 1 && ev.Progress.Overall > w.startPct && ev.Status == oapi.VideoStatusProcessing {
@@ -441,13 +460,13 @@ func percent(done, total int64) float64 {
 }
 
 // videoStatus maps a job state to the video status users see.
-func videoStatus(jobState string) oapi.VideoStatus {
+func videoStatus(jobState scheduler.JobState) oapi.VideoStatus {
 	switch jobState {
-	case wire.JobQueued:
+	case scheduler.JobQueued:
 		return oapi.VideoStatusQueued
-	case wire.JobDone:
+	case scheduler.JobDone:
 		return oapi.VideoStatusReady
-	case wire.JobFailed, wire.JobCanceled:
+	case scheduler.JobFailed, scheduler.JobCanceled:
 		return oapi.VideoStatusFailed
 	default:
 		return oapi.VideoStatusProcessing
@@ -477,10 +496,10 @@ func (rl *relay) videoGone(videoID string) {
 	delete(rl.watches, videoID)
 }
 
-// close stops every upstream stream and ends every subscription.
-func (rl *relay) close() {
+// Close stops every upstream stream, ends every subscription and waits, until ctx ends, for
+// the streams' goroutines to return.
+func (rl *relay) Close(ctx context.Context) error {
 	rl.mu.Lock()
-	defer rl.mu.Unlock()
 	rl.closed = true
 	for id, w := range rl.watches {
 		w.cancel()
@@ -489,5 +508,19 @@ func (rl *relay) close() {
 		}
 		w.subs = nil
 		delete(rl.watches, id)
+	}
+	rl.mu.Unlock()
+	return waitFor(ctx, &rl.wg)
+}
+
+// waitFor waits for wg's goroutines to return, or for ctx to end.
+func waitFor(ctx context.Context, wg *sync.WaitGroup) error {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

@@ -19,8 +19,8 @@ import (
 
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
-	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/testmedia"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // clipSeconds is the length of the clip the farm transcodes in these tests: short, so a
@@ -233,6 +233,19 @@ func TestVideoEvents(t *testing.T) {
 			defer mu.Unlock()
 			results[name] = result{events, end}
 		})
+	}
+	// What the watch page does: when an event says the video is playable, it fetches the
+	// video and offers playback. The row says so by then, whether the video is still
+	// processing or already ready.
+	events, _ := e.follow(ctx, id, owner.Token).collectUntil(ctx, func(ev oapi.ProgressEvent) bool { return ev.Playable })
+	if len(events) > 0 && events[len(events)-1].Playable {
+		var v oapi.Video
+		e.must(http.StatusOK, "GET", "/api/v1/videos/"+id, owner.Token, nil).decode(t, &v)
+		if v.Playback == nil {
+			t.Errorf("the socket said the video is playable (%s), but GET gives no playback (%s)", events[len(events)-1].Status, v.Status)
+		}
+	} else {
+		t.Errorf("no event said the video is playable: %+v", events)
 	}
 	wg.Wait()
 	for name := range followers {
@@ -462,7 +475,7 @@ func TestVideoSyncWithoutSocket(t *testing.T) {
 	})
 
 	job := e.farm.WaitJob(e.video(id).JobID, jobTimeout)
-	if job.State != wire.JobDone {
+	if job.State != scheduler.JobDone {
 		t.Fatalf("job %s ended %s: %s", job.ID, job.State, job.Error)
 	}
 	eventually(t, 10*time.Second, "the sync loop to mark the video ready", func() bool {

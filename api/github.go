@@ -143,12 +143,15 @@ func (s *Server) readOAuthState(r *http.Request) (oauthState, bool) {
 	return st, true
 }
 
-func (s *Server) githubEnabled(w http.ResponseWriter, r *http.Request) bool {
+// errNoGitHub answers the GitHub endpoints of a server without GitHub sign-in.
+var errNoGitHub = &httpError{status: http.StatusNotFound, code: codeNotFound, message: "signing in with GitHub is not configured on this server"}
+
+// githubEnabled returns errNoGitHub unless GitHub sign-in is configured.
+func (s *Server) githubEnabled() error {
 	if s.cfg.GitHub == nil {
-		s.fail(w, r, &httpError{status: http.StatusNotFound, code: codeNotFound, message: "signing in with GitHub is not configured on this server"})
-		return false
+		return errNoGitHub
 	}
-	return true
+	return nil
 }
 
 // GetAuthProviders tells the app which sign-in buttons to show.
@@ -158,35 +161,38 @@ func (s *Server) GetAuthProviders(w http.ResponseWriter, r *http.Request) {
 
 // GithubLogin redirects the browser to GitHub.
 func (s *Server) GithubLogin(w http.ResponseWriter, r *http.Request, params oapi.GithubLoginParams) {
-	if !s.githubEnabled(w, r) {
-		return
-	}
-	returnTo := "/"
-	if params.ReturnTo != nil && *params.ReturnTo != "" {
-		returnTo = *params.ReturnTo
-		if len(returnTo) > maxReturnTo {
-			s.fail(w, r, errField("returnTo", fmt.Sprintf("must be at most %d characters", maxReturnTo)))
-			return
+	s.handle(w, r, func() error {
+		if err := s.githubEnabled(); err != nil {
+			return err
 		}
-		if !localPath(returnTo) {
-			s.fail(w, r, errField("returnTo", "must be a path on this site, such as /upload"))
-			return
+		returnTo := "/"
+		if params.ReturnTo != nil && *params.ReturnTo != "" {
+			returnTo = *params.ReturnTo
+			if len(returnTo) > maxReturnTo {
+				return errField("returnTo", fmt.Sprintf("must be at most %d characters", maxReturnTo))
+			}
+			if !localPath(returnTo) {
+				return errField("returnTo", "must be a path on this site, such as /upload")
+			}
 		}
-	}
-	http.Redirect(w, r, s.startOAuth(w, returnTo, 0), http.StatusFound)
+		http.Redirect(w, r, s.startOAuth(w, returnTo, 0), http.StatusFound)
+		return nil
+	})
 }
 
 // GithubLink starts linking a GitHub account to the signed-in user.
 func (s *Server) GithubLink(w http.ResponseWriter, r *http.Request) {
-	if !s.githubEnabled(w, r) {
-		return
-	}
-	user, err := requireUser(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, oapi.RedirectURL{Url: s.startOAuth(w, "/", user.ID)})
+	s.handle(w, r, func() error {
+		if err := s.githubEnabled(); err != nil {
+			return err
+		}
+		user, err := requireUser(r)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, oapi.RedirectURL{Url: s.startOAuth(w, "/", user.ID)})
+		return nil
+	})
 }
 
 // maxReturnTo is openapi.yaml's maxLength of returnTo; it also keeps the state cookie well
@@ -202,58 +208,61 @@ func localPath(p string) bool {
 // links or creates the account, and sends the browser back into the app with the token in the
 // URL fragment (which browsers never send to servers, so it stays out of logs).
 func (s *Server) GithubCallback(w http.ResponseWriter, r *http.Request, params oapi.GithubCallbackParams) {
-	if !s.githubEnabled(w, r) {
-		return
-	}
-	st, ok := s.readOAuthState(r)
-	http.SetCookie(w, &http.Cookie{Name: oauthCookie, Path: "/api/v1/auth/github/", MaxAge: -1, HttpOnly: true})
-	back := func(fragment url.Values) {
-		target := "/"
-		if ok {
-			target = st.ReturnTo
+	s.handle(w, r, func() error {
+		if err := s.githubEnabled(); err != nil {
+			return err
 		}
-		http.Redirect(w, r, strings.TrimRight(s.cfg.PublicURL, "/")+target+"#"+fragment.Encode(), http.StatusFound)
-	}
-	fail := func(msg string) { back(url.Values{"error": {msg}}) }
-	switch {
-	case !ok:
-		fail("the sign-in took too long or was started in another browser; please try again")
-		return
-	case params.Error != nil:
-		fail("GitHub sign-in was cancelled")
-		return
-	case params.State == nil || !hmac.Equal([]byte(*params.State), []byte(st.Nonce)):
-		fail("the sign-in request did not match; please try again")
-		return
-	case params.Code == nil || *params.Code == "":
-		fail("GitHub did not return an authorisation code")
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
-	defer cancel()
-	profile, err := s.githubProfile(ctx, *params.Code)
-	if err != nil {
-		s.log.Warn("github sign-in", "error", err)
-		fail("GitHub could not confirm the sign-in; please try again")
-		return
-	}
-	user, msg, err := s.githubUser(ctx, profile, st.LinkUser)
-	if err != nil {
-		s.log.Error("github sign-in", "error", err)
-		fail("something went wrong on our side; please try again")
-		return
-	}
-	if msg != "" {
-		fail(msg)
-		return
-	}
-	token, _, err := s.issueToken(user.ID)
-	if err != nil {
-		s.log.Error("issue token", "error", err)
-		fail("something went wrong on our side; please try again")
-		return
-	}
-	back(url.Values{"token": {token}})
+		st, ok := s.readOAuthState(r)
+		http.SetCookie(w, &http.Cookie{Name: oauthCookie, Path: "/api/v1/auth/github/", MaxAge: -1, HttpOnly: true})
+		back := func(fragment url.Values) {
+			target := "/"
+			if ok {
+				target = st.ReturnTo
+			}
+			http.Redirect(w, r, strings.TrimRight(s.cfg.PublicURL, "/")+target+"#"+fragment.Encode(), http.StatusFound)
+		}
+		fail := func(msg string) { back(url.Values{"error": {msg}}) }
+		switch {
+		case !ok:
+			fail("the sign-in took too long or was started in another browser; please try again")
+			return nil
+		case params.Error != nil:
+			fail("GitHub sign-in was cancelled")
+			return nil
+		case params.State == nil || !hmac.Equal([]byte(*params.State), []byte(st.Nonce)):
+			fail("the sign-in request did not match; please try again")
+			return nil
+		case params.Code == nil || *params.Code == "":
+			fail("GitHub did not return an authorisation code")
+			return nil
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+		defer cancel()
+		profile, err := s.githubProfile(ctx, *params.Code)
+		if err != nil {
+			s.log.Warn("github sign-in", "error", err)
+			fail("GitHub could not confirm the sign-in; please try again")
+			return nil
+		}
+		user, msg, err := s.githubUser(ctx, profile, st.LinkUser)
+		if err != nil {
+			s.log.Error("github sign-in", "error", err)
+			fail("something went wrong on our side; please try again")
+			return nil
+		}
+		if msg != "" {
+			fail(msg)
+			return nil
+		}
+		token, _, err := s.issueToken(user.ID)
+		if err != nil {
+			s.log.Error("issue token", "error", err)
+			fail("something went wrong on our side; please try again")
+			return nil
+		}
+		back(url.Values{"token": {token}})
+		return nil
+	})
 }
 
 type githubProfile struct {

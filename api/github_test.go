@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"slices"
@@ -198,96 +197,11 @@ func (f *fakeGitHub) user(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-// browser is a user agent with a cookie jar that does not follow redirects, so that a test
-// sees every hop of the flow.
-type browser struct {
-	t   *testing.T
-	jar *cookiejar.Jar
-	c   *http.Client
-}
-
-func newBrowser(t *testing.T) *browser {
-	t.Helper()
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &browser{t: t, jar: jar, c: &http.Client{
-		Jar:           jar,
-		Timeout:       30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
-}
-
-// send makes a request and returns the response with its body read.
-func (b *browser) send(method, rawURL, token string) (*http.Response, []byte) {
-	b.t.Helper()
-	req, err := http.NewRequest(method, rawURL, nil)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatalf("%s %s: %v", method, rawURL, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	return resp, body
-}
-
-// hop GETs rawURL, which must redirect with 302, and returns where to.
-func (b *browser) hop(rawURL string) (*url.URL, *http.Response) {
-	b.t.Helper()
-	resp, body := b.send(http.MethodGet, rawURL, "")
-	if resp.StatusCode != http.StatusFound {
-		b.t.Fatalf("GET %s: status %d, want 302: %s", rawURL, resp.StatusCode, body)
-	}
-	loc, err := resp.Location()
-	if err != nil {
-		b.t.Fatalf("GET %s: %v", rawURL, err)
-	}
-	return loc, resp
-}
-
-func (b *browser) cookie(rawURL, name string) *http.Cookie {
-	u, _ := url.Parse(rawURL)
-	for _, c := range b.jar.Cookies(u) {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
-}
-
 // githubEnv is an API configured for the fake GitHub.
 type githubEnv struct {
 	*env
 	gh    *fakeGitHub
 	clock *testClock
-}
-
-// testClock is a clock a test moves forward.
-type testClock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
 }
 
 func newGitHubEnv(t *testing.T) *githubEnv {

@@ -3,26 +3,42 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/farmtest"
 	"github.com/sunomi/sunomi/internal/pgtest"
 	"github.com/sunomi/sunomi/internal/testkit"
+	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -78,7 +94,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		farmClient = e.farm.Client()
 	} else {
 		// No farm: submitting fails as it does when the farm is down.
-		farmClient = wire.NewClient([]string{"http://" + deadAddr(t)}, farmtest.Token, nil)
+		farmClient = client.New([]string{"http://" + deadAddr(t)}, farmtest.Token, nil)
 	}
 
 	ts := httptest.NewUnstartedServer(nil)
@@ -89,7 +105,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	}
 	cfg := ec.api
 	cfg.Store, cfg.Blobs, cfg.Farm = db, e.blobs, farmClient
-	cfg.SigningKeys = append(cfg.SigningKeys, SigningKey{ID: "test", Secret: []byte("test-signing-key-0123456789abcdefghij")})
+	cfg.Auth.SigningKeys = append(cfg.Auth.SigningKeys, SigningKey{ID: "test", Secret: []byte("test-signing-key-0123456789abcdefghij")})
 	cfg.MediaSecret = []byte("media-secret-0123456789")
 	cfg.PublicURL = e.URL
 	if cfg.SyncInterval == 0 {
@@ -180,19 +196,27 @@ func (e *env) do(method, path, token string, body any) response {
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	resp, data := roundTrip(e.t, http.DefaultClient, req, token)
+	return response{status: resp.StatusCode, header: resp.Header, body: data}
+}
+
+// roundTrip sends req through c, as token unless it is "", and returns the response with its
+// body read and closed.
+func roundTrip(t *testing.T, c *http.Client, req *http.Request, token string) (*http.Response, []byte) {
+	t.Helper()
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
-	return response{status: resp.StatusCode, header: resp.Header, body: data}
+	return resp, data
 }
 
 // must sends a request and fails the test unless the status is want.
@@ -269,4 +293,597 @@ func (e *env) video(id string) store.Video {
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	testkit.WaitFor(t, timeout, what, cond)
+}
+
+// Files of a tiny published ladder, as the farm writes them.
+var fakeLadder = map[string]string{
+	"hls/master.m3u8": "#EXTM3U\n#EXT-X-VERSION:3\n" +
+		"#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"audio\",DEFAULT=YES,AUTOSELECT=YES,URI=\"audio/playlist.m3u8\"\n" +
+		"#EXT-X-STREAM-INF:BANDWIDTH=900000,AVERAGE-BANDWIDTH=800000,RESOLUTION=640x360,CODECS=\"avc1.64001e,mp4a.40.2\",AUDIO=\"audio\"\n360p/playlist.m3u8\n",
+	"hls/360p/playlist.m3u8": "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:4\n#EXT-X-PLAYLIST-TYPE:VOD\n" +
+		"#EXTINF:4.000,\nc0_a1_0.ts\n#EXTINF:2.500,\nc0_a1_1.ts\n#EXT-X-ENDLIST\n",
+	"hls/audio/playlist.m3u8": "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:4\n#EXT-X-PLAYLIST-TYPE:VOD\n" +
+		"#EXTINF:4.000,\na_0.ts\n#EXTINF:2.500,\na_1.ts\n#EXT-X-ENDLIST\n",
+	"hls/360p/c0_a1_0.ts": strings.Repeat("G", 188*10),
+	"hls/360p/c0_a1_1.ts": strings.Repeat("G", 188*5),
+	"hls/poster.jpg":      "\xff\xd8\xff\xe0jpeg",
+	"hls/storyboard.vtt":  "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nstoryboard.jpg#xywh=0,0,160,90\n",
+}
+
+// readyVideo makes a published video of owner directly in the database and storage, as if the
+// farm had transcoded it.
+func (e *env) readyVideo(owner oapi.Session, visibility, title string) string {
+	e.t.Helper()
+	ctx := context.Background()
+	ownerID, _ := strconv.ParseInt(owner.User.Id, 10, 64)
+	id := newVideoID()
+	if err := e.db.CreateVideo(ctx, store.NewVideo{ID: id, OwnerID: ownerID, Title: title, Visibility: visibility,
+		SourceFilename: "x.mp4", SourceSize: 1}); err != nil {
+		e.t.Fatal(err)
+	}
+	for rel, body := range fakeLadder {
+		if err := e.blobs.Put(ctx, layout.Video(id)+rel, strings.NewReader(body), int64(len(body))); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	if _, err := e.db.MarkQueued(ctx, id, "job-"+id); err != nil {
+		e.t.Fatal(err)
+	}
+	p, err := e.srv.publisher.readLadder(ctx, id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if ok, err := e.db.MarkReady(ctx, id, p); err != nil || !ok {
+		e.t.Fatalf("MarkReady: %v %v", ok, err)
+	}
+	return id
+}
+
+// put PUTs body to a presigned upload URL and expects it stored.
+func put(t *testing.T, url string, body []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPut, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("PUT %s: status %d: %s", url, resp.StatusCode, msg)
+	}
+}
+
+// fastUser makes an account directly in the database with a token, skipping the password
+// hash that makes registration slow on purpose.
+func (e *env) fastUser(name string) oapi.Session {
+	e.t.Helper()
+	u, err := e.db.CreateUser(context.Background(), store.User{Username: name, DisplayName: name})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	token, exp, err := e.srv.issueToken(u.ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return oapi.Session{Token: token, ExpiresAt: exp, User: toAPIUser(u)}
+}
+
+// apiVideo GETs a video as token.
+func (e *env) apiVideo(id, token string) oapi.Video {
+	e.t.Helper()
+	var v oapi.Video
+	e.must(http.StatusOK, "GET", "/api/v1/videos/"+id, token, nil).decode(e.t, &v)
+	return v
+}
+
+// comments GETs a page of comments at path as token.
+func (e *env) comments(path, token string) oapi.CommentPage {
+	e.t.Helper()
+	var p oapi.CommentPage
+	e.must(http.StatusOK, "GET", path, token, nil).decode(e.t, &p)
+	return p
+}
+
+// commentIDs are the ids of a page's comments, in order.
+func commentIDs(p oapi.CommentPage) []string {
+	ids := make([]string, len(p.Comments))
+	for i, c := range p.Comments {
+		ids[i] = c.Id
+	}
+	return ids
+}
+
+// sqlCount runs a count query directly.
+func (e *env) sqlCount(q string, args ...any) int64 {
+	e.t.Helper()
+	var n int64
+	if err := e.db.Pool().QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
+		e.t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// equal reports whether a and b hold the same strings in the same order.
+func equal(a, b []string) bool { return strings.Join(a, ",") == strings.Join(b, ",") }
+
+// contains reports whether s holds v.
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// ptr points at a copy of v, for the optional fields of requests.
+func ptr[T any](v T) *T { return &v }
+
+// view posts a view with the given User-Agent ("" for Go's); body is nil (no body), a string
+// sent as it is, or a value sent as JSON.
+func (e *env) view(id, token, userAgent string, body any) (oapi.ViewResult, response) {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest("POST", e.URL+"/api/v1/videos/"+id+"/views", rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if userAgent != "" {
+		req.Header.Set("User-Agent", userAgent)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	r := response{status: resp.StatusCode, header: resp.Header, body: data}
+	var out oapi.ViewResult
+	if r.status == http.StatusOK {
+		r.decode(e.t, &out)
+	}
+	return out, r
+}
+
+// pngImage is a w×h PNG.
+func pngImage(t *testing.T, w, h int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for x := range w {
+		img.Set(x, x%h, color.RGBA{R: 200, A: 255})
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// jpegImage is a w×h JPEG.
+func jpegImage(t *testing.T, w, h int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, image.NewGray(image.Rect(0, 0, w, h)), nil); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// uploadAvatar asks for an upload URL, PUTs data there and completes it, expecting status.
+func (e *env) uploadAvatar(token, contentType string, data []byte, status int) (oapi.AvatarUpload, response) {
+	e.t.Helper()
+	var up oapi.AvatarUpload
+	e.must(http.StatusOK, "POST", "/api/v1/me/avatar", token, map[string]any{"contentType": contentType, "size": len(data)}).decode(e.t, &up)
+	req, err := http.NewRequest(http.MethodPut, up.Url, bytes.NewReader(data))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		e.t.Fatalf("PUT the avatar: status %d", resp.StatusCode)
+	}
+	return up, e.must(status, "POST", "/api/v1/me/avatar/complete", token, map[string]any{"uploadId": up.UploadId})
+}
+
+// countsSocket follows a video's events at base (an API replica's URL).
+func countsSocket(t *testing.T, ctx context.Context, base, id, token string) *socket {
+	t.Helper()
+	u := "ws" + strings.TrimPrefix(base, "http") + "/api/v1/videos/" + id + "/events"
+	conn, _, err := websocket.Dial(ctx, u, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v", u, err)
+	}
+	t.Cleanup(func() { conn.CloseNow() })
+	s := &socket{t: t, conn: conn}
+	s.auth(ctx, token)
+	return s
+}
+
+// waitCounts reads events until one carries counts that satisfy ok.
+func (s *socket) waitCounts(ctx context.Context, what string, ok func(oapi.Stats) bool) oapi.ProgressEvent {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		var ev oapi.ProgressEvent
+		if err := wsjson.Read(ctx, s.conn, &ev); err != nil {
+			s.t.Fatalf("waiting for %s: %v", what, err)
+		}
+		if ev.Counts != nil && ok(*ev.Counts) {
+			return ev
+		}
+	}
+}
+
+// userID is the database id of the session's user.
+func userID(t *testing.T, s oapi.Session) int64 {
+	t.Helper()
+	id, err := strconv.ParseInt(s.User.Id, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// publishVideo takes a video through the API's real publishing path: the farm's files (the
+// fake ladder plus extra) in storage, the video queued, then the job's end applied as the
+// relay or the reconciliation would, which runs the automated checks.
+func (e *env) publishVideo(owner oapi.Session, title string, extra map[string]string) string {
+	e.t.Helper()
+	ctx := context.Background()
+	ownerID, _ := strconv.ParseInt(owner.User.Id, 10, 64)
+	id := newVideoID()
+	if err := e.db.CreateVideo(ctx, store.NewVideo{ID: id, OwnerID: ownerID, Title: title, Visibility: store.Public,
+		SourceFilename: "x.mp4", SourceSize: 1}); err != nil {
+		e.t.Fatal(err)
+	}
+	for rel, body := range fakeLadder {
+		e.putBlob(layout.Video(id)+rel, body)
+	}
+	for rel, body := range extra {
+		e.putBlob(layout.Video(id)+rel, body)
+	}
+	if _, err := e.db.MarkQueued(ctx, id, "job-"+id); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.srv.publisher.jobChanged(ctx, id, wire.Job{ID: "job-" + id, State: scheduler.JobDone}); err != nil {
+		e.t.Fatalf("job end of %s: %v", id, err)
+	}
+	if v := e.video(id); v.Status != store.StatusReady {
+		e.t.Fatalf("video %s is %s after its job ended, want ready", id, v.Status)
+	}
+	return id
+}
+
+// putBlob stores body under key in the blob store.
+func (e *env) putBlob(key, body string) {
+	e.t.Helper()
+	if err := e.blobs.Put(context.Background(), key, strings.NewReader(body), int64(len(body))); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// decide posts a moderator's decision and returns the video after it.
+func (e *env) decide(mod oapi.Session, id string, body map[string]any) oapi.Video {
+	e.t.Helper()
+	var v oapi.Video
+	e.must(http.StatusOK, "POST", "/api/v1/moderation/videos/"+id+"/decision", mod.Token, body).decode(e.t, &v)
+	return v
+}
+
+// report reports a video and returns the report.
+func (e *env) report(reporter oapi.Session, targetType, id, reason string) oapi.Report {
+	e.t.Helper()
+	var rp oapi.Report
+	e.must(http.StatusCreated, "POST", "/api/v1/reports", reporter.Token, map[string]any{
+		"targetType": targetType, "targetId": id, "reason": reason,
+	}).decode(e.t, &rp)
+	return rp
+}
+
+// hold holds a video as an automated check would.
+func (e *env) hold(id, reason string) {
+	e.t.Helper()
+	if ok, err := e.db.Hold(context.Background(), id, reason); err != nil || !ok {
+		e.t.Fatalf("hold %s: %v %v", id, ok, err)
+	}
+}
+
+// transcodeAndWait uploads a file through the API, completes it, and waits until the farm's
+// job has ended and the video is published.
+func (e *env) transcodeAndWait(token, title, file string) store.Video {
+	e.t.Helper()
+	body, err := os.ReadFile(file)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	id := e.upload(token, title, body).VideoId
+	e.complete(token, id)
+	var v store.Video
+	eventually(e.t, jobTimeout, title+" to be published", func() bool {
+		v = e.video(id)
+		return !v.InFlight()
+	})
+	if v.Status != store.StatusReady {
+		e.t.Fatalf("%s: status %s (%s), want ready", title, v.Status, v.FailureReason)
+	}
+	return v
+}
+
+// searchVideo is what a test seeds beyond the title; zero fields keep readyVideo's values
+// (published now, no views).
+type searchVideo struct {
+	title, description, captions string
+	tags                         []string
+	age                          time.Duration // published this long ago
+	views, likes                 int64
+	duration                     float64
+	visibility                   string // default public
+}
+
+// seedSearch publishes a video through readyVideo, then sets what search reads directly, as
+// the social, caption and moderation features would.
+func (e *env) seedSearch(owner oapi.Session, sv searchVideo) string {
+	e.t.Helper()
+	if sv.visibility == "" {
+		sv.visibility = store.Public
+	}
+	if sv.tags == nil {
+		sv.tags = []string{}
+	}
+	if sv.duration == 0 {
+		sv.duration = 300
+	}
+	id := e.readyVideo(owner, sv.visibility, sv.title)
+	_, err := e.db.Pool().Exec(context.Background(), `
+		UPDATE videos SET description = $2, tags = $3, caption_text = $4,
+			published_at = now() - $5::bigint * interval '1 microsecond',
+			view_count = $6, like_count = $7, duration_seconds = $8
+		WHERE id = $1`, id, sv.description, sv.tags, sv.captions, sv.age.Microseconds(), sv.views, sv.likes, sv.duration)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+// search runs a search as token (anonymous when "") and returns the page.
+func (e *env) search(token string, params url.Values) oapi.VideoPage {
+	e.t.Helper()
+	var page oapi.VideoPage
+	e.must(http.StatusOK, "GET", "/api/v1/search?"+params.Encode(), token, nil).decode(e.t, &page)
+	return page
+}
+
+// searchAll follows the cursors to the end and returns every id in order.
+func (e *env) searchAll(token string, params url.Values) []string {
+	e.t.Helper()
+	var ids []string
+	for pages := 0; ; pages++ {
+		if pages > 100 {
+			e.t.Fatalf("search %v: more than 100 pages", params)
+		}
+		page := e.search(token, params)
+		for _, v := range page.Videos {
+			ids = append(ids, v.Id)
+		}
+		if page.NextCursor == nil {
+			return ids
+		}
+		params.Set("cursor", *page.NextCursor)
+	}
+}
+
+// searchArgs are query parameters from key, value pairs.
+func searchArgs(kv ...string) url.Values {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	return v
+}
+
+// searchTitles are the titles of a page's videos, in order.
+func searchTitles(page oapi.VideoPage) []string {
+	out := make([]string, len(page.Videos))
+	for i, v := range page.Videos {
+		out[i] = v.Title
+	}
+	return out
+}
+
+// putVTT uploads a caption file as the web app does.
+func (e *env) putVTT(token, videoID, lang, body string) response {
+	e.t.Helper()
+	req, err := http.NewRequest(http.MethodPut, e.URL+"/api/v1/videos/"+videoID+"/captions/"+lang, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/vtt")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: data}
+}
+
+// captionText is the text of the video's captions that search reads (videos.caption_text).
+func (e *env) captionText(videoID string) string {
+	e.t.Helper()
+	var text string
+	if err := e.db.Pool().QueryRow(context.Background(), `SELECT caption_text FROM videos WHERE id = $1`, videoID).Scan(&text); err != nil {
+		e.t.Fatal(err)
+	}
+	return text
+}
+
+// captions lists the video's caption tracks as token.
+func (e *env) captions(videoID, token string) []oapi.Caption {
+	e.t.Helper()
+	var list oapi.CaptionList
+	e.must(http.StatusOK, "GET", "/api/v1/videos/"+videoID+"/captions", token, nil).decode(e.t, &list)
+	return list.Captions
+}
+
+// blobExists reports whether the blob store holds key.
+func (e *env) blobExists(key string) bool {
+	e.t.Helper()
+	_, err := e.blobs.Stat(context.Background(), key)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		e.t.Fatal(err)
+	}
+	return err == nil
+}
+
+// testWAV is a 16 kHz mono 16-bit PCM WAV of a 440 Hz tone, like the pipeline's speech track.
+func testWAV(seconds float64) []byte {
+	const rate = 16000
+	n := int(seconds * rate)
+	var b bytes.Buffer
+	le := binary.LittleEndian
+	b.WriteString("RIFF")
+	_ = binary.Write(&b, le, uint32(36+2*n))
+	b.WriteString("WAVEfmt ")
+	_ = binary.Write(&b, le, []any{uint32(16), uint16(1), uint16(1), uint32(rate), uint32(2 * rate), uint16(2), uint16(16)})
+	b.WriteString("data")
+	_ = binary.Write(&b, le, uint32(2*n))
+	for i := range n {
+		_ = binary.Write(&b, le, int16(8000*math.Sin(2*math.Pi*440*float64(i)/rate)))
+	}
+	return b.Bytes()
+}
+
+// putSpeech stores wav as the video's speech track, where the pipeline publishes it.
+func (e *env) putSpeech(videoID string, wav []byte) {
+	e.t.Helper()
+	if err := e.blobs.Put(context.Background(), layout.Ladder(videoID, layout.SpeechFile), bytes.NewReader(wav), int64(len(wav))); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// publishFake makes a video whose job has just finished with the fake ladder (and speech
+// track), as the farm leaves it, for jobEnded to publish.
+func (e *env) publishFake(owner oapi.Session, title string, wav []byte) string {
+	e.t.Helper()
+	id := e.readyVideo(owner, store.Public, title) // a video row and the ladder's files
+	if _, err := e.db.Pool().Exec(context.Background(), `UPDATE videos SET status = 'processing', published_at = NULL WHERE id = $1`, id); err != nil {
+		e.t.Fatal(err)
+	}
+	if wav != nil {
+		e.putSpeech(id, wav)
+	}
+	if err := e.srv.publisher.jobChanged(context.Background(), id, wire.Job{ID: "job-" + id, State: scheduler.JobDone}); err != nil {
+		e.t.Fatal(err)
+	}
+	if v := e.video(id); v.Status != store.StatusReady {
+		e.t.Fatalf("status %s after the job ended", v.Status)
+	}
+	return id
+}
+
+// browser is a user agent with a cookie jar that does not follow redirects, so that a test
+// sees every hop of the flow.
+type browser struct {
+	t   *testing.T
+	jar *cookiejar.Jar
+	c   *http.Client
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &browser{t: t, jar: jar, c: &http.Client{
+		Jar:           jar,
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// send makes a request and returns the response with its body read.
+func (b *browser) send(method, rawURL, token string) (*http.Response, []byte) {
+	b.t.Helper()
+	req, err := http.NewRequest(method, rawURL, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return roundTrip(b.t, b.c, req, token)
+}
+
+// hop GETs rawURL, which must redirect with 302, and returns where to.
+func (b *browser) hop(rawURL string) (*url.URL, *http.Response) {
+	b.t.Helper()
+	resp, body := b.send(http.MethodGet, rawURL, "")
+	if resp.StatusCode != http.StatusFound {
+		b.t.Fatalf("GET %s: status %d, want 302: %s", rawURL, resp.StatusCode, body)
+	}
+	loc, err := resp.Location()
+	if err != nil {
+		b.t.Fatalf("GET %s: %v", rawURL, err)
+	}
+	return loc, resp
+}
+
+// cookie is the cookie name the browser holds for rawURL, nil when none.
+func (b *browser) cookie(rawURL, name string) *http.Cookie {
+	u, _ := url.Parse(rawURL)
+	for _, c := range b.jar.Cookies(u) {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// testClock is a clock a test moves forward.
+type testClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
 }

@@ -2,10 +2,12 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"path"
@@ -18,7 +20,9 @@ import (
 
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
+	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // Media of a video is served under /media/{videoId}/… from the objects under
@@ -41,9 +45,9 @@ func (s *Server) playback(v store.Video) *oapi.Playback {
 		expires = &exp
 	}
 	base := mediaPrefix + v.ID + "/"
-	p := &oapi.Playback{MasterUrl: base + "master.m3u8" + query, ExpiresAt: expires}
+	p := &oapi.Playback{MasterUrl: base + layout.MasterPlaylist + query, ExpiresAt: expires}
 	if v.Status == store.StatusReady {
-		poster, storyboard := base+"poster.jpg"+query, base+"storyboard.vtt"+query
+		poster, storyboard := base+layout.PosterFile+query, base+layout.StoryboardVTT+query
 		p.PosterUrl, p.StoryboardUrl = &poster, &storyboard
 	}
 	return p
@@ -84,48 +88,44 @@ var mediaFile = regexp.MustCompile(`^(?:(?:[a-z0-9]{1,16}/)?[A-Za-z0-9_-][A-Za-z
 	`subs/[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,5}/(?:playlist\.m3u8|captions\.vtt))$`)
 
 func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
-	id, rel := chi.URLParam(r, "videoId"), chi.URLParam(r, "*")
-	if !mediaFile.MatchString(rel) || strings.Contains(rel, "..") {
-		s.fail(w, r, errNoSuchMediaFile)
-		return
-	}
-	v, err := s.db.Video(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, orNotFound(err, errNoSuchMediaFile))
-		return
-	}
-	token := r.URL.Query().Get("token")
-	public := v.Visibility == store.Public && !v.Hidden() && (v.Status == store.StatusReady || v.Status == store.StatusProcessing)
-	if !public {
-		if token == "" || !s.validMediaToken(v.ID, token) {
-			s.fail(w, r, &httpError{status: http.StatusForbidden, code: codeForbidden, message: "this media needs a valid, unexpired token; reload the video to get a new one"})
-			return
+	s.handle(w, r, func() error {
+		id, rel := chi.URLParam(r, "videoId"), chi.URLParam(r, "*")
+		if !mediaFile.MatchString(rel) || strings.Contains(rel, "..") {
+			return errNoSuchMediaFile
 		}
-		if v.Status == store.StatusRemoved {
-			s.fail(w, r, errNoSuchMediaFile)
-			return
+		v, err := s.db.Video(r.Context(), id)
+		if err != nil {
+			return orNotFound(err, errNoSuchMediaFile)
 		}
-	}
-	if lang, file, ok := subtitleFile(rel); ok {
-		s.serveSubtitles(w, r, v, lang, file, public, token)
-		return
-	}
-	key := videoKey(v.ID, "hls/"+rel)
-	rc, err := s.blobs.Get(r.Context(), key)
-	if errors.Is(err, storage.ErrNotFound) {
-		s.fail(w, r, errNoSuchMediaFile)
-		return
-	}
+		token := r.URL.Query().Get("token")
+		public := v.Visibility == store.Public && !v.Hidden() && (v.Status == store.StatusReady || v.Status == store.StatusProcessing)
+		if !public {
+			if token == "" || !s.validMediaToken(v.ID, token) {
+				return &httpError{status: http.StatusForbidden, code: codeForbidden, message: "this media needs a valid, unexpired token; reload the video to get a new one"}
+			}
+			if v.Status == store.StatusRemoved {
+				return errNoSuchMediaFile
+			}
+		}
+		if lang, file, ok := subtitleFile(rel); ok {
+			return s.serveSubtitles(w, r, v, lang, file, public, token)
+		}
+		return s.serveFile(w, r, v, rel, public, token)
+	})
+}
+
+// serveFile serves one file of the farm's output, its playlists with the token in every URI
+// when the video is not public.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, v store.Video, rel string, public bool, token string) error {
+	rc, err := s.blobs.Get(r.Context(), layout.Ladder(v.ID, rel))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return orMissing(err)
 	}
 	defer rc.Close()
-	if rel == "master.m3u8" {
+	if rel == layout.MasterPlaylist {
 		// Caption tracks are added as the master is served: they change after publication.
 		if rc, err = s.withSubtitles(r.Context(), v, rc); err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 	}
 
@@ -136,25 +136,44 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
 	// Everything but a playlist of a video still transcoding is immutable once written:
 	// segment names carry their chunk and attempt, and a re-encode is a new video.
 	if isPlaylist(rel) && !public {
-		s.serveRewritten(w, r, rc, "token="+token)
-		return
+		body, err := io.ReadAll(io.LimitReader(rc, maxSmallBlob))
+		if err != nil {
+			return err
+		}
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(hls.RewriteURIs(body, "token="+token)))
+		return nil
 	}
 	if rs, ok := rc.(io.ReadSeeker); ok {
 		// ServeContent gives Range requests, HEAD and If-Modified-Since.
 		http.ServeContent(w, r, path.Base(rel), time.Time{}, rs)
-		return
+		return nil
 	}
 	_, _ = io.Copy(w, rc)
+	return nil
 }
 
-func (s *Server) serveRewritten(w http.ResponseWriter, r *http.Request, rc io.Reader, query string) {
-	body, err := io.ReadAll(io.LimitReader(rc, 16<<20))
-	if err != nil {
-		s.fail(w, r, err)
-		return
+// orMissing answers for a file storage does not have: errNoSuchMediaFile.
+func orMissing(err error) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return errNoSuchMediaFile
 	}
-	out := rewriteURIs(body, query)
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(out))
+	return err
+}
+
+// maxSmallBlob bounds the text files the API reads whole: playlists, frame hashes, captions.
+const maxSmallBlob = 16 << 20
+
+// readSmall reads a small blob whole; a missing one is storage.ErrNotFound, naming the key.
+func readSmall(ctx context.Context, blobs storage.Store, key string) ([]byte, error) {
+	rc, err := blobs.Get(ctx, key)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, fmt.Errorf("%s is missing: %w", key, err)
+		}
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(io.LimitReader(rc, maxSmallBlob))
 }
 
 func isPlaylist(rel string) bool {
@@ -191,48 +210,4 @@ func cacheControl(rel string, public, ready bool) string {
 	default:
 		return "public, max-age=31536000, immutable"
 	}
-}
-
-// uriAttr finds URI="…" attributes (EXT-X-MEDIA, EXT-X-MAP, EXT-X-I-FRAME-STREAM-INF).
-var uriAttr = regexp.MustCompile(`URI="([^"]*)"`)
-
-// rewriteURIs appends query to every relative URI of an HLS playlist or WebVTT storyboard:
-// URI lines, URI attributes, and the image references of storyboard cues (file.jpg#xywh=…).
-func rewriteURIs(body []byte, query string) []byte {
-	var out bytes.Buffer
-	out.Grow(len(body) + 64)
-	lines := strings.SplitAfter(string(body), "\n")
-	for _, line := range lines {
-		text := strings.TrimRight(line, "\r\n")
-		eol := line[len(text):]
-		switch {
-		case text == "" || strings.HasPrefix(text, "WEBVTT") || strings.Contains(text, "-->"):
-			out.WriteString(line)
-		case strings.HasPrefix(text, "#"):
-			out.WriteString(uriAttr.ReplaceAllStringFunc(text, func(m string) string {
-				uri := m[len(`URI="`) : len(m)-1]
-				return `URI="` + withQuery(uri, query) + `"`
-			}) + eol)
-		default:
-			out.WriteString(withQuery(text, query) + eol)
-		}
-	}
-	return out.Bytes()
-}
-
-// withQuery adds query to a relative URI, before any #fragment; absolute URIs are left alone.
-func withQuery(uri, query string) string {
-	if strings.Contains(uri, "://") || strings.HasPrefix(uri, "/") {
-		return uri
-	}
-	ref, frag, hasFrag := strings.Cut(uri, "#")
-	sep := "?"
-	if strings.Contains(ref, "?") {
-		sep = "&"
-	}
-	ref += sep + query
-	if hasFrag {
-		ref += "#" + frag
-	}
-	return ref
 }

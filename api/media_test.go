@@ -115,14 +115,6 @@ func TestSignedMedia(t *testing.T) {
 	}
 }
 
-func TestRewriteURIs(t *testing.T) {
-	in := "#EXTM3U\r\n#EXT-X-MAP:URI=\"init.mp4\"\r\n#EXTINF:4,\r\nseg.ts\r\nhttps://cdn.example/abs.ts\r\n/root.ts\r\nq.ts?x=1\r\n"
-	want := "#EXTM3U\r\n#EXT-X-MAP:URI=\"init.mp4?token=t\"\r\n#EXTINF:4,\r\nseg.ts?token=t\r\nhttps://cdn.example/abs.ts\r\n/root.ts\r\nq.ts?x=1&token=t\r\n"
-	if got := string(rewriteURIs([]byte(in), "token=t")); got != want {
-		t.Fatalf("rewriteURIs:\n%q\nwant\n%q", got, want)
-	}
-}
-
 func TestDocsAndContract(t *testing.T) {
 	e := newEnv(t)
 	r := get(t, e.URL+"/api/v1/openapi.json", nil)

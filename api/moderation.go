@@ -16,9 +16,9 @@ import (
 )
 
 // Moderation: users report videos and comments; a video reported by ReportThreshold distinct
-// users, or flagged by an automated check as it is published (screen), is held — hidden from
-// everyone but its owner and moderators — until a moderator approves, restricts or removes
-// it. Every decision is written to the audit log in the same transaction.
+// users, or flagged by an automated check as it is published (publisher.screen), is held —
+// hidden from everyone but its owner and moderators — until a moderator approves, restricts
+// or removes it. Every decision is written to the audit log in the same transaction.
 
 // Limits on what reporters and moderators write.
 const (
@@ -43,77 +43,71 @@ func requireModerator(r *http.Request) (store.User, error) {
 // thing twice returns the first report and changes nothing. When the distinct reporters of a
 // video with open reports reach ReportThreshold, the video is held for review.
 func (s *Server) CreateReport(w http.ResponseWriter, r *http.Request) {
-	user, err := requireUser(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var req oapi.ReportRequest
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	fields := map[string]string{}
-	if !req.TargetType.Valid() {
-		fields["targetType"] = "must be video or comment"
-	}
-	if req.TargetId == "" || len(req.TargetId) > 64 {
-		fields["targetId"] = "must be the id of the video or comment, at most 64 characters"
-	}
-	if !req.Reason.Valid() {
-		fields["reason"] = "must be spam, harassment, hate, violence, sexual, copyright, misleading or other"
-	}
-	note := ""
-	if req.Note != nil {
-		note = strings.TrimSpace(*req.Note)
-		if problem := checkText(note, maxReportNote, true); problem != "" {
-			fields["note"] = problem
-		}
-	}
-	if len(fields) > 0 {
-		s.fail(w, r, errInvalid("some fields are invalid", fields))
-		return
-	}
-	n := store.Report{ReporterID: user.ID, Reason: string(req.Reason), Note: note}
-	var video store.Video
-	if req.TargetType == oapi.ReportRequestTargetTypeVideo {
-		if video, err = s.visibleVideo(r, req.TargetId); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if video.OwnerID == user.ID {
-			s.fail(w, r, errField("targetId", "is your own video; you cannot report it"))
-			return
-		}
-		n.VideoID = video.ID
-	} else {
-		c, err := s.visibleComment(r, user, req.TargetId)
+	s.handle(w, r, func() error {
+		user, err := requireUser(r)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
-		if c.AuthorID == user.ID {
-			s.fail(w, r, errField("targetId", "is your own comment; you cannot report it"))
-			return
+		var req oapi.ReportRequest
+		if err := decode(w, r, &req); err != nil {
+			return err
 		}
-		n.CommentID = c.ID
-	}
-	ctx := r.Context()
-	report, created, err := s.db.CreateReport(ctx, n)
-	err = orNotFound(err, errNotFound) // the target was deleted meanwhile
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if created && n.VideoID != "" {
-		// Counted after the report is committed: of two reports arriving together, the later
-		// to commit sees both, so the threshold is never skipped.
-		if err := s.holdIfReported(ctx, video.ID); err != nil {
-			s.fail(w, r, err)
-			return
+		fields := map[string]string{}
+		if !req.TargetType.Valid() {
+			fields["targetType"] = "must be video or comment"
 		}
-	}
-	writeJSON(w, http.StatusCreated, toAPIReport(report))
+		if req.TargetId == "" || len(req.TargetId) > 64 {
+			fields["targetId"] = "must be the id of the video or comment, at most 64 characters"
+		}
+		if !req.Reason.Valid() {
+			fields["reason"] = "must be spam, harassment, hate, violence, sexual, copyright, misleading or other"
+		}
+		note := ""
+		if req.Note != nil {
+			note = strings.TrimSpace(*req.Note)
+			if problem := checkText(note, maxReportNote, true); problem != "" {
+				fields["note"] = problem
+			}
+		}
+		if len(fields) > 0 {
+			return errInvalid("some fields are invalid", fields)
+		}
+		n := store.Report{ReporterID: user.ID, Reason: string(req.Reason), Note: note}
+		var video store.Video
+		if req.TargetType == oapi.ReportRequestTargetTypeVideo {
+			if video, err = s.visibleVideo(r, req.TargetId); err != nil {
+				return err
+			}
+			if video.OwnerID == user.ID {
+				return errField("targetId", "is your own video; you cannot report it")
+			}
+			n.VideoID = video.ID
+		} else {
+			c, err := s.visibleComment(r, user, req.TargetId)
+			if err != nil {
+				return err
+			}
+			if c.AuthorID == user.ID {
+				return errField("targetId", "is your own comment; you cannot report it")
+			}
+			n.CommentID = c.ID
+		}
+		ctx := r.Context()
+		report, created, err := s.db.CreateReport(ctx, n)
+		err = orNotFound(err, errNotFound) // the target was deleted meanwhile
+		if err != nil {
+			return err
+		}
+		if created && n.VideoID != "" {
+			// Counted after the report is committed: of two reports arriving together, the later
+			// to commit sees both, so the threshold is never skipped.
+			if err := s.holdIfReported(ctx, video.ID); err != nil {
+				return err
+			}
+		}
+		writeJSON(w, http.StatusCreated, toAPIReport(report))
+		return nil
+	})
 }
 
 // visibleComment finds a comment the caller can see: its video is visible to them, and a
@@ -150,7 +144,7 @@ func (s *Server) holdIfReported(ctx context.Context, videoID string) error {
 	for _, n := range counts {
 		total += n
 	}
-	if total < s.cfg.ReportThreshold {
+	if total < s.cfg.Moderation.ReportThreshold {
 		return nil
 	}
 	held, err := s.db.Hold(ctx, videoID, reportedReason(total, counts))
@@ -192,46 +186,45 @@ func toAPIReport(rp store.Report) oapi.Report {
 // ModerationQueue lists the videos held for review, held longest first, with their open
 // reports by reason.
 func (s *Server) ModerationQueue(w http.ResponseWriter, r *http.Request, params oapi.ModerationQueueParams) {
-	if _, err := requireModerator(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	after, limit, err := pageParams(params.Cursor, params.Limit)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	videos, err := s.db.HeldQueue(ctx, after, limit+1)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	page := oapi.QueuePage{Items: []oapi.QueueItem{}}
-	videos, page.NextCursor = trimPage(videos, limit, func(v store.Video) string {
-		return encodeCursor(store.Cursor{Time: heldAt(v), ID: v.ID})
+	s.handle(w, r, func() error {
+		if _, err := requireModerator(r); err != nil {
+			return err
+		}
+		after, limit, err := pageParams(params.Cursor, params.Limit)
+		if err != nil {
+			return err
+		}
+		ctx := r.Context()
+		videos, err := s.db.HeldQueue(ctx, after, limit+1)
+		if err != nil {
+			return err
+		}
+		page := oapi.QueuePage{Items: []oapi.QueueItem{}}
+		videos, page.NextCursor = trimPage(videos, limit, func(v store.Video) string {
+			return encodeCursor(store.Cursor{Time: heldAt(v), ID: v.ID})
+		})
+		ids := make([]string, len(videos))
+		for i, v := range videos {
+			ids[i] = v.ID
+		}
+		counts, err := s.db.OpenReportsOf(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for _, v := range videos {
+			item := oapi.QueueItem{Video: s.toAPIVideo(r, v), Reports: counts[v.ID], HeldAt: heldAt(v)}
+			if item.Reports == nil {
+				item.Reports = map[string]int{}
+			}
+			if v.HeldReason != "" {
+				item.Reason = &v.HeldReason
+			}
+			page.Items = append(page.Items, item)
+		}
+		w.Header().Set("Cache-Control", "private, no-cache")
+		writeJSON(w, http.StatusOK, page)
+		return nil
 	})
-	ids := make([]string, len(videos))
-	for i, v := range videos {
-		ids[i] = v.ID
-	}
-	counts, err := s.db.OpenReportsOf(ctx, ids)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	for _, v := range videos {
-		item := oapi.QueueItem{Video: s.toAPIVideo(r, v), Reports: counts[v.ID], HeldAt: heldAt(v)}
-		if item.Reports == nil {
-			item.Reports = map[string]int{}
-		}
-		if v.HeldReason != "" {
-			item.Reason = &v.HeldReason
-		}
-		page.Items = append(page.Items, item)
-	}
-	w.Header().Set("Cache-Control", "private, no-cache")
-	writeJSON(w, http.StatusOK, page)
 }
 
 // heldAt is when a held video was held; every hold sets it, the fallback only guards the cursor.
@@ -244,58 +237,56 @@ func heldAt(v store.Video) time.Time {
 
 // DecideVideo applies a moderator's decision and returns the video after it.
 func (s *Server) DecideVideo(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
-	user, err := requireModerator(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var req oapi.DecisionRequest
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	d, err := validateDecision(req)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	v, err := s.db.Video(ctx, id)
-	err = orNotFound(err, errNotFound)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	d.VideoID, d.ModeratorID, d.Moderator = v.ID, user.ID, user.Username
-	if d.Action == store.ActionRemove {
-		// A video published before frame hashes were kept still becomes a reference. Failing
-		// to read them must not stop a removal.
-		if err := s.rememberHashes(ctx, v.ID); err != nil {
-			s.log.Error("frame hashes of a removed video; re-uploads of it will not be matched", "video_id", v.ID, "error", err)
+	s.handle(w, r, func() error {
+		user, err := requireModerator(r)
+		if err != nil {
+			return err
 		}
-	}
-	out, err := s.db.Decide(ctx, d)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		err = errNotFound
-	case errors.Is(err, store.ErrNotRestorable):
-		err = errConflict("this video was removed before it was published; there is nothing to reinstate")
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.log.Info("moderation decision", "video_id", v.ID, "action", d.Action, "moderator", user.Username)
-	if d.Action == store.ActionRemove {
-		s.relay.videoGone(v.ID)
-		if v.JobID != "" && v.InFlight() {
-			// The job's end can no longer publish the video; stop spending the farm on it.
-			if err := s.farm.CancelJob(ctx, v.JobID); err != nil && !isJobGone(err) {
-				s.log.Warn("cancel job of removed video", "video_id", v.ID, "job_id", v.JobID, "error", err)
+		var req oapi.DecisionRequest
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+		d, err := validateDecision(req)
+		if err != nil {
+			return err
+		}
+		ctx := r.Context()
+		v, err := s.db.Video(ctx, id)
+		err = orNotFound(err, errNotFound)
+		if err != nil {
+			return err
+		}
+		d.VideoID, d.ModeratorID, d.Moderator = v.ID, user.ID, user.Username
+		if d.Action == store.ActionRemove {
+			// A video published before frame hashes were kept still becomes a reference. Failing
+			// to read them must not stop a removal.
+			if err := s.reuploads.remember(ctx, v.ID); err != nil {
+				s.log.Error("frame hashes of a removed video; re-uploads of it will not be matched", "video_id", v.ID, "error", err)
 			}
 		}
-	}
-	writeJSON(w, http.StatusOK, s.toAPIVideo(r, out))
+		out, err := s.db.Decide(ctx, d)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			err = errNotFound
+		case errors.Is(err, store.ErrNotRestorable):
+			err = errConflict("this video was removed before it was published; there is nothing to reinstate")
+		}
+		if err != nil {
+			return err
+		}
+		s.log.Info("moderation decision", "video_id", v.ID, "action", d.Action, "moderator", user.Username)
+		if d.Action == store.ActionRemove {
+			s.relay.videoGone(v.ID)
+			if v.JobID != "" && v.InFlight() {
+				// The job's end can no longer publish the video; stop spending the farm on it.
+				if err := s.farm.CancelJob(ctx, v.JobID); err != nil && !isJobGone(err) {
+					s.log.Warn("cancel job of removed video", "video_id", v.ID, "job_id", v.JobID, "error", err)
+				}
+			}
+		}
+		writeJSON(w, http.StatusOK, s.toAPIVideo(r, out))
+		return nil
+	})
 }
 
 // validateDecision checks a decision: restrict needs content-warning labels, the others take
@@ -347,126 +338,108 @@ func validateDecision(req oapi.DecisionRequest) (store.Decision, error) {
 
 // ModerationAudit lists the moderators' decisions, newest first.
 func (s *Server) ModerationAudit(w http.ResponseWriter, r *http.Request, params oapi.ModerationAuditParams) {
-	if _, err := requireModerator(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	after, limit, err := intPageParams(params.Cursor, params.Limit)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	entries, err := s.db.Audit(r.Context(), after, limit+1)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	page := oapi.AuditPage{Entries: []oapi.AuditEntry{}}
-	entries, page.NextCursor = trimPage(entries, limit, func(a store.AuditEntry) string { return intCursor(a.CreatedAt, a.ID) })
-	for _, a := range entries {
-		e := oapi.AuditEntry{Id: strconv.FormatInt(a.ID, 10), Moderator: a.Moderator, Action: a.Action,
-			VideoId: a.VideoID, CreatedAt: a.CreatedAt}
-		if a.CommentID != nil {
-			cid := strconv.FormatInt(*a.CommentID, 10)
-			e.CommentId = &cid
+	s.handle(w, r, func() error {
+		if _, err := requireModerator(r); err != nil {
+			return err
 		}
-		if len(a.Labels) > 0 {
-			e.Labels = &a.Labels
+		after, limit, err := intPageParams(params.Cursor, params.Limit)
+		if err != nil {
+			return err
 		}
-		if a.Note != "" {
-			e.Note = &a.Note
+		entries, err := s.db.Audit(r.Context(), after, limit+1)
+		if err != nil {
+			return err
 		}
-		page.Entries = append(page.Entries, e)
-	}
-	w.Header().Set("Cache-Control", "private, no-cache")
-	writeJSON(w, http.StatusOK, page)
-}
-
-// screen runs the automated checks on a video about to be published: re-upload matching
-// against removed videos, then the classifier. What they conclude goes into p (a hold reason,
-// content warnings). An error means the checks could not run (the database or storage
-// failed); the caller then leaves the video in flight, to be screened again on the next
-// reconciliation, rather than publish it unchecked.
-func (s *Server) screen(ctx context.Context, videoID string, p *store.Published) error {
-	if err := s.matchRemoved(ctx, videoID, p); err != nil {
-		return err
-	}
-	s.classify(ctx, videoID, p)
-	return nil
+		page := oapi.AuditPage{Entries: []oapi.AuditEntry{}}
+		entries, page.NextCursor = trimPage(entries, limit, func(a store.AuditEntry) string { return intCursor(a.CreatedAt, a.ID) })
+		for _, a := range entries {
+			e := oapi.AuditEntry{Id: strconv.FormatInt(a.ID, 10), Moderator: a.Moderator, Action: a.Action,
+				VideoId: a.VideoID, CreatedAt: a.CreatedAt}
+			if a.CommentID != nil {
+				cid := strconv.FormatInt(*a.CommentID, 10)
+				e.CommentId = &cid
+			}
+			if len(a.Labels) > 0 {
+				e.Labels = &a.Labels
+			}
+			if a.Note != "" {
+				e.Note = &a.Note
+			}
+			page.Entries = append(page.Entries, e)
+		}
+		w.Header().Set("Cache-Control", "private, no-cache")
+		writeJSON(w, http.StatusOK, page)
+		return nil
+	})
 }
 
 // ModerationCommentQueue lists comments awaiting review: held by the term policy or reported.
 func (s *Server) ModerationCommentQueue(w http.ResponseWriter, r *http.Request, params oapi.ModerationCommentQueueParams) {
-	if _, err := requireModerator(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	after, limit, err := intPageParams(params.Cursor, params.Limit)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	items, err := s.db.CommentQueue(r.Context(), after, limit+1)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	page := oapi.CommentQueuePage{Items: []oapi.CommentQueueItem{}}
-	items, page.NextCursor = trimPage(items, limit, func(q store.QueuedComment) string { return intCursor(q.CreatedAt, q.ID) })
-	for _, q := range items {
-		page.Items = append(page.Items, oapi.CommentQueueItem{Comment: toAPIComment(q.Comment), VideoId: q.VideoID,
-			VideoTitle: q.VideoTitle, Held: q.Held, Reports: q.Reports})
-	}
-	w.Header().Set("Cache-Control", "private, no-cache")
-	writeJSON(w, http.StatusOK, page)
+	s.handle(w, r, func() error {
+		if _, err := requireModerator(r); err != nil {
+			return err
+		}
+		after, limit, err := intPageParams(params.Cursor, params.Limit)
+		if err != nil {
+			return err
+		}
+		items, err := s.db.CommentQueue(r.Context(), after, limit+1)
+		if err != nil {
+			return err
+		}
+		page := oapi.CommentQueuePage{Items: []oapi.CommentQueueItem{}}
+		items, page.NextCursor = trimPage(items, limit, func(q store.QueuedComment) string { return intCursor(q.CreatedAt, q.ID) })
+		for _, q := range items {
+			page.Items = append(page.Items, oapi.CommentQueueItem{Comment: toAPIComment(q.Comment), VideoId: q.VideoID,
+				VideoTitle: q.VideoTitle, Held: q.Held, Reports: q.Reports})
+		}
+		w.Header().Set("Cache-Control", "private, no-cache")
+		writeJSON(w, http.StatusOK, page)
+		return nil
+	})
 }
 
 // DecideComment approves a held or reported comment, or removes it; both go to the audit log.
 func (s *Server) DecideComment(w http.ResponseWriter, r *http.Request, id oapi.CommentID) {
-	var req oapi.CommentDecisionRequest
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	mod, err := requireModerator(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	commentID, err := strconv.ParseInt(id, 10, 64)
-	if err != nil {
-		s.fail(w, r, errNoSuchComment)
-		return
-	}
-	d := store.CommentDecision{CommentID: commentID, ModeratorID: mod.ID, Moderator: mod.Username, Action: string(req.Action)}
-	if !req.Action.Valid() {
-		s.fail(w, r, errField("action", "must be approve or remove"))
-		return
-	}
-	if req.Note != nil {
-		if problem := checkText(*req.Note, 1000, true); problem != "" {
-			s.fail(w, r, errField("note", problem))
-			return
+	s.handle(w, r, func() error {
+		var req oapi.CommentDecisionRequest
+		if err := decode(w, r, &req); err != nil {
+			return err
 		}
-		d.Note = *req.Note
-	}
-	err = s.db.DecideComment(r.Context(), d)
-	if errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, errNoSuchComment)
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if d.Action == store.ActionRemove {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	c, err := s.db.Comment(r.Context(), commentID, store.Reader{UserID: mod.ID, SeesHeld: true})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, toAPIComment(c))
+		mod, err := requireModerator(r)
+		if err != nil {
+			return err
+		}
+		commentID, err := strconv.ParseInt(id, 10, 64)
+		if err != nil {
+			return errNoSuchComment
+		}
+		d := store.CommentDecision{CommentID: commentID, ModeratorID: mod.ID, Moderator: mod.Username, Action: string(req.Action)}
+		if !req.Action.Valid() {
+			return errField("action", "must be approve or remove")
+		}
+		if req.Note != nil {
+			if problem := checkText(*req.Note, 1000, true); problem != "" {
+				return errField("note", problem)
+			}
+			d.Note = *req.Note
+		}
+		err = s.db.DecideComment(r.Context(), d)
+		if errors.Is(err, store.ErrNotFound) {
+			return errNoSuchComment
+		}
+		if err != nil {
+			return err
+		}
+		if d.Action == store.ActionRemove {
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
+		c, err := s.db.Comment(r.Context(), commentID, store.Reader{UserID: mod.ID, SeesHeld: true})
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toAPIComment(c))
+		return nil
+	})
 }

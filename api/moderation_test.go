@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,9 +16,9 @@ import (
 
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
-	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/testmedia"
 	"github.com/sunomi/sunomi/phash"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // randomHashes returns n hashes of unrelated pictures: random bits, about half set.
@@ -48,15 +47,6 @@ func reencoded(rng *rand.Rand, hashes []uint64, k int) []uint64 {
 		out[i] = flipBits(rng, h, k)
 	}
 	return out
-}
-
-func userID(t *testing.T, s oapi.Session) int64 {
-	t.Helper()
-	id, err := strconv.ParseInt(s.User.Id, 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
 }
 
 func defaultMatcher() hashMatcher {
@@ -124,69 +114,6 @@ func phashJSON(hashes []uint64) string {
 	return string(b)
 }
 
-// publishVideo takes a video through the API's real publishing path: the farm's files (the
-// fake ladder plus extra) in storage, the video queued, then the job's end applied as the
-// relay or the reconciliation would, which runs the automated checks.
-func (e *env) publishVideo(owner oapi.Session, title string, extra map[string]string) string {
-	e.t.Helper()
-	ctx := context.Background()
-	ownerID, _ := strconv.ParseInt(owner.User.Id, 10, 64)
-	id := newVideoID()
-	if err := e.db.CreateVideo(ctx, store.NewVideo{ID: id, OwnerID: ownerID, Title: title, Visibility: store.Public,
-		SourceFilename: "x.mp4", SourceSize: 1}); err != nil {
-		e.t.Fatal(err)
-	}
-	for rel, body := range fakeLadder {
-		e.putBlob(videoKey(id, rel), body)
-	}
-	for rel, body := range extra {
-		e.putBlob(videoKey(id, rel), body)
-	}
-	if _, err := e.db.MarkQueued(ctx, id, "job-"+id); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := e.srv.jobEnded(ctx, id, wire.Job{ID: "job-" + id, State: wire.JobDone}); err != nil {
-		e.t.Fatalf("job end of %s: %v", id, err)
-	}
-	if v := e.video(id); v.Status != store.StatusReady {
-		e.t.Fatalf("video %s is %s after its job ended, want ready", id, v.Status)
-	}
-	return id
-}
-
-func (e *env) putBlob(key, body string) {
-	e.t.Helper()
-	if err := e.blobs.Put(context.Background(), key, strings.NewReader(body), int64(len(body))); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-// decide posts a moderator's decision and returns the video after it.
-func (e *env) decide(mod oapi.Session, id string, body map[string]any) oapi.Video {
-	e.t.Helper()
-	var v oapi.Video
-	e.must(http.StatusOK, "POST", "/api/v1/moderation/videos/"+id+"/decision", mod.Token, body).decode(e.t, &v)
-	return v
-}
-
-// report reports a video and returns the report.
-func (e *env) report(reporter oapi.Session, targetType, id, reason string) oapi.Report {
-	e.t.Helper()
-	var rp oapi.Report
-	e.must(http.StatusCreated, "POST", "/api/v1/reports", reporter.Token, map[string]any{
-		"targetType": targetType, "targetId": id, "reason": reason,
-	}).decode(e.t, &rp)
-	return rp
-}
-
-// hold holds a video as an automated check would.
-func (e *env) hold(id, reason string) {
-	e.t.Helper()
-	if ok, err := e.db.Hold(context.Background(), id, reason); err != nil || !ok {
-		e.t.Fatalf("hold %s: %v %v", id, ok, err)
-	}
-}
-
 func TestReportsHoldAtThreshold(t *testing.T) {
 	e := newEnv(t)
 	owner := e.user("owner")
@@ -249,7 +176,7 @@ func TestReportsHoldAtThreshold(t *testing.T) {
 }
 
 func TestReportThresholdConfigurable(t *testing.T) {
-	e := newEnv(t, withConfig(func(c *Config) { c.ReportThreshold = 1 }))
+	e := newEnv(t, withConfig(func(c *Config) { c.Moderation.ReportThreshold = 1 }))
 	id := e.readyVideo(e.user("owner"), store.Public, "one report is enough")
 	e.report(e.user("rep"), "video", id, "copyright")
 	if v := e.video(id); v.Moderation != store.ModerationHeld {
@@ -258,7 +185,7 @@ func TestReportThresholdConfigurable(t *testing.T) {
 }
 
 func TestConcurrentReportsReachThreshold(t *testing.T) {
-	e := newEnv(t, withConfig(func(c *Config) { c.ReportThreshold = 5 }))
+	e := newEnv(t, withConfig(func(c *Config) { c.Moderation.ReportThreshold = 5 }))
 	id := e.readyVideo(e.user("owner"), store.Public, "reported at once")
 	var reporters []oapi.Session
 	for range 5 {
@@ -393,7 +320,7 @@ func TestModerationRequiresModerator(t *testing.T) {
 }
 
 func TestModerationQueue(t *testing.T) {
-	e := newEnv(t, withConfig(func(c *Config) { c.ReportThreshold = 10 }))
+	e := newEnv(t, withConfig(func(c *Config) { c.Moderation.ReportThreshold = 10 }))
 	owner, mod := e.user("owner"), e.moderator()
 	var held []string
 	for i := range 5 {
@@ -760,7 +687,7 @@ func TestReuploadOfRemovedVideoIsHeld(t *testing.T) {
 	// Published before its hashes were kept (readyVideo skips the checks): the removal reads
 	// phash.json itself.
 	removed := e.readyVideo(owner, store.Public, "original")
-	e.putBlob(phashKey(removed), phashJSON(frames))
+	e.putBlob(layout.Ladder(removed, layout.PHashFile), phashJSON(frames))
 	e.decide(mod, removed, map[string]any{"action": "remove"})
 
 	reupload := e.publishVideo(owner, "re-encoded", map[string]string{"hls/phash.json": phashJSON(reencoded(rng, frames[5:25], 5))})
@@ -808,7 +735,7 @@ func TestReuploadOfRemovedVideoIsHeld(t *testing.T) {
 }
 
 func TestReuploadMatchingCanBeTurnedOff(t *testing.T) {
-	e := newEnv(t, withConfig(func(c *Config) { c.HashMaxDistance = -1 }))
+	e := newEnv(t, withConfig(func(c *Config) { c.Moderation.HashMaxDistance = -1 }))
 	owner, mod := e.user("owner"), e.moderator()
 	frames := randomHashes(rand.New(rand.NewPCG(5, 6)), 20)
 	removed := e.publishVideo(owner, "original", map[string]string{"hls/phash.json": phashJSON(frames)})
@@ -835,10 +762,10 @@ func TestReuploadMatchingScales(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := e.readyVideo(e.user("owner"), store.Public, "new")
-	e.putBlob(phashKey(id), phashJSON(randomHashes(rand.New(rand.NewPCG(7, 8)), 150)))
+	e.putBlob(layout.Ladder(id, layout.PHashFile), phashJSON(randomHashes(rand.New(rand.NewPCG(7, 8)), 150)))
 	start := time.Now()
 	var p store.Published
-	if err := e.srv.matchRemoved(ctx, id, &p); err != nil {
+	if err := e.srv.reuploads.check(ctx, id, &p); err != nil {
 		t.Fatal(err)
 	}
 	elapsed := time.Since(start)
@@ -907,7 +834,7 @@ func newClassifierEnv(t *testing.T, failClosed bool) (*env, *classifierStub) {
 	cs := httptest.NewServer(stub)
 	t.Cleanup(cs.Close)
 	e := newEnv(t, withConfig(func(c *Config) {
-		c.ClassifierURL, c.ClassifierFailClosed, c.ClassifierTimeout = cs.URL, failClosed, 300*time.Millisecond
+		c.Classifier = ClassifierConfig{URL: cs.URL, FailClosed: failClosed, Timeout: 300 * time.Millisecond}
 	}))
 	return e, stub
 }
@@ -999,23 +926,23 @@ func TestClassifierFailClosed(t *testing.T) {
 	ctx := context.Background()
 	id := e.readyVideo(owner, store.Public, "no frames")
 	for _, f := range []string{"hls/poster.jpg", "hls/storyboard.jpg"} {
-		_ = e.blobs.Delete(ctx, videoKey(id, f))
+		_ = e.blobs.Delete(ctx, layout.Video(id)+f)
 	}
 	var p store.Published
-	e.srv.classify(ctx, id, &p)
+	e.srv.classifier.classify(ctx, id, &p)
 	if p.HeldReason != "" || len(stub.requests()) != 0 {
 		t.Errorf("video without frames: reason %q after %d requests", p.HeldReason, len(stub.requests()))
 	}
 }
 
 func TestJudgeLabels(t *testing.T) {
-	s := &Server{cfg: Config{ClassifierWarnAt: 60, ClassifierHoldAt: 90}}
+	c := &classifier{cfg: ClassifierConfig{WarnAt: 60, HoldAt: 90}}
 	var labels []moderationLabel
 	for i := range 12 {
 		labels = append(labels, moderationLabel{Name: fmt.Sprint("Label ", i), Confidence: 70})
 	}
 	labels = append(labels, moderationLabel{Name: strings.Repeat("L", 50), Confidence: 95}, moderationLabel{Name: " ", Confidence: 99})
-	warnings, hold := s.judgeLabels(labels)
+	warnings, hold := c.judgeLabels(labels)
 	if len(warnings) != maxLabels {
 		t.Errorf("%d warnings, want at most %d", len(warnings), maxLabels)
 	}
@@ -1027,27 +954,6 @@ func TestJudgeLabels(t *testing.T) {
 // reuploadSeconds is long enough for six frame hashes at the pipeline's 2 s interval, twice
 // the three frames a match needs.
 const reuploadSeconds = 12
-
-// transcodeAndWait uploads a file through the API, completes it, and waits until the farm's
-// job has ended and the video is published.
-func (e *env) transcodeAndWait(token, title, file string) store.Video {
-	e.t.Helper()
-	body, err := os.ReadFile(file)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	id := e.upload(token, title, body).VideoId
-	e.complete(token, id)
-	var v store.Video
-	eventually(e.t, jobTimeout, title+" to be published", func() bool {
-		v = e.video(id)
-		return !v.InFlight()
-	})
-	if v.Status != store.StatusReady {
-		e.t.Fatalf("%s: status %s (%s), want ready", title, v.Status, v.FailureReason)
-	}
-	return v
-}
 
 // TestReuploadCaughtThroughFarm runs the whole path: the farm transcodes a clip and publishes
 // its phash.json, a moderator removes it, and the same clip re-encoded at a quarter of the
@@ -1069,7 +975,7 @@ func TestReuploadCaughtThroughFarm(t *testing.T) {
 	e := newEnv(t, withFarm(1))
 	owner, mod := e.user("owner"), e.moderator()
 	orig := e.transcodeAndWait(owner.Token, "original", original)
-	if _, err := e.blobs.Stat(t.Context(), phashKey(orig.ID)); err != nil {
+	if _, err := e.blobs.Stat(t.Context(), layout.Ladder(orig.ID, layout.PHashFile)); err != nil {
 		t.Fatalf("the farm published no phash.json: %v", err)
 	}
 	if orig.Moderation != store.ModerationOK {

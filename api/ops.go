@@ -6,12 +6,14 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/sunomi/sunomi/api/oapi"
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/scheduler"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // opsRecentJobs is how many of the most recently updated jobs GET /ops/farm lists.
@@ -24,35 +26,36 @@ const opsFarmTimeout = 5 * time.Second
 // OpsFarm reports the transcoding farm — its coordinators, agents, jobs and throughput — to
 // admins and moderators. Everything is read from the coordinators at the time of the call.
 func (s *Server) OpsFarm(w http.ResponseWriter, r *http.Request) {
-	if _, err := requireModerator(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), opsFarmTimeout)
-	defer cancel()
-
-	var (
-		wg                             sync.WaitGroup
-		cluster                        wire.Cluster
-		agents                         []wire.Agent
-		jobs                           []wire.Job
-		clusterErr, agentsErr, jobsErr error
-	)
-	wg.Go(func() { cluster, clusterErr = s.farm.Cluster(ctx) })
-	wg.Go(func() { agents, agentsErr = s.farm.Agents(ctx) })
-	wg.Go(func() { jobs, jobsErr = s.farm.Jobs(ctx) })
-	wg.Wait()
-	if err := errors.Join(clusterErr, agentsErr, jobsErr); err != nil {
-		s.log.Warn("read farm status", "error", err)
-		msg := "the transcoding farm's coordinators are unreachable; try again in a moment"
-		var apiErr *wire.APIError
-		if !errors.Is(err, wire.ErrNoCoordinator) && errors.As(err, &apiErr) {
-			msg = "the transcoding farm's coordinators could not report its status; try again in a moment"
+	s.handle(w, r, func() error {
+		if _, err := requireModerator(r); err != nil {
+			return err
 		}
-		s.fail(w, r, errUnavailable(msg))
-		return
-	}
-	writeJSON(w, http.StatusOK, farmStatus(cluster, agents, jobs, s.now()))
+		ctx, cancel := context.WithTimeout(r.Context(), opsFarmTimeout)
+		defer cancel()
+
+		var (
+			wg                             sync.WaitGroup
+			cluster                        wire.Cluster
+			agents                         []wire.Agent
+			jobs                           []wire.Job
+			clusterErr, agentsErr, jobsErr error
+		)
+		wg.Go(func() { cluster, clusterErr = s.farm.Cluster(ctx) })
+		wg.Go(func() { agents, agentsErr = s.farm.Agents(ctx) })
+		wg.Go(func() { jobs, jobsErr = s.farm.Jobs(ctx) })
+		wg.Wait()
+		if err := errors.Join(clusterErr, agentsErr, jobsErr); err != nil {
+			s.log.Warn("read farm status", "error", err)
+			msg := "the transcoding farm's coordinators are unreachable; try again in a moment"
+			var apiErr *client.APIError
+			if !errors.Is(err, client.ErrNoCoordinator) && errors.As(err, &apiErr) {
+				msg = "the transcoding farm's coordinators could not report its status; try again in a moment"
+			}
+			return errUnavailable(msg)
+		}
+		writeJSON(w, http.StatusOK, farmStatus(cluster, agents, jobs, s.now()))
+		return nil
+	})
 }
 
 // farmStatus builds the operations view from what the coordinators answered; now dates the
@@ -80,11 +83,11 @@ func farmStatus(cluster wire.Cluster, agents []wire.Agent, jobs []wire.Job, now 
 			encoders = []string{}
 		}
 		st.Agents = append(st.Agents, oapi.FarmAgent{
-			Id: a.ID, State: a.State, Slots: a.Slots, Busy: a.Busy, Cores: a.Cores,
+			Id: a.ID, State: string(a.State), Slots: a.Slots, Busy: a.Busy, Cores: a.Cores,
 			Encoders: encoders, Version: a.Version, LastSeen: a.LastSeen,
 		})
 		// Dead agents' slots are not capacity, and those that left keep none.
-		if a.State == "alive" || a.State == "draining" {
+		if a.State == scheduler.AgentAlive || a.State == scheduler.AgentDraining {
 			st.Throughput.SlotsTotal += a.Slots
 			st.Throughput.SlotsBusy += a.Busy
 		}
@@ -93,18 +96,18 @@ func farmStatus(cluster wire.Cluster, agents []wire.Agent, jobs []wire.Job, now 
 	hourAgo := now.Add(-time.Hour)
 	for _, j := range jobs {
 		switch j.State {
-		case wire.JobQueued:
+		case scheduler.JobQueued:
 			st.Jobs.Queued++
-		case wire.JobSplitting, wire.JobEncoding, wire.JobStitching:
+		case scheduler.JobSplitting, scheduler.JobEncoding, scheduler.JobStitching:
 			st.Jobs.Running++
-		case wire.JobDone:
+		case scheduler.JobDone:
 			st.Jobs.Done++
 			if j.Updated.After(hourAgo) {
 				st.Throughput.JobsDoneLastHour++
 			}
-		case wire.JobFailed:
+		case scheduler.JobFailed:
 			st.Jobs.Failed++
-		case wire.JobCanceled:
+		case scheduler.JobCanceled:
 			st.Jobs.Canceled++
 		}
 	}
@@ -124,7 +127,7 @@ func farmJob(j wire.Job) oapi.FarmJob {
 		Id: j.ID, State: oapi.FarmJobState(j.State), ChunksDone: j.ChunksDone, ChunksTotal: j.ChunksTotal,
 		Progress: jobProgress(j), Created: j.Created, Updated: j.Updated,
 	}
-	if id, ok := videoOfOutput(j.Output); ok {
+	if id, ok := layout.VideoOfHLS(j.Output); ok {
 		fj.VideoId = &id
 	}
 	if j.Error != "" {
@@ -136,7 +139,7 @@ func farmJob(j wire.Job) oapi.FarmJob {
 // jobProgress is the fraction of a job done: its encoded frames over all rungs when the
 // coordinator counts them (chunks finish in bursts), else its chunks.
 func jobProgress(j wire.Job) float64 {
-	if j.State == wire.JobDone {
+	if j.State == scheduler.JobDone {
 		return 1
 	}
 	var done, total int64
@@ -151,17 +154,4 @@ func jobProgress(j wire.Job) float64 {
 		return 0
 	}
 	return min(1, max(0, float64(done)/float64(total)))
-}
-
-// videoOfOutput maps a job's output prefix, as hlsPrefix writes it, back to the video.
-func videoOfOutput(output string) (string, bool) {
-	rest, ok := strings.CutPrefix(strings.TrimSuffix(output, "/"), "videos/")
-	if !ok {
-		return "", false
-	}
-	id, ok := strings.CutSuffix(rest, "/hls")
-	if !ok || id == "" || strings.Contains(id, "/") {
-		return "", false
-	}
-	return id, true
 }

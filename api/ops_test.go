@@ -10,6 +10,7 @@ import (
 
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 func TestOpsFarmAuthorisation(t *testing.T) {
@@ -48,7 +49,7 @@ func TestOpsFarmShowsAgentsAndJobs(t *testing.T) {
 	if len(st.Agents) != 1 {
 		t.Fatalf("agents = %+v, want one", st.Agents)
 	}
-	if a := st.Agents[0]; a.State != "alive" || a.Slots < 1 || a.Cores < 1 || len(a.Encoders) == 0 || a.LastSeen.IsZero() {
+	if a := st.Agents[0]; a.State != string(scheduler.AgentAlive) || a.Slots < 1 || a.Cores < 1 || len(a.Encoders) == 0 || a.LastSeen.IsZero() {
 		t.Errorf("agent = %+v, want alive with slots, cores, encoders and a last-seen time", a)
 	}
 	if st.Throughput.SlotsTotal != st.Agents[0].Slots {
@@ -88,22 +89,22 @@ func TestOpsFarmStatus(t *testing.T) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	at := func(ago time.Duration) time.Time { return now.Add(-ago) }
 	agents := []wire.Agent{
-		{ID: "b", State: "alive", Slots: 4, Busy: 3, Encoders: []string{"libx264"}},
-		{ID: "a", State: "draining", Slots: 2, Busy: 1},
+		{ID: "b", State: scheduler.AgentAlive, Slots: 4, Busy: 3, Encoders: []string{"libx264"}},
+		{ID: "a", State: scheduler.AgentDraining, Slots: 2, Busy: 1},
 		{ID: "c", State: "dead", Slots: 8, Busy: 8},
 	}
 	jobs := []wire.Job{
-		{ID: "j1", State: wire.JobDone, Output: "videos/v1/hls", Updated: at(10 * time.Minute)},
-		{ID: "j2", State: wire.JobDone, Output: "videos/v2/hls", Updated: at(2 * time.Hour)},
-		{ID: "j3", State: wire.JobEncoding, Output: "elsewhere/hls", Updated: at(time.Minute), ChunksDone: 1, ChunksTotal: 4},
-		{ID: "j4", State: wire.JobStitching, Updated: at(time.Second), ChunksDone: 4, ChunksTotal: 4,
+		{ID: "j1", State: scheduler.JobDone, Output: "videos/v1/hls", Updated: at(10 * time.Minute)},
+		{ID: "j2", State: scheduler.JobDone, Output: "videos/v2/hls", Updated: at(2 * time.Hour)},
+		{ID: "j3", State: scheduler.JobEncoding, Output: "elsewhere/hls", Updated: at(time.Minute), ChunksDone: 1, ChunksTotal: 4},
+		{ID: "j4", State: scheduler.JobStitching, Updated: at(time.Second), ChunksDone: 4, ChunksTotal: 4,
 			Rungs: []wire.RungProgress{{FramesDone: 90, FramesTotal: 100}, {FramesDone: 10, FramesTotal: 100}}},
-		{ID: "j5", State: wire.JobFailed, Error: "bad input", Updated: at(3 * time.Minute)},
-		{ID: "j6", State: wire.JobQueued, Updated: at(4 * time.Minute)},
-		{ID: "j7", State: wire.JobCanceled, Updated: at(5 * time.Minute)},
+		{ID: "j5", State: scheduler.JobFailed, Error: "bad input", Updated: at(3 * time.Minute)},
+		{ID: "j6", State: scheduler.JobQueued, Updated: at(4 * time.Minute)},
+		{ID: "j7", State: scheduler.JobCanceled, Updated: at(5 * time.Minute)},
 	}
 	for i := range 30 {
-		jobs = append(jobs, wire.Job{ID: fmt.Sprintf("old%02d", i), State: wire.JobDone, Updated: at(time.Duration(3+i) * time.Hour)})
+		jobs = append(jobs, wire.Job{ID: fmt.Sprintf("old%02d", i), State: scheduler.JobDone, Updated: at(time.Duration(3+i) * time.Hour)})
 	}
 
 	st := farmStatus(wire.Cluster{Leader: "c1", Term: 3, CommitIndex: 42,
@@ -182,30 +183,6 @@ func TestOpsFarmStatus(t *testing.T) {
 			}
 			if videoID != tt.videoID || j.Progress != tt.progress || errMsg != tt.err {
 				t.Errorf("got video %q, progress %v, error %q; want %q, %v, %q", videoID, j.Progress, errMsg, tt.videoID, tt.progress, tt.err)
-			}
-		})
-	}
-}
-
-func TestOpsVideoOfOutput(t *testing.T) {
-	tests := []struct {
-		output string
-		want   string
-		ok     bool
-	}{
-		{"videos/abc/hls", "abc", true},
-		{"videos/abc/hls/", "abc", true},
-		{"videos/abc/other", "", false},
-		{"videos//hls", "", false},
-		{"videos/a/b/hls", "", false},
-		{"jobs/abc/hls", "", false},
-		{"", "", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.output, func(t *testing.T) {
-			got, ok := videoOfOutput(tt.output)
-			if got != tt.want || ok != tt.ok {
-				t.Errorf("got %q, %v; want %q, %v", got, ok, tt.want, tt.ok)
 			}
 		})
 	}

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"math/bits"
 
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/phash"
 	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // Re-upload matching. The pipeline writes phash.json next to a video's HLS output (a
@@ -19,9 +21,6 @@ import (
 // in about half of them. Every published video's hashes are stored; a moderator's removal
 // copies them into the reference set (removed_frame_hashes), and each new video is compared
 // with every removed one before it is published: a match holds it for review.
-
-// phashKey is where the pipeline writes the frame hashes of a video.
-func phashKey(videoID string) string { return videoKey(videoID, "hls/phash.json") }
 
 // maxFrameHashes bounds what one video stores: 36 hours at a frame every 2 s.
 const maxFrameHashes = 1 << 16
@@ -114,12 +113,28 @@ func count(hits []bool) int {
 	return n
 }
 
+// reuploads stores the frame hashes of published videos and matches new ones against those
+// of removed videos: the publisher checks every video with it before publishing, and a
+// removal makes sure the removed video's hashes are kept as a reference.
+type reuploads struct {
+	db    *store.Store
+	blobs storage.Store
+	log   *slog.Logger
+	// matcher is nil when matching is turned off; hashes are stored regardless, so that
+	// turning it on later covers videos published meanwhile.
+	matcher *hashMatcher
+}
+
+func newReuploads(db *store.Store, blobs storage.Store, matcher *hashMatcher, log *slog.Logger) *reuploads {
+	return &reuploads{db: db, blobs: blobs, matcher: matcher, log: log}
+}
+
 // frameHashes reads a video's phash.json: nil without error when the pipeline wrote none
 // (an older pipeline, or no video stream).
-func (s *Server) frameHashes(ctx context.Context, videoID string) ([]uint64, error) {
-	data, err := s.readSmall(ctx, phashKey(videoID))
+func (ru *reuploads) frameHashes(ctx context.Context, videoID string) ([]uint64, error) {
+	data, err := readSmall(ctx, ru.blobs, layout.Ladder(videoID, layout.PHashFile))
 	if errors.Is(err, storage.ErrNotFound) {
-		s.log.Debug("no frame hashes; re-upload matching skipped", "video_id", videoID)
+		ru.log.Debug("no frame hashes; re-upload matching skipped", "video_id", videoID)
 		return nil, nil
 	}
 	if err != nil {
@@ -129,32 +144,31 @@ func (s *Server) frameHashes(ctx context.Context, videoID string) ([]uint64, err
 	if err != nil {
 		// The pipeline wrote something wrong: retrying cannot fix it, and the video must not
 		// be stuck for it.
-		s.log.Error("unreadable frame hashes; re-upload matching skipped", "video_id", videoID, "error", err)
+		ru.log.Error("unreadable frame hashes; re-upload matching skipped", "video_id", videoID, "error", err)
 		return nil, nil
 	}
 	return hashes, nil
 }
 
-// matchRemoved stores the video's frame hashes and holds it when they match a removed video's.
-func (s *Server) matchRemoved(ctx context.Context, videoID string, p *store.Published) error {
-	hashes, err := s.frameHashes(ctx, videoID)
+// check stores the video's frame hashes and holds it when they match a removed video's.
+func (ru *reuploads) check(ctx context.Context, videoID string, p *store.Published) error {
+	hashes, err := ru.frameHashes(ctx, videoID)
 	if err != nil || len(hashes) == 0 {
 		return err
 	}
-	if err := s.db.SaveFrameHashes(ctx, videoID, hashes); err != nil {
+	if err := ru.db.SaveFrameHashes(ctx, videoID, hashes); err != nil {
 		return fmt.Errorf("save frame hashes: %w", err)
 	}
-	if s.cfg.HashMaxDistance < 0 {
+	if ru.matcher == nil {
 		return nil
 	}
-	m := hashMatcher{maxDistance: s.cfg.HashMaxDistance, minFrames: s.cfg.HashMinFrames, minFraction: s.cfg.HashMinFraction}
 	var bestID string
 	var best int
-	err = s.db.EachRemovedHashes(ctx, func(id string, ref []uint64) error {
+	err = ru.db.EachRemovedHashes(ctx, func(id string, ref []uint64) error {
 		if id == videoID {
 			return nil // its own job's end applied again after a removal
 		}
-		if n, ok := m.match(hashes, ref); ok && n > best {
+		if n, ok := ru.matcher.match(hashes, ref); ok && n > best {
 			bestID, best = id, n
 		}
 		return ctx.Err()
@@ -163,23 +177,23 @@ func (s *Server) matchRemoved(ctx context.Context, videoID string, p *store.Publ
 		return fmt.Errorf("compare with removed videos: %w", err)
 	}
 	if bestID != "" {
-		s.log.Info("upload matches a removed video; held for review", "video_id", videoID, "removed_video_id", bestID, "frames", best)
+		ru.log.Info("upload matches a removed video; held for review", "video_id", videoID, "removed_video_id", bestID, "frames", best)
 		p.HeldReason = joinReasons(p.HeldReason, fmt.Sprintf("matches removed video %s (%d frames)", bestID, best))
 	}
 	return nil
 }
 
-// rememberHashes makes sure a video being removed has its frame hashes stored, reading its
+// remember makes sure a video being removed has its frame hashes stored, reading its
 // phash.json when it was published before they were kept, so that the removal has a
 // reference to match re-uploads against.
-func (s *Server) rememberHashes(ctx context.Context, videoID string) error {
-	ok, err := s.db.HasFrameHashes(ctx, videoID)
+func (ru *reuploads) remember(ctx context.Context, videoID string) error {
+	ok, err := ru.db.HasFrameHashes(ctx, videoID)
 	if err != nil || ok {
 		return err
 	}
-	hashes, err := s.frameHashes(ctx, videoID)
+	hashes, err := ru.frameHashes(ctx, videoID)
 	if err != nil || len(hashes) == 0 {
 		return err
 	}
-	return s.db.SaveFrameHashes(ctx, videoID, hashes)
+	return ru.db.SaveFrameHashes(ctx, videoID, hashes)
 }

@@ -49,7 +49,7 @@ func TestScreenText(t *testing.T) {
 
 func TestTermPolicyOnVideos(t *testing.T) {
 	e := newEnv(t, withConfig(func(c *Config) {
-		c.TermPolicy = []TermRule{{"casino", TermReject}, {"giveaway", TermHold}}
+		c.Moderation.TermPolicy = []TermRule{{"casino", TermReject}, {"giveaway", TermHold}}
 	}))
 	owner := e.user("owner")
 	r := e.must(http.StatusBadRequest, "POST", "/api/v1/uploads", owner.Token, map[string]any{

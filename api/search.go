@@ -22,31 +22,32 @@ const maxQuery = 200
 // nor removed. The rule is the same for everyone, the owner and moderators included: they
 // find their hidden videos in /me/videos and the moderation queue, not in search.
 func (s *Server) SearchVideos(w http.ResponseWriter, r *http.Request, params oapi.SearchVideosParams) {
-	q, key, err := s.searchParams(params)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	limit := q.Limit
-	q.Limit++ // one more row says whether there is a next page
-	hits, corrected, err := s.db.Search(r.Context(), q)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	page := oapi.VideoPage{Videos: make([]oapi.Video, 0, min(len(hits), limit))}
-	hits, page.NextCursor = trimPage(hits, limit, func(h store.SearchHit) string { return encodeSearchCursor(q, key, corrected, h) })
-	for _, h := range hits {
-		page.Videos = append(page.Videos, s.toAPIVideo(r, h.Video))
-	}
-	// Anonymous results may be cached for a moment, as the home page is; signed-in callers
-	// see their own moderation state on the videos they own.
-	if _, signedIn := caller(r); signedIn {
-		w.Header().Set("Cache-Control", "private, no-cache")
-	} else {
-		w.Header().Set("Cache-Control", "public, max-age=5")
-	}
-	writeJSON(w, http.StatusOK, page)
+	s.handle(w, r, func() error {
+		q, key, err := s.searchParams(params)
+		if err != nil {
+			return err
+		}
+		limit := q.Limit
+		q.Limit++ // one more row says whether there is a next page
+		hits, corrected, err := s.db.Search(r.Context(), q)
+		if err != nil {
+			return err
+		}
+		page := oapi.VideoPage{Videos: make([]oapi.Video, 0, min(len(hits), limit))}
+		hits, page.NextCursor = trimPage(hits, limit, func(h store.SearchHit) string { return encodeSearchCursor(q, key, corrected, h) })
+		for _, h := range hits {
+			page.Videos = append(page.Videos, s.toAPIVideo(r, h.Video))
+		}
+		// Anonymous results may be cached for a moment, as the home page is; signed-in callers
+		// see their own moderation state on the videos they own.
+		if _, signedIn := caller(r); signedIn {
+			w.Header().Set("Cache-Control", "private, no-cache")
+		} else {
+			w.Header().Set("Cache-Control", "public, max-age=5")
+		}
+		writeJSON(w, http.StatusOK, page)
+		return nil
+	})
 }
 
 // searchParams validates a search request, reporting every offending parameter at once. It

@@ -11,88 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
 )
-
-// searchVideo is what a test seeds beyond the title; zero fields keep readyVideo's values
-// (published now, no views).
-type searchVideo struct {
-	title, description, captions string
-	tags                         []string
-	age                          time.Duration // published this long ago
-	views, likes                 int64
-	duration                     float64
-	visibility                   string // default public
-}
-
-// seedSearch publishes a video through readyVideo, then sets what search reads directly, as
-// the social, caption and moderation features would.
-func (e *env) seedSearch(owner oapi.Session, sv searchVideo) string {
-	e.t.Helper()
-	if sv.visibility == "" {
-		sv.visibility = store.Public
-	}
-	if sv.tags == nil {
-		sv.tags = []string{}
-	}
-	if sv.duration == 0 {
-		sv.duration = 300
-	}
-	id := e.readyVideo(owner, sv.visibility, sv.title)
-	_, err := e.db.Pool().Exec(context.Background(), `
-		UPDATE videos SET description = $2, tags = $3, caption_text = $4,
-			published_at = now() - $5::bigint * interval '1 microsecond',
-			view_count = $6, like_count = $7, duration_seconds = $8
-		WHERE id = $1`, id, sv.description, sv.tags, sv.captions, sv.age.Microseconds(), sv.views, sv.likes, sv.duration)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return id
-}
-
-// search runs a search as token (anonymous when "") and returns the page.
-func (e *env) search(token string, params url.Values) oapi.VideoPage {
-	e.t.Helper()
-	var page oapi.VideoPage
-	e.must(http.StatusOK, "GET", "/api/v1/search?"+params.Encode(), token, nil).decode(e.t, &page)
-	return page
-}
-
-// searchAll follows the cursors to the end and returns every id in order.
-func (e *env) searchAll(token string, params url.Values) []string {
-	e.t.Helper()
-	var ids []string
-	for pages := 0; ; pages++ {
-		if pages > 100 {
-			e.t.Fatalf("search %v: more than 100 pages", params)
-		}
-		page := e.search(token, params)
-		for _, v := range page.Videos {
-			ids = append(ids, v.Id)
-		}
-		if page.NextCursor == nil {
-			return ids
-		}
-		params.Set("cursor", *page.NextCursor)
-	}
-}
-
-func searchArgs(kv ...string) url.Values {
-	v := url.Values{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		v.Set(kv[i], kv[i+1])
-	}
-	return v
-}
-
-func searchTitles(page oapi.VideoPage) []string {
-	out := make([]string, len(page.Videos))
-	for i, v := range page.Videos {
-		out[i] = v.Title
-	}
-	return out
-}
 
 func TestSearchRelevance(t *testing.T) {
 	e := newEnv(t)

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -20,11 +19,12 @@ import (
 
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/storage"
 )
 
-// Farm is the part of the transcoding farm's API the service uses; *wire.Client implements it.
+// Farm is the part of the transcoding farm's API the service uses; *client.Client implements it.
 type Farm interface {
 	SubmitJob(ctx context.Context, req wire.SubmitJob) (wire.Job, error)
 	Job(ctx context.Context, id string) (wire.Job, error)
@@ -35,138 +35,7 @@ type Farm interface {
 	Cluster(ctx context.Context) (wire.Cluster, error)
 }
 
-var _ Farm = (*wire.Client)(nil)
-
-// Config configures the service; zero values mean the documented defaults.
-type Config struct {
-	Store *store.Store
-	Blobs storage.Store
-	Farm  Farm
-	// SigningKeys sign (the first) and verify (all) access tokens; required.
-	SigningKeys []SigningKey
-	// TokenTTL is how long an access token lives (default 24 h).
-	TokenTTL time.Duration
-	// MediaSecret signs the media URLs of unlisted and private videos (at least 16 bytes).
-	MediaSecret []byte
-	// MediaTTL is how long such a URL works (default 2 h).
-	MediaTTL time.Duration
-	// PublicURL is where browsers reach this service, e.g. https://sunomi.example; OAuth
-	// callbacks and redirects are built from it.
-	PublicURL string
-	// MaxUploadSize caps a declared upload (default 20 GiB).
-	MaxUploadSize int64
-	// SinglePutLimit is the largest file uploaded with one PUT (default 64 MiB); larger files
-	// use multipart uploads of PartSize parts (default 16 MiB, raised when a file would need
-	// more than storage.MaxParts).
-	SinglePutLimit int64
-	PartSize       int64
-	// UploadURLTTL is how long presigned upload URLs work (default 1 h).
-	UploadURLTTL time.Duration
-	// Login throttling: at most LoginPerIP attempts per client address and LoginPerAccount
-	// failed attempts per account in each LoginWindow (defaults 20, 10, 15 min).
-	LoginPerIP      int
-	LoginPerAccount int
-	LoginWindow     time.Duration
-	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client.
-	TrustedProxies []netip.Prefix
-	// TermPolicy rejects or holds titles, descriptions, tags and comments with listed terms.
-	TermPolicy []TermRule
-	// ReportThreshold is how many distinct users' open reports hold a video for review
-	// (default 3).
-	ReportThreshold int
-	// Re-upload matching (phash.go): an upload is held when at least HashMinFrames of its
-	// frames are within HashMaxDistance bits of a removed video's frames, covering at least
-	// HashMinFraction of the shorter video's frames (defaults 10, 3, 0.3). A negative
-	// HashMaxDistance turns matching off.
-	HashMaxDistance int
-	HashMinFrames   int
-	HashMinFraction float64
-	// ClassifierURL, when set, is the moderation classifier webhook (classifier.go). Labels
-	// with a confidence (0–100) of ClassifierWarnAt or more become content warnings, of
-	// ClassifierHoldAt or more hold the video (defaults 60, 90). A classifier that fails or
-	// takes longer than ClassifierTimeout (default 10 s) holds the video when
-	// ClassifierFailClosed, and lets it through otherwise.
-	ClassifierURL        string
-	ClassifierWarnAt     float64
-	ClassifierHoldAt     float64
-	ClassifierTimeout    time.Duration
-	ClassifierFailClosed bool
-	// TranscriptionURL, when set, is the base URL of an OpenAI-compatible speech-to-text
-	// service (POST {TranscriptionURL}/v1/audio/transcriptions), e.g. http://whisper:8080 or
-	// https://api.openai.com; TranscriptionKey is its Bearer key, if it needs one.
-	// TranscriptionModel names the model (default whisper-1); a transcription taking longer
-	// than TranscriptionTimeout fails (default 10 min). AutoTranscribe transcribes every
-	// video when it is published; otherwise owners ask for it.
-	TranscriptionURL     string
-	TranscriptionModel   string
-	TranscriptionKey     string
-	TranscriptionTimeout time.Duration
-	AutoTranscribe       bool
-	// WebApp, when set, serves the single-page app (package web) on every GET or HEAD outside
-	// /api/, /media/ and the other routes.
-	WebApp http.Handler
-	// GitHub enables "sign in with GitHub" when set.
-	GitHub *GitHubConfig
-	// TLS says the service is reached over HTTPS (it then sends HSTS).
-	TLS bool
-	// HomeCacheTTL is how long each replica reuses an anonymous GET /api/v1/videos answer
-	// (default 1 s; negative: never).
-	HomeCacheTTL time.Duration
-	// SyncInterval is how often videos in flight are reconciled with the farm (default 5 s).
-	SyncInterval time.Duration
-	Logger       *slog.Logger
-	// Now is the clock (tests move it); default time.Now.
-	Now func() time.Time
-}
-
-func (c *Config) defaults() error {
-	if c.Store == nil || c.Blobs == nil || c.Farm == nil {
-		return errors.New("api: a database, a blob store and a farm are required")
-	}
-	if len(c.SigningKeys) == 0 {
-		return errors.New("api: at least one token signing key is required")
-	}
-	if len(c.MediaSecret) < 16 {
-		return errors.New("api: the media signing secret must be at least 16 bytes")
-	}
-	setDefault(&c.TokenTTL, 24*time.Hour)
-	setDefault(&c.MediaTTL, 2*time.Hour)
-	setDefault(&c.MaxUploadSize, 20<<30)
-	setDefault(&c.SinglePutLimit, 64<<20)
-	setDefault(&c.PartSize, 16<<20)
-	setDefault(&c.UploadURLTTL, time.Hour)
-	setDefault(&c.LoginPerIP, 20)
-	setDefault(&c.LoginPerAccount, 10)
-	setDefault(&c.LoginWindow, 15*time.Minute)
-	setDefault(&c.SyncInterval, 5*time.Second)
-	setDefault(&c.HomeCacheTTL, time.Second)
-	setDefault(&c.ReportThreshold, 3)
-	setDefault(&c.HashMaxDistance, 10)
-	setDefault(&c.HashMinFrames, 3)
-	setDefault(&c.HashMinFraction, 0.3)
-	setDefault(&c.ClassifierWarnAt, 60)
-	setDefault(&c.ClassifierHoldAt, 90)
-	setDefault(&c.ClassifierTimeout, 10*time.Second)
-	setDefault(&c.TranscriptionModel, "whisper-1")
-	setDefault(&c.TranscriptionTimeout, 10*time.Minute)
-	if c.PartSize < storage.MinPartSize {
-		return fmt.Errorf("api: the part size must be at least %d bytes (S3's minimum)", storage.MinPartSize)
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	return nil
-}
-
-func setDefault[T comparable](v *T, def T) {
-	var zero T
-	if *v == zero {
-		*v = def
-	}
-}
+var _ Farm = (*client.Client)(nil)
 
 // Server serves the API.
 type Server struct {
@@ -181,8 +50,14 @@ type Server struct {
 	terms   termPolicy
 	handler http.Handler
 
-	// transcriber is nil when no transcription service is configured.
+	// transcriber and classifier are nil when their services are not configured.
 	transcriber *transcriber
+	classifier  *classifier
+
+	// publisher applies jobs' states to their videos, publishing those whose job is done;
+	// reuploads matches their frame hashes against those of removed videos.
+	publisher *publisher
+	reuploads *reuploads
 
 	// life ends at Close: background work and every WebSocket stop with it (a hijacked
 	// connection outlives http.Server.Shutdown otherwise).
@@ -207,10 +82,18 @@ func New(cfg Config) (*Server, error) {
 		now:   cfg.Now,
 	}
 	s.life, s.cancel = context.WithCancel(context.Background())
-	s.relay = newRelay(s)
-	s.counts = newCountsHub(s)
-	s.terms = compileTermPolicy(cfg.TermPolicy)
-	s.transcriber = newTranscriber(cfg)
+	var matcher *hashMatcher
+	if m := cfg.Moderation; m.HashMaxDistance >= 0 {
+		matcher = &hashMatcher{maxDistance: m.HashMaxDistance, minFrames: m.HashMinFrames, minFraction: m.HashMinFraction}
+	}
+	s.classifier = newClassifier(cfg.Classifier, cfg.Blobs, s.log)
+	s.reuploads = newReuploads(s.db, s.blobs, matcher, s.log)
+	s.publisher = newPublisher(s.db, s.blobs, s.reuploads, s.classifier.classify, s.afterPublish,
+		publishClaimTTL+cfg.Classifier.Timeout, s.log)
+	s.relay = newRelay(s.farm, s.publisher.jobChanged, cfg.Now, s.log)
+	s.counts = newCountsHub(cfg.Store, s.log)
+	s.terms = compileTermPolicy(cfg.Moderation.TermPolicy)
+	s.transcriber = newTranscriber(cfg.Transcription, cfg.Blobs)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -226,23 +109,19 @@ func (s *Server) Start(ctx context.Context) error {
 		s.log.Warn("reconcile with the farm", "error", err)
 	}
 	s.wg.Go(func() { s.syncLoop(s.life) })
-	s.startCounts(ctx)
+	s.counts.Start(ctx)
 	return nil
 }
 
 // Close stops the background work and closes every WebSocket.
 func (s *Server) Close(ctx context.Context) error {
 	s.cancel()
-	s.relay.close()
-	s.counts.close()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	// The parts stop together: each waits for its own work until ctx ends.
+	err := errors.Join(s.relay.Close(ctx), s.counts.Close(ctx), s.transcriber.Close(ctx), s.classifier.Close(ctx), waitFor(ctx, &s.wg))
+	if ctx.Err() != nil {
+		return ctx.Err() // every part that gave up did so for this one reason
 	}
+	return err
 }
 
 func (s *Server) routes() http.Handler {
@@ -300,11 +179,13 @@ func paramError(err error) *httpError {
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	if err := s.db.Pool().Ping(r.Context()); err != nil {
-		s.fail(w, r, errUnavailable("the database does not answer"))
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.handle(w, r, func() error {
+		if err := s.db.Pool().Ping(r.Context()); err != nil {
+			return errUnavailable("the database does not answer")
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
 }
 
 // recoverer turns a handler panic into a 500 that reveals nothing, and logs it.

@@ -68,8 +68,8 @@ const tokenIssuer = "sunomi"
 // issueToken signs an access token for a user id.
 func (s *Server) issueToken(userID int64) (string, time.Time, error) {
 	now := s.now()
-	exp := now.Add(s.cfg.TokenTTL)
-	key := s.cfg.SigningKeys[0]
+	exp := now.Add(s.cfg.Auth.TokenTTL)
+	key := s.cfg.Auth.SigningKeys[0]
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
 		Issuer:    tokenIssuer,
 		Subject:   strconv.FormatInt(userID, 10),
@@ -86,7 +86,7 @@ func (s *Server) parseToken(raw string) (int64, error) {
 	var claims jwt.RegisteredClaims
 	_, err := jwt.ParseWithClaims(raw, &claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
-		for _, k := range s.cfg.SigningKeys {
+		for _, k := range s.cfg.Auth.SigningKeys {
 			if k.ID == kid {
 				return k.Secret, nil
 			}

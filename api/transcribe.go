@@ -11,7 +11,11 @@ import (
 	"net/http"
 	"net/textproto"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // A transcriber turns a video's audio into WebVTT captions through any service that speaks
@@ -25,6 +29,8 @@ import (
 // onto it.
 const maxTranscriptions = 2
 
+// transcriber calls the transcription service with a video's published audio. It lives until
+// Close, which ends the transcriptions it runs in the background.
 type transcriber struct {
 	endpoint string // {base}/v1/audio/transcriptions
 	model    string
@@ -32,21 +38,59 @@ type transcriber struct {
 	timeout  time.Duration
 	client   *http.Client
 	slots    chan struct{}
+	blobs    storage.Store
+
+	// life ends at Close; wg counts the background transcriptions. mu orders a transcription
+	// starting against Close: none starts once closed is set.
+	life   context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	closed bool
 }
 
-// newTranscriber returns nil when no transcription service is configured.
-func newTranscriber(cfg Config) *transcriber {
-	if cfg.TranscriptionURL == "" {
+// newTranscriber returns nil when no transcription service is configured. It reads the audio
+// from blobs.
+func newTranscriber(cfg TranscriptionConfig, blobs storage.Store) *transcriber {
+	if cfg.URL == "" {
 		return nil
 	}
-	return &transcriber{
-		endpoint: strings.TrimRight(cfg.TranscriptionURL, "/") + "/v1/audio/transcriptions",
-		model:    cfg.TranscriptionModel,
-		key:      cfg.TranscriptionKey,
-		timeout:  cfg.TranscriptionTimeout,
+	t := &transcriber{
+		endpoint: strings.TrimRight(cfg.URL, "/") + "/v1/audio/transcriptions",
+		model:    cfg.Model,
+		key:      cfg.Key,
+		timeout:  cfg.Timeout,
 		client:   &http.Client{},
 		slots:    make(chan struct{}, maxTranscriptions),
+		blobs:    blobs,
 	}
+	t.life, t.cancel = context.WithCancel(context.Background())
+	return t
+}
+
+// inBackground runs fn with a context that Close cancels, unless Close has begun already.
+func (t *transcriber) inBackground(fn func(ctx context.Context)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return
+	}
+	t.wg.Go(func() { fn(t.life) })
+}
+
+// Close cancels the transcriptions running in the background and waits for them until ctx
+// ends. A nil transcriber (none configured) has nothing to close.
+func (t *transcriber) Close(ctx context.Context) error {
+	if t == nil {
+		return nil
+	}
+	t.mu.Lock()
+	t.closed = true
+	t.mu.Unlock()
+	t.cancel()
+	err := waitFor(ctx, &t.wg)
+	t.client.CloseIdleConnections()
+	return err
 }
 
 // transcription is what the service answered.
@@ -61,9 +105,24 @@ type transcription struct {
 // request or answered something that is not WebVTT.
 var errTranscription = errors.New("the transcription service failed")
 
-// transcribe sends the WAV read from audio and returns the service's WebVTT. language, when
-// not "", is the spoken language as an ISO 639-1 code. The audio is streamed into the request
-// body as it is read, never held in memory: an hour of 16 kHz audio is 115 MB.
+// transcribeVideo sends the video's published WAV and returns the service's WebVTT;
+// errNoAudio when the video has none. language, when not "", is the spoken language as an
+// ISO 639-1 code.
+func (t *transcriber) transcribeVideo(ctx context.Context, videoID, language string) (transcription, error) {
+	audio, err := t.blobs.Get(ctx, layout.Ladder(videoID, layout.SpeechFile))
+	if errors.Is(err, storage.ErrNotFound) {
+		return transcription{}, errNoAudio
+	}
+	if err != nil {
+		return transcription{}, err
+	}
+	defer audio.Close()
+	return t.transcribe(ctx, audio, language)
+}
+
+// transcribe sends the WAV read from audio and returns the service's WebVTT. The audio is
+// streamed into the request body as it is read, never held in memory: an hour of 16 kHz
+// audio is 115 MB.
 func (t *transcriber) transcribe(ctx context.Context, audio io.Reader, language string) (transcription, error) {
 	select {
 	case t.slots <- struct{}{}:

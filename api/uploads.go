@@ -8,57 +8,54 @@ import (
 
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // CreateUpload creates a video in status uploading and says where to upload its file: one
 // presigned PUT for small files, an S3 multipart upload for large ones.
 func (s *Server) CreateUpload(w http.ResponseWriter, r *http.Request) {
-	var req oapi.CreateUploadRequest
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	user, err := requireUser(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	n, err := s.validateUpload(req)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	n.ID, n.OwnerID = newVideoID(), user.ID
-	ctx := r.Context()
-	if n.SourceSize > s.cfg.SinglePutLimit {
-		mp, ok := s.blobs.(storage.Multipart)
-		if !ok {
-			s.fail(w, r, errors.New("the blob store does not support multipart uploads"))
-			return
+	s.handle(w, r, func() error {
+		var req oapi.CreateUploadRequest
+		if err := decode(w, r, &req); err != nil {
+			return err
 		}
-		n.PartSize = s.partSize(n.SourceSize)
-		if n.UploadID, err = mp.CreateMultipart(ctx, sourceKey(n.ID)); err != nil {
-			s.fail(w, r, err)
-			return
+		user, err := requireUser(r)
+		if err != nil {
+			return err
 		}
-	}
-	if err := s.db.CreateVideo(ctx, n); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v, err := s.db.Video(ctx, n.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	up, err := s.uploadState(r, v)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, oapi.UploadCreated{VideoId: v.ID, Upload: up})
+		n, err := s.validateUpload(req)
+		if err != nil {
+			return err
+		}
+		n.ID, n.OwnerID = newVideoID(), user.ID
+		ctx := r.Context()
+		if n.SourceSize > s.cfg.Uploads.SinglePutLimit {
+			mp, ok := s.blobs.(storage.Multipart)
+			if !ok {
+				return errors.New("the blob store does not support multipart uploads")
+			}
+			n.PartSize = s.partSize(n.SourceSize)
+			if n.UploadID, err = mp.CreateMultipart(ctx, layout.Source(n.ID)); err != nil {
+				return err
+			}
+		}
+		if err := s.db.CreateVideo(ctx, n); err != nil {
+			return err
+		}
+		v, err := s.db.Video(ctx, n.ID)
+		if err != nil {
+			return err
+		}
+		up, err := s.uploadState(r, v)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusCreated, oapi.UploadCreated{VideoId: v.ID, Upload: up})
+		return nil
+	})
 }
 
 func (s *Server) validateUpload(req oapi.CreateUploadRequest) (store.NewVideo, error) {
@@ -101,9 +98,9 @@ func (s *Server) validateUpload(req oapi.CreateUploadRequest) (store.NewVideo, e
 		return n, errInvalid("some fields break this site's rules", rejected)
 	}
 	n.HeldReason = hold
-	if n.SourceSize > s.cfg.MaxUploadSize {
+	if n.SourceSize > s.cfg.Uploads.MaxSize {
 		return n, &httpError{status: http.StatusRequestEntityTooLarge, code: codeTooLarge,
-			message: fmt.Sprintf("the file is %s; the largest upload is %s", formatBytes(n.SourceSize), formatBytes(s.cfg.MaxUploadSize)),
+			message: fmt.Sprintf("the file is %s; the largest upload is %s", formatBytes(n.SourceSize), formatBytes(s.cfg.Uploads.MaxSize)),
 			fields:  map[string]string{"size": "over the maximum upload size"}}
 	}
 	return n, nil
@@ -112,7 +109,7 @@ func (s *Server) validateUpload(req oapi.CreateUploadRequest) (store.NewVideo, e
 // partSize is the configured part size, raised when the file would need more parts than S3
 // allows.
 func (s *Server) partSize(size int64) int64 {
-	ps := s.cfg.PartSize
+	ps := s.cfg.Uploads.PartSize
 	if need := (size + storage.MaxParts - 1) / storage.MaxParts; need > ps {
 		ps = need
 	}
@@ -123,17 +120,17 @@ func partCount(size, partSize int64) int { return int((size + partSize - 1) / pa
 
 // uploadState describes an upload: the PUT URL, or the multipart layout and the parts stored.
 func (s *Server) uploadState(r *http.Request, v store.Video) (oapi.Upload, error) {
-	exp := s.now().Add(s.cfg.UploadURLTTL)
+	exp := s.now().Add(s.cfg.Uploads.URLTTL)
 	up := oapi.Upload{VideoId: v.ID, Size: v.SourceSize, ExpiresAt: exp}
 	if v.UploadID == "" {
-		url, err := s.blobs.PresignPut(r.Context(), sourceKey(v.ID), s.cfg.UploadURLTTL)
+		url, err := s.blobs.PresignPut(r.Context(), layout.Source(v.ID), s.cfg.Uploads.URLTTL)
 		if err != nil {
 			return up, err
 		}
 		up.Method, up.Url = oapi.Put, &url
 		return up, nil
 	}
-	parts, err := s.blobs.(storage.Multipart).ListParts(r.Context(), sourceKey(v.ID), v.UploadID)
+	parts, err := s.blobs.(storage.Multipart).ListParts(r.Context(), layout.Source(v.ID), v.UploadID)
 	if err != nil {
 		return up, err
 	}
@@ -160,86 +157,83 @@ func (s *Server) uploadingVideo(r *http.Request, id string) (store.Video, error)
 
 // GetUpload returns the upload's state, with the parts already stored so a client can resume.
 func (s *Server) GetUpload(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
-	v, err := s.uploadingVideo(r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	up, err := s.uploadState(r, v)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, up)
+	s.handle(w, r, func() error {
+		v, err := s.uploadingVideo(r, id)
+		if err != nil {
+			return err
+		}
+		up, err := s.uploadState(r, v)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, up)
+		return nil
+	})
 }
 
 // PresignParts returns presigned URLs for parts of a multipart upload.
 func (s *Server) PresignParts(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
-	var req oapi.PartsRequest
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v, err := s.uploadingVideo(r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if v.UploadID == "" {
-		s.fail(w, r, errConflict("this upload is a single PUT; use the URL from the upload"))
-		return
-	}
-	count := partCount(v.SourceSize, v.PartSize)
-	if len(req.Parts) == 0 || len(req.Parts) > 1000 {
-		s.fail(w, r, errField("parts", "ask for 1 to 1000 parts at a time"))
-		return
-	}
-	out := oapi.PartURLs{ExpiresAt: s.now().Add(s.cfg.UploadURLTTL), Parts: make([]oapi.PartURL, 0, len(req.Parts))}
-	mp := s.blobs.(storage.Multipart)
-	for _, n := range req.Parts {
-		if n < 1 || n > count {
-			s.fail(w, r, errField("parts", fmt.Sprintf("part numbers go from 1 to %d", count)))
-			return
+	s.handle(w, r, func() error {
+		var req oapi.PartsRequest
+		if err := decode(w, r, &req); err != nil {
+			return err
 		}
-		url, err := mp.PresignPart(r.Context(), sourceKey(v.ID), v.UploadID, n, s.cfg.UploadURLTTL)
+		v, err := s.uploadingVideo(r, id)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
-		out.Parts = append(out.Parts, oapi.PartURL{Number: n, Url: url})
-	}
-	writeJSON(w, http.StatusOK, out)
+		if v.UploadID == "" {
+			return errConflict("this upload is a single PUT; use the URL from the upload")
+		}
+		count := partCount(v.SourceSize, v.PartSize)
+		if len(req.Parts) == 0 || len(req.Parts) > 1000 {
+			return errField("parts", "ask for 1 to 1000 parts at a time")
+		}
+		out := oapi.PartURLs{ExpiresAt: s.now().Add(s.cfg.Uploads.URLTTL), Parts: make([]oapi.PartURL, 0, len(req.Parts))}
+		mp := s.blobs.(storage.Multipart)
+		for _, n := range req.Parts {
+			if n < 1 || n > count {
+				return errField("parts", fmt.Sprintf("part numbers go from 1 to %d", count))
+			}
+			url, err := mp.PresignPart(r.Context(), layout.Source(v.ID), v.UploadID, n, s.cfg.Uploads.URLTTL)
+			if err != nil {
+				return err
+			}
+			out.Parts = append(out.Parts, oapi.PartURL{Number: n, Url: url})
+		}
+		writeJSON(w, http.StatusOK, out)
+		return nil
+	})
 }
 
 // CompleteUpload checks the stored file, assembles multipart uploads, and submits the job.
 // Completing a video that already left uploading returns it as it is.
 func (s *Server) CompleteUpload(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
-	v, _, err := s.ownedVideo(r, id, false)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if v.Status == store.StatusUploading {
-		if err := s.finishSource(r, v); err != nil {
-			s.fail(w, r, err)
-			return
+	s.handle(w, r, func() error {
+		v, _, err := s.ownedVideo(r, id, false)
+		if err != nil {
+			return err
 		}
-		if err := s.submit(r, v); err != nil {
-			s.fail(w, r, err)
-			return
+		if v.Status == store.StatusUploading {
+			if err := s.finishSource(r, v); err != nil {
+				return err
+			}
+			if err := s.submit(r, v); err != nil {
+				return err
+			}
+			if v, err = s.db.Video(r.Context(), id); err != nil {
+				return err
+			}
 		}
-		if v, err = s.db.Video(r.Context(), id); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-	}
-	writeJSON(w, http.StatusOK, s.toAPIVideo(r, v))
+		writeJSON(w, http.StatusOK, s.toAPIVideo(r, v))
+		return nil
+	})
 }
 
 // finishSource makes sure videos/{id}/source/original holds exactly the declared bytes.
 func (s *Server) finishSource(r *http.Request, v store.Video) error {
 	ctx := r.Context()
-	key := sourceKey(v.ID)
+	key := layout.Source(v.ID)
 	if v.UploadID != "" {
 		mp := s.blobs.(storage.Multipart)
 		parts, err := mp.ListParts(ctx, key, v.UploadID)
@@ -264,7 +258,7 @@ func (s *Server) finishSource(r *http.Request, v store.Video) error {
 }
 
 func (s *Server) checkSourceSize(r *http.Request, v store.Video) error {
-	info, err := s.blobs.Stat(r.Context(), sourceKey(v.ID))
+	info, err := s.blobs.Stat(r.Context(), layout.Source(v.ID))
 	if errors.Is(err, storage.ErrNotFound) {
 		return errConflict("the file has not been uploaded yet")
 	}
@@ -308,9 +302,9 @@ func checkParts(parts []storage.Part, v store.Video) error {
 // submit hands the video to the farm. If two completes race, the loser cancels its own job.
 func (s *Server) submit(r *http.Request, v store.Video) error {
 	ctx := r.Context()
-	job, err := s.farm.SubmitJob(ctx, wire.SubmitJob{Source: sourceKey(v.ID), Output: hlsPrefix(v.ID)})
+	job, err := s.farm.SubmitJob(ctx, wire.SubmitJob{Source: layout.Source(v.ID), Output: layout.HLS(v.ID)})
 	if err != nil {
-		var apiErr *wire.APIError
+		var apiErr *client.APIError
 		if errors.As(err, &apiErr) && apiErr.Status < 500 {
 			return fmt.Errorf("the farm refused the job: %w", err)
 		}

@@ -10,28 +10,12 @@ import (
 
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
+	"github.com/sunomi/sunomi/storage/layout"
 )
-
-func put(t *testing.T, url string, body []byte) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPut, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("PUT %s: status %d: %s", url, resp.StatusCode, msg)
-	}
-}
 
 func TestMultipartUploadResumes(t *testing.T) {
 	const partSize = 5 << 20
-	e := newEnv(t, withFarm(0), withConfig(func(c *Config) { c.SinglePutLimit = 1 << 20; c.PartSize = partSize }))
+	e := newEnv(t, withFarm(0), withConfig(func(c *Config) { c.Uploads.SinglePutLimit = 1 << 20; c.Uploads.PartSize = partSize }))
 	owner := e.user("owner")
 	file := make([]byte, 2*partSize+1234)
 	_, _ = rand.Read(file)
@@ -80,7 +64,7 @@ func TestMultipartUploadResumes(t *testing.T) {
 	if v.Status != oapi.VideoStatusQueued {
 		t.Fatalf("status after complete = %s", v.Status)
 	}
-	got, err := e.blobs.Get(t.Context(), sourceKey(id))
+	got, err := e.blobs.Get(t.Context(), layout.Source(id))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +75,7 @@ func TestMultipartUploadResumes(t *testing.T) {
 	}
 	// The farm has the job.
 	job, err := e.farm.Client().Job(t.Context(), e.video(id).JobID)
-	if err != nil || job.Source != sourceKey(id) {
+	if err != nil || job.Source != layout.Source(id) {
 		t.Fatalf("job = %+v, %v", job, err)
 	}
 	// After completion the upload is closed.
@@ -142,13 +126,13 @@ func TestCompleteWhileFarmDown(t *testing.T) {
 	if v := e.video(created.VideoId); v.Status != store.StatusUploading {
 		t.Fatalf("status %s", v.Status)
 	}
-	if _, err := e.blobs.Stat(t.Context(), sourceKey(created.VideoId)); err != nil {
+	if _, err := e.blobs.Stat(t.Context(), layout.Source(created.VideoId)); err != nil {
 		t.Fatalf("source after a failed complete: %v", err)
 	}
 }
 
 func TestUploadLimits(t *testing.T) {
-	e := newEnv(t, withConfig(func(c *Config) { c.MaxUploadSize = 1 << 30 }))
+	e := newEnv(t, withConfig(func(c *Config) { c.Uploads.MaxSize = 1 << 30 }))
 	owner := e.user("owner")
 	r := e.must(http.StatusRequestEntityTooLarge, "POST", "/api/v1/uploads", owner.Token, map[string]any{
 		"title": "huge", "filename": "huge.mp4", "size": int64(1<<30) + 1,

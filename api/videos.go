@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -12,6 +11,7 @@ import (
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // Limits on what a video's owner writes.
@@ -29,13 +29,6 @@ func newVideoID() string {
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
-
-// videoKey is where the object named rel lives for a video; DESIGN.md's storage layout.
-func videoKey(id, rel string) string { return "videos/" + id + "/" + rel }
-
-func sourceKey(id string) string { return videoKey(id, "source/original") }
-
-func hlsPrefix(id string) string { return videoKey(id, "hls") }
 
 // canView reports whether user may see the video. Everyone sees public and unlisted videos
 // that are being transcoded or are ready, unless held for review or removed; their owner and
@@ -91,36 +84,39 @@ func (s *Server) ownedVideo(r *http.Request, id string, moderatorsToo bool) (sto
 
 // ListVideos lists public, ready videos, newest first.
 func (s *Server) ListVideos(w http.ResponseWriter, r *http.Request, params oapi.ListVideosParams) {
-	page, err := s.videoList(r, params.Cursor, params.Limit, publishedAt, func(after *store.Cursor, n int) ([]store.Video, error) {
-		return s.db.ListPublic(r.Context(), after, n)
+	s.handle(w, r, func() error {
+		page, err := s.videoList(r, params.Cursor, params.Limit, publishedAt, func(after *store.Cursor, n int) ([]store.Video, error) {
+			return s.db.ListPublic(r.Context(), after, n)
+		})
+		if err != nil {
+			return err
+		}
+		// Anyone may cache the anonymous home page for a moment; it changes as videos publish.
+		if _, signedIn := caller(r); !signedIn {
+			w.Header().Set("Cache-Control", "public, max-age=5")
+		}
+		writeJSON(w, http.StatusOK, page)
+		return nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	// Anyone may cache the anonymous home page for a moment; it changes as videos publish.
-	if _, signedIn := caller(r); !signedIn {
-		w.Header().Set("Cache-Control", "public, max-age=5")
-	}
-	writeJSON(w, http.StatusOK, page)
 }
 
 // ListMyVideos lists the caller's own videos in every status.
 func (s *Server) ListMyVideos(w http.ResponseWriter, r *http.Request, params oapi.ListMyVideosParams) {
-	user, err := requireUser(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	page, err := s.videoList(r, params.Cursor, params.Limit, createdAt, func(after *store.Cursor, n int) ([]store.Video, error) {
-		return s.db.ListByOwner(r.Context(), user.ID, after, n)
+	s.handle(w, r, func() error {
+		user, err := requireUser(r)
+		if err != nil {
+			return err
+		}
+		page, err := s.videoList(r, params.Cursor, params.Limit, createdAt, func(after *store.Cursor, n int) ([]store.Video, error) {
+			return s.db.ListByOwner(r.Context(), user.ID, after, n)
+		})
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Cache-Control", "private, no-cache")
+		writeJSON(w, http.StatusOK, page)
+		return nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Cache-Control", "private, no-cache")
-	writeJSON(w, http.StatusOK, page)
 }
 
 // videoList reads one page of a list of videos ordered by sortTime: fetch gets the rows
@@ -151,67 +147,67 @@ func createdAt(v store.Video) time.Time   { return v.CreatedAt }
 
 // GetVideo returns one video.
 func (s *Server) GetVideo(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
-	user, signedIn := caller(r)
-	v, watch, err := s.db.VideoToWatch(r.Context(), id, user.ID)
-	if err := viewable(r, v, err); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := s.toAPIVideo(r, v)
-	// What only the watch page needs: the caller's rating and the caption tracks.
-	if signedIn {
-		rating := ratingName(watch.Rating)
-		out.MyRating = &rating
-	}
-	captions := s.toAPICaptions(v, watch.Captions)
-	out.Captions = &captions
-	w.Header().Set("Cache-Control", "private, no-cache")
-	writeJSON(w, http.StatusOK, out)
+	s.handle(w, r, func() error {
+		user, signedIn := caller(r)
+		v, watch, err := s.db.VideoToWatch(r.Context(), id, user.ID)
+		if err := viewable(r, v, err); err != nil {
+			return err
+		}
+		out := s.toAPIVideo(r, v)
+		// What only the watch page needs: the caller's rating and the caption tracks.
+		if signedIn {
+			rating := ratingName(watch.Rating)
+			out.MyRating = &rating
+		}
+		captions := s.toAPICaptions(v, watch.Captions)
+		out.Captions = &captions
+		w.Header().Set("Cache-Control", "private, no-cache")
+		writeJSON(w, http.StatusOK, out)
+		return nil
+	})
 }
 
 // UpdateVideo edits title, description, tags or visibility (the owner only).
 func (s *Server) UpdateVideo(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
-	var req oapi.UpdateVideoRequest
-	if err := decode(w, r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if _, _, err := s.ownedVideo(r, id, false); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	patch, err := validatePatch(req)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	text := map[string]string{}
-	if patch.Title != nil {
-		text["title"] = *patch.Title
-	}
-	if patch.Description != nil {
-		text["description"] = *patch.Description
-	}
-	if patch.Tags != nil {
-		text["tags"] = strings.Join(*patch.Tags, " ")
-	}
-	rejected, hold := s.terms.screenText(text)
-	if len(rejected) > 0 {
-		s.fail(w, r, errInvalid("some fields break this site's rules", rejected))
-		return
-	}
-	v, err := s.db.UpdateVideo(r.Context(), id, patch)
-	err = orNotFound(err, errNotFound)
-	if err == nil && hold != "" {
-		if _, err = s.db.Hold(r.Context(), id, hold); err == nil {
-			v, err = s.db.Video(r.Context(), id)
+	s.handle(w, r, func() error {
+		var req oapi.UpdateVideoRequest
+		if err := decode(w, r, &req); err != nil {
+			return err
 		}
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.toAPIVideo(r, v))
+		if _, _, err := s.ownedVideo(r, id, false); err != nil {
+			return err
+		}
+		patch, err := validatePatch(req)
+		if err != nil {
+			return err
+		}
+		text := map[string]string{}
+		if patch.Title != nil {
+			text["title"] = *patch.Title
+		}
+		if patch.Description != nil {
+			text["description"] = *patch.Description
+		}
+		if patch.Tags != nil {
+			text["tags"] = strings.Join(*patch.Tags, " ")
+		}
+		rejected, hold := s.terms.screenText(text)
+		if len(rejected) > 0 {
+			return errInvalid("some fields break this site's rules", rejected)
+		}
+		v, err := s.db.UpdateVideo(r.Context(), id, patch)
+		err = orNotFound(err, errNotFound)
+		if err == nil && hold != "" {
+			if _, err = s.db.Hold(r.Context(), id, hold); err == nil {
+				v, err = s.db.Video(r.Context(), id)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, s.toAPIVideo(r, v))
+		return nil
+	})
 }
 
 func validatePatch(req oapi.UpdateVideoRequest) (store.VideoPatch, error) {
@@ -290,45 +286,42 @@ func normaliseTags(tags []string, fields map[string]string) []string {
 // row goes last so that a storage failure leaves a video the owner can delete again rather
 // than orphaned objects nobody can find.
 func (s *Server) DeleteVideo(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
-	v, _, err := s.ownedVideo(r, id, true)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	// Followers learn "removed" before the job is canceled; otherwise the cancellation
-	// reaches them first, as "failed".
-	s.relay.videoGone(v.ID)
-	if v.JobID != "" && v.InFlight() {
-		if err := s.farm.CancelJob(ctx, v.JobID); err != nil && !isJobGone(err) {
-			s.log.Warn("cancel job of deleted video", "video_id", v.ID, "job_id", v.JobID, "error", err)
-			s.fail(w, r, errUnavailable("the transcoding farm could not cancel this video's job; try again"))
-			return
+	s.handle(w, r, func() error {
+		v, _, err := s.ownedVideo(r, id, true)
+		if err != nil {
+			return err
 		}
-	}
-	if v.UploadID != "" {
-		if mp, ok := s.blobs.(storage.Multipart); ok {
-			if err := mp.AbortMultipart(ctx, sourceKey(v.ID), v.UploadID); err != nil && !errors.Is(err, storage.ErrNoSuchUpload) {
-				s.fail(w, r, err)
-				return
+		ctx := r.Context()
+		// Followers learn "removed" before the job is canceled; otherwise the cancellation
+		// reaches them first, as "failed".
+		s.relay.videoGone(v.ID)
+		if v.JobID != "" && v.InFlight() {
+			if err := s.farm.CancelJob(ctx, v.JobID); err != nil && !isJobGone(err) {
+				s.log.Warn("cancel job of deleted video", "video_id", v.ID, "job_id", v.JobID, "error", err)
+				return errUnavailable("the transcoding farm could not cancel this video's job; try again")
 			}
 		}
-	}
-	if err := s.blobs.DeletePrefix(ctx, videoKey(v.ID, "")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.db.DeleteVideo(ctx, v.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+		if v.UploadID != "" {
+			if mp, ok := s.blobs.(storage.Multipart); ok {
+				if err := mp.AbortMultipart(ctx, layout.Source(v.ID), v.UploadID); err != nil && !errors.Is(err, storage.ErrNoSuchUpload) {
+					return err
+				}
+			}
+		}
+		if err := s.blobs.DeletePrefix(ctx, layout.Video(v.ID)); err != nil {
+			return err
+		}
+		if err := s.db.DeleteVideo(ctx, v.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
 }
 
 // toAPIVideo renders a video for the caller of r, with playback URLs once it can be played.
 // Its moderation state is shown to the owner and moderators only.
 func (s *Server) toAPIVideo(r *http.Request, v store.Video) oapi.Video {
-	ctx := r.Context()
 	out := oapi.Video{
 		Id:          v.ID,
 		Title:       v.Title,
@@ -356,7 +349,7 @@ func (s *Server) toAPIVideo(r *http.Request, v store.Video) oapi.Video {
 	if len(v.Rungs) > 0 {
 		out.Rungs = &v.Rungs
 	}
-	if s.playable(ctx, v) {
+	if v.Playable() {
 		out.Playback = s.playback(v)
 	}
 	out.Stats = oapi.Stats{Views: v.Views, Likes: v.Likes, Dislikes: v.Dislikes, Comments: v.Comments}
@@ -378,17 +371,4 @@ func moderationOf(v store.Video) *oapi.Moderation {
 		m.Reason = &v.HeldReason
 	}
 	return m
-}
-
-// playable reports whether the video's master playlist exists: always once ready, and while
-// processing as soon as the farm has published the first segments of every rendition.
-func (s *Server) playable(ctx context.Context, v store.Video) bool {
-	switch v.Status {
-	case store.StatusReady:
-		return true
-	case store.StatusProcessing:
-		_, err := s.blobs.Stat(ctx, videoKey(v.ID, "hls/master.m3u8"))
-		return err == nil
-	}
-	return false
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -11,51 +10,8 @@ import (
 
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
+	"github.com/sunomi/sunomi/storage/layout"
 )
-
-// Files of a tiny published ladder, as the farm writes them.
-var fakeLadder = map[string]string{
-	"hls/master.m3u8": "#EXTM3U\n#EXT-X-VERSION:3\n" +
-		"#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"audio\",DEFAULT=YES,AUTOSELECT=YES,URI=\"audio/playlist.m3u8\"\n" +
-		"#EXT-X-STREAM-INF:BANDWIDTH=900000,AVERAGE-BANDWIDTH=800000,RESOLUTION=640x360,CODECS=\"avc1.64001e,mp4a.40.2\",AUDIO=\"audio\"\n360p/playlist.m3u8\n",
-	"hls/360p/playlist.m3u8": "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:4\n#EXT-X-PLAYLIST-TYPE:VOD\n" +
-		"#EXTINF:4.000,\nc0_a1_0.ts\n#EXTINF:2.500,\nc0_a1_1.ts\n#EXT-X-ENDLIST\n",
-	"hls/audio/playlist.m3u8": "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:4\n#EXT-X-PLAYLIST-TYPE:VOD\n" +
-		"#EXTINF:4.000,\na_0.ts\n#EXTINF:2.500,\na_1.ts\n#EXT-X-ENDLIST\n",
-	"hls/360p/c0_a1_0.ts": strings.Repeat("G", 188*10),
-	"hls/360p/c0_a1_1.ts": strings.Repeat("G", 188*5),
-	"hls/poster.jpg":      "\xff\xd8\xff\xe0jpeg",
-	"hls/storyboard.vtt":  "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nstoryboard.jpg#xywh=0,0,160,90\n",
-}
-
-// readyVideo makes a published video of owner directly in the database and storage, as if the
-// farm had transcoded it.
-func (e *env) readyVideo(owner oapi.Session, visibility, title string) string {
-	e.t.Helper()
-	ctx := context.Background()
-	ownerID, _ := strconv.ParseInt(owner.User.Id, 10, 64)
-	id := newVideoID()
-	if err := e.db.CreateVideo(ctx, store.NewVideo{ID: id, OwnerID: ownerID, Title: title, Visibility: visibility,
-		SourceFilename: "x.mp4", SourceSize: 1}); err != nil {
-		e.t.Fatal(err)
-	}
-	for rel, body := range fakeLadder {
-		if err := e.blobs.Put(ctx, videoKey(id, rel), strings.NewReader(body), int64(len(body))); err != nil {
-			e.t.Fatal(err)
-		}
-	}
-	if _, err := e.db.MarkQueued(ctx, id, "job-"+id); err != nil {
-		e.t.Fatal(err)
-	}
-	p, err := e.srv.published(ctx, id)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if ok, err := e.db.MarkReady(ctx, id, p); err != nil || !ok {
-		e.t.Fatalf("MarkReady: %v %v", ok, err)
-	}
-	return id
-}
 
 func TestListVideosPagination(t *testing.T) {
 	e := newEnv(t)
@@ -201,7 +157,7 @@ func TestDeleteVideo(t *testing.T) {
 	for _, id := range []string{mine, moderated} {
 		e.must(http.StatusNotFound, "GET", "/api/v1/videos/"+id, owner.Token, nil)
 		e.must(http.StatusNotFound, "DELETE", "/api/v1/videos/"+id, owner.Token, nil)
-		if objs, err := e.blobs.List(t.Context(), videoKey(id, "")); err != nil || len(objs) != 0 {
+		if objs, err := e.blobs.List(t.Context(), layout.Video(id)); err != nil || len(objs) != 0 {
 			t.Fatalf("objects left after delete: %v %v", objs, err)
 		}
 		e.must(http.StatusNotFound, "GET", "/media/"+id+"/master.m3u8", "", nil)

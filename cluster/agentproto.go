@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/cluster/wire"
-	"github.com/sunomi/sunomi/encoder"
-	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // The agent protocol runs on the leader (followers forward it): leasing by
@@ -70,27 +70,25 @@ func (n *Node) lease(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// speculationFactor is how many times its job's median time per media
-// second a running task may take before an idle agent starts a backup.
-const speculationFactor = 1.5
+// staleRetries bounds how often findWork asks again after a decision that
+// the state had overtaken by the time it was committed.
+const staleRetries = 3
 
-// findWork finds tasks for an agent with free slots: pending tasks first;
-// when there are none, the last queued task of the most loaded agent
-// (stealing); when nothing can be stolen, a backup of a straggler
-// (speculation). The scheduler's pure policy decides; Raft commits.
+// findWork asks the scheduler's policy what the agent gets (pending tasks,
+// else a steal, else a backup of a straggler; see scheduler.FindWork),
+// commits it through Raft and builds the assignments. A steal whose victim
+// started the attempt meanwhile is refused as stale: the policy is asked
+// again on the newer state.
 func (n *Node) findWork(ctx context.Context, agent string, free int) ([]wire.Assignment, error) {
-	if ids := n.fsm.NextTasks(agent, free); len(ids) > 0 {
-		return n.grant(ctx, scheduler.CmdLease, scheduler.Lease{Agent: agent, Tasks: ids, Now: time.Now()})
-	}
-	if ref, victim, ok := n.fsm.StealFor(agent); ok {
-		as, err := n.grant(ctx, scheduler.CmdSteal, scheduler.Steal{Thief: agent, Task: ref.Task, Victim: victim, Attempt: ref.Attempt, Now: time.Now()})
-		if err == nil || !errors.Is(err, scheduler.ErrStaleAttempt) {
+	for range staleRetries {
+		t, cmd, ok := n.fsm.FindWork(agent, free, time.Now())
+		if !ok {
+			return nil, nil
+		}
+		as, err := n.grant(ctx, t, cmd)
+		if !errors.Is(err, scheduler.ErrStaleAttempt) {
 			return as, err
 		}
-		// The victim started it meanwhile: nothing to steal this time.
-	}
-	if task, ok := n.fsm.SpeculateFor(agent, time.Now(), speculationFactor); ok {
-		return n.grant(ctx, scheduler.CmdLease, scheduler.Lease{Agent: agent, Tasks: []string{task}, Speculative: true, Now: time.Now()})
 	}
 	return nil, nil
 }
@@ -100,7 +98,7 @@ func (n *Node) ensureAgent(ctx context.Context, info wire.AgentInfo) error {
 	if a, ok := n.fsm.Agent(info.ID); ok && (a.State == scheduler.AgentAlive || a.State == scheduler.AgentDraining) {
 		return nil
 	}
-	_, err := n.apply(ctx, scheduler.CmdRegisterAgent, scheduler.RegisterAgent{Info: info, Now: time.Now()})
+	_, err := n.apply(ctx, scheduler.CmdRegisterAgent, scheduler.RegisterAgent{Info: agentInfo(info), Now: time.Now()})
 	return err
 }
 
@@ -128,25 +126,28 @@ func (n *Node) grant(ctx context.Context, t scheduler.CommandType, cmd any) ([]w
 
 // assignment gives an agent everything it needs to run an attempt, inputs
 // as presigned GET URLs.
-func (n *Node) assignment(ctx context.Context, ref wire.AttemptRef) (wire.Assignment, error) {
+func (n *Node) assignment(ctx context.Context, ref scheduler.AttemptRef) (wire.Assignment, error) {
 	info, ok := n.fsm.TaskInfo(ref.Task)
 	if !ok {
 		return wire.Assignment{}, fmt.Errorf("task %s vanished", ref.Task)
 	}
 	a := wire.Assignment{Task: ref.Task, Attempt: ref.Attempt, Job: info.Job, Kind: info.Kind, Spec: info.Spec,
 		Inputs: map[string]string{}, MediaSeconds: info.MediaSeconds}
+	if at, ok := n.fsm.Attempt(ref.Task, ref.Attempt); ok {
+		a.Encoder = at.Encoder
+	}
 	inputs := info.Inputs
-	if info.Kind == pipeline.KindStitch {
-		spec, err := n.stitchSpec(info.Job)
+	if info.Kind == scheduler.KindStitch {
+		spec, res, err := n.stitchSpec(ctx, info.Job)
 		if err != nil {
 			return wire.Assignment{}, err
 		}
 		if a.Spec, err = json.Marshal(spec); err != nil {
 			return wire.Assignment{}, err
 		}
-		a.MediaSeconds = spec.Job.Probe.Duration
+		a.MediaSeconds = res.Split.Probe.Duration
 		inputs = map[string]string{}
-		for _, name := range spec.Inputs() {
+		for _, name := range res.Inputs() {
 			inputs[name] = info.Output + "/" + name
 		}
 	}
@@ -161,20 +162,27 @@ func (n *Node) assignment(ctx context.Context, ref wire.AttemptRef) (wire.Assign
 }
 
 // stitchSpec gathers the winning results of a job's split, encode and
-// audio tasks, once all are done.
-func (n *Node) stitchSpec(jobID string) (*pipeline.StitchSpec, error) {
-	// Wait for a progressive publish in flight: its growing playlists must
-	// not land after the final ones.
-	n.pub.mu.Lock()
-	defer n.pub.mu.Unlock()
-	spec, err := n.resultsSpec(jobID)
+// audio tasks, once all are done: the spec forwards them as recorded, the
+// decoded results name the stitch's inputs. The stitch task has been
+// leased, so no growing publish of the job starts any more; one already
+// under way ends first, so that its playlists never land after the final
+// ones.
+func (n *Node) stitchSpec(ctx context.Context, jobID string) (*media.StitchSpec, *media.Results, error) {
+	if err := n.pub.waitIdle(ctx, jobID); err != nil {
+		return nil, nil, err
+	}
+	spec := n.recordedResults(jobID)
+	if spec == nil {
+		return nil, nil, fmt.Errorf("job %s: results are incomplete", jobID)
+	}
+	res, err := spec.Decode()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if spec == nil || slices.Contains(spec.Chunks, nil) {
-		return nil, fmt.Errorf("job %s: results are incomplete", jobID)
+	if slices.Contains(res.Chunks, nil) {
+		return nil, nil, fmt.Errorf("job %s: results are incomplete", jobID)
 	}
-	return spec, nil
+	return spec, res, nil
 }
 
 func (n *Node) heartbeat(w http.ResponseWriter, r *http.Request) {
@@ -187,13 +195,13 @@ func (n *Node) heartbeat(w http.ResponseWriter, r *http.Request) {
 	resp := wire.HeartbeatResponse{Abandon: []wire.AttemptRef{}}
 	for _, ref := range hb.Attempts {
 		if n.fsm.AttemptActive(ref.Task, ref.Attempt) {
-			n.leases.extend(ref, now.Add(n.cfg.LeaseTTL))
+			n.leases.extend(attemptRef(ref), now.Add(n.cfg.LeaseTTL))
 		} else {
 			resp.Abandon = append(resp.Abandon, ref)
 		}
 	}
-	if a, ok := n.fsm.Agent(hb.Agent); hb.Draining && ok && a.State == "alive" {
-		if _, err := n.apply(r.Context(), scheduler.CmdAgentDown, scheduler.AgentDown{ID: hb.Agent, State: "draining", Now: now}); err != nil {
+	if a, ok := n.fsm.Agent(hb.Agent); hb.Draining && ok && a.State == scheduler.AgentAlive {
+		if _, err := n.apply(r.Context(), scheduler.CmdAgentDown, scheduler.AgentDown{ID: hb.Agent, State: scheduler.AgentDraining, Now: now}); err != nil {
 			writeApplyError(w, err)
 			return
 		}
@@ -206,7 +214,7 @@ func (n *Node) progress(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &p) {
 		return
 	}
-	n.leases.extend(p.AttemptRef, time.Now().Add(n.cfg.LeaseTTL))
+	n.leases.extend(attemptRef(p.AttemptRef), time.Now().Add(n.cfg.LeaseTTL))
 	cmd := scheduler.Progress{Task: p.Task, Attempt: p.Attempt, FramesDone: p.FramesDone, FramesTotal: p.FramesTotal, Now: time.Now()}
 	if _, err := n.apply(r.Context(), scheduler.CmdProgress, cmd); err != nil {
 		writeApplyError(w, err)
@@ -246,8 +254,8 @@ func (n *Node) uploadURLs(w http.ResponseWriter, r *http.Request) {
 }
 
 func outputKey(info scheduler.TaskInfo, name string) string {
-	if info.Kind == pipeline.KindSplit {
-		return tempPrefix(info.Job) + "chunks/" + name
+	if info.Kind == scheduler.KindSplit {
+		return layout.Chunks(info.Job) + name
 	}
 	return info.Output + "/" + name
 }
@@ -266,8 +274,8 @@ func (n *Node) complete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("task %q not found", c.Task))
 		return
 	}
-	cmd := scheduler.Complete{Task: c.Task, Attempt: c.Attempt, Result: c.Result, Outputs: c.Outputs, Now: time.Now()}
-	if info.Kind == pipeline.KindSplit {
+	cmd := scheduler.Complete{Task: c.Task, Attempt: c.Attempt, Result: c.Result, Outputs: objects(c.Outputs), Now: time.Now()}
+	if info.Kind == scheduler.KindSplit {
 		var err error
 		if cmd.NewTasks, cmd.Rungs, err = plannedTasks(info, c.Result); err != nil {
 			writeError(w, http.StatusBadRequest, "split result: "+err.Error())
@@ -278,35 +286,36 @@ func (n *Node) complete(w http.ResponseWriter, r *http.Request) {
 		writeApplyError(w, err)
 		return
 	}
-	n.observeComplete(info, c, cmd.Now)
+	n.observeComplete(info, cmd, cmd.Now)
+	n.pub.completed()
 	w.WriteHeader(http.StatusNoContent)
 }
 
 // plannedTasks turns a split result into the job's encode and audio tasks.
 func plannedTasks(split scheduler.TaskInfo, result json.RawMessage) ([]scheduler.NewTask, []string, error) {
-	var job pipeline.Job
+	var job media.SplitResult
 	if err := json.Unmarshal(result, &job); err != nil {
 		return nil, nil, err
 	}
-	chunks := tempPrefix(split.Job) + "chunks/"
+	chunks := layout.Chunks(split.Job)
 	var tasks []scheduler.NewTask
 	var rungs []string
 	if job.Video != nil {
 		for _, r := range job.Video.Rungs {
 			rungs = append(rungs, r.Name)
 		}
-		// High ladders would rather run on a hardware encoder; the scheduler
-		// still gives them to CPU agents when no such agent has a free slot.
+		// The scheduler still gives preferring tasks to other agents when
+		// no preferred one has a free slot.
 		var prefer []string
-		if len(job.Video.Rungs) > 0 && job.Video.Rungs[0].Short >= 1080 {
-			prefer = []string{encoder.EncoderNVENC, encoder.EncoderQSV}
+		if len(job.Video.Rungs) > 0 {
+			prefer = scheduler.PreferredEncoders(job.Video.Rungs[0].Short) // largest first
 		}
 		for i, c := range job.Chunks {
-			spec, err := json.Marshal(pipeline.EncodeSpec{Chunk: c, Video: *job.Video})
+			spec, err := json.Marshal(media.EncodeSpec{Chunk: c, Video: *job.Video})
 			if err != nil {
 				return nil, nil, err
 			}
-			tasks = append(tasks, scheduler.NewTask{ID: fmt.Sprintf("%s-e%05d", split.Job, i), Kind: pipeline.KindEncode, Index: i,
+			tasks = append(tasks, scheduler.NewTask{ID: fmt.Sprintf("%s-e%05d", split.Job, i), Kind: scheduler.KindEncode, Index: i,
 				Spec: spec, Inputs: map[string]string{c.Source: chunks + c.Source}, MediaSeconds: c.Chunk.End - c.Chunk.Start, Prefer: prefer})
 		}
 	}
@@ -315,7 +324,7 @@ func plannedTasks(split scheduler.TaskInfo, result json.RawMessage) ([]scheduler
 		if err != nil {
 			return nil, nil, err
 		}
-		tasks = append(tasks, scheduler.NewTask{ID: split.Job + "-audio", Kind: pipeline.KindAudio,
+		tasks = append(tasks, scheduler.NewTask{ID: split.Job + "-audio", Kind: scheduler.KindAudio,
 			Spec: spec, Inputs: map[string]string{job.Audio.Source: chunks + job.Audio.Source}, MediaSeconds: job.Probe.Duration})
 	}
 	return tasks, rungs, nil
@@ -331,13 +340,13 @@ func (n *Node) fail(w http.ResponseWriter, r *http.Request) {
 		writeApplyError(w, err)
 		return
 	}
-	n.observeFail(f, cmd.Now)
+	n.observeFail(cmd, cmd.Now)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// pipelineOptions validates a job's options into the pipeline's.
-func pipelineOptions(o wire.JobOptions) (pipeline.Options, error) {
-	var opts pipeline.Options
+// pipelineOptions validates a job's options into the split task's.
+func pipelineOptions(o wire.JobOptions) (media.Options, error) {
+	var opts media.Options
 	var err error
 	if o.Segment != "" {
 		if opts.Segment, err = time.ParseDuration(o.Segment); err != nil || opts.Segment < 500*time.Millisecond {
@@ -352,19 +361,26 @@ func pipelineOptions(o wire.JobOptions) (pipeline.Options, error) {
 	if o.CRF < 0 || o.CRF > 51 {
 		return opts, fmt.Errorf("options.crf %d must be between 0 and 51", o.CRF)
 	}
+	// The split no longer opens the encoder (each encode task resolves it
+	// where it runs), so a name no agent can know is refused here.
+	switch o.Encoder {
+	case "", media.EncoderAuto, media.EncoderX264, media.EncoderNVENC, media.EncoderQSV:
+	default:
+		return opts, fmt.Errorf("options.encoder %q must be auto, %s, %s or %s", o.Encoder, media.EncoderX264, media.EncoderNVENC, media.EncoderQSV)
+	}
 	opts.Preset, opts.CRF, opts.Encoder = o.Preset, o.CRF, o.Encoder
 	// A one-segment first chunk: the job becomes playable (progressive
 	// publishing) once a few seconds are encoded, not a whole chunk.
 	opts.FirstChunk = opts.Segment
 	if opts.FirstChunk == 0 {
-		opts.FirstChunk = pipeline.DefaultSegment
+		opts.FirstChunk = media.DefaultSegment
 	}
 	if len(o.Rungs) > 0 {
 		var names []string
 		for _, r := range o.Rungs {
 			names = append(names, fmt.Sprint(r))
 		}
-		if opts.Rungs, err = encoder.ParseRungs(strings.Join(names, ",")); err != nil {
+		if opts.Rungs, err = media.ParseRungs(strings.Join(names, ",")); err != nil {
 			return opts, fmt.Errorf("options.rungs: %w", err)
 		}
 	}

@@ -12,9 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/farmtest"
 	"github.com/sunomi/sunomi/internal/testmedia"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // Farm benchmarks (issue 4): real coordinator and agent processes on
@@ -75,7 +77,7 @@ func benchRunJob(b *testing.B, f *farmtest.Farm, src string, opts wire.JobOption
 func benchWaitDone(b *testing.B, f *farmtest.Farm, id string) wire.Job {
 	b.Helper()
 	j := f.WaitJob(id, benchJobTimeout)
-	if j.State != wire.JobDone {
+	if j.State != scheduler.JobDone {
 		b.Fatalf("job %s ended %s: %s", id, j.State, j.Error)
 	}
 	return j
@@ -164,7 +166,7 @@ func BenchmarkFarmRaftThroughput(b *testing.B) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := wire.NewClient([]string{leader.URL()}, farmtest.Token, nil)
+			c := client.New([]string{leader.URL()}, farmtest.Token, nil)
 			for time.Now().Before(stop) {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				_, err := c.SubmitJob(ctx, wire.SubmitJob{Source: key, Options: smallJob})
@@ -188,7 +190,7 @@ func BenchmarkFarmRaftThroughput(b *testing.B) {
 	// served locally, so a follower may lag for a moment).
 	for _, c := range f.Coordinators {
 		f.Eventually(30*time.Second, c.Name+" listing every accepted job", func(ctx context.Context) (bool, error) {
-			jobs, err := wire.NewClient([]string{c.URL()}, farmtest.Token, nil).Jobs(ctx)
+			jobs, err := client.New([]string{c.URL()}, farmtest.Token, nil).Jobs(ctx)
 			if err != nil {
 				return false, err
 			}
@@ -233,10 +235,10 @@ func BenchmarkFarmFailover(b *testing.B) {
 			if err != nil {
 				return false, err
 			}
-			if wire.Finished(job.State) {
+			if job.State.Finished() {
 				b.Fatalf("job %s finished (%s) before the leader was killed", j.ID, job.State)
 			}
-			return job.State == wire.JobEncoding && job.ChunksDone >= 1, nil
+			return job.State == scheduler.JobEncoding && job.ChunksDone >= 1, nil
 		})
 		old := f.Leader()
 		var survivors []string
@@ -247,7 +249,7 @@ func BenchmarkFarmFailover(b *testing.B) {
 		}
 		killed := time.Now()
 		old.Kill()
-		c := wire.NewClient(survivors, farmtest.Token, nil)
+		c := client.New(survivors, farmtest.Token, nil)
 		var gap time.Duration
 		var leasedBy string
 		deadline := killed.Add(2 * time.Minute)
@@ -266,7 +268,7 @@ func BenchmarkFarmFailover(b *testing.B) {
 						}
 					}
 				}
-				if gap == 0 && wire.Finished(job.State) {
+				if gap == 0 && job.State.Finished() {
 					b.Fatalf("round %d: job %s ended %s with no lease after the kill", round, j.ID, job.State)
 				}
 			}
@@ -280,7 +282,7 @@ func BenchmarkFarmFailover(b *testing.B) {
 		benchWaitDone(b, f, j.ID)
 		old.Restart(b)
 		f.Eventually(time.Minute, old.Name+" back in the cluster", func(ctx context.Context) (bool, error) {
-			cl, err := wire.NewClient([]string{old.URL()}, farmtest.Token, nil).Cluster(ctx)
+			cl, err := client.New([]string{old.URL()}, farmtest.Token, nil).Cluster(ctx)
 			return err == nil && cl.Leader != "", err
 		})
 	}

@@ -14,11 +14,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
+
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/internal/farmtest"
 	"github.com/sunomi/sunomi/internal/miniotest"
 	"github.com/sunomi/sunomi/internal/testmedia"
+	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage"
 )
 
@@ -83,7 +87,7 @@ func fetchOutput(t *testing.T, s storage.Store, prefix string) string {
 // source's frame count, and nothing but the published objects remain.
 func wantPublished(t *testing.T, f *farmtest.Farm, j wire.Job, frames int) {
 	t.Helper()
-	if j.State != wire.JobDone {
+	if j.State != scheduler.JobDone {
 		t.Fatalf("job %s is %s (%s), want done", j.ID, j.State, j.Error)
 	}
 	wantCommittedOnce(t, j)
@@ -141,11 +145,11 @@ func wantCommittedOnce(t *testing.T, j wire.Job) {
 	for _, task := range j.Tasks {
 		done := 0
 		for _, a := range task.Attempts {
-			if a.State == wire.TaskDone {
+			if a.State == scheduler.StateDone {
 				done++
 			}
 		}
-		if task.State == wire.TaskDone && (done != 1 || task.Winner == 0) {
+		if task.State == scheduler.StateDone && (done != 1 || task.Winner == 0) {
 			t.Errorf("task %s: %d attempts committed (winner %d), want exactly 1", task.ID, done, task.Winner)
 		}
 	}
@@ -161,7 +165,7 @@ func TestFarmEncodesAcrossAgents(t *testing.T) {
 	agents := map[string]bool{}
 	for _, task := range j.Tasks {
 		for _, a := range task.Attempts {
-			if a.State == wire.TaskDone {
+			if a.State == scheduler.StateDone {
 				agents[a.Agent] = true
 			}
 		}
@@ -185,7 +189,7 @@ func TestFarmSurvivesAgentKill(t *testing.T) {
 		}
 		for _, task := range job.Tasks {
 			for _, a := range task.Attempts {
-				if a.Agent == victim.Name && (a.State == wire.TaskRunning || a.State == wire.TaskLeased) && task.Kind == wire.TaskEncode {
+				if a.Agent == victim.Name && (a.State == scheduler.StateRunning || a.State == scheduler.StateLeased) && task.Kind == scheduler.KindEncode {
 					return true, nil
 				}
 			}
@@ -198,7 +202,7 @@ func TestFarmSurvivesAgentKill(t *testing.T) {
 	failed := 0
 	for _, task := range j.Tasks {
 		for _, a := range task.Attempts {
-			if a.Agent == victim.Name && a.State == wire.TaskFailed {
+			if a.Agent == victim.Name && a.State == scheduler.StateFailed {
 				failed++
 			}
 		}
@@ -215,7 +219,7 @@ func TestFarmSurvivesLeaderKill(t *testing.T) {
 	j := f.Submit(src, wire.JobOptions{Segment: "1s", Chunk: "2s", Rungs: []int{360, 240}})
 	f.Eventually(time.Minute, "encoding under way", func(ctx context.Context) (bool, error) {
 		job, err := f.Client().Job(ctx, j.ID)
-		return err == nil && job.State == wire.JobEncoding, err
+		return err == nil && job.State == scheduler.JobEncoding, err
 	})
 	old := f.Leader()
 	old.Kill()
@@ -235,7 +239,7 @@ func TestFarmFailsInvalidMediaWithReason(t *testing.T) {
 	}
 	j := f.Submit(src, smallJob)
 	j = f.WaitJob(j.ID, time.Minute)
-	if j.State != wire.JobFailed || !strings.Contains(j.Error, "not a media file") {
+	if j.State != scheduler.JobFailed || !strings.Contains(j.Error, "not a media file") {
 		t.Fatalf("job state %s error %q, want failed with the pipeline's reason", j.State, j.Error)
 	}
 	for _, task := range j.Tasks {
@@ -327,7 +331,7 @@ func TestFarmChaos(t *testing.T) {
 			if err != nil {
 				return false, err
 			}
-			if j.State == wire.JobEncoding {
+			if j.State == scheduler.JobEncoding {
 				return true, nil
 			}
 		}
@@ -371,8 +375,8 @@ func TestFarmFrozenLeaderStepsDown(t *testing.T) {
 			if c == old {
 				continue
 			}
-			cl, err := wire.NewClient([]string{c.URL()}, farmtest.Token, nil).Cluster(ctx)
-			if err == nil && cl.State == "Leader" {
+			cl, err := client.New([]string{c.URL()}, farmtest.Token, nil).Cluster(ctx)
+			if err == nil && cl.State == raft.Leader.String() {
 				fresh = c
 				return true, nil
 			}
@@ -381,13 +385,13 @@ func TestFarmFrozenLeaderStepsDown(t *testing.T) {
 	})
 	old.Thaw()
 	f.Eventually(30*time.Second, "the old leader to follow", func(ctx context.Context) (bool, error) {
-		cl, err := wire.NewClient([]string{old.URL()}, farmtest.Token, nil).Cluster(ctx)
+		cl, err := client.New([]string{old.URL()}, farmtest.Token, nil).Cluster(ctx)
 		return err == nil && cl.State == "Follower" && cl.Leader == fresh.Name, err
 	})
 	leaders := 0
 	for _, c := range f.Coordinators {
 		cl := clusterOf(t, c)
-		if cl.State == "Leader" {
+		if cl.State == raft.Leader.String() {
 			leaders++
 			if cl.Term <= oldTerm {
 				t.Errorf("leader %s has term %d, want a term after %d", c.Name, cl.Term, oldTerm)
@@ -406,7 +410,7 @@ func clusterOf(t *testing.T, c *farmtest.Coordinator) wire.Cluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	cl, err := wire.NewClient([]string{c.URL()}, farmtest.Token, nil).Cluster(ctx)
+	cl, err := client.New([]string{c.URL()}, farmtest.Token, nil).Cluster(ctx)
 	if err != nil {
 		t.Fatalf("cluster status of %s: %v", c.Name, err)
 	}
@@ -441,8 +445,8 @@ func TestFarmPartitionedLeaderStepsDown(t *testing.T) {
 			if c == old {
 				continue
 			}
-			cl, err := wire.NewClient([]string{c.URL()}, farmtest.Token, nil).Cluster(ctx)
-			if err == nil && cl.State == "Leader" && cl.Term > oldTerm {
+			cl, err := client.New([]string{c.URL()}, farmtest.Token, nil).Cluster(ctx)
+			if err == nil && cl.State == raft.Leader.String() && cl.Term > oldTerm {
 				fresh = c
 				return true, nil
 			}
@@ -459,12 +463,12 @@ func TestFarmPartitionedLeaderStepsDown(t *testing.T) {
 
 	f.Heal(old)
 	f.Eventually(30*time.Second, "the healed node to follow the new leader", func(ctx context.Context) (bool, error) {
-		cl, err := wire.NewClient([]string{old.URL()}, farmtest.Token, nil).Cluster(ctx)
+		cl, err := client.New([]string{old.URL()}, farmtest.Token, nil).Cluster(ctx)
 		return err == nil && cl.State == "Follower" && cl.Leader == fresh.Name, err
 	})
 	leaders := 0
 	for _, c := range f.Coordinators {
-		if clusterOf(t, c).State == "Leader" {
+		if clusterOf(t, c).State == raft.Leader.String() {
 			leaders++
 		}
 	}
@@ -495,10 +499,10 @@ func TestFarmPublishesProgressively(t *testing.T) {
 		if err != nil {
 			return false, err
 		}
-		if wire.Finished(job.State) {
+		if job.State.Finished() {
 			t.Fatalf("job finished (%s) before it was published progressively", job.State)
 		}
-		if job.PlayableAt == nil || job.State != wire.JobEncoding {
+		if job.PlayableAt == nil || job.State != scheduler.JobEncoding {
 			return false, nil
 		}
 		if _, err := read(ctx, job.Output+"/master.m3u8"); err != nil {

@@ -3,7 +3,6 @@ package cluster
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"log"
 	"log/slog"
 	"net"
@@ -49,8 +48,20 @@ type Member struct {
 // MemberEvent reports a member joining, leaving gracefully or dying.
 type MemberEvent struct {
 	Member Member
-	Kind   string // "join", "update", "leave", "dead"
+	Kind   MemberEventKind
 }
+
+// MemberEventKind is what happened to a member.
+type MemberEventKind string
+
+// Member event kinds.
+const (
+	MemberJoin   MemberEventKind = "join"
+	MemberUpdate MemberEventKind = "update"
+	// MemberLeave is a graceful leave: the member said it was going.
+	MemberLeave MemberEventKind = "leave"
+	MemberDead  MemberEventKind = "dead"
+)
 
 // GossipConfig configures one member of the pool.
 type GossipConfig struct {
@@ -113,7 +124,7 @@ func JoinGossip(cfg GossipConfig) (*Gossip, error) {
 	mc.SecretKey = cfg.Key
 	mc.Delegate = (*gossipDelegate)(g)
 	mc.Events = (*gossipEvents)(g)
-	mc.Logger = log.New(io.Discard, "", 0)
+	mc.Logger = log.New(levelWriter{g.log.With("library", "memberlist")}, "", 0)
 	if g.ml, err = memberlist.Create(mc); err != nil {
 		return nil, fmt.Errorf("start gossip on %s: %w", cfg.Bind, err)
 	}
@@ -196,7 +207,7 @@ func memberOf(n *memberlist.Node) Member {
 	return m
 }
 
-func (g *Gossip) emit(n *memberlist.Node, kind string) {
+func (g *Gossip) emit(n *memberlist.Node, kind MemberEventKind) {
 	ev := MemberEvent{Member: memberOf(n), Kind: kind}
 	select {
 	case g.events <- ev:
@@ -228,12 +239,12 @@ func (d *gossipDelegate) MergeRemoteState(_ []byte, _ bool) {}
 
 type gossipEvents Gossip
 
-func (e *gossipEvents) NotifyJoin(n *memberlist.Node)   { (*Gossip)(e).emit(n, "join") }
-func (e *gossipEvents) NotifyUpdate(n *memberlist.Node) { (*Gossip)(e).emit(n, "update") }
+func (e *gossipEvents) NotifyJoin(n *memberlist.Node)   { (*Gossip)(e).emit(n, MemberJoin) }
+func (e *gossipEvents) NotifyUpdate(n *memberlist.Node) { (*Gossip)(e).emit(n, MemberUpdate) }
 func (e *gossipEvents) NotifyLeave(n *memberlist.Node) {
-	kind := "dead"
+	kind := MemberDead
 	if memberOf(n).Meta.Leaving {
-		kind = "leave"
+		kind = MemberLeave
 	}
 	(*Gossip)(e).emit(n, kind)
 }

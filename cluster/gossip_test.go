@@ -44,7 +44,7 @@ func TestGossipFindsCoordinatorsAndAgentLoad(t *testing.T) {
 		for {
 			select {
 			case ev := <-coord.Events():
-				if ev.Member.Name == "a1" && ev.Kind == "leave" {
+				if ev.Member.Name == "a1" && ev.Kind == MemberLeave {
 					return true
 				}
 			default:
@@ -93,12 +93,12 @@ func TestGossipTellsDeathFromLeave(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = crasher.Shutdown() // no goodbye: the pool must find out by probing
-	got := map[string]string{}
+	got := map[string]MemberEventKind{}
 	testkit.WaitFor(t, gossipTimeout, "both departures", func() bool {
 		for {
 			select {
 			case ev := <-coord.Events():
-				if ev.Kind == "leave" || ev.Kind == "dead" {
+				if ev.Kind == MemberLeave || ev.Kind == MemberDead {
 					got[ev.Member.Name] = ev.Kind
 				}
 			default:
@@ -106,7 +106,7 @@ func TestGossipTellsDeathFromLeave(t *testing.T) {
 			}
 		}
 	})
-	if got["quitter"] != "leave" || got["crasher"] != "dead" {
+	if got["quitter"] != MemberLeave || got["crasher"] != MemberDead {
 		t.Errorf("departures = %v, want quitter: leave, crasher: dead", got)
 	}
 }

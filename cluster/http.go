@@ -20,7 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sunomi/sunomi/cluster/wire"
-	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage"
 )
@@ -139,7 +139,7 @@ func (n *Node) healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (n *Node) listJobs(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, n.fsm.Jobs())
+	writeJSON(w, http.StatusOK, bodies(n.fsm.Jobs(), jobBody))
 }
 
 func (n *Node) getJob(w http.ResponseWriter, r *http.Request) {
@@ -148,11 +148,11 @@ func (n *Node) getJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("job %q not found", chi.URLParam(r, "id")))
 		return
 	}
-	writeJSON(w, http.StatusOK, j)
+	writeJSON(w, http.StatusOK, jobBody(j))
 }
 
 func (n *Node) listAgents(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, n.fsm.Agents())
+	writeJSON(w, http.StatusOK, bodies(n.fsm.Agents(), agentBody))
 }
 
 func (n *Node) getCluster(w http.ResponseWriter, _ *http.Request) {
@@ -212,7 +212,7 @@ func (n *Node) submitJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	spec, err := json.Marshal(pipeline.SplitSpec{Options: opts})
+	spec, err := json.Marshal(media.SplitSpec{Options: opts})
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
@@ -223,13 +223,20 @@ func (n *Node) submitJob(w http.ResponseWriter, r *http.Request) {
 		output = "videos/" + id + "/hls"
 	}
 	output = strings.TrimSuffix(output, "/")
-	cmd := scheduler.SubmitJob{ID: id, Submit: req, Output: output, SplitSpec: spec, SourceInput: req.Source, Now: time.Now()}
+	// Each encode attempt gets the encoder resolved for its agent; the
+	// split's own choice (on whichever agent split) no longer decides.
+	enc := req.Options.Encoder
+	if enc == "" {
+		enc = media.EncoderAuto
+	}
+	cmd := scheduler.SubmitJob{ID: id, Source: req.Source, Output: output, Priority: req.Priority, Encoder: enc,
+		SplitSpec: spec, SourceInput: req.Source, Now: time.Now()}
 	if _, err := n.apply(r.Context(), scheduler.CmdSubmitJob, cmd); err != nil {
 		writeApplyError(w, err)
 		return
 	}
 	j, _ := n.fsm.Job(id)
-	writeJSON(w, http.StatusCreated, j)
+	writeJSON(w, http.StatusCreated, jobBody(j))
 }
 
 func (n *Node) cancelJob(w http.ResponseWriter, r *http.Request) {
@@ -240,8 +247,8 @@ func (n *Node) cancelJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	j, _ := n.fsm.Job(id)
-	n.metrics.observeJob(wire.JobCanceled, now.Sub(j.Created))
-	writeJSON(w, http.StatusOK, j)
+	n.metrics.observeJob(scheduler.JobCanceled, now.Sub(j.Created))
+	writeJSON(w, http.StatusOK, jobBody(j))
 }
 
 // jobEvents streams the job as server-sent events: its current state first,
@@ -269,9 +276,9 @@ func (n *Node) jobEvents(w http.ResponseWriter, r *http.Request) {
 			return false
 		}
 		flusher.Flush()
-		return !finished(j.State)
+		return !j.State.Finished()
 	}
-	if !send(j, "state") {
+	if !send(jobBody(j), "state") {
 		return
 	}
 	last := j.State
@@ -297,8 +304,6 @@ func (n *Node) jobEvents(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
-
-// --- helpers ---
 
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
@@ -342,8 +347,6 @@ func newID() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
-
-func tempPrefix(jobID string) string { return "jobs/" + jobID + "/" }
 
 func (n *Node) readObject(ctx context.Context, key string) ([]byte, error) {
 	rc, err := n.cfg.Store.Get(ctx, key)

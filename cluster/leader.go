@@ -8,9 +8,9 @@ import (
 
 	"github.com/hashicorp/raft"
 
-	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/scheduler"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // leaderLoop follows Raft's leadership notifications: on gaining it, a
@@ -47,16 +47,19 @@ func (n *Node) leaderLoop(ctx context.Context) {
 	}
 }
 
-// startLeaderDuties runs leaderDuties until the returned function is called.
+// startLeaderDuties runs leaderDuties and publishLoop until the returned
+// function is called.
 func (n *Node) startLeaderDuties(ctx context.Context) context.CancelFunc {
 	ctx, cancel := context.WithCancel(ctx)
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go func() { defer n.wg.Done(); n.leaderDuties(ctx) }()
+	go func() { defer n.wg.Done(); n.publishLoop(ctx) }()
 	return cancel
 }
 
 // leaderDuties expires leases that stopped heartbeating, marks agents that
-// went silent as dead, and collects the temporary objects of finished jobs.
+// went silent as dead, and collects the temporary objects of finished jobs
+// (publishLoop, beside it, publishes growing playlists).
 // Every inherited lease first gets a grace period: the new leader has not
 // heard any heartbeat yet.
 func (n *Node) leaderDuties(ctx context.Context) {
@@ -82,20 +85,19 @@ func (n *Node) leaderDuties(ctx context.Context) {
 				n.log.Warn("expire attempt failed", "task_id", a.Task, "error", err)
 				continue
 			}
-			if j, ok := n.fsm.Job(a.Job); ok && j.State == wire.JobFailed {
-				n.metrics.observeJob(wire.JobFailed, now.Sub(j.Created))
+			if j, ok := n.fsm.Job(a.Job); ok && j.State == scheduler.JobFailed {
+				n.metrics.observeJob(scheduler.JobFailed, now.Sub(j.Created))
 			}
 		}
 		for _, id := range n.leases.silentAgents(now, 3*n.cfg.LeaseTTL) {
-			if ag, ok := n.fsm.Agent(id); ok && (ag.State == "alive" || ag.State == "draining") {
-				if _, err := n.apply(ctx, scheduler.CmdAgentDown, scheduler.AgentDown{ID: id, State: "dead", Now: now}); err != nil {
+			if ag, ok := n.fsm.Agent(id); ok && (ag.State == scheduler.AgentAlive || ag.State == scheduler.AgentDraining) {
+				if _, err := n.apply(ctx, scheduler.CmdAgentDown, scheduler.AgentDown{ID: id, State: scheduler.AgentDead, Now: now}); err != nil {
 					n.log.Warn("mark agent dead failed", "agent_id", id, "error", err)
 				}
 			}
 		}
-		n.publishProgress(ctx)
 		for _, j := range n.fsm.Jobs() {
-			if collected[j.ID] || !finished(j.State) {
+			if collected[j.ID] || !j.State.Finished() {
 				continue
 			}
 			if err := n.collect(ctx, j); err != nil {
@@ -107,20 +109,16 @@ func (n *Node) leaderDuties(ctx context.Context) {
 	}
 }
 
-func finished(state string) bool {
-	return state == wire.JobDone || state == wire.JobFailed || state == wire.JobCanceled
-}
-
 // collect deletes what a finished job leaves behind: its chunk sources, and
 // every output object the published playlists do not reference (losing
 // attempts, thumbnails); a failed or canceled job's outputs go entirely.
 // Deleting is idempotent, so a new leader may collect again.
-func (n *Node) collect(ctx context.Context, j wire.Job) error {
-	if err := n.cfg.Store.DeletePrefix(ctx, tempPrefix(j.ID)); err != nil {
+func (n *Node) collect(ctx context.Context, j scheduler.Job) error {
+	if err := n.cfg.Store.DeletePrefix(ctx, layout.Job(j.ID)); err != nil {
 		return err
 	}
 	keep := map[string]bool{}
-	if j.State == wire.JobDone {
+	if j.State == scheduler.JobDone {
 		var err error
 		if keep, err = n.published(ctx, j.Output); err != nil {
 			return err
@@ -144,9 +142,9 @@ func (n *Node) collect(ctx context.Context, j wire.Job) error {
 // playlists: the playlists themselves, their segments, poster, storyboard,
 // perceptual hashes and speech track.
 func (n *Node) published(ctx context.Context, prefix string) (map[string]bool, error) {
-	keep := map[string]bool{"master.m3u8": true, "poster.jpg": true, "storyboard.jpg": true, "storyboard.vtt": true,
-		"phash.json": true, "audio16k.wav": true}
-	b, err := n.readObject(ctx, prefix+"/master.m3u8")
+	keep := map[string]bool{layout.MasterPlaylist: true, layout.PosterFile: true, layout.StoryboardImage: true,
+		layout.StoryboardVTT: true, layout.PHashFile: true, layout.SpeechFile: true}
+	b, err := n.readObject(ctx, prefix+"/"+layout.MasterPlaylist)
 	if err != nil {
 		return nil, err
 	}
@@ -186,22 +184,22 @@ func (n *Node) published(ctx context.Context, prefix string) (map[string]bool, e
 // flood the log, and a new leader grants a grace period instead.
 type leaseTable struct {
 	mu        sync.Mutex
-	deadlines map[wire.AttemptRef]time.Time
+	deadlines map[scheduler.AttemptRef]time.Time
 	agents    map[string]time.Time
 	grace     time.Time // deadline of attempts not heard from since leadership began
 }
 
 func newLeaseTable() *leaseTable {
-	return &leaseTable{deadlines: map[wire.AttemptRef]time.Time{}, agents: map[string]time.Time{}}
+	return &leaseTable{deadlines: map[scheduler.AttemptRef]time.Time{}, agents: map[string]time.Time{}}
 }
 
 func (l *leaseTable) reset(grace time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.deadlines, l.agents, l.grace = map[wire.AttemptRef]time.Time{}, map[string]time.Time{}, grace
+	l.deadlines, l.agents, l.grace = map[scheduler.AttemptRef]time.Time{}, map[string]time.Time{}, grace
 }
 
-func (l *leaseTable) extend(ref wire.AttemptRef, until time.Time) {
+func (l *leaseTable) extend(ref scheduler.AttemptRef, until time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.deadlines[ref] = until
@@ -218,10 +216,10 @@ func (l *leaseTable) seen(agent string, at time.Time) {
 func (l *leaseTable) expired(now time.Time, active []scheduler.ActiveAttempt) []scheduler.ActiveAttempt {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	live := map[wire.AttemptRef]bool{}
+	live := map[scheduler.AttemptRef]bool{}
 	var out []scheduler.ActiveAttempt
 	for _, a := range active {
-		ref := wire.AttemptRef{Task: a.Task, Attempt: a.Attempt}
+		ref := scheduler.AttemptRef{Task: a.Task, Attempt: a.Attempt}
 		live[ref] = true
 		deadline, ok := l.deadlines[ref]
 		if !ok {

@@ -7,8 +7,7 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/sunomi/sunomi/cluster/wire"
-	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
 )
 
@@ -42,11 +41,21 @@ const (
 )
 
 var (
-	taskKinds   = []string{wire.TaskSplit, wire.TaskEncode, wire.TaskAudio, wire.TaskStitch}
-	taskStates  = []string{wire.TaskPending, wire.TaskLeased, wire.TaskRunning} // unfinished ones
-	jobStates   = []string{wire.JobQueued, wire.JobSplitting, wire.JobEncoding, wire.JobStitching, wire.JobDone, wire.JobFailed, wire.JobCanceled}
-	agentStates = []string{scheduler.AgentAlive, scheduler.AgentDraining, scheduler.AgentDead, scheduler.AgentLeft}
+	taskKinds   = labels(scheduler.KindSplit, scheduler.KindEncode, scheduler.KindAudio, scheduler.KindStitch)
+	taskStates  = labels(scheduler.StatePending, scheduler.StateLeased, scheduler.StateRunning) // unfinished ones
+	jobStates   = labels(scheduler.JobQueued, scheduler.JobSplitting, scheduler.JobEncoding, scheduler.JobStitching, scheduler.JobDone, scheduler.JobFailed, scheduler.JobCanceled)
+	jobOutcomes = labels(scheduler.JobDone, scheduler.JobFailed, scheduler.JobCanceled)
+	agentStates = labels(scheduler.AgentAlive, scheduler.AgentDraining, scheduler.AgentDead, scheduler.AgentLeft)
 )
+
+// labels spells the domain's values as label values.
+func labels[T ~string](vs ...T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
+}
 
 func newMetrics(reg prometheus.Registerer, n *Node) (*metrics, error) {
 	m := &metrics{
@@ -95,7 +104,7 @@ func newMetrics(reg prometheus.Registerer, n *Node) (*metrics, error) {
 		m.mediaSeconds.WithLabelValues(k)
 		m.outputBytes.WithLabelValues(k)
 	}
-	for _, o := range []string{wire.JobDone, wire.JobFailed, wire.JobCanceled} {
+	for _, o := range jobOutcomes {
 		m.jobDuration.WithLabelValues(o)
 	}
 	m.storageBytes.WithLabelValues("in")
@@ -134,8 +143,8 @@ func (m *metrics) observePlayable(d time.Duration) {
 }
 
 // observeJob records a job's end; outcome is its final state (done, failed, canceled).
-func (m *metrics) observeJob(outcome string, d time.Duration) {
-	m.jobDuration.WithLabelValues(pipeline.Bounded(outcome, jobStates)).Observe(d.Seconds())
+func (m *metrics) observeJob(outcome scheduler.JobState, d time.Duration) {
+	m.jobDuration.WithLabelValues(media.Bounded(string(outcome), jobOutcomes)).Observe(d.Seconds())
 }
 
 // countUpload records bytes a client stored through PUT /v1/uploads.
@@ -144,10 +153,10 @@ func (m *metrics) countUpload(bytes int64) {
 }
 
 // findAttempt returns a task and one of its attempts from a job view.
-func findAttempt(j wire.Job, task string, n int) (wire.Task, wire.Attempt, bool) {
-	i := slices.IndexFunc(j.Tasks, func(t wire.Task) bool { return t.ID == task })
+func findAttempt(j scheduler.Job, task string, n int) (scheduler.Task, scheduler.Attempt, bool) {
+	i := slices.IndexFunc(j.Tasks, func(t scheduler.Task) bool { return t.ID == task })
 	if i < 0 || n < 1 || n > len(j.Tasks[i].Attempts) {
-		return wire.Task{}, wire.Attempt{}, false
+		return scheduler.Task{}, scheduler.Attempt{}, false
 	}
 	return j.Tasks[i], j.Tasks[i].Attempts[n-1], true
 }
@@ -156,8 +165,8 @@ func findAttempt(j wire.Job, task string, n int) (wire.Task, wire.Attempt, bool)
 // and, for encodes, its speed; for the stitch, the job's end. before is the
 // task as it was before the command: a winner retrying its report is
 // accepted again but counted once.
-func (n *Node) observeComplete(before scheduler.TaskInfo, c wire.Complete, now time.Time) {
-	if before.State == wire.TaskDone {
+func (n *Node) observeComplete(before scheduler.TaskInfo, c scheduler.Complete, now time.Time) {
+	if before.State == scheduler.StateDone {
 		return
 	}
 	j, ok := n.fsm.Job(before.Job)
@@ -165,10 +174,10 @@ func (n *Node) observeComplete(before scheduler.TaskInfo, c wire.Complete, now t
 		return
 	}
 	_, at, ok := findAttempt(j, c.Task, c.Attempt)
-	if !ok || at.State != wire.TaskDone {
+	if !ok || at.State != scheduler.StateDone {
 		return
 	}
-	m, kind := n.metrics, pipeline.Bounded(before.Kind, taskKinds)
+	m, kind := n.metrics, media.Bounded(string(before.Kind), taskKinds)
 	d := now.Sub(at.Started)
 	m.taskDuration.WithLabelValues(kind, outcomeDone).Observe(d.Seconds())
 	m.mediaSeconds.WithLabelValues(kind).Add(max(before.MediaSeconds, 0))
@@ -177,21 +186,25 @@ func (n *Node) observeComplete(before scheduler.TaskInfo, c wire.Complete, now t
 		size += max(o.Size, 0)
 	}
 	m.outputBytes.WithLabelValues(kind).Add(float64(size))
-	if before.Kind == pipeline.KindEncode && before.MediaSeconds > 0 && d > 0 {
+	if before.Kind == scheduler.KindEncode && before.MediaSeconds > 0 && d > 0 {
 		a, _ := n.fsm.Agent(at.Agent)
-		enc, rung := pipeline.EncodeLabels(before.Spec, a.Encoders)
+		have := a.Encoders
+		if at.Encoder != "" {
+			have = []string{at.Encoder} // what the scheduler resolved
+		}
+		enc, rung := media.EncodeLabels(before.Spec, have)
 		m.encodeSpeed.WithLabelValues(enc, rung).Observe(before.MediaSeconds / d.Seconds())
 	}
 	// Only the stitch finishes a job, so concurrent completions of other
 	// tasks never count it twice.
-	if before.Kind == pipeline.KindStitch && j.State == wire.JobDone {
-		m.observeJob(wire.JobDone, now.Sub(j.Created))
+	if before.Kind == scheduler.KindStitch && j.State == scheduler.JobDone {
+		m.observeJob(scheduler.JobDone, now.Sub(j.Created))
 	}
 }
 
 // observeFail records a failed attempt and, when its task failed the job,
 // the job's end.
-func (n *Node) observeFail(f wire.Fail, now time.Time) {
+func (n *Node) observeFail(f scheduler.Fail, now time.Time) {
 	j, ok := n.fsm.Job(n.fsm.JobOfTask(f.Task))
 	if !ok {
 		return
@@ -200,11 +213,11 @@ func (n *Node) observeFail(f wire.Fail, now time.Time) {
 	if !ok {
 		return
 	}
-	n.metrics.taskDuration.WithLabelValues(pipeline.Bounded(t.Kind, taskKinds), outcomeFailed).Observe(now.Sub(at.Started).Seconds())
+	n.metrics.taskDuration.WithLabelValues(media.Bounded(string(t.Kind), taskKinds), outcomeFailed).Observe(now.Sub(at.Started).Seconds())
 	// A task that did not fail the job is pending again; the one that did
 	// stays failed, so another task failing meanwhile is not counted here.
-	if j.State == wire.JobFailed && t.State == wire.TaskFailed {
-		n.metrics.observeJob(wire.JobFailed, now.Sub(j.Created))
+	if j.State == scheduler.JobFailed && t.State == scheduler.StateFailed {
+		n.metrics.observeJob(scheduler.JobFailed, now.Sub(j.Created))
 	}
 }
 
@@ -301,7 +314,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	jobs := c.n.fsm.Jobs()
 	byState := zeros(jobStates)
 	for _, j := range jobs {
-		byState[pipeline.Bounded(j.State, jobStates)]++
+		byState[media.Bounded(string(j.State), jobStates)]++
 	}
 	for s, v := range byState {
 		gauge(c.jobs, v, s)
@@ -310,7 +323,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	byState = zeros(agentStates)
 	slots := 0
 	for _, a := range c.n.fsm.Agents() {
-		byState[pipeline.Bounded(a.State, agentStates)]++
+		byState[media.Bounded(string(a.State), agentStates)]++
 		if a.State == scheduler.AgentAlive || a.State == scheduler.AgentDraining {
 			slots += a.Slots
 		}
@@ -330,7 +343,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	for _, j := range jobs {
-		if finished(j.State) {
+		if j.State.Finished() {
 			continue
 		}
 		full, ok := c.n.fsm.Job(j.ID)
@@ -338,8 +351,8 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			continue
 		}
 		for _, t := range full.Tasks {
-			if slices.Contains(taskStates, t.State) {
-				tasks[key{t.State, pipeline.Bounded(t.Kind, taskKinds)}]++
+			if slices.Contains(taskStates, string(t.State)) {
+				tasks[key{string(t.State), media.Bounded(string(t.Kind), taskKinds)}]++
 			}
 		}
 	}
@@ -354,16 +367,4 @@ func zeros(keys []string) map[string]float64 {
 		m[k] = 0
 	}
 	return m
-}
-
-// timedFSM times every Apply of the state machine, apart from the commit.
-type timedFSM struct {
-	*scheduler.FSM
-	hist prometheus.Histogram
-}
-
-func (t timedFSM) Apply(l *raft.Log) any {
-	start := time.Now()
-	defer func() { t.hist.Observe(time.Since(start).Seconds()) }()
-	return t.FSM.Apply(l)
 }

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,16 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sunomi/sunomi/agent"
-	"github.com/sunomi/sunomi/cluster/wire"
-	"github.com/sunomi/sunomi/encoder"
-	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
 )
 
@@ -45,7 +41,7 @@ func applyMetricsCmd(t *testing.T, n *Node, typ scheduler.CommandType, payload a
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := n.fsm.Apply(&raft.Log{Data: b})
+	res := n.fsm.Apply(0, b)
 	if err, ok := res.(error); ok {
 		t.Fatalf("%v: %v", typ, err)
 	}
@@ -109,10 +105,10 @@ func histogramCount(t *testing.T, g prometheus.Gatherer, name string, labels ...
 // encodeSpecJSON is an encode task's spec with an encoder and rungs of these short sides.
 func encodeSpecJSON(t *testing.T, enc string, shorts ...int) json.RawMessage {
 	t.Helper()
-	var s pipeline.EncodeSpec
+	var s media.EncodeSpec
 	s.Video.H264.Encoder = enc
 	for _, short := range shorts {
-		s.Video.Rungs = append(s.Video.Rungs, encoder.Rung{Name: strconv.Itoa(short) + "p", Short: short})
+		s.Video.Rungs = append(s.Video.Rungs, media.Rung{Name: strconv.Itoa(short) + "p", Short: short})
 	}
 	b, err := json.Marshal(s)
 	if err != nil {
@@ -136,13 +132,13 @@ func TestMetricsFollowAJob(t *testing.T) {
 		}
 		c.Task, c.Attempt, c.Now = task, attempt, at(s)
 		applyMetricsCmd(t, n, scheduler.CmdComplete, c)
-		n.observeComplete(before, wire.Complete{AttemptRef: wire.AttemptRef{Task: task, Attempt: attempt}, Outputs: c.Outputs}, c.Now)
+		n.observeComplete(before, c, c.Now)
 	}
 	fail := func(task string, attempt int, s float64, permanent bool) {
 		t.Helper()
 		f := scheduler.Fail{Task: task, Attempt: attempt, Error: "boom", Permanent: permanent, Now: at(s)}
 		applyMetricsCmd(t, n, scheduler.CmdFail, f)
-		n.observeFail(wire.Fail{AttemptRef: wire.AttemptRef{Task: task, Attempt: attempt}, Permanent: permanent}, f.Now)
+		n.observeFail(f, f.Now)
 	}
 	lease := func(s float64, tasks ...string) {
 		t.Helper()
@@ -154,8 +150,8 @@ func TestMetricsFollowAJob(t *testing.T) {
 
 	// The agent only has libx264: the split's h264_nvenc falls back to it.
 	applyMetricsCmd(t, n, scheduler.CmdRegisterAgent, scheduler.RegisterAgent{
-		Info: wire.AgentInfo{ID: "a1", Slots: 4, Encoders: []string{encoder.EncoderX264}}, Now: t0})
-	applyMetricsCmd(t, n, scheduler.CmdSubmitJob, scheduler.SubmitJob{ID: "j1", Submit: wire.SubmitJob{Source: "uploads/a.mp4"}, Output: "videos/j1", Now: t0})
+		Info: scheduler.AgentInfo{ID: "a1", Slots: 4, Encoders: []string{media.EncoderX264}}, Now: t0})
+	applyMetricsCmd(t, n, scheduler.CmdSubmitJob, scheduler.SubmitJob{ID: "j1", Source: "uploads/a.mp4", Output: "videos/j1", Now: t0})
 	if got := gaugeValue(t, reg, "sunomi_scheduler_tasks", "state", "pending", "kind", "split"); got != 1 {
 		t.Errorf("pending splits %v, want 1", got)
 	}
@@ -164,13 +160,13 @@ func TestMetricsFollowAJob(t *testing.T) {
 	}
 
 	lease(1, "j1-split")
-	spec := encodeSpecJSON(t, encoder.EncoderNVENC, 720, 1080)
+	spec := encodeSpecJSON(t, media.EncoderNVENC, 720, 1080)
 	complete("j1-split", 1, 3, scheduler.Complete{
 		Rungs: []string{"1080p", "720p"},
 		NewTasks: []scheduler.NewTask{
-			{ID: "j1-e0", Kind: pipeline.KindEncode, Index: 0, Spec: spec, MediaSeconds: 10},
-			{ID: "j1-e1", Kind: pipeline.KindEncode, Index: 1, Spec: spec, MediaSeconds: 10},
-			{ID: "j1-audio", Kind: pipeline.KindAudio, MediaSeconds: 20},
+			{ID: "j1-e0", Kind: scheduler.KindEncode, Index: 0, Spec: spec, MediaSeconds: 10},
+			{ID: "j1-e1", Kind: scheduler.KindEncode, Index: 1, Spec: spec, MediaSeconds: 10},
+			{ID: "j1-audio", Kind: scheduler.KindAudio, MediaSeconds: 20},
 		}})
 	for _, tc := range []struct {
 		state, kind string
@@ -187,7 +183,7 @@ func TestMetricsFollowAJob(t *testing.T) {
 	if got := gaugeValue(t, reg, "sunomi_scheduler_tasks", "state", "leased", "kind", "encode"); got != 2 {
 		t.Errorf("leased encodes %v, want 2", got)
 	}
-	complete("j1-e0", 1, 9, scheduler.Complete{Outputs: []wire.Object{{Name: "a.ts", Size: 1000}, {Name: "b.ts", Size: 500}}})
+	complete("j1-e0", 1, 9, scheduler.Complete{Outputs: []scheduler.Object{{Name: "a.ts", Size: 1000}, {Name: "b.ts", Size: 500}}})
 	fail("j1-e1", 1, 6, false)
 	lease(7, "j1-e1")
 	complete("j1-e1", 2, 11, scheduler.Complete{})
@@ -197,7 +193,7 @@ func TestMetricsFollowAJob(t *testing.T) {
 	// The winner retrying its report is accepted again, and not counted again.
 	complete("j1-stitch", 1, 21, scheduler.Complete{})
 
-	applyMetricsCmd(t, n, scheduler.CmdSubmitJob, scheduler.SubmitJob{ID: "j2", Submit: wire.SubmitJob{Source: "uploads/b.mp4"}, Now: at(30)})
+	applyMetricsCmd(t, n, scheduler.CmdSubmitJob, scheduler.SubmitJob{ID: "j2", Source: "uploads/b.mp4", Now: at(30)})
 	lease(31, "j2-split")
 	fail("j2-split", 1, 35, true)
 	n.metrics.observePlayable(7 * time.Second)
@@ -280,17 +276,17 @@ func TestMetricsEncodeLabels(t *testing.T) {
 		have          []string
 		enc, wantRung string
 	}{
-		{"as the split chose", encodeSpecJSON(t, encoder.EncoderNVENC, 1080, 720), []string{encoder.EncoderX264, encoder.EncoderNVENC}, encoder.EncoderNVENC, "1080p"},
-		{"fallback to hardware", encodeSpecJSON(t, encoder.EncoderNVENC, 2160), []string{encoder.EncoderX264, encoder.EncoderQSV}, encoder.EncoderQSV, "2160p"},
-		{"fallback to libx264", encodeSpecJSON(t, encoder.EncoderQSV, 480), []string{encoder.EncoderX264}, encoder.EncoderX264, "480p"},
-		{"agent unknown", encodeSpecJSON(t, encoder.EncoderX264, 240), nil, encoder.EncoderX264, "240p"},
-		{"rung outside the ladder", encodeSpecJSON(t, encoder.EncoderX264, 134), nil, encoder.EncoderX264, pipeline.LabelOther},
-		{"unknown encoder", encodeSpecJSON(t, "h265_magic"), nil, pipeline.LabelOther, pipeline.LabelOther},
-		{"not a spec", json.RawMessage(`[`), nil, pipeline.LabelOther, pipeline.LabelOther},
+		{"as the split chose", encodeSpecJSON(t, media.EncoderNVENC, 1080, 720), []string{media.EncoderX264, media.EncoderNVENC}, media.EncoderNVENC, "1080p"},
+		{"fallback to hardware", encodeSpecJSON(t, media.EncoderNVENC, 2160), []string{media.EncoderX264, media.EncoderQSV}, media.EncoderQSV, "2160p"},
+		{"fallback to libx264", encodeSpecJSON(t, media.EncoderQSV, 480), []string{media.EncoderX264}, media.EncoderX264, "480p"},
+		{"agent unknown", encodeSpecJSON(t, media.EncoderX264, 240), nil, media.EncoderX264, "240p"},
+		{"rung outside the ladder", encodeSpecJSON(t, media.EncoderX264, 134), nil, media.EncoderX264, media.LabelOther},
+		{"unknown encoder", encodeSpecJSON(t, "h265_magic"), nil, media.LabelOther, media.LabelOther},
+		{"not a spec", json.RawMessage(`[`), nil, media.LabelOther, media.LabelOther},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			enc, rung := pipeline.EncodeLabels(tc.spec, tc.have)
+			enc, rung := media.EncodeLabels(tc.spec, tc.have)
 			if enc != tc.enc || rung != tc.wantRung {
 				t.Errorf("got %s %s, want %s %s", enc, rung, tc.enc, tc.wantRung)
 			}
@@ -473,29 +469,5 @@ func readYAML(t *testing.T, path string, v any) {
 	}
 	if err := yaml.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
-	}
-}
-
-func TestTimedFSMObservesEveryApply(t *testing.T) {
-	hist := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "test_fsm_apply_seconds", Help: "test"})
-	fsm := timedFSM{FSM: scheduler.NewFSM(nil), hist: hist}
-	for i := range 3 {
-		b, err := scheduler.Encode(scheduler.CmdRegisterAgent, scheduler.RegisterAgent{Info: wire.AgentInfo{ID: fmt.Sprintf("a%d", i), Slots: 1}, Now: time.Unix(0, 0)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res := fsm.Apply(&raft.Log{Index: uint64(i + 1), Data: b}); res != nil {
-			t.Fatalf("apply: %v", res)
-		}
-	}
-	var m dto.Metric
-	if err := hist.Write(&m); err != nil {
-		t.Fatal(err)
-	}
-	if got := m.GetHistogram().GetSampleCount(); got != 3 {
-		t.Errorf("observed %d applies, want 3", got)
-	}
-	if got := len(fsm.Agents()); got != 3 {
-		t.Errorf("the wrapped FSM knows %d agents, want 3", got)
 	}
 }

@@ -2,8 +2,10 @@
 // (hashicorp/raft with raft-boltdb and file snapshots) replicating the
 // scheduler's state machine, memberlist gossip for discovery and fast
 // failure hints, the leader's duties (lease timers, dead agents, garbage
-// collection) and the coordinator's HTTP API. Scheduling policy lives in
-// scheduler/, not here.
+// collection) and the coordinator's HTTP API, whose bodies (cluster/wire) it
+// maps to and from the domain in views.go. Scheduling policy lives in
+// scheduler/, not here: the lease handler proposes what scheduler.FindWork
+// decides.
 package cluster
 
 import (
@@ -18,7 +20,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -129,7 +130,7 @@ func (n *Node) onChange(jobID string) {
 	n.changedMu.Unlock()
 	if jobID != "" {
 		if j, ok := n.fsm.Job(jobID); ok {
-			n.hub.publish(j)
+			n.hub.publish(jobBody(j))
 		}
 	}
 }
@@ -174,7 +175,7 @@ func (n *Node) httpURL() string { return "http://" + n.cfg.HTTPAddr }
 func (n *Node) openRaft() error {
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(n.cfg.NodeID)
-	rc.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Error, Output: os.Stderr})
+	rc.Logger = newHCLogger(n.cfg.Logger, "raft")
 	notify := make(chan bool, 8)
 	rc.NotifyCh = notify
 	rc.SnapshotThreshold = 2048
@@ -189,17 +190,17 @@ func (n *Node) openRaft() error {
 	if err != nil {
 		return fmt.Errorf("raft address %q: %w", n.cfg.RaftAddr, err)
 	}
-	if n.trans, err = raft.NewTCPTransport(n.cfg.RaftAddr, addr, 3, 5*time.Second, os.Stderr); err != nil {
+	if n.trans, err = raft.NewTCPTransportWithLogger(n.cfg.RaftAddr, addr, 3, 5*time.Second, rc.Logger); err != nil {
 		return fmt.Errorf("listen for raft on %s: %w", n.cfg.RaftAddr, err)
 	}
 	if n.bolt, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(n.cfg.DataDir, "raft.db")}); err != nil {
 		return fmt.Errorf("open raft log: %w", err)
 	}
-	snaps, err := raft.NewFileSnapshotStore(n.cfg.DataDir, 2, os.Stderr)
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(n.cfg.DataDir, 2, rc.Logger)
 	if err != nil {
 		return fmt.Errorf("open snapshots: %w", err)
 	}
-	fsm := timedFSM{FSM: n.fsm, hist: n.metrics.fsmApply}
+	fsm := raftFSM{fsm: n.fsm, hist: n.metrics.fsmApply}
 	if n.raft, err = raft.NewRaft(rc, fsm, n.bolt, n.bolt, snaps, n.trans); err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
@@ -292,10 +293,10 @@ func (n *Node) memberEvent(ctx context.Context, ev MemberEvent) {
 		return
 	}
 	switch ev.Kind {
-	case "dead", "leave":
-		state := "dead"
-		if ev.Kind == "leave" {
-			state = "left"
+	case MemberDead, MemberLeave:
+		state := scheduler.AgentDead
+		if ev.Kind == MemberLeave {
+			state = scheduler.AgentLeft
 		}
 		if _, ok := n.fsm.Agent(ev.Member.Name); !ok {
 			return

@@ -5,10 +5,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/sunomi/sunomi/encoder"
-	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
-	"github.com/sunomi/sunomi/segmenter"
 )
 
 func TestPlannedTasksPreferHardwareForHighRungs(t *testing.T) {
@@ -17,19 +15,19 @@ func TestPlannedTasksPreferHardwareForHighRungs(t *testing.T) {
 		top  int
 		want []string
 	}{
-		{"1080p ladder", 1080, []string{encoder.EncoderNVENC, encoder.EncoderQSV}},
+		{"1080p ladder", 1080, []string{media.EncoderNVENC, media.EncoderQSV}},
 		{"720p ladder", 720, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			job := pipeline.Job{
-				Probe: &segmenter.Probe{Duration: 8},
-				Video: &encoder.VideoSettings{Rungs: []encoder.Rung{{Name: "top", Short: tt.top}, {Name: "240p", Short: 240}}},
-				Chunks: []encoder.ChunkSpec{
-					{Chunk: segmenter.Chunk{Index: 0, Start: 0, End: 4}, Source: "chunk_00000.nut"},
-					{Chunk: segmenter.Chunk{Index: 1, Start: 4, End: 8}, Source: "chunk_00001.nut"},
+			job := media.SplitResult{
+				Probe: &media.Probe{Duration: 8},
+				Video: &media.VideoSettings{Rungs: []media.Rung{{Name: "top", Short: tt.top}, {Name: "240p", Short: 240}}},
+				Chunks: []media.ChunkSpec{
+					{Chunk: media.Chunk{Index: 0, Start: 0, End: 4}, Source: "chunk_00000.nut"},
+					{Chunk: media.Chunk{Index: 1, Start: 4, End: 8}, Source: "chunk_00001.nut"},
 				},
-				Audio: &encoder.AudioSpec{Source: "audio.nut"},
+				Audio: &media.AudioSpec{Source: "audio.nut"},
 			}
 			result, err := json.Marshal(job)
 			if err != nil {
@@ -47,13 +45,13 @@ func TestPlannedTasksPreferHardwareForHighRungs(t *testing.T) {
 			}
 			for _, task := range tasks {
 				want := tt.want
-				if task.Kind != pipeline.KindEncode {
+				if task.Kind != scheduler.KindEncode {
 					want = nil
 				}
 				if !slices.Equal(task.Prefer, want) {
 					t.Errorf("%s prefers %v, want %v", task.ID, task.Prefer, want)
 				}
-				if task.Kind == pipeline.KindEncode && task.MediaSeconds != 4 {
+				if task.Kind == scheduler.KindEncode && task.MediaSeconds != 4 {
 					t.Errorf("%s covers %v s, want 4", task.ID, task.MediaSeconds)
 				}
 			}

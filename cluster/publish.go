@@ -1,93 +1,167 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
-	"github.com/sunomi/sunomi/cluster/wire"
-	"github.com/sunomi/sunomi/encoder"
-	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/hls"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
 )
 
 // publisher is the leader's progressive publishing: while a job encodes, the
 // rung playlists grow as EVENT playlists over the chunks finished in
 // timeline order, and the master playlist appears as soon as every rendition
-// has a first segment — viewers start long before the job ends. The stitch
-// task replaces them with VOD playlists at the end.
+// has a first segment — viewers start long before the job ends. The text
+// comes from media.BuildPlaylists over the recorded results, the same
+// function the stitch task uses for the final VOD playlists, and is stored
+// directly: the coordinator links no libav and writes no temporary files.
+//
+// A growing playlist must never land after the final one. The stitch task
+// alone writes the final ones, so a job is published only until its stitch
+// task has been leased (the state says so), and the stitch's assignment is
+// built only once a publish of its job that was already under way has
+// ended (waitIdle). A publish marks its job busy before it reads the state,
+// so it either sees the lease or is waited for.
 type publisher struct {
-	// mu serialises publishing with building stitch assignments, so that a
-	// growing playlist is never uploaded over the final one.
+	// wake asks the publishing loop to look for jobs whose results grew:
+	// a completion was committed.
+	wake chan struct{}
+
 	mu sync.Mutex
-	// done counts the chunks (plus one for the audio) published per job.
+	// busy holds, per job being published right now, a channel closed when
+	// that publish ends. Only the publishing loop publishes, so there is at
+	// most one publish per job in flight.
+	busy map[string]chan struct{}
+	// done counts the results (chunks plus one for the audio) published per
+	// job; only the publishing loop touches it.
 	done map[string]int
 }
 
-func newPublisher() *publisher { return &publisher{done: map[string]int{}} }
+func newPublisher() *publisher {
+	return &publisher{wake: make(chan struct{}, 1), busy: map[string]chan struct{}{}, done: map[string]int{}}
+}
+
+// publishBackstop is how often the loop looks at every job without being
+// woken: a new leader catches up, and a failed store write is retried.
+const publishBackstop = 2 * time.Second
+
+// completed wakes the publishing loop after a task's completion was
+// committed; it never blocks.
+func (p *publisher) completed() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// waitIdle returns once no publish of the job is under way (or ctx ends).
+func (p *publisher) waitIdle(ctx context.Context, jobID string) error {
+	p.mu.Lock()
+	ch := p.busy[jobID]
+	p.mu.Unlock()
+	if ch == nil {
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *publisher) begin(jobID string) func() {
+	ch := make(chan struct{})
+	p.mu.Lock()
+	p.busy[jobID] = ch
+	p.mu.Unlock()
+	return func() {
+		p.mu.Lock()
+		delete(p.busy, jobID)
+		p.mu.Unlock()
+		close(ch)
+	}
+}
+
+// publishLoop is a leader duty: it publishes jobs as their completions are
+// committed, and every publishBackstop regardless.
+func (n *Node) publishLoop(ctx context.Context) {
+	tick := time.NewTicker(publishBackstop)
+	defer tick.Stop()
+	for {
+		n.publishProgress(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.pub.wake:
+		case <-tick.C:
+		}
+	}
+}
 
 // publishProgress publishes every encoding job whose finished prefix grew.
 func (n *Node) publishProgress(ctx context.Context) {
-	n.pub.mu.Lock()
-	defer n.pub.mu.Unlock()
 	for _, j := range n.fsm.Jobs() {
-		if j.State != wire.JobEncoding {
+		if j.State != scheduler.JobEncoding {
 			delete(n.pub.done, j.ID)
 			continue
 		}
-		if err := n.publishJobLocked(ctx, j); err != nil {
+		if err := n.publishJob(ctx, j); err != nil {
 			n.log.Warn("progressive publish failed", "job_id", j.ID, "error", err)
 		}
 	}
 }
 
-func (n *Node) publishJobLocked(ctx context.Context, j wire.Job) error {
-	split, encodes, audio, ok := n.fsm.Results(j.ID)
-	if !ok || len(split) == 0 {
+func (n *Node) publishJob(ctx context.Context, j scheduler.Job) error {
+	defer n.pub.begin(j.ID)()
+	if n.stitchLeased(j.ID) {
 		return nil
 	}
-	// Count the finished prefix on the raw results: most ticks find it
+	spec := n.recordedResults(j.ID)
+	if spec == nil {
+		return nil
+	}
+	// Count the finished prefix on the raw results: most looks find it
 	// unchanged, and decoding every chunk's result is the expensive part.
 	ready := 0
-	for _, raw := range encodes {
+	for _, raw := range spec.Chunks {
 		if len(raw) == 0 {
 			break
 		}
 		ready++
 	}
-	if len(audio) > 0 {
+	if len(spec.Audio) > 0 {
 		ready++
 	}
 	if ready == 0 || ready <= n.pub.done[j.ID] {
 		return nil
 	}
-	spec, err := decodeResults(split, encodes, audio)
+	res, err := spec.Decode()
 	if err != nil {
 		return err
 	}
-	if spec.Job.Video == nil {
+	if res.Split.Video == nil {
 		n.pub.done[j.ID] = ready // audio-only jobs are one task: nothing to publish early
 		return nil
 	}
-	dir, err := os.MkdirTemp("", "sunomi-publish-")
-	if err != nil {
-		return err
+	pls := media.BuildPlaylists(res.Split, res.Chunks, res.Audio, hls.PlaylistEvent)
+	files := pls.Media
+	if pls.Master != nil {
+		// Last: a player that finds the master finds every rendition.
+		files = append(files, *pls.Master)
 	}
-	defer os.RemoveAll(dir)
-	out, err := pipeline.Stitch(dir, spec.Job, spec.Chunks, spec.Audio, false)
-	if err != nil {
-		return err
-	}
-	if err := n.uploadDir(ctx, dir, j.Output); err != nil {
-		return err
+	for _, f := range files {
+		if err := n.cfg.Store.Put(ctx, j.Output+"/"+f.Name, bytes.NewReader(f.Text), int64(len(f.Text))); err != nil {
+			return fmt.Errorf("store %s: %w", f.Name, err)
+		}
 	}
 	n.pub.done[j.ID] = ready
-	if out != nil && j.PlayableAt == nil {
+	if pls.Master != nil && j.PlayableAt == nil {
 		if _, err := n.apply(ctx, scheduler.CmdPlayable, scheduler.Playable{Job: j.ID, Now: time.Now()}); err != nil {
 			return err
 		}
@@ -96,60 +170,24 @@ func (n *Node) publishJobLocked(ctx context.Context, j wire.Job) error {
 	return nil
 }
 
-// resultsSpec is the stitch spec of a job's results so far, with nil
-// entries for chunks not done yet; nil while the split has not finished.
-func (n *Node) resultsSpec(jobID string) (*pipeline.StitchSpec, error) {
+// stitchLeased reports whether the job's stitch task has ever been leased:
+// from then on the final playlists may be written at any moment.
+func (n *Node) stitchLeased(jobID string) bool {
+	j, ok := n.fsm.Job(jobID)
+	if !ok {
+		return true
+	}
+	return slices.ContainsFunc(j.Tasks, func(t scheduler.Task) bool {
+		return t.Kind == scheduler.KindStitch && (t.State != scheduler.StatePending || len(t.Attempts) > 0)
+	})
+}
+
+// recordedResults is what the state machine holds of a job's results, as
+// the stitch spec forwards it; nil while the split has not finished.
+func (n *Node) recordedResults(jobID string) *media.StitchSpec {
 	split, encodes, audio, ok := n.fsm.Results(jobID)
 	if !ok || len(split) == 0 {
-		return nil, nil
+		return nil
 	}
-	return decodeResults(split, encodes, audio)
-}
-
-// decodeResults decodes the raw results the state machine holds.
-func decodeResults(split json.RawMessage, encodes []json.RawMessage, audio json.RawMessage) (*pipeline.StitchSpec, error) {
-	spec := &pipeline.StitchSpec{}
-	if err := json.Unmarshal(split, &spec.Job); err != nil {
-		return nil, fmt.Errorf("split result: %w", err)
-	}
-	spec.Chunks = make([]*encoder.ChunkResult, len(encodes))
-	for i, raw := range encodes {
-		if len(raw) == 0 {
-			continue
-		}
-		spec.Chunks[i] = &encoder.ChunkResult{}
-		if err := json.Unmarshal(raw, spec.Chunks[i]); err != nil {
-			return nil, fmt.Errorf("chunk %d result: %w", i, err)
-		}
-	}
-	if len(audio) > 0 {
-		spec.Audio = &encoder.AudioResult{}
-		if err := json.Unmarshal(audio, spec.Audio); err != nil {
-			return nil, fmt.Errorf("audio result: %w", err)
-		}
-	}
-	return spec, nil
-}
-
-// uploadDir stores every file under dir at prefix/<relative path>.
-func (n *Node) uploadDir(ctx context.Context, dir, prefix string) error {
-	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil {
-			return err
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		st, err := f.Stat()
-		if err != nil {
-			return err
-		}
-		return n.cfg.Store.Put(ctx, prefix+"/"+filepath.ToSlash(rel), f, st.Size())
-	})
+	return &media.StitchSpec{Split: split, Chunks: encodes, Audio: audio}
 }

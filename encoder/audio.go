@@ -8,12 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"time"
 
 	"github.com/asticode/go-astiav"
 
 	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/internal/avx"
+	"github.com/sunomi/sunomi/media"
 )
 
 // Audio output: AAC-LC, 48 kHz, stereo, 128 kb/s for every video.
@@ -34,54 +34,12 @@ func SpeechName(attempt int) string {
 	return filepath.Join("audio", fmt.Sprintf("a%d_16k.wav", attempt))
 }
 
-// AudioSpec is the audio task: the whole track, encoded once.
-type AudioSpec struct {
-	Source string `json:"source"` // a file whose first audio stream is encoded
-	// Params restores what Source, when the split extracted it, lost of the codec parameters.
-	Params  avx.NUTParams `json:"params"`
-	OutDir  string        `json:"outDir"`
-	Attempt int           `json:"attempt"`
-	// Origin is where the output timeline starts on the source timeline, in
-	// seconds: earlier samples are cut, a later start is padded with silence.
-	Origin float64 `json:"origin"`
-	// Duration trims the track to the video's length (0: keep it whole).
-	Duration float64       `json:"duration"`
-	Segment  time.Duration `json:"segment"`
-}
-
-// AudioSegment is one audio segment file, relative to the output dir.
-type AudioSegment struct {
-	Index    int     `json:"index"`
-	File     string  `json:"file"`
-	Start    float64 `json:"start"`
-	Duration float64 `json:"duration"`
-	Bytes    int64   `json:"bytes"`
-}
-
-// AudioResult reports what the audio task wrote.
-type AudioResult struct {
-	Codec    string         `json:"codec"`
-	Segments []AudioSegment `json:"segments"`
-	// Speech is the track downmixed to mono 16 kHz PCM WAV, on the same
-	// timeline as the segments.
-	Speech   *SpeechTrack `json:"speech,omitempty"`
-	Warnings []string     `json:"warnings,omitempty"`
-}
-
-// SpeechTrack is the audio task's WAV file for speech recognition.
-type SpeechTrack struct {
-	File       string  `json:"file"` // relative to the output dir
-	Bytes      int64   `json:"bytes"`
-	SampleRate int     `json:"sampleRate"`
-	Duration   float64 `json:"duration"`
-}
-
 // EncodeAudio decodes the track, aligns it to the output timeline, downmixes
 // to stereo, resamples to 48 kHz, encodes AAC and cuts it into segments on
 // the same boundaries as the video. From the same decode it writes the
 // speech track: the aligned audio downmixed to mono 16 kHz PCM, streamed
 // into a WAV file.
-func EncodeAudio(ctx context.Context, spec AudioSpec) (*AudioResult, error) {
+func EncodeAudio(ctx context.Context, spec media.AudioSpec) (*media.AudioResult, error) {
 	a, err := newAudioEncoder(spec)
 	if err != nil {
 		return nil, err
@@ -103,7 +61,7 @@ func EncodeAudio(ctx context.Context, spec AudioSpec) (*AudioResult, error) {
 }
 
 type audioEncoder struct {
-	spec  AudioSpec
+	spec  media.AudioSpec
 	src   *decodedInput
 	enc   *astiav.CodecContext
 	graph *filterGraph
@@ -115,7 +73,7 @@ type audioEncoder struct {
 	segIndex   int
 	segStart   int64 // first sample of the open segment
 	lastEnd    int64
-	res        AudioResult
+	res        media.AudioResult
 
 	// The speech track: libav's PCM encoder turns the filtered frames into
 	// bytes (go-astiav exposes no audio frame data), wav streams them out.
@@ -127,9 +85,9 @@ type audioEncoder struct {
 
 var audioTB = astiav.NewRational(1, AudioSampleRate)
 
-func newAudioEncoder(spec AudioSpec) (*audioEncoder, error) {
+func newAudioEncoder(spec media.AudioSpec) (*audioEncoder, error) {
 	a := &audioEncoder{spec: spec, segIndex: -1, pkt: astiav.AllocPacket(), pcmPkt: astiav.AllocPacket(), out: astiav.AllocFrame(),
-		segSamples: int64(math.Round(spec.Segment.Seconds() * AudioSampleRate)), res: AudioResult{Codec: hls.AACLowComplexity}}
+		segSamples: int64(math.Round(spec.Segment.Seconds() * AudioSampleRate)), res: media.AudioResult{Codec: hls.AACLowComplexity}}
 	if err := a.open(); err != nil {
 		a.close()
 		return nil, err
@@ -312,7 +270,7 @@ func (a *audioEncoder) finishSpeech() error {
 	if err != nil {
 		return err
 	}
-	a.res.Speech = &SpeechTrack{File: SpeechName(a.spec.Attempt), Bytes: size, SampleRate: SpeechSampleRate,
+	a.res.Speech = &media.SpeechTrack{File: SpeechName(a.spec.Attempt), Bytes: size, SampleRate: SpeechSampleRate,
 		Duration: float64(w.samples()) / SpeechSampleRate}
 	return nil
 }
@@ -372,7 +330,7 @@ func (a *audioEncoder) finishSegment(end int64) error {
 		return err
 	}
 	rel, _ := filepath.Rel(a.spec.OutDir, a.seg.path)
-	a.res.Segments = append(a.res.Segments, AudioSegment{
+	a.res.Segments = append(a.res.Segments, media.AudioSegment{
 		Index: a.segIndex, File: rel, Bytes: size,
 		Start:    float64(a.segStart) / AudioSampleRate,
 		Duration: float64(end-a.segStart) / AudioSampleRate,

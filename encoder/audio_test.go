@@ -16,6 +16,7 @@ import (
 
 	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/internal/testmedia"
+	"github.com/sunomi/sunomi/media"
 )
 
 // aacFrame is one AAC frame in seconds; the encoder's priming is one frame.
@@ -29,25 +30,25 @@ func TestEncodeAudio(t *testing.T) {
 	src := testmedia.Generate(t, testmedia.AudioLags(3))
 	tests := []struct {
 		name     string
-		spec     AudioSpec
+		spec     media.AudioSpec
 		wantEnd  float64 // where the last segment ends on the output timeline
 		tolerant float64 // how far past wantEnd it may end
 	}{
 		{
 			name:     "trimmed to the video",
-			spec:     AudioSpec{Source: src, Attempt: 1, Duration: 3, Segment: time.Second},
+			spec:     media.AudioSpec{Source: src, Attempt: 1, Duration: 3, Segment: time.Second},
 			wantEnd:  3,
 			tolerant: aacFrame, // the last frame is padded to 1024 samples
 		},
 		{
 			name:     "whole track",
-			spec:     AudioSpec{Source: src, Attempt: 2, Segment: time.Second},
+			spec:     media.AudioSpec{Source: src, Attempt: 2, Segment: time.Second},
 			wantEnd:  3.5,
 			tolerant: 0.03, // plus the AAC encoder's own padding in the source
 		},
 		{
 			name:     "segment 2s",
-			spec:     AudioSpec{Source: src, Attempt: 1, Duration: 3, Segment: 2 * time.Second},
+			spec:     media.AudioSpec{Source: src, Attempt: 1, Duration: 3, Segment: 2 * time.Second},
 			wantEnd:  3,
 			tolerant: aacFrame,
 		},
@@ -86,7 +87,7 @@ func TestEncodeAudio(t *testing.T) {
 
 // wantAudioSegments checks that the segments tile the output timeline from
 // the priming frame to the end, cut on the segment boundaries.
-func wantAudioSegments(t *testing.T, spec AudioSpec, res *AudioResult, wantEnd, tolerant float64) {
+func wantAudioSegments(t *testing.T, spec media.AudioSpec, res *media.AudioResult, wantEnd, tolerant float64) {
 	t.Helper()
 	segs := res.Segments
 	seg := spec.Segment.Seconds()
@@ -138,7 +139,7 @@ func pad5(i int) string {
 
 // wantAACSegment checks with ffprobe and ffmpeg that a segment is AAC-LC
 // 48 kHz stereo in MPEG-TS, placed on the output timeline, and decodes cleanly.
-func wantAACSegment(t *testing.T, path string, s AudioSegment) {
+func wantAACSegment(t *testing.T, path string, s media.AudioSegment) {
 	t.Helper()
 	var out struct {
 		Streams []struct {
@@ -233,12 +234,12 @@ func TestEncodeAudioSpeechTrack(t *testing.T) {
 	src := testmedia.Generate(t, testmedia.AudioLags(3))
 	tests := []struct {
 		name         string
-		spec         AudioSpec
+		spec         media.AudioSpec
 		wantDuration float64
 		tolerance    float64
 	}{
-		{"trimmed to the video", AudioSpec{Source: src, Attempt: 1, Duration: 3, Segment: time.Second}, 3, 1.0 / SpeechSampleRate},
-		{"whole track", AudioSpec{Source: src, Attempt: 3, Segment: time.Second}, 3.5, 0.03},
+		{"trimmed to the video", media.AudioSpec{Source: src, Attempt: 1, Duration: 3, Segment: time.Second}, 3, 1.0 / SpeechSampleRate},
+		{"whole track", media.AudioSpec{Source: src, Attempt: 3, Segment: time.Second}, 3.5, 0.03},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,8 +6,8 @@ import (
 	"fmt"
 
 	"github.com/asticode/go-astiav"
-
 	"github.com/sunomi/sunomi/internal/avx"
+	"github.com/sunomi/sunomi/media"
 )
 
 // decodedInput is a file opened for decoding one of its streams.
@@ -28,7 +28,7 @@ type decodedInput struct {
 // openDecodedInput opens path and a single-threaded decoder for its first
 // stream of the given type, with params restored: parallelism comes from
 // running tasks side by side.
-func openDecodedInput(path string, media astiav.MediaType, params avx.NUTParams) (*decodedInput, error) {
+func openDecodedInput(path string, media astiav.MediaType, params media.NUTParams) (*decodedInput, error) {
 	d := &decodedInput{path: path, fc: astiav.AllocFormatContext(), pkt: astiav.AllocPacket(), frame: astiav.AllocFrame()}
 	if err := d.fc.OpenInput(path, nil, nil); err != nil {
 		d.fc.Free()
@@ -43,7 +43,7 @@ func openDecodedInput(path string, media astiav.MediaType, params avx.NUTParams)
 	return d, nil
 }
 
-func (d *decodedInput) open(media astiav.MediaType, params avx.NUTParams) error {
+func (d *decodedInput) open(media astiav.MediaType, params media.NUTParams) error {
 	if err := d.fc.FindStreamInfo(nil); err != nil {
 		return fmt.Errorf("read %s: %w", d.path, err)
 	}
@@ -57,7 +57,7 @@ func (d *decodedInput) open(media astiav.MediaType, params avx.NUTParams) error 
 		return fmt.Errorf("%s has no %s stream", d.path, media)
 	}
 	cp := d.stream.CodecParameters()
-	if err := params.Restore(cp); err != nil {
+	if err := avx.RestoreNUTParams(params, cp); err != nil {
 		return fmt.Errorf("%s: %w", d.path, err)
 	}
 	codec := astiav.FindDecoder(cp.CodecID())

@@ -3,36 +3,20 @@ package encoder
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 
 	"github.com/asticode/go-astiav"
+	"github.com/sunomi/sunomi/media"
 )
-
-// Encoder names the H.264 encoders the pipeline knows how to drive.
-const (
-	EncoderAuto  = "auto"
-	EncoderX264  = "libx264"
-	EncoderNVENC = "h264_nvenc"
-	EncoderQSV   = "h264_qsv"
-)
-
-// hardwareEncoders are tried, in order of preference, by EncoderAuto.
-var hardwareEncoders = []string{EncoderNVENC, EncoderQSV}
 
 // ErrEncoderUnavailable means the requested encoder does not open on this host.
 var ErrEncoderUnavailable = errors.New("encoder unavailable")
 
-// H264Settings are the encode settings shared by every rung.
-type H264Settings struct {
-	Encoder string `json:"encoder"`
-	Preset  string `json:"preset"`
-	CRF     int    `json:"crf"`
-}
-
 // pixelFormat is the software frame format an encoder takes.
 func pixelFormat(encoder string) astiav.PixelFormat {
-	if encoder == EncoderQSV {
+	if encoder == media.EncoderQSV {
 		return astiav.PixelFormatNv12
 	}
 	return astiav.PixelFormatYuv420P
@@ -45,7 +29,7 @@ func pixelFormat(encoder string) astiav.PixelFormat {
 // rate-control buffer starts 70% full, close to where a continuous encoder's is
 // there on average, instead of x264's 90% for the start of a stream — which
 // would spend extra bits on every chunk's first seconds.
-func openH264(s H264Settings, width, height int, maxBitrate int64, fps astiav.Rational, midStream bool) (*astiav.CodecContext, error) {
+func openH264(s media.H264Settings, width, height int, maxBitrate int64, fps astiav.Rational, midStream bool) (*astiav.CodecContext, error) {
 	codec := astiav.FindEncoderByName(s.Encoder)
 	if codec == nil {
 		return nil, fmt.Errorf("%w: %s is not built into libavcodec", ErrEncoderUnavailable, s.Encoder)
@@ -67,7 +51,7 @@ func openH264(s H264Settings, width, height int, maxBitrate int64, fps astiav.Ra
 	set("maxrate", maxrate)
 	set("bufsize", strconv.FormatInt(2*maxBitrate, 10))
 	switch s.Encoder {
-	case EncoderX264:
+	case media.EncoderX264:
 		set("preset", s.Preset)
 		set("crf", strconv.Itoa(s.CRF))
 		set("forced-idr", "1")
@@ -77,14 +61,14 @@ func openH264(s H264Settings, width, height int, maxBitrate int64, fps astiav.Ra
 		if midStream {
 			set("x264-params", "vbv-init=0.7")
 		}
-	case EncoderNVENC:
+	case media.EncoderNVENC:
 		set("preset", "p4")
 		set("rc", "vbr")
 		set("cq", strconv.Itoa(s.CRF+2))
 		set("b", maxrate)
 		set("forced-idr", "1")
 		set("bf", "2")
-	case EncoderQSV:
+	case media.EncoderQSV:
 		set("preset", "medium")
 		set("global_quality", strconv.Itoa(s.CRF))
 		set("forced_idr", "1")
@@ -101,8 +85,8 @@ func openH264(s H264Settings, width, height int, maxBitrate int64, fps astiav.Ra
 // (a driver, a device and a free session must all be there).
 func AvailableEncoders() []string {
 	availableOnce.Do(func() {
-		for _, name := range append([]string{EncoderX264}, hardwareEncoders...) {
-			cc, err := openH264(H264Settings{Encoder: name, Preset: "veryfast", CRF: 23}, 256, 144, 400_000, astiav.NewRational(30, 1), false)
+		for _, name := range append([]string{media.EncoderX264}, media.HardwareEncoders()...) {
+			cc, err := openH264(media.H264Settings{Encoder: name, Preset: "veryfast", CRF: 23}, 256, 144, 400_000, astiav.NewRational(30, 1), false)
 			if err == nil {
 				cc.Free()
 				available = append(available, name)
@@ -118,27 +102,16 @@ var (
 )
 
 // ResolveEncoder turns a requested encoder (auto or a name) into one that
-// opens here. Auto prefers hardware and falls back to libx264.
+// opens here. Auto prefers hardware and falls back to libx264; a name that
+// does not open here is an error.
 func ResolveEncoder(requested string) (string, error) {
 	have := AvailableEncoders()
-	if requested == "" || requested == EncoderAuto {
-		for _, hw := range hardwareEncoders {
-			for _, h := range have {
-				if h == hw {
-					return hw, nil
-				}
-			}
-		}
-		return EncoderX264, nil
-	}
-	for _, h := range have {
-		if h == requested {
-			return h, nil
-		}
+	if requested == "" || requested == media.EncoderAuto || slices.Contains(have, requested) {
+		return media.ChooseEncoder(requested, have), nil
 	}
 	switch requested {
-	case EncoderX264, EncoderNVENC, EncoderQSV:
+	case media.EncoderX264, media.EncoderNVENC, media.EncoderQSV:
 		return "", fmt.Errorf("%w: %s does not open on this host (available: %v)", ErrEncoderUnavailable, requested, have)
 	}
-	return "", fmt.Errorf("%w: unknown encoder %q (choose auto, %s, %s or %s)", ErrEncoderUnavailable, requested, EncoderX264, EncoderNVENC, EncoderQSV)
+	return "", fmt.Errorf("%w: unknown encoder %q (choose auto, %s, %s or %s)", ErrEncoderUnavailable, requested, media.EncoderX264, media.EncoderNVENC, media.EncoderQSV)
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sunomi/sunomi/media"
 )
 
 // hasGPUDevice reports whether the host exposes a device a hardware H.264
@@ -22,25 +24,25 @@ func hasGPUDevice(tb testing.TB) bool {
 
 func TestAvailableEncoders(t *testing.T) {
 	got := AvailableEncoders()
-	if len(got) == 0 || got[0] != EncoderX264 {
+	if len(got) == 0 || got[0] != media.EncoderX264 {
 		t.Fatalf("AvailableEncoders() = %v, want libx264 first", got)
 	}
 	// Only known encoders, each once, hardware ones in order of preference.
 	var hw []string
 	for _, e := range got[1:] {
-		if !slices.Contains(hardwareEncoders, e) {
-			t.Errorf("AvailableEncoders() = %v holds %q, want only libx264 and %v", got, e, hardwareEncoders)
+		if !slices.Contains(media.HardwareEncoders(), e) {
+			t.Errorf("AvailableEncoders() = %v holds %q, want only libx264 and %v", got, e, media.HardwareEncoders())
 		}
 		hw = append(hw, e)
 	}
 	var wantOrder []string
-	for _, e := range hardwareEncoders {
+	for _, e := range media.HardwareEncoders() {
 		if slices.Contains(hw, e) {
 			wantOrder = append(wantOrder, e)
 		}
 	}
 	if !slices.Equal(hw, wantOrder) {
-		t.Errorf("hardware encoders = %v, want them once each in the order %v", hw, hardwareEncoders)
+		t.Errorf("hardware encoders = %v, want them once each in the order %v", hw, media.HardwareEncoders())
 	}
 	// Without a device no hardware encoder can open; with one, either answer
 	// is possible (a driver or a free session may be missing).
@@ -54,9 +56,9 @@ func TestAvailableEncoders(t *testing.T) {
 
 func TestResolveEncoder(t *testing.T) {
 	have := AvailableEncoders()
-	wantAuto := EncoderX264
+	wantAuto := media.EncoderX264
 	for _, e := range have {
-		if slices.Contains(hardwareEncoders, e) {
+		if slices.Contains(media.HardwareEncoders(), e) {
 			wantAuto = e
 			break
 		}
@@ -67,15 +69,15 @@ func TestResolveEncoder(t *testing.T) {
 		wantErr   string // a phrase of the error
 	}
 	tests := []tc{
-		{requested: EncoderAuto, want: wantAuto},
+		{requested: media.EncoderAuto, want: wantAuto},
 		{requested: "", want: wantAuto},
-		{requested: EncoderX264, want: EncoderX264},
+		{requested: media.EncoderX264, want: media.EncoderX264},
 		{requested: "bogus", wantErr: "bogus"},
 		{requested: "libx265", wantErr: "libx265"},
 	}
 	// Hardware encoders resolve to themselves where they open and fail with
 	// ErrEncoderUnavailable where they do not, whichever this host is.
-	for _, hw := range hardwareEncoders {
+	for _, hw := range media.HardwareEncoders() {
 		if slices.Contains(have, hw) {
 			tests = append(tests, tc{requested: hw, want: hw})
 		} else {
@@ -122,10 +124,10 @@ func TestResolveEncoderWithoutGPU(t *testing.T) {
 	if hasGPUDevice(t) {
 		t.Skip("host has a GPU device; TestResolveEncoder covers it")
 	}
-	if got, err := ResolveEncoder(EncoderAuto); err != nil || got != EncoderX264 {
+	if got, err := ResolveEncoder(media.EncoderAuto); err != nil || got != media.EncoderX264 {
 		t.Errorf("ResolveEncoder(auto) = %q, %v; want libx264", got, err)
 	}
-	for _, hw := range []string{EncoderNVENC, EncoderQSV} {
+	for _, hw := range []string{media.EncoderNVENC, media.EncoderQSV} {
 		if _, err := ResolveEncoder(hw); !errors.Is(err, ErrEncoderUnavailable) {
 			t.Errorf("ResolveEncoder(%q) error = %v, want ErrEncoderUnavailable", hw, err)
 		}

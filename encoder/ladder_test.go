@@ -4,62 +4,63 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"testing"
+
+	"github.com/sunomi/sunomi/media"
 )
 
 func TestLadder(t *testing.T) {
 	tests := []struct {
 		name            string
 		w, h            int
-		specs           []RungSpec
+		specs           []media.RungSpec
 		wantNames       []string
 		wantWidths      []int
 		wantHeights     []int
 		wantMaxBitrates []int64 // nil: not checked
 	}{
 		{
-			name: "1080p landscape", w: 1920, h: 1080, specs: DefaultRungs,
+			name: "1080p landscape", w: 1920, h: 1080, specs: media.DefaultRungs,
 			wantNames:       []string{"1080p", "720p", "480p", "360p", "240p"},
 			wantWidths:      []int{1920, 1280, 854, 640, 426},
 			wantHeights:     []int{1080, 720, 480, 360, 240},
 			wantMaxBitrates: []int64{6_000_000, 3_000_000, 1_500_000, 800_000, 400_000},
 		},
 		{
-			name: "1080p portrait", w: 1080, h: 1920, specs: DefaultRungs,
+			name: "1080p portrait", w: 1080, h: 1920, specs: media.DefaultRungs,
 			wantNames:   []string{"1080p", "720p", "480p", "360p", "240p"},
 			wantWidths:  []int{1080, 720, 480, 360, 240},
 			wantHeights: []int{1920, 1280, 854, 640, 426},
 		},
 		{
 			// The display size of anamorphic NTSC widescreen (720×480 at SAR 32:27).
-			name: "853x480 non-square display", w: 853, h: 480, specs: DefaultRungs,
+			name: "853x480 non-square display", w: 853, h: 480, specs: media.DefaultRungs,
 			wantNames:   []string{"480p", "360p", "240p"},
 			wantWidths:  []int{854, 640, 426},
 			wantHeights: []int{480, 360, 240},
 		},
 		{
-			name: "853x481 odd dimensions", w: 853, h: 481, specs: DefaultRungs,
+			name: "853x481 odd dimensions", w: 853, h: 481, specs: media.DefaultRungs,
 			wantNames:   []string{"480p", "360p", "240p"},
 			wantWidths:  []int{852, 638, 426},
 			wantHeights: []int{480, 360, 240},
 		},
 		{
-			name: "portrait phone 360x640", w: 360, h: 640, specs: DefaultRungs,
+			name: "portrait phone 360x640", w: 360, h: 640, specs: media.DefaultRungs,
 			wantNames:   []string{"360p", "240p"},
 			wantWidths:  []int{360, 240},
 			wantHeights: []int{640, 426},
 		},
 		{
 			// Below the smallest rung: one rung at the source's own size.
-			name: "160x120 tiny", w: 160, h: 120, specs: DefaultRungs,
+			name: "160x120 tiny", w: 160, h: 120, specs: media.DefaultRungs,
 			wantNames:       []string{"120p"},
 			wantWidths:      []int{160},
 			wantHeights:     []int{120},
 			wantMaxBitrates: []int64{400_000},
 		},
 		{
-			name: "4K", w: 3840, h: 2160, specs: DefaultRungs,
+			name: "4K", w: 3840, h: 2160, specs: media.DefaultRungs,
 			wantNames:   []string{"2160p", "1440p", "1080p", "720p", "480p", "360p", "240p"},
 			wantWidths:  []int{3840, 2560, 1920, 1280, 854, 640, 426},
 			wantHeights: []int{2160, 1440, 1080, 720, 480, 360, 240},
@@ -67,30 +68,30 @@ func TestLadder(t *testing.T) {
 				1_500_000, 800_000, 400_000},
 		},
 		{
-			name: "720p", w: 1280, h: 720, specs: DefaultRungs,
+			name: "720p", w: 1280, h: 720, specs: media.DefaultRungs,
 			wantNames:   []string{"720p", "480p", "360p", "240p"},
 			wantWidths:  []int{1280, 854, 640, 426},
 			wantHeights: []int{720, 480, 360, 240},
 		},
 		{
 			// Just below 720 lines: 720p would be an upscale.
-			name: "1278x718", w: 1278, h: 718, specs: DefaultRungs,
+			name: "1278x718", w: 1278, h: 718, specs: media.DefaultRungs,
 			wantNames: []string{"480p", "360p", "240p"},
 		},
 		{
-			name: "square", w: 1080, h: 1080, specs: DefaultRungs,
+			name: "square", w: 1080, h: 1080, specs: media.DefaultRungs,
 			wantNames:   []string{"1080p", "720p", "480p", "360p", "240p"},
 			wantWidths:  []int{1080, 720, 480, 360, 240},
 			wantHeights: []int{1080, 720, 480, 360, 240},
 		},
 		{
-			name: "ultra-wide 2560x1080", w: 2560, h: 1080, specs: DefaultRungs,
+			name: "ultra-wide 2560x1080", w: 2560, h: 1080, specs: media.DefaultRungs,
 			wantNames:   []string{"1080p", "720p", "480p", "360p", "240p"},
 			wantWidths:  []int{2560, 1706, 1138, 854, 568},
 			wantHeights: []int{1080, 720, 480, 360, 240},
 		},
 		{
-			name: "custom rungs", w: 1920, h: 1080, specs: []RungSpec{{720, 3_000_000}, {360, 800_000}},
+			name: "custom rungs", w: 1920, h: 1080, specs: []media.RungSpec{{Short: 720, MaxBitrate: 3_000_000}, {Short: 360, MaxBitrate: 800_000}},
 			wantNames:   []string{"720p", "360p"},
 			wantWidths:  []int{1280, 640},
 			wantHeights: []int{720, 360},
@@ -132,7 +133,7 @@ func TestLadder(t *testing.T) {
 // wantLadderProperties checks what every ladder must hold: even sizes, the
 // short side named by the rung, the aspect ratio within rounding, no
 // upscaling, and rungs from largest to smallest.
-func wantLadderProperties(t *testing.T, w, h int, rungs []Rung) {
+func wantLadderProperties(t *testing.T, w, h int, rungs []media.Rung) {
 	t.Helper()
 	for i, r := range rungs {
 		if r.Width%2 != 0 || r.Height%2 != 0 || r.Width < 2 || r.Height < 2 {
@@ -174,7 +175,7 @@ func TestLadderProperties(t *testing.T) {
 	}
 	for _, s := range sizes {
 		t.Run(fmt.Sprintf("%dx%d", s[0], s[1]), func(t *testing.T) {
-			rungs := Ladder(s[0], s[1], DefaultRungs)
+			rungs := Ladder(s[0], s[1], media.DefaultRungs)
 			if len(rungs) == 0 {
 				t.Fatalf("Ladder(%dx%d) has no rung, want at least one", s[0], s[1])
 			}
@@ -182,7 +183,7 @@ func TestLadderProperties(t *testing.T) {
 			// Every default rung that fits is there.
 			short := min(s[0], s[1])
 			var want []int
-			for _, d := range DefaultRungs {
+			for _, d := range media.DefaultRungs {
 				if d.Short <= short {
 					want = append(want, d.Short)
 				}
@@ -195,65 +196,5 @@ func TestLadderProperties(t *testing.T) {
 				t.Errorf("rungs = %v, want every default rung up to %d: %v", got, short, want)
 			}
 		})
-	}
-}
-
-func TestParseRungs(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    []int  // short sides, nil with wantErr
-		wantErr string // a phrase of the error
-	}{
-		{in: "1080,720p, 480", want: []int{1080, 720, 480}},
-		{in: "480,1080,720", want: []int{1080, 720, 480}},
-		{in: "720,720p,720", want: []int{720}},
-		{in: "240, 2160p ,1440", want: []int{2160, 1440, 240}},
-		{in: "360", want: []int{360}},
-		{in: "999", wantErr: "999"},
-		{in: "abc", wantErr: "abc"},
-		{in: "1080,abc", wantErr: "abc"},
-		{in: "", wantErr: "not a number"},
-		{in: "720,,480", wantErr: "not a number"},
-		{in: "-720", wantErr: "-720"},
-	}
-	for _, tt := range tests {
-		t.Run(fmt.Sprintf("%q", tt.in), func(t *testing.T) {
-			specs, err := ParseRungs(tt.in)
-			if tt.wantErr != "" {
-				if err == nil {
-					t.Fatalf("ParseRungs(%q) = %v, want an error", tt.in, specs)
-				}
-				if !strings.Contains(err.Error(), tt.wantErr) {
-					t.Errorf("ParseRungs(%q) error = %q, want it to name %q", tt.in, err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("ParseRungs(%q) error: %v", tt.in, err)
-			}
-			var got []int
-			for _, s := range specs {
-				got = append(got, s.Short)
-				i := slices.IndexFunc(DefaultRungs, func(d RungSpec) bool { return d.Short == s.Short })
-				if i < 0 || DefaultRungs[i] != s {
-					t.Errorf("spec %+v, want the default ladder's bit rate for %d", s, s.Short)
-				}
-			}
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("ParseRungs(%q) = %v, want %v", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
-// TestParseRungsKeepsDefaults checks that parsing never reorders or edits the
-// shared default ladder.
-func TestParseRungsKeepsDefaults(t *testing.T) {
-	before := slices.Clone(DefaultRungs)
-	if _, err := ParseRungs("240,2160,720,720"); err != nil {
-		t.Fatalf("ParseRungs error: %v", err)
-	}
-	if !slices.Equal(DefaultRungs, before) {
-		t.Errorf("DefaultRungs = %v after ParseRungs, want %v", DefaultRungs, before)
 	}
 }

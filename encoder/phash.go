@@ -7,21 +7,9 @@ import (
 
 	"github.com/asticode/go-astiav"
 
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/phash"
-	"github.com/sunomi/sunomi/segmenter"
 )
-
-// FrameHashes are the perceptual hashes of an encode task's frames: one for
-// every mark of the output timeline, every Interval seconds, that falls in
-// the chunk ([Start, End)). Hashes[i] belongs to mark First+i and is the hash
-// of the first frame at or after it; marks after the chunk's last frame (a
-// gap before the next chunk) get the last frame's hash, which is on screen
-// there. Concatenated in chunk order they give the video's phash.Track.
-type FrameHashes struct {
-	Interval float64      `json:"interval"`
-	First    int          `json:"first"`
-	Hashes   []phash.Hash `json:"hashes"`
-}
 
 // markSlack lets a frame a little before a mark stand for it: time bases
 // that cannot hold the mark exactly (1/1000 against 29.97 fps) put the frame
@@ -38,10 +26,10 @@ type marks struct {
 	done     int // marks given a frame so far
 }
 
-func newMarks(c segmenter.Chunk, interval float64) marks {
+func newMarks(c media.Chunk, interval float64) marks {
 	m := marks{interval: interval, end: -1}
 	m.first = int(math.Ceil(c.Start/interval - 1e-9))
-	if c.EndPTS != segmenter.NoEnd {
+	if c.EndPTS != media.NoEnd {
 		m.end = int(math.Ceil(c.End/interval - 1e-9))
 	}
 	return m
@@ -90,7 +78,7 @@ type frameHasher struct {
 	luma     image.Gray    // reused: ToImage points it at a fresh copy of the plane
 }
 
-func newFrameHasher(c segmenter.Chunk, interval float64) *frameHasher {
+func newFrameHasher(c media.Chunk, interval float64) *frameHasher {
 	if interval <= 0 {
 		return &frameHasher{}
 	}
@@ -98,7 +86,7 @@ func newFrameHasher(c segmenter.Chunk, interval float64) *frameHasher {
 }
 
 // hashRung is the rung frameHasher reads: the one with the fewest pixels.
-func hashRung(rungs []Rung) int {
+func hashRung(rungs []media.Rung) int {
 	best := 0
 	for i, r := range rungs {
 		if r.Width*r.Height < rungs[best].Width*rungs[best].Height {
@@ -166,7 +154,7 @@ func lumaPlane(p astiav.PixelFormat) bool {
 // finish gives the marks after the chunk's last frame that frame's hash and
 // returns the hashes: an empty list for a chunk that owns no mark, nil when
 // hashing is off or failed.
-func (h *frameHasher) finish() (*FrameHashes, error) {
+func (h *frameHasher) finish() (*media.FrameHashes, error) {
 	if !h.on {
 		return nil, nil
 	}
@@ -182,7 +170,7 @@ func (h *frameHasher) finish() (*FrameHashes, error) {
 			h.hashes = append(h.hashes, last)
 		}
 	}
-	return &FrameHashes{Interval: h.marks.interval, First: h.marks.first, Hashes: append([]phash.Hash{}, h.hashes...)}, nil
+	return &media.FrameHashes{Interval: h.marks.interval, First: h.marks.first, Hashes: append([]phash.Hash{}, h.hashes...)}, nil
 }
 
 func (h *frameHasher) close() {

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/sunomi/sunomi/segmenter"
+	"github.com/sunomi/sunomi/media"
 )
 
 // frameTimes are 30 fps frames from start (inclusive) to end (exclusive), in seconds.
@@ -23,16 +23,16 @@ func frameTimes(start, end float64) []float64 {
 // frameHasher feeds marks: frames in order until every mark is taken, then
 // the rest for the last frame offered.
 func TestMarks(t *testing.T) {
-	chunk := func(start, end float64, last bool) segmenter.Chunk {
-		c := segmenter.Chunk{Start: start, End: end, EndPTS: 1}
+	chunk := func(start, end float64, last bool) media.Chunk {
+		c := media.Chunk{Start: start, End: end, EndPTS: 1}
 		if last {
-			c.EndPTS = segmenter.NoEnd
+			c.EndPTS = media.NoEnd
 		}
 		return c
 	}
 	tests := []struct {
 		name      string
-		chunk     segmenter.Chunk
+		chunk     media.Chunk
 		frames    []float64
 		wantFirst int
 		want      []float64 // the time of the frame standing for each mark
@@ -82,9 +82,9 @@ func TestMarksTileTheTimeline(t *testing.T) {
 	bounds := []float64{0, 2, 6, 10, 13, 16.4}
 	next := 0
 	for i := 0; i+1 < len(bounds); i++ {
-		c := segmenter.Chunk{Start: bounds[i], End: bounds[i+1], EndPTS: 1}
+		c := media.Chunk{Start: bounds[i], End: bounds[i+1], EndPTS: 1}
 		if i+2 == len(bounds) {
-			c.EndPTS = segmenter.NoEnd
+			c.EndPTS = media.NoEnd
 		}
 		m := newMarks(c, 2)
 		if m.first != next {

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/image/draw"
 
 	"github.com/sunomi/sunomi/hls"
+	"github.com/sunomi/sunomi/media"
 )
 
 // thumbnailer samples a rung's frames every interval seconds: each sample
@@ -23,13 +24,13 @@ type thumbnailer struct {
 	interval  float64
 	width     int
 	next      float64
-	thumbs    []ImageFile
+	thumbs    []media.ImageFile
 	best      image.Image
 	bestScore float64
 	bestTime  float64
 }
 
-func newThumbnailer(spec ChunkSpec, set VideoSettings) thumbnailer {
+func newThumbnailer(spec media.ChunkSpec, set media.VideoSettings) thumbnailer {
 	t := thumbnailer{
 		dir:      spec.OutDir,
 		prefix:   fmt.Sprintf("c%05d_a%d", spec.Chunk.Index, spec.Attempt),
@@ -65,12 +66,12 @@ func (t *thumbnailer) offer(f *astiav.Frame, sec float64) error {
 	if err := writeJPEG(filepath.Join(t.dir, name), small, 80); err != nil {
 		return err
 	}
-	t.thumbs = append(t.thumbs, ImageFile{Time: sec, File: name})
+	t.thumbs = append(t.thumbs, media.ImageFile{Time: sec, File: name})
 	return nil
 }
 
 // finish writes the chunk's best poster candidate.
-func (t *thumbnailer) finish() ([]ImageFile, *ImageFile, error) {
+func (t *thumbnailer) finish() ([]media.ImageFile, *media.ImageFile, error) {
 	if t.best == nil {
 		return t.thumbs, nil, nil
 	}
@@ -78,7 +79,7 @@ func (t *thumbnailer) finish() ([]ImageFile, *ImageFile, error) {
 	if err := writeJPEG(filepath.Join(t.dir, name), t.best, 88); err != nil {
 		return nil, nil, err
 	}
-	return t.thumbs, &ImageFile{Time: t.bestTime, File: name, Score: t.bestScore}, nil
+	return t.thumbs, &media.ImageFile{Time: t.bestTime, File: name, Score: t.bestScore}, nil
 }
 
 func writeJPEG(path string, img image.Image, quality int) error {

@@ -16,101 +16,12 @@ import (
 
 	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/internal/avx"
-	"github.com/sunomi/sunomi/segmenter"
+	"github.com/sunomi/sunomi/media"
 )
-
-// VideoSettings are the settings every encode task of a job shares.
-type VideoSettings struct {
-	H264        H264Settings       `json:"h264"`
-	Rungs       []Rung             `json:"rungs"`
-	Rotation    int                `json:"rotation"`
-	Deinterlace bool               `json:"deinterlace"`
-	FrameRate   segmenter.Rational `json:"frameRate"` // average of the source
-	// PeakFrameRate is the source's highest rate (differs from FrameRate for VFR).
-	PeakFrameRate segmenter.Rational `json:"peakFrameRate"`
-	// FrameStep keeps one source frame in FrameStep (2 halves 120 fps to 60).
-	FrameStep int `json:"frameStep"`
-	// ThumbnailInterval is the distance between storyboard thumbnails in seconds.
-	ThumbnailInterval float64 `json:"thumbnailInterval"`
-	ThumbnailWidth    int     `json:"thumbnailWidth"`
-	// PHashInterval is the distance in seconds between the frames whose
-	// perceptual hashes the encode tasks report (0: none).
-	PHashInterval float64 `json:"phashInterval,omitempty"`
-}
-
-// OutputFrameRate is the highest frame rate of every rung, as HLS's
-// FRAME-RATE attribute wants it.
-func (s VideoSettings) OutputFrameRate() float64 {
-	return s.PeakFrameRate.Float() / float64(max(s.FrameStep, 1))
-}
-
-// ChunkSpec is one encode task: which frames of an extracted chunk to encode.
-type ChunkSpec struct {
-	Chunk   segmenter.Chunk `json:"chunk"`
-	Attempt int             `json:"attempt"`
-	Source  string          `json:"source"`
-	OutDir  string          `json:"outDir"`
-	// TimeBase and OriginPTS are the plan's: the source video stream's.
-	TimeBase  segmenter.Rational `json:"timeBase"`
-	OriginPTS int64              `json:"originPts"`
-	// Shift has been added to every timestamp of Source (plan time base).
-	Shift int64 `json:"shift"`
-	// Params restores what Source, a NUT file, lost of the codec parameters.
-	Params avx.NUTParams `json:"params"`
-	// Progress, when set, is told how many frames the task has encoded so far.
-	Progress func(frames int64) `json:"-"`
-	// Threads caps how many rungs encode at the same moment (0: all of
-	// them, each on its own goroutine); 1 encodes every rung on the
-	// decoding goroutine, so that the task uses one core.
-	Threads int `json:"-"`
-	// Boundaries are the start timestamps of the chunk's segments
-	// (FirstSegment…FirstSegment+Segments-1).
-	Boundaries []int64 `json:"boundaries"`
-}
 
 // SegmentName is the file name of a segment, unique per chunk attempt.
 func SegmentName(chunk, attempt, segment int) string {
 	return fmt.Sprintf("c%05d_a%d_%05d.ts", chunk, attempt, segment)
-}
-
-// SegmentTiming places a segment on the output timeline; every rung shares it.
-type SegmentTiming struct {
-	Index    int     `json:"index"`
-	Start    float64 `json:"start"`
-	Duration float64 `json:"duration"`
-}
-
-// SegmentFile is one rung's file for a segment, relative to the output dir.
-type SegmentFile struct {
-	Index int    `json:"index"`
-	File  string `json:"file"`
-	Bytes int64  `json:"bytes"`
-}
-
-// RungOutput is what an encode task wrote for one rung.
-type RungOutput struct {
-	Name  string        `json:"name"`
-	Codec string        `json:"codec"` // RFC 6381, from the stream's SPS
-	Files []SegmentFile `json:"files"`
-}
-
-// ImageFile is a thumbnail or poster candidate written by an encode task.
-type ImageFile struct {
-	Time  float64 `json:"time"`
-	File  string  `json:"file"`
-	Score float64 `json:"score,omitempty"`
-}
-
-// ChunkResult reports what an encode task produced.
-type ChunkResult struct {
-	Index      int             `json:"index"`
-	Frames     int             `json:"frames"`
-	Segments   []SegmentTiming `json:"segments"`
-	Rungs      []RungOutput    `json:"rungs"`
-	Thumbnails []ImageFile     `json:"thumbnails"`
-	Poster     *ImageFile      `json:"poster,omitempty"`
-	PHash      *FrameHashes    `json:"phash,omitempty"`
-	Warnings   []string        `json:"warnings,omitempty"`
 }
 
 // EncodeChunk decodes an extracted chunk once, keeps exactly the frames with
@@ -118,7 +29,7 @@ type ChunkResult struct {
 // rotate, a scaler per rung) to an H.264 encoder per rung. Every segment
 // starts with an IDR frame at its boundary and is muxed into its own MPEG-TS
 // file with timestamps on the global output timeline.
-func EncodeChunk(ctx context.Context, spec ChunkSpec, set VideoSettings) (*ChunkResult, error) {
+func EncodeChunk(ctx context.Context, spec media.ChunkSpec, set media.VideoSettings) (*media.ChunkResult, error) {
 	e, err := newChunkEncoder(spec, set)
 	if err != nil {
 		return nil, err
@@ -135,8 +46,8 @@ const progressEvery = 25
 
 // chunkEncoder holds the libav state of one encode task.
 type chunkEncoder struct {
-	spec  ChunkSpec
-	set   VideoSettings
+	spec  media.ChunkSpec
+	set   media.VideoSettings
 	src   *decodedInput
 	graph *filterGraph
 	rungs []*rungEncoder
@@ -158,7 +69,7 @@ type chunkEncoder struct {
 	warnings     []string
 }
 
-func newChunkEncoder(spec ChunkSpec, set VideoSettings) (*chunkEncoder, error) {
+func newChunkEncoder(spec media.ChunkSpec, set media.VideoSettings) (*chunkEncoder, error) {
 	if len(set.Rungs) == 0 {
 		return nil, errors.New("no rungs to encode")
 	}
@@ -180,7 +91,7 @@ func (e *chunkEncoder) open() error {
 	planTB := astiav.NewRational(e.spec.TimeBase.Num, e.spec.TimeBase.Den)
 	// The chunk file may store another time base than the source did.
 	toSrc := func(pts int64) int64 {
-		if pts == segmenter.NoEnd {
+		if pts == media.NoEnd {
 			return pts
 		}
 		return astiav.RescaleQ(pts+e.spec.Shift, planTB, e.srcTB)
@@ -399,8 +310,8 @@ func (e *chunkEncoder) seconds(pts int64) float64 {
 	return float64(pts-e.origin) * e.srcTB.Float64()
 }
 
-func (e *chunkEncoder) result() (*ChunkResult, error) {
-	res := &ChunkResult{Index: e.spec.Chunk.Index, Frames: e.kept, Warnings: e.warnings}
+func (e *chunkEncoder) result() (*media.ChunkResult, error) {
+	res := &media.ChunkResult{Index: e.spec.Chunk.Index, Frames: e.kept, Warnings: e.warnings}
 	first := e.spec.Chunk.FirstSegment
 	for i := first; i < first+e.spec.Chunk.Segments; i++ {
 		start, ok := e.segStarts[i]
@@ -414,10 +325,10 @@ func (e *chunkEncoder) result() (*ChunkResult, error) {
 				break
 			}
 		}
-		res.Segments = append(res.Segments, SegmentTiming{Index: i, Start: e.seconds(start), Duration: e.seconds(end) - e.seconds(start)})
+		res.Segments = append(res.Segments, media.SegmentTiming{Index: i, Start: e.seconds(start), Duration: e.seconds(end) - e.seconds(start)})
 	}
 	for _, r := range e.rungs {
-		res.Rungs = append(res.Rungs, RungOutput{Name: r.rung.Name, Codec: r.codec, Files: r.files})
+		res.Rungs = append(res.Rungs, media.RungOutput{Name: r.rung.Name, Codec: r.codec, Encoder: e.set.H264.Encoder, Files: r.files})
 	}
 	if e.src.errors > 0 || e.damaged > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("chunk %d: %d packets could not be decoded and %d frames were damaged", e.spec.Chunk.Index, e.src.errors, e.damaged))
@@ -451,8 +362,8 @@ func (e *chunkEncoder) close() {
 
 // rungEncoder encodes one rung of a chunk into segment files.
 type rungEncoder struct {
-	rung       Rung
-	spec       ChunkSpec
+	rung       media.Rung
+	spec       media.ChunkSpec
 	dir        string
 	enc        *astiav.CodecContext
 	pkt        *astiav.Packet
@@ -461,7 +372,7 @@ type rungEncoder struct {
 	seg        *tsSegment
 	segIndex   int
 	codec      string
-	files      []SegmentFile
+	files      []media.SegmentFile
 
 	frames chan rungFrame
 	done   chan struct{}
@@ -472,7 +383,7 @@ type rungEncoder struct {
 	err    error         // written by loop, read after done
 }
 
-func newRungEncoder(r Rung, set VideoSettings, spec ChunkSpec, thumbnails bool, turns chan struct{}) (*rungEncoder, error) {
+func newRungEncoder(r media.Rung, set media.VideoSettings, spec media.ChunkSpec, thumbnails bool, turns chan struct{}) (*rungEncoder, error) {
 	step := max(set.FrameStep, 1)
 	fps := astiav.NewRational(set.FrameRate.Num, set.FrameRate.Den*step)
 	enc, err := openH264(set.H264, r.Width, r.Height, r.MaxBitrate, fps, spec.Chunk.Index > 0)
@@ -664,7 +575,7 @@ func (r *rungEncoder) finishSegment() error {
 	if err != nil {
 		return err
 	}
-	r.files = append(r.files, SegmentFile{Index: r.segIndex,
+	r.files = append(r.files, media.SegmentFile{Index: r.segIndex,
 		File: filepath.Join(r.rung.Name, filepath.Base(r.seg.path)), Bytes: size})
 	r.seg = nil
 	return nil

@@ -1,8 +1,10 @@
 // Package hls owns everything Sunomi writes for HLS playback once the
 // segments exist: media (rung) and master playlists, both written and parsed
 // back for validation; the bit-rate measurement that feeds BANDWIDTH and
-// AVERAGE-BANDWIDTH; RFC 6381 codec strings; and the poster and storyboard
-// helpers used when a job is stitched.
+// AVERAGE-BANDWIDTH; RFC 6381 codec strings; the poster and storyboard
+// helpers used when a job is stitched; the text edits playlists get as they
+// are served (signed URIs, subtitle renditions); and WebVTT caption files,
+// checked and mapped onto the segments' timeline.
 //
 // The package is pure computation over bytes and images. It never touches
 // storage: callers read and write the blobs and hand the contents in.

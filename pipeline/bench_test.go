@@ -20,6 +20,7 @@ import (
 	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/internal/testkit"
 	"github.com/sunomi/sunomi/internal/testmedia"
+	"github.com/sunomi/sunomi/media"
 )
 
 // Targets of issue 2 for sunomi (b) against the single ffmpeg process (a).
@@ -120,7 +121,7 @@ func BenchmarkTranscodeVsFFmpeg(b *testing.B) {
 	bin := filepath.Join(dir, "bin", "sunomi")
 	benchMust(b, exec.Command("go", "build", "-o", bin, "github.com/sunomi/sunomi/cmd/sunomi"))
 
-	specs, err := encoder.ParseRungs(benchRungs)
+	specs, err := media.ParseRungs(benchRungs)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -226,7 +227,7 @@ func benchWorkDir(b *testing.B) string {
 // x264 encoder per rung with sunomi's settings and ffmpeg's default (auto)
 // threading, AAC audio as its own rendition, HLS with 4 s segments. Forced
 // IDRs at every multiple of 4 s make the HLS muxer cut exactly there.
-func benchFFmpegLadder(src, out string, rungs []encoder.Rung) *exec.Cmd {
+func benchFFmpegLadder(src, out string, rungs []media.Rung) *exec.Cmd {
 	var graph strings.Builder
 	fmt.Fprintf(&graph, "[0:v]split=%d", len(rungs))
 	for i := range rungs {
@@ -264,7 +265,7 @@ func benchFFmpegLadder(src, out string, rungs []encoder.Rung) *exec.Cmd {
 // decodes the source once and all rungs side by side. Both inputs of each
 // psnr filter are rebased to start at 0 because HLS outputs start at an
 // offset (sunomi 1 s, ffmpeg's muxer about 1.4 s).
-func benchQuality(b *testing.B, src, out string, rungs []encoder.Rung, duration float64) []benchRungResult {
+func benchQuality(b *testing.B, src, out string, rungs []media.Rung, duration float64) []benchRungResult {
 	b.Helper()
 	args := []string{"-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"}
 	for _, r := range rungs {

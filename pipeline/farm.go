@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/sunomi/sunomi/encoder"
+	"github.com/sunomi/sunomi/media"
+	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/segmenter"
 )
 
@@ -17,61 +20,18 @@ import (
 // URLs), writes its outputs into an empty directory (the agent uploads every
 // file in it) and returns a JSON result that the coordinator records.
 
-// Task kinds.
-const (
-	KindSplit  = "split"
-	KindEncode = "encode"
-	KindAudio  = "audio"
-	KindStitch = "stitch"
-)
-
-// SplitSpec is the split task's spec; its one input is "source".
-type SplitSpec struct {
-	Options Options `json:"options"`
-}
-
-// SplitInput names the split task's input.
-const SplitInput = "source"
-
-// EncodeSpec is an encode task's spec; its one input is the chunk file
-// named by Chunk.Source.
-type EncodeSpec struct {
-	Chunk encoder.ChunkSpec     `json:"chunk"`
-	Video encoder.VideoSettings `json:"video"`
-}
-
-// StitchSpec is the stitch task's spec: the split's job and the winning
-// results. Its inputs are the thumbnail, poster and speech track files the
-// results name.
-type StitchSpec struct {
-	Job    *Job                   `json:"job"`
-	Chunks []*encoder.ChunkResult `json:"chunks"`
-	Audio  *encoder.AudioResult   `json:"audio,omitempty"`
-}
-
-// Inputs lists the files the stitch task needs: every thumbnail and poster
-// candidate of the winning chunk attempts, and the winning audio attempt's
-// speech track, which the stitch publishes under its final name.
-func (s StitchSpec) Inputs() []string {
-	var names []string
-	for _, c := range s.Chunks {
-		for _, t := range c.Thumbnails {
-			names = append(names, t.File)
-		}
-		if c.Poster != nil {
-			names = append(names, c.Poster.File)
-		}
-	}
-	if s.Audio != nil && s.Audio.Speech != nil {
-		names = append(names, s.Audio.Speech.File)
-	}
-	return names
-}
-
 type (
 	progressKey struct{}
 	threadsKey  struct{}
+	encoderKey  struct{}
 )
+
+// WithEncoder returns a context under which RunTask's encode tasks encode
+// with the named H.264 encoder, whatever the spec requested: the agent
+// passes the encoder its lease chose for it.
+func WithEncoder(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, encoderKey{}, name)
+}
 
 // WithThreads returns a context under which RunTask's encode tasks encode at
 // most n rungs at once (n <= 0: all at once).
@@ -86,21 +46,27 @@ func WithProgress(ctx context.Context, fn func(frames int64)) context.Context {
 	return context.WithValue(ctx, progressKey{}, fn)
 }
 
+// EncoderOf is the encoder WithEncoder set, or "".
+func EncoderOf(ctx context.Context) string {
+	name, _ := ctx.Value(encoderKey{}).(string)
+	return name
+}
+
 // ErrPermanent marks task failures that another attempt cannot fix.
 var ErrPermanent = errors.New("permanent failure")
 
 // RunTask runs one farm task. inputs maps input names to local files; for
 // the stitch task they must already lie at outDir/<name>. Files it writes in
 // outDir are the task's outputs, named by their path relative to outDir.
-func RunTask(ctx context.Context, kind string, spec json.RawMessage, inputs map[string]string, outDir string) (json.RawMessage, error) {
+func RunTask(ctx context.Context, kind scheduler.TaskKind, spec json.RawMessage, inputs map[string]string, outDir string) (json.RawMessage, error) {
 	var result any
 	switch kind {
-	case KindSplit:
-		var s SplitSpec
+	case scheduler.KindSplit:
+		var s media.SplitSpec
 		if err := json.Unmarshal(spec, &s); err != nil {
 			return nil, fmt.Errorf("%w: split spec: %v", ErrPermanent, err)
 		}
-		job, err := Split(ctx, inputs[SplitInput], outDir, "", s.Options)
+		job, err := Split(ctx, inputs[media.SplitInput], outDir, "", s.Options)
 		if err != nil {
 			return nil, err
 		}
@@ -114,26 +80,22 @@ func RunTask(ctx context.Context, kind string, spec json.RawMessage, inputs map[
 			job.Audio.Source = job.Extracted.Audio
 		}
 		result = job
-	case KindEncode:
-		var s EncodeSpec
+	case scheduler.KindEncode:
+		var s media.EncodeSpec
 		if err := json.Unmarshal(spec, &s); err != nil {
 			return nil, fmt.Errorf("%w: encode spec: %v", ErrPermanent, err)
 		}
 		s.Chunk.Source, s.Chunk.OutDir = inputs[s.Chunk.Source], outDir
 		s.Chunk.Progress, _ = ctx.Value(progressKey{}).(func(int64))
 		s.Chunk.Threads, _ = ctx.Value(threadsKey{}).(int)
-		// The split ran elsewhere: an encoder it chose may not open on this
-		// host (no GPU here), so fall back as --encoder auto would.
-		if _, err := encoder.ResolveEncoder(s.Video.H264.Encoder); err != nil {
-			s.Video.H264.Encoder, _ = encoder.ResolveEncoder(encoder.EncoderAuto)
-		}
+		s.Video.H264.Encoder = taskEncoder(ctx, s.Video.H264.Encoder)
 		res, err := encoder.EncodeChunk(ctx, s.Chunk, s.Video)
 		if err != nil {
 			return nil, err
 		}
 		result = res
-	case KindAudio:
-		var s encoder.AudioSpec
+	case scheduler.KindAudio:
+		var s media.AudioSpec
 		if err := json.Unmarshal(spec, &s); err != nil {
 			return nil, fmt.Errorf("%w: audio spec: %v", ErrPermanent, err)
 		}
@@ -143,12 +105,19 @@ func RunTask(ctx context.Context, kind string, spec json.RawMessage, inputs map[
 			return nil, err
 		}
 		result = res
-	case KindStitch:
-		var s StitchSpec
+	case scheduler.KindStitch:
+		var s media.StitchSpec
 		if err := json.Unmarshal(spec, &s); err != nil {
 			return nil, fmt.Errorf("%w: stitch spec: %v", ErrPermanent, err)
 		}
-		out, err := Stitch(outDir, s.Job, s.Chunks, s.Audio, true)
+		res, err := s.Decode()
+		if err != nil {
+			return nil, fmt.Errorf("%w: stitch spec: %v", ErrPermanent, err)
+		}
+		if slices.Contains(res.Chunks, nil) {
+			return nil, fmt.Errorf("%w: stitch spec: a chunk has no result", ErrPermanent)
+		}
+		out, err := Stitch(outDir, res.Split, res.Chunks, res.Audio, true)
 		if err != nil {
 			return nil, err
 		}
@@ -165,6 +134,17 @@ func RunTask(ctx context.Context, kind string, spec json.RawMessage, inputs map[
 		return nil, fmt.Errorf("encode %s result: %w", kind, err)
 	}
 	return b, nil
+}
+
+// taskEncoder is the encoder an encode task that requested one runs with
+// here: the one WithEncoder set, else the requested one resolved on this
+// host — auto, or one that does not open here, becomes the best this host
+// has (hardware first, else libx264).
+func taskEncoder(ctx context.Context, requested string) string {
+	if name := EncoderOf(ctx); name != "" {
+		return name
+	}
+	return media.ChooseEncoder(requested, encoder.AvailableEncoders())
 }
 
 // IsPermanent reports whether a task error is one that retrying elsewhere

@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/internal/testmedia"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/phash"
 	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // fingerprintSeconds is long enough for eight 2 s marks over four 4 s chunks.
@@ -57,8 +59,8 @@ func TestTranscodeFingerprintAndSpeech(t *testing.T) {
 	copyHashes := readPHash(t, transcodeFingerprint(t, copySrc), copySrc)
 	otherDir := transcodeFingerprint(t, other)
 	otherHashes := readPHash(t, otherDir, other)
-	if _, err := os.Stat(filepath.Join(otherDir, pipeline.SpeechFile)); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("stat %s of a video without audio: %v, want no file", pipeline.SpeechFile, err)
+	if _, err := os.Stat(filepath.Join(otherDir, layout.SpeechFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("stat %s of a video without audio: %v, want no file", layout.SpeechFile, err)
 	}
 
 	t.Run("re-encoded copy is near", func(t *testing.T) {
@@ -81,13 +83,13 @@ func TestTranscodeFingerprintAndSpeech(t *testing.T) {
 func transcodeFingerprint(t *testing.T, src string) string {
 	t.Helper()
 	dir := t.TempDir()
-	opts := pipeline.Options{Workers: 2, Segment: 2 * time.Second, Chunk: 4 * time.Second}
+	opts := media.Options{Workers: 2, Segment: 2 * time.Second, Chunk: 4 * time.Second}
 	r, err := pipeline.Transcode(t.Context(), discardLog, src, dir, "", opts)
 	if err != nil {
 		t.Fatalf("Transcode(%s) error: %v", filepath.Base(src), err)
 	}
-	if r.Output.PHash != pipeline.PHashFile || len(r.Output.Warnings) > 0 {
-		t.Errorf("%s: Output.PHash = %q, warnings %q; want %q and none", filepath.Base(src), r.Output.PHash, r.Output.Warnings, pipeline.PHashFile)
+	if r.Output.PHash != layout.PHashFile || len(r.Output.Warnings) > 0 {
+		t.Errorf("%s: Output.PHash = %q, warnings %q; want %q and none", filepath.Base(src), r.Output.PHash, r.Output.Warnings, layout.PHashFile)
 	}
 	return dir
 }
@@ -98,7 +100,7 @@ var hexHash = regexp.MustCompile(`^[0-9a-f]{16}$`)
 // one hash per 2 s of the source.
 func readPHash(t *testing.T, dir, src string) []phash.Hash {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, pipeline.PHashFile))
+	b, err := os.ReadFile(filepath.Join(dir, layout.PHashFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +109,7 @@ func readPHash(t *testing.T, dir, src string) []phash.Hash {
 		Hashes          []string    `json:"hashes"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
-		t.Fatalf("%s: %v\n%s", pipeline.PHashFile, err, b)
+		t.Fatalf("%s: %v\n%s", layout.PHashFile, err, b)
 	}
 	if raw.IntervalSeconds != "2" {
 		t.Errorf("intervalSeconds = %s, want 2", raw.IntervalSeconds)
@@ -133,7 +135,7 @@ func wantSpeech(t *testing.T, dir, src string) {
 	t.Helper()
 	got, want := speechDuration(t, dir), audioStreamDuration(t, src)
 	if math.Abs(got-want) > 0.03 {
-		t.Errorf("%s lasts %.4f s, want the source audio's %.3f s", pipeline.SpeechFile, got, want)
+		t.Errorf("%s lasts %.4f s, want the source audio's %.3f s", layout.SpeechFile, got, want)
 	}
 }
 
@@ -141,7 +143,7 @@ func wantSpeech(t *testing.T, dir, src string) {
 // 16-bit PCM, published under its final name only, and returns its length.
 func speechDuration(t *testing.T, dir string) float64 {
 	t.Helper()
-	path := filepath.Join(dir, pipeline.SpeechFile)
+	path := filepath.Join(dir, layout.SpeechFile)
 	var out struct {
 		Streams []struct {
 			CodecName  string `json:"codec_name"`
@@ -157,18 +159,18 @@ func speechDuration(t *testing.T, dir string) float64 {
 		t.Fatal(err)
 	}
 	if out.Format.FormatName != "wav" || len(out.Streams) != 1 {
-		t.Fatalf("%s: format %q with %d streams, want wav with one", pipeline.SpeechFile, out.Format.FormatName, len(out.Streams))
+		t.Fatalf("%s: format %q with %d streams, want wav with one", layout.SpeechFile, out.Format.FormatName, len(out.Streams))
 	}
 	st := out.Streams[0]
 	if st.CodecName != "pcm_s16le" || st.SampleRate != "16000" || st.Channels != 1 {
-		t.Errorf("%s: %s %s Hz %d channels, want pcm_s16le 16000 Hz mono", pipeline.SpeechFile, st.CodecName, st.SampleRate, st.Channels)
+		t.Errorf("%s: %s %s Hz %d channels, want pcm_s16le 16000 Hz mono", layout.SpeechFile, st.CodecName, st.SampleRate, st.Channels)
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, "audio", "*.wav")); len(left) > 0 {
 		t.Errorf("speech track left under its task name too: %v", left)
 	}
 	d, err := strconv.ParseFloat(st.Duration, 64)
 	if err != nil {
-		t.Fatalf("%s duration %q: %v", pipeline.SpeechFile, st.Duration, err)
+		t.Fatalf("%s duration %q: %v", layout.SpeechFile, st.Duration, err)
 	}
 	return d
 }
@@ -181,34 +183,34 @@ func (l *ladder) checkExtras(t *testing.T) {
 		t.Errorf("stitch warnings %q, want none", w)
 	}
 	if l.src.video == nil {
-		if _, err := os.Stat(l.path(pipeline.PHashFile)); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("stat %s of an audio-only source: %v, want no file", pipeline.PHashFile, err)
+		if _, err := os.Stat(l.path(layout.PHashFile)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("stat %s of an audio-only source: %v, want no file", layout.PHashFile, err)
 		}
 	} else {
 		rel := l.src.rel()
 		want := int(math.Floor((rel[len(rel)-1]+1e-3)/2)) + 1 // marks 0, 2, 4 … s up to the last frame
 		var track phash.Track
-		b, err := os.ReadFile(l.path(pipeline.PHashFile))
+		b, err := os.ReadFile(l.path(layout.PHashFile))
 		if err == nil {
 			err = json.Unmarshal(b, &track)
 		}
 		if err != nil {
-			t.Fatalf("%s: %v", pipeline.PHashFile, err)
+			t.Fatalf("%s: %v", layout.PHashFile, err)
 		}
 		if track.IntervalSeconds != 2 || len(track.Hashes) != want {
 			t.Errorf("%s: %d hashes every %g s, want %d every 2 s for frames up to %.3f s",
-				pipeline.PHashFile, len(track.Hashes), track.IntervalSeconds, want, rel[len(rel)-1])
+				layout.PHashFile, len(track.Hashes), track.IntervalSeconds, want, rel[len(rel)-1])
 		}
 	}
 	if l.src.audio == nil {
-		if _, err := os.Stat(l.path(pipeline.SpeechFile)); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("stat %s of a source without audio: %v, want no file", pipeline.SpeechFile, err)
+		if _, err := os.Stat(l.path(layout.SpeechFile)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("stat %s of a source without audio: %v, want no file", layout.SpeechFile, err)
 		}
 		return
 	}
 	// Aligned to the video and trimmed to it like the AAC rendition.
 	if d := speechDuration(t, l.dir); d <= 0 || d > l.report.Probe.Duration+0.03 {
-		t.Errorf("%s lasts %.4f s, want up to the %.3f s of the video", pipeline.SpeechFile, d, l.report.Probe.Duration)
+		t.Errorf("%s lasts %.4f s, want up to the %.3f s of the video", layout.SpeechFile, d, l.report.Probe.Duration)
 	}
 }
 

@@ -8,107 +8,39 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"time"
 
 	"github.com/sunomi/sunomi/encoder"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/segmenter"
 )
 
-// Options configure a transcode; the zero value of each field means its default.
-type Options struct {
-	Workers int
-	Segment time.Duration
-	Chunk   time.Duration
-	// FirstChunk is the first chunk's length (default Chunk); the farm
-	// makes it one segment, so that its progressive publishing starts early.
-	FirstChunk time.Duration
-	Preset     string
-	CRF        int
-	Encoder    string // auto, libx264, h264_nvenc, h264_qsv
-	Rungs      []encoder.RungSpec
-	Limits     segmenter.Limits
-	// MaxFrameRate caps the output rate; faster sources are halved until under it.
-	MaxFrameRate float64
-}
-
-// Defaults of a production ladder.
+// The extras every ladder gets.
 const (
-	DefaultSegment      = 4 * time.Second
-	DefaultChunk        = 16 * time.Second
-	DefaultPreset       = "veryfast"
-	DefaultCRF          = 21
-	DefaultMaxFrameRate = 60
-	thumbnailWidth      = 160
-	maxThumbnails       = 200
-	storyboardColumns   = 10
+	thumbnailWidth    = 160
+	maxThumbnails     = 200
+	storyboardColumns = 10
 	// phashInterval is the distance in seconds between the frames of a
 	// video's perceptual fingerprint (phash.json).
 	phashInterval = 2
 )
 
-func (o Options) withDefaults() Options {
-	if o.Workers <= 0 {
-		o.Workers = 1
-	}
-	if o.Segment <= 0 {
-		o.Segment = DefaultSegment
-	}
-	if o.Chunk <= 0 {
-		o.Chunk = DefaultChunk
-	}
-	if o.FirstChunk <= 0 {
-		o.FirstChunk = o.Chunk
-	}
-	if o.Preset == "" {
-		o.Preset = DefaultPreset
-	}
-	if o.CRF <= 0 {
-		o.CRF = DefaultCRF
-	}
-	if o.Encoder == "" {
-		o.Encoder = encoder.EncoderAuto
-	}
-	if len(o.Rungs) == 0 {
-		o.Rungs = encoder.DefaultRungs
-	}
-	if o.Limits == (segmenter.Limits{}) {
-		o.Limits = segmenter.DefaultLimits
-	}
-	if o.MaxFrameRate <= 0 {
-		o.MaxFrameRate = DefaultMaxFrameRate
-	}
-	return o
-}
-
-// Job is what the split task decides: the source's probe, the ladder, the
-// chunk plan, and a spec for every encode task and the audio task.
-type Job struct {
-	Probe     *segmenter.Probe       `json:"probe"`
-	Plan      *segmenter.Plan        `json:"plan,omitempty"`
-	Video     *encoder.VideoSettings `json:"video,omitempty"`
-	Chunks    []encoder.ChunkSpec    `json:"chunks,omitempty"`
-	Audio     *encoder.AudioSpec     `json:"audio,omitempty"`
-	Extracted segmenter.Extracted    `json:"extracted"`
-}
-
 // Split is the split task: probe the source, reject it early if it is over
 // the limits, pick the ladder, plan the chunks and extract them into workDir.
 // Encode tasks will write into outDir.
-func Split(ctx context.Context, src, workDir, outDir string, opts Options) (*Job, error) {
-	opts = opts.withDefaults()
+func Split(ctx context.Context, src, workDir, outDir string, opts media.Options) (*media.SplitResult, error) {
+	opts = opts.WithDefaults()
 	probe, err := segmenter.ProbeFile(ctx, src)
 	if err != nil {
 		return nil, err
 	}
-	if err := opts.Limits.Check(probe); err != nil {
+	if err := segmenter.CheckLimits(opts.Limits, probe); err != nil {
 		return nil, err
 	}
-	job := &Job{Probe: probe}
+	job := &media.SplitResult{Probe: probe}
 	if v := probe.Video; v != nil {
-		h264 := encoder.H264Settings{Preset: opts.Preset, CRF: opts.CRF}
-		if h264.Encoder, err = encoder.ResolveEncoder(opts.Encoder); err != nil {
-			return nil, err
-		}
+		// The encoder stays as requested: each encode task resolves it on
+		// the agent that runs it, which may have hardware this host lacks.
+		h264 := media.H264Settings{Encoder: opts.Encoder, Preset: opts.Preset, CRF: opts.CRF}
 		plan, err := segmenter.PlanChunksFirst(v, opts.Segment, opts.Chunk, opts.FirstChunk)
 		if err != nil {
 			return nil, err
@@ -119,7 +51,7 @@ func Split(ctx context.Context, src, workDir, outDir string, opts Options) (*Job
 	if err := os.MkdirAll(workDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create work dir: %w", err)
 	}
-	var plan segmenter.Plan
+	var plan media.Plan
 	if job.Plan != nil {
 		plan = *job.Plan
 	}
@@ -128,7 +60,7 @@ func Split(ctx context.Context, src, workDir, outDir string, opts Options) (*Job
 	}
 	if job.Plan != nil {
 		for i, c := range job.Plan.Chunks {
-			spec := encoder.ChunkSpec{Chunk: c, Attempt: 1, Source: job.Extracted.Chunks[i], OutDir: outDir,
+			spec := media.ChunkSpec{Chunk: c, Attempt: 1, Source: job.Extracted.Chunks[i], OutDir: outDir,
 				TimeBase: plan.TimeBase, OriginPTS: plan.OriginPTS, Shift: job.Extracted.VideoShift,
 				Params: job.Extracted.VideoParams}
 			for s := c.FirstSegment; s < c.FirstSegment+c.Segments; s++ {
@@ -140,7 +72,7 @@ func Split(ctx context.Context, src, workDir, outDir string, opts Options) (*Job
 	if a := probe.Audio; a != nil {
 		// Trimming to the probed duration also drops an audio-only file's
 		// end padding, which its container hides but the decoder outputs.
-		job.Audio = &encoder.AudioSpec{Source: job.Extracted.Audio, OutDir: outDir, Attempt: 1,
+		job.Audio = &media.AudioSpec{Source: job.Extracted.Audio, OutDir: outDir, Attempt: 1,
 			Params: job.Extracted.AudioParams, Segment: opts.Segment, Origin: a.StartSeconds, Duration: probe.Duration}
 		if v := probe.Video; v != nil {
 			job.Audio.Origin = float64(v.OriginPTS) * v.TimeBase.Float()
@@ -151,9 +83,9 @@ func Split(ctx context.Context, src, workDir, outDir string, opts Options) (*Job
 	return job, nil
 }
 
-func videoSettings(v *segmenter.VideoStream, duration float64, h264 encoder.H264Settings, opts Options) *encoder.VideoSettings {
+func videoSettings(v *media.VideoStream, duration float64, h264 media.H264Settings, opts media.Options) *media.VideoSettings {
 	w, h := v.DisplaySize()
-	set := &encoder.VideoSettings{
+	set := &media.VideoSettings{
 		H264:          h264,
 		Rungs:         encoder.Ladder(w, h, opts.Rungs),
 		Rotation:      v.Rotation,

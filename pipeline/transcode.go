@@ -13,23 +13,24 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sunomi/sunomi/encoder"
-	"github.com/sunomi/sunomi/segmenter"
+	"github.com/sunomi/sunomi/media"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // Report is everything `sunomi transcode` learned and did, written as report.json.
 type Report struct {
-	Source   string                 `json:"source"`
-	Probe    *segmenter.Probe       `json:"probe"`
-	Encoder  string                 `json:"encoder,omitempty"`
-	Ladder   []encoder.Rung         `json:"ladder,omitempty"`
-	Plan     *segmenter.Plan        `json:"plan,omitempty"`
-	Workers  int                    `json:"workers"`
-	Tasks    []TaskTiming           `json:"tasks"`
-	Output   *Output                `json:"output"`
-	Warnings []string               `json:"warnings,omitempty"`
-	Started  time.Time              `json:"started"`
-	Seconds  float64                `json:"wallSeconds"`
-	Settings *encoder.VideoSettings `json:"settings,omitempty"`
+	Source   string               `json:"source"`
+	Probe    *media.Probe         `json:"probe"`
+	Encoder  string               `json:"encoder,omitempty"`
+	Ladder   []media.Rung         `json:"ladder,omitempty"`
+	Plan     *media.Plan          `json:"plan,omitempty"`
+	Workers  int                  `json:"workers"`
+	Tasks    []TaskTiming         `json:"tasks"`
+	Output   *Output              `json:"output"`
+	Warnings []string             `json:"warnings,omitempty"`
+	Started  time.Time            `json:"started"`
+	Seconds  float64              `json:"wallSeconds"`
+	Settings *media.VideoSettings `json:"settings,omitempty"`
 
 	mu sync.Mutex // guards Tasks while workers run
 }
@@ -48,8 +49,14 @@ type TaskTiming struct {
 // tasks and the audio task on Options.Workers in-process workers, publishing
 // EVENT playlists as chunks finish in timeline order, then the final stitch.
 // reportPath "" writes report.json into outDir.
-func Transcode(ctx context.Context, log *slog.Logger, src, outDir, reportPath string, opts Options) (*Report, error) {
-	opts = opts.withDefaults()
+func Transcode(ctx context.Context, log *slog.Logger, src, outDir, reportPath string, opts media.Options) (*Report, error) {
+	opts = opts.WithDefaults()
+	// Every task runs here, so the encoder is resolved once, up front: a
+	// requested one that does not open on this host is an error.
+	enc, err := encoder.ResolveEncoder(opts.Encoder)
+	if err != nil {
+		return nil, err
+	}
 	r := &Report{Source: src, Workers: opts.Workers, Started: time.Now()}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create output dir: %w", err)
@@ -66,6 +73,9 @@ func Transcode(ctx context.Context, log *slog.Logger, src, outDir, reportPath st
 		return nil, err
 	}
 	r.end(t, 0)
+	if job.Video != nil {
+		job.Video.H264.Encoder = enc
+	}
 	r.Probe, r.Plan, r.Settings = job.Probe, job.Plan, job.Video
 	r.Warnings = append(r.Warnings, job.Probe.Warnings...)
 	if job.Video != nil {
@@ -73,7 +83,7 @@ func Transcode(ctx context.Context, log *slog.Logger, src, outDir, reportPath st
 	}
 	log.Info("split", "chunks", len(job.Chunks), "audio", job.Audio != nil, "seconds", r.Tasks[0].Seconds)
 
-	pub := &publisher{outDir: outDir, job: job, chunks: make([]*encoder.ChunkResult, len(job.Chunks)), log: log}
+	pub := &publisher{outDir: outDir, job: job, chunks: make([]*media.ChunkResult, len(job.Chunks)), log: log}
 	if err := r.runTasks(ctx, job, pub, opts.Workers); err != nil {
 		return nil, err
 	}
@@ -107,7 +117,7 @@ func Transcode(ctx context.Context, log *slog.Logger, src, outDir, reportPath st
 
 // runTasks runs the audio task and every encode task on a pool of workers.
 // Audio goes first: it is the longest single task of most jobs.
-func (r *Report) runTasks(ctx context.Context, job *Job, pub *publisher, workers int) error {
+func (r *Report) runTasks(ctx context.Context, job *media.SplitResult, pub *publisher, workers int) error {
 	type task struct {
 		kind  string
 		chunk int
@@ -174,14 +184,14 @@ func (r *Report) end(i, frames int) {
 type publisher struct {
 	mu       sync.Mutex
 	outDir   string
-	job      *Job
-	chunks   []*encoder.ChunkResult
-	audio    *encoder.AudioResult
+	job      *media.SplitResult
+	chunks   []*media.ChunkResult
+	audio    *media.AudioResult
 	playable bool
 	log      *slog.Logger
 }
 
-func (p *publisher) chunkDone(i int, res *encoder.ChunkResult) error {
+func (p *publisher) chunkDone(i int, res *media.ChunkResult) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.chunks[i] = res
@@ -189,7 +199,7 @@ func (p *publisher) chunkDone(i int, res *encoder.ChunkResult) error {
 	return p.publishLocked()
 }
 
-func (p *publisher) audioDone(res *encoder.AudioResult) error {
+func (p *publisher) audioDone(res *media.AudioResult) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.audio = res
@@ -204,7 +214,7 @@ func (p *publisher) publishLocked() error {
 	}
 	if out != nil && !p.playable {
 		p.playable = true
-		p.log.Info("playable", "master", filepath.Join(p.outDir, MasterPlaylist))
+		p.log.Info("playable", "master", filepath.Join(p.outDir, layout.MasterPlaylist))
 	}
 	return nil
 }

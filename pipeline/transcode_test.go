@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,11 +18,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/hls"
-	"github.com/sunomi/sunomi/internal/avx"
 	"github.com/sunomi/sunomi/internal/testmedia"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/pipeline"
+	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/segmenter"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 func skipShort(t *testing.T) {
@@ -385,12 +389,12 @@ type ladder struct {
 	dir    string
 	report *pipeline.Report
 	master *hls.MasterPlaylist
-	rungs  []*media // video variants, in master order
-	audio  *media   // the audio rendition, or the audio-only variant
+	rungs  []*rendition // video variants, in master order
+	audio  *rendition   // the audio rendition, or the audio-only variant
 }
 
-// media is one rung's (or the audio's) playlist and its segments as ffprobe reads them.
-type media struct {
+// rendition is one rung's (or the audio's) playlist and its segments as ffprobe reads them.
+type rendition struct {
 	name     string // the playlist's directory: "720p", "audio"
 	uri      string // relative to the output directory
 	raw      string
@@ -410,7 +414,7 @@ type segment struct {
 // start is the segment's first presentation time.
 func (s segment) start() float64 { return slices.Min(sortedPTS(s.video)) }
 
-func (m *media) allVideo() []packet {
+func (m *rendition) allVideo() []packet {
 	var all []packet
 	for _, s := range m.segs {
 		all = append(all, s.video...)
@@ -418,7 +422,7 @@ func (m *media) allVideo() []packet {
 	return all
 }
 
-func (m *media) allAudio() []packet {
+func (m *rendition) allAudio() []packet {
 	var all []packet
 	for _, s := range m.segs {
 		all = append(all, s.audio...)
@@ -445,7 +449,7 @@ func (l *ladder) wantChunks() int {
 }
 
 // end is where the rung's last frame ends.
-func (l *ladder) end(m *media) float64 {
+func (l *ladder) end(m *rendition) float64 {
 	pts := sortedPTS(m.allVideo())
 	last := l.frameDuration()
 	if l.tc.fps == 0 && len(pts) > 1 {
@@ -463,7 +467,7 @@ func transcodeLadder(t *testing.T, tc ladderCase) *ladder {
 func transcodeFile(t *testing.T, tc ladderCase, src string) *ladder {
 	t.Helper()
 	l := &ladder{tc: tc, src: probeSource(t, src), dir: t.TempDir()}
-	opts := pipeline.Options{Workers: 2, Segment: tc.segment, Chunk: tc.chunk}
+	opts := media.Options{Workers: 2, Segment: tc.segment, Chunk: tc.chunk}
 	r, err := pipeline.Transcode(t.Context(), discardLog, src, l.dir, "", opts)
 	if err != nil {
 		t.Fatalf("Transcode(%s) error: %v", filepath.Base(src), err)
@@ -473,7 +477,7 @@ func transcodeFile(t *testing.T, tc ladderCase, src string) *ladder {
 	return l
 }
 
-func (l *ladder) readMedia(t *testing.T, uri string) *media {
+func (l *ladder) readMedia(t *testing.T, uri string) *rendition {
 	t.Helper()
 	b, err := os.ReadFile(l.path(uri))
 	if err != nil {
@@ -486,7 +490,7 @@ func (l *ladder) readMedia(t *testing.T, uri string) *media {
 	if len(p.Segments) == 0 {
 		t.Fatalf("%s lists no segments", uri)
 	}
-	m := &media{name: path.Dir(uri), uri: uri, raw: string(b), playlist: p}
+	m := &rendition{name: path.Dir(uri), uri: uri, raw: string(b), playlist: p}
 	for _, s := range p.Segments {
 		sp := l.path(path.Join(path.Dir(uri), s.URI))
 		fi, err := os.Stat(sp)
@@ -767,7 +771,7 @@ func (l *ladder) checkLipSync(t *testing.T) {
 }
 
 // measured returns a playlist's peak and average bit rate from the sizes of its segment files.
-func measured(m *media) (peak, avg float64) {
+func measured(m *rendition) (peak, avg float64) {
 	var bytes, secs float64
 	for i, s := range m.segs {
 		d := m.playlist.Segments[i].Duration
@@ -908,12 +912,12 @@ func (l *ladder) checkPicture(t *testing.T) {
 }
 
 func (l *ladder) checkImages(t *testing.T) {
-	for _, name := range []string{pipeline.PosterFile, pipeline.StoryboardImage, pipeline.StoryboardVTT} {
+	for _, name := range []string{layout.PosterFile, layout.StoryboardImage, layout.StoryboardVTT} {
 		if _, err := os.Stat(l.path(name)); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
-	poster := decodeJPEG(t, l.path(pipeline.PosterFile))
+	poster := decodeJPEG(t, l.path(layout.PosterFile))
 	// The poster must be a representative frame: compare with a frame from the middle of the
 	// source, which testsrc2 never leaves dark.
 	mid := l.src.start + l.src.duration/2
@@ -925,8 +929,8 @@ func (l *ladder) checkImages(t *testing.T) {
 		t.Errorf("poster taken at %.3f s, want after the 2 s fade-in", l.report.Output.PosterTime)
 	}
 
-	sprite := decodeJPEG(t, l.path(pipeline.StoryboardImage)).Bounds()
-	vtt, err := os.ReadFile(l.path(pipeline.StoryboardVTT))
+	sprite := decodeJPEG(t, l.path(layout.StoryboardImage)).Bounds()
+	vtt, err := os.ReadFile(l.path(layout.StoryboardVTT))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -936,7 +940,7 @@ func (l *ladder) checkImages(t *testing.T) {
 	}
 	fd := l.frameDuration()
 	for i, c := range cues {
-		rect, err := parseXYWH(c.Text, pipeline.StoryboardImage)
+		rect, err := parseXYWH(c.Text, layout.StoryboardImage)
 		if err != nil {
 			t.Errorf("storyboard cue %d: %v", i, err)
 		} else if rect.Empty() || !rect.In(sprite) {
@@ -1072,11 +1076,11 @@ func TestTranscodeRejectsInvalidMedia(t *testing.T) {
 		return func(t *testing.T) string { return testmedia.Generate(t, s) }
 	}
 	big := clip(testmedia.CFR(6, 640, 360, 30, true))
-	limits := segmenter.DefaultLimits
+	limits := media.DefaultLimits
 	tests := []struct {
 		name    string
 		src     func(t *testing.T) string
-		limits  segmenter.Limits
+		limits  media.Limits
 		wantMsg string
 	}{
 		{name: "zero-byte", src: func(t *testing.T) string { return testmedia.ZeroByte(t) }, wantMsg: "empty"},
@@ -1085,15 +1089,15 @@ func TestTranscodeRejectsInvalidMedia(t *testing.T) {
 			// The moov atom is at the end of an ffmpeg MP4: without it nothing is readable.
 			return testmedia.Truncated(t, testmedia.Generate(t, testmedia.CFR(6, 320, 240, 30, true)))
 		}},
-		{name: "wider-than-limit", src: big, limits: segmenter.Limits{MaxWidth: 320, MaxHeight: limits.MaxHeight, MaxDuration: limits.MaxDuration}, wantMsg: "limit"},
-		{name: "taller-than-limit", src: big, limits: segmenter.Limits{MaxWidth: limits.MaxWidth, MaxHeight: 200, MaxDuration: limits.MaxDuration}, wantMsg: "limit"},
-		{name: "longer-than-limit", src: big, limits: segmenter.Limits{MaxWidth: limits.MaxWidth, MaxHeight: limits.MaxHeight, MaxDuration: 2}, wantMsg: "limit"},
+		{name: "wider-than-limit", src: big, limits: media.Limits{MaxWidth: 320, MaxHeight: limits.MaxHeight, MaxDuration: limits.MaxDuration}, wantMsg: "limit"},
+		{name: "taller-than-limit", src: big, limits: media.Limits{MaxWidth: limits.MaxWidth, MaxHeight: 200, MaxDuration: limits.MaxDuration}, wantMsg: "limit"},
+		{name: "longer-than-limit", src: big, limits: media.Limits{MaxWidth: limits.MaxWidth, MaxHeight: limits.MaxHeight, MaxDuration: 2}, wantMsg: "limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			src, dir := tt.src(t), t.TempDir()
-			opts := pipeline.Options{Workers: 2, Segment: 2 * time.Second, Chunk: 4 * time.Second, Limits: tt.limits}
+			opts := media.Options{Workers: 2, Segment: 2 * time.Second, Chunk: 4 * time.Second, Limits: tt.limits}
 			_, err := pipeline.Transcode(t.Context(), discardLog, src, dir, "", opts)
 			if !errors.Is(err, segmenter.ErrInvalidMedia) {
 				t.Fatalf("Transcode error = %v, want one wrapping segmenter.ErrInvalidMedia", err)
@@ -1174,7 +1178,7 @@ func TestTranscodeCorruptMiddle(t *testing.T) {
 // readAll reads the master playlist and every playlist it lists.
 func (l *ladder) readAll(t *testing.T) {
 	t.Helper()
-	b, err := os.ReadFile(l.path(pipeline.MasterPlaylist))
+	b, err := os.ReadFile(l.path(layout.MasterPlaylist))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1207,11 +1211,11 @@ func (l *ladder) readAll(t *testing.T) {
 func firstChunkTask(t *testing.T) (json.RawMessage, string) {
 	t.Helper()
 	src := testmedia.Generate(t, testmedia.CFR(4, 320, 240, 25, false))
-	job, err := pipeline.Split(t.Context(), src, t.TempDir(), "", pipeline.Options{Segment: 2 * time.Second, Chunk: 4 * time.Second})
+	job, err := pipeline.Split(t.Context(), src, t.TempDir(), "", media.Options{Segment: 2 * time.Second, Chunk: 4 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, err := json.Marshal(pipeline.EncodeSpec{Chunk: job.Chunks[0], Video: *job.Video})
+	spec, err := json.Marshal(media.EncodeSpec{Chunk: job.Chunks[0], Video: *job.Video})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1225,7 +1229,7 @@ func TestRunTaskReportsEncodeProgress(t *testing.T) {
 	spec, chunk := firstChunkTask(t)
 	var reports []int64
 	ctx := pipeline.WithProgress(t.Context(), func(n int64) { reports = append(reports, n) })
-	if _, err := pipeline.RunTask(ctx, pipeline.KindEncode, spec, map[string]string{chunk: chunk}, t.TempDir()); err != nil {
+	if _, err := pipeline.RunTask(ctx, scheduler.KindEncode, spec, map[string]string{chunk: chunk}, t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
 	if len(reports) == 0 || reports[len(reports)-1] > 100 || !slices.IsSorted(reports) {
@@ -1249,7 +1253,7 @@ func TestRunTaskOneThreadSameOutput(t *testing.T) {
 	spec, chunk := firstChunkTask(t)
 	encode := func(ctx context.Context) (dir string, segments []string) {
 		dir = t.TempDir()
-		if _, err := pipeline.RunTask(ctx, pipeline.KindEncode, spec, map[string]string{chunk: chunk}, dir); err != nil {
+		if _, err := pipeline.RunTask(ctx, scheduler.KindEncode, spec, map[string]string{chunk: chunk}, dir); err != nil {
 			t.Fatal(err)
 		}
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -1300,30 +1304,97 @@ func TestRunTaskRestoresWhatChunkFilesLose(t *testing.T) {
 		t.Run(spec.Name, func(t *testing.T) {
 			src := testmedia.Generate(t, spec)
 			splitDir := t.TempDir()
-			splitSpec, _ := json.Marshal(pipeline.SplitSpec{Options: pipeline.Options{Segment: 2 * time.Second, Chunk: 4 * time.Second}})
-			raw, err := pipeline.RunTask(t.Context(), pipeline.KindSplit, splitSpec, map[string]string{pipeline.SplitInput: src}, splitDir)
+			splitSpec, _ := json.Marshal(media.SplitSpec{Options: media.Options{Segment: 2 * time.Second, Chunk: 4 * time.Second}})
+			raw, err := pipeline.RunTask(t.Context(), scheduler.KindSplit, splitSpec, map[string]string{media.SplitInput: src}, splitDir)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var job pipeline.Job
+			var job media.SplitResult
 			if err := json.Unmarshal(raw, &job); err != nil {
 				t.Fatal(err)
 			}
 			if job.Video == nil || job.Audio == nil || len(job.Chunks) == 0 {
 				t.Fatalf("split found video %v, audio %v, %d chunks; want both and chunks", job.Video != nil, job.Audio != nil, len(job.Chunks))
 			}
-			if job.Chunks[0].Params == (avx.NUTParams{}) && job.Audio.Params == (avx.NUTParams{}) {
+			if job.Chunks[0].Params == (media.NUTParams{}) && job.Audio.Params == (media.NUTParams{}) {
 				t.Fatalf("the split recorded no parameters for %s: the case tests nothing", spec.Name)
 			}
 			chunk := job.Chunks[0].Source
-			encodeSpec, _ := json.Marshal(pipeline.EncodeSpec{Chunk: job.Chunks[0], Video: *job.Video})
-			if _, err := pipeline.RunTask(t.Context(), pipeline.KindEncode, encodeSpec, map[string]string{chunk: filepath.Join(splitDir, chunk)}, t.TempDir()); err != nil {
+			encodeSpec, _ := json.Marshal(media.EncodeSpec{Chunk: job.Chunks[0], Video: *job.Video})
+			if _, err := pipeline.RunTask(t.Context(), scheduler.KindEncode, encodeSpec, map[string]string{chunk: filepath.Join(splitDir, chunk)}, t.TempDir()); err != nil {
 				t.Errorf("encode task: %v", err)
 			}
 			audioSpec, _ := json.Marshal(job.Audio)
 			audio := job.Audio.Source
-			if _, err := pipeline.RunTask(t.Context(), pipeline.KindAudio, audioSpec, map[string]string{audio: filepath.Join(splitDir, audio)}, t.TempDir()); err != nil {
+			if _, err := pipeline.RunTask(t.Context(), scheduler.KindAudio, audioSpec, map[string]string{audio: filepath.Join(splitDir, audio)}, t.TempDir()); err != nil {
 				t.Errorf("audio task: %v", err)
+			}
+		})
+	}
+}
+
+// TestRunTaskResolvesEncoderWhereItRuns checks that the split records the
+// requested encoder, not one it resolved on its own host, and that the
+// encode task resolves it where it runs — the agent's choice (WithEncoder)
+// first, else the best this host opens — and reports, per rung, the encoder
+// that actually wrote it.
+func TestRunTaskResolvesEncoderWhereItRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes a clip three times")
+	}
+	src := testmedia.Generate(t, testmedia.CFR(2, 160, 120, 25, false))
+	for _, requested := range []string{"", media.EncoderNVENC} {
+		job, err := pipeline.Split(t.Context(), src, t.TempDir(), "", media.Options{Segment: time.Second, Chunk: 2 * time.Second, Encoder: requested})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := cmp.Or(requested, media.EncoderAuto)
+		if got := job.Video.H264.Encoder; got != want {
+			t.Errorf("split asked for %q recorded encoder %q, want %q", requested, got, want)
+		}
+	}
+	job, err := pipeline.Split(t.Context(), src, t.TempDir(), "", media.Options{Segment: time.Second, Chunk: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostBest, err := encoder.ResolveEncoder(media.EncoderAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, requested, agentChoice, want string
+	}{
+		{"auto resolves on this host", media.EncoderAuto, "", hostBest},
+		{"unavailable falls back as auto", "h264_missing", "", hostBest},
+		{"the agent's choice wins", media.EncoderAuto, media.EncoderX264, media.EncoderX264},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			video := *job.Video
+			video.H264.Encoder = tt.requested
+			spec, err := json.Marshal(media.EncodeSpec{Chunk: job.Chunks[0], Video: video})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := t.Context()
+			if tt.agentChoice != "" {
+				ctx = pipeline.WithEncoder(ctx, tt.agentChoice)
+			}
+			chunk := job.Chunks[0].Source
+			raw, err := pipeline.RunTask(ctx, scheduler.KindEncode, spec, map[string]string{chunk: chunk}, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var res media.ChunkResult
+			if err := json.Unmarshal(raw, &res); err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Rungs) == 0 {
+				t.Fatal("the result has no rungs")
+			}
+			for _, r := range res.Rungs {
+				if r.Encoder != tt.want {
+					t.Errorf("rung %s reports encoder %q, want %q", r.Name, r.Encoder, tt.want)
+				}
 			}
 		})
 	}

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/media"
 )
 
 // apply runs one decoded command and returns its result and the jobs it
@@ -111,7 +111,7 @@ func (s *state) submitJob(c *SubmitJob) error {
 	}
 	src := c.SourceInput
 	if src == "" {
-		src = c.Submit.Source
+		src = c.Source
 	}
 	if src == "" {
 		return invalid("job %q has no source", c.ID)
@@ -120,27 +120,24 @@ func (s *state) submitJob(c *SubmitJob) error {
 	if s.Tasks[splitID] != nil {
 		return invalid("task %q already exists", splitID)
 	}
-	source, output := c.Submit.Source, c.Output
+	source := c.Source
 	if source == "" {
 		source = src
 	}
-	if output == "" {
-		output = c.Submit.Output
-	}
 	s.Seq++
 	j := &job{
-		ID: c.ID, Seq: s.Seq, State: wire.JobQueued,
-		Source: source, Output: output, Priority: c.Submit.Priority,
+		ID: c.ID, Seq: s.Seq, State: JobQueued,
+		Source: source, Output: c.Output, Priority: c.Priority, Encoder: c.Encoder,
 		Created: c.Now, Updated: c.Now,
 		Tasks: []string{splitID},
 	}
 	s.Jobs[j.ID] = j
 	s.Active = append(s.Active, j.ID)
 	s.Tasks[splitID] = &task{
-		ID: splitID, Job: j.ID, Kind: wire.TaskSplit,
+		ID: splitID, Job: j.ID, Kind: KindSplit,
 		Spec:   raw(c.SplitSpec),
 		Inputs: map[string]string{"source": src},
-		State:  wire.TaskPending,
+		State:  StatePending,
 	}
 	s.touch(j, c.Now)
 	return nil
@@ -162,16 +159,21 @@ func (s *state) lease(c *Lease) (LeaseResult, error) {
 			continue
 		}
 		j := s.Jobs[t.Job]
+		enc := c.Encoders[id]
+		if !s.admitEncoder(j, t, a, enc) {
+			continue
+		}
 		at := s.newAttempt(t, c.Agent, c.Now)
+		s.pinEncoder(j, at, enc)
 		if c.Speculative {
 			at.Speculative = true
 			s.Counters.SpeculativeAttempts++
 		}
-		if t.Kind == wire.TaskSplit && j.State == wire.JobQueued {
-			j.State = wire.JobSplitting
+		if t.Kind == KindSplit && j.State == JobQueued {
+			j.State = JobSplitting
 		}
 		s.touch(j, c.Now)
-		res.Granted = append(res.Granted, wire.AttemptRef{Task: id, Attempt: at.N})
+		res.Granted = append(res.Granted, AttemptRef{Task: id, Attempt: at.N})
 	}
 	return res, nil
 }
@@ -188,15 +190,49 @@ func (s *state) leasable(t *task, c *Lease) bool {
 		return false
 	}
 	if !c.Speculative {
-		return t.State == wire.TaskPending
+		return t.State == StatePending
 	}
-	return t.State == wire.TaskRunning && t.activeAttempts() < MaxActiveAttempts && !t.activeOn(c.Agent)
+	return t.State == StateRunning && t.activeAttempts() < MaxActiveAttempts && !t.activeOn(c.Agent)
 }
+
+// admitEncoder reports whether an attempt of the task may run with the
+// encoder resolved for the agent: "" (no resolution) always; an encoder only
+// for an encode task, a hardware one only on an agent that offers it, and
+// only one of the job's pinned family, except that libx264 is admitted when
+// no alive agent offers a hardware encoder any more (see pinnedFamily).
+func (s *state) admitEncoder(j *job, t *task, a *agent, enc string) bool {
+	if enc == "" {
+		return true
+	}
+	if t.Kind != KindEncode {
+		return false
+	}
+	fam := FamilyOf(enc)
+	if fam == FamilyHardware && !slices.Contains(a.Info.Encoders, enc) {
+		return false
+	}
+	return j.Family == "" || j.Family == fam || (fam == FamilySoftware && !s.hardwareAlive())
+}
+
+// pinEncoder records the encoder of a new attempt and pins the job to its
+// family: the first resolved encode attempt sets the pin, and a software
+// attempt admitted after the hardware agents went away moves it to
+// software for good, so the job does not wait for them to return.
+func (s *state) pinEncoder(j *job, at *attempt, enc string) {
+	if enc == "" {
+		return
+	}
+	at.Encoder = enc
+	j.Family = FamilyOf(enc)
+}
+
+// hardwareAlive reports whether an alive agent offers a hardware encoder.
+func (s *state) hardwareAlive() bool { return s.offeredByAlive(media.HardwareEncoders()) }
 
 // newAttempt appends a leased attempt for the agent to the task.
 func (s *state) newAttempt(t *task, agentID string, now time.Time) *attempt {
 	s.LeaseSeq++
-	at := &attempt{N: len(t.Attempts) + 1, Seq: s.LeaseSeq, Agent: agentID, State: wire.TaskLeased, Started: now}
+	at := &attempt{N: len(t.Attempts) + 1, Seq: s.LeaseSeq, Agent: agentID, State: StateLeased, Started: now}
 	t.Attempts = append(t.Attempts, at)
 	t.refresh()
 	return at
@@ -219,20 +255,24 @@ func (s *state) steal(c *Steal) (LeaseResult, error) {
 	if err != nil {
 		return LeaseResult{}, err
 	}
-	if at.State != wire.TaskLeased || at.Agent != c.Victim || j.finished() {
+	if at.State != StateLeased || at.Agent != c.Victim || j.finished() {
 		return LeaseResult{}, fmt.Errorf("attempt %d of task %q is %s on %s, not leased to %s: %w",
 			c.Attempt, c.Task, at.State, at.Agent, c.Victim, ErrStaleAttempt)
 	}
 	if t.activeOn(c.Thief) {
 		return LeaseResult{}, invalid("agent %q already holds task %q", c.Thief, c.Task)
 	}
-	at.State, at.Error, at.Finished = wire.TaskCanceled, "stolen by "+c.Thief, c.Now
+	if !s.admitEncoder(j, t, thief, c.Encoder) {
+		return LeaseResult{}, invalid("encoder %q is not offered by agent %q or not of job %q's %s family", c.Encoder, c.Thief, j.ID, j.Family)
+	}
+	at.State, at.Error, at.Finished = StateCanceled, "stolen by "+c.Thief, c.Now
 	mine := s.newAttempt(t, c.Thief, c.Now)
+	s.pinEncoder(j, mine, c.Encoder)
 	mine.Speculative = at.Speculative // a stolen backup is still a backup
 	s.Counters.Steals++
 	thief.LastSeen = c.Now
 	s.touch(j, c.Now)
-	return LeaseResult{Granted: []wire.AttemptRef{{Task: t.ID, Attempt: mine.N}}}, nil
+	return LeaseResult{Granted: []AttemptRef{{Task: t.ID, Attempt: mine.N}}}, nil
 }
 
 func (s *state) playable(c *Playable) error {
@@ -272,10 +312,10 @@ func (s *state) progress(c *Progress) error {
 	if !at.active() {
 		return fmt.Errorf("attempt %d of task %q is %s: %w", c.Attempt, c.Task, at.State, ErrStaleAttempt)
 	}
-	if at.State == wire.TaskLeased {
+	if at.State == StateLeased {
 		at.Running = c.Now
 	}
-	at.State = wire.TaskRunning
+	at.State = StateRunning
 	at.FramesDone, at.FramesTotal = c.FramesDone, c.FramesTotal
 	t.refresh()
 	s.seen(at.Agent, c.Now)
@@ -288,12 +328,12 @@ func (s *state) complete(c *Complete) error {
 	if err != nil {
 		return err
 	}
-	if t.State == wire.TaskDone {
+	if t.State == StateDone {
 		if t.Winner == at.N {
 			return nil // the winner retrying its report: already recorded
 		}
 		if at.active() {
-			at.State, at.Finished = wire.TaskCanceled, c.Now
+			at.State, at.Finished = StateCanceled, c.Now
 			s.touch(j, c.Now)
 		}
 		return fmt.Errorf("task %q won by attempt %d, not %d: %w", t.ID, t.Winner, at.N, ErrAlreadyCommitted)
@@ -307,42 +347,42 @@ func (s *state) complete(c *Complete) error {
 
 	// The first attempt to complete wins, even one whose lease expired:
 	// its outputs are under attempt-specific names and are as good.
-	at.State, at.Finished = wire.TaskDone, c.Now
+	at.State, at.Finished = StateDone, c.Now
 	if at.Speculative {
 		s.Counters.SpeculativeWins++
 	}
-	if t.Kind == wire.TaskEncode {
+	if t.Kind == KindEncode {
 		s.score(at.Agent, c.Now.Sub(at.ranSince()), t.MediaSeconds, false)
 	}
 	for _, other := range t.Attempts {
 		if other.active() {
-			if t.Kind == wire.TaskEncode && other.State == wire.TaskRunning {
+			if t.Kind == KindEncode && other.State == StateRunning {
 				// The loser would have taken at least this long.
 				s.score(other.Agent, c.Now.Sub(other.ranSince()), t.MediaSeconds, true)
 			}
-			other.State, other.Finished = wire.TaskCanceled, c.Now
+			other.State, other.Finished = StateCanceled, c.Now
 		}
 	}
-	t.State, t.Winner = wire.TaskDone, at.N
+	t.State, t.Winner = StateDone, at.N
 	t.Result, t.Outputs = raw(c.Result), c.Outputs
 	s.seen(at.Agent, c.Now)
 	s.touch(j, c.Now)
 
 	switch t.Kind {
-	case wire.TaskSplit:
+	case KindSplit:
 		for _, nt := range c.NewTasks {
 			s.Tasks[nt.ID] = &task{
 				ID: nt.ID, Job: j.ID, Kind: nt.Kind, Index: nt.Index,
 				Spec: raw(nt.Spec), Inputs: nt.Inputs, MediaSeconds: nt.MediaSeconds,
-				Prefer: prefer(nt.Prefer), State: wire.TaskPending,
+				Prefer: prefer(nt.Prefer), State: StatePending,
 			}
 			j.Tasks = append(j.Tasks, nt.ID)
 		}
 		j.Rungs = c.Rungs
-		j.State = wire.JobEncoding
+		j.State = JobEncoding
 		s.maybeStitch(j, c.Now)
-	case wire.TaskStitch:
-		s.finishJob(j, wire.JobDone, "", nil, c.Now)
+	case KindStitch:
+		s.finishJob(j, JobDone, "", nil, c.Now)
 	default:
 		s.maybeStitch(j, c.Now)
 	}
@@ -352,7 +392,7 @@ func (s *state) complete(c *Complete) error {
 // checkNewTasks validates what a split reports: encode tasks indexed 0..n-1,
 // at most one audio task, fresh unique IDs.
 func (s *state) checkNewTasks(j *job, t *task, c *Complete) error {
-	if t.Kind != wire.TaskSplit {
+	if t.Kind != KindSplit {
 		if len(c.NewTasks) > 0 || len(c.Rungs) > 0 {
 			return invalid("only a split task reports new tasks and rungs, not %s task %q", t.Kind, t.ID)
 		}
@@ -367,9 +407,9 @@ func (s *state) checkNewTasks(j *job, t *task, c *Complete) error {
 		}
 		ids[nt.ID] = true
 		switch nt.Kind {
-		case wire.TaskEncode:
+		case KindEncode:
 			encodes = append(encodes, nt.Index)
-		case wire.TaskAudio:
+		case KindAudio:
 			audio++
 		default:
 			return invalid("split of job %q: task %q has kind %q, want encode or audio", j.ID, nt.ID, nt.Kind)
@@ -402,19 +442,19 @@ func stitchID(jobID string) string { return jobID + "-stitch" }
 // Its spec is empty: the leader builds it at lease time from the winners'
 // results (see Results).
 func (s *state) maybeStitch(j *job, now time.Time) {
-	if j.State != wire.JobEncoding {
+	if j.State != JobEncoding {
 		return
 	}
 	var media, audio float64
 	for _, id := range j.Tasks {
 		t := s.Tasks[id]
-		if t.State != wire.TaskDone {
+		if t.State != StateDone {
 			return
 		}
 		switch t.Kind {
-		case wire.TaskEncode:
+		case KindEncode:
 			media += t.MediaSeconds
-		case wire.TaskAudio:
+		case KindAudio:
 			audio = t.MediaSeconds
 		}
 	}
@@ -422,9 +462,9 @@ func (s *state) maybeStitch(j *job, now time.Time) {
 		media = audio
 	}
 	id := stitchID(j.ID)
-	s.Tasks[id] = &task{ID: id, Job: j.ID, Kind: wire.TaskStitch, MediaSeconds: media, State: wire.TaskPending}
+	s.Tasks[id] = &task{ID: id, Job: j.ID, Kind: KindStitch, MediaSeconds: media, State: StatePending}
 	j.Tasks = append(j.Tasks, id)
-	j.State = wire.JobStitching
+	j.State = JobStitching
 	s.touch(j, now)
 }
 
@@ -497,13 +537,13 @@ func (s *state) expireAttempt(c *ExpireAttempt) error {
 // failAttempt fails an active attempt, then fails the job (permanent error or
 // MaxAttempts reached) or lets the task be leased again.
 func (s *state) failAttempt(j *job, t *task, at *attempt, msg string, permanent bool, now time.Time) {
-	at.State, at.Error, at.Finished = wire.TaskFailed, msg, now
+	at.State, at.Error, at.Finished = StateFailed, msg, now
 	s.touch(j, now)
 	switch n := t.failures(); {
 	case permanent:
-		s.finishJob(j, wire.JobFailed, msg, t, now)
+		s.finishJob(j, JobFailed, msg, t, now)
 	case n >= MaxAttempts:
-		s.finishJob(j, wire.JobFailed, fmt.Sprintf("%s task %s failed %d times: %s", t.Kind, t.ID, n, msg), t, now)
+		s.finishJob(j, JobFailed, fmt.Sprintf("%s task %s failed %d times: %s", t.Kind, t.ID, n, msg), t, now)
 	default:
 		t.refresh()
 	}
@@ -517,29 +557,29 @@ func (s *state) cancelJob(c *CancelJob) error {
 	if j.finished() {
 		return invalid("job %q already finished (%s)", j.ID, j.State)
 	}
-	s.finishJob(j, wire.JobCanceled, "", nil, c.Now)
+	s.finishJob(j, JobCanceled, "", nil, c.Now)
 	return nil
 }
 
 // finishJob ends a job: unfinished tasks are canceled (failed, the one that
 // failed the job) with their active attempts, so no attempt stays active on a
 // finished job.
-func (s *state) finishJob(j *job, state, msg string, failed *task, now time.Time) {
+func (s *state) finishJob(j *job, state JobState, msg string, failed *task, now time.Time) {
 	j.State, j.Error = state, msg
 	for _, id := range j.Tasks {
 		t := s.Tasks[id]
-		if t.State == wire.TaskDone {
+		if t.State == StateDone {
 			continue
 		}
 		for _, at := range t.Attempts {
 			if at.active() {
-				at.State, at.Finished = wire.TaskCanceled, now
+				at.State, at.Finished = StateCanceled, now
 			}
 		}
 		if t == failed {
-			t.State = wire.TaskFailed
+			t.State = StateFailed
 		} else {
-			t.State = wire.TaskCanceled
+			t.State = StateCanceled
 		}
 	}
 	s.Active = slices.DeleteFunc(s.Active, func(id string) bool { return id == j.ID })

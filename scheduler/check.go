@@ -2,8 +2,6 @@ package scheduler
 
 import (
 	"fmt"
-
-	"github.com/sunomi/sunomi/cluster/wire"
 )
 
 // check verifies the state's invariants. Restore refuses a snapshot that
@@ -33,12 +31,12 @@ func (s *state) check() error {
 					return fmt.Errorf("task %q: attempt %d has lease sequence %d past %d", t.ID, a.N, a.Seq, s.LeaseSeq)
 				}
 			}
-			if t.Kind == wire.TaskEncode {
+			if t.Kind == KindEncode {
 				chunks = append(chunks, false)
 			}
 		}
 		for _, tid := range j.Tasks {
-			if t := s.Tasks[tid]; t.Kind == wire.TaskEncode {
+			if t := s.Tasks[tid]; t.Kind == KindEncode {
 				if t.Index < 0 || t.Index >= len(chunks) || chunks[t.Index] {
 					return fmt.Errorf("job %q: encode task %q has index %d", j.ID, t.ID, t.Index)
 				}
@@ -82,7 +80,7 @@ func checkTask(j *job, t *task) error {
 			}
 			holders[a.Agent] = true
 		}
-		if a.State == wire.TaskDone {
+		if a.State == StateDone {
 			done++
 		}
 		if a.active() && j.finished() {
@@ -92,8 +90,8 @@ func checkTask(j *job, t *task) error {
 	if len(holders) > MaxActiveAttempts {
 		return fmt.Errorf("task %q: %d active attempts, at most %d allowed", t.ID, len(holders), MaxActiveAttempts)
 	}
-	if t.State == wire.TaskDone {
-		if done != 1 || t.Winner < 1 || t.Winner > len(t.Attempts) || t.Attempts[t.Winner-1].State != wire.TaskDone {
+	if t.State == StateDone {
+		if done != 1 || t.Winner < 1 || t.Winner > len(t.Attempts) || t.Attempts[t.Winner-1].State != StateDone {
 			return fmt.Errorf("task %q: done with winner %d and %d done attempts", t.ID, t.Winner, done)
 		}
 		return nil
@@ -101,7 +99,7 @@ func checkTask(j *job, t *task) error {
 	if done != 0 || t.Winner != 0 {
 		return fmt.Errorf("task %q: %s with winner %d and %d done attempts", t.ID, t.State, t.Winner, done)
 	}
-	if j.State == wire.JobDone || j.finished() != t.terminal() {
+	if j.State == JobDone || j.finished() != t.terminal() {
 		return fmt.Errorf("task %q: %s in %s job", t.ID, t.State, j.State)
 	}
 	if !t.terminal() {

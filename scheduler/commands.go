@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-
-	"github.com/sunomi/sunomi/cluster/wire"
 )
 
 // CommandType is the first byte of every Raft log entry the FSM applies.
@@ -16,13 +14,19 @@ import (
 // its decoder for logs and snapshots already written, and a retired number is
 // never reused. Adding an optional field whose zero value keeps the old
 // behaviour is the only change allowed in place.
+//
+// Payloads hold only the domain's own types, never an HTTP body: the log
+// outlives every version of the API.
 type CommandType uint8
 
 // Command types. Never renumber, never reuse a number.
 const (
 	CmdRegisterAgent CommandType = 1
 	CmdAgentDown     CommandType = 2
-	CmdSubmitJob     CommandType = 3
+	// CmdSubmitJobV1 embedded the HTTP body of POST /v1/jobs. Retired:
+	// entries already written still decode, into a SubmitJob (see
+	// submitJobV1), but new ones are CmdSubmitJob.
+	CmdSubmitJobV1   CommandType = 3
 	CmdLease         CommandType = 4
 	CmdProgress      CommandType = 5
 	CmdComplete      CommandType = 6
@@ -31,6 +35,7 @@ const (
 	CmdExpireAttempt CommandType = 9
 	CmdSteal         CommandType = 10
 	CmdPlayable      CommandType = 11
+	CmdSubmitJob     CommandType = 12
 )
 
 func (t CommandType) String() string {
@@ -39,6 +44,8 @@ func (t CommandType) String() string {
 		return "RegisterAgent"
 	case CmdAgentDown:
 		return "AgentDown"
+	case CmdSubmitJobV1:
+		return "SubmitJobV1"
 	case CmdSubmitJob:
 		return "SubmitJob"
 	case CmdLease:
@@ -65,50 +72,87 @@ func (t CommandType) String() string {
 
 // RegisterAgent upserts an agent and marks it alive.
 type RegisterAgent struct {
-	Info wire.AgentInfo `json:"info"`
-	Now  time.Time      `json:"now"`
+	Info AgentInfo `json:"info"`
+	Now  time.Time `json:"now"`
 }
 
 // AgentDown marks an agent dead, left or draining. Dead and left agents lose
 // their active attempts (each counts as a failed attempt); draining agents
 // keep them but get no new leases.
 type AgentDown struct {
-	ID    string    `json:"id"`
-	State string    `json:"state"` // AgentDead, AgentLeft or AgentDraining
-	Now   time.Time `json:"now"`
+	ID    string     `json:"id"`
+	State AgentState `json:"state"` // AgentDead, AgentLeft or AgentDraining
+	Now   time.Time  `json:"now"`
 }
 
-// SubmitJob queues a job and its split task "<ID>-split".
+// SubmitJob queues a job and its split task "<ID>-split". The leader
+// resolves every field from the request before proposing it.
 type SubmitJob struct {
-	ID     string         `json:"id"`
-	Submit wire.SubmitJob `json:"submit"`
+	ID string `json:"id"`
+	// Source is the storage key of the uploaded original.
+	Source string `json:"source"`
 	// Output is the storage prefix the ladder is published under.
-	Output    string          `json:"output"`
+	Output   string `json:"output"`
+	Priority int    `json:"priority,omitempty"`
+	// Encoder is the H.264 encoder the job asks for: media.EncoderAuto or
+	// an encoder's name. Each encode attempt gets it resolved for the agent
+	// that runs it (see FindWork); empty means the split's choice stands.
+	Encoder   string          `json:"encoder,omitempty"`
 	SplitSpec json.RawMessage `json:"splitSpec,omitempty"`
 	// SourceInput is the storage key the split task reads as input "source"
-	// (defaults to Submit.Source).
+	// (defaults to Source).
 	SourceInput string    `json:"sourceInput"`
 	Now         time.Time `json:"now"`
 }
 
+// submitJobV1 is the payload of CmdSubmitJobV1 entries, which carried the
+// HTTP request as it was then. Only the fields the state machine read are
+// kept; the job's requested encoder stays empty, as the state those entries
+// built had none (a snapshot and a replayed log must agree).
+type submitJobV1 struct {
+	ID     string `json:"id"`
+	Submit struct {
+		Source   string `json:"source"`
+		Output   string `json:"output"`
+		Priority int    `json:"priority"`
+	} `json:"submit"`
+	Output      string          `json:"output"`
+	SplitSpec   json.RawMessage `json:"splitSpec,omitempty"`
+	SourceInput string          `json:"sourceInput"`
+	Now         time.Time       `json:"now"`
+}
+
+// upgrade is the SubmitJob an old entry means.
+func (c *submitJobV1) upgrade() *SubmitJob {
+	output := c.Output
+	if output == "" {
+		output = c.Submit.Output
+	}
+	return &SubmitJob{ID: c.ID, Source: c.Submit.Source, Output: output, Priority: c.Submit.Priority,
+		SplitSpec: c.SplitSpec, SourceInput: c.SourceInput, Now: c.Now}
+}
+
 // Lease gives pending tasks to an agent. Apply returns a LeaseResult.
 //
-// A speculative lease (see SpeculateFor) instead gives the agent a backup
+// A speculative lease (see FindWork) instead gives the agent a backup
 // attempt of tasks that are running elsewhere: a task is granted only while
 // it is running, has fewer than MaxActiveAttempts active attempts and none of
 // them is the agent's. The first attempt to complete wins.
 type Lease struct {
-	Agent       string    `json:"agent"`
-	Tasks       []string  `json:"tasks"`
-	Speculative bool      `json:"speculative,omitempty"`
-	Now         time.Time `json:"now"`
+	Agent       string   `json:"agent"`
+	Tasks       []string `json:"tasks"`
+	Speculative bool     `json:"speculative,omitempty"`
+	// Encoders maps an encode task to the H.264 encoder resolved for the
+	// agent (see FindWork). A task left out runs what its split planned.
+	Encoders map[string]string `json:"encoders,omitempty"`
+	Now      time.Time         `json:"now"`
 }
 
 // LeaseResult is what Apply returns for a Lease or a Steal: the attempts
 // created. Tasks that were no longer pending (for a speculative lease: no
 // longer running alone) are left out.
 type LeaseResult struct {
-	Granted []wire.AttemptRef
+	Granted []AttemptRef
 }
 
 // Progress reports frames done by an active attempt.
@@ -126,7 +170,7 @@ type Complete struct {
 	Task     string          `json:"task"`
 	Attempt  int             `json:"attempt"`
 	Result   json.RawMessage `json:"result,omitempty"`
-	Outputs  []wire.Object   `json:"outputs,omitempty"`
+	Outputs  []Object        `json:"outputs,omitempty"`
 	NewTasks []NewTask       `json:"newTasks,omitempty"`
 	Rungs    []string        `json:"rungs,omitempty"`
 	Now      time.Time       `json:"now"`
@@ -136,7 +180,7 @@ type Complete struct {
 // indexes are the chunk numbers 0..n-1.
 type NewTask struct {
 	ID    string          `json:"id"`
-	Kind  string          `json:"kind"`
+	Kind  TaskKind        `json:"kind"`
 	Index int             `json:"index"`
 	Spec  json.RawMessage `json:"spec,omitempty"`
 	// Inputs maps input names to storage keys.
@@ -177,12 +221,14 @@ type ExpireAttempt struct {
 // thief gets a new leased attempt, in one command, so the task never has two
 // owners. When the attempt is no longer leased-not-running by the victim,
 // Apply returns ErrStaleAttempt and changes nothing. Apply returns a
-// LeaseResult with the thief's attempt. See StealFor for the policy.
+// LeaseResult with the thief's attempt. See FindWork for the policy.
 type Steal struct {
-	Thief   string    `json:"thief"`
-	Task    string    `json:"task"`
-	Victim  string    `json:"victim"`
-	Attempt int       `json:"attempt"`
+	Thief   string `json:"thief"`
+	Task    string `json:"task"`
+	Victim  string `json:"victim"`
+	Attempt int    `json:"attempt"`
+	// Encoder is the H.264 encoder resolved for the thief (encode tasks).
+	Encoder string    `json:"encoder,omitempty"`
 	Now     time.Time `json:"now"`
 }
 
@@ -230,6 +276,8 @@ func newPayload(t CommandType) any {
 		return new(RegisterAgent)
 	case CmdAgentDown:
 		return new(AgentDown)
+	case CmdSubmitJobV1:
+		return new(submitJobV1)
 	case CmdSubmitJob:
 		return new(SubmitJob)
 	case CmdLease:
@@ -267,7 +315,8 @@ func Encode(t CommandType, payload any) ([]byte, error) {
 }
 
 // Decode parses a log entry built by Encode and returns its type and a pointer
-// to its payload struct.
+// to its payload struct; a retired type's payload comes as the struct that
+// replaced it.
 func Decode(b []byte) (CommandType, any, error) {
 	if len(b) == 0 {
 		return 0, nil, fmt.Errorf("decode command: empty entry")
@@ -279,6 +328,9 @@ func Decode(b []byte) (CommandType, any, error) {
 	}
 	if err := json.Unmarshal(b[1:], p); err != nil {
 		return t, nil, fmt.Errorf("decode %v: %w", t, err)
+	}
+	if old, ok := p.(*submitJobV1); ok {
+		return t, old.upgrade(), nil
 	}
 	return t, p, nil
 }

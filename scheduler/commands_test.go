@@ -5,9 +5,6 @@ import (
 	"errors"
 	"reflect"
 	"testing"
-
-	"github.com/hashicorp/raft"
-	"github.com/sunomi/sunomi/cluster/wire"
 )
 
 func TestEncodeDecodeRoundTrip(t *testing.T) {
@@ -15,16 +12,17 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		typ     CommandType
 		payload any
 	}{
-		{CmdRegisterAgent, &RegisterAgent{Info: wire.AgentInfo{ID: "a1", Addr: "h:1", Slots: 2, Cores: 8, Encoders: []string{"libx264", "h264_nvenc"}, Version: "v1"}, Now: t0}},
+		{CmdRegisterAgent, &RegisterAgent{Info: AgentInfo{ID: "a1", Addr: "h:1", Slots: 2, Cores: 8, Encoders: []string{"libx264", "h264_nvenc"}, Version: "v1"}, Now: t0}},
 		{CmdAgentDown, &AgentDown{ID: "a1", State: AgentDead, Now: t0}},
-		{CmdSubmitJob, &SubmitJob{ID: "j1", Submit: wire.SubmitJob{Source: "s", Priority: 3, Options: wire.JobOptions{CRF: 21, Rungs: []int{720}}}, Output: "o", SplitSpec: json.RawMessage(`{"a":1}`), SourceInput: "s", Now: t0}},
+		{CmdSubmitJob, &SubmitJob{ID: "j1", Source: "s", Priority: 3, Encoder: "auto", Output: "o", SplitSpec: json.RawMessage(`{"a":1}`), SourceInput: "s", Now: t0}},
 		{CmdLease, &Lease{Agent: "a1", Tasks: []string{"j1-split"}, Now: t0}},
 		{CmdProgress, &Progress{Task: "t", Attempt: 2, FramesDone: 10, FramesTotal: 20, Now: t0}},
-		{CmdComplete, &Complete{Task: "t", Attempt: 1, Result: json.RawMessage(`{"r":true}`), Outputs: []wire.Object{{Name: "a.ts", Size: 3, SHA256: "ab"}}, NewTasks: plan("j1", 2), Rungs: rungs, Now: t0}},
+		{CmdComplete, &Complete{Task: "t", Attempt: 1, Result: json.RawMessage(`{"r":true}`), Outputs: []Object{{Name: "a.ts", Size: 3, SHA256: "ab"}}, NewTasks: plan("j1", 2), Rungs: rungs, Now: t0}},
 		{CmdFail, &Fail{Task: "t", Attempt: 1, Error: "boom", Permanent: true, Now: t0}},
 		{CmdCancelJob, &CancelJob{Job: "j1", Now: t0}},
 		{CmdExpireAttempt, &ExpireAttempt{Task: "t", Attempt: 1, Reason: "lease expired", Now: t0}},
-		{CmdSteal, &Steal{Thief: "a2", Task: "t", Victim: "a1", Attempt: 3, Now: t0}},
+		{CmdSteal, &Steal{Thief: "a2", Task: "t", Victim: "a1", Attempt: 3, Encoder: "h264_nvenc", Now: t0}},
+		{CmdLease, &Lease{Agent: "a1", Tasks: []string{"j1-e0", "j1-audio"}, Encoders: map[string]string{"j1-e0": "libx264"}, Now: t0}},
 		{CmdPlayable, &Playable{Job: "j1", Now: t0}},
 	}
 	// Prefer is an optional field of NewTask.
@@ -110,7 +108,7 @@ func TestApplyPanicsOnGarbage(t *testing.T) {
 					t.Errorf("Apply did not panic")
 				}
 			}()
-			f.Apply(&raft.Log{Index: 7, Type: raft.LogCommand, Data: tt.data})
+			f.Apply(7, tt.data)
 		})
 	}
 }
@@ -118,10 +116,10 @@ func TestApplyPanicsOnGarbage(t *testing.T) {
 func TestCommandTypeNumbersAreFixed(t *testing.T) {
 	// These numbers are in every log and snapshot ever written.
 	want := map[CommandType]uint8{
-		CmdRegisterAgent: 1, CmdAgentDown: 2, CmdSubmitJob: 3,
+		CmdRegisterAgent: 1, CmdAgentDown: 2, CmdSubmitJobV1: 3,
 		CmdLease: 4, CmdProgress: 5, CmdComplete: 6,
 		CmdFail: 7, CmdCancelJob: 8, CmdExpireAttempt: 9,
-		CmdSteal: 10, CmdPlayable: 11,
+		CmdSteal: 10, CmdPlayable: 11, CmdSubmitJob: 12,
 	}
 	for ct, n := range want {
 		if uint8(ct) != n {

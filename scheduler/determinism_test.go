@@ -6,9 +6,6 @@ import (
 	"math/rand"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/raft"
-	"github.com/sunomi/sunomi/cluster/wire"
 )
 
 // chooser draws the random choices of a command sequence: *rand.Rand for the
@@ -60,31 +57,39 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 	case 0:
 		// Some agents have a hardware encoder that tasks may prefer.
 		encoders := [][]string{nil, {"libx264"}, {"libx264", "h264_nvenc"}, {"h264_qsv"}}[r.Intn(4)]
-		ct, payload = CmdRegisterAgent, RegisterAgent{Info: wire.AgentInfo{ID: agent, Slots: 1 + r.Intn(4), Encoders: encoders}, Now: now}
+		ct, payload = CmdRegisterAgent, RegisterAgent{Info: AgentInfo{ID: agent, Slots: 1 + r.Intn(4), Encoders: encoders}, Now: now}
 	case 1:
 		if r.Intn(3) > 0 {
-			ct, payload = CmdRegisterAgent, RegisterAgent{Info: wire.AgentInfo{ID: agent, Slots: 2}, Now: now}
+			ct, payload = CmdRegisterAgent, RegisterAgent{Info: AgentInfo{ID: agent, Slots: 2}, Now: now}
 			break
 		}
-		states := []string{AgentDead, AgentLeft, AgentDraining, "zombie"}
+		states := []AgentState{AgentDead, AgentLeft, AgentDraining, "zombie"}
 		ct, payload = CmdAgentDown, AgentDown{ID: agent, State: states[r.Intn(len(states))], Now: now}
 	case 2:
 		id := fmt.Sprintf("j%d", len(jobs)-r.Intn(2)) // sometimes a duplicate
-		ct, payload = CmdSubmitJob, SubmitJob{ID: id, Submit: wire.SubmitJob{Source: "up/" + id, Priority: r.Intn(3)}, SourceInput: "up/" + id, Now: now}
+		ct, payload = CmdSubmitJob, SubmitJob{ID: id, Source: "up/" + id, Priority: r.Intn(3), SourceInput: "up/" + id,
+			Encoder: []string{"", "auto", "libx264", "h264_nvenc"}[r.Intn(4)], Now: now}
 	case 3, 4:
-		tasks := f.NextTasks(agent, 1+r.Intn(3))
+		// Mostly what FindWork proposes, encoders resolved; otherwise an
+		// encoder the agent may not offer, or a task that is not pending.
+		var lease Lease
+		if ct, cmd, ok := findWork(f.s, agent, 1+r.Intn(3), now, policy{}); ok && ct == CmdLease {
+			lease = cmd.(Lease)
+		}
+		lease.Agent, lease.Now = agent, now
 		if r.Intn(4) == 0 {
 			task, _ := pickAttempt()
-			tasks = append(tasks, task)
+			lease.Tasks = append(lease.Tasks, task)
+			lease.Encoders = map[string]string{task: []string{"libx264", "h264_nvenc", "h264_qsv"}[r.Intn(3)]}
 		}
-		ct, payload = CmdLease, Lease{Agent: agent, Tasks: tasks, Now: now}
+		ct, payload = CmdLease, lease
 	case 5:
 		task, n := pickAttempt()
 		ct, payload = CmdProgress, Progress{Task: task, Attempt: n, FramesDone: int64(r.Intn(100)), FramesTotal: 100, Now: now}
 	case 6, 7:
 		task, n := pickAttempt()
 		c := Complete{Task: task, Attempt: n, Result: json.RawMessage(fmt.Sprintf(`{"by":%d}`, n)), Now: now}
-		if info, ok := f.TaskInfo(task); ok && info.Kind == wire.TaskSplit {
+		if info, ok := f.TaskInfo(task); ok && info.Kind == KindSplit {
 			c.NewTasks = plan(info.Job, r.Intn(4))
 			c.Rungs = rungs
 			if r.Intn(8) == 0 && len(c.NewTasks) > 1 {
@@ -95,7 +100,7 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 			}
 			if r.Intn(2) == 0 { // a high ladder: encodes prefer hardware
 				for i := range c.NewTasks {
-					if c.NewTasks[i].Kind == wire.TaskEncode {
+					if c.NewTasks[i].Kind == KindEncode {
 						c.NewTasks[i].Prefer = []string{"h264_nvenc", "h264_qsv"}
 					}
 				}
@@ -108,7 +113,7 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 	case 11:
 		// Mostly what the policy proposes; otherwise any attempt, which is
 		// usually refused (running, finished, wrong victim, self-theft).
-		ref, victim, ok := f.StealFor(agent)
+		ref, victim, ok := stealFor(f.s, agent)
 		if !ok || r.Intn(3) == 0 {
 			ref.Task, ref.Attempt = pickAttempt()
 			victim = agents[r.Intn(len(agents))]
@@ -118,9 +123,13 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 				}
 			}
 		}
-		ct, payload = CmdSteal, Steal{Thief: agent, Task: ref.Task, Victim: victim, Attempt: ref.Attempt, Now: now}
+		enc := ""
+		if t, a := f.s.Tasks[ref.Task], f.s.Agents[agent]; t != nil && a != nil {
+			enc, _ = f.s.encoderFor(f.s.Jobs[t.Job], t, a)
+		}
+		ct, payload = CmdSteal, Steal{Thief: agent, Task: ref.Task, Victim: victim, Attempt: ref.Attempt, Encoder: enc, Now: now}
 	case 12:
-		task, ok := f.SpeculateFor(agent, now, []float64{0.5, 1.5}[r.Intn(2)])
+		task, ok := speculateFor(f.s, agent, now, []float64{0.5, 1.5}[r.Intn(2)])
 		if !ok || r.Intn(3) == 0 {
 			task, _ = pickAttempt()
 		}
@@ -145,7 +154,7 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 }
 
 func applyData(f *FSM, index int, data []byte) string {
-	return fmt.Sprint(f.Apply(&raft.Log{Index: uint64(index), Type: raft.LogCommand, Data: data}))
+	return fmt.Sprint(f.Apply(uint64(index), data))
 }
 
 // TestDeterminism applies the same random command sequence to two FSMs and,
@@ -153,7 +162,7 @@ func applyData(f *FSM, index int, data []byte) string {
 // results and final snapshots must be identical.
 func TestDeterminism(t *testing.T) {
 	const steps = 1500
-	finished := map[string]int{}
+	finished := map[JobState]int{}
 	var counters Counters
 	for seed := range int64(6) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
@@ -192,7 +201,7 @@ func TestDeterminism(t *testing.T) {
 		})
 	}
 	// The generator must reach every ending, or the test proves little.
-	for _, s := range []string{wire.JobDone, wire.JobFailed, wire.JobCanceled} {
+	for _, s := range []JobState{JobDone, JobFailed, JobCanceled} {
 		if finished[s] == 0 {
 			t.Errorf("no job ended %s: %v", s, finished)
 		}

@@ -1,13 +1,20 @@
-// Package scheduler owns the coordinator's replicated state machine: the jobs,
-// their tasks (split, encode, audio, stitch) and attempts, the agents, the
-// Raft commands that change them, and the placement policy that picks the next
-// tasks for an agent.
+// Package scheduler owns the farm's domain: the vocabulary (job and attempt
+// states, task kinds, agent states, encoder families), the jobs, their tasks
+// (split, encode, audio, stitch) and attempts, the agents, the replicated
+// state machine and the commands that change it, and all placement policy:
+// FindWork decides what an agent asking for work gets (pending tasks by
+// priority and fairness, else a steal, else a speculative backup) and which
+// encoder each encode attempt runs with.
+//
+// Its commands and snapshots hold only its own types, never the HTTP
+// contract (cluster/wire), which the cluster package maps at its edge.
 //
 // It is pure and deterministic: Apply reads no clock, draws no random numbers
 // and never depends on map order — the leader stamps time and IDs into the
 // commands — so every replica that applies the same log holds the same state.
-// It does no I/O beyond writing a snapshot to the sink Raft hands it, and is
-// tested without Raft or a network.
+// It does no I/O and does not know Raft: the cluster package feeds it the
+// committed entries and stores its snapshots, so it is tested without Raft
+// or a network.
 package scheduler
 
 import (
@@ -16,8 +23,6 @@ import (
 	"fmt"
 	"io"
 	"sync"
-
-	"github.com/hashicorp/raft"
 )
 
 // MaxAttempts is how many failed attempts a task may have before its job fails.
@@ -32,16 +37,15 @@ var (
 	ErrInvalidInput     = errors.New("invalid input")
 )
 
-// FSM is the replicated state machine. Raft calls Apply, Snapshot and Restore;
-// any goroutine may call the read methods concurrently.
+// FSM is the replicated state machine. Raft (through the cluster package's
+// adapter) calls Apply, Snapshot and Restore; any goroutine may call the read
+// methods concurrently.
 type FSM struct {
 	onChange func(jobID string)
 
 	mu sync.RWMutex
 	s  *state // guarded by mu; replaced whole by Restore
 }
-
-var _ raft.FSM = (*FSM)(nil)
 
 // NewFSM returns an empty state machine. onChange, when not nil, is called
 // after each Apply (and Restore) with the ID of every job it changed, outside
@@ -50,15 +54,15 @@ func NewFSM(onChange func(jobID string)) *FSM {
 	return &FSM{onChange: onChange, s: newState()}
 }
 
-// Apply applies one committed log entry and returns the command's result: nil,
-// a LeaseResult, or an error for a business failure (unknown job, stale
-// attempt, …), which changes nothing. An entry that does not decode means the
-// replicas' logs diverged or a newer binary wrote it; Apply panics rather than
-// silently skip it.
-func (f *FSM) Apply(l *raft.Log) any {
-	_, cmd, err := Decode(l.Data)
+// Apply applies one committed log entry, the index-th, and returns the
+// command's result: nil, a LeaseResult, or an error for a business failure
+// (unknown job, stale attempt, …), which changes nothing. An entry that does
+// not decode means the replicas' logs diverged or a newer binary wrote it;
+// Apply panics rather than silently skip it.
+func (f *FSM) Apply(index uint64, entry []byte) any {
+	_, cmd, err := Decode(entry)
 	if err != nil {
-		panic(fmt.Sprintf("scheduler: log entry %d: %v", l.Index, err))
+		panic(fmt.Sprintf("scheduler: log entry %d: %v", index, err))
 	}
 	res, changed := f.apply(cmd)
 	if f.onChange != nil {
@@ -75,23 +79,22 @@ func (f *FSM) apply(cmd any) (any, []string) {
 	return f.s.apply(cmd)
 }
 
-// Snapshot serialises the state under the read lock; Persist only writes the
-// bytes, so Apply may run while the snapshot is stored.
-func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+// Snapshot serialises the state under the read lock. The caller stores the
+// bytes, so Apply may run while they are written.
+func (f *FSM) Snapshot() ([]byte, error) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	b, err := json.Marshal(f.s)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
-	return &snapshot{data: b}, nil
+	return b, nil
 }
 
-// Restore replaces the whole state with a snapshot written by Persist.
-func (f *FSM) Restore(rc io.ReadCloser) error {
-	defer rc.Close()
+// Restore replaces the whole state with one that Snapshot serialised.
+func (f *FSM) Restore(r io.Reader) error {
 	s := newState()
-	if err := json.NewDecoder(rc).Decode(s); err != nil {
+	if err := json.NewDecoder(r).Decode(s); err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
 	}
 	if s.Version != stateVersion {
@@ -121,16 +124,3 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	}
 	return nil
 }
-
-type snapshot struct{ data []byte }
-
-// Persist writes the serialised state to the sink, cancelling it on error.
-func (s *snapshot) Persist(sink raft.SnapshotSink) error {
-	if _, err := sink.Write(s.data); err != nil {
-		_ = sink.Cancel()
-		return fmt.Errorf("persist snapshot: %w", err)
-	}
-	return sink.Close()
-}
-
-func (s *snapshot) Release() {}

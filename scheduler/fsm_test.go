@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,23 +10,20 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/hashicorp/raft"
-	"github.com/sunomi/sunomi/cluster/wire"
 )
 
 func TestRegisterAgent(t *testing.T) {
 	h := newHarness(t)
 	h.agent("a1")
 	a, ok := h.f.Agent("a1")
-	want := wire.Agent{ID: "a1", State: AgentAlive, Addr: "a1:1", Slots: 2, Cores: 4, Encoders: []string{"libx264"}, Version: "v1", LastSeen: h.clock}
+	want := Agent{AgentInfo: AgentInfo{ID: "a1", Addr: "a1:1", Slots: 2, Cores: 4, Encoders: []string{"libx264"}, Version: "v1"}, State: AgentAlive, LastSeen: h.clock}
 	if !ok || !reflect.DeepEqual(a, want) {
 		t.Fatalf("Agent: got %+v, %v; want %+v", a, ok, want)
 	}
 
 	// Upsert: a dead agent that registers again is alive with its new info.
 	h.ok(AgentDown{ID: "a1", State: AgentDead, Now: h.now()})
-	h.ok(RegisterAgent{Info: wire.AgentInfo{ID: "a1", Slots: 8}, Now: h.now()})
+	h.ok(RegisterAgent{Info: AgentInfo{ID: "a1", Slots: 8}, Now: h.now()})
 	a, _ = h.f.Agent("a1")
 	if a.State != AgentAlive || a.Slots != 8 || !a.LastSeen.Equal(h.clock) {
 		t.Errorf("after re-register: got %+v", a)
@@ -41,16 +39,16 @@ func TestSubmitJob(t *testing.T) {
 	h := newHarness(t)
 	h.submit("j1", 2)
 	j := h.job("j1")
-	if j.State != wire.JobQueued || j.Source != "uploads/j1" || j.Output != "videos/j1/hls" || j.Priority != 2 ||
+	if j.State != JobQueued || j.Source != "uploads/j1" || j.Output != "videos/j1/hls" || j.Priority != 2 ||
 		!j.Created.Equal(h.clock) || !j.Updated.Equal(h.clock) || j.ChunksTotal != 0 {
 		t.Errorf("job: got %+v", j)
 	}
-	if len(j.Tasks) != 1 || j.Tasks[0].ID != "j1-split" || j.Tasks[0].Kind != wire.TaskSplit || j.Tasks[0].State != wire.TaskPending {
+	if len(j.Tasks) != 1 || j.Tasks[0].ID != "j1-split" || j.Tasks[0].Kind != KindSplit || j.Tasks[0].State != StatePending {
 		t.Errorf("tasks: got %+v", j.Tasks)
 	}
 	info, ok := h.f.TaskInfo("j1-split")
-	want := TaskInfo{ID: "j1-split", Job: "j1", Kind: wire.TaskSplit, Spec: json.RawMessage(`{"job":"j1"}`),
-		Inputs: map[string]string{"source": "uploads/j1"}, Output: "videos/j1/hls", State: wire.TaskPending}
+	want := TaskInfo{ID: "j1-split", Job: "j1", Kind: KindSplit, Spec: json.RawMessage(`{"job":"j1"}`),
+		Inputs: map[string]string{"source": "uploads/j1"}, Output: "videos/j1/hls", State: StatePending}
 	if !ok || !reflect.DeepEqual(info, want) {
 		t.Errorf("TaskInfo: got %+v, want %+v", info, want)
 	}
@@ -68,8 +66,8 @@ func TestSubmitJob(t *testing.T) {
 			h.fails(tt.cmd, ErrInvalidInput)
 		})
 	}
-	// Source alone stands for the split's input and defaults come from Submit.
-	h.ok(SubmitJob{ID: "j3", Submit: wire.SubmitJob{Source: "up/3", Output: "out/3"}, Now: h.now()})
+	// Source alone stands for the split's input.
+	h.ok(SubmitJob{ID: "j3", Source: "up/3", Output: "out/3", Now: h.now()})
 	if info, _ := h.f.TaskInfo("j3-split"); info.Inputs["source"] != "up/3" || info.Output != "out/3" || info.Spec != nil {
 		t.Errorf("j3 split: got %+v", info)
 	}
@@ -80,16 +78,16 @@ func TestLease(t *testing.T) {
 		name  string
 		setup func(h *harness)
 		lease Lease
-		want  []wire.AttemptRef
+		want  []AttemptRef
 		err   error
 	}{
-		{"pending task", nil, Lease{Agent: "a1", Tasks: []string{"j1-split"}}, []wire.AttemptRef{{Task: "j1-split", Attempt: 1}}, nil},
+		{"pending task", nil, Lease{Agent: "a1", Tasks: []string{"j1-split"}}, []AttemptRef{{Task: "j1-split", Attempt: 1}}, nil},
 		{"already leased is skipped", func(h *harness) { h.lease("a2", "j1-split") }, Lease{Agent: "a1", Tasks: []string{"j1-split"}}, nil, nil},
-		{"same task twice", nil, Lease{Agent: "a1", Tasks: []string{"j1-split", "j1-split"}}, []wire.AttemptRef{{Task: "j1-split", Attempt: 1}}, nil},
-		{"unknown task is skipped", nil, Lease{Agent: "a1", Tasks: []string{"nope", "j1-split"}}, []wire.AttemptRef{{Task: "j1-split", Attempt: 1}}, nil},
+		{"same task twice", nil, Lease{Agent: "a1", Tasks: []string{"j1-split", "j1-split"}}, []AttemptRef{{Task: "j1-split", Attempt: 1}}, nil},
+		{"unknown task is skipped", nil, Lease{Agent: "a1", Tasks: []string{"nope", "j1-split"}}, []AttemptRef{{Task: "j1-split", Attempt: 1}}, nil},
 		{"after a failure the attempt number grows", func(h *harness) {
 			h.ok(Fail{Task: "j1-split", Attempt: h.lease1("a2", "j1-split"), Error: "boom", Now: h.now()})
-		}, Lease{Agent: "a1", Tasks: []string{"j1-split"}}, []wire.AttemptRef{{Task: "j1-split", Attempt: 2}}, nil},
+		}, Lease{Agent: "a1", Tasks: []string{"j1-split"}}, []AttemptRef{{Task: "j1-split", Attempt: 2}}, nil},
 		{"canceled job", func(h *harness) { h.ok(CancelJob{Job: "j1", Now: h.now()}) }, Lease{Agent: "a1", Tasks: []string{"j1-split"}}, nil, nil},
 		{"draining agent gets nothing", func(h *harness) { h.ok(AgentDown{ID: "a1", State: AgentDraining, Now: h.now()}) }, Lease{Agent: "a1", Tasks: []string{"j1-split"}}, nil, nil},
 		{"dead agent gets nothing", func(h *harness) { h.ok(AgentDown{ID: "a1", State: AgentDead, Now: h.now()}) }, Lease{Agent: "a1", Tasks: []string{"j1-split"}}, nil, nil},
@@ -124,8 +122,8 @@ func TestLease(t *testing.T) {
 				return
 			}
 			at := j.Tasks[0].Attempts[tt.want[0].Attempt-1]
-			if j.State != wire.JobSplitting || j.Tasks[0].State != wire.TaskLeased ||
-				at.Agent != "a1" || at.State != wire.TaskLeased || !at.Started.Equal(h.clock) {
+			if j.State != JobSplitting || j.Tasks[0].State != StateLeased ||
+				at.Agent != "a1" || at.State != StateLeased || !at.Started.Equal(h.clock) {
 				t.Errorf("after lease: job %s, task %s, attempt %+v", j.State, j.Tasks[0].State, at)
 			}
 			if !h.f.AttemptActive("j1-split", tt.want[0].Attempt) {
@@ -143,13 +141,12 @@ func TestProgress(t *testing.T) {
 	n := h.lease1("a1", "j1-encode-0")
 	h.ok(Progress{Task: "j1-encode-0", Attempt: n, FramesDone: 30, FramesTotal: 100, Now: h.now()})
 	task := h.task("j1-encode-0")
-	if task.State != wire.TaskRunning || task.Attempts[0].State != wire.TaskRunning || task.Attempts[0].FramesDone != 30 {
+	if task.State != StateRunning || task.Attempts[0].State != StateRunning || task.Attempts[0].FramesDone != 30 {
 		t.Errorf("after progress: got %+v", task)
 	}
 	j := h.job("j1")
-	wantRungs := []wire.RungProgress{{Name: "720p", FramesDone: 30, FramesTotal: 100}, {Name: "360p", FramesDone: 30, FramesTotal: 100}}
-	if !reflect.DeepEqual(j.Rungs, wantRungs) || !j.Updated.Equal(h.clock) {
-		t.Errorf("rungs: got %+v, want %+v (updated %v)", j.Rungs, wantRungs, j.Updated)
+	if !reflect.DeepEqual(j.Rungs, rungs) || j.FramesDone != 30 || j.FramesTotal != 100 || !j.Updated.Equal(h.clock) {
+		t.Errorf("rungs: got %v at %d/%d frames, want %v at 30/100 (updated %v)", j.Rungs, j.FramesDone, j.FramesTotal, rungs, j.Updated)
 	}
 
 	tests := []struct {
@@ -183,7 +180,7 @@ func TestCommitAtMostOnce(t *testing.T) {
 	// The expired attempt completes first and wins; the active one is canceled.
 	h.complete(task, n1)
 	got := h.task(task)
-	if got.State != wire.TaskDone || got.Winner != n1 || got.Attempts[n2-1].State != wire.TaskCanceled {
+	if got.State != StateDone || got.Winner != n1 || got.Attempts[n2-1].State != StateCanceled {
 		t.Fatalf("after first completion: got %+v", got)
 	}
 	if h.f.AttemptActive(task, n2) {
@@ -208,14 +205,14 @@ func TestAlreadyCommittedCancelsActiveAttempt(t *testing.T) {
 	h.agent("a1", "a2")
 	h.submit("j1", 0)
 	n := h.lease1("a1", "j1-split")
-	h.f.s.Tasks["j1-split"].Attempts = append(h.f.s.Tasks["j1-split"].Attempts, &attempt{N: 2, Agent: "a2", State: wire.TaskLeased, Started: t0})
+	h.f.s.Tasks["j1-split"].Attempts = append(h.f.s.Tasks["j1-split"].Attempts, &attempt{N: 2, Agent: "a2", State: StateLeased, Started: t0})
 	h.ok(Complete{Task: "j1-split", Attempt: n, NewTasks: plan("j1", 1), Rungs: rungs, Now: h.now()})
 	if h.f.AttemptActive("j1-split", 2) {
 		t.Fatalf("second attempt still active after the first won")
 	}
-	h.f.s.Tasks["j1-split"].Attempts[1].State = wire.TaskRunning // pretend it never heard
+	h.f.s.Tasks["j1-split"].Attempts[1].State = StateRunning // pretend it never heard
 	h.fails(Complete{Task: "j1-split", Attempt: 2, Now: h.now()}, ErrAlreadyCommitted)
-	if got := h.task("j1-split").Attempts[1].State; got != wire.TaskCanceled {
+	if got := h.task("j1-split").Attempts[1].State; got != StateCanceled {
 		t.Errorf("late attempt: got %s, want canceled", got)
 	}
 }
@@ -259,11 +256,11 @@ func TestCompleteErrors(t *testing.T) {
 		}, ErrInvalidInput},
 		{"bad kind", func(h *harness) Complete {
 			tasks := plan("j1", 1)
-			tasks[0].Kind = wire.TaskStitch
+			tasks[0].Kind = KindStitch
 			return Complete{Task: "j1-split", Attempt: h.lease1("a1", "j1-split"), NewTasks: tasks}
 		}, ErrInvalidInput},
 		{"two audio tasks", func(h *harness) Complete {
-			tasks := append(plan("j1", 1), NewTask{ID: "j1-audio2", Kind: wire.TaskAudio})
+			tasks := append(plan("j1", 1), NewTask{ID: "j1-audio2", Kind: KindAudio})
 			return Complete{Task: "j1-split", Attempt: h.lease1("a1", "j1-split"), NewTasks: tasks}
 		}, ErrInvalidInput},
 	}
@@ -298,25 +295,25 @@ func TestRetriesThenFail(t *testing.T) {
 		h.ok(Fail{Task: task, Attempt: n, Error: fmt.Sprintf("boom %d", i), Now: h.now()})
 		j := h.job("j1")
 		if i < MaxAttempts {
-			if j.State != wire.JobEncoding || h.task(task).State != wire.TaskPending {
+			if j.State != JobEncoding || h.task(task).State != StatePending {
 				t.Fatalf("after failure %d: job %s task %s", i, j.State, h.task(task).State)
 			}
 			continue
 		}
 		wantErr := "encode task j1-encode-1 failed 5 times: boom 5"
-		if j.State != wire.JobFailed || j.Error != wantErr {
+		if j.State != JobFailed || j.Error != wantErr {
 			t.Errorf("job: got %s %q, want failed %q", j.State, j.Error, wantErr)
 		}
 	}
-	if got := h.task(task).State; got != wire.TaskFailed {
+	if got := h.task(task).State; got != StateFailed {
 		t.Errorf("task: got %s, want failed", got)
 	}
 	for _, task := range h.job("j1").Tasks {
-		if task.State != wire.TaskDone && task.State != wire.TaskFailed && task.State != wire.TaskCanceled {
+		if task.State != StateDone && task.State != StateFailed && task.State != StateCanceled {
 			t.Errorf("task %s left %s in a failed job", task.ID, task.State)
 		}
 	}
-	if got := h.f.NextTasks("a1", 10); len(got) != 0 {
+	if got := nextTasks(h.f.s, "a1", 10); len(got) != 0 {
 		t.Errorf("NextTasks after job failed: got %v", got)
 	}
 }
@@ -330,7 +327,7 @@ func TestPermanentFailure(t *testing.T) {
 	n := h.lease1("a1", "j1-encode-1")
 	h.ok(Fail{Task: "j1-encode-1", Attempt: n, Error: "invalid data found when processing input", Permanent: true, Now: h.now()})
 	j := h.job("j1")
-	if j.State != wire.JobFailed || j.Error != "invalid data found when processing input" {
+	if j.State != JobFailed || j.Error != "invalid data found when processing input" {
 		t.Errorf("job: got %s %q", j.State, j.Error)
 	}
 	if h.f.AttemptActive("j1-encode-0", other) || len(h.f.ActiveAttempts()) != 0 {
@@ -346,7 +343,7 @@ func TestExpireAttempt(t *testing.T) {
 	n := h.lease1("a1", "j1-split")
 	h.ok(ExpireAttempt{Task: "j1-split", Attempt: n, Now: h.now()})
 	task := h.task("j1-split")
-	if task.State != wire.TaskPending || task.Attempts[0].State != wire.TaskFailed || task.Attempts[0].Error != "lease expired" {
+	if task.State != StatePending || task.Attempts[0].State != StateFailed || task.Attempts[0].Error != "lease expired" {
 		t.Errorf("after expiry: got %+v", task)
 	}
 	// Expiring an attempt that is no longer active changes nothing.
@@ -362,16 +359,16 @@ func TestExpireAttempt(t *testing.T) {
 
 func TestAgentDown(t *testing.T) {
 	tests := []struct {
-		state      string
-		wantTask   string // state of a1's task afterwards
+		state      AgentState
+		wantTask   AttemptState // state of a1's task afterwards
 		wantReason string
 	}{
-		{AgentDead, wire.TaskPending, "agent a1 died"},
-		{AgentLeft, wire.TaskPending, "agent a1 left"},
-		{AgentDraining, wire.TaskLeased, ""},
+		{AgentDead, StatePending, "agent a1 died"},
+		{AgentLeft, StatePending, "agent a1 left"},
+		{AgentDraining, StateLeased, ""},
 	}
 	for _, tt := range tests {
-		t.Run(tt.state, func(t *testing.T) {
+		t.Run(string(tt.state), func(t *testing.T) {
 			h := newHarness(t)
 			h.agent("a1", "a2")
 			h.submit("j1", 0)
@@ -400,7 +397,7 @@ func TestAgentDown(t *testing.T) {
 				if len(changed) != 0 {
 					t.Errorf("draining changed jobs %v", changed)
 				}
-				if got := h.f.NextTasks("a1", 5); got != nil {
+				if got := nextTasks(h.f.s, "a1", 5); got != nil {
 					t.Errorf("NextTasks for a draining agent: got %v", got)
 				}
 				return
@@ -409,7 +406,7 @@ func TestAgentDown(t *testing.T) {
 				t.Errorf("changed jobs: got %v, want %v", changed, want)
 			}
 			// The task goes back to the queue, to another agent first.
-			if got := h.f.NextTasks("a2", 5); !slices.Contains(got, "j1-encode-0") {
+			if got := nextTasks(h.f.s, "a2", 5); !slices.Contains(got, "j1-encode-0") {
 				t.Errorf("NextTasks(a2): got %v, want j1-encode-0 in it", got)
 			}
 		})
@@ -431,7 +428,7 @@ func TestAgentDown(t *testing.T) {
 			h.ok(AgentDown{ID: "a1", State: AgentDead, Now: h.now()})
 		}
 		j := h.job("j1")
-		if want := "split task j1-split failed 5 times: agent a1 died"; j.State != wire.JobFailed || j.Error != want {
+		if want := "split task j1-split failed 5 times: agent a1 died"; j.State != JobFailed || j.Error != want {
 			t.Errorf("job: got %s %q, want failed %q", j.State, j.Error, want)
 		}
 	})
@@ -447,19 +444,19 @@ func TestCancelJob(t *testing.T) {
 	h.ok(CancelJob{Job: "j1", Now: h.now()})
 
 	j := h.job("j1")
-	if j.State != wire.JobCanceled || !j.Updated.Equal(h.clock) {
+	if j.State != JobCanceled || !j.Updated.Equal(h.clock) {
 		t.Errorf("job: got %s updated %v", j.State, j.Updated)
 	}
-	want := map[string]string{
-		"j1-split": wire.TaskDone, "j1-encode-0": wire.TaskDone, "j1-encode-1": wire.TaskCanceled,
-		"j1-encode-2": wire.TaskCanceled, "j1-audio": wire.TaskCanceled,
+	want := map[string]AttemptState{
+		"j1-split": StateDone, "j1-encode-0": StateDone, "j1-encode-1": StateCanceled,
+		"j1-encode-2": StateCanceled, "j1-audio": StateCanceled,
 	}
 	for _, task := range j.Tasks {
 		if task.State != want[task.ID] {
 			t.Errorf("task %s: got %s, want %s", task.ID, task.State, want[task.ID])
 		}
 	}
-	if got := h.task("j1-encode-1").Attempts[n-1].State; got != wire.TaskCanceled {
+	if got := h.task("j1-encode-1").Attempts[n-1].State; got != StateCanceled {
 		t.Errorf("active attempt: got %s, want canceled", got)
 	}
 	h.fails(CancelJob{Job: "j1"}, ErrInvalidInput)
@@ -475,12 +472,12 @@ func TestFullJobLife(t *testing.T) {
 	h.submit("j1", 0)
 
 	splitN := h.lease1("a1", "j1-split")
-	if got := h.job("j1").State; got != wire.JobSplitting {
+	if got := h.job("j1").State; got != JobSplitting {
 		t.Fatalf("after split lease: got %s", got)
 	}
 	h.ok(Complete{Task: "j1-split", Attempt: splitN, Result: result("j1-split"), NewTasks: plan("j1", 3), Rungs: rungs, Now: h.now()})
 	j := h.job("j1")
-	if j.State != wire.JobEncoding || j.ChunksTotal != 3 || j.ChunksDone != 0 || len(j.Rungs) != 2 || len(j.Tasks) != 5 {
+	if j.State != JobEncoding || j.ChunksTotal != 3 || j.ChunksDone != 0 || len(j.Rungs) != 2 || len(j.Tasks) != 5 {
 		t.Fatalf("after split: got %+v", j)
 	}
 	if info, _ := h.f.TaskInfo("j1-encode-2"); info.Index != 2 || info.Inputs["chunk"] != "jobs/j1/chunks/2" || info.MediaSeconds != 8 || string(info.Spec) != `{"chunk":2}` {
@@ -489,7 +486,7 @@ func TestFullJobLife(t *testing.T) {
 
 	// Policy: audio first, then chunks in timeline order.
 	want := []string{"j1-audio", "j1-encode-0", "j1-encode-1", "j1-encode-2"}
-	if got := h.f.NextTasks("a2", 10); !slices.Equal(got, want) {
+	if got := nextTasks(h.f.s, "a2", 10); !slices.Equal(got, want) {
 		t.Fatalf("NextTasks: got %v, want %v", got, want)
 	}
 	granted := h.lease("a2", want[:2]...)
@@ -504,19 +501,19 @@ func TestFullJobLife(t *testing.T) {
 		h.ok(Progress{Task: g.Task, Attempt: g.Attempt, FramesDone: 50, FramesTotal: 100, Now: h.now()})
 		h.complete(g.Task, g.Attempt)
 		j = h.job("j1")
-		if i < 3 && j.State != wire.JobEncoding {
+		if i < 3 && j.State != JobEncoding {
 			t.Fatalf("after %d completions: job %s", i+1, j.State)
 		}
 	}
 	j = h.job("j1")
-	if j.State != wire.JobStitching || j.ChunksDone != 3 {
+	if j.State != JobStitching || j.ChunksDone != 3 {
 		t.Fatalf("after encodes: got %s %d/%d", j.State, j.ChunksDone, j.ChunksTotal)
 	}
-	if want := []wire.RungProgress{{Name: "720p", FramesDone: 300, FramesTotal: 300}, {Name: "360p", FramesDone: 300, FramesTotal: 300}}; !reflect.DeepEqual(j.Rungs, want) {
-		t.Errorf("rungs: got %v, want %v", j.Rungs, want)
+	if !reflect.DeepEqual(j.Rungs, rungs) || j.FramesDone != 300 || j.FramesTotal != 300 {
+		t.Errorf("rungs: got %v at %d/%d frames, want %v at 300/300", j.Rungs, j.FramesDone, j.FramesTotal, rungs)
 	}
 	info, ok := h.f.TaskInfo("j1-stitch")
-	if !ok || info.Kind != wire.TaskStitch || info.State != wire.TaskPending || info.Spec != nil || info.MediaSeconds != 24 {
+	if !ok || info.Kind != KindStitch || info.State != StatePending || info.Spec != nil || info.MediaSeconds != 24 {
 		t.Fatalf("stitch task: got %+v, %v", info, ok)
 	}
 	split, enc, audio, ok := h.f.Results("j1")
@@ -531,15 +528,15 @@ func TestFullJobLife(t *testing.T) {
 
 	h.complete("j1-stitch", h.lease1("a1", "j1-stitch"))
 	j = h.job("j1")
-	if j.State != wire.JobDone || j.Error != "" || !j.Updated.Equal(h.clock) {
+	if j.State != JobDone || j.Error != "" || !j.Updated.Equal(h.clock) {
 		t.Errorf("final job: got %s %q", j.State, j.Error)
 	}
 	for _, task := range j.Tasks {
-		if task.State != wire.TaskDone || task.Winner != 1 {
+		if task.State != StateDone || task.Winner != 1 {
 			t.Errorf("task %s: got %s winner %d", task.ID, task.State, task.Winner)
 		}
 	}
-	if len(h.f.ActiveAttempts()) != 0 || len(h.f.NextTasks("a1", 10)) != 0 {
+	if len(h.f.ActiveAttempts()) != 0 || len(nextTasks(h.f.s, "a1", 10)) != 0 {
 		t.Errorf("work left after done")
 	}
 	if len(changed) == 0 || slices.ContainsFunc(changed, func(id string) bool { return id != "j1" }) {
@@ -554,11 +551,11 @@ func TestSplitWithoutChunks(t *testing.T) {
 	h.submit("j1", 0)
 	n := h.lease1("a1", "j1-split")
 	h.ok(Complete{Task: "j1-split", Attempt: n, NewTasks: plan("j1", 0), Now: h.now()})
-	if j := h.job("j1"); j.State != wire.JobEncoding || j.ChunksTotal != 0 {
+	if j := h.job("j1"); j.State != JobEncoding || j.ChunksTotal != 0 {
 		t.Fatalf("after split: got %+v", j)
 	}
 	h.complete("j1-audio", h.lease1("a1", "j1-audio"))
-	if info, _ := h.f.TaskInfo("j1-stitch"); info.State != wire.TaskPending || info.MediaSeconds != 0 {
+	if info, _ := h.f.TaskInfo("j1-stitch"); info.State != StatePending || info.MediaSeconds != 0 {
 		t.Errorf("stitch: got %+v", info)
 	}
 }
@@ -580,9 +577,8 @@ func TestRungProgress(t *testing.T) {
 	h.ok(Progress{Task: "j1-encode-1", Attempt: n, FramesDone: 10, FramesTotal: 90, Now: h.now()})
 
 	j := h.job("j1")
-	want := []wire.RungProgress{{Name: "720p", FramesDone: 110, FramesTotal: 190}, {Name: "360p", FramesDone: 110, FramesTotal: 190}}
-	if !reflect.DeepEqual(j.Rungs, want) || j.ChunksDone != 1 || j.ChunksTotal != 3 {
-		t.Errorf("got rungs %v chunks %d/%d, want %v 1/3", j.Rungs, j.ChunksDone, j.ChunksTotal, want)
+	if j.FramesDone != 110 || j.FramesTotal != 190 || j.ChunksDone != 1 || j.ChunksTotal != 3 {
+		t.Errorf("got frames %d/%d chunks %d/%d, want 110/190 1/3", j.FramesDone, j.FramesTotal, j.ChunksDone, j.ChunksTotal)
 	}
 }
 
@@ -596,26 +592,26 @@ func TestNextTasks(t *testing.T) {
 	h.lease1("a3", "new-split") // not pending any more
 
 	want := []string{"urgent-split", "old-audio", "old-encode-0", "old-encode-1"}
-	if got := h.f.NextTasks("a1", 10); !slices.Equal(got, want) {
+	if got := nextTasks(h.f.s, "a1", 10); !slices.Equal(got, want) {
 		t.Errorf("order: got %v, want %v", got, want)
 	}
-	if got := h.f.NextTasks("a1", 2); !slices.Equal(got, want[:2]) {
+	if got := nextTasks(h.f.s, "a1", 2); !slices.Equal(got, want[:2]) {
 		t.Errorf("n=2: got %v, want %v", got, want[:2])
 	}
 
 	// a1 failed old-encode-0: it is left to a2, who has not.
 	h.ok(Fail{Task: "old-encode-0", Attempt: h.lease1("a1", "old-encode-0"), Error: "x", Now: h.now()})
-	if got, want := h.f.NextTasks("a1", 10), []string{"urgent-split", "old-audio", "old-encode-1"}; !slices.Equal(got, want) {
+	if got, want := nextTasks(h.f.s, "a1", 10), []string{"urgent-split", "old-audio", "old-encode-1"}; !slices.Equal(got, want) {
 		t.Errorf("a1 after its failure: got %v, want %v", got, want)
 	}
-	if got := h.f.NextTasks("a2", 10); !slices.Contains(got, "old-encode-0") {
+	if got := nextTasks(h.f.s, "a2", 10); !slices.Contains(got, "old-encode-0") {
 		t.Errorf("a2: got %v, want old-encode-0 in it", got)
 	}
 	// Once every other alive agent failed it too (a3 is draining, so it does
 	// not count), a1 may retry it rather than let the job stall.
 	h.ok(Fail{Task: "old-encode-0", Attempt: h.lease1("a2", "old-encode-0"), Error: "x", Now: h.now()})
 	h.ok(AgentDown{ID: "a3", State: AgentDraining, Now: h.now()})
-	if got := h.f.NextTasks("a1", 10); !slices.Contains(got, "old-encode-0") {
+	if got := nextTasks(h.f.s, "a1", 10); !slices.Contains(got, "old-encode-0") {
 		t.Errorf("a1 when everyone failed it: got %v, want old-encode-0 in it", got)
 	}
 
@@ -630,13 +626,13 @@ func TestNextTasks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := h.f.NextTasks(tt.agent, tt.n); len(got) != 0 {
+			if got := nextTasks(h.f.s, tt.agent, tt.n); len(got) != 0 {
 				t.Errorf("got %v, want nothing", got)
 			}
 		})
 	}
 	h.ok(AgentDown{ID: "a2", State: AgentDead, Now: h.now()})
-	if got := h.f.NextTasks("a2", 10); len(got) != 0 {
+	if got := nextTasks(h.f.s, "a2", 10); len(got) != 0 {
 		t.Errorf("dead agent: got %v", got)
 	}
 }
@@ -729,9 +725,9 @@ func TestSnapshotRestore(t *testing.T) {
 	data := snapshotBytes(t, h.f)
 	var changed []string
 	g := NewFSM(func(id string) { changed = append(changed, id) })
-	g.Apply(&raft.Log{Index: 1, Data: mustEncode(t, CmdSubmitJob, SubmitJob{ID: "other", SourceInput: "x", Now: t0})})
+	g.Apply(1, mustEncode(t, CmdSubmitJob, SubmitJob{ID: "other", SourceInput: "x", Now: t0}))
 	changed = nil
-	if err := g.Restore(readCloser(data)); err != nil {
+	if err := g.Restore(bytes.NewReader(data)); err != nil {
 		t.Fatalf("Restore: %v", err)
 	}
 	if got := snapshotBytes(t, g); string(got) != string(data) {
@@ -747,7 +743,7 @@ func TestSnapshotRestore(t *testing.T) {
 			t.Errorf("job %s after restore:\n got %+v\nwant %+v", id, b, a)
 		}
 	}
-	if !reflect.DeepEqual(h.f.Agents(), g.Agents()) || !reflect.DeepEqual(h.f.NextTasks("a1", 9), g.NextTasks("a1", 9)) {
+	if !reflect.DeepEqual(h.f.Agents(), g.Agents()) || !reflect.DeepEqual(nextTasks(h.f.s, "a1", 9), nextTasks(g.s, "a1", 9)) {
 		t.Errorf("agents or policy differ after restore")
 	}
 	if want := []string{"other", "j1"}; !slices.Equal(changed, want) {
@@ -767,32 +763,14 @@ func TestRestoreRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := NewFSM(nil)
-			f.Apply(&raft.Log{Index: 1, Data: mustEncode(t, CmdRegisterAgent, RegisterAgent{Info: wire.AgentInfo{ID: "a1"}})})
-			if err := f.Restore(readCloser([]byte(tt.data))); err == nil {
+			f.Apply(1, mustEncode(t, CmdRegisterAgent, RegisterAgent{Info: AgentInfo{ID: "a1"}}))
+			if err := f.Restore(strings.NewReader(tt.data)); err == nil {
 				t.Fatalf("Restore: got nil error")
 			}
 			if _, ok := f.Agent("a1"); !ok {
 				t.Errorf("a failed Restore dropped the state")
 			}
 		})
-	}
-}
-
-func TestPersistCancelsOnError(t *testing.T) {
-	snap, err := NewFSM(nil).Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sink := &memSink{failWrite: true}
-	if err := snap.Persist(sink); err == nil {
-		t.Errorf("Persist: got nil error")
-	}
-	if !sink.cancelled || sink.closed {
-		t.Errorf("sink: cancelled %v closed %v, want cancelled only", sink.cancelled, sink.closed)
-	}
-	sink = &memSink{}
-	if err := snap.Persist(sink); err != nil || !sink.closed || sink.cancelled {
-		t.Errorf("Persist: %v, closed %v cancelled %v", err, sink.closed, sink.cancelled)
 	}
 }
 
@@ -815,7 +793,7 @@ func TestConcurrentReads(t *testing.T) {
 				}
 				h.f.Agents()
 				h.f.ActiveAttempts()
-				h.f.NextTasks("a1", 4)
+				h.f.FindWork("a1", 4, t0)
 				if _, err := h.f.Snapshot(); err != nil {
 					t.Error(err)
 				}
@@ -826,7 +804,7 @@ func TestConcurrentReads(t *testing.T) {
 		id := fmt.Sprintf("j%d", i)
 		h.submit(id, i%3)
 		h.split(id, "a1", 2)
-		for _, task := range h.f.NextTasks("a1", 3) {
+		for _, task := range nextTasks(h.f.s, "a1", 3) {
 			h.complete(task, h.lease1("a1", task))
 		}
 	}
@@ -842,9 +820,3 @@ func mustEncode(tb testing.TB, ct CommandType, payload any) []byte {
 	}
 	return b
 }
-
-func readCloser(b []byte) *nopCloser { return &nopCloser{strings.NewReader(string(b))} }
-
-type nopCloser struct{ *strings.Reader }
-
-func (nopCloser) Close() error { return nil }

@@ -5,12 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/raft"
-	"github.com/sunomi/sunomi/cluster/wire"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -46,7 +42,7 @@ func (h *harness) do(payload any) any {
 		h.tb.Fatalf("Encode(%v): %v", ct, err)
 	}
 	h.index++
-	res := h.f.Apply(&raft.Log{Index: h.index, Type: raft.LogCommand, Data: data})
+	res := h.f.Apply(h.index, data)
 	if err := h.f.s.check(); err != nil {
 		h.tb.Fatalf("after %v: invariant broken: %v", ct, err)
 	}
@@ -75,7 +71,7 @@ func (h *harness) fails(payload any, want error) {
 func (h *harness) agent(ids ...string) {
 	h.tb.Helper()
 	for _, id := range ids {
-		h.ok(RegisterAgent{Info: wire.AgentInfo{ID: id, Addr: id + ":1", Slots: 2, Cores: 4, Encoders: []string{"libx264"}, Version: "v1"}, Now: h.now()})
+		h.ok(RegisterAgent{Info: AgentInfo{ID: id, Addr: id + ":1", Slots: 2, Cores: 4, Encoders: []string{"libx264"}, Version: "v1"}, Now: h.now()})
 	}
 }
 
@@ -83,7 +79,8 @@ func (h *harness) submit(id string, priority int) {
 	h.tb.Helper()
 	h.ok(SubmitJob{
 		ID:          id,
-		Submit:      wire.SubmitJob{Source: "uploads/" + id, Priority: priority},
+		Source:      "uploads/" + id,
+		Priority:    priority,
 		Output:      "videos/" + id + "/hls",
 		SplitSpec:   json.RawMessage(`{"job":"` + id + `"}`),
 		SourceInput: "uploads/" + id,
@@ -92,7 +89,7 @@ func (h *harness) submit(id string, priority int) {
 }
 
 // lease leases the tasks to the agent and returns the attempt numbers granted.
-func (h *harness) lease(agent string, tasks ...string) []wire.AttemptRef {
+func (h *harness) lease(agent string, tasks ...string) []AttemptRef {
 	h.tb.Helper()
 	return h.ok(Lease{Agent: agent, Tasks: tasks, Now: h.now()}).(LeaseResult).Granted
 }
@@ -111,7 +108,7 @@ func result(task string) json.RawMessage { return json.RawMessage(`{"task":"` + 
 
 func (h *harness) complete(task string, n int) {
 	h.tb.Helper()
-	h.ok(Complete{Task: task, Attempt: n, Result: result(task), Outputs: []wire.Object{{Name: task + ".ts", Size: 1, SHA256: "00"}}, Now: h.now()})
+	h.ok(Complete{Task: task, Attempt: n, Result: result(task), Outputs: []Object{{Name: task + ".ts", Size: 1, SHA256: "00"}}, Now: h.now()})
 }
 
 // plan is what a split of job reports: chunks encode tasks and an audio task.
@@ -119,12 +116,12 @@ func plan(job string, chunks int) []NewTask {
 	var out []NewTask
 	for i := range chunks {
 		out = append(out, NewTask{
-			ID: fmt.Sprintf("%s-encode-%d", job, i), Kind: wire.TaskEncode, Index: i,
+			ID: fmt.Sprintf("%s-encode-%d", job, i), Kind: KindEncode, Index: i,
 			Spec:   json.RawMessage(fmt.Sprintf(`{"chunk":%d}`, i)),
 			Inputs: map[string]string{"chunk": fmt.Sprintf("jobs/%s/chunks/%d", job, i)}, MediaSeconds: 8,
 		})
 	}
-	return append(out, NewTask{ID: job + "-audio", Kind: wire.TaskAudio, Inputs: map[string]string{"audio": "jobs/" + job + "/audio"}, MediaSeconds: 8 * float64(chunks)})
+	return append(out, NewTask{ID: job + "-audio", Kind: KindAudio, Inputs: map[string]string{"audio": "jobs/" + job + "/audio"}, MediaSeconds: 8 * float64(chunks)})
 }
 
 var rungs = []string{"720p", "360p"}
@@ -136,7 +133,7 @@ func (h *harness) split(job, agent string, chunks int) {
 	h.ok(Complete{Task: job + "-split", Attempt: n, Result: result(job + "-split"), NewTasks: plan(job, chunks), Rungs: rungs, Now: h.now()})
 }
 
-func (h *harness) job(id string) wire.Job {
+func (h *harness) job(id string) Job {
 	h.tb.Helper()
 	j, ok := h.f.Job(id)
 	if !ok {
@@ -145,7 +142,7 @@ func (h *harness) job(id string) wire.Job {
 	return j
 }
 
-func (h *harness) task(id string) wire.Task {
+func (h *harness) task(id string) Task {
 	h.tb.Helper()
 	j := h.job(h.f.JobOfTask(id))
 	for _, t := range j.Tasks {
@@ -154,44 +151,22 @@ func (h *harness) task(id string) wire.Task {
 		}
 	}
 	h.tb.Fatalf("task %s not found", id)
-	return wire.Task{}
+	return Task{}
 }
-
-// memSink is a raft.SnapshotSink in memory.
-type memSink struct {
-	bytes.Buffer
-	failWrite         bool
-	closed, cancelled bool
-}
-
-func (s *memSink) Write(p []byte) (int, error) {
-	if s.failWrite {
-		return 0, errors.New("disk full")
-	}
-	return s.Buffer.Write(p)
-}
-func (s *memSink) ID() string    { return "mem" }
-func (s *memSink) Close() error  { s.closed = true; return nil }
-func (s *memSink) Cancel() error { s.cancelled = true; return nil }
 
 func snapshotBytes(tb testing.TB, f *FSM) []byte {
 	tb.Helper()
-	snap, err := f.Snapshot()
+	b, err := f.Snapshot()
 	if err != nil {
 		tb.Fatalf("Snapshot: %v", err)
 	}
-	defer snap.Release()
-	var sink memSink
-	if err := snap.Persist(&sink); err != nil {
-		tb.Fatalf("Persist: %v", err)
-	}
-	return sink.Bytes()
+	return b
 }
 
 func restored(tb testing.TB, data []byte) *FSM {
 	tb.Helper()
 	f := NewFSM(nil)
-	if err := f.Restore(io.NopCloser(bytes.NewReader(data))); err != nil {
+	if err := f.Restore(bytes.NewReader(data)); err != nil {
 		tb.Fatalf("Restore: %v", err)
 	}
 	return f

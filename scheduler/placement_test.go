@@ -5,9 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/hashicorp/raft"
-	"github.com/sunomi/sunomi/cluster/wire"
 )
 
 var hw = []string{"h264_nvenc", "h264_qsv"}
@@ -15,7 +12,7 @@ var hw = []string{"h264_nvenc", "h264_qsv"}
 // agentEnc registers an agent with slots slots advertising encoders.
 func (h *harness) agentEnc(id string, slots int, encoders ...string) {
 	h.tb.Helper()
-	h.ok(RegisterAgent{Info: wire.AgentInfo{ID: id, Slots: slots, Encoders: encoders}, Now: h.now()})
+	h.ok(RegisterAgent{Info: AgentInfo{ID: id, Slots: slots, Encoders: encoders}, Now: h.now()})
 }
 
 // splitPrefer completes the job's split (leased by agent) with chunks encode
@@ -27,7 +24,7 @@ func (h *harness) splitPrefer(job, agent string, chunks int, audio bool, prefer 
 		tasks = tasks[:chunks]
 	}
 	for i := range tasks {
-		if tasks[i].Kind == wire.TaskEncode {
+		if tasks[i].Kind == KindEncode {
 			tasks[i].Prefer = prefer
 		}
 	}
@@ -123,7 +120,7 @@ func TestNextTasksPreference(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
 			tt.setup(h)
-			if got := h.f.NextTasks(tt.agent, tt.n); !slices.Equal(got, tt.want) {
+			if got := nextTasks(h.f.s, tt.agent, tt.n); !slices.Equal(got, tt.want) {
 				t.Errorf("NextTasks(%s, %d): got %v, want %v", tt.agent, tt.n, got, tt.want)
 			}
 		})
@@ -143,22 +140,22 @@ func TestStealForPreference(t *testing.T) {
 		h.hold("gpu", 1, enc("hd", 0), enc("hd", 1))
 		return h
 	}
-	want := wire.AttemptRef{Task: enc("hd", 1), Attempt: 1}
+	want := AttemptRef{Task: enc("hd", 1), Attempt: 1}
 	t.Run("a CPU thief leaves a preferring task with its GPU agent", func(t *testing.T) {
 		h := setup(t, hw)
-		if ref, victim, ok := h.f.StealFor("cpu"); ok {
+		if ref, victim, ok := stealFor(h.f.s, "cpu"); ok {
 			t.Errorf("StealFor(cpu): got %v from %s, want nothing", ref, victim)
 		}
 	})
 	t.Run("a GPU thief steals it", func(t *testing.T) {
 		h := setup(t, hw)
-		if ref, victim, ok := h.f.StealFor("gpu2"); !ok || ref != want || victim != "gpu" {
+		if ref, victim, ok := stealFor(h.f.s, "gpu2"); !ok || ref != want || victim != "gpu" {
 			t.Errorf("StealFor(gpu2): got %v, %s, %v; want %v from gpu", ref, victim, ok, want)
 		}
 	})
 	t.Run("a CPU thief steals a task without preference", func(t *testing.T) {
 		h := setup(t, nil)
-		if ref, victim, ok := h.f.StealFor("cpu"); !ok || ref != want || victim != "gpu" {
+		if ref, victim, ok := stealFor(h.f.s, "cpu"); !ok || ref != want || victim != "gpu" {
 			t.Errorf("StealFor(cpu): got %v, %s, %v; want %v from gpu", ref, victim, ok, want)
 		}
 	})
@@ -169,7 +166,7 @@ func TestStealForPreference(t *testing.T) {
 		h.submit("hd", 0)
 		h.splitPrefer("hd", "cpu1", 2, false, hw)
 		h.hold("cpu1", 1, enc("hd", 0), enc("hd", 1))
-		if ref, victim, ok := h.f.StealFor("cpu2"); !ok || ref != want || victim != "cpu1" {
+		if ref, victim, ok := stealFor(h.f.s, "cpu2"); !ok || ref != want || victim != "cpu1" {
 			t.Errorf("StealFor(cpu2): got %v, %s, %v; want %v from cpu1", ref, victim, ok, want)
 		}
 	})
@@ -178,7 +175,7 @@ func TestStealForPreference(t *testing.T) {
 // Prefer is optional on the wire: a NewTask without it encodes as before,
 // and an entry written before it existed plans tasks without preference.
 func TestPreferCompat(t *testing.T) {
-	data, err := json.Marshal(NewTask{ID: "j-encode-0", Kind: wire.TaskEncode})
+	data, err := json.Marshal(NewTask{ID: "j-encode-0", Kind: KindEncode})
 	if err != nil || strings.Contains(string(data), "prefer") {
 		t.Fatalf("NewTask without Prefer: got %s, %v", data, err)
 	}
@@ -188,7 +185,7 @@ func TestPreferCompat(t *testing.T) {
 	n := h.lease1("cpu", "j-split")
 	old := `{"task":"j-split","attempt":` + string(rune('0'+n)) + `,"newTasks":[{"id":"j-encode-0","kind":"encode","index":0,"mediaSeconds":8}],"now":"2026-01-02T03:05:00Z"}`
 	h.index++
-	if err, ok := h.f.Apply(rawLog(h.index, CmdComplete, old)).(error); ok {
+	if err, ok := h.f.Apply(h.index, rawLog(CmdComplete, old)).(error); ok {
 		t.Fatalf("old Complete: %v", err)
 	}
 	if p := h.f.s.Tasks["j-encode-0"].Prefer; p != nil {
@@ -204,6 +201,6 @@ func TestPreferCompat(t *testing.T) {
 }
 
 // rawLog is a log entry of type ct with a hand-written JSON payload.
-func rawLog(index uint64, ct CommandType, payload string) *raft.Log {
-	return &raft.Log{Index: index, Type: raft.LogCommand, Data: append([]byte{byte(ct)}, payload...)}
+func rawLog(ct CommandType, payload string) []byte {
+	return append([]byte{byte(ct)}, payload...)
 }

@@ -7,48 +7,174 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/media"
 )
 
-// The placement policy: plain functions over the state that the leader
-// calls under the read lock and turns into commands. An agent asking for work
-// gets, in this order: pending tasks (NextTasks → Lease), else a task stolen
-// from a busier agent's queue (StealFor → Steal), else a backup of a
-// straggler (SpeculateFor → Lease with Speculative). The commands re-check
-// what they depend on, so a decision made on a state that moved on is
-// refused, never applied wrongly.
+// The placement policy: plain functions over the state, read under the read
+// lock. FindWork gives an agent asking for work, in this order: pending tasks
+// (nextTasks → Lease), else a task stolen from a busier agent's queue
+// (stealFor → Steal), else a backup of a straggler (speculateFor → Lease
+// with Speculative), each encode attempt with the encoder resolved for the
+// agent (encoderFor). The leader proposes the command FindWork returns; the
+// commands re-check what they depend on, so a decision made on a state that
+// moved on is refused, never applied wrongly.
 
-// NextTasks returns up to n pending tasks the agent should lease next, in the
-// order to lease them; the leader proposes them in a Lease command. See
-// nextTasks for the policy.
-func (f *FSM) NextTasks(agent string, n int) []string {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	return nextTasks(f.s, agent, n)
+// SpeculationFactor is how many times its job's median time per media second
+// a running encode task may take before an idle agent starts a backup.
+const SpeculationFactor = 1.5
+
+// policy switches the optional parts of FindWork; the simulation compares
+// them, the leader uses defaultPolicy.
+type policy struct {
+	steal, speculate bool
+	k                float64 // speculation threshold, see speculateFor
 }
 
-// StealFor picks a leased attempt the idle agent thief should steal, and the
-// agent it belongs to; the leader proposes it in a Steal command. ok is false
-// when there is nothing to steal. See stealFor for the policy.
-func (f *FSM) StealFor(thief string) (ref wire.AttemptRef, victim string, ok bool) {
+var defaultPolicy = policy{steal: true, speculate: true, k: SpeculationFactor}
+
+// FindWork decides what an agent with free slots should get at now (the
+// leader's clock, stamped into the command): the command to propose, a Lease
+// or a Steal, with its type; ok is false when there is nothing for it.
+func (f *FSM) FindWork(agent string, free int, now time.Time) (t CommandType, cmd any, ok bool) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return stealFor(f.s, thief)
+	return findWork(f.s, agent, free, now, defaultPolicy)
 }
 
-// SpeculateFor picks a straggling encode task the idle agent should run a
-// backup attempt of, judged at now with threshold k (see speculateFor); the
-// leader proposes it in a Lease command with Speculative set.
-func (f *FSM) SpeculateFor(agent string, now time.Time, k float64) (task string, ok bool) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	return speculateFor(f.s, agent, now, k)
+func findWork(s *state, agentID string, free int, now time.Time, p policy) (CommandType, any, bool) {
+	a := s.Agents[agentID]
+	if a == nil || free <= 0 {
+		return 0, nil, false
+	}
+	if ids := nextTasks(s, agentID, free); len(ids) > 0 {
+		return CmdLease, Lease{Agent: agentID, Tasks: ids, Encoders: s.encoders(a, ids), Now: now}, true
+	}
+	if p.steal {
+		if ref, victim, ok := stealFor(s, agentID); ok {
+			t := s.Tasks[ref.Task]
+			enc, _ := s.encoderFor(s.Jobs[t.Job], t, a)
+			return CmdSteal, Steal{Thief: agentID, Task: ref.Task, Victim: victim, Attempt: ref.Attempt, Encoder: enc, Now: now}, true
+		}
+	}
+	if p.speculate {
+		if id, ok := speculateFor(s, agentID, now, p.k); ok {
+			ids := []string{id}
+			return CmdLease, Lease{Agent: agentID, Tasks: ids, Speculative: true, Encoders: s.encoders(a, ids), Now: now}, true
+		}
+	}
+	return 0, nil, false
+}
+
+// PreferredEncoders are the encoders a ladder whose top rung has the given
+// short side would rather run on: hardware encoders from 1080p up, where
+// they save the most time. nextTasks treats them as a preference, not a
+// requirement.
+func PreferredEncoders(topRungShort int) []string {
+	if topRungShort >= 1080 {
+		return media.HardwareEncoders()
+	}
+	return nil
+}
+
+// encoderFor resolves the H.264 encoder an encode task of job j runs with on
+// agent a, and reports whether a may run it at all. Other kinds, and jobs
+// that recorded no requested encoder (submitted before it was), get "": the
+// spec's encoder stands. Otherwise the task runs the first encoder it wants
+// (wantedEncoders) that the agent offers, else libx264, within the job's
+// pinned family (pinnedFamily): a software pin runs libx264 even on a GPU
+// agent, and a hardware pin keeps the task off agents without one.
+//
+// The first encode lease pins the job, so it decides the family of every
+// chunk: while a job is unpinned, an agent that offers none of the encoders
+// a task wants leaves it to the alive agents that do.
+func (s *state) encoderFor(j *job, t *task, a *agent) (string, bool) {
+	if t.Kind != KindEncode || j.Encoder == "" {
+		return "", true
+	}
+	want := wantedEncoders(j, t)
+	enc := media.EncoderX264
+	if i := slices.IndexFunc(want, func(e string) bool { return slices.Contains(a.Info.Encoders, e) }); i >= 0 {
+		enc = want[i]
+	}
+	switch fam := s.pinnedFamily(j); {
+	case fam == "" && len(want) > 0 && FamilyOf(enc) == FamilySoftware && s.offeredByAlive(want):
+		return "", false
+	case fam == "" || FamilyOf(enc) == fam:
+		return enc, true
+	case fam == FamilySoftware:
+		return media.EncoderX264, true
+	default:
+		return "", false
+	}
+}
+
+// wantedEncoders are the hardware encoders an encode task would rather run
+// on: the one its job asked for by name, or, for "auto", the task's
+// preference (PreferredEncoders: hardware for high ladders only, so low
+// ladders run libx264 on every agent and any agent can help with them).
+// libx264, or a name the pipeline does not know, wants none.
+func wantedEncoders(j *job, t *task) []string {
+	switch {
+	case media.Hardware(j.Encoder):
+		return []string{j.Encoder}
+	case j.Encoder == media.EncoderAuto:
+		return t.Prefer
+	}
+	return nil
+}
+
+// encoders resolves the encoders of the encode tasks among ids for agent a,
+// for a Lease; nil when none is resolved.
+func (s *state) encoders(a *agent, ids []string) map[string]string {
+	var out map[string]string
+	for _, id := range ids {
+		t := s.Tasks[id]
+		if enc, _ := s.encoderFor(s.Jobs[t.Job], t, a); enc != "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[id] = enc
+		}
+	}
+	return out
+}
+
+// canRun reports whether the agent may run the task: false only for an
+// encode task of a job pinned to a family the agent lacks.
+func (s *state) canRun(t *task, a *agent) bool {
+	_, ok := s.encoderFor(s.Jobs[t.Job], t, a)
+	return ok
+}
+
+// pinnedFamily is the family a job's next encode attempts must use, so that
+// a rung's chunks come from one family (hardware and software encoders make
+// streams of different profile and level). It is the job's pin, except that
+// a hardware pin falls back to software once no alive agent offers a
+// hardware encoder: the job must not stall waiting for GPUs that may never
+// return. Such a rung mixes families; the stitch computes each rung's CODECS
+// from all its chunks, so it still plays. The first software lease after the
+// fallback moves the pin for good (see pinEncoder).
+func (s *state) pinnedFamily(j *job) Family {
+	if j.Family == FamilyHardware && !s.hardwareAlive() {
+		return FamilySoftware
+	}
+	return j.Family
+}
+
+// offeredByAlive reports whether an alive agent offers one of the encoders.
+func (s *state) offeredByAlive(encoders []string) bool {
+	for _, a := range s.Agents {
+		if a.State == AgentAlive && a.offers(encoders) {
+			return true
+		}
+	}
+	return false
 }
 
 // kindRank orders a job's pending tasks: the split unblocks everything, audio
 // is one long task that should start early, encodes fill the timeline in
 // order, and the stitch comes last.
-var kindRank = map[string]int{wire.TaskSplit: 0, wire.TaskAudio: 1, wire.TaskEncode: 2, wire.TaskStitch: 3}
+var kindRank = map[TaskKind]int{KindSplit: 0, KindAudio: 1, KindEncode: 2, KindStitch: 3}
 
 // nextTasks is the placement policy for pending work. Only alive agents get
 // work, and a slow one (see slow) at most one task per lease.
@@ -63,7 +189,9 @@ var kindRank = map[string]int{wire.TaskSplit: 0, wire.TaskAudio: 1, wire.TaskEnc
 //
 // A task the agent already failed is left to another alive agent that has
 // not failed it, when there is one — a bad node should not burn a task's
-// attempts, but a job must not stall when every node failed it once.
+// attempts, but a job must not stall when every node failed it once. An
+// encode task the agent may not run (canRun: its job is pinned to an encoder
+// family the agent lacks) is not dealt to it at all.
 //
 // Placement by preference (task.Prefer, matched against the encoders agents
 // advertise): an agent that offers none of a task's preferred encoders
@@ -158,7 +286,7 @@ func nextTasks(s *state, agentID string, n int) []string {
 		for _, tid := range q.j.Tasks {
 			t := s.Tasks[tid]
 			q.load += t.activeAttempts()
-			if t.State == wire.TaskPending && !leftToOthers(t) {
+			if t.State == StatePending && !leftToOthers(t) && s.canRun(t, a) {
 				q.pending = append(q.pending, t)
 			}
 		}
@@ -243,16 +371,16 @@ func (s *state) slow(agentID string) bool {
 // active attempts among those holding more attempts than they have slots —
 // so the stolen attempt really waits behind another — ties by ID. It gives up
 // the attempt it would start last (the last leased), never a running one, and
-// never one of a task the thief failed or already holds, nor one of a task
-// that prefers an encoder (task.Prefer) the victim offers and the thief does
-// not: it is where it should be.
-func stealFor(s *state, thiefID string) (wire.AttemptRef, string, bool) {
+// never one of a task the thief failed, already holds or may not run
+// (canRun), nor one of a task that prefers an encoder (task.Prefer) the
+// victim offers and the thief does not: it is where it should be.
+func stealFor(s *state, thiefID string) (AttemptRef, string, bool) {
 	thief := s.Agents[thiefID]
 	if thief == nil || thief.State != AgentAlive || s.slow(thiefID) {
-		return wire.AttemptRef{}, "", false
+		return AttemptRef{}, "", false
 	}
 	if !s.idle(thiefID) || len(nextTasks(s, thiefID, 1)) > 0 {
-		return wire.AttemptRef{}, "", false
+		return AttemptRef{}, "", false
 	}
 	load := s.busy()
 	type queued struct {
@@ -261,7 +389,7 @@ func stealFor(s *state, thiefID string) (wire.AttemptRef, string, bool) {
 	}
 	last := map[string]queued{} // per victim, its last-leased stealable attempt
 	s.eachActive(func(_ *job, t *task, at *attempt) {
-		if at.State != wire.TaskLeased || at.Agent == thiefID || t.failedBy(thiefID) || t.activeOn(thiefID) {
+		if at.State != StateLeased || at.Agent == thiefID || t.failedBy(thiefID) || t.activeOn(thiefID) || !s.canRun(t, thief) {
 			return
 		}
 		if v := s.Agents[at.Agent]; len(t.Prefer) > 0 && v != nil && v.offers(t.Prefer) && !thief.offers(t.Prefer) {
@@ -282,10 +410,10 @@ func stealFor(s *state, thiefID string) (wire.AttemptRef, string, bool) {
 		}
 	}
 	if victim == "" {
-		return wire.AttemptRef{}, "", false
+		return AttemptRef{}, "", false
 	}
 	q := last[victim]
-	return wire.AttemptRef{Task: q.t.ID, Attempt: q.at.N}, victim, true
+	return AttemptRef{Task: q.t.ID, Attempt: q.at.N}, victim, true
 }
 
 // idle reports whether the agent has a free slot and nothing queued: every
@@ -295,7 +423,7 @@ func (s *state) idle(agentID string) bool {
 	s.eachActive(func(_ *job, _ *task, at *attempt) {
 		if at.Agent == agentID {
 			held++
-			if at.State == wire.TaskRunning {
+			if at.State == StateRunning {
 				running++
 			}
 		}
@@ -317,13 +445,14 @@ const minFinishedForMedian = 3
 // agent gets a backup only when it is alive, not slow and idle (a free slot,
 // nothing queued), no pending task is left for it and there is nothing to
 // steal. A candidate is a running encode task with a single active attempt,
-// not the agent's and not failed by it, whose elapsed time since its attempt
+// not the agent's, not failed by it and one it may run (canRun), whose
+// elapsed time since its attempt
 // started running, per media second, exceeds k × the median time per media
 // second of its job's finished encode tasks (at least
 // minFinishedForMedian of them). The candidate furthest behind its job's
 // median wins; ties go to the job first in priority and age order, then to
-// the earlier task. k ≤ 1 would back up tasks that are merely average; the
-// leader uses k around 1.5–2.
+// the earlier task. k ≤ 1 would back up tasks that are merely average;
+// FindWork uses SpeculationFactor.
 func speculateFor(s *state, agentID string, now time.Time, k float64) (string, bool) {
 	a := s.Agents[agentID]
 	if a == nil || a.State != AgentAlive || s.slow(agentID) {
@@ -349,13 +478,13 @@ func speculateFor(s *state, agentID string, now time.Time, k float64) (string, b
 		}
 		for _, id := range j.Tasks {
 			t := s.Tasks[id]
-			if t.Kind != wire.TaskEncode || t.State != wire.TaskRunning || t.MediaSeconds <= 0 ||
-				t.activeAttempts() != 1 || t.activeOn(agentID) || t.failedBy(agentID) {
+			if t.Kind != KindEncode || t.State != StateRunning || t.MediaSeconds <= 0 ||
+				t.activeAttempts() != 1 || t.activeOn(agentID) || t.failedBy(agentID) || !s.canRun(t, a) {
 				continue
 			}
 			var run *attempt
 			for _, at := range t.Attempts {
-				if at.State == wire.TaskRunning {
+				if at.State == StateRunning {
 					run = at
 				}
 			}
@@ -377,7 +506,7 @@ func (s *state) medianPace(j *job) (float64, bool) {
 	var paces []float64
 	for _, id := range j.Tasks {
 		t := s.Tasks[id]
-		if t.Kind != wire.TaskEncode || t.State != wire.TaskDone || t.MediaSeconds <= 0 {
+		if t.Kind != KindEncode || t.State != StateDone || t.MediaSeconds <= 0 {
 			continue
 		}
 		w := t.Attempts[t.Winner-1]

@@ -7,15 +7,13 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/sunomi/sunomi/cluster/wire"
 )
 
 // agentSlots registers agents that run slots attempts at once.
 func (h *harness) agentSlots(slots int, ids ...string) {
 	h.tb.Helper()
 	for _, id := range ids {
-		h.ok(RegisterAgent{Info: wire.AgentInfo{ID: id, Slots: slots}, Now: h.now()})
+		h.ok(RegisterAgent{Info: AgentInfo{ID: id, Slots: slots}, Now: h.now()})
 	}
 }
 
@@ -70,15 +68,15 @@ func TestSteal(t *testing.T) {
 	t.Run("queued attempt moves to the thief", func(t *testing.T) {
 		h := setup(t)
 		res := h.ok(Steal{Thief: "a2", Task: enc("j1", 1), Victim: "a1", Attempt: 1, Now: h.now()})
-		if got, want := res.(LeaseResult).Granted, []wire.AttemptRef{{Task: enc("j1", 1), Attempt: 2}}; !reflect.DeepEqual(got, want) {
+		if got, want := res.(LeaseResult).Granted, []AttemptRef{{Task: enc("j1", 1), Attempt: 2}}; !reflect.DeepEqual(got, want) {
 			t.Fatalf("granted: got %v, want %v", got, want)
 		}
 		task := h.task(enc("j1", 1))
 		old, mine := task.Attempts[0], task.Attempts[1]
-		if old.State != wire.TaskCanceled || old.Error != "stolen by a2" || !old.Finished.Equal(h.clock) {
+		if old.State != StateCanceled || old.Error != "stolen by a2" || !old.Finished.Equal(h.clock) {
 			t.Errorf("victim's attempt: got %+v", old)
 		}
-		if mine.Agent != "a2" || mine.State != wire.TaskLeased || !mine.Started.Equal(h.clock) || task.State != wire.TaskLeased {
+		if mine.Agent != "a2" || mine.State != StateLeased || !mine.Started.Equal(h.clock) || task.State != StateLeased {
 			t.Errorf("thief's attempt: got %+v, task %s", mine, task.State)
 		}
 		if h.f.AttemptActive(enc("j1", 1), 1) || !h.f.AttemptActive(enc("j1", 1), 2) {
@@ -150,62 +148,62 @@ func TestStealFor(t *testing.T) {
 		chunks int
 		setup  func(h *harness)
 		thief  string
-		want   wire.AttemptRef
+		want   AttemptRef
 		victim string
 	}{
 		{"most loaded agent's last queued attempt", 5, func(h *harness) {
 			h.hold("a2", 1, enc("j1", 3), enc("j1", 4))
 			h.hold("a1", 1, enc("j1", 0), enc("j1", 1), enc("j1", 2))
-		}, "a3", wire.AttemptRef{Task: enc("j1", 2), Attempt: 1}, "a1"},
+		}, "a3", AttemptRef{Task: enc("j1", 2), Attempt: 1}, "a1"},
 		{"last by lease order, not by index", 3, func(h *harness) {
 			h.hold("a1", 1, enc("j1", 0), enc("j1", 2), enc("j1", 1))
-		}, "a3", wire.AttemptRef{Task: enc("j1", 1), Attempt: 1}, "a1"},
+		}, "a3", AttemptRef{Task: enc("j1", 1), Attempt: 1}, "a1"},
 		{"ties go to the first agent by ID", 4, func(h *harness) {
 			h.hold("a2", 1, enc("j1", 0), enc("j1", 1))
 			h.hold("a1", 1, enc("j1", 2), enc("j1", 3))
-		}, "a3", wire.AttemptRef{Task: enc("j1", 3), Attempt: 1}, "a1"},
+		}, "a3", AttemptRef{Task: enc("j1", 3), Attempt: 1}, "a1"},
 		{"pending work comes first", 3, func(h *harness) {
 			h.hold("a1", 1, enc("j1", 0), enc("j1", 1))
-		}, "a3", wire.AttemptRef{}, ""},
+		}, "a3", AttemptRef{}, ""},
 		{"never a running attempt", 3, func(h *harness) {
 			h.hold("a1", 1, enc("j1", 0))
 			h.hold("a2", 1, enc("j1", 1))
 			h.hold("a4", 1, enc("j1", 2))
-		}, "a3", wire.AttemptRef{}, ""},
+		}, "a3", AttemptRef{}, ""},
 		{"a queued attempt not waiting behind another stays", 2, func(h *harness) {
 			h.hold("a1", 0, enc("j1", 0))
 			h.hold("a2", 1, enc("j1", 1))
-		}, "a3", wire.AttemptRef{}, ""},
+		}, "a3", AttemptRef{}, ""},
 		{"never from a draining agent", 5, func(h *harness) {
 			h.hold("a2", 1, enc("j1", 3), enc("j1", 4))
 			h.hold("a1", 1, enc("j1", 0), enc("j1", 1), enc("j1", 2))
 			h.ok(AgentDown{ID: "a1", State: AgentDraining, Now: h.now()})
-		}, "a3", wire.AttemptRef{Task: enc("j1", 4), Attempt: 1}, "a2"},
+		}, "a3", AttemptRef{Task: enc("j1", 4), Attempt: 1}, "a2"},
 		{"not a task the thief failed", 3, func(h *harness) {
 			h.ok(Fail{Task: enc("j1", 2), Attempt: h.lease1("a3", enc("j1", 2)), Error: "x", Now: h.now()})
 			h.hold("a1", 1, enc("j1", 0), enc("j1", 1), enc("j1", 2))
-		}, "a3", wire.AttemptRef{Task: enc("j1", 1), Attempt: 1}, "a1"},
+		}, "a3", AttemptRef{Task: enc("j1", 1), Attempt: 1}, "a1"},
 		{"a busy thief steals nothing", 3, func(h *harness) {
 			h.hold("a1", 1, enc("j1", 0), enc("j1", 1))
 			h.hold("a3", 1, enc("j1", 2))
-		}, "a3", wire.AttemptRef{}, ""},
+		}, "a3", AttemptRef{}, ""},
 		{"a thief with a queued attempt steals nothing", 3, func(h *harness) {
 			h.hold("a1", 1, enc("j1", 0), enc("j1", 1))
 			h.hold("a3", 0, enc("j1", 2))
-		}, "a3", wire.AttemptRef{}, ""},
+		}, "a3", AttemptRef{}, ""},
 		{"a slow thief steals nothing", 3, func(h *harness) {
 			h.hold("a1", 1, enc("j1", 0), enc("j1", 1), enc("j1", 2))
 			for id, score := range map[string]time.Duration{"a1": time.Second, "a2": time.Second, "a3": 5 * time.Second} {
 				h.f.s.Agents[id].Score, h.f.s.Agents[id].Samples = score, 1
 			}
-		}, "a3", wire.AttemptRef{}, ""},
+		}, "a3", AttemptRef{}, ""},
 		{"a draining thief steals nothing", 3, func(h *harness) {
 			h.hold("a1", 1, enc("j1", 0), enc("j1", 1), enc("j1", 2))
 			h.ok(AgentDown{ID: "a3", State: AgentDraining, Now: h.now()})
-		}, "a3", wire.AttemptRef{}, ""},
+		}, "a3", AttemptRef{}, ""},
 		{"unknown thief", 3, func(h *harness) {
 			h.hold("a1", 1, enc("j1", 0), enc("j1", 1), enc("j1", 2))
-		}, "ghost", wire.AttemptRef{}, ""},
+		}, "ghost", AttemptRef{}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -214,7 +212,7 @@ func TestStealFor(t *testing.T) {
 			h.submit("j1", 0)
 			h.splitVideo("j1", "a4", tt.chunks)
 			tt.setup(h)
-			ref, victim, ok := h.f.StealFor(tt.thief)
+			ref, victim, ok := stealFor(h.f.s, tt.thief)
 			if ref != tt.want || victim != tt.victim || ok != (tt.victim != "") {
 				t.Fatalf("StealFor(%s): got %v from %q (%v), want %v from %q", tt.thief, ref, victim, ok, tt.want, tt.victim)
 			}
@@ -231,10 +229,10 @@ func TestSpeculativeLease(t *testing.T) {
 		name  string
 		setup func(h *harness)
 		lease Lease
-		want  []wire.AttemptRef
+		want  []AttemptRef
 	}{
 		{"running task gets a backup", nil, Lease{Agent: "a2", Tasks: []string{enc("j1", 0)}, Speculative: true},
-			[]wire.AttemptRef{{Task: enc("j1", 0), Attempt: 2}}},
+			[]AttemptRef{{Task: enc("j1", 0), Attempt: 2}}},
 		{"queued task is for stealing, not speculation", nil, Lease{Agent: "a2", Tasks: []string{enc("j1", 1)}, Speculative: true}, nil},
 		{"pending task", nil, Lease{Agent: "a2", Tasks: []string{enc("j1", 2)}, Speculative: true}, nil},
 		{"the agent's own task", nil, Lease{Agent: "a1", Tasks: []string{enc("j1", 0)}, Speculative: true}, nil},
@@ -269,10 +267,10 @@ func TestSpeculativeLease(t *testing.T) {
 			}
 			for _, ref := range got {
 				at := h.f.s.Tasks[ref.Task].Attempts[ref.Attempt-1]
-				if !at.Speculative || at.Agent != tt.lease.Agent || at.State != wire.TaskLeased {
+				if !at.Speculative || at.Agent != tt.lease.Agent || at.State != StateLeased {
 					t.Errorf("backup attempt: got %+v", at)
 				}
-				if task := h.task(ref.Task); task.State != wire.TaskRunning || task.Attempts[0].State != wire.TaskRunning {
+				if task := h.task(ref.Task); task.State != StateRunning || task.Attempts[0].State != StateRunning {
 					t.Errorf("the original must keep running: %+v", task)
 				}
 			}
@@ -309,7 +307,7 @@ func TestSpeculativeRace(t *testing.T) {
 			h.start(task, 2)
 			h.complete(task, tt.first)
 			got := h.task(task)
-			if got.Winner != tt.first || got.Attempts[tt.wantLoser-1].State != wire.TaskCanceled {
+			if got.Winner != tt.first || got.Attempts[tt.wantLoser-1].State != StateCanceled {
 				t.Fatalf("after the race: got %+v", got)
 			}
 			h.fails(Complete{Task: task, Attempt: tt.wantLoser, Now: h.now()}, ErrAlreadyCommitted)
@@ -320,7 +318,7 @@ func TestSpeculativeRace(t *testing.T) {
 			if c := restored(t, snapshotBytes(t, h.f)).Counters(); c != want {
 				t.Errorf("counters after restore: got %+v, want %+v", c, want)
 			}
-			if h.job("j1").State != wire.JobStitching {
+			if h.job("j1").State != JobStitching {
 				t.Errorf("job: got %s, want stitching", h.job("j1").State)
 			}
 		})
@@ -406,7 +404,7 @@ func TestSpeculateFor(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(h)
 			}
-			got, ok := h.f.SpeculateFor(tt.agent, at(tt.now), tt.k)
+			got, ok := speculateFor(h.f.s, tt.agent, at(tt.now), tt.k)
 			if got != tt.want || ok != (tt.want != "") {
 				t.Fatalf("SpeculateFor(%s, %vs, k=%v): got %q, %v; want %q", tt.agent, tt.now, tt.k, got, ok, tt.want)
 			}
@@ -450,10 +448,10 @@ func TestAgentScores(t *testing.T) {
 	}
 
 	t.Run("a slow agent gets one task a lease", func(t *testing.T) {
-		if got := h.f.NextTasks("a4", 3); len(got) != 1 {
+		if got := nextTasks(h.f.s, "a4", 3); len(got) != 1 {
 			t.Errorf("slow a4: got %v, want one task", got)
 		}
-		if got := h.f.NextTasks("a3", 3); len(got) != 3 {
+		if got := nextTasks(h.f.s, "a3", 3); len(got) != 3 {
 			t.Errorf("a3: got %v, want three tasks", got)
 		}
 	})
@@ -530,7 +528,7 @@ func TestNextTasksFairness(t *testing.T) {
 			h := newHarness(t)
 			h.agentSlots(1, "a1", "a2", "a3")
 			tt.setup(h)
-			if got := h.f.NextTasks("a3", tt.n); !slices.Equal(got, tt.want) {
+			if got := nextTasks(h.f.s, "a3", tt.n); !slices.Equal(got, tt.want) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})

@@ -6,12 +6,12 @@ import (
 	"io"
 	"math/rand"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/raft"
-	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/media"
 )
 
 // The scheduler simulation drives the real FSM (every command encoded and
@@ -21,9 +21,9 @@ import (
 //
 // Each agent runs one task at a time at its own speed and holds up to
 // prefetch more leased but not started. When it has room it asks, like the
-// leader's lease handler would, for pending tasks (NextTasks → Lease), else —
-// when enabled — for an attempt to steal (StealFor → Steal), else for a
-// straggler to back up (SpeculateFor → Lease{Speculative}). An agent drops an
+// leader's lease handler does, for work through FindWork's policy: pending
+// tasks (a Lease), else — when enabled — an attempt to steal (a Steal), else
+// a straggler to back up (a speculative Lease). An agent drops an
 // attempt as soon as it is no longer active (the heartbeat's Abandon list,
 // here without delay). Agents are polled after every event, starting at a
 // rotating agent, and every simTick seconds, as progress reports wake the
@@ -40,6 +40,14 @@ type simConfig struct {
 	seed     int64
 
 	steal, speculate bool
+
+	// hardware agents (the first ones) advertise h264_nvenc besides
+	// libx264; every other job has a high ladder that prefers hardware,
+	// and with hardware agents job 4 asks for h264_nvenc by name.
+	hardware int
+	// hardwareDies, when positive, is when every hardware agent dies, and
+	// hardwareReturns when they register again.
+	hardwareDies, hardwareReturns float64
 }
 
 // simResult is what a simulation measured, in virtual seconds.
@@ -57,16 +65,19 @@ const simTick = 1.0
 type simAgent struct {
 	id      string
 	speed   float64 // media work per second: 1 encodes one unit of work a second
-	queue   []wire.AttemptRef
-	running *wire.AttemptRef
+	queue   []AttemptRef
+	running *AttemptRef
+	dead    bool
 }
 
 type simEvent struct {
 	at    float64
 	seq   int
-	agent *simAgent        // nil for a tick
-	ref   wire.AttemptRef  // the attempt that finishes
-	run   *wire.AttemptRef // the agent's running pointer when it was started
+	agent *simAgent   // nil for a tick
+	ref   AttemptRef  // the attempt that finishes
+	run   *AttemptRef // the agent's running pointer when it was started
+	die   bool        // the hardware agents die
+	back  bool        // the hardware agents return
 }
 
 type simEvents []simEvent
@@ -98,6 +109,7 @@ type simulation struct {
 	work   map[string]float64 // encode task → work units
 	jobs   []string
 	last   float64 // when the last encode committed
+	result simResult
 }
 
 func (s *simulation) time() time.Time { return t0.Add(time.Duration(s.now * float64(time.Second))) }
@@ -109,7 +121,7 @@ func (s *simulation) apply(ct CommandType, payload any) any {
 		panic(err)
 	}
 	s.index++
-	return s.f.Apply(&raft.Log{Index: s.index, Type: raft.LogCommand, Data: data})
+	return s.f.Apply(s.index, data)
 }
 
 func (s *simulation) push(ev simEvent) {
@@ -120,6 +132,11 @@ func (s *simulation) push(ev simEvent) {
 
 // runSimulation simulates cfg to the end of its last job.
 func runSimulation(cfg simConfig) simResult {
+	return simulate(cfg).result
+}
+
+// simulate runs cfg and returns the simulation, its state machine included.
+func simulate(cfg simConfig) *simulation {
 	r := rand.New(rand.NewSource(cfg.seed))
 	s := &simulation{cfg: cfg, f: NewFSM(nil), work: map[string]float64{}}
 	slowAt := cfg.agents / 3
@@ -132,7 +149,11 @@ func runSimulation(cfg simConfig) simResult {
 		totalSpeed += a.speed
 		maxSpeed = max(maxSpeed, a.speed)
 		s.agents = append(s.agents, a)
-		s.apply(CmdRegisterAgent, RegisterAgent{Info: wire.AgentInfo{ID: a.id, Slots: 1}, Now: s.time()})
+		encoders := []string{media.EncoderX264}
+		if i < cfg.hardware {
+			encoders = []string{media.EncoderNVENC, media.EncoderX264}
+		}
+		s.apply(CmdRegisterAgent, RegisterAgent{Info: AgentInfo{ID: a.id, Slots: 1, Encoders: encoders}, Now: s.time()})
 	}
 
 	// Jobs arrive at time zero already split (the split is not what is
@@ -152,13 +173,21 @@ func runSimulation(cfg simConfig) simResult {
 		left -= n
 		id := fmt.Sprintf("job%d", ji)
 		s.jobs = append(s.jobs, id)
-		s.apply(CmdSubmitJob, SubmitJob{ID: id, Submit: wire.SubmitJob{Source: "up/" + id}, Now: s.time()})
+		requested := media.EncoderAuto
+		if cfg.hardware > 0 && ji == 4 {
+			requested = media.EncoderNVENC
+		}
+		s.apply(CmdSubmitJob, SubmitJob{ID: id, Source: "up/" + id, Encoder: requested, Now: s.time()})
+		top := 720
+		if ji%2 == 1 {
+			top = 1080
+		}
 		var tasks []NewTask
 		for c := range n {
 			media := 2 + 8*r.Float64()
 			w := media * (0.7 + 0.6*r.Float64())
 			tid := fmt.Sprintf("%s-e%05d", id, c)
-			tasks = append(tasks, NewTask{ID: tid, Kind: wire.TaskEncode, Index: c, MediaSeconds: media})
+			tasks = append(tasks, NewTask{ID: tid, Kind: KindEncode, Index: c, MediaSeconds: media, Prefer: PreferredEncoders(top)})
 			s.work[tid] = w
 			totalWork += w
 			longest = max(longest, w)
@@ -168,13 +197,33 @@ func runSimulation(cfg simConfig) simResult {
 	}
 
 	s.push(simEvent{at: 0})
+	if cfg.hardwareDies > 0 {
+		s.push(simEvent{at: cfg.hardwareDies, die: true})
+	}
+	if cfg.hardwareReturns > 0 {
+		s.push(simEvent{at: cfg.hardwareReturns, back: true})
+	}
 	for s.events.Len() > 0 && !s.done() {
 		ev := heap.Pop(&s.events).(simEvent)
 		s.now = ev.at
-		if ev.agent == nil {
+		switch {
+		case ev.die:
+			for _, a := range s.agents[:cfg.hardware] {
+				a.dead = true
+				s.apply(CmdAgentDown, AgentDown{ID: a.id, State: AgentDead, Now: s.time()})
+			}
+		case ev.back:
+			for _, a := range s.agents[:cfg.hardware] {
+				a.dead, a.queue, a.running = false, nil, nil
+				s.apply(CmdRegisterAgent, RegisterAgent{Info: AgentInfo{ID: a.id, Slots: 1,
+					Encoders: []string{media.EncoderNVENC, media.EncoderX264}}, Now: s.time()})
+			}
+		case ev.agent == nil:
 			s.push(simEvent{at: s.now + simTick})
-		} else if a := ev.agent; a.running == ev.run {
-			a.running = nil
+		case ev.agent.dead:
+			// A dead agent reports nothing.
+		case ev.agent.running == ev.run:
+			ev.agent.running = nil
 			res := s.apply(CmdComplete, Complete{Task: ev.ref.Task, Attempt: ev.ref.Attempt, Now: s.time()})
 			if _, lost := res.(error); !lost && s.work[ev.ref.Task] > 0 {
 				s.last = s.now
@@ -182,11 +231,12 @@ func runSimulation(cfg simConfig) simResult {
 		}
 		s.poll()
 	}
-	return simResult{
+	s.result = simResult{
 		makespan:   s.last,
 		lowerBound: max(totalWork/totalSpeed, longest/maxSpeed),
 		counters:   s.f.Counters(),
 	}
+	return s
 }
 
 // done reports whether every job ended (they can only end done here).
@@ -202,6 +252,9 @@ func (s *simulation) poll() {
 	n := len(s.agents)
 	for i := range n {
 		a := s.agents[(s.seq+i)%n]
+		if a.dead {
+			continue
+		}
 		s.drop(a)
 		s.startNext(a)
 		s.ask(a)
@@ -242,25 +295,15 @@ func (s *simulation) ask(a *simAgent) {
 	if free <= 0 {
 		return
 	}
-	if ids := s.f.NextTasks(a.id, free); len(ids) > 0 {
-		res := s.apply(CmdLease, Lease{Agent: a.id, Tasks: ids, Now: s.time()})
-		a.queue = append(a.queue, res.(LeaseResult).Granted...)
+	s.f.mu.RLock()
+	ct, cmd, ok := findWork(s.f.s, a.id, free, s.time(), policy{steal: s.cfg.steal, speculate: s.cfg.speculate, k: s.cfg.k})
+	s.f.mu.RUnlock()
+	if !ok {
 		return
 	}
-	if s.cfg.steal {
-		if ref, victim, ok := s.f.StealFor(a.id); ok {
-			res := s.apply(CmdSteal, Steal{Thief: a.id, Task: ref.Task, Victim: victim, Attempt: ref.Attempt, Now: s.time()})
-			if lr, ok := res.(LeaseResult); ok {
-				a.queue = append(a.queue, lr.Granted...)
-			}
-			return
-		}
-	}
-	if s.cfg.speculate {
-		if task, ok := s.f.SpeculateFor(a.id, s.time(), s.cfg.k); ok {
-			res := s.apply(CmdLease, Lease{Agent: a.id, Tasks: []string{task}, Speculative: true, Now: s.time()})
-			a.queue = append(a.queue, res.(LeaseResult).Granted...)
-		}
+	// A refused command (an error) grants nothing.
+	if lr, ok := s.apply(ct, cmd).(LeaseResult); ok {
+		a.queue = append(a.queue, lr.Granted...)
 	}
 }
 
@@ -342,4 +385,71 @@ type testWriter []byte
 func (w *testWriter) Write(p []byte) (int, error) {
 	*w = append(*w, p...)
 	return len(p), nil
+}
+
+// TestSimulationEncoderFamilies runs a farm where some agents have a
+// hardware encoder: small high-ladder jobs prefer it, one job asks for
+// h264_nvenc by name, and the big low-ladder jobs ask for "auto", which is
+// libx264 on every agent. Every job's committed chunks come from one
+// encoder family. When the hardware agents die midway, the jobs pinned to
+// hardware fall back to software and still finish; when they come back,
+// those jobs stay on software (without the pin they would switch back and
+// mix again).
+func TestSimulationEncoderFamilies(t *testing.T) {
+	tests := []struct {
+		name          string
+		dies, returns float64
+	}{
+		{"hardware stays", 0, 0},
+		{"hardware dies midway", 40, 0},
+		{"hardware dies and returns", 40, 70},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := simConfig{agents: 8, hardware: 3, chunks: 240, jobs: []int{4, 1, 4, 1, 3, 1}, slow: 0.2, prefetch: 1,
+				k: 1.5, seed: 3, steal: true, speculate: true, hardwareDies: tt.dies, hardwareReturns: tt.returns}
+			s := simulate(cfg)
+			used := map[Family]int{}
+			fellBack := 0
+			for _, id := range s.jobs {
+				j, _ := s.f.Job(id)
+				if j.State != JobDone {
+					t.Fatalf("job %s: %s, want done", id, j.State)
+				}
+				// The committed chunks' families in the order they were leased.
+				var winners []Attempt
+				for _, task := range j.Tasks {
+					if task.Kind == KindEncode {
+						winners = append(winners, task.Attempts[task.Winner-1])
+					}
+				}
+				slices.SortStableFunc(winners, func(x, y Attempt) int { return x.Started.Compare(y.Started) })
+				var fams []Family
+				for _, w := range winners {
+					if w.Encoder == "" {
+						t.Fatalf("job %s: a committed attempt has no resolved encoder", id)
+					}
+					f := FamilyOf(w.Encoder)
+					used[f]++
+					if len(fams) == 0 || fams[len(fams)-1] != f {
+						fams = append(fams, f)
+					}
+				}
+				switch {
+				case len(fams) == 1:
+				case tt.dies > 0 && slices.Equal(fams, []Family{FamilyHardware, FamilySoftware}):
+					fellBack++ // hardware until the hardware died, software after
+				default:
+					t.Errorf("job %s: encoder families in lease order %v", id, fams)
+				}
+			}
+			if used[FamilyHardware] == 0 || used[FamilySoftware] == 0 {
+				t.Errorf("chunks by family %v: want both families used", used)
+			}
+			if tt.dies > 0 && fellBack == 0 {
+				t.Errorf("no job fell back from hardware to software: the fallback was not exercised")
+			}
+			t.Logf("chunks by family %v, %d of %d jobs fell back", used, fellBack, len(s.jobs))
+		})
+	}
 }

@@ -4,16 +4,6 @@ import (
 	"encoding/json"
 	"slices"
 	"time"
-
-	"github.com/sunomi/sunomi/cluster/wire"
-)
-
-// Agent states.
-const (
-	AgentAlive    = "alive"
-	AgentDraining = "draining"
-	AgentDead     = "dead"
-	AgentLeft     = "left"
 )
 
 // stateVersion is written into snapshots; bump it (and keep a reader for the
@@ -44,7 +34,7 @@ type state struct {
 type job struct {
 	ID       string    `json:"id"`
 	Seq      uint64    `json:"seq"`
-	State    string    `json:"state"`
+	State    JobState  `json:"state"`
 	Source   string    `json:"source"`
 	Output   string    `json:"output"`
 	Priority int       `json:"priority,omitempty"`
@@ -52,6 +42,14 @@ type job struct {
 	Created  time.Time `json:"created"`
 	Updated  time.Time `json:"updated"`
 	Rungs    []string  `json:"rungs,omitempty"`
+	// Encoder is the H.264 encoder the job asked for: media.EncoderAuto or
+	// a name. Empty in jobs submitted before it was recorded: their encode
+	// attempts get no resolved encoder and run what the split planned.
+	Encoder string `json:"encoder,omitempty"`
+	// Family pins the encoder family of the job's encode attempts, so a
+	// rung's chunks come from one family; set by the first encode lease
+	// with a resolved encoder (see resolveEncoder).
+	Family Family `json:"family,omitempty"`
 	// PlayableAt is set once, by the first Playable command.
 	PlayableAt *time.Time `json:"playableAt,omitempty"`
 	// Tasks lists the job's task IDs in creation order: split, then the
@@ -59,14 +57,12 @@ type job struct {
 	Tasks []string `json:"tasks"`
 }
 
-func (j *job) finished() bool {
-	return j.State == wire.JobDone || j.State == wire.JobFailed || j.State == wire.JobCanceled
-}
+func (j *job) finished() bool { return j.State.Finished() }
 
 type task struct {
 	ID           string            `json:"id"`
 	Job          string            `json:"job"`
-	Kind         string            `json:"kind"`
+	Kind         TaskKind          `json:"kind"`
 	Index        int               `json:"index,omitempty"`
 	Spec         json.RawMessage   `json:"spec,omitempty"`
 	Inputs       map[string]string `json:"inputs,omitempty"`
@@ -76,16 +72,16 @@ type task struct {
 	Prefer []string `json:"prefer,omitempty"`
 	// State is pending, leased or running (derived from the attempts by
 	// refresh) until the task is done, or failed/canceled with its job.
-	State   string          `json:"state"`
+	State   AttemptState    `json:"state"`
 	Winner  int             `json:"winner,omitempty"` // N of the committed attempt
 	Result  json.RawMessage `json:"result,omitempty"`
-	Outputs []wire.Object   `json:"outputs,omitempty"`
+	Outputs []Object        `json:"outputs,omitempty"`
 	// Attempts[i].N == i+1.
 	Attempts []*attempt `json:"attempts,omitempty"`
 }
 
 func (t *task) terminal() bool {
-	return t.State == wire.TaskDone || t.State == wire.TaskFailed || t.State == wire.TaskCanceled
+	return t.State == StateDone || t.State == StateFailed || t.State == StateCanceled
 }
 
 // refresh derives an unfinished task's state from its attempts.
@@ -93,14 +89,14 @@ func (t *task) refresh() {
 	if t.terminal() {
 		return
 	}
-	t.State = wire.TaskPending
+	t.State = StatePending
 	for _, a := range t.Attempts {
 		switch a.State {
-		case wire.TaskRunning:
-			t.State = wire.TaskRunning
-		case wire.TaskLeased:
-			if t.State == wire.TaskPending {
-				t.State = wire.TaskLeased
+		case StateRunning:
+			t.State = StateRunning
+		case StateLeased:
+			if t.State == StatePending {
+				t.State = StateLeased
 			}
 		}
 	}
@@ -109,7 +105,7 @@ func (t *task) refresh() {
 func (t *task) failures() int {
 	n := 0
 	for _, a := range t.Attempts {
-		if a.State == wire.TaskFailed {
+		if a.State == StateFailed {
 			n++
 		}
 	}
@@ -139,7 +135,7 @@ func (t *task) activeOn(agent string) bool {
 
 func (t *task) failedBy(agent string) bool {
 	for _, a := range t.Attempts {
-		if a.Agent == agent && a.State == wire.TaskFailed {
+		if a.Agent == agent && a.State == StateFailed {
 			return true
 		}
 	}
@@ -156,21 +152,25 @@ func (t *task) frames() (done, total int64) {
 			done = max(done, a.FramesDone)
 		}
 	}
-	if t.State == wire.TaskDone {
+	if t.State == StateDone {
 		done = total
 	}
 	return done, total
 }
 
 type attempt struct {
-	N     int    `json:"n"`
-	Seq   uint64 `json:"seq,omitempty"` // state.LeaseSeq when created
-	Agent string `json:"agent"`
-	State string `json:"state"` // leased, running, done, failed, canceled
+	N     int          `json:"n"`
+	Seq   uint64       `json:"seq,omitempty"` // state.LeaseSeq when created
+	Agent string       `json:"agent"`
+	State AttemptState `json:"state"` // leased, running, done, failed, canceled
 	// Error is why a failed attempt failed or a canceled one was taken away.
 	Error       string `json:"error,omitempty"`
 	FramesDone  int64  `json:"framesDone,omitempty"`
 	FramesTotal int64  `json:"framesTotal,omitempty"`
+	// Encoder is the H.264 encoder resolved for the agent when an encode
+	// attempt was leased; empty for other kinds and for attempts leased
+	// before it was recorded (the agent runs what the split planned).
+	Encoder string `json:"encoder,omitempty"`
 	// Speculative marks a backup of a task that was running elsewhere.
 	Speculative bool      `json:"speculative,omitempty"`
 	Started     time.Time `json:"started"` // leased
@@ -181,9 +181,7 @@ type attempt struct {
 	Finished time.Time `json:"finished,omitzero"`
 }
 
-func (a *attempt) active() bool {
-	return a.State == wire.TaskLeased || a.State == wire.TaskRunning
-}
+func (a *attempt) active() bool { return a.State.Active() }
 
 // ranSince is when the attempt started working: its first progress report,
 // or its lease when it never reported any.
@@ -195,9 +193,9 @@ func (a *attempt) ranSince() time.Time {
 }
 
 type agent struct {
-	Info     wire.AgentInfo `json:"info"`
-	State    string         `json:"state"`
-	LastSeen time.Time      `json:"lastSeen"`
+	Info     AgentInfo  `json:"info"`
+	State    AgentState `json:"state"`
+	LastSeen time.Time  `json:"lastSeen"`
 	// Score is the agent's encode time per media second, an exponential
 	// moving average over its finished encode attempts (Samples of them).
 	// It is a Duration, an integer, so every replica computes the same

@@ -7,8 +7,6 @@ import (
 	"maps"
 	"slices"
 	"time"
-
-	"github.com/sunomi/sunomi/cluster/wire"
 )
 
 // The read methods take the read lock and return copies: callers may keep and
@@ -16,14 +14,15 @@ import (
 
 // TaskInfo is what the leader needs to hand a task to an agent.
 type TaskInfo struct {
-	ID, Job, Kind string
-	Index         int
-	Spec          json.RawMessage
+	ID, Job string
+	Kind    TaskKind
+	Index   int
+	Spec    json.RawMessage
 	// Inputs maps input names to storage keys.
 	Inputs       map[string]string
 	MediaSeconds float64
 	Output       string // the job's output prefix
-	State        string
+	State        AttemptState
 }
 
 // ActiveAttempt is a leased or running attempt, for the leader's lease timers.
@@ -33,105 +32,114 @@ type ActiveAttempt struct {
 }
 
 // Job returns a job with its tasks and attempts.
-func (f *FSM) Job(id string) (wire.Job, bool) {
+func (f *FSM) Job(id string) (Job, bool) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	j := f.s.Jobs[id]
 	if j == nil {
-		return wire.Job{}, false
+		return Job{}, false
 	}
 	return f.s.jobView(j, true), true
 }
 
 // Jobs returns every job, newest first, without tasks.
-func (f *FSM) Jobs() []wire.Job {
+func (f *FSM) Jobs() []Job {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	jobs := slices.Collect(maps.Values(f.s.Jobs))
 	slices.SortFunc(jobs, func(x, y *job) int { return cmp.Compare(y.Seq, x.Seq) })
-	out := make([]wire.Job, len(jobs))
+	out := make([]Job, len(jobs))
 	for i, j := range jobs {
 		out[i] = f.s.jobView(j, false)
 	}
 	return out
 }
 
-// jobView builds the client's view of a job. Every rung advances together
-// (one decode feeds all rungs), so each rung's frames are the sum over the
-// encode tasks of task.frames.
-func (s *state) jobView(j *job, withTasks bool) wire.Job {
-	w := wire.Job{
-		ID: j.ID, State: j.State, Source: j.Source, Output: j.Output,
-		Priority: j.Priority, Error: j.Error, Created: j.Created, Updated: j.Updated,
+// jobView copies a job out of the state. Every rung advances together (one
+// decode feeds all rungs), so the frames are the sum over the encode tasks
+// of task.frames.
+func (s *state) jobView(j *job, withTasks bool) Job {
+	v := Job{
+		ID: j.ID, State: j.State, Source: j.Source, Output: j.Output, Priority: j.Priority,
+		Encoder: j.Encoder, Family: j.Family, Error: j.Error, Created: j.Created, Updated: j.Updated,
+		Rungs: slices.Clone(j.Rungs),
 	}
 	if j.PlayableAt != nil {
 		at := *j.PlayableAt
-		w.PlayableAt = &at
+		v.PlayableAt = &at
 	}
-	var done, total int64
 	for _, id := range j.Tasks {
 		t := s.Tasks[id]
-		if t.Kind == wire.TaskEncode {
-			w.ChunksTotal++
-			if t.State == wire.TaskDone {
-				w.ChunksDone++
+		if t.Kind == KindEncode {
+			v.ChunksTotal++
+			if t.State == StateDone {
+				v.ChunksDone++
 			}
 			d, tot := t.frames()
-			done, total = done+d, total+tot
+			v.FramesDone, v.FramesTotal = v.FramesDone+d, v.FramesTotal+tot
 		}
 		if withTasks {
-			w.Tasks = append(w.Tasks, taskView(t))
+			v.Tasks = append(v.Tasks, taskView(t))
 		}
 	}
-	for _, r := range j.Rungs {
-		w.Rungs = append(w.Rungs, wire.RungProgress{Name: r, FramesDone: done, FramesTotal: total})
-	}
-	return w
+	return v
 }
 
-func taskView(t *task) wire.Task {
-	w := wire.Task{ID: t.ID, Kind: t.Kind, Index: t.Index, State: t.State, Winner: t.Winner}
+func taskView(t *task) Task {
+	v := Task{ID: t.ID, Kind: t.Kind, Index: t.Index, State: t.State, Winner: t.Winner}
 	for _, a := range t.Attempts {
-		w.Attempts = append(w.Attempts, wire.Attempt{
-			N: a.N, Agent: a.Agent, State: a.State, Error: a.Error,
-			FramesDone: a.FramesDone, FramesTotal: a.FramesTotal,
-			Started: a.Started, Finished: a.Finished,
-		})
+		v.Attempts = append(v.Attempts, attemptView(a))
 	}
-	return w
+	return v
 }
 
-// Agents returns every agent sorted by ID; Busy counts its active attempts.
-func (f *FSM) Agents() []wire.Agent {
+func attemptView(a *attempt) Attempt {
+	return Attempt{
+		N: a.N, Agent: a.Agent, State: a.State, Error: a.Error,
+		FramesDone: a.FramesDone, FramesTotal: a.FramesTotal, Encoder: a.Encoder,
+		Speculative: a.Speculative, Started: a.Started, Finished: a.Finished,
+	}
+}
+
+// Attempt returns attempt n of a task.
+func (f *FSM) Attempt(task string, n int) (Attempt, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	t := f.s.Tasks[task]
+	if t == nil || n < 1 || n > len(t.Attempts) {
+		return Attempt{}, false
+	}
+	return attemptView(t.Attempts[n-1]), true
+}
+
+// Agents returns every agent sorted by ID.
+func (f *FSM) Agents() []Agent {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	busy := f.s.busy()
-	out := make([]wire.Agent, 0, len(f.s.Agents))
+	out := make([]Agent, 0, len(f.s.Agents))
 	for _, a := range f.s.Agents {
 		out = append(out, agentView(a, busy[a.Info.ID]))
 	}
-	slices.SortFunc(out, func(x, y wire.Agent) int { return cmp.Compare(x.ID, y.ID) })
+	slices.SortFunc(out, func(x, y Agent) int { return cmp.Compare(x.ID, y.ID) })
 	return out
 }
 
 // Agent returns one agent.
-func (f *FSM) Agent(id string) (wire.Agent, bool) {
+func (f *FSM) Agent(id string) (Agent, bool) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	a := f.s.Agents[id]
 	if a == nil {
-		return wire.Agent{}, false
+		return Agent{}, false
 	}
 	return agentView(a, f.s.busy()[id]), true
 }
 
-func agentView(a *agent, busy int) wire.Agent {
-	return wire.Agent{
-		ID: a.Info.ID, State: a.State, Addr: a.Info.Addr,
-		Slots: a.Info.Slots, Busy: busy, Cores: a.Info.Cores,
-		Encoders: slices.Clone(a.Info.Encoders), Version: a.Info.Version,
-		LastSeen: a.LastSeen,
-	}
+func agentView(a *agent, busy int) Agent {
+	info := a.Info
+	info.Encoders = slices.Clone(info.Encoders)
+	return Agent{AgentInfo: info, State: a.State, Busy: busy, LastSeen: a.LastSeen}
 }
 
 // busy counts active attempts per agent; finished jobs have none.
@@ -206,11 +214,11 @@ func (f *FSM) Results(jobID string) (split json.RawMessage, encode []json.RawMes
 	var encodes []*task
 	for _, id := range j.Tasks {
 		switch t := f.s.Tasks[id]; t.Kind {
-		case wire.TaskSplit:
+		case KindSplit:
 			split = bytes.Clone(t.Result)
-		case wire.TaskAudio:
+		case KindAudio:
 			audio = bytes.Clone(t.Result)
-		case wire.TaskEncode:
+		case KindEncode:
 			encodes = append(encodes, t)
 		}
 	}

@@ -10,26 +10,8 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"github.com/sunomi/sunomi/internal/avx"
+	"github.com/sunomi/sunomi/media"
 )
-
-// Extracted names the files the split task wrote: one video file per chunk
-// of the plan, and the whole audio track when the source has one.
-//
-// Every timestamp in them is shifted forward by ExtractShift: the muxer would
-// otherwise shift a file whose first decode timestamp is negative (B-frames,
-// AAC priming) on its own, and the first chunk would no longer line up with
-// the others.
-type Extracted struct {
-	Chunks []string `json:"chunks"`
-	Audio  string   `json:"audio,omitempty"`
-	// VideoShift and AudioShift are ExtractShift in each source stream's time base.
-	VideoShift int64 `json:"videoShift"`
-	AudioShift int64 `json:"audioShift"`
-	// VideoParams and AudioParams are what the files lost of each stream's
-	// codec parameters; the decoding tasks restore them.
-	VideoParams avx.NUTParams `json:"videoParams"`
-	AudioParams avx.NUTParams `json:"audioParams"`
-}
 
 // ExtractShift is added to every timestamp of an extracted file.
 const ExtractShift = 10 * time.Second
@@ -44,20 +26,20 @@ const extractFormat = "nut"
 // at or before its start to the keyframe at or after its end into its own
 // file in dir, plus the audio stream into audio.nut. It reads the source once
 // and holds at most a few packets in memory.
-func Extract(ctx context.Context, src string, p *Probe, plan Plan, dir string) (Extracted, error) {
+func Extract(ctx context.Context, src string, p *media.Probe, plan media.Plan, dir string) (media.Extracted, error) {
 	in, err := openInput(src)
 	if err != nil {
-		return Extracted{}, err
+		return media.Extracted{}, err
 	}
 	defer in.close()
 	streams := in.fc.Streams()
 
-	var out Extracted
+	var out media.Extracted
 	var chunks []*chunkWriter
 	video, audio := -1, -1
 	if v := p.Video; v != nil {
 		video = v.Index
-		out.VideoShift = DurationToPTS(ExtractShift, v.TimeBase)
+		out.VideoShift = media.DurationToPTS(ExtractShift, v.TimeBase)
 		out.VideoParams = avx.NUTParamsOf(streams[video].CodecParameters())
 		for _, c := range plan.Chunks {
 			path := filepath.Join(dir, fmt.Sprintf("chunk_%05d.%s", c.Index, extractFormat))
@@ -69,10 +51,10 @@ func Extract(ctx context.Context, src string, p *Probe, plan Plan, dir string) (
 	if a := p.Audio; a != nil {
 		audio = a.Index
 		out.Audio = filepath.Join(dir, "audio."+extractFormat)
-		out.AudioShift = DurationToPTS(ExtractShift, a.TimeBase)
+		out.AudioShift = media.DurationToPTS(ExtractShift, a.TimeBase)
 		out.AudioParams = avx.NUTParamsOf(streams[audio].CodecParameters())
 		if aw, err = newCopyWriter(out.Audio, streams[audio], out.AudioShift); err != nil {
-			return Extracted{}, err
+			return media.Extracted{}, err
 		}
 		defer aw.close()
 	}
@@ -88,7 +70,7 @@ func Extract(ctx context.Context, src string, p *Probe, plan Plan, dir string) (
 	defer pkt.Free()
 	for {
 		if err := ctx.Err(); err != nil {
-			return Extracted{}, err
+			return media.Extracted{}, err
 		}
 		if err := in.fc.ReadFrame(pkt); err != nil {
 			if !errors.Is(err, astiav.ErrEof) {
@@ -100,27 +82,27 @@ func Extract(ctx context.Context, src string, p *Probe, plan Plan, dir string) (
 		case video:
 			for _, c := range chunks {
 				if err := c.add(pkt); err != nil {
-					return Extracted{}, err
+					return media.Extracted{}, err
 				}
 			}
 		case audio:
 			if err := aw.write(pkt); err != nil {
-				return Extracted{}, err
+				return media.Extracted{}, err
 			}
 		}
 		pkt.Unref()
 	}
 	for _, c := range chunks {
 		if c.state == chunkPending {
-			return Extracted{}, fmt.Errorf("chunk %d: keyframe at %d never found", c.chunk.Index, c.chunk.SourceStartPTS)
+			return media.Extracted{}, fmt.Errorf("chunk %d: keyframe at %d never found", c.chunk.Index, c.chunk.SourceStartPTS)
 		}
 		if err := c.finish(); err != nil {
-			return Extracted{}, err
+			return media.Extracted{}, err
 		}
 	}
 	if aw != nil {
 		if err := aw.finish(); err != nil {
-			return Extracted{}, err
+			return media.Extracted{}, err
 		}
 	}
 	return out, nil
@@ -137,7 +119,7 @@ const (
 
 // chunkWriter follows one chunk through the packet stream in decode order.
 type chunkWriter struct {
-	chunk  Chunk
+	chunk  media.Chunk
 	path   string
 	stream *astiav.Stream
 	shift  int64

@@ -12,10 +12,11 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/internal/testmedia"
+	"github.com/sunomi/sunomi/media"
 )
 
 // rescale converts ts from time base from to time base to, rounding to nearest.
-func rescale(ts int64, from, to Rational) int64 {
+func rescale(ts int64, from, to media.Rational) int64 {
 	r := new(big.Rat).SetFrac(
 		new(big.Int).Mul(big.NewInt(ts), big.NewInt(int64(from.Num)*int64(to.Den))),
 		big.NewInt(int64(from.Den)*int64(to.Num)))
@@ -59,7 +60,7 @@ func TestExtract(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Extract error: %v", err)
 			}
-			if got, want := out.VideoShift, DurationToPTS(ExtractShift, p.Video.TimeBase); got != want {
+			if got, want := out.VideoShift, media.DurationToPTS(ExtractShift, p.Video.TimeBase); got != want {
 				t.Errorf("VideoShift = %d, want ExtractShift in the video time base %d", got, want)
 			}
 			wantChunkFiles(t, src, p, plan, out)
@@ -71,7 +72,7 @@ func TestExtract(t *testing.T) {
 // wantChunkFiles decodes every chunk file and checks that, keeping the frames
 // with StartPTS <= pts < EndPTS of each, the chunks give back every source
 // frame exactly once.
-func wantChunkFiles(t *testing.T, src string, p *Probe, plan Plan, out Extracted) {
+func wantChunkFiles(t *testing.T, src string, p *media.Probe, plan media.Plan, out media.Extracted) {
 	t.Helper()
 	if len(out.Chunks) != len(plan.Chunks) {
 		t.Fatalf("Extract wrote %d chunk files, want %d", len(out.Chunks), len(plan.Chunks))
@@ -127,7 +128,7 @@ func wantChunkFiles(t *testing.T, src string, p *Probe, plan Plan, out Extracted
 }
 
 // wantAudioFile checks that the whole audio track was copied when there is one.
-func wantAudioFile(t *testing.T, p *Probe, out Extracted, dir string) {
+func wantAudioFile(t *testing.T, p *media.Probe, out media.Extracted, dir string) {
 	t.Helper()
 	path := filepath.Join(dir, "audio.nut")
 	if p.Audio == nil {
@@ -142,7 +143,7 @@ func wantAudioFile(t *testing.T, p *Probe, out Extracted, dir string) {
 	if out.Audio != path {
 		t.Errorf("Audio = %q, want %q", out.Audio, path)
 	}
-	if got, want := out.AudioShift, DurationToPTS(ExtractShift, p.Audio.TimeBase); got != want {
+	if got, want := out.AudioShift, media.DurationToPTS(ExtractShift, p.Audio.TimeBase); got != want {
 		t.Errorf("AudioShift = %d, want ExtractShift in the audio time base %d", got, want)
 	}
 	streams, _ := ffprobeStreams(t, path)
@@ -238,7 +239,7 @@ func TestExtractKeepsTimeBase(t *testing.T) {
 				}
 			}
 			streams, _ := ffprobeStreams(t, out.Audio)
-			want := Rational{1, p.Audio.SampleRate}
+			want := media.Rational{Num: 1, Den: p.Audio.SampleRate}
 			if got := parseTimeBase(t, streams[0].TimeBase); got != p.Audio.TimeBase && got != want {
 				t.Errorf("audio.nut: time base = %v, want the source audio's %v or %v", got, p.Audio.TimeBase, want)
 			}

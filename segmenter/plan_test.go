@@ -9,17 +9,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sunomi/sunomi/media"
 )
 
 // stream describes a synthetic video stream for the planner: frame timestamps
 // (presentation order) and which of them are keyframes.
 type stream struct {
-	v      VideoStream
+	v      media.VideoStream
 	frames []int64
 }
 
 // ticks converts seconds, given as the fraction num/den, to the nearest tick of tb.
-func ticks(num, den int64, tb Rational) int64 {
+func ticks(num, den int64, tb media.Rational) int64 {
 	r := new(big.Rat).SetFrac(big.NewInt(num*int64(tb.Den)), big.NewInt(den*int64(tb.Num)))
 	f, _ := r.Float64()
 	return int64(math.Round(f))
@@ -27,7 +29,7 @@ func ticks(num, den int64, tb Rational) int64 {
 
 // cfrStream builds a constant-rate stream of n frames at fps (fpsNum/fpsDen)
 // in time base tb, starting at origin, with a keyframe every keyEvery frames.
-func cfrStream(tb Rational, fpsNum, fpsDen int64, n int, origin int64, keyEvery int) stream {
+func cfrStream(tb media.Rational, fpsNum, fpsDen int64, n int, origin int64, keyEvery int) stream {
 	var s stream
 	for i := range n {
 		s.frames = append(s.frames, origin+ticks(int64(i)*fpsDen, fpsNum, tb))
@@ -38,8 +40,8 @@ func cfrStream(tb Rational, fpsNum, fpsDen int64, n int, origin int64, keyEvery 
 }
 
 // newStream fills in what ProbeFile would report for these frames.
-func newStream(tb Rational, frames []int64, lastDur int64, key func(i int) bool) VideoStream {
-	v := VideoStream{
+func newStream(tb media.Rational, frames []int64, lastDur int64, key func(i int) bool) media.VideoStream {
+	v := media.VideoStream{
 		TimeBase:  tb,
 		OriginPTS: frames[0],
 		LastPTS:   frames[len(frames)-1],
@@ -56,7 +58,7 @@ func newStream(tb Rational, frames []int64, lastDur int64, key func(i int) bool)
 }
 
 // checkPlan verifies the invariants every plan must hold for the stream's frames.
-func checkPlan(t *testing.T, s stream, p Plan, segment time.Duration) {
+func checkPlan(t *testing.T, s stream, p media.Plan, segment time.Duration) {
 	t.Helper()
 	v := s.v
 	if p.TimeBase != v.TimeBase || p.OriginPTS != v.OriginPTS || p.Segment != segment {
@@ -87,8 +89,8 @@ func checkPlan(t *testing.T, s stream, p Plan, segment time.Duration) {
 		}
 		last := i == len(p.Chunks)-1
 		if last {
-			if c.EndPTS != NoEnd || c.SourceEndPTS != NoEnd {
-				t.Errorf("last chunk: EndPTS, SourceEndPTS = %d, %d; want NoEnd", c.EndPTS, c.SourceEndPTS)
+			if c.EndPTS != media.NoEnd || c.SourceEndPTS != media.NoEnd {
+				t.Errorf("last chunk: EndPTS, SourceEndPTS = %d, %d; want media.NoEnd", c.EndPTS, c.SourceEndPTS)
 			}
 			if got, want := c.End, v.Seconds(v.EndPTS); got != want {
 				t.Errorf("last chunk: End = %v s, want the stream's end %v s", got, want)
@@ -121,7 +123,7 @@ func checkPlan(t *testing.T, s stream, p Plan, segment time.Duration) {
 			t.Errorf("chunk %d: SourceStartPTS = %d, want keyframe %d (at or before %d)", i, c.SourceStartPTS, wantSrcStart, c.StartPTS)
 		}
 		if !last {
-			wantSrcEnd := int64(NoEnd)
+			wantSrcEnd := int64(media.NoEnd)
 			for _, k := range slices.Backward(keys) {
 				if k >= c.EndPTS {
 					wantSrcEnd = k
@@ -149,8 +151,8 @@ func checkPlan(t *testing.T, s stream, p Plan, segment time.Duration) {
 }
 
 func TestPlanChunks(t *testing.T) {
-	tb15360 := Rational{1, 15360}
-	tb90k := Rational{1, 90000}
+	tb15360 := media.Rational{Num: 1, Den: 15360}
+	tb90k := media.Rational{Num: 1, Den: 90000}
 	tests := []struct {
 		name             string
 		stream           stream
@@ -182,7 +184,7 @@ func TestPlanChunks(t *testing.T) {
 		},
 		{
 			name:         "29.97fps 60s tb 1/1000",
-			stream:       cfrStream(Rational{1, 1000}, 30000, 1001, 1798, 0, 250),
+			stream:       cfrStream(media.Rational{Num: 1, Den: 1000}, 30000, 1001, 1798, 0, 250),
 			segment:      4 * time.Second,
 			chunk:        16 * time.Second,
 			wantChunk:    16 * time.Second,
@@ -191,7 +193,7 @@ func TestPlanChunks(t *testing.T) {
 		},
 		{
 			name:         "29.97fps 60s tb 1/30000",
-			stream:       cfrStream(Rational{1, 30000}, 30000, 1001, 1798, 0, 250),
+			stream:       cfrStream(media.Rational{Num: 1, Den: 30000}, 30000, 1001, 1798, 0, 250),
 			segment:      4 * time.Second,
 			chunk:        16 * time.Second,
 			wantChunk:    16 * time.Second,
@@ -209,7 +211,7 @@ func TestPlanChunks(t *testing.T) {
 			wantSegments:     []int{4, 4, 4, 3},
 			wantStarts:       []int64{0, 16 * 15360, 32 * 15360, 48 * 15360},
 			wantSourceStarts: []int64{0, 0, 20 * 15360, 40 * 15360},
-			wantSourceEnds:   []int64{20 * 15360, 40 * 15360, NoEnd, NoEnd},
+			wantSourceEnds:   []int64{20 * 15360, 40 * 15360, media.NoEnd, media.NoEnd},
 		},
 		{
 			// A keyframe exactly on a chunk boundary is both the end of one
@@ -222,7 +224,7 @@ func TestPlanChunks(t *testing.T) {
 			wantSegments:     []int{4, 4, 4, 3},
 			wantStarts:       []int64{0, 16 * 15360, 32 * 15360, 48 * 15360},
 			wantSourceStarts: []int64{0, 16 * 15360, 32 * 15360, 48 * 15360},
-			wantSourceEnds:   []int64{16 * 15360, 32 * 15360, 48 * 15360, NoEnd},
+			wantSourceEnds:   []int64{16 * 15360, 32 * 15360, 48 * 15360, media.NoEnd},
 		},
 		{
 			// 17 s: the last frame (16.967 s) opens a fifth segment.
@@ -264,7 +266,7 @@ func TestPlanChunks(t *testing.T) {
 			wantSegments:     []int{1},
 			wantStarts:       []int64{0},
 			wantSourceStarts: []int64{0},
-			wantSourceEnds:   []int64{NoEnd},
+			wantSourceEnds:   []int64{media.NoEnd},
 		},
 		{
 			name:         "single frame",
@@ -314,7 +316,7 @@ func TestPlanChunks(t *testing.T) {
 		},
 		{
 			name:         "segment 2s chunk 6s",
-			stream:       cfrStream(Rational{1, 12800}, 25, 1, 500, 0, 50),
+			stream:       cfrStream(media.Rational{Num: 1, Den: 12800}, 25, 1, 500, 0, 50),
 			segment:      2 * time.Second,
 			chunk:        6 * time.Second,
 			wantChunk:    6 * time.Second,
@@ -369,7 +371,7 @@ func TestPlanChunks(t *testing.T) {
 // TestPlanChunksIgnoresGOP checks that where keyframes are changes where
 // chunks are extracted from, never where they start or end.
 func TestPlanChunksIgnoresGOP(t *testing.T) {
-	tb := Rational{1, 15360}
+	tb := media.Rational{Num: 1, Den: 15360}
 	ref, err := PlanChunks(ptr(cfrStream(tb, 30, 1, 1800, 0, 60).v), 4*time.Second, 16*time.Second)
 	if err != nil {
 		t.Fatalf("PlanChunks error: %v", err)
@@ -399,7 +401,7 @@ func TestPlanChunksIgnoresGOP(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 func TestPlanChunksErrors(t *testing.T) {
-	s := cfrStream(Rational{1, 15360}, 30, 1, 300, 0, 250)
+	s := cfrStream(media.Rational{Num: 1, Den: 15360}, 30, 1, 300, 0, 250)
 	tests := []struct {
 		name           string
 		segment, chunk time.Duration
@@ -433,7 +435,7 @@ func TestPlanChunksErrors(t *testing.T) {
 
 // vfrStream builds a phone-like stream: 30 fps with jitter, a stretch of
 // dropped frames and an occasional long stall, and irregular keyframes.
-func vfrStream(rng *rand.Rand, tb Rational, origin int64, seconds float64) stream {
+func vfrStream(rng *rand.Rand, tb media.Rational, origin int64, seconds float64) stream {
 	var frames []int64
 	var keys []bool
 	for t := 0.0; t < seconds; {
@@ -458,7 +460,7 @@ func vfrStream(rng *rand.Rand, tb Rational, origin int64, seconds float64) strea
 // streams: every frame between the origin and the last frame falls in
 // exactly one chunk, and chunk edges are segment boundaries.
 func TestPlanChunksEveryFrameOnce(t *testing.T) {
-	timeBases := []Rational{{1, 90000}, {1, 15360}, {1, 1000}, {1, 30000}, {1001, 30000}, {1, 600}}
+	timeBases := []media.Rational{{Num: 1, Den: 90000}, {Num: 1, Den: 15360}, {Num: 1, Den: 1000}, {Num: 1, Den: 30000}, {Num: 1001, Den: 30000}, {Num: 1, Den: 600}}
 	for seed := range uint64(40) {
 		rng := rand.New(rand.NewPCG(seed, 0x5e9))
 		tb := timeBases[int(seed)%len(timeBases)]
@@ -481,27 +483,27 @@ func TestDurationToPTS(t *testing.T) {
 	tests := []struct {
 		name string
 		d    time.Duration
-		tb   Rational
+		tb   media.Rational
 		want int64
 	}{
-		{"4s at 1/90000", 4 * time.Second, Rational{1, 90000}, 360000},
-		{"4s at 1/15360", 4 * time.Second, Rational{1, 15360}, 61440},
-		{"4s at 1/1000", 4 * time.Second, Rational{1, 1000}, 4000},
-		{"4s at 1001/30000 rounds", 4 * time.Second, Rational{1001, 30000}, 120},            // 119.88
-		{"4000s at 1001/30000 is exact", 4000 * time.Second, Rational{1001, 30000}, 119880}, // 119880.12, not 1000×120
-		{"half a tick rounds up", 1500 * time.Microsecond, Rational{1, 1000}, 2},
-		{"just under half rounds down", 1499 * time.Microsecond, Rational{1, 1000}, 1},
-		{"zero", 0, Rational{1, 90000}, 0},
-		{"12h at 1/90000", 12 * time.Hour, Rational{1, 90000}, 12 * 3600 * 90000},
-		{"1000h at 1/90000", 1000 * time.Hour, Rational{1, 90000}, 1000 * 3600 * 90000},
-		{"12h at 1/1000000", 12 * time.Hour, Rational{1, 1000000}, 12 * 3600 * 1000000},
+		{"4s at 1/90000", 4 * time.Second, media.Rational{Num: 1, Den: 90000}, 360000},
+		{"4s at 1/15360", 4 * time.Second, media.Rational{Num: 1, Den: 15360}, 61440},
+		{"4s at 1/1000", 4 * time.Second, media.Rational{Num: 1, Den: 1000}, 4000},
+		{"4s at 1001/30000 rounds", 4 * time.Second, media.Rational{Num: 1001, Den: 30000}, 120},            // 119.88
+		{"4000s at 1001/30000 is exact", 4000 * time.Second, media.Rational{Num: 1001, Den: 30000}, 119880}, // 119880.12, not 1000×120
+		{"half a tick rounds up", 1500 * time.Microsecond, media.Rational{Num: 1, Den: 1000}, 2},
+		{"just under half rounds down", 1499 * time.Microsecond, media.Rational{Num: 1, Den: 1000}, 1},
+		{"zero", 0, media.Rational{Num: 1, Den: 90000}, 0},
+		{"12h at 1/90000", 12 * time.Hour, media.Rational{Num: 1, Den: 90000}, 12 * 3600 * 90000},
+		{"1000h at 1/90000", 1000 * time.Hour, media.Rational{Num: 1, Den: 90000}, 1000 * 3600 * 90000},
+		{"12h at 1/1000000", 12 * time.Hour, media.Rational{Num: 1, Den: 1000000}, 12 * 3600 * 1000000},
 		// int64(d)*Den overflows int64 here; the exact value is 830103483316929.8.
-		{"max duration at 1/90000", math.MaxInt64, Rational{1, 90000}, 830103483316930},
-		{"negative", -4 * time.Second, Rational{1, 90000}, -360000},
+		{"max duration at 1/90000", math.MaxInt64, media.Rational{Num: 1, Den: 90000}, 830103483316930},
+		{"negative", -4 * time.Second, media.Rational{Num: 1, Den: 90000}, -360000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := DurationToPTS(tt.d, tt.tb); got != tt.want {
+			if got := media.DurationToPTS(tt.d, tt.tb); got != tt.want {
 				t.Errorf("DurationToPTS(%s, %v) = %d, want %d", tt.d, tt.tb, got, tt.want)
 			}
 		})
@@ -511,17 +513,17 @@ func TestDurationToPTS(t *testing.T) {
 func TestBoundaryPTS(t *testing.T) {
 	tests := []struct {
 		name string
-		plan Plan
+		plan media.Plan
 		n    int
 		want int64
 	}{
-		{"first", Plan{Segment: 4 * time.Second, TimeBase: Rational{1, 90000}}, 0, 0},
-		{"origin counts", Plan{Segment: 4 * time.Second, TimeBase: Rational{1, 90000}, OriginPTS: 126000}, 3, 126000 + 3*360000},
-		{"12h at 1/90000", Plan{Segment: 4 * time.Second, TimeBase: Rational{1, 90000}, OriginPTS: 126000}, 10800, 126000 + 12*3600*90000},
+		{"first", media.Plan{Segment: 4 * time.Second, TimeBase: media.Rational{Num: 1, Den: 90000}}, 0, 0},
+		{"origin counts", media.Plan{Segment: 4 * time.Second, TimeBase: media.Rational{Num: 1, Den: 90000}, OriginPTS: 126000}, 3, 126000 + 3*360000},
+		{"12h at 1/90000", media.Plan{Segment: 4 * time.Second, TimeBase: media.Rational{Num: 1, Den: 90000}, OriginPTS: 126000}, 10800, 126000 + 12*3600*90000},
 		// Boundaries are rounded from the exact multiple, so rounding never
 		// accumulates: 1000 segments of 4 s at 1001/30000 are 119880 ticks.
-		{"no accumulated rounding", Plan{Segment: 4 * time.Second, TimeBase: Rational{1001, 30000}}, 1000, 119880},
-		{"29.97 tb 1/90000", Plan{Segment: 4 * time.Second, TimeBase: Rational{1, 90000}}, 7, 7 * 360000},
+		{"no accumulated rounding", media.Plan{Segment: 4 * time.Second, TimeBase: media.Rational{Num: 1001, Den: 30000}}, 1000, 119880},
+		{"29.97 tb 1/90000", media.Plan{Segment: 4 * time.Second, TimeBase: media.Rational{Num: 1, Den: 90000}}, 7, 7 * 360000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -535,14 +537,14 @@ func TestBoundaryPTS(t *testing.T) {
 func TestSegmentOf(t *testing.T) {
 	plans := []struct {
 		name string
-		plan Plan
+		plan media.Plan
 	}{
-		{"1/90000 origin 0", Plan{Segment: 4 * time.Second, TimeBase: Rational{1, 90000}}},
-		{"1/90000 origin 126000", Plan{Segment: 4 * time.Second, TimeBase: Rational{1, 90000}, OriginPTS: 126000}},
-		{"1/15360", Plan{Segment: 4 * time.Second, TimeBase: Rational{1, 15360}}},
-		{"1001/30000", Plan{Segment: 4 * time.Second, TimeBase: Rational{1001, 30000}}},
-		{"1/1000 segment 2.5s", Plan{Segment: 2500 * time.Millisecond, TimeBase: Rational{1, 1000}}},
-		{"1/25 segment 1s origin -2", Plan{Segment: time.Second, TimeBase: Rational{1, 25}, OriginPTS: -2}},
+		{"1/90000 origin 0", media.Plan{Segment: 4 * time.Second, TimeBase: media.Rational{Num: 1, Den: 90000}}},
+		{"1/90000 origin 126000", media.Plan{Segment: 4 * time.Second, TimeBase: media.Rational{Num: 1, Den: 90000}, OriginPTS: 126000}},
+		{"1/15360", media.Plan{Segment: 4 * time.Second, TimeBase: media.Rational{Num: 1, Den: 15360}}},
+		{"1001/30000", media.Plan{Segment: 4 * time.Second, TimeBase: media.Rational{Num: 1001, Den: 30000}}},
+		{"1/1000 segment 2.5s", media.Plan{Segment: 2500 * time.Millisecond, TimeBase: media.Rational{Num: 1, Den: 1000}}},
+		{"1/25 segment 1s origin -2", media.Plan{Segment: time.Second, TimeBase: media.Rational{Num: 1, Den: 25}, OriginPTS: -2}},
 	}
 	for _, pp := range plans {
 		t.Run(pp.name, func(t *testing.T) {
@@ -572,11 +574,11 @@ func TestSegmentOf(t *testing.T) {
 }
 
 func TestChunkContains(t *testing.T) {
-	c := Chunk{StartPTS: 100, EndPTS: 200}
-	last := Chunk{StartPTS: 200, EndPTS: NoEnd}
+	c := media.Chunk{StartPTS: 100, EndPTS: 200}
+	last := media.Chunk{StartPTS: 200, EndPTS: media.NoEnd}
 	tests := []struct {
 		name  string
-		chunk Chunk
+		chunk media.Chunk
 		pts   int64
 		want  bool
 	}{
@@ -597,7 +599,7 @@ func TestChunkContains(t *testing.T) {
 }
 
 func TestPlanChunksFirst(t *testing.T) {
-	tb := Rational{1, 15360}
+	tb := media.Rational{Num: 1, Den: 15360}
 	tests := []struct {
 		name          string
 		first         time.Duration

@@ -14,6 +14,7 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"github.com/sunomi/sunomi/internal/avx"
+	"github.com/sunomi/sunomi/media"
 )
 
 // ErrInvalidMedia marks a source that cannot be transcoded; its message says why.
@@ -24,117 +25,10 @@ func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalidMedia, fmt.Sprintf(format, args...))
 }
 
-// Rational is an exact fraction, as libav uses for time bases and rates.
-type Rational struct {
-	Num int `json:"num"`
-	Den int `json:"den"`
-}
+func rationalOf(r astiav.Rational) media.Rational { return media.Rational{Num: r.Num(), Den: r.Den()} }
 
-// Float returns the fraction's value, or 0 for a zero denominator.
-func (r Rational) Float() float64 {
-	if r.Den == 0 {
-		return 0
-	}
-	return float64(r.Num) / float64(r.Den)
-}
-
-func rationalOf(r astiav.Rational) Rational { return Rational{Num: r.Num(), Den: r.Den()} }
-
-// Probe is what the split task learns about a source.
-type Probe struct {
-	Container string       `json:"container"`
-	Size      int64        `json:"sizeBytes"`
-	Duration  float64      `json:"durationSeconds"`
-	Streams   []StreamInfo `json:"streams"`
-	Video     *VideoStream `json:"video,omitempty"`
-	Audio     *AudioStream `json:"audio,omitempty"`
-	// Warnings describe damage found while reading the file.
-	Warnings []string `json:"warnings,omitempty"`
-}
-
-// StreamInfo summarises one stream of the container.
-type StreamInfo struct {
-	Index int    `json:"index"`
-	Type  string `json:"type"`
-	Codec string `json:"codec"`
-}
-
-// VideoStream describes the video stream the ladder is made from.
-type VideoStream struct {
-	Index       int      `json:"index"`
-	Codec       string   `json:"codec"`
-	Width       int      `json:"width"`
-	Height      int      `json:"height"`
-	SAR         Rational `json:"sampleAspectRatio"`
-	Rotation    int      `json:"rotation"` // clockwise degrees to turn the picture upright: 0, 90, 180 or 270
-	PixelFormat string   `json:"pixelFormat"`
-	BitDepth    int      `json:"bitDepth"`
-	Chroma      string   `json:"chroma"`
-	Interlaced  bool     `json:"interlaced"`
-	FrameRate   Rational `json:"frameRate"` // average rate over the whole stream
-	VFR         bool     `json:"variableFrameRate"`
-	// PeakFrameRate is the highest rate the stream reaches: the nominal rate
-	// of a variable-rate phone video, FrameRate otherwise.
-	PeakFrameRate Rational `json:"peakFrameRate"`
-	TimeBase      Rational `json:"timeBase"`
-	// OriginPTS is the first keyframe's timestamp: time zero of the output timeline.
-	OriginPTS int64 `json:"originPts"`
-	// EndPTS is where the last frame ends.
-	EndPTS int64 `json:"endPts"`
-	// LastPTS is the timestamp of the last frame.
-	LastPTS int64 `json:"lastPts"`
-	Frames  int   `json:"frames"`
-	// Keyframes lists keyframe timestamps in decode order.
-	Keyframes []int64 `json:"-"`
-	KeyCount  int     `json:"keyframes"`
-	// MaxGOP is the longest distance between keyframes, in seconds.
-	MaxGOP float64 `json:"maxGopSeconds"`
-}
-
-// Seconds converts a timestamp of this stream to seconds on the output timeline.
-func (v *VideoStream) Seconds(pts int64) float64 {
-	return float64(pts-v.OriginPTS) * v.TimeBase.Float()
-}
-
-// DisplaySize is the upright picture size with square pixels.
-func (v *VideoStream) DisplaySize() (w, h int) {
-	w, h = v.Width, v.Height
-	if v.SAR.Num > 0 && v.SAR.Den > 0 && v.SAR.Num != v.SAR.Den {
-		w = int(math.Round(float64(w) * v.SAR.Float()))
-	}
-	if v.Rotation == 90 || v.Rotation == 270 {
-		w, h = h, w
-	}
-	return w, h
-}
-
-// AudioStream describes the audio stream that is published.
-type AudioStream struct {
-	Index      int      `json:"index"`
-	Codec      string   `json:"codec"`
-	SampleRate int      `json:"sampleRate"`
-	Channels   int      `json:"channels"`
-	TimeBase   Rational `json:"timeBase"`
-	StartPTS   int64    `json:"startPts"`
-	// StartSeconds is where the sound starts on the source timeline: the
-	// stream's start time, which leaves out encoder priming that the first
-	// packets carry (and the decoder skips).
-	StartSeconds float64 `json:"startSeconds"`
-	Packets      int     `json:"packets"`
-}
-
-// Limits reject sources too large to accept before any encoding starts.
-type Limits struct {
-	MaxWidth    int
-	MaxHeight   int
-	MaxDuration float64 // seconds
-}
-
-// DefaultLimits are the limits of a production platform.
-var DefaultLimits = Limits{MaxWidth: 8192, MaxHeight: 8192, MaxDuration: 12 * 3600}
-
-// Check reports the first limit the source exceeds.
-func (l Limits) Check(p *Probe) error {
+// CheckLimits reports the first of l the source exceeds.
+func CheckLimits(l media.Limits, p *media.Probe) error {
 	if v := p.Video; v != nil && (v.Width > l.MaxWidth || v.Height > l.MaxHeight) {
 		return invalidf("video is %d×%d, larger than the %d×%d limit", v.Width, v.Height, l.MaxWidth, l.MaxHeight)
 	}
@@ -157,7 +51,7 @@ const probeDecodeFrames = 3
 // of the video and audio streams to build the keyframe index, the frame
 // rate and the timeline. Memory grows with the number of frames (a few
 // bytes each), never with the media itself.
-func ProbeFile(ctx context.Context, path string) (*Probe, error) {
+func ProbeFile(ctx context.Context, path string) (*media.Probe, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("open source: %w", err)
@@ -171,11 +65,11 @@ func ProbeFile(ctx context.Context, path string) (*Probe, error) {
 	}
 	defer in.close()
 
-	p := &Probe{Container: in.fc.InputFormat().Name(), Size: st.Size()}
+	p := &media.Probe{Container: in.fc.InputFormat().Name(), Size: st.Size()}
 	video, audio := -1, -1
 	for _, s := range in.fc.Streams() {
 		cp := s.CodecParameters()
-		info := StreamInfo{Index: s.Index(), Type: cp.MediaType().String(), Codec: cp.CodecID().Name()}
+		info := media.StreamInfo{Index: s.Index(), Type: cp.MediaType().String(), Codec: cp.CodecID().Name()}
 		p.Streams = append(p.Streams, info)
 		switch cp.MediaType() {
 		case astiav.MediaTypeVideo:
@@ -199,14 +93,14 @@ func ProbeFile(ctx context.Context, path string) (*Probe, error) {
 		}
 		defer vs.close()
 	}
-	var as *AudioStream
+	var as *media.AudioStream
 	if audio >= 0 {
 		s := streams[audio]
 		cp := s.CodecParameters()
 		if astiav.FindDecoder(cp.CodecID()) == nil {
 			return nil, invalidf("the audio codec %s is not supported", cp.CodecID().Name())
 		}
-		as = &AudioStream{Index: audio, Codec: cp.CodecID().Name(), SampleRate: cp.SampleRate(),
+		as = &media.AudioStream{Index: audio, Codec: cp.CodecID().Name(), SampleRate: cp.SampleRate(),
 			Channels: cp.Channels(), TimeBase: rationalOf(s.TimeBase()), StartPTS: astiav.NoPtsValue}
 	}
 
@@ -317,7 +211,7 @@ type videoScan struct {
 	frame     *astiav.Frame
 	decoded   int
 	sendFails int
-	v         VideoStream
+	v         media.VideoStream
 	pts       []int64
 	durations []int64
 	started   bool
@@ -344,7 +238,7 @@ func newVideoScan(s *astiav.Stream) (*videoScan, error) {
 		return nil, invalidf("the video stream cannot be decoded (%v)", err)
 	}
 	vs := &videoScan{stream: s, dec: dec, frame: astiav.AllocFrame()}
-	vs.v = VideoStream{
+	vs.v = media.VideoStream{
 		Index: s.Index(), Codec: cp.CodecID().Name(), Width: cp.Width(), Height: cp.Height(),
 		SAR: rationalOf(cp.SampleAspectRatio()), TimeBase: rationalOf(s.TimeBase()),
 		PixelFormat: cp.PixelFormat().Name(), Rotation: rotationOf(s),
@@ -353,7 +247,7 @@ func newVideoScan(s *astiav.Stream) (*videoScan, error) {
 		vs.v.SAR = rationalOf(sar)
 	}
 	if vs.v.SAR.Num <= 0 || vs.v.SAR.Den <= 0 {
-		vs.v.SAR = Rational{1, 1}
+		vs.v.SAR = media.Rational{Num: 1, Den: 1}
 	}
 	return vs, nil
 }
@@ -412,7 +306,7 @@ func (vs *videoScan) decode(pkt *astiav.Packet) {
 			vs.v.PixelFormat = vs.frame.PixelFormat().Name()
 			info := avx.DescribePixelFormat(vs.frame.PixelFormat())
 			vs.v.BitDepth, vs.v.Chroma = info.BitDepth, info.Chroma
-			if sar := vs.frame.SampleAspectRatio(); sar.Num() > 0 && sar.Den() > 0 && vs.v.SAR == (Rational{1, 1}) {
+			if sar := vs.frame.SampleAspectRatio(); sar.Num() > 0 && sar.Den() > 0 && vs.v.SAR == (media.Rational{Num: 1, Den: 1}) {
 				vs.v.SAR = rationalOf(sar)
 			}
 		}
@@ -432,7 +326,7 @@ func (vs *videoScan) warnings() []string {
 	return []string{fmt.Sprintf("%d video packets before the first keyframe or without timestamps were skipped", vs.dropped)}
 }
 
-func (vs *videoScan) finish() (*VideoStream, error) {
+func (vs *videoScan) finish() (*media.VideoStream, error) {
 	v := &vs.v
 	if len(vs.pts) == 0 {
 		return nil, invalidf("the video stream has no keyframe")
@@ -479,7 +373,7 @@ func (vs *videoScan) finish() (*VideoStream, error) {
 	if v.Frames > 1 && span > 0 {
 		v.FrameRate = frameRate(vs.stream, median, tb, float64(v.Frames)/span, v.VFR)
 	} else {
-		v.FrameRate = Rational{25, 1}
+		v.FrameRate = media.Rational{Num: 25, Den: 1}
 	}
 	v.PeakFrameRate = v.FrameRate
 	if r := vs.stream.RFrameRate(); v.VFR && r.Den() > 0 && r.Float64() > v.FrameRate.Float() && r.Float64() <= 240 {
@@ -507,7 +401,7 @@ func variable(deltas []int64, median int64) bool {
 
 // frameRate picks an exact rate for constant-rate streams (the container's
 // when it agrees with the measured one) and the measured average otherwise.
-func frameRate(s *astiav.Stream, median int64, tb, measured float64, vfr bool) Rational {
+func frameRate(s *astiav.Stream, median int64, tb, measured float64, vfr bool) media.Rational {
 	if !vfr {
 		for _, r := range []astiav.Rational{s.AvgFrameRate(), s.RFrameRate()} {
 			if r.Num() > 0 && r.Den() > 0 && math.Abs(r.Float64()*float64(median)*tb-1) < 0.02 {
@@ -522,16 +416,16 @@ func frameRate(s *astiav.Stream, median int64, tb, measured float64, vfr bool) R
 }
 
 // exactRate turns a measured rate into a fraction, snapping to the NTSC rates.
-func exactRate(fps float64) Rational {
+func exactRate(fps float64) media.Rational {
 	for _, base := range []int{24, 30, 60, 120} {
 		if math.Abs(fps-float64(base)*1000/1001) < 0.005 {
-			return Rational{base * 1000, 1001}
+			return media.Rational{Num: base * 1000, Den: 1001}
 		}
 	}
 	if math.Abs(fps-math.Round(fps)) < 0.01 {
-		return Rational{int(math.Round(fps)), 1}
+		return media.Rational{Num: int(math.Round(fps)), Den: 1}
 	}
-	return Rational{int(math.Round(fps * 1000)), 1000}
+	return media.Rational{Num: int(math.Round(fps * 1000)), Den: 1000}
 }
 
 func (vs *videoScan) close() {

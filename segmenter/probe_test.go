@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/sunomi/sunomi/internal/testmedia"
+	"github.com/sunomi/sunomi/media"
 )
 
 // ffStream is the part of ffprobe's -show_streams output the tests compare with.
@@ -94,7 +95,7 @@ func parseSeconds(tb testing.TB, s string) float64 {
 	return f
 }
 
-func parseTimeBase(tb testing.TB, s string) Rational {
+func parseTimeBase(tb testing.TB, s string) media.Rational {
 	tb.Helper()
 	num, den, ok := strings.Cut(s, "/")
 	n, err1 := strconv.Atoi(num)
@@ -102,7 +103,7 @@ func parseTimeBase(tb testing.TB, s string) Rational {
 	if !ok || err1 != nil || err2 != nil {
 		tb.Fatalf("parse time base %q", s)
 	}
-	return Rational{n, d}
+	return media.Rational{Num: n, Den: d}
 }
 
 func firstOfType(streams []ffStream, typ string) *ffStream {
@@ -121,7 +122,7 @@ func skipShort(t *testing.T) {
 	}
 }
 
-func probe(t *testing.T, path string) *Probe {
+func probe(t *testing.T, path string) *media.Probe {
 	t.Helper()
 	p, err := ProbeFile(context.Background(), path)
 	if err != nil {
@@ -135,12 +136,12 @@ func TestProbeFile(t *testing.T) {
 	const d = 3 // seconds; the same clips as testmedia's own tests, so the cache is shared
 	tests := []struct {
 		spec  testmedia.Spec
-		check func(t *testing.T, p *Probe, path string)
+		check func(t *testing.T, p *media.Probe, path string)
 	}{
-		{testmedia.CFR(d, 320, 240, 30, true), func(t *testing.T, p *Probe, path string) {
-			wantVideo(t, p, 320, 240, Rational{30, 1})
+		{testmedia.CFR(d, 320, 240, 30, true), func(t *testing.T, p *media.Probe, path string) {
+			wantVideo(t, p, 320, 240, media.Rational{Num: 30, Den: 1})
 			v := p.Video
-			if v.VFR || v.Interlaced || v.Rotation != 0 || v.SAR != (Rational{1, 1}) {
+			if v.VFR || v.Interlaced || v.Rotation != 0 || v.SAR != (media.Rational{Num: 1, Den: 1}) {
 				t.Errorf("VFR, Interlaced, Rotation, SAR = %v, %v, %d, %v; want false, false, 0, 1:1",
 					v.VFR, v.Interlaced, v.Rotation, v.SAR)
 			}
@@ -151,8 +152,8 @@ func TestProbeFile(t *testing.T) {
 				t.Errorf("audio = %+v, want aac 48000 Hz 2 channels", a)
 			}
 		}},
-		{testmedia.CFRTS(d, 320, 240, 30, true), func(t *testing.T, p *Probe, path string) {
-			wantVideo(t, p, 320, 240, Rational{30, 1})
+		{testmedia.CFRTS(d, 320, 240, 30, true), func(t *testing.T, p *media.Probe, path string) {
+			wantVideo(t, p, 320, 240, media.Rational{Num: 30, Den: 1})
 			// MPEG-TS timestamps start near 1.4 s; the output timeline starts there.
 			if got := p.Video.Seconds(p.Video.OriginPTS); got != 0 {
 				t.Errorf("Seconds(OriginPTS) = %v, want 0", got)
@@ -161,8 +162,8 @@ func TestProbeFile(t *testing.T) {
 				t.Errorf("origin = %.3f s, want about 1.4 s", got)
 			}
 		}},
-		{testmedia.LongGOP(30), func(t *testing.T, p *Probe, path string) {
-			wantVideo(t, p, 640, 360, Rational{30, 1})
+		{testmedia.LongGOP(30), func(t *testing.T, p *media.Probe, path string) {
+			wantVideo(t, p, 640, 360, media.Rational{Num: 30, Den: 1})
 			v := p.Video
 			var keys []float64
 			for _, k := range v.Keyframes {
@@ -178,7 +179,7 @@ func TestProbeFile(t *testing.T) {
 				t.Errorf("MaxGOP = %v s, want 20 s", v.MaxGOP)
 			}
 		}},
-		{testmedia.VFR(5), func(t *testing.T, p *Probe, path string) {
+		{testmedia.VFR(5), func(t *testing.T, p *media.Probe, path string) {
 			if p.Video == nil {
 				t.Fatalf("Video = nil")
 			}
@@ -191,11 +192,11 @@ func TestProbeFile(t *testing.T) {
 			if fps := v.FrameRate.Float(); fps < 20 || fps > 29 {
 				t.Errorf("frame rate = %v (%.2f fps), want the measured average between 20 and 29", v.FrameRate, fps)
 			}
-			if v.TimeBase != (Rational{1, 90000}) {
+			if v.TimeBase != (media.Rational{Num: 1, Den: 90000}) {
 				t.Errorf("time base = %v, want 1/90000", v.TimeBase)
 			}
 		}},
-		{testmedia.RotatedPortrait(d), func(t *testing.T, p *Probe, path string) {
+		{testmedia.RotatedPortrait(d), func(t *testing.T, p *media.Probe, path string) {
 			if p.Video == nil {
 				t.Fatalf("Video = nil")
 			}
@@ -211,8 +212,8 @@ func TestProbeFile(t *testing.T) {
 			}
 			wantAutorotated(t, path, v.Rotation)
 		}},
-		{testmedia.TenBit422(d), func(t *testing.T, p *Probe, path string) {
-			wantVideo(t, p, 320, 240, Rational{30, 1})
+		{testmedia.TenBit422(d), func(t *testing.T, p *media.Probe, path string) {
+			wantVideo(t, p, 320, 240, media.Rational{Num: 30, Den: 1})
 			if v := p.Video; v.BitDepth != 10 || v.Chroma != "4:2:2" || v.PixelFormat != "yuv422p10le" {
 				t.Errorf("pixels = %s %d-bit %s, want yuv422p10le 10-bit 4:2:2", v.PixelFormat, v.BitDepth, v.Chroma)
 			}
@@ -220,8 +221,8 @@ func TestProbeFile(t *testing.T) {
 				t.Errorf("audio = %+v, want pcm_s16le", a)
 			}
 		}},
-		{testmedia.Interlaced(d), func(t *testing.T, p *Probe, path string) {
-			wantVideo(t, p, 720, 576, Rational{25, 1})
+		{testmedia.Interlaced(d), func(t *testing.T, p *media.Probe, path string) {
+			wantVideo(t, p, 720, 576, media.Rational{Num: 25, Den: 1})
 			if !p.Video.Interlaced {
 				t.Errorf("Interlaced = false, want true")
 			}
@@ -229,23 +230,23 @@ func TestProbeFile(t *testing.T) {
 				t.Errorf("audio = %+v, want mp2", a)
 			}
 		}},
-		{testmedia.NonSquarePixels(d), func(t *testing.T, p *Probe, path string) {
-			wantVideo(t, p, 720, 480, Rational{30000, 1001})
+		{testmedia.NonSquarePixels(d), func(t *testing.T, p *media.Probe, path string) {
+			wantVideo(t, p, 720, 480, media.Rational{Num: 30000, Den: 1001})
 			v := p.Video
-			if v.SAR != (Rational{32, 27}) {
+			if v.SAR != (media.Rational{Num: 32, Den: 27}) {
 				t.Errorf("SAR = %v, want 32:27", v.SAR)
 			}
 			if w, h := v.DisplaySize(); w != 853 || h != 480 {
 				t.Errorf("DisplaySize = %dx%d, want 853x480", w, h)
 			}
 		}},
-		{testmedia.OddDims(d), func(t *testing.T, p *Probe, path string) {
-			wantVideo(t, p, 853, 481, Rational{30, 1})
+		{testmedia.OddDims(d), func(t *testing.T, p *media.Probe, path string) {
+			wantVideo(t, p, 853, 481, media.Rational{Num: 30, Den: 1})
 			if v := p.Video; v.Chroma != "4:4:4" || v.BitDepth != 8 {
 				t.Errorf("pixels = %d-bit %s, want 8-bit 4:4:4", v.BitDepth, v.Chroma)
 			}
 		}},
-		{testmedia.AudioOnly(d), func(t *testing.T, p *Probe, path string) {
+		{testmedia.AudioOnly(d), func(t *testing.T, p *media.Probe, path string) {
 			if p.Video != nil {
 				t.Errorf("Video = %+v, want nil", p.Video)
 			}
@@ -253,25 +254,25 @@ func TestProbeFile(t *testing.T) {
 				t.Errorf("audio = %+v, want aac 48000 Hz 2 channels", a)
 			}
 		}},
-		{testmedia.NoAudio(d), func(t *testing.T, p *Probe, path string) {
-			wantVideo(t, p, 320, 240, Rational{30, 1})
+		{testmedia.NoAudio(d), func(t *testing.T, p *media.Probe, path string) {
+			wantVideo(t, p, 320, 240, media.Rational{Num: 30, Den: 1})
 			if p.Audio != nil {
 				t.Errorf("Audio = %+v, want nil", p.Audio)
 			}
 		}},
-		{testmedia.AudioLeads(d), func(t *testing.T, p *Probe, path string) {
-			wantVideo(t, p, 320, 240, Rational{30, 1})
+		{testmedia.AudioLeads(d), func(t *testing.T, p *media.Probe, path string) {
+			wantVideo(t, p, 320, 240, media.Rational{Num: 30, Den: 1})
 			wantAudioOffset(t, p, path, -0.5)
 		}},
-		{testmedia.AudioLags(d), func(t *testing.T, p *Probe, path string) {
-			wantVideo(t, p, 320, 240, Rational{30, 1})
+		{testmedia.AudioLags(d), func(t *testing.T, p *media.Probe, path string) {
+			wantVideo(t, p, 320, 240, media.Rational{Num: 30, Den: 1})
 			wantAudioOffset(t, p, path, 0.5)
 		}},
-		{testmedia.Tiny(), func(t *testing.T, p *Probe, path string) {
-			wantVideo(t, p, 160, 120, Rational{30, 1})
+		{testmedia.Tiny(), func(t *testing.T, p *media.Probe, path string) {
+			wantVideo(t, p, 160, 120, media.Rational{Num: 30, Den: 1})
 		}},
-		{testmedia.HighFPS(2), func(t *testing.T, p *Probe, path string) {
-			wantVideo(t, p, 320, 240, Rational{120, 1})
+		{testmedia.HighFPS(2), func(t *testing.T, p *media.Probe, path string) {
+			wantVideo(t, p, 320, 240, media.Rational{Num: 120, Den: 1})
 			if got := p.Video.Frames; got != 240 {
 				t.Errorf("Frames = %d, want 240", got)
 			}
@@ -290,7 +291,7 @@ func TestProbeFile(t *testing.T) {
 
 // wantLikeFFprobe compares what every probe reports with ffprobe's view of
 // the same file.
-func wantLikeFFprobe(t *testing.T, p *Probe, path string) {
+func wantLikeFFprobe(t *testing.T, p *media.Probe, path string) {
 	t.Helper()
 	streams, format := ffprobeStreams(t, path)
 	if p.Container != format.FormatName {
@@ -367,7 +368,7 @@ func wantLikeFFprobe(t *testing.T, p *Probe, path string) {
 	}
 }
 
-func wantVideo(t *testing.T, p *Probe, w, h int, rate Rational) {
+func wantVideo(t *testing.T, p *media.Probe, w, h int, rate media.Rational) {
 	t.Helper()
 	v := p.Video
 	if v == nil {
@@ -389,7 +390,7 @@ func wantVideo(t *testing.T, p *Probe, w, h int, rate Rational) {
 
 // wantAudioOffset checks where the audio starts relative to the video origin,
 // against the clip's construction (within the AAC priming) and ffprobe.
-func wantAudioOffset(t *testing.T, p *Probe, path string, want float64) {
+func wantAudioOffset(t *testing.T, p *media.Probe, path string, want float64) {
 	t.Helper()
 	if p.Audio == nil || p.Video == nil {
 		t.Fatalf("Audio, Video = %v, %v; want both", p.Audio, p.Video)
@@ -544,28 +545,28 @@ func TestProbeFileCorruptMiddle(t *testing.T) {
 }
 
 func TestLimitsCheck(t *testing.T) {
-	video := func(w, h int, seconds float64) *Probe {
-		return &Probe{Duration: seconds, Video: &VideoStream{Width: w, Height: h}}
+	video := func(w, h int, seconds float64) *media.Probe {
+		return &media.Probe{Duration: seconds, Video: &media.VideoStream{Width: w, Height: h}}
 	}
 	tests := []struct {
 		name   string
-		limits Limits
-		probe  *Probe
+		limits media.Limits
+		probe  *media.Probe
 		want   string // "" for no error, else a phrase of the message
 	}{
-		{"1080p", DefaultLimits, video(1920, 1080, 600), ""},
-		{"at every limit", DefaultLimits, video(8192, 8192, 12*3600), ""},
-		{"too wide", DefaultLimits, video(8193, 1080, 60), "8193×1080"},
-		{"too tall", DefaultLimits, video(1080, 8193, 60), "1080×8193"},
-		{"too long", DefaultLimits, video(1920, 1080, 12*3600+1), "12:00:01"},
-		{"audio only too long", DefaultLimits, &Probe{Duration: 13 * 3600, Audio: &AudioStream{}}, "13:00:00"},
-		{"audio only", DefaultLimits, &Probe{Duration: 3600, Audio: &AudioStream{}}, ""},
-		{"custom width", Limits{MaxWidth: 1920, MaxHeight: 1920, MaxDuration: 60}, video(3840, 2160, 10), "1920×1920 limit"},
-		{"custom duration", Limits{MaxWidth: 1920, MaxHeight: 1920, MaxDuration: 90}, video(640, 360, 91.5), "0:01:30 limit"},
+		{"1080p", media.DefaultLimits, video(1920, 1080, 600), ""},
+		{"at every limit", media.DefaultLimits, video(8192, 8192, 12*3600), ""},
+		{"too wide", media.DefaultLimits, video(8193, 1080, 60), "8193×1080"},
+		{"too tall", media.DefaultLimits, video(1080, 8193, 60), "1080×8193"},
+		{"too long", media.DefaultLimits, video(1920, 1080, 12*3600+1), "12:00:01"},
+		{"audio only too long", media.DefaultLimits, &media.Probe{Duration: 13 * 3600, Audio: &media.AudioStream{}}, "13:00:00"},
+		{"audio only", media.DefaultLimits, &media.Probe{Duration: 3600, Audio: &media.AudioStream{}}, ""},
+		{"custom width", media.Limits{MaxWidth: 1920, MaxHeight: 1920, MaxDuration: 60}, video(3840, 2160, 10), "1920×1920 limit"},
+		{"custom duration", media.Limits{MaxWidth: 1920, MaxHeight: 1920, MaxDuration: 90}, video(640, 360, 91.5), "0:01:30 limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.limits.Check(tt.probe)
+			err := CheckLimits(tt.limits, tt.probe)
 			if tt.want == "" {
 				if err != nil {
 					t.Errorf("Check error = %v, want nil", err)
@@ -583,16 +584,16 @@ func TestLimitsCheck(t *testing.T) {
 func TestDisplaySize(t *testing.T) {
 	tests := []struct {
 		name         string
-		v            VideoStream
+		v            media.VideoStream
 		wantW, wantH int
 	}{
-		{"square", VideoStream{Width: 1920, Height: 1080, SAR: Rational{1, 1}}, 1920, 1080},
-		{"unknown SAR", VideoStream{Width: 1920, Height: 1080}, 1920, 1080},
-		{"anamorphic NTSC", VideoStream{Width: 720, Height: 480, SAR: Rational{32, 27}}, 853, 480},
-		{"anamorphic PAL", VideoStream{Width: 720, Height: 576, SAR: Rational{64, 45}}, 1024, 576},
-		{"rotated 90", VideoStream{Width: 640, Height: 360, SAR: Rational{1, 1}, Rotation: 90}, 360, 640},
-		{"rotated 270", VideoStream{Width: 640, Height: 360, SAR: Rational{1, 1}, Rotation: 270}, 360, 640},
-		{"rotated 180", VideoStream{Width: 640, Height: 360, SAR: Rational{1, 1}, Rotation: 180}, 640, 360},
+		{"square", media.VideoStream{Width: 1920, Height: 1080, SAR: media.Rational{Num: 1, Den: 1}}, 1920, 1080},
+		{"unknown SAR", media.VideoStream{Width: 1920, Height: 1080}, 1920, 1080},
+		{"anamorphic NTSC", media.VideoStream{Width: 720, Height: 480, SAR: media.Rational{Num: 32, Den: 27}}, 853, 480},
+		{"anamorphic PAL", media.VideoStream{Width: 720, Height: 576, SAR: media.Rational{Num: 64, Den: 45}}, 1024, 576},
+		{"rotated 90", media.VideoStream{Width: 640, Height: 360, SAR: media.Rational{Num: 1, Den: 1}, Rotation: 90}, 360, 640},
+		{"rotated 270", media.VideoStream{Width: 640, Height: 360, SAR: media.Rational{Num: 1, Den: 1}, Rotation: 270}, 360, 640},
+		{"rotated 180", media.VideoStream{Width: 640, Height: 360, SAR: media.Rational{Num: 1, Den: 1}, Rotation: 180}, 640, 360},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -245,12 +245,7 @@ func (s *Store) search(ctx context.Context, q Search, trace func(Statement)) ([]
 		var hits []SearchHit
 		err := run(searchStatement(q, corrected), func(rows pgx.Rows) error {
 			var h SearchHit
-			v := &h.Video
-			err := rows.Scan(&v.ID, &v.OwnerID, &v.OwnerUsername, &v.OwnerName, &v.OwnerAvatar, &v.Title,
-				&v.Description, &v.Tags, &v.Visibility, &v.Status, &v.FailureReason, &v.DurationSeconds,
-				&v.Rungs, &v.PosterKey, &v.StoryboardKey, &v.JobID, &v.SourceFilename, &v.SourceSize,
-				&v.UploadID, &v.PartSize, &v.CreatedAt, &v.UpdatedAt, &v.PublishedAt, &v.Views, &v.Likes,
-				&v.Dislikes, &v.Comments, &v.Moderation, &v.HeldReason, &v.HeldAt, &v.ContentWarnings, &h.Score)
+			err := rows.Scan(append(videoDest(&h.Video), &h.Score)...)
 			hits = append(hits, h)
 			return err
 		})

@@ -58,6 +58,8 @@ type Video struct {
 	HeldReason      string
 	HeldAt          *time.Time
 	ContentWarnings []string
+	// PlayableAt is when the farm first reported the video's master playlist written.
+	PlayableAt *time.Time
 }
 
 // Moderation states (removal is StatusRemoved).
@@ -78,7 +80,7 @@ const videoColumns = `v.id, v.owner_id, u.username, u.display_name, u.avatar_url
 	v.tags, v.visibility, v.status, v.failure_reason, v.duration_seconds, v.rungs, v.poster_key,
 	v.storyboard_key, v.job_id, v.source_filename, v.source_size, v.upload_id, v.part_size,
 	v.created_at, v.updated_at, v.published_at, v.view_count, v.like_count, v.dislike_count,
-	v.comment_count, v.moderation, v.held_reason, v.held_at, v.content_warnings`
+	v.comment_count, v.moderation, v.held_reason, v.held_at, v.content_warnings, v.playable_at`
 
 const videoFrom = ` FROM videos v JOIN users u ON u.id = v.owner_id `
 
@@ -88,7 +90,7 @@ func videoDest(v *Video) []any {
 		&v.Description, &v.Tags, &v.Visibility, &v.Status, &v.FailureReason, &v.DurationSeconds,
 		&v.Rungs, &v.PosterKey, &v.StoryboardKey, &v.JobID, &v.SourceFilename, &v.SourceSize,
 		&v.UploadID, &v.PartSize, &v.CreatedAt, &v.UpdatedAt, &v.PublishedAt, &v.Views, &v.Likes,
-		&v.Dislikes, &v.Comments, &v.Moderation, &v.HeldReason, &v.HeldAt, &v.ContentWarnings}
+		&v.Dislikes, &v.Comments, &v.Moderation, &v.HeldReason, &v.HeldAt, &v.ContentWarnings, &v.PlayableAt}
 }
 
 func scanVideo(row pgx.Row) (Video, error) {
@@ -269,13 +271,6 @@ func (s *Store) MarkQueued(ctx context.Context, id, jobID string) (bool, error) 
 		UPDATE videos SET status = 'queued', job_id = $2, upload_id = '', updated_at = now()
 		WHERE id = $1 AND status = 'uploading'`, id, jobID)
 	return tag.RowsAffected() == 1, err
-}
-
-// MarkProcessing moves a queued video to processing; a no-op in any other status.
-func (s *Store) MarkProcessing(ctx context.Context, id string) error {
-	_, err := s.pool.Exec(ctx, `
-		UPDATE videos SET status = 'processing', updated_at = now() WHERE id = $1 AND status = 'queued'`, id)
-	return err
 }
 
 // Published is what a finished job produced, and what the automated checks concluded.

@@ -1,44 +1,21 @@
-// Package wire holds the coordinator's HTTP contract — the JSON bodies of the
-// public API and of the agent protocol — and a client for it, shared by the
-// coordinator, the agents and the sunomi CLI.
+// Package wire is the coordinator's HTTP contract: the JSON bodies of the
+// public API and of the agent protocol, shared by the coordinator, its
+// client (cluster/client), the agents and the sunomi CLI. Types only: the
+// coordinator maps them to the domain (package scheduler) at its edge.
 package wire
 
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // Header carrying the cluster token on every request.
 const TokenHeader = "X-Sunomi-Token"
 
-// Job states.
-const (
-	JobQueued    = "queued"
-	JobSplitting = "splitting"
-	JobEncoding  = "encoding"
-	JobStitching = "stitching"
-	JobDone      = "done"
-	JobFailed    = "failed"
-	JobCanceled  = "canceled"
-)
-
-// Task kinds.
-const (
-	TaskSplit  = "split"
-	TaskEncode = "encode"
-	TaskAudio  = "audio"
-	TaskStitch = "stitch"
-)
-
-// Task and attempt states.
-const (
-	TaskPending  = "pending"
-	TaskLeased   = "leased"
-	TaskRunning  = "running"
-	TaskDone     = "done"
-	TaskFailed   = "failed"
-	TaskCanceled = "canceled"
-)
+// The states and kinds in these bodies are the scheduler's own types: the
+// domain spells its vocabulary once, and the JSON carries the same strings.
 
 // SubmitJob is the body of POST /v1/jobs.
 type SubmitJob struct {
@@ -63,17 +40,17 @@ type JobOptions struct {
 
 // Job is a transcoding job as clients see it.
 type Job struct {
-	ID          string         `json:"id"`
-	State       string         `json:"state"`
-	Source      string         `json:"source"`
-	Output      string         `json:"output"`
-	Priority    int            `json:"priority"`
-	Error       string         `json:"error,omitempty"`
-	Created     time.Time      `json:"created"`
-	Updated     time.Time      `json:"updated"`
-	ChunksTotal int            `json:"chunksTotal"`
-	ChunksDone  int            `json:"chunksDone"`
-	Rungs       []RungProgress `json:"rungs,omitempty"`
+	ID          string             `json:"id"`
+	State       scheduler.JobState `json:"state"`
+	Source      string             `json:"source"`
+	Output      string             `json:"output"`
+	Priority    int                `json:"priority"`
+	Error       string             `json:"error,omitempty"`
+	Created     time.Time          `json:"created"`
+	Updated     time.Time          `json:"updated"`
+	ChunksTotal int                `json:"chunksTotal"`
+	ChunksDone  int                `json:"chunksDone"`
+	Rungs       []RungProgress     `json:"rungs,omitempty"`
 	// PlayableAt is when the master playlist first appeared: viewers can
 	// start before the job ends.
 	PlayableAt *time.Time `json:"playableAt,omitempty"`
@@ -89,43 +66,43 @@ type RungProgress struct {
 
 // Task is one unit of work of a job.
 type Task struct {
-	ID       string    `json:"id"`
-	Kind     string    `json:"kind"`
-	Index    int       `json:"index"`
-	State    string    `json:"state"`
-	Winner   int       `json:"winner,omitempty"` // the committed attempt
-	Attempts []Attempt `json:"attempts,omitempty"`
+	ID       string                 `json:"id"`
+	Kind     scheduler.TaskKind     `json:"kind"`
+	Index    int                    `json:"index"`
+	State    scheduler.AttemptState `json:"state"`
+	Winner   int                    `json:"winner,omitempty"` // the committed attempt
+	Attempts []Attempt              `json:"attempts,omitempty"`
 }
 
 // Attempt is one agent's try at a task.
 type Attempt struct {
-	N           int       `json:"n"`
-	Agent       string    `json:"agent"`
-	State       string    `json:"state"`
-	Error       string    `json:"error,omitempty"`
-	FramesDone  int64     `json:"framesDone"`
-	FramesTotal int64     `json:"framesTotal"`
-	Started     time.Time `json:"started"`
-	Finished    time.Time `json:"finished,omitzero"`
+	N           int                    `json:"n"`
+	Agent       string                 `json:"agent"`
+	State       scheduler.AttemptState `json:"state"`
+	Error       string                 `json:"error,omitempty"`
+	FramesDone  int64                  `json:"framesDone"`
+	FramesTotal int64                  `json:"framesTotal"`
+	Started     time.Time              `json:"started"`
+	Finished    time.Time              `json:"finished,omitzero"`
 }
 
 // Agent is a worker as the cluster knows it.
 type Agent struct {
-	ID       string    `json:"id"`
-	State    string    `json:"state"` // alive, draining, dead, left
-	Addr     string    `json:"addr"`
-	Slots    int       `json:"slots"`
-	Busy     int       `json:"busy"`
-	Cores    int       `json:"cores"`
-	Encoders []string  `json:"encoders"`
-	Version  string    `json:"version"`
-	LastSeen time.Time `json:"lastSeen"`
+	ID       string               `json:"id"`
+	State    scheduler.AgentState `json:"state"`
+	Addr     string               `json:"addr"`
+	Slots    int                  `json:"slots"`
+	Busy     int                  `json:"busy"`
+	Cores    int                  `json:"cores"`
+	Encoders []string             `json:"encoders"`
+	Version  string               `json:"version"`
+	LastSeen time.Time            `json:"lastSeen"`
 }
 
 // Cluster is the body of GET /v1/cluster.
 type Cluster struct {
 	NodeID       string `json:"nodeId"`
-	State        string `json:"state"` // Leader, Follower, Candidate
+	State        string `json:"state"` // raft.RaftState.String(): Leader, Follower, Candidate
 	Leader       string `json:"leader"`
 	LeaderHTTP   string `json:"leaderHttp"`
 	Term         uint64 `json:"term"`
@@ -153,7 +130,7 @@ type Error struct {
 	Error string `json:"error"`
 }
 
-// --- agent protocol ---
+// The agent protocol.
 
 // LeaseRequest is the body of POST /v1/agent/lease?wait=20s: the agent
 // long-polls for up to Free tasks.
@@ -180,10 +157,10 @@ type LeaseResponse struct {
 // Assignment is one leased task attempt with everything needed to run it:
 // the agent holds no storage credentials, so inputs come as presigned URLs.
 type Assignment struct {
-	Task    string `json:"task"`
-	Attempt int    `json:"attempt"`
-	Job     string `json:"job"`
-	Kind    string `json:"kind"`
+	Task    string             `json:"task"`
+	Attempt int                `json:"attempt"`
+	Job     string             `json:"job"`
+	Kind    scheduler.TaskKind `json:"kind"`
 	// Spec is the kind's task spec (see the pipeline package's farm task types).
 	Spec json.RawMessage `json:"spec"`
 	// Inputs maps input names to presigned GET URLs.
@@ -191,6 +168,9 @@ type Assignment struct {
 	// MediaSeconds is how much media the task covers; the agent scales its
 	// timeout with it.
 	MediaSeconds float64 `json:"mediaSeconds"`
+	// Encoder is the H.264 encoder an encode task runs with, resolved for
+	// this agent from the encoders it advertised; empty means the spec's.
+	Encoder string `json:"encoder,omitempty"`
 }
 
 // AttemptRef names one attempt.

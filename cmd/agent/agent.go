@@ -18,6 +18,7 @@ import (
 	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/internal/avx"
 	"github.com/sunomi/sunomi/internal/cli"
+	"github.com/sunomi/sunomi/media"
 )
 
 type flags struct {
@@ -85,7 +86,7 @@ func newAgentCmd() *cobra.Command {
 		"comma-separated coordinator HTTP URLs, tried in turn (default $SUNOMI_COORDINATOR)")
 	fl.IntVar(&f.cfg.Slots, "slots", max(1, runtime.NumCPU()/4), "tasks run at once (a quarter of the cores unless set)")
 	fl.IntVar(&f.cfg.Prefetch, "prefetch", 1, "leased tasks whose inputs download while the slots are busy (0: none)")
-	fl.StringVar(&f.encoder, "encoder", encoder.EncoderAuto, "H.264 encoders to offer: auto (every one that opens here) or a comma-separated list of libx264, h264_nvenc, h264_qsv")
+	fl.StringVar(&f.encoder, "encoder", media.EncoderAuto, "H.264 encoders to offer: auto (every one that opens here) or a comma-separated list of libx264, h264_nvenc, h264_qsv")
 	fl.StringVar(&f.token, "token", "", "cluster token (or SUNOMI_TOKEN)")
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the cluster token")
 	fl.StringVar(&f.gossipKey, "gossip-key", "", "base64 memberlist encryption key (or SUNOMI_GOSSIP_KEY)")
@@ -153,7 +154,7 @@ func serveMetrics(addr string, reg *prometheus.Registry) (stop func(), err error
 // encoders lists the encoders to advertise: every one that opens here for
 // auto, else the named ones, each of which must open.
 func encoders(spec string) ([]string, error) {
-	if spec == "" || spec == encoder.EncoderAuto {
+	if spec == "" || spec == media.EncoderAuto {
 		return encoder.AvailableEncoders(), nil
 	}
 	var out []string

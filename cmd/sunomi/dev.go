@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
@@ -29,13 +29,13 @@ import (
 	"github.com/sunomi/sunomi/api"
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/cluster"
-	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/cluster/client"
+	"github.com/sunomi/sunomi/cmd/internal/apicmd"
 	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/internal/avx"
 	"github.com/sunomi/sunomi/internal/cli"
 	"github.com/sunomi/sunomi/internal/postgres"
 	"github.com/sunomi/sunomi/storage"
-	"github.com/sunomi/sunomi/web"
 )
 
 // devDatabase is the database `sunomi dev` creates on its private PostgreSQL cluster.
@@ -45,21 +45,13 @@ const devDatabase = "sunomi"
 // connections (crash recovery after an unclean stop included), the coordinator electing itself.
 const devStartTimeout = 2 * time.Minute
 
+// devFlags are the API's flags (apicmd) and what `sunomi dev` adds: where it keeps
+// everything, and its agents.
 type devFlags struct {
-	http, dataDir, publicURL string
-	databaseURL              string
-	agents                   int
-	drainTimeout             time.Duration
-	logLevel                 string
-	transcription            devTranscription
-	github                   api.GitHubConfig
-	singlePutLimit, partSize string
-}
-
-// devTranscription is the automatic-captions service (api.Config's Transcription fields).
-type devTranscription struct {
-	url, model, key string
-	auto            bool
+	api          apicmd.Flags
+	dataDir      string
+	agents       int
+	drainTimeout time.Duration
 }
 
 func newDevCmd() *cobra.Command {
@@ -77,31 +69,22 @@ so accounts, videos and sign-ins stay. Ctrl-C stops everything cleanly; delete D
 afresh.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// As for cmd/api, secrets may come from the environment (flags show in ps).
-			for flag, env := range map[*string]string{&f.databaseURL: "DATABASE_URL",
-				&f.github.ClientID: "GITHUB_CLIENT_ID", &f.github.ClientSecret: "GITHUB_CLIENT_SECRET"} {
-				if *flag == "" {
-					*flag = os.Getenv(env)
-				}
+			if err := apicmd.ApplyEnv(cmd.Flags()); err != nil {
+				return err
 			}
 			return runDev(cmd.Context(), cmd.OutOrStdout(), f)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.http, "http", "localhost:8080", "HOST:PORT the API and media are served on (:8080 for every interface)")
+	// The API's flags, with the defaults and help of a development machine where they differ:
+	// the storage, the farm and the secrets are made here, so those flags are left out.
+	f.api.AddFlags(fl, "localhost:8080")
+	fl.Lookup("http").Usage = "HOST:PORT the API and media are served on (:8080 for every interface) (or $SUNOMI_HTTP)"
+	fl.Lookup("public-url").Usage = "URL browsers reach --http at (or $SUNOMI_PUBLIC_URL; default http://HOST:PORT of --http, localhost for every interface)"
+	fl.Lookup("database-url").Usage = "PostgreSQL URL to use instead of a private cluster (or $DATABASE_URL)"
 	fl.StringVar(&f.dataDir, "data-dir", ".sunomi", "directory for everything the platform keeps: database, blobs, Raft log, secrets")
-	fl.StringVar(&f.publicURL, "public-url", "", "URL browsers reach --http at (default http://HOST:PORT of --http, localhost for every interface)")
-	fl.StringVar(&f.databaseURL, "database-url", "", "PostgreSQL URL to use instead of a private cluster (default $DATABASE_URL)")
 	fl.IntVar(&f.agents, "agents", max(1, runtime.NumCPU()/2), "in-process agents, one task each (one per two cores unless set)")
 	fl.DurationVar(&f.drainTimeout, "drain-timeout", 10*time.Second, "how long Ctrl-C lets running tasks finish (the rest resume at the next start)")
-	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
-	fl.StringVar(&f.transcription.url, "transcription-url", "", "base URL of an OpenAI-compatible speech-to-text service for automatic captions, e.g. http://localhost:8000")
-	fl.StringVar(&f.transcription.model, "transcription-model", "whisper-1", "model the transcription service runs")
-	fl.StringVar(&f.transcription.key, "transcription-key", "", "Bearer key of the transcription service, if it needs one")
-	fl.BoolVar(&f.transcription.auto, "auto-transcribe", false, "transcribe every video into captions when it is published (needs --transcription-url)")
-	fl.StringVar(&f.singlePutLimit, "single-put-limit", "64MiB", "largest file uploaded with one PUT; larger ones go in resumable multipart parts")
-	fl.StringVar(&f.partSize, "part-size", "16MiB", "multipart part size, at least 5MiB (S3's minimum)")
-	f.github.AddFlags(fl)
 	return cmd
 }
 
@@ -119,19 +102,14 @@ func (s shutdowns) run(ctx context.Context) error {
 }
 
 func runDev(ctx context.Context, out io.Writer, f devFlags) (err error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return fmt.Errorf("--log-level %q: use debug, info, warn or error", f.logLevel)
+	settings, err := f.api.Settings()
+	if err != nil {
+		return err
 	}
 	if f.agents < 1 {
 		return errors.New("--agents must be at least 1")
 	}
-	cfg, err := f.apiConfig()
-	if err != nil {
-		return err
-	}
-	handler := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
-	base := slog.New(handler)
+	cfg, level, base := settings.Config, settings.Level, settings.Log
 	log := base.With("component", "dev")
 	dataDir, err := filepath.Abs(f.dataDir)
 	if err != nil {
@@ -151,15 +129,15 @@ func runDev(ctx context.Context, out io.Writer, f devFlags) (err error) {
 		return err
 	}
 	// Listening first makes a taken port the first error, and gives the URL for port 0.
-	ln, err := net.Listen("tcp", f.http)
+	ln, err := net.Listen("tcp", settings.HTTP)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", f.http, err)
+		return fmt.Errorf("listen on %s: %w", settings.HTTP, err)
 	}
 	defer ln.Close()
-	publicURL := f.publicURL
-	if publicURL == "" {
-		publicURL = devURL(f.http, ln.Addr())
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = devURL(settings.HTTP, ln.Addr())
 	}
+	publicURL := cfg.PublicURL
 
 	var stop shutdowns
 	defer func() {
@@ -176,7 +154,7 @@ func runDev(ctx context.Context, out io.Writer, f devFlags) (err error) {
 		}
 	}()
 
-	db, err := startDevDatabase(ctx, &stop, f.databaseURL, dataDir, base, level)
+	db, err := startDevDatabase(ctx, &stop, settings.DatabaseURL, dataDir, base, level)
 	if err != nil {
 		return err
 	}
@@ -188,7 +166,7 @@ func runDev(ctx context.Context, out io.Writer, f devFlags) (err error) {
 	if err := startDevAgents(&stop, f, dataDir, farm.URLs(), secrets.ClusterToken, base); err != nil {
 		return err
 	}
-	cfg.Store, cfg.Farm, cfg.PublicURL, cfg.Logger = db, farm, publicURL, base
+	cfg.Store, cfg.Farm = db, farm
 	served, err := startDevAPI(ctx, &stop, ln, cfg, blobDir, secrets)
 	if err != nil {
 		return err
@@ -262,7 +240,7 @@ func ensureDatabase(ctx context.Context, pg *postgres.Server, name string) error
 // startDevCoordinator starts a single-node coordinator on loopback ports of the kernel's
 // choosing (Raft keeps its identity by node ID, so new ports at every start are fine) and
 // waits until it leads.
-func startDevCoordinator(ctx context.Context, stop *shutdowns, dataDir, blobDir, token string, base *slog.Logger) (*wire.Client, error) {
+func startDevCoordinator(ctx context.Context, stop *shutdowns, dataDir, blobDir, token string, base *slog.Logger) (*client.Client, error) {
 	addrs, err := freeLoopbackAddrs(3)
 	if err != nil {
 		return nil, err
@@ -290,7 +268,7 @@ func startDevCoordinator(ctx context.Context, stop *shutdowns, dataDir, blobDir,
 		return nil, fmt.Errorf("start the coordinator: %w", err)
 	}
 	stop.push(node.Close)
-	farm := wire.NewClient([]string{"http://" + httpAddr}, token, nil)
+	farm := client.New([]string{"http://" + httpAddr}, token, nil)
 	if err := waitForLeader(ctx, farm); err != nil {
 		return nil, err
 	}
@@ -299,14 +277,14 @@ func startDevCoordinator(ctx context.Context, stop *shutdowns, dataDir, blobDir,
 }
 
 // waitForLeader polls the coordinator until it leads.
-func waitForLeader(ctx context.Context, farm *wire.Client) error {
+func waitForLeader(ctx context.Context, farm *client.Client) error {
 	ctx, cancel := context.WithTimeout(ctx, devStartTimeout)
 	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		cl, err := farm.Cluster(ctx)
-		if err == nil && cl.State == "Leader" {
+		if err == nil && cl.State == raft.Leader.String() {
 			return nil
 		}
 		if err == nil {
@@ -369,24 +347,6 @@ func startDevAgents(stop *shutdowns, f devFlags, dataDir string, coordinators []
 	return nil
 }
 
-// apiConfig returns the API settings the flags choose, checked before anything starts.
-func (f devFlags) apiConfig() (api.Config, error) {
-	var cfg api.Config
-	var err error
-	if f.transcription.auto && f.transcription.url == "" {
-		return cfg, errors.New("--auto-transcribe needs a transcription service: pass --transcription-url too")
-	}
-	cfg.TranscriptionURL, cfg.TranscriptionModel = f.transcription.url, f.transcription.model
-	cfg.TranscriptionKey, cfg.AutoTranscribe = f.transcription.key, f.transcription.auto
-	if cfg.GitHub, err = f.github.Enabled(); err != nil {
-		return cfg, err
-	}
-	if cfg.SinglePutLimit, cfg.PartSize, err = cli.ParseUploadParts(f.singlePutLimit, f.partSize); err != nil {
-		return cfg, err
-	}
-	return cfg, nil
-}
-
 // startDevAPI serves the API of cfg on ln, with local blob storage whose URLs point at it and
 // the keys of secrets.
 func startDevAPI(ctx context.Context, stop *shutdowns, ln net.Listener, cfg api.Config, blobDir string, secrets devSecrets) (<-chan error, error) {
@@ -395,28 +355,16 @@ func startDevAPI(ctx context.Context, stop *shutdowns, ln net.Listener, cfg api.
 	if err != nil {
 		return nil, err
 	}
-	cfg.Blobs, cfg.WebApp = blobs, web.Handler()
-	cfg.SigningKeys = []api.SigningKey{{ID: secrets.JWTKeyID, Secret: []byte(secrets.JWTSecret)}}
+	cfg.Blobs = blobs
+	cfg.Auth.SigningKeys = []api.SigningKey{{ID: secrets.JWTKeyID, Secret: []byte(secrets.JWTSecret)}}
 	cfg.MediaSecret = []byte(secrets.MediaSecret)
-	srv, err := api.New(cfg)
+	srv, err := apicmd.Start(ctx, ln, cfg, nil)
 	if err != nil {
 		return nil, err
 	}
-	if err := srv.Start(ctx); err != nil {
-		return nil, err
-	}
 	stop.push(srv.Close)
-	hs := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(base.Handler(), slog.LevelWarn),
-	}
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-	stop.push(hs.Shutdown)
 	base.Info("api listening", "component", "dev", "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
-	return served, nil
+	return srv.Failed(), nil
 }
 
 // devURL is the URL of the listener for a browser on this machine: the host as given, or

@@ -376,6 +376,23 @@ func TestDevPrivatePostgres(t *testing.T) {
 	dev.stop(t)
 }
 
+// TestDevChecksTheAPIFlags: `sunomi dev` checks the API's flags as cmd/api does (here its
+// public-URL check, which dev once lacked), before it starts or writes anything.
+func TestDevChecksTheAPIFlags(t *testing.T) {
+	dir := t.TempDir()
+	cmd := newDevCmd()
+	cmd.SetArgs([]string{"--data-dir", dir, "--http", "127.0.0.1:0", "--public-url", "sunomi.example"})
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	err := cmd.ExecuteContext(context.Background())
+	if want := `--public-url "sunomi.example" must be an absolute http(s) URL`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v, want it to say %q", err, want)
+	}
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
+		t.Errorf("data directory holds %v (%v), want nothing: the flags are checked first", entries, err)
+	}
+}
+
 // TestRunTaskIsWired checks that the agents of `sunomi dev` can run their tasks through this
 // binary: run-task answers with the task protocol's usage error.
 func TestRunTaskIsWired(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/internal/avx"
+	"github.com/sunomi/sunomi/media"
 )
 
 func newEncodersCmd() *cobra.Command {
@@ -16,7 +17,7 @@ func newEncodersCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			avx.Quiet()
-			auto, err := encoder.ResolveEncoder(encoder.EncoderAuto)
+			auto, err := encoder.ResolveEncoder(media.EncoderAuto)
 			if err != nil {
 				return err
 			}

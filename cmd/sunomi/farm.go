@@ -13,7 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // farmFlags are shared by the commands that talk to a running farm.
@@ -28,11 +30,11 @@ func (f *farmFlags) register(cmd *cobra.Command) {
 	cmd.PersistentFlags().StringVar(&f.token, "token", os.Getenv("SUNOMI_TOKEN"), "cluster token (default $SUNOMI_TOKEN)")
 }
 
-func (f *farmFlags) client() (*wire.Client, error) {
+func (f *farmFlags) client() (*client.Client, error) {
 	if f.coordinator == "" {
 		return nil, errors.New("no coordinator: pass --coordinator URL or set SUNOMI_COORDINATOR")
 	}
-	return wire.NewClient(strings.Split(f.coordinator, ","), f.token, nil), nil
+	return client.New(strings.Split(f.coordinator, ","), f.token, nil), nil
 }
 
 func newJobsCmd() *cobra.Command {
@@ -152,7 +154,7 @@ func newJobsCancelCmd(ff *farmFlags) *cobra.Command {
 
 // watchJob prints the job's progress after every change until it finishes;
 // a failed job is an error carrying its reason.
-func watchJob(ctx context.Context, c *wire.Client, id string, w io.Writer) error {
+func watchJob(ctx context.Context, c *client.Client, id string, w io.Writer) error {
 	var last wire.Job
 	err := c.WatchJob(ctx, id, func(ev wire.Event) error {
 		last = ev.Job
@@ -163,9 +165,9 @@ func watchJob(ctx context.Context, c *wire.Client, id string, w io.Writer) error
 		return err
 	}
 	switch last.State {
-	case wire.JobFailed:
+	case scheduler.JobFailed:
 		return fmt.Errorf("job %s failed: %s", id, last.Error)
-	case wire.JobCanceled:
+	case scheduler.JobCanceled:
 		return fmt.Errorf("job %s was canceled", id)
 	}
 	return nil

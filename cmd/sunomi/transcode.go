@@ -10,16 +10,17 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/internal/avx"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/pipeline"
 	"github.com/sunomi/sunomi/segmenter"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 func newTranscodeCmd() *cobra.Command {
 	var (
 		outDir, report, rungs string
-		opts                  pipeline.Options
+		opts                  media.Options
 		verbose               bool
 	)
 	cmd := &cobra.Command{
@@ -32,7 +33,7 @@ func newTranscodeCmd() *cobra.Command {
 			}
 			if rungs != "" {
 				var err error
-				if opts.Rungs, err = encoder.ParseRungs(rungs); err != nil {
+				if opts.Rungs, err = media.ParseRungs(rungs); err != nil {
 					return err
 				}
 			}
@@ -57,16 +58,16 @@ func newTranscodeCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVarP(&outDir, "output", "o", "", "output directory for the HLS ladder")
 	f.IntVar(&opts.Workers, "workers", runtime.NumCPU(), "in-process workers encoding chunks in parallel")
-	f.DurationVar(&opts.Segment, "segment", pipeline.DefaultSegment, "HLS segment duration")
-	f.DurationVar(&opts.Chunk, "chunk", pipeline.DefaultChunk, "chunk duration (rounded down to whole segments)")
-	f.StringVar(&opts.Preset, "preset", pipeline.DefaultPreset, "x264 preset")
-	f.IntVar(&opts.CRF, "crf", pipeline.DefaultCRF, "x264 constant rate factor")
-	f.StringVar(&opts.Encoder, "encoder", encoder.EncoderAuto, "H.264 encoder: auto, libx264, h264_nvenc or h264_qsv")
+	f.DurationVar(&opts.Segment, "segment", media.DefaultSegment, "HLS segment duration")
+	f.DurationVar(&opts.Chunk, "chunk", media.DefaultChunk, "chunk duration (rounded down to whole segments)")
+	f.StringVar(&opts.Preset, "preset", media.DefaultPreset, "x264 preset")
+	f.IntVar(&opts.CRF, "crf", media.DefaultCRF, "x264 constant rate factor")
+	f.StringVar(&opts.Encoder, "encoder", media.EncoderAuto, "H.264 encoder: auto, libx264, h264_nvenc or h264_qsv")
 	f.StringVar(&rungs, "rungs", "", "comma-separated rungs, e.g. 1080,720,480,360 (default: every rung up to the source)")
 	f.StringVar(&report, "report", "", "where to write the JSON report (default OUTDIR/report.json)")
-	f.IntVar(&opts.Limits.MaxWidth, "max-width", segmenter.DefaultLimits.MaxWidth, "reject sources wider than this")
-	f.IntVar(&opts.Limits.MaxHeight, "max-height", segmenter.DefaultLimits.MaxHeight, "reject sources taller than this")
-	f.Float64Var(&opts.Limits.MaxDuration, "max-duration", segmenter.DefaultLimits.MaxDuration, "reject sources longer than this many seconds")
+	f.IntVar(&opts.Limits.MaxWidth, "max-width", media.DefaultLimits.MaxWidth, "reject sources wider than this")
+	f.IntVar(&opts.Limits.MaxHeight, "max-height", media.DefaultLimits.MaxHeight, "reject sources taller than this")
+	f.Float64Var(&opts.Limits.MaxDuration, "max-duration", media.DefaultLimits.MaxDuration, "reject sources longer than this many seconds")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log progress to stderr")
 	return cmd
 }
@@ -84,5 +85,5 @@ func printSummary(w io.Writer, outDir string, r *pipeline.Report) {
 	for _, warning := range r.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", warning)
 	}
-	fmt.Fprintf(w, "master playlist: %s/%s\n", outDir, pipeline.MasterPlaylist)
+	fmt.Fprintf(w, "master playlist: %s/%s\n", outDir, layout.MasterPlaylist)
 }

@@ -21,6 +21,7 @@ import (
 	"unsafe"
 
 	"github.com/asticode/go-astiav"
+	"github.com/sunomi/sunomi/media"
 )
 
 // codecpar is the C struct behind p. go-astiav v0.16 has no accessors for
@@ -28,19 +29,6 @@ import (
 // (TestCodecParLayout checks it).
 func codecpar(p *astiav.CodecParameters) *C.AVCodecParameters {
 	return *(**C.AVCodecParameters)(unsafe.Pointer(p))
-}
-
-// NUTParams are what a stream copied into a NUT file — the chunks and the
-// audio track the split extracts — loses but some decoders need. NUT has no
-// field for the bits per coded sample (QuickTime Animation), the block
-// alignment and bit rate (WMA, ADPCM), and names no codec it has no tag for
-// (ALAC).
-// The split records them; the tasks that decode the files put them back.
-type NUTParams struct {
-	Decoder            string `json:"decoder,omitempty"` // set when NUT cannot name the codec
-	BitsPerCodedSample int    `json:"bitsPerCodedSample,omitempty"`
-	BlockAlign         int    `json:"blockAlign,omitempty"`
-	BitRate            int64  `json:"bitRate,omitempty"`
 }
 
 // NUTCodecTag is the tag to store for a stream of a NUT file: the source's
@@ -58,9 +46,9 @@ func NUTCodecTag(p *astiav.CodecParameters) astiav.CodecTag {
 }
 
 // NUTParamsOf returns what a NUT copy of a stream with parameters p loses.
-func NUTParamsOf(p *astiav.CodecParameters) NUTParams {
+func NUTParamsOf(p *astiav.CodecParameters) media.NUTParams {
 	c := codecpar(p)
-	out := NUTParams{BitsPerCodedSample: int(c.bits_per_coded_sample), BlockAlign: int(c.block_align), BitRate: int64(c.bit_rate)}
+	out := media.NUTParams{BitsPerCodedSample: int(c.bits_per_coded_sample), BlockAlign: int(c.block_align), BitRate: int64(c.bit_rate)}
 	if C.nut_names_codec(C.int(p.CodecID())) != 1 {
 		if d := astiav.FindDecoder(p.CodecID()); d != nil {
 			out.Decoder = d.Name()
@@ -69,8 +57,8 @@ func NUTParamsOf(p *astiav.CodecParameters) NUTParams {
 	return out
 }
 
-// Restore puts back into p, a NUT file's stream, what the copy lost.
-func (n NUTParams) Restore(p *astiav.CodecParameters) error {
+// RestoreNUTParams puts back into p, a NUT file's stream, what the copy lost (n).
+func RestoreNUTParams(n media.NUTParams, p *astiav.CodecParameters) error {
 	c := codecpar(p)
 	if n.Decoder != "" {
 		d := astiav.FindDecoderByName(n.Decoder)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sunomi/sunomi/internal/avx"
 	"github.com/sunomi/sunomi/internal/testmedia"
+	"github.com/sunomi/sunomi/media"
 )
 
 // streamParams opens path with libav and returns its first stream of the given type.
@@ -56,16 +57,16 @@ func TestNUTParamsRoundTrip(t *testing.T) {
 		spec     testmedia.Spec
 		media    astiav.MediaType
 		selector string
-		check    func(avx.NUTParams) bool
+		check    func(media.NUTParams) bool
 	}{
 		// WMA 2 at 128 kb/s, 44.1 kHz stereo: the encoder writes 743-byte packets.
 		{"WMA block alignment", testmedia.WindowsMedia(2), astiav.MediaTypeAudio, "a:0",
-			func(p avx.NUTParams) bool { return p.BlockAlign == 743 && p.Decoder == "" }},
+			func(p media.NUTParams) bool { return p.BlockAlign == 743 && p.Decoder == "" }},
 		// QuickTime Animation of an RGB picture: 24 bits a pixel; NUT has no tag for qtrle.
 		{"QuickTime Animation bits per pixel", testmedia.Animation(2), astiav.MediaTypeVideo, "v:0",
-			func(p avx.NUTParams) bool { return p.BitsPerCodedSample == 24 && p.Decoder == "qtrle" }},
+			func(p media.NUTParams) bool { return p.BitsPerCodedSample == 24 && p.Decoder == "qtrle" }},
 		{"ALAC, which NUT cannot name", testmedia.Animation(2), astiav.MediaTypeAudio, "a:0",
-			func(p avx.NUTParams) bool { return p.Decoder == "alac" && p.BitsPerCodedSample == 16 }},
+			func(p media.NUTParams) bool { return p.Decoder == "alac" && p.BitsPerCodedSample == 16 }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -77,14 +78,14 @@ func TestNUTParamsRoundTrip(t *testing.T) {
 			}
 			bare := astiav.AllocCodecParameters()
 			defer bare.Free()
-			if err := got.Restore(bare); err != nil {
+			if err := avx.RestoreNUTParams(got, bare); err != nil {
 				t.Fatal(err)
 			}
 			if back := avx.NUTParamsOf(bare); back != got {
-				t.Errorf("after Restore, NUTParamsOf = %+v, want %+v", back, got)
+				t.Errorf("after RestoreNUTParams, NUTParamsOf = %+v, want %+v", back, got)
 			}
 			if got.Decoder != "" && bare.CodecID() != src.CodecID() {
-				t.Errorf("Restore set codec %s, want %s", bare.CodecID(), src.CodecID())
+				t.Errorf("RestoreNUTParams set codec %s, want %s", bare.CodecID(), src.CodecID())
 			}
 		})
 	}
@@ -93,8 +94,8 @@ func TestNUTParamsRoundTrip(t *testing.T) {
 func TestNUTParamsRestoreUnknownDecoder(t *testing.T) {
 	p := astiav.AllocCodecParameters()
 	defer p.Free()
-	if err := (avx.NUTParams{Decoder: "no-such-decoder"}).Restore(p); err == nil {
-		t.Error("Restore accepted a decoder libav does not have")
+	if err := avx.RestoreNUTParams(media.NUTParams{Decoder: "no-such-decoder"}, p); err == nil {
+		t.Error("RestoreNUTParams accepted a decoder libav does not have")
 	}
 }
 

@@ -15,9 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
+
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/syncbuf"
 	"github.com/sunomi/sunomi/internal/testkit"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // Token is the cluster token every test farm uses.
@@ -211,7 +215,7 @@ func Start(tb testing.TB, o Options) *Farm {
 		}
 		alive := 0
 		for _, a := range agents {
-			if a.State == "alive" {
+			if a.State == scheduler.AgentAlive {
 				alive++
 			}
 		}
@@ -247,7 +251,7 @@ func (f *Farm) URLs() []string {
 }
 
 // Client talks to any coordinator, failing over between them.
-func (f *Farm) Client() *wire.Client { return wire.NewClient(f.URLs(), Token, nil) }
+func (f *Farm) Client() *client.Client { return client.New(f.URLs(), Token, nil) }
 
 // Leader returns the coordinator that is leader now, waiting for one.
 func (f *Farm) Leader() *Coordinator {
@@ -258,8 +262,8 @@ func (f *Farm) Leader() *Coordinator {
 			if !c.Running() {
 				continue
 			}
-			cl, err := wire.NewClient([]string{c.URL()}, Token, nil).Cluster(ctx)
-			if err == nil && cl.State == "Leader" {
+			cl, err := client.New([]string{c.URL()}, Token, nil).Cluster(ctx)
+			if err == nil && cl.State == raft.Leader.String() {
 				leader = c
 				return true, nil
 			}
@@ -274,7 +278,7 @@ func (f *Farm) WaitLeader(timeout time.Duration) {
 	f.tb.Helper()
 	f.Eventually(timeout, "a leader", func(ctx context.Context) (bool, error) {
 		for _, c := range f.Coordinators {
-			cl, err := wire.NewClient([]string{c.URL()}, Token, nil).Cluster(ctx)
+			cl, err := client.New([]string{c.URL()}, Token, nil).Cluster(ctx)
 			if err == nil && cl.Leader != "" {
 				return true, nil
 			}
@@ -331,7 +335,7 @@ func (f *Farm) WaitJob(id string, timeout time.Duration) wire.Job {
 			return false, err
 		}
 		job = j
-		return j.State == wire.JobDone || j.State == wire.JobFailed || j.State == wire.JobCanceled, nil
+		return j.State == scheduler.JobDone || j.State == scheduler.JobFailed || j.State == scheduler.JobCanceled, nil
 	})
 	return job
 }

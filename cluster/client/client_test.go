@@ -1,4 +1,4 @@
-package wire_test
+package client_test
 
 import (
 	"bytes"
@@ -17,7 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/scheduler"
 )
 
 // deadURL returns the URL of a server that is no longer listening.
@@ -53,7 +55,7 @@ func TestClientFailsOverAndRemembersTheGoodCoordinator(t *testing.T) {
 	good, goodHits := counting(t, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, []wire.Job{{ID: "j1"}})
 	})
-	c := wire.NewClient([]string{deadURL(t), unavailable.URL, good.URL}, "", nil)
+	c := client.New([]string{deadURL(t), unavailable.URL, good.URL}, "", nil)
 	for i := range 3 {
 		jobs, err := c.Jobs(context.Background())
 		if err != nil {
@@ -79,7 +81,7 @@ func TestClientSetURLsKeepsTheGoodCoordinatorFirst(t *testing.T) {
 		writeJSON(w, http.StatusOK, wire.Cluster{NodeID: "c2"})
 	})
 	dead := deadURL(t)
-	c := wire.NewClient([]string{dead, good.URL}, "", nil)
+	c := client.New([]string{dead, good.URL}, "", nil)
 	if _, err := c.Cluster(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -152,18 +154,18 @@ func TestClientErrors(t *testing.T) {
 			if tt.urls != nil {
 				urls = tt.urls(srv.URL)
 			}
-			_, err := wire.NewClient(urls, "", nil).Job(context.Background(), "x")
+			_, err := client.New(urls, "", nil).Job(context.Background(), "x")
 			if err == nil {
 				t.Fatal("got no error")
 			}
-			var api *wire.APIError
+			var api *client.APIError
 			if gotAPI := errors.As(err, &api); gotAPI != (tt.wantStatus != 0) {
 				t.Fatalf("errors.As(%v, *APIError) = %v, want %v", err, gotAPI, tt.wantStatus != 0)
 			}
 			if api != nil && (api.Status != tt.wantStatus || api.Message != tt.wantMessage) {
 				t.Errorf("got APIError{%d, %q}, want {%d, %q}", api.Status, api.Message, tt.wantStatus, tt.wantMessage)
 			}
-			if got := errors.Is(err, wire.ErrNoCoordinator); got != tt.wantNoCoord {
+			if got := errors.Is(err, client.ErrNoCoordinator); got != tt.wantNoCoord {
 				t.Errorf("errors.Is(%v, ErrNoCoordinator) = %v, want %v", err, got, tt.wantNoCoord)
 			}
 		})
@@ -179,7 +181,7 @@ func TestClientCalls(t *testing.T) {
 	var mu sync.Mutex
 	var last seen
 	replies := map[string]any{
-		"POST /v1/jobs":            wire.Job{ID: "j1", State: wire.JobQueued},
+		"POST /v1/jobs":            wire.Job{ID: "j1", State: scheduler.JobQueued},
 		"GET /v1/jobs":             []wire.Job{{ID: "j1"}},
 		"GET /v1/jobs/a%2Fb":       wire.Job{ID: "a/b"},
 		"GET /v1/agents":           []wire.Agent{{ID: "a1", Slots: 2}},
@@ -200,7 +202,7 @@ func TestClientCalls(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	t.Cleanup(srv.Close)
-	c := wire.NewClient([]string{srv.URL}, "s3cret", nil)
+	c := client.New([]string{srv.URL}, "s3cret", nil)
 	ctx := context.Background()
 	ref := wire.AttemptRef{Task: "t", Attempt: 1}
 	tests := []struct {
@@ -212,7 +214,7 @@ func TestClientCalls(t *testing.T) {
 		want      any
 	}{
 		{"submit", func() (any, error) { return c.SubmitJob(ctx, wire.SubmitJob{Source: "uploads/x"}) },
-			"POST /v1/jobs", "", wire.SubmitJob{Source: "uploads/x"}, wire.Job{ID: "j1", State: wire.JobQueued}},
+			"POST /v1/jobs", "", wire.SubmitJob{Source: "uploads/x"}, wire.Job{ID: "j1", State: scheduler.JobQueued}},
 		{"jobs", func() (any, error) { return c.Jobs(ctx) }, "GET /v1/jobs", "", nil, []wire.Job{{ID: "j1"}}},
 		{"job escapes its id", func() (any, error) { return c.Job(ctx, "a/b") }, "GET /v1/jobs/a%2Fb", "", nil, wire.Job{ID: "a/b"}},
 		{"cancel", func() (any, error) { return nil, c.CancelJob(ctx, "j1") }, "DELETE /v1/jobs/j1", "", nil, nil},
@@ -286,7 +288,7 @@ func TestLeaseOutlastsTheHTTPClientTimeout(t *testing.T) {
 		time.Sleep(300 * time.Millisecond) // the long-poll runs out
 		writeJSON(w, http.StatusOK, wire.LeaseResponse{})
 	})
-	c := wire.NewClient([]string{srv.URL}, "", &http.Client{Timeout: 50 * time.Millisecond})
+	c := client.New([]string{srv.URL}, "", &http.Client{Timeout: 50 * time.Millisecond})
 	if _, err := c.Lease(context.Background(), wire.LeaseRequest{Free: 1}, 300*time.Millisecond); err != nil {
 		t.Fatalf("lease with a 50ms client timeout and a 300ms wait: %v", err)
 	}
@@ -315,7 +317,7 @@ func TestUpload(t *testing.T) {
 		mu.Unlock()
 		writeJSON(w, http.StatusCreated, map[string]string{"key": "x"})
 	})
-	c := wire.NewClient([]string{unavailable.URL, good.URL}, "", nil)
+	c := client.New([]string{unavailable.URL, good.URL}, "", nil)
 	body := "a source file"
 	if err := c.Upload(context.Background(), "uploads/my clip.mp4", strings.NewReader(body), int64(len(body))); err != nil {
 		t.Fatal(err)
@@ -338,7 +340,7 @@ func TestUpload(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	c = wire.NewClient([]string{down.URL, good.URL}, "", nil)
+	c = client.New([]string{down.URL, good.URL}, "", nil)
 	if err := c.Upload(context.Background(), "uploads/file.mp4", f, int64(len(body))); err != nil {
 		t.Fatalf("upload a file with the first coordinator down: %v", err)
 	}
@@ -347,9 +349,9 @@ func TestUpload(t *testing.T) {
 	}
 
 	// A body that cannot be rewound is not sent twice.
-	c = wire.NewClient([]string{unavailable.URL, good.URL}, "", nil)
+	c = client.New([]string{unavailable.URL, good.URL}, "", nil)
 	err = c.Upload(context.Background(), "uploads/pipe", io.MultiReader(strings.NewReader(body)), int64(len(body)))
-	var api *wire.APIError
+	var api *client.APIError
 	if !errors.As(err, &api) || api.Status != http.StatusServiceUnavailable {
 		t.Errorf("unseekable upload to an unavailable coordinator: got %v, want its 503", err)
 	}
@@ -371,7 +373,7 @@ func sse(w http.ResponseWriter, events ...wire.Event) {
 }
 
 func TestWatchJob(t *testing.T) {
-	ev := func(state string, done int) wire.Event {
+	ev := func(state scheduler.JobState, done int) wire.Event {
 		return wire.Event{Type: "progress", Job: wire.Job{ID: "j1", State: state, ChunksDone: done}}
 	}
 	t.Run("reconnects until the job finishes", func(t *testing.T) {
@@ -382,15 +384,15 @@ func TestWatchJob(t *testing.T) {
 			}
 			switch conns.Add(1) {
 			case 1:
-				sse(w, ev(wire.JobEncoding, 1)) // then the stream drops
+				sse(w, ev(scheduler.JobEncoding, 1)) // then the stream drops
 			case 2:
 				w.WriteHeader(http.StatusBadGateway) // a proxy between restarts
 			default:
-				sse(w, ev(wire.JobEncoding, 2), ev(wire.JobDone, 3), ev(wire.JobDone, 4))
+				sse(w, ev(scheduler.JobEncoding, 2), ev(scheduler.JobDone, 3), ev(scheduler.JobDone, 4))
 			}
 		})
 		var got []int
-		err := wire.NewClient([]string{srv.URL}, "", nil).WatchJob(context.Background(), "j1", func(e wire.Event) error {
+		err := client.New([]string{srv.URL}, "", nil).WatchJob(context.Background(), "j1", func(e wire.Event) error {
 			got = append(got, e.Job.ChunksDone)
 			return nil
 		})
@@ -402,9 +404,9 @@ func TestWatchJob(t *testing.T) {
 		}
 	})
 	t.Run("callback error ends the watch", func(t *testing.T) {
-		srv, _ := counting(t, func(w http.ResponseWriter, r *http.Request) { sse(w, ev(wire.JobEncoding, 1)) })
+		srv, _ := counting(t, func(w http.ResponseWriter, r *http.Request) { sse(w, ev(scheduler.JobEncoding, 1)) })
 		stop := errors.New("stop")
-		err := wire.NewClient([]string{srv.URL}, "", nil).WatchJob(context.Background(), "j1", func(wire.Event) error { return stop })
+		err := client.New([]string{srv.URL}, "", nil).WatchJob(context.Background(), "j1", func(wire.Event) error { return stop })
 		if err != stop {
 			t.Errorf("got %v, want the callback's error", err)
 		}
@@ -413,8 +415,8 @@ func TestWatchJob(t *testing.T) {
 		srv, hits := counting(t, func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusNotFound, wire.Error{Error: `job "j1" not found`})
 		})
-		err := wire.NewClient([]string{srv.URL}, "", nil).WatchJob(context.Background(), "j1", func(wire.Event) error { return nil })
-		var api *wire.APIError
+		err := client.New([]string{srv.URL}, "", nil).WatchJob(context.Background(), "j1", func(wire.Event) error { return nil })
+		var api *client.APIError
 		if !errors.As(err, &api) || api.Status != 404 {
 			t.Errorf("got %v, want a 404 APIError", err)
 		}
@@ -423,10 +425,10 @@ func TestWatchJob(t *testing.T) {
 		}
 	})
 	t.Run("context ends the watch", func(t *testing.T) {
-		srv, _ := counting(t, func(w http.ResponseWriter, r *http.Request) { sse(w, ev(wire.JobEncoding, 1)) })
+		srv, _ := counting(t, func(w http.ResponseWriter, r *http.Request) { sse(w, ev(scheduler.JobEncoding, 1)) })
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
-		err := wire.NewClient([]string{srv.URL}, "", nil).WatchJob(ctx, "j1", func(wire.Event) error { return nil })
+		err := client.New([]string{srv.URL}, "", nil).WatchJob(ctx, "j1", func(wire.Event) error { return nil })
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("got %v, want the context's deadline", err)
 		}

@@ -1,4 +1,7 @@
-package wire
+// Package client calls the coordinators' HTTP API (the bodies of package
+// wire) with failover between coordinators: used by the agents, the API
+// service and the sunomi CLI.
+package client
 
 import (
 	"bufio"
@@ -15,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/retry"
 )
 
@@ -58,11 +62,11 @@ type Client struct {
 	good int // guarded by mu
 }
 
-// NewClient returns a client for the coordinators at baseURLs ("http://host:port";
+// New returns a client for the coordinators at baseURLs ("http://host:port";
 // a bare "host:port" means http). token is sent in the X-Sunomi-Token header
 // when set. hc may be nil; a client's overall Timeout, if any, is lifted for
 // long-polls and event streams, which bound themselves.
-func NewClient(baseURLs []string, token string, hc *http.Client) *Client {
+func New(baseURLs []string, token string, hc *http.Client) *Client {
 	if hc == nil {
 		hc = &http.Client{Transport: &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
@@ -245,7 +249,7 @@ func (c *Client) try(ctx context.Context, hc *http.Client, base string, r reques
 		req.Header.Set("Accept", r.accept)
 	}
 	if c.token != "" {
-		req.Header.Set(TokenHeader, c.token)
+		req.Header.Set(wire.TokenHeader, c.token)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -265,7 +269,7 @@ func decodeError(resp *http.Response) error {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	msg := ""
-	var e Error
+	var e wire.Error
 	if json.Unmarshal(b, &e) == nil && e.Error != "" {
 		msg = e.Error
 	} else if s := strings.TrimSpace(string(b)); s != "" && len(s) <= 200 && !strings.ContainsAny(s, "<{") {
@@ -306,22 +310,22 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 func jobPath(id string) string { return "/v1/jobs/" + url.PathEscape(id) }
 
 // SubmitJob creates a job (POST /v1/jobs).
-func (c *Client) SubmitJob(ctx context.Context, req SubmitJob) (Job, error) {
-	var j Job
+func (c *Client) SubmitJob(ctx context.Context, req wire.SubmitJob) (wire.Job, error) {
+	var j wire.Job
 	err := c.call(ctx, http.MethodPost, "/v1/jobs", nil, callTimeout, nil, req, &j)
 	return j, err
 }
 
 // Jobs lists the jobs (GET /v1/jobs).
-func (c *Client) Jobs(ctx context.Context) ([]Job, error) {
-	var js []Job
+func (c *Client) Jobs(ctx context.Context) ([]wire.Job, error) {
+	var js []wire.Job
 	err := c.call(ctx, http.MethodGet, "/v1/jobs", nil, callTimeout, nil, nil, &js)
 	return js, err
 }
 
 // Job returns one job with its tasks (GET /v1/jobs/{id}).
-func (c *Client) Job(ctx context.Context, id string) (Job, error) {
-	var j Job
+func (c *Client) Job(ctx context.Context, id string) (wire.Job, error) {
+	var j wire.Job
 	err := c.call(ctx, http.MethodGet, jobPath(id), nil, callTimeout, nil, nil, &j)
 	return j, err
 }
@@ -332,15 +336,15 @@ func (c *Client) CancelJob(ctx context.Context, id string) error {
 }
 
 // Agents lists the agents the cluster knows (GET /v1/agents).
-func (c *Client) Agents(ctx context.Context) ([]Agent, error) {
-	var as []Agent
+func (c *Client) Agents(ctx context.Context) ([]wire.Agent, error) {
+	var as []wire.Agent
 	err := c.call(ctx, http.MethodGet, "/v1/agents", nil, callTimeout, nil, nil, &as)
 	return as, err
 }
 
 // Cluster describes the Raft cluster as the answering node sees it (GET /v1/cluster).
-func (c *Client) Cluster(ctx context.Context) (Cluster, error) {
-	var cl Cluster
+func (c *Client) Cluster(ctx context.Context) (wire.Cluster, error) {
+	var cl wire.Cluster
 	err := c.call(ctx, http.MethodGet, "/v1/cluster", nil, callTimeout, nil, nil, &cl)
 	return cl, err
 }
@@ -400,7 +404,7 @@ func (c *Client) noTimeout(d time.Duration) *http.Client {
 // calling fn for each, until the job reaches a final state (done, failed,
 // canceled), fn returns an error, or ctx is done. A dropped stream is
 // reconnected with backoff; a 4xx answer (no such job, bad token) ends the watch.
-func (c *Client) WatchJob(ctx context.Context, id string, fn func(Event) error) error {
+func (c *Client) WatchJob(ctx context.Context, id string, fn func(wire.Event) error) error {
 	hc := c.noTimeout(0)
 	wait := retry.NewBackoff(250*time.Millisecond, 5*time.Second)
 	for {
@@ -438,7 +442,7 @@ func (e callbackError) Is(target error) bool { return target == errCallback }
 
 // watchOnce reads one event stream until it ends. finished reports a final
 // job state; connected that the stream was established.
-func (c *Client) watchOnce(ctx context.Context, hc *http.Client, id string, fn func(Event) error) (finished, connected bool, err error) {
+func (c *Client) watchOnce(ctx context.Context, hc *http.Client, id string, fn func(wire.Event) error) (finished, connected bool, err error) {
 	resp, err := c.send(ctx, request{method: http.MethodGet, path: jobPath(id) + "/events", accept: "text/event-stream", size: -1, hc: hc})
 	if err != nil {
 		return false, false, err
@@ -454,7 +458,7 @@ func (c *Client) watchOnce(ctx context.Context, hc *http.Client, id string, fn f
 			if len(data) == 0 {
 				continue
 			}
-			var ev Event
+			var ev wire.Event
 			payload := strings.Join(data, "\n")
 			data = data[:0]
 			if err := json.Unmarshal([]byte(payload), &ev); err != nil {
@@ -463,7 +467,7 @@ func (c *Client) watchOnce(ctx context.Context, hc *http.Client, id string, fn f
 			if err := fn(ev); err != nil {
 				return false, true, callbackError{err}
 			}
-			if Finished(ev.Job.State) {
+			if ev.Job.State.Finished() {
 				return true, true, nil
 			}
 		case strings.HasPrefix(line, "data:"):
@@ -478,18 +482,13 @@ func (c *Client) watchOnce(ctx context.Context, hc *http.Client, id string, fn f
 	return false, true, fmt.Errorf("events of job %s: stream ended", id)
 }
 
-// Finished reports whether a job state is final.
-func Finished(state string) bool {
-	return state == JobDone || state == JobFailed || state == JobCanceled
-}
-
-// --- agent protocol ---
+// The agent protocol.
 
 // Lease long-polls for up to req.Free tasks (POST /v1/agent/lease?wait=…):
 // the coordinator answers as soon as it has work, or with no assignments
 // when wait runs out.
-func (c *Client) Lease(ctx context.Context, req LeaseRequest, wait time.Duration) (LeaseResponse, error) {
-	var resp LeaseResponse
+func (c *Client) Lease(ctx context.Context, req wire.LeaseRequest, wait time.Duration) (wire.LeaseResponse, error) {
+	var resp wire.LeaseResponse
 	q := url.Values{"wait": {wait.String()}}
 	timeout := wait + leaseSlack
 	err := c.call(ctx, http.MethodPost, "/v1/agent/lease", q, timeout, c.noTimeout(timeout), req, &resp)
@@ -498,30 +497,30 @@ func (c *Client) Lease(ctx context.Context, req LeaseRequest, wait time.Duration
 
 // Heartbeat keeps the agent's leases alive (POST /v1/agent/heartbeat) and
 // learns which attempts to abandon.
-func (c *Client) Heartbeat(ctx context.Context, hb Heartbeat) (HeartbeatResponse, error) {
-	var resp HeartbeatResponse
+func (c *Client) Heartbeat(ctx context.Context, hb wire.Heartbeat) (wire.HeartbeatResponse, error) {
+	var resp wire.HeartbeatResponse
 	err := c.call(ctx, http.MethodPost, "/v1/agent/heartbeat", nil, callTimeout, nil, hb, &resp)
 	return resp, err
 }
 
 // Progress reports frames done (POST /v1/agent/progress).
-func (c *Client) Progress(ctx context.Context, p Progress) error {
+func (c *Client) Progress(ctx context.Context, p wire.Progress) error {
 	return c.call(ctx, http.MethodPost, "/v1/agent/progress", nil, callTimeout, nil, p, nil)
 }
 
 // UploadURLs asks for presigned PUT URLs for an attempt's outputs (POST /v1/agent/uploads).
-func (c *Client) UploadURLs(ctx context.Context, req UploadRequest) (UploadResponse, error) {
-	var resp UploadResponse
+func (c *Client) UploadURLs(ctx context.Context, req wire.UploadRequest) (wire.UploadResponse, error) {
+	var resp wire.UploadResponse
 	err := c.call(ctx, http.MethodPost, "/v1/agent/uploads", nil, callTimeout, nil, req, &resp)
 	return resp, err
 }
 
 // Complete commits an attempt's result and outputs (POST /v1/agent/complete).
-func (c *Client) Complete(ctx context.Context, req Complete) error {
+func (c *Client) Complete(ctx context.Context, req wire.Complete) error {
 	return c.call(ctx, http.MethodPost, "/v1/agent/complete", nil, callTimeout, nil, req, nil)
 }
 
 // Fail reports a failed attempt (POST /v1/agent/fail).
-func (c *Client) Fail(ctx context.Context, req Fail) error {
+func (c *Client) Fail(ctx context.Context, req wire.Fail) error {
 	return c.call(ctx, http.MethodPost, "/v1/agent/fail", nil, callTimeout, nil, req, nil)
 }

@@ -1,0 +1,69 @@
+package cluster
+
+import (
+	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/scheduler"
+)
+
+// The edge between the domain and the HTTP contract: the scheduler's views
+// become the JSON bodies clients see, and agents' bodies become domain
+// values, here and nowhere else.
+
+// jobBody is a job as clients see it. Every rung advances together (one
+// decode feeds all rungs), so each rung shows the job's frame counts.
+func jobBody(j scheduler.Job) wire.Job {
+	w := wire.Job{
+		ID: j.ID, State: j.State, Source: j.Source, Output: j.Output, Priority: j.Priority,
+		Error: j.Error, Created: j.Created, Updated: j.Updated,
+		ChunksTotal: j.ChunksTotal, ChunksDone: j.ChunksDone, PlayableAt: j.PlayableAt,
+	}
+	for _, r := range j.Rungs {
+		w.Rungs = append(w.Rungs, wire.RungProgress{Name: r, FramesDone: j.FramesDone, FramesTotal: j.FramesTotal})
+	}
+	for _, t := range j.Tasks {
+		wt := wire.Task{ID: t.ID, Kind: t.Kind, Index: t.Index, State: t.State, Winner: t.Winner}
+		for _, a := range t.Attempts {
+			wt.Attempts = append(wt.Attempts, wire.Attempt{
+				N: a.N, Agent: a.Agent, State: a.State, Error: a.Error,
+				FramesDone: a.FramesDone, FramesTotal: a.FramesTotal, Started: a.Started, Finished: a.Finished,
+			})
+		}
+		w.Tasks = append(w.Tasks, wt)
+	}
+	return w
+}
+
+// agentBody is an agent as clients see it.
+func agentBody(a scheduler.Agent) wire.Agent {
+	return wire.Agent{
+		ID: a.ID, State: a.State, Addr: a.Addr, Slots: a.Slots, Busy: a.Busy, Cores: a.Cores,
+		Encoders: a.Encoders, Version: a.Version, LastSeen: a.LastSeen,
+	}
+}
+
+// bodies maps a list of views to their bodies.
+func bodies[V, B any](views []V, body func(V) B) []B {
+	out := make([]B, len(views))
+	for i, v := range views {
+		out[i] = body(v)
+	}
+	return out
+}
+
+// agentInfo is what an agent says about itself, as the domain records it.
+func agentInfo(a wire.AgentInfo) scheduler.AgentInfo {
+	return scheduler.AgentInfo{ID: a.ID, Addr: a.Addr, Slots: a.Slots, Cores: a.Cores, Encoders: a.Encoders, Version: a.Version}
+}
+
+func attemptRef(r wire.AttemptRef) scheduler.AttemptRef {
+	return scheduler.AttemptRef{Task: r.Task, Attempt: r.Attempt}
+}
+
+func objects(os []wire.Object) []scheduler.Object {
+	if len(os) == 0 {
+		return nil // as a replayed snapshot holds it
+	}
+	return bodies(os, func(o wire.Object) scheduler.Object {
+		return scheduler.Object{Name: o.Name, Size: o.Size, SHA256: o.SHA256}
+	})
+}

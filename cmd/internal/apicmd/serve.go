@@ -1,0 +1,70 @@
+package apicmd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/sunomi/sunomi/api"
+)
+
+// Server is the api service serving HTTP on a listener, from Start to Close.
+type Server struct {
+	api    *api.Server
+	http   *http.Server
+	served chan error
+}
+
+// Start builds the service of cfg, starts its background work and serves it on ln, over TLS
+// when tlsConfig is set. It logs through cfg.Logger.
+func Start(ctx context.Context, ln net.Listener, cfg api.Config, tlsConfig *tls.Config) (*Server, error) {
+	srv, err := api.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Start(ctx); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		api: srv,
+		http: &http.Server{
+			Handler:           srv.Handler(),
+			TLSConfig:         tlsConfig,
+			ReadHeaderTimeout: 10 * time.Second,
+			// No read or write timeout: uploads and media responses may take long, and
+			// WebSockets live for the whole transcode. Idle keep-alive connections are closed.
+			IdleTimeout: 2 * time.Minute,
+			ErrorLog:    slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		},
+		served: make(chan error, 1),
+	}
+	go func() {
+		if tlsConfig != nil {
+			s.served <- s.http.ServeTLS(ln, "", "")
+		} else {
+			s.served <- s.http.Serve(ln)
+		}
+	}()
+	return s, nil
+}
+
+// Failed delivers the error that stopped serving before Close.
+func (s *Server) Failed() <-chan error { return s.served }
+
+// Close stops taking connections, lets the requests in flight finish, then stops the
+// service's background work and WebSockets, all until ctx ends.
+func (s *Server) Close(ctx context.Context) error {
+	var errs []error
+	if err := s.http.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("stop http: %w", err))
+	}
+	if err := s.api.Close(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("stop api: %w", err))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,169 @@
+package media
+
+import (
+	"path"
+	"slices"
+
+	"github.com/sunomi/sunomi/hls"
+	"github.com/sunomi/sunomi/storage/layout"
+)
+
+// Playlists are the playlists a job's results make, as text, with the
+// measured figures of each rendition. Both publishers use them: the
+// coordinator stores them while the job encodes (EVENT), the stitch task
+// writes them when it ends (VOD).
+type Playlists struct {
+	// Media are the renditions' playlists, in ladder order then audio; a
+	// rendition without a segment yet has none.
+	Media []PlaylistFile
+	// Master is nil until every rendition has a first segment.
+	Master *PlaylistFile
+	// Rungs and Audio are the figures the master playlist was made from,
+	// Duration the ladder's (set with Master).
+	Rungs    []RungStats
+	Audio    *RungStats
+	Duration float64
+}
+
+// PlaylistFile is one playlist; Name is relative to the HLS prefix.
+type PlaylistFile struct {
+	Name string
+	Text []byte
+}
+
+// RungStats are the measured figures of one rendition.
+type RungStats struct {
+	Name             string  `json:"name"`
+	Width            int     `json:"width,omitempty"`
+	Height           int     `json:"height,omitempty"`
+	Codec            string  `json:"codec"`
+	Segments         int     `json:"segments"`
+	Bytes            int64   `json:"bytes"`
+	Duration         float64 `json:"durationSeconds"`
+	Bandwidth        int64   `json:"bandwidth"`
+	AverageBandwidth int64   `json:"averageBandwidth"`
+}
+
+// audioGroup is the master playlist's GROUP-ID of the audio rendition.
+const audioGroup = "audio"
+
+// defaultAVCCodec stands for a rung whose chunks reported no codec string
+// (results recorded before they did): High profile, level 4.0.
+const defaultAVCCodec = "avc1.640028"
+
+// BuildPlaylists makes the playlists of a job's results: each rendition
+// lists the segments of the contiguous run of finished chunks from the
+// start of the timeline (chunks holds nil for chunks not done; the first
+// nil ends every rung's playlist), and the master playlist appears once
+// every rendition has a first segment. typ is hls.PlaylistEvent while the
+// job grows, hls.PlaylistVOD (ended) for the final ladder.
+func BuildPlaylists(split *SplitResult, chunks []*ChunkResult, audio *AudioResult, typ hls.PlaylistType) *Playlists {
+	p := &Playlists{}
+	var rungSegs [][]hls.Segment
+	if split.Video != nil {
+		rungSegs = videoSegments(split.Video.Rungs, chunks)
+		for i, r := range split.Video.Rungs {
+			p.addMedia(layout.RungPlaylist(r.Name), rungSegs[i], typ)
+		}
+	}
+	var audioSegs []hls.Segment
+	if audio != nil {
+		for _, s := range audio.Segments {
+			audioSegs = append(audioSegs, hls.Segment{URI: path.Base(s.File), Duration: s.Duration, Bytes: s.Bytes})
+		}
+		p.addMedia(layout.RungPlaylist(layout.AudioDir), audioSegs, typ)
+		p.Audio = stats(layout.AudioDir, hls.AACLowComplexity, audioSegs)
+	}
+	if split.Audio != nil && len(audioSegs) == 0 {
+		return p
+	}
+	master := &hls.MasterPlaylist{}
+	if p.Audio != nil && split.Video != nil {
+		master.Renditions = append(master.Renditions, hls.Rendition{Type: "AUDIO", GroupID: audioGroup, Name: "Default",
+			Language: "und", URI: layout.RungPlaylist(layout.AudioDir), Default: true, AutoSelect: true, Channels: "2"})
+	}
+	if split.Video == nil {
+		master.Variants = append(master.Variants, hls.Variant{URI: layout.RungPlaylist(layout.AudioDir),
+			Bandwidth: p.Audio.Bandwidth, AverageBandwidth: p.Audio.AverageBandwidth, Codecs: []string{hls.AACLowComplexity}})
+		p.Duration = p.Audio.Duration
+		p.Master = &PlaylistFile{Name: layout.MasterPlaylist, Text: master.Marshal()}
+		return p
+	}
+	for i, r := range split.Video.Rungs {
+		if len(rungSegs[i]) == 0 {
+			p.Rungs = nil
+			return p
+		}
+		st := stats(r.Name, rungCodec(chunks, i), rungSegs[i])
+		st.Width, st.Height = r.Width, r.Height
+		p.Rungs = append(p.Rungs, *st)
+		v := hls.Variant{URI: layout.RungPlaylist(r.Name), Bandwidth: st.Bandwidth, AverageBandwidth: st.AverageBandwidth,
+			Width: r.Width, Height: r.Height, FrameRate: split.Video.OutputFrameRate(), Codecs: []string{st.Codec}}
+		if p.Audio != nil {
+			v.Bandwidth += p.Audio.Bandwidth
+			v.AverageBandwidth += p.Audio.AverageBandwidth
+			v.Codecs = append(v.Codecs, hls.AACLowComplexity)
+			v.Audio = audioGroup
+		}
+		master.Variants = append(master.Variants, v)
+	}
+	p.Duration = p.Rungs[0].Duration
+	p.Master = &PlaylistFile{Name: layout.MasterPlaylist, Text: master.Marshal()}
+	return p
+}
+
+func (p *Playlists) addMedia(name string, segs []hls.Segment, typ hls.PlaylistType) {
+	if len(segs) == 0 {
+		return
+	}
+	pl := &hls.MediaPlaylist{Type: typ, Segments: segs, Ended: typ == hls.PlaylistVOD}
+	p.Media = append(p.Media, PlaylistFile{Name: name, Text: pl.Marshal()})
+}
+
+// videoSegments lists each rung's segments of the contiguous run of finished
+// chunks from the start of the timeline.
+func videoSegments(rungs []Rung, chunks []*ChunkResult) [][]hls.Segment {
+	segs := make([][]hls.Segment, len(rungs))
+	for _, c := range chunks {
+		if c == nil {
+			break
+		}
+		for i := range rungs {
+			files := c.Rungs[i].Files
+			for _, t := range c.Segments {
+				j := slices.IndexFunc(files, func(f SegmentFile) bool { return f.Index == t.Index })
+				if j < 0 {
+					continue
+				}
+				segs[i] = append(segs[i], hls.Segment{URI: path.Base(files[j].File), Duration: t.Duration, Bytes: files[j].Bytes})
+			}
+		}
+	}
+	return segs
+}
+
+// rungCodec is the CODECS entry of a rung made of the given chunks: the
+// highest profile and level any of them used, since its chunks may come
+// from different encoders (and a growing playlist from some of them only).
+func rungCodec(chunks []*ChunkResult, rung int) string {
+	var codecs []string
+	for _, c := range chunks {
+		if c != nil {
+			codecs = append(codecs, c.Rungs[rung].Codec)
+		}
+	}
+	if c := hls.JoinAVCCodecs(codecs); c != "" {
+		return c
+	}
+	return defaultAVCCodec
+}
+
+func stats(name, codec string, segs []hls.Segment) *RungStats {
+	st := &RungStats{Name: name, Codec: codec, Segments: len(segs)}
+	for _, s := range segs {
+		st.Bytes += s.Bytes
+		st.Duration += s.Duration
+	}
+	st.Bandwidth, st.AverageBandwidth = hls.MeasureBandwidth(segs)
+	return st
+}
