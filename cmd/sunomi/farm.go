@@ -15,6 +15,7 @@ import (
 
 	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/internal/cli"
 	"github.com/sunomi/sunomi/scheduler"
 )
 
@@ -34,7 +35,7 @@ func (f *farmFlags) client() (*client.Client, error) {
 	if f.coordinator == "" {
 		return nil, errors.New("no coordinator: pass --coordinator URL or set SUNOMI_COORDINATOR")
 	}
-	return client.New(strings.Split(f.coordinator, ","), f.token, nil), nil
+	return client.New(cli.SplitList(f.coordinator), f.token, nil), nil
 }
 
 func newJobsCmd() *cobra.Command {

@@ -183,8 +183,9 @@ type Settings struct {
 // Settings checks the flags before anything is opened, so that a mistake is one line at once.
 func (f *Flags) Settings() (Settings, error) {
 	var s Settings
-	if err := s.Level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return s, fmt.Errorf("--log-level %q: use debug, info, warn or error", f.logLevel)
+	var err error
+	if s.Level, err = cli.ParseLogLevel(f.logLevel); err != nil {
+		return s, err
 	}
 	s.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: s.Level}))
 	cfg := &s.Config
@@ -211,7 +212,6 @@ func (f *Flags) Settings() (Settings, error) {
 			return s, err
 		}
 	}
-	var err error
 	if cfg.Uploads.MaxSize, err = cli.ParseBytes(f.maxUploadSize); err != nil {
 		return s, fmt.Errorf("--max-upload-size: %w", err)
 	}
@@ -284,7 +284,7 @@ func (f *Flags) storageSettings(s *Settings) error {
 		return fmt.Errorf("--storage-secret must be at least %d bytes", storage.MinSecretSize)
 	}
 	s.StorageOpts = storage.Options{PublicURL: s.Config.PublicURL, Secret: secret, Logger: s.Log}
-	if s.Coordinators = splitList(f.coordinators); len(s.Coordinators) == 0 {
+	if s.Coordinators = cli.SplitList(f.coordinators); len(s.Coordinators) == 0 {
 		return errors.New("no coordinator: pass --coordinator http://HOST:7000,… or set SUNOMI_COORDINATOR")
 	}
 	creds, err := cluster.ReadCredentials(cluster.CredentialSources{Token: f.token, TokenFile: f.tokenFile})
@@ -359,20 +359,10 @@ func isHTTPURL(s string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
-func splitList(s string) []string {
-	var out []string
-	for item := range strings.SplitSeq(s, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
-		}
-	}
-	return out
-}
-
 // parsePrefixes reads comma-separated CIDRs; a bare address is a prefix of itself alone.
 func parsePrefixes(s string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
-	for _, item := range splitList(s) {
+	for _, item := range cli.SplitList(s) {
 		if p, err := netip.ParsePrefix(item); err == nil {
 			out = append(out, p.Masked())
 			continue
