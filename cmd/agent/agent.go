@@ -36,11 +36,12 @@ type flags struct {
 func newAgentCmd() *cobra.Command {
 	var f flags
 	cmd := &cobra.Command{
-		Use:           "agent --node-id ID --data-dir DIR --join HOST:PORT,… [--coordinator URL,…]",
-		Short:         "Run a Sunomi transcoding agent: lease tasks from the coordinators and run them",
-		Args:          cobra.NoArgs,
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		Use:               "agent --node-id ID --data-dir DIR --join HOST:PORT,… [--coordinator URL,…]",
+		Short:             "Run a Sunomi transcoding agent: lease tasks from the coordinators and run them",
+		Args:              cobra.NoArgs,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		PersistentPreRunE: cli.ApplyEnvPreRun,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.config()
 			if err != nil {
@@ -82,8 +83,9 @@ func newAgentCmd() *cobra.Command {
 	fl.StringVar(&f.cfg.DataDir, "data-dir", "", "directory for the tasks' working files (required)")
 	fl.StringVar(&f.join, "join", "", "comma-separated gossip addresses of cluster members; the agent finds the coordinators through them")
 	fl.StringVar(&f.cfg.GossipAddr, "gossip-addr", "0.0.0.0:7946", "HOST:PORT this agent gossips on")
-	fl.StringVar(&f.coordinators, "coordinator", os.Getenv("SUNOMI_COORDINATOR"),
+	fl.StringVar(&f.coordinators, "coordinator", "",
 		"comma-separated coordinator HTTP URLs, tried in turn (default $SUNOMI_COORDINATOR)")
+	cli.BindEnv(fl, "coordinator", "SUNOMI_COORDINATOR")
 	fl.IntVar(&f.cfg.Slots, "slots", max(1, runtime.NumCPU()/4), "tasks run at once (a quarter of the cores unless set)")
 	fl.IntVar(&f.cfg.Prefetch, "prefetch", 1, "leased tasks whose inputs download while the slots are busy (0: none)")
 	fl.StringVar(&f.encoder, "encoder", media.EncoderAuto, "H.264 encoders to offer: auto (every one that opens here) or a comma-separated list of libx264, h264_nvenc, h264_qsv")

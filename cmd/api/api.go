@@ -13,6 +13,7 @@ import (
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cmd/internal/apicmd"
+	"github.com/sunomi/sunomi/internal/cli"
 	"github.com/sunomi/sunomi/storage"
 )
 
@@ -32,7 +33,7 @@ func newAPICmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := apicmd.ApplyEnv(cmd.Flags()); err != nil {
+			if err := cli.ApplyEnv(cmd.Flags()); err != nil {
 				return err
 			}
 			s, err := f.Settings()

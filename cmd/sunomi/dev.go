@@ -69,7 +69,7 @@ so accounts, videos and sign-ins stay. Ctrl-C stops everything cleanly; delete D
 afresh.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := apicmd.ApplyEnv(cmd.Flags()); err != nil {
+			if err := cli.ApplyEnv(cmd.Flags()); err != nil {
 				return err
 			}
 			return runDev(cmd.Context(), cmd.OutOrStdout(), f)

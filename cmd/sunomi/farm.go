@@ -26,9 +26,12 @@ type farmFlags struct {
 }
 
 func (f *farmFlags) register(cmd *cobra.Command) {
-	cmd.PersistentFlags().StringVar(&f.coordinator, "coordinator", os.Getenv("SUNOMI_COORDINATOR"),
-		"comma-separated coordinator URLs (default $SUNOMI_COORDINATOR)")
-	cmd.PersistentFlags().StringVar(&f.token, "token", os.Getenv("SUNOMI_TOKEN"), "cluster token (default $SUNOMI_TOKEN)")
+	fl := cmd.PersistentFlags()
+	fl.StringVar(&f.coordinator, "coordinator", "", "comma-separated coordinator URLs (default $SUNOMI_COORDINATOR)")
+	fl.StringVar(&f.token, "token", "", "cluster token (default $SUNOMI_TOKEN)")
+	cli.BindEnv(fl, "coordinator", "SUNOMI_COORDINATOR")
+	cli.BindEnv(fl, "token", "SUNOMI_TOKEN")
+	cmd.PersistentPreRunE = cli.ApplyEnvPreRun
 }
 
 func (f *farmFlags) client() (*client.Client, error) {

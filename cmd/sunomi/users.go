@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sunomi/sunomi/api/store"
+	"github.com/sunomi/sunomi/internal/cli"
 )
 
 // roles are the roles set-role grants, in order of power.
@@ -27,6 +28,8 @@ func newUsersCmd() *cobra.Command {
 		Short: "Manage the accounts of the API's database",
 	}
 	cmd.PersistentFlags().StringVar(&databaseURL, "database-url", "", "PostgreSQL URL of the API's database (default $DATABASE_URL)")
+	cli.BindEnv(cmd.PersistentFlags(), "database-url", "DATABASE_URL")
+	cmd.PersistentPreRunE = cli.ApplyEnvPreRun
 	cmd.AddCommand(newUsersSetRoleCmd(&databaseURL))
 	return cmd
 }
@@ -72,12 +75,9 @@ func newUsersSetRoleCmd(databaseURL *string) *cobra.Command {
 	}
 }
 
-// openDatabase connects to the API's database (url, else $DATABASE_URL) and brings its schema
-// up to date, as the API does at start-up: the command may run before any API has.
+// openDatabase connects to the API's database and brings its schema up to date, as the API
+// does at start-up: the command may run before any API has.
 func openDatabase(ctx context.Context, url string) (*store.Store, error) {
-	if url == "" {
-		url = os.Getenv("DATABASE_URL")
-	}
 	if url == "" {
 		return nil, errors.New("no database: pass --database-url postgres://… or set DATABASE_URL")
 	}

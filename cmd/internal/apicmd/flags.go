@@ -26,37 +26,6 @@ import (
 	"github.com/sunomi/sunomi/web"
 )
 
-// envAnnotation is the pflag annotation under which BindEnv records a flag's variable.
-const envAnnotation = "sunomi_env"
-
-// BindEnv makes the environment variable env stand in for the flag name when the command
-// line leaves it unset (ApplyEnv reads it). Secrets come from the environment in production,
-// since flags show in ps.
-func BindEnv(fl *pflag.FlagSet, name, env string) {
-	if err := fl.SetAnnotation(name, envAnnotation, []string{env}); err != nil {
-		panic(err) // a flag that does not exist: a programming error
-	}
-}
-
-// ApplyEnv sets every flag bound by BindEnv that the command line left unset from its
-// environment variable, through the flag's own parser, so a bad value is reported as the
-// flag's.
-func ApplyEnv(fl *pflag.FlagSet) error {
-	var err error
-	fl.VisitAll(func(f *pflag.Flag) {
-		env := f.Annotations[envAnnotation]
-		if err != nil || len(env) == 0 || f.Changed {
-			return
-		}
-		if val := os.Getenv(env[0]); val != "" {
-			if setErr := fl.Set(f.Name, val); setErr != nil {
-				err = fmt.Errorf("$%s: %w", env[0], setErr)
-			}
-		}
-	})
-	return err
-}
-
 // envVars stand in for the flags of the same name that the command line leaves unset.
 var envVars = map[string]string{
 	"http":                   "SUNOMI_HTTP",
@@ -90,7 +59,7 @@ var envVars = map[string]string{
 func bindEnv(fl *pflag.FlagSet) {
 	for flag, env := range envVars {
 		if fl.Lookup(flag) != nil {
-			BindEnv(fl, flag, env)
+			cli.BindEnv(fl, flag, env)
 		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/spf13/pflag"
+
+	"github.com/sunomi/sunomi/internal/cli"
 )
 
 // parse registers the flags as cmd/api (deployment) or `sunomi dev` does, and checks args
@@ -20,7 +22,7 @@ func parse(t *testing.T, deployment bool, args ...string) (Settings, error) {
 	if err := fl.Parse(args); err != nil {
 		t.Fatal(err)
 	}
-	if err := ApplyEnv(fl); err != nil {
+	if err := cli.ApplyEnv(fl); err != nil {
 		return Settings{}, err
 	}
 	return f.Settings()
