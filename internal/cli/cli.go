@@ -1,8 +1,8 @@
 // Package cli holds what Sunomi's commands share at their edge with the user and the
 // operating system: the main every binary runs (signals, how an error is printed, how a process
-// ends with a status of its own), the logger and metrics registry the services start with, the
-// readers of their list and size flags, and the hidden task-process subcommand of the binaries
-// that run agents.
+// ends with a status of its own), the logger and metrics registry the services start with,
+// flags bound to environment variables, and the readers of their list and size flags. It links
+// no libav, so that the coordinator, which uses it too, builds without cgo.
 package cli
 
 import (
