@@ -533,6 +533,7 @@ func TestMemoryLimitSparesHardwareEncodes(t *testing.T) {
 		return wire.Assignment{Kind: scheduler.KindEncode, Spec: jsonOf(t, media.EncodeSpec{
 			Video: media.VideoSettings{H264: media.H264Settings{Encoder: enc}}})}
 	}
+	resolved := func(asg wire.Assignment, enc string) wire.Assignment { asg.Encoder = enc; return asg }
 	const limit = 4 << 30
 	tests := []struct {
 		name     string
@@ -542,8 +543,11 @@ func TestMemoryLimitSparesHardwareEncodes(t *testing.T) {
 	}{
 		{"software agent, split", []string{media.EncoderX264}, wire.Assignment{Kind: scheduler.KindSplit}, limit},
 		{"software agent, encode", []string{media.EncoderX264}, encode(media.EncoderX264), limit},
-		{"gpu agent, split probes the gpu", []string{media.EncoderX264, media.EncoderNVENC}, wire.Assignment{Kind: scheduler.KindSplit}, 0},
+		{"gpu agent, split opens no encoder", []string{media.EncoderX264, media.EncoderNVENC}, wire.Assignment{Kind: scheduler.KindSplit}, limit},
 		{"gpu agent, nvenc encode", []string{media.EncoderX264, media.EncoderNVENC}, encode(media.EncoderNVENC), 0},
+		{"gpu agent, auto resolved here to nvenc", []string{media.EncoderX264, media.EncoderNVENC}, encode(media.EncoderAuto), 0},
+		{"gpu agent, the coordinator resolved x264", []string{media.EncoderX264, media.EncoderNVENC}, resolved(encode(media.EncoderAuto), media.EncoderX264), limit},
+		{"gpu agent, the coordinator resolved nvenc", []string{media.EncoderX264, media.EncoderNVENC}, resolved(encode(media.EncoderX264), media.EncoderNVENC), 0},
 		{"gpu agent, x264 encode", []string{media.EncoderX264, media.EncoderNVENC}, encode(media.EncoderX264), limit},
 		{"gpu agent, audio", []string{media.EncoderX264, media.EncoderQSV}, wire.Assignment{Kind: scheduler.KindAudio}, limit},
 	}

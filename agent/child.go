@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -183,28 +182,26 @@ func (a *Agent) execute(att *attempt, inputs map[string]string) outcome {
 
 // memoryLimitFor is the address-space limit of a task's process. GPU
 // drivers reserve address ranges far beyond what they use, which an
-// address-space limit breaks, so on an agent with a hardware encoder the
-// tasks that may open one run without the limit: the split (it probes the
-// encoders when the job asks for auto) and encodes on a hardware encoder.
+// address-space limit breaks, so encodes on a hardware encoder run without
+// it: the one the coordinator resolved for this attempt, or, from a
+// coordinator that resolves none, the spec's request as this agent would
+// resolve it. Every other task opens no encoder and keeps the limit.
 func (a *Agent) memoryLimitFor(asg wire.Assignment) int64 {
-	hardware := slices.ContainsFunc(a.cfg.Encoders, isHardwareEncoder)
-	if a.cfg.MemoryLimit <= 0 || !hardware {
+	if a.cfg.MemoryLimit <= 0 || asg.Kind != scheduler.KindEncode {
 		return a.cfg.MemoryLimit
 	}
-	switch asg.Kind {
-	case scheduler.KindSplit:
-		return 0
-	case scheduler.KindEncode:
+	enc := asg.Encoder
+	if enc == "" {
 		var s media.EncodeSpec
-		if json.Unmarshal(asg.Spec, &s) == nil && isHardwareEncoder(media.ChooseEncoder(s.Video.H264.Encoder, a.cfg.Encoders)) {
-			return 0
+		if json.Unmarshal(asg.Spec, &s) != nil {
+			return a.cfg.MemoryLimit
 		}
+		enc = media.ChooseEncoder(s.Video.H264.Encoder, a.cfg.Encoders)
+	}
+	if media.Hardware(enc) {
+		return 0
 	}
 	return a.cfg.MemoryLimit
-}
-
-func isHardwareEncoder(name string) bool {
-	return name == media.EncoderNVENC || name == media.EncoderQSV
 }
 
 // specForAttempt stamps the attempt number into encode and audio specs,

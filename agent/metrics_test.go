@@ -130,7 +130,7 @@ func TestMetricsEncodeSpeed(t *testing.T) {
 	att := func(ctx context.Context, kind scheduler.TaskKind, spec json.RawMessage) *attempt {
 		return &attempt{asg: wire.Assignment{Kind: kind, Spec: spec, MediaSeconds: 12}, ctx: ctx}
 	}
-	// The split chose NVENC; this agent has only libx264, so that ran.
+	// The spec asked for NVENC; this agent has only libx264, so that ran.
 	a.ran(att(context.Background(), scheduler.KindEncode, spec(media.EncoderNVENC, 720, 1080)), outcome{}, 4*time.Second)
 	a.ran(att(context.Background(), scheduler.KindEncode, spec(media.EncoderX264, 1080)), outcome{}, 6*time.Second)
 	// Neither failures nor cancellations have a speed.
@@ -174,7 +174,7 @@ func TestMetricsEncodeLabels(t *testing.T) {
 		have      []string
 		enc, rung string
 	}{
-		{"as the split chose", spec(media.EncoderNVENC, 1080, 720), []string{media.EncoderX264, media.EncoderNVENC}, media.EncoderNVENC, "1080p"},
+		{"as the spec requested", spec(media.EncoderNVENC, 1080, 720), []string{media.EncoderX264, media.EncoderNVENC}, media.EncoderNVENC, "1080p"},
 		{"fallback to hardware", spec(media.EncoderNVENC, 1440), []string{media.EncoderX264, media.EncoderQSV}, media.EncoderQSV, "1440p"},
 		{"fallback to libx264", spec(media.EncoderQSV, 360), []string{media.EncoderX264}, media.EncoderX264, "360p"},
 		{"rung outside the ladder", spec(media.EncoderX264, 134), nil, media.EncoderX264, media.LabelOther},

@@ -795,7 +795,7 @@ func (e *env) putSpeech(videoID string, wav []byte) {
 }
 
 // publishFake makes a video whose job has just finished with the fake ladder (and speech
-// track), as the farm leaves it, for jobEnded to publish.
+// track), as the farm leaves it, for the publisher to publish.
 func (e *env) publishFake(owner oapi.Session, title string, wav []byte) string {
 	e.t.Helper()
 	id := e.readyVideo(owner, store.Public, title) // a video row and the ladder's files

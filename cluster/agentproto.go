@@ -98,7 +98,7 @@ func (n *Node) ensureAgent(ctx context.Context, info wire.AgentInfo) error {
 	if a, ok := n.fsm.Agent(info.ID); ok && (a.State == scheduler.AgentAlive || a.State == scheduler.AgentDraining) {
 		return nil
 	}
-	_, err := n.apply(ctx, scheduler.CmdRegisterAgent, scheduler.RegisterAgent{Info: agentInfo(info), Now: time.Now()})
+	_, err := n.apply(ctx, scheduler.CmdRegisterAgent, scheduler.RegisterAgent{Info: info, Now: time.Now()})
 	return err
 }
 
@@ -195,7 +195,7 @@ func (n *Node) heartbeat(w http.ResponseWriter, r *http.Request) {
 	resp := wire.HeartbeatResponse{Abandon: []wire.AttemptRef{}}
 	for _, ref := range hb.Attempts {
 		if n.fsm.AttemptActive(ref.Task, ref.Attempt) {
-			n.leases.extend(attemptRef(ref), now.Add(n.cfg.LeaseTTL))
+			n.leases.extend(ref, now.Add(n.cfg.LeaseTTL))
 		} else {
 			resp.Abandon = append(resp.Abandon, ref)
 		}
@@ -214,7 +214,7 @@ func (n *Node) progress(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &p) {
 		return
 	}
-	n.leases.extend(attemptRef(p.AttemptRef), time.Now().Add(n.cfg.LeaseTTL))
+	n.leases.extend(p.AttemptRef, time.Now().Add(n.cfg.LeaseTTL))
 	cmd := scheduler.Progress{Task: p.Task, Attempt: p.Attempt, FramesDone: p.FramesDone, FramesTotal: p.FramesTotal, Now: time.Now()}
 	if _, err := n.apply(r.Context(), scheduler.CmdProgress, cmd); err != nil {
 		writeApplyError(w, err)

@@ -276,7 +276,7 @@ func TestMetricsEncodeLabels(t *testing.T) {
 		have          []string
 		enc, wantRung string
 	}{
-		{"as the split chose", encodeSpecJSON(t, media.EncoderNVENC, 1080, 720), []string{media.EncoderX264, media.EncoderNVENC}, media.EncoderNVENC, "1080p"},
+		{"as the spec requested", encodeSpecJSON(t, media.EncoderNVENC, 1080, 720), []string{media.EncoderX264, media.EncoderNVENC}, media.EncoderNVENC, "1080p"},
 		{"fallback to hardware", encodeSpecJSON(t, media.EncoderNVENC, 2160), []string{media.EncoderX264, media.EncoderQSV}, media.EncoderQSV, "2160p"},
 		{"fallback to libx264", encodeSpecJSON(t, media.EncoderQSV, 480), []string{media.EncoderX264}, media.EncoderX264, "480p"},
 		{"agent unknown", encodeSpecJSON(t, media.EncoderX264, 240), nil, media.EncoderX264, "240p"},

@@ -50,20 +50,11 @@ func bodies[V, B any](views []V, body func(V) B) []B {
 	return out
 }
 
-// agentInfo is what an agent says about itself, as the domain records it.
-func agentInfo(a wire.AgentInfo) scheduler.AgentInfo {
-	return scheduler.AgentInfo{ID: a.ID, Addr: a.Addr, Slots: a.Slots, Cores: a.Cores, Encoders: a.Encoders, Version: a.Version}
-}
-
-func attemptRef(r wire.AttemptRef) scheduler.AttemptRef {
-	return scheduler.AttemptRef{Task: r.Task, Attempt: r.Attempt}
-}
-
+// objects is what a Complete records of an attempt's outputs: none is nil,
+// as a replayed snapshot holds it.
 func objects(os []wire.Object) []scheduler.Object {
 	if len(os) == 0 {
-		return nil // as a replayed snapshot holds it
+		return nil
 	}
-	return bodies(os, func(o wire.Object) scheduler.Object {
-		return scheduler.Object{Name: o.Name, Size: o.Size, SHA256: o.SHA256}
-	})
+	return os
 }

@@ -314,7 +314,7 @@ func TestRetriesThenFail(t *testing.T) {
 		}
 	}
 	if got := nextTasks(h.f.s, "a1", 10); len(got) != 0 {
-		t.Errorf("NextTasks after job failed: got %v", got)
+		t.Errorf("nextTasks after job failed: got %v", got)
 	}
 }
 
@@ -398,7 +398,7 @@ func TestAgentDown(t *testing.T) {
 					t.Errorf("draining changed jobs %v", changed)
 				}
 				if got := nextTasks(h.f.s, "a1", 5); got != nil {
-					t.Errorf("NextTasks for a draining agent: got %v", got)
+					t.Errorf("nextTasks for a draining agent: got %v", got)
 				}
 				return
 			}
@@ -407,7 +407,7 @@ func TestAgentDown(t *testing.T) {
 			}
 			// The task goes back to the queue, to another agent first.
 			if got := nextTasks(h.f.s, "a2", 5); !slices.Contains(got, "j1-encode-0") {
-				t.Errorf("NextTasks(a2): got %v, want j1-encode-0 in it", got)
+				t.Errorf("nextTasks(a2): got %v, want j1-encode-0 in it", got)
 			}
 		})
 	}
@@ -487,7 +487,7 @@ func TestFullJobLife(t *testing.T) {
 	// Policy: audio first, then chunks in timeline order.
 	want := []string{"j1-audio", "j1-encode-0", "j1-encode-1", "j1-encode-2"}
 	if got := nextTasks(h.f.s, "a2", 10); !slices.Equal(got, want) {
-		t.Fatalf("NextTasks: got %v, want %v", got, want)
+		t.Fatalf("nextTasks: got %v, want %v", got, want)
 	}
 	granted := h.lease("a2", want[:2]...)
 	granted = append(granted, h.lease("a3", want[2:]...)...)

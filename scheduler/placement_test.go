@@ -121,7 +121,7 @@ func TestNextTasksPreference(t *testing.T) {
 			h := newHarness(t)
 			tt.setup(h)
 			if got := nextTasks(h.f.s, tt.agent, tt.n); !slices.Equal(got, tt.want) {
-				t.Errorf("NextTasks(%s, %d): got %v, want %v", tt.agent, tt.n, got, tt.want)
+				t.Errorf("nextTasks(%s, %d): got %v, want %v", tt.agent, tt.n, got, tt.want)
 			}
 		})
 	}
@@ -144,19 +144,19 @@ func TestStealForPreference(t *testing.T) {
 	t.Run("a CPU thief leaves a preferring task with its GPU agent", func(t *testing.T) {
 		h := setup(t, hw)
 		if ref, victim, ok := stealFor(h.f.s, "cpu"); ok {
-			t.Errorf("StealFor(cpu): got %v from %s, want nothing", ref, victim)
+			t.Errorf("stealFor(cpu): got %v from %s, want nothing", ref, victim)
 		}
 	})
 	t.Run("a GPU thief steals it", func(t *testing.T) {
 		h := setup(t, hw)
 		if ref, victim, ok := stealFor(h.f.s, "gpu2"); !ok || ref != want || victim != "gpu" {
-			t.Errorf("StealFor(gpu2): got %v, %s, %v; want %v from gpu", ref, victim, ok, want)
+			t.Errorf("stealFor(gpu2): got %v, %s, %v; want %v from gpu", ref, victim, ok, want)
 		}
 	})
 	t.Run("a CPU thief steals a task without preference", func(t *testing.T) {
 		h := setup(t, nil)
 		if ref, victim, ok := stealFor(h.f.s, "cpu"); !ok || ref != want || victim != "gpu" {
-			t.Errorf("StealFor(cpu): got %v, %s, %v; want %v from gpu", ref, victim, ok, want)
+			t.Errorf("stealFor(cpu): got %v, %s, %v; want %v from gpu", ref, victim, ok, want)
 		}
 	})
 	t.Run("a CPU thief steals a preferring task from a CPU agent", func(t *testing.T) {
@@ -167,7 +167,7 @@ func TestStealForPreference(t *testing.T) {
 		h.splitPrefer("hd", "cpu1", 2, false, hw)
 		h.hold("cpu1", 1, enc("hd", 0), enc("hd", 1))
 		if ref, victim, ok := stealFor(h.f.s, "cpu2"); !ok || ref != want || victim != "cpu1" {
-			t.Errorf("StealFor(cpu2): got %v, %s, %v; want %v from cpu1", ref, victim, ok, want)
+			t.Errorf("stealFor(cpu2): got %v, %s, %v; want %v from cpu1", ref, victim, ok, want)
 		}
 	})
 }

@@ -214,7 +214,7 @@ func TestStealFor(t *testing.T) {
 			tt.setup(h)
 			ref, victim, ok := stealFor(h.f.s, tt.thief)
 			if ref != tt.want || victim != tt.victim || ok != (tt.victim != "") {
-				t.Fatalf("StealFor(%s): got %v from %q (%v), want %v from %q", tt.thief, ref, victim, ok, tt.want, tt.victim)
+				t.Fatalf("stealFor(%s): got %v from %q (%v), want %v from %q", tt.thief, ref, victim, ok, tt.want, tt.victim)
 			}
 			if ok { // what the policy proposes, the command accepts
 				h.ok(Steal{Thief: tt.thief, Task: ref.Task, Victim: victim, Attempt: ref.Attempt, Now: h.now()})
@@ -406,7 +406,7 @@ func TestSpeculateFor(t *testing.T) {
 			}
 			got, ok := speculateFor(h.f.s, tt.agent, at(tt.now), tt.k)
 			if got != tt.want || ok != (tt.want != "") {
-				t.Fatalf("SpeculateFor(%s, %vs, k=%v): got %q, %v; want %q", tt.agent, tt.now, tt.k, got, ok, tt.want)
+				t.Fatalf("speculateFor(%s, %vs, k=%v): got %q, %v; want %q", tt.agent, tt.now, tt.k, got, ok, tt.want)
 			}
 			if ok { // what the policy proposes, the command grants
 				res := h.ok(Lease{Agent: tt.agent, Tasks: []string{got}, Speculative: true, Now: at(tt.now)})

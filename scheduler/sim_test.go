@@ -36,7 +36,7 @@ type simConfig struct {
 	jobs     []int   // each job's share of the chunks, in parts
 	slow     float64 // speed of the one slow agent
 	prefetch int     // leased-not-started attempts an agent may hold
-	k        float64 // speculation threshold (see SpeculateFor)
+	k        float64 // speculation threshold (see speculateFor)
 	seed     int64
 
 	steal, speculate bool

@@ -139,15 +139,16 @@ type LeaseRequest struct {
 	Free  int       `json:"free"`
 }
 
-// AgentInfo is what an agent says about itself on every lease.
-type AgentInfo struct {
-	ID       string   `json:"id"`
-	Addr     string   `json:"addr"`
-	Slots    int      `json:"slots"`
-	Cores    int      `json:"cores"`
-	Encoders []string `json:"encoders"`
-	Version  string   `json:"version"`
-}
+// The agent protocol carries three of the domain's records unchanged, so
+// they are the scheduler's types rather than mirrors of them.
+type (
+	// AgentInfo is what an agent says about itself on every lease.
+	AgentInfo = scheduler.AgentInfo
+	// AttemptRef names one attempt.
+	AttemptRef = scheduler.AttemptRef
+	// Object is an output file an attempt uploaded.
+	Object = scheduler.Object
+)
 
 // LeaseResponse carries the tasks leased to the agent (none when the wait ran out).
 type LeaseResponse struct {
@@ -171,12 +172,6 @@ type Assignment struct {
 	// Encoder is the H.264 encoder an encode task runs with, resolved for
 	// this agent from the encoders it advertised; empty means the spec's.
 	Encoder string `json:"encoder,omitempty"`
-}
-
-// AttemptRef names one attempt.
-type AttemptRef struct {
-	Task    string `json:"task"`
-	Attempt int    `json:"attempt"`
 }
 
 // Heartbeat is the body of POST /v1/agent/heartbeat.
@@ -211,13 +206,6 @@ type UploadRequest struct {
 // UploadResponse maps each requested name to a presigned PUT URL.
 type UploadResponse struct {
 	URLs map[string]string `json:"urls"`
-}
-
-// Object is an output file an attempt uploaded.
-type Object struct {
-	Name   string `json:"name"`
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
 }
 
 // Complete is the body of POST /v1/agent/complete.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sunomi/sunomi/agent"
 	"github.com/sunomi/sunomi/cluster"
+	"github.com/sunomi/sunomi/cmd/internal/runtask"
 	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/internal/avx"
 	"github.com/sunomi/sunomi/internal/cli"
@@ -75,7 +76,7 @@ func newAgentCmd() *cobra.Command {
 		},
 	}
 	cmd.CompletionOptions.DisableDefaultCmd = true
-	cmd.AddCommand(cli.NewRunTaskCmd())
+	cmd.AddCommand(runtask.NewCmd())
 
 	host, _ := os.Hostname()
 	fl := cmd.Flags()

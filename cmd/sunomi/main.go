@@ -4,6 +4,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/sunomi/sunomi/cmd/internal/runtask"
 	"github.com/sunomi/sunomi/internal/cli"
 )
 
@@ -17,6 +18,6 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newTranscodeCmd(), newEncodersCmd(), newJobsCmd(), newAgentsCmd(), newClusterCmd(),
-		newDevCmd(), newUsersCmd(), cli.NewRunTaskCmd())
+		newDevCmd(), newUsersCmd(), runtask.NewCmd())
 	return root
 }

@@ -1,25 +1,18 @@
 // Package cli holds what Sunomi's commands share at their edge with the user and the
 // operating system: the main every binary runs (signals, how an error is printed, how a process
-// ends with a status of its own), the logger and metrics registry the services start with, the
-// readers of their list and size flags, and the hidden task-process subcommand of the binaries
-// that run agents.
+// ends with a status of its own), the logger and metrics registry the services start with,
+// flags bound to environment variables, and the readers of their list and size flags. It links
+// no libav, so that the coordinator, which uses it too, builds without cgo.
 package cli
 
 import (
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"syscall"
-
-	"github.com/spf13/cobra"
 
 	"github.com/sunomi/sunomi/storage"
-
-	"github.com/sunomi/sunomi/agent"
 )
 
 // ExitCode ends the process with a status of its own and nothing printed: the task process
@@ -46,26 +39,6 @@ func OneLine(err error) string {
 		b.WriteString(line)
 	}
 	return b.String()
-}
-
-// NewRunTaskCmd is the task process an agent starts for every task (`agent run-task`, and
-// the agents of `sunomi dev`); its flags belong to agent.RunTaskMain. It lives here rather
-// than in agent so that agent does not depend on cobra.
-func NewRunTaskCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:                "run-task --spec FILE --out DIR --result FILE [--memory-limit BYTES]",
-		Short:              "Run one task as a child process of an agent (internal)",
-		Hidden:             true,
-		DisableFlagParsing: true,
-		RunE: func(_ *cobra.Command, args []string) error {
-			// Only the agent drains on a signal; a task process dies of it.
-			signal.Reset(os.Interrupt, syscall.SIGTERM)
-			if code := agent.RunTaskMain(args); code != 0 {
-				return ExitCode(code)
-			}
-			return nil
-		},
-	}
 }
 
 // SplitList reads a flag that lists items separated by commas ("a, b,c"): spaces around an
