@@ -164,8 +164,7 @@ func (s *Server) ListCaptions(w http.ResponseWriter, r *http.Request, id oapi.Vi
 		if err != nil {
 			return err
 		}
-		w.Header().Set("Cache-Control", "private, no-cache")
-		writeJSON(w, http.StatusOK, oapi.CaptionList{Captions: s.toAPICaptions(v, tracks)})
+		writePrivateJSON(w, oapi.CaptionList{Captions: s.toAPICaptions(v, tracks)})
 		return nil
 	})
 }

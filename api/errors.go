@@ -103,9 +103,29 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// writePrivateJSON answers 200 with a body that depends on who asks (their own lists, things
+// only they or moderators see): no shared cache may keep it, and the browser asks again each
+// time.
+func writePrivateJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Cache-Control", "private, no-cache")
+	writeJSON(w, http.StatusOK, v)
+}
+
 // maxBodyBytes bounds every JSON request body: the largest legitimate one (an upload with a
 // 5,000-character description) is far smaller.
 const maxBodyBytes = 64 << 10
+
+// userRequest is the signed-in caller and their decoded JSON body, how every handler that acts
+// on a user's behalf starts: sign-in is checked first, so an anonymous caller gets 401 whatever
+// they sent.
+func userRequest[T any](w http.ResponseWriter, r *http.Request) (store.User, T, error) {
+	var req T
+	user, err := requireUser(r)
+	if err != nil {
+		return user, req, err
+	}
+	return user, req, decode(w, r, &req)
+}
 
 // decode reads a JSON request body into dst strictly: one object, no unknown fields, valid
 // UTF-8, no more than maxBodyBytes. Its errors are *httpError with the offending field named.
