@@ -101,17 +101,6 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, username stri
 // GetFeed lists the newest videos of the channels the caller subscribes to.
 func (s *Server) GetFeed(w http.ResponseWriter, r *http.Request, params oapi.GetFeedParams) {
 	s.handle(w, r, func() error {
-		user, err := requireUser(r)
-		if err != nil {
-			return err
-		}
-		page, err := s.videoList(r, params.Cursor, params.Limit, publishedAt, func(ctx context.Context, after *store.Cursor, n int) ([]store.Video, error) {
-			return s.db.Feed(ctx, user.ID, after, n)
-		})
-		if err != nil {
-			return err
-		}
-		writePrivateJSON(w, page)
-		return nil
+		return s.callerVideoList(w, r, params.Cursor, params.Limit, publishedAt, s.db.Feed)
 	})
 }

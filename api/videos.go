@@ -102,19 +102,26 @@ func (s *Server) ListVideos(w http.ResponseWriter, r *http.Request, params oapi.
 // ListMyVideos lists the caller's own videos in every status.
 func (s *Server) ListMyVideos(w http.ResponseWriter, r *http.Request, params oapi.ListMyVideosParams) {
 	s.handle(w, r, func() error {
-		user, err := requireUser(r)
-		if err != nil {
-			return err
-		}
-		page, err := s.videoList(r, params.Cursor, params.Limit, createdAt, func(ctx context.Context, after *store.Cursor, n int) ([]store.Video, error) {
-			return s.db.ListByOwner(ctx, user.ID, after, n)
-		})
-		if err != nil {
-			return err
-		}
-		writePrivateJSON(w, page)
-		return nil
+		return s.callerVideoList(w, r, params.Cursor, params.Limit, createdAt, s.db.ListByOwner)
 	})
+}
+
+// callerVideoList answers a page of a list of videos that is the signed-in caller's own:
+// fetch gets the rows for the caller's id.
+func (s *Server) callerVideoList(w http.ResponseWriter, r *http.Request, cursor *string, limit *int, sortTime func(store.Video) time.Time,
+	fetch func(ctx context.Context, userID int64, after *store.Cursor, n int) ([]store.Video, error)) error {
+	user, err := requireUser(r)
+	if err != nil {
+		return err
+	}
+	page, err := s.videoList(r, cursor, limit, sortTime, func(ctx context.Context, after *store.Cursor, n int) ([]store.Video, error) {
+		return fetch(ctx, user.ID, after, n)
+	})
+	if err != nil {
+		return err
+	}
+	writePrivateJSON(w, page)
+	return nil
 }
 
 // videoList reads one page of a list of videos ordered by sortTime: fetch gets the rows
