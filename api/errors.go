@@ -127,20 +127,30 @@ func userRequest[T any](w http.ResponseWriter, r *http.Request) (store.User, T, 
 	return user, req, decode(w, r, &req)
 }
 
+// readBody reads a request body of at most limit bytes; what names the body in the answer to
+// a larger one ("request body", "caption file").
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, what string) ([]byte, error) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &httpError{status: http.StatusRequestEntityTooLarge, code: codeTooLarge,
+				message: fmt.Sprintf("the %s is over %d KiB", what, limit>>10)}
+		}
+		return nil, errInvalid("could not read the request body", nil)
+	}
+	return data, nil
+}
+
 // decode reads a JSON request body into dst strictly: one object, no unknown fields, valid
 // UTF-8, no more than maxBodyBytes. Its errors are *httpError with the offending field named.
 func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return &httpError{status: http.StatusUnsupportedMediaType, code: codeInvalid, message: "send the body as application/json"}
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	data, err := readBody(w, r, maxBodyBytes, "request body")
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return &httpError{status: http.StatusRequestEntityTooLarge, code: codeTooLarge,
-				message: fmt.Sprintf("the request body is over %d KiB", maxBodyBytes>>10)}
-		}
-		return errInvalid("could not read the request body", nil)
+		return err
 	}
 	// encoding/json would silently turn invalid UTF-8 into U+FFFD; refuse it instead.
 	if !utf8.Valid(data) {
