@@ -63,7 +63,7 @@ func trimPage[T any](rows []T, limit int, cursor func(T) string) ([]T, *string) 
 }
 
 // readPage reads one page of a list: parse checks the cursor and limit (pageParams, or
-// intPageParams for a list keyed by a serial id), fetch gets up to limit rows after the
+// intPageParams for a list keyed by a serial id), fetch is asked for the limit+1 rows after the
 // cursor, and the rows come back cut to the page with the next page's cursor, which next makes
 // from the last row kept.
 func readPage[T any](ctx context.Context, parse func(cursor *string, limit *int) (*store.Cursor, int, error),
