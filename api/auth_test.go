@@ -152,15 +152,10 @@ func TestTokens(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			req, _ := http.NewRequest("GET", e.URL+"/api/v1/auth/me", nil)
+			req := e.request("GET", "/api/v1/auth/me", nil)
 			req.Header.Set("Authorization", c.header)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusUnauthorized {
-				t.Fatalf("status %d, want 401", resp.StatusCode)
+			if r := e.send(req, ""); r.status != http.StatusUnauthorized {
+				t.Fatalf("status %d, want 401", r.status)
 			}
 		})
 	}

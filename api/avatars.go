@@ -59,12 +59,8 @@ func avatarURL(userID int64, file string) string {
 // CreateAvatarUpload hands out a presigned PUT for a new avatar image.
 func (s *Server) CreateAvatarUpload(w http.ResponseWriter, r *http.Request) {
 	s.handle(w, r, func() error {
-		user, err := requireUser(r)
+		user, req, err := userRequest[oapi.AvatarUploadRequest](w, r)
 		if err != nil {
-			return err
-		}
-		var req oapi.AvatarUploadRequest
-		if err := decode(w, r, &req); err != nil {
 			return err
 		}
 		ext, ok := avatarExt[req.ContentType]
@@ -98,12 +94,8 @@ func (s *Server) CreateAvatarUpload(w http.ResponseWriter, r *http.Request) {
 // makes it the caller's avatar; anything else is deleted.
 func (s *Server) CompleteAvatarUpload(w http.ResponseWriter, r *http.Request) {
 	s.handle(w, r, func() error {
-		user, err := requireUser(r)
+		user, req, err := userRequest[oapi.AvatarCompleteRequest](w, r)
 		if err != nil {
-			return err
-		}
-		var req oapi.AvatarCompleteRequest
-		if err := decode(w, r, &req); err != nil {
 			return err
 		}
 		if !avatarFile.MatchString(req.UploadId) {

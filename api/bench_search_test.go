@@ -133,12 +133,12 @@ func BenchmarkSearch(b *testing.B) {
 		script := filepath.Join(dir, strings.ReplaceAll(kind.name, " ", "_")+".lua")
 		benchWriteFile(b, script, benchPathsLua(paths))
 		b.StartTimer()
-		runSearchWrk(b, wrk, baseURL, script, benchSearchThroughputConns, benchWarmup)
+		runWrk(b, wrk, baseURL, script, benchSearchThroughputConns, benchSearchThroughputConns, benchWarmup)
 		r.latency = benchQuietly(b, "search "+kind.name+", 1 connection", func() benchResult {
-			return runSearchWrk(b, wrk, baseURL, script, benchSearchLatencyConns, dur)
+			return runWrk(b, wrk, baseURL, script, benchSearchLatencyConns, benchSearchLatencyConns, dur)
 		})
 		r.throughput = benchQuietly(b, "search "+kind.name+", 2 connections", func() benchResult {
-			return runSearchWrk(b, wrk, baseURL, script, benchSearchThroughputConns, dur)
+			return runWrk(b, wrk, baseURL, script, benchSearchThroughputConns, benchSearchThroughputConns, dur)
 		})
 		b.StopTimer()
 		for i := range r.variants {
@@ -182,82 +182,21 @@ func BenchmarkSearch(b *testing.B) {
 	fmt.Print(w.String())
 }
 
-// runSearchWrk runs wrk with one thread per connection.
-func runSearchWrk(b *testing.B, wrk, baseURL, script string, conns int, d time.Duration) benchResult {
-	b.Helper()
-	args := []string{"-t", fmt.Sprint(conns), "-c", fmt.Sprint(conns),
-		"-d", fmt.Sprintf("%ds", int(d.Seconds())), "--timeout", "5s", "--latency", "-s", script, baseURL}
-	cmd := exec.Command(wrk, args...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		b.Fatalf("wrk %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return parseWrk(b, cmd, string(out), baseURL)
-}
-
-// parseWrk reads the line benchDoneLua prints and fails the benchmark on any error.
-func parseWrk(b *testing.B, cmd *exec.Cmd, out, what string) benchResult {
-	b.Helper()
-	var line string
-	for l := range strings.Lines(out) {
-		if strings.HasPrefix(l, benchMarker+" ") {
-			line = l
-		}
-	}
-	if line == "" {
-		b.Fatalf("wrk printed no %s line:\n%s", benchMarker, out)
-	}
-	fields := map[string]int64{}
-	for _, f := range strings.Fields(line)[1:] {
-		k, v, _ := strings.Cut(f, "=")
-		var n int64
-		if _, err := fmt.Sscan(v, &n); err != nil {
-			b.Fatalf("wrk: bad field %q in %q", f, line)
-		}
-		fields[k] = n
-	}
-	for _, k := range []string{"connect", "read", "write", "status", "timeout"} {
-		if fields[k] != 0 {
-			b.Fatalf("wrk %s: %d %s errors:\n%s", what, fields[k], k, out)
-		}
-	}
-	if fields["requests"] == 0 || fields["duration_us"] == 0 {
-		b.Fatalf("wrk %s: no requests:\n%s", what, out)
-	}
-	us := func(k string) time.Duration { return time.Duration(fields[k]) * time.Microsecond }
-	return benchResult{count: fields["requests"], rate: float64(fields["requests"]) / us("duration_us").Seconds(),
-		bytes: fields["bytes"], p50: us("p50_us"), p90: us("p90_us"), p99: us("p99_us"),
-		cpu: cpuUse{tool: processCPU(cmd)}}
-}
-
 // benchPathsLua sends the paths in turn, each connection starting at another one.
 func benchPathsLua(paths []string) string {
-	var s strings.Builder
-	s.WriteString("local paths = {\n")
-	for _, p := range paths {
-		fmt.Fprintf(&s, "  %q,\n", p)
-	}
-	s.WriteString(`}
-local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("first", threads)
-end
-local reqs, n
+	return wrkScript("paths", paths, `local reqs, n
 function init(args)
   reqs = {}
   for i, p in ipairs(paths) do
     reqs[i] = wrk.format("GET", p)
   end
-  n = first
+  n = thread_no
 end
 function request()
   n = n % #reqs + 1
   return reqs[n]
 end
 `)
-	s.WriteString(benchDoneLua)
-	return s.String()
 }
 
 // benchSearchSeed inserts the users and the videos with one INSERT … SELECT each, drawing every

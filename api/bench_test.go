@@ -97,13 +97,13 @@ func BenchmarkAPI(b *testing.B) {
 	listURL := baseURL + "/api/v1/videos"
 	videoURL := baseURL + "/api/v1/videos/" // the script appends the ids
 	b.StartTimer()
-	runWrk(b, wrk, listURL, listScript, benchWarmup)
+	runWrk(b, wrk, listURL, listScript, benchThreads, benchConnections, benchWarmup)
 	stop := benchProfile(b, "list")
-	list := benchQuietly(b, "GET /api/v1/videos", func() benchResult { return runWrk(b, wrk, listURL, listScript, dur) })
+	list := benchQuietly(b, "GET /api/v1/videos", func() benchResult { return runWrk(b, wrk, listURL, listScript, benchThreads, benchConnections, dur) })
 	stop()
-	runWrk(b, wrk, videoURL, videoScript, benchWarmup)
+	runWrk(b, wrk, videoURL, videoScript, benchThreads, benchConnections, benchWarmup)
 	stop = benchProfile(b, "video")
-	video := benchQuietly(b, "GET /api/v1/videos/{id}", func() benchResult { return runWrk(b, wrk, videoURL, videoScript, dur) })
+	video := benchQuietly(b, "GET /api/v1/videos/{id}", func() benchResult { return runWrk(b, wrk, videoURL, videoScript, benchThreads, benchConnections, dur) })
 	stop()
 	b.StopTimer()
 
@@ -261,18 +261,7 @@ func benchServer(b *testing.B) (*store.Store, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ts.Config.Handler = srv.Handler()
-	ts.Start()
-	if err := srv.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		ts.CloseClientConnections()
-		ts.Close()
-		_ = srv.Close(ctx)
-	})
+	serve(ctx, b, srv, ts)
 	return db, baseURL
 }
 
@@ -470,20 +459,9 @@ end
 // benchVideoLua asks for a random one of ids on every request. The requests are formatted
 // once per thread, so that wrk spends no more CPU per request than on a fixed URL.
 func benchVideoLua(ids []string) string {
-	var s strings.Builder
-	s.WriteString("local ids = {\n")
-	for _, id := range ids {
-		fmt.Fprintf(&s, "  %q,\n", id)
-	}
-	s.WriteString(`}
-local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("seed", threads)
-end
-local reqs
+	return wrkScript("ids", ids, `local reqs
 function init(args)
-  math.randomseed(seed)
+  math.randomseed(thread_no)
   reqs = {}
   for i, id in ipairs(ids) do
     reqs[i] = wrk.format("GET", wrk.path .. id)
@@ -493,6 +471,25 @@ function request()
   return reqs[math.random(#reqs)]
 end
 `)
+}
+
+// wrkScript is a wrk script with values in the Lua table name, each thread numbered 1, 2, …
+// as thread_no (a seed or a starting point, so that threads differ), then body (init and
+// request), then benchDoneLua.
+func wrkScript(name string, values []string, body string) string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "local %s = {\n", name)
+	for _, v := range values {
+		fmt.Fprintf(&s, "  %q,\n", v)
+	}
+	s.WriteString(`}
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_no", threads)
+end
+`)
+	s.WriteString(body)
 	s.WriteString(benchDoneLua)
 	return s.String()
 }
@@ -508,11 +505,11 @@ type benchResult struct {
 	tries         int
 }
 
-// runWrk runs wrk with the benchmark's threads and connections for d and fails the benchmark
-// on any error or non-2xx response.
-func runWrk(b *testing.B, wrk, url, script string, d time.Duration) benchResult {
+// runWrk runs wrk with threads and connections for d and fails the benchmark on any error or
+// non-2xx response.
+func runWrk(b *testing.B, wrk, url, script string, threads, connections int, d time.Duration) benchResult {
 	b.Helper()
-	args := []string{"-t", strconv.Itoa(benchThreads), "-c", strconv.Itoa(benchConnections),
+	args := []string{"-t", strconv.Itoa(threads), "-c", strconv.Itoa(connections),
 		"-d", fmt.Sprintf("%ds", int(d.Seconds())), "--timeout", "5s", "--latency", "-s", script, url}
 	cmd := exec.Command(wrk, args...)
 	out, err := cmd.CombinedOutput()

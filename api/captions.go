@@ -164,8 +164,7 @@ func (s *Server) ListCaptions(w http.ResponseWriter, r *http.Request, id oapi.Vi
 		if err != nil {
 			return err
 		}
-		w.Header().Set("Cache-Control", "private, no-cache")
-		writeJSON(w, http.StatusOK, oapi.CaptionList{Captions: s.toAPICaptions(v, tracks)})
+		writePrivateJSON(w, oapi.CaptionList{Captions: s.toAPICaptions(v, tracks)})
 		return nil
 	})
 }
@@ -195,14 +194,9 @@ func (s *Server) PutCaption(w http.ResponseWriter, r *http.Request, id oapi.Vide
 			return &httpError{status: http.StatusUnsupportedMediaType, code: codeInvalid,
 				message: "send the WebVTT file itself as the request body (Content-Type: text/vtt), not a form"}
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCaptionBytes))
+		body, err := readBody(w, r, maxCaptionBytes, "caption file")
 		if err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				return &httpError{status: http.StatusRequestEntityTooLarge, code: codeTooLarge,
-					message: fmt.Sprintf("the caption file is over %d KiB", maxCaptionBytes>>10)}
-			}
-			return errInvalid("could not read the request body", nil)
+			return err
 		}
 		vtt, err := hls.ParseWebVTT(body)
 		if err != nil {

@@ -3,6 +3,7 @@ package api
 // Channels (a user's public page and videos), subscriptions and the subscription feed.
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -53,8 +54,8 @@ func (s *Server) ListChannelVideos(w http.ResponseWriter, r *http.Request, usern
 		if err != nil {
 			return err
 		}
-		page, err := s.videoList(r, params.Cursor, params.Limit, publishedAt, func(after *store.Cursor, n int) ([]store.Video, error) {
-			return s.db.ListChannel(r.Context(), u.ID, after, n)
+		page, err := s.videoList(r, params.Cursor, params.Limit, publishedAt, func(ctx context.Context, after *store.Cursor, n int) ([]store.Video, error) {
+			return s.db.ListChannel(ctx, u.ID, after, n)
 		})
 		if err != nil {
 			return err
@@ -100,18 +101,6 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request, username stri
 // GetFeed lists the newest videos of the channels the caller subscribes to.
 func (s *Server) GetFeed(w http.ResponseWriter, r *http.Request, params oapi.GetFeedParams) {
 	s.handle(w, r, func() error {
-		user, err := requireUser(r)
-		if err != nil {
-			return err
-		}
-		page, err := s.videoList(r, params.Cursor, params.Limit, publishedAt, func(after *store.Cursor, n int) ([]store.Video, error) {
-			return s.db.Feed(r.Context(), user.ID, after, n)
-		})
-		if err != nil {
-			return err
-		}
-		w.Header().Set("Cache-Control", "private, no-cache")
-		writeJSON(w, http.StatusOK, page)
-		return nil
+		return s.callerVideoList(w, r, params.Cursor, params.Limit, publishedAt, s.db.Feed)
 	})
 }

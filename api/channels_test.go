@@ -95,18 +95,10 @@ func TestChannelsAndFeed(t *testing.T) {
 		if strings.Contains(path, "?") {
 			sep = "&"
 		}
-		cursor := ""
-		for range 10 {
-			var p oapi.VideoPage
-			e.must(http.StatusOK, "GET", path+sep+"limit=2"+cursor, token, nil).decode(t, &p)
+		for _, p := range allPages(e, path+sep+"limit=2", token, 10, func(p oapi.VideoPage) *string { return p.NextCursor }) {
 			all = append(all, videoIDs(p)...)
-			if p.NextCursor == nil {
-				return all
-			}
-			cursor = "&cursor=" + *p.NextCursor
 		}
-		t.Fatalf("%s: more than 10 pages", path)
-		return nil
+		return all
 	}
 
 	t.Run("channel videos", func(t *testing.T) {

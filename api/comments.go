@@ -127,8 +127,7 @@ func (s *Server) ListComments(w http.ResponseWriter, r *http.Request, id oapi.Vi
 			page.Comments = append(page.Comments, toAPIComment(c))
 		}
 		// Held comments make the page depend on who asks.
-		w.Header().Set("Cache-Control", "private, no-cache")
-		writeJSON(w, http.StatusOK, page)
+		writePrivateJSON(w, page)
 		return nil
 	})
 }
@@ -136,12 +135,8 @@ func (s *Server) ListComments(w http.ResponseWriter, r *http.Request, id oapi.Vi
 // CreateComment comments on a video the caller can see, or replies to a top-level comment.
 func (s *Server) CreateComment(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
 	s.handle(w, r, func() error {
-		user, err := requireUser(r)
+		user, req, err := userRequest[oapi.CreateCommentRequest](w, r)
 		if err != nil {
-			return err
-		}
-		var req oapi.CreateCommentRequest
-		if err := decode(w, r, &req); err != nil {
 			return err
 		}
 		body, err := checkComment(req.Body)
@@ -213,11 +208,8 @@ func (s *Server) commentFor(r *http.Request, raw string) (store.Comment, store.V
 // that would be held holds the comment, and no edit releases a held one.
 func (s *Server) UpdateComment(w http.ResponseWriter, r *http.Request, id oapi.CommentID) {
 	s.handle(w, r, func() error {
-		if _, err := requireUser(r); err != nil {
-			return err
-		}
-		var req oapi.UpdateCommentRequest
-		if err := decode(w, r, &req); err != nil {
+		_, req, err := userRequest[oapi.UpdateCommentRequest](w, r)
+		if err != nil {
 			return err
 		}
 		body, err := checkComment(req.Body)

@@ -103,9 +103,44 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// writePrivateJSON answers 200 with a body that depends on who asks (their own lists, things
+// only they or moderators see): no shared cache may keep it, and the browser asks again each
+// time.
+func writePrivateJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Cache-Control", "private, no-cache")
+	writeJSON(w, http.StatusOK, v)
+}
+
 // maxBodyBytes bounds every JSON request body: the largest legitimate one (an upload with a
 // 5,000-character description) is far smaller.
 const maxBodyBytes = 64 << 10
+
+// userRequest is the signed-in caller and their decoded JSON body, how every handler that acts
+// on a user's behalf starts: sign-in is checked first, so an anonymous caller gets 401 whatever
+// they sent.
+func userRequest[T any](w http.ResponseWriter, r *http.Request) (store.User, T, error) {
+	var req T
+	user, err := requireUser(r)
+	if err != nil {
+		return user, req, err
+	}
+	return user, req, decode(w, r, &req)
+}
+
+// readBody reads a request body of at most limit bytes; what names the body in the answer to
+// a larger one ("request body", "caption file").
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, what string) ([]byte, error) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &httpError{status: http.StatusRequestEntityTooLarge, code: codeTooLarge,
+				message: fmt.Sprintf("the %s is over %d KiB", what, limit>>10)}
+		}
+		return nil, errInvalid("could not read the request body", nil)
+	}
+	return data, nil
+}
 
 // decode reads a JSON request body into dst strictly: one object, no unknown fields, valid
 // UTF-8, no more than maxBodyBytes. Its errors are *httpError with the offending field named.
@@ -113,14 +148,9 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return &httpError{status: http.StatusUnsupportedMediaType, code: codeInvalid, message: "send the body as application/json"}
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	data, err := readBody(w, r, maxBodyBytes, "request body")
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return &httpError{status: http.StatusRequestEntityTooLarge, code: codeTooLarge,
-				message: fmt.Sprintf("the request body is over %d KiB", maxBodyBytes>>10)}
-		}
-		return errInvalid("could not read the request body", nil)
+		return err
 	}
 	// encoding/json would silently turn invalid UTF-8 into U+FFFD; refuse it instead.
 	if !utf8.Valid(data) {

@@ -238,6 +238,29 @@ func (g *githubEnv) start(b *browser, returnTo string) *url.URL {
 	return loc
 }
 
+// setStateCookie puts value in the browser as the OAuth state cookie, as a forger or a replay
+// would.
+func (g *githubEnv) setStateCookie(b *browser, value string) {
+	u, _ := url.Parse(g.URL + "/api/v1/auth/github/")
+	b.jar.SetCookies(u, []*http.Cookie{{Name: oauthCookie, Value: value, Path: "/api/v1/auth/github/"}})
+}
+
+// authorized is a new browser that started a sign-in returning to /upload, with the callback
+// URL GitHub sent it to, not yet followed.
+func (g *githubEnv) authorized(t *testing.T) (*browser, *url.URL) {
+	t.Helper()
+	b := newBrowser(t)
+	return b, g.authorize(b, g.start(b, "/upload"))
+}
+
+// withQuery is u with its query changed by edit.
+func withQuery(u *url.URL, edit func(url.Values)) *url.URL {
+	q := u.Query()
+	edit(q)
+	u.RawQuery = q.Encode()
+	return u
+}
+
 // authorize follows the authorisation URL to GitHub and returns the callback URL GitHub sends
 // the browser to.
 func (g *githubEnv) authorize(b *browser, authURL *url.URL) *url.URL {
@@ -506,20 +529,12 @@ func TestGitHubCallbackRefusals(t *testing.T) {
 		newUsers     int // accounts a legitimate part of the case creates (and codes it exchanges)
 	}{
 		{"wrong state", func(t *testing.T) (string, url.Values) {
-			b := newBrowser(t)
-			cb := g.authorize(b, g.start(b, "/upload"))
-			q := cb.Query()
-			q.Set("state", "not-the-state")
-			cb.RawQuery = q.Encode()
-			return g.callback(b, cb)
+			b, cb := g.authorized(t)
+			return g.callback(b, withQuery(cb, func(q url.Values) { q.Set("state", "not-the-state") }))
 		}, "/upload", 0},
 		{"no state", func(t *testing.T) (string, url.Values) {
-			b := newBrowser(t)
-			cb := g.authorize(b, g.start(b, "/upload"))
-			q := cb.Query()
-			q.Del("state")
-			cb.RawQuery = q.Encode()
-			return g.callback(b, cb)
+			b, cb := g.authorized(t)
+			return g.callback(b, withQuery(cb, func(q url.Values) { q.Del("state") }))
 		}, "/upload", 0},
 		{"callback in another browser (no cookie)", func(t *testing.T) (string, url.Values) {
 			// Login CSRF: an attacker's code and state, delivered to the victim's browser.
@@ -528,20 +543,17 @@ func TestGitHubCallbackRefusals(t *testing.T) {
 			return g.callback(newBrowser(t), cb)
 		}, "/", 0},
 		{"expired state cookie", func(t *testing.T) (string, url.Values) {
-			b := newBrowser(t)
-			cb := g.authorize(b, g.start(b, "/upload"))
+			b, cb := g.authorized(t)
 			g.clock.Advance(oauthStateTTL + time.Minute)
 			return g.callback(b, cb)
 		}, "/", 0},
 		{"forged state cookie", func(t *testing.T) (string, url.Values) {
-			b := newBrowser(t)
-			cb := g.authorize(b, g.start(b, "/upload"))
-			u, _ := url.Parse(g.URL + "/api/v1/auth/github/")
-			c := b.cookie(u.String(), oauthCookie)
+			b, cb := g.authorized(t)
+			c := b.cookie(g.URL+"/api/v1/auth/github/", oauthCookie)
 			// Another returnTo and link target with the old signature.
 			payload, _ := json.Marshal(oauthState{Nonce: cb.Query().Get("state"), ReturnTo: "/", LinkUser: 1, Expires: time.Now().Add(time.Hour).Unix()})
 			_, sig, _ := strings.Cut(c.Value, ".")
-			b.jar.SetCookies(u, []*http.Cookie{{Name: oauthCookie, Value: base64.RawURLEncoding.EncodeToString(payload) + "." + sig, Path: "/api/v1/auth/github/"}})
+			g.setStateCookie(b, base64.RawURLEncoding.EncodeToString(payload)+"."+sig)
 			return g.callback(b, cb)
 		}, "/", 0},
 		{"user cancels at GitHub", func(t *testing.T) (string, url.Values) {
@@ -556,23 +568,20 @@ func TestGitHubCallbackRefusals(t *testing.T) {
 		}, "/upload", 0},
 		{"replayed callback", func(t *testing.T) (string, url.Values) {
 			// The code was exchanged once already; GitHub refuses it the second time.
-			b := newBrowser(t)
-			cb := g.authorize(b, g.start(b, "/upload"))
-			u, _ := url.Parse(g.URL + "/api/v1/auth/github/")
-			saved := b.cookie(u.String(), oauthCookie)
+			b, cb := g.authorized(t)
+			saved := b.cookie(g.URL+"/api/v1/auth/github/", oauthCookie)
 			_, frag := g.callback(b, cb)
 			if frag.Get("token") == "" {
 				t.Fatalf("the first callback failed: #%s", frag.Encode())
 			}
-			b.jar.SetCookies(u, []*http.Cookie{{Name: oauthCookie, Value: saved.Value, Path: "/api/v1/auth/github/"}})
+			g.setStateCookie(b, saved.Value)
 			return g.callback(b, cb)
 		}, "/upload", 1},
 		{"client secret revoked at GitHub", func(t *testing.T) (string, url.Values) {
 			var old string
 			g.gh.set(func(f *fakeGitHub) { old, f.secret = f.secret, "rotated-secret" })
 			defer g.gh.set(func(f *fakeGitHub) { f.secret = old })
-			b := newBrowser(t)
-			return g.callback(b, g.authorize(b, g.start(b, "/upload")))
+			return g.callback(g.authorized(t))
 		}, "/upload", 0},
 	}
 	for _, c := range cases {

@@ -121,20 +121,26 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.Config.Handler = e.srv.Handler()
-	ts.Start()
 	e.http = ts
-	if err := e.srv.Start(ctx); err != nil {
-		t.Fatal(err)
+	serve(ctx, t, e.srv, ts)
+	return e
+}
+
+// serve starts srv behind the unstarted test server ts, and stops both when the test ends.
+func serve(ctx context.Context, tb testing.TB, srv *Server, ts *httptest.Server) {
+	tb.Helper()
+	ts.Config.Handler = srv.Handler()
+	ts.Start()
+	if err := srv.Start(ctx); err != nil {
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		ts.CloseClientConnections()
 		ts.Close()
-		_ = e.srv.Close(ctx)
+		_ = srv.Close(ctx)
 	})
-	return e
 }
 
 // deadAddr is a loopback address nothing listens on.
@@ -171,6 +177,13 @@ func (r response) errorBody(t *testing.T) oapi.ErrorDetail {
 // do sends a request with an optional token; body is marshalled unless it is []byte or a string.
 func (e *env) do(method, path, token string, body any) response {
 	e.t.Helper()
+	return e.send(e.request(method, path, body), token)
+}
+
+// request is a request to the API (or to an absolute URL) with body, JSON-typed when there is
+// one: nil sends none, []byte and strings go as they are, anything else is marshalled.
+func (e *env) request(method, path string, body any) *http.Request {
+	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -196,6 +209,12 @@ func (e *env) do(method, path, token string, body any) response {
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return req
+}
+
+// send sends req as token unless it is "".
+func (e *env) send(req *http.Request, token string) response {
+	e.t.Helper()
 	resp, data := roundTrip(e.t, http.DefaultClient, req, token)
 	return response{status: resp.StatusCode, header: resp.Header, body: data}
 }
@@ -264,18 +283,7 @@ func (e *env) upload(token, title string, body []byte) oapi.UploadCreated {
 	if created.Upload.Method != oapi.Put {
 		e.t.Fatalf("upload of %d bytes: method %s, want put", len(body), created.Upload.Method)
 	}
-	req, err := http.NewRequest(http.MethodPut, *created.Upload.Url, bytes.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		e.t.Fatalf("PUT to the presigned URL: status %d", resp.StatusCode)
-	}
+	put(e.t, *created.Upload.Url, "", body)
 	return created
 }
 
@@ -339,19 +347,18 @@ func (e *env) readyVideo(owner oapi.Session, visibility, title string) string {
 	return id
 }
 
-// put PUTs body to a presigned upload URL and expects it stored.
-func put(t *testing.T, url string, body []byte) {
+// put PUTs body to a presigned upload URL, with contentType unless it is "" (an avatar's URL
+// signs it), and expects it stored.
+func put(t *testing.T, url, contentType string, body []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPut, url, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
-	msg, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, msg := roundTrip(t, http.DefaultClient, req, "")
 	if resp.StatusCode/100 != 2 {
 		t.Fatalf("PUT %s: status %d: %s", url, resp.StatusCode, msg)
 	}
@@ -390,11 +397,16 @@ func (e *env) comments(path, token string) oapi.CommentPage {
 
 // commentIDs are the ids of a page's comments, in order.
 func commentIDs(p oapi.CommentPage) []string {
-	ids := make([]string, len(p.Comments))
-	for i, c := range p.Comments {
-		ids[i] = c.Id
+	return mapped(p.Comments, func(c oapi.Comment) string { return c.Id })
+}
+
+// mapped is f of each item, in order: what a test compares of a page's items.
+func mapped[T, U any](items []T, f func(T) U) []U {
+	out := make([]U, len(items))
+	for i, item := range items {
+		out[i] = f(item)
 	}
-	return ids
+	return out
 }
 
 // sqlCount runs a count query directly.
@@ -427,41 +439,11 @@ func ptr[T any](v T) *T { return &v }
 // sent as it is, or a value sent as JSON.
 func (e *env) view(id, token, userAgent string, body any) (oapi.ViewResult, response) {
 	e.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequest("POST", e.URL+"/api/v1/videos/"+id+"/views", rd)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
+	req := e.request("POST", "/api/v1/videos/"+id+"/views", body)
 	if userAgent != "" {
 		req.Header.Set("User-Agent", userAgent)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	r := response{status: resp.StatusCode, header: resp.Header, body: data}
+	r := e.send(req, token)
 	var out oapi.ViewResult
 	if r.status == http.StatusOK {
 		r.decode(e.t, &out)
@@ -498,19 +480,7 @@ func (e *env) uploadAvatar(token, contentType string, data []byte, status int) (
 	e.t.Helper()
 	var up oapi.AvatarUpload
 	e.must(http.StatusOK, "POST", "/api/v1/me/avatar", token, map[string]any{"contentType": contentType, "size": len(data)}).decode(e.t, &up)
-	req, err := http.NewRequest(http.MethodPut, up.Url, bytes.NewReader(data))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", contentType)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		e.t.Fatalf("PUT the avatar: status %d", resp.StatusCode)
-	}
+	put(e.t, up.Url, contentType, data)
 	return up, e.must(status, "POST", "/api/v1/me/avatar/complete", token, map[string]any{"uploadId": up.UploadId})
 }
 
@@ -554,10 +524,9 @@ func userID(t *testing.T, s oapi.Session) int64 {
 	return id
 }
 
-// publishVideo takes a video through the API's real publishing path: the farm's files (the
-// fake ladder plus extra) in storage, the video queued, then the job's end applied as the
-// relay or the reconciliation would, which runs the automated checks.
-func (e *env) publishVideo(owner oapi.Session, title string, extra map[string]string) string {
+// jobEndedVideo makes a video of owner whose job has just finished: the row queued with its
+// job, and in storage the files the farm wrote (the fake ladder plus extra).
+func (e *env) jobEndedVideo(owner oapi.Session, title string, extra map[string]string) string {
 	e.t.Helper()
 	ctx := context.Background()
 	ownerID, _ := strconv.ParseInt(owner.User.Id, 10, 64)
@@ -566,16 +535,27 @@ func (e *env) publishVideo(owner oapi.Session, title string, extra map[string]st
 		SourceFilename: "x.mp4", SourceSize: 1}); err != nil {
 		e.t.Fatal(err)
 	}
-	for rel, body := range fakeLadder {
-		e.putBlob(layout.Video(id)+rel, body)
-	}
-	for rel, body := range extra {
-		e.putBlob(layout.Video(id)+rel, body)
+	for _, files := range []map[string]string{fakeLadder, extra} {
+		for rel, body := range files {
+			e.putBlob(layout.Video(id)+rel, body)
+		}
 	}
 	if _, err := e.db.MarkQueued(ctx, id, "job-"+id); err != nil {
 		e.t.Fatal(err)
 	}
-	if err := e.srv.publisher.jobChanged(ctx, id, wire.Job{ID: "job-" + id, State: scheduler.JobDone}); err != nil {
+	return id
+}
+
+// doneJob is the end of the video's job, as the farm reports it.
+func doneJob(id string) wire.Job { return wire.Job{ID: "job-" + id, State: scheduler.JobDone} }
+
+// publishVideo takes a video through the API's real publishing path: a video whose job has
+// just ended (jobEndedVideo), then the job's end applied as the relay or the reconciliation
+// would, which runs the automated checks.
+func (e *env) publishVideo(owner oapi.Session, title string, extra map[string]string) string {
+	e.t.Helper()
+	id := e.jobEndedVideo(owner, title, extra)
+	if err := e.srv.publisher.jobChanged(context.Background(), id, doneJob(id)); err != nil {
 		e.t.Fatalf("job end of %s: %v", id, err)
 	}
 	if v := e.video(id); v.Status != store.StatusReady {
@@ -683,6 +663,26 @@ func (e *env) search(token string, params url.Values) oapi.VideoPage {
 	return page
 }
 
+// allPages GETs path (its query has the limit, and any filter) as token, following the
+// cursors to the end, and returns every page in order; more than maxPages fails the test.
+func allPages[P any](e *env, path, token string, maxPages int, nextCursor func(P) *string) []P {
+	e.t.Helper()
+	var pages []P
+	cursor := ""
+	for range maxPages {
+		var page P
+		e.must(http.StatusOK, "GET", path+cursor, token, nil).decode(e.t, &page)
+		pages = append(pages, page)
+		next := nextCursor(page)
+		if next == nil {
+			return pages
+		}
+		cursor = "&cursor=" + *next
+	}
+	e.t.Fatalf("%s: more than %d pages", path, maxPages)
+	return nil
+}
+
 // searchAll follows the cursors to the end and returns every id in order.
 func (e *env) searchAll(token string, params url.Values) []string {
 	e.t.Helper()
@@ -713,31 +713,15 @@ func searchArgs(kv ...string) url.Values {
 
 // searchTitles are the titles of a page's videos, in order.
 func searchTitles(page oapi.VideoPage) []string {
-	out := make([]string, len(page.Videos))
-	for i, v := range page.Videos {
-		out[i] = v.Title
-	}
-	return out
+	return mapped(page.Videos, func(v oapi.Video) string { return v.Title })
 }
 
 // putVTT uploads a caption file as the web app does.
 func (e *env) putVTT(token, videoID, lang, body string) response {
 	e.t.Helper()
-	req, err := http.NewRequest(http.MethodPut, e.URL+"/api/v1/videos/"+videoID+"/captions/"+lang, strings.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	req := e.request(http.MethodPut, "/api/v1/videos/"+videoID+"/captions/"+lang, body)
 	req.Header.Set("Content-Type", "text/vtt")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return response{status: resp.StatusCode, header: resp.Header, body: data}
+	return e.send(req, token)
 }
 
 // captionText is the text of the video's captions that search reads (videos.caption_text).

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -20,12 +19,7 @@ func get(t *testing.T, url string, header map[string]string) response {
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	resp, body := roundTrip(t, http.DefaultClient, req, "")
 	return response{status: resp.StatusCode, header: resp.Header, body: body}
 }
 

@@ -39,17 +39,23 @@ func requireModerator(r *http.Request) (store.User, error) {
 	return user, nil
 }
 
+// moderatorPage is readPage for the lists only moderators see: anyone else gets 401 or 403.
+func moderatorPage[T any](r *http.Request, parse func(cursor *string, limit *int) (*store.Cursor, int, error),
+	cursor *string, limit *int, fetch func(ctx context.Context, after *store.Cursor, limit int) ([]T, error),
+	next func(T) string) ([]T, *string, error) {
+	if _, err := requireModerator(r); err != nil {
+		return nil, nil, err
+	}
+	return readPage(r.Context(), parse, cursor, limit, fetch, next)
+}
+
 // CreateReport records a report of a video or comment the caller can see. Reporting the same
 // thing twice returns the first report and changes nothing. When the distinct reporters of a
 // video with open reports reach ReportThreshold, the video is held for review.
 func (s *Server) CreateReport(w http.ResponseWriter, r *http.Request) {
 	s.handle(w, r, func() error {
-		user, err := requireUser(r)
+		user, req, err := userRequest[oapi.ReportRequest](w, r)
 		if err != nil {
-			return err
-		}
-		var req oapi.ReportRequest
-		if err := decode(w, r, &req); err != nil {
 			return err
 		}
 		fields := map[string]string{}
@@ -187,30 +193,21 @@ func toAPIReport(rp store.Report) oapi.Report {
 // reports by reason.
 func (s *Server) ModerationQueue(w http.ResponseWriter, r *http.Request, params oapi.ModerationQueueParams) {
 	s.handle(w, r, func() error {
-		if _, err := requireModerator(r); err != nil {
-			return err
-		}
-		after, limit, err := pageParams(params.Cursor, params.Limit)
-		if err != nil {
-			return err
-		}
-		ctx := r.Context()
-		videos, err := s.db.HeldQueue(ctx, after, limit+1)
-		if err != nil {
-			return err
-		}
-		page := oapi.QueuePage{Items: []oapi.QueueItem{}}
-		videos, page.NextCursor = trimPage(videos, limit, func(v store.Video) string {
+		videos, next, err := moderatorPage(r, pageParams, params.Cursor, params.Limit, s.db.HeldQueue, func(v store.Video) string {
 			return encodeCursor(store.Cursor{Time: heldAt(v), ID: v.ID})
 		})
+		if err != nil {
+			return err
+		}
 		ids := make([]string, len(videos))
 		for i, v := range videos {
 			ids[i] = v.ID
 		}
-		counts, err := s.db.OpenReportsOf(ctx, ids)
+		counts, err := s.db.OpenReportsOf(r.Context(), ids)
 		if err != nil {
 			return err
 		}
+		page := oapi.QueuePage{Items: []oapi.QueueItem{}, NextCursor: next}
 		for _, v := range videos {
 			item := oapi.QueueItem{Video: s.toAPIVideo(r, v), Reports: counts[v.ID], HeldAt: heldAt(v)}
 			if item.Reports == nil {
@@ -221,8 +218,7 @@ func (s *Server) ModerationQueue(w http.ResponseWriter, r *http.Request, params 
 			}
 			page.Items = append(page.Items, item)
 		}
-		w.Header().Set("Cache-Control", "private, no-cache")
-		writeJSON(w, http.StatusOK, page)
+		writePrivateJSON(w, page)
 		return nil
 	})
 }
@@ -339,19 +335,12 @@ func validateDecision(req oapi.DecisionRequest) (store.Decision, error) {
 // ModerationAudit lists the moderators' decisions, newest first.
 func (s *Server) ModerationAudit(w http.ResponseWriter, r *http.Request, params oapi.ModerationAuditParams) {
 	s.handle(w, r, func() error {
-		if _, err := requireModerator(r); err != nil {
-			return err
-		}
-		after, limit, err := intPageParams(params.Cursor, params.Limit)
+		entries, next, err := moderatorPage(r, intPageParams, params.Cursor, params.Limit, s.db.Audit,
+			func(a store.AuditEntry) string { return intCursor(a.CreatedAt, a.ID) })
 		if err != nil {
 			return err
 		}
-		entries, err := s.db.Audit(r.Context(), after, limit+1)
-		if err != nil {
-			return err
-		}
-		page := oapi.AuditPage{Entries: []oapi.AuditEntry{}}
-		entries, page.NextCursor = trimPage(entries, limit, func(a store.AuditEntry) string { return intCursor(a.CreatedAt, a.ID) })
+		page := oapi.AuditPage{Entries: []oapi.AuditEntry{}, NextCursor: next}
 		for _, a := range entries {
 			e := oapi.AuditEntry{Id: strconv.FormatInt(a.ID, 10), Moderator: a.Moderator, Action: a.Action,
 				VideoId: a.VideoID, CreatedAt: a.CreatedAt}
@@ -367,8 +356,7 @@ func (s *Server) ModerationAudit(w http.ResponseWriter, r *http.Request, params 
 			}
 			page.Entries = append(page.Entries, e)
 		}
-		w.Header().Set("Cache-Control", "private, no-cache")
-		writeJSON(w, http.StatusOK, page)
+		writePrivateJSON(w, page)
 		return nil
 	})
 }
@@ -376,25 +364,17 @@ func (s *Server) ModerationAudit(w http.ResponseWriter, r *http.Request, params 
 // ModerationCommentQueue lists comments awaiting review: held by the term policy or reported.
 func (s *Server) ModerationCommentQueue(w http.ResponseWriter, r *http.Request, params oapi.ModerationCommentQueueParams) {
 	s.handle(w, r, func() error {
-		if _, err := requireModerator(r); err != nil {
-			return err
-		}
-		after, limit, err := intPageParams(params.Cursor, params.Limit)
+		items, next, err := moderatorPage(r, intPageParams, params.Cursor, params.Limit, s.db.CommentQueue,
+			func(q store.QueuedComment) string { return intCursor(q.CreatedAt, q.ID) })
 		if err != nil {
 			return err
 		}
-		items, err := s.db.CommentQueue(r.Context(), after, limit+1)
-		if err != nil {
-			return err
-		}
-		page := oapi.CommentQueuePage{Items: []oapi.CommentQueueItem{}}
-		items, page.NextCursor = trimPage(items, limit, func(q store.QueuedComment) string { return intCursor(q.CreatedAt, q.ID) })
+		page := oapi.CommentQueuePage{Items: []oapi.CommentQueueItem{}, NextCursor: next}
 		for _, q := range items {
 			page.Items = append(page.Items, oapi.CommentQueueItem{Comment: toAPIComment(q.Comment), VideoId: q.VideoID,
 				VideoTitle: q.VideoTitle, Held: q.Held, Reports: q.Reports})
 		}
-		w.Header().Set("Cache-Control", "private, no-cache")
-		writeJSON(w, http.StatusOK, page)
+		writePrivateJSON(w, page)
 		return nil
 	})
 }

@@ -341,25 +341,11 @@ func TestModerationQueue(t *testing.T) {
 
 	var got []string
 	var items []oapi.QueueItem
-	cursor := ""
-	for pages := 0; ; pages++ {
-		if pages > 4 {
-			t.Fatal("pagination does not end")
-		}
-		path := "/api/v1/moderation/queue?limit=2"
-		if cursor != "" {
-			path += "&cursor=" + cursor
-		}
-		var page oapi.QueuePage
-		e.must(http.StatusOK, "GET", path, mod.Token, nil).decode(t, &page)
+	for _, page := range allPages(e, "/api/v1/moderation/queue?limit=2", mod.Token, 5, func(p oapi.QueuePage) *string { return p.NextCursor }) {
 		for _, it := range page.Items {
 			got = append(got, it.Video.Id)
 			items = append(items, it)
 		}
-		if page.NextCursor == nil {
-			break
-		}
-		cursor = *page.NextCursor
 	}
 	if !slices.Equal(got, held) {
 		t.Fatalf("queue = %v, want the held videos oldest first %v", got, held)
@@ -467,22 +453,8 @@ func TestModerationDecisions(t *testing.T) {
 
 	// The audit log: every decision, newest first, with who, what, labels and note.
 	var entries []oapi.AuditEntry
-	cursor := ""
-	for pages := 0; ; pages++ {
-		if pages > 5 {
-			t.Fatal("pagination does not end")
-		}
-		path := "/api/v1/moderation/audit?limit=2"
-		if cursor != "" {
-			path += "&cursor=" + cursor
-		}
-		var page oapi.AuditPage
-		e.must(http.StatusOK, "GET", path, mod.Token, nil).decode(t, &page)
+	for _, page := range allPages(e, "/api/v1/moderation/audit?limit=2", mod.Token, 6, func(p oapi.AuditPage) *string { return p.NextCursor }) {
 		entries = append(entries, page.Entries...)
-		if page.NextCursor == nil {
-			break
-		}
-		cursor = *page.NextCursor
 	}
 	var actions []string
 	for _, a := range entries {

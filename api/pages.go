@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -59,6 +60,25 @@ func trimPage[T any](rows []T, limit int, cursor func(T) string) ([]T, *string) 
 	rows = rows[:limit]
 	next := cursor(rows[limit-1])
 	return rows, &next
+}
+
+// readPage reads one page of a list: parse checks the cursor and limit (pageParams, or
+// intPageParams for a list keyed by a serial id), fetch is asked for the limit+1 rows after the
+// cursor, and the rows come back cut to the page with the next page's cursor, which next makes
+// from the last row kept.
+func readPage[T any](ctx context.Context, parse func(cursor *string, limit *int) (*store.Cursor, int, error),
+	cursor *string, limit *int, fetch func(ctx context.Context, after *store.Cursor, limit int) ([]T, error),
+	next func(T) string) ([]T, *string, error) {
+	after, n, err := parse(cursor, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := fetch(ctx, after, n+1)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, nextCursor := trimPage(rows, n, next)
+	return rows, nextCursor, nil
 }
 
 // intCursor is the cursor of a row keyed by time and a serial id.

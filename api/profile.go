@@ -12,12 +12,8 @@ import (
 // UpdateMe edits the caller's display name.
 func (s *Server) UpdateMe(w http.ResponseWriter, r *http.Request) {
 	s.handle(w, r, func() error {
-		user, err := requireUser(r)
+		user, req, err := userRequest[oapi.UpdateMeRequest](w, r)
 		if err != nil {
-			return err
-		}
-		var req oapi.UpdateMeRequest
-		if err := decode(w, r, &req); err != nil {
 			return err
 		}
 		if req.DisplayName == nil {

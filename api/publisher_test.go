@@ -1,11 +1,9 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,28 +16,6 @@ import (
 	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage/layout"
 )
-
-// jobEndedVideo makes a video of owner whose job has just finished: the row queued with its
-// job, and in storage the files the farm wrote (the fake ladder plus extra).
-func (e *env) jobEndedVideo(owner oapi.Session, title string, extra map[string]string) string {
-	e.t.Helper()
-	ctx := context.Background()
-	ownerID, _ := strconv.ParseInt(owner.User.Id, 10, 64)
-	id := newVideoID()
-	if err := e.db.CreateVideo(ctx, store.NewVideo{ID: id, OwnerID: ownerID, Title: title, Visibility: store.Public,
-		SourceFilename: "x.mp4", SourceSize: 1}); err != nil {
-		e.t.Fatal(err)
-	}
-	for _, files := range []map[string]string{fakeLadder, extra} {
-		for rel, body := range files {
-			e.putBlob(layout.Video(id)+rel, body)
-		}
-	}
-	if _, err := e.db.MarkQueued(ctx, id, "job-"+id); err != nil {
-		e.t.Fatal(err)
-	}
-	return id
-}
 
 // replica is a second publisher on the same database and storage, as another API replica
 // has; published counts the videos it published.
@@ -57,8 +33,6 @@ func (e *env) wantPublishedOnce(id string, stub *classifierStub, published *atom
 			v.Status, len(stub.requests()), published.Load())
 	}
 }
-
-func doneJob(id string) wire.Job { return wire.Job{ID: "job-" + id, State: scheduler.JobDone} }
 
 // TestPublishOnce: replicas (and, within each, the relay and the sync loop) hand the same
 // finished job to their publishers at once; one claims the video, so the classifier is asked

@@ -25,12 +25,8 @@ func ratingName(v int) oapi.Rating {
 // RateVideo likes, dislikes or un-rates a video the caller can see.
 func (s *Server) RateVideo(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
 	s.handle(w, r, func() error {
-		user, err := requireUser(r)
+		user, req, err := userRequest[oapi.RatingRequest](w, r)
 		if err != nil {
-			return err
-		}
-		var req oapi.RatingRequest
-		if err := decode(w, r, &req); err != nil {
 			return err
 		}
 		value, ok := ratingValues[req.Rating]

@@ -35,7 +35,7 @@ func TestMultipartUploadResumes(t *testing.T) {
 	var urls oapi.PartURLs
 	e.must(http.StatusOK, "POST", "/api/v1/uploads/"+id+"/parts", owner.Token, map[string]any{"parts": []int{1, 3}}).decode(t, &urls)
 	for _, p := range urls.Parts {
-		put(t, p.Url, part(p.Number))
+		put(t, p.Url, "", part(p.Number))
 	}
 	r := e.must(http.StatusConflict, "POST", "/api/v1/uploads/"+id+"/complete", owner.Token, nil)
 	if msg := r.errorBody(t).Message; !strings.Contains(msg, "2 of 3 parts") {
@@ -53,7 +53,7 @@ func TestMultipartUploadResumes(t *testing.T) {
 		t.Fatalf("uploaded parts = %v", stored)
 	}
 	e.must(http.StatusOK, "POST", "/api/v1/uploads/"+id+"/parts", owner.Token, map[string]any{"parts": []int{2}}).decode(t, &urls)
-	put(t, urls.Parts[0].Url, part(2))
+	put(t, urls.Parts[0].Url, "", part(2))
 
 	for _, bad := range [][]int{{0}, {4}, {}} {
 		e.must(http.StatusBadRequest, "POST", "/api/v1/uploads/"+id+"/parts", owner.Token, map[string]any{"parts": bad}).errorBody(t)
@@ -92,7 +92,7 @@ func TestCompleteUpload(t *testing.T) {
 	e.must(http.StatusCreated, "POST", "/api/v1/uploads", owner.Token, map[string]any{"title": "t", "filename": "f.mp4", "size": 5}).decode(t, &created)
 	e.must(http.StatusConflict, "POST", "/api/v1/uploads/"+created.VideoId+"/complete", owner.Token, nil).errorBody(t)
 	// A file of another size than declared is refused.
-	put(t, *created.Upload.Url, []byte("0123456789"))
+	put(t, *created.Upload.Url, "", []byte("0123456789"))
 	r := e.must(http.StatusBadRequest, "POST", "/api/v1/uploads/"+created.VideoId+"/complete", owner.Token, nil)
 	if msg := r.errorBody(t).Message; !strings.Contains(msg, "10 bytes") {
 		t.Errorf("size mismatch message %q", msg)
@@ -101,7 +101,7 @@ func TestCompleteUpload(t *testing.T) {
 		t.Fatal("a refused complete changed the status")
 	}
 	// Upload again, correctly: complete queues the job, and completing again changes nothing.
-	put(t, *created.Upload.Url, []byte("01234"))
+	put(t, *created.Upload.Url, "", []byte("01234"))
 	var first, second oapi.Video
 	e.must(http.StatusOK, "POST", "/api/v1/uploads/"+created.VideoId+"/complete", owner.Token, nil).decode(t, &first)
 	e.must(http.StatusOK, "POST", "/api/v1/uploads/"+created.VideoId+"/complete", owner.Token, nil).decode(t, &second)

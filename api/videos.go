@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -85,9 +86,7 @@ func (s *Server) ownedVideo(r *http.Request, id string, moderatorsToo bool) (sto
 // ListVideos lists public, ready videos, newest first.
 func (s *Server) ListVideos(w http.ResponseWriter, r *http.Request, params oapi.ListVideosParams) {
 	s.handle(w, r, func() error {
-		page, err := s.videoList(r, params.Cursor, params.Limit, publishedAt, func(after *store.Cursor, n int) ([]store.Video, error) {
-			return s.db.ListPublic(r.Context(), after, n)
-		})
+		page, err := s.videoList(r, params.Cursor, params.Limit, publishedAt, s.db.ListPublic)
 		if err != nil {
 			return err
 		}
@@ -103,38 +102,39 @@ func (s *Server) ListVideos(w http.ResponseWriter, r *http.Request, params oapi.
 // ListMyVideos lists the caller's own videos in every status.
 func (s *Server) ListMyVideos(w http.ResponseWriter, r *http.Request, params oapi.ListMyVideosParams) {
 	s.handle(w, r, func() error {
-		user, err := requireUser(r)
-		if err != nil {
-			return err
-		}
-		page, err := s.videoList(r, params.Cursor, params.Limit, createdAt, func(after *store.Cursor, n int) ([]store.Video, error) {
-			return s.db.ListByOwner(r.Context(), user.ID, after, n)
-		})
-		if err != nil {
-			return err
-		}
-		w.Header().Set("Cache-Control", "private, no-cache")
-		writeJSON(w, http.StatusOK, page)
-		return nil
+		return s.callerVideoList(w, r, params.Cursor, params.Limit, createdAt, s.db.ListByOwner)
 	})
+}
+
+// callerVideoList answers a page of a list of videos that is the signed-in caller's own:
+// fetch gets the rows for the caller's id.
+func (s *Server) callerVideoList(w http.ResponseWriter, r *http.Request, cursor *string, limit *int, sortTime func(store.Video) time.Time,
+	fetch func(ctx context.Context, userID int64, after *store.Cursor, n int) ([]store.Video, error)) error {
+	user, err := requireUser(r)
+	if err != nil {
+		return err
+	}
+	page, err := s.videoList(r, cursor, limit, sortTime, func(ctx context.Context, after *store.Cursor, n int) ([]store.Video, error) {
+		return fetch(ctx, user.ID, after, n)
+	})
+	if err != nil {
+		return err
+	}
+	writePrivateJSON(w, page)
+	return nil
 }
 
 // videoList reads one page of a list of videos ordered by sortTime: fetch gets the rows
 // after the cursor, n of them at most.
 func (s *Server) videoList(r *http.Request, cursor *string, limit *int, sortTime func(store.Video) time.Time,
-	fetch func(after *store.Cursor, n int) ([]store.Video, error)) (oapi.VideoPage, error) {
-	after, n, err := pageParams(cursor, limit)
-	if err != nil {
-		return oapi.VideoPage{}, err
-	}
-	videos, err := fetch(after, n+1)
-	if err != nil {
-		return oapi.VideoPage{}, err
-	}
-	page := oapi.VideoPage{Videos: make([]oapi.Video, 0, min(len(videos), n))}
-	videos, page.NextCursor = trimPage(videos, n, func(v store.Video) string {
+	fetch func(ctx context.Context, after *store.Cursor, n int) ([]store.Video, error)) (oapi.VideoPage, error) {
+	videos, next, err := readPage(r.Context(), pageParams, cursor, limit, fetch, func(v store.Video) string {
 		return encodeCursor(store.Cursor{Time: sortTime(v), ID: v.ID})
 	})
+	if err != nil {
+		return oapi.VideoPage{}, err
+	}
+	page := oapi.VideoPage{Videos: make([]oapi.Video, 0, len(videos)), NextCursor: next}
 	for _, v := range videos {
 		page.Videos = append(page.Videos, s.toAPIVideo(r, v))
 	}
@@ -161,8 +161,7 @@ func (s *Server) GetVideo(w http.ResponseWriter, r *http.Request, id oapi.VideoI
 		}
 		captions := s.toAPICaptions(v, watch.Captions)
 		out.Captions = &captions
-		w.Header().Set("Cache-Control", "private, no-cache")
-		writeJSON(w, http.StatusOK, out)
+		writePrivateJSON(w, out)
 		return nil
 	})
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -25,18 +24,7 @@ func TestListVideosPagination(t *testing.T) {
 	e.upload(alice.Token, "still uploading", []byte("bytes"))
 
 	var got []string
-	cursor := ""
-	for pages := 0; ; pages++ {
-		if pages > 5 {
-			t.Fatal("pagination does not end")
-		}
-		path := "/api/v1/videos?limit=3"
-		if cursor != "" {
-			path += "&cursor=" + cursor
-		}
-		var page oapi.VideoPage
-		r := e.must(http.StatusOK, "GET", path, "", nil)
-		r.decode(t, &page)
+	for _, page := range allPages(e, "/api/v1/videos?limit=3", "", 6, func(p oapi.VideoPage) *string { return p.NextCursor }) {
 		for _, v := range page.Videos {
 			got = append(got, v.Id)
 			if v.Playback == nil || v.Playback.MasterUrl != "/media/"+v.Id+"/master.m3u8" {
@@ -49,10 +37,6 @@ func TestListVideosPagination(t *testing.T) {
 				t.Errorf("rungs = %v, want [360p]", v.Rungs)
 			}
 		}
-		if page.NextCursor == nil {
-			break
-		}
-		cursor = *page.NextCursor
 	}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("listed %v, want the public videos newest first %v", got, want)
@@ -244,15 +228,10 @@ func TestBadRequests(t *testing.T) {
 	}
 
 	// A wrong content type, unknown routes and methods get JSON errors too.
-	req, _ := http.NewRequest("POST", e.URL+"/api/v1/auth/login", bytes.NewReader([]byte(`{}`)))
+	req := e.request("POST", "/api/v1/auth/login", `{}`)
 	req.Header.Set("Content-Type", "text/plain")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnsupportedMediaType {
-		t.Errorf("text/plain body: status %d", resp.StatusCode)
+	if r := e.send(req, ""); r.status != http.StatusUnsupportedMediaType {
+		t.Errorf("text/plain body: status %d", r.status)
 	}
 	e.must(http.StatusNotFound, "GET", "/api/v1/nope", "", nil).errorBody(t)
 	e.must(http.StatusMethodNotAllowed, "PUT", "/api/v1/videos", "", nil).errorBody(t)

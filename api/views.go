@@ -4,6 +4,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"io"
@@ -88,23 +89,21 @@ func (s *Server) ListHistory(w http.ResponseWriter, r *http.Request, params oapi
 		if err != nil {
 			return err
 		}
-		after, limit, err := pageParams(params.Cursor, params.Limit)
+		entries, next, err := readPage(r.Context(), pageParams, params.Cursor, params.Limit,
+			func(ctx context.Context, after *store.Cursor, n int) ([]store.HistoryEntry, error) {
+				return s.db.History(ctx, user.ID, user.CanModerate(), after, n)
+			},
+			func(e store.HistoryEntry) string {
+				return encodeCursor(store.Cursor{Time: e.WatchedAt, ID: e.Video.ID})
+			})
 		if err != nil {
 			return err
 		}
-		entries, err := s.db.History(r.Context(), user.ID, user.CanModerate(), after, limit+1)
-		if err != nil {
-			return err
-		}
-		page := oapi.HistoryPage{Items: make([]oapi.HistoryItem, 0, min(len(entries), limit))}
-		entries, page.NextCursor = trimPage(entries, limit, func(e store.HistoryEntry) string {
-			return encodeCursor(store.Cursor{Time: e.WatchedAt, ID: e.Video.ID})
-		})
+		page := oapi.HistoryPage{Items: make([]oapi.HistoryItem, 0, len(entries)), NextCursor: next}
 		for _, e := range entries {
 			page.Items = append(page.Items, oapi.HistoryItem{Video: s.toAPIVideo(r, e.Video), PositionSeconds: e.Position, WatchedAt: e.WatchedAt})
 		}
-		w.Header().Set("Cache-Control", "private, no-cache")
-		writeJSON(w, http.StatusOK, page)
+		writePrivateJSON(w, page)
 		return nil
 	})
 }

@@ -33,19 +33,11 @@ func (s *Store) Captions(ctx context.Context, videoID string) ([]Caption, error)
 	rows, err := s.pool.Query(ctx, `
 		SELECT video_id, language, label, source, object_key, created_at, updated_at
 		FROM captions WHERE video_id = $1 ORDER BY language`, videoID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Caption
-	for rows.Next() {
+	return scanAll(rows, err, func(row pgx.Row) (Caption, error) {
 		var c Caption
-		if err := rows.Scan(&c.VideoID, &c.Language, &c.Label, &c.Source, &c.ObjectKey, &c.CreatedAt, &c.UpdatedAt); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		err := row.Scan(&c.VideoID, &c.Language, &c.Label, &c.Source, &c.ObjectKey, &c.CreatedAt, &c.UpdatedAt)
+		return c, err
+	})
 }
 
 // Caption finds one track, text included.
@@ -111,12 +103,8 @@ func (s *Store) DeleteCaption(ctx context.Context, videoID, language string) err
 		if err := lockVideo(ctx, tx, videoID); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `DELETE FROM captions WHERE video_id = $1 AND language = $2`, videoID, language)
-		if err != nil {
+		if err := changedOne(tx.Exec(ctx, `DELETE FROM captions WHERE video_id = $1 AND language = $2`, videoID, language)); err != nil {
 			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return ErrNotFound
 		}
 		return refreshCaptionText(ctx, tx, videoID)
 	})

@@ -67,17 +67,23 @@ func (s *Store) OpenReports(ctx context.Context, videoID string) (map[string]int
 // OpenReportsOf is OpenReports for many videos at once: video id → reason → count. Videos
 // without open reports are absent.
 func (s *Store) OpenReportsOf(ctx context.Context, videoIDs []string) (map[string]map[string]int, error) {
-	rows, err := s.pool.Query(ctx, `
+	return countsByReason[string](s.pool.Query(ctx, `
 		SELECT video_id, reason, count(*) FROM reports
 		WHERE video_id = ANY($1) AND resolved_at IS NULL
-		GROUP BY video_id, reason`, videoIDs)
+		GROUP BY video_id, reason`, videoIDs))
+}
+
+// countsByReason reads the rows of a query of (target id, reason, count) as id → reason →
+// count.
+func countsByReason[ID comparable](rows pgx.Rows, err error) (map[ID]map[string]int, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]map[string]int{}
+	out := map[ID]map[string]int{}
 	for rows.Next() {
-		var id, reason string
+		var id ID
+		var reason string
 		var n int
 		if err := rows.Scan(&id, &reason, &n); err != nil {
 			return nil, err
@@ -238,19 +244,11 @@ func (s *Store) Audit(ctx context.Context, after *Cursor, limit int) ([]AuditEnt
 		rows, err = s.pool.Query(ctx, cols+`WHERE (created_at, id) < ($2, $3::bigint)
 			ORDER BY created_at DESC, id DESC LIMIT $1`, limit, after.Time, after.ID)
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []AuditEntry
-	for rows.Next() {
+	return scanAll(rows, err, func(row pgx.Row) (AuditEntry, error) {
 		var a AuditEntry
-		if err := rows.Scan(&a.ID, &a.Moderator, &a.Action, &a.VideoID, &a.CommentID, &a.Labels, &a.Note, &a.CreatedAt); err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		err := row.Scan(&a.ID, &a.Moderator, &a.Action, &a.VideoID, &a.CommentID, &a.Labels, &a.Note, &a.CreatedAt)
+		return a, err
+	})
 }
 
 // SaveFrameHashes stores a video's frame hashes in frame order. Saving them again (the job's
@@ -329,53 +327,36 @@ func (s *Store) CommentQueue(ctx context.Context, after *Cursor, limit int) ([]Q
 		afterTime, afterID = after.Time, id
 	}
 	// $1 = 0 and $2 = true: moderators see held replies in the reply counts.
-	rows, err := s.pool.Query(ctx, `SELECT `+commentColumns+`, v.title`+commentFrom+`
+	rows, err := s.pool.Query(ctx, `SELECT v.title, `+commentColumns+commentFrom+`
 		JOIN videos v ON v.id = c.video_id
 		WHERE (c.held OR EXISTS (SELECT 1 FROM reports rp WHERE rp.comment_id = c.id AND rp.resolved_at IS NULL))
 			AND ($3::timestamptz IS NULL OR (c.created_at, c.id) > ($3, $4))
 		ORDER BY c.created_at, c.id LIMIT $5`, 0, true, afterTime, afterID, limit)
-	if err != nil {
-		return nil, err
-	}
-	var out []QueuedComment
-	var ids []int64
-	for rows.Next() {
-		var q QueuedComment
-		c := &q.Comment
-		if err := rows.Scan(&c.ID, &c.VideoID, &c.ParentID, &c.AuthorID, &c.AuthorUsername, &c.AuthorName,
-			&c.AuthorAvatar, &c.Body, &c.Held, &c.Edited, &c.CreatedAt, &c.UpdatedAt, &c.ReplyCount, &q.VideoTitle); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		q.Reports = map[string]int{}
-		out = append(out, q)
-		ids = append(ids, c.ID)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(ids) == 0 {
+	out, err := scanAll(rows, err, func(row pgx.Row) (QueuedComment, error) {
+		q := QueuedComment{Reports: map[string]int{}}
+		c, err := scanComment(prefixRow{row, []any{&q.VideoTitle}})
+		q.Comment = c
+		return q, err
+	})
+	if err != nil || len(out) == 0 {
 		return out, err
 	}
-	reports, err := s.pool.Query(ctx, `
+	ids := make([]int64, len(out))
+	for i, q := range out {
+		ids[i] = q.ID
+	}
+	reports, err := countsByReason[int64](s.pool.Query(ctx, `
 		SELECT comment_id, reason, count(*)::int FROM reports
-		WHERE comment_id = ANY($1) AND resolved_at IS NULL GROUP BY comment_id, reason`, ids)
+		WHERE comment_id = ANY($1) AND resolved_at IS NULL GROUP BY comment_id, reason`, ids))
 	if err != nil {
 		return nil, err
 	}
-	defer reports.Close()
-	byID := map[int64]map[string]int{}
 	for i := range out {
-		byID[out[i].ID] = out[i].Reports
-	}
-	for reports.Next() {
-		var id int64
-		var reason string
-		var n int
-		if err := reports.Scan(&id, &reason, &n); err != nil {
-			return nil, err
+		if r := reports[out[i].ID]; r != nil {
+			out[i].Reports = r
 		}
-		byID[id][reason] = n
 	}
-	return out, reports.Err()
+	return out, nil
 }
 
 // CommentDecision is a moderator's decision on a comment.

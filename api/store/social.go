@@ -81,19 +81,7 @@ func (s *Store) ListComments(ctx context.Context, videoID string, parentID *int6
 		}
 	}
 	rows, err := s.pool.Query(ctx, q+order, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Comment
-	for rows.Next() {
-		c, err := scanComment(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return scanAll(rows, err, scanComment)
 }
 
 // NewComment is a comment to insert.
@@ -347,23 +335,17 @@ func (s *Store) History(ctx context.Context, userID int64, moderator bool, after
 		args = append(args, after.Time, after.ID)
 	}
 	rows, err := s.pool.Query(ctx, q+` ORDER BY h.updated_at DESC, h.video_id DESC LIMIT $3`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []HistoryEntry
-	for rows.Next() {
+	return scanAll(rows, err, func(row pgx.Row) (HistoryEntry, error) {
 		var e HistoryEntry
-		if e.Video, err = scanVideo(prefixRow{rows, []any{&e.Position, &e.WatchedAt}}); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		v, err := scanVideo(prefixRow{row, []any{&e.Position, &e.WatchedAt}})
+		e.Video = v
+		return e, err
+	})
 }
 
-// prefixRow scans leading columns of its own before those scanVideo asks for, so queries can
-// select extra columns without repeating videoColumns' scan list.
+// prefixRow scans leading columns of its own before those scanVideo or scanComment asks for,
+// so queries can select extra columns without repeating videoColumns' or commentColumns' scan
+// list.
 type prefixRow struct {
 	pgx.Row
 	extra []any

@@ -104,6 +104,33 @@ func notFound(err error) error {
 	return err
 }
 
+// changedOne is the error of a statement that must change one row: ErrNotFound when it
+// changed none.
+func changedOne(tag pgconn.CommandTag, err error) error {
+	if err == nil && tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return err
+}
+
+// scanAll reads every row of a query through scan, closing the rows: the end of each query
+// that lists things. err is the query's own error, returned first.
+func scanAll[T any](rows pgx.Rows, err error, scan func(pgx.Row) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		item, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, item)
+	}
+	return out, rows.Err()
+}
+
 // querier is what the pool, a connection and a transaction have in common.
 type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)

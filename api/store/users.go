@@ -74,14 +74,7 @@ func (s *Store) SetRole(ctx context.Context, username, role string) (User, error
 
 // DeleteUser deletes an account and, by the schema's cascade rules, what belongs to it.
 func (s *Store) DeleteUser(ctx context.Context, id int64) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return changedOne(s.pool.Exec(ctx, `DELETE FROM users WHERE id = $1`, id))
 }
 
 // Identity is an account at an external identity provider.

@@ -98,19 +98,6 @@ func scanVideo(row pgx.Row) (Video, error) {
 	return v, notFound(row.Scan(videoDest(&v)...))
 }
 
-func scanVideos(rows pgx.Rows) ([]Video, error) {
-	defer rows.Close()
-	var out []Video
-	for rows.Next() {
-		v, err := scanVideo(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
 // NewVideo is what an upload declares.
 type NewVideo struct {
 	ID             string
@@ -218,10 +205,7 @@ func (s *Store) InFlight(ctx context.Context) ([]Video, error) {
 
 func (s *Store) queryVideos(ctx context.Context, sql string, args ...any) ([]Video, error) {
 	rows, err := s.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	return scanVideos(rows)
+	return scanAll(rows, err, scanVideo)
 }
 
 // VideoPatch is an owner's edit; nil fields stay as they are.
@@ -242,25 +226,15 @@ func (s *Store) UpdateVideo(ctx context.Context, id string, p VideoPatch) (Video
 			visibility = coalesce($5, visibility),
 			updated_at = now()
 		WHERE id = $1`, id, p.Title, p.Description, p.Tags, p.Visibility)
-	if err != nil {
+	if err := changedOne(tag, err); err != nil {
 		return Video{}, err
-	}
-	if tag.RowsAffected() == 0 {
-		return Video{}, ErrNotFound
 	}
 	return s.Video(ctx, id)
 }
 
 // DeleteVideo deletes a video row and, by cascade, its comments, likes and views.
 func (s *Store) DeleteVideo(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM videos WHERE id = $1`, id)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return changedOne(s.pool.Exec(ctx, `DELETE FROM videos WHERE id = $1`, id))
 }
 
 // MarkQueued records the submitted job of a video that was uploading. It reports false when
