@@ -131,24 +131,20 @@ func (p *publisher) screen(ctx context.Context, videoID string, pub *store.Publi
 }
 
 // readLadder reads what the farm wrote: the renditions from the master playlist, the duration
-// from the first rendition's playlist, and whether there is a poster and a storyboard.
+// from the renditions' playlists, and whether there is a poster and a storyboard.
 func (p *publisher) readLadder(ctx context.Context, videoID string) (store.Published, error) {
 	var pub store.Published
-	master, err := readPlaylist(ctx, p.blobs, layout.Ladder(videoID, layout.MasterPlaylist), hls.ParseMasterPlaylist)
+	ladder, err := hls.ReadLadder(layout.MasterPlaylist, func(uri string) ([]byte, error) {
+		return readSmall(ctx, p.blobs, layout.Ladder(videoID, uri))
+	})
 	if err != nil {
 		return pub, err
 	}
 	pub.Rungs = []string{}
-	for _, v := range master.Variants {
+	for _, v := range ladder.Master.Variants {
 		pub.Rungs = append(pub.Rungs, path.Dir(v.URI))
 	}
-	if len(master.Variants) > 0 {
-		media, err := readPlaylist(ctx, p.blobs, layout.Ladder(videoID, master.Variants[0].URI), hls.ParseMediaPlaylist)
-		if err != nil {
-			return pub, err
-		}
-		pub.DurationSeconds = media.Duration()
-	}
+	pub.DurationSeconds = ladder.Duration()
 	if _, err := p.blobs.Stat(ctx, layout.Ladder(videoID, layout.PosterFile)); err == nil {
 		pub.PosterKey = path.Join(layout.HLSDir, layout.PosterFile)
 	}
@@ -156,20 +152,6 @@ func (p *publisher) readLadder(ctx context.Context, videoID string) (store.Publi
 		pub.StoryboardKey = path.Join(layout.HLSDir, layout.StoryboardVTT)
 	}
 	return pub, nil
-}
-
-// readPlaylist reads and parses one playlist of the farm's output.
-func readPlaylist[P any](ctx context.Context, blobs storage.Store, key string, parse func([]byte) (P, error)) (P, error) {
-	body, err := readSmall(ctx, blobs, key)
-	if err != nil {
-		var none P
-		return none, err
-	}
-	pl, err := parse(body)
-	if err != nil {
-		return pl, fmt.Errorf("%s: %w", key, err)
-	}
-	return pl, nil
 }
 
 // failureReason is what users read, on the video and on its events socket, about a job that

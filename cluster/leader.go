@@ -144,37 +144,14 @@ func (n *Node) collect(ctx context.Context, j scheduler.Job) error {
 func (n *Node) published(ctx context.Context, prefix string) (map[string]bool, error) {
 	keep := map[string]bool{layout.MasterPlaylist: true, layout.PosterFile: true, layout.StoryboardImage: true,
 		layout.StoryboardVTT: true, layout.PHashFile: true, layout.SpeechFile: true}
-	b, err := n.readObject(ctx, prefix+"/"+layout.MasterPlaylist)
+	ladder, err := hls.ReadLadder(layout.MasterPlaylist, func(uri string) ([]byte, error) {
+		return n.readObject(ctx, prefix+"/"+uri)
+	})
 	if err != nil {
 		return nil, err
 	}
-	master, err := hls.ParseMasterPlaylist(b)
-	if err != nil {
-		return nil, err
-	}
-	var uris []string
-	for _, v := range master.Variants {
-		uris = append(uris, v.URI)
-	}
-	for _, r := range master.Renditions {
-		if r.URI != "" {
-			uris = append(uris, r.URI)
-		}
-	}
-	for _, uri := range uris {
-		keep[uri] = true
-		b, err := n.readObject(ctx, prefix+"/"+uri)
-		if err != nil {
-			return nil, err
-		}
-		media, err := hls.ParseMediaPlaylist(b)
-		if err != nil {
-			return nil, err
-		}
-		dir := uri[:strings.LastIndex(uri, "/")+1]
-		for _, s := range media.Segments {
-			keep[dir+s.URI] = true
-		}
+	for _, f := range ladder.Files() {
+		keep[f] = true
 	}
 	return keep, nil
 }
