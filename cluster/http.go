@@ -19,6 +19,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sunomi/sunomi/cluster/pki"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
@@ -56,7 +57,9 @@ func (n *Node) serveHTTP() (*httpServer, error) {
 	return h, nil
 }
 
-// Handler is the coordinator's HTTP API.
+// Handler is the coordinator's HTTP API. Who may call what is decided by
+// the caller's certificate role (see identity.go); writes go through Raft, so
+// a follower forwards them to the leader.
 func (n *Node) Handler() http.Handler {
 	r := chi.NewRouter()
 	r.Get("/healthz", n.healthz)
@@ -66,18 +69,24 @@ func (n *Node) Handler() http.Handler {
 		r.Handle("/v1/blobs/*", b.Handler())
 	}
 	r.Group(func(r chi.Router) {
-		r.Use(n.authenticate)
-		r.Get("/v1/jobs", n.listJobs)
-		r.Get("/v1/jobs/{id}", n.getJob)
-		r.Get("/v1/jobs/{id}/events", n.jobEvents)
-		r.Get("/v1/agents", n.listAgents)
-		r.Get("/v1/cluster", n.getCluster)
-		r.Put("/v1/uploads/*", n.upload)
+		r.Use(n.authenticate, n.identify)
 		r.Group(func(r chi.Router) {
-			// Writes go through Raft: a follower forwards them to the leader.
-			r.Use(n.forwardToLeader)
-			r.Post("/v1/jobs", n.submitJob)
-			r.Delete("/v1/jobs/{id}", n.cancelJob)
+			// Operators and the API read the farm and submit or cancel
+			// jobs; agents never do.
+			r.Use(allow(pki.RoleClient, pki.RoleServer))
+			r.Get("/v1/jobs", n.listJobs)
+			r.Get("/v1/jobs/{id}", n.getJob)
+			r.Get("/v1/jobs/{id}/events", n.jobEvents)
+			r.Get("/v1/agents", n.listAgents)
+			r.Get("/v1/cluster", n.getCluster)
+			r.Put("/v1/uploads/*", n.upload)
+			r.With(n.forwardToLeader).Post("/v1/jobs", n.submitJob)
+			r.With(n.forwardToLeader).Delete("/v1/jobs/{id}", n.cancelJob)
+		})
+		r.Group(func(r chi.Router) {
+			// The agent protocol: each handler also checks that an agent
+			// acts only for itself and its own attempts.
+			r.Use(allow(pki.RoleAgent, pki.RoleServer), n.forwardToLeader)
 			r.Post("/v1/agent/lease", n.lease)
 			r.Post("/v1/agent/heartbeat", n.heartbeat)
 			r.Post("/v1/agent/progress", n.progress)
@@ -122,6 +131,11 @@ func (n *Node) forwardToLeader(next http.Handler) http.Handler {
 			return
 		}
 		p := httputil.NewSingleHostReverseProxy(u)
+		direct := p.Director
+		p.Director = func(out *http.Request) {
+			direct(out)
+			forwardCaller(out, callerOf(r.Context()))
+		}
 		p.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, err error) {
 			writeError(w, http.StatusServiceUnavailable, "leader unreachable: "+err.Error())
 		}

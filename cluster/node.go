@@ -24,6 +24,7 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sunomi/sunomi/cluster/pki"
 	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage"
 )
@@ -47,10 +48,13 @@ type Config struct {
 	BootstrapExpect int
 	Store           storage.Store
 	Token           string
-	GossipKey       []byte
-	Logger          *slog.Logger
-	Registry        prometheus.Registerer
-	Gatherer        prometheus.Gatherer
+	// TLS is the node's certificate material; nil runs the farm unverified
+	// (--insecure-dev): every caller is then treated as a server.
+	TLS       *pki.Material
+	GossipKey []byte
+	Logger    *slog.Logger
+	Registry  prometheus.Registerer
+	Gatherer  prometheus.Gatherer
 	// LeaseTTL is how long an attempt lives without a heartbeat.
 	LeaseTTL time.Duration
 	// FailoverGrace is the lease a new leader gives every attempt it inherits.
