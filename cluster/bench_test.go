@@ -340,9 +340,10 @@ func BenchmarkFarmTimeToPlayable(b *testing.B) {
 // Failure detection (issue 12): production timings, not --fast.
 const (
 	benchDeathTarget = 5.0 // seconds from an agent's SIGKILL to its death in the state, at most
-	// benchDeathBefore is kill → dead measured with memberlist's
-	// DefaultLANConfig, which the coordinators and agents used before.
-	benchDeathBefore = 7.3
+	// benchDeathBefore is kill → dead with memberlist's DefaultLANConfig,
+	// which the coordinators and agents used before issue 12: the issue's
+	// figure, and what this benchmark measured at c458d6e (8 rounds).
+	benchDeathBefore = "7.3 s in issue 12; 5.3–6.8 s, median 5.8 s, measured by this benchmark before"
 )
 
 // BenchmarkFarmAgentDeath runs a 3-coordinator, 2-agent farm with the
@@ -414,15 +415,15 @@ func BenchmarkFarmAgentDeath(b *testing.B) {
 	for _, r := range rows {
 		fmt.Fprintln(&w, r)
 	}
-	fmt.Fprintf(&w, "  kill → dead median %.2f s, worst %.2f s (target ≤ %.0f s: %s; before: %.1f s with memberlist's DefaultLANConfig)\n",
-		medianDead.Seconds(), worst.Seconds(), benchDeathTarget, benchVerdict(worst.Seconds() <= benchDeathTarget), benchDeathBefore)
+	fmt.Fprintf(&w, "  kill → dead median %.2f s, worst %.2f s (target ≤ %.0f s: %s)\n",
+		medianDead.Seconds(), worst.Seconds(), benchDeathTarget, benchVerdict(worst.Seconds() <= benchDeathTarget))
+	fmt.Fprintf(&w, "  before, with memberlist's DefaultLANConfig (1 s probes, 500 ms timeout): %s\n", benchDeathBefore)
 	fmt.Fprintf(&w, "  kill → re-leased median %.2f s\n", benchMedian(releases).Seconds())
 	fmt.Fprintf(&w, "  false deaths of agents that were not killed, under encoding load: %d\n", falseDeaths)
 	fmt.Print(w.String())
 	b.ReportMetric(medianDead.Seconds(), "s-kill-to-dead")
 	b.ReportMetric(worst.Seconds(), "s-kill-to-dead-worst")
 	b.ReportMetric(benchMedian(releases).Seconds(), "s-kill-to-released")
-	b.ReportMetric(benchDeathBefore, "s-kill-to-dead-before")
 	b.ReportMetric(float64(falseDeaths), "false-deaths")
 }
 
