@@ -19,12 +19,18 @@ import (
 // URL returns raw as scheme://host/path: without its query string, fragment
 // and user information, which is enough to tell which object a request was
 // for. A string that does not parse as a URL loses everything from its first
-// '?' or '#'.
+// '?' or '#', and the user information before its host.
 func URL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		if i := strings.IndexAny(raw, "?#"); i >= 0 {
-			return raw[:i]
+			raw = raw[:i]
+		}
+		if scheme, rest, ok := strings.Cut(raw, "://"); ok {
+			authority, _, _ := strings.Cut(rest, "/")
+			if i := strings.LastIndex(authority, "@"); i >= 0 {
+				raw = scheme + "://" + rest[i+1:]
+			}
 		}
 		return raw
 	}

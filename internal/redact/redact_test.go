@@ -42,6 +42,7 @@ func TestURL(t *testing.T) {
 		{"relative", "/v1/blobs/k?expires=1&sig=ab", "/v1/blobs/k"},
 		{"no query", "https://host/a/b", "https://host/a/b"},
 		{"unparsable", "http://[::1/x?sig=ab", "http://[::1/x"},
+		{"unparsable with user info", "s3://key:se@cret@buck%zz/p?token=t", "s3://buck%zz/p"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
