@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,16 +138,12 @@ func TestGossipDetectsDeathWithinFiveSecondsOnLAN(t *testing.T) {
 		testkit.WaitFor(t, gossipTimeout, "every member to see five", func() bool { return len(g.Members()) == 5 })
 	}
 	observer, victim := members[0], members[4]
-	stop := make(chan struct{})
-	defer close(stop)
+	// Keep every CPU busy, as encodes do on an agent.
+	var stop atomic.Bool
+	defer stop.Store(true)
 	for range runtime.GOMAXPROCS(0) {
 		go func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
+			for n := 0; !stop.Load(); n++ {
 			}
 		}()
 	}
