@@ -27,7 +27,7 @@ func TestFarmKeepsSignedURLsOutOfErrorsAndLogs(t *testing.T) {
 	srv := miniotest.Start(t)
 	srv.Setenv(t) // the coordinators inherit the credentials
 	f := farmtest.Start(t, farmtest.Options{Coordinators: 1, Agents: 1, Storage: srv.URL("sunomi"),
-		AgentArgs: []string{"--log-level", "debug"}})
+		AgentArgs: []string{"--log-level", "debug"}, CoordinatorArgs: []string{"--log-level", "debug"}})
 	src := testmedia.Generate(t, testmedia.CFR(2, 160, 120, 25, false))
 	j := f.Submit(src, smallJob)
 	srv.Stop()

@@ -139,8 +139,10 @@ type Options struct {
 	// Storage is a storage URL; default a local directory in the farm's dir.
 	Storage  string
 	LeaseTTL time.Duration
-	// AgentArgs are extra flags for every agent.
-	AgentArgs []string
+	// AgentArgs are extra flags for every agent, CoordinatorArgs for every
+	// coordinator (a flag given again overrides the farm's own).
+	AgentArgs       []string
+	CoordinatorArgs []string
 	// Production runs coordinators and agents with the production Raft,
 	// gossip and lease timings (no --fast, the default --lease-ttl and
 	// --failover-grace), for benchmarks of failure detection.
@@ -189,6 +191,7 @@ func Start(tb testing.TB, o Options) *Farm {
 		if !o.Production {
 			c.Args = append(c.Args, "--lease-ttl", o.LeaseTTL.String(), "--failover-grace", (2 * o.LeaseTTL).String(), "--fast")
 		}
+		c.Args = append(c.Args, o.CoordinatorArgs...)
 		c.start(tb)
 	}
 	slots := max(o.Slots, 1)
