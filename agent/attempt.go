@@ -13,6 +13,7 @@ import (
 
 	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/internal/redact"
 	"github.com/sunomi/sunomi/internal/retry"
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/pipeline"
@@ -139,7 +140,10 @@ func (a *Agent) fail(att *attempt, out outcome) {
 		return
 	default:
 	}
-	msg := out.err.Error()
+	// The message is logged and becomes the job's error and the video's
+	// failure reason: whatever produced it, no URL's query string (a
+	// presigned URL's signature) may pass.
+	msg := redact.Text(out.err.Error())
 	if att.ctx.Err() != nil {
 		if cause := context.Cause(att.ctx); errors.Is(cause, errDraining) || errors.Is(cause, errStopped) {
 			msg, out.permanent = cause.Error(), false

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/internal/redact"
 	"github.com/sunomi/sunomi/internal/retry"
 	"github.com/sunomi/sunomi/pipeline"
 	"github.com/sunomi/sunomi/scheduler"
@@ -153,13 +154,15 @@ func (a *Agent) fetch(ctx context.Context, u, dst string) error {
 	defer cancel(nil)
 	stall := time.AfterFunc(stallTimeout, func() { cancel(fmt.Errorf("no data for %s", stallTimeout)) })
 	defer stall.Stop()
+	// net/http quotes the whole presigned URL, signature included, in its
+	// errors: redact them before they reach logs and the attempt's error.
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return err
+		return redact.Error(err)
 	}
 	resp, err := a.transfer.Do(req)
 	if err != nil {
-		return stalled(ctx, err)
+		return stalled(ctx, redact.Error(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -293,7 +296,7 @@ func (a *Agent) put(ctx context.Context, u, local string, size int64) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, body)
 	if err != nil {
-		return err
+		return redact.Error(err) // as in fetch
 	}
 	req.ContentLength = size
 	if ct := contentType(local); ct != "" {
@@ -301,7 +304,7 @@ func (a *Agent) put(ctx context.Context, u, local string, size int64) error {
 	}
 	resp, err := a.transfer.Do(req)
 	if err != nil {
-		return stalled(ctx, err)
+		return stalled(ctx, redact.Error(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

@@ -1,6 +1,9 @@
 package cluster
 
 import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -108,5 +111,75 @@ func TestGossipTellsDeathFromLeave(t *testing.T) {
 	})
 	if got["quitter"] != MemberLeave || got["crasher"] != MemberDead {
 		t.Errorf("departures = %v, want quitter: leave, crasher: dead", got)
+	}
+}
+
+// TestGossipDetectsDeathWithinFiveSecondsOnLAN runs a pool of five members
+// (three coordinators and two agents, as in the farm) with the production
+// timings, not Fast, while every CPU of the process is kept busy: no member
+// may be declared dead while all are alive, and the one that stops without a
+// goodbye must be declared dead within 5 s (issue 12).
+func TestGossipDetectsDeathWithinFiveSecondsOnLAN(t *testing.T) {
+	const budget = 5 * time.Second
+	var members []*Gossip
+	for i := range 5 {
+		cfg := GossipConfig{Name: fmt.Sprintf("m%d", i), Bind: testkit.FreeAddr(t, "127.0.0.1"), Meta: Meta{Role: RoleAgent}}
+		if i > 0 {
+			cfg.Join = []string{members[0].ml.LocalNode().Address()}
+		}
+		g, err := JoinGossip(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = g.Shutdown() })
+		members = append(members, g)
+	}
+	for _, g := range members {
+		testkit.WaitFor(t, gossipTimeout, "every member to see five", func() bool { return len(g.Members()) == 5 })
+	}
+	observer, victim := members[0], members[4]
+	// Keep every CPU busy, as encodes do on an agent.
+	var stop atomic.Bool
+	defer stop.Store(true)
+	for range runtime.GOMAXPROCS(0) {
+		go func() {
+			for n := 0; !stop.Load(); n++ {
+			}
+		}()
+	}
+	deaths := func(wait time.Duration) map[string]time.Time {
+		got := map[string]time.Time{}
+		deadline := time.After(wait)
+		for {
+			select {
+			case ev := <-observer.Events():
+				if ev.Kind == MemberDead {
+					got[ev.Member.Name] = time.Now()
+				}
+				if ev.Member.Name == victim.ml.LocalNode().Name && ev.Kind == MemberDead {
+					return got
+				}
+			case <-deadline:
+				return got
+			}
+		}
+	}
+	if got := deaths(3 * lanSuspicionMult * lanProbeInterval); len(got) > 0 {
+		t.Fatalf("members declared dead while all were alive and busy: %v", got)
+	}
+	killed := time.Now()
+	_ = victim.Shutdown() // no goodbye, as a SIGKILL
+	got := deaths(3 * budget)
+	at, ok := got["m4"]
+	if !ok {
+		t.Fatalf("m4 not declared dead within %s of its shutdown", 3*budget)
+	}
+	if len(got) > 1 {
+		t.Errorf("members declared dead besides m4: %v", got)
+	}
+	if d := at.Sub(killed); d > budget {
+		t.Errorf("m4 declared dead %s after it stopped, want at most %s", d.Round(time.Millisecond), budget)
+	} else {
+		t.Logf("m4 declared dead %s after it stopped", d.Round(time.Millisecond))
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sunomi/sunomi/internal/redact"
 )
 
 var (
@@ -83,7 +85,9 @@ type Options struct {
 func Open(rawURL string, opts Options) (Store, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("storage url %q: %w", rawURL, err)
+		// The parse error quotes the URL again; neither copy may show
+		// credentials or a query string.
+		return nil, fmt.Errorf("storage url %q: %w", redact.URL(rawURL), redact.Error(err))
 	}
 	switch u.Scheme {
 	case "file":
@@ -91,7 +95,7 @@ func Open(rawURL string, opts Options) (Store, error) {
 			return nil, fmt.Errorf("storage url %q: a file URL needs an absolute path and no host, like file:///var/lib/sunomi/blobs", rawURL)
 		}
 		if u.RawQuery != "" {
-			return nil, fmt.Errorf("storage url %q: a file URL takes no query parameters", rawURL)
+			return nil, fmt.Errorf("storage url %q: a file URL takes no query parameters", redact.URL(rawURL))
 		}
 		if u.Path == "" || !path.IsAbs(u.Path) {
 			return nil, fmt.Errorf("storage url %q: a file URL needs an absolute path, like file:///var/lib/sunomi/blobs", rawURL)

@@ -139,8 +139,14 @@ type Options struct {
 	// Storage is a storage URL; default a local directory in the farm's dir.
 	Storage  string
 	LeaseTTL time.Duration
-	// AgentArgs are extra flags for every agent.
-	AgentArgs []string
+	// AgentArgs are extra flags for every agent, CoordinatorArgs for every
+	// coordinator (a flag given again overrides the farm's own).
+	AgentArgs       []string
+	CoordinatorArgs []string
+	// Production runs coordinators and agents with the production Raft,
+	// gossip and lease timings (no --fast, the default --lease-ttl and
+	// --failover-grace), for benchmarks of failure detection.
+	Production bool
 	// Namespaces runs every coordinator in a network namespace of its own,
 	// on a bridge, so that a test can cut one off (Partition). Needs root.
 	Namespaces bool
@@ -181,8 +187,11 @@ func Start(tb testing.TB, o Options) *Farm {
 		c.Args = []string{"--node-id", c.Name, "--data-dir", filepath.Join(f.dir, c.Name),
 			"--http-addr", c.HTTP, "--raft-addr", c.Raft, "--gossip-addr", c.Gossip,
 			"--join", strings.Join(gossip, ","), "--bootstrap-expect", fmt.Sprint(o.Coordinators),
-			"--storage", f.Storage, "--lease-ttl", o.LeaseTTL.String(), "--failover-grace", (2 * o.LeaseTTL).String(),
-			"--fast", "--log-level", "warn"}
+			"--storage", f.Storage, "--log-level", "warn"}
+		if !o.Production {
+			c.Args = append(c.Args, "--lease-ttl", o.LeaseTTL.String(), "--failover-grace", (2 * o.LeaseTTL).String(), "--fast")
+		}
+		c.Args = append(c.Args, o.CoordinatorArgs...)
 		c.start(tb)
 	}
 	slots := max(o.Slots, 1)
@@ -190,7 +199,10 @@ func Start(tb testing.TB, o Options) *Farm {
 		a := &Process{Name: fmt.Sprintf("a%d", i), bin: filepath.Join(f.bin, "agent")}
 		a.Args = []string{"--node-id", a.Name, "--data-dir", filepath.Join(f.dir, a.Name),
 			"--join", strings.Join(gossip, ","), "--gossip-addr", testkit.FreeAddr(tb, agentIP), "--slots", fmt.Sprint(slots),
-			"--coordinator", strings.Join(f.URLs(), ","), "--fast"}
+			"--coordinator", strings.Join(f.URLs(), ",")}
+		if !o.Production {
+			a.Args = append(a.Args, "--fast")
+		}
 		a.Args = append(a.Args, o.AgentArgs...)
 		a.start(tb)
 		f.Agents = append(f.Agents, a)

@@ -205,6 +205,10 @@ func (s *Server) probe(client *http.Client, path string) error {
 	return nil
 }
 
+// Stop shuts the server down before the test ends, as a storage outage
+// would; tb.Cleanup's stop then has nothing left to do.
+func (s *Server) Stop() { s.stop() }
+
 // stop asks the server to shut down, and kills it if it lingers.
 func (s *Server) stop() {
 	select {
