@@ -21,7 +21,7 @@ func (s *state) apply(cmd any) (any, []string) {
 	case *AgentDown:
 		err = s.agentDown(c)
 	case *SubmitJob:
-		err = s.submitJob(c)
+		res, err = s.submitJob(c)
 	case *Lease:
 		res, err = s.lease(c)
 	case *Progress:
@@ -38,6 +38,12 @@ func (s *state) apply(cmd any) (any, []string) {
 		res, err = s.steal(c)
 	case *Playable:
 		err = s.playable(c)
+	case *JobCollected:
+		err = s.jobCollected(c)
+	case *CompactJobs:
+		s.compactJobs(c)
+	case *ForgetAgents:
+		s.forgetAgents(c)
 	default:
 		panic(fmt.Sprintf("scheduler: no handler for %T", cmd))
 	}
@@ -102,37 +108,47 @@ func (s *state) agentDown(c *AgentDown) error {
 	return nil
 }
 
-func (s *state) submitJob(c *SubmitJob) error {
+// submitJob returns nil when it created the job, or the ExistingJob that
+// the submission's idempotency key already names.
+func (s *state) submitJob(c *SubmitJob) (any, error) {
 	if c.ID == "" {
-		return invalid("job id is empty")
-	}
-	if s.Jobs[c.ID] != nil {
-		return invalid("job %q already exists", c.ID)
+		return nil, invalid("job id is empty")
 	}
 	src := c.SourceInput
 	if src == "" {
 		src = c.Source
 	}
-	if src == "" {
-		return invalid("job %q has no source", c.ID)
-	}
-	splitID := c.ID + "-split"
-	if s.Tasks[splitID] != nil {
-		return invalid("task %q already exists", splitID)
-	}
 	source := c.Source
 	if source == "" {
 		source = src
 	}
+	prev, err := s.keyedJob(c.IdempotencyKey, source)
+	if err != nil {
+		return nil, err
+	}
+	if prev != "" {
+		return ExistingJob{Job: prev}, nil
+	}
+	if s.Jobs[c.ID] != nil {
+		return nil, invalid("job %q already exists", c.ID)
+	}
+	if src == "" {
+		return nil, invalid("job %q has no source", c.ID)
+	}
+	splitID := c.ID + "-split"
+	if s.Tasks[splitID] != nil {
+		return nil, invalid("task %q already exists", splitID)
+	}
 	s.Seq++
 	j := &job{
 		ID: c.ID, Seq: s.Seq, State: JobQueued,
-		Source: source, Output: c.Output, Priority: c.Priority, Encoder: c.Encoder,
+		Source: source, Output: c.Output, Priority: c.Priority, Encoder: c.Encoder, Key: c.IdempotencyKey,
 		Created: c.Now, Updated: c.Now,
 		Tasks: []string{splitID},
 	}
 	s.Jobs[j.ID] = j
 	s.Active = append(s.Active, j.ID)
+	s.indexNew(j)
 	s.Tasks[splitID] = &task{
 		ID: splitID, Job: j.ID, Kind: KindSplit,
 		Spec:   raw(c.SplitSpec),
@@ -140,7 +156,7 @@ func (s *state) submitJob(c *SubmitJob) error {
 		State:  StatePending,
 	}
 	s.touch(j, c.Now)
-	return nil
+	return nil, nil
 }
 
 func (s *state) lease(c *Lease) (LeaseResult, error) {
@@ -583,5 +599,6 @@ func (s *state) finishJob(j *job, state JobState, msg string, failed *task, now 
 		}
 	}
 	s.Active = slices.DeleteFunc(s.Active, func(id string) bool { return id == j.ID })
+	s.awaitCollection(j)
 	s.touch(j, now)
 }
