@@ -47,25 +47,25 @@ func (n *Node) leaderLoop(ctx context.Context) {
 	}
 }
 
-// startLeaderDuties runs leaderDuties and publishLoop until the returned
-// function is called.
+// startLeaderDuties runs leaderDuties, publishLoop and retention until the
+// returned function is called.
 func (n *Node) startLeaderDuties(ctx context.Context) context.CancelFunc {
 	ctx, cancel := context.WithCancel(ctx)
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go func() { defer n.wg.Done(); n.leaderDuties(ctx) }()
 	go func() { defer n.wg.Done(); n.publishLoop(ctx) }()
+	go func() { defer n.wg.Done(); n.retention(ctx) }()
 	return cancel
 }
 
-// leaderDuties expires leases that stopped heartbeating, marks agents that
-// went silent as dead, and collects the temporary objects of finished jobs
-// (publishLoop, beside it, publishes growing playlists).
+// leaderDuties expires leases that stopped heartbeating and marks agents
+// that went silent as dead (publishLoop, beside it, publishes growing
+// playlists, and retention cleans up after finished jobs).
 // Every inherited lease first gets a grace period: the new leader has not
 // heard any heartbeat yet.
 func (n *Node) leaderDuties(ctx context.Context) {
 	now := time.Now()
 	n.leases.reset(now.Add(n.cfg.FailoverGrace))
-	collected := map[string]bool{}
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -95,16 +95,6 @@ func (n *Node) leaderDuties(ctx context.Context) {
 					n.log.Warn("mark agent dead failed", "agent_id", id, "error", err)
 				}
 			}
-		}
-		for _, j := range n.fsm.Jobs() {
-			if collected[j.ID] || !j.State.Finished() {
-				continue
-			}
-			if err := n.collect(ctx, j); err != nil {
-				n.log.Warn("collect job failed", "job_id", j.ID, "error", err)
-				continue
-			}
-			collected[j.ID] = true
 		}
 	}
 }

@@ -141,6 +141,8 @@ type Options struct {
 	LeaseTTL time.Duration
 	// AgentArgs are extra flags for every agent.
 	AgentArgs []string
+	// CoordinatorArgs are extra flags for every coordinator.
+	CoordinatorArgs []string
 	// Namespaces runs every coordinator in a network namespace of its own,
 	// on a bridge, so that a test can cut one off (Partition). Needs root.
 	Namespaces bool
@@ -183,6 +185,7 @@ func Start(tb testing.TB, o Options) *Farm {
 			"--join", strings.Join(gossip, ","), "--bootstrap-expect", fmt.Sprint(o.Coordinators),
 			"--storage", f.Storage, "--lease-ttl", o.LeaseTTL.String(), "--failover-grace", (2 * o.LeaseTTL).String(),
 			"--fast", "--log-level", "warn"}
+		c.Args = append(c.Args, o.CoordinatorArgs...)
 		c.start(tb)
 	}
 	slots := max(o.Slots, 1)
