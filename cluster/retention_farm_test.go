@@ -122,7 +122,11 @@ func TestFarmIdempotentSubmitSurvivesLeaderKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(jobs) != 2 {
-		t.Errorf("%d jobs after 6 keyed submissions, want 2 (video-1 and video-2): %+v", len(jobs), jobs)
+		var ids []string
+		for _, j := range jobs {
+			ids = append(ids, j.ID+" of "+j.Source)
+		}
+		t.Errorf("%d jobs after 6 keyed submissions, want 2 (video-1 and video-2): %v", len(jobs), ids)
 	}
 }
 
