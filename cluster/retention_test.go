@@ -22,7 +22,7 @@ var errStorageDown = errors.New("storage down")
 func (s *brokenStore) fail() error { s.calls.Add(1); return errStorageDown }
 
 func (s *brokenStore) Put(context.Context, string, io.Reader, int64) error { return s.fail() }
-func (s *brokenStore) Get(context.Context, string) (io.ReadCloser, error) { return nil, s.fail() }
+func (s *brokenStore) Get(context.Context, string) (io.ReadCloser, error)  { return nil, s.fail() }
 func (s *brokenStore) Stat(context.Context, string) (storage.Info, error) {
 	return storage.Info{}, s.fail()
 }
