@@ -226,7 +226,9 @@ func retentionTable(w io.Writer, with, without []retentionPoint) {
 	tw.Flush()
 }
 
-func micros(d time.Duration) string { return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond)) }
+func micros(d time.Duration) string {
+	return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond))
+}
 
 // TestRetentionKeepsStateFlat is the benchmark's claim at a test's size:
 // with a retention of 100 jobs, the state held after 5,000 jobs is the
