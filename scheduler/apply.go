@@ -21,7 +21,7 @@ func (s *state) apply(cmd any) (any, []string) {
 	case *AgentDown:
 		err = s.agentDown(c)
 	case *SubmitJob:
-		res, err = s.submitJob(c)
+		res, err = s.submitOnce(c)
 	case *Lease:
 		res, err = s.lease(c)
 	case *Progress:
@@ -108,36 +108,27 @@ func (s *state) agentDown(c *AgentDown) error {
 	return nil
 }
 
-// submitJob returns nil when it created the job, or the ExistingJob that
-// the submission's idempotency key already names.
-func (s *state) submitJob(c *SubmitJob) (any, error) {
+func (s *state) submitJob(c *SubmitJob) error {
 	if c.ID == "" {
-		return nil, invalid("job id is empty")
+		return invalid("job id is empty")
+	}
+	if s.Jobs[c.ID] != nil {
+		return invalid("job %q already exists", c.ID)
 	}
 	src := c.SourceInput
 	if src == "" {
 		src = c.Source
 	}
-	source := c.Source
-	if source == "" {
-		source = src
-	}
-	prev, err := s.keyedJob(c.IdempotencyKey, source)
-	if err != nil {
-		return nil, err
-	}
-	if prev != "" {
-		return ExistingJob{Job: prev}, nil
-	}
-	if s.Jobs[c.ID] != nil {
-		return nil, invalid("job %q already exists", c.ID)
-	}
 	if src == "" {
-		return nil, invalid("job %q has no source", c.ID)
+		return invalid("job %q has no source", c.ID)
 	}
 	splitID := c.ID + "-split"
 	if s.Tasks[splitID] != nil {
-		return nil, invalid("task %q already exists", splitID)
+		return invalid("task %q already exists", splitID)
+	}
+	source := c.Source
+	if source == "" {
+		source = src
 	}
 	s.Seq++
 	j := &job{
@@ -156,7 +147,7 @@ func (s *state) submitJob(c *SubmitJob) (any, error) {
 		State:  StatePending,
 	}
 	s.touch(j, c.Now)
-	return nil, nil
+	return nil
 }
 
 func (s *state) lease(c *Lease) (LeaseResult, error) {

@@ -21,6 +21,24 @@ type ExistingJob struct {
 	Job string
 }
 
+// submitOnce submits a job unless the submission's idempotency key already
+// names one: then it creates nothing and returns that job as an
+// ExistingJob. A created job's result is nil, as without a key.
+func (s *state) submitOnce(c *SubmitJob) (any, error) {
+	source := c.Source
+	if source == "" {
+		source = c.SourceInput // as submitJob records it
+	}
+	prev, err := s.keyedJob(c.IdempotencyKey, source)
+	if err != nil {
+		return nil, err
+	}
+	if prev != "" {
+		return ExistingJob{Job: prev}, nil
+	}
+	return nil, s.submitJob(c)
+}
+
 // keyedJob decides, inside Apply, whether a submission repeats an earlier
 // one: two submissions with one key, racing through different coordinators
 // or retried after a leader change, are ordered by the log, so the first
