@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"iter"
 	"strings"
 	"sync"
 	"time"
@@ -66,18 +67,7 @@ func (n *Node) startLeaderDuties(ctx context.Context) context.CancelFunc {
 func (n *Node) leaderDuties(ctx context.Context) {
 	now := time.Now()
 	n.leases.reset(now.Add(n.cfg.FailoverGrace))
-	tick := time.NewTicker(500 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		if !n.isLeader() {
-			return
-		}
-		now := time.Now()
+	for now := range n.leaderTicks(ctx, 500*time.Millisecond) {
 		for _, a := range n.leases.expired(now, n.fsm.ActiveAttempts()) {
 			_, err := n.apply(ctx, scheduler.CmdExpireAttempt, scheduler.ExpireAttempt{Task: a.Task, Attempt: a.Attempt,
 				Reason: "lease expired: agent " + a.Agent + " stopped heartbeating", Now: now})
@@ -144,6 +134,25 @@ func (n *Node) published(ctx context.Context, prefix string) (map[string]bool, e
 		keep[f] = true
 	}
 	return keep, nil
+}
+
+// leaderTicks yields the time every interval until ctx ends or leadership
+// is lost: the clock of a leader duty.
+func (n *Node) leaderTicks(ctx context.Context, every time.Duration) iter.Seq[time.Time] {
+	return func(yield func(time.Time) bool) {
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if !n.isLeader() || !yield(time.Now()) {
+				return
+			}
+		}
+	}
 }
 
 // leaseTable is the leader's in-memory view of when each attempt and agent

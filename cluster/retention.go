@@ -32,17 +32,7 @@ const (
 // is lost.
 func (n *Node) retention(ctx context.Context) {
 	retries := newCollectRetries(collectRetryMin, collectRetryMax)
-	tick := time.NewTicker(retentionTick)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		if !n.isLeader() {
-			return
-		}
+	for range n.leaderTicks(ctx, retentionTick) {
 		n.collectFinished(ctx, retries)
 		n.compactJobs(ctx)
 		n.forgetAgents(ctx)
