@@ -96,7 +96,7 @@ bench-transcode: deps
 	$(GO) test -run '^$$' -bench BenchmarkTranscodeVsFFmpeg -benchtime 1x -timeout 60m ./pipeline/
 
 bench-farm: deps
-	$(GO) test -run '^$$' -bench 'BenchmarkFarm|BenchmarkSchedulerSimulation' -benchtime 1x -timeout 60m ./cluster/ ./scheduler/
+	$(GO) test -run '^$$' -bench 'BenchmarkFarm|BenchmarkSchedulerSimulation|BenchmarkSchedulerRetention' -benchtime 1x -timeout 60m ./cluster/ ./scheduler/
 
 # wrk against the API's list and one video on 10,000 seeded videos, beside pgbench -S on the same
 # PostgreSQL server; then search on 100,000 videos, five kinds of query, beside the SQL's time

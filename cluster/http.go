@@ -152,10 +152,6 @@ func (n *Node) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, status, map[string]string{"node": n.cfg.NodeID, "state": n.raft.State().String(), "leader": leader})
 }
 
-func (n *Node) listJobs(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, bodies(n.fsm.Jobs(), jobBody))
-}
-
 func (n *Node) getJob(w http.ResponseWriter, r *http.Request) {
 	j, ok := n.fsm.Job(chi.URLParam(r, "id"))
 	if !ok {
@@ -244,13 +240,18 @@ func (n *Node) submitJob(w http.ResponseWriter, r *http.Request) {
 		enc = media.EncoderAuto
 	}
 	cmd := scheduler.SubmitJob{ID: id, Source: req.Source, Output: output, Priority: req.Priority, Encoder: enc,
-		SplitSpec: spec, SourceInput: req.Source, Now: time.Now()}
-	if _, err := n.apply(r.Context(), scheduler.CmdSubmitJob, cmd); err != nil {
+		SplitSpec: spec, SourceInput: req.Source, IdempotencyKey: r.Header.Get(wire.IdempotencyKeyHeader), Now: time.Now()}
+	res, err := n.apply(r.Context(), scheduler.CmdSubmitJob, cmd)
+	if err != nil {
 		writeApplyError(w, err)
 		return
 	}
+	status := http.StatusCreated
+	if prev, ok := res.(scheduler.ExistingJob); ok {
+		id, status = prev.Job, http.StatusOK
+	}
 	j, _ := n.fsm.Job(id)
-	writeJSON(w, http.StatusCreated, jobBody(j))
+	writeJSON(w, status, jobBody(j))
 }
 
 func (n *Node) cancelJob(w http.ResponseWriter, r *http.Request) {
@@ -344,7 +345,7 @@ func writeApplyError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, scheduler.ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, scheduler.ErrAlreadyCommitted), errors.Is(err, scheduler.ErrStaleAttempt):
+	case errors.Is(err, scheduler.ErrAlreadyCommitted), errors.Is(err, scheduler.ErrStaleAttempt), errors.Is(err, scheduler.ErrKeyReused):
 		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, scheduler.ErrInvalidInput):
 		writeError(w, http.StatusBadRequest, err.Error())

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"iter"
 	"strings"
 	"sync"
 	"time"
@@ -47,37 +48,26 @@ func (n *Node) leaderLoop(ctx context.Context) {
 	}
 }
 
-// startLeaderDuties runs leaderDuties and publishLoop until the returned
-// function is called.
+// startLeaderDuties runs leaderDuties, publishLoop and retention until the
+// returned function is called.
 func (n *Node) startLeaderDuties(ctx context.Context) context.CancelFunc {
 	ctx, cancel := context.WithCancel(ctx)
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go func() { defer n.wg.Done(); n.leaderDuties(ctx) }()
 	go func() { defer n.wg.Done(); n.publishLoop(ctx) }()
+	go func() { defer n.wg.Done(); n.retention(ctx) }()
 	return cancel
 }
 
-// leaderDuties expires leases that stopped heartbeating, marks agents that
-// went silent as dead, and collects the temporary objects of finished jobs
-// (publishLoop, beside it, publishes growing playlists).
+// leaderDuties expires leases that stopped heartbeating and marks agents
+// that went silent as dead (publishLoop, beside it, publishes growing
+// playlists, and retention cleans up after finished jobs).
 // Every inherited lease first gets a grace period: the new leader has not
 // heard any heartbeat yet.
 func (n *Node) leaderDuties(ctx context.Context) {
 	now := time.Now()
 	n.leases.reset(now.Add(n.cfg.FailoverGrace))
-	collected := map[string]bool{}
-	tick := time.NewTicker(500 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		if !n.isLeader() {
-			return
-		}
-		now := time.Now()
+	for now := range n.leaderTicks(ctx, 500*time.Millisecond) {
 		for _, a := range n.leases.expired(now, n.fsm.ActiveAttempts()) {
 			_, err := n.apply(ctx, scheduler.CmdExpireAttempt, scheduler.ExpireAttempt{Task: a.Task, Attempt: a.Attempt,
 				Reason: "lease expired: agent " + a.Agent + " stopped heartbeating", Now: now})
@@ -95,16 +85,6 @@ func (n *Node) leaderDuties(ctx context.Context) {
 					n.log.Warn("mark agent dead failed", "agent_id", id, "error", err)
 				}
 			}
-		}
-		for _, j := range n.fsm.Jobs() {
-			if collected[j.ID] || !j.State.Finished() {
-				continue
-			}
-			if err := n.collect(ctx, j); err != nil {
-				n.log.Warn("collect job failed", "job_id", j.ID, "error", err)
-				continue
-			}
-			collected[j.ID] = true
 		}
 	}
 }
@@ -154,6 +134,25 @@ func (n *Node) published(ctx context.Context, prefix string) (map[string]bool, e
 		keep[f] = true
 	}
 	return keep, nil
+}
+
+// leaderTicks yields the time every interval until ctx ends or leadership
+// is lost: the clock of a leader duty.
+func (n *Node) leaderTicks(ctx context.Context, every time.Duration) iter.Seq[time.Time] {
+	return func(yield func(time.Time) bool) {
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if !n.isLeader() || !yield(time.Now()) {
+				return
+			}
+		}
+	}
 }
 
 // leaseTable is the leader's in-memory view of when each attempt and agent

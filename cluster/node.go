@@ -33,6 +33,10 @@ import (
 // leader is known to forward it to.
 var ErrNotLeader = errors.New("no leader")
 
+// DefaultRetention is how long finished jobs and gone agents stay in the
+// replicated state unless configured.
+const DefaultRetention = 24 * time.Hour
+
 // Config configures a coordinator.
 type Config struct {
 	NodeID  string
@@ -59,6 +63,12 @@ type Config struct {
 	LeaseTTL time.Duration
 	// FailoverGrace is the lease a new leader gives every attempt it inherits.
 	FailoverGrace time.Duration
+	// JobRetention is how long a finished job stays in the replicated
+	// state after its clean-up, for clients to read, before it is
+	// compacted; AgentRetention is how long a dead or departed agent stays
+	// listed after it was last heard from.
+	JobRetention   time.Duration
+	AgentRetention time.Duration
 	// Fast shortens Raft and gossip timeouts for loopback test clusters.
 	Fast bool
 }
@@ -69,6 +79,12 @@ func (c *Config) defaults() {
 	}
 	if c.FailoverGrace == 0 {
 		c.FailoverGrace = 15 * time.Second
+	}
+	if c.JobRetention == 0 {
+		c.JobRetention = DefaultRetention
+	}
+	if c.AgentRetention == 0 {
+		c.AgentRetention = DefaultRetention
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

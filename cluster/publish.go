@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -105,12 +106,15 @@ func (n *Node) publishLoop(ctx context.Context) {
 }
 
 // publishProgress publishes every encoding job whose finished prefix grew.
+// It reads only the encoding jobs, not every job the state retains.
 func (n *Node) publishProgress(ctx context.Context) {
-	for _, j := range n.fsm.Jobs() {
-		if j.State != scheduler.JobEncoding {
-			delete(n.pub.done, j.ID)
-			continue
+	encoding := n.fsm.ListJobs(scheduler.JobQuery{States: []scheduler.JobState{scheduler.JobEncoding}, Limit: math.MaxInt}).Jobs
+	for id := range n.pub.done {
+		if !slices.ContainsFunc(encoding, func(j scheduler.Job) bool { return j.ID == id }) {
+			delete(n.pub.done, id)
 		}
+	}
+	for _, j := range encoding {
 		if err := n.publishJob(ctx, j); err != nil {
 			n.log.Warn("progressive publish failed", "job_id", j.ID, "error", err)
 		}

@@ -17,6 +17,10 @@ func jobBody(j scheduler.Job) wire.Job {
 		Error: j.Error, Created: j.Created, Updated: j.Updated,
 		ChunksTotal: j.ChunksTotal, ChunksDone: j.ChunksDone, PlayableAt: j.PlayableAt,
 	}
+	if !j.CollectedAt.IsZero() {
+		at := j.CollectedAt
+		w.CollectedAt = &at
+	}
 	for _, r := range j.Rungs {
 		w.Rungs = append(w.Rungs, wire.RungProgress{Name: r, FramesDone: j.FramesDone, FramesTotal: j.FramesTotal})
 	}

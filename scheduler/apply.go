@@ -21,7 +21,7 @@ func (s *state) apply(cmd any) (any, []string) {
 	case *AgentDown:
 		err = s.agentDown(c)
 	case *SubmitJob:
-		err = s.submitJob(c)
+		res, err = s.submitOnce(c)
 	case *Lease:
 		res, err = s.lease(c)
 	case *Progress:
@@ -38,6 +38,12 @@ func (s *state) apply(cmd any) (any, []string) {
 		res, err = s.steal(c)
 	case *Playable:
 		err = s.playable(c)
+	case *JobCollected:
+		err = s.jobCollected(c)
+	case *CompactJobs:
+		s.compactJobs(c)
+	case *ForgetAgents:
+		s.forgetAgents(c)
 	default:
 		panic(fmt.Sprintf("scheduler: no handler for %T", cmd))
 	}
@@ -127,12 +133,13 @@ func (s *state) submitJob(c *SubmitJob) error {
 	s.Seq++
 	j := &job{
 		ID: c.ID, Seq: s.Seq, State: JobQueued,
-		Source: source, Output: c.Output, Priority: c.Priority, Encoder: c.Encoder,
+		Source: source, Output: c.Output, Priority: c.Priority, Encoder: c.Encoder, Key: c.IdempotencyKey,
 		Created: c.Now, Updated: c.Now,
 		Tasks: []string{splitID},
 	}
 	s.Jobs[j.ID] = j
 	s.Active = append(s.Active, j.ID)
+	s.indexNew(j)
 	s.Tasks[splitID] = &task{
 		ID: splitID, Job: j.ID, Kind: KindSplit,
 		Spec:   raw(c.SplitSpec),
@@ -583,5 +590,6 @@ func (s *state) finishJob(j *job, state JobState, msg string, failed *task, now 
 		}
 	}
 	s.Active = slices.DeleteFunc(s.Active, func(id string) bool { return id == j.ID })
+	s.awaitCollection(j)
 	s.touch(j, now)
 }

@@ -64,6 +64,46 @@ func (s *state) check() error {
 			return fmt.Errorf("agent %q: bad entry", id)
 		}
 	}
+	return s.checkRetention()
+}
+
+// checkRetention verifies the retention indexes: every finished job is on
+// Uncollected (by Seq) or on Collected, as its CollectedAt says, and Keys
+// maps exactly the jobs' keys.
+func (s *state) checkRetention() error {
+	listed := map[string]bool{}
+	for i, id := range s.Uncollected {
+		j := s.Jobs[id]
+		if j == nil || !j.finished() || !j.CollectedAt.IsZero() || listed[id] {
+			return fmt.Errorf("uncollected job %q is unknown, unfinished, collected or listed twice", id)
+		}
+		if i > 0 && s.Jobs[s.Uncollected[i-1]].Seq >= j.Seq {
+			return fmt.Errorf("uncollected jobs out of order at %q", id)
+		}
+		listed[id] = true
+	}
+	for _, c := range s.Collected {
+		j := s.Jobs[c.Job]
+		if j == nil || !j.finished() || !j.CollectedAt.Equal(c.At) || listed[c.Job] {
+			return fmt.Errorf("collected job %q is unknown, unfinished, listed twice or collected at another time", c.Job)
+		}
+		listed[c.Job] = true
+	}
+	keys := 0
+	for id, j := range s.Jobs {
+		if j.finished() != listed[id] {
+			return fmt.Errorf("job %q is %s and listed for collection: %v", id, j.State, listed[id])
+		}
+		if j.Key != "" {
+			keys++
+			if s.Keys[j.Key] != id {
+				return fmt.Errorf("job %q: key %q maps to %q", id, j.Key, s.Keys[j.Key])
+			}
+		}
+	}
+	if keys != len(s.Keys) {
+		return fmt.Errorf("%d idempotency keys, %d jobs with one", len(s.Keys), keys)
+	}
 	return nil
 }
 

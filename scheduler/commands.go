@@ -36,6 +36,9 @@ const (
 	CmdSteal         CommandType = 10
 	CmdPlayable      CommandType = 11
 	CmdSubmitJob     CommandType = 12
+	CmdJobCollected  CommandType = 13
+	CmdCompactJobs   CommandType = 14
+	CmdForgetAgents  CommandType = 15
 )
 
 func (t CommandType) String() string {
@@ -64,6 +67,12 @@ func (t CommandType) String() string {
 		return "Steal"
 	case CmdPlayable:
 		return "Playable"
+	case CmdJobCollected:
+		return "JobCollected"
+	case CmdCompactJobs:
+		return "CompactJobs"
+	case CmdForgetAgents:
+		return "ForgetAgents"
 	}
 	return fmt.Sprintf("CommandType(%d)", uint8(t))
 }
@@ -101,8 +110,13 @@ type SubmitJob struct {
 	SplitSpec json.RawMessage `json:"splitSpec,omitempty"`
 	// SourceInput is the storage key the split task reads as input "source"
 	// (defaults to Source).
-	SourceInput string    `json:"sourceInput"`
-	Now         time.Time `json:"now"`
+	SourceInput string `json:"sourceInput"`
+	// IdempotencyKey, when set, makes the submission exactly-once: a
+	// SubmitJob whose key already names a job creates nothing, and Apply
+	// returns an ExistingJob (see submitJob). The key is forgotten with its
+	// job when the job is compacted.
+	IdempotencyKey string    `json:"idempotencyKey,omitempty"`
+	Now            time.Time `json:"now"`
 }
 
 // submitJobV1 is the payload of CmdSubmitJobV1 entries, which carried the
@@ -265,6 +279,12 @@ func commandType(payload any) (CommandType, bool) {
 		return CmdSteal, true
 	case Playable, *Playable:
 		return CmdPlayable, true
+	case JobCollected, *JobCollected:
+		return CmdJobCollected, true
+	case CompactJobs, *CompactJobs:
+		return CmdCompactJobs, true
+	case ForgetAgents, *ForgetAgents:
+		return CmdForgetAgents, true
 	}
 	return 0, false
 }
@@ -296,6 +316,12 @@ func newPayload(t CommandType) any {
 		return new(Steal)
 	case CmdPlayable:
 		return new(Playable)
+	case CmdJobCollected:
+		return new(JobCollected)
+	case CmdCompactJobs:
+		return new(CompactJobs)
+	case CmdForgetAgents:
+		return new(ForgetAgents)
 	}
 	return nil
 }

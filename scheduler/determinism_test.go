@@ -53,7 +53,7 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 
 	var ct CommandType
 	var payload any
-	switch r.Intn(14) {
+	switch r.Intn(17) {
 	case 0:
 		// Some agents have a hardware encoder that tasks may prefer.
 		encoders := [][]string{nil, {"libx264"}, {"libx264", "h264_nvenc"}, {"h264_qsv"}}[r.Intn(4)]
@@ -67,8 +67,11 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 		ct, payload = CmdAgentDown, AgentDown{ID: agent, State: states[r.Intn(len(states))], Now: now}
 	case 2:
 		id := fmt.Sprintf("j%d", len(jobs)-r.Intn(2)) // sometimes a duplicate
-		ct, payload = CmdSubmitJob, SubmitJob{ID: id, Source: "up/" + id, Priority: r.Intn(3), SourceInput: "up/" + id,
-			Encoder: []string{"", "auto", "libx264", "h264_nvenc"}[r.Intn(4)], Now: now}
+		// Keys repeat across submissions, sometimes for another source.
+		source := "up/" + []string{id, "other"}[r.Intn(2)]
+		key := []string{"", "", "k" + id, fmt.Sprintf("k%d", r.Intn(4))}[r.Intn(4)]
+		ct, payload = CmdSubmitJob, SubmitJob{ID: id, Source: source, Priority: r.Intn(3), SourceInput: source,
+			Encoder: []string{"", "auto", "libx264", "h264_nvenc"}[r.Intn(4)], IdempotencyKey: key, Now: now}
 	case 3, 4:
 		// Mostly what FindWork proposes, encoders resolved; otherwise an
 		// encoder the agent may not offer, or a task that is not pending.
@@ -136,6 +139,19 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 		ct, payload = CmdLease, Lease{Agent: agent, Tasks: []string{task}, Speculative: true, Now: now}
 	case 13:
 		ct, payload = CmdPlayable, Playable{Job: pickJob(), Now: now}
+	case 14:
+		// Mostly a job awaiting collection, else any (unfinished, unknown).
+		job := pickJob()
+		if due := f.Uncollected(); len(due) > 0 && r.Intn(4) > 0 {
+			job = due[r.Intn(len(due))]
+		}
+		ct, payload = CmdJobCollected, JobCollected{Job: job, Now: now}
+	case 15:
+		// What a leader compacts, plus any job (uncollected ones stay).
+		jobs := f.Compactable(now.Add(-time.Duration(r.Intn(60))*time.Second), 1+r.Intn(3))
+		ct, payload = CmdCompactJobs, CompactJobs{Jobs: append(jobs, pickJob()), Now: now}
+	case 16:
+		ct, payload = CmdForgetAgents, ForgetAgents{Agents: []string{agent}, Now: now}
 	case 9:
 		if r.Intn(3) == 0 {
 			ct, payload = CmdCancelJob, CancelJob{Job: pickJob(), Now: now}
@@ -194,6 +210,7 @@ func TestDeterminism(t *testing.T) {
 			for _, j := range a.Jobs() {
 				finished[j.State]++
 			}
+			finished["compacted"] += int(a.s.Seq) - len(a.s.Jobs)
 			ca := a.Counters()
 			counters.Steals += ca.Steals
 			counters.SpeculativeAttempts += ca.SpeculativeAttempts
@@ -201,7 +218,7 @@ func TestDeterminism(t *testing.T) {
 		})
 	}
 	// The generator must reach every ending, or the test proves little.
-	for _, s := range []JobState{JobDone, JobFailed, JobCanceled} {
+	for _, s := range []JobState{JobDone, JobFailed, JobCanceled, "compacted"} {
 		if finished[s] == 0 {
 			t.Errorf("no job ended %s: %v", s, finished)
 		}

@@ -120,7 +120,9 @@ type AgentInfo struct {
 
 // Job is a job with its progress, and its tasks when asked for.
 type Job struct {
-	ID       string
+	ID string
+	// Seq orders jobs by age: the n-th job submitted has Seq n.
+	Seq      uint64
 	State    JobState
 	Source   string // storage key of the uploaded original
 	Output   string // storage prefix the ladder is published under
@@ -137,6 +139,9 @@ type Job struct {
 	Rungs   []string
 	// PlayableAt is when the master playlist first appeared.
 	PlayableAt *time.Time
+	// CollectedAt is when the finished job's clean-up was recorded; zero
+	// until then.
+	CollectedAt time.Time
 	// ChunksTotal and ChunksDone count the encode tasks. Every rung
 	// advances together (one decode feeds all rungs), so FramesDone and
 	// FramesTotal, summed over the encode tasks, are each rung's progress.

@@ -97,10 +97,15 @@ func (f *FSM) Restore(r io.Reader) error {
 	if err := json.NewDecoder(r).Decode(s); err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
 	}
-	if s.Version != stateVersion {
+	switch s.Version {
+	case stateVersion:
+	case 1:
+		s.upgradeV1()
+	default:
 		return fmt.Errorf("restore snapshot: version %d, want %d", s.Version, stateVersion)
 	}
 	s.fill()
+	s.indexJobs()
 	if err := s.check(); err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
 	}

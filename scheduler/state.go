@@ -7,8 +7,10 @@ import (
 )
 
 // stateVersion is written into snapshots; bump it (and keep a reader for the
-// old layout) when the layout changes incompatibly.
-const stateVersion = 1
+// old layout) when the layout changes incompatibly. Version 2 added the
+// retention indexes (Uncollected, Collected, Keys): a version 1 snapshot is
+// read by upgrade.
+const stateVersion = 2
 
 // state is everything the FSM replicates; its JSON is the snapshot. Maps are
 // for lookup only: Apply walks the ordered slices (Active, job.Tasks,
@@ -26,6 +28,20 @@ type state struct {
 	// the leases, so a steal takes the attempt its agent would start last.
 	LeaseSeq uint64   `json:"leaseSeq,omitempty"`
 	Counters Counters `json:"counters"`
+	// Uncollected lists the finished jobs whose clean-up is not recorded
+	// yet, oldest (by Seq) first: the leader's collection work.
+	Uncollected []string `json:"uncollected,omitempty"`
+	// Collected lists the finished jobs whose clean-up is recorded, in the
+	// order recorded: compaction takes them from the front.
+	Collected []collection `json:"collected,omitempty"`
+	// Keys maps each idempotency key to the job it created.
+	Keys map[string]string `json:"keys,omitempty"`
+
+	// bySeq lists every job by Seq, for paging through them; derived (see
+	// index), not replicated, and it may still name compacted jobs.
+	bySeq []jobSeq
+	// bySeqGone counts the compacted jobs bySeq still names.
+	bySeqGone int
 
 	// changed collects the jobs the current command touched (not replicated).
 	changed []string
@@ -55,6 +71,11 @@ type job struct {
 	// Tasks lists the job's task IDs in creation order: split, then the
 	// split's NewTasks in their order, then stitch.
 	Tasks []string `json:"tasks"`
+	// Key is the idempotency key the job was submitted with, if any.
+	Key string `json:"key,omitempty"`
+	// CollectedAt is when the leader recorded the finished job's clean-up
+	// (JobCollected); zero until then.
+	CollectedAt time.Time `json:"collectedAt,omitzero"`
 }
 
 func (j *job) finished() bool { return j.State.Finished() }
@@ -244,6 +265,9 @@ func (s *state) fill() {
 	}
 	if s.Agents == nil {
 		s.Agents = map[string]*agent{}
+	}
+	if s.Keys == nil {
+		s.Keys = map[string]string{}
 	}
 }
 

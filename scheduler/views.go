@@ -60,9 +60,9 @@ func (f *FSM) Jobs() []Job {
 // of task.frames.
 func (s *state) jobView(j *job, withTasks bool) Job {
 	v := Job{
-		ID: j.ID, State: j.State, Source: j.Source, Output: j.Output, Priority: j.Priority,
+		ID: j.ID, Seq: j.Seq, State: j.State, Source: j.Source, Output: j.Output, Priority: j.Priority,
 		Encoder: j.Encoder, Family: j.Family, Error: j.Error, Created: j.Created, Updated: j.Updated,
-		Rungs: slices.Clone(j.Rungs),
+		Rungs: slices.Clone(j.Rungs), CollectedAt: j.CollectedAt,
 	}
 	if j.PlayableAt != nil {
 		at := *j.PlayableAt

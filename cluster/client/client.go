@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -316,11 +317,51 @@ func (c *Client) SubmitJob(ctx context.Context, req wire.SubmitJob) (wire.Job, e
 	return j, err
 }
 
-// Jobs lists the jobs (GET /v1/jobs).
+// JobQuery selects a page of GET /v1/jobs (see wire.JobList).
+type JobQuery struct {
+	// States keeps the jobs in any of these states ("running" stands for
+	// splitting, encoding and stitching); empty keeps all.
+	States []string
+	// Limit is the page size; 0 means the coordinator's default.
+	Limit int
+	// After is the Next of the previous page; "" starts with the newest.
+	After string
+}
+
+// ListJobs returns one page of jobs, newest first (GET /v1/jobs).
+func (c *Client) ListJobs(ctx context.Context, q JobQuery) (wire.JobList, error) {
+	params := url.Values{}
+	if len(q.States) > 0 {
+		params.Set(wire.JobsStateParam, strings.Join(q.States, ","))
+	}
+	if q.Limit > 0 {
+		params.Set(wire.JobsLimitParam, strconv.Itoa(q.Limit))
+	}
+	if q.After != "" {
+		params.Set(wire.JobsAfterParam, q.After)
+	}
+	var list wire.JobList
+	err := c.call(ctx, http.MethodGet, "/v1/jobs", params, callTimeout, nil, nil, &list)
+	return list, err
+}
+
+// Jobs returns every job the coordinators still hold, newest first, reading
+// the listing page by page (finished jobs leave it a retention after they
+// end).
 func (c *Client) Jobs(ctx context.Context) ([]wire.Job, error) {
-	var js []wire.Job
-	err := c.call(ctx, http.MethodGet, "/v1/jobs", nil, callTimeout, nil, nil, &js)
-	return js, err
+	var all []wire.Job
+	q := JobQuery{Limit: wire.MaxJobsLimit}
+	for {
+		page, err := c.ListJobs(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page.Jobs...)
+		if page.Next == "" {
+			return all, nil
+		}
+		q.After = page.Next
+	}
 }
 
 // Job returns one job with its tasks (GET /v1/jobs/{id}).

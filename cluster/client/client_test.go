@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,7 +54,7 @@ func TestClientFailsOverAndRemembersTheGoodCoordinator(t *testing.T) {
 		writeJSON(w, http.StatusServiceUnavailable, wire.Error{Error: "leadership changed; retry"})
 	})
 	good, goodHits := counting(t, func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, []wire.Job{{ID: "j1"}})
+		writeJSON(w, http.StatusOK, wire.JobList{Jobs: []wire.Job{{ID: "j1"}}})
 	})
 	c := client.New([]string{deadURL(t), unavailable.URL, good.URL}, "", nil)
 	for i := range 3 {
@@ -182,7 +183,7 @@ func TestClientCalls(t *testing.T) {
 	var last seen
 	replies := map[string]any{
 		"POST /v1/jobs":            wire.Job{ID: "j1", State: scheduler.JobQueued},
-		"GET /v1/jobs":             []wire.Job{{ID: "j1"}},
+		"GET /v1/jobs":             wire.JobList{Jobs: []wire.Job{{ID: "j1"}}, Next: "3"},
 		"GET /v1/jobs/a%2Fb":       wire.Job{ID: "a/b"},
 		"GET /v1/agents":           []wire.Agent{{ID: "a1", Slots: 2}},
 		"GET /v1/cluster":          wire.Cluster{Leader: "c1"},
@@ -215,7 +216,9 @@ func TestClientCalls(t *testing.T) {
 	}{
 		{"submit", func() (any, error) { return c.SubmitJob(ctx, wire.SubmitJob{Source: "uploads/x"}) },
 			"POST /v1/jobs", "", wire.SubmitJob{Source: "uploads/x"}, wire.Job{ID: "j1", State: scheduler.JobQueued}},
-		{"jobs", func() (any, error) { return c.Jobs(ctx) }, "GET /v1/jobs", "", nil, []wire.Job{{ID: "j1"}}},
+		{"list jobs", func() (any, error) {
+			return c.ListJobs(ctx, client.JobQuery{States: []string{"queued", "running"}, Limit: 5, After: "9"})
+		}, "GET /v1/jobs", "after=9&limit=5&state=queued%2Crunning", nil, wire.JobList{Jobs: []wire.Job{{ID: "j1"}}, Next: "3"}},
 		{"job escapes its id", func() (any, error) { return c.Job(ctx, "a/b") }, "GET /v1/jobs/a%2Fb", "", nil, wire.Job{ID: "a/b"}},
 		{"cancel", func() (any, error) { return nil, c.CancelJob(ctx, "j1") }, "DELETE /v1/jobs/j1", "", nil, nil},
 		{"agents", func() (any, error) { return c.Agents(ctx) }, "GET /v1/agents", "", nil, []wire.Agent{{ID: "a1", Slots: 2}}},
@@ -433,4 +436,33 @@ func TestWatchJob(t *testing.T) {
 			t.Errorf("got %v, want the context's deadline", err)
 		}
 	})
+}
+
+// TestJobsReadsEveryPage follows the listing's cursor to its last page.
+func TestJobsReadsEveryPage(t *testing.T) {
+	pages := map[string]wire.JobList{
+		"":  {Jobs: []wire.Job{{ID: "j5"}, {ID: "j4"}}, Next: "4"},
+		"4": {Jobs: []wire.Job{{ID: "j3"}, {ID: "j2"}}, Next: "2"},
+		"2": {Jobs: []wire.Job{{ID: "j1"}}},
+	}
+	srv, hits := counting(t, func(w http.ResponseWriter, r *http.Request) {
+		if got := r.URL.Query().Get(wire.JobsLimitParam); got != fmt.Sprint(wire.MaxJobsLimit) {
+			t.Errorf("limit %q, want the largest page", got)
+		}
+		writeJSON(w, http.StatusOK, pages[r.URL.Query().Get(wire.JobsAfterParam)])
+	})
+	jobs, err := client.New([]string{srv.URL}, "", nil).Jobs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, j := range jobs {
+		ids = append(ids, j.ID)
+	}
+	if want := []string{"j5", "j4", "j3", "j2", "j1"}; !slices.Equal(ids, want) {
+		t.Errorf("jobs %v, want %v", ids, want)
+	}
+	if got := hits.Load(); got != 3 {
+		t.Errorf("%d requests, want 3 pages", got)
+	}
 }

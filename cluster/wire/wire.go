@@ -14,6 +14,14 @@ import (
 // Header carrying the cluster token on every request.
 const TokenHeader = "X-Sunomi-Token"
 
+// IdempotencyKeyHeader carries the idempotency key of POST /v1/jobs (at most
+// 200 bytes; the API uses the video's ID). The first submission with a key
+// creates the job (201); every later one with the same key, on any
+// coordinator and across leader changes, creates nothing and returns that
+// job (200), until the job is compacted after its retention. A key reused
+// for another source is refused (409).
+const IdempotencyKeyHeader = "Idempotency-Key"
+
 // The states and kinds in these bodies are the scheduler's own types: the
 // domain spells its vocabulary once, and the JSON carries the same strings.
 
@@ -54,7 +62,39 @@ type Job struct {
 	// PlayableAt is when the master playlist first appeared: viewers can
 	// start before the job ends.
 	PlayableAt *time.Time `json:"playableAt,omitempty"`
-	Tasks      []Task     `json:"tasks,omitempty"` // in GET /v1/jobs/{id} only
+	// CollectedAt is when the finished job's clean-up (temporary and
+	// unpublished objects) was recorded as done; the job is compacted out
+	// of the cluster's state a retention after it.
+	CollectedAt *time.Time `json:"collectedAt,omitempty"`
+	Tasks       []Task     `json:"tasks,omitempty"` // in GET /v1/jobs/{id} only
+}
+
+// GET /v1/jobs lists the jobs newest first, one page at a time, with these
+// query parameters:
+//
+//	state  comma-separated job states to keep (queued, splitting, encoding,
+//	       stitching, done, failed, canceled; "running" means splitting,
+//	       encoding and stitching); all when absent
+//	limit  page size, DefaultJobsLimit when absent, at most MaxJobsLimit
+//	after  the Next of the previous page; the newest jobs when absent
+//
+// The order is stable: a cursor stays valid while jobs are submitted (they
+// come before the first page) and compacted (they drop out).
+const (
+	JobsStateParam = "state"
+	JobsLimitParam = "limit"
+	JobsAfterParam = "after"
+
+	DefaultJobsLimit = 100
+	MaxJobsLimit     = 1000
+)
+
+// JobList is the body of GET /v1/jobs: a page of jobs, without their tasks.
+type JobList struct {
+	Jobs []Job `json:"jobs"`
+	// Next is the cursor of the next page (the after parameter); absent on
+	// the last page.
+	Next string `json:"next,omitempty"`
 }
 
 // RungProgress counts the frames encoded for one rung.

@@ -53,6 +53,8 @@ func newCoordinatorCmd() *cobra.Command {
 	fl.StringVar(&f.gossipKeyFile, "gossip-key-file", "", "file holding the base64 gossip key")
 	fl.DurationVar(&f.cfg.LeaseTTL, "lease-ttl", 10*time.Second, "how long an attempt's lease lives without a heartbeat")
 	fl.DurationVar(&f.cfg.FailoverGrace, "failover-grace", 15*time.Second, "lease granted to every inherited attempt when a new leader takes over")
+	fl.DurationVar(&f.cfg.JobRetention, "job-retention", cluster.DefaultRetention, "how long a finished job stays listed after its clean-up before it is compacted out of the replicated state")
+	fl.DurationVar(&f.cfg.AgentRetention, "agent-retention", cluster.DefaultRetention, "how long a dead or departed agent stays listed after it was last heard from")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&f.cfg.Fast, "fast", false, "short Raft and gossip timeouts for loopback test clusters")
 	_ = fl.MarkHidden("fast")

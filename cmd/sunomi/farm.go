@@ -98,28 +98,41 @@ func newJobsSubmitCmd(ff *farmFlags) *cobra.Command {
 }
 
 func newJobsLsCmd(ff *farmFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "ls",
-		Short: "List jobs, newest first",
-		Args:  cobra.NoArgs,
+	var q client.JobQuery
+	cmd := &cobra.Command{
+		Use:     "ls",
+		Aliases: []string{"list"},
+		Short:   "List jobs, newest first, a page at a time",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := ff.client()
 			if err != nil {
 				return err
 			}
-			jobs, err := c.Jobs(cmd.Context())
+			page, err := c.ListJobs(cmd.Context(), q)
 			if err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSTATE\tCHUNKS\tCREATED\tOUTPUT\tERROR")
-			for _, j := range jobs {
+			for _, j := range page.Jobs {
 				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\n", j.ID, j.State, j.ChunksDone, j.ChunksTotal,
 					j.Created.Local().Format(time.DateTime), j.Output, j.Error)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if page.Next != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "more jobs: add --after %s\n", page.Next)
+			}
+			return nil
 		},
 	}
+	f := cmd.Flags()
+	f.StringSliceVar(&q.States, "state", nil, "only jobs in these states: queued, running (splitting, encoding, stitching), done, failed, canceled")
+	f.IntVar(&q.Limit, "limit", wire.DefaultJobsLimit, fmt.Sprintf("jobs per page, at most %d", wire.MaxJobsLimit))
+	f.StringVar(&q.After, "after", "", "continue after a previous page (the cursor it printed)")
+	return cmd
 }
 
 func newJobsWatchCmd(ff *farmFlags) *cobra.Command {

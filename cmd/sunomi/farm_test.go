@@ -1,0 +1,44 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/scheduler"
+)
+
+// TestJobsListPages checks that `sunomi jobs list` asks for one filtered
+// page and says how to get the next.
+func TestJobsListPages(t *testing.T) {
+	var query string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		query = r.URL.RawQuery
+		_ = json.NewEncoder(w).Encode(wire.JobList{Jobs: []wire.Job{
+			{ID: "j9", State: scheduler.JobEncoding}, {ID: "j7", State: scheduler.JobQueued}}, Next: "7"})
+	}))
+	defer srv.Close()
+	var out, errOut bytes.Buffer
+	cmd := newRootCmd()
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	cmd.SetArgs([]string{"jobs", "list", "--coordinator", srv.URL, "--state", "queued,running", "--limit", "2", "--after", "12"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if want := "after=12&limit=2&state=queued%2Crunning"; query != want {
+		t.Errorf("query %q, want %q", query, want)
+	}
+	for _, want := range []string{"j9", "encoding", "j7", "queued"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if want := "more jobs: add --after 7"; !strings.Contains(errOut.String(), want) {
+		t.Errorf("stderr %q, want %q", errOut.String(), want)
+	}
+}
