@@ -302,7 +302,7 @@ func checkParts(parts []storage.Part, v store.Video) error {
 // submit hands the video to the farm. If two completes race, the loser cancels its own job.
 func (s *Server) submit(r *http.Request, v store.Video) error {
 	ctx := r.Context()
-	job, err := s.farm.SubmitJob(ctx, wire.SubmitJob{Source: layout.Source(v.ID), Output: layout.HLS(v.ID)})
+	job, err := s.farm.SubmitJob(ctx, v.ID, wire.SubmitJob{Source: layout.Source(v.ID), Output: layout.HLS(v.ID)})
 	if err != nil {
 		var apiErr *client.APIError
 		if errors.As(err, &apiErr) && apiErr.Status < 500 {

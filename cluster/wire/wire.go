@@ -14,6 +14,10 @@ import (
 // Header carrying the cluster token on every request.
 const TokenHeader = "X-Sunomi-Token"
 
+// IdempotencyKeyHeader names a job submission: POST /v1/jobs with a key the
+// farm has seen returns that key's job instead of creating another.
+const IdempotencyKeyHeader = "Idempotency-Key"
+
 // The states and kinds in these bodies are the scheduler's own types: the
 // domain spells its vocabulary once, and the JSON carries the same strings.
 
