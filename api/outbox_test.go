@@ -41,7 +41,8 @@ func (k *keyLog) of(videoID string) []string {
 // TestCompleteWhileFarmDown is attack 5 of issue #12 on the API: uploads completed while the
 // farm is down are queued with their submission due, never lost and never stuck; once the
 // farm is back, each gets exactly one job, submitted every time under the video id, or fails
-// with the farm's reason when the farm refuses it.
+// with the farm's reason when the farm refuses it. So does an upload whose complete recorded
+// the submission and then died before calling the farm.
 func TestCompleteWhileFarmDown(t *testing.T) {
 	tries := &keyLog{keys: map[string][]string{}}
 	e := newEnv(t, withFarm(0), withFarmWrapped(func(f Farm) Farm { tries.Farm = f; return tries }))
@@ -49,6 +50,7 @@ func TestCompleteWhileFarmDown(t *testing.T) {
 	owner := e.user("owner")
 	kept := e.upload(owner.Token, "kept", []byte("source bytes")).VideoId
 	vanished := e.upload(owner.Token, "vanished", []byte("other source bytes")).VideoId
+	orphaned := e.upload(owner.Token, "orphaned", []byte("third source bytes")).VideoId
 	coordinator := e.farm.Coordinators[0]
 	coordinator.Stop(10 * time.Second)
 
@@ -59,12 +61,16 @@ func TestCompleteWhileFarmDown(t *testing.T) {
 			t.Fatalf("complete while the farm is down: status %s, want queued", v.Status)
 		}
 	}
+	// A replica completes the third one, records its submission due, and dies.
+	if ok, err := e.db.MarkUploaded(ctx, orphaned, submitRetryMin); err != nil || !ok {
+		t.Fatalf("MarkUploaded: %v, %v", ok, err)
+	}
 	// Reconciliation tries again while the farm is down; the videos wait, queued, their files
 	// kept.
 	eventually(t, 20*time.Second, "three submission tries of each video", func() bool {
-		return len(tries.of(kept)) >= 3 && len(tries.of(vanished)) >= 3
+		return len(tries.of(kept)) >= 3 && len(tries.of(vanished)) >= 3 && len(tries.of(orphaned)) >= 2
 	})
-	for _, id := range []string{kept, vanished} {
+	for _, id := range []string{kept, vanished, orphaned} {
 		if v := e.video(id); v.Status != store.StatusQueued || v.JobID != "" || v.SubmitDueAt == nil {
 			t.Fatalf("video %s while the farm is down: status %s, job %q, submission due %v; want queued, no job, due",
 				id, v.Status, v.JobID, v.SubmitDueAt)
@@ -84,29 +90,38 @@ func TestCompleteWhileFarmDown(t *testing.T) {
 	coordinator.Restart(t)
 	e.farm.WaitLeader(30 * time.Second)
 	eventually(t, 30*time.Second, "the farm's answers recorded", func() bool {
-		return e.video(kept).JobID != "" && e.video(vanished).Status == store.StatusFailed
+		return e.video(kept).JobID != "" && e.video(orphaned).JobID != "" && e.video(vanished).Status == store.StatusFailed
 	})
 
-	v := e.video(kept)
-	if v.SubmitDueAt != nil {
-		t.Errorf("submission still due at %v after the job was recorded", v.SubmitDueAt)
-	}
 	jobs, err := e.farm.Client().Jobs(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(jobs) != 1 || jobs[0].ID != v.JobID || jobs[0].Source != layout.Source(kept) {
-		t.Fatalf("farm jobs %+v, want exactly the job %s of video %s", jobs, v.JobID, kept)
+	jobOf := map[string]string{} // source → job id
+	for _, j := range jobs {
+		jobOf[j.Source] = j.ID
 	}
-	for _, id := range []string{kept, vanished} {
+	if len(jobs) != 2 {
+		t.Errorf("the farm has %d jobs, want 2: one per video it accepted", len(jobs))
+	}
+	for _, id := range []string{kept, orphaned} {
+		v := e.video(id)
+		if v.SubmitDueAt != nil {
+			t.Errorf("video %s: submission still due at %v after its job was recorded", id, v.SubmitDueAt)
+		}
+		if jobOf[layout.Source(id)] != v.JobID {
+			t.Errorf("video %s records job %s; the farm's job of its source is %q", id, v.JobID, jobOf[layout.Source(id)])
+		}
+		if got := e.apiVideo(id, owner.Token).Status; got != oapi.VideoStatusQueued && got != oapi.VideoStatusProcessing {
+			t.Errorf("video %s with its job: status %s, want queued or processing", id, got)
+		}
+	}
+	for _, id := range []string{kept, vanished, orphaned} {
 		for i, key := range tries.of(id) {
 			if key != id {
 				t.Errorf("submission %d of video %s had idempotency key %q, want the video id", i+1, id, key)
 			}
 		}
-	}
-	if got := e.apiVideo(kept, owner.Token).Status; got != oapi.VideoStatusQueued && got != oapi.VideoStatusProcessing {
-		t.Errorf("video with its job: status %s, want queued or processing", got)
 	}
 
 	failed := e.apiVideo(vanished, owner.Token)
