@@ -557,7 +557,7 @@ func (e *env) jobEndedVideo(owner oapi.Session, title string, extra map[string]s
 func (e *env) queueWithJob(id, jobID string) {
 	e.t.Helper()
 	ctx := context.Background()
-	if ok, err := e.db.MarkUploaded(ctx, id, submitRetryMin); err != nil || !ok {
+	if ok, err := e.db.MarkUploaded(ctx, id, submitInlineTimeout); err != nil || !ok {
 		e.t.Fatalf("MarkUploaded %s: %v %v", id, ok, err)
 	}
 	if ok, err := e.db.RecordJob(ctx, id, jobID); err != nil || !ok {

@@ -20,12 +20,14 @@ import (
 // the video id as the idempotency key, so however many tries, replicas and coordinators take
 // part, the farm makes one job per video, and a video is never left without one.
 
-// The outbox's backoff: a video's submission is tried again submitRetryMin after its first
-// try, then after twice as long each time, up to submitRetryMax. A farm that comes back gets
-// every due video within submitRetryMax plus one reconciliation interval.
+// Completing an upload waits up to submitInlineTimeout for the farm; reconciliation takes over
+// from then on, and tries each due video after submitRetryMin, then after twice as long each
+// time, up to submitRetryMax. A farm that comes back gets every due video within
+// submitRetryMax plus one reconciliation interval.
 const (
-	submitRetryMin = time.Second
-	submitRetryMax = 10 * time.Second
+	submitInlineTimeout = 5 * time.Second
+	submitRetryMin      = time.Second
+	submitRetryMax      = 10 * time.Second
 )
 
 // submitDue submits the job of every video whose submission is due. It stops at the first

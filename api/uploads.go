@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -218,12 +219,15 @@ func (s *Server) CompleteUpload(w http.ResponseWriter, r *http.Request, id oapi.
 			if err := s.finishSource(r, v); err != nil {
 				return err
 			}
-			queued, err := s.db.MarkUploaded(r.Context(), id, submitRetryMin)
+			queued, err := s.db.MarkUploaded(r.Context(), id, submitInlineTimeout)
 			if err != nil {
 				return err
 			}
 			if queued { // else a concurrent complete won, and submits
-				if err := s.submitJob(r.Context(), id); err != nil {
+				ctx, cancel := context.WithTimeout(r.Context(), submitInlineTimeout)
+				err := s.submitJob(ctx, id)
+				cancel()
+				if err != nil {
 					s.log.Warn("submit job; reconciliation will try again", "video_id", id, "error", err)
 				}
 			}
