@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/storage/layout"
@@ -63,8 +64,15 @@ func (s *Server) submitJob(ctx context.Context, videoID string) error {
 		return err
 	}
 	// The video was deleted, removed or failed while the farm made its job, or holds another
-	// job (a farm that ignores idempotency keys): this one would only spend the farm.
-	if v, err := s.db.Video(ctx, videoID); err == nil && v.JobID == job.ID {
+	// job (a farm that ignores idempotency keys): this one would only spend the farm. Unless
+	// the video holds this very job, recorded by another try and finished since: canceling
+	// that would undo its work.
+	v, err := s.db.Video(ctx, videoID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return err
+	case v.JobID == job.ID:
 		return nil
 	}
 	if err := s.farm.CancelJob(ctx, job.ID); err != nil && !isJobGone(err) {

@@ -13,6 +13,7 @@ import (
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage/layout"
 )
 
@@ -51,10 +52,11 @@ func TestCompleteWhileFarmDown(t *testing.T) {
 	kept := e.upload(owner.Token, "kept", []byte("source bytes")).VideoId
 	vanished := e.upload(owner.Token, "vanished", []byte("other source bytes")).VideoId
 	orphaned := e.upload(owner.Token, "orphaned", []byte("third source bytes")).VideoId
+	deleted := e.upload(owner.Token, "deleted", []byte("fourth source bytes")).VideoId
 	coordinator := e.farm.Coordinators[0]
 	coordinator.Stop(10 * time.Second)
 
-	for _, id := range []string{kept, vanished} {
+	for _, id := range []string{kept, vanished, deleted} {
 		var v oapi.Video
 		e.must(http.StatusOK, "POST", "/api/v1/uploads/"+id+"/complete", owner.Token, nil).decode(t, &v)
 		if v.Status != oapi.VideoStatusQueued {
@@ -82,6 +84,8 @@ func TestCompleteWhileFarmDown(t *testing.T) {
 	if _, err := e.blobs.Stat(ctx, layout.Source(kept)); err != nil {
 		t.Fatalf("source after a complete while the farm is down: %v", err)
 	}
+	// The owner deletes one while its job is due: it never gets one.
+	e.must(http.StatusNoContent, "DELETE", "/api/v1/videos/"+deleted, owner.Token, nil)
 	// One source disappears before the farm comes back: the farm refuses that job for good.
 	if err := e.blobs.Delete(ctx, layout.Source(vanished)); err != nil {
 		t.Fatal(err)
@@ -116,7 +120,7 @@ func TestCompleteWhileFarmDown(t *testing.T) {
 			t.Errorf("video %s with its job: status %s, want queued or processing", id, got)
 		}
 	}
-	for _, id := range []string{kept, vanished, orphaned} {
+	for _, id := range []string{kept, vanished, orphaned, deleted} {
 		for i, key := range tries.of(id) {
 			if key != id {
 				t.Errorf("submission %d of video %s had idempotency key %q, want the video id", i+1, id, key)
@@ -159,5 +163,30 @@ func TestRefusal(t *testing.T) {
 				t.Errorf("refusal = %q, %v; want %q, %v", reason, refused, tt.wantReason, tt.wantRefused)
 			}
 		})
+	}
+}
+
+// TestSubmissionOfAVideoDeletedMeanwhile deletes a video while the farm makes its job: the
+// job is canceled rather than left to spend the farm on a video nobody can see.
+func TestSubmissionOfAVideoDeletedMeanwhile(t *testing.T) {
+	e := newEnv(t, withFarm(0))
+	ctx := t.Context()
+	owner := e.user("owner")
+	id := e.upload(owner.Token, "t", []byte("source bytes")).VideoId
+	if ok, err := e.db.MarkUploaded(ctx, id, time.Hour); err != nil || !ok {
+		t.Fatalf("MarkUploaded: %v, %v", ok, err)
+	}
+	if err := e.db.DeleteVideo(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.submitJob(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := e.farm.Client().Jobs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 1 || jobs[0].Source != layout.Source(id) || jobs[0].State != scheduler.JobCanceled {
+		t.Fatalf("farm jobs %+v, want the deleted video's job, canceled", jobs)
 	}
 }
