@@ -44,7 +44,8 @@ type Config struct {
 	// HomeCacheTTL is how long each replica reuses an anonymous GET /api/v1/videos answer
 	// (default 1 s; negative: never).
 	HomeCacheTTL time.Duration
-	// SyncInterval is how often videos in flight are reconciled with the farm (default 5 s).
+	// SyncInterval is how often videos in flight are reconciled with the farm, and due job
+	// submissions retried (default 5 s).
 	SyncInterval time.Duration
 	Logger       *slog.Logger
 	// Now is the clock (tests move it); default time.Now.

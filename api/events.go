@@ -114,8 +114,9 @@ func (s *Server) streamProgress(ctx context.Context, conn *websocket.Conn, v sto
 	// Subscribed before the snapshot is read, so no change falls between the two.
 	counts, stopCounts := s.counts.subscribe(v.ID)
 	defer stopCounts()
-	// A video still uploading has no job yet: wait for its upload to complete.
-	for v.Status == store.StatusUploading {
+	// A video still uploading, or queued while its job is yet to be submitted, has no job to
+	// follow: wait until it has one.
+	for v.Status == store.StatusUploading || v.AwaitsJob() {
 		if err := wsjson.Write(ctx, conn, snapshotEvent(v)); err != nil {
 			return err
 		}

@@ -60,6 +60,8 @@ type envConfig struct {
 	api    Config
 	agents int
 	farm   bool
+	// wrapFarm, when set, stands between the API and the farm's client.
+	wrapFarm func(Farm) Farm
 }
 
 // withFarm runs a real one-coordinator farm with the given number of agents on the same
@@ -69,6 +71,11 @@ func withFarm(agents int) envOption {
 }
 
 func withConfig(f func(*Config)) envOption { return func(c *envConfig) { f(&c.api) } }
+
+// withFarmWrapped puts wrap's Farm between the API and the farm's client.
+func withFarmWrapped(wrap func(Farm) Farm) envOption {
+	return func(c *envConfig) { c.wrapFarm = wrap }
+}
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
@@ -95,6 +102,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	} else {
 		// No farm: submitting fails as it does when the farm is down.
 		farmClient = client.New([]string{"http://" + deadAddr(t)}, farmtest.Token, nil)
+	}
+	if ec.wrapFarm != nil {
+		farmClient = ec.wrapFarm(farmClient)
 	}
 
 	ts := httptest.NewUnstartedServer(nil)
@@ -334,9 +344,7 @@ func (e *env) readyVideo(owner oapi.Session, visibility, title string) string {
 			e.t.Fatal(err)
 		}
 	}
-	if _, err := e.db.MarkQueued(ctx, id, "job-"+id); err != nil {
-		e.t.Fatal(err)
-	}
+	e.queueWithJob(id, "job-"+id)
 	p, err := e.srv.publisher.readLadder(ctx, id)
 	if err != nil {
 		e.t.Fatal(err)
@@ -540,10 +548,21 @@ func (e *env) jobEndedVideo(owner oapi.Session, title string, extra map[string]s
 			e.putBlob(layout.Video(id)+rel, body)
 		}
 	}
-	if _, err := e.db.MarkQueued(ctx, id, "job-"+id); err != nil {
-		e.t.Fatal(err)
-	}
+	e.queueWithJob(id, "job-"+id)
 	return id
+}
+
+// queueWithJob takes an uploading video to queued with its job recorded, as completing its
+// upload does when the farm answers.
+func (e *env) queueWithJob(id, jobID string) {
+	e.t.Helper()
+	ctx := context.Background()
+	if ok, err := e.db.MarkUploaded(ctx, id, submitInlineTimeout); err != nil || !ok {
+		e.t.Fatalf("MarkUploaded %s: %v %v", id, ok, err)
+	}
+	if ok, err := e.db.RecordJob(ctx, id, jobID); err != nil || !ok {
+		e.t.Fatalf("RecordJob %s: %v %v", id, ok, err)
+	}
 }
 
 // doneJob is the end of the video's job, as the farm reports it.

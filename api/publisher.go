@@ -161,7 +161,7 @@ func failureReason(job wire.Job) string {
 	case job.State == scheduler.JobCanceled:
 		return "the transcoding job was canceled"
 	case job.Error != "":
-		return job.Error
+		return withoutQueries(job.Error)
 	default:
 		return "transcoding failed"
 	}

@@ -26,7 +26,7 @@ import (
 
 // Farm is the part of the transcoding farm's API the service uses; *client.Client implements it.
 type Farm interface {
-	SubmitJob(ctx context.Context, req wire.SubmitJob) (wire.Job, error)
+	SubmitJob(ctx context.Context, key string, req wire.SubmitJob) (wire.Job, error)
 	Job(ctx context.Context, id string) (wire.Job, error)
 	CancelJob(ctx context.Context, id string) error
 	WatchJob(ctx context.Context, id string, fn func(wire.Event) error) error

@@ -17,7 +17,8 @@ import (
 // start-up and then every SyncInterval. The loop alone guarantees that no video stays in
 // flight forever (the API may have been down when its job ended); the relay makes it fast.
 // Every replica runs both, and both hand what they learn to the publisher, whose claim makes
-// one of them alone publish a finished video.
+// one of them alone publish a finished video. The same loop first submits the jobs that are
+// due (outbox.go), so that a video queued while the farm was down gets its job.
 
 func (s *Server) syncLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.SyncInterval)
@@ -34,14 +35,17 @@ func (s *Server) syncLoop(ctx context.Context) {
 	}
 }
 
-// reconcile brings every video in flight up to date with its job. A video another caller is
-// publishing is left to it.
+// reconcile submits the jobs that are due, then brings every video in flight up to date with
+// its job. A video another caller is publishing is left to it.
 func (s *Server) reconcile(ctx context.Context) error {
+	var errs []error
+	if err := s.submitDue(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	videos, err := s.db.InFlight(ctx)
 	if err != nil {
-		return err
+		return errors.Join(append(errs, err)...)
 	}
-	var errs []error
 	for _, v := range videos {
 		job, err := s.farm.Job(ctx, v.JobID)
 		if isJobGone(err) {

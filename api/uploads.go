@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -8,8 +9,6 @@ import (
 
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
-	"github.com/sunomi/sunomi/cluster/client"
-	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/storage"
 	"github.com/sunomi/sunomi/storage/layout"
 )
@@ -206,8 +205,10 @@ func (s *Server) PresignParts(w http.ResponseWriter, r *http.Request, id oapi.Vi
 	})
 }
 
-// CompleteUpload checks the stored file, assembles multipart uploads, and submits the job.
-// Completing a video that already left uploading returns it as it is.
+// CompleteUpload checks the stored file, assembles multipart uploads, queues the video with
+// its job due (the outbox) and tries to submit the job. A farm that is unreachable changes
+// nothing for the caller: the video is queued, and reconciliation submits its job once the
+// farm answers. Completing a video that already left uploading returns it as it is.
 func (s *Server) CompleteUpload(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
 	s.handle(w, r, func() error {
 		v, _, err := s.ownedVideo(r, id, false)
@@ -218,8 +219,17 @@ func (s *Server) CompleteUpload(w http.ResponseWriter, r *http.Request, id oapi.
 			if err := s.finishSource(r, v); err != nil {
 				return err
 			}
-			if err := s.submit(r, v); err != nil {
+			queued, err := s.db.MarkUploaded(r.Context(), id, submitInlineTimeout)
+			if err != nil {
 				return err
+			}
+			if queued { // else a concurrent complete won, and submits
+				ctx, cancel := context.WithTimeout(r.Context(), submitInlineTimeout)
+				err := s.submitJob(ctx, id)
+				cancel()
+				if err != nil {
+					s.log.Warn("submit job; reconciliation will try again", "video_id", id, "error", err)
+				}
 			}
 			if v, err = s.db.Video(r.Context(), id); err != nil {
 				return err
@@ -238,7 +248,7 @@ func (s *Server) finishSource(r *http.Request, v store.Video) error {
 		mp := s.blobs.(storage.Multipart)
 		parts, err := mp.ListParts(ctx, key, v.UploadID)
 		if errors.Is(err, storage.ErrNoSuchUpload) {
-			// A complete that assembled the parts but failed before the job was submitted.
+			// A complete that assembled the parts but failed before it queued the video.
 			return s.checkSourceSize(r, v)
 		}
 		if err != nil {
@@ -297,27 +307,6 @@ func checkParts(parts []storage.Part, v store.Video) error {
 		}
 	}
 	return nil
-}
-
-// submit hands the video to the farm. If two completes race, the loser cancels its own job.
-func (s *Server) submit(r *http.Request, v store.Video) error {
-	ctx := r.Context()
-	job, err := s.farm.SubmitJob(ctx, wire.SubmitJob{Source: layout.Source(v.ID), Output: layout.HLS(v.ID)})
-	if err != nil {
-		var apiErr *client.APIError
-		if errors.As(err, &apiErr) && apiErr.Status < 500 {
-			return fmt.Errorf("the farm refused the job: %w", err)
-		}
-		s.log.Warn("submit job", "video_id", v.ID, "error", err)
-		return errUnavailable("the transcoding farm is unreachable; your upload is safe, complete it again in a moment")
-	}
-	won, err := s.db.MarkQueued(ctx, v.ID, job.ID)
-	if err != nil || !won {
-		if cerr := s.farm.CancelJob(ctx, job.ID); cerr != nil {
-			s.log.Warn("cancel duplicate job", "video_id", v.ID, "job_id", job.ID, "error", cerr)
-		}
-	}
-	return err
 }
 
 func formatBytes(n int64) string {

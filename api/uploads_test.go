@@ -114,23 +114,6 @@ func TestCompleteUpload(t *testing.T) {
 	}
 }
 
-func TestCompleteWhileFarmDown(t *testing.T) {
-	e := newEnv(t) // the farm address answers nothing
-	owner := e.user("owner")
-	created := e.upload(owner.Token, "t", []byte("source bytes"))
-	r := e.must(http.StatusServiceUnavailable, "POST", "/api/v1/uploads/"+created.VideoId+"/complete", owner.Token, nil)
-	if msg := r.errorBody(t).Message; !strings.Contains(msg, "upload is safe") {
-		t.Errorf("message %q", msg)
-	}
-	// Nothing is lost: the video still waits, with its file, for another complete.
-	if v := e.video(created.VideoId); v.Status != store.StatusUploading {
-		t.Fatalf("status %s", v.Status)
-	}
-	if _, err := e.blobs.Stat(t.Context(), layout.Source(created.VideoId)); err != nil {
-		t.Fatalf("source after a failed complete: %v", err)
-	}
-}
-
 func TestUploadLimits(t *testing.T) {
 	e := newEnv(t, withConfig(func(c *Config) { c.Uploads.MaxSize = 1 << 30 }))
 	owner := e.user("owner")

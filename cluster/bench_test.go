@@ -169,7 +169,7 @@ func BenchmarkFarmRaftThroughput(b *testing.B) {
 			c := client.New([]string{leader.URL()}, farmtest.Token, nil)
 			for time.Now().Before(stop) {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				_, err := c.SubmitJob(ctx, wire.SubmitJob{Source: key, Options: smallJob})
+				_, err := c.SubmitJob(ctx, "", wire.SubmitJob{Source: key, Options: smallJob})
 				cancel()
 				if err != nil {
 					failed.Add(1)

@@ -189,8 +189,9 @@ func (s *Store) Decide(ctx context.Context, d Decision) (Video, error) {
 			if d.Note != "" {
 				reason += ": " + d.Note
 			}
+			// A removed video wants no job: a submission still due is closed.
 			if _, err = tx.Exec(ctx, `UPDATE videos SET status = 'removed', moderation = 'ok', held_reason = $2,
-				held_at = NULL, updated_at = now() WHERE id = $1`, d.VideoID, reason); err != nil {
+				held_at = NULL, submit_due_at = NULL, updated_at = now() WHERE id = $1`, d.VideoID, reason); err != nil {
 				return err
 			}
 			_, err = tx.Exec(ctx, `INSERT INTO removed_frame_hashes (video_id, idx, hash)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -60,6 +61,9 @@ type Video struct {
 	ContentWarnings []string
 	// PlayableAt is when the farm first reported the video's master playlist written.
 	PlayableAt *time.Time
+	// SubmitDueAt is set while the video's job is yet to be submitted to the farm (the
+	// outbox): when it may next be tried.
+	SubmitDueAt *time.Time
 }
 
 // Moderation states (removal is StatusRemoved).
@@ -76,11 +80,15 @@ func (v Video) Hidden() bool { return v.Moderation == ModerationHeld || v.Status
 // InFlight reports whether the farm is (or should be) working on the video.
 func (v Video) InFlight() bool { return v.Status == StatusQueued || v.Status == StatusProcessing }
 
+// AwaitsJob reports whether the video is queued but the farm has not taken its job yet.
+func (v Video) AwaitsJob() bool { return v.Status == StatusQueued && v.JobID == "" }
+
 const videoColumns = `v.id, v.owner_id, u.username, u.display_name, u.avatar_url, v.title, v.description,
 	v.tags, v.visibility, v.status, v.failure_reason, v.duration_seconds, v.rungs, v.poster_key,
 	v.storyboard_key, v.job_id, v.source_filename, v.source_size, v.upload_id, v.part_size,
 	v.created_at, v.updated_at, v.published_at, v.view_count, v.like_count, v.dislike_count,
-	v.comment_count, v.moderation, v.held_reason, v.held_at, v.content_warnings, v.playable_at`
+	v.comment_count, v.moderation, v.held_reason, v.held_at, v.content_warnings, v.playable_at,
+	v.submit_due_at`
 
 const videoFrom = ` FROM videos v JOIN users u ON u.id = v.owner_id `
 
@@ -90,7 +98,8 @@ func videoDest(v *Video) []any {
 		&v.Description, &v.Tags, &v.Visibility, &v.Status, &v.FailureReason, &v.DurationSeconds,
 		&v.Rungs, &v.PosterKey, &v.StoryboardKey, &v.JobID, &v.SourceFilename, &v.SourceSize,
 		&v.UploadID, &v.PartSize, &v.CreatedAt, &v.UpdatedAt, &v.PublishedAt, &v.Views, &v.Likes,
-		&v.Dislikes, &v.Comments, &v.Moderation, &v.HeldReason, &v.HeldAt, &v.ContentWarnings, &v.PlayableAt}
+		&v.Dislikes, &v.Comments, &v.Moderation, &v.HeldReason, &v.HeldAt, &v.ContentWarnings, &v.PlayableAt,
+		&v.SubmitDueAt}
 }
 
 func scanVideo(row pgx.Row) (Video, error) {
@@ -198,9 +207,10 @@ func (s *Store) ListByOwner(ctx context.Context, ownerID int64, after *Cursor, l
 		ORDER BY v.created_at DESC, v.id DESC LIMIT $1`, limit, ownerID, after.Time, after.ID)
 }
 
-// InFlight lists the videos waiting on the farm (queued or processing).
+// InFlight lists the videos whose job the farm has (queued or processing). Those still
+// waiting for their job to be submitted are the outbox's (ClaimSubmission).
 func (s *Store) InFlight(ctx context.Context) ([]Video, error) {
-	return s.queryVideos(ctx, `SELECT `+videoColumns+videoFrom+`WHERE v.status IN ('queued', 'processing')`)
+	return s.queryVideos(ctx, `SELECT `+videoColumns+videoFrom+`WHERE v.status IN ('queued', 'processing') AND v.job_id <> ''`)
 }
 
 func (s *Store) queryVideos(ctx context.Context, sql string, args ...any) ([]Video, error) {
@@ -237,13 +247,44 @@ func (s *Store) DeleteVideo(ctx context.Context, id string) error {
 	return changedOne(s.pool.Exec(ctx, `DELETE FROM videos WHERE id = $1`, id))
 }
 
-// MarkQueued records the submitted job of a video that was uploading. It reports false when
-// the video had already left uploading (a concurrent complete won), so the caller can cancel
-// its own, duplicate job.
-func (s *Store) MarkQueued(ctx context.Context, id, jobID string) (bool, error) {
+// MarkUploaded queues a video whose upload is complete and records in the same UPDATE that
+// its job is due: the outbox, written before anyone calls the farm, so that no failure
+// between the two leaves the video without a job. The caller tries the submission at once;
+// the outbox's next try (ClaimSubmission) comes firstRetry later. It reports false when the
+// video had already left uploading (a concurrent complete won).
+func (s *Store) MarkUploaded(ctx context.Context, id string, firstRetry time.Duration) (bool, error) {
 	tag, err := s.pool.Exec(ctx, `
-		UPDATE videos SET status = 'queued', job_id = $2, upload_id = '', updated_at = now()
-		WHERE id = $1 AND status = 'uploading'`, id, jobID)
+		UPDATE videos SET status = 'queued', upload_id = '', submit_attempts = 1,
+			submit_due_at = now() + make_interval(secs => $2), updated_at = now()
+		WHERE id = $1 AND status = 'uploading'`, id, firstRetry.Seconds())
+	return tag.RowsAffected() == 1, err
+}
+
+// ClaimSubmission takes the video whose job submission is the most overdue, if any, and puts
+// its next try off by a backoff that doubles with every try, from minWait up to maxWait. The
+// claim is what spreads the outbox over replicas: a video one of them is trying is not due
+// for the others. ok is false when no submission is due.
+func (s *Store) ClaimSubmission(ctx context.Context, minWait, maxWait time.Duration) (id string, ok bool, err error) {
+	err = s.pool.QueryRow(ctx, `
+		UPDATE videos SET submit_attempts = submit_attempts + 1,
+			submit_due_at = now() + make_interval(secs => least($1 * power(2, submit_attempts), $2))
+		WHERE id = (SELECT id FROM videos
+			WHERE submit_due_at <= now() AND status = 'queued' AND job_id = ''
+			ORDER BY submit_due_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+		RETURNING id`, minWait.Seconds(), maxWait.Seconds()).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	return id, err == nil, err
+}
+
+// RecordJob records the job the farm made for a video whose submission was due, which closes
+// the submission. It reports whether the video holds that job now: false when the video no
+// longer waits for it (deleted, removed or failed meanwhile) or holds another.
+func (s *Store) RecordJob(ctx context.Context, id, jobID string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE videos SET job_id = $2, submit_due_at = NULL, updated_at = now()
+		WHERE id = $1 AND status IN ('queued', 'processing') AND job_id IN ('', $2)`, id, jobID)
 	return tag.RowsAffected() == 1, err
 }
 
@@ -291,11 +332,11 @@ func (s *Store) Hold(ctx context.Context, id, reason string) (bool, error) {
 	return tag.RowsAffected() == 1, err
 }
 
-// MarkFailed records why a video in flight could not be transcoded; it reports whether the
-// video changed.
+// MarkFailed records why a video in flight could not be transcoded (or why the farm refused
+// its job, which closes a due submission); it reports whether the video changed.
 func (s *Store) MarkFailed(ctx context.Context, id, reason string) (bool, error) {
 	tag, err := s.pool.Exec(ctx, `
-		UPDATE videos SET status = 'failed', failure_reason = $2, updated_at = now()
+		UPDATE videos SET status = 'failed', failure_reason = $2, submit_due_at = NULL, updated_at = now()
 		WHERE id = $1 AND status IN ('queued', 'processing')`, id, reason)
 	return tag.RowsAffected() == 1, err
 }

@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -158,6 +159,8 @@ type request struct {
 	size        int64 // Content-Length of body; -1 when unknown
 	contentType string
 	accept      string
+	// header holds further headers, sent alike on every try.
+	header http.Header
 	// timeout bounds one try, reading the response included; 0 means none.
 	timeout time.Duration
 	hc      *http.Client
@@ -249,6 +252,9 @@ func (c *Client) try(ctx context.Context, hc *http.Client, base string, r reques
 	if r.accept != "" {
 		req.Header.Set("Accept", r.accept)
 	}
+	for name, values := range r.header {
+		req.Header[name] = values
+	}
 	if c.token != "" {
 		req.Header.Set(wire.TokenHeader, c.token)
 	}
@@ -283,11 +289,16 @@ func decodeError(resp *http.Response) error {
 
 // call sends in as JSON (unless nil) and decodes the answer into out (unless nil).
 func (c *Client) call(ctx context.Context, method, path string, query url.Values, timeout time.Duration, hc *http.Client, in, out any) error {
-	r := request{method: method, path: path, query: query, timeout: timeout, hc: hc, accept: "application/json", size: -1}
+	return c.callJSON(ctx, request{method: method, path: path, query: query, timeout: timeout, hc: hc}, in, out)
+}
+
+// callJSON is call for a request that needs more than call's arguments.
+func (c *Client) callJSON(ctx context.Context, r request, in, out any) error {
+	r.accept, r.size = "application/json", -1
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return fmt.Errorf("encode %s %s: %w", method, path, err)
+			return fmt.Errorf("encode %s %s: %w", r.method, r.path, err)
 		}
 		r.body = func() (io.Reader, error) { return bytes.NewReader(b), nil }
 		r.size = int64(len(b))
@@ -303,17 +314,28 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("decode %s %s: %w", method, path, err)
+		return fmt.Errorf("decode %s %s: %w", r.method, r.path, err)
 	}
 	return nil
 }
 
 func jobPath(id string) string { return "/v1/jobs/" + url.PathEscape(id) }
 
-// SubmitJob creates a job (POST /v1/jobs).
-func (c *Client) SubmitJob(ctx context.Context, req wire.SubmitJob) (wire.Job, error) {
+// SubmitJob creates a job (POST /v1/jobs) under an idempotency key: the farm
+// creates one job per key and answers a key it has seen with that key's job.
+// That is what makes failover safe here: a coordinator that times out or
+// answers 503 may have committed the job already, and the next coordinator,
+// asked with the same key, returns that job rather than a second one writing
+// the same outputs. Callers that retry across calls (the API's outbox) pass
+// the same key every time; an empty key gets a random one, which guards the
+// failover inside this call only.
+func (c *Client) SubmitJob(ctx context.Context, key string, req wire.SubmitJob) (wire.Job, error) {
+	if key == "" {
+		key = rand.Text()
+	}
 	var j wire.Job
-	err := c.call(ctx, http.MethodPost, "/v1/jobs", nil, callTimeout, nil, req, &j)
+	err := c.callJSON(ctx, request{method: http.MethodPost, path: "/v1/jobs", timeout: callTimeout,
+		header: http.Header{wire.IdempotencyKeyHeader: {key}}}, req, &j)
 	return j, err
 }
 

@@ -214,7 +214,7 @@ func TestClientCalls(t *testing.T) {
 		wantBody  any // nil: no body
 		want      any
 	}{
-		{"submit", func() (any, error) { return c.SubmitJob(ctx, wire.SubmitJob{Source: "uploads/x"}) },
+		{"submit", func() (any, error) { return c.SubmitJob(ctx, "video-1", wire.SubmitJob{Source: "uploads/x"}) },
 			"POST /v1/jobs", "", wire.SubmitJob{Source: "uploads/x"}, wire.Job{ID: "j1", State: scheduler.JobQueued}},
 		{"list jobs", func() (any, error) {
 			return c.ListJobs(ctx, client.JobQuery{States: []string{"queued", "running"}, Limit: 5, After: "9"})
@@ -280,6 +280,76 @@ func TestClientCalls(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// keyedJobs is the farm's side of idempotent submission, shared by the test's
+// coordinators as the replicated state is: one job per key.
+type keyedJobs struct {
+	mu   sync.Mutex
+	jobs map[string]wire.Job // by idempotency key
+	seen []string            // the key of every POST /v1/jobs, in order
+}
+
+// submit commits the key's job, or finds the one committed before.
+func (k *keyedJobs) submit(r *http.Request) wire.Job {
+	// Read to the end: the server notices a client that gives up only after the body.
+	_, _ = io.Copy(io.Discard, r.Body)
+	key := r.Header.Get(wire.IdempotencyKeyHeader)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.seen = append(k.seen, key)
+	j, ok := k.jobs[key]
+	if !ok {
+		j = wire.Job{ID: fmt.Sprintf("j%d", len(k.jobs)+1), State: scheduler.JobQueued}
+		k.jobs[key] = j
+	}
+	return j
+}
+
+// TestSubmitJobFailoverKeepsTheKey is attack 5 of issue #12 on the client: a
+// coordinator commits the job, then times out or answers 503, and the client
+// asks the next one. Every try carries the same Idempotency-Key, so the farm
+// returns the committed job instead of making a second one.
+func TestSubmitJobFailoverKeepsTheKey(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		// afterCommit is how the first coordinator fails once it has committed.
+		afterCommit func(w http.ResponseWriter, r *http.Request)
+	}{
+		{"times out", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }},
+		{"answers 503", func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusServiceUnavailable, wire.Error{Error: "leadership lost"})
+		}},
+	} {
+		for _, key := range []string{"video-1", ""} {
+			t.Run(fmt.Sprintf("%s, key %q", tt.name, key), func(t *testing.T) {
+				farm := &keyedJobs{jobs: map[string]wire.Job{}}
+				failing, _ := counting(t, func(w http.ResponseWriter, r *http.Request) {
+					farm.submit(r)
+					tt.afterCommit(w, r)
+				})
+				healthy, _ := counting(t, func(w http.ResponseWriter, r *http.Request) {
+					writeJSON(w, http.StatusCreated, farm.submit(r))
+				})
+				c := client.New([]string{failing.URL, healthy.URL}, "", &http.Client{Timeout: 200 * time.Millisecond})
+				job, err := c.SubmitJob(context.Background(), key, wire.SubmitJob{Source: "videos/v/source/original"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				farm.mu.Lock()
+				defer farm.mu.Unlock()
+				if len(farm.seen) != 2 {
+					t.Fatalf("the farm saw %d submissions, want 2 (one per coordinator)", len(farm.seen))
+				}
+				if farm.seen[0] == "" || farm.seen[1] != farm.seen[0] || (key != "" && farm.seen[0] != key) {
+					t.Errorf("idempotency keys sent %q, want the same non-empty key twice (%q when given)", farm.seen, key)
+				}
+				if len(farm.jobs) != 1 || job.ID != "j1" {
+					t.Errorf("got job %s with %d jobs on the farm, want the one committed job j1", job.ID, len(farm.jobs))
+				}
+			})
+		}
 	}
 }
 

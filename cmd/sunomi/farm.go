@@ -76,7 +76,7 @@ func newJobsSubmitCmd(ff *farmFlags) *cobra.Command {
 			if err := c.Upload(cmd.Context(), key, f, st.Size()); err != nil {
 				return fmt.Errorf("upload: %w", err)
 			}
-			j, err := c.SubmitJob(cmd.Context(), wire.SubmitJob{Source: key, Options: opts})
+			j, err := c.SubmitJob(cmd.Context(), "", wire.SubmitJob{Source: key, Options: opts})
 			if err != nil {
 				return fmt.Errorf("submit: %w", err)
 			}

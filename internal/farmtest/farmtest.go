@@ -330,7 +330,7 @@ func (f *Farm) Submit(src string, opts wire.JobOptions) wire.Job {
 	if err := c.Upload(ctx, key, file, st.Size()); err != nil {
 		f.tb.Fatalf("upload %s: %v", src, err)
 	}
-	j, err := c.SubmitJob(ctx, wire.SubmitJob{Source: key, Options: opts})
+	j, err := c.SubmitJob(ctx, "", wire.SubmitJob{Source: key, Options: opts})
 	if err != nil {
 		f.tb.Fatalf("submit %s: %v", src, err)
 	}
