@@ -38,6 +38,8 @@ func (s *state) apply(cmd any) (any, []string) {
 		res, err = s.steal(c)
 	case *Playable:
 		err = s.playable(c)
+	case *GrantOutputs:
+		err = s.grantOutputs(c)
 	default:
 		panic(fmt.Sprintf("scheduler: no handler for %T", cmd))
 	}
@@ -306,6 +308,9 @@ func (s *state) progress(c *Progress) error {
 	if err != nil {
 		return err
 	}
+	if err := at.owns(c.Agent, c.Task); err != nil {
+		return err
+	}
 	if c.FramesDone < 0 || c.FramesTotal < 0 {
 		return invalid("negative frame count for attempt %d of task %q", c.Attempt, c.Task)
 	}
@@ -328,6 +333,9 @@ func (s *state) complete(c *Complete) error {
 	if err != nil {
 		return err
 	}
+	if err := at.owns(c.Agent, c.Task); err != nil {
+		return err
+	}
 	if t.State == StateDone {
 		if t.Winner == at.N {
 			return nil // the winner retrying its report: already recorded
@@ -342,6 +350,9 @@ func (s *state) complete(c *Complete) error {
 		return fmt.Errorf("job %q is %s: %w", j.ID, j.State, ErrStaleAttempt)
 	}
 	if err := s.checkNewTasks(j, t, c); err != nil {
+		return err
+	}
+	if err := at.checkReported(c); err != nil {
 		return err
 	}
 
@@ -504,6 +515,9 @@ func (s *state) score(agentID string, took time.Duration, media float64, lowerBo
 func (s *state) fail(c *Fail) error {
 	j, t, at, err := s.attempt(c.Task, c.Attempt)
 	if err != nil {
+		return err
+	}
+	if err := at.owns(c.Agent, c.Task); err != nil {
 		return err
 	}
 	if !at.active() {

@@ -36,6 +36,9 @@ const (
 	CmdSteal         CommandType = 10
 	CmdPlayable      CommandType = 11
 	CmdSubmitJob     CommandType = 12
+
+	// CmdGrantOutputs records the objects an attempt may write (outputs.go).
+	CmdGrantOutputs CommandType = 16
 )
 
 func (t CommandType) String() string {
@@ -64,6 +67,8 @@ func (t CommandType) String() string {
 		return "Steal"
 	case CmdPlayable:
 		return "Playable"
+	case CmdGrantOutputs:
+		return "GrantOutputs"
 	}
 	return fmt.Sprintf("CommandType(%d)", uint8(t))
 }
@@ -162,6 +167,10 @@ type Progress struct {
 	FramesDone  int64     `json:"framesDone"`
 	FramesTotal int64     `json:"framesTotal"`
 	Now         time.Time `json:"now"`
+
+	// Agent is the agent reporting; Apply refuses an attempt leased to
+	// another (see ErrNotYourAttempt). Empty in entries written before it.
+	Agent string `json:"agent,omitempty"`
 }
 
 // Complete commits an attempt's result. NewTasks and Rungs come only with the
@@ -174,6 +183,11 @@ type Complete struct {
 	NewTasks []NewTask       `json:"newTasks,omitempty"`
 	Rungs    []string        `json:"rungs,omitempty"`
 	Now      time.Time       `json:"now"`
+
+	// Agent is the agent reporting; when set, Apply refuses an attempt
+	// leased to another (see ErrNotYourAttempt), and outputs that are not
+	// exactly the attempt's granted ones. Empty in entries written before it.
+	Agent string `json:"agent,omitempty"`
 }
 
 // NewTask is an encode or audio task planned by the split task. Encode task
@@ -199,6 +213,10 @@ type Fail struct {
 	Error     string    `json:"error"`
 	Permanent bool      `json:"permanent,omitempty"`
 	Now       time.Time `json:"now"`
+
+	// Agent is the agent reporting; Apply refuses an attempt leased to
+	// another (see ErrNotYourAttempt). Empty in entries written before it.
+	Agent string `json:"agent,omitempty"`
 }
 
 // CancelJob cancels an unfinished job.
@@ -265,6 +283,8 @@ func commandType(payload any) (CommandType, bool) {
 		return CmdSteal, true
 	case Playable, *Playable:
 		return CmdPlayable, true
+	case GrantOutputs, *GrantOutputs:
+		return CmdGrantOutputs, true
 	}
 	return 0, false
 }
@@ -296,6 +316,8 @@ func newPayload(t CommandType) any {
 		return new(Steal)
 	case CmdPlayable:
 		return new(Playable)
+	case CmdGrantOutputs:
+		return new(GrantOutputs)
 	}
 	return nil
 }
