@@ -232,11 +232,19 @@ func (n *Node) submitJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := newID()
-	output := req.Output
-	if output == "" {
-		output = "videos/" + id + "/hls"
+	output, err := outputPrefix(req.Output, id)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
 	}
-	output = strings.TrimSuffix(output, "/")
+	// Held until the job is in the state: no concurrent submission may
+	// claim an overlapping prefix in between.
+	n.outputs.Lock()
+	defer n.outputs.Unlock()
+	if err := n.checkOutputFreeLocked(output); err != nil {
+		writeError(w, http.StatusConflict, err.Error())
+		return
+	}
 	// Each encode attempt gets the encoder resolved for its agent; the
 	// split's own choice (on whichever agent split) no longer decides.
 	enc := req.Options.Encoder
