@@ -34,8 +34,8 @@ func outputPrefix(requested, jobID string) (string, error) {
 	if strings.Count(prefix, "/")+1 < minOutputDepth {
 		return "", fmt.Errorf("output %q must have at least %d path segments, such as videos/42/hls", requested, minOutputDepth)
 	}
-	if jobs := strings.TrimSuffix(layout.Job(""), "/"); prefix == jobs || strings.HasPrefix(prefix, jobs+"/") {
-		return "", fmt.Errorf("output %q lies under %s/, where the farm keeps its jobs' temporary files", requested, jobs)
+	if root, _, _ := strings.Cut(layout.Job("_"), "/"); strings.HasPrefix(prefix, root+"/") {
+		return "", fmt.Errorf("output %q lies under %s/, where the farm keeps its jobs' temporary files", requested, root)
 	}
 	return prefix, nil
 }
