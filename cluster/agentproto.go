@@ -260,6 +260,10 @@ func (n *Node) uploadURLs(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("output name %q is not a clean relative path", name))
 			return
 		}
+		if err := checkOutputName(info, req.Attempt, name); err != nil {
+			writeAgentError(w, err)
+			return
+		}
 		grant.Outputs = append(grant.Outputs, scheduler.Grant{Name: name, Key: outputKey(info, req.Attempt, name)})
 	}
 	if _, err := n.apply(r.Context(), scheduler.CmdGrantOutputs, grant); err != nil {

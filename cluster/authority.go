@@ -66,13 +66,14 @@ func (n *Node) heartbeatAuthority(ctx context.Context, hb wire.Heartbeat) error 
 }
 
 // writeAgentError answers a refused agent request: 403 for an agent acting
-// for another node or on another agent's attempt, 409 for outputs that do
+// for another node, on another agent's attempt or on objects that are not
+// its attempt's, 409 for outputs that do
 // not match what storage holds, else as writeApplyError does.
 func writeAgentError(w http.ResponseWriter, err error) {
 	var other errNotThisAgent
 	var mismatch *outputMismatchError
 	switch {
-	case errors.As(err, &other), errors.Is(err, scheduler.ErrNotYourAttempt):
+	case errors.As(err, &other), errors.Is(err, scheduler.ErrNotYourAttempt), errors.Is(err, errForeignOutput):
 		writeError(w, http.StatusForbidden, err.Error())
 	case errors.Is(err, errNoAgent):
 		writeError(w, http.StatusBadRequest, err.Error())

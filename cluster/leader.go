@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -156,8 +157,6 @@ func (n *Node) jobObjects(j scheduler.Job) []string {
 // storyboard, perceptual hashes and speech track. A ladder whose master
 // playlist is gone (its video was deleted) keeps nothing.
 func (n *Node) published(ctx context.Context, prefix string) (map[string]bool, error) {
-	files := []string{layout.MasterPlaylist, layout.PosterFile, layout.StoryboardImage,
-		layout.StoryboardVTT, layout.PHashFile, layout.SpeechFile}
 	ladder, err := hls.ReadLadder(layout.MasterPlaylist, func(uri string) ([]byte, error) {
 		return n.readObject(ctx, prefix+"/"+uri)
 	})
@@ -168,7 +167,7 @@ func (n *Node) published(ctx context.Context, prefix string) (map[string]bool, e
 		return nil, err
 	}
 	keep := map[string]bool{}
-	for _, f := range append(files, ladder.Files()...) {
+	for _, f := range append(slices.Clone(publishedFiles), ladder.Files()...) {
 		keep[prefix+"/"+f] = true
 	}
 	return keep, nil

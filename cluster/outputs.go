@@ -3,8 +3,11 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"path"
+	"slices"
 	"strings"
 
+	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage"
 	"github.com/sunomi/sunomi/storage/layout"
 )
@@ -63,3 +66,46 @@ func (n *Node) checkOutputFreeLocked(prefix string) error {
 	}
 	return nil
 }
+
+// errForeignOutput refuses an output name outside the attempt's own names.
+var errForeignOutput = errors.New("output name outside the attempt's own")
+
+// checkOutputName refuses an output that attempt n of a task may not write.
+// A split writes under a prefix of its attempt's own (see outputKey); encode
+// and audio attempts write names tagged with their chunk and attempt, as the
+// encoder makes them (c00003_a2_00001.ts, a2_00001.ts); only the stitch
+// writes the ladder's published files. So no attempt overwrites another's
+// objects, nor the playlists viewers load.
+func checkOutputName(info scheduler.TaskInfo, n int, name string) error {
+	base := path.Base(name)
+	var ok bool
+	switch info.Kind {
+	case scheduler.KindSplit:
+		ok = true
+	case scheduler.KindEncode:
+		ok = strings.HasPrefix(base, fmt.Sprintf("c%05d_a%d_", info.Index, n))
+	case scheduler.KindAudio:
+		ok = strings.HasPrefix(base, fmt.Sprintf("a%d_", n))
+	case scheduler.KindStitch:
+		ok = ladderFile(name)
+	}
+	if !ok {
+		return fmt.Errorf("attempt %d of %s task %s may not write output %q: %w", n, info.Kind, info.ID, name, errForeignOutput)
+	}
+	return nil
+}
+
+// ladderFile reports whether name is one of the files a stitch publishes:
+// the master playlist, a rendition's playlist, poster, storyboard,
+// fingerprint and speech track.
+func ladderFile(name string) bool {
+	if dir, file := path.Split(name); file == layout.MediaPlaylist && dir != "" && strings.Count(dir, "/") == 1 {
+		return true
+	}
+	return slices.Contains(publishedFiles, name)
+}
+
+// publishedFiles are the files of a ladder besides its playlists' segments
+// and renditions, relative to its prefix.
+var publishedFiles = []string{layout.MasterPlaylist, layout.PosterFile, layout.StoryboardImage,
+	layout.StoryboardVTT, layout.PHashFile, layout.SpeechFile}
