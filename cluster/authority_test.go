@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -35,18 +34,7 @@ type authorityFixture struct {
 
 func newAuthorityFixture(t *testing.T) *authorityFixture {
 	t.Helper()
-	ca := filepath.Join(t.TempDir(), "ca")
-	if err := pki.CreateCA(ca, 0); err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile, err := pki.CreateCert(ca, pki.CertRequest{Role: pki.RoleServer, Name: "c1"}, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := pki.Load(pki.Files{CA: filepath.Join(ca, pki.CAFile), Cert: certFile, Key: keyFile})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, m := serverMaterial(t, "c1")
 	store, err := storage.NewLocal(t.TempDir(), storage.Options{PublicURL: "http://127.0.0.1:1", Secret: bytes.Repeat([]byte("k"), storage.MinSecretSize)})
 	if err != nil {
 		t.Fatal(err)
