@@ -30,6 +30,10 @@ func (n *Node) lease(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "agent id and a non-negative free slot count are required")
 		return
 	}
+	if err := actingAgent(r.Context(), req.Agent.ID); err != nil {
+		writeAgentError(w, err)
+		return
+	}
 	wait := 20 * time.Second
 	if q := r.URL.Query().Get("wait"); q != "" {
 		d, err := time.ParseDuration(q)
@@ -190,6 +194,10 @@ func (n *Node) heartbeat(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &hb) {
 		return
 	}
+	if err := n.heartbeatAuthority(r.Context(), hb); err != nil {
+		writeAgentError(w, err)
+		return
+	}
 	now := time.Now()
 	n.leases.seen(hb.Agent, now)
 	resp := wire.HeartbeatResponse{Abandon: []wire.AttemptRef{}}
@@ -214,21 +222,31 @@ func (n *Node) progress(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &p) {
 		return
 	}
+	if err := n.attemptAuthority(r.Context(), p.Agent, p.AttemptRef); err != nil {
+		writeAgentError(w, err)
+		return
+	}
 	n.leases.extend(p.AttemptRef, time.Now().Add(n.cfg.LeaseTTL))
-	cmd := scheduler.Progress{Task: p.Task, Attempt: p.Attempt, FramesDone: p.FramesDone, FramesTotal: p.FramesTotal, Now: time.Now()}
+	cmd := scheduler.Progress{Task: p.Task, Attempt: p.Attempt, Agent: p.Agent, FramesDone: p.FramesDone, FramesTotal: p.FramesTotal, Now: time.Now()}
 	if _, err := n.apply(r.Context(), scheduler.CmdProgress, cmd); err != nil {
-		writeApplyError(w, err)
+		writeAgentError(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// uploadURLs presigns PUTs for an active attempt's outputs: split outputs go
-// to the job's temporary prefix, everything else under its output prefix
-// with attempt-specific names, so attempts never overwrite each other.
+// uploadURLs presigns PUTs for the outputs of the calling agent's active
+// attempt, after recording them in the replicated state as the attempt's
+// grants: split outputs go under the attempt's own temporary prefix,
+// everything else under the job's output prefix with attempt-specific names,
+// so attempts never overwrite each other.
 func (n *Node) uploadURLs(w http.ResponseWriter, r *http.Request) {
 	var req wire.UploadRequest
 	if !decode(w, r, &req) {
+		return
+	}
+	if err := n.attemptAuthority(r.Context(), req.Agent, req.AttemptRef); err != nil {
+		writeAgentError(w, err)
 		return
 	}
 	if !n.fsm.AttemptActive(req.Task, req.Attempt) {
@@ -236,28 +254,48 @@ func (n *Node) uploadURLs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info, _ := n.fsm.TaskInfo(req.Task)
-	resp := wire.UploadResponse{URLs: map[string]string{}}
+	grant := scheduler.GrantOutputs{Task: req.Task, Attempt: req.Attempt, Agent: req.Agent, Now: time.Now()}
 	for _, name := range req.Names {
 		if !validName(name) {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("output name %q is not a clean relative path", name))
 			return
 		}
-		key := outputKey(info, name)
-		u, err := n.cfg.Store.PresignPut(r.Context(), key, presignTTL)
+		if err := checkOutputName(info, req.Attempt, name); err != nil {
+			writeAgentError(w, err)
+			return
+		}
+		grant.Outputs = append(grant.Outputs, scheduler.Grant{Name: name, Key: outputKey(info, req.Attempt, name)})
+	}
+	if _, err := n.apply(r.Context(), scheduler.CmdGrantOutputs, grant); err != nil {
+		writeAgentError(w, err)
+		return
+	}
+	resp := wire.UploadResponse{URLs: map[string]string{}}
+	for _, g := range grant.Outputs {
+		u, err := n.cfg.Store.PresignPut(r.Context(), g.Key, presignTTL)
 		if err != nil {
 			writeError(w, http.StatusBadGateway, "presign: "+err.Error())
 			return
 		}
-		resp.URLs[name] = u
+		resp.URLs[g.Name] = u
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
 
-func outputKey(info scheduler.TaskInfo, name string) string {
+// outputKey is where an output of attempt n of a task is stored: a split's
+// under the attempt's own prefix of the job's temporary files (a late
+// attempt never overwrites the chunks the winner's tasks read), the others
+// under the job's output prefix.
+func outputKey(info scheduler.TaskInfo, n int, name string) string {
 	if info.Kind == scheduler.KindSplit {
-		return layout.Chunks(info.Job) + name
+		return splitPrefix(info.Job, n) + name
 	}
 	return info.Output + "/" + name
+}
+
+// splitPrefix is where attempt n of a job's split stores the chunk sources.
+func splitPrefix(jobID string, n int) string {
+	return fmt.Sprintf("%sa%d/", layout.Chunks(jobID), n)
 }
 
 func validName(name string) bool {
@@ -269,21 +307,25 @@ func (n *Node) complete(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &c) {
 		return
 	}
-	info, ok := n.fsm.TaskInfo(c.Task)
-	if !ok {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("task %q not found", c.Task))
+	if err := n.attemptAuthority(r.Context(), c.Agent, c.AttemptRef); err != nil {
+		writeAgentError(w, err)
 		return
 	}
-	cmd := scheduler.Complete{Task: c.Task, Attempt: c.Attempt, Result: c.Result, Outputs: objects(c.Outputs), Now: time.Now()}
+	info, _ := n.fsm.TaskInfo(c.Task)
+	if err := n.verifyOutputs(r.Context(), n.fsm.Granted(c.Task, c.Attempt), c.Outputs); err != nil {
+		writeAgentError(w, err)
+		return
+	}
+	cmd := scheduler.Complete{Task: c.Task, Attempt: c.Attempt, Agent: c.Agent, Result: c.Result, Outputs: objects(c.Outputs), Now: time.Now()}
 	if info.Kind == scheduler.KindSplit {
 		var err error
-		if cmd.NewTasks, cmd.Rungs, err = plannedTasks(info, c.Result); err != nil {
+		if cmd.NewTasks, cmd.Rungs, err = plannedTasks(info, c.Attempt, c.Result); err != nil {
 			writeError(w, http.StatusBadRequest, "split result: "+err.Error())
 			return
 		}
 	}
 	if _, err := n.apply(r.Context(), scheduler.CmdComplete, cmd); err != nil {
-		writeApplyError(w, err)
+		writeAgentError(w, err)
 		return
 	}
 	n.observeComplete(info, cmd, cmd.Now)
@@ -291,13 +333,14 @@ func (n *Node) complete(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// plannedTasks turns a split result into the job's encode and audio tasks.
-func plannedTasks(split scheduler.TaskInfo, result json.RawMessage) ([]scheduler.NewTask, []string, error) {
+// plannedTasks turns the result of attempt n of a split into the job's
+// encode and audio tasks, which read the chunks that attempt stored.
+func plannedTasks(split scheduler.TaskInfo, n int, result json.RawMessage) ([]scheduler.NewTask, []string, error) {
 	var job media.SplitResult
 	if err := json.Unmarshal(result, &job); err != nil {
 		return nil, nil, err
 	}
-	chunks := layout.Chunks(split.Job)
+	chunks := splitPrefix(split.Job, n)
 	var tasks []scheduler.NewTask
 	var rungs []string
 	if job.Video != nil {
@@ -335,9 +378,13 @@ func (n *Node) fail(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &f) {
 		return
 	}
-	cmd := scheduler.Fail{Task: f.Task, Attempt: f.Attempt, Error: f.Error, Permanent: f.Permanent, Now: time.Now()}
+	if err := n.attemptAuthority(r.Context(), f.Agent, f.AttemptRef); err != nil {
+		writeAgentError(w, err)
+		return
+	}
+	cmd := scheduler.Fail{Task: f.Task, Attempt: f.Attempt, Agent: f.Agent, Error: f.Error, Permanent: f.Permanent, Now: time.Now()}
 	if _, err := n.apply(r.Context(), scheduler.CmdFail, cmd); err != nil {
-		writeApplyError(w, err)
+		writeAgentError(w, err)
 		return
 	}
 	n.observeFail(cmd, cmd.Now)

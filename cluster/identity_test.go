@@ -26,21 +26,27 @@ func certOf(t *testing.T, ca string, role pki.Role, name string) *x509.Certifica
 	return pair.Leaf
 }
 
+// serverMaterial makes a CA and loads a server certificate of it for name.
+func serverMaterial(t *testing.T, name string) (caDir string, m *pki.Material) {
+	t.Helper()
+	caDir = filepath.Join(t.TempDir(), "ca")
+	if err := pki.CreateCA(caDir, 0); err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile, err := pki.CreateCert(caDir, pki.CertRequest{Role: pki.RoleServer, Name: name}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err = pki.Load(pki.Files{CA: filepath.Join(caDir, pki.CAFile), Cert: certFile, Key: keyFile}); err != nil {
+		t.Fatal(err)
+	}
+	return caDir, m
+}
+
 // The caller's identity comes from its certificate; forwarded identity
 // headers count only from a server certificate.
 func TestCallerIdentity(t *testing.T) {
-	ca := filepath.Join(t.TempDir(), "ca")
-	if err := pki.CreateCA(ca, 0); err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile, err := pki.CreateCert(ca, pki.CertRequest{Role: pki.RoleServer, Name: "c1"}, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := pki.Load(pki.Files{CA: filepath.Join(ca, pki.CAFile), Cert: certFile, Key: keyFile})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, m := serverMaterial(t, "c1")
 	n := &Node{cfg: Config{TLS: m}}
 	request := func(peer *x509.Certificate, role, name string) *http.Request {
 		r := httptest.NewRequest("POST", "/v1/agent/complete", nil)

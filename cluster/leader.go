@@ -3,7 +3,8 @@ package cluster
 import (
 	"context"
 	"iter"
-	"strings"
+	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/scheduler"
+	"github.com/sunomi/sunomi/storage"
 	"github.com/sunomi/sunomi/storage/layout"
 )
 
@@ -89,14 +91,14 @@ func (n *Node) leaderDuties(ctx context.Context) {
 	}
 }
 
-// collect deletes what a finished job leaves behind: its chunk sources, and
-// every output object the published playlists do not reference (losing
-// attempts, thumbnails); a failed or canceled job's outputs go entirely.
-// Deleting is idempotent, so a new leader may collect again.
+// collect deletes what a finished job wrote and does not keep: every object
+// granted to its attempts (chunk sources, losing attempts' segments,
+// thumbnails) and the playlists the leader published while it ran, except,
+// for a done job, what its published ladder references. It deletes these
+// keys only, never what a listing of the output prefix finds: the prefix may
+// hold objects that are not the job's. Deleting is idempotent (a missing
+// object counts as deleted), so a new leader may collect again.
 func (n *Node) collect(ctx context.Context, j scheduler.Job) error {
-	if err := n.cfg.Store.DeletePrefix(ctx, layout.Job(j.ID)); err != nil {
-		return err
-	}
 	keep := map[string]bool{}
 	if j.State == scheduler.JobDone {
 		var err error
@@ -104,34 +106,49 @@ func (n *Node) collect(ctx context.Context, j scheduler.Job) error {
 			return err
 		}
 	}
-	objs, err := n.cfg.Store.List(ctx, j.Output+"/")
-	if err != nil {
-		return err
-	}
-	for _, o := range objs {
-		if !keep[strings.TrimPrefix(o.Key, j.Output+"/")] {
-			if err := n.cfg.Store.Delete(ctx, o.Key); err != nil {
-				return err
-			}
+	for _, key := range n.jobObjects(j) {
+		if keep[key] {
+			continue
+		}
+		if err := n.cfg.Store.Delete(ctx, key); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// published lists the objects a finished ladder consists of, from its
-// playlists: the playlists themselves, their segments, poster, storyboard,
-// perceptual hashes and speech track.
+// jobObjects lists the keys a job may have written: its attempts' grants,
+// and the playlists the leader publishes under its output prefix while its
+// chunks finish (see publishJob).
+func (n *Node) jobObjects(j scheduler.Job) []string {
+	keys := n.fsm.JobObjects(j.ID)
+	ladder := []string{layout.MasterPlaylist, layout.RungPlaylist(layout.AudioDir)}
+	for _, rung := range j.Rungs {
+		ladder = append(ladder, layout.RungPlaylist(rung))
+	}
+	for _, rel := range ladder {
+		keys = append(keys, j.Output+"/"+rel)
+	}
+	return keys
+}
+
+// published lists the keys of the objects a finished ladder consists of,
+// from its playlists: the playlists themselves, their segments, poster,
+// storyboard, perceptual hashes and speech track. A ladder whose master
+// playlist is gone (its video was deleted) keeps nothing.
 func (n *Node) published(ctx context.Context, prefix string) (map[string]bool, error) {
-	keep := map[string]bool{layout.MasterPlaylist: true, layout.PosterFile: true, layout.StoryboardImage: true,
-		layout.StoryboardVTT: true, layout.PHashFile: true, layout.SpeechFile: true}
 	ladder, err := hls.ReadLadder(layout.MasterPlaylist, func(uri string) ([]byte, error) {
 		return n.readObject(ctx, prefix+"/"+uri)
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return map[string]bool{}, nil
+	case err != nil:
 		return nil, err
 	}
-	for _, f := range ladder.Files() {
-		keep[f] = true
+	keep := map[string]bool{}
+	for _, f := range append(slices.Clone(publishedFiles), ladder.Files()...) {
+		keep[prefix+"/"+f] = true
 	}
 	return keep, nil
 }

@@ -114,6 +114,10 @@ type Node struct {
 	// bootstrapped is touched by Start and then by the membership loop only.
 	bootstrapped bool
 
+	// outputs serialises job submissions on the leader, so that two of them
+	// never claim overlapping output prefixes (see checkOutputFreeLocked).
+	outputs sync.Mutex
+
 	// changed is closed and replaced after every applied change: lease
 	// long-polls wait on it.
 	changedMu sync.Mutex

@@ -48,7 +48,7 @@ func splitTwoChunks(t *testing.T, n *Node) {
 		t.Fatal(err)
 	}
 	info, _ := n.fsm.TaskInfo("j1-split")
-	tasks, rungs, err := plannedTasks(info, split)
+	tasks, rungs, err := plannedTasks(info, 1, split)
 	if err != nil {
 		t.Fatal(err)
 	}

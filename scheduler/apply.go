@@ -44,6 +44,8 @@ func (s *state) apply(cmd any) (any, []string) {
 		s.compactJobs(c)
 	case *ForgetAgents:
 		s.forgetAgents(c)
+	case *GrantOutputs:
+		err = s.grantOutputs(c)
 	default:
 		panic(fmt.Sprintf("scheduler: no handler for %T", cmd))
 	}
@@ -313,6 +315,9 @@ func (s *state) progress(c *Progress) error {
 	if err != nil {
 		return err
 	}
+	if err := at.owns(c.Agent, c.Task); err != nil {
+		return err
+	}
 	if c.FramesDone < 0 || c.FramesTotal < 0 {
 		return invalid("negative frame count for attempt %d of task %q", c.Attempt, c.Task)
 	}
@@ -335,6 +340,9 @@ func (s *state) complete(c *Complete) error {
 	if err != nil {
 		return err
 	}
+	if err := at.owns(c.Agent, c.Task); err != nil {
+		return err
+	}
 	if t.State == StateDone {
 		if t.Winner == at.N {
 			return nil // the winner retrying its report: already recorded
@@ -349,6 +357,9 @@ func (s *state) complete(c *Complete) error {
 		return fmt.Errorf("job %q is %s: %w", j.ID, j.State, ErrStaleAttempt)
 	}
 	if err := s.checkNewTasks(j, t, c); err != nil {
+		return err
+	}
+	if err := at.checkReported(c); err != nil {
 		return err
 	}
 
@@ -511,6 +522,9 @@ func (s *state) score(agentID string, took time.Duration, media float64, lowerBo
 func (s *state) fail(c *Fail) error {
 	j, t, at, err := s.attempt(c.Task, c.Attempt)
 	if err != nil {
+		return err
+	}
+	if err := at.owns(c.Agent, c.Task); err != nil {
 		return err
 	}
 	if !at.active() {

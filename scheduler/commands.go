@@ -39,6 +39,8 @@ const (
 	CmdJobCollected  CommandType = 13
 	CmdCompactJobs   CommandType = 14
 	CmdForgetAgents  CommandType = 15
+	// CmdGrantOutputs records the objects an attempt may write (outputs.go).
+	CmdGrantOutputs CommandType = 16
 )
 
 func (t CommandType) String() string {
@@ -73,6 +75,8 @@ func (t CommandType) String() string {
 		return "CompactJobs"
 	case CmdForgetAgents:
 		return "ForgetAgents"
+	case CmdGrantOutputs:
+		return "GrantOutputs"
 	}
 	return fmt.Sprintf("CommandType(%d)", uint8(t))
 }
@@ -176,6 +180,10 @@ type Progress struct {
 	FramesDone  int64     `json:"framesDone"`
 	FramesTotal int64     `json:"framesTotal"`
 	Now         time.Time `json:"now"`
+
+	// Agent is the agent reporting; Apply refuses an attempt leased to
+	// another (see ErrNotYourAttempt). Empty in entries written before it.
+	Agent string `json:"agent,omitempty"`
 }
 
 // Complete commits an attempt's result. NewTasks and Rungs come only with the
@@ -188,6 +196,11 @@ type Complete struct {
 	NewTasks []NewTask       `json:"newTasks,omitempty"`
 	Rungs    []string        `json:"rungs,omitempty"`
 	Now      time.Time       `json:"now"`
+
+	// Agent is the agent reporting; when set, Apply refuses an attempt
+	// leased to another (see ErrNotYourAttempt), and outputs that are not
+	// exactly the attempt's granted ones. Empty in entries written before it.
+	Agent string `json:"agent,omitempty"`
 }
 
 // NewTask is an encode or audio task planned by the split task. Encode task
@@ -213,6 +226,10 @@ type Fail struct {
 	Error     string    `json:"error"`
 	Permanent bool      `json:"permanent,omitempty"`
 	Now       time.Time `json:"now"`
+
+	// Agent is the agent reporting; Apply refuses an attempt leased to
+	// another (see ErrNotYourAttempt). Empty in entries written before it.
+	Agent string `json:"agent,omitempty"`
 }
 
 // CancelJob cancels an unfinished job.
@@ -285,6 +302,8 @@ func commandType(payload any) (CommandType, bool) {
 		return CmdCompactJobs, true
 	case ForgetAgents, *ForgetAgents:
 		return CmdForgetAgents, true
+	case GrantOutputs, *GrantOutputs:
+		return CmdGrantOutputs, true
 	}
 	return 0, false
 }
@@ -322,6 +341,8 @@ func newPayload(t CommandType) any {
 		return new(CompactJobs)
 	case CmdForgetAgents:
 		return new(ForgetAgents)
+	case CmdGrantOutputs:
+		return new(GrantOutputs)
 	}
 	return nil
 }

@@ -200,6 +200,10 @@ type attempt struct {
 	// time spent queued behind another task is not counted as encoding.
 	Running  time.Time `json:"running,omitzero"`
 	Finished time.Time `json:"finished,omitzero"`
+
+	// Granted lists the objects the attempt may write, sorted by name
+	// (see GrantOutputs).
+	Granted []Grant `json:"granted,omitempty"`
 }
 
 func (a *attempt) active() bool { return a.State.Active() }

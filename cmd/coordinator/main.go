@@ -3,7 +3,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -24,6 +23,8 @@ type flags struct {
 	token, tokenFile         string
 	gossipKey, gossipKeyFile string
 	logLevel                 string
+
+	storageSecret, storageSecretFile string
 }
 
 func newCoordinatorCmd() *cobra.Command {
@@ -51,6 +52,8 @@ func newCoordinatorCmd() *cobra.Command {
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the cluster token")
 	fl.StringVar(&f.gossipKey, "gossip-key", "", "base64 memberlist encryption key of 16, 24 or 32 bytes (or SUNOMI_GOSSIP_KEY)")
 	fl.StringVar(&f.gossipKeyFile, "gossip-key-file", "", "file holding the base64 gossip key")
+	fl.StringVar(&f.storageSecret, "storage-secret", "", "HMAC key (at least 16 bytes, the same on every coordinator) signing the URLs of file:// storage (or SUNOMI_STORAGE_SECRET)")
+	fl.StringVar(&f.storageSecretFile, "storage-secret-file", "", "file holding the storage secret")
 	fl.DurationVar(&f.cfg.LeaseTTL, "lease-ttl", 10*time.Second, "how long an attempt's lease lives without a heartbeat")
 	fl.DurationVar(&f.cfg.FailoverGrace, "failover-grace", 15*time.Second, "lease granted to every inherited attempt when a new leader takes over")
 	fl.DurationVar(&f.cfg.JobRetention, "job-retention", cluster.DefaultRetention, "how long a finished job stays listed after its clean-up before it is compacted out of the replicated state")
@@ -85,13 +88,12 @@ func run(ctx context.Context, f flags) error {
 		}
 		storageURL = "file://" + dir
 	}
-	// The local backend's URLs must verify on every coordinator serving the
-	// same directory, so the signing key derives from the cluster token.
-	blobKey := sha256.Sum256([]byte("sunomi-blobs:" + cfg.Token + ":" + cfg.DataDir))
-	if cfg.Token != "" {
-		blobKey = sha256.Sum256([]byte("sunomi-blobs:" + cfg.Token))
+	blobKey, err := storageSecret(storageURL, storageSecretSource{value: f.storageSecret, file: f.storageSecretFile,
+		insecure: cfg.TLS == nil, dataDir: cfg.DataDir}, cfg.Logger)
+	if err != nil {
+		return err
 	}
-	if cfg.Store, err = storage.Open(storageURL, storage.Options{PublicURL: "http://" + cfg.HTTPAddr, Secret: blobKey[:]}); err != nil {
+	if cfg.Store, err = storage.Open(storageURL, storage.Options{PublicURL: "http://" + cfg.HTTPAddr, Secret: blobKey}); err != nil {
 		return fmt.Errorf("open storage: %w", err)
 	}
 	reg := cli.NewRegistry()

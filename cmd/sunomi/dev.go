@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -159,7 +158,7 @@ func runDev(ctx context.Context, out io.Writer, f devFlags) (err error) {
 		return err
 	}
 	blobDir := filepath.Join(dataDir, "blobs")
-	farm, err := startDevCoordinator(ctx, &stop, dataDir, blobDir, secrets.ClusterToken, base)
+	farm, err := startDevCoordinator(ctx, &stop, dataDir, blobDir, secrets.ClusterToken, []byte(secrets.FarmStorageSecret), base)
 	if err != nil {
 		return err
 	}
@@ -240,16 +239,15 @@ func ensureDatabase(ctx context.Context, pg *postgres.Server, name string) error
 // startDevCoordinator starts a single-node coordinator on loopback ports of the kernel's
 // choosing (Raft keeps its identity by node ID, so new ports at every start are fine) and
 // waits until it leads.
-func startDevCoordinator(ctx context.Context, stop *shutdowns, dataDir, blobDir, token string, base *slog.Logger) (*client.Client, error) {
+func startDevCoordinator(ctx context.Context, stop *shutdowns, dataDir, blobDir, token string, blobSecret []byte, base *slog.Logger) (*client.Client, error) {
 	addrs, err := freeLoopbackAddrs(3)
 	if err != nil {
 		return nil, err
 	}
 	httpAddr := addrs[0]
-	// The coordinator signs the URLs it gives agents with a key of its own, as cmd/coordinator
-	// does; the API signs the browsers' with the storage secret.
-	key := sha256.Sum256([]byte("sunomi-blobs:" + token))
-	blobs, err := storage.NewLocal(blobDir, storage.Options{PublicURL: "http://" + httpAddr, Secret: key[:], Logger: base})
+	// The coordinator signs the URLs it gives agents with a secret of its own, which the agents
+	// never hold; the API signs the browsers' with the storage secret.
+	blobs, err := storage.NewLocal(blobDir, storage.Options{PublicURL: "http://" + httpAddr, Secret: blobSecret, Logger: base})
 	if err != nil {
 		return nil, err
 	}
@@ -423,6 +421,8 @@ type devSecrets struct {
 	MediaSecret   string `json:"mediaSecret"`
 	StorageSecret string `json:"storageSecret"`
 	ClusterToken  string `json:"clusterToken"`
+	// FarmStorageSecret signs the URLs the coordinator gives agents.
+	FarmStorageSecret string `json:"farmStorageSecret"`
 }
 
 // loadDevSecrets reads the secrets at path, generating and saving the missing ones.
@@ -442,7 +442,7 @@ func loadDevSecrets(path string) (devSecrets, error) {
 		k := api.RandomSigningKey()
 		s.JWTKeyID, s.JWTSecret, changed = k.ID, string(k.Secret), true
 	}
-	for _, v := range []*string{&s.MediaSecret, &s.StorageSecret, &s.ClusterToken} {
+	for _, v := range []*string{&s.MediaSecret, &s.StorageSecret, &s.ClusterToken, &s.FarmStorageSecret} {
 		if *v == "" {
 			*v, changed = randomHex(32), true
 		}

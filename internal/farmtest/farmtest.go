@@ -183,6 +183,7 @@ func Start(tb testing.TB, o Options) *Farm {
 		f.Coordinators = append(f.Coordinators, c)
 	}
 	gossip := f.GossipAddrs()
+	storageSecret := f.writeStorageSecret()
 	for _, c := range f.Coordinators {
 		c.Args = []string{"--node-id", c.Name, "--data-dir", filepath.Join(f.dir, c.Name),
 			"--http-addr", c.HTTP, "--raft-addr", c.Raft, "--gossip-addr", c.Gossip,
@@ -191,6 +192,7 @@ func Start(tb testing.TB, o Options) *Farm {
 		if !o.Production {
 			c.Args = append(c.Args, "--lease-ttl", o.LeaseTTL.String(), "--failover-grace", (2 * o.LeaseTTL).String(), "--fast")
 		}
+		c.Args = append(c.Args, "--storage-secret-file", storageSecret)
 		c.Args = append(c.Args, o.CoordinatorArgs...)
 		c.start(tb)
 	}
@@ -234,6 +236,18 @@ func Start(tb testing.TB, o Options) *Farm {
 		return alive >= o.Agents, nil
 	})
 	return f
+}
+
+// StorageSecret signs the URLs of the farm's file:// storage. The
+// coordinators read it from a file; the agents never see it.
+const StorageSecret = "farmtest-storage-secret"
+
+func (f *Farm) writeStorageSecret() string {
+	path := filepath.Join(f.dir, "storage-secret")
+	if err := os.WriteFile(path, []byte(StorageSecret), 0o600); err != nil {
+		f.tb.Fatal(err)
+	}
+	return path
 }
 
 func (f *Farm) processes() []*Process {

@@ -1,0 +1,68 @@
+package cluster
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/sunomi/sunomi/scheduler"
+)
+
+func TestOutputPrefix(t *testing.T) {
+	for _, tt := range []struct {
+		requested, want string
+		ok              bool
+	}{
+		{"", "videos/j1/hls", true},
+		{"videos/42/hls", "videos/42/hls", true},
+		{"videos/42/hls/", "videos/42/hls", true},
+		{"archive/42", "archive/42", true},
+		{"videos", "", false},
+		{"videos/", "", false},
+		{"/videos/42", "", false},
+		{"videos/../42", "", false},
+		{"videos//42", "", false},
+		{"jobs/j2/chunks", "", false},
+	} {
+		got, err := outputPrefix(tt.requested, "j1")
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("outputPrefix(%q) = %q, %v; want %q (ok %v)", tt.requested, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestCheckOutputName(t *testing.T) {
+	encode := scheduler.TaskInfo{ID: "j-e00003", Kind: scheduler.KindEncode, Index: 3}
+	audio := scheduler.TaskInfo{ID: "j-audio", Kind: scheduler.KindAudio}
+	stitch := scheduler.TaskInfo{ID: "j-stitch", Kind: scheduler.KindStitch}
+	split := scheduler.TaskInfo{ID: "j-split", Kind: scheduler.KindSplit}
+	for _, tt := range []struct {
+		name string
+		info scheduler.TaskInfo
+		out  string
+		ok   bool
+	}{
+		{"encode segment", encode, "720p/c00003_a2_00007.ts", true},
+		{"encode thumbnail", encode, "thumbs/c00003_a2_t00001.jpg", true},
+		{"encode poster candidate", encode, "thumbs/c00003_a2_poster.jpg", true},
+		{"encode segment of another attempt", encode, "720p/c00003_a1_00007.ts", false},
+		{"encode segment of another chunk", encode, "720p/c00004_a2_00007.ts", false},
+		{"encode writing the master playlist", encode, "master.m3u8", false},
+		{"encode writing a rendition playlist", encode, "720p/playlist.m3u8", false},
+		{"audio segment", audio, "audio/a2_00001.ts", true},
+		{"audio speech track", audio, "audio/a2_16k.wav", true},
+		{"audio writing an encode segment", audio, "720p/c00003_a2_00007.ts", false},
+		{"stitch master", stitch, "master.m3u8", true},
+		{"stitch rendition playlist", stitch, "audio/playlist.m3u8", true},
+		{"stitch poster", stitch, "poster.jpg", true},
+		{"stitch overwriting a segment", stitch, "720p/c00003_a2_00007.ts", false},
+		{"stitch deep playlist", stitch, "a/b/playlist.m3u8", false},
+		{"split chunk", split, "chunk_00003.nut", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := checkOutputName(tt.info, 2, tt.out)
+			if (err == nil) != tt.ok || (err != nil && !errors.Is(err, errForeignOutput)) {
+				t.Errorf("checkOutputName(%s, 2, %q) = %v; want ok %v", tt.info.Kind, tt.out, err, tt.ok)
+			}
+		})
+	}
+}
