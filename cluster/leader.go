@@ -2,8 +2,8 @@ package cluster
 
 import (
 	"context"
-	"iter"
 	"errors"
+	"iter"
 	"slices"
 	"sync"
 	"time"
