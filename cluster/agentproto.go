@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/internal/redact"
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage/layout"
@@ -382,7 +383,9 @@ func (n *Node) fail(w http.ResponseWriter, r *http.Request) {
 		writeAgentError(w, err)
 		return
 	}
-	cmd := scheduler.Fail{Task: f.Task, Attempt: f.Attempt, Agent: f.Agent, Error: f.Error, Permanent: f.Permanent, Now: time.Now()}
+	// Agents redact their own errors; an older or hostile one may not, and
+	// this text reaches the job's error and the owner's failure reason.
+	cmd := scheduler.Fail{Task: f.Task, Attempt: f.Attempt, Agent: f.Agent, Error: redact.Text(f.Error), Permanent: f.Permanent, Now: time.Now()}
 	if _, err := n.apply(r.Context(), scheduler.CmdFail, cmd); err != nil {
 		writeAgentError(w, err)
 		return

@@ -216,3 +216,25 @@ func TestCompletionMatchesStoredOutputs(t *testing.T) {
 		t.Errorf("attempt is %s, want done", at.State)
 	}
 }
+
+// TestFailReasonLosesURLQueries: a failure report whose text carries a
+// presigned URL (an older or hostile agent that does not redact) reaches the
+// replicated state without the URL's query string.
+func TestFailReasonLosesURLQueries(t *testing.T) {
+	f := newAuthorityFixture(t)
+	a1 := certOf(t, f.ca, pki.RoleAgent, "a1")
+	j, asg := f.leaseSplit(a1)
+	reason := `download input: Get "http://minio:9000/b/uploads/src?X-Amz-Credential=AK&X-Amz-Signature=abc123": EOF`
+	if status, msg := f.call(a1, "/v1/agent/fail", wire.Fail{Agent: "a1", AttemptRef: wire.AttemptRef{Task: asg.Task, Attempt: asg.Attempt},
+		Error: reason, Permanent: true}, nil); status != http.StatusNoContent {
+		t.Fatalf("fail: %d %s", status, msg)
+	}
+	after, _ := f.n.fsm.Job(j.ID)
+	b, _ := json.Marshal(jobBody(after))
+	if strings.Contains(string(b), "abc123") || strings.Contains(string(b), "X-Amz-Credential") {
+		t.Errorf("the job keeps the URL's query: %s", b)
+	}
+	if !strings.Contains(string(b), "http://minio:9000/b/uploads/src") {
+		t.Errorf("the job lost the failure's reason: %s", b)
+	}
+}
