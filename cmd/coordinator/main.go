@@ -3,15 +3,17 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sunomi/sunomi/cluster"
+	"github.com/sunomi/sunomi/cluster/pki"
 	"github.com/sunomi/sunomi/internal/cli"
 	"github.com/sunomi/sunomi/storage"
 )
@@ -21,19 +23,21 @@ func main() { cli.Main(newCoordinatorCmd()) }
 type flags struct {
 	cfg                      cluster.Config
 	join, storageURL         string
-	token, tokenFile         string
+	tls                      cli.TLSFlags
 	gossipKey, gossipKeyFile string
+	insecureDev              bool
 	logLevel                 string
 }
 
 func newCoordinatorCmd() *cobra.Command {
 	var f flags
 	cmd := &cobra.Command{
-		Use:           "coordinator --node-id ID --data-dir DIR --http-addr HOST:PORT --raft-addr HOST:PORT --gossip-addr HOST:PORT",
-		Short:         "Run a node of Sunomi's Raft-replicated transcoding coordinator",
-		Args:          cobra.NoArgs,
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		Use:               "coordinator --node-id ID --data-dir DIR --http-addr HOST:PORT --raft-addr HOST:PORT --gossip-addr HOST:PORT",
+		Short:             "Run a node of Sunomi's Raft-replicated transcoding coordinator",
+		Args:              cobra.NoArgs,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		PersistentPreRunE: cli.ApplyEnvPreRun,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return run(cmd.Context(), f)
 		},
@@ -47,10 +51,10 @@ func newCoordinatorCmd() *cobra.Command {
 	fl.StringVar(&f.join, "join", "", "comma-separated gossip addresses of other members")
 	fl.IntVar(&f.cfg.BootstrapExpect, "bootstrap-expect", 0, "bootstrap a new cluster once this many coordinators see each other (1: alone; 0: join an existing cluster)")
 	fl.StringVar(&f.storageURL, "storage", "", "file:///path or s3://bucket?endpoint=HOST:PORT&secure=false (default file://DATA-DIR/blobs); S3 credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
-	fl.StringVar(&f.token, "token", "", "cluster token required on the HTTP API (or SUNOMI_TOKEN)")
-	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the cluster token")
-	fl.StringVar(&f.gossipKey, "gossip-key", "", "base64 memberlist encryption key of 16, 24 or 32 bytes (or SUNOMI_GOSSIP_KEY)")
+	f.tls.Register(fl, pki.RoleServer)
+	fl.StringVar(&f.gossipKey, "gossip-key", "", "base64 memberlist encryption key of 16, 24 or 32 bytes (or SUNOMI_GOSSIP_KEY; `sunomi gossip keygen`)")
 	fl.StringVar(&f.gossipKeyFile, "gossip-key-file", "", "file holding the base64 gossip key")
+	fl.BoolVar(&f.insecureDev, "insecure-dev", false, "run without TLS material or gossip key: plain HTTP and Raft, gossip in clear, every caller trusted, any gossip member made a voter (throwaway test farms only)")
 	fl.DurationVar(&f.cfg.LeaseTTL, "lease-ttl", 10*time.Second, "how long an attempt's lease lives without a heartbeat")
 	fl.DurationVar(&f.cfg.FailoverGrace, "failover-grace", 15*time.Second, "lease granted to every inherited attempt when a new leader takes over")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -68,12 +72,15 @@ func run(ctx context.Context, f flags) error {
 	if cfg.Logger, err = cli.NewLogger(f.logLevel); err != nil {
 		return err
 	}
-	creds, err := cluster.ReadCredentials(cluster.CredentialSources{Token: f.token, TokenFile: f.tokenFile,
-		GossipKey: f.gossipKey, GossipKeyFile: f.gossipKeyFile})
+	creds, err := cluster.ReadCredentials(cluster.CredentialSources{TLS: f.tls.Files(),
+		GossipKey: f.gossipKey, GossipKeyFile: f.gossipKeyFile, InsecureDev: f.insecureDev})
 	if err != nil {
 		return err
 	}
-	cfg.Token, cfg.GossipKey = creds.Token, creds.GossipKey
+	cfg.TLS, cfg.GossipKey = creds.TLS, creds.GossipKey
+	if cfg.TLS == nil {
+		cfg.Logger.Warn("INSECURE: --insecure-dev: plain HTTP and Raft, every caller trusted, any gossip member becomes a voter; never run a farm reachable by others this way")
+	}
 	cfg.Join = cli.SplitList(f.join)
 	storageURL := f.storageURL
 	if storageURL == "" {
@@ -83,13 +90,18 @@ func run(ctx context.Context, f flags) error {
 		}
 		storageURL = "file://" + dir
 	}
-	// The local backend's URLs must verify on every coordinator serving the
-	// same directory, so the signing key derives from the cluster token.
-	blobKey := sha256.Sum256([]byte("sunomi-blobs:" + cfg.Token + ":" + cfg.DataDir))
-	if cfg.Token != "" {
-		blobKey = sha256.Sum256([]byte("sunomi-blobs:" + cfg.Token))
+	// The local backend's URLs point at this coordinator, which alone
+	// verifies them: the signing key is its own, kept in its data dir, and
+	// no agent holds it.
+	blobKey, err := blobSecret(cfg.DataDir)
+	if err != nil {
+		return err
 	}
-	if cfg.Store, err = storage.Open(storageURL, storage.Options{PublicURL: "http://" + cfg.HTTPAddr, Secret: blobKey[:]}); err != nil {
+	publicURL := "http://" + cfg.HTTPAddr
+	if cfg.TLS != nil {
+		publicURL = "https://" + cfg.HTTPAddr
+	}
+	if cfg.Store, err = storage.Open(storageURL, storage.Options{PublicURL: publicURL, Secret: blobKey}); err != nil {
 		return fmt.Errorf("open storage: %w", err)
 	}
 	reg := cli.NewRegistry()
@@ -103,9 +115,29 @@ func run(ctx context.Context, f flags) error {
 		_ = node.Close(context.Background())
 		return err
 	}
+	cli.ReloadOnHangup(ctx, cfg.Logger, cfg.TLS)
 	cfg.Logger.Info("coordinator started", "node_id", cfg.NodeID, "http", cfg.HTTPAddr, "raft", cfg.RaftAddr, "gossip", cfg.GossipAddr)
 	<-ctx.Done()
 	closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return node.Close(closeCtx)
+}
+
+// blobSecret is the key this coordinator signs local-storage URLs with:
+// random, made at the first start and kept in DATA-DIR/blob-secret (owner
+// only), so that URLs it handed out survive a restart.
+func blobSecret(dataDir string) ([]byte, error) {
+	path := filepath.Join(dataDir, "blob-secret")
+	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key) // never fails (crypto/rand)
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	if err := os.WriteFile(path, key, 0o600); err != nil {
+		return nil, fmt.Errorf("save the blob signing key: %w", err)
+	}
+	return key, nil
 }

@@ -38,7 +38,6 @@ func deploymentEnv(t *testing.T) {
 		"SUNOMI_COORDINATOR":  "http://127.0.0.1:7000",
 		"SUNOMI_JWT_KEYS":     "k1:0123456789abcdef0123456789abcdef",
 		"SUNOMI_MEDIA_SECRET": "0123456789abcdef",
-		"SUNOMI_TOKEN":        "cluster-token",
 	} {
 		t.Setenv(k, v)
 	}
