@@ -323,6 +323,24 @@ func TestFarmBadRequests(t *testing.T) {
 			t.Fatalf("a caller without certificate got HTTP %d, want the handshake refused", resp.StatusCode)
 		}
 	})
+	t.Run("health checks need no certificate", func(t *testing.T) {
+		resp, err := http.Get("http://" + f.Coordinators[0].Health + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET /healthz on --health-addr: HTTP %d, want 200", resp.StatusCode)
+		}
+		jobs, err := http.Get("http://" + f.Coordinators[0].Health + "/v1/jobs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs.Body.Close()
+		if jobs.StatusCode == http.StatusOK {
+			t.Error("--health-addr serves /v1/jobs")
+		}
+	})
 	t.Run("plain HTTP", func(t *testing.T) {
 		if resp, err := http.Get(strings.Replace(base, "https://", "http://", 1) + "/v1/jobs"); err == nil {
 			defer resp.Body.Close()

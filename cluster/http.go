@@ -48,18 +48,27 @@ func (h *httpServer) close(ctx context.Context) error {
 }
 
 func (n *Node) serveHTTP() (*httpServer, error) {
-	ln, err := net.Listen("tcp", n.cfg.HTTPAddr)
-	if err != nil {
-		return nil, fmt.Errorf("listen for http on %s: %w", n.cfg.HTTPAddr, err)
-	}
+	var tlsConfig *tls.Config
 	if n.cfg.TLS != nil {
 		// Every caller shows a certificate of the farm's CA before any
 		// route runs; which role may call what is decided per route.
-		ln = tls.NewListener(ln, n.cfg.TLS.ServerConfig())
+		tlsConfig = n.cfg.TLS.ServerConfig()
 	}
-	h := &httpServer{srv: &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second}, ln: ln}
-	go func() { _ = h.srv.Serve(ln) }()
-	return h, nil
+	return serve(n.cfg.HTTPAddr, n.Handler(), tlsConfig)
+}
+
+// serve serves h on addr, over TLS when tlsConfig is set.
+func serve(addr string, h http.Handler, tlsConfig *tls.Config) (*httpServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for http on %s: %w", addr, err)
+	}
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+	}
+	s := &httpServer{srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}, ln: ln}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
 }
 
 // Handler is the coordinator's HTTP API. Who may call what is decided by

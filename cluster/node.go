@@ -43,6 +43,9 @@ type Config struct {
 	HTTPAddr   string
 	RaftAddr   string
 	GossipAddr string
+	// HealthAddr, when set, serves GET /healthz alone over plain HTTP, for
+	// orchestrators' health checks, which present no client certificate.
+	HealthAddr string
 	// Join lists gossip addresses of other members.
 	Join []string
 	// BootstrapExpect is the number of coordinators to wait for before
@@ -96,6 +99,7 @@ type Node struct {
 	bolt    *raftboltdb.BoltStore
 	gossip  *Gossip
 	http    *httpServer
+	health  *httpServer // nil without HealthAddr
 	metrics *metrics
 	hub     *hub
 	leases  *leaseTable
@@ -187,6 +191,13 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	if n.http, err = n.serveHTTP(); err != nil {
 		return err
+	}
+	if n.cfg.HealthAddr != "" {
+		health := http.NewServeMux()
+		health.HandleFunc("GET /healthz", n.healthz)
+		if n.health, err = serve(n.cfg.HealthAddr, health, nil); err != nil {
+			return err
+		}
 	}
 	n.wg.Add(2)
 	go func() { defer n.wg.Done(); n.membership(ctx) }()
@@ -396,8 +407,10 @@ func (n *Node) Close(ctx context.Context) error {
 		n.cancel()
 	}
 	var errs []error
-	if n.http != nil {
-		errs = append(errs, n.http.close(ctx))
+	for _, h := range []*httpServer{n.http, n.health} {
+		if h != nil {
+			errs = append(errs, h.close(ctx))
+		}
 	}
 	n.wg.Wait()
 	if n.gossip != nil {

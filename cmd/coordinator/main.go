@@ -48,6 +48,7 @@ func newCoordinatorCmd() *cobra.Command {
 	fl.StringVar(&f.cfg.HTTPAddr, "http-addr", "127.0.0.1:7000", "HOST:PORT of the HTTP API")
 	fl.StringVar(&f.cfg.RaftAddr, "raft-addr", "127.0.0.1:7001", "HOST:PORT for Raft traffic")
 	fl.StringVar(&f.cfg.GossipAddr, "gossip-addr", "127.0.0.1:7002", "HOST:PORT for memberlist gossip")
+	fl.StringVar(&f.cfg.HealthAddr, "health-addr", "", "HOST:PORT serving GET /healthz alone over plain HTTP, for health checks that have no client certificate (default: not served)")
 	fl.StringVar(&f.join, "join", "", "comma-separated gossip addresses of other members")
 	fl.IntVar(&f.cfg.BootstrapExpect, "bootstrap-expect", 0, "bootstrap a new cluster once this many coordinators see each other (1: alone; 0: join an existing cluster)")
 	fl.StringVar(&f.storageURL, "storage", "", "file:///path or s3://bucket?endpoint=HOST:PORT&secure=false (default file://DATA-DIR/blobs); S3 credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")

@@ -123,8 +123,10 @@ func (p *Process) Log() string { return p.log.String() }
 type Coordinator struct {
 	*Process
 	HTTP, Raft, Gossip string
-	host               *host // with Options.Namespaces
-	secure             bool
+	// Health serves /healthz over plain HTTP (--health-addr).
+	Health string
+	host   *host // with Options.Namespaces
+	secure bool
 }
 
 // URL is the coordinator's API base URL.
@@ -200,13 +202,13 @@ func Start(tb testing.TB, o Options) *Farm {
 		hosts, agentIP = newHosts(tb, o.Coordinators)
 	}
 	for i := 1; i <= o.Coordinators; i++ {
-		addrs := testkit.FreeAddrs(tb, "127.0.0.1", 3)
-		c := &Coordinator{HTTP: addrs[0], Raft: addrs[1], Gossip: addrs[2], secure: !o.Insecure}
+		addrs := testkit.FreeAddrs(tb, "127.0.0.1", 4)
+		c := &Coordinator{HTTP: addrs[0], Raft: addrs[1], Gossip: addrs[2], Health: addrs[3], secure: !o.Insecure}
 		c.Process = &Process{Name: fmt.Sprintf("c%d", i), bin: filepath.Join(f.bin, "coordinator")}
 		c.TLS = f.issue(pki.RoleServer, c.Name)
 		if hosts != nil {
 			h := hosts[i-1]
-			c.HTTP, c.Raft, c.Gossip, c.host = h.ip+":7000", h.ip+":7001", h.ip+":7002", &h
+			c.HTTP, c.Raft, c.Gossip, c.Health, c.host = h.ip+":7000", h.ip+":7001", h.ip+":7002", h.ip+":7003", &h
 			c.Process.netns = h.netns
 		}
 		f.Coordinators = append(f.Coordinators, c)
@@ -214,7 +216,7 @@ func Start(tb testing.TB, o Options) *Farm {
 	gossip := f.GossipAddrs()
 	for _, c := range f.Coordinators {
 		c.Args = []string{"--node-id", c.Name, "--data-dir", filepath.Join(f.dir, c.Name),
-			"--http-addr", c.HTTP, "--raft-addr", c.Raft, "--gossip-addr", c.Gossip,
+			"--http-addr", c.HTTP, "--raft-addr", c.Raft, "--gossip-addr", c.Gossip, "--health-addr", c.Health,
 			"--join", strings.Join(gossip, ","), "--bootstrap-expect", fmt.Sprint(o.Coordinators),
 			"--storage", f.Storage, "--lease-ttl", o.LeaseTTL.String(), "--failover-grace", (2 * o.LeaseTTL).String(),
 			"--fast", "--log-level", "warn"}
