@@ -247,3 +247,21 @@ func fileSerial(t *testing.T, path string) string {
 	}
 	return cert.SerialNumber.String()
 }
+
+// TestFarmInsecureDev runs a farm with --insecure-dev, as before TLS: plain
+// HTTP and Raft, gossip in clear. It must still elect, replicate and encode.
+func TestFarmInsecureDev(t *testing.T) {
+	skipShort(t)
+	f := farmtest.Start(t, farmtest.Options{Coordinators: 3, Agents: 1, Insecure: true})
+	if u := f.Coordinators[0].URL(); !strings.HasPrefix(u, "http://") {
+		t.Fatalf("insecure farm URL %s", u)
+	}
+	src := testmedia.Generate(t, testmedia.CFR(4, 320, 240, 25, false))
+	j := f.WaitJob(f.Submit(src, smallJob).ID, 2*time.Minute)
+	wantPublished(t, f, j, 100)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if ids, err := voters(ctx, f); err != nil || len(ids) != 3 {
+		t.Errorf("voters %v (%v), want 3", ids, err)
+	}
+}
