@@ -136,17 +136,18 @@ func (n *Node) forwardToLeader(next http.Handler) http.Handler {
 			writeError(w, http.StatusServiceUnavailable, "leader address unusable")
 			return
 		}
-		p := httputil.NewSingleHostReverseProxy(u)
-		// The leader believes the forwarded caller only from this node's
-		// server certificate, presented by n.peers.
-		p.Transport = n.peers
-		direct := p.Director
-		p.Director = func(out *http.Request) {
-			direct(out)
-			forwardCaller(out, callerOf(r.Context()))
-		}
-		p.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, err error) {
-			writeError(w, http.StatusServiceUnavailable, "leader unreachable: "+err.Error())
+		p := &httputil.ReverseProxy{
+			// The leader believes the forwarded caller only from this
+			// node's server certificate, presented by n.peers.
+			Transport: n.peers,
+			Rewrite: func(pr *httputil.ProxyRequest) {
+				pr.SetURL(u)
+				pr.SetXForwarded()
+				forwardCaller(pr.Out, callerOf(r.Context()))
+			},
+			ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+				writeError(w, http.StatusServiceUnavailable, "leader unreachable: "+err.Error())
+			},
 		}
 		p.ServeHTTP(w, r)
 	})

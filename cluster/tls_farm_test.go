@@ -3,9 +3,7 @@ package cluster_test
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"net"
 	"os"
@@ -207,7 +205,7 @@ func TestFarmRotatesCertificatesOnSIGHUP(t *testing.T) {
 		p.Reload()
 	}
 	// The coordinator logs at warn in test farms: what it serves tells.
-	want := fileSerial(t, coord.TLS.Cert)
+	want := pkitest.ReadCert(t, coord.TLS.Cert).SerialNumber.String()
 	testkit.WaitFor(t, 10*time.Second, "the coordinator to serve its new certificate", func() bool { return servedSerial(t, f, coord) == want })
 	if want == before {
 		t.Fatalf("the rewritten certificate has the old serial %s", before)
@@ -229,23 +227,6 @@ func servedSerial(t *testing.T, f *farmtest.Farm, c *farmtest.Coordinator) strin
 	}
 	defer conn.Close()
 	return conn.ConnectionState().PeerCertificates[0].SerialNumber.String()
-}
-
-func fileSerial(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, _ := pem.Decode(b)
-	if block == nil {
-		t.Fatalf("%s holds no PEM", path)
-	}
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert.SerialNumber.String()
 }
 
 // TestFarmInsecureDev runs a farm with --insecure-dev, as before TLS: plain

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sunomi/sunomi/cluster/pki"
+	"github.com/sunomi/sunomi/internal/pkitest"
 )
 
 // TestTLSCommands makes a CA and a certificate of each role as an operator
@@ -41,7 +40,7 @@ func TestTLSCommands(t *testing.T) {
 			if got := m.Identity(); got != (pki.Identity{Role: role, Name: name}) {
 				t.Errorf("identity %v, want %s %s", got, role, name)
 			}
-			cert := readCert(t, filepath.Join(out, name+".pem"))
+			cert := pkitest.ReadCert(t, filepath.Join(out, name+".pem"))
 			if !slices.Contains(cert.DNSNames, "coord.example.internal") || !slices.ContainsFunc(cert.IPAddresses, func(ip net.IP) bool { return ip.Equal(net.ParseIP("10.0.0.7")) }) {
 				t.Errorf("SANs %v %v, want the --dns and --ip given", cert.DNSNames, cert.IPAddresses)
 			}
@@ -74,21 +73,4 @@ func TestGossipKeygen(t *testing.T) {
 	if err != nil || len(key) != 32 {
 		t.Errorf("gossip keygen printed %q: %d bytes (%v), want 32 bytes of base64", out, len(key), err)
 	}
-}
-
-func readCert(t *testing.T, path string) *x509.Certificate {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, _ := pem.Decode(b)
-	if block == nil {
-		t.Fatalf("%s holds no PEM", path)
-	}
-	c, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }

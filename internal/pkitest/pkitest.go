@@ -4,6 +4,9 @@
 package pkitest
 
 import (
+	"crypto/x509"
+	"encoding/pem"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -54,4 +57,22 @@ func (ca *CA) Material(role pki.Role, name string) *pki.Material {
 		ca.tb.Fatal(err)
 	}
 	return m
+}
+
+// ReadCert parses the PEM certificate at path.
+func ReadCert(tb testing.TB, path string) *x509.Certificate {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		tb.Fatalf("%s holds no PEM", path)
+	}
+	c, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
 }
