@@ -69,6 +69,7 @@ func ReadCert(tb testing.TB, path string) *x509.Certificate {
 	block, _ := pem.Decode(b)
 	if block == nil {
 		tb.Fatalf("%s holds no PEM", path)
+		return nil // not reached: Fatalf ends the test
 	}
 	c, err := x509.ParseCertificate(block.Bytes)
 	if err != nil {
