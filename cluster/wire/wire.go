@@ -11,9 +11,6 @@ import (
 	"github.com/sunomi/sunomi/scheduler"
 )
 
-// Header carrying the cluster token on every request.
-const TokenHeader = "X-Sunomi-Token"
-
 // The states and kinds in these bodies are the scheduler's own types: the
 // domain spells its vocabulary once, and the JSON carries the same strings.
 
