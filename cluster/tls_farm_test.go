@@ -189,20 +189,34 @@ func TestFarmRotatesCertificatesOnSIGHUP(t *testing.T) {
 	skipShort(t)
 	f := farmtest.Start(t, farmtest.Options{Coordinators: 1, Agents: 1})
 	coord, agent := f.Coordinators[0], f.Agents[0]
-	src := testmedia.Generate(t, testmedia.CFR(10, 320, 240, 25, true))
+	src := testmedia.Generate(t, testmedia.CFR(20, 320, 240, 25, true))
 	j := f.Submit(src, smallJob)
 	f.Eventually(time.Minute, "encoding under way", func(ctx context.Context) (bool, error) {
 		job, err := f.Client().Job(ctx, j.ID)
 		return err == nil && job.State == scheduler.JobEncoding, err
 	})
 	before := servedSerial(t, f, coord)
-	for _, p := range []*farmtest.Process{coord.Process, agent} {
-		role := pki.RoleAgent
-		if p == coord.Process {
-			role = pki.RoleServer
-		}
+	roles := map[*farmtest.Process]pki.Role{coord.Process: pki.RoleServer, agent: pki.RoleAgent}
+	// A certificate for another name is refused: the node keeps its own.
+	for p, role := range roles {
+		other := f.CA.Files(role, p.Name+"-other")
+		copyFile(t, other.Cert, p.TLS.Cert)
+		copyFile(t, other.Key, p.TLS.Key)
+		p.Reload()
+		testkit.WaitFor(t, 10*time.Second, p.Name+" to refuse the certificate of another node",
+			func() bool { return strings.Contains(p.Log(), "reload of TLS certificates failed") })
+	}
+	if got := servedSerial(t, f, coord); got != before {
+		t.Fatalf("the coordinator serves %s after a refused reload, want its certificate %s", got, before)
+	}
+	for p, role := range roles {
 		f.CA.Issue(role, p.Name, filepath.Dir(p.TLS.Cert))
 		p.Reload()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if job, err := f.Client().Job(ctx, j.ID); err != nil || job.State.Finished() {
+		t.Fatalf("job %s (%v) already over at the rotation: make it longer", job.State, err)
 	}
 	// The coordinator logs at warn in test farms: what it serves tells.
 	want := pkitest.ReadCert(t, coord.TLS.Cert).SerialNumber.String()
@@ -212,9 +226,20 @@ func TestFarmRotatesCertificatesOnSIGHUP(t *testing.T) {
 	}
 	testkit.WaitFor(t, 10*time.Second, "the agent to reload", func() bool { return strings.Contains(agent.Log(), "reloaded TLS certificates") })
 	j = f.WaitJob(j.ID, 2*time.Minute)
-	wantPublished(t, f, j, 250)
+	wantPublished(t, f, j, 500)
 	if !coord.Running() || !agent.Running() {
 		t.Error("a process exited on SIGHUP")
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 
