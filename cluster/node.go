@@ -138,7 +138,7 @@ func New(cfg Config) (*Node, error) {
 	n := &Node{cfg: cfg, log: cfg.Logger.With("component", "coordinator", "node_id", cfg.NodeID),
 		hub: newHub(), changed: make(chan struct{}), leases: newLeaseTable(), pub: newPublisher()}
 	n.fsm = scheduler.NewFSM(n.onChange)
-	n.peers = &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 8, IdleConnTimeout: 90 * time.Second,
+	n.peers = &http.Transport{MaxIdleConnsPerHost: 8, IdleConnTimeout: 90 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second, ForceAttemptHTTP2: true}
 	if cfg.TLS != nil {
 		n.peers.TLSClientConfig = cfg.TLS.ClientConfig()
