@@ -204,7 +204,7 @@ func BenchmarkFarmRaftThroughput(b *testing.B) {
 	fmt.Fprintf(&w, "  %-28s %10d\n", "failed requests", failed.Load())
 	fmt.Fprintf(&w, "  %-28s %10.0f\n", "commands/s", rate)
 	fmt.Fprintf(&w, "  target ≥ %.0f/s: %s\n", benchRaftTarget, benchVerdict(rate >= benchRaftTarget))
-	fmt.Fprintf(&w, "  note: each command is a full POST /v1/jobs (HTTP + JSON, token check, storage Stat of\n"+
+	fmt.Fprintf(&w, "  note: each command is a full POST /v1/jobs (HTTPS with mutual TLS + JSON, certificate role check, storage Stat of\n"+
 		"  the source, Raft apply with fsync on 3 nodes); clients, coordinators and their fsyncs share %d CPUs,\n"+
 		"  so this is a lower bound on the Raft log's own rate.\n", runtime.NumCPU())
 	if failed.Load() > 0 {
