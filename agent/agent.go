@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sunomi/sunomi/cluster/client"
+	"github.com/sunomi/sunomi/cluster/pki"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/retry"
 )
@@ -48,8 +49,10 @@ type Config struct {
 	GossipAddr string
 	// GossipKey is the memberlist encryption key (16, 24 or 32 bytes).
 	GossipKey []byte
-	// Token is the cluster token sent on every request.
-	Token   string
+	// TLS is the agent's certificate material: it calls only coordinators
+	// presenting a server certificate of its CA, over HTTPS. Nil only under
+	// --insecure-dev.
+	TLS     *pki.Material
 	Version string
 	// Prefetch is how many leased tasks may wait, inputs downloaded, for a
 	// free slot: 0 means the default 1, a negative value none.
@@ -116,6 +119,13 @@ func (c Config) withDefaults() (Config, error) {
 	if len(c.Coordinators) == 0 && len(c.Join) == 0 {
 		return c, errors.New("agent: coordinator URLs or gossip addresses to join are required")
 	}
+	if c.TLS != nil {
+		// Coordinators act on an agent's calls only for the node its
+		// certificate names: a mismatch would be refused on every call.
+		if id := c.TLS.Identity(); id.Role != pki.RoleAgent || id.Name != c.NodeID {
+			return c, fmt.Errorf("agent: the TLS certificate is for %s, want an agent certificate named %q (the node ID)", id, c.NodeID)
+		}
+	}
 	if c.Slots <= 0 {
 		c.Slots = 1
 	}
@@ -162,7 +172,7 @@ func transferClient(c Config) *http.Client {
 	if c.HTTPClient != nil {
 		return c.HTTPClient
 	}
-	return &http.Client{Transport: &http.Transport{
+	t := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConnsPerHost:   16,
@@ -170,7 +180,11 @@ func transferClient(c Config) *http.Client {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: time.Minute,
 		ExpectContinueTimeout: time.Second,
-	}}
+	}
+	if c.TLS != nil {
+		t.TLSClientConfig = client.TransferTLSConfig(c.TLS)
+	}
+	return &http.Client{Transport: t}
 }
 
 // Agent is one worker node. Create it with New and run it with Run.
@@ -217,7 +231,7 @@ func New(cfg Config) (*Agent, error) {
 	a := &Agent{
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "agent", "agent_id", cfg.NodeID),
-		client:   client.New(cfg.Coordinators, cfg.Token, cfg.HTTPClient),
+		client:   client.New(cfg.Coordinators, cfg.TLS, cfg.HTTPClient),
 		transfer: transferClient(cfg),
 		slots:    make(chan struct{}, cfg.Slots),
 		changed:  make(chan struct{}, 1),

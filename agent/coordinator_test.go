@@ -19,10 +19,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sunomi/sunomi/cluster/pki"
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/internal/pkitest"
 )
 
-const testToken = "t0ken"
+// testAgentID is the node the agents of these tests run as, and the name in
+// their certificate.
+const testAgentID = "agent-1"
 
 // report is a Complete or a Fail the coordinator received.
 type report struct {
@@ -49,6 +53,8 @@ type fakeCoordinator struct {
 	t       *testing.T
 	srv     *httptest.Server
 	reports chan report
+	// agentTLS is the material of an agent of this coordinator's farm.
+	agentTLS *pki.Material
 
 	mu         sync.Mutex
 	pending    []wire.Assignment
@@ -113,14 +119,20 @@ func newFakeCoordinator(t *testing.T) *fakeCoordinator {
 		_, _ = w.Write(b)
 	})
 	mux.HandleFunc("PUT /objects/{key...}", f.put)
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/v1/") && r.Header.Get(wire.TokenHeader) != testToken {
-			w.WriteHeader(http.StatusUnauthorized)
-			_ = json.NewEncoder(w).Encode(wire.Error{Error: "wrong cluster token"})
+	// The fake speaks mutual TLS as a coordinator does: a server
+	// certificate of the farm's CA, and the agent's certificate required.
+	ca := pkitest.New(t)
+	f.agentTLS = ca.Material(pki.RoleAgent, testAgentID)
+	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id, err := pki.PeerIdentity(*r.TLS, pki.RoleAgent); err != nil || id.Name != testAgentID {
+			w.WriteHeader(http.StatusForbidden)
+			_ = json.NewEncoder(w).Encode(wire.Error{Error: fmt.Sprintf("caller %v is not agent %s: %v", id, testAgentID, err)})
 			return
 		}
 		mux.ServeHTTP(w, r)
 	}))
+	f.srv.TLS = ca.Material(pki.RoleServer, "c1").ServerConfig()
+	f.srv.StartTLS()
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -388,12 +400,12 @@ func startAgent(t *testing.T, f *fakeCoordinator, edit func(*Config)) *running {
 		t.Fatal(err)
 	}
 	cfg := Config{
-		NodeID:       "agent-1",
+		NodeID:       testAgentID,
 		DataDir:      t.TempDir(),
 		Slots:        1,
 		Encoders:     []string{"libx264"},
 		Coordinators: []string{f.srv.URL},
-		Token:        testToken,
+		TLS:          f.agentTLS,
 		Version:      "test",
 		LeaseWait:    300 * time.Millisecond,
 		Heartbeat:    50 * time.Millisecond,

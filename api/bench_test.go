@@ -30,7 +30,6 @@ import (
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/cluster/client"
-	"github.com/sunomi/sunomi/internal/farmtest"
 	"github.com/sunomi/sunomi/internal/pgtest"
 	"github.com/sunomi/sunomi/internal/postgres"
 	"github.com/sunomi/sunomi/storage"
@@ -252,7 +251,7 @@ func benchServer(b *testing.B) (*store.Store, string) {
 	srv, err := New(Config{
 		Store:       db,
 		Blobs:       blobs,
-		Farm:        client.New([]string{deadFarm}, farmtest.Token, nil),
+		Farm:        client.New([]string{deadFarm}, nil, nil),
 		Auth:        AuthConfig{SigningKeys: []SigningKey{{ID: "bench", Secret: []byte("bench-signing-key-0123456789abcdefghij")}}},
 		MediaSecret: []byte("bench-media-secret-0123456789"),
 		PublicURL:   baseURL,

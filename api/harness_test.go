@@ -101,7 +101,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		farmClient = e.farm.Client()
 	} else {
 		// No farm: submitting fails as it does when the farm is down.
-		farmClient = client.New([]string{"http://" + deadAddr(t)}, farmtest.Token, nil)
+		farmClient = client.New([]string{"http://" + deadAddr(t)}, nil, nil)
 	}
 	if ec.wrapFarm != nil {
 		farmClient = ec.wrapFarm(farmClient)

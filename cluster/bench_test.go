@@ -166,7 +166,7 @@ func BenchmarkFarmRaftThroughput(b *testing.B) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := client.New([]string{leader.URL()}, farmtest.Token, nil)
+			c := client.New([]string{leader.URL()}, f.ClientTLS(), nil)
 			for time.Now().Before(stop) {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				_, err := c.SubmitJob(ctx, "", wire.SubmitJob{Source: key, Options: smallJob})
@@ -190,7 +190,7 @@ func BenchmarkFarmRaftThroughput(b *testing.B) {
 	// served locally, so a follower may lag for a moment).
 	for _, c := range f.Coordinators {
 		f.Eventually(30*time.Second, c.Name+" listing every accepted job", func(ctx context.Context) (bool, error) {
-			jobs, err := client.New([]string{c.URL()}, farmtest.Token, nil).Jobs(ctx)
+			jobs, err := client.New([]string{c.URL()}, f.ClientTLS(), nil).Jobs(ctx)
 			if err != nil {
 				return false, err
 			}
@@ -204,7 +204,7 @@ func BenchmarkFarmRaftThroughput(b *testing.B) {
 	fmt.Fprintf(&w, "  %-28s %10d\n", "failed requests", failed.Load())
 	fmt.Fprintf(&w, "  %-28s %10.0f\n", "commands/s", rate)
 	fmt.Fprintf(&w, "  target ≥ %.0f/s: %s\n", benchRaftTarget, benchVerdict(rate >= benchRaftTarget))
-	fmt.Fprintf(&w, "  note: each command is a full POST /v1/jobs (HTTP + JSON, token check, storage Stat of\n"+
+	fmt.Fprintf(&w, "  note: each command is a full POST /v1/jobs (HTTPS with mutual TLS + JSON, certificate role check, storage Stat of\n"+
 		"  the source, Raft apply with fsync on 3 nodes); clients, coordinators and their fsyncs share %d CPUs,\n"+
 		"  so this is a lower bound on the Raft log's own rate.\n", runtime.NumCPU())
 	if failed.Load() > 0 {
@@ -249,7 +249,7 @@ func BenchmarkFarmFailover(b *testing.B) {
 		}
 		killed := time.Now()
 		old.Kill()
-		c := client.New(survivors, farmtest.Token, nil)
+		c := client.New(survivors, f.ClientTLS(), nil)
 		var gap time.Duration
 		var leasedBy string
 		deadline := killed.Add(2 * time.Minute)
@@ -282,7 +282,7 @@ func BenchmarkFarmFailover(b *testing.B) {
 		benchWaitDone(b, f, j.ID)
 		old.Restart(b)
 		f.Eventually(time.Minute, old.Name+" back in the cluster", func(ctx context.Context) (bool, error) {
-			cl, err := client.New([]string{old.URL()}, farmtest.Token, nil).Cluster(ctx)
+			cl, err := client.New([]string{old.URL()}, f.ClientTLS(), nil).Cluster(ctx)
 			return err == nil && cl.Leader != "", err
 		})
 	}

@@ -2,44 +2,83 @@ package cluster
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/sunomi/sunomi/cluster/pki"
 )
 
-// Credentials are what coordinators and agents share to trust each other:
-// the cluster token on the HTTP API and the memberlist encryption key.
+// Credentials are what coordinators and agents prove themselves with: the
+// node's TLS material (its role-bearing certificate and the farm's CA) and
+// the memberlist encryption key.
 type Credentials struct {
-	Token     string
+	// TLS is nil only under --insecure-dev.
+	TLS       *pki.Material
 	GossipKey []byte
 }
 
-// CredentialSources name where each credential may come from: a flag value,
-// a file, or else the environment ($SUNOMI_TOKEN, $SUNOMI_GOSSIP_KEY).
+// CredentialSources name where each credential may come from: the TLS files
+// and the gossip key as a value, a file, or else $SUNOMI_GOSSIP_KEY.
 type CredentialSources struct {
-	Token, TokenFile         string
+	TLS                      pki.Files
 	GossipKey, GossipKeyFile string
+	// InsecureDev lets a node run without TLS material or gossip key.
+	InsecureDev bool
 }
 
-// ReadCredentials resolves the credentials; the gossip key is base64 of 16,
-// 24 or 32 bytes.
+// ErrNoCredentials is the one-line refusal of a coordinator or agent started
+// without its TLS material and gossip key.
+var ErrNoCredentials = errors.New("TLS material and a gossip key are required: pass --tls-ca, --tls-cert, --tls-key and --gossip-key " +
+	"(or SUNOMI_TLS_CA, SUNOMI_TLS_CERT, SUNOMI_TLS_KEY, SUNOMI_GOSSIP_KEY; see `sunomi tls` and `sunomi gossip keygen`), " +
+	"or --insecure-dev for a throwaway farm nobody else can reach")
+
+// ReadCredentials loads what a coordinator or agent needs to join the farm.
+// Both the TLS files and the gossip key are required unless InsecureDev;
+// what is given is used even then.
 func ReadCredentials(src CredentialSources) (Credentials, error) {
 	var c Credentials
 	var err error
-	if c.Token, err = secret(src.Token, src.TokenFile, "SUNOMI_TOKEN"); err != nil {
+	if c.GossipKey, err = ReadGossipKey(src.GossipKey, src.GossipKeyFile); err != nil {
 		return c, err
 	}
-	key, err := secret(src.GossipKey, src.GossipKeyFile, "SUNOMI_GOSSIP_KEY")
-	if err != nil || key == "" {
-		return c, err
+	if !src.InsecureDev && (!src.TLS.Given() || c.GossipKey == nil) {
+		return c, ErrNoCredentials
 	}
-	if c.GossipKey, err = base64.StdEncoding.DecodeString(key); err != nil {
-		return c, fmt.Errorf("gossip key is not base64: %w", err)
-	}
-	if l := len(c.GossipKey); l != 16 && l != 24 && l != 32 {
-		return c, fmt.Errorf("gossip key is %d bytes, want 16, 24 or 32", l)
+	if src.TLS.Given() {
+		if c.TLS, err = pki.Load(src.TLS); err != nil {
+			return c, err
+		}
 	}
 	return c, nil
+}
+
+// ReadGossipKey resolves the gossip key from its flag, file or
+// $SUNOMI_GOSSIP_KEY: base64 of 16, 24 or 32 bytes; nil when none is given.
+func ReadGossipKey(value, file string) ([]byte, error) {
+	key, err := secret(value, file, "SUNOMI_GOSSIP_KEY")
+	if err != nil || key == "" {
+		return nil, err
+	}
+	b, err := base64.StdEncoding.DecodeString(key)
+	if err != nil {
+		return nil, fmt.Errorf("gossip key is not base64: %w", err)
+	}
+	if l := len(b); l != 16 && l != 24 && l != 32 {
+		return nil, fmt.Errorf("gossip key is %d bytes, want 16, 24 or 32", l)
+	}
+	return b, nil
+}
+
+// LoadTLS loads the TLS material of a caller of the farm (the API, the
+// operator commands), which is optional: nil when no file is named, to talk
+// to a farm run with --insecure-dev.
+func LoadTLS(files pki.Files) (*pki.Material, error) {
+	if !files.Given() {
+		return nil, nil
+	}
+	return pki.Load(files)
 }
 
 // secret reads a value from its flag, else its file, else the environment.

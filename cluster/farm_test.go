@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/sunomi/sunomi/cluster/client"
+	"github.com/sunomi/sunomi/cluster/pki"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/internal/farmtest"
@@ -269,29 +271,37 @@ func TestFarmBadRequests(t *testing.T) {
 	skipShort(t)
 	f := farmtest.Start(t, farmtest.Options{Coordinators: 1, Agents: 0})
 	base := f.Coordinators[0].URL()
+	operator := &http.Client{Transport: client.Transport(f.ClientTLS())}
+	agent := &http.Client{Transport: client.Transport(f.CA.Material(pki.RoleAgent, "a9"))}
 	tests := []struct {
-		name, method, path, body, token string
-		want                            int
-		wantInError                     string
+		name, method, path, body string
+		as                       *http.Client
+		want                     int
+		wantInError              string
 	}{
-		{"unknown job", "GET", "/v1/jobs/nope", "", farmtest.Token, 404, "not found"},
-		{"cancel unknown job", "DELETE", "/v1/jobs/nope", "", farmtest.Token, 404, "not found"},
-		{"malformed JSON", "POST", "/v1/jobs", "{source:", farmtest.Token, 400, "malformed JSON"},
-		{"unknown field", "POST", "/v1/jobs", `{"src":"x"}`, farmtest.Token, 400, "malformed JSON"},
-		{"missing source", "POST", "/v1/jobs", `{"source":"uploads/none.mp4"}`, farmtest.Token, 400, "not found in storage"},
-		{"empty source", "POST", "/v1/jobs", `{}`, farmtest.Token, 400, "source is required"},
-		{"bad options", "POST", "/v1/jobs", `{"source":"x","options":{"crf":99}}`, farmtest.Token, 400, ""},
-		{"wrong token", "GET", "/v1/jobs", "", "wrong", 401, "token"},
-		{"no token", "GET", "/v1/agents", "", "", 401, "token"},
-		{"upload outside uploads/", "PUT", "/v1/uploads/videos/x", "data", farmtest.Token, 400, "uploads/"},
+		{"unknown job", "GET", "/v1/jobs/nope", "", operator, 404, "not found"},
+		{"cancel unknown job", "DELETE", "/v1/jobs/nope", "", operator, 404, "not found"},
+		{"malformed JSON", "POST", "/v1/jobs", "{source:", operator, 400, "malformed JSON"},
+		{"unknown field", "POST", "/v1/jobs", `{"src":"x"}`, operator, 400, "malformed JSON"},
+		{"missing source", "POST", "/v1/jobs", `{"source":"uploads/none.mp4"}`, operator, 400, "not found in storage"},
+		{"empty source", "POST", "/v1/jobs", `{}`, operator, 400, "source is required"},
+		{"bad options", "POST", "/v1/jobs", `{"source":"x","options":{"crf":99}}`, operator, 400, ""},
+		{"upload outside uploads/", "PUT", "/v1/uploads/videos/x", "data", operator, 400, "uploads/"},
+		// Roles: an agent certificate is for the agent protocol only, a
+		// client certificate never for it, and neither may join Raft.
+		{"agent submits a job", "POST", "/v1/jobs", `{"source":"uploads/x"}`, agent, 403, "agent certificate"},
+		{"agent cancels a job", "DELETE", "/v1/jobs/nope", "", agent, 403, "agent certificate"},
+		{"agent lists jobs", "GET", "/v1/jobs", "", agent, 403, "agent certificate"},
+		{"client leases", "POST", "/v1/agent/lease", `{}`, operator, 403, "client certificate"},
+		{"client completes", "POST", "/v1/agent/complete", `{}`, operator, 403, "client certificate"},
+		{"client heartbeats", "POST", "/v1/agent/heartbeat", `{}`, operator, 403, "client certificate"},
+		{"agent joins raft", "POST", "/v1/cluster/join", `{"id":"a9","raft":"127.0.0.1:1"}`, agent, 403, "server certificate"},
+		{"client joins raft", "POST", "/v1/cluster/join", `{"id":"operator","raft":"127.0.0.1:1"}`, operator, 403, "server certificate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req, _ := http.NewRequest(tt.method, base+tt.path, strings.NewReader(tt.body))
-			if tt.token != "" {
-				req.Header.Set(wire.TokenHeader, tt.token)
-			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := tt.as.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -306,6 +316,39 @@ func TestFarmBadRequests(t *testing.T) {
 			}
 		})
 	}
+	t.Run("no client certificate", func(t *testing.T) {
+		anonymous := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+		if resp, err := anonymous.Get(base + "/v1/jobs"); err == nil {
+			resp.Body.Close()
+			t.Fatalf("a caller without certificate got HTTP %d, want the handshake refused", resp.StatusCode)
+		}
+	})
+	t.Run("health checks need no certificate", func(t *testing.T) {
+		resp, err := http.Get("http://" + f.Coordinators[0].Health + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET /healthz on --health-addr: HTTP %d, want 200", resp.StatusCode)
+		}
+		jobs, err := http.Get("http://" + f.Coordinators[0].Health + "/v1/jobs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs.Body.Close()
+		if jobs.StatusCode == http.StatusOK {
+			t.Error("--health-addr serves /v1/jobs")
+		}
+	})
+	t.Run("plain HTTP", func(t *testing.T) {
+		if resp, err := http.Get(strings.Replace(base, "https://", "http://", 1) + "/v1/jobs"); err == nil {
+			defer resp.Body.Close()
+			if resp.StatusCode < 400 {
+				t.Fatalf("plain HTTP got HTTP %d, want it refused", resp.StatusCode)
+			}
+		}
+	})
 }
 
 // TestFarmChaos runs six jobs on three coordinators and three agents while
@@ -367,7 +410,7 @@ func TestFarmFrozenLeaderStepsDown(t *testing.T) {
 	skipShort(t)
 	f := farmtest.Start(t, farmtest.Options{Coordinators: 3, Agents: 1})
 	old := f.Leader()
-	oldTerm := clusterOf(t, old).Term
+	oldTerm := clusterOf(t, f, old).Term
 	old.Freeze()
 	var fresh *farmtest.Coordinator
 	f.Eventually(30*time.Second, "a new leader among the others", func(ctx context.Context) (bool, error) {
@@ -375,7 +418,7 @@ func TestFarmFrozenLeaderStepsDown(t *testing.T) {
 			if c == old {
 				continue
 			}
-			cl, err := client.New([]string{c.URL()}, farmtest.Token, nil).Cluster(ctx)
+			cl, err := client.New([]string{c.URL()}, f.ClientTLS(), nil).Cluster(ctx)
 			if err == nil && cl.State == raft.Leader.String() {
 				fresh = c
 				return true, nil
@@ -385,12 +428,12 @@ func TestFarmFrozenLeaderStepsDown(t *testing.T) {
 	})
 	old.Thaw()
 	f.Eventually(30*time.Second, "the old leader to follow", func(ctx context.Context) (bool, error) {
-		cl, err := client.New([]string{old.URL()}, farmtest.Token, nil).Cluster(ctx)
+		cl, err := client.New([]string{old.URL()}, f.ClientTLS(), nil).Cluster(ctx)
 		return err == nil && cl.State == "Follower" && cl.Leader == fresh.Name, err
 	})
 	leaders := 0
 	for _, c := range f.Coordinators {
-		cl := clusterOf(t, c)
+		cl := clusterOf(t, f, c)
 		if cl.State == raft.Leader.String() {
 			leaders++
 			if cl.Term <= oldTerm {
@@ -406,11 +449,11 @@ func TestFarmFrozenLeaderStepsDown(t *testing.T) {
 	wantPublished(t, f, j, 100)
 }
 
-func clusterOf(t *testing.T, c *farmtest.Coordinator) wire.Cluster {
+func clusterOf(t *testing.T, f *farmtest.Farm, c *farmtest.Coordinator) wire.Cluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	cl, err := client.New([]string{c.URL()}, farmtest.Token, nil).Cluster(ctx)
+	cl, err := client.New([]string{c.URL()}, f.ClientTLS(), nil).Cluster(ctx)
 	if err != nil {
 		t.Fatalf("cluster status of %s: %v", c.Name, err)
 	}
@@ -437,7 +480,7 @@ func TestFarmPartitionedLeaderStepsDown(t *testing.T) {
 	skipShort(t)
 	f := farmtest.Start(t, farmtest.Options{Coordinators: 3, Agents: 1, Namespaces: true})
 	old := f.Leader()
-	oldTerm := clusterOf(t, old).Term
+	oldTerm := clusterOf(t, f, old).Term
 	f.Partition(old)
 	var fresh *farmtest.Coordinator
 	f.Eventually(30*time.Second, "a new leader among the majority", func(ctx context.Context) (bool, error) {
@@ -445,7 +488,7 @@ func TestFarmPartitionedLeaderStepsDown(t *testing.T) {
 			if c == old {
 				continue
 			}
-			cl, err := client.New([]string{c.URL()}, farmtest.Token, nil).Cluster(ctx)
+			cl, err := client.New([]string{c.URL()}, f.ClientTLS(), nil).Cluster(ctx)
 			if err == nil && cl.State == raft.Leader.String() && cl.Term > oldTerm {
 				fresh = c
 				return true, nil
@@ -463,12 +506,12 @@ func TestFarmPartitionedLeaderStepsDown(t *testing.T) {
 
 	f.Heal(old)
 	f.Eventually(30*time.Second, "the healed node to follow the new leader", func(ctx context.Context) (bool, error) {
-		cl, err := client.New([]string{old.URL()}, farmtest.Token, nil).Cluster(ctx)
+		cl, err := client.New([]string{old.URL()}, f.ClientTLS(), nil).Cluster(ctx)
 		return err == nil && cl.State == "Follower" && cl.Leader == fresh.Name, err
 	})
 	leaders := 0
 	for _, c := range f.Coordinators {
-		if clusterOf(t, c).State == raft.Leader.String() {
+		if clusterOf(t, f, c).State == raft.Leader.String() {
 			leaders++
 		}
 	}

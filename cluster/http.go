@@ -3,7 +3,7 @@ package cluster
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -48,13 +48,27 @@ func (h *httpServer) close(ctx context.Context) error {
 }
 
 func (n *Node) serveHTTP() (*httpServer, error) {
-	ln, err := net.Listen("tcp", n.cfg.HTTPAddr)
-	if err != nil {
-		return nil, fmt.Errorf("listen for http on %s: %w", n.cfg.HTTPAddr, err)
+	var tlsConfig *tls.Config
+	if n.cfg.TLS != nil {
+		// Every caller shows a certificate of the farm's CA before any
+		// route runs; which role may call what is decided per route.
+		tlsConfig = n.cfg.TLS.ServerConfig()
 	}
-	h := &httpServer{srv: &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second}, ln: ln}
-	go func() { _ = h.srv.Serve(ln) }()
-	return h, nil
+	return serve(n.cfg.HTTPAddr, n.Handler(), tlsConfig)
+}
+
+// serve serves h on addr, over TLS when tlsConfig is set.
+func serve(addr string, h http.Handler, tlsConfig *tls.Config) (*httpServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for http on %s: %w", addr, err)
+	}
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+	}
+	s := &httpServer{srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}, ln: ln}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
 }
 
 // Handler is the coordinator's HTTP API. Who may call what is decided by
@@ -69,7 +83,7 @@ func (n *Node) Handler() http.Handler {
 		r.Handle("/v1/blobs/*", b.Handler())
 	}
 	r.Group(func(r chi.Router) {
-		r.Use(n.authenticate, n.identify)
+		r.Use(n.identify)
 		r.Group(func(r chi.Router) {
 			// Operators and the API read the farm and submit or cancel
 			// jobs; agents never do.
@@ -94,6 +108,8 @@ func (n *Node) Handler() http.Handler {
 			r.Post("/v1/agent/complete", n.complete)
 			r.Post("/v1/agent/fail", n.fail)
 		})
+		// Only a coordinator, by its server certificate, may become a voter.
+		r.With(allow(pki.RoleServer), n.forwardToLeader).Post("/v1/cluster/join", n.joinCluster)
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
@@ -102,16 +118,6 @@ func (n *Node) Handler() http.Handler {
 		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path))
 	})
 	return r
-}
-
-func (n *Node) authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if n.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get(wire.TokenHeader)), []byte(n.cfg.Token)) != 1 {
-			writeError(w, http.StatusUnauthorized, "missing or wrong cluster token")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 func (n *Node) forwardToLeader(next http.Handler) http.Handler {
@@ -130,14 +136,18 @@ func (n *Node) forwardToLeader(next http.Handler) http.Handler {
 			writeError(w, http.StatusServiceUnavailable, "leader address unusable")
 			return
 		}
-		p := httputil.NewSingleHostReverseProxy(u)
-		direct := p.Director
-		p.Director = func(out *http.Request) {
-			direct(out)
-			forwardCaller(out, callerOf(r.Context()))
-		}
-		p.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, err error) {
-			writeError(w, http.StatusServiceUnavailable, "leader unreachable: "+err.Error())
+		p := &httputil.ReverseProxy{
+			// The leader believes the forwarded caller only from this
+			// node's server certificate, presented by n.peers.
+			Transport: n.peers,
+			Rewrite: func(pr *httputil.ProxyRequest) {
+				pr.SetURL(u)
+				pr.SetXForwarded()
+				forwardCaller(pr.Out, callerOf(r.Context()))
+			},
+			ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+				writeError(w, http.StatusServiceUnavailable, "leader unreachable: "+err.Error())
+			},
 		}
 		p.ServeHTTP(w, r)
 	})

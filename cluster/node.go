@@ -14,12 +14,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,16 +47,20 @@ type Config struct {
 	HTTPAddr   string
 	RaftAddr   string
 	GossipAddr string
+	// HealthAddr, when set, serves GET /healthz alone over plain HTTP, for
+	// orchestrators' health checks, which present no client certificate.
+	HealthAddr string
 	// Join lists gossip addresses of other members.
 	Join []string
 	// BootstrapExpect is the number of coordinators to wait for before
 	// bootstrapping a new cluster (1: alone); 0 joins an existing one.
 	BootstrapExpect int
 	Store           storage.Store
-	Token           string
 	// TLS is the node's certificate material; nil runs the farm unverified
-	// (--insecure-dev): every caller is then treated as a server.
-	TLS       *pki.Material
+	// (--insecure-dev): plain HTTP and Raft, every caller treated as a
+	// server, and any coordinator in the gossip pool made a voter.
+	TLS *pki.Material
+	// GossipKey encrypts memberlist traffic; nil leaves it in clear.
 	GossipKey []byte
 	Logger    *slog.Logger
 	Registry  prometheus.Registerer
@@ -97,22 +103,29 @@ func (c *Config) defaults() {
 
 // Node is one coordinator.
 type Node struct {
-	cfg     Config
-	log     *slog.Logger
-	fsm     *scheduler.FSM
-	raft    *raft.Raft
-	trans   *raft.NetworkTransport
+	cfg   Config
+	log   *slog.Logger
+	fsm   *scheduler.FSM
+	raft  *raft.Raft
+	trans *raft.NetworkTransport
+	// peers carries what this coordinator sends other coordinators over
+	// HTTP (forwarded writes, join requests): over mutual TLS when the
+	// farm has it, presenting this node's server certificate.
+	peers   *http.Transport
 	bolt    *raftboltdb.BoltStore
 	gossip  *Gossip
 	http    *httpServer
+	health  *httpServer // nil without HealthAddr
 	metrics *metrics
 	hub     *hub
 	leases  *leaseTable
 	pub     *publisher
 	notify  chan bool // raft's leadership notifications
 
-	// bootstrapped is touched by Start and then by the membership loop only.
+	// bootstrapped and joinAfter are touched by Start and then by the
+	// membership loop only.
 	bootstrapped bool
+	joinAfter    time.Time
 
 	// outputs serialises job submissions on the leader, so that two of them
 	// never claim overlapping output prefixes (see checkOutputFreeLocked).
@@ -136,9 +149,20 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("a storage backend is required")
 	}
+	if cfg.TLS != nil {
+		// Peers add a voter under the name in its certificate only.
+		if id := cfg.TLS.Identity(); id.Role != pki.RoleServer || id.Name != cfg.NodeID {
+			return nil, fmt.Errorf("the TLS certificate is for %s, want a server certificate named %q (the node ID)", id, cfg.NodeID)
+		}
+	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("component", "coordinator", "node_id", cfg.NodeID),
 		hub: newHub(), changed: make(chan struct{}), leases: newLeaseTable(), pub: newPublisher()}
 	n.fsm = scheduler.NewFSM(n.onChange)
+	n.peers = &http.Transport{MaxIdleConnsPerHost: 8, IdleConnTimeout: 90 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second, ForceAttemptHTTP2: true}
+	if cfg.TLS != nil {
+		n.peers.TLSClientConfig = cfg.TLS.ClientConfig()
+	}
 	var err error
 	if n.metrics, err = newMetrics(cfg.Registry, n); err != nil {
 		return nil, err
@@ -188,13 +212,25 @@ func (n *Node) Start(ctx context.Context) error {
 	if n.http, err = n.serveHTTP(); err != nil {
 		return err
 	}
+	if n.cfg.HealthAddr != "" {
+		health := http.NewServeMux()
+		health.HandleFunc("GET /healthz", n.healthz)
+		if n.health, err = serve(n.cfg.HealthAddr, health, nil); err != nil {
+			return err
+		}
+	}
 	n.wg.Add(2)
 	go func() { defer n.wg.Done(); n.membership(ctx) }()
 	go func() { defer n.wg.Done(); n.leaderLoop(ctx) }()
 	return nil
 }
 
-func (n *Node) httpURL() string { return "http://" + n.cfg.HTTPAddr }
+func (n *Node) httpURL() string {
+	if n.cfg.TLS != nil {
+		return "https://" + n.cfg.HTTPAddr
+	}
+	return "http://" + n.cfg.HTTPAddr
+}
 
 func (n *Node) openRaft() error {
 	rc := raft.DefaultConfig()
@@ -214,7 +250,7 @@ func (n *Node) openRaft() error {
 	if err != nil {
 		return fmt.Errorf("raft address %q: %w", n.cfg.RaftAddr, err)
 	}
-	if n.trans, err = raft.NewTCPTransportWithLogger(n.cfg.RaftAddr, addr, 3, 5*time.Second, rc.Logger); err != nil {
+	if n.trans, err = n.raftTransport(addr, rc.Logger); err != nil {
 		return fmt.Errorf("listen for raft on %s: %w", n.cfg.RaftAddr, err)
 	}
 	if n.bolt, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(n.cfg.DataDir, "raft.db")}); err != nil {
@@ -240,6 +276,20 @@ func (n *Node) openRaft() error {
 	return nil
 }
 
+// raftTransport runs Raft over mutual TLS, or over plain TCP under
+// --insecure-dev.
+func (n *Node) raftTransport(advertise *net.TCPAddr, logger hclog.Logger) (*raft.NetworkTransport, error) {
+	if n.cfg.TLS == nil {
+		return raft.NewTCPTransportWithLogger(n.cfg.RaftAddr, advertise, 3, 5*time.Second, logger)
+	}
+	stream, err := newTLSStreamLayer(n.cfg.RaftAddr, advertise, n.cfg.TLS, n.cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: stream, MaxPool: 3, Timeout: 5 * time.Second, Logger: logger}), nil
+}
+
 func (n *Node) bootstrap(servers []raft.Server) {
 	err := n.raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error()
 	if err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
@@ -251,8 +301,9 @@ func (n *Node) bootstrap(servers []raft.Server) {
 }
 
 // membership follows the gossip pool: it bootstraps once BootstrapExpect
-// coordinators see each other, and the leader adds new coordinators as
-// voters and tells the state machine about dead agents.
+// coordinators see each other (verified over TLS), asks the leader to add
+// this node as a voter while it is not in the configuration, and the leader
+// tells the state machine about dead agents.
 func (n *Node) membership(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -265,8 +316,12 @@ func (n *Node) membership(ctx context.Context) {
 		case <-tick.C:
 		}
 		n.maybeBootstrap()
-		if n.isLeader() {
+		switch {
+		case n.cfg.TLS == nil && n.isLeader():
+			// --insecure-dev: gossip alone makes voters, as before TLS.
 			n.reconcileVoters()
+		case n.cfg.TLS != nil && !n.isLeader():
+			n.maybeJoin(ctx)
 		}
 	}
 }
@@ -277,9 +332,14 @@ func (n *Node) maybeBootstrap() {
 	}
 	var servers []raft.Server
 	for _, m := range n.gossip.Members() {
-		if m.Meta.Role == RoleCoordinator && m.Meta.Raft != "" {
-			servers = append(servers, raft.Server{ID: raft.ServerID(m.Name), Address: raft.ServerAddress(m.Meta.Raft)})
+		if m.Meta.Role != RoleCoordinator || m.Meta.Raft == "" {
+			continue
 		}
+		if err := n.verifyPeer(m); err != nil {
+			n.log.Warn("not bootstrapping with gossip member", "peer", m.Name, "error", err)
+			continue
+		}
+		servers = append(servers, raft.Server{ID: raft.ServerID(m.Name), Address: raft.ServerAddress(m.Meta.Raft)})
 	}
 	if len(servers) >= n.cfg.BootstrapExpect {
 		// Every coordinator bootstraps with the same sorted configuration,
@@ -289,7 +349,9 @@ func (n *Node) maybeBootstrap() {
 }
 
 // reconcileVoters adds live coordinators missing from the configuration;
-// AddVoter is idempotent, so re-joining is too.
+// AddVoter is idempotent, so re-joining is too. It trusts gossip metadata,
+// so it runs only under --insecure-dev: with TLS, a coordinator joins by
+// proving its server certificate to the leader (join.go).
 func (n *Node) reconcileVoters() {
 	f := n.raft.GetConfiguration()
 	if f.Error() != nil {
@@ -365,8 +427,10 @@ func (n *Node) Close(ctx context.Context) error {
 		n.cancel()
 	}
 	var errs []error
-	if n.http != nil {
-		errs = append(errs, n.http.close(ctx))
+	for _, h := range []*httpServer{n.http, n.health} {
+		if h != nil {
+			errs = append(errs, h.close(ctx))
+		}
 	}
 	n.wg.Wait()
 	if n.gossip != nil {
@@ -378,6 +442,7 @@ func (n *Node) Close(ctx context.Context) error {
 	if n.trans != nil {
 		errs = append(errs, n.trans.Close())
 	}
+	n.peers.CloseIdleConnections()
 	if n.bolt != nil {
 		errs = append(errs, n.bolt.Close())
 	}

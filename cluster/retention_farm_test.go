@@ -23,16 +23,15 @@ import (
 
 // submitKeyed posts a job to one coordinator with an idempotency key and
 // returns the status and the job.
-func submitKeyed(ctx context.Context, base, key, source string) (int, wire.Job, error) {
+func submitKeyed(ctx context.Context, hc *http.Client, base, key, source string) (int, wire.Job, error) {
 	body, _ := json.Marshal(wire.SubmitJob{Source: source})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/jobs", bytes.NewReader(body))
 	if err != nil {
 		return 0, wire.Job{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(wire.TokenHeader, farmtest.Token)
 	req.Header.Set(wire.IdempotencyKeyHeader, key)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return 0, wire.Job{}, err
 	}
@@ -46,14 +45,14 @@ func submitKeyed(ctx context.Context, base, key, source string) (int, wire.Job, 
 
 // submitKeyedUntilAnswered retries a keyed submission on one coordinator
 // while it has no leader to forward to (503) or does not answer.
-func submitKeyedUntilAnswered(base, key, source string) (int, wire.Job, error) {
+func submitKeyedUntilAnswered(hc *http.Client, base, key, source string) (int, wire.Job, error) {
 	var status int
 	var j wire.Job
 	err := testkit.Poll(30*time.Second, func() (bool, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		var err error
-		status, j, err = submitKeyed(ctx, base, key, source)
+		status, j, err = submitKeyed(ctx, hc, base, key, source)
 		return err == nil && status != http.StatusServiceUnavailable, err
 	})
 	return status, j, err
@@ -66,6 +65,7 @@ func submitKeyedUntilAnswered(base, key, source string) (int, wire.Job, error) {
 func TestFarmIdempotentSubmitSurvivesLeaderKill(t *testing.T) {
 	skipShort(t)
 	f := farmtest.Start(t, farmtest.Options{Coordinators: 3, Agents: 0})
+	hc := &http.Client{Transport: client.Transport(f.ClientTLS())}
 	ctx := context.Background()
 	source := "uploads/video-1.mp4"
 	if err := f.Client().Upload(ctx, source, strings.NewReader("bytes of a video"), 16); err != nil {
@@ -73,7 +73,7 @@ func TestFarmIdempotentSubmitSurvivesLeaderKill(t *testing.T) {
 	}
 
 	leader := f.Leader()
-	status, first, err := submitKeyed(ctx, leader.URL(), "video-1", source)
+	status, first, err := submitKeyed(ctx, hc, leader.URL(), "video-1", source)
 	if err != nil || status != http.StatusCreated {
 		t.Fatalf("first submission: status %d, %v; want 201", status, err)
 	}
@@ -84,7 +84,7 @@ func TestFarmIdempotentSubmitSurvivesLeaderKill(t *testing.T) {
 			others = append(others, c)
 		}
 	}
-	status, again, err := submitKeyedUntilAnswered(others[0].URL(), "video-1", source)
+	status, again, err := submitKeyedUntilAnswered(hc, others[0].URL(), "video-1", source)
 	if err != nil || status != http.StatusOK || again.ID != first.ID {
 		t.Errorf("resubmission after the leader died: status %d job %s (%v), want 200 with job %s", status, again.ID, err, first.ID)
 	}
@@ -97,7 +97,7 @@ func TestFarmIdempotentSubmitSurvivesLeaderKill(t *testing.T) {
 	for i, c := range others {
 		wg.Go(func() {
 			var j wire.Job
-			statuses[i], j, errs[i] = submitKeyedUntilAnswered(c.URL(), "video-2", source)
+			statuses[i], j, errs[i] = submitKeyedUntilAnswered(hc, c.URL(), "video-2", source)
 			ids[i] = j.ID
 		})
 	}
@@ -113,11 +113,11 @@ func TestFarmIdempotentSubmitSurvivesLeaderKill(t *testing.T) {
 	if err := f.Client().Upload(ctx, other, strings.NewReader("another video"), 13); err != nil {
 		t.Fatal(err)
 	}
-	if status, _, err := submitKeyedUntilAnswered(others[1].URL(), "video-1", other); status != http.StatusConflict {
+	if status, _, err := submitKeyedUntilAnswered(hc, others[1].URL(), "video-1", other); status != http.StatusConflict {
 		t.Errorf("key reused for another source: status %d (%v), want 409", status, err)
 	}
 
-	jobs, err := client.New([]string{others[0].URL(), others[1].URL()}, farmtest.Token, nil).Jobs(ctx)
+	jobs, err := client.New([]string{others[0].URL(), others[1].URL()}, f.ClientTLS(), nil).Jobs(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sunomi/sunomi/cluster/pki"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/retry"
 )
@@ -54,8 +55,10 @@ const (
 // shutting down); any node can serve any request because followers forward
 // writes to the leader. A Client is safe for concurrent use.
 type Client struct {
-	hc    *http.Client
-	token string
+	hc *http.Client
+	// secure is set when the client holds TLS material: every coordinator
+	// is then called over HTTPS, whatever scheme its URL names.
+	secure bool
 
 	mu sync.Mutex
 	// urls are the coordinators' base URLs without a trailing slash.
@@ -64,24 +67,40 @@ type Client struct {
 	good int // guarded by mu
 }
 
-// New returns a client for the coordinators at baseURLs ("http://host:port";
-// a bare "host:port" means http). token is sent in the X-Sunomi-Token header
-// when set. hc may be nil; a client's overall Timeout, if any, is lifted for
-// long-polls and event streams, which bound themselves.
-func New(baseURLs []string, token string, hc *http.Client) *Client {
+// New returns a client for the coordinators at baseURLs. With TLS material
+// (tlsm not nil) it presents the node's certificate and talks only to
+// coordinators presenting a server certificate of the same CA, over HTTPS
+// whatever the URLs say; without it (a farm run with --insecure-dev) it
+// speaks plain HTTP to "http://host:port" or a bare "host:port". hc may be
+// nil; a client's overall Timeout, if any, is lifted for long-polls and
+// event streams, which bound themselves. A given hc must carry the TLS
+// configuration itself (Transport).
+func New(baseURLs []string, tlsm *pki.Material, hc *http.Client) *Client {
 	if hc == nil {
-		hc = &http.Client{Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConnsPerHost:   8,
-			IdleConnTimeout:       90 * time.Second,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ExpectContinueTimeout: time.Second,
-		}}
+		hc = &http.Client{Transport: Transport(tlsm)}
 	}
-	c := &Client{hc: hc, token: token}
+	c := &Client{hc: hc, secure: tlsm != nil}
 	c.SetURLs(baseURLs)
 	return c
+}
+
+// Transport is the HTTP transport of calls to coordinators: with TLS
+// material, mutual TLS that accepts only a server certificate of the farm's
+// CA (pki.Material.ClientConfig).
+func Transport(tlsm *pki.Material) *http.Transport {
+	t := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost:   8,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	if tlsm != nil {
+		t.TLSClientConfig = tlsm.ClientConfig()
+		t.ForceAttemptHTTP2 = true
+	}
+	return t
 }
 
 // SetURLs replaces the list of coordinators, as agents learn them from
@@ -89,7 +108,7 @@ func New(baseURLs []string, token string, hc *http.Client) *Client {
 func (c *Client) SetURLs(urls []string) {
 	var clean []string
 	for _, u := range urls {
-		if u = normalizeURL(u); u != "" && !contains(clean, u) {
+		if u = normalizeURL(u, c.secure); u != "" && !contains(clean, u) {
 			clean = append(clean, u)
 		}
 	}
@@ -116,12 +135,25 @@ func (c *Client) URLs() []string {
 	return out
 }
 
-func normalizeURL(u string) string {
+// normalizeURL trims a coordinator URL and gives it its scheme: https for
+// a client with TLS material — an http:// URL learned from gossip or a flag
+// must not make it talk in clear to whoever answers there.
+func normalizeURL(u string, secure bool) string {
 	u = strings.TrimRight(strings.TrimSpace(u), "/")
-	if u != "" && !strings.Contains(u, "://") {
-		u = "http://" + u
+	if u == "" {
+		return ""
 	}
-	return u
+	scheme := "http://"
+	if secure {
+		scheme = "https://"
+	}
+	if _, rest, ok := strings.Cut(u, "://"); ok {
+		if !secure {
+			return u
+		}
+		u = rest
+	}
+	return scheme + u
 }
 
 func contains(list []string, s string) bool {
@@ -254,9 +286,6 @@ func (c *Client) try(ctx context.Context, hc *http.Client, base string, r reques
 	}
 	for name, values := range r.header {
 		req.Header[name] = values
-	}
-	if c.token != "" {
-		req.Header.Set(wire.TokenHeader, c.token)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

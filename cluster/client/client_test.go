@@ -19,7 +19,9 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/cluster/client"
+	"github.com/sunomi/sunomi/cluster/pki"
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/internal/pkitest"
 	"github.com/sunomi/sunomi/scheduler"
 )
 
@@ -56,7 +58,7 @@ func TestClientFailsOverAndRemembersTheGoodCoordinator(t *testing.T) {
 	good, goodHits := counting(t, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, wire.JobList{Jobs: []wire.Job{{ID: "j1"}}})
 	})
-	c := client.New([]string{deadURL(t), unavailable.URL, good.URL}, "", nil)
+	c := client.New([]string{deadURL(t), unavailable.URL, good.URL}, nil, nil)
 	for i := range 3 {
 		jobs, err := c.Jobs(context.Background())
 		if err != nil {
@@ -82,7 +84,7 @@ func TestClientSetURLsKeepsTheGoodCoordinatorFirst(t *testing.T) {
 		writeJSON(w, http.StatusOK, wire.Cluster{NodeID: "c2"})
 	})
 	dead := deadURL(t)
-	c := client.New([]string{dead, good.URL}, "", nil)
+	c := client.New([]string{dead, good.URL}, nil, nil)
 	if _, err := c.Cluster(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +157,7 @@ func TestClientErrors(t *testing.T) {
 			if tt.urls != nil {
 				urls = tt.urls(srv.URL)
 			}
-			_, err := client.New(urls, "", nil).Job(context.Background(), "x")
+			_, err := client.New(urls, nil, nil).Job(context.Background(), "x")
 			if err == nil {
 				t.Fatal("got no error")
 			}
@@ -173,11 +175,11 @@ func TestClientErrors(t *testing.T) {
 	}
 }
 
-// TestClientCalls checks every call's method, path, token and bodies.
+// TestClientCalls checks every call's method, path, certificate and bodies.
 func TestClientCalls(t *testing.T) {
 	type seen struct {
-		method, path, query, token string
-		body                       []byte
+		method, path, query, caller string
+		body                        []byte
 	}
 	var mu sync.Mutex
 	var last seen
@@ -191,10 +193,12 @@ func TestClientCalls(t *testing.T) {
 		"POST /v1/agent/heartbeat": wire.HeartbeatResponse{Abandon: []wire.AttemptRef{{Task: "t", Attempt: 1}}},
 		"POST /v1/agent/uploads":   wire.UploadResponse{URLs: map[string]string{"a.ts": "http://s/a"}},
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ca := pkitest.New(t)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
+		id, _ := pki.PeerIdentity(*r.TLS)
 		mu.Lock()
-		last = seen{r.Method, r.URL.EscapedPath(), r.URL.RawQuery, r.Header.Get(wire.TokenHeader), b}
+		last = seen{r.Method, r.URL.EscapedPath(), r.URL.RawQuery, id.String(), b}
 		mu.Unlock()
 		if reply, ok := replies[r.Method+" "+r.URL.EscapedPath()]; ok {
 			writeJSON(w, http.StatusOK, reply)
@@ -202,8 +206,10 @@ func TestClientCalls(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
+	srv.TLS = ca.Material(pki.RoleServer, "c1").ServerConfig()
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	c := client.New([]string{srv.URL}, "s3cret", nil)
+	c := client.New([]string{srv.URL}, ca.Material(pki.RoleClient, "ops"), nil)
 	ctx := context.Background()
 	ref := wire.AttemptRef{Task: "t", Attempt: 1}
 	tests := []struct {
@@ -262,8 +268,8 @@ func TestClientCalls(t *testing.T) {
 			if s.query != tt.wantQuery {
 				t.Errorf("query %q, want %q", s.query, tt.wantQuery)
 			}
-			if s.token != "s3cret" {
-				t.Errorf("token header %q, want s3cret", s.token)
+			if s.caller != "client ops" {
+				t.Errorf("caller %q, want the client certificate ops", s.caller)
 			}
 			wantBody := []byte{}
 			if tt.wantBody != nil {
@@ -332,7 +338,7 @@ func TestSubmitJobFailoverKeepsTheKey(t *testing.T) {
 				healthy, _ := counting(t, func(w http.ResponseWriter, r *http.Request) {
 					writeJSON(w, http.StatusCreated, farm.submit(r))
 				})
-				c := client.New([]string{failing.URL, healthy.URL}, "", &http.Client{Timeout: 200 * time.Millisecond})
+				c := client.New([]string{failing.URL, healthy.URL}, nil, &http.Client{Timeout: 200 * time.Millisecond})
 				job, err := c.SubmitJob(context.Background(), key, wire.SubmitJob{Source: "videos/v/source/original"})
 				if err != nil {
 					t.Fatal(err)
@@ -361,7 +367,7 @@ func TestLeaseOutlastsTheHTTPClientTimeout(t *testing.T) {
 		time.Sleep(300 * time.Millisecond) // the long-poll runs out
 		writeJSON(w, http.StatusOK, wire.LeaseResponse{})
 	})
-	c := client.New([]string{srv.URL}, "", &http.Client{Timeout: 50 * time.Millisecond})
+	c := client.New([]string{srv.URL}, nil, &http.Client{Timeout: 50 * time.Millisecond})
 	if _, err := c.Lease(context.Background(), wire.LeaseRequest{Free: 1}, 300*time.Millisecond); err != nil {
 		t.Fatalf("lease with a 50ms client timeout and a 300ms wait: %v", err)
 	}
@@ -390,7 +396,7 @@ func TestUpload(t *testing.T) {
 		mu.Unlock()
 		writeJSON(w, http.StatusCreated, map[string]string{"key": "x"})
 	})
-	c := client.New([]string{unavailable.URL, good.URL}, "", nil)
+	c := client.New([]string{unavailable.URL, good.URL}, nil, nil)
 	body := "a source file"
 	if err := c.Upload(context.Background(), "uploads/my clip.mp4", strings.NewReader(body), int64(len(body))); err != nil {
 		t.Fatal(err)
@@ -413,7 +419,7 @@ func TestUpload(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	c = client.New([]string{down.URL, good.URL}, "", nil)
+	c = client.New([]string{down.URL, good.URL}, nil, nil)
 	if err := c.Upload(context.Background(), "uploads/file.mp4", f, int64(len(body))); err != nil {
 		t.Fatalf("upload a file with the first coordinator down: %v", err)
 	}
@@ -422,7 +428,7 @@ func TestUpload(t *testing.T) {
 	}
 
 	// A body that cannot be rewound is not sent twice.
-	c = client.New([]string{unavailable.URL, good.URL}, "", nil)
+	c = client.New([]string{unavailable.URL, good.URL}, nil, nil)
 	err = c.Upload(context.Background(), "uploads/pipe", io.MultiReader(strings.NewReader(body)), int64(len(body)))
 	var api *client.APIError
 	if !errors.As(err, &api) || api.Status != http.StatusServiceUnavailable {
@@ -465,7 +471,7 @@ func TestWatchJob(t *testing.T) {
 			}
 		})
 		var got []int
-		err := client.New([]string{srv.URL}, "", nil).WatchJob(context.Background(), "j1", func(e wire.Event) error {
+		err := client.New([]string{srv.URL}, nil, nil).WatchJob(context.Background(), "j1", func(e wire.Event) error {
 			got = append(got, e.Job.ChunksDone)
 			return nil
 		})
@@ -479,7 +485,7 @@ func TestWatchJob(t *testing.T) {
 	t.Run("callback error ends the watch", func(t *testing.T) {
 		srv, _ := counting(t, func(w http.ResponseWriter, r *http.Request) { sse(w, ev(scheduler.JobEncoding, 1)) })
 		stop := errors.New("stop")
-		err := client.New([]string{srv.URL}, "", nil).WatchJob(context.Background(), "j1", func(wire.Event) error { return stop })
+		err := client.New([]string{srv.URL}, nil, nil).WatchJob(context.Background(), "j1", func(wire.Event) error { return stop })
 		if err != stop {
 			t.Errorf("got %v, want the callback's error", err)
 		}
@@ -488,7 +494,7 @@ func TestWatchJob(t *testing.T) {
 		srv, hits := counting(t, func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusNotFound, wire.Error{Error: `job "j1" not found`})
 		})
-		err := client.New([]string{srv.URL}, "", nil).WatchJob(context.Background(), "j1", func(wire.Event) error { return nil })
+		err := client.New([]string{srv.URL}, nil, nil).WatchJob(context.Background(), "j1", func(wire.Event) error { return nil })
 		var api *client.APIError
 		if !errors.As(err, &api) || api.Status != 404 {
 			t.Errorf("got %v, want a 404 APIError", err)
@@ -501,7 +507,7 @@ func TestWatchJob(t *testing.T) {
 		srv, _ := counting(t, func(w http.ResponseWriter, r *http.Request) { sse(w, ev(scheduler.JobEncoding, 1)) })
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
-		err := client.New([]string{srv.URL}, "", nil).WatchJob(ctx, "j1", func(wire.Event) error { return nil })
+		err := client.New([]string{srv.URL}, nil, nil).WatchJob(ctx, "j1", func(wire.Event) error { return nil })
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("got %v, want the context's deadline", err)
 		}
@@ -521,7 +527,7 @@ func TestJobsReadsEveryPage(t *testing.T) {
 		}
 		writeJSON(w, http.StatusOK, pages[r.URL.Query().Get(wire.JobsAfterParam)])
 	})
-	jobs, err := client.New([]string{srv.URL}, "", nil).Jobs(context.Background())
+	jobs, err := client.New([]string{srv.URL}, nil, nil).Jobs(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

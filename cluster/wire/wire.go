@@ -11,9 +11,6 @@ import (
 	"github.com/sunomi/sunomi/scheduler"
 )
 
-// Header carrying the cluster token on every request.
-const TokenHeader = "X-Sunomi-Token"
-
 // IdempotencyKeyHeader carries the idempotency key of POST /v1/jobs (at most
 // 200 bytes; the API uses the video's ID). The first submission with a key
 // creates the job (201); every later one with the same key, on any

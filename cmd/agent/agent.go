@@ -15,6 +15,7 @@ import (
 
 	"github.com/sunomi/sunomi/agent"
 	"github.com/sunomi/sunomi/cluster"
+	"github.com/sunomi/sunomi/cluster/pki"
 	"github.com/sunomi/sunomi/cmd/internal/runtask"
 	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/internal/avx"
@@ -26,8 +27,9 @@ type flags struct {
 	cfg                      agent.Config
 	join, coordinators       string
 	encoder                  string
-	token, tokenFile         string
+	tls                      cli.TLSFlags
 	gossipKey, gossipKeyFile string
+	insecureDev              bool
 	memoryLimit              string
 	logLevel                 string
 	metricsAddr              string
@@ -62,6 +64,7 @@ func newAgentCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			cli.ReloadOnHangup(cmd.Context(), cfg.Logger, cfg.TLS)
 			if len(cfg.Join) > 0 {
 				g, err := joinPool(cfg, f.fast)
 				if err != nil {
@@ -90,10 +93,10 @@ func newAgentCmd() *cobra.Command {
 	fl.IntVar(&f.cfg.Slots, "slots", max(1, runtime.NumCPU()/4), "tasks run at once (a quarter of the cores unless set)")
 	fl.IntVar(&f.cfg.Prefetch, "prefetch", 1, "leased tasks whose inputs download while the slots are busy (0: none)")
 	fl.StringVar(&f.encoder, "encoder", media.EncoderAuto, "H.264 encoders to offer: auto (every one that opens here) or a comma-separated list of libx264, h264_nvenc, h264_qsv")
-	fl.StringVar(&f.token, "token", "", "cluster token (or SUNOMI_TOKEN)")
-	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the cluster token")
+	f.tls.Register(fl, pki.RoleAgent)
 	fl.StringVar(&f.gossipKey, "gossip-key", "", "base64 memberlist encryption key (or SUNOMI_GOSSIP_KEY)")
 	fl.StringVar(&f.gossipKeyFile, "gossip-key-file", "", "file holding the base64 gossip key")
+	fl.BoolVar(&f.insecureDev, "insecure-dev", false, "run without TLS material or gossip key: plain HTTP to the coordinators, gossip in clear (throwaway test farms only)")
 	fl.IntVar(&f.cfg.EncodeThreads, "encode-threads", 0, "rungs a task encodes at once (0: all, one goroutine each; 1: one core per task, for farms that pack many slots)")
 	fl.StringVar(&f.memoryLimit, "memory-limit", "6GiB", "address-space limit of each task process, e.g. 8GiB (0: none); a 2160p ladder needs about 4GiB")
 	fl.DurationVar(&f.cfg.DrainTimeout, "drain-timeout", agent.DefaultDrainTimeout, "how long SIGTERM lets running tasks finish")
@@ -124,12 +127,6 @@ func (f flags) config() (agent.Config, error) {
 	if cfg.Logger, err = cli.NewLogger(f.logLevel); err != nil {
 		return cfg, err
 	}
-	creds, err := cluster.ReadCredentials(cluster.CredentialSources{Token: f.token, TokenFile: f.tokenFile,
-		GossipKey: f.gossipKey, GossipKeyFile: f.gossipKeyFile})
-	if err != nil {
-		return cfg, err
-	}
-	cfg.Token, cfg.GossipKey = creds.Token, creds.GossipKey
 	if cfg.MemoryLimit, err = cli.ParseBytes(f.memoryLimit); err != nil {
 		return cfg, fmt.Errorf("--memory-limit: %w", err)
 	}
@@ -138,6 +135,15 @@ func (f flags) config() (agent.Config, error) {
 		return cfg, fmt.Errorf("--encoder: %w", err)
 	}
 	cfg.Version = cli.Version()
+	creds, err := cluster.ReadCredentials(cluster.CredentialSources{TLS: f.tls.Files(),
+		GossipKey: f.gossipKey, GossipKeyFile: f.gossipKeyFile, InsecureDev: f.insecureDev})
+	if err != nil {
+		return cfg, err
+	}
+	cfg.TLS, cfg.GossipKey = creds.TLS, creds.GossipKey
+	if cfg.TLS == nil {
+		cfg.Logger.Warn("INSECURE: --insecure-dev: plain HTTP to the coordinators, gossip in clear; never run an agent this way on a network others reach")
+	}
 	return cfg, nil
 }
 

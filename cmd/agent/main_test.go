@@ -13,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sunomi/sunomi/cluster"
+	"github.com/sunomi/sunomi/cluster/pki"
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/internal/pkitest"
 	"github.com/sunomi/sunomi/internal/testkit"
 )
 
@@ -48,7 +51,8 @@ func TestBadInvocationsExitWithOneLine(t *testing.T) {
 		{"bad memory limit", []string{"--data-dir", "d", "--coordinator", "c", "--memory-limit", "lots"}, 1,
 			"agent: --memory-limit: \"lots\" is not a size such as 4GiB, 512MiB or 0\n"},
 		{"unknown encoder", []string{"--data-dir", "d", "--coordinator", "c", "--encoder", "h265"}, 1, ""},
-		{"token twice", []string{"--data-dir", "d", "--coordinator", "c", "--token", "a", "--token-file", "f"}, 1, ""},
+		{"no TLS material", []string{"--data-dir", "d", "--coordinator", "c"}, 1, "agent: " + cluster.ErrNoCredentials.Error() + "\n"},
+		{"gossip key twice", []string{"--data-dir", "d", "--coordinator", "c", "--gossip-key", "a", "--gossip-key-file", "f"}, 1, ""},
 		{"run-task without flags", []string{"run-task"}, 2, "run-task: --spec, --out and --result are required\n"},
 	}
 	for _, tt := range tests {
@@ -72,10 +76,11 @@ func TestBadInvocationsExitWithOneLine(t *testing.T) {
 func TestSIGTERMDrains(t *testing.T) {
 	var mu sync.Mutex
 	var leases, draining int
-	var token string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var caller pki.Identity
+	ca := pkitest.New(t)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
-		token = r.Header.Get(wire.TokenHeader)
+		caller, _ = pki.PeerIdentity(*r.TLS)
 		mu.Unlock()
 		switch r.URL.Path {
 		case "/v1/agent/lease":
@@ -102,13 +107,19 @@ func TestSIGTERMDrains(t *testing.T) {
 			http.NotFound(w, r)
 		}
 	}))
+	srv.TLS = ca.Material(pki.RoleServer, "c1").ServerConfig()
+	srv.StartTLS()
 	defer srv.Close()
-	tokenFile := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(tokenFile, []byte("s3cret\n"), 0o600); err != nil {
+	files := ca.Files(pki.RoleAgent, "a1")
+	keyFile := filepath.Join(t.TempDir(), "gossip")
+	if err := os.WriteFile(keyFile, []byte(pki.NewGossipKey()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd, out := testkit.Command(t, nil, "--node-id", "a1", "--data-dir", t.TempDir(), "--coordinator", srv.URL,
-		"--token-file", tokenFile, "--join", "127.0.0.1:7946", "--memory-limit", "2GiB", "--log-level", "debug")
+	// The certificate files come from the environment, the key from a file.
+	env := []string{"SUNOMI_TLS_CA=" + files.CA, "SUNOMI_TLS_CERT=" + files.Cert, "SUNOMI_TLS_KEY=" + files.Key}
+	cmd, out := testkit.Command(t, env, "--node-id", "a1", "--data-dir", t.TempDir(), "--coordinator", srv.URL,
+		"--gossip-key-file", keyFile, "--join", "127.0.0.1:7946", "--gossip-addr", testkit.FreeAddr(t, "127.0.0.1"),
+		"--memory-limit", "2GiB", "--log-level", "debug")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +152,7 @@ func TestSIGTERMDrains(t *testing.T) {
 	if draining == 0 {
 		t.Errorf("no draining heartbeat; output:\n%s", out)
 	}
-	if token != "s3cret" {
-		t.Errorf("token %q, want the one from --token-file", token)
+	if caller != (pki.Identity{Role: pki.RoleAgent, Name: "a1"}) {
+		t.Errorf("caller %v, want the agent certificate a1 from $SUNOMI_TLS_*", caller)
 	}
 }

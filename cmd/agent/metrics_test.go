@@ -34,7 +34,7 @@ func TestMetricsAddrServesMetrics(t *testing.T) {
 	defer srv.Close()
 	addr := testkit.FreeAddr(t, "127.0.0.1")
 	cmd, out := testkit.Command(t, nil, "--node-id", "a1", "--data-dir", t.TempDir(), "--coordinator", srv.URL,
-		"--slots", "3", "--encoder", "libx264", "--metrics-addr", addr)
+		"--slots", "3", "--encoder", "libx264", "--metrics-addr", addr, "--insecure-dev")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestMetricsAddrServesMetrics(t *testing.T) {
 
 func TestMetricsAddrMustListen(t *testing.T) {
 	cmd, out := testkit.Command(t, nil, "--data-dir", t.TempDir(), "--coordinator", "http://127.0.0.1:1", "--encoder", "libx264",
-		"--metrics-addr", "not-an-address")
+		"--metrics-addr", "not-an-address", "--insecure-dev")
 	if code := exitStatus(t, cmd.Run()); code != 1 || !strings.Contains(out.String(), "--metrics-addr") {
 		t.Errorf("exit status %d, output %q; want 1 and a word about --metrics-addr", code, out)
 	}

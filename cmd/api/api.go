@@ -73,7 +73,7 @@ func run(ctx context.Context, s apicmd.Settings) error {
 		return fmt.Errorf("open storage: %w", err)
 	}
 	cfg := s.Config
-	cfg.Store, cfg.Blobs, cfg.Farm = db, blobs, client.New(s.Coordinators, s.Token, nil)
+	cfg.Store, cfg.Blobs, cfg.Farm = db, blobs, client.New(s.Coordinators, s.FarmTLS, nil)
 	srv, err := apicmd.Start(ctx, ln, cfg, s.TLS)
 	if err != nil {
 		return err

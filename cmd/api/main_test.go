@@ -78,7 +78,7 @@ func TestBadConfigurationExitsWithOneLine(t *testing.T) {
 		{"TLS certificate alone", valid, []string{"--tls-cert", "cert.pem"}, "--tls-cert and --tls-key go together"},
 		{"missing TLS files", valid, []string{"--tls-cert", "cert.pem", "--tls-key", "key.pem"}, "--tls-cert/--tls-key: open cert.pem"},
 		{"bad log level", valid, []string{"--log-level", "loud"}, `--log-level "loud"`},
-		{"token twice", valid, []string{"--token", "a", "--token-file", "f"}, "not both"},
+		{"farm certificate without its key", valid, []string{"--farm-tls-ca", "ca.pem", "--farm-tls-cert", "api.pem"}, "--farm-tls-*: TLS needs all three"},
 		{"unknown flag", valid, []string{"--colour"}, "unknown flag: --colour"},
 		{"arguments", valid, []string{"serve"}, `unknown command "serve"`},
 		{"database down", valid, nil, "connect to postgresql at 127.0.0.1:1"},

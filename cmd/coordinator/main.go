@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sunomi/sunomi/cluster"
+	"github.com/sunomi/sunomi/cluster/pki"
 	"github.com/sunomi/sunomi/internal/cli"
 	"github.com/sunomi/sunomi/storage"
 )
@@ -20,8 +21,9 @@ func main() { cli.Main(newCoordinatorCmd()) }
 type flags struct {
 	cfg                      cluster.Config
 	join, storageURL         string
-	token, tokenFile         string
+	tls                      cli.TLSFlags
 	gossipKey, gossipKeyFile string
+	insecureDev              bool
 	logLevel                 string
 
 	storageSecret, storageSecretFile string
@@ -30,11 +32,12 @@ type flags struct {
 func newCoordinatorCmd() *cobra.Command {
 	var f flags
 	cmd := &cobra.Command{
-		Use:           "coordinator --node-id ID --data-dir DIR --http-addr HOST:PORT --raft-addr HOST:PORT --gossip-addr HOST:PORT",
-		Short:         "Run a node of Sunomi's Raft-replicated transcoding coordinator",
-		Args:          cobra.NoArgs,
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		Use:               "coordinator --node-id ID --data-dir DIR --http-addr HOST:PORT --raft-addr HOST:PORT --gossip-addr HOST:PORT",
+		Short:             "Run a node of Sunomi's Raft-replicated transcoding coordinator",
+		Args:              cobra.NoArgs,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		PersistentPreRunE: cli.ApplyEnvPreRun,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return run(cmd.Context(), f)
 		},
@@ -45,15 +48,16 @@ func newCoordinatorCmd() *cobra.Command {
 	fl.StringVar(&f.cfg.HTTPAddr, "http-addr", "127.0.0.1:7000", "HOST:PORT of the HTTP API")
 	fl.StringVar(&f.cfg.RaftAddr, "raft-addr", "127.0.0.1:7001", "HOST:PORT for Raft traffic")
 	fl.StringVar(&f.cfg.GossipAddr, "gossip-addr", "127.0.0.1:7002", "HOST:PORT for memberlist gossip")
+	fl.StringVar(&f.cfg.HealthAddr, "health-addr", "", "HOST:PORT serving GET /healthz alone over plain HTTP, for health checks that have no client certificate (default: not served)")
 	fl.StringVar(&f.join, "join", "", "comma-separated gossip addresses of other members")
 	fl.IntVar(&f.cfg.BootstrapExpect, "bootstrap-expect", 0, "bootstrap a new cluster once this many coordinators see each other (1: alone; 0: join an existing cluster)")
 	fl.StringVar(&f.storageURL, "storage", "", "file:///path or s3://bucket?endpoint=HOST:PORT&secure=false (default file://DATA-DIR/blobs); S3 credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
-	fl.StringVar(&f.token, "token", "", "cluster token required on the HTTP API (or SUNOMI_TOKEN)")
-	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the cluster token")
-	fl.StringVar(&f.gossipKey, "gossip-key", "", "base64 memberlist encryption key of 16, 24 or 32 bytes (or SUNOMI_GOSSIP_KEY)")
+	f.tls.Register(fl, pki.RoleServer)
+	fl.StringVar(&f.gossipKey, "gossip-key", "", "base64 memberlist encryption key of 16, 24 or 32 bytes (or SUNOMI_GOSSIP_KEY; `sunomi gossip keygen`)")
 	fl.StringVar(&f.gossipKeyFile, "gossip-key-file", "", "file holding the base64 gossip key")
 	fl.StringVar(&f.storageSecret, "storage-secret", "", "HMAC key (at least 16 bytes, the same on every coordinator) signing the URLs of file:// storage (or SUNOMI_STORAGE_SECRET)")
 	fl.StringVar(&f.storageSecretFile, "storage-secret-file", "", "file holding the storage secret")
+	fl.BoolVar(&f.insecureDev, "insecure-dev", false, "run without TLS material or gossip key: plain HTTP and Raft, gossip in clear, every caller trusted, any gossip member made a voter (throwaway test farms only)")
 	fl.DurationVar(&f.cfg.LeaseTTL, "lease-ttl", 10*time.Second, "how long an attempt's lease lives without a heartbeat")
 	fl.DurationVar(&f.cfg.FailoverGrace, "failover-grace", 15*time.Second, "lease granted to every inherited attempt when a new leader takes over")
 	fl.DurationVar(&f.cfg.JobRetention, "job-retention", cluster.DefaultRetention, "how long a finished job stays listed after its clean-up before it is compacted out of the replicated state")
@@ -73,12 +77,15 @@ func run(ctx context.Context, f flags) error {
 	if cfg.Logger, err = cli.NewLogger(f.logLevel); err != nil {
 		return err
 	}
-	creds, err := cluster.ReadCredentials(cluster.CredentialSources{Token: f.token, TokenFile: f.tokenFile,
-		GossipKey: f.gossipKey, GossipKeyFile: f.gossipKeyFile})
+	creds, err := cluster.ReadCredentials(cluster.CredentialSources{TLS: f.tls.Files(),
+		GossipKey: f.gossipKey, GossipKeyFile: f.gossipKeyFile, InsecureDev: f.insecureDev})
 	if err != nil {
 		return err
 	}
-	cfg.Token, cfg.GossipKey = creds.Token, creds.GossipKey
+	cfg.TLS, cfg.GossipKey = creds.TLS, creds.GossipKey
+	if cfg.TLS == nil {
+		cfg.Logger.Warn("INSECURE: --insecure-dev: plain HTTP and Raft, every caller trusted, any gossip member becomes a voter; never run a farm reachable by others this way")
+	}
 	cfg.Join = cli.SplitList(f.join)
 	storageURL := f.storageURL
 	if storageURL == "" {
@@ -89,11 +96,15 @@ func run(ctx context.Context, f flags) error {
 		storageURL = "file://" + dir
 	}
 	blobKey, err := storageSecret(storageURL, storageSecretSource{value: f.storageSecret, file: f.storageSecretFile,
-		insecure: cfg.TLS == nil, dataDir: cfg.DataDir}, cfg.Logger)
+		insecure: f.insecureDev, dataDir: cfg.DataDir}, cfg.Logger)
 	if err != nil {
 		return err
 	}
-	if cfg.Store, err = storage.Open(storageURL, storage.Options{PublicURL: "http://" + cfg.HTTPAddr, Secret: blobKey}); err != nil {
+	publicURL := "http://" + cfg.HTTPAddr
+	if cfg.TLS != nil {
+		publicURL = "https://" + cfg.HTTPAddr
+	}
+	if cfg.Store, err = storage.Open(storageURL, storage.Options{PublicURL: publicURL, Secret: blobKey}); err != nil {
 		return fmt.Errorf("open storage: %w", err)
 	}
 	reg := cli.NewRegistry()
@@ -107,6 +118,7 @@ func run(ctx context.Context, f flags) error {
 		_ = node.Close(context.Background())
 		return err
 	}
+	cli.ReloadOnHangup(ctx, cfg.Logger, cfg.TLS)
 	cfg.Logger.Info("coordinator started", "node_id", cfg.NodeID, "http", cfg.HTTPAddr, "raft", cfg.RaftAddr, "gossip", cfg.GossipAddr)
 	<-ctx.Done()
 	closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -29,6 +30,7 @@ import (
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/cluster"
 	"github.com/sunomi/sunomi/cluster/client"
+	"github.com/sunomi/sunomi/cluster/pki"
 	"github.com/sunomi/sunomi/cmd/internal/apicmd"
 	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/internal/avx"
@@ -158,11 +160,15 @@ func runDev(ctx context.Context, out io.Writer, f devFlags) (err error) {
 		return err
 	}
 	blobDir := filepath.Join(dataDir, "blobs")
-	farm, err := startDevCoordinator(ctx, &stop, dataDir, blobDir, secrets.ClusterToken, []byte(secrets.FarmStorageSecret), base)
+	farmPKI, err := loadDevPKI(filepath.Join(dataDir, "tls"), f.agents)
 	if err != nil {
 		return err
 	}
-	if err := startDevAgents(&stop, f, dataDir, farm.URLs(), secrets.ClusterToken, base); err != nil {
+	farm, err := startDevCoordinator(ctx, &stop, dataDir, blobDir, secrets, farmPKI, base)
+	if err != nil {
+		return err
+	}
+	if err := startDevAgents(&stop, f, dataDir, farm.URLs(), farmPKI, base); err != nil {
 		return err
 	}
 	cfg.Store, cfg.Farm = db, farm
@@ -239,22 +245,27 @@ func ensureDatabase(ctx context.Context, pg *postgres.Server, name string) error
 // startDevCoordinator starts a single-node coordinator on loopback ports of the kernel's
 // choosing (Raft keeps its identity by node ID, so new ports at every start are fine) and
 // waits until it leads.
-func startDevCoordinator(ctx context.Context, stop *shutdowns, dataDir, blobDir, token string, blobSecret []byte, base *slog.Logger) (*client.Client, error) {
+func startDevCoordinator(ctx context.Context, stop *shutdowns, dataDir, blobDir string, secrets devSecrets, farmPKI devPKI, base *slog.Logger) (*client.Client, error) {
 	addrs, err := freeLoopbackAddrs(3)
 	if err != nil {
 		return nil, err
 	}
 	httpAddr := addrs[0]
-	// The coordinator signs the URLs it gives agents with a secret of its own, which the agents
-	// never hold; the API signs the browsers' with the storage secret.
-	blobs, err := storage.NewLocal(blobDir, storage.Options{PublicURL: "http://" + httpAddr, Secret: blobSecret, Logger: base})
+	// The coordinator signs the URLs it gives agents with a key of its own, as cmd/coordinator
+	// does; the API signs the browsers' with the storage secret.
+	gossipKey, err := base64.StdEncoding.DecodeString(secrets.GossipKey)
+	if err != nil {
+		return nil, fmt.Errorf("the gossip key in secrets.json is damaged: %w", err)
+	}
+	blobs, err := storage.NewLocal(blobDir, storage.Options{PublicURL: "https://" + httpAddr,
+		Secret: []byte(secrets.CoordinatorBlobSecret), Logger: base})
 	if err != nil {
 		return nil, err
 	}
 	node, err := cluster.New(cluster.Config{
 		NodeID: "dev", DataDir: filepath.Join(dataDir, "coordinator"),
 		HTTPAddr: httpAddr, RaftAddr: addrs[1], GossipAddr: addrs[2],
-		BootstrapExpect: 1, Store: blobs, Token: token, Logger: base,
+		BootstrapExpect: 1, Store: blobs, TLS: farmPKI.server, GossipKey: gossipKey, Logger: base,
 		// Loopback only, and no other coordinator to wait for: no reason for slow elections.
 		Fast: true,
 	})
@@ -266,7 +277,7 @@ func startDevCoordinator(ctx context.Context, stop *shutdowns, dataDir, blobDir,
 		return nil, fmt.Errorf("start the coordinator: %w", err)
 	}
 	stop.push(node.Close)
-	farm := client.New([]string{"http://" + httpAddr}, token, nil)
+	farm := client.New([]string{"https://" + httpAddr}, farmPKI.client, nil)
 	if err := waitForLeader(ctx, farm); err != nil {
 		return nil, err
 	}
@@ -298,7 +309,7 @@ func waitForLeader(ctx context.Context, farm *client.Client) error {
 
 // startDevAgents runs the agents until the platform stops; their tasks run as `sunomi
 // run-task` child processes.
-func startDevAgents(stop *shutdowns, f devFlags, dataDir string, coordinators []string, token string, base *slog.Logger) error {
+func startDevAgents(stop *shutdowns, f devFlags, dataDir string, coordinators []string, farmPKI devPKI, base *slog.Logger) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find this binary for the task processes: %w", err)
@@ -325,7 +336,7 @@ func startDevAgents(stop *shutdowns, f devFlags, dataDir string, coordinators []
 			Slots:        1,
 			Encoders:     encoders,
 			Coordinators: coordinators,
-			Token:        token,
+			TLS:          farmPKI.agents[i-1],
 			Version:      cli.Version(),
 			MemoryLimit:  6 << 30, // as cmd/agent's default
 			DrainTimeout: f.drainTimeout,
@@ -414,15 +425,16 @@ func lockDataDir(dir string) (unlock func(), err error) {
 }
 
 // devSecrets are generated at the first start and kept in DATA-DIR/secrets.json (mode 0600),
-// so that access tokens, signed URLs and the farm's token stay valid across restarts.
+// so that access tokens and signed URLs stay valid across restarts.
 type devSecrets struct {
 	JWTKeyID      string `json:"jwtKeyId"`
 	JWTSecret     string `json:"jwtSecret"`
 	MediaSecret   string `json:"mediaSecret"`
 	StorageSecret string `json:"storageSecret"`
-	ClusterToken  string `json:"clusterToken"`
-	// FarmStorageSecret signs the URLs the coordinator gives agents.
-	FarmStorageSecret string `json:"farmStorageSecret"`
+	// CoordinatorBlobSecret signs the URLs the coordinator gives agents.
+	CoordinatorBlobSecret string `json:"coordinatorBlobSecret"`
+	// GossipKey encrypts the coordinator's gossip (base64).
+	GossipKey string `json:"gossipKey"`
 }
 
 // loadDevSecrets reads the secrets at path, generating and saving the missing ones.
@@ -442,10 +454,13 @@ func loadDevSecrets(path string) (devSecrets, error) {
 		k := api.RandomSigningKey()
 		s.JWTKeyID, s.JWTSecret, changed = k.ID, string(k.Secret), true
 	}
-	for _, v := range []*string{&s.MediaSecret, &s.StorageSecret, &s.ClusterToken, &s.FarmStorageSecret} {
+	for _, v := range []*string{&s.MediaSecret, &s.StorageSecret, &s.CoordinatorBlobSecret} {
 		if *v == "" {
 			*v, changed = randomHex(32), true
 		}
+	}
+	if s.GossipKey == "" {
+		s.GossipKey, changed = pki.NewGossipKey(), true
 	}
 	if !changed {
 		return s, nil

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -361,6 +362,7 @@ func TestDevPrivatePostgres(t *testing.T) {
 	if perm := fi.Mode().Perm(); perm != 0o600 {
 		t.Errorf("secrets.json has mode %v, want 0600", perm)
 	}
+	wantDevFarmTLS(t, dataDir, dev.out.String())
 
 	// A second one on the same data directory is refused.
 	r := runSunomi(t, "dev", "--http", "127.0.0.1:0", "--data-dir", dataDir)
@@ -480,4 +482,31 @@ func mediaDuration(t *testing.T, input string) float64 {
 		t.Fatalf("ffprobe %s: duration %q: %v", input, p.Format.Duration, err)
 	}
 	return d
+}
+
+// wantDevFarmTLS checks that `sunomi dev` made its farm's CA and certificates
+// in the data directory and that its coordinator runs on them: plain HTTP
+// and callers without a certificate are refused.
+func wantDevFarmTLS(t *testing.T, dataDir, log string) {
+	t.Helper()
+	for _, f := range []string{"ca.pem", "ca-key.pem", "dev.pem", "dev-key.pem", "dev-api.pem", "dev-a1.pem", "dev-a1-key.pem"} {
+		if _, err := os.Stat(filepath.Join(dataDir, "tls", f)); err != nil {
+			t.Errorf("the development farm's TLS material: %v", err)
+		}
+	}
+	m := regexp.MustCompile(`msg="coordinator ready".* http=(\S+)`).FindStringSubmatch(log)
+	if m == nil {
+		t.Fatalf("no coordinator address in the log:\n%s", log)
+	}
+	if resp, err := http.Get("http://" + m[1] + "/v1/jobs"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode < 400 {
+			t.Errorf("the dev coordinator answers plain HTTP with %d", resp.StatusCode)
+		}
+	}
+	anonymous := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	if resp, err := anonymous.Get("https://" + m[1] + "/v1/jobs"); err == nil {
+		resp.Body.Close()
+		t.Errorf("the dev coordinator answers a caller without certificate with %d", resp.StatusCode)
+	}
 }

@@ -13,7 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sunomi/sunomi/cluster"
 	"github.com/sunomi/sunomi/cluster/client"
+	"github.com/sunomi/sunomi/cluster/pki"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/cli"
 	"github.com/sunomi/sunomi/scheduler"
@@ -22,15 +24,14 @@ import (
 // farmFlags are shared by the commands that talk to a running farm.
 type farmFlags struct {
 	coordinator string
-	token       string
+	tls         cli.TLSFlags
 }
 
 func (f *farmFlags) register(cmd *cobra.Command) {
 	fl := cmd.PersistentFlags()
 	fl.StringVar(&f.coordinator, "coordinator", "", "comma-separated coordinator URLs (default $SUNOMI_COORDINATOR)")
-	fl.StringVar(&f.token, "token", "", "cluster token (default $SUNOMI_TOKEN)")
 	cli.BindEnv(fl, "coordinator", "SUNOMI_COORDINATOR")
-	cli.BindEnv(fl, "token", "SUNOMI_TOKEN")
+	f.tls.Register(fl, pki.RoleClient)
 	cmd.PersistentPreRunE = cli.ApplyEnvPreRun
 }
 
@@ -38,7 +39,11 @@ func (f *farmFlags) client() (*client.Client, error) {
 	if f.coordinator == "" {
 		return nil, errors.New("no coordinator: pass --coordinator URL or set SUNOMI_COORDINATOR")
 	}
-	return client.New(cli.SplitList(f.coordinator), f.token, nil), nil
+	tlsm, err := cluster.LoadTLS(f.tls.Files())
+	if err != nil {
+		return nil, err
+	}
+	return client.New(cli.SplitList(f.coordinator), tlsm, nil), nil
 }
 
 func newJobsCmd() *cobra.Command {

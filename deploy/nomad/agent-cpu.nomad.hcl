@@ -7,8 +7,8 @@
 #     agent-cpu.nomad.hcl
 #
 # GPU nodes (client meta sunomi_gpu = "true") are left to agent-gpu.nomad.hcl. The agent needs
-# the FFmpeg shared libraries it was built against on every node, and its secrets (token,
-# gossip_key) in the Nomad Variable at var.secrets_path; see README.md beside this file.
+# the FFmpeg shared libraries it was built against on every node, and its certificate in the host
+# volume "sunomi-tls", the farm's CA and gossip key (tls_ca, gossip_key) in the Nomad Variable at var.secrets_path; see README.md beside this file.
 
 variable "datacenters" {
   type    = list(string)
@@ -28,7 +28,7 @@ variable "coordinator_gossip" {
 variable "secrets_path" {
   type        = string
   default     = "nomad/jobs/sunomi-agent-cpu"
-  description = "Nomad Variable holding token and gossip_key (the same values as the coordinators')."
+  description = "Nomad Variable holding tls_ca (the farm's ca.pem) and gossip_key, the same values as the coordinators'."
 }
 
 variable "task_user" {
@@ -125,6 +125,16 @@ job "sunomi-agent-cpu" {
   }
 
   group "agent" {
+    # This host's certificate and key, NODE.pem and NODE-key.pem where NODE is the Nomad node
+    # name (--node-id), made by `sunomi tls cert create --role agent --name NODE`. They live on the
+    # host, not in a Nomad Variable: every allocation of a job can read the job's Variables, and
+    # one node holding another's key could act as it.
+    volume "tls" {
+      type      = "host"
+      source    = "sunomi-tls"
+      read_only = true
+    }
+
     network {
       mode = "host"
 
@@ -164,6 +174,12 @@ job "sunomi-agent-cpu" {
         mode        = "file"
       }
 
+      volume_mount {
+        volume      = "tls"
+        destination = "/etc/sunomi/tls"
+        read_only   = true
+      }
+
       config {
         command = "local/agent"
         args = [
@@ -171,6 +187,9 @@ job "sunomi-agent-cpu" {
           "--data-dir", "${NOMAD_ALLOC_DIR}/data/agent",
           "--join", join(",", var.coordinator_gossip),
           "--gossip-addr", "${NOMAD_ADDR_gossip}",
+          "--tls-ca", "${NOMAD_SECRETS_DIR}/ca.pem",
+          "--tls-cert", "/etc/sunomi/tls/${node.unique.name}.pem",
+          "--tls-key", "/etc/sunomi/tls/${node.unique.name}-key.pem",
           "--metrics-addr", "${NOMAD_ADDR_metrics}",
           "--slots", "${var.slots}",
           "--encoder", var.encoder,
@@ -180,6 +199,19 @@ job "sunomi-agent-cpu" {
         ]
       }
 
+      # The farm's CA (tls_ca in the Nomad Variable: ca.pem, or during a CA rotation the old and
+      # the new CA one after the other). SIGHUP makes the process re-read it and its own
+      # certificate without dropping work; rewrite the host's certificate files, then
+      # `nomad alloc signal -s SIGHUP ALLOC` for a certificate rotation.
+      template {
+        destination   = "secrets/ca.pem"
+        change_mode   = "signal"
+        change_signal = "SIGHUP"
+        data          = <<-EOT
+          {{- with nomadVar "${var.secrets_path}" }}{{ .tls_ca }}{{ end }}
+        EOT
+      }
+
       template {
         destination = "secrets/sunomi.env"
         env         = true
@@ -187,7 +219,6 @@ job "sunomi-agent-cpu" {
         splay       = "5m"
         data        = <<-EOT
           {{- with nomadVar "${var.secrets_path}" }}
-          SUNOMI_TOKEN={{ .token }}
           SUNOMI_GOSSIP_KEY={{ .gossip_key }}
           {{- end }}
         EOT

@@ -9,7 +9,8 @@
 # Needs the nomad-device-nvidia plugin on those clients (it fingerprints "nvidia/gpu"), the
 # NVIDIA driver (libcuda, libnvidia-encode) and the FFmpeg shared libraries on the host, the
 # raw_exec driver enabled, client meta sunomi_gpu = "true" (keeps agent-cpu off these nodes), and
-# the secrets (token, gossip_key) in the Nomad Variable at var.secrets_path; see README.md.
+# this host's agent certificate in /etc/sunomi/tls, and the farm's CA and gossip key (tls_ca,
+# gossip_key) in the Nomad Variable at var.secrets_path; see README.md.
 
 variable "datacenters" {
   type    = list(string)
@@ -29,7 +30,7 @@ variable "coordinator_gossip" {
 variable "secrets_path" {
   type        = string
   default     = "nomad/jobs/sunomi-agent-gpu"
-  description = "Nomad Variable holding token and gossip_key (the same values as the coordinators')."
+  description = "Nomad Variable holding tls_ca (the farm's ca.pem) and gossip_key, the same values as the coordinators'."
 }
 
 variable "slots" {
@@ -138,6 +139,9 @@ job "sunomi-agent-gpu" {
         mode        = "file"
       }
 
+      # raw_exec runs on the host's file system: the certificate and key are read from the host's
+      # /etc/sunomi/tls (NODE.pem, NODE-key.pem, NODE the Nomad node name; made by `sunomi tls
+      # cert create --role agent --name NODE`, readable by the task user only).
       config {
         command = "local/agent"
         args = [
@@ -145,6 +149,9 @@ job "sunomi-agent-gpu" {
           "--data-dir", "${NOMAD_ALLOC_DIR}/data/agent",
           "--join", join(",", var.coordinator_gossip),
           "--gossip-addr", "${NOMAD_ADDR_gossip}",
+          "--tls-ca", "${NOMAD_SECRETS_DIR}/ca.pem",
+          "--tls-cert", "/etc/sunomi/tls/${node.unique.name}.pem",
+          "--tls-key", "/etc/sunomi/tls/${node.unique.name}-key.pem",
           "--metrics-addr", "${NOMAD_ADDR_metrics}",
           "--slots", "${var.slots}",
           "--encoder", "auto",
@@ -154,6 +161,19 @@ job "sunomi-agent-gpu" {
         ]
       }
 
+      # The farm's CA (tls_ca in the Nomad Variable: ca.pem, or during a CA rotation the old and
+      # the new CA one after the other). SIGHUP makes the process re-read it and its own
+      # certificate without dropping work; rewrite the host's certificate files, then
+      # `nomad alloc signal -s SIGHUP ALLOC` for a certificate rotation.
+      template {
+        destination   = "secrets/ca.pem"
+        change_mode   = "signal"
+        change_signal = "SIGHUP"
+        data          = <<-EOT
+          {{- with nomadVar "${var.secrets_path}" }}{{ .tls_ca }}{{ end }}
+        EOT
+      }
+
       template {
         destination = "secrets/sunomi.env"
         env         = true
@@ -161,7 +181,6 @@ job "sunomi-agent-gpu" {
         splay       = "5m"
         data        = <<-EOT
           {{- with nomadVar "${var.secrets_path}" }}
-          SUNOMI_TOKEN={{ .token }}
           SUNOMI_GOSSIP_KEY={{ .gossip_key }}
           {{- end }}
         EOT

@@ -1,18 +1,19 @@
 # Sunomi's public API: two stateless instances behind service discovery.
 #
 # `api --http HOST:PORT` (cmd/api) with its configuration in the environment: DATABASE_URL
-# (PostgreSQL 15+), SUNOMI_COORDINATOR (the coordinators' URLs), SUNOMI_STORAGE (the same S3 bucket
+# (PostgreSQL 15+), SUNOMI_COORDINATOR (the coordinators' https URLs), SUNOMI_STORAGE (the same S3 bucket
 # as the farm), SUNOMI_PUBLIC_URL (where browsers reach the load balancer), and the secrets below.
 # Every instance must share SUNOMI_JWT_KEYS and SUNOMI_MEDIA_SECRET so that any of them accepts
 # the tokens and media URLs another one signed. GET /healthz answers on the HTTP port.
 #
 #   nomad job run \
 #     -var 'api_url=https://releases.example.internal/sunomi/v0.5.0/api' \
-#     -var 'coordinator_urls=["http://10.0.0.1:7000","http://10.0.0.2:7000","http://10.0.0.3:7000"]' \
+#     -var 'coordinator_urls=["https://10.0.0.1:7000","https://10.0.0.2:7000","https://10.0.0.3:7000"]' \
 #     api.nomad.hcl
 #
-# The Nomad Variable at var.secrets_path holds database_url, token, storage, public_url, jwt_keys,
-# media_secret, s3_access_key and s3_secret_key; see README.md.
+# The Nomad Variable at var.secrets_path holds database_url, storage, public_url, jwt_keys,
+# media_secret, s3_access_key, s3_secret_key, and the farm's CA and the api's client certificate
+# (farm_tls_ca, farm_tls_cert, farm_tls_key); see README.md.
 
 variable "datacenters" {
   type    = list(string)
@@ -26,13 +27,13 @@ variable "api_url" {
 
 variable "coordinator_urls" {
   type        = list(string)
-  description = "HTTP URLs of the coordinators (any of them answers; writes are forwarded to the leader)."
+  description = "HTTPS URLs of the coordinators (any of them answers; writes are forwarded to the leader)."
 }
 
 variable "secrets_path" {
   type        = string
   default     = "nomad/jobs/sunomi-api"
-  description = "Nomad Variable holding database_url, token, storage, public_url, jwt_keys, media_secret and the S3 keys."
+  description = "Nomad Variable holding database_url, storage, public_url, jwt_keys, media_secret, the S3 keys and the farm client certificate (farm_tls_ca, farm_tls_cert, farm_tls_key)."
 }
 
 variable "service_provider" {
@@ -139,6 +140,36 @@ job "sunomi-api" {
 
       env {
         SUNOMI_COORDINATOR = join(",", var.coordinator_urls)
+        # The api calls the farm with a client certificate (`sunomi tls cert create --role
+        # client --name api`): it may submit and cancel jobs and read the farm, nothing more.
+        SUNOMI_FARM_TLS_CA   = "${NOMAD_SECRETS_DIR}/farm-ca.pem"
+        SUNOMI_FARM_TLS_CERT = "${NOMAD_SECRETS_DIR}/farm.pem"
+        SUNOMI_FARM_TLS_KEY  = "${NOMAD_SECRETS_DIR}/farm-key.pem"
+      }
+
+      template {
+        destination = "secrets/farm-ca.pem"
+        change_mode = "restart"
+        data        = <<-EOT
+          {{- with nomadVar "${var.secrets_path}" }}{{ .farm_tls_ca }}{{ end }}
+        EOT
+      }
+
+      template {
+        destination = "secrets/farm.pem"
+        change_mode = "restart"
+        data        = <<-EOT
+          {{- with nomadVar "${var.secrets_path}" }}{{ .farm_tls_cert }}{{ end }}
+        EOT
+      }
+
+      template {
+        destination = "secrets/farm-key.pem"
+        change_mode = "restart"
+        perms       = "0400"
+        data        = <<-EOT
+          {{- with nomadVar "${var.secrets_path}" }}{{ .farm_tls_key }}{{ end }}
+        EOT
       }
 
       template {
@@ -149,7 +180,6 @@ job "sunomi-api" {
         data        = <<-EOT
           {{- with nomadVar "${var.secrets_path}" }}
           DATABASE_URL={{ .database_url }}
-          SUNOMI_TOKEN={{ .token }}
           SUNOMI_STORAGE={{ .storage }}
           SUNOMI_PUBLIC_URL={{ .public_url }}
           SUNOMI_JWT_KEYS={{ .jwt_keys }}

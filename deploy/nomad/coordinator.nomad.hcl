@@ -7,8 +7,9 @@
 #     coordinator.nomad.hcl
 #
 # Each of the three hosts needs a host volume "sunomi-coordinator" (Raft log, stable store and
-# snapshots live there, so a restarted coordinator resumes where it stopped) and the secrets in
-# the Nomad Variable at var.secrets_path; see README.md beside this file.
+# snapshots live there, so a restarted coordinator resumes where it stopped), a host volume
+# "sunomi-tls" holding its server certificate, and the secrets in the Nomad Variable at
+# var.secrets_path; see README.md beside this file.
 
 variable "datacenters" {
   type        = list(string)
@@ -39,7 +40,7 @@ variable "storage" {
 variable "secrets_path" {
   type        = string
   default     = "nomad/jobs/sunomi-coordinator"
-  description = "Nomad Variable holding token, gossip_key, aws_access_key_id and aws_secret_access_key. The default path is readable by this job's tasks without an extra ACL policy."
+  description = "Nomad Variable holding tls_ca (the farm's ca.pem), gossip_key, aws_access_key_id and aws_secret_access_key. The default path is readable by this job's tasks without an extra ACL policy."
 }
 
 variable "service_provider" {
@@ -124,6 +125,19 @@ job "sunomi-coordinator" {
       port "gossip" {
         static = 7002
       }
+      # /healthz alone over plain HTTP (--health-addr): Nomad's checks present no client
+      # certificate, and the API port requires one.
+      port "health" {}
+    }
+
+    # This host's certificate and key, NODE.pem and NODE-key.pem where NODE is the Nomad node
+    # name (--node-id), made by `sunomi tls cert create --role server --name NODE`. They live on the
+    # host, not in a Nomad Variable: every allocation of a job can read the job's Variables, and
+    # one node holding another's key could act as it.
+    volume "tls" {
+      type      = "host"
+      source    = "sunomi-tls"
+      read_only = true
     }
 
     volume "data" {
@@ -152,10 +166,13 @@ job "sunomi-coordinator" {
       name     = "sunomi-coordinator"
       port     = "http"
       provider = var.service_provider
-      tags     = ["http", "metrics"]
+      tags     = ["https", "metrics"]
 
+      # The API port is HTTPS with client certificates required: Prometheus scrapes /metrics
+      # with a client certificate of the farm (see README.md).
       meta {
-        metrics_path = "/metrics"
+        metrics_path   = "/metrics"
+        metrics_scheme = "https"
       }
 
       # /healthz answers 200 once this node knows a leader, 503 before. No check_restart: while
@@ -164,6 +181,7 @@ job "sunomi-coordinator" {
       check {
         name     = "healthz"
         type     = "http"
+        port     = "health"
         path     = "/healthz"
         interval = "10s"
         timeout  = "2s"
@@ -181,6 +199,12 @@ job "sunomi-coordinator" {
       }
 
       volume_mount {
+        volume      = "tls"
+        destination = "/etc/sunomi/tls"
+        read_only   = true
+      }
+
+      volume_mount {
         volume      = "data"
         destination = "/var/lib/sunomi"
         read_only   = false
@@ -194,6 +218,10 @@ job "sunomi-coordinator" {
           "--http-addr", "${NOMAD_ADDR_http}",
           "--raft-addr", "${NOMAD_ADDR_raft}",
           "--gossip-addr", "${NOMAD_ADDR_gossip}",
+          "--health-addr", "${NOMAD_ADDR_health}",
+          "--tls-ca", "${NOMAD_SECRETS_DIR}/ca.pem",
+          "--tls-cert", "/etc/sunomi/tls/${node.unique.name}.pem",
+          "--tls-key", "/etc/sunomi/tls/${node.unique.name}-key.pem",
           "--join", join(",", var.coordinator_gossip),
           "--bootstrap-expect", "3",
           "--storage", var.storage,
@@ -201,17 +229,29 @@ job "sunomi-coordinator" {
         ]
       }
 
-      # The binaries read SUNOMI_TOKEN and SUNOMI_GOSSIP_KEY from the environment, and the S3
-      # backend AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY. change_mode = "noop": a rotated secret
-      # must reach the coordinators one at a time (nomad alloc restart, one alloc after another),
-      # never all three at once.
+      # The farm's CA (tls_ca in the Nomad Variable: ca.pem, or during a CA rotation the old and
+      # the new CA one after the other). SIGHUP makes the process re-read it and its own
+      # certificate without dropping work; rewrite the host's certificate files, then
+      # `nomad alloc signal -s SIGHUP ALLOC` for a certificate rotation.
+      template {
+        destination   = "secrets/ca.pem"
+        change_mode   = "signal"
+        change_signal = "SIGHUP"
+        data          = <<-EOT
+          {{- with nomadVar "${var.secrets_path}" }}{{ .tls_ca }}{{ end }}
+        EOT
+      }
+
+      # The binaries read SUNOMI_GOSSIP_KEY from the environment, and the S3 backend
+      # AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY. change_mode = "noop": a rotated secret must reach
+      # the coordinators one at a time (nomad alloc restart, one alloc after another), never all
+      # three at once.
       template {
         destination = "secrets/sunomi.env"
         env         = true
         change_mode = "noop"
         data        = <<-EOT
           {{- with nomadVar "${var.secrets_path}" }}
-          SUNOMI_TOKEN={{ .token }}
           SUNOMI_GOSSIP_KEY={{ .gossip_key }}
           AWS_ACCESS_KEY_ID={{ .aws_access_key_id }}
           AWS_SECRET_ACCESS_KEY={{ .aws_secret_access_key }}

@@ -463,21 +463,16 @@ func TestCoordinator(t *testing.T) {
 		}
 	}
 
-	vol := must(one(group, "volume"))(t)
-	if typ, _ := literalString(vol.Body, "type"); typ != "host" {
-		t.Errorf("volume type %q, want host", typ)
-	}
-	if src, _ := literalString(vol.Body, "source"); src != "sunomi-coordinator" {
-		t.Errorf("volume source %q, want sunomi-coordinator", src)
-	}
-	vm := must(one(task, "volume_mount"))(t)
-	if v, _ := literalString(vm.Body, "volume"); v != vol.Labels[0] {
-		t.Errorf("volume_mount mounts %q, the group's volume is %q", v, vol.Labels[0])
-	}
-	dest := must(literalString(vm.Body, "destination"))(t)
+	dest := hostVolumeMount(t, group, task, "sunomi-coordinator")
 
 	if !slices.Contains(healthChecks(group), "/healthz") {
 		t.Error(`no http check with path "/healthz"`)
+	}
+	// The API port wants a client certificate, which Nomad's checks lack.
+	for _, c := range blocks(must(one(group, "service"))(t).Body, "check") {
+		if port, _ := literalString(c.Body, "port"); port != "health" {
+			t.Errorf(`check %q on port %q, want "health" (--health-addr)`, c.Labels, port)
+		}
 	}
 	upd := must(one(job.Body, "update"))(t)
 	if n := must(literalInt(upd.Body, "max_parallel"))(t); n != 1 {
@@ -510,6 +505,9 @@ func TestCoordinator(t *testing.T) {
 			t.Errorf("--%s does not use %s (refers to %q)", flag, ref, v.vars)
 		}
 	}
+	if v, ok := flagValue(items, "health-addr"); !ok || !slices.Contains(v.vars, "NOMAD_ADDR_health") {
+		t.Errorf("--health-addr refers to %q, want NOMAD_ADDR_health", v.vars)
+	}
 	if _, ok := flagValue(items, "node-id"); !ok {
 		t.Error("no --node-id")
 	}
@@ -518,7 +516,66 @@ func TestCoordinator(t *testing.T) {
 	if _, ok := vars["coordinator_gossip"]; !ok {
 		t.Error(`no variable "coordinator_gossip"`)
 	}
-	checkSecrets(t, task, "SUNOMI_TOKEN", "SUNOMI_GOSSIP_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+	checkSecrets(t, task, "SUNOMI_GOSSIP_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+	hostVolumeMount(t, group, task, "sunomi-tls")
+	checkTLS(t, task, items)
+}
+
+// hostVolumeMount checks that the group has a host volume of source mounted
+// by the task, and returns where.
+func hostVolumeMount(t *testing.T, group, task *hclsyntax.Body, source string) string {
+	t.Helper()
+	for _, vol := range blocks(group, "volume") {
+		if src, _ := literalString(vol.Body, "source"); src != source {
+			continue
+		}
+		if typ, _ := literalString(vol.Body, "type"); typ != "host" {
+			t.Errorf("volume %s type %q, want host", source, typ)
+		}
+		for _, vm := range blocks(task, "volume_mount") {
+			if v, _ := literalString(vm.Body, "volume"); v == vol.Labels[0] {
+				return must(literalString(vm.Body, "destination"))(t)
+			}
+		}
+		t.Fatalf("no volume_mount of the %s volume %q", source, vol.Labels[0])
+	}
+	t.Fatalf("no host volume with source %q", source)
+	return ""
+}
+
+// checkTLS checks that a coordinator or agent gets its certificate files:
+// the CA rendered from the Nomad Variable, re-read on SIGHUP when it
+// changes, and the node's own certificate named after the node.
+func checkTLS(t *testing.T, task *hclsyntax.Body, items []argItem) {
+	t.Helper()
+	ca, ok := flagValue(items, "tls-ca")
+	if !ok || !slices.Contains(ca.vars, "NOMAD_SECRETS_DIR") {
+		t.Errorf("--tls-ca refers to %q, want a file under NOMAD_SECRETS_DIR", ca.vars)
+	}
+	for _, f := range []string{"tls-cert", "tls-key"} {
+		if v, ok := flagValue(items, f); !ok || !slices.Contains(v.vars, "node.unique.name") {
+			t.Errorf("--%s refers to %q, want the file named after node.unique.name (the --node-id)", f, v.vars)
+		}
+	}
+	found := false
+	for _, tpl := range blocks(task, "template") {
+		if dest, _ := literalString(tpl.Body, "destination"); dest != "secrets/ca.pem" {
+			continue
+		}
+		found = true
+		mode, _ := literalString(tpl.Body, "change_mode")
+		sig, _ := literalString(tpl.Body, "change_signal")
+		if mode != "signal" || sig != "SIGHUP" {
+			t.Errorf("secrets/ca.pem template change_mode %q signal %q, want signal SIGHUP (reload without restart)", mode, sig)
+		}
+		a := tpl.Body.Attributes["data"]
+		if data := string(a.Expr.Range().SliceBytes(mustRead(t, a.SrcRange.Filename))); !strings.Contains(data, "nomadVar") || !strings.Contains(data, ".tls_ca") {
+			t.Errorf("secrets/ca.pem template %q does not read tls_ca from a Nomad Variable", data)
+		}
+	}
+	if !found {
+		t.Error("no template rendering secrets/ca.pem")
+	}
 }
 
 // checkSecrets checks that a template with env = true renders each name
@@ -600,7 +657,8 @@ func checkAgent(t *testing.T, file string) (job *hclsyntax.Block, group, task *h
 			t.Errorf("no --%s", f)
 		}
 	}
-	checkSecrets(t, task, "SUNOMI_TOKEN", "SUNOMI_GOSSIP_KEY")
+	checkSecrets(t, task, "SUNOMI_GOSSIP_KEY")
+	checkTLS(t, task, items)
 	return job, group, task, items
 }
 
@@ -671,8 +729,23 @@ func TestAPI(t *testing.T) {
 	checkFlagsExist(t, items, "api")
 	checkSecrets(t, task, "DATABASE_URL")
 	env := must(one(task, "env"))(t)
-	if _, ok := env.Body.Attributes["SUNOMI_COORDINATOR"]; !ok {
-		t.Error("env has no SUNOMI_COORDINATOR")
+	for _, name := range []string{"SUNOMI_COORDINATOR", "SUNOMI_FARM_TLS_CA", "SUNOMI_FARM_TLS_CERT", "SUNOMI_FARM_TLS_KEY"} {
+		if _, ok := env.Body.Attributes[name]; !ok {
+			t.Errorf("env has no %s", name)
+		}
+	}
+	rendered := map[string]bool{}
+	for _, tpl := range blocks(task, "template") {
+		dest, _ := literalString(tpl.Body, "destination")
+		a := tpl.Body.Attributes["data"]
+		if data := string(a.Expr.Range().SliceBytes(mustRead(t, a.SrcRange.Filename))); strings.Contains(data, "nomadVar") {
+			rendered[dest] = true
+		}
+	}
+	for _, f := range []string{"secrets/farm-ca.pem", "secrets/farm.pem", "secrets/farm-key.pem"} {
+		if !rendered[f] {
+			t.Errorf("no template renders %s from a Nomad Variable", f)
+		}
 	}
 }
 

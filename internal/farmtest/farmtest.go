@@ -18,14 +18,13 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/sunomi/sunomi/cluster/client"
+	"github.com/sunomi/sunomi/cluster/pki"
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/internal/pkitest"
 	"github.com/sunomi/sunomi/internal/syncbuf"
 	"github.com/sunomi/sunomi/internal/testkit"
 	"github.com/sunomi/sunomi/scheduler"
 )
-
-// Token is the cluster token every test farm uses.
-const Token = "farmtest-token"
 
 // processLogTail is how much of each process's log a failed test shows.
 const processLogTail = 4000
@@ -43,8 +42,11 @@ func Binaries(tb testing.TB) string {
 
 // Process is a running coordinator or agent.
 type Process struct {
-	Name  string
-	Args  []string
+	Name string
+	Args []string
+	// TLS names the process's certificate files (zero in an insecure
+	// farm); a test rotates them by rewriting the files and calling Reload.
+	TLS   pki.Files
 	bin   string
 	netns string // network namespace to run in, if any
 	cmd   *exec.Cmd
@@ -63,7 +65,6 @@ func (p *Process) start(tb testing.TB) {
 	}
 	fmt.Fprintf(&p.log, "=== start %s\n", time.Now().Format(time.TimeOnly))
 	p.cmd.Stdout, p.cmd.Stderr = &p.log, &p.log
-	p.cmd.Env = append(os.Environ(), "SUNOMI_TOKEN="+Token)
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := p.cmd.Start(); err != nil {
 		tb.Fatalf("start %s: %v", p.Name, err)
@@ -105,6 +106,13 @@ func (p *Process) Running() bool {
 	}
 }
 
+// Reload sends SIGHUP: the process re-reads its certificate files.
+func (p *Process) Reload() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_ = p.cmd.Process.Signal(syscall.SIGHUP)
+}
+
 // Restart starts the process again with the same arguments.
 func (p *Process) Restart(tb testing.TB) { p.start(tb) }
 
@@ -115,11 +123,19 @@ func (p *Process) Log() string { return p.log.String() }
 type Coordinator struct {
 	*Process
 	HTTP, Raft, Gossip string
-	host               *host // with Options.Namespaces
+	// Health serves /healthz over plain HTTP (--health-addr).
+	Health string
+	host   *host // with Options.Namespaces
+	secure bool
 }
 
 // URL is the coordinator's API base URL.
-func (c *Coordinator) URL() string { return "http://" + c.HTTP }
+func (c *Coordinator) URL() string {
+	if c.secure {
+		return "https://" + c.HTTP
+	}
+	return "http://" + c.HTTP
+}
 
 // Farm is a set of coordinators and agents.
 type Farm struct {
@@ -129,6 +145,14 @@ type Farm struct {
 	Storage      string // storage URL shared by the coordinators
 	Coordinators []*Coordinator
 	Agents       []*Process
+	// CA signs every certificate of the farm, GossipKey (base64) encrypts
+	// its gossip; both are nil/empty in an insecure farm.
+	CA        *pkitest.CA
+	GossipKey string
+	// clientFiles and clientTLS are the operator's certificate, which
+	// Client and Inside call with.
+	clientFiles pki.Files
+	clientTLS   *pki.Material
 }
 
 // Options shape a farm.
@@ -150,6 +174,10 @@ type Options struct {
 	// Namespaces runs every coordinator in a network namespace of its own,
 	// on a bridge, so that a test can cut one off (Partition). Needs root.
 	Namespaces bool
+	// Insecure runs the farm with --insecure-dev: no certificates, gossip
+	// in clear. The default is mutual TLS from a CA of the test's own, a
+	// certificate per node, and an encrypted gossip pool.
+	Insecure bool
 }
 
 // Start launches a farm and waits until it has a leader and every agent
@@ -158,6 +186,14 @@ type Options struct {
 func Start(tb testing.TB, o Options) *Farm {
 	tb.Helper()
 	f := &Farm{tb: tb, bin: Binaries(tb), dir: tb.TempDir(), Storage: o.Storage}
+	if !o.Insecure {
+		f.CA, f.GossipKey = pkitest.New(tb), pki.NewGossipKey()
+		f.clientFiles = f.CA.Files(pki.RoleClient, "operator")
+		var err error
+		if f.clientTLS, err = pki.Load(f.clientFiles); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	if f.Storage == "" {
 		f.Storage = "file://" + filepath.Join(f.dir, "blobs")
 	}
@@ -172,12 +208,13 @@ func Start(tb testing.TB, o Options) *Farm {
 		hosts, agentIP = newHosts(tb, o.Coordinators)
 	}
 	for i := 1; i <= o.Coordinators; i++ {
-		addrs := testkit.FreeAddrs(tb, "127.0.0.1", 3)
-		c := &Coordinator{HTTP: addrs[0], Raft: addrs[1], Gossip: addrs[2]}
+		addrs := testkit.FreeAddrs(tb, "127.0.0.1", 4)
+		c := &Coordinator{HTTP: addrs[0], Raft: addrs[1], Gossip: addrs[2], Health: addrs[3], secure: !o.Insecure}
 		c.Process = &Process{Name: fmt.Sprintf("c%d", i), bin: filepath.Join(f.bin, "coordinator")}
+		c.TLS = f.issue(pki.RoleServer, c.Name)
 		if hosts != nil {
 			h := hosts[i-1]
-			c.HTTP, c.Raft, c.Gossip, c.host = h.ip+":7000", h.ip+":7001", h.ip+":7002", &h
+			c.HTTP, c.Raft, c.Gossip, c.Health, c.host = h.ip+":7000", h.ip+":7001", h.ip+":7002", h.ip+":7003", &h
 			c.Process.netns = h.netns
 		}
 		f.Coordinators = append(f.Coordinators, c)
@@ -186,25 +223,28 @@ func Start(tb testing.TB, o Options) *Farm {
 	storageSecret := f.writeStorageSecret()
 	for _, c := range f.Coordinators {
 		c.Args = []string{"--node-id", c.Name, "--data-dir", filepath.Join(f.dir, c.Name),
-			"--http-addr", c.HTTP, "--raft-addr", c.Raft, "--gossip-addr", c.Gossip,
+			"--http-addr", c.HTTP, "--raft-addr", c.Raft, "--gossip-addr", c.Gossip, "--health-addr", c.Health,
 			"--join", strings.Join(gossip, ","), "--bootstrap-expect", fmt.Sprint(o.Coordinators),
 			"--storage", f.Storage, "--log-level", "warn"}
 		if !o.Production {
 			c.Args = append(c.Args, "--lease-ttl", o.LeaseTTL.String(), "--failover-grace", (2 * o.LeaseTTL).String(), "--fast")
 		}
 		c.Args = append(c.Args, "--storage-secret-file", storageSecret)
+		c.Args = append(c.Args, f.credentialArgs(c.TLS)...)
 		c.Args = append(c.Args, o.CoordinatorArgs...)
 		c.start(tb)
 	}
 	slots := max(o.Slots, 1)
 	for i := 1; i <= o.Agents; i++ {
 		a := &Process{Name: fmt.Sprintf("a%d", i), bin: filepath.Join(f.bin, "agent")}
+		a.TLS = f.issue(pki.RoleAgent, a.Name)
 		a.Args = []string{"--node-id", a.Name, "--data-dir", filepath.Join(f.dir, a.Name),
 			"--join", strings.Join(gossip, ","), "--gossip-addr", testkit.FreeAddr(tb, agentIP), "--slots", fmt.Sprint(slots),
 			"--coordinator", strings.Join(f.URLs(), ",")}
 		if !o.Production {
 			a.Args = append(a.Args, "--fast")
 		}
+		a.Args = append(a.Args, f.credentialArgs(a.TLS)...)
 		a.Args = append(a.Args, o.AgentArgs...)
 		a.start(tb)
 		f.Agents = append(f.Agents, a)
@@ -250,6 +290,45 @@ func (f *Farm) writeStorageSecret() string {
 	return path
 }
 
+// issue writes a certificate of role for a node into the farm's directory
+// (nothing in an insecure farm).
+func (f *Farm) issue(role pki.Role, name string) pki.Files {
+	if f.CA == nil {
+		return pki.Files{}
+	}
+	return f.CA.Issue(role, name, filepath.Join(f.dir, "tls", name))
+}
+
+// credentialArgs are the flags that give a coordinator or agent its
+// certificate files and the gossip key, or --insecure-dev.
+func (f *Farm) credentialArgs(files pki.Files) []string {
+	if f.CA == nil {
+		return []string{"--insecure-dev"}
+	}
+	return []string{"--tls-ca", files.CA, "--tls-cert", files.Cert, "--tls-key", files.Key, "--gossip-key", f.GossipKey}
+}
+
+// Dir is the farm's working directory.
+func (f *Farm) Dir() string { return f.dir }
+
+// StartCoordinator starts one more coordinator that joins the farm's gossip
+// pool (bootstrap-expect 0: it joins the existing cluster) with the
+// certificate files given, for tests of who may become a voter.
+func (f *Farm) StartCoordinator(name string, files pki.Files) *Coordinator {
+	f.tb.Helper()
+	addrs := testkit.FreeAddrs(f.tb, "127.0.0.1", 3)
+	c := &Coordinator{HTTP: addrs[0], Raft: addrs[1], Gossip: addrs[2], secure: files.Given()}
+	c.Process = &Process{Name: name, bin: filepath.Join(f.bin, "coordinator"), TLS: files}
+	c.Args = []string{"--node-id", name, "--data-dir", filepath.Join(f.dir, name),
+		"--http-addr", c.HTTP, "--raft-addr", c.Raft, "--gossip-addr", c.Gossip,
+		"--join", strings.Join(f.GossipAddrs(), ","), "--bootstrap-expect", "0", "--storage", f.Storage,
+		"--fast", "--log-level", "info", "--storage-secret-file", filepath.Join(f.dir, "storage-secret")}
+	c.Args = append(c.Args, f.credentialArgs(files)...)
+	c.start(f.tb)
+	f.Coordinators = append(f.Coordinators, c)
+	return c
+}
+
 func (f *Farm) processes() []*Process {
 	var ps []*Process
 	for _, c := range f.Coordinators {
@@ -276,8 +355,13 @@ func (f *Farm) URLs() []string {
 	return us
 }
 
-// Client talks to any coordinator, failing over between them.
-func (f *Farm) Client() *client.Client { return client.New(f.URLs(), Token, nil) }
+// Client talks to any coordinator, failing over between them, with an
+// operator's client certificate.
+func (f *Farm) Client() *client.Client { return client.New(f.URLs(), f.clientTLS, nil) }
+
+// ClientTLS is the operator's material Client calls with (nil in an
+// insecure farm).
+func (f *Farm) ClientTLS() *pki.Material { return f.clientTLS }
 
 // Leader returns the coordinator that is leader now, waiting for one.
 func (f *Farm) Leader() *Coordinator {
@@ -288,7 +372,7 @@ func (f *Farm) Leader() *Coordinator {
 			if !c.Running() {
 				continue
 			}
-			cl, err := client.New([]string{c.URL()}, Token, nil).Cluster(ctx)
+			cl, err := client.New([]string{c.URL()}, f.clientTLS, nil).Cluster(ctx)
 			if err == nil && cl.State == raft.Leader.String() {
 				leader = c
 				return true, nil
@@ -304,7 +388,7 @@ func (f *Farm) WaitLeader(timeout time.Duration) {
 	f.tb.Helper()
 	f.Eventually(timeout, "a leader", func(ctx context.Context) (bool, error) {
 		for _, c := range f.Coordinators {
-			cl, err := client.New([]string{c.URL()}, Token, nil).Cluster(ctx)
+			cl, err := client.New([]string{c.URL()}, f.clientTLS, nil).Cluster(ctx)
 			if err == nil && cl.Leader != "" {
 				return true, nil
 			}

@@ -71,7 +71,10 @@ func (f *Farm) Heal(c *Coordinator) { ip(f.tb, "link", "set", c.host.veth, "up")
 // still reaches it while it is cut off, and returns what it printed.
 func (f *Farm) Inside(c *Coordinator, args ...string) (string, error) {
 	argv := append([]string{"netns", "exec", c.host.netns, f.bin + "/sunomi"}, args...)
-	argv = append(argv, "--coordinator", c.URL(), "--token", Token)
+	argv = append(argv, "--coordinator", c.URL())
+	if f.CA != nil {
+		argv = append(argv, "--tls-ca", f.clientFiles.CA, "--tls-cert", f.clientFiles.Cert, "--tls-key", f.clientFiles.Key)
+	}
 	out, err := exec.Command("ip", argv...).CombinedOutput()
 	return string(out), err
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sunomi/sunomi/api"
 	"github.com/sunomi/sunomi/cluster"
+	"github.com/sunomi/sunomi/cluster/pki"
 	"github.com/sunomi/sunomi/internal/cli"
 	"github.com/sunomi/sunomi/storage"
 	"github.com/sunomi/sunomi/web"
@@ -82,7 +83,7 @@ type Flags struct {
 	deployment                bool
 	storageURL, storageSecret string
 	coordinators              string
-	token, tokenFile          string
+	farmTLS                   cli.TLSFlags
 	jwtKeys, mediaSecret      string
 	tlsCert, tlsKey           string
 }
@@ -120,10 +121,9 @@ func (f *Flags) AddDeploymentFlags(fl *pflag.FlagSet) {
 	fl.StringVar(&f.storageURL, "storage", "", "blob store shared with the coordinators: file:///dir or s3://bucket?endpoint=HOST:PORT&secure=false (or $SUNOMI_STORAGE; required); S3 credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
 	fl.StringVar(&f.storageSecret, "storage-secret", "", "HMAC key, at least 16 bytes, signing the upload URLs of file:// storage; every replica needs the same (or $SUNOMI_STORAGE_SECRET; default: derived from the media secret)")
 	fl.StringVar(&f.coordinators, "coordinator", "", "comma-separated coordinator URLs, tried in turn (or $SUNOMI_COORDINATOR; required)")
-	// The cluster token is read by cluster.ReadCredentials, from --token, --token-file or
-	// $SUNOMI_TOKEN.
-	fl.StringVar(&f.token, "token", "", "cluster token (or $SUNOMI_TOKEN)")
-	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the cluster token")
+	// --tls-cert is this service's own HTTPS certificate; the farm's client
+	// certificate goes by --farm-tls-*.
+	f.farmTLS.RegisterPrefixed(fl, "farm-", pki.RoleClient)
 	fl.StringVar(&f.jwtKeys, "jwt-keys", "", "access-token signing keys kid:secret,… (secrets of 32+ characters; the first signs, all verify) (or $SUNOMI_JWT_KEYS; required)")
 	fl.StringVar(&f.mediaSecret, "media-secret", "", "secret of 16+ bytes signing the media URLs of unlisted and private videos (or $SUNOMI_MEDIA_SECRET; required)")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate chain: serve HTTPS (with --tls-key) (or $SUNOMI_TLS_CERT)")
@@ -145,8 +145,10 @@ type Settings struct {
 	StorageURL   string
 	StorageOpts  storage.Options
 	Coordinators []string
-	Token        string
-	TLS          *tls.Config
+	// FarmTLS is the client certificate the service calls the farm with;
+	// nil for a farm run with --insecure-dev.
+	FarmTLS *pki.Material
+	TLS     *tls.Config
 }
 
 // Settings checks the flags before anything is opened, so that a mistake is one line at once.
@@ -256,11 +258,10 @@ func (f *Flags) storageSettings(s *Settings) error {
 	if s.Coordinators = cli.SplitList(f.coordinators); len(s.Coordinators) == 0 {
 		return errors.New("no coordinator: pass --coordinator http://HOST:7000,… or set SUNOMI_COORDINATOR")
 	}
-	creds, err := cluster.ReadCredentials(cluster.CredentialSources{Token: f.token, TokenFile: f.tokenFile})
-	if err != nil {
-		return err
+	var err error
+	if s.FarmTLS, err = cluster.LoadTLS(f.farmTLS.Files()); err != nil {
+		return fmt.Errorf("--farm-tls-*: %w", err)
 	}
-	s.Token = creds.Token
 	return nil
 }
 

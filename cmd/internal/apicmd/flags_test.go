@@ -6,7 +6,9 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/sunomi/sunomi/cluster/pki"
 	"github.com/sunomi/sunomi/internal/cli"
+	"github.com/sunomi/sunomi/internal/pkitest"
 )
 
 // parse registers the flags as cmd/api (deployment) or `sunomi dev` does, and checks args
@@ -38,7 +40,6 @@ func deploymentEnv(t *testing.T) {
 		"SUNOMI_COORDINATOR":  "http://127.0.0.1:7000",
 		"SUNOMI_JWT_KEYS":     "k1:0123456789abcdef0123456789abcdef",
 		"SUNOMI_MEDIA_SECRET": "0123456789abcdef",
-		"SUNOMI_TOKEN":        "cluster-token",
 	} {
 		t.Setenv(k, v)
 	}
@@ -72,6 +73,30 @@ func TestEnvironmentStandsInForUnsetFlags(t *testing.T) {
 	}
 	if got, want := strings.Join(s.Coordinators, ","), "http://127.0.0.1:7000"; got != want {
 		t.Errorf("Coordinators = %q, want %q", got, want)
+	}
+}
+
+// TestFarmClientCertificate: the service calls the farm with the client
+// certificate of $SUNOMI_FARM_TLS_* (its own --tls-cert is for HTTPS), and
+// without one talks to a farm run with --insecure-dev.
+func TestFarmClientCertificate(t *testing.T) {
+	deploymentEnv(t)
+	s, err := parse(t, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.FarmTLS != nil {
+		t.Errorf("farm TLS %v without any --farm-tls-* given", s.FarmTLS.Identity())
+	}
+	files := pkitest.New(t).Files(pki.RoleClient, "api")
+	t.Setenv("SUNOMI_FARM_TLS_CA", files.CA)
+	t.Setenv("SUNOMI_FARM_TLS_CERT", files.Cert)
+	t.Setenv("SUNOMI_FARM_TLS_KEY", files.Key)
+	if s, err = parse(t, true); err != nil {
+		t.Fatal(err)
+	}
+	if s.FarmTLS == nil || s.FarmTLS.Identity() != (pki.Identity{Role: pki.RoleClient, Name: "api"}) {
+		t.Errorf("farm TLS %v, want the client certificate api from $SUNOMI_FARM_TLS_*", s.FarmTLS)
 	}
 }
 
