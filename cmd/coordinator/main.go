@@ -53,7 +53,7 @@ func newCoordinatorCmd() *cobra.Command {
 	fl.IntVar(&f.cfg.BootstrapExpect, "bootstrap-expect", 0, "bootstrap a new cluster once this many coordinators see each other (1: alone; 0: join an existing cluster)")
 	fl.StringVar(&f.storageURL, "storage", "", "file:///path or s3://bucket?endpoint=HOST:PORT&secure=false (default file://DATA-DIR/blobs); S3 credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
 	f.tls.Register(fl, pki.RoleServer)
-	fl.StringVar(&f.gossipKey, "gossip-key", "", "base64 memberlist encryption key of 16, 24 or 32 bytes (or SUNOMI_GOSSIP_KEY; `sunomi gossip keygen`)")
+	fl.StringVar(&f.gossipKey, "gossip-key", "", "base64 memberlist encryption key of 16, 24 or 32 bytes (or SUNOMI_GOSSIP_KEY; made by sunomi gossip keygen)")
 	fl.StringVar(&f.gossipKeyFile, "gossip-key-file", "", "file holding the base64 gossip key")
 	fl.StringVar(&f.storageSecret, "storage-secret", "", "HMAC key (at least 16 bytes, the same on every coordinator) signing the URLs of file:// storage (or SUNOMI_STORAGE_SECRET)")
 	fl.StringVar(&f.storageSecretFile, "storage-secret-file", "", "file holding the storage secret")

@@ -29,7 +29,7 @@ func (t *TLSFlags) Register(fl *pflag.FlagSet, role pki.Role) { t.RegisterPrefix
 func (t *TLSFlags) RegisterPrefixed(fl *pflag.FlagSet, prefix string, role pki.Role) {
 	env := "SUNOMI_" + strings.ToUpper(strings.ReplaceAll(prefix, "-", "_")) + "TLS_"
 	fl.StringVar(&t.CA, prefix+"tls-ca", "", "PEM file of the farm's CA (or $"+env+"CA)")
-	fl.StringVar(&t.Cert, prefix+"tls-cert", "", "PEM file of this node's "+string(role)+" certificate of the farm (or $"+env+"CERT; `sunomi tls cert create --role "+string(role)+"`)")
+	fl.StringVar(&t.Cert, prefix+"tls-cert", "", "PEM file of this node's "+string(role)+" certificate of the farm (or $"+env+"CERT; made by sunomi tls cert create --role "+string(role)+")")
 	fl.StringVar(&t.Key, prefix+"tls-key", "", "PEM file of that certificate's private key (or $"+env+"KEY)")
 	BindEnv(fl, prefix+"tls-ca", env+"CA")
 	BindEnv(fl, prefix+"tls-cert", env+"CERT")
