@@ -200,8 +200,8 @@ func TestFarmRotatesCertificatesOnSIGHUP(t *testing.T) {
 	// A certificate for another name is refused: the node keeps its own.
 	for p, role := range roles {
 		other := f.CA.Files(role, p.Name+"-other")
-		copyFile(t, other.Cert, p.TLS.Cert)
-		copyFile(t, other.Key, p.TLS.Key)
+		testkit.CopyFile(t, other.Cert, p.TLS.Cert)
+		testkit.CopyFile(t, other.Key, p.TLS.Key)
 		p.Reload()
 		testkit.WaitFor(t, 10*time.Second, p.Name+" to refuse the certificate of another node",
 			func() bool { return strings.Contains(p.Log(), "reload of TLS certificates failed") })
@@ -229,17 +229,6 @@ func TestFarmRotatesCertificatesOnSIGHUP(t *testing.T) {
 	wantPublished(t, f, j, 500)
 	if !coord.Running() || !agent.Running() {
 		t.Error("a process exited on SIGHUP")
-	}
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, b, 0o600); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -5,10 +5,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sunomi/sunomi/internal/testkit"
 )
 
 // farm is a CA with one certificate of each role, plus a stranger's.
@@ -145,8 +146,8 @@ func TestReloadKeepsIdentity(t *testing.T) {
 	}
 	// A certificate for another node is not a rotation.
 	other := f.material["api"]
-	copyFile(t, other.files.Cert, agent.files.Cert)
-	copyFile(t, other.files.Key, agent.files.Key)
+	testkit.CopyFile(t, other.files.Cert, agent.files.Cert)
+	testkit.CopyFile(t, other.files.Key, agent.files.Key)
 	if err := agent.Reload(); err == nil || !strings.Contains(err.Error(), "keeps its identity") {
 		t.Errorf("reload to another identity: %v", err)
 	}
@@ -177,16 +178,5 @@ func TestCreateRefusals(t *testing.T) {
 	}
 	if key := NewGossipKey(); len(key) != 44 {
 		t.Errorf("gossip key %q is not base64 of 32 bytes", key)
-	}
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, b, 0o600); err != nil {
-		t.Fatal(err)
 	}
 }
