@@ -140,6 +140,19 @@ type Node struct {
 	wg     sync.WaitGroup
 }
 
+// CheckCertificate refuses TLS material that is not a server certificate
+// named as the coordinator: peers add a voter under the name in its
+// certificate only. Nil material (--insecure-dev) passes.
+func CheckCertificate(m *pki.Material, nodeID string) error {
+	if m == nil {
+		return nil
+	}
+	if id := m.Identity(); id.Role != pki.RoleServer || id.Name != nodeID {
+		return fmt.Errorf("the TLS certificate is for %s, want a server certificate named %q (the node ID)", id, nodeID)
+	}
+	return nil
+}
+
 // New builds a coordinator; Start makes it run.
 func New(cfg Config) (*Node, error) {
 	cfg.defaults()
@@ -149,11 +162,8 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("a storage backend is required")
 	}
-	if cfg.TLS != nil {
-		// Peers add a voter under the name in its certificate only.
-		if id := cfg.TLS.Identity(); id.Role != pki.RoleServer || id.Name != cfg.NodeID {
-			return nil, fmt.Errorf("the TLS certificate is for %s, want a server certificate named %q (the node ID)", id, cfg.NodeID)
-		}
+	if err := CheckCertificate(cfg.TLS, cfg.NodeID); err != nil {
+		return nil, err
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("component", "coordinator", "node_id", cfg.NodeID),
 		hub: newHub(), changed: make(chan struct{}), leases: newLeaseTable(), pub: newPublisher()}

@@ -83,6 +83,9 @@ func run(ctx context.Context, f flags) error {
 		return err
 	}
 	cfg.TLS, cfg.GossipKey = creds.TLS, creds.GossipKey
+	if err := cluster.CheckCertificate(cfg.TLS, cfg.NodeID); err != nil {
+		return err
+	}
 	if cfg.TLS == nil {
 		cfg.Logger.Warn("INSECURE: --insecure-dev: plain HTTP and Raft, every caller trusted, any gossip member becomes a voter; never run a farm reachable by others this way")
 	}
