@@ -243,21 +243,6 @@ func (n *Node) submitJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	// Held until the job is in the state: no concurrent submission may
-	// claim an overlapping prefix in between.
-	n.outputs.Lock()
-	defer n.outputs.Unlock()
-	key := r.Header.Get(wire.IdempotencyKeyHeader)
-	if prev, ok := n.fsm.JobByKey(key); ok && prev.Source == req.Source {
-		// A retry of a committed submission: its job holds the output, so
-		// the overlap check below would refuse it.
-		writeJSON(w, http.StatusOK, jobBody(prev))
-		return
-	}
-	if err := n.checkOutputFreeLocked(output); err != nil {
-		writeError(w, http.StatusConflict, err.Error())
-		return
-	}
 	// Each encode attempt gets the encoder resolved for its agent; the
 	// split's own choice (on whichever agent split) no longer decides.
 	enc := req.Options.Encoder
@@ -265,7 +250,8 @@ func (n *Node) submitJob(w http.ResponseWriter, r *http.Request) {
 		enc = media.EncoderAuto
 	}
 	cmd := scheduler.SubmitJob{ID: id, Source: req.Source, Output: output, Priority: req.Priority, Encoder: enc,
-		SplitSpec: spec, SourceInput: req.Source, IdempotencyKey: key, Now: time.Now()}
+		SplitSpec: spec, SourceInput: req.Source, IdempotencyKey: r.Header.Get(wire.IdempotencyKeyHeader),
+		ExclusiveOutput: true, Now: time.Now()}
 	res, err := n.apply(r.Context(), scheduler.CmdSubmitJob, cmd)
 	if err != nil {
 		writeApplyError(w, err)
@@ -370,7 +356,8 @@ func writeApplyError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, scheduler.ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, scheduler.ErrAlreadyCommitted), errors.Is(err, scheduler.ErrStaleAttempt), errors.Is(err, scheduler.ErrKeyReused):
+	case errors.Is(err, scheduler.ErrAlreadyCommitted), errors.Is(err, scheduler.ErrStaleAttempt), errors.Is(err, scheduler.ErrKeyReused),
+		errors.Is(err, scheduler.ErrOutputTaken):
 		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, scheduler.ErrInvalidInput):
 		writeError(w, http.StatusBadRequest, err.Error())

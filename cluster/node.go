@@ -127,10 +127,6 @@ type Node struct {
 	bootstrapped bool
 	joinAfter    time.Time
 
-	// outputs serialises job submissions on the leader, so that two of them
-	// never claim overlapping output prefixes (see checkOutputFreeLocked).
-	outputs sync.Mutex
-
 	// changed is closed and replaced after every applied change: lease
 	// long-polls wait on it.
 	changedMu sync.Mutex

@@ -14,15 +14,13 @@ import (
 
 // A job owns its output prefix while it runs: its agents write under it and
 // its clean-up deletes what they wrote there. Two live jobs never share
-// one, nor nest one inside the other, so that no job's agents overwrite, and
-// no job's clean-up deletes, what another job publishes.
+// one, nor nest one inside the other (the state machine refuses it, see
+// scheduler.ErrOutputTaken), so that no job's agents overwrite, and no
+// job's clean-up deletes, what another job publishes.
 
 // minOutputDepth is the fewest segments an output prefix has: "videos" alone
 // would name every video of the platform.
 const minOutputDepth = 2
-
-// errOutputTaken refuses a prefix that overlaps a live job's.
-var errOutputTaken = errors.New("output prefix taken")
 
 // outputPrefix is the prefix a new job publishes under: the one the
 // submitter named, or else "videos/{jobID}/hls".
@@ -41,30 +39,6 @@ func outputPrefix(requested, jobID string) (string, error) {
 		return "", fmt.Errorf("output %q lies under %s/, where the farm keeps its jobs' temporary files", requested, root)
 	}
 	return prefix, nil
-}
-
-// checkOutputFreeLocked refuses a prefix equal to, inside, or containing the
-// output of a job that has not finished. The caller holds n.outputs, so
-// that no other submission claims an overlapping prefix meanwhile.
-func (n *Node) checkOutputFreeLocked(prefix string) error {
-	for _, j := range n.fsm.Jobs() {
-		if j.State.Finished() {
-			continue
-		}
-		var how string
-		switch {
-		case j.Output == prefix:
-			how = "is the output of"
-		case strings.HasPrefix(prefix, j.Output+"/"):
-			how = "lies inside the output " + j.Output + " of"
-		case strings.HasPrefix(j.Output, prefix+"/"):
-			how = "contains the output " + j.Output + " of"
-		default:
-			continue
-		}
-		return fmt.Errorf("output %q %s job %s, which has not finished: %w", prefix, how, j.ID, errOutputTaken)
-	}
-	return nil
 }
 
 // errForeignOutput refuses an output name outside the attempt's own names.

@@ -132,6 +132,11 @@ func (s *state) submitJob(c *SubmitJob) error {
 	if source == "" {
 		source = src
 	}
+	if c.ExclusiveOutput {
+		if err := s.checkOutputFree(c.Output); err != nil {
+			return err
+		}
+	}
 	s.Seq++
 	j := &job{
 		ID: c.ID, Seq: s.Seq, State: JobQueued,
@@ -141,6 +146,7 @@ func (s *state) submitJob(c *SubmitJob) error {
 	}
 	s.Jobs[j.ID] = j
 	s.Active = append(s.Active, j.ID)
+	s.outputs.add(j.Output, 1)
 	s.indexNew(j)
 	s.Tasks[splitID] = &task{
 		ID: splitID, Job: j.ID, Kind: KindSplit,
@@ -604,6 +610,7 @@ func (s *state) finishJob(j *job, state JobState, msg string, failed *task, now 
 		}
 	}
 	s.Active = slices.DeleteFunc(s.Active, func(id string) bool { return id == j.ID })
+	s.outputs.add(j.Output, -1)
 	s.awaitCollection(j)
 	s.touch(j, now)
 }

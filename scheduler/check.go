@@ -2,11 +2,15 @@ package scheduler
 
 import (
 	"fmt"
+	"maps"
 )
 
 // check verifies the state's invariants. Restore refuses a snapshot that
 // breaks them; the tests run it after every command.
 func (s *state) check() error {
+	if err := s.checkOutputIndex(); err != nil {
+		return err
+	}
 	var active []*job
 	owned := map[string]bool{}
 	for id, j := range s.Jobs {
@@ -148,6 +152,18 @@ func checkTask(j *job, t *task) error {
 		if want.State != t.State {
 			return fmt.Errorf("task %q: state %s, attempts say %s", t.ID, t.State, want.State)
 		}
+	}
+	return nil
+}
+
+// checkOutputIndex compares the live outputs with a rebuild from the
+// unfinished jobs.
+func (s *state) checkOutputIndex() error {
+	rebuilt := state{Jobs: s.Jobs}
+	rebuilt.indexOutputs()
+	want := rebuilt.outputs
+	if !maps.Equal(want.exact, s.outputs.exact) || !maps.Equal(want.under, s.outputs.under) {
+		return fmt.Errorf("live output index %v/%v, want %v/%v", s.outputs.exact, s.outputs.under, want.exact, want.under)
 	}
 	return nil
 }

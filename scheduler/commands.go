@@ -119,8 +119,12 @@ type SubmitJob struct {
 	// SubmitJob whose key already names a job creates nothing, and Apply
 	// returns an ExistingJob (see submitJob). The key is forgotten with its
 	// job when the job is compacted.
-	IdempotencyKey string    `json:"idempotencyKey,omitempty"`
-	Now            time.Time `json:"now"`
+	IdempotencyKey string `json:"idempotencyKey,omitempty"`
+	// ExclusiveOutput refuses the job (ErrOutputTaken) when Output
+	// overlaps an unfinished job's; entries written before it existed
+	// leave it false and are applied as they were.
+	ExclusiveOutput bool      `json:"exclusiveOutput,omitempty"`
+	Now             time.Time `json:"now"`
 }
 
 // submitJobV1 is the payload of CmdSubmitJobV1 entries, which carried the

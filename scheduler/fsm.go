@@ -106,6 +106,7 @@ func (f *FSM) Restore(r io.Reader) error {
 	}
 	s.fill()
 	s.indexJobs()
+	s.indexOutputs()
 	if err := s.check(); err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
 	}

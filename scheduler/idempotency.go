@@ -60,14 +60,3 @@ func (s *state) keyedJob(key, source string) (string, error) {
 	}
 	return id, nil
 }
-
-// JobByKey returns the job an idempotency key names, if any.
-func (f *FSM) JobByKey(key string) (Job, bool) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	id, ok := f.s.Keys[key]
-	if !ok || key == "" {
-		return Job{}, false
-	}
-	return f.s.jobView(f.s.Jobs[id], true), true
-}

@@ -42,6 +42,8 @@ type state struct {
 	bySeq []jobSeq
 	// bySeqGone counts the compacted jobs bySeq still names.
 	bySeqGone int
+	// outputs indexes the unfinished jobs' output prefixes; derived.
+	outputs liveOutputs
 
 	// changed collects the jobs the current command touched (not replicated).
 	changed []string
