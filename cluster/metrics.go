@@ -311,10 +311,10 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
-	jobs := c.n.fsm.Jobs()
+	jobs, unfinished := c.n.fsm.Census()
 	byState := zeros(jobStates)
-	for _, j := range jobs {
-		byState[media.Bounded(string(j.State), jobStates)]++
+	for state, n := range jobs {
+		byState[media.Bounded(string(state), jobStates)] += float64(n)
 	}
 	for s, v := range byState {
 		gauge(c.jobs, v, s)
@@ -333,8 +333,8 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(c.slots, float64(slots))
 
-	// Finished jobs have no unfinished tasks; only active ones are read
-	// with their tasks.
+	// Finished jobs have no unfinished tasks: Census counts the active
+	// jobs' tasks only.
 	type key struct{ state, kind string }
 	tasks := map[key]float64{}
 	for _, s := range taskStates {
@@ -342,18 +342,9 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			tasks[key{s, k}] = 0
 		}
 	}
-	for _, j := range jobs {
-		if j.State.Finished() {
-			continue
-		}
-		full, ok := c.n.fsm.Job(j.ID)
-		if !ok {
-			continue
-		}
-		for _, t := range full.Tasks {
-			if slices.Contains(taskStates, string(t.State)) {
-				tasks[key{string(t.State), media.Bounded(string(t.Kind), taskKinds)}]++
-			}
+	for tc, n := range unfinished {
+		if slices.Contains(taskStates, string(tc.State)) {
+			tasks[key{string(tc.State), media.Bounded(string(tc.Kind), taskKinds)}] += float64(n)
 		}
 	}
 	for k, v := range tasks {
