@@ -273,7 +273,7 @@ func (n *Node) uploadURLs(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := wire.UploadResponse{URLs: map[string]string{}}
 	for _, g := range grant.Outputs {
-		u, err := n.cfg.Store.PresignPut(r.Context(), g.Key, presignTTL)
+		u, err := n.cfg.Store.PresignPut(r.Context(), g.Key, presignPutTTL)
 		if err != nil {
 			writeError(w, http.StatusBadGateway, "presign: "+err.Error())
 			return

@@ -30,7 +30,12 @@ import (
 const (
 	maxBody      = 4 << 20
 	maxLeaseWait = 60 * time.Second
-	presignTTL   = 6 * time.Hour
+	// Input URLs are handed out with the lease and may wait behind the
+	// task before them (prefetch); output URLs are asked for when the task
+	// has finished and uploads at once, so they expire sooner: a leaked or
+	// stale one opens the attempt's own keys for an hour at most.
+	presignTTL    = 6 * time.Hour
+	presignPutTTL = time.Hour
 )
 
 type httpServer struct {
