@@ -39,5 +39,9 @@ export default defineConfig({
     globals: true,
     setupFiles: ['src/test/setup.ts'],
     include: ['src/**/*.test.{ts,tsx}'],
+    // jsdom renders of MUI pages take a few hundred milliseconds on a quiet
+    // two-core machine and several seconds on a loaded one (CI beside other
+    // jobs): the limits bound a hung test, not a slow one.
+    testTimeout: 30_000,
   },
 });
