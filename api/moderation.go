@@ -262,8 +262,8 @@ func (s *Server) ModerationQueue(w http.ResponseWriter, r *http.Request, params 
 		}
 		page := oapi.QueuePage{Items: []oapi.QueueItem{}, NextCursor: next}
 		for _, v := range videos {
-			item := oapi.QueueItem{Video: s.toAPIVideo(r, v), Reports: counts[v.ID], HeldAt: heldAt(v),
-				ReportWeight: weights[v.ID].Float()}
+			weight := weights[v.ID].Float()
+			item := oapi.QueueItem{Video: s.toAPIVideo(r, v), Reports: counts[v.ID], HeldAt: heldAt(v), ReportWeight: &weight}
 			if item.Reports == nil {
 				item.Reports = map[string]int{}
 			}

@@ -362,7 +362,7 @@ func TestModerationQueue(t *testing.T) {
 		t.Errorf("reports = %v, want spam 2, hate 1", first.Reports)
 	}
 	// Three new accounts: a quarter each.
-	if first.ReportWeight != 0.75 || items[1].ReportWeight != 0 {
+	if first.ReportWeight == nil || *first.ReportWeight != 0.75 || items[1].ReportWeight == nil || *items[1].ReportWeight != 0 {
 		t.Errorf("report weights = %v, %v; want 0.75, 0", first.ReportWeight, items[1].ReportWeight)
 	}
 	if first.Reason == nil || *first.Reason != "reason 0" || first.HeldAt.IsZero() {

@@ -62,51 +62,56 @@ func (e *env) moderationOf(id string) string {
 func TestThrowawayAccountsCannotHideVideo(t *testing.T) {
 	e := newEnv(t, withReporterNetworks())
 	owner := e.user("owner")
-
-	t.Run("three new accounts", func(t *testing.T) {
-		id := e.readyVideo(owner, store.Public, "reported by throwaways")
-		for i := range 3 {
-			e.reportFrom(e.user("new"), ownNetwork(100+i), id, "spam")
+	registered := func(int) oapi.Session { return e.user("new") }
+	anHourOld := func(int) oapi.Session { return e.reporter(time.Hour) }
+	established := func(int) oapi.Session { return e.established() }
+	// alternately has even reports made by even's accounts, odd ones by odd's.
+	alternately := func(even, odd func(int) oapi.Session) func(int) oapi.Session {
+		return func(i int) oapi.Session {
+			if i%2 == 0 {
+				return even(i)
+			}
+			return odd(i)
 		}
-		if got := e.moderationOf(id); got != store.ModerationOK {
-			t.Fatalf("after three new accounts' reports moderation = %s, want ok", got)
+	}
+	// alternatelyFrom sends even reports from one network, odd ones each from its own.
+	alternatelyFrom := func(network string, first int) func(int) string {
+		return func(i int) string {
+			if i%2 == 0 {
+				return fmt.Sprintf(network, i+1)
+			}
+			return ownNetwork(first + i)
 		}
-		e.must(http.StatusOK, "GET", "/api/v1/videos/"+id, "", nil)
-	})
-	t.Run("twelve new accounts on as many networks", func(t *testing.T) {
-		id := e.readyVideo(owner, store.Public, "reported by many throwaways")
-		for i := range 12 {
-			e.reportFrom(e.reporter(time.Hour), ownNetwork(200+i), id, "hate")
-		}
-		if got := e.moderationOf(id); got != store.ModerationOK {
-			t.Fatalf("after twelve new accounts' reports moderation = %s, want ok", got)
-		}
-	})
-	for _, c := range []struct{ name, network string }{
-		{"ten established accounts on one IPv4 /24", "203.0.113.%d"},
-		{"ten established accounts on one IPv6 /48, each its own /64", "2001:db8:7:%x::1"},
+	}
+	for _, c := range []struct {
+		name     string
+		reports  int
+		reporter func(i int) oapi.Session
+		addr     func(i int) string
+	}{
+		{"three new accounts", 3, registered, func(i int) string { return ownNetwork(100 + i) }},
+		{"twelve new accounts on as many networks", 12, anHourOld, func(i int) string { return ownNetwork(200 + i) }},
+		{"ten established accounts on one IPv4 /24", 10, established, func(i int) string { return fmt.Sprintf("203.0.113.%d", i+1) }},
+		{"ten established accounts on one IPv6 /48, each its own /64", 10, established,
+			func(i int) string { return fmt.Sprintf("2001:db8:7:%x::1", i+1) }},
+		// One network and the new accounts weigh two reporters.
+		{"five established accounts on one network and five new ones", 10,
+			alternately(established, anHourOld), alternatelyFrom("198.51.100.%d", 300)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			id := e.readyVideo(owner, store.Public, c.name)
-			for i := range 10 {
-				e.reportFrom(e.established(), fmt.Sprintf(c.network, i+1), id, "spam")
+			for i := range c.reports {
+				e.reportFrom(c.reporter(i), c.addr(i), id, "spam")
 			}
 			if got := e.moderationOf(id); got != store.ModerationOK {
-				t.Fatalf("after ten reports from one network moderation = %s, want ok", got)
+				t.Fatalf("after %d reports moderation = %s, want ok", c.reports, got)
 			}
 			e.must(http.StatusOK, "GET", "/api/v1/videos/"+id, "", nil)
 		})
 	}
-	t.Run("new accounts and one network together", func(t *testing.T) {
-		id := e.readyVideo(owner, store.Public, "reported by both")
-		for i := range 5 {
-			e.reportFrom(e.established(), fmt.Sprintf("198.51.100.%d", i+1), id, "spam")
-			e.reportFrom(e.reporter(time.Hour), ownNetwork(300+i), id, "spam")
-		}
-		if got := e.moderationOf(id); got != store.ModerationOK {
-			t.Fatalf("moderation = %s, want ok: one network and the new accounts weigh two reporters", got)
-		}
-	})
+	if n := e.sqlCount(`SELECT count(*) FROM reports WHERE reporter_prefix = '203.0.113.0/24'`); n != 10 {
+		t.Errorf("%d reports recorded from 203.0.113.0/24, want 10", n)
+	}
 }
 
 func TestReporterPrefix(t *testing.T) {

@@ -754,8 +754,8 @@ type QueueItem struct {
 	// Reason Why it was held (reports
 	Reason *string `json:"reason,omitempty"`
 
-	// ReportWeight Weight of the open reports, in established reporters (see the report queue).
-	ReportWeight float64 `json:"reportWeight"`
+	// ReportWeight Weight of the open reports, in established reporters (see the report queue); always sent.
+	ReportWeight *float64 `json:"reportWeight,omitempty"`
 
 	// Reports Reports by reason.
 	Reports map[string]int `json:"reports"`
