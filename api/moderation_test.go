@@ -362,8 +362,12 @@ func TestModerationQueue(t *testing.T) {
 		t.Errorf("reports = %v, want spam 2, hate 1", first.Reports)
 	}
 	// Three new accounts: a quarter each.
-	if first.ReportWeight == nil || *first.ReportWeight != 0.75 || items[1].ReportWeight == nil || *items[1].ReportWeight != 0 {
-		t.Errorf("report weights = %v, %v; want 0.75, 0", first.ReportWeight, items[1].ReportWeight)
+	for i, want := range []float64{0.75, 0} {
+		if got := items[i].ReportWeight; got == nil {
+			t.Errorf("item %d: no report weight, want %v", i, want)
+		} else if *got != want {
+			t.Errorf("item %d: report weight %v, want %v", i, *got, want)
+		}
 	}
 	if first.Reason == nil || *first.Reason != "reason 0" || first.HeldAt.IsZero() {
 		t.Errorf("reason %v, held at %v", first.Reason, first.HeldAt)
