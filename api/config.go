@@ -132,9 +132,11 @@ func (c *UploadsConfig) defaults() error {
 type ModerationConfig struct {
 	// TermPolicy rejects or holds titles, descriptions, tags and comments with listed terms.
 	TermPolicy []TermRule
-	// ReportThreshold is how many distinct users' open reports hold a video for review
-	// (default 3).
+	// ReportThreshold is the weight of open reports that holds a video for review, in
+	// established reporters with no history (default 3; store.reportWeights has the rule).
 	ReportThreshold int
+	// ReportsPerHour is how many reports one user may make in an hour (default 10).
+	ReportsPerHour int
 	// Re-upload matching (phash.go): an upload is held when at least HashMinFrames of its
 	// frames are within HashMaxDistance bits of a removed video's frames, covering at least
 	// HashMinFraction of the shorter video's frames (defaults 10, 3, 0.3). A negative
@@ -146,6 +148,7 @@ type ModerationConfig struct {
 
 func (c *ModerationConfig) defaults() {
 	setDefault(&c.ReportThreshold, 3)
+	setDefault(&c.ReportsPerHour, 10)
 	setDefault(&c.HashMaxDistance, 10)
 	setDefault(&c.HashMinFrames, 3)
 	setDefault(&c.HashMinFraction, 0.3)

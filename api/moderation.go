@@ -3,9 +3,12 @@ package api
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,10 +18,16 @@ import (
 	"github.com/sunomi/sunomi/api/store"
 )
 
-// Moderation: users report videos and comments; a video reported by ReportThreshold distinct
-// users, or flagged by an automated check as it is published (publisher.screen), is held —
-// hidden from everyone but its owner and moderators — until a moderator approves, restricts
-// or removes it. Every decision is written to the audit log in the same transaction.
+// Moderation: users report videos and comments; a video whose open reports weigh
+// ReportThreshold established reporters, or flagged by an automated check as it is published
+// (publisher.screen), is held — hidden from everyone but its owner and moderators — until a
+// moderator approves, restricts or removes it. Every decision is written to the audit log in
+// the same transaction, and counts for or against the reporters' standing.
+//
+// A report weighs by its reporter's standing (store.reportWeights has the rule), so that
+// accounts made for the purpose cannot hide videos: reports by accounts younger than a day,
+// and reports from one network, count together as at most one reporter. Every report reaches
+// the report queue, heaviest first, whatever it weighs.
 
 // Limits on what reporters and moderators write.
 const (
@@ -49,9 +58,10 @@ func moderatorPage[T any](r *http.Request, parse func(cursor *string, limit *int
 	return readPage(r.Context(), parse, cursor, limit, fetch, next)
 }
 
-// CreateReport records a report of a video or comment the caller can see. Reporting the same
-// thing twice returns the first report and changes nothing. When the distinct reporters of a
-// video with open reports reach ReportThreshold, the video is held for review.
+// CreateReport records a report of a video or comment the caller can see, with the network
+// it came from. Reporting the same thing twice returns the first report and changes nothing.
+// When the weight of a video's open reports reaches ReportThreshold, the video is held for
+// review. Each user may report ReportsPerHour times an hour.
 func (s *Server) CreateReport(w http.ResponseWriter, r *http.Request) {
 	s.handle(w, r, func() error {
 		user, req, err := userRequest[oapi.ReportRequest](w, r)
@@ -78,7 +88,10 @@ func (s *Server) CreateReport(w http.ResponseWriter, r *http.Request) {
 		if len(fields) > 0 {
 			return errInvalid("some fields are invalid", fields)
 		}
-		n := store.Report{ReporterID: user.ID, Reason: string(req.Reason), Note: note}
+		if err := s.throttleReports(r.Context(), user.ID); err != nil {
+			return err
+		}
+		n := store.Report{ReporterID: user.ID, Reason: string(req.Reason), Note: note, ReporterPrefix: reporterPrefix(s.clientIP(r))}
 		var video store.Video
 		if req.TargetType == oapi.ReportRequestTargetTypeVideo {
 			if video, err = s.visibleVideo(r, req.TargetId); err != nil {
@@ -140,8 +153,50 @@ func (s *Server) visibleComment(r *http.Request, user store.User, id string) (st
 	return c, nil
 }
 
-// holdIfReported holds a video once enough distinct users have open reports on it.
+// throttleReports counts one report of the user and refuses it with 429 past ReportsPerHour
+// in the hour.
+func (s *Server) throttleReports(ctx context.Context, userID int64) error {
+	limit := s.cfg.Moderation.ReportsPerHour
+	ok, retry, err := s.db.Hit(ctx, "report:user:"+strconv.FormatInt(userID, 10), time.Hour, limit)
+	if err != nil || ok {
+		return err
+	}
+	secs := int(retry.Seconds() + 0.999)
+	return &retryError{httpError{status: http.StatusTooManyRequests, code: codeRateLimited,
+		message: fmt.Sprintf("you may make at most %d reports an hour; try again in %d seconds", limit, secs)}, secs}
+}
+
+// reporterPrefix is the network of a client address: IPv4 /24; IPv6 /48, the block one site
+// is usually given (a /64 is one LAN, and whoever holds a /48 has 65,536 of them). The
+// reports of one network count as one reporter. "" when the address does not parse.
+func reporterPrefix(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ""
+	}
+	addr = addr.WithZone("").Unmap()
+	bits := 48
+	if addr.Is4() {
+		bits = 24
+	}
+	p, err := addr.Prefix(bits)
+	if err != nil {
+		return ""
+	}
+	return p.String()
+}
+
+// holdIfReported holds a video once its open reports weigh ReportThreshold established
+// reporters.
 func (s *Server) holdIfReported(ctx context.Context, videoID string) error {
+	weights, err := s.db.OpenReportWeights(ctx, []string{videoID})
+	if err != nil {
+		return err
+	}
+	weight := weights[videoID]
+	if weight < store.WeightOf(s.cfg.Moderation.ReportThreshold) {
+		return nil
+	}
 	counts, err := s.db.OpenReports(ctx, videoID)
 	if err != nil {
 		return err
@@ -150,18 +205,16 @@ func (s *Server) holdIfReported(ctx context.Context, videoID string) error {
 	for _, n := range counts {
 		total += n
 	}
-	if total < s.cfg.Moderation.ReportThreshold {
-		return nil
-	}
-	held, err := s.db.Hold(ctx, videoID, reportedReason(total, counts))
+	held, err := s.db.Hold(ctx, videoID, reportedReason(total, weight, counts))
 	if held {
-		s.log.Info("video held after reports", "video_id", videoID, "reporters", total)
+		s.log.Info("video held after reports", "video_id", videoID, "reporters", total, "weight", weight.Float())
 	}
 	return err
 }
 
-// reportedReason is "reported by 3 users: spam (2), hate (1)", commonest reason first.
-func reportedReason(total int, counts map[string]int) string {
+// reportedReason is "reported by 3 users, weight 3.00: spam (2), hate (1)", commonest reason
+// first.
+func reportedReason(total int, weight store.Weight, counts map[string]int) string {
 	reasons := make([]string, 0, len(counts))
 	for reason := range counts {
 		reasons = append(reasons, reason)
@@ -173,7 +226,7 @@ func reportedReason(total int, counts map[string]int) string {
 	for i, reason := range reasons {
 		parts[i] = fmt.Sprintf("%s (%d)", reason, counts[reason])
 	}
-	return fmt.Sprintf("reported by %d users: %s", total, strings.Join(parts, ", "))
+	return fmt.Sprintf("reported by %d users, weight %s: %s", total, weight, strings.Join(parts, ", "))
 }
 
 func toAPIReport(rp store.Report) oapi.Report {
@@ -190,7 +243,7 @@ func toAPIReport(rp store.Report) oapi.Report {
 }
 
 // ModerationQueue lists the videos held for review, held longest first, with their open
-// reports by reason.
+// reports by reason and their weight.
 func (s *Server) ModerationQueue(w http.ResponseWriter, r *http.Request, params oapi.ModerationQueueParams) {
 	s.handle(w, r, func() error {
 		videos, next, err := moderatorPage(r, pageParams, params.Cursor, params.Limit, s.db.HeldQueue, func(v store.Video) string {
@@ -203,13 +256,14 @@ func (s *Server) ModerationQueue(w http.ResponseWriter, r *http.Request, params 
 		for i, v := range videos {
 			ids[i] = v.ID
 		}
-		counts, err := s.db.OpenReportsOf(r.Context(), ids)
+		counts, weights, err := s.openReportsOf(r.Context(), ids)
 		if err != nil {
 			return err
 		}
 		page := oapi.QueuePage{Items: []oapi.QueueItem{}, NextCursor: next}
 		for _, v := range videos {
-			item := oapi.QueueItem{Video: s.toAPIVideo(r, v), Reports: counts[v.ID], HeldAt: heldAt(v)}
+			weight := weights[v.ID].Float()
+			item := oapi.QueueItem{Video: s.toAPIVideo(r, v), Reports: counts[v.ID], HeldAt: heldAt(v), ReportWeight: &weight}
 			if item.Reports == nil {
 				item.Reports = map[string]int{}
 			}
@@ -221,6 +275,78 @@ func (s *Server) ModerationQueue(w http.ResponseWriter, r *http.Request, params 
 		writePrivateJSON(w, page)
 		return nil
 	})
+}
+
+// ModerationReportQueue lists the videos with open reports, held or not, heaviest first:
+// every report reaches a moderator, whatever it weighs.
+func (s *Server) ModerationReportQueue(w http.ResponseWriter, r *http.Request, params oapi.ModerationReportQueueParams) {
+	s.handle(w, r, func() error {
+		if _, err := requireModerator(r); err != nil {
+			return err
+		}
+		after, n, err := weightPageParams(params.Cursor, params.Limit)
+		if err != nil {
+			return err
+		}
+		ctx := r.Context()
+		rows, err := s.db.ReportQueue(ctx, after, n+1)
+		if err != nil {
+			return err
+		}
+		rows, next := trimPage(rows, n, func(v store.ReportedVideo) string {
+			return encodeWeightCursor(store.WeightCursor{Weight: v.Weight, ID: v.ID})
+		})
+		ids := make([]string, len(rows))
+		for i, v := range rows {
+			ids[i] = v.ID
+		}
+		counts, err := s.db.OpenReportsOf(ctx, ids)
+		if err != nil {
+			return err
+		}
+		page := oapi.ReportQueuePage{Items: []oapi.ReportQueueItem{}, NextCursor: next}
+		for _, v := range rows {
+			page.Items = append(page.Items, oapi.ReportQueueItem{Video: s.toAPIVideo(r, v.Video), Reports: counts[v.ID],
+				ReportWeight: v.Weight.Float(), Reporters: v.Reporters})
+		}
+		writePrivateJSON(w, page)
+		return nil
+	})
+}
+
+// openReportsOf is the open reports of videos by reason, and their weight.
+func (s *Server) openReportsOf(ctx context.Context, ids []string) (map[string]map[string]int, map[string]store.Weight, error) {
+	counts, err := s.db.OpenReportsOf(ctx, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	weights, err := s.db.OpenReportWeights(ctx, ids)
+	return counts, weights, err
+}
+
+// weightCursorJSON is a report queue cursor: base64url of {"w": weight, "i": video id}.
+type weightCursorJSON struct {
+	W store.Weight `json:"w"`
+	I string       `json:"i"`
+}
+
+func encodeWeightCursor(c store.WeightCursor) string {
+	b, _ := json.Marshal(weightCursorJSON{W: c.Weight, I: c.ID})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// weightPageParams is pageParams for the report queue, whose cursors carry a weight.
+func weightPageParams(cursor *string, limit *int) (*store.WeightCursor, int, error) {
+	_, n, err := pageParams(nil, limit)
+	if err != nil || cursor == nil || *cursor == "" {
+		return nil, n, err
+	}
+	b, err := base64.RawURLEncoding.DecodeString(*cursor)
+	var c weightCursorJSON
+	if err != nil || json.Unmarshal(b, &c) != nil || c.I == "" {
+		return nil, 0, errBadCursor
+	}
+	return &store.WeightCursor{Weight: c.W, ID: c.I}, n, nil
 }
 
 // heldAt is when a held video was held; every hold sets it, the fallback only guards the cursor.

@@ -114,20 +114,22 @@ func phashJSON(hashes []uint64) string {
 	return string(b)
 }
 
+// TestReportsHoldAtThreshold: established reporters on distinct networks weigh one each, so
+// three of them reach the default threshold.
 func TestReportsHoldAtThreshold(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withReporterNetworks())
 	owner := e.user("owner")
 	id := e.readyVideo(owner, store.Public, "reported")
 	var reporters []oapi.Session
 	for range 4 {
-		reporters = append(reporters, e.user("rep"))
+		reporters = append(reporters, e.established())
 	}
 
 	first := e.report(reporters[0], "video", id, "spam")
 	if first.TargetType != "video" || first.TargetId != id || first.Reason != "spam" || first.Id == "" {
 		t.Errorf("report = %+v", first)
 	}
-	e.report(reporters[1], "video", id, "hate")
+	e.reportFrom(reporters[1], ownNetwork(1), id, "hate")
 	// Reporting again changes nothing: the same report comes back, the count stays at two.
 	again := e.report(reporters[0], "video", id, "violence")
 	if again.Id != first.Id || again.Reason != "spam" {
@@ -138,9 +140,9 @@ func TestReportsHoldAtThreshold(t *testing.T) {
 	}
 	e.must(http.StatusOK, "GET", "/api/v1/videos/"+id, "", nil)
 
-	e.report(reporters[2], "video", id, "spam")
+	e.reportFrom(reporters[2], ownNetwork(2), id, "spam")
 	v := e.video(id)
-	if v.Moderation != store.ModerationHeld || v.HeldReason != "reported by 3 users: spam (2), hate (1)" {
+	if v.Moderation != store.ModerationHeld || v.HeldReason != "reported by 3 users, weight 3.00: spam (2), hate (1)" {
 		t.Fatalf("after three reporters moderation = %s (%q), want held by reports", v.Moderation, v.HeldReason)
 	}
 	e.must(http.StatusNotFound, "GET", "/api/v1/videos/"+id, "", nil)
@@ -157,20 +159,20 @@ func TestReportsHoldAtThreshold(t *testing.T) {
 	// An approval resolves the reports; the same reporters cannot hide it again on their own.
 	mod := e.moderator()
 	e.decide(mod, id, map[string]any{"action": "approve"})
-	for _, r := range reporters[:3] {
-		e.report(r, "video", id, "other")
+	for i, r := range reporters[:3] {
+		e.reportFrom(r, ownNetwork(i), id, "other")
 	}
 	if v := e.video(id); v.Moderation != store.ModerationOK {
 		t.Fatalf("after repeated reports of an approved video moderation = %s, want ok", v.Moderation)
 	}
 	// New reporters count from zero.
-	e.report(reporters[3], "video", id, "other")
-	e.report(e.user("rep"), "video", id, "other")
+	e.reportFrom(reporters[3], ownNetwork(3), id, "other")
+	e.reportFrom(e.established(), ownNetwork(4), id, "other")
 	if v := e.video(id); v.Moderation != store.ModerationOK {
 		t.Fatalf("after two new reporters moderation = %s, want ok", v.Moderation)
 	}
-	e.report(e.user("rep"), "video", id, "other")
-	if v := e.video(id); v.Moderation != store.ModerationHeld || v.HeldReason != "reported by 3 users: other (3)" {
+	e.reportFrom(e.established(), ownNetwork(5), id, "other")
+	if v := e.video(id); v.Moderation != store.ModerationHeld || v.HeldReason != "reported by 3 users, weight 3.00: other (3)" {
 		t.Fatalf("after three new reporters moderation = %s (%q), want held", v.Moderation, v.HeldReason)
 	}
 }
@@ -179,24 +181,29 @@ func TestReportThresholdConfigurable(t *testing.T) {
 	e := newEnv(t, withConfig(func(c *Config) { c.Moderation.ReportThreshold = 1 }))
 	id := e.readyVideo(e.user("owner"), store.Public, "one report is enough")
 	e.report(e.user("rep"), "video", id, "copyright")
+	if v := e.video(id); v.Moderation != store.ModerationOK {
+		t.Errorf("after a new account's report moderation = %s, want ok: it weighs a quarter", v.Moderation)
+	}
+	e.report(e.established(), "video", id, "copyright")
 	if v := e.video(id); v.Moderation != store.ModerationHeld {
 		t.Errorf("moderation = %s, want held", v.Moderation)
 	}
 }
 
 func TestConcurrentReportsReachThreshold(t *testing.T) {
-	e := newEnv(t, withConfig(func(c *Config) { c.Moderation.ReportThreshold = 5 }))
+	e := newEnv(t, withReporterNetworks(), withConfig(func(c *Config) { c.Moderation.ReportThreshold = 5 }))
 	id := e.readyVideo(e.user("owner"), store.Public, "reported at once")
 	var reporters []oapi.Session
 	for range 5 {
-		reporters = append(reporters, e.user("rep"))
+		reporters = append(reporters, e.established())
 	}
 	statuses := make([]int, len(reporters))
 	var wg sync.WaitGroup
 	for i, r := range reporters {
 		wg.Go(func() {
-			statuses[i] = e.do("POST", "/api/v1/reports", r.Token, map[string]any{
-				"targetType": "video", "targetId": id, "reason": "spam"}).status
+			req := e.request("POST", "/api/v1/reports", map[string]any{"targetType": "video", "targetId": id, "reason": "spam"})
+			req.Header.Set("X-Forwarded-For", ownNetwork(i))
+			statuses[i] = e.send(req, r.Token).status
 		})
 	}
 	wg.Wait()
@@ -205,7 +212,7 @@ func TestConcurrentReportsReachThreshold(t *testing.T) {
 			t.Errorf("report %d: status %d, want 201", i, st)
 		}
 	}
-	if v := e.video(id); v.Moderation != store.ModerationHeld || v.HeldReason != "reported by 5 users: spam (5)" {
+	if v := e.video(id); v.Moderation != store.ModerationHeld || v.HeldReason != "reported by 5 users, weight 5.00: spam (5)" {
 		t.Errorf("moderation = %s (%q), want held by 5 reports", v.Moderation, v.HeldReason)
 	}
 }
@@ -353,6 +360,14 @@ func TestModerationQueue(t *testing.T) {
 	first := items[0]
 	if first.Reports["spam"] != 2 || first.Reports["hate"] != 1 || len(first.Reports) != 2 {
 		t.Errorf("reports = %v, want spam 2, hate 1", first.Reports)
+	}
+	// Three new accounts: a quarter each.
+	for i, want := range []float64{0.75, 0} {
+		if got := items[i].ReportWeight; got == nil {
+			t.Errorf("item %d: no report weight, want %v", i, want)
+		} else if *got != want {
+			t.Errorf("item %d: report weight %v, want %v", i, *got, want)
+		}
 	}
 	if first.Reason == nil || *first.Reason != "reason 0" || first.HeldAt.IsZero() {
 		t.Errorf("reason %v, held at %v", first.Reason, first.HeldAt)

@@ -754,6 +754,9 @@ type QueueItem struct {
 	// Reason Why it was held (reports
 	Reason *string `json:"reason,omitempty"`
 
+	// ReportWeight Weight of the open reports, in established reporters (see the report queue); always sent.
+	ReportWeight *float64 `json:"reportWeight,omitempty"`
+
 	// Reports Reports by reason.
 	Reports map[string]int `json:"reports"`
 	Video   Video          `json:"video"`
@@ -802,6 +805,25 @@ type Report struct {
 	Reason     string    `json:"reason"`
 	TargetId   string    `json:"targetId"`
 	TargetType string    `json:"targetType"`
+}
+
+// ReportQueueItem defines model for ReportQueueItem.
+type ReportQueueItem struct {
+	// ReportWeight Weight of the open reports, in established reporters with no history; the video is held automatically when it reaches the configured threshold (default 3).
+	ReportWeight float64 `json:"reportWeight"`
+
+	// Reporters Number of open reports (one per reporter).
+	Reporters int `json:"reporters"`
+
+	// Reports Open reports by reason.
+	Reports map[string]int `json:"reports"`
+	Video   Video          `json:"video"`
+}
+
+// ReportQueuePage defines model for ReportQueuePage.
+type ReportQueuePage struct {
+	Items      []ReportQueueItem `json:"items"`
+	NextCursor *string           `json:"nextCursor,omitempty"`
 }
 
 // ReportRequest defines model for ReportRequest.
@@ -1063,6 +1085,13 @@ type ModerationQueueParams struct {
 	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ModerationReportQueueParams defines parameters for ModerationReportQueue.
+type ModerationReportQueueParams struct {
+	// Cursor The `nextCursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // SearchVideosParams defines parameters for SearchVideos.
 type SearchVideosParams struct {
 	Q string `form:"q" json:"q"`
@@ -1217,6 +1246,9 @@ type ServerInterface interface {
 	// ModerationQueue Videos awaiting review (held by reports or automated checks), oldest first.
 	// (GET /moderation/queue)
 	ModerationQueue(w http.ResponseWriter, r *http.Request, params ModerationQueueParams)
+	// ModerationReportQueue Videos with open reports, held or not, heaviest reports first.
+	// (GET /moderation/reports)
+	ModerationReportQueue(w http.ResponseWriter, r *http.Request, params ModerationReportQueueParams)
 	// DecideVideo Approve, remove or restrict a video (written to the audit log).
 	// (POST /moderation/videos/{videoId}/decision)
 	DecideVideo(w http.ResponseWriter, r *http.Request, videoId VideoID)
@@ -1409,6 +1441,12 @@ func (_ Unimplemented) DecideComment(w http.ResponseWriter, r *http.Request, com
 // ModerationQueue Videos awaiting review (held by reports or automated checks), oldest first.
 // (GET /moderation/queue)
 func (_ Unimplemented) ModerationQueue(w http.ResponseWriter, r *http.Request, params ModerationQueueParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ModerationReportQueue Videos with open reports, held or not, heaviest reports first.
+// (GET /moderation/reports)
+func (_ Unimplemented) ModerationReportQueue(w http.ResponseWriter, r *http.Request, params ModerationReportQueueParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -2120,6 +2158,52 @@ func (siw *ServerInterfaceWrapper) ModerationQueue(w http.ResponseWriter, r *htt
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ModerationQueue(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ModerationReportQueue operation middleware
+func (siw *ServerInterfaceWrapper) ModerationReportQueue(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ModerationReportQueueParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ModerationReportQueue(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -3138,6 +3222,9 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Post(options.BaseURL+"/reports", wrapper.CreateReport)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/moderation/reports", wrapper.ModerationReportQueue)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/moderation/queue", wrapper.ModerationQueue)

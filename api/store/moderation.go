@@ -18,19 +18,25 @@ type Report struct {
 	CommentID  int64  // set for a comment report
 	Reason     string
 	Note       string
-	CreatedAt  time.Time
+	// ReporterPrefix is the network the report came from (IPv4 /24, IPv6 /48): reports of one
+	// network count as one reporter.
+	ReporterPrefix string
+	CreatedAt      time.Time
 }
 
-const reportColumns = `id, coalesce(reporter_id, 0), coalesce(video_id, ''), coalesce(comment_id, 0), reason, note, created_at`
+const reportColumns = `id, coalesce(reporter_id, 0), coalesce(video_id, ''), coalesce(comment_id, 0), reason, note,
+	reporter_prefix, created_at`
 
 func scanReport(row pgx.Row) (Report, error) {
 	var r Report
-	err := row.Scan(&r.ID, &r.ReporterID, &r.VideoID, &r.CommentID, &r.Reason, &r.Note, &r.CreatedAt)
+	err := row.Scan(&r.ID, &r.ReporterID, &r.VideoID, &r.CommentID, &r.Reason, &r.Note, &r.ReporterPrefix, &r.CreatedAt)
 	return r, notFound(err)
 }
 
 // CreateReport records a report, one per reporter and target: when the reporter already
-// reported the target it returns their first report, unchanged, and created false.
+// reported the target it returns their first report, unchanged, and created false. Whether the
+// reporter's account is younger than NewAccountAge is recorded with the report, by the
+// database's clock.
 func (s *Store) CreateReport(ctx context.Context, n Report) (Report, bool, error) {
 	var target, conflict string
 	var targetID any
@@ -40,9 +46,10 @@ func (s *Store) CreateReport(ctx context.Context, n Report) (Report, bool, error
 		target, targetID, conflict = "comment_id", n.CommentID, "(comment_id, reporter_id) WHERE comment_id IS NOT NULL"
 	}
 	r, err := scanReport(s.pool.QueryRow(ctx, `
-		INSERT INTO reports (reporter_id, `+target+`, reason, note) VALUES ($1, $2, $3, $4)
+		INSERT INTO reports (reporter_id, `+target+`, reason, note, reporter_prefix, new_account)
+		SELECT $1, $2, $3, $4, $5, u.created_at > now() - $6::interval FROM users u WHERE u.id = $1
 		ON CONFLICT `+conflict+` DO NOTHING
-		RETURNING `+reportColumns, n.ReporterID, targetID, n.Reason, n.Note))
+		RETURNING `+reportColumns, n.ReporterID, targetID, n.Reason, n.Note, n.ReporterPrefix, NewAccountAge))
 	if err == nil {
 		return r, true, nil
 	}
@@ -207,6 +214,9 @@ func (s *Store) Decide(ctx context.Context, d Decision) (Video, error) {
 			if _, err := tx.Exec(ctx, `DELETE FROM removed_frame_hashes WHERE video_id = $1`, d.VideoID); err != nil {
 				return err
 			}
+		}
+		if err := recordOutcome(ctx, tx, "video_id", d.VideoID, d.Action != ActionApprove); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE reports SET resolved_at = now()
 			WHERE video_id = $1 AND resolved_at IS NULL`, d.VideoID); err != nil {
@@ -379,6 +389,9 @@ func (s *Store) DecideComment(ctx context.Context, d CommentDecision) error {
 		err := tx.QueryRow(ctx, `SELECT video_id, held FROM comments WHERE id = $1 FOR UPDATE`, d.CommentID).Scan(&videoID, &held)
 		if err != nil {
 			return notFound(err)
+		}
+		if err := recordOutcome(ctx, tx, "comment_id", d.CommentID, d.Action == ActionRemove); err != nil {
+			return err
 		}
 		switch d.Action {
 		case ActionApprove:

@@ -38,6 +38,7 @@ var envVars = map[string]string{
 	"trusted-proxies":        "SUNOMI_TRUSTED_PROXIES",
 	"term-policy":            "SUNOMI_TERM_POLICY",
 	"report-threshold":       "SUNOMI_REPORT_THRESHOLD",
+	"reports-per-hour":       "SUNOMI_REPORTS_PER_HOUR",
 	"classifier-url":         "SUNOMI_CLASSIFIER_URL",
 	"classifier-fail-closed": "SUNOMI_CLASSIFIER_FAIL_CLOSED",
 	"transcription-url":      "SUNOMI_TRANSCRIPTION_URL",
@@ -74,6 +75,7 @@ type Flags struct {
 	trustedProxies               string
 	termPolicy                   string
 	reportThreshold              int
+	reportsPerHour               int
 	hashMaxDistance              int
 	classifier                   api.ClassifierConfig
 	transcription                api.TranscriptionConfig
@@ -97,7 +99,8 @@ func (f *Flags) AddFlags(fl *pflag.FlagSet, httpAddr string) {
 	fl.StringVar(&f.singlePutLimit, "single-put-limit", "64MiB", "largest file uploaded with one PUT; larger ones go in resumable multipart parts (or $SUNOMI_SINGLE_PUT_LIMIT)")
 	fl.StringVar(&f.partSize, "part-size", "16MiB", "multipart part size, at least 5MiB (S3's minimum) (or $SUNOMI_PART_SIZE)")
 	fl.StringVar(&f.termPolicy, "term-policy", "", "terms refused or held for review in titles, descriptions, tags and comments: reject:TERM,hold:PHRASE,… (or $SUNOMI_TERM_POLICY)")
-	fl.IntVar(&f.reportThreshold, "report-threshold", 3, "distinct users whose reports hide a video pending review (or $SUNOMI_REPORT_THRESHOLD)")
+	fl.IntVar(&f.reportThreshold, "report-threshold", 3, "weight of open reports, in established independent reporters, that hides a video pending review (or $SUNOMI_REPORT_THRESHOLD)")
+	fl.IntVar(&f.reportsPerHour, "reports-per-hour", 10, "reports one user may make in an hour (or $SUNOMI_REPORTS_PER_HOUR)")
 	fl.IntVar(&f.hashMaxDistance, "hash-max-distance", 10, "largest Hamming distance (bits of 64) at which an upload's frame matches a removed video's; -1 turns re-upload matching off")
 	fl.StringVar(&f.classifier.URL, "classifier-url", "", "moderation classifier webhook: frames in, Rekognition-style moderation labels out (or $SUNOMI_CLASSIFIER_URL)")
 	fl.Float64Var(&f.classifier.WarnAt, "classifier-warn-at", 60, "confidence (0-100) from which a classifier label becomes a content warning")
@@ -275,6 +278,9 @@ func (f *Flags) moderation(cfg *api.Config) error {
 	if f.reportThreshold < 1 {
 		return errors.New("--report-threshold must be at least 1")
 	}
+	if f.reportsPerHour < 1 {
+		return errors.New("--reports-per-hour must be at least 1")
+	}
 	if f.hashMaxDistance == 0 || f.hashMaxDistance < -1 || f.hashMaxDistance > 32 {
 		return errors.New("--hash-max-distance must be -1 (off) or 1 to 32: at 32 bits unrelated frames match")
 	}
@@ -285,6 +291,7 @@ func (f *Flags) moderation(cfg *api.Config) error {
 		return errors.New("--classifier-warn-at and --classifier-hold-at must be confidences with 0 < warn ≤ hold ≤ 100")
 	}
 	cfg.Moderation.ReportThreshold = f.reportThreshold
+	cfg.Moderation.ReportsPerHour = f.reportsPerHour
 	cfg.Moderation.HashMaxDistance = f.hashMaxDistance
 	cfg.Classifier = f.classifier
 	return nil

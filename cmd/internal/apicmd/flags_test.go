@@ -49,6 +49,7 @@ func TestEnvironmentStandsInForUnsetFlags(t *testing.T) {
 	deploymentEnv(t)
 	t.Setenv("SUNOMI_MAX_UPLOAD_SIZE", "1GiB")
 	t.Setenv("SUNOMI_REPORT_THRESHOLD", "7")
+	t.Setenv("SUNOMI_REPORTS_PER_HOUR", "4")
 	t.Setenv("SUNOMI_CLASSIFIER_FAIL_CLOSED", "true")
 	t.Setenv("SUNOMI_PUBLIC_URL", "https://from.env")
 	s, err := parse(t, true, "--public-url", "https://sunomi.example/")
@@ -61,6 +62,9 @@ func TestEnvironmentStandsInForUnsetFlags(t *testing.T) {
 	}
 	if got, want := cfg.Moderation.ReportThreshold, 7; got != want {
 		t.Errorf("Moderation.ReportThreshold = %d, want %d from $SUNOMI_REPORT_THRESHOLD", got, want)
+	}
+	if got, want := cfg.Moderation.ReportsPerHour, 4; got != want {
+		t.Errorf("Moderation.ReportsPerHour = %d, want %d from $SUNOMI_REPORTS_PER_HOUR", got, want)
 	}
 	if !cfg.Classifier.FailClosed {
 		t.Error("Classifier.FailClosed = false, want true from $SUNOMI_CLASSIFIER_FAIL_CLOSED")

@@ -223,8 +223,10 @@ export interface paths {
         /**
          * Finish the upload and start transcoding.
          * @description Checks that the stored file has the declared size (assembling multipart uploads), then
-         *     submits the transcoding job; the video becomes `queued`. Idempotent: completing again
-         *     returns the video as it is.
+         *     submits the transcoding job; the video becomes `queued`. When the transcoding farm is
+         *     unreachable the video is queued all the same and its job is submitted as soon as the
+         *     farm answers; if the farm refuses the job, the video becomes `failed` with the reason.
+         *     Idempotent: completing again returns the video as it is.
          */
         post: operations["completeUpload"];
         delete?: never;
@@ -548,9 +550,26 @@ export interface paths {
         put?: never;
         /**
          * Report a video or a comment.
-         * @description A video reported by enough distinct users is hidden pending review.
+         * @description Every report reaches the moderators' report queue. A video is also hidden pending review once the weight of its open reports reaches the threshold: a report weighs by its reporter's standing (account age, a linked GitHub identity, how moderators decided on their earlier reports), reports from accounts younger than a day count together as at most one reporter, and so do the reports from one network (IPv4 /24, IPv6 /48). Each user may report a limited number of times an hour (429 with Retry-After past it).
          */
         post: operations["createReport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/moderation/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Videos with open reports, held or not, heaviest reports first. */
+        get: operations["moderationReportQueue"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1047,10 +1066,33 @@ export interface components {
             reports: {
                 [key: string]: number;
             };
+            /**
+             * Format: double
+             * @description Weight of the open reports, in established reporters (see the report queue); always sent.
+             */
+            reportWeight?: number;
             /** @description Why it was held (reports */
             reason?: string;
             /** Format: date-time */
             heldAt: string;
+        };
+        ReportQueueItem: {
+            video: components["schemas"]["Video"];
+            /** @description Open reports by reason. */
+            reports: {
+                [key: string]: number;
+            };
+            /**
+             * Format: double
+             * @description Weight of the open reports, in established reporters with no history; the video is held automatically when it reaches the configured threshold (default 3).
+             */
+            reportWeight: number;
+            /** @description Number of open reports (one per reporter). */
+            reporters: number;
+        };
+        ReportQueuePage: {
+            items: components["schemas"]["ReportQueueItem"][];
+            nextCursor?: string;
         };
         QueuePage: {
             items: components["schemas"]["QueueItem"][];
@@ -2157,6 +2199,34 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    moderationReportQueue: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the report queue. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportQueuePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
         };
     };
     moderationQueue: {

@@ -82,6 +82,7 @@ export default function Moderation() {
               {Object.entries(it.reports).map(([reason, n]) => (
                 <Chip key={reason} size="small" label={`${reason}: ${n}`} />
               ))}
+              {it.reportWeight ? <Chip size="small" variant="outlined" label={`report weight ${it.reportWeight.toFixed(2)}`} /> : null}
             </Stack>
             <Decision item={it} />
           </Paper>
