@@ -86,8 +86,9 @@ type AuthConfig struct {
 	SigningKeys []SigningKey
 	// TokenTTL is how long an access token lives (default 24 h).
 	TokenTTL time.Duration
-	// Login throttling: at most LoginPerIP attempts per client address and LoginPerAccount
-	// failed attempts per account in each LoginWindow (defaults 20, 10, 15 min).
+	// Login throttling: at most LoginPerIP attempts per client network (an IPv4 address, an
+	// IPv6 /64) and LoginPerAccount failed attempts per account from one client network in each
+	// LoginWindow (defaults 20, 10, 15 min).
 	LoginPerIP      int
 	LoginPerAccount int
 	LoginWindow     time.Duration
