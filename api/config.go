@@ -33,6 +33,7 @@ type Config struct {
 	Moderation    ModerationConfig
 	Classifier    ClassifierConfig    // off without a URL
 	Transcription TranscriptionConfig // off without a URL
+	Timeouts      TimeoutsConfig
 	// GitHub enables "sign in with GitHub" when set.
 	GitHub *GitHubConfig
 
@@ -71,6 +72,7 @@ func (c *Config) defaults() error {
 	c.Moderation.defaults()
 	c.Classifier.defaults()
 	c.Transcription.defaults()
+	c.Timeouts.defaults()
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -127,7 +127,7 @@ func (s *Server) Close(ctx context.Context) error {
 
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.recoverer, s.securityHeaders)
+	r.Use(s.recoverer, s.deadlines, s.securityHeaders)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	r.Get("/readyz", s.ready)
 	r.Get("/api/v1/openapi.json", serveOpenAPI)
