@@ -108,7 +108,7 @@ func (s *Server) Register(w http.ResponseWriter, r *http.Request) {
 		if len(fields) > 0 {
 			return errInvalid("some fields are invalid", fields)
 		}
-		if err := s.throttle(r.Context(), "register:ip:"+s.clientIP(r), s.cfg.Auth.LoginPerIP); err != nil {
+		if err := s.throttle(r.Context(), "register:ip:"+s.clientNetwork(r), s.cfg.Auth.LoginPerIP); err != nil {
 			return err
 		}
 		hash, err := hashPassword(req.Password)
