@@ -5,9 +5,11 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
+	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/storage"
 )
@@ -106,5 +108,53 @@ func TestWebSocketWithoutPongsIsClosed(t *testing.T) {
 			}
 			return
 		}
+	}
+}
+
+// pacedReader yields chunk bytes every interval.
+type pacedReader struct {
+	left     int
+	chunk    int
+	interval time.Duration
+}
+
+func (p *pacedReader) Read(b []byte) (int, error) {
+	if p.left == 0 {
+		return 0, io.EOF
+	}
+	time.Sleep(p.interval)
+	n := min(len(b), p.chunk, p.left)
+	for i := range n {
+		b[i] = 'x'
+	}
+	p.left -= n
+	return n, nil
+}
+
+// An upload that keeps a decent rate goes on past the body read timeout: upload routes get a
+// second more for every UploadMinRate bytes received.
+func TestUploadAtADecentRateOutlivesTheReadTimeout(t *testing.T) {
+	e := newEnv(t, withConfig(func(c *Config) {
+		c.Timeouts.BodyRead = time.Second
+		c.Timeouts.UploadMinRate = 1 << 10
+	}))
+	owner := e.user("owner")
+	const size = 6 << 10
+	var up oapi.AvatarUpload
+	e.must(http.StatusOK, "POST", "/api/v1/me/avatar", owner.Token, map[string]any{"contentType": "image/png", "size": size}).decode(t, &up)
+	// 6 KiB at 2 KiB a second: 3 s, three times the read timeout.
+	req, err := http.NewRequest(http.MethodPut, up.Url, &pacedReader{left: size, chunk: 512, interval: 250 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = size
+	req.Header.Set("Content-Type", "image/png")
+	start := time.Now()
+	resp, msg := roundTrip(t, http.DefaultClient, req, "")
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("PUT after %v: status %d: %s", time.Since(start), resp.StatusCode, msg)
+	}
+	if took := time.Since(start); took < 2*time.Second {
+		t.Fatalf("the upload took %v; the test means it to outlast the read timeout", took)
 	}
 }
