@@ -108,7 +108,7 @@ func (s *Server) Register(w http.ResponseWriter, r *http.Request) {
 		if len(fields) > 0 {
 			return errInvalid("some fields are invalid", fields)
 		}
-		if err := s.throttle(r.Context(), "register:ip:"+s.clientIP(r), s.cfg.Auth.LoginPerIP); err != nil {
+		if err := s.throttle(r.Context(), "register:ip:"+s.clientNetwork(r), s.cfg.Auth.LoginPerIP); err != nil {
 			return err
 		}
 		hash, err := hashPassword(req.Password)
@@ -126,8 +126,9 @@ func (s *Server) Register(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// Login signs in with a username and password. Attempts are counted per client address and
-// failures per account, in PostgreSQL so that every replica enforces the same limits.
+// Login signs in with a username and password. Attempts are counted per client network and
+// failures per account and client network (throttle.go), in PostgreSQL so that every replica
+// enforces the same limits; never per account alone, so nobody can lock the owner out.
 func (s *Server) Login(w http.ResponseWriter, r *http.Request) {
 	s.handle(w, r, func() error {
 		var req oapi.LoginRequest
@@ -135,10 +136,10 @@ func (s *Server) Login(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		ctx := r.Context()
-		if err := s.throttle(ctx, "login:ip:"+s.clientIP(r), s.cfg.Auth.LoginPerIP); err != nil {
+		ipBucket, accountBucket := s.loginBuckets(r, req.Username)
+		if err := s.throttle(ctx, ipBucket, s.cfg.Auth.LoginPerIP); err != nil {
 			return err
 		}
-		accountBucket := "login:account:" + strings.ToLower(req.Username)
 		if err := s.checkThrottled(ctx, accountBucket, s.cfg.Auth.LoginPerAccount); err != nil {
 			return err
 		}

@@ -98,7 +98,8 @@ func TestLoginFailures(t *testing.T) {
 		t.Errorf("wrong password says %q, unknown user says %q", r.errorBody(t).Message, unknown.errorBody(t).Message)
 	}
 
-	// Three failures lock the account for the window, even with the right password.
+	// Three failures lock the account from this address for the window, even with the right
+	// password (TestLoginGuessingDoesNotLockOutTheOwner: never from another address).
 	e.must(http.StatusUnauthorized, "POST", "/api/v1/auth/login", "", map[string]string{"username": name, "password": "wrong password"})
 	e.must(http.StatusUnauthorized, "POST", "/api/v1/auth/login", "", map[string]string{"username": name, "password": "wrong password"})
 	r = e.must(http.StatusTooManyRequests, "POST", "/api/v1/auth/login", "", map[string]string{"username": name, "password": "correct horse battery"})

@@ -33,6 +33,7 @@ type Config struct {
 	Moderation    ModerationConfig
 	Classifier    ClassifierConfig    // off without a URL
 	Transcription TranscriptionConfig // off without a URL
+	Timeouts      TimeoutsConfig
 	// GitHub enables "sign in with GitHub" when set.
 	GitHub *GitHubConfig
 
@@ -71,6 +72,7 @@ func (c *Config) defaults() error {
 	c.Moderation.defaults()
 	c.Classifier.defaults()
 	c.Transcription.defaults()
+	c.Timeouts.defaults()
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -86,8 +88,9 @@ type AuthConfig struct {
 	SigningKeys []SigningKey
 	// TokenTTL is how long an access token lives (default 24 h).
 	TokenTTL time.Duration
-	// Login throttling: at most LoginPerIP attempts per client address and LoginPerAccount
-	// failed attempts per account in each LoginWindow (defaults 20, 10, 15 min).
+	// Login throttling: at most LoginPerIP attempts per client network (an IPv4 address, an
+	// IPv6 /64) and LoginPerAccount failed attempts per account from one client network in each
+	// LoginWindow (defaults 20, 10, 15 min).
 	LoginPerIP      int
 	LoginPerAccount int
 	LoginWindow     time.Duration

@@ -62,8 +62,11 @@ func (s *Server) VideoEvents(w http.ResponseWriter, r *http.Request, id oapi.Vid
 		conn.Close(closeForbidden, "only the owner of this video may follow its progress")
 		return
 	}
-	// Nothing is read after the auth message; CloseRead notices when the client goes away.
+	// Nothing is read after the auth message; CloseRead notices when the client goes away,
+	// and answers the pongs of keepAlive's pings.
 	ctx = conn.CloseRead(ctx)
+	stopPings := s.keepAlive(ctx, conn)
+	defer stopPings()
 	err = s.streamProgress(ctx, conn, v, user, signedIn)
 	switch {
 	case errors.Is(err, errNoLongerVisible):
@@ -73,6 +76,39 @@ func (s *Server) VideoEvents(w http.ResponseWriter, r *http.Request, id oapi.Vid
 	default:
 		conn.Close(websocket.StatusNormalClosure, "")
 	}
+}
+
+// keepAlive pings conn every WebSocketPing and drops it when a pong does not come back within
+// as long: a client gone without closing (a laptop lid shut, a dropped route) or one that
+// stops reading would otherwise hold the socket and its goroutines until the video is done.
+// The returned function stops it.
+func (s *Server) keepAlive(ctx context.Context, conn *websocket.Conn) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	every := s.cfg.Timeouts.WebSocketPing
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			pingCtx, cancelPing := context.WithTimeout(ctx, every)
+			err := conn.Ping(pingCtx)
+			cancelPing()
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.Debug("websocket answered no ping; dropping it", "error", err)
+				}
+				conn.CloseNow()
+				return
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // canFollow reports whether user may follow a video they can see: anyone a public one, its

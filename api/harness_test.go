@@ -447,11 +447,25 @@ func ptr[T any](v T) *T { return &v }
 // sent as it is, or a value sent as JSON.
 func (e *env) view(id, token, userAgent string, body any) (oapi.ViewResult, response) {
 	e.t.Helper()
+	return e.viewFrom("", id, token, userAgent, body)
+}
+
+// viewFrom is view from the loopback address from ("": the default, 127.0.0.1).
+func (e *env) viewFrom(from, id, token, userAgent string, body any) (oapi.ViewResult, response) {
+	e.t.Helper()
 	req := e.request("POST", "/api/v1/videos/"+id+"/views", body)
 	if userAgent != "" {
 		req.Header.Set("User-Agent", userAgent)
 	}
-	r := e.send(req, token)
+	c := http.DefaultClient
+	if from != "" {
+		c = clientFrom(from)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, data := roundTrip(e.t, c, req, "")
+	r := response{status: resp.StatusCode, header: resp.Header, body: data}
 	var out oapi.ViewResult
 	if r.status == http.StatusOK {
 		r.decode(e.t, &out)

@@ -109,6 +109,7 @@ func (s *Server) Start(ctx context.Context) error {
 		s.log.Warn("reconcile with the farm", "error", err)
 	}
 	s.wg.Go(func() { s.syncLoop(s.life) })
+	s.wg.Go(func() { s.pruneLoop(s.life) })
 	s.counts.Start(ctx)
 	return nil
 }
@@ -126,7 +127,7 @@ func (s *Server) Close(ctx context.Context) error {
 
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.recoverer, s.securityHeaders)
+	r.Use(s.recoverer, s.deadlines, s.securityHeaders)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	r.Get("/readyz", s.ready)
 	r.Get("/api/v1/openapi.json", serveOpenAPI)

@@ -24,16 +24,16 @@ const (
 	maxPosition = 1e7
 )
 
-// viewerHash identifies an anonymous viewer by an HMAC of their address and user agent under
-// a salt derived from the media secret, so the views table never holds an address and the
-// hash cannot be reversed by trying every IPv4 address without the secret.
+// viewerHash identifies an anonymous viewer by an HMAC of their client network (an IPv4
+// address, an IPv6 /64) under a salt derived from the media secret, so the views table never
+// holds an address and the hash cannot be reversed by trying every IPv4 address without the
+// secret. The User-Agent is left out on purpose: a client chooses it freely, so a loop that
+// changed it at every request would count as a new viewer each time.
 func (s *Server) viewerHash(r *http.Request) []byte {
 	salt := hmac.New(sha256.New, s.cfg.MediaSecret)
-	salt.Write([]byte("sunomi anonymous viewer salt v1"))
+	salt.Write([]byte("sunomi anonymous viewer salt v2"))
 	mac := hmac.New(sha256.New, salt.Sum(nil))
-	mac.Write([]byte(s.clientIP(r)))
-	mac.Write([]byte{0})
-	mac.Write([]byte(r.UserAgent()))
+	mac.Write([]byte(s.clientNetwork(r)))
 	return mac.Sum(nil)
 }
 

@@ -20,20 +20,21 @@ func TestViews(t *testing.T) {
 	owner, alice := e.user("owner"), e.user("alice")
 	id := e.readyVideo(owner, store.Public, "Watched")
 	steps := []struct {
-		name, token, ua string
-		counted         bool
-		views           int64
+		name, token, ua, from string
+		counted               bool
+		views                 int64
 	}{
-		{"alice", alice.Token, "", true, 1},
-		{"alice again", alice.Token, "", false, 1},
-		{"alice in another browser", alice.Token, "Firefox", false, 1},
-		{"anonymous A", "", "Browser A", true, 2},
-		{"anonymous A again", "", "Browser A", false, 2},
-		{"anonymous B", "", "Browser B", true, 3},
-		{"the owner", owner.Token, "", true, 4},
+		{"alice", alice.Token, "", "", true, 1},
+		{"alice again", alice.Token, "", "", false, 1},
+		{"alice in another browser", alice.Token, "Firefox", "", false, 1},
+		{"anonymous A", "", "Browser A", "", true, 2},
+		{"anonymous A again", "", "Browser A", "", false, 2},
+		{"anonymous A in another browser", "", "Browser B", "", false, 2},
+		{"anonymous B, from another address", "", "Browser B", "127.0.0.2", true, 3},
+		{"the owner", owner.Token, "", "", true, 4},
 	}
 	for _, s := range steps {
-		got, r := e.view(id, s.token, s.ua, nil)
+		got, r := e.viewFrom(s.from, id, s.token, s.ua, nil)
 		if r.status != http.StatusOK || got.Counted != s.counted || got.Views != s.views {
 			t.Errorf("%s: %d %+v, want counted %t and %d views", s.name, r.status, got, s.counted, s.views)
 		}
@@ -171,5 +172,71 @@ func TestHistory(t *testing.T) {
 	e.must(http.StatusNoContent, "DELETE", "/api/v1/videos/"+v2, owner.Token, nil)
 	if got := order(history(alice.Token, "")); len(got) != 0 {
 		t.Errorf("history after the last video was deleted: %v", got)
+	}
+}
+
+// A loop that changes its User-Agent at every request is one anonymous viewer: views count
+// per client network, whatever the client says it is.
+func TestViewsIgnoreUserAgent(t *testing.T) {
+	e := newEnv(t)
+	owner := e.user("owner")
+	id := e.readyVideo(owner, store.Public, "Looped")
+	for i := range 20 {
+		got, r := e.view(id, "", "Bot/"+strconv.Itoa(i), nil)
+		if r.status != http.StatusOK {
+			t.Fatalf("view %d: status %d: %s", i, r.status, r.body)
+		}
+		if got.Views != 1 {
+			t.Fatalf("view %d with a new User-Agent: %d views, want 1", i, got.Views)
+		}
+	}
+	if n := e.sqlCount(`SELECT count(*) FROM views WHERE video_id = $1`, id); n != 1 {
+		t.Errorf("%d view rows, want 1", n)
+	}
+}
+
+// Rows past the dedup window are rolled up into daily counts and deleted; rate-limit rows are
+// deleted once their window has ended. The counts users see do not change.
+func TestPruneViewsAndHits(t *testing.T) {
+	var offset atomic.Int64
+	e := newEnv(t, withConfig(func(c *Config) {
+		c.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	}))
+	owner, alice := e.user("owner"), e.user("alice")
+	id := e.readyVideo(owner, store.Public, "Pruned")
+	e.view(id, alice.Token, "", nil)
+	e.view(id, "", "", nil)
+	e.do("POST", "/api/v1/auth/login", "", map[string]string{"username": "nobody-here", "password": "wrong password"})
+	if n := e.sqlCount(`SELECT count(*) FROM rate_limits`); n == 0 {
+		t.Fatal("a failed login left no rate-limit row")
+	}
+	// Windows that ended long ago.
+	if _, err := e.db.Pool().Exec(t.Context(), `UPDATE rate_limits SET window_start = now() - interval '2 days'`); err != nil {
+		t.Fatal(err)
+	}
+
+	offset.Store(int64(25 * time.Hour))
+	if err := e.srv.prune(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.sqlCount(`SELECT count(*) FROM views`); n != 0 {
+		t.Errorf("%d view rows left past the dedup window, want 0", n)
+	}
+	if n := e.sqlCount(`SELECT coalesce(sum(views), 0) FROM view_days WHERE video_id = $1`, id); n != 2 {
+		t.Errorf("daily roll-up holds %d views, want 2", n)
+	}
+	if n := e.sqlCount(`SELECT count(*) FROM rate_limits`); n != 0 {
+		t.Errorf("%d rate-limit rows left after their window, want 0", n)
+	}
+	if v := e.apiVideo(id, ""); v.Stats.Views != 2 {
+		t.Errorf("video views %d after pruning, want 2", v.Stats.Views)
+	}
+	// A view within the window is kept, and still deduplicates.
+	e.view(id, "", "", nil)
+	if err := e.srv.prune(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.view(id, "", "", nil); got.Counted || got.Views != 3 {
+		t.Errorf("a view again after pruning: %+v, want not counted, 3 views", got)
 	}
 }

@@ -71,7 +71,9 @@ func serve(addr string, h http.Handler, tlsConfig *tls.Config) (*httpServer, err
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 	}
-	s := &httpServer{srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}, ln: ln}
+	// No ReadTimeout or WriteTimeout: job event streams and blob transfers last long. Idle
+	// keep-alive connections close.
+	s := &httpServer{srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}, ln: ln}
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
 }

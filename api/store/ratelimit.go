@@ -15,10 +15,11 @@ func (s *Store) Hit(ctx context.Context, bucket string, window time.Duration, li
 	var hits int
 	var windowStart, now time.Time
 	err = s.pool.QueryRow(ctx, `
-		INSERT INTO rate_limits AS r (bucket, window_start, hits) VALUES ($1, now(), 1)
+		INSERT INTO rate_limits AS r (bucket, window_start, hits, window_length) VALUES ($1, now(), 1, $2)
 		ON CONFLICT (bucket) DO UPDATE SET
 			hits = CASE WHEN r.window_start <= now() - $2::interval THEN 1 ELSE r.hits + 1 END,
-			window_start = CASE WHEN r.window_start <= now() - $2::interval THEN now() ELSE r.window_start END
+			window_start = CASE WHEN r.window_start <= now() - $2::interval THEN now() ELSE r.window_start END,
+			window_length = $2
 		RETURNING hits, window_start, now()`, bucket, window).Scan(&hits, &windowStart, &now)
 	if err != nil {
 		return false, 0, err
@@ -35,10 +36,11 @@ func (s *Store) ResetHits(ctx context.Context, bucket string) error {
 	return err
 }
 
-// PruneHits deletes buckets whose window ended long ago, so the table stays small.
-func (s *Store) PruneHits(ctx context.Context, olderThan time.Duration) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM rate_limits WHERE window_start < now() - $1::interval`, olderThan)
-	return err
+// PruneHits deletes the buckets whose window has ended, so the table holds only the clients
+// of the current windows. Each row carries its own window: limits of any length share it.
+func (s *Store) PruneHits(ctx context.Context) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM rate_limits WHERE window_start + window_length <= now()`)
+	return tag.RowsAffected(), err
 }
 
 // Over reports, without counting, whether bucket's current window is already over limit.

@@ -480,3 +480,36 @@ func isForeignKeyViolation(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23503"
 }
+
+// rollUpBatch bounds the views one roll-up statement moves, so a first run over a large table
+// holds no lock for long.
+const rollUpBatch = 10000
+
+// RollUpViews adds the views counted before `before` (the start of the dedup window: they can
+// no longer deduplicate anything) to their video's daily counts in view_days and deletes them,
+// so the views table holds one dedup window. It returns how many it moved. Replicas may run it
+// at once: a row is deleted, and so counted, by one of them only.
+func (s *Store) RollUpViews(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		var n int64
+		err := s.pool.QueryRow(ctx, `
+			WITH gone AS (
+				DELETE FROM views WHERE id IN (
+					SELECT id FROM views WHERE created_at < $1 ORDER BY created_at LIMIT $2)
+				RETURNING video_id, created_at
+			), days AS (
+				INSERT INTO view_days AS d (video_id, day, views)
+				SELECT video_id, (created_at AT TIME ZONE 'UTC')::date, count(*) FROM gone GROUP BY 1, 2
+				ON CONFLICT (video_id, day) DO UPDATE SET views = d.views + excluded.views
+			)
+			SELECT count(*) FROM gone`, before, rollUpBatch).Scan(&n)
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < rollUpBatch {
+			return total, nil
+		}
+	}
+}

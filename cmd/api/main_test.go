@@ -38,8 +38,8 @@ var valid = []string{
 	"SUNOMI_STORAGE=file:///nonexistent/blobs",
 	"SUNOMI_PUBLIC_URL=http://localhost:8080",
 	"SUNOMI_COORDINATOR=http://127.0.0.1:7000",
-	"SUNOMI_JWT_KEYS=k1:0123456789abcdef0123456789abcdef",
-	"SUNOMI_MEDIA_SECRET=0123456789abcdef",
+	"SUNOMI_JWT_KEYS=k1:y1Uv_3qg8Kc0ZtWm5NRlPbJx7hEoAd2sVfQ9iCeG4Tw",
+	"SUNOMI_MEDIA_SECRET=Hm7cR2pX_vN9kQe4LwZ1sJdT8bYgU5oAfC3iVxE6nKy",
 }
 
 // without returns valid less the variable name.
@@ -66,6 +66,11 @@ func TestBadConfigurationExitsWithOneLine(t *testing.T) {
 		{"no signing keys", without("SUNOMI_JWT_KEYS"), nil, "no token signing keys"},
 		{"short signing key", valid, []string{"--jwt-keys", "k1:short"}, `--jwt-keys: signing key "k1": the secret must be at least 32 characters`},
 		{"no media secret", without("SUNOMI_MEDIA_SECRET"), nil, "--media-secret (or SUNOMI_MEDIA_SECRET) must be at least 16 bytes"},
+		{"repeated signing key", valid, []string{"--jwt-keys", "k1:" + strings.Repeat("a", 32)}, "--jwt-keys: the secret of key \"k1\" is too weak: it is one character repeated; make one with `sunomi secret`"},
+		{"sequential signing key", valid, []string{"--jwt-keys", "k1:0123456789abcdef0123456789abcdef"}, "--jwt-keys: the secret of key \"k1\" is too weak"},
+		{"dictionary media secret", valid, []string{"--media-secret", "SuperSecretPasswordForProduction"}, "--media-secret (or SUNOMI_MEDIA_SECRET) is too weak: it is built on the common word"},
+		{"low-entropy media secret", valid, []string{"--media-secret", "q8Ld-2xVn7Rt5Mw9"}, "--media-secret (or SUNOMI_MEDIA_SECRET) is too weak: it holds about"},
+		{"weak storage secret", valid, []string{"--storage-secret", strings.Repeat("x", 40)}, "--storage-secret (or SUNOMI_STORAGE_SECRET) is too weak: it is one character repeated; make one with `sunomi secret`"},
 		{"local storage without public URL", without("SUNOMI_PUBLIC_URL"), nil, "--public-url (or SUNOMI_PUBLIC_URL) is required with file:// storage"},
 		{"relative public URL", valid, []string{"--public-url", "sunomi.example"}, `--public-url "sunomi.example" must be an absolute http(s) URL`},
 		{"short storage secret", valid, []string{"--storage-secret", "tiny"}, "--storage-secret must be at least 16 bytes"},

@@ -63,7 +63,8 @@ func newDevCmd() *cobra.Command {
 		Long: `Run the whole platform in one process: a single-node coordinator, one agent per two cores
 (tasks run as child processes of this binary), the API on --http, local blob storage under
 DATA-DIR/blobs, and PostgreSQL from --database-url ($DATABASE_URL) or else a private cluster
-under DATA-DIR/postgres started from the system's PostgreSQL binaries.
+under DATA-DIR/postgres started from the system's PostgreSQL binaries (it listens on a unix
+socket there only, and asks for the password kept in DATA-DIR/secrets.json).
 
 Everything lives in DATA-DIR and survives restarts, secrets included (DATA-DIR/secrets.json),
 so accounts, videos and sign-ins stay. Ctrl-C stops everything cleanly; delete DATA-DIR to start
@@ -155,7 +156,7 @@ func runDev(ctx context.Context, out io.Writer, f devFlags) (err error) {
 		}
 	}()
 
-	db, err := startDevDatabase(ctx, &stop, settings.DatabaseURL, dataDir, base, level)
+	db, err := startDevDatabase(ctx, &stop, settings.DatabaseURL, dataDir, secrets.PostgresPassword, base, level)
 	if err != nil {
 		return err
 	}
@@ -192,7 +193,7 @@ func runDev(ctx context.Context, out io.Writer, f devFlags) (err error) {
 
 // startDevDatabase opens the API's database, on the private cluster unless url names one, and
 // migrates it.
-func startDevDatabase(ctx context.Context, stop *shutdowns, url, dataDir string, base *slog.Logger, level slog.Level) (*store.Store, error) {
+func startDevDatabase(ctx context.Context, stop *shutdowns, url, dataDir, password string, base *slog.Logger, level slog.Level) (*store.Store, error) {
 	if url == "" {
 		// The server's own lines are noise unless something goes wrong or we debug.
 		pgLevel := max(level, slog.LevelWarn)
@@ -202,7 +203,7 @@ func startDevDatabase(ctx context.Context, stop *shutdowns, url, dataDir string,
 		pgLog := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: pgLevel}))
 		startCtx, cancel := context.WithTimeout(ctx, devStartTimeout)
 		defer cancel()
-		pg, err := postgres.Start(startCtx, postgres.Options{Dir: filepath.Join(dataDir, "postgres"), Logger: pgLog})
+		pg, err := postgres.Start(startCtx, postgres.Options{Dir: filepath.Join(dataDir, "postgres"), Password: password, Logger: pgLog})
 		if err != nil {
 			return nil, err
 		}
@@ -211,7 +212,8 @@ func startDevDatabase(ctx context.Context, stop *shutdowns, url, dataDir string,
 			return nil, err
 		}
 		url = pg.URL(devDatabase)
-		base.Info("postgres ready", "component", "dev", "url", url)
+		// The password is in DATA-DIR/secrets.json, never in the log.
+		base.Info("postgres ready", "component", "dev", "url", pg.RedactedURL(devDatabase))
 	}
 	db, err := store.Open(ctx, url)
 	if err != nil {
@@ -435,6 +437,9 @@ type devSecrets struct {
 	CoordinatorBlobSecret string `json:"coordinatorBlobSecret"`
 	// GossipKey encrypts the coordinator's gossip (base64).
 	GossipKey string `json:"gossipKey"`
+	// PostgresPassword is the private PostgreSQL's superuser password (its only way in:
+	// it listens on a unix socket in DATA-DIR/postgres, with password authentication).
+	PostgresPassword string `json:"postgresPassword"`
 }
 
 // loadDevSecrets reads the secrets at path, generating and saving the missing ones.
@@ -454,7 +459,7 @@ func loadDevSecrets(path string) (devSecrets, error) {
 		k := api.RandomSigningKey()
 		s.JWTKeyID, s.JWTSecret, changed = k.ID, string(k.Secret), true
 	}
-	for _, v := range []*string{&s.MediaSecret, &s.StorageSecret, &s.CoordinatorBlobSecret} {
+	for _, v := range []*string{&s.MediaSecret, &s.StorageSecret, &s.CoordinatorBlobSecret, &s.PostgresPassword} {
 		if *v == "" {
 			*v, changed = randomHex(32), true
 		}

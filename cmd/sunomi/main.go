@@ -18,6 +18,6 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newTranscodeCmd(), newEncodersCmd(), newJobsCmd(), newAgentsCmd(), newClusterCmd(),
-		newDevCmd(), newUsersCmd(), newTLSCmd(), newGossipCmd(), runtask.NewCmd())
+		newDevCmd(), newUsersCmd(), newTLSCmd(), newGossipCmd(), newSecretCmd(), runtask.NewCmd())
 	return root
 }

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/internal/postgres"
+	"github.com/sunomi/sunomi/internal/secret"
 	"github.com/sunomi/sunomi/internal/syncbuf"
 	"github.com/sunomi/sunomi/internal/testkit"
 )
@@ -63,6 +64,7 @@ func run(m *testing.M) int {
 	server, err = postgres.Start(ctx, postgres.Options{
 		Dir:       dir,
 		Ephemeral: true,
+		Password:  secret.New(), // the binary's own; every database URL carries it
 		Logger:    slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {

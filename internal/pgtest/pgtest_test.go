@@ -3,6 +3,7 @@ package pgtest_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -30,9 +31,10 @@ func TestNewDatabaseURL(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ParseConfig(%q): %v", url, err)
 	}
-	if cfg.Host != "127.0.0.1" || cfg.Port == 0 || cfg.User != "postgres" || cfg.TLSConfig != nil {
-		t.Errorf("ParseConfig(%q) = host %q port %d user %q tls %v, want 127.0.0.1, a port, postgres, no TLS",
-			url, cfg.Host, cfg.Port, cfg.User, cfg.TLSConfig != nil)
+	// The cluster listens on a unix socket in its directory only, and wants a password.
+	if !filepath.IsAbs(cfg.Host) || cfg.Port == 0 || cfg.User != "postgres" || cfg.Password == "" || cfg.TLSConfig != nil {
+		t.Errorf("ParseConfig(%q) = host %q port %d user %q password set %t tls %v, want a socket directory, a port, postgres, a password, no TLS",
+			url, cfg.Host, cfg.Port, cfg.User, cfg.Password != "", cfg.TLSConfig != nil)
 	}
 	if !strings.HasPrefix(cfg.Database, "test_testnewdatabaseurl_") {
 		t.Errorf("database %q, want one named after the test", cfg.Database)

@@ -5,12 +5,12 @@
 // A cluster lives in one directory:
 //
 //	<Dir>/data          the data directory (PGDATA), made by initdb on first start
-//	<Dir>/port          the port of the last start, reused by the next
-//	<Dir>/.s.PGSQL.N    the unix socket, reachable only by the server's OS user
+//	<Dir>/.s.PGSQL.N    the unix socket, reachable only by the server's OS user (and root)
 //
-// The server listens on 127.0.0.1 only and trusts every connection, with no password: it is
-// for development and tests on this machine, never for exposure to a network. Note that other
-// users of a shared machine can reach the loopback port.
+// The server listens on that unix socket only, never on TCP, and asks every connection for the
+// superuser's password (scram-sha-256), which the caller chooses and Start sets at every start:
+// other users of a shared machine can neither reach the socket nor, should they reach it, sign
+// in. It is for development and tests on this machine, never for exposure to a network.
 //
 // PostgreSQL refuses to run as root, and CI and `make dev` run as root: then initdb and
 // postgres run as the `postgres` system user (else `nobody`), Dir is given to that user, and
@@ -20,12 +20,12 @@ package postgres
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -51,14 +51,25 @@ const Superuser = "postgres"
 // on Linux, 103 on the BSDs and macOS, the smaller of the two here).
 const maxSocketPath = 103
 
+// DefaultPort names the socket (.s.PGSQL.5432) when Options.Port is 0; nothing listens on TCP,
+// and each cluster has a directory of its own, so clusters never compete for it.
+const DefaultPort = 5432
+
+// hbaConf is the whole of pg_hba.conf, written at every start, so a cluster made by an older
+// version (which trusted every local connection over TCP) is closed as well as a new one.
+const hbaConf = `# Written by sunomi at every start (internal/postgres): the unix socket only, with a password.
+local all all scram-sha-256
+`
+
 // Options configure Start.
 type Options struct {
 	// Dir holds the cluster (see the package comment); it is created if missing.
 	Dir string
 	// BinDir holds initdb and postgres; empty means FindBinDir.
 	BinDir string
-	// Port is the loopback TCP port; 0 means the port of the last start if it is still free,
-	// else one the kernel picks.
+	// Password is the superuser's password, set at every start; required.
+	Password string
+	// Port only names the unix socket (.s.PGSQL.Port); 0 means DefaultPort.
 	Port int
 	// Ephemeral trades durability for speed, for tests: no fsync, asynchronous commits, no
 	// full-page writes. A crash of the machine may then lose or corrupt the cluster.
@@ -71,14 +82,15 @@ type Options struct {
 // by pg_ctl, so it cannot outlive us unnoticed: we hold its exit status and its output, and
 // the kernel stops it if we die (see sysProcAttr).
 type Server struct {
-	dir     string
-	dataDir string
-	port    int
-	logger  *slog.Logger
-	cmd     *exec.Cmd
-	output  *logWriter
-	exited  chan struct{} // closed once cmd has been waited for
-	waitErr error         // cmd.Wait's result, written before exited is closed
+	dir      string
+	dataDir  string
+	port     int
+	password string
+	logger   *slog.Logger
+	cmd      *exec.Cmd
+	output   *logWriter
+	exited   chan struct{} // closed once cmd has been waited for
+	waitErr  error         // cmd.Wait's result, written before exited is closed
 }
 
 // Start initialises the cluster in opts.Dir if it has none, starts the server and waits until
@@ -87,6 +99,9 @@ type Server struct {
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("start postgres: no cluster directory given")
+	}
+	if opts.Password == "" {
+		return nil, errors.New("start postgres: no superuser password given")
 	}
 	dir, err := filepath.Abs(opts.Dir)
 	if err != nil {
@@ -129,11 +144,18 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("start postgres in %s: %w", dir, err)
 	}
 
-	port, err := choosePort(dir, opts.Port)
-	if err != nil {
+	port := cmp.Or(opts.Port, DefaultPort)
+	if sock := socketPath(dir, port); len(sock) > maxSocketPath {
+		return nil, fmt.Errorf("start postgres: the cluster directory %s is too long for its unix socket %s (%d bytes, at most %d): choose a shorter one",
+			dir, filepath.Base(sock), len(sock), maxSocketPath)
+	}
+	if err := writeHBA(dataDir, u); err != nil {
 		return nil, err
 	}
-	s := &Server{dir: dir, dataDir: dataDir, port: port, logger: logger, output: newLogWriter(logger), exited: make(chan struct{})}
+	if err := setPassword(ctx, binDir, dataDir, u, opts.Password); err != nil {
+		return nil, err
+	}
+	s := &Server{dir: dir, dataDir: dataDir, port: port, password: opts.Password, logger: logger, output: newLogWriter(logger), exited: make(chan struct{})}
 	if err := s.run(binDir, u, opts.Ephemeral); err != nil {
 		return nil, err
 	}
@@ -143,11 +165,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		_ = s.Stop(stopCtx)
 		return nil, fmt.Errorf("start postgres in %s: %w; last server output:\n%s", dir, err, s.output.Tail())
 	}
-	// Only a port that worked is worth reusing.
-	if err := os.WriteFile(filepath.Join(dir, "port"), []byte(strconv.Itoa(port)+"\n"), 0o644); err != nil {
-		logger.Warn("could not record the port for the next start", "error", err)
-	}
-	logger.Info("postgres ready", "addr", s.addr(), "data_dir", dataDir)
+	logger.Info("postgres ready", "socket", socketPath(dir, port), "data_dir", dataDir)
 	return s, nil
 }
 
@@ -179,7 +197,7 @@ func initdb(ctx context.Context, binDir, dataDir string, u *osUser, ephemeral bo
 	args := []string{
 		"--pgdata=" + tmp,
 		"--username=" + Superuser,
-		"--auth=trust", // see the package comment
+		"--auth=trust", // for the moment before Start writes pg_hba.conf, with no server running
 		"--encoding=UTF8",
 		"--locale=C", // byte-order collation: fast, and the same on every machine
 		"--no-instructions",
@@ -202,41 +220,13 @@ func initdb(ctx context.Context, binDir, dataDir string, u *osUser, ephemeral bo
 	return nil
 }
 
-// choosePort returns want, else the port recorded by the last start if nobody holds it now,
-// else a free one. The kernel may hand that one to someone else before the server binds it;
-// on loopback, in the moment that takes, that is rare enough to leave to a retry by hand.
-func choosePort(dir string, want int) (int, error) {
-	if want != 0 {
-		return want, nil
-	}
-	if b, err := os.ReadFile(filepath.Join(dir, "port")); err == nil {
-		if p, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && p > 0 {
-			if ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p))); err == nil {
-				_ = ln.Close()
-				return p, nil
-			}
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port for postgres: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
 // run starts the postmaster.
 func (s *Server) run(binDir string, u *osUser, ephemeral bool) error {
-	socketDir := `"` + s.dir + `"` // quoted: the setting is a comma-separated list
-	if len(filepath.Join(s.dir, ".s.PGSQL."+strconv.Itoa(s.port))) > maxSocketPath {
-		socketDir = "" // TCP is all we need; a path too long would stop the server from starting
-		s.logger.Warn("cluster directory too long for a unix socket; listening on TCP only", "dir", s.dir)
-	}
 	args := []string{
 		"-D", s.dataDir,
 		"-p", strconv.Itoa(s.port),
-		"-c", "listen_addresses=127.0.0.1",
-		"-c", "unix_socket_directories=" + socketDir,
+		"-c", "listen_addresses=", // no TCP at all
+		"-c", "unix_socket_directories=" + `"` + s.dir + `"`, // quoted: the setting is a list
 		"-c", "unix_socket_permissions=0700",
 		"-c", "log_line_prefix=", // slog stamps the time; logWriter reads the severity first
 	}
@@ -315,20 +305,31 @@ func (s *Server) Stop(ctx context.Context) error {
 	return fmt.Errorf("postgres did not finish a fast shutdown in time, so it was stopped immediately: %w", ctx.Err())
 }
 
-// Port returns the loopback TCP port the server listens on.
+// Port returns the number in the name of the server's unix socket.
 func (s *Server) Port() int { return s.port }
 
-func (s *Server) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
+// SocketDir is the directory of the server's unix socket (the cluster directory).
+func (s *Server) SocketDir() string { return s.dir }
 
-// URL returns the postgres:// URL of database on this server, as the superuser.
+func socketPath(dir string, port int) string {
+	return filepath.Join(dir, ".s.PGSQL."+strconv.Itoa(port))
+}
+
+// URL returns the postgres:// URL of database on this server, as the superuser, password
+// included: keep it out of logs (RedactedURL is for them).
 func (s *Server) URL(database string) string {
-	u := url.URL{
-		Scheme:   "postgres",
-		User:     url.User(Superuser),
-		Host:     s.addr(),
-		Path:     "/" + database,
-		RawQuery: "sslmode=disable",
-	}
+	return s.url(database, url.UserPassword(Superuser, s.password))
+}
+
+// RedactedURL is URL with the password left out, to show.
+func (s *Server) RedactedURL(database string) string {
+	return s.url(database, url.UserPassword(Superuser, "xxxxx"))
+}
+
+func (s *Server) url(database string, user *url.Userinfo) string {
+	// Spaces as %20: pgx reads the query without turning + into a space.
+	query := "host=" + strings.ReplaceAll(url.QueryEscape(s.dir), "+", "%20") + "&port=" + strconv.Itoa(s.port) + "&sslmode=disable"
+	u := url.URL{Scheme: "postgres", User: user, Path: "/" + database, RawQuery: query}
 	return u.String()
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,12 +36,21 @@ func clusterDir(t *testing.T) string {
 	return dir
 }
 
+// testPassword is the superuser's password of the tests' clusters.
+const testPassword = "test-password-with-a-quote-'-in-it"
+
 // start starts a server on dir and stops it when the test ends.
 func start(t *testing.T, dir string, ephemeral bool) *Server {
 	t.Helper()
+	return startWith(t, Options{Dir: dir, Ephemeral: ephemeral, Password: testPassword})
+}
+
+func startWith(t *testing.T, opts Options) *Server {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	s, err := Start(ctx, Options{Dir: dir, Ephemeral: ephemeral, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	opts.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
+	s, err := Start(ctx, opts)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -142,7 +153,7 @@ func TestStartRefusesRunningDataDir(t *testing.T) {
 	t.Parallel()
 	dir := clusterDir(t)
 	s := start(t, dir, true)
-	_, err := Start(t.Context(), Options{Dir: dir, Ephemeral: true})
+	_, err := Start(t.Context(), Options{Dir: dir, Ephemeral: true, Password: testPassword})
 	if !errors.Is(err, ErrAlreadyRunning) {
 		t.Fatalf("second Start err = %v, want ErrAlreadyRunning", err)
 	}
@@ -240,18 +251,67 @@ func TestDatabases(t *testing.T) {
 }
 
 func TestURLParses(t *testing.T) {
-	s := &Server{port: 54321}
+	s := &Server{dir: "/run/a dir/pg", port: 54321, password: "p@ss:w/rd?'"}
 	for _, db := range []string{"app", "with space", "q?x#y", "100%", "a/b"} {
 		t.Run(db, func(t *testing.T) {
 			cfg, err := pgx.ParseConfig(s.URL(db))
 			if err != nil {
 				t.Fatalf("ParseConfig(%q): %v", s.URL(db), err)
 			}
-			if cfg.Host != "127.0.0.1" || cfg.Port != 54321 || cfg.User != Superuser || cfg.Database != db || cfg.TLSConfig != nil {
-				t.Errorf("ParseConfig(%q) = host %q port %d user %q database %q tls %v, want 127.0.0.1 54321 %s %q none",
-					s.URL(db), cfg.Host, cfg.Port, cfg.User, cfg.Database, cfg.TLSConfig != nil, Superuser, db)
+			if cfg.Host != s.dir || cfg.Port != 54321 || cfg.User != Superuser || cfg.Password != s.password || cfg.Database != db || cfg.TLSConfig != nil {
+				t.Errorf("ParseConfig(%q) = host %q port %d user %q password %q database %q tls %v, want %q 54321 %s %q %q none",
+					s.URL(db), cfg.Host, cfg.Port, cfg.User, cfg.Password, cfg.Database, cfg.TLSConfig != nil, s.dir, Superuser, s.password, db)
+			}
+			if strings.Contains(s.RedactedURL(db), s.password) {
+				t.Errorf("RedactedURL(%q) = %q shows the password", db, s.RedactedURL(db))
 			}
 		})
+	}
+}
+
+// The cluster is reachable through its unix socket only, and only with the password: no
+// other local user can sign in as the superuser (and make themselves admin of the platform).
+func TestOnlyTheSocketAndOnlyWithThePassword(t *testing.T) {
+	t.Parallel()
+	dir := clusterDir(t)
+	s := start(t, dir, true)
+	var listen string
+	if err := connect(t, s.URL("postgres")).QueryRow(t.Context(), `SELECT current_setting('listen_addresses')`).Scan(&listen); err != nil {
+		t.Fatal(err)
+	}
+	if listen != "" {
+		t.Errorf("listen_addresses = %q, want none: no TCP listener", listen)
+	}
+	if conn, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port())), time.Second); err == nil {
+		conn.Close()
+		t.Errorf("something listens on 127.0.0.1:%d", s.Port())
+	}
+
+	without := "postgres://" + Superuser + "@/postgres?host=" + url.QueryEscape(dir) + "&port=" + strconv.Itoa(s.Port()) + "&sslmode=disable"
+	wrong := "postgres://" + Superuser + ":guess@/postgres?host=" + url.QueryEscape(dir) + "&port=" + strconv.Itoa(s.Port()) + "&sslmode=disable"
+	for name, u := range map[string]string{"no password": without, "a wrong password": wrong} {
+		conn, err := pgx.Connect(t.Context(), u)
+		if err == nil {
+			conn.Close(t.Context())
+			t.Errorf("%s: connected, want refused", name)
+		}
+	}
+
+	// A restart with another password (a new secrets file) changes it.
+	stop(t, s)
+	s = startWith(t, Options{Dir: dir, Ephemeral: true, Password: "another-password"})
+	connect(t, s.URL("postgres"))
+	old := strings.Replace(s.URL("postgres"), "another-password", url.QueryEscape(testPassword), 1)
+	if conn, err := pgx.Connect(t.Context(), old); err == nil {
+		conn.Close(t.Context())
+		t.Error("the old password still works after a restart with a new one")
+	}
+}
+
+func TestStartNeedsAPassword(t *testing.T) {
+	_, err := Start(t.Context(), Options{Dir: clusterDir(t)})
+	if err == nil || !strings.Contains(err.Error(), "password") {
+		t.Fatalf("Start without a password: err = %v, want one asking for it", err)
 	}
 }
 
@@ -260,7 +320,7 @@ func TestStartAsRootNeedsReachableDir(t *testing.T) {
 		t.Skip("only root hands the server to another user")
 	}
 	dir := filepath.Join(t.TempDir(), "cluster") // t.TempDir's parent is 0700
-	_, err := Start(t.Context(), Options{Dir: dir})
+	_, err := Start(t.Context(), Options{Dir: dir, Password: testPassword})
 	if err == nil || !strings.Contains(err.Error(), "cannot reach") {
 		t.Fatalf("Start err = %v, want one saying the server's user cannot reach %s", err, dir)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/sunomi/sunomi/cluster"
 	"github.com/sunomi/sunomi/cluster/pki"
 	"github.com/sunomi/sunomi/internal/cli"
+	"github.com/sunomi/sunomi/internal/secret"
 	"github.com/sunomi/sunomi/storage"
 	"github.com/sunomi/sunomi/web"
 )
@@ -127,8 +128,8 @@ func (f *Flags) AddDeploymentFlags(fl *pflag.FlagSet) {
 	// --tls-cert is this service's own HTTPS certificate; the farm's client
 	// certificate goes by --farm-tls-*.
 	f.farmTLS.RegisterPrefixed(fl, "farm-", pki.RoleClient)
-	fl.StringVar(&f.jwtKeys, "jwt-keys", "", "access-token signing keys kid:secret,… (secrets of 32+ characters; the first signs, all verify) (or $SUNOMI_JWT_KEYS; required)")
-	fl.StringVar(&f.mediaSecret, "media-secret", "", "secret of 16+ bytes signing the media URLs of unlisted and private videos (or $SUNOMI_MEDIA_SECRET; required)")
+	fl.StringVar(&f.jwtKeys, "jwt-keys", "", "access-token signing keys kid:secret,… (strong secrets of 32+ characters, made by `sunomi secret`; the first signs, all verify) (or $SUNOMI_JWT_KEYS; required)")
+	fl.StringVar(&f.mediaSecret, "media-secret", "", "strong secret (make one with `sunomi secret`) signing the media URLs of unlisted and private videos (or $SUNOMI_MEDIA_SECRET; required)")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate chain: serve HTTPS (with --tls-key) (or $SUNOMI_TLS_CERT)")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert (or $SUNOMI_TLS_KEY)")
 	bindEnv(fl)
@@ -234,8 +235,16 @@ func (f *Flags) deploymentSettings(s *Settings) error {
 	if s.Config.Auth.SigningKeys, err = api.ParseSigningKeys(f.jwtKeys); err != nil {
 		return fmt.Errorf("--jwt-keys: %w", err)
 	}
+	for _, k := range s.Config.Auth.SigningKeys {
+		if err := secret.Check(string(k.Secret)); err != nil {
+			return fmt.Errorf("--jwt-keys: the secret of key %q is too weak: %w", k.ID, err)
+		}
+	}
 	if len(f.mediaSecret) < 16 {
 		return errors.New("--media-secret (or SUNOMI_MEDIA_SECRET) must be at least 16 bytes; every replica needs the same")
+	}
+	if err := secret.Check(f.mediaSecret); err != nil {
+		return fmt.Errorf("--media-secret (or SUNOMI_MEDIA_SECRET) is too weak: %w", err)
 	}
 	s.Config.MediaSecret = []byte(f.mediaSecret)
 	if s.StorageURL = f.storageURL; s.StorageURL == "" {
@@ -249,15 +258,17 @@ func (f *Flags) storageSettings(s *Settings) error {
 	if s.Config.PublicURL == "" && strings.HasPrefix(s.StorageURL, "file:") {
 		return errors.New("--public-url (or SUNOMI_PUBLIC_URL) is required with file:// storage: upload URLs point at this service")
 	}
-	secret := []byte(f.storageSecret)
-	if len(secret) == 0 {
+	key := []byte(f.storageSecret)
+	if len(key) == 0 {
 		// Derived rather than the media secret itself: one key, one purpose.
 		k := sha256.Sum256([]byte("sunomi-api-blobs:" + f.mediaSecret))
-		secret = k[:]
-	} else if len(secret) < storage.MinSecretSize {
+		key = k[:]
+	} else if len(key) < storage.MinSecretSize {
 		return fmt.Errorf("--storage-secret must be at least %d bytes", storage.MinSecretSize)
+	} else if err := secret.Check(f.storageSecret); err != nil {
+		return fmt.Errorf("--storage-secret (or SUNOMI_STORAGE_SECRET) is too weak: %w", err)
 	}
-	s.StorageOpts = storage.Options{PublicURL: s.Config.PublicURL, Secret: secret, Logger: s.Log}
+	s.StorageOpts = storage.Options{PublicURL: s.Config.PublicURL, Secret: key, Logger: s.Log}
 	if s.Coordinators = cli.SplitList(f.coordinators); len(s.Coordinators) == 0 {
 		return errors.New("no coordinator: pass --coordinator http://HOST:7000,… or set SUNOMI_COORDINATOR")
 	}

@@ -38,8 +38,8 @@ func deploymentEnv(t *testing.T) {
 		"DATABASE_URL":        "postgres://nobody@127.0.0.1:1/none",
 		"SUNOMI_STORAGE":      "s3://bucket?endpoint=127.0.0.1:9000",
 		"SUNOMI_COORDINATOR":  "http://127.0.0.1:7000",
-		"SUNOMI_JWT_KEYS":     "k1:0123456789abcdef0123456789abcdef",
-		"SUNOMI_MEDIA_SECRET": "0123456789abcdef",
+		"SUNOMI_JWT_KEYS":     "k1:y1Uv_3qg8Kc0ZtWm5NRlPbJx7hEoAd2sVfQ9iCeG4Tw",
+		"SUNOMI_MEDIA_SECRET": "Hm7cR2pX_vN9kQe4LwZ1sJdT8bYgU5oAfC3iVxE6nKy",
 	} {
 		t.Setenv(k, v)
 	}

@@ -36,8 +36,10 @@ func Start(ctx context.Context, ln net.Listener, cfg api.Config, tlsConfig *tls.
 			Handler:           srv.Handler(),
 			TLSConfig:         tlsConfig,
 			ReadHeaderTimeout: 10 * time.Second,
-			// No read or write timeout: uploads and media responses may take long, and
-			// WebSockets live for the whole transcode. Idle keep-alive connections are closed.
+			// No server-wide ReadTimeout or WriteTimeout: they would apply to every route alike,
+			// and uploads need longer than JSON while WebSockets live for the whole transcode.
+			// The service sets body read and response write deadlines per request instead
+			// (api.TimeoutsConfig), and pings its WebSockets. Idle keep-alive connections close.
 			IdleTimeout: 2 * time.Minute,
 			ErrorLog:    slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 		},
