@@ -56,6 +56,22 @@ func (s *S3) PresignPart(ctx context.Context, key, uploadID string, part int, tt
 	return u.String(), nil
 }
 
+// PresignPartSize implements SizedPresigner, with Content-Length signed as in PresignPutSize.
+func (s *S3) PresignPartSize(ctx context.Context, key, uploadID string, part int, size int64, ttl time.Duration) (string, error) {
+	if err := checkPresignPart(key, uploadID, part, ttl); err != nil {
+		return "", err
+	}
+	if err := checkSize(size); err != nil {
+		return "", err
+	}
+	q := url.Values{"partNumber": {strconv.Itoa(part)}, "uploadId": {uploadID}}
+	u, err := s.client.PresignHeader(ctx, http.MethodPut, s.bucket, s.object(key), ttl, q, contentLength(size))
+	if err != nil {
+		return "", fmt.Errorf("presign part %d of %q: %w", part, key, err)
+	}
+	return u.String(), nil
+}
+
 // ListParts implements Multipart.
 func (s *S3) ListParts(ctx context.Context, key, uploadID string) ([]Part, error) {
 	parts, err := s.listParts(ctx, key, uploadID)
