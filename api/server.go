@@ -109,6 +109,7 @@ func (s *Server) Start(ctx context.Context) error {
 		s.log.Warn("reconcile with the farm", "error", err)
 	}
 	s.wg.Go(func() { s.syncLoop(s.life) })
+	s.wg.Go(func() { s.sweepLoop(s.life) })
 	s.counts.Start(ctx)
 	return nil
 }
