@@ -49,7 +49,7 @@ type env struct {
 	srv   *Server
 	http  *httptest.Server
 	db    *store.Store
-	blobs storage.Store // local unless withBlobs
+	blobs storage.Store  // local unless withBlobs
 	farm  *farmtest.Farm // nil unless withFarm
 	URL   string
 }

@@ -35,7 +35,9 @@ func onEveryStore(t *testing.T, test func(t *testing.T, oversize int, opts ...en
 }
 
 // multipartConfig makes uploads over 1 MiB multipart, in parts of S3's least size.
-func multipartConfig(c *Config) { c.Uploads.SinglePutLimit, c.Uploads.PartSize = 1<<20, storage.MinPartSize }
+func multipartConfig(c *Config) {
+	c.Uploads.SinglePutLimit, c.Uploads.PartSize = 1<<20, storage.MinPartSize
+}
 
 // rawPut PUTs body to url and returns the status and body of the answer.
 func rawPut(t *testing.T, url string, body []byte) (int, string) {
