@@ -304,7 +304,12 @@ func (s *S3) PresignPut(ctx context.Context, key string, ttl time.Duration) (str
 	if err := checkTTL(ttl); err != nil {
 		return "", err
 	}
-	u, err := s.client.PresignedPutObject(ctx, s.bucket, s.object(key), ttl)
+	return s.presignPut(ctx, key, ttl, nil)
+}
+
+// presignPut mints a PUT URL that also signs the headers h.
+func (s *S3) presignPut(ctx context.Context, key string, ttl time.Duration, h http.Header) (string, error) {
+	u, err := s.client.PresignHeader(ctx, http.MethodPut, s.bucket, s.object(key), ttl, nil, h)
 	if err != nil {
 		return "", fmt.Errorf("presign put %q: %w", key, err)
 	}
@@ -324,11 +329,7 @@ func (s *S3) PresignPutSize(ctx context.Context, key string, size int64, ttl tim
 	if err := checkSize(size); err != nil {
 		return "", err
 	}
-	u, err := s.client.PresignHeader(ctx, http.MethodPut, s.bucket, s.object(key), ttl, nil, contentLength(size))
-	if err != nil {
-		return "", fmt.Errorf("presign put %q: %w", key, err)
-	}
-	return u.String(), nil
+	return s.presignPut(ctx, key, ttl, contentLength(size))
 }
 
 func contentLength(size int64) http.Header {

@@ -48,8 +48,13 @@ func (s *S3) PresignPart(ctx context.Context, key, uploadID string, part int, tt
 	if err := checkPresignPart(key, uploadID, part, ttl); err != nil {
 		return "", err
 	}
+	return s.presignPart(ctx, key, uploadID, part, ttl, nil)
+}
+
+// presignPart mints a part URL that also signs the headers h.
+func (s *S3) presignPart(ctx context.Context, key, uploadID string, part int, ttl time.Duration, h http.Header) (string, error) {
 	q := url.Values{"partNumber": {strconv.Itoa(part)}, "uploadId": {uploadID}}
-	u, err := s.client.Presign(ctx, http.MethodPut, s.bucket, s.object(key), ttl, q)
+	u, err := s.client.PresignHeader(ctx, http.MethodPut, s.bucket, s.object(key), ttl, q, h)
 	if err != nil {
 		return "", fmt.Errorf("presign part %d of %q: %w", part, key, err)
 	}
@@ -64,12 +69,7 @@ func (s *S3) PresignPartSize(ctx context.Context, key, uploadID string, part int
 	if err := checkSize(size); err != nil {
 		return "", err
 	}
-	q := url.Values{"partNumber": {strconv.Itoa(part)}, "uploadId": {uploadID}}
-	u, err := s.client.PresignHeader(ctx, http.MethodPut, s.bucket, s.object(key), ttl, q, contentLength(size))
-	if err != nil {
-		return "", fmt.Errorf("presign part %d of %q: %w", part, key, err)
-	}
-	return u.String(), nil
+	return s.presignPart(ctx, key, uploadID, part, ttl, contentLength(size))
 }
 
 // ListParts implements Multipart.
