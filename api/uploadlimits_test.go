@@ -71,6 +71,15 @@ func (e *env) startMultipart(token string, size int) (string, map[int]string) {
 	return created.VideoId, out
 }
 
+// moveSource does what completing an upload does to a single-PUT upload's file, for tests
+// that complete an upload in the database only.
+func (e *env) moveSource(id string) {
+	e.t.Helper()
+	if err := e.blobs.(storage.Mover).Move(context.Background(), layout.Upload(id), layout.Source(id)); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 func (e *env) blob(key string) []byte {
 	e.t.Helper()
 	rc, err := e.blobs.Get(context.Background(), key)
