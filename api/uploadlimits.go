@@ -89,15 +89,21 @@ const (
 )
 
 func (s *Server) sweepLoop(ctx context.Context) {
-	t := time.NewTicker(s.cfg.Uploads.SweepInterval)
+	s.every(ctx, s.cfg.Uploads.SweepInterval, "sweep expired uploads", s.sweepUploads)
+}
+
+// every runs work every interval until ctx ends; a failure is logged as what went wrong and
+// left to the next round.
+func (s *Server) every(ctx context.Context, interval time.Duration, what string, work func(context.Context) error) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := s.sweepUploads(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("sweep expired uploads", "error", err)
+			if err := work(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn(what, "error", err)
 			}
 		}
 	}
