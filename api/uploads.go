@@ -222,6 +222,18 @@ func (s *Server) CompleteUpload(w http.ResponseWriter, r *http.Request, id oapi.
 			return err
 		}
 		if v.Status == store.StatusUploading {
+			// One complete of a video at a time, over all replicas: a second one must not
+			// move a file PUT meanwhile over the source the first has checked.
+			unlock, err := s.db.LockUpload(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			if v, err = s.db.Video(r.Context(), id); err != nil {
+				return err
+			}
+		}
+		if v.Status == store.StatusUploading {
 			if err := s.finishSource(r, v); err != nil {
 				return err
 			}

@@ -71,6 +71,28 @@ func (s *Store) GrantUpload(ctx context.Context, videoID string, userID, bytes i
 	})
 }
 
+// LockUpload takes a PostgreSQL advisory lock on completing the upload of video id, held on
+// one pooled connection until unlock, so that completions of one video run one at a time on
+// all replicas.
+func (s *Store) LockUpload(ctx context.Context, id string) (unlock func(), err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	const key = `hashtextextended('upload-complete:' || $1, 0)`
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+key+`)`, id); err != nil {
+		conn.Release()
+		return nil, err
+	}
+	return func() {
+		if _, err := conn.Exec(context.Background(), `SELECT pg_advisory_unlock(`+key+`)`, id); err != nil {
+			// A session lock outlives a released connection: close it, and the lock with it.
+			_ = conn.Conn().Close(context.Background())
+		}
+		conn.Release()
+	}, nil
+}
+
 // DiscardUpload deletes a video that is still uploading (one refused by its quota); false when
 // it is not there or no longer uploading.
 func (s *Store) DiscardUpload(ctx context.Context, id string) (bool, error) {
