@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -35,8 +36,10 @@ const (
 	maxAvatarSide = 4096
 )
 
-// Avatar images: the declared type picks the file extension, and the file name is random, so
-// a stored avatar never changes and is served with a year-long Cache-Control.
+// Avatar images: the declared type picks the file extension. An upload lands under a random
+// name; once checked, the image is stored again under a name made of its content hash, the
+// name it is served by with a year-long Cache-Control. No upload URL writes that name, so what
+// is served under it never changes.
 var (
 	avatarExt = map[oapi.AvatarUploadRequestContentType]string{
 		oapi.Imagejpeg: ".jpg", oapi.Imagepng: ".png", oapi.Imagewebp: ".webp",
@@ -80,7 +83,7 @@ func (s *Server) CreateAvatarUpload(w http.ResponseWriter, r *http.Request) {
 		b := make([]byte, 16)
 		_, _ = rand.Read(b)
 		file := base64.RawURLEncoding.EncodeToString(b) + ext
-		url, err := s.blobs.PresignPut(r.Context(), avatarKey(user.ID, file), s.cfg.Uploads.URLTTL)
+		url, err := s.presignUpload(r.Context(), avatarKey(user.ID, file), req.Size)
 		if err != nil {
 			return err
 		}
@@ -132,14 +135,38 @@ func (s *Server) CompleteAvatarUpload(w http.ResponseWriter, r *http.Request) {
 		if problem := checkImage(data, avatarFormat[path.Ext(req.UploadId)]); problem != "" {
 			return refuse(problem)
 		}
-		previous, u, err := s.db.SetAvatar(ctx, user.ID, avatarURL(user.ID, req.UploadId))
+		file, err := s.storeAvatar(ctx, user.ID, req.UploadId, data)
 		if err != nil {
 			return err
 		}
-		s.cleanAvatars(ctx, user.ID, req.UploadId, previous)
+		previous, u, err := s.db.SetAvatar(ctx, user.ID, avatarURL(user.ID, file))
+		if err != nil {
+			return err
+		}
+		s.cleanAvatars(ctx, user.ID, file, previous)
 		writeJSON(w, http.StatusOK, toAPIUser(u))
 		return nil
 	})
+}
+
+// storeAvatar stores a checked image, uploaded as upload, under the name of its content and
+// returns that name. The uploaded object goes, and is listed for deletion again once its URL
+// has expired, since that URL may still write it.
+func (s *Server) storeAvatar(ctx context.Context, userID int64, upload string, data []byte) (string, error) {
+	sum := sha256.Sum256(data)
+	// 16 bytes of the hash make a name of the same shape as an upload's (avatarFile).
+	file := base64.RawURLEncoding.EncodeToString(sum[:16]) + path.Ext(upload)
+	if err := s.blobs.Put(ctx, avatarKey(userID, file), bytes.NewReader(data), int64(len(data))); err != nil {
+		return "", err
+	}
+	staged := avatarKey(userID, upload)
+	if err := s.blobs.Delete(ctx, staged); err != nil {
+		s.log.Warn("delete an avatar upload", "key", staged, "error", err)
+	}
+	if err := s.db.AddGarbage(ctx, store.Garbage{Key: staged, Due: s.now().Add(s.cfg.Uploads.URLTTL)}); err != nil {
+		s.log.Warn("list an avatar upload for deletion", "key", staged, "error", err)
+	}
+	return file, nil
 }
 
 // checkImage decodes data in full as an image of format; it returns the problem, or "".

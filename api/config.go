@@ -118,6 +118,14 @@ type UploadsConfig struct {
 	PartSize       int64
 	// URLTTL is how long presigned upload URLs work (default 1 h); avatar uploads too.
 	URLTTL time.Duration
+	// Per-user quotas: declared bytes over any 24 hours (default 20 GiB) and uploads started
+	// but not completed (default 5).
+	DailyBytes    int64
+	MaxConcurrent int
+	// Expiry deletes uploads not completed this long after they started (default 24 h); the
+	// sweep runs every SweepInterval (default 5 min).
+	Expiry        time.Duration
+	SweepInterval time.Duration
 }
 
 func (c *UploadsConfig) defaults() error {
@@ -125,6 +133,10 @@ func (c *UploadsConfig) defaults() error {
 	setDefault(&c.SinglePutLimit, 64<<20)
 	setDefault(&c.PartSize, 16<<20)
 	setDefault(&c.URLTTL, time.Hour)
+	setDefault(&c.DailyBytes, 20<<30)
+	setDefault(&c.MaxConcurrent, 5)
+	setDefault(&c.Expiry, 24*time.Hour)
+	setDefault(&c.SweepInterval, 5*time.Minute)
 	if c.PartSize < storage.MinPartSize {
 		return fmt.Errorf("api: the part size must be at least %d bytes (S3's minimum)", storage.MinPartSize)
 	}

@@ -49,7 +49,7 @@ type env struct {
 	srv   *Server
 	http  *httptest.Server
 	db    *store.Store
-	blobs *storage.Local
+	blobs storage.Store  // local unless withBlobs
 	farm  *farmtest.Farm // nil unless withFarm
 	URL   string
 }
@@ -62,6 +62,8 @@ type envConfig struct {
 	farm   bool
 	// wrapFarm, when set, stands between the API and the farm's client.
 	wrapFarm func(Farm) Farm
+	// blobs, when set, is the blob store instead of a local one.
+	blobs storage.Store
 }
 
 // withFarm runs a real one-coordinator farm with the given number of agents on the same
@@ -71,6 +73,9 @@ func withFarm(agents int) envOption {
 }
 
 func withConfig(f func(*Config)) envOption { return func(c *envConfig) { f(&c.api) } }
+
+// withBlobs serves the API from blobs (MinIO, say) instead of a local directory.
+func withBlobs(blobs storage.Store) envOption { return func(c *envConfig) { c.blobs = blobs } }
 
 // withFarmWrapped puts wrap's Farm between the API and the farm's client.
 func withFarmWrapped(wrap func(Farm) Farm) envOption {
@@ -112,6 +117,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	e.blobs, err = storage.NewLocal(blobDir, storage.Options{PublicURL: e.URL, Secret: []byte("api-test-blob-secret-0123456789")})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if ec.blobs != nil {
+		e.blobs = ec.blobs
 	}
 	cfg := ec.api
 	cfg.Store, cfg.Blobs, cfg.Farm = db, e.blobs, farmClient

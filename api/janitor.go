@@ -14,18 +14,10 @@ const pruneInterval = 10 * time.Minute
 
 // pruneLoop prunes at start and then every pruneInterval until ctx ends.
 func (s *Server) pruneLoop(ctx context.Context) {
-	t := time.NewTicker(pruneInterval)
-	defer t.Stop()
-	for {
-		if err := s.prune(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("prune expired rows", "error", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	if err := s.prune(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("prune expired rows", "error", err)
 	}
+	s.every(ctx, pruneInterval, "prune expired rows", s.prune)
 }
 
 // prune keeps the tables that grow with traffic bounded: rate-limit buckets whose window has

@@ -64,6 +64,7 @@ func TestCompleteWhileFarmDown(t *testing.T) {
 		}
 	}
 	// A replica completes the third one, records its submission due, and dies.
+	e.moveSource(orphaned)
 	if ok, err := e.db.MarkUploaded(ctx, orphaned, submitRetryMin); err != nil || !ok {
 		t.Fatalf("MarkUploaded: %v, %v", ok, err)
 	}
@@ -173,6 +174,7 @@ func TestSubmissionOfAVideoDeletedMeanwhile(t *testing.T) {
 	ctx := t.Context()
 	owner := e.user("owner")
 	id := e.upload(owner.Token, "t", []byte("source bytes")).VideoId
+	e.moveSource(id)
 	if ok, err := e.db.MarkUploaded(ctx, id, time.Hour); err != nil || !ok {
 		t.Fatalf("MarkUploaded: %v, %v", ok, err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
@@ -21,18 +20,7 @@ import (
 // due (outbox.go), so that a video queued while the farm was down gets its job.
 
 func (s *Server) syncLoop(ctx context.Context) {
-	t := time.NewTicker(s.cfg.SyncInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.reconcile(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("reconcile with the farm", "error", err)
-			}
-		}
-	}
+	s.every(ctx, s.cfg.SyncInterval, "reconcile with the farm", s.reconcile)
 }
 
 // reconcile submits the jobs that are due, then brings every video in flight up to date with

@@ -44,6 +44,9 @@ func (s *Server) CreateUpload(w http.ResponseWriter, r *http.Request) {
 		if err := s.db.CreateVideo(ctx, n); err != nil {
 			return err
 		}
+		if err := s.grantUpload(ctx, n); err != nil {
+			return err
+		}
 		v, err := s.db.Video(ctx, n.ID)
 		if err != nil {
 			return err
@@ -122,7 +125,7 @@ func (s *Server) uploadState(r *http.Request, v store.Video) (oapi.Upload, error
 	exp := s.now().Add(s.cfg.Uploads.URLTTL)
 	up := oapi.Upload{VideoId: v.ID, Size: v.SourceSize, ExpiresAt: exp}
 	if v.UploadID == "" {
-		url, err := s.blobs.PresignPut(r.Context(), layout.Source(v.ID), s.cfg.Uploads.URLTTL)
+		url, err := s.presignUpload(r.Context(), layout.Upload(v.ID), v.SourceSize)
 		if err != nil {
 			return up, err
 		}
@@ -189,12 +192,15 @@ func (s *Server) PresignParts(w http.ResponseWriter, r *http.Request, id oapi.Vi
 			return errField("parts", "ask for 1 to 1000 parts at a time")
 		}
 		out := oapi.PartURLs{ExpiresAt: s.now().Add(s.cfg.Uploads.URLTTL), Parts: make([]oapi.PartURL, 0, len(req.Parts))}
-		mp := s.blobs.(storage.Multipart)
+		mp, ok := s.blobs.(sizedMultipart)
+		if !ok {
+			return errors.New("the blob store cannot bind part URLs to their size")
+		}
 		for _, n := range req.Parts {
 			if n < 1 || n > count {
 				return errField("parts", fmt.Sprintf("part numbers go from 1 to %d", count))
 			}
-			url, err := mp.PresignPart(r.Context(), layout.Source(v.ID), v.UploadID, n, s.cfg.Uploads.URLTTL)
+			url, err := mp.PresignPartSize(r.Context(), layout.Source(v.ID), v.UploadID, n, partBytes(n, count, v), s.cfg.Uploads.URLTTL)
 			if err != nil {
 				return err
 			}
@@ -216,6 +222,18 @@ func (s *Server) CompleteUpload(w http.ResponseWriter, r *http.Request, id oapi.
 			return err
 		}
 		if v.Status == store.StatusUploading {
+			// One complete of a video at a time, over all replicas: a second one must not
+			// move a file PUT meanwhile over the source the first has checked.
+			unlock, err := s.db.LockUpload(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			if v, err = s.db.Video(r.Context(), id); err != nil {
+				return err
+			}
+		}
+		if v.Status == store.StatusUploading {
 			if err := s.finishSource(r, v); err != nil {
 				return err
 			}
@@ -224,6 +242,7 @@ func (s *Server) CompleteUpload(w http.ResponseWriter, r *http.Request, id oapi.
 				return err
 			}
 			if queued { // else a concurrent complete won, and submits
+				s.collectUploadURLs(r.Context(), v)
 				ctx, cancel := context.WithTimeout(r.Context(), submitInlineTimeout)
 				err := s.submitJob(ctx, id)
 				cancel()
@@ -240,11 +259,24 @@ func (s *Server) CompleteUpload(w http.ResponseWriter, r *http.Request, id oapi.
 	})
 }
 
-// finishSource makes sure videos/{id}/source/original holds exactly the declared bytes.
+// finishSource makes sure videos/{id}/source/original holds exactly the declared bytes, in a
+// place no upload URL can write: a single PUT's object is moved there, a multipart upload is
+// assembled there (its part URLs die with it). Checks made from now on cannot be undone by a
+// late PUT.
 func (s *Server) finishSource(r *http.Request, v store.Video) error {
 	ctx := r.Context()
 	key := layout.Source(v.ID)
-	if v.UploadID != "" {
+	if v.UploadID == "" {
+		mover, ok := s.blobs.(storage.Mover)
+		if !ok {
+			return errors.New("the blob store cannot move objects")
+		}
+		// ErrNotFound: nothing uploaded yet, or a complete that moved the file but failed
+		// before it queued the video; the size check tells them apart.
+		if err := mover.Move(ctx, layout.Upload(v.ID), key); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+	} else {
 		mp := s.blobs.(storage.Multipart)
 		parts, err := mp.ListParts(ctx, key, v.UploadID)
 		if errors.Is(err, storage.ErrNoSuchUpload) {
@@ -276,6 +308,10 @@ func (s *Server) checkSourceSize(r *http.Request, v store.Video) error {
 		return err
 	}
 	if info.Size != v.SourceSize {
+		// The file goes, so that the next complete checks a new upload, never this one.
+		if err := s.blobs.Delete(r.Context(), layout.Source(v.ID)); err != nil {
+			return err
+		}
 		return errInvalid(fmt.Sprintf("the uploaded file has %d bytes but the upload declared %d; upload it again", info.Size, v.SourceSize), nil)
 	}
 	return nil
@@ -298,15 +334,20 @@ func checkParts(parts []storage.Part, v store.Video) error {
 		return errConflict(fmt.Sprintf("%d of %d parts are uploaded; missing parts include %s", len(parts), count, strings.Join(missing, ", ")))
 	}
 	for i, p := range parts {
-		want := v.PartSize
-		if i == count-1 {
-			want = v.SourceSize - int64(count-1)*v.PartSize
-		}
+		want := partBytes(i+1, count, v)
 		if p.Number != i+1 || p.Size != want {
 			return errInvalid(fmt.Sprintf("part %d has %d bytes, expected %d; upload it again", p.Number, p.Size, want), nil)
 		}
 	}
 	return nil
+}
+
+// partBytes is the size of part n of count of v's multipart upload.
+func partBytes(n, count int, v store.Video) int64 {
+	if n == count {
+		return v.SourceSize - int64(count-1)*v.PartSize
+	}
+	return v.PartSize
 }
 
 func formatBytes(n int64) string {

@@ -238,7 +238,8 @@ func TestBadRequests(t *testing.T) {
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
-	e := newEnv(t)
+	// The owner starts more uploads than the default quota of uploads in progress allows.
+	e := newEnv(t, withConfig(func(c *Config) { c.Uploads.MaxConcurrent = 100 }))
 	owner, other, mod := e.user("owner"), e.user("other"), e.moderator()
 	who := []struct {
 		name  string

@@ -403,17 +403,28 @@ func (l *Local) List(ctx context.Context, prefix string) ([]Info, error) {
 
 // PresignGet implements Store: the URL is valid for GET (and HEAD) until ttl has passed.
 func (l *Local) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
-	return l.presign("GET", key, ttl)
+	return l.presign("GET", key, ttl, unbounded)
 }
 
 // PresignPut implements Store: the URL is valid for PUT until ttl has passed.
 func (l *Local) PresignPut(ctx context.Context, key string, ttl time.Duration) (string, error) {
-	return l.presign("PUT", key, ttl)
+	return l.presign("PUT", key, ttl, unbounded)
 }
 
-// presign mints a URL for method on key. part is empty, or the upload ID and part number of a
-// part upload, which the signature then covers too.
-func (l *Local) presign(method, key string, ttl time.Duration, part ...string) (string, error) {
+// PresignPutSize implements SizedPresigner: a PUT of more than size bytes gets 413.
+func (l *Local) PresignPutSize(ctx context.Context, key string, size int64, ttl time.Duration) (string, error) {
+	if err := checkSize(size); err != nil {
+		return "", err
+	}
+	return l.presign("PUT", key, ttl, size)
+}
+
+// unbounded is the size of a URL that takes any body up to the store's MaxPutSize.
+const unbounded = -1
+
+// presign mints a URL for method on key. size is the most bytes a PUT may send, or unbounded;
+// part is empty, or the upload ID and part number of a part upload. The signature covers both.
+func (l *Local) presign(method, key string, ttl time.Duration, size int64, part ...string) (string, error) {
 	if err := ValidateKey(key); err != nil {
 		return "", err
 	}
@@ -434,6 +445,10 @@ func (l *Local) presign(method, key string, ttl time.Duration, part ...string) (
 		q.Set("uploadId", part[0])
 		q.Set("partNumber", part[1])
 	}
+	if size != unbounded {
+		q.Set("size", strconv.FormatInt(size, 10))
+		part = append(part, sizeField+q.Get("size"))
+	}
 	q.Set("sig", l.sign(method, key, expires, part...))
 	return l.publicURL + BlobPath + escapeKey(key) + "?" + q.Encode(), nil
 }
@@ -445,4 +460,46 @@ func escapeKey(key string) string {
 		segs[i] = url.PathEscape(s)
 	}
 	return strings.Join(segs, "/")
+}
+
+// Move implements Mover with a rename, which replaces dst atomically.
+func (l *Local) Move(ctx context.Context, src, dst string) error {
+	if err := ValidateKey(src); err != nil {
+		return err
+	}
+	if err := ValidateKey(dst); err != nil {
+		return err
+	}
+	if err := l.move(ctx, src, dst); err != nil {
+		return fmt.Errorf("move %q to %q: %w", src, dst, err)
+	}
+	return nil
+}
+
+func (l *Local) move(ctx context.Context, src, dst string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	from, to := l.path(src), l.path(dst)
+	fi, err := os.Stat(from)
+	if missing(err) || (err == nil && !fi.Mode().IsRegular()) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	if err := os.Rename(from, to); err != nil {
+		if missing(err) {
+			return ErrNotFound
+		}
+		return err
+	}
+	if err := syncDir(filepath.Dir(to)); err != nil {
+		return err
+	}
+	l.pruneDirs(filepath.Dir(from))
+	return nil
 }

@@ -14,9 +14,11 @@ import (
 )
 
 // sign computes the hex HMAC-SHA256 of method+"\n"+key+"\n"+expires, followed for a part
-// upload by "\n"+uploadId+"\n"+partNumber (the part argument). Object URLs thus sign what they
-// always did. Keys hold no newline and expires is a number, so an object URL's payload is
-// never a part URL's: neither kind of URL can be turned into the other.
+// upload by "\n"+uploadId+"\n"+partNumber and for a size-bound URL by "\nsize="+size (the
+// part argument). Object URLs thus sign what they always did. Keys hold no newline and expires
+// is a number, so an object URL's payload is never a part URL's: neither kind of URL can be
+// turned into the other; upload IDs and part numbers never hold "=", so no field passes for
+// the size, and dropping the size from a URL breaks its signature.
 func (l *Local) sign(method, key string, expires int64, part ...string) string {
 	m := hmac.New(sha256.New, l.secret)
 	_, _ = io.WriteString(m, method+"\n"+key+"\n"+strconv.FormatInt(expires, 10))
@@ -105,6 +107,9 @@ func (l *Local) verify(method, key string, r *http.Request) string {
 	if isPartURL(r) {
 		part = []string{q.Get("uploadId"), q.Get("partNumber")}
 	}
+	if q.Has("size") {
+		part = append(part, sizeField+q.Get("size"))
+	}
 	want, _ := hex.DecodeString(l.sign(method, key, expires, part...))
 	if !hmac.Equal(got, want) {
 		return "signature does not match this URL and method"
@@ -146,12 +151,44 @@ func (l *Local) serveGet(w http.ResponseWriter, r *http.Request, key string) {
 	http.ServeContent(w, r, "", fi.ModTime(), f)
 }
 
+// sizeField starts the signed field of a size-bound URL (PresignPutSize, PresignPartSize).
+const sizeField = "size="
+
+// putLimit is the most bytes the request's URL lets it store, and whether the URL itself
+// (rather than MaxPutSize) sets it. The signature has been verified, so the size is ours.
+func (l *Local) putLimit(r *http.Request) (int64, bool) {
+	n, err := strconv.ParseInt(r.URL.Query().Get("size"), 10, 64)
+	if err != nil || n < 0 || n >= l.maxPut {
+		return l.maxPut, false
+	}
+	return n, true
+}
+
+// tooLarge explains a 413.
+func (l *Local) tooLarge(r *http.Request) string {
+	limit, declared := l.putLimit(r)
+	if declared {
+		return fmt.Sprintf("this upload URL accepts at most the %d bytes declared for it; the body is larger", limit)
+	}
+	return fmt.Sprintf("the body exceeds the limit of %d bytes", limit)
+}
+
+// boundBody returns the request's body cut off past what its URL allows; it answers 413 and
+// returns false when the declared Content-Length is already over.
+func (l *Local) boundBody(w http.ResponseWriter, r *http.Request) (io.Reader, bool) {
+	limit, _ := l.putLimit(r)
+	if r.ContentLength > limit {
+		writeError(w, http.StatusRequestEntityTooLarge, l.tooLarge(r))
+		return nil, false
+	}
+	return http.MaxBytesReader(w, r.Body, limit), true
+}
+
 func (l *Local) servePut(w http.ResponseWriter, r *http.Request, key string) {
-	if r.ContentLength > l.maxPut {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body of %d bytes exceeds the limit of %d bytes", r.ContentLength, l.maxPut))
+	body, ok := l.boundBody(w, r)
+	if !ok {
 		return
 	}
-	body := http.MaxBytesReader(w, r.Body, l.maxPut)
 	err := l.Put(r.Context(), key, body, r.ContentLength)
 	if err != nil {
 		l.writePutError(w, r, key, err)
@@ -168,8 +205,8 @@ func isPartURL(r *http.Request) bool {
 }
 
 func (l *Local) servePart(w http.ResponseWriter, r *http.Request, key string) {
-	if r.ContentLength > l.maxPut {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body of %d bytes exceeds the limit of %d bytes", r.ContentLength, l.maxPut))
+	body, ok := l.boundBody(w, r)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()
@@ -177,7 +214,6 @@ func (l *Local) servePart(w http.ResponseWriter, r *http.Request, key string) {
 	if err != nil {
 		n = 0 // refused by putPart like any number out of range
 	}
-	body := http.MaxBytesReader(w, r.Body, l.maxPut)
 	etag, err := l.putPart(r.Context(), key, q.Get("uploadId"), n, body, r.ContentLength)
 	switch {
 	case err == nil:
@@ -197,7 +233,7 @@ func (l *Local) writePutError(w http.ResponseWriter, r *http.Request, key string
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds the limit of %d bytes", l.maxPut))
+		writeError(w, http.StatusRequestEntityTooLarge, l.tooLarge(r))
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		writeError(w, http.StatusBadRequest, "body ended before Content-Length bytes arrived")
 	case r.Context().Err() != nil:

@@ -123,7 +123,18 @@ func (l *Local) PresignPart(ctx context.Context, key, uploadID string, part int,
 	if err := checkPresignPart(key, uploadID, part, ttl); err != nil {
 		return "", err
 	}
-	return l.presign(http.MethodPut, key, ttl, uploadID, strconv.Itoa(part))
+	return l.presign(http.MethodPut, key, ttl, unbounded, uploadID, strconv.Itoa(part))
+}
+
+// PresignPartSize implements SizedPresigner: a PUT of more than size bytes gets 413.
+func (l *Local) PresignPartSize(ctx context.Context, key, uploadID string, part int, size int64, ttl time.Duration) (string, error) {
+	if err := checkPresignPart(key, uploadID, part, ttl); err != nil {
+		return "", err
+	}
+	if err := checkSize(size); err != nil {
+		return "", err
+	}
+	return l.presign(http.MethodPut, key, ttl, size, uploadID, strconv.Itoa(part))
 }
 
 // putPart stores one part, replacing any earlier upload of the same number, and returns its

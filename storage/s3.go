@@ -304,11 +304,57 @@ func (s *S3) PresignPut(ctx context.Context, key string, ttl time.Duration) (str
 	if err := checkTTL(ttl); err != nil {
 		return "", err
 	}
-	u, err := s.client.PresignedPutObject(ctx, s.bucket, s.object(key), ttl)
+	return s.presignPut(ctx, key, ttl, nil)
+}
+
+// presignPut mints a PUT URL that also signs the headers h.
+func (s *S3) presignPut(ctx context.Context, key string, ttl time.Duration, h http.Header) (string, error) {
+	u, err := s.client.PresignHeader(ctx, http.MethodPut, s.bucket, s.object(key), ttl, nil, h)
 	if err != nil {
 		return "", fmt.Errorf("presign put %q: %w", key, err)
 	}
 	return u.String(), nil
+}
+
+// PresignPutSize implements SizedPresigner: Content-Length is a signed header of the URL, so
+// S3 refuses a PUT of any other length (403 SignatureDoesNotMatch). Browsers set it from the
+// body themselves.
+func (s *S3) PresignPutSize(ctx context.Context, key string, size int64, ttl time.Duration) (string, error) {
+	if err := ValidateKey(key); err != nil {
+		return "", err
+	}
+	if err := checkTTL(ttl); err != nil {
+		return "", err
+	}
+	if err := checkSize(size); err != nil {
+		return "", err
+	}
+	return s.presignPut(ctx, key, ttl, contentLength(size))
+}
+
+func contentLength(size int64) http.Header {
+	return http.Header{"Content-Length": {strconv.FormatInt(size, 10)}}
+}
+
+// Move implements Mover with a server-side copy, then a delete of src. The copy is of one
+// version of src: a PUT racing with it changes src, never what lands at dst.
+func (s *S3) Move(ctx context.Context, src, dst string) error {
+	if err := ValidateKey(src); err != nil {
+		return err
+	}
+	if err := ValidateKey(dst); err != nil {
+		return err
+	}
+	_, err := s.client.CopyObject(ctx,
+		minio.CopyDestOptions{Bucket: s.bucket, Object: s.object(dst)},
+		minio.CopySrcOptions{Bucket: s.bucket, Object: s.object(src)})
+	if isNoSuchKey(err) {
+		return fmt.Errorf("move %q to %q: %w", src, dst, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("move %q to %q: %w", src, dst, err)
+	}
+	return s.Delete(ctx, src)
 }
 
 func normalisePrefix(p string) (string, error) {

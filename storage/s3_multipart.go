@@ -48,12 +48,28 @@ func (s *S3) PresignPart(ctx context.Context, key, uploadID string, part int, tt
 	if err := checkPresignPart(key, uploadID, part, ttl); err != nil {
 		return "", err
 	}
+	return s.presignPart(ctx, key, uploadID, part, ttl, nil)
+}
+
+// presignPart mints a part URL that also signs the headers h.
+func (s *S3) presignPart(ctx context.Context, key, uploadID string, part int, ttl time.Duration, h http.Header) (string, error) {
 	q := url.Values{"partNumber": {strconv.Itoa(part)}, "uploadId": {uploadID}}
-	u, err := s.client.Presign(ctx, http.MethodPut, s.bucket, s.object(key), ttl, q)
+	u, err := s.client.PresignHeader(ctx, http.MethodPut, s.bucket, s.object(key), ttl, q, h)
 	if err != nil {
 		return "", fmt.Errorf("presign part %d of %q: %w", part, key, err)
 	}
 	return u.String(), nil
+}
+
+// PresignPartSize implements SizedPresigner, with Content-Length signed as in PresignPutSize.
+func (s *S3) PresignPartSize(ctx context.Context, key, uploadID string, part int, size int64, ttl time.Duration) (string, error) {
+	if err := checkPresignPart(key, uploadID, part, ttl); err != nil {
+		return "", err
+	}
+	if err := checkSize(size); err != nil {
+		return "", err
+	}
+	return s.presignPart(ctx, key, uploadID, part, ttl, contentLength(size))
 }
 
 // ListParts implements Multipart.

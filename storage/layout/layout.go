@@ -2,7 +2,8 @@
 // store, one spelling for the api, the coordinator's clean-up and the
 // pipeline:
 //
-//	videos/{id}/source/original          the upload
+//	videos/{id}/upload/original          a single-PUT upload, until completed
+//	videos/{id}/source/original          the upload, once completed
 //	videos/{id}/hls/master.m3u8          the ladder (HLS prefix), with
 //	videos/{id}/hls/{rung}/playlist.m3u8 its renditions and their segments,
 //	videos/{id}/hls/audio/playlist.m3u8  the audio rendition,
@@ -43,6 +44,11 @@ func Video(videoID string) string { return "videos/" + videoID + "/" }
 
 // Source is the key of a video's uploaded original.
 func Source(videoID string) string { return Video(videoID) + "source/original" }
+
+// Upload is where a single-PUT upload lands: its presigned URL writes here, and completing the
+// upload moves the object to Source, which no URL can write. Whatever a URL writes here after
+// completion is never read.
+func Upload(videoID string) string { return Video(videoID) + "upload/original" }
 
 // HLSDir is the directory of a video's ladder inside the video's prefix.
 const HLSDir = "hls"

@@ -36,6 +36,9 @@ var envVars = map[string]string{
 	"max-upload-size":        "SUNOMI_MAX_UPLOAD_SIZE",
 	"single-put-limit":       "SUNOMI_SINGLE_PUT_LIMIT",
 	"part-size":              "SUNOMI_PART_SIZE",
+	"upload-quota-bytes":     "SUNOMI_UPLOAD_QUOTA_BYTES",
+	"upload-quota-count":     "SUNOMI_UPLOAD_QUOTA_COUNT",
+	"upload-expiry":          "SUNOMI_UPLOAD_EXPIRY",
 	"trusted-proxies":        "SUNOMI_TRUSTED_PROXIES",
 	"term-policy":            "SUNOMI_TERM_POLICY",
 	"report-threshold":       "SUNOMI_REPORT_THRESHOLD",
@@ -73,6 +76,9 @@ type Flags struct {
 	logLevel                     string
 	maxUploadSize                string
 	singlePutLimit, partSize     string
+	uploadQuotaBytes             string
+	uploadQuotaCount             int
+	uploadExpiry                 time.Duration
 	trustedProxies               string
 	termPolicy                   string
 	reportThreshold              int
@@ -99,6 +105,9 @@ func (f *Flags) AddFlags(fl *pflag.FlagSet, httpAddr string) {
 	fl.StringVar(&f.maxUploadSize, "max-upload-size", "20GiB", "largest upload accepted, e.g. 20GiB (or $SUNOMI_MAX_UPLOAD_SIZE)")
 	fl.StringVar(&f.singlePutLimit, "single-put-limit", "64MiB", "largest file uploaded with one PUT; larger ones go in resumable multipart parts (or $SUNOMI_SINGLE_PUT_LIMIT)")
 	fl.StringVar(&f.partSize, "part-size", "16MiB", "multipart part size, at least 5MiB (S3's minimum) (or $SUNOMI_PART_SIZE)")
+	fl.StringVar(&f.uploadQuotaBytes, "upload-quota-bytes", "20GiB", "declared upload bytes one user may start in any 24 hours (or $SUNOMI_UPLOAD_QUOTA_BYTES)")
+	fl.IntVar(&f.uploadQuotaCount, "upload-quota-count", 5, "uploads one user may have started and not completed (or $SUNOMI_UPLOAD_QUOTA_COUNT)")
+	fl.DurationVar(&f.uploadExpiry, "upload-expiry", 24*time.Hour, "uploads not completed this long after they started are deleted, rows and objects (or $SUNOMI_UPLOAD_EXPIRY)")
 	fl.StringVar(&f.termPolicy, "term-policy", "", "terms refused or held for review in titles, descriptions, tags and comments: reject:TERM,hold:PHRASE,… (or $SUNOMI_TERM_POLICY)")
 	fl.IntVar(&f.reportThreshold, "report-threshold", 3, "weight of open reports, in established independent reporters, that hides a video pending review (or $SUNOMI_REPORT_THRESHOLD)")
 	fl.IntVar(&f.reportsPerHour, "reports-per-hour", 10, "reports one user may make in an hour (or $SUNOMI_REPORTS_PER_HOUR)")
@@ -194,6 +203,9 @@ func (f *Flags) Settings() (Settings, error) {
 		return s, errors.New("--max-upload-size must be more than 0")
 	}
 	if cfg.Uploads.SinglePutLimit, cfg.Uploads.PartSize, err = cli.ParseUploadParts(f.singlePutLimit, f.partSize); err != nil {
+		return s, err
+	}
+	if err := f.uploadQuotas(&cfg.Uploads); err != nil {
 		return s, err
 	}
 	if err := f.moderation(cfg); err != nil {
@@ -363,4 +375,22 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))
 	}
 	return out, nil
+}
+
+// uploadQuotas reads the per-user upload quotas and the upload expiry into c.
+func (f *Flags) uploadQuotas(c *api.UploadsConfig) error {
+	var err error
+	if c.DailyBytes, err = cli.ParseBytes(f.uploadQuotaBytes); err != nil {
+		return fmt.Errorf("--upload-quota-bytes: %w", err)
+	}
+	switch {
+	case c.DailyBytes <= 0:
+		return errors.New("--upload-quota-bytes must be more than 0")
+	case f.uploadQuotaCount < 1:
+		return errors.New("--upload-quota-count must be at least 1")
+	case f.uploadExpiry < time.Hour:
+		return errors.New("--upload-expiry must be at least 1h: uploads of large files take a while")
+	}
+	c.MaxConcurrent, c.Expiry = f.uploadQuotaCount, f.uploadExpiry
+	return nil
 }

@@ -3,6 +3,7 @@ package apicmd
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -143,5 +144,34 @@ func TestServiceFlagsAlone(t *testing.T) {
 				t.Errorf("error %v, want it to say %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestUploadQuotaFlags(t *testing.T) {
+	s, err := parse(t, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := s.Config.Uploads; u.DailyBytes != 20<<30 || u.MaxConcurrent != 5 || u.Expiry != 24*time.Hour {
+		t.Errorf("defaults: %d bytes a day, %d at once, expiry %s; want 20 GiB, 5, 24h", u.DailyBytes, u.MaxConcurrent, u.Expiry)
+	}
+	t.Setenv("SUNOMI_UPLOAD_QUOTA_BYTES", "2GiB")
+	t.Setenv("SUNOMI_UPLOAD_QUOTA_COUNT", "2")
+	t.Setenv("SUNOMI_UPLOAD_EXPIRY", "6h")
+	if s, err = parse(t, false); err != nil {
+		t.Fatal(err)
+	}
+	if u := s.Config.Uploads; u.DailyBytes != 2<<30 || u.MaxConcurrent != 2 || u.Expiry != 6*time.Hour {
+		t.Errorf("from the environment: %d bytes a day, %d at once, expiry %s; want 2 GiB, 2, 6h", u.DailyBytes, u.MaxConcurrent, u.Expiry)
+	}
+	for _, args := range [][]string{
+		{"--upload-quota-bytes", "0"},
+		{"--upload-quota-bytes", "lots"},
+		{"--upload-quota-count", "0"},
+		{"--upload-expiry", "10m"},
+	} {
+		if _, err := parse(t, false, args...); err == nil || !strings.Contains(err.Error(), args[0]) {
+			t.Errorf("%v: error %v, want one naming %s", args, err, args[0])
+		}
 	}
 }
