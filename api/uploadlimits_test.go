@@ -307,3 +307,22 @@ func TestUnfinishedUploadsExpire(t *testing.T) {
 		}
 	})
 }
+
+// TestDeletedUploadLeavesNoOrphan: a video deleted while uploading keeps its single-PUT URL
+// alive until it expires; what that URL writes afterwards is deleted by the sweep.
+func TestDeletedUploadLeavesNoOrphan(t *testing.T) {
+	var offset atomic.Int64
+	e := newEnv(t, withConfig(func(c *Config) {
+		c.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	}))
+	owner := e.user("quitter")
+	created := e.upload(owner.Token, "deleted while uploading", []byte("first"))
+	e.must(http.StatusNoContent, "DELETE", "/api/v1/videos/"+created.VideoId, owner.Token, nil)
+	rawPut(t, *created.Upload.Url, []byte("later"))
+
+	offset.Store(int64(2 * time.Hour))
+	if err := e.srv.sweepUploads(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.assertNoBlob(layout.Upload(created.VideoId))
+}

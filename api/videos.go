@@ -310,6 +310,10 @@ func (s *Server) DeleteVideo(w http.ResponseWriter, r *http.Request, id oapi.Vid
 		if err := s.blobs.DeletePrefix(ctx, layout.Video(v.ID)); err != nil {
 			return err
 		}
+		if v.Status == store.StatusUploading {
+			// Its single-PUT URL outlives the video: what it writes goes once it expires.
+			s.collectUploadURLs(ctx, v)
+		}
 		if err := s.db.DeleteVideo(ctx, v.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
