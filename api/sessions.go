@@ -60,6 +60,12 @@ func (s *Server) setRefreshCookie(w http.ResponseWriter, token string) {
 	})
 }
 
+// signedOut answers a sign-out: the browser forgets its refresh cookie.
+func (s *Server) signedOut(w http.ResponseWriter) {
+	s.clearRefreshCookie(w)
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (s *Server) clearRefreshCookie(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: refreshCookie, Path: refreshCookiePath, MaxAge: -1,
 		HttpOnly: true, Secure: s.secureCookies(), SameSite: http.SameSiteStrictMode})
@@ -144,8 +150,7 @@ func (s *Server) Logout(w http.ResponseWriter, r *http.Request) {
 				return err
 			}
 		}
-		s.clearRefreshCookie(w)
-		w.WriteHeader(http.StatusNoContent)
+		s.signedOut(w)
 		return nil
 	})
 }
@@ -161,8 +166,7 @@ func (s *Server) LogoutAll(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		s.log.Info("signed out everywhere", "user_id", user.ID)
-		s.clearRefreshCookie(w)
-		w.WriteHeader(http.StatusNoContent)
+		s.signedOut(w)
 		return nil
 	})
 }
