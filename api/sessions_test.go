@@ -282,3 +282,22 @@ func TestChangePassword(t *testing.T) {
 		e.must(http.StatusTooManyRequests, "PUT", "/api/v1/me/password", hs.Token, map[string]string{"current": "a brand new password", "new": "another new password"})
 	})
 }
+
+// TestSpentTokensAreForgotten: a session refreshed for months keeps a bounded number of spent
+// refresh tokens.
+func TestSpentTokensAreForgotten(t *testing.T) {
+	e := newEnv(t)
+	b, s := e.signedIn(e.user("old").User.Username)
+	e.mustRefresh(b)
+	if _, err := e.db.Pool().Exec(t.Context(), `UPDATE refresh_tokens SET rotated_at = now() - interval '8 days' WHERE rotated_at IS NOT NULL`); err != nil {
+		t.Fatal(err)
+	}
+	e.mustRefresh(b)
+	var spent int
+	if err := e.db.Pool().QueryRow(t.Context(), `SELECT count(*) FROM refresh_tokens WHERE session_id = $1 AND rotated_at IS NOT NULL`, sessionOf(t, s.Token)).Scan(&spent); err != nil {
+		t.Fatal(err)
+	}
+	if spent != 1 {
+		t.Errorf("%d spent refresh tokens kept, want 1 (the one spent now)", spent)
+	}
+}
