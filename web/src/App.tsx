@@ -10,6 +10,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { BrowserRouter, Link as RouterLink, Route, Routes, useLocation, useNavigate } from 'react-router-dom';
 import { AuthProvider, takeFragment, useAuth } from './auth';
 import { startSession } from './api/session';
+import { ChangePasswordDialog } from './components/ChangePassword';
 
 const Home = lazy(() => import('./pages/Home'));
 const Search = lazy(() => import('./pages/Search'));
@@ -51,9 +52,10 @@ function SearchBox() {
   );
 }
 
-function TopBar({ onError }: { onError: (message: string) => void }) {
+function TopBar({ notify }: { notify: (message: string) => void }) {
   const { user, signOut, signOutEverywhere, token } = useAuth();
   const [anchor, setAnchor] = useState<HTMLElement | null>(null);
+  const [changingPassword, setChangingPassword] = useState(false);
   const navigate = useNavigate();
   const phone = useMediaQuery('(max-width:600px)');
   const go = (path: string) => {
@@ -99,13 +101,29 @@ function TopBar({ onError }: { onError: (message: string) => void }) {
                   setAnchor(null);
                   signOutEverywhere().then(
                     () => navigate('/'),
-                    (e: Error) => onError(`Could not sign out everywhere: ${e.message}`),
+                    (e: Error) => notify(`Could not sign out everywhere: ${e.message}`),
                   );
                 }}
               >
                 Sign out everywhere
               </MenuItem>
+              <MenuItem
+                onClick={() => {
+                  setAnchor(null);
+                  setChangingPassword(true);
+                }}
+              >
+                Change password
+              </MenuItem>
             </Menu>
+            <ChangePasswordDialog
+              open={changingPassword}
+              onClose={() => setChangingPassword(false)}
+              onDone={() => {
+                setChangingPassword(false);
+                notify('Password changed; your other devices are signed out.');
+              }}
+            />
           </>
         ) : (
           <Button component={RouterLink} to="/login" variant="outlined" startIcon={<AccountCircle />}>
@@ -131,7 +149,7 @@ function Shell() {
       <a href="#main" className="skip-link">
         Skip to content
       </a>
-      <TopBar onError={setAuthError} />
+      <TopBar notify={setAuthError} />
       <Container component="main" id="main" maxWidth="xl" sx={{ py: 3 }} tabIndex={-1}>
         <Suspense
           fallback={
