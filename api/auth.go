@@ -19,7 +19,10 @@ import (
 
 type ctxKey int
 
-const callerKey ctxKey = iota
+const (
+	callerKey ctxKey = iota
+	sessionKey
+)
 
 // caller returns the signed-in user of the request, if any.
 func caller(r *http.Request) (store.User, bool) {
@@ -27,10 +30,16 @@ func caller(r *http.Request) (store.User, bool) {
 	return u, ok
 }
 
+// callerSession is the session of the request's access token, 0 for anonymous requests.
+func callerSession(r *http.Request) int64 {
+	id, _ := r.Context().Value(sessionKey).(int64)
+	return id
+}
+
 // authenticate resolves the Bearer token, if any, to its user. A request without one goes on
-// anonymously; one with a bad or expired token is refused, so clients learn to sign in again
-// instead of silently seeing less. The user is read on every request, so a role change or a
-// deleted account takes effect at once.
+// anonymously; one with a bad or expired token is refused, so clients learn to refresh or sign
+// in again instead of silently seeing less. The user is read with the token's session on every
+// request, so a role change, a deleted account or an ended session takes effect at once.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
@@ -38,33 +47,40 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		user, err := s.userFromHeader(r.Context(), h)
+		user, sessionID, err := s.userFromHeader(r.Context(), h)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey, user)))
+		ctx := context.WithValue(context.WithValue(r.Context(), callerKey, user), sessionKey, sessionID)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
-func (s *Server) userFromHeader(ctx context.Context, header string) (store.User, error) {
+func (s *Server) userFromHeader(ctx context.Context, header string) (store.User, int64, error) {
 	scheme, token, _ := strings.Cut(header, " ")
 	if !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return store.User{}, &httpError{status: http.StatusUnauthorized, code: codeUnauthorized, message: "the Authorization header must be: Bearer <access token>"}
+		return store.User{}, 0, &httpError{status: http.StatusUnauthorized, code: codeUnauthorized, message: "the Authorization header must be: Bearer <access token>"}
 	}
-	return s.userFromToken(ctx, token)
+	return s.sessionFromToken(ctx, token)
 }
 
 func (s *Server) userFromToken(ctx context.Context, token string) (store.User, error) {
-	id, err := s.parseToken(token)
-	if err != nil {
-		return store.User{}, &httpError{status: http.StatusUnauthorized, code: codeUnauthorized, message: "the access token is invalid or expired; sign in again"}
-	}
-	user, err := s.db.UserByID(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.User{}, &httpError{status: http.StatusUnauthorized, code: codeUnauthorized, message: "the account of this access token no longer exists"}
-	}
+	user, _, err := s.sessionFromToken(ctx, token)
 	return user, err
+}
+
+// sessionFromToken is the user and session of a valid access token whose session is live.
+func (s *Server) sessionFromToken(ctx context.Context, token string) (store.User, int64, error) {
+	userID, sessionID, err := s.parseToken(token)
+	if err != nil {
+		return store.User{}, 0, &httpError{status: http.StatusUnauthorized, code: codeUnauthorized, message: "the access token is invalid or expired; refresh it or sign in again"}
+	}
+	user, err := s.db.UserBySession(ctx, userID, sessionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, 0, &httpError{status: http.StatusUnauthorized, code: codeUnauthorized, message: "this session has ended or its account no longer exists; sign in again"}
+	}
+	return user, sessionID, err
 }
 
 // requireUser is the signed-in caller, or errUnauthorized.
@@ -95,8 +111,8 @@ func (s *Server) Register(w http.ResponseWriter, r *http.Request) {
 		if !usernamePattern.MatchString(req.Username) {
 			fields["username"] = "must be 3 to 30 characters: lower-case letters, digits, _ and -"
 		}
-		if n := utf8.RuneCountInString(req.Password); n < minPasswordLen || n > maxPasswordLen {
-			fields["password"] = fmt.Sprintf("must be %d to %d characters", minPasswordLen, maxPasswordLen)
+		if problem := checkNewPassword(req.Password); problem != "" {
+			fields["password"] = problem
 		}
 		displayName := req.Username
 		if req.DisplayName != nil && strings.TrimSpace(*req.DisplayName) != "" {
@@ -122,7 +138,7 @@ func (s *Server) Register(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		return s.writeSession(w, http.StatusCreated, user)
+		return s.startSession(w, r, http.StatusCreated, user)
 	})
 }
 
@@ -164,7 +180,7 @@ func (s *Server) Login(w http.ResponseWriter, r *http.Request) {
 		if err := s.db.ResetHits(ctx, accountBucket); err != nil {
 			return err
 		}
-		return s.writeSession(w, http.StatusOK, user)
+		return s.startSession(w, r, http.StatusOK, user)
 	})
 }
 
@@ -178,17 +194,6 @@ func (s *Server) GetMe(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, toAPIUser(user))
 		return nil
 	})
-}
-
-// writeSession answers with a new access token for user.
-func (s *Server) writeSession(w http.ResponseWriter, status int, user store.User) error {
-	token, exp, err := s.issueToken(user.ID)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, status, oapi.Session{Token: token, ExpiresAt: exp, User: toAPIUser(user)})
-	return nil
 }
 
 func toAPIUser(u store.User) oapi.User {

@@ -22,8 +22,8 @@ func TestRegisterLoginMe(t *testing.T) {
 	if s.User.Username != "ada" || s.User.DisplayName != "Ada Lovelace" || s.User.Role != oapi.UserRoleUser {
 		t.Fatalf("registered user = %+v", s.User)
 	}
-	if s.ExpiresAt.Before(time.Now().Add(23 * time.Hour)) {
-		t.Errorf("token expires at %s, want about 24 h from now", s.ExpiresAt)
+	if s.ExpiresAt.Before(time.Now().Add(14*time.Minute)) || s.ExpiresAt.After(time.Now().Add(15*time.Minute)) {
+		t.Errorf("token expires at %s, want about 15 min from now", s.ExpiresAt)
 	}
 
 	var me oapi.User
@@ -128,7 +128,7 @@ func TestTokens(t *testing.T) {
 	s := e.user("frank")
 	id, _ := strconv.ParseInt(s.User.Id, 10, 64)
 
-	sign := func(key []byte, kid string, claims jwt.RegisteredClaims) string {
+	sign := func(key []byte, kid string, claims accessClaims) string {
 		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
 		tok.Header["kid"] = kid
 		raw, err := tok.SignedString(key)
@@ -137,9 +137,15 @@ func TestTokens(t *testing.T) {
 		}
 		return raw
 	}
-	valid := jwt.RegisteredClaims{Issuer: tokenIssuer, Subject: s.User.Id, ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}
+	valid := accessClaims{RegisteredClaims: jwt.RegisteredClaims{Issuer: tokenIssuer, Subject: s.User.Id, ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))},
+		SessionID: sessionOf(t, s.Token)}
 	expired := valid
 	expired.ExpiresAt = jwt.NewNumericDate(time.Now().Add(-time.Minute))
+	// A token of the pre-session kind (24 h, no sid) is no longer accepted.
+	sessionless := valid
+	sessionless.SessionID = 0
+	otherSession := valid
+	otherSession.SessionID = sessionOf(t, e.user("frank-other").Token)
 	key := e.srv.cfg.Auth.SigningKeys[0]
 	cases := []struct {
 		name   string
@@ -150,6 +156,8 @@ func TestTokens(t *testing.T) {
 		{"expired", "Bearer " + sign(key.Secret, key.ID, expired)},
 		{"unknown key id", "Bearer " + sign(key.Secret, "other", valid)},
 		{"wrong secret", "Bearer " + sign([]byte("not-the-secret-0123456789abcdefghijk"), key.ID, valid)},
+		{"no session", "Bearer " + sign(key.Secret, key.ID, sessionless)},
+		{"another user's session", "Bearer " + sign(key.Secret, key.ID, otherSession)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -86,8 +86,11 @@ func (c *Config) defaults() error {
 type AuthConfig struct {
 	// SigningKeys sign (the first) and verify (all) access tokens; required.
 	SigningKeys []SigningKey
-	// TokenTTL is how long an access token lives (default 24 h).
+	// TokenTTL is how long an access token lives (default 15 min); ending a session also
+	// ends its access tokens at once.
 	TokenTTL time.Duration
+	// SessionTTL is how long a session lives without a refresh (default 30 days).
+	SessionTTL time.Duration
 	// Login throttling: at most LoginPerIP attempts per client network (an IPv4 address, an
 	// IPv6 /64) and LoginPerAccount failed attempts per account from one client network in each
 	// LoginWindow (defaults 20, 10, 15 min).
@@ -100,7 +103,8 @@ func (c *AuthConfig) defaults() error {
 	if len(c.SigningKeys) == 0 {
 		return errors.New("api: at least one token signing key is required")
 	}
-	setDefault(&c.TokenTTL, 24*time.Hour)
+	setDefault(&c.TokenTTL, 15*time.Minute)
+	setDefault(&c.SessionTTL, 30*24*time.Hour)
 	setDefault(&c.LoginPerIP, 20)
 	setDefault(&c.LoginPerAccount, 10)
 	setDefault(&c.LoginWindow, 15*time.Minute)

@@ -204,16 +204,21 @@ func localPath(p string) bool {
 	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.ContainsAny(p, "\\\r\n")
 }
 
-// GithubCallback finishes the flow: it exchanges the code, reads the GitHub profile, finds,
-// links or creates the account, and sends the browser back into the app with the token in the
-// URL fragment (which browsers never send to servers, so it stays out of logs).
+// loginCodeTTL is how long the one-time code of a GitHub sign-in waits for the app to
+// exchange it; the app does so as soon as the page loads.
+const loginCodeTTL = time.Minute
+
+// GithubCallback finishes the flow: it exchanges GitHub's code, reads the GitHub profile, finds,
+// links or creates the account, and sends the browser back into the app with a one-time code of
+// ours in the URL fragment (which browsers never send to servers). The code signs in only
+// together with this browser's state cookie, which stays until the exchange: a code delivered
+// to another browser (login CSRF) does nothing there. Tokens never travel in URLs.
 func (s *Server) GithubCallback(w http.ResponseWriter, r *http.Request, params oapi.GithubCallbackParams) {
 	s.handle(w, r, func() error {
 		if err := s.githubEnabled(); err != nil {
 			return err
 		}
 		st, ok := s.readOAuthState(r)
-		http.SetCookie(w, &http.Cookie{Name: oauthCookie, Path: "/api/v1/auth/github/", MaxAge: -1, HttpOnly: true})
 		back := func(fragment url.Values) {
 			target := "/"
 			if ok {
@@ -221,7 +226,10 @@ func (s *Server) GithubCallback(w http.ResponseWriter, r *http.Request, params o
 			}
 			http.Redirect(w, r, strings.TrimRight(s.cfg.PublicURL, "/")+target+"#"+fragment.Encode(), http.StatusFound)
 		}
-		fail := func(msg string) { back(url.Values{"error": {msg}}) }
+		fail := func(msg string) {
+			s.clearOAuthCookie(w)
+			back(url.Values{"error": {msg}})
+		}
 		switch {
 		case !ok:
 			fail("the sign-in took too long or was started in another browser; please try again")
@@ -254,14 +262,60 @@ func (s *Server) GithubCallback(w http.ResponseWriter, r *http.Request, params o
 			fail(msg)
 			return nil
 		}
-		token, _, err := s.issueToken(user.ID)
-		if err != nil {
-			s.log.Error("issue token", "error", err)
+		code, codeHash := newSecret()
+		if err := s.db.CreateLoginCode(ctx, codeHash, hashSecret(st.Nonce), user.ID, loginCodeTTL); err != nil {
+			s.log.Error("store sign-in code", "error", err)
 			fail("something went wrong on our side; please try again")
 			return nil
 		}
-		back(url.Values{"token": {token}})
+		back(url.Values{"code": {code}})
 		return nil
+	})
+}
+
+func (s *Server) clearOAuthCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: oauthCookie, Path: "/api/v1/auth/github/", MaxAge: -1, HttpOnly: true})
+}
+
+var errBadLoginCode = &httpError{status: http.StatusUnauthorized, code: codeUnauthorized,
+	message: "this sign-in link is not valid in this browser, was already used or has expired; sign in again"}
+
+// GithubExchange signs in with the one-time code of a GitHub callback. The code is spent by
+// the first attempt, and it works only with the state cookie of the browser that started the
+// sign-in; the cookie is cleared either way.
+func (s *Server) GithubExchange(w http.ResponseWriter, r *http.Request) {
+	s.handle(w, r, func() error {
+		if err := s.githubEnabled(); err != nil {
+			return err
+		}
+		var req oapi.GithubExchangeRequest
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+		if req.Code == "" {
+			return errField("code", "is required")
+		}
+		st, ok := s.readOAuthState(r)
+		s.clearOAuthCookie(w)
+		userID, nonceHash, err := s.db.TakeLoginCode(r.Context(), hashSecret(req.Code))
+		if errors.Is(err, store.ErrNotFound) {
+			return errBadLoginCode
+		}
+		if err != nil {
+			return err
+		}
+		if !ok || !hmac.Equal(nonceHash, hashSecret(st.Nonce)) {
+			s.log.Warn("github sign-in code presented without its browser's state cookie", "user_id", userID)
+			return errBadLoginCode
+		}
+		user, err := s.db.UserByID(r.Context(), userID)
+		if errors.Is(err, store.ErrNotFound) {
+			return errBadLoginCode
+		}
+		if err != nil {
+			return err
+		}
+		return s.startSession(w, r, http.StatusOK, user)
 	})
 }
 

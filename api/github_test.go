@@ -273,7 +273,8 @@ func (g *githubEnv) authorize(b *browser, authURL *url.URL) *url.URL {
 }
 
 // callback follows GitHub's redirect to the API and returns where the API sends the browser:
-// the path it returns to and the fragment's values.
+// the path it returns to and the fragment's values. A token never travels in the URL: success
+// is a one-time code, which needs the state cookie, so that stays until the exchange.
 func (g *githubEnv) callback(b *browser, cb *url.URL) (string, url.Values) {
 	g.t.Helper()
 	loc, _ := b.hop(cb.String())
@@ -287,10 +288,38 @@ func (g *githubEnv) callback(b *browser, cb *url.URL) (string, url.Values) {
 	if err != nil {
 		g.t.Fatalf("fragment of %s: %v", loc, err)
 	}
-	if c := b.cookie(g.URL+"/api/v1/auth/github/callback", oauthCookie); c != nil {
-		g.t.Errorf("the state cookie survives the callback: %s", c)
+	if frag.Has("token") {
+		g.t.Errorf("callback redirects to %s: a token in the URL", loc)
+	}
+	c := b.cookie(g.URL+"/api/v1/auth/github/exchange", oauthCookie)
+	if frag.Get("code") == "" && c != nil {
+		g.t.Errorf("the state cookie survives a failed callback: %s", c)
+	}
+	if frag.Get("code") != "" && c == nil {
+		g.t.Errorf("the callback gave a code but cleared the state cookie it is bound to")
 	}
 	return loc.Path, frag
+}
+
+// exchange trades a callback's one-time code for a session in browser b.
+func (g *githubEnv) exchange(b *browser, code string) response {
+	g.t.Helper()
+	return b.post(g.URL+"/api/v1/auth/github/exchange", "", map[string]string{"code": code})
+}
+
+// mustExchange trades a code for a session and returns its access token.
+func (g *githubEnv) mustExchange(b *browser, code string) string {
+	g.t.Helper()
+	r := g.exchange(b, code)
+	if r.status != http.StatusOK {
+		g.t.Fatalf("exchange: status %d: %s", r.status, r.body)
+	}
+	var s oapi.Session
+	r.decode(g.t, &s)
+	if b.cookie(g.URL+refreshCookiePath+"/refresh", refreshCookie) == nil {
+		g.t.Errorf("the exchange set no refresh cookie")
+	}
+	return s.Token
 }
 
 // signIn runs the whole flow as the fake's current user and returns the session's token.
@@ -298,14 +327,15 @@ func (g *githubEnv) signIn(returnTo string) string {
 	g.t.Helper()
 	b := newBrowser(g.t)
 	path, frag := g.callback(b, g.authorize(b, g.start(b, returnTo)))
-	if path != returnTo || frag.Get("token") == "" || frag.Get("error") != "" {
-		g.t.Fatalf("sign-in ends at %s#%s, want %s#token=…", path, frag.Encode(), returnTo)
+	if path != returnTo || frag.Get("code") == "" || frag.Get("error") != "" {
+		g.t.Fatalf("sign-in ends at %s#%s, want %s#code=…", path, frag.Encode(), returnTo)
 	}
-	return frag.Get("token")
+	return g.mustExchange(b, frag.Get("code"))
 }
 
-// link runs the linking flow for the signed-in user of token and returns the final fragment.
-func (g *githubEnv) link(token string) url.Values {
+// link runs the linking flow for the signed-in user of token and returns the final fragment
+// and, when it holds a code, the access token the code is exchanged for.
+func (g *githubEnv) link(token string) (url.Values, string) {
 	g.t.Helper()
 	b := newBrowser(g.t)
 	resp, body := b.send(http.MethodPost, g.URL+"/api/v1/auth/github/link", token)
@@ -327,7 +357,10 @@ func (g *githubEnv) link(token string) url.Values {
 	if path != "/" {
 		g.t.Errorf("linking returns to %s, want /", path)
 	}
-	return frag
+	if frag.Get("code") == "" {
+		return frag, ""
+	}
+	return frag, g.mustExchange(b, frag.Get("code"))
 }
 
 func (g *githubEnv) me(token string) oapi.User {
@@ -450,11 +483,11 @@ func TestGitHubLink(t *testing.T) {
 	t.Run("link then sign in", func(t *testing.T) {
 		g.gh.as(ghAlice)
 		users := g.countRows("users")
-		frag := g.link(alice.Token)
-		if frag.Get("error") != "" || frag.Get("token") == "" {
-			t.Fatalf("linking ends with #%s, want #token=…", frag.Encode())
+		frag, token := g.link(alice.Token)
+		if frag.Get("error") != "" || token == "" {
+			t.Fatalf("linking ends with #%s, want #code=…", frag.Encode())
 		}
-		if me := g.me(frag.Get("token")); me.Id != alice.User.Id || me.Username != alice.User.Username {
+		if me := g.me(token); me.Id != alice.User.Id || me.Username != alice.User.Username {
 			t.Fatalf("linking signs in as %+v, want %+v", me, alice.User)
 		}
 		if got := g.countRows("users"); got != users {
@@ -470,9 +503,9 @@ func TestGitHubLink(t *testing.T) {
 
 	t.Run("linking again to the same account is harmless", func(t *testing.T) {
 		g.gh.as(ghAlice)
-		frag := g.link(alice.Token)
-		if me := g.me(frag.Get("token")); me.Id != alice.User.Id {
-			t.Fatalf("relinking ends with #%s, want alice's token", frag.Encode())
+		frag, token := g.link(alice.Token)
+		if token == "" || g.me(token).Id != alice.User.Id {
+			t.Fatalf("relinking ends with #%s, want a code for alice", frag.Encode())
 		}
 	})
 
@@ -488,8 +521,8 @@ func TestGitHubLink(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			g.gh.as(c.profile)
 			users, identities := g.countRows("users"), g.countRows("oauth_identities")
-			frag := g.link(c.token)
-			if frag.Get("error") == "" || frag.Get("token") != "" {
+			frag, token := g.link(c.token)
+			if frag.Get("error") == "" || token != "" {
 				t.Fatalf("linking ends with #%s, want #error=…", frag.Encode())
 			}
 			if got := g.countRows("users"); got != users {
@@ -571,7 +604,7 @@ func TestGitHubCallbackRefusals(t *testing.T) {
 			b, cb := g.authorized(t)
 			saved := b.cookie(g.URL+"/api/v1/auth/github/", oauthCookie)
 			_, frag := g.callback(b, cb)
-			if frag.Get("token") == "" {
+			if frag.Get("code") == "" {
 				t.Fatalf("the first callback failed: #%s", frag.Encode())
 			}
 			g.setStateCookie(b, saved.Value)
@@ -590,8 +623,8 @@ func TestGitHubCallbackRefusals(t *testing.T) {
 			var exchanges int
 			g.gh.set(func(f *fakeGitHub) { f.current, exchanges = mallory, f.exchanges })
 			path, frag := c.run(t)
-			if frag.Get("error") == "" || frag.Get("token") != "" {
-				t.Fatalf("callback ends at %s#%s, want #error=… and no token", path, frag.Encode())
+			if frag.Get("error") == "" || frag.Get("code") != "" {
+				t.Fatalf("callback ends at %s#%s, want #error=… and no code", path, frag.Encode())
 			}
 			if path != c.wantReturnTo {
 				t.Errorf("callback returns to %s, want %s", path, c.wantReturnTo)
@@ -658,8 +691,8 @@ func TestGitHubReturnTo(t *testing.T) {
 		authURL, _ := b.hop(u.String())
 		cb := g.authorize(b, authURL)
 		loc, _ := b.hop(cb.String())
-		if loc.Path != "/watch/abc" || loc.RawQuery != "t=10" || !strings.HasPrefix(loc.EscapedFragment(), "token=") {
-			t.Fatalf("sign-in ends at %s, want /watch/abc?t=10#token=…", loc)
+		if loc.Path != "/watch/abc" || loc.RawQuery != "t=10" || !strings.HasPrefix(loc.EscapedFragment(), "code=") {
+			t.Fatalf("sign-in ends at %s, want /watch/abc?t=10#code=…", loc)
 		}
 	})
 }
@@ -678,6 +711,7 @@ func TestGitHubDisabled(t *testing.T) {
 		{"login", "GET", "/api/v1/auth/github/login?returnTo=/upload", ""},
 		{"link", "POST", "/api/v1/auth/github/link", s.Token},
 		{"callback", "GET", "/api/v1/auth/github/callback?code=abc&state=def", ""},
+		{"exchange", "POST", "/api/v1/auth/github/exchange", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -692,5 +726,76 @@ func TestGitHubDisabled(t *testing.T) {
 				t.Errorf("Set-Cookie %q when GitHub is disabled", c)
 			}
 		})
+	}
+}
+
+// TestGitHubExchange is login CSRF (issue #13, attack 3): an attacker finishes a GitHub sign-in
+// in their own browser and sends the victim the link the callback produced. The code in it
+// must sign nobody in outside the browser that started the flow, and work once.
+func TestGitHubExchange(t *testing.T) {
+	g := newGitHubEnv(t)
+	g.gh.as(githubProfile{ID: 5001, Login: "attacker", Name: "Attacker"})
+	// codeFor runs a sign-in in a new browser up to the code the callback hands it.
+	codeFor := func(t *testing.T) (*browser, string) {
+		t.Helper()
+		b, cb := g.authorized(t)
+		_, frag := g.callback(b, cb)
+		if frag.Get("code") == "" {
+			t.Fatalf("callback ends with #%s, want #code=…", frag.Encode())
+		}
+		return b, frag.Get("code")
+	}
+	refused := func(t *testing.T, b *browser, code, why string) {
+		t.Helper()
+		r := g.exchange(b, code)
+		if r.status != http.StatusUnauthorized || r.errorBody(t).Code != codeUnauthorized {
+			t.Fatalf("%s: status %d, want 401: %s", why, r.status, r.body)
+		}
+		for _, c := range (&http.Response{Header: r.header}).Cookies() {
+			if c.Name == refreshCookie && c.MaxAge >= 0 {
+				t.Errorf("%s: a refresh cookie was set", why)
+			}
+		}
+	}
+
+	t.Run("the browser that started signs in, once", func(t *testing.T) {
+		b, code := codeFor(t)
+		if me := g.me(g.mustExchange(b, code)); me.Username != "attacker" {
+			t.Fatalf("signed in as %q, want attacker", me.Username)
+		}
+		if b.cookie(g.URL+"/api/v1/auth/github/exchange", oauthCookie) != nil {
+			t.Error("the state cookie survives the exchange")
+		}
+		refused(t, b, code, "second use")
+	})
+	t.Run("a browser without the cookie", func(t *testing.T) {
+		attacker, code := codeFor(t)
+		refused(t, newBrowser(t), code, "victim's browser")
+		// The failed try spent the code: it cannot be tried again anywhere.
+		refused(t, attacker, code, "the starting browser after a stolen try")
+	})
+	t.Run("a browser that started its own sign-in", func(t *testing.T) {
+		_, code := codeFor(t)
+		victim := newBrowser(t)
+		g.start(victim, "/")
+		refused(t, victim, code, "another flow's state cookie")
+	})
+	t.Run("an expired code", func(t *testing.T) {
+		b, code := codeFor(t)
+		if _, err := g.db.Pool().Exec(t.Context(), `UPDATE login_codes SET expires_at = now() - interval '1 second'`); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, b, code, "expired code")
+	})
+	t.Run("bad input", func(t *testing.T) {
+		b := newBrowser(t)
+		for name, body := range map[string]any{"no code": map[string]string{}, "empty code": map[string]string{"code": ""}, "unknown field": map[string]string{"code": "x", "token": "y"}} {
+			if r := b.post(g.URL+"/api/v1/auth/github/exchange", "", body); r.status != http.StatusBadRequest {
+				t.Errorf("%s: status %d, want 400: %s", name, r.status, r.body)
+			}
+		}
+	})
+	if n := g.countRows("login_codes"); n != 0 {
+		t.Errorf("%d login codes left after every one was used or refused", n)
 	}
 }

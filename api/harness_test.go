@@ -388,7 +388,12 @@ func (e *env) fastUser(name string) oapi.Session {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	token, exp, err := e.srv.issueToken(u.ID)
+	_, refreshHash := newSecret()
+	sessionID, err := e.db.CreateSession(context.Background(), u.ID, refreshHash, e.srv.cfg.Auth.SessionTTL)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	token, exp, err := e.srv.issueToken(u.ID, sessionID)
 	if err != nil {
 		e.t.Fatal(err)
 	}

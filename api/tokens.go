@@ -65,26 +65,37 @@ func truncate(s string, n int) string {
 // tokenIssuer names Sunomi in the iss claim and guards against tokens minted for other uses.
 const tokenIssuer = "sunomi"
 
-// issueToken signs an access token for a user id.
-func (s *Server) issueToken(userID int64) (string, time.Time, error) {
+// accessClaims are an access token's claims: the user (sub) and the session it belongs to
+// (sid), which every request checks is still live.
+type accessClaims struct {
+	jwt.RegisteredClaims
+	SessionID int64 `json:"sid"`
+}
+
+// issueToken signs an access token for a user id in a session.
+func (s *Server) issueToken(userID, sessionID int64) (string, time.Time, error) {
 	now := s.now()
 	exp := now.Add(s.cfg.Auth.TokenTTL)
 	key := s.cfg.Auth.SigningKeys[0]
-	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
-		Issuer:    tokenIssuer,
-		Subject:   strconv.FormatInt(userID, 10),
-		IssuedAt:  jwt.NewNumericDate(now),
-		ExpiresAt: jwt.NewNumericDate(exp),
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, accessClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    tokenIssuer,
+			Subject:   strconv.FormatInt(userID, 10),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(exp),
+		},
+		SessionID: sessionID,
 	})
 	tok.Header["kid"] = key.ID
 	signed, err := tok.SignedString(key.Secret)
 	return signed, exp, err
 }
 
-// parseToken verifies an access token and returns its user id.
-func (s *Server) parseToken(raw string) (int64, error) {
-	var claims jwt.RegisteredClaims
-	_, err := jwt.ParseWithClaims(raw, &claims, func(t *jwt.Token) (any, error) {
+// parseToken verifies an access token and returns its user and session ids. A token without
+// a session (signed before sessions existed) is refused: its user signs in again.
+func (s *Server) parseToken(raw string) (userID, sessionID int64, err error) {
+	var claims accessClaims
+	_, err = jwt.ParseWithClaims(raw, &claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		for _, k := range s.cfg.Auth.SigningKeys {
 			if k.ID == kid {
@@ -95,11 +106,13 @@ func (s *Server) parseToken(raw string) (int64, error) {
 	}, jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithIssuer(tokenIssuer),
 		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.now))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	id, err := strconv.ParseInt(claims.Subject, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("token subject %q: %w", claims.Subject, err)
+	if userID, err = strconv.ParseInt(claims.Subject, 10, 64); err != nil {
+		return 0, 0, fmt.Errorf("token subject %q: %w", claims.Subject, err)
 	}
-	return id, nil
+	if claims.SessionID <= 0 {
+		return 0, 0, errors.New("the token names no session")
+	}
+	return userID, claims.SessionID, nil
 }

@@ -72,7 +72,7 @@ func TestViews(t *testing.T) {
 		offset.Store(int64(25 * time.Hour))
 		defer offset.Store(0)
 		aliceID, _ := strconv.ParseInt(alice.User.Id, 10, 64)
-		token, _, err := e.srv.issueToken(aliceID) // the first one has expired by then
+		token, _, err := e.srv.issueToken(aliceID, sessionOf(t, alice.Token)) // the first one has expired by then
 		if err != nil {
 			t.Fatal(err)
 		}

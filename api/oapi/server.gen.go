@@ -456,6 +456,12 @@ type CaptionList struct {
 	Captions []Caption `json:"captions"`
 }
 
+// ChangePasswordRequest defines model for ChangePasswordRequest.
+type ChangePasswordRequest struct {
+	Current string `json:"current"`
+	New     string `json:"new"`
+}
+
 // Channel defines model for Channel.
 type Channel struct {
 	AvatarUrl   *string `json:"avatarUrl,omitempty"`
@@ -660,6 +666,11 @@ type FarmThroughput struct {
 	SlotsTotal int `json:"slotsTotal"`
 }
 
+// GithubExchangeRequest defines model for GithubExchangeRequest.
+type GithubExchangeRequest struct {
+	Code string `json:"code"`
+}
+
 // HistoryItem defines model for HistoryItem.
 type HistoryItem struct {
 	PositionSeconds float64   `json:"positionSeconds"`
@@ -844,7 +855,7 @@ type ReportRequestTargetType string
 type Session struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 
-	// Token A JWT access token for `Authorization: Bearer`.
+	// Token A short-lived JWT access token for `Authorization: Bearer`; keep it in memory and refresh it with POST /auth/refresh.
 	Token string `json:"token"`
 	User  User   `json:"user"`
 }
@@ -1139,6 +1150,9 @@ type ListCommentsParams struct {
 	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// GithubExchangeJSONRequestBody defines body for GithubExchange for application/json ContentType.
+type GithubExchangeJSONRequestBody = GithubExchangeRequest
+
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
 
@@ -1156,6 +1170,9 @@ type CreateAvatarUploadJSONRequestBody = AvatarUploadRequest
 
 // CompleteAvatarUploadJSONRequestBody defines body for CompleteAvatarUpload for application/json ContentType.
 type CompleteAvatarUploadJSONRequestBody = AvatarCompleteRequest
+
+// ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
+type ChangePasswordJSONRequestBody = ChangePasswordRequest
 
 // DecideCommentJSONRequestBody defines body for DecideComment for application/json ContentType.
 type DecideCommentJSONRequestBody = CommentDecisionRequest
@@ -1192,6 +1209,9 @@ type ServerInterface interface {
 	// GithubCallback GitHub redirects here after the user decides.
 	// (GET /auth/github/callback)
 	GithubCallback(w http.ResponseWriter, r *http.Request, params GithubCallbackParams)
+	// GithubExchange Sign in with the one-time code of a GitHub callback.
+	// (POST /auth/github/exchange)
+	GithubExchange(w http.ResponseWriter, r *http.Request)
 	// GithubLink Start linking a GitHub account to the signed-in user.
 	// (POST /auth/github/link)
 	GithubLink(w http.ResponseWriter, r *http.Request)
@@ -1201,12 +1221,21 @@ type ServerInterface interface {
 	// Login Sign in with a username and password.
 	// (POST /auth/login)
 	Login(w http.ResponseWriter, r *http.Request)
+	// Logout End this browser's session.
+	// (POST /auth/logout)
+	Logout(w http.ResponseWriter, r *http.Request)
+	// LogoutAll End every session of the caller, on every device.
+	// (POST /auth/logout-all)
+	LogoutAll(w http.ResponseWriter, r *http.Request)
 	// GetMe The signed-in user.
 	// (GET /auth/me)
 	GetMe(w http.ResponseWriter, r *http.Request)
 	// GetAuthProviders Which ways of signing in this server offers.
 	// (GET /auth/providers)
 	GetAuthProviders(w http.ResponseWriter, r *http.Request)
+	// RefreshSession Exchange the refresh cookie for a new access token.
+	// (POST /auth/refresh)
+	RefreshSession(w http.ResponseWriter, r *http.Request)
 	// Register Create an account with a username and password.
 	// (POST /auth/register)
 	Register(w http.ResponseWriter, r *http.Request)
@@ -1231,6 +1260,9 @@ type ServerInterface interface {
 	// ListHistory The caller's watch history with resume positions, most recent first.
 	// (GET /me/history)
 	ListHistory(w http.ResponseWriter, r *http.Request, params ListHistoryParams)
+	// ChangePassword Change the caller's password.
+	// (PUT /me/password)
+	ChangePassword(w http.ResponseWriter, r *http.Request)
 	// ListMyVideos The caller's own videos, every status and visibility, newest first.
 	// (GET /me/videos)
 	ListMyVideos(w http.ResponseWriter, r *http.Request, params ListMyVideosParams)
@@ -1336,6 +1368,12 @@ func (_ Unimplemented) GithubCallback(w http.ResponseWriter, r *http.Request, pa
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// GithubExchange Sign in with the one-time code of a GitHub callback.
+// (POST /auth/github/exchange)
+func (_ Unimplemented) GithubExchange(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // GithubLink Start linking a GitHub account to the signed-in user.
 // (POST /auth/github/link)
 func (_ Unimplemented) GithubLink(w http.ResponseWriter, r *http.Request) {
@@ -1354,6 +1392,18 @@ func (_ Unimplemented) Login(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// Logout End this browser's session.
+// (POST /auth/logout)
+func (_ Unimplemented) Logout(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// LogoutAll End every session of the caller, on every device.
+// (POST /auth/logout-all)
+func (_ Unimplemented) LogoutAll(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // GetMe The signed-in user.
 // (GET /auth/me)
 func (_ Unimplemented) GetMe(w http.ResponseWriter, r *http.Request) {
@@ -1363,6 +1413,12 @@ func (_ Unimplemented) GetMe(w http.ResponseWriter, r *http.Request) {
 // GetAuthProviders Which ways of signing in this server offers.
 // (GET /auth/providers)
 func (_ Unimplemented) GetAuthProviders(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// RefreshSession Exchange the refresh cookie for a new access token.
+// (POST /auth/refresh)
+func (_ Unimplemented) RefreshSession(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -1411,6 +1467,12 @@ func (_ Unimplemented) CompleteAvatarUpload(w http.ResponseWriter, r *http.Reque
 // ListHistory The caller's watch history with resume positions, most recent first.
 // (GET /me/history)
 func (_ Unimplemented) ListHistory(w http.ResponseWriter, r *http.Request, params ListHistoryParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ChangePassword Change the caller's password.
+// (PUT /me/password)
+func (_ Unimplemented) ChangePassword(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -1668,6 +1730,20 @@ func (siw *ServerInterfaceWrapper) GithubCallback(w http.ResponseWriter, r *http
 	handler.ServeHTTP(w, r)
 }
 
+// GithubExchange operation middleware
+func (siw *ServerInterfaceWrapper) GithubExchange(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GithubExchange(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GithubLink operation middleware
 func (siw *ServerInterfaceWrapper) GithubLink(w http.ResponseWriter, r *http.Request) {
 
@@ -1729,6 +1805,34 @@ func (siw *ServerInterfaceWrapper) Login(w http.ResponseWriter, r *http.Request)
 	handler.ServeHTTP(w, r)
 }
 
+// Logout operation middleware
+func (siw *ServerInterfaceWrapper) Logout(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.Logout(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// LogoutAll operation middleware
+func (siw *ServerInterfaceWrapper) LogoutAll(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.LogoutAll(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetMe operation middleware
 func (siw *ServerInterfaceWrapper) GetMe(w http.ResponseWriter, r *http.Request) {
 
@@ -1748,6 +1852,20 @@ func (siw *ServerInterfaceWrapper) GetAuthProviders(w http.ResponseWriter, r *ht
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetAuthProviders(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RefreshSession operation middleware
+func (siw *ServerInterfaceWrapper) RefreshSession(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RefreshSession(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1948,6 +2066,20 @@ func (siw *ServerInterfaceWrapper) ListHistory(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ListHistory(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ChangePassword operation middleware
+func (siw *ServerInterfaceWrapper) ChangePassword(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ChangePassword(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -3131,6 +3263,15 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 		r.Get(options.BaseURL+"/auth/me", wrapper.GetMe)
 	})
 	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/auth/refresh", wrapper.RefreshSession)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/auth/logout", wrapper.Logout)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/auth/logout-all", wrapper.LogoutAll)
+	})
+	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/auth/providers", wrapper.GetAuthProviders)
 	})
 	r.Group(func(r chi.Router) {
@@ -3141,6 +3282,9 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/auth/github/callback", wrapper.GithubCallback)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/auth/github/exchange", wrapper.GithubExchange)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/me/videos", wrapper.ListMyVideos)
@@ -3174,6 +3318,9 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Patch(options.BaseURL+"/me", wrapper.UpdateMe)
+	})
+	r.Group(func(r chi.Router) {
+		r.Put(options.BaseURL+"/me/password", wrapper.ChangePassword)
 	})
 	r.Group(func(r chi.Router) {
 		r.Post(options.BaseURL+"/me/avatar", wrapper.CreateAvatarUpload)

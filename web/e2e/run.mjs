@@ -20,6 +20,8 @@ const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = join(here, 'screenshots');
 const OUT = join(here, 'out');
 const T = { ready: 240_000, upload: 120_000, transcode: 600_000, ui: 30_000 };
+// Access tokens live 30 s in this run, so the app refreshes them silently all along.
+const ACCESS_TTL_S = 30;
 
 let step = 'start';
 const log = (...a) => console.log(`[e2e ${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -100,7 +102,7 @@ async function main() {
 
   step = 'start sunomi dev';
   const devLog = join(OUT, 'sunomi-dev.log');
-  const dev = spawn(BIN, ['dev', '--http', `127.0.0.1:${port}`, '--data-dir', dataDir, '--single-put-limit', '5MiB', '--part-size', '5MiB', ...github.flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const dev = spawn(BIN, ['dev', '--http', `127.0.0.1:${port}`, '--data-dir', dataDir, '--single-put-limit', '5MiB', '--part-size', '5MiB', '--access-token-ttl', `${ACCESS_TTL_S}s`, ...github.flags], { stdio: ['ignore', 'pipe', 'pipe'] });
   const logStream = createWriteStream(devLog);
   dev.stdout.pipe(logStream);
   dev.stderr.pipe(logStream);
@@ -149,9 +151,38 @@ async function main() {
     await page.getByLabel('Username').fill(user);
     await page.getByLabel('Display name').fill('E2E Tester');
     await page.getByLabel('Password').fill(password);
+    // Every answer of the auth endpoints, and every 401, from here on.
+    const refreshes = [];
+    const unauthorized = [];
+    page.on('response', (r) => {
+      const path = new URL(r.url()).pathname;
+      if (path === '/api/v1/auth/refresh') refreshes.push(r.status());
+      if (r.status() === 401) unauthorized.push(`${r.request().method()} ${path}`);
+    });
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.getByRole('button', { name: 'Account menu' }).waitFor();
+    const signedInAt = Date.now();
     log('registered', user);
+
+    step = 'silent refresh';
+    {
+      const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }));
+      if (/eyJ/.test(stored)) fail(`an access token is in localStorage: ${stored}`);
+      const cookies = await desktop.cookies(`${base}/api/v1/auth/refresh`);
+      const refresh = cookies.find((c) => c.name === 'sunomi_refresh');
+      if (!refresh || !refresh.httpOnly || refresh.sameSite !== 'Strict' || refresh.path !== '/api/v1/auth') fail(`refresh cookie ${JSON.stringify(refresh)}, want HttpOnly, SameSite=Strict, path /api/v1/auth`);
+      // Past the first access token's lifetime, the app still acts signed in without asking anything.
+      await waitFor('a silent refresh', () => refreshes.includes(200), ACCESS_TTL_S * 1000 + T.ui);
+      await new Promise((r) => setTimeout(r, Math.max(0, signedInAt + ACCESS_TTL_S * 1000 + 2000 - Date.now())));
+      await page.getByRole('button', { name: 'Account menu' }).click();
+      await page.getByRole('menuitem', { name: 'My videos' }).click();
+      await page.getByText('You have not uploaded anything yet.').waitFor();
+      // A reload finds the session again through the cookie.
+      await page.reload();
+      await page.getByRole('button', { name: 'Account menu' }).waitFor();
+      if (unauthorized.length > 0) fail(`requests were refused while signed in: ${unauthorized.join(', ')}`);
+      log(`${refreshes.length} silent refresh(es) past the ${ACCESS_TTL_S} s access token; still signed in after a reload`);
+    }
 
     step = 'sign in with GitHub';
     {
@@ -346,6 +377,40 @@ async function main() {
     const gone = await fetch(`${base}/api/v1/videos/${videoId}`);
     if (gone.status !== 404) fail(`GET the deleted video answered ${gone.status}, want 404`);
     log('deleted');
+
+    step = 'sign out everywhere';
+    {
+      if (unauthorized.length > 0) fail(`requests were refused while signed in: ${unauthorized.join(', ')}`);
+      // The same account on a second device: signing out everywhere from the first ends both.
+      const laptopContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      // Not newPage: this page's requests are meant to meet 401s, which Chromium logs as errors.
+      const laptop = await laptopContext.newPage();
+      openPages.push(laptop);
+      laptop.setDefaultTimeout(T.ui);
+      await laptop.goto(`${base}/login`);
+      await laptop.getByLabel('Username').fill(user);
+      await laptop.getByLabel('Password').fill(password);
+      await laptop.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await laptop.getByRole('button', { name: 'Account menu' }).waitFor();
+
+      await page.getByRole('button', { name: 'Account menu' }).click();
+      await page.getByRole('menuitem', { name: 'Sign out everywhere' }).click();
+      await page.getByRole('link', { name: 'Sign in', exact: true }).waitFor();
+      if ((await desktop.cookies(`${base}/api/v1/auth/refresh`)).some((c) => c.name === 'sunomi_refresh')) fail('the refresh cookie survives signing out');
+      // The laptop's access token has not expired, yet its next request is refused, the refresh
+      // too, and the app signs out.
+      await laptop.getByRole('button', { name: 'Account menu' }).click();
+      await laptop.getByRole('menuitem', { name: 'My videos' }).click();
+      await laptop.waitForURL(/\/login\?returnTo=/);
+      await laptop.getByRole('link', { name: 'Sign in', exact: true }).waitFor();
+      await laptop.reload();
+      await laptop.getByRole('link', { name: 'Sign in', exact: true }).waitFor();
+      // A link carrying a token signs nobody in (login CSRF).
+      await laptop.goto(`${base}/my/videos#token=${encodeURIComponent('eyJhbGciOiJIUzI1NiJ9.e30.planted')}`);
+      await laptop.waitForURL(/\/login\?returnTo=/);
+      await laptopContext.close();
+      log('signed out everywhere: the other device is signed out at its next request; a #token= link does nothing');
+    }
 
     step = 'console';
     if (errors.length > 0) fail(`console errors:\n  ${errors.join('\n  ')}`);

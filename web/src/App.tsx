@@ -9,7 +9,8 @@ import AccountCircle from '@mui/icons-material/AccountCircle';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { BrowserRouter, Link as RouterLink, Route, Routes, useLocation, useNavigate } from 'react-router-dom';
 import { AuthProvider, takeFragment, useAuth } from './auth';
-import { setToken } from './api/client';
+import { startSession } from './api/session';
+import { ChangePasswordDialog } from './components/ChangePassword';
 
 const Home = lazy(() => import('./pages/Home'));
 const Search = lazy(() => import('./pages/Search'));
@@ -26,12 +27,12 @@ const queryClient = new QueryClient({
   defaultOptions: { queries: { staleTime: 15_000, retry: 1, refetchOnWindowFocus: false } },
 });
 
-// The GitHub callback lands on returnTo#token=… or #error=…: take it before anything renders.
+// The GitHub callback lands on returnTo#code=… or #error=…: take it before anything renders,
+// and out of the address bar and history. The code is exchanged (with this browser's state
+// cookie) for a session; without a code, the session this browser had is restored.
 const fragment = takeFragment(window.location.hash);
-if (fragment.token || fragment.error) {
-  if (fragment.token) setToken(fragment.token);
-  history.replaceState(null, '', window.location.pathname + window.location.search);
-}
+if (fragment.code || fragment.error) history.replaceState(null, '', window.location.pathname + window.location.search);
+const started = startSession(fragment.code);
 
 function SearchBox() {
   const navigate = useNavigate();
@@ -51,9 +52,10 @@ function SearchBox() {
   );
 }
 
-function TopBar() {
-  const { user, signOut, token } = useAuth();
+function TopBar({ notify }: { notify: (message: string) => void }) {
+  const { user, signOut, signOutEverywhere, token } = useAuth();
   const [anchor, setAnchor] = useState<HTMLElement | null>(null);
+  const [changingPassword, setChangingPassword] = useState(false);
   const navigate = useNavigate();
   const phone = useMediaQuery('(max-width:600px)');
   const go = (path: string) => {
@@ -89,13 +91,39 @@ function TopBar() {
               <MenuItem
                 onClick={() => {
                   setAnchor(null);
-                  signOut();
-                  navigate('/');
+                  void signOut().then(() => navigate('/'));
                 }}
               >
                 Sign out
               </MenuItem>
+              <MenuItem
+                onClick={() => {
+                  setAnchor(null);
+                  signOutEverywhere().then(
+                    () => navigate('/'),
+                    (e: Error) => notify(`Could not sign out everywhere: ${e.message}`),
+                  );
+                }}
+              >
+                Sign out everywhere
+              </MenuItem>
+              <MenuItem
+                onClick={() => {
+                  setAnchor(null);
+                  setChangingPassword(true);
+                }}
+              >
+                Change password
+              </MenuItem>
             </Menu>
+            <ChangePasswordDialog
+              open={changingPassword}
+              onClose={() => setChangingPassword(false)}
+              onDone={() => {
+                setChangingPassword(false);
+                notify('Password changed; your other devices are signed out.');
+              }}
+            />
           </>
         ) : (
           <Button component={RouterLink} to="/login" variant="outlined" startIcon={<AccountCircle />}>
@@ -108,7 +136,10 @@ function TopBar() {
 }
 
 function Shell() {
-  const [authError, setAuthError] = useState(fragment.error ?? '');
+  const [authError, setAuthError] = useState(fragment.error ? `Sign-in failed: ${fragment.error}` : '');
+  useEffect(() => {
+    void started.then((e) => e && setAuthError(`Sign-in failed: ${e}`));
+  }, []);
   const loc = useLocation();
   useEffect(() => {
     window.scrollTo(0, 0);
@@ -118,7 +149,7 @@ function Shell() {
       <a href="#main" className="skip-link">
         Skip to content
       </a>
-      <TopBar />
+      <TopBar notify={setAuthError} />
       <Container component="main" id="main" maxWidth="xl" sx={{ py: 3 }} tabIndex={-1}>
         <Suspense
           fallback={
@@ -141,7 +172,7 @@ function Shell() {
           </Routes>
         </Suspense>
       </Container>
-      <Snackbar open={!!authError} autoHideDuration={8000} onClose={() => setAuthError('')} message={`Sign-in failed: ${authError}`} />
+      <Snackbar open={!!authError} autoHideDuration={8000} onClose={() => setAuthError('')} message={authError} />
     </>
   );
 }

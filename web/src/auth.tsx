@@ -1,50 +1,63 @@
 import { createContext, useContext, useEffect, useMemo, useSyncExternalStore, type ReactNode } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useNavigate } from 'react-router-dom';
-import { api, getToken, onTokenChange, setToken, unwrap, type User } from './api/client';
+import { api, unwrap, type Session, type User } from './api/client';
+import { endSession, getSubject, getToken, isReady, onTokenChange, setSession } from './api/session';
 
 interface Auth {
   token: string | null;
   user: User | undefined;
   loading: boolean;
-  signIn: (token: string) => void;
-  signOut: () => void;
+  signIn: (session: Session) => void;
+  /** signOut ends this browser's session. */
+  signOut: () => Promise<void>;
+  /** signOutEverywhere ends every session of the user, on every device; it rejects when the server refuses. */
+  signOutEverywhere: () => Promise<void>;
 }
 
 const AuthContext = createContext<Auth | null>(null);
 
-/** takeFragment reads `#token=…` or `#error=…` left by the GitHub callback, and clears it. */
-export function takeFragment(hash: string): { token?: string; error?: string } {
+/**
+ * takeFragment reads what the GitHub callback leaves in the URL fragment: a one-time `#code=…`
+ * to exchange (it signs in only in the browser that started the sign-in) or `#error=…`. A
+ * `#token=…` is not read: a link must never be able to sign anyone in.
+ */
+export function takeFragment(hash: string): { code?: string; error?: string } {
   const params = new URLSearchParams(hash.replace(/^#/, ''));
-  const token = params.get('token') ?? undefined;
+  const code = params.get('code') ?? undefined;
   const error = params.get('error') ?? undefined;
-  return { token, error };
+  return { code, error };
 }
 
 export function AuthProvider({ children }: { children: ReactNode }) {
   const token = useSyncExternalStore(onTokenChange, getToken, () => null);
+  const subject = useSyncExternalStore(onTokenChange, getSubject, () => null);
+  const ready = useSyncExternalStore(onTokenChange, isReady, () => true);
   const qc = useQueryClient();
   const me = useQuery({
-    queryKey: ['me', token],
+    queryKey: ['me', subject],
     queryFn: async () => unwrap(await api.GET('/auth/me')),
     enabled: !!token,
     staleTime: 60_000,
     retry: false,
   });
   useEffect(() => {
-    // Everything cached was fetched as someone else.
+    // Everything cached was fetched as someone else (a refresh keeps the subject).
     qc.invalidateQueries({ predicate: (q) => q.queryKey[0] !== 'me' });
-  }, [token, qc]);
+  }, [subject, qc]);
   const value = useMemo<Auth>(
     () => ({
       token,
       user: token ? me.data : undefined,
       loading: !!token && me.isLoading,
-      signIn: (t) => setToken(t),
-      signOut: () => setToken(null),
+      signIn: (s) => setSession(s),
+      signOut: () => endSession(false),
+      signOutEverywhere: () => endSession(true),
     }),
     [token, me.data, me.isLoading],
   );
+  // While the session is being restored, pages would take the visitor for signed out.
+  if (!ready) return null;
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }
 

@@ -52,6 +52,8 @@ var envVars = map[string]string{
 	"github-client-id":       "GITHUB_CLIENT_ID",
 	"github-client-secret":   "GITHUB_CLIENT_SECRET",
 	"log-level":              "SUNOMI_LOG_LEVEL",
+	"access-token-ttl":       "SUNOMI_ACCESS_TOKEN_TTL",
+	"session-ttl":            "SUNOMI_SESSION_TTL",
 	"storage":                "SUNOMI_STORAGE",
 	"storage-secret":         "SUNOMI_STORAGE_SECRET",
 	"coordinator":            "SUNOMI_COORDINATOR",
@@ -87,6 +89,7 @@ type Flags struct {
 	classifier                   api.ClassifierConfig
 	transcription                api.TranscriptionConfig
 	github                       api.GitHubConfig
+	accessTokenTTL, sessionTTL   time.Duration
 
 	// The deployment flags, registered by AddDeploymentFlags.
 	deployment                bool
@@ -123,6 +126,8 @@ func (f *Flags) AddFlags(fl *pflag.FlagSet, httpAddr string) {
 	fl.BoolVar(&f.transcription.Auto, "auto-transcribe", false, "transcribe every video into captions when it is published; needs --transcription-url (or $SUNOMI_AUTO_TRANSCRIBE)")
 	fl.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of the reverse proxies whose X-Forwarded-For names the client (or $SUNOMI_TRUSTED_PROXIES)")
 	f.github.AddFlags(fl)
+	fl.DurationVar(&f.accessTokenTTL, "access-token-ttl", 15*time.Minute, "how long an access token works; the app refreshes it silently (or $SUNOMI_ACCESS_TOKEN_TTL)")
+	fl.DurationVar(&f.sessionTTL, "session-ttl", 30*24*time.Hour, "how long a session lasts without being used before its user must sign in again (or $SUNOMI_SESSION_TTL)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (or $SUNOMI_LOG_LEVEL)")
 	bindEnv(fl)
 }
@@ -221,6 +226,10 @@ func (f *Flags) Settings() (Settings, error) {
 	if cfg.GitHub, err = f.github.Enabled(); err != nil {
 		return s, err
 	}
+	if f.accessTokenTTL < time.Second || f.sessionTTL <= f.accessTokenTTL {
+		return s, errors.New("--access-token-ttl must be at least 1s and shorter than --session-ttl")
+	}
+	cfg.Auth.TokenTTL, cfg.Auth.SessionTTL = f.accessTokenTTL, f.sessionTTL
 	if f.deployment {
 		if cfg.GitHub != nil && cfg.PublicURL == "" {
 			return s, errors.New("--public-url (or SUNOMI_PUBLIC_URL) is required for GitHub sign-in: GitHub redirects back to it")

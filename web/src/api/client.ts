@@ -1,7 +1,8 @@
 // The API client, generated from api/openapi.yaml (npm run gen): a contract change that breaks
 // the app breaks `tsc`.
-import createClient, { type Middleware } from 'openapi-fetch';
+import createClient from 'openapi-fetch';
 import type { components, paths } from './schema';
+import { getToken, refreshSession } from './session';
 
 export type Video = components['schemas']['Video'];
 export type VideoPage = components['schemas']['VideoPage'];
@@ -17,49 +18,39 @@ export type FarmStatus = components['schemas']['FarmStatus'];
 export type FarmAgent = components['schemas']['FarmAgent'];
 export type FarmJob = components['schemas']['FarmJob'];
 export type ApiError = components['schemas']['Error'];
+export type Session = components['schemas']['Session'];
 
-const TOKEN_KEY = 'sunomi.token';
-const listeners = new Set<() => void>();
+export { getToken, onTokenChange, setToken } from './session';
 
-export function getToken(): string | null {
-  try {
-    return localStorage.getItem(TOKEN_KEY);
-  } catch {
-    return null;
-  }
+// A 401 from these means wrong credentials, not an expired token.
+const signingIn = /\/auth\/(login|register)$/;
+
+/**
+ * authedFetch sends req with the access token. A 401 on a request that carried one means the
+ * token expired or its session ended: one silent refresh, then the request once more; when the
+ * refresh fails too, the app is signed out (refreshSession does that).
+ */
+async function authedFetch(req: Request): Promise<Response> {
+  const sentWith = getToken();
+  // Cloned before sending: a sent request's body cannot be read again.
+  const again = sentWith ? req.clone() : null;
+  if (sentWith) req.headers.set('Authorization', `Bearer ${sentWith}`);
+  const res = await globalThis.fetch(req);
+  if (res.status !== 401 || !again || signingIn.test(new URL(req.url).pathname)) return res;
+  // Another request may have refreshed meanwhile; otherwise refresh now.
+  if (getToken() === sentWith && !(await refreshSession())) return res;
+  const fresh = getToken();
+  if (!fresh) return res;
+  again.headers.set('Authorization', `Bearer ${fresh}`);
+  return globalThis.fetch(again);
 }
-
-export function setToken(token: string | null) {
-  if (token) localStorage.setItem(TOKEN_KEY, token);
-  else localStorage.removeItem(TOKEN_KEY);
-  listeners.forEach((l) => l());
-}
-
-export function onTokenChange(l: () => void): () => void {
-  listeners.add(l);
-  return () => listeners.delete(l);
-}
-
-const auth: Middleware = {
-  onRequest({ request }) {
-    const token = getToken();
-    if (token) request.headers.set('Authorization', `Bearer ${token}`);
-    return request;
-  },
-  onResponse({ response }) {
-    // An expired or revoked token: sign out rather than fail every request.
-    if (response.status === 401 && getToken() && !response.url.includes('/auth/login')) setToken(null);
-    return response;
-  },
-};
 
 export const api = createClient<paths>({
   // Absolute, because Request needs one outside browsers (tests); fetch is looked up per call so
   // that tests can stub it.
   baseUrl: `${globalThis.location?.origin ?? 'http://localhost'}/api/v1`,
-  fetch: (req) => globalThis.fetch(req),
+  fetch: authedFetch,
 });
-api.use(auth);
 
 /** HttpError carries the API's error body. */
 export class HttpError extends Error {

@@ -58,6 +58,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange the refresh cookie for a new access token.
+         * @description Login, registration and the GitHub exchange set the `sunomi_refresh` cookie (HttpOnly,
+         *     SameSite=Strict, Secure unless the public URL is http://, path /api/v1/auth). This call
+         *     spends it and answers with a new access token and a new cookie. A refresh token spent
+         *     twice revokes its whole session (both holders must sign in again).
+         */
+        post: operations["refreshSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End this browser's session.
+         * @description Revokes the session of the refresh cookie (and of the access token, if given) and clears the cookie.
+         */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/logout-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End every session of the caller, on every device.
+         * @description Refresh tokens stop working and access tokens are refused from the next request.
+         */
+        post: operations["logoutAll"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/providers": {
         parameters: {
             query?: never;
@@ -87,9 +150,10 @@ export interface paths {
         };
         /**
          * Start signing in with GitHub.
-         * @description Redirects to GitHub's authorisation page with a state bound to a cookie. After the
-         *     callback the browser lands on `returnTo` (a path of this site, default `/`) with
-         *     `#token=…` in the fragment, or `#error=…`.
+         * @description Redirects to GitHub's authorisation page with a state bound to a signed cookie. After
+         *     the callback the browser lands on `returnTo` (a path of this site, default `/`) with a
+         *     one-time `#code=…` in the fragment, or `#error=…`; the app exchanges the code with
+         *     POST /auth/github/exchange. No token ever travels in a URL.
          */
         get: operations["githubLogin"];
         put?: never;
@@ -131,6 +195,28 @@ export interface paths {
         get: operations["githubCallback"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/github/exchange": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with the one-time code of a GitHub callback.
+         * @description The code works once, within a minute, and only together with the state cookie of the
+         *     browser that started the sign-in: a code delivered to another browser signs nobody in.
+         *     Sets the refresh cookie like login.
+         */
+        post: operations["githubExchange"];
         delete?: never;
         options?: never;
         head?: never;
@@ -320,6 +406,26 @@ export interface paths {
         head?: never;
         /** Edit the caller's profile. */
         patch: operations["updateMe"];
+        trace?: never;
+    };
+    "/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change the caller's password.
+         * @description Needs the current password; ends every other session of the account.
+         */
+        put: operations["changePassword"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/me/avatar": {
@@ -762,11 +868,18 @@ export interface components {
             password: string;
         };
         Session: {
-            /** @description A JWT access token for `Authorization: Bearer`. */
+            /** @description A short-lived JWT access token for `Authorization: Bearer`; keep it in memory and refresh it with POST /auth/refresh. */
             token: string;
             /** Format: date-time */
             expiresAt: string;
             user: components["schemas"]["User"];
+        };
+        ChangePasswordRequest: {
+            current: string;
+            new: string;
+        };
+        GithubExchangeRequest: {
+            code: string;
         };
         AuthProviders: {
             /** @description Username and password (always offered). */
@@ -1394,6 +1507,64 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
         };
     };
+    refreshSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A new access token; Set-Cookie carries the next refresh token. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    logoutAll: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out everywhere. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+        };
+    };
     getAuthProviders: {
         parameters: {
             query?: never;
@@ -1471,13 +1642,40 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Redirect back into the app with the token or the error in the fragment. */
+            /** @description Redirect back into the app with a one-time code or the error in the fragment. */
             302: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+        };
+    };
+    githubExchange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GithubExchangeRequest"];
+            };
+        };
+        responses: {
+            /** @description Signed in. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
         };
     };
     listMyVideos: {
@@ -1767,6 +1965,31 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+        };
+    };
+    changePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangePasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description Changed; other sessions are ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     createAvatarUpload: {

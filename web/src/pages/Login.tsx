@@ -29,7 +29,7 @@ export default function Login() {
       mode === 'login'
         ? unwrap(await api.POST('/auth/login', { body: { username, password } }))
         : unwrap(await api.POST('/auth/register', { body: { username, password, displayName: displayName || undefined } })),
-    onSuccess: (s) => signIn(s.token),
+    onSuccess: (s) => signIn(s),
   });
   if (token) return <Redirect to={returnTo.startsWith('/') ? returnTo : '/'} />;
   const onSubmit = (e: FormEvent) => {

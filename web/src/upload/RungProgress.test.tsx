@@ -19,8 +19,8 @@ describe('helpers', () => {
     expect(eventsURL('abc', { protocol: 'http:', host: 'localhost:8080' })).toBe('ws://localhost:8080/api/v1/videos/abc/events');
   });
   it('reads the GitHub callback fragment', () => {
-    expect(takeFragment('#token=abc.def')).toEqual({ token: 'abc.def', error: undefined });
-    expect(takeFragment('#error=access_denied')).toEqual({ token: undefined, error: 'access_denied' });
-    expect(takeFragment('')).toEqual({ token: undefined, error: undefined });
+    expect(takeFragment('#code=abc')).toEqual({ code: 'abc', error: undefined });
+    expect(takeFragment('#error=access_denied')).toEqual({ code: undefined, error: 'access_denied' });
+    expect(takeFragment('')).toEqual({ code: undefined, error: undefined });
   });
 });

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { ProgressEvent } from '../api/client';
+import { getToken, type ProgressEvent } from '../api/client';
 
 export interface VideoEvents {
   last?: ProgressEvent;
@@ -18,6 +18,9 @@ export function eventsURL(videoId: string, loc: { protocol: string; host: string
  */
 export function useVideoEvents(videoId: string | undefined, token: string | null): VideoEvents {
   const [state, setState] = useState<VideoEvents>({});
+  // A silent refresh changes the token but not who is signed in: the socket stays, and a
+  // reconnect authenticates with the token current by then.
+  const signedIn = !!token;
   useEffect(() => {
     if (!videoId) return;
     setState({});
@@ -29,7 +32,8 @@ export function useVideoEvents(videoId: string | undefined, token: string | null
       ws = new WebSocket(eventsURL(videoId));
       ws.onopen = () => {
         retry = 0;
-        ws?.send(JSON.stringify(token ? { type: 'auth', token } : { type: 'auth' }));
+        const current = signedIn ? getToken() : null;
+        ws?.send(JSON.stringify(current ? { type: 'auth', token: current } : { type: 'auth' }));
       };
       ws.onmessage = (m) => {
         try {
@@ -55,6 +59,6 @@ export function useVideoEvents(videoId: string | undefined, token: string | null
       clearTimeout(timer);
       ws?.close(1000);
     };
-  }, [videoId, token]);
+  }, [videoId, signedIn]);
   return state;
 }
