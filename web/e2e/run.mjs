@@ -56,12 +56,16 @@ async function waitFor(what, fn, timeout, every = 500) {
 }
 
 // devDatabaseURL is the PostgreSQL URL sunomi dev uses: DATABASE_URL when the test set one, else
-// the private cluster's, which sunomi dev logs as `msg="postgres ready" … url=…`.
-function devDatabaseURL(devLog) {
+// the private cluster's, which sunomi dev logs as `msg="postgres ready" … url=…` with its
+// password masked; the password itself is in the data directory's secrets.json, as an operator
+// would read it.
+function devDatabaseURL(devLog, dataDir) {
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
   const m = readFileSync(devLog, 'utf8').match(/msg="postgres ready".*?\burl=("(?:[^"\\]|\\.)*"|\S+)/);
   if (!m) fail(`no "postgres ready" line with the database URL in ${devLog}`);
-  return m[1].startsWith('"') ? JSON.parse(m[1]) : m[1];
+  const masked = m[1].startsWith('"') ? JSON.parse(m[1]) : m[1];
+  const { postgresPassword } = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8'));
+  return masked.replace(':xxxxx@', `:${encodeURIComponent(postgresPassword)}@`);
 }
 
 // audit runs axe-core's WCAG 2.1 A and AA rules on what the page shows and returns one line per
@@ -343,7 +347,7 @@ async function main() {
 
     step = 'operations page';
     // The operator grants the role, as README describes: `sunomi users set-role` on dev's database.
-    const databaseURL = devDatabaseURL(devLog);
+    const databaseURL = devDatabaseURL(devLog, dataDir);
     for (const name of [user, `${user}_b`]) execFileSync(BIN, ['users', 'set-role', name, 'moderator', '--database-url', databaseURL], { stdio: 'pipe' });
     await page.goto(`${base}/ops`); // a fresh load: the app asks /auth/me again and sees the role
     const agentsTable = page.getByRole('table', { name: 'Agents' });
