@@ -335,7 +335,6 @@ func (s *Server) toAPIVideo(r *http.Request, v store.Video) oapi.Video {
 		Tags:        v.Tags,
 		Visibility:  oapi.Visibility(v.Visibility),
 		Status:      oapi.VideoStatus(v.Status),
-		Screening:   oapi.Screening(v.Screening),
 		Owner:       oapi.Channel{Username: v.OwnerUsername, DisplayName: v.OwnerName},
 		CreatedAt:   v.CreatedAt,
 		UpdatedAt:   v.UpdatedAt,
@@ -359,6 +358,8 @@ func (s *Server) toAPIVideo(r *http.Request, v store.Video) oapi.Video {
 	if v.Playable() && mayWatch(r, v) {
 		out.Playback = s.playback(v)
 	}
+	screening := oapi.Screening(v.Screening)
+	out.Screening = &screening
 	out.Stats = oapi.Stats{Views: v.Views, Likes: v.Likes, Dislikes: v.Dislikes, Comments: v.Comments}
 	if len(v.ContentWarnings) > 0 {
 		out.ContentWarnings = &v.ContentWarnings

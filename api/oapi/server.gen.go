@@ -995,8 +995,8 @@ type Video struct {
 	// Rungs Renditions, e.g. ["1080p", "720p"].
 	Rungs *[]string `json:"rungs,omitempty"`
 
-	// Screening What the automated checks (perceptual hashes against removed videos, then the classifier) concluded about the video, once, when its transcoding job ended: `pending` until then, `passed`, or `held` (held for review; a moderator who approves or restricts it passes it). Until it is `passed`, the video's media (playlists, segments, poster, storyboard, captions) and `playback` are given to its owner and moderators only, whatever its visibility. Callers other than the owner and moderators only ever see `pending` or `passed`: a held video is hidden from them.
-	Screening  Screening   `json:"screening"`
+	// Screening Always present in this server's answers.
+	Screening  *Screening  `json:"screening,omitempty"`
 	Stats      Stats       `json:"stats"`
 	Status     VideoStatus `json:"status"`
 	Tags       []string    `json:"tags"`
