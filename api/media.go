@@ -227,15 +227,16 @@ func mediaType(rel string) string {
 	}
 }
 
-// cacheControl: public files of ready videos are cached for a long time (playlists for a
-// minute, in case the video is deleted or made private); a growing EVENT playlist must be
-// re-fetched; tokened media is private to the browser.
+// cacheControl: public files (of a screened, so published, video) are cached for a long time
+// (playlists for a minute, in case the video is deleted or made private); tokened media is
+// private to the browser; a playlist of a video still transcoding, which grows as chunks finish
+// and is played only by its owner and moderators, must be re-fetched every time.
 func cacheControl(rel string, public, ready bool) string {
 	switch {
+	case isPlaylist(rel) && !ready:
+		return "private, no-cache"
 	case !public:
 		return "private, max-age=300"
-	case isPlaylist(rel) && !ready:
-		return "no-cache"
 	case isPlaylist(rel):
 		return "public, max-age=60"
 	default:

@@ -134,6 +134,11 @@ func TestScreeningGatesMedia(t *testing.T) {
 			t.Errorf("%s played %v while the video is pending, want a master, a rendition and a segment", name, got)
 		}
 	}
+	// The owner's player re-reads the growing playlists of a video still transcoding.
+	master := e.must(http.StatusOK, "GET", e.apiVideo(id, owner.Token).Playback.MasterUrl, "", nil)
+	if got := master.header.Get("Cache-Control"); got != "private, no-cache" {
+		t.Errorf("master playlist of a video in flight: Cache-Control %q, want private, no-cache", got)
+	}
 
 	if err := e.srv.publisher.jobChanged(t.Context(), id, doneJob(id)); err != nil {
 		t.Fatal(err)
