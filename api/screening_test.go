@@ -232,3 +232,23 @@ func (e *env) transcodeScreened(owner, other oapi.Session, title, file string) s
 	}
 	return v
 }
+
+// TestScreeningHeldUntilReviewed: a video the classifier holds ends its job with screening
+// held, its media refused to others; a moderator who approves it has screened it, and anyone
+// plays it from then on.
+func TestScreeningHeldUntilReviewed(t *testing.T) {
+	e, stub := newClassifierEnv(t, false)
+	owner, other, mod := e.user("owner"), e.user("other"), e.moderator()
+	stub.set([]moderationLabel{{Name: "Explicit Nudity", Confidence: 97.4}}, 0, 0)
+	id := e.publishVideo(owner, "Held by the classifier", storyboardSprite)
+	if v := e.video(id); v.Screening != store.ScreeningHeld || v.Moderation != store.ModerationHeld {
+		t.Fatalf("screening %s, moderation %s; want both held", v.Screening, v.Moderation)
+	}
+	e.refusedToOthers(id, other, fakeLadderMedia)
+	if got := screeningOf(e.decide(mod, id, map[string]any{"action": "approve"})); got != oapi.ScreeningPassed {
+		t.Fatalf("screening %s after a moderator approved the video, want passed", got)
+	}
+	for _, rel := range append(e.watchAs(id, ""), layout.PosterFile) {
+		e.must(http.StatusOK, "GET", mediaPrefix+id+"/"+rel, "", nil)
+	}
+}
