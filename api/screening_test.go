@@ -10,7 +10,6 @@ import (
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/cluster/wire"
-	"github.com/sunomi/sunomi/internal/testmedia"
 	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage/layout"
 )
@@ -166,11 +165,7 @@ func TestScreeningHoldsReupload(t *testing.T) {
 	if testing.Short() {
 		t.Skip("transcodes two clips on a real farm")
 	}
-	original := testmedia.Generate(t, testmedia.CFR(reuploadSeconds, 1280, 720, 30, true))
-	copied := testmedia.Generate(t, testmedia.Spec{Name: "reupload-640x360-300k", Ext: "mp4", Args: []string{
-		"-i", original, "-vf", "scale=640:360", "-c:v", "libx264", "-preset", "veryfast", "-b:v", "300k",
-		"-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k",
-	}})
+	original, copied := reuploadClips(t)
 	e := newEnv(t, withFarm(1))
 	owner, other, mod := e.user("owner"), e.user("other"), e.moderator()
 
