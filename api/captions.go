@@ -126,7 +126,7 @@ func captionLabel(lang, source string) string {
 // mediaQuery is the query that media URLs of v need: a token unless serveMedia serves the
 // video's files to anyone.
 func (s *Server) mediaQuery(v store.Video) string {
-	if v.Visibility == store.Public && !v.Hidden() && (v.Status == store.StatusReady || v.Status == store.StatusProcessing) {
+	if openMedia(v) {
 		return ""
 	}
 	return "?token=" + s.mediaToken(v.ID, s.now().Add(s.cfg.MediaTTL).Truncate(time.Second))
@@ -141,7 +141,12 @@ func toAPICaption(v store.Video, c store.Caption, query string) oapi.Caption {
 	}
 }
 
-func (s *Server) toAPICaptions(v store.Video, tracks []store.Caption) []oapi.Caption {
+// toAPICaptions lists v's caption tracks for the caller of r: none to a caller who may not
+// watch the video yet (mayWatch), as their URLs carry the video's media token.
+func (s *Server) toAPICaptions(r *http.Request, v store.Video, tracks []store.Caption) []oapi.Caption {
+	if !mayWatch(r, v) {
+		tracks = nil
+	}
 	out := make([]oapi.Caption, 0, len(tracks))
 	query := ""
 	if len(tracks) > 0 {
@@ -164,7 +169,7 @@ func (s *Server) ListCaptions(w http.ResponseWriter, r *http.Request, id oapi.Vi
 		if err != nil {
 			return err
 		}
-		writePrivateJSON(w, oapi.CaptionList{Captions: s.toAPICaptions(v, tracks)})
+		writePrivateJSON(w, oapi.CaptionList{Captions: s.toAPICaptions(r, v, tracks)})
 		return nil
 	})
 }

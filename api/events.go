@@ -200,6 +200,24 @@ func (s *Server) streamProgress(ctx context.Context, conn *websocket.Conn, v sto
 	return s.streamCounts(ctx, conn, last, counts, user, signedIn)
 }
 
+// playableFor is ev.Playable as the follower may take it. The relay's event says whether the
+// farm can play the video; others than its owner and moderators may play it only once it has
+// passed screening, which its row says when the job's end is delivered (the relay records
+// the end, screening included, before it delivers it).
+func (s *Server) playableFor(ctx context.Context, ev oapi.ProgressEvent, v store.Video, user store.User, signedIn bool) (bool, error) {
+	if !ev.Playable || ownerOrModerator(v, user, signedIn) {
+		return ev.Playable, nil
+	}
+	if ev.Status != oapi.VideoStatusReady {
+		return false, nil
+	}
+	now, err := s.db.Video(ctx, v.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && now.Screened(), err
+}
+
 // followJob relays the job's progress, each event with the latest counts. It returns the last
 // event sent when the video is ready (ended false: the counts go on), or when it has failed or
 // gone (ended true).
@@ -217,6 +235,9 @@ func (s *Server) followJob(ctx context.Context, conn *websocket.Conn, v store.Vi
 				return last, true, errRelayClosed
 			}
 			ev.Counts = &stats
+			if ev.Playable, err = s.playableFor(ctx, ev, v, user, signedIn); err != nil {
+				return last, true, err
+			}
 			if err := wsjson.Write(ctx, conn, ev); err != nil {
 				return last, true, err
 			}

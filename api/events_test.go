@@ -267,6 +267,15 @@ func TestVideoEvents(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			r := results[name]
 			checkProgress(t, id, r.events, r.end)
+			if name == "owner" {
+				return
+			}
+			// Others may play the video only once it has passed screening, when its job ended.
+			for i, ev := range r.events {
+				if ev.Playable && ev.Status != oapi.VideoStatusReady {
+					t.Errorf("event %d: %s and playable for an anonymous follower of a video not screened yet", i, ev.Status)
+				}
+			}
 		})
 	}
 	if len(results["owner"].events) == 0 {

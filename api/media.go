@@ -28,18 +28,44 @@ import (
 // Media of a video is served under /media/{videoId}/… from the objects under
 // videos/{videoId}/hls/ (playlists, segments, poster, storyboard).
 //
-// Public videos have stable URLs that any cache may keep. Unlisted and private videos need a
-// token: "<expiry>.<HMAC of video id and expiry>", valid for every file of that one video until
-// it expires. Playlists are rewritten so that the URIs inside them carry the same token, which
-// lets any HLS player (hls.js, Safari, ffprobe, VLC) follow them without knowing about tokens.
+// Public videos that have passed screening have stable URLs that any cache may keep. The others
+// need a token: "<expiry>.<HMAC of video id and expiry>", valid for every file of that one video
+// until it expires. Playlists are rewritten so that the URIs inside them carry the same token,
+// which lets any HLS player (hls.js, Safari, ffprobe, VLC) follow them without knowing about
+// tokens.
+//
+// A token is handed out with the video's media URLs to whoever may watch it (mayWatch): before
+// the video has passed screening, that is its owner and moderators only, so the media of a
+// video still being transcoded — or held by the checks — reach nobody else, whatever its
+// visibility, and a re-upload of removed content is never served to its audience.
 
 const mediaPrefix = "/media/"
 
-// playback returns the URLs a player needs.
+// openMedia reports whether serveMedia serves v's files to anyone, without a token: a public
+// video that has passed screening (so it has been published) and is neither held nor removed.
+func openMedia(v store.Video) bool {
+	return v.Visibility == store.Public && !v.Hidden() && v.Screened()
+}
+
+// ownerOrModerator reports whether user is v's owner or a moderator: those see every video,
+// and its media before it has been screened.
+func ownerOrModerator(v store.Video, user store.User, signedIn bool) bool {
+	return signedIn && (user.ID == v.OwnerID || user.CanModerate())
+}
+
+// mayWatch reports whether the caller of r, who can see v, may be given its media URLs
+// (playback, poster, storyboard, captions): anyone once it has passed screening, before that
+// its owner and moderators only — they watch it while it transcodes and decide on its hold.
+func mayWatch(r *http.Request, v store.Video) bool {
+	user, signedIn := caller(r)
+	return v.Screened() || ownerOrModerator(v, user, signedIn)
+}
+
+// playback returns the URLs a player needs. The caller checks mayWatch.
 func (s *Server) playback(v store.Video) *oapi.Playback {
 	query := ""
 	var expires *time.Time
-	if v.Visibility != store.Public || v.Hidden() {
+	if !openMedia(v) {
 		exp := s.now().Add(s.cfg.MediaTTL).Truncate(time.Second)
 		query = "?token=" + s.mediaToken(v.ID, exp)
 		expires = &exp
@@ -77,6 +103,11 @@ func (s *Server) validMediaToken(videoID, token string) bool {
 	return hmac.Equal([]byte(sig), []byte(s.mediaSignature(videoID, exp)))
 }
 
+// errMediaToken answers for media served only with a token (not public, or not screened yet)
+// requested without a valid one.
+var errMediaToken = &httpError{status: http.StatusForbidden, code: codeForbidden,
+	message: "this media needs a valid, unexpired token; reload the video to get a new one"}
+
 // errNoSuchMediaFile answers for a media file that does not exist or may not be served.
 var errNoSuchMediaFile = &httpError{status: http.StatusNotFound, code: codeNotFound, message: "no such media file"}
 
@@ -98,10 +129,10 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
 			return orNotFound(err, errNoSuchMediaFile)
 		}
 		token := r.URL.Query().Get("token")
-		public := v.Visibility == store.Public && !v.Hidden() && (v.Status == store.StatusReady || v.Status == store.StatusProcessing)
+		public := openMedia(v)
 		if !public {
 			if token == "" || !s.validMediaToken(v.ID, token) {
-				return &httpError{status: http.StatusForbidden, code: codeForbidden, message: "this media needs a valid, unexpired token; reload the video to get a new one"}
+				return errMediaToken
 			}
 			if v.Status == store.StatusRemoved {
 				return errNoSuchMediaFile
@@ -196,15 +227,16 @@ func mediaType(rel string) string {
 	}
 }
 
-// cacheControl: public files of ready videos are cached for a long time (playlists for a
-// minute, in case the video is deleted or made private); a growing EVENT playlist must be
-// re-fetched; tokened media is private to the browser.
+// cacheControl: public files (of a screened, so published, video) are cached for a long time
+// (playlists for a minute, in case the video is deleted or made private); tokened media is
+// private to the browser; a playlist of a video still transcoding, which grows as chunks finish
+// and is played only by its owner and moderators, must be re-fetched every time.
 func cacheControl(rel string, public, ready bool) string {
 	switch {
+	case isPlaylist(rel) && !ready:
+		return "private, no-cache"
 	case !public:
 		return "private, max-age=300"
-	case isPlaylist(rel) && !ready:
-		return "no-cache"
 	case isPlaylist(rel):
 		return "public, max-age=60"
 	default:

@@ -942,6 +942,18 @@ func TestJudgeLabels(t *testing.T) {
 // the three frames a match needs.
 const reuploadSeconds = 12
 
+// reuploadClips generates a clip and the same clip re-encoded at a quarter of the pixels and a
+// fifth of the bitrate, as a re-upload of removed content would be.
+func reuploadClips(t *testing.T) (original, copied string) {
+	t.Helper()
+	original = testmedia.Generate(t, testmedia.CFR(reuploadSeconds, 1280, 720, 30, true))
+	copied = testmedia.Generate(t, testmedia.Spec{Name: "reupload-640x360-300k", Ext: "mp4", Args: []string{
+		"-i", original, "-vf", "scale=640:360", "-c:v", "libx264", "-preset", "veryfast", "-b:v", "300k",
+		"-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k",
+	}})
+	return original, copied
+}
+
 // TestReuploadCaughtThroughFarm runs the whole path: the farm transcodes a clip and publishes
 // its phash.json, a moderator removes it, and the same clip re-encoded at a quarter of the
 // pixels and a fifth of the bitrate is held as it is published; an unrelated clip is not.
@@ -949,11 +961,7 @@ func TestReuploadCaughtThroughFarm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("transcodes three clips on a real farm")
 	}
-	original := testmedia.Generate(t, testmedia.CFR(reuploadSeconds, 1280, 720, 30, true))
-	copied := testmedia.Generate(t, testmedia.Spec{Name: "reupload-640x360-300k", Ext: "mp4", Args: []string{
-		"-i", original, "-vf", "scale=640:360", "-c:v", "libx264", "-preset", "veryfast", "-b:v", "300k",
-		"-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k",
-	}})
+	original, copied := reuploadClips(t)
 	different := testmedia.Generate(t, testmedia.Spec{Name: fmt.Sprintf("mandelbrot-%ds-640x360", reuploadSeconds), Ext: "mp4", Args: []string{
 		"-f", "lavfi", "-i", fmt.Sprintf("mandelbrot=size=640x360:rate=30,trim=duration=%d", reuploadSeconds),
 		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",

@@ -35,7 +35,8 @@ const publishClaimTTL = time.Minute
 // published, and the caller learns the outcome by trying again later.
 var errPublishing = errors.New("the video is being published by another replica")
 
-// publisher takes videos whose job ended to ready (screened) or failed, once.
+// publisher takes videos whose job ended to ready, with their screening passed or held, or to
+// failed, once.
 type publisher struct {
 	db        *store.Store
 	blobs     storage.Store
@@ -101,8 +102,9 @@ func (p *publisher) publish(ctx context.Context, videoID, jobID string) error {
 	if err != nil {
 		return fmt.Errorf("read the published ladder: %w", err)
 	}
-	// The automated checks run before the video becomes visible, so a video they hold is never
-	// public, not even for a moment.
+	// Until MarkReady records the checks' verdict (the video's screening), its media reach
+	// nobody but its owner and moderators, even while it transcodes: a video the checks hold
+	// is never served to anyone else, not even for a moment.
 	if err := p.screen(ctx, videoID, &pub); err != nil {
 		return fmt.Errorf("screen the published video: %w", err)
 	}

@@ -159,7 +159,7 @@ func (s *Server) GetVideo(w http.ResponseWriter, r *http.Request, id oapi.VideoI
 			rating := ratingName(watch.Rating)
 			out.MyRating = &rating
 		}
-		captions := s.toAPICaptions(v, watch.Captions)
+		captions := s.toAPICaptions(r, v, watch.Captions)
 		out.Captions = &captions
 		writePrivateJSON(w, out)
 		return nil
@@ -322,8 +322,11 @@ func (s *Server) DeleteVideo(w http.ResponseWriter, r *http.Request, id oapi.Vid
 	})
 }
 
-// toAPIVideo renders a video for the caller of r, with playback URLs once it can be played.
-// Its moderation state is shown to the owner and moderators only.
+// toAPIVideo renders a video for the caller of r, with playback URLs once it can be played and
+// the caller may watch it (before it has passed screening, its owner and moderators only). Its
+// screening state is shown to everyone: others can only ever see pending or passed, as a video
+// the checks held is hidden from them. Its moderation state is shown to the owner and
+// moderators only.
 func (s *Server) toAPIVideo(r *http.Request, v store.Video) oapi.Video {
 	out := oapi.Video{
 		Id:          v.ID,
@@ -352,14 +355,16 @@ func (s *Server) toAPIVideo(r *http.Request, v store.Video) oapi.Video {
 	if len(v.Rungs) > 0 {
 		out.Rungs = &v.Rungs
 	}
-	if v.Playable() {
+	if v.Playable() && mayWatch(r, v) {
 		out.Playback = s.playback(v)
 	}
+	screening := oapi.Screening(v.Screening)
+	out.Screening = &screening
 	out.Stats = oapi.Stats{Views: v.Views, Likes: v.Likes, Dislikes: v.Dislikes, Comments: v.Comments}
 	if len(v.ContentWarnings) > 0 {
 		out.ContentWarnings = &v.ContentWarnings
 	}
-	if user, ok := caller(r); ok && (user.ID == v.OwnerID || user.CanModerate()) {
+	if user, ok := caller(r); ownerOrModerator(v, user, ok) {
 		out.Moderation = moderationOf(v)
 	}
 	return out

@@ -223,6 +223,27 @@ func (e ReportRequestTargetType) Valid() bool {
 	}
 }
 
+// Defines values for Screening.
+const (
+	ScreeningHeld    Screening = "held"
+	ScreeningPassed  Screening = "passed"
+	ScreeningPending Screening = "pending"
+)
+
+// Valid indicates whether the value is a known member of the Screening enum.
+func (e Screening) Valid() bool {
+	switch e {
+	case ScreeningHeld:
+		return true
+	case ScreeningPassed:
+		return true
+	case ScreeningPending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UploadMethod.
 const (
 	Multipart UploadMethod = "multipart"
@@ -751,7 +772,7 @@ type ProgressEvent struct {
 	// EtaSeconds Estimated seconds left; absent until it can be estimated.
 	EtaSeconds *float64 `json:"etaSeconds,omitempty"`
 
-	// Playable True once the video can be watched (before the job ends).
+	// Playable True once the follower can watch the video: its owner and moderators before the job ends, others once it has passed screening.
 	Playable bool        `json:"playable"`
 	Progress Progress    `json:"progress"`
 	Status   VideoStatus `json:"status"`
@@ -850,6 +871,9 @@ type ReportRequestReason string
 
 // ReportRequestTargetType defines model for ReportRequest.TargetType.
 type ReportRequestTargetType string
+
+// Screening What the automated checks (perceptual hashes against removed videos, then the classifier) concluded about the video, once, when its transcoding job ended: `pending` until then, `passed`, or `held` (held for review; a moderator who approves or restricts it passes it). Until it is `passed`, the video's media (playlists, segments, poster, storyboard, captions) and `playback` are given to its owner and moderators only, whatever its visibility. Callers other than the owner and moderators only ever see `pending` or `passed`: a held video is hidden from them.
+type Screening string
 
 // Session defines model for Session.
 type Session struct {
@@ -960,14 +984,19 @@ type Video struct {
 	Id            string  `json:"id"`
 
 	// Moderation Shown to the owner and moderators only.
-	Moderation  *Moderation `json:"moderation,omitempty"`
-	MyRating    *Rating     `json:"myRating,omitempty"`
-	Owner       Channel     `json:"owner"`
-	Playback    *Playback   `json:"playback,omitempty"`
-	PublishedAt *time.Time  `json:"publishedAt,omitempty"`
+	Moderation *Moderation `json:"moderation,omitempty"`
+	MyRating   *Rating     `json:"myRating,omitempty"`
+	Owner      Channel     `json:"owner"`
+
+	// Playback Absent until the video is playable, and for callers other than its owner and moderators until it has passed screening.
+	Playback    *Playback  `json:"playback,omitempty"`
+	PublishedAt *time.Time `json:"publishedAt,omitempty"`
 
 	// Rungs Renditions, e.g. ["1080p", "720p"].
-	Rungs      *[]string   `json:"rungs,omitempty"`
+	Rungs *[]string `json:"rungs,omitempty"`
+
+	// Screening Always present in this server's answers.
+	Screening  *Screening  `json:"screening,omitempty"`
 	Stats      Stats       `json:"stats"`
 	Status     VideoStatus `json:"status"`
 	Tags       []string    `json:"tags"`

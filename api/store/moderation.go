@@ -210,6 +210,11 @@ func (s *Store) Decide(ctx context.Context, d Decision) (Video, error) {
 		if err != nil {
 			return err
 		}
+		if d.Action != ActionRemove {
+			if err := passHeldScreening(ctx, tx, d.VideoID); err != nil {
+				return err
+			}
+		}
 		if reinstate {
 			if _, err := tx.Exec(ctx, `DELETE FROM removed_frame_hashes WHERE video_id = $1`, d.VideoID); err != nil {
 				return err

@@ -82,3 +82,28 @@ func (s *Store) ReleasePublish(ctx context.Context, id, token string) error {
 		WHERE id = $1 AND publish_claim = $2`, id, token)
 	return err
 }
+
+// Screening states: what the automated checks concluded about a video (Video.Screening).
+const (
+	// ScreeningPending: not checked yet (its job has not ended). Its media are served to its
+	// owner and moderators only.
+	ScreeningPending = "pending"
+	// ScreeningPassed: checked and found clean, or held and then approved or restricted by a
+	// moderator; its media are served as its visibility says.
+	ScreeningPassed = "passed"
+	// ScreeningHeld: the checks held it for review (a match with a removed video, or a
+	// classifier label over the hold threshold).
+	ScreeningHeld = "held"
+)
+
+// Screened reports whether the video's media may be served to callers other than its owner and
+// moderators (as far as screening goes; visibility and moderation still apply).
+func (v Video) Screened() bool { return v.Screening == ScreeningPassed }
+
+// passHeldScreening records a moderator's review as the screening a held video lacked: a
+// moderator who approves or restricts it has seen it, so its media may be served to others.
+// A video still pending keeps waiting for the automated checks.
+func passHeldScreening(ctx context.Context, tx pgx.Tx, id string) error {
+	_, err := tx.Exec(ctx, `UPDATE videos SET screening = 'passed' WHERE id = $1 AND screening = 'held'`, id)
+	return err
+}

@@ -61,6 +61,9 @@ type Video struct {
 	ContentWarnings []string
 	// PlayableAt is when the farm first reported the video's master playlist written.
 	PlayableAt *time.Time
+	// Screening is what the automated checks concluded: ScreeningPending until the publisher
+	// ran them, then ScreeningPassed or ScreeningHeld.
+	Screening string
 	// SubmitDueAt is set while the video's job is yet to be submitted to the farm (the
 	// outbox): when it may next be tried.
 	SubmitDueAt *time.Time
@@ -88,7 +91,7 @@ const videoColumns = `v.id, v.owner_id, u.username, u.display_name, u.avatar_url
 	v.storyboard_key, v.job_id, v.source_filename, v.source_size, v.upload_id, v.part_size,
 	v.created_at, v.updated_at, v.published_at, v.view_count, v.like_count, v.dislike_count,
 	v.comment_count, v.moderation, v.held_reason, v.held_at, v.content_warnings, v.playable_at,
-	v.submit_due_at`
+	v.submit_due_at, v.screening`
 
 const videoFrom = ` FROM videos v JOIN users u ON u.id = v.owner_id `
 
@@ -99,7 +102,7 @@ func videoDest(v *Video) []any {
 		&v.Rungs, &v.PosterKey, &v.StoryboardKey, &v.JobID, &v.SourceFilename, &v.SourceSize,
 		&v.UploadID, &v.PartSize, &v.CreatedAt, &v.UpdatedAt, &v.PublishedAt, &v.Views, &v.Likes,
 		&v.Dislikes, &v.Comments, &v.Moderation, &v.HeldReason, &v.HeldAt, &v.ContentWarnings, &v.PlayableAt,
-		&v.SubmitDueAt}
+		&v.SubmitDueAt, &v.Screening}
 }
 
 func scanVideo(row pgx.Row) (Video, error) {
@@ -300,7 +303,9 @@ type Published struct {
 	ContentWarnings []string
 }
 
-// MarkReady publishes a video whose job finished. Only a video still in flight changes, so a
+// MarkReady publishes a video whose job finished, with the automated checks' verdict: held
+// (and held for review) when p has a hold reason, passed otherwise, in the one UPDATE, so no
+// reader ever sees a ready video whose screening is still pending. Only a video still in flight changes, so a
 // late or repeated notice never resurrects a deleted or failed video; it reports whether the
 // video changed.
 func (s *Store) MarkReady(ctx context.Context, id string, p Published) (bool, error) {
@@ -317,7 +322,8 @@ func (s *Store) MarkReady(ctx context.Context, id string, p Published) (bool, er
 				WHEN cardinality($7::text[]) > 0 AND moderation = 'ok' THEN 'restricted' ELSE moderation END,
 			held_reason = CASE WHEN $6 <> '' THEN $6 ELSE held_reason END,
 			held_at = CASE WHEN $6 <> '' THEN now() ELSE held_at END,
-			content_warnings = CASE WHEN cardinality($7::text[]) > 0 THEN $7 ELSE content_warnings END
+			content_warnings = CASE WHEN cardinality($7::text[]) > 0 THEN $7 ELSE content_warnings END,
+			screening = CASE WHEN $6 <> '' THEN 'held' ELSE 'passed' END
 		WHERE id = $1 AND status IN ('queued', 'processing')`,
 		id, p.DurationSeconds, p.Rungs, p.PosterKey, p.StoryboardKey, p.HeldReason, p.ContentWarnings)
 	return tag.RowsAffected() == 1, err

@@ -255,6 +255,13 @@ export interface paths {
          *     use S3 multipart (`method: multipart`): ask for part URLs with
          *     `POST /uploads/{videoId}/parts`, PUT each part, and to resume after an interruption read
          *     `GET /uploads/{videoId}` to see which parts are stored. Then complete.
+         *
+         *     Every URL accepts exactly the declared bytes (of the file, or of the part): local
+         *     storage refuses a larger body with 413, S3 any other length with 403. Completing moves
+         *     the file where no upload URL writes, so nothing uploaded after completion is used.
+         *     Each user may have a few uploads in progress and upload so many declared bytes a day
+         *     (429, with Retry-After for the daily quota; 413 for a file larger than the whole daily
+         *     quota); uploads not completed within a day are deleted.
          */
         post: operations["createUpload"];
         delete?: never;
@@ -454,7 +461,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Use the uploaded image as the caller's avatar (it is checked to be an image). */
+        /**
+         * Use the uploaded image as the caller's avatar (it is checked to be an image).
+         * @description The checked image is stored under a name made of its content hash, which is what
+         *     `avatarUrl` serves (cached for a year); the upload URL never writes it.
+         */
         post: operations["completeAvatarUpload"];
         delete?: never;
         options?: never;
@@ -909,6 +920,11 @@ export interface components {
         Visibility: "public" | "unlisted" | "private";
         /** @enum {string} */
         VideoStatus: "uploading" | "queued" | "processing" | "ready" | "failed" | "removed";
+        /**
+         * @description What the automated checks (perceptual hashes against removed videos, then the classifier) concluded about the video, once, when its transcoding job ended: `pending` until then, `passed`, or `held` (held for review; a moderator who approves or restricts it passes it). Until it is `passed`, the video's media (playlists, segments, poster, storyboard, captions) and `playback` are given to its owner and moderators only, whatever its visibility. Callers other than the owner and moderators only ever see `pending` or `passed`: a held video is hidden from them.
+         * @enum {string}
+         */
+        Screening: "pending" | "passed" | "held";
         CreateUploadRequest: {
             title: string;
             description?: string;
@@ -989,6 +1005,8 @@ export interface components {
             tags: string[];
             visibility: components["schemas"]["Visibility"];
             status: components["schemas"]["VideoStatus"];
+            /** @description Always present in this server's answers. */
+            screening?: components["schemas"]["Screening"];
             /** @description Why transcoding failed */
             failureReason?: string;
             /** Format: double */
@@ -996,6 +1014,7 @@ export interface components {
             /** @description Renditions, e.g. ["1080p", "720p"]. */
             rungs?: string[];
             owner: components["schemas"]["Channel"];
+            /** @description Absent until the video is playable, and for callers other than its owner and moderators until it has passed screening. */
             playback?: components["schemas"]["Playback"];
             stats: components["schemas"]["Stats"];
             myRating?: components["schemas"]["Rating"];
@@ -1037,7 +1056,7 @@ export interface components {
              * @description Estimated seconds left; absent until it can be estimated.
              */
             etaSeconds?: number;
-            /** @description True once the video can be watched (before the job ends). */
+            /** @description True once the follower can watch the video: its owner and moderators before the job ends, others once it has passed screening. */
             playable: boolean;
             /** @description The failure reason */
             error?: string;
@@ -1729,6 +1748,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["TooLarge"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     getUpload: {
