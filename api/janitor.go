@@ -32,6 +32,10 @@ func (s *Server) prune(ctx context.Context) error {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("roll up views: %w", err))
 	}
-	s.log.Debug("pruned expired rows", "rate_limits", hits, "views", views)
+	sessions, err := s.db.PruneSessions(ctx)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("prune sessions: %w", err))
+	}
+	s.log.Debug("pruned expired rows", "rate_limits", hits, "views", views, "sessions", sessions)
 	return errors.Join(errs...)
 }

@@ -301,3 +301,30 @@ func TestSpentTokensAreForgotten(t *testing.T) {
 		t.Errorf("%d spent refresh tokens kept, want 1 (the one spent now)", spent)
 	}
 }
+
+// TestEndedSessionsArePruned: the janitor deletes revoked and expired sessions with their
+// refresh tokens, not only when their user signs in again; live sessions stay.
+func TestEndedSessionsArePruned(t *testing.T) {
+	e := newEnv(t)
+	name := e.user("leaver").User.Username
+	laptop, ls := e.signedIn(name)
+	e.mustRefresh(laptop)
+	if r := laptop.post(e.URL+"/api/v1/auth/logout", ls.Token, nil); r.status != http.StatusNoContent {
+		t.Fatalf("logout: status %d: %s", r.status, r.body)
+	}
+	phone, _ := e.signedIn(e.user("stayer").User.Username)
+	idle := sessionOf(t, e.user("idle").Token)
+	if _, err := e.db.Pool().Exec(t.Context(), `UPDATE sessions SET expires_at = now() - interval '1 minute' WHERE id = $1`, idle); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.prune(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.sqlCount(`SELECT count(*) FROM sessions WHERE revoked_at IS NOT NULL OR expires_at < now()`); n != 0 {
+		t.Errorf("%d ended sessions left after pruning, want 0", n)
+	}
+	if n := e.sqlCount(`SELECT count(*) FROM refresh_tokens r WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.id = r.session_id)`); n != 0 {
+		t.Errorf("%d refresh tokens of pruned sessions left", n)
+	}
+	e.mustRefresh(phone) // the live session still works
+}

@@ -165,3 +165,17 @@ func (s *Store) TakeLoginCode(ctx context.Context, codeHash []byte) (userID int6
 	}
 	return userID, nonceHash, notFound(err)
 }
+
+// PruneSessions deletes the sessions that have ended — revoked, or idle past their expiry —
+// with their refresh tokens, and login codes past their minute: a user who never signs in
+// again would otherwise keep them forever.
+func (s *Store) PruneSessions(ctx context.Context) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE revoked_at IS NOT NULL OR expires_at < now()`)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := s.pool.Exec(ctx, `DELETE FROM login_codes WHERE expires_at < now()`); err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}
