@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { partCountOf, partRange, progressPercent, remainingParts, Uploader, type PutFn, type UploadServer } from './uploader';
+import { partCountOf, partRange, progressPercent, putErrorMessage, remainingParts, Uploader, type PutFn, type UploadServer } from './uploader';
 import type { Upload } from '../api/client';
 
 describe('upload math', () => {
@@ -113,5 +113,18 @@ describe('Uploader', () => {
     fail = false;
     await u.start();
     expect(u.state).toBe('done');
+  });
+});
+
+describe('putErrorMessage', () => {
+  it("shows the storage's reason, whichever shape it comes in", () => {
+    expect(putErrorMessage(413, '{"error":"this upload URL accepts at most the 10 bytes declared for it"}')).toBe(
+      'this upload URL accepts at most the 10 bytes declared for it',
+    );
+    expect(putErrorMessage(403, '{"error":{"code":"forbidden","message":"expired"}}')).toBe('expired');
+  });
+  it('falls back to the status when the body says nothing readable', () => {
+    expect(putErrorMessage(403, '<Error><Code>SignatureDoesNotMatch</Code></Error>')).toBe('upload failed: 403');
+    expect(putErrorMessage(500, '{"error":{}}')).toBe('upload failed: 500');
   });
 });

@@ -39,6 +39,21 @@ export function progressPercent(storedBytes: number, inFlightBytes: number, size
 
 export type PutFn = (url: string, body: Blob, onProgress: (loaded: number) => void, signal: AbortSignal) => Promise<void>;
 
+/**
+ * putErrorMessage says why a PUT failed: the API answers `{"error": {"message": …}}`, the local
+ * storage backend `{"error": "…"}` (e.g. 413 past the declared size); anything else gets the status.
+ */
+export function putErrorMessage(status: number, body: string): string {
+  try {
+    const err = JSON.parse(body)?.error;
+    const msg = typeof err === 'string' ? err : err?.message;
+    if (typeof msg === 'string' && msg !== '') return msg;
+  } catch {
+    /* not JSON: S3's XML, a proxy's HTML page */
+  }
+  return `upload failed: ${status}`;
+}
+
 /** xhrPut PUTs body to url with upload progress (fetch has no upload progress events). */
 export const xhrPut: PutFn = (url, body, onProgress, signal) =>
   new Promise((resolve, reject) => {
@@ -50,13 +65,7 @@ export const xhrPut: PutFn = (url, body, onProgress, signal) =>
         onProgress(body.size);
         resolve();
       } else {
-        let msg = `upload failed: ${xhr.status}`;
-        try {
-          msg = JSON.parse(xhr.responseText)?.error?.message ?? msg;
-        } catch {
-          /* not JSON */
-        }
-        reject(new Error(msg));
+        reject(new Error(putErrorMessage(xhr.status, xhr.responseText)));
       }
     };
     xhr.onerror = () => reject(new Error('the connection failed during the upload'));
