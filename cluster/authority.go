@@ -30,20 +30,14 @@ var errNoAgent = errors.New("the request names no agent: agents report as themse
 
 // attemptAuthority checks that the caller may report on the attempt as agent.
 func (n *Node) attemptAuthority(ctx context.Context, agent string, ref wire.AttemptRef) error {
-	if agent == "" {
-		return errNoAgent
-	}
-	if err := actingAgent(ctx, agent); err != nil {
+	if err := actingAs(ctx, agent); err != nil {
 		return err
 	}
 	at, ok := n.fsm.Attempt(ref.Task, ref.Attempt)
 	if !ok {
 		return fmt.Errorf("attempt %d of task %q: %w", ref.Attempt, ref.Task, scheduler.ErrNotFound)
 	}
-	if at.Agent != agent {
-		return fmt.Errorf("attempt %d of task %q is leased to agent %q, not %q: %w", ref.Attempt, ref.Task, at.Agent, agent, scheduler.ErrNotYourAttempt)
-	}
-	return nil
+	return leasedTo(at, ref, agent)
 }
 
 // heartbeatAuthority checks that a heartbeat comes from the agent it names
@@ -51,16 +45,32 @@ func (n *Node) attemptAuthority(ctx context.Context, agent string, ref wire.Atte
 // does not know are left to the handler, which tells the agent to abandon
 // them.
 func (n *Node) heartbeatAuthority(ctx context.Context, hb wire.Heartbeat) error {
-	if hb.Agent == "" {
-		return errNoAgent
-	}
-	if err := actingAgent(ctx, hb.Agent); err != nil {
+	if err := actingAs(ctx, hb.Agent); err != nil {
 		return err
 	}
 	for _, ref := range hb.Attempts {
-		if at, ok := n.fsm.Attempt(ref.Task, ref.Attempt); ok && at.Agent != hb.Agent {
-			return fmt.Errorf("attempt %d of task %q is leased to agent %q, not %q: %w", ref.Attempt, ref.Task, at.Agent, hb.Agent, scheduler.ErrNotYourAttempt)
+		if at, ok := n.fsm.Attempt(ref.Task, ref.Attempt); ok {
+			if err := leasedTo(at, ref, hb.Agent); err != nil {
+				return err
+			}
 		}
+	}
+	return nil
+}
+
+// actingAs checks that a request names its agent and that the caller may
+// act as it.
+func actingAs(ctx context.Context, agent string) error {
+	if agent == "" {
+		return errNoAgent
+	}
+	return actingAgent(ctx, agent)
+}
+
+// leasedTo refuses an attempt leased to another agent than agent.
+func leasedTo(at scheduler.Attempt, ref wire.AttemptRef, agent string) error {
+	if at.Agent != agent {
+		return fmt.Errorf("attempt %d of task %q is leased to agent %q, not %q: %w", ref.Attempt, ref.Task, at.Agent, agent, scheduler.ErrNotYourAttempt)
 	}
 	return nil
 }
