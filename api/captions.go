@@ -129,7 +129,7 @@ func (s *Server) mediaQuery(v store.Video) string {
 	if openMedia(v) {
 		return ""
 	}
-	return "?token=" + s.mediaToken(v.ID, s.now().Add(s.cfg.MediaTTL).Truncate(time.Second))
+	return "?token=" + s.mediaToken(v.ID, s.now().Add(s.cfg.MediaTTL).Truncate(time.Second), screenedScope)
 }
 
 func toAPICaption(v store.Video, c store.Caption, query string) oapi.Caption {

@@ -28,11 +28,13 @@ import (
 //
 //	{"ModerationLabels": [{"Name": "Violence", "ParentName": "", "Confidence": 97.5}, …]}
 //
-// The frames are the poster and the storyboard sprite the pipeline already made: one request
-// covers a frame of every part of the video without decoding anything here.
+// The frames are images the pipeline already made, so nothing is decoded here: while the video
+// transcodes, the thumbnails of each chunk as it is screened (a few per request); when its job
+// ends, the poster and the storyboard sprite, one request covering a frame of every part of
+// the video.
 
-// classifierImages are the files of a video's output sent to the classifier.
-var classifierImages = []string{layout.PosterFile, layout.StoryboardImage}
+// publishedImages are the files of a finished video's output sent to the classifier.
+var publishedImages = []string{layout.PosterFile, layout.StoryboardImage}
 
 // maxClassifierImage skips larger images: Rekognition takes at most 5 MB of image bytes.
 const maxClassifierImage = 5 << 20
@@ -87,18 +89,20 @@ func (c *classifier) Close(context.Context) error {
 // errNoFrames means the video has neither poster nor storyboard to classify.
 var errNoFrames = errors.New("no frames to classify")
 
-// classify asks the classifier about a video and applies its labels to p: those at or above
-// WarnAt become content warnings, those at or above HoldAt hold the video. When the
-// classifier fails, the video is held only if FailClosed says so; either way it is not lost,
-// and the error is logged. A nil classifier (none configured) changes nothing.
-func (c *classifier) classify(ctx context.Context, videoID string, p *store.Published) {
+// classify asks the classifier about images of a video's output (relative to its HLS prefix)
+// and applies its labels to p: those at or above WarnAt become content warnings, those at or
+// above HoldAt hold the video. When the classifier fails, the video is held only if
+// FailClosed says so; either way it is not lost, the error is logged and returned (a video
+// in flight waits for a classifier that answers). A nil classifier (none configured) changes
+// nothing.
+func (c *classifier) classify(ctx context.Context, videoID string, images []string, p *store.Published) error {
 	if c == nil {
-		return
+		return nil
 	}
-	labels, err := c.call(ctx, videoID)
+	labels, err := c.call(ctx, videoID, images)
 	if errors.Is(err, errNoFrames) {
 		c.log.Debug("no frames for the classifier", "video_id", videoID)
-		return
+		return nil
 	}
 	if err != nil {
 		if c.cfg.FailClosed {
@@ -107,7 +111,7 @@ func (c *classifier) classify(ctx context.Context, videoID string, p *store.Publ
 		} else {
 			c.log.Warn("classifier failed; video published unchecked", "video_id", videoID, "error", err)
 		}
-		return
+		return err
 	}
 	warnings, hold := c.judgeLabels(labels)
 	for _, w := range warnings {
@@ -119,6 +123,7 @@ func (c *classifier) classify(ctx context.Context, videoID string, p *store.Publ
 		c.log.Info("classifier held a video", "video_id", videoID, "reason", hold)
 		p.HeldReason = joinReasons(p.HeldReason, hold)
 	}
+	return nil
 }
 
 // judgeLabels turns a classifier's labels into content warnings (label names, at most 10 of
@@ -146,10 +151,10 @@ func (c *classifier) judgeLabels(labels []moderationLabel) (warnings []string, h
 	return warnings, hold
 }
 
-// call sends the video's frames and returns the labels, within Timeout.
-func (c *classifier) call(ctx context.Context, videoID string) ([]moderationLabel, error) {
+// call sends images of the video's output and returns the labels, within Timeout.
+func (c *classifier) call(ctx context.Context, videoID string, images []string) ([]moderationLabel, error) {
 	req := classifierRequest{VideoID: videoID}
-	for _, name := range classifierImages {
+	for _, name := range images {
 		data, err := c.readImage(ctx, layout.Ladder(videoID, name))
 		if errors.Is(err, storage.ErrNotFound) {
 			continue

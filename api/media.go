@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,13 +62,15 @@ func mayWatch(r *http.Request, v store.Video) bool {
 	return v.Screened() || ownerOrModerator(v, user, signedIn)
 }
 
-// playback returns the URLs a player needs. The caller checks mayWatch.
-func (s *Server) playback(v store.Video) *oapi.Playback {
+// playback returns the URLs a player needs. The caller checks mayWatch; whole says the caller
+// is the owner or a moderator, who watch all that is transcoded of a video in flight, not only
+// what was screened.
+func (s *Server) playback(v store.Video, whole bool) *oapi.Playback {
 	query := ""
 	var expires *time.Time
-	if !openMedia(v) {
+	if scope := viewerScope(whole); !openMedia(v) || (whole && v.InFlight()) {
 		exp := s.now().Add(s.cfg.MediaTTL).Truncate(time.Second)
-		query = "?token=" + s.mediaToken(v.ID, exp)
+		query = "?token=" + s.mediaToken(v.ID, exp, scope)
 		expires = &exp
 	}
 	base := mediaPrefix + v.ID + "/"
@@ -79,8 +82,30 @@ func (s *Server) playback(v store.Video) *oapi.Playback {
 	return p
 }
 
-func (s *Server) mediaToken(videoID string, exp time.Time) string {
+// A media token's scope: what of a video still transcoding it opens.
+type tokenScope string
+
+const (
+	// screenedScope opens what was screened so far (all of a published video).
+	screenedScope tokenScope = ""
+	// wholeScope, the owner's and moderators', opens everything transcoded so far.
+	wholeScope tokenScope = "whole"
+)
+
+func viewerScope(whole bool) tokenScope {
+	if whole {
+		return wholeScope
+	}
+	return screenedScope
+}
+
+// mediaToken is "<expiry>.<signature>" for the screened scope and
+// "<expiry>.<scope>.<signature>" for another: the scope is signed with the rest.
+func (s *Server) mediaToken(videoID string, exp time.Time, scope tokenScope) string {
 	e := strconv.FormatInt(exp.Unix(), 10)
+	if scope != screenedScope {
+		e += "." + string(scope)
+	}
 	return e + "." + s.mediaSignature(videoID, e)
 }
 
@@ -90,17 +115,22 @@ func (s *Server) mediaSignature(videoID, exp string) string {
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:18])
 }
 
-// validMediaToken checks a token for videoID.
-func (s *Server) validMediaToken(videoID, token string) bool {
-	exp, sig, ok := strings.Cut(token, ".")
-	if !ok {
-		return false
+// validMediaToken checks a token for videoID and returns its scope.
+func (s *Server) validMediaToken(videoID, token string) (tokenScope, bool) {
+	i := strings.LastIndexByte(token, '.')
+	if i < 0 {
+		return "", false
 	}
+	signed, sig := token[:i], token[i+1:]
+	exp, scope, _ := strings.Cut(signed, ".")
 	unix, err := strconv.ParseInt(exp, 10, 64)
 	if err != nil || s.now().After(time.Unix(unix, 0)) {
-		return false
+		return "", false
 	}
-	return hmac.Equal([]byte(sig), []byte(s.mediaSignature(videoID, exp)))
+	if scope := tokenScope(scope); scope == screenedScope || scope == wholeScope {
+		return scope, hmac.Equal([]byte(sig), []byte(s.mediaSignature(videoID, signed)))
+	}
+	return "", false
 }
 
 // errMediaToken answers for media served only with a token (not public, or not screened yet)
@@ -129,9 +159,13 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
 			return orNotFound(err, errNoSuchMediaFile)
 		}
 		token := r.URL.Query().Get("token")
+		scope, valid := screenedScope, false
+		if token != "" {
+			scope, valid = s.validMediaToken(v.ID, token)
+		}
 		public := openMedia(v)
 		if !public {
-			if token == "" || !s.validMediaToken(v.ID, token) {
+			if !valid {
 				return errMediaToken
 			}
 			if v.Status == store.StatusRemoved {
@@ -140,6 +174,9 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
 		}
 		if lang, file, ok := subtitleFile(rel); ok {
 			return s.serveSubtitles(w, r, v, lang, file, public, token)
+		}
+		if v.InFlight() && !(valid && scope == wholeScope) {
+			return s.serveScreened(w, r, v, rel, public, token)
 		}
 		return s.serveFile(w, r, v, rel, public, token)
 	})
@@ -180,6 +217,49 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, v store.Video
 		return nil
 	}
 	_, _ = io.Copy(w, rc)
+	return nil
+}
+
+// serveScreened serves a video still transcoding to callers other than its owner and
+// moderators: what has passed screening (its first chunks, up to ScreenedSeconds) and nothing
+// after it. The rendition playlists are cut there, a segment is served only if its cut
+// playlist lists it, and the thumbnails the transcode leaves are not served at all. A token
+// handed out before a later chunk held the video opens nothing from then on.
+func (s *Server) serveScreened(w http.ResponseWriter, r *http.Request, v store.Video, rel string, public bool, token string) error {
+	if !v.Screened() || v.Hidden() || v.ScreenedChunks == 0 {
+		return errNoSuchMediaFile
+	}
+	dir, file := path.Split(rel)
+	switch {
+	case rel == layout.MasterPlaylist:
+		return s.serveFile(w, r, v, rel, public, token)
+	case dir == "" || path.Ext(file) != ".ts" && file != layout.MediaPlaylist:
+		return errNoSuchMediaFile
+	}
+	data, err := readSmall(r.Context(), s.blobs, layout.Ladder(v.ID, dir+layout.MediaPlaylist))
+	if err != nil {
+		return orMissing(err)
+	}
+	pl, err := hls.ParseMediaPlaylist(data)
+	if err != nil {
+		return err
+	}
+	cut := pl.CutAt(v.ScreenedSeconds)
+	if file != layout.MediaPlaylist {
+		if !slices.ContainsFunc(cut.Segments, func(seg hls.Segment) bool { return seg.URI == file }) {
+			return errNoSuchMediaFile
+		}
+		return s.serveFile(w, r, v, rel, public, token)
+	}
+	body := cut.Marshal()
+	if !public {
+		body = hls.RewriteURIs(body, "token="+token)
+	}
+	h := w.Header()
+	h.Set("Content-Type", mediaType(rel))
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Cache-Control", cacheControl(rel, public, false))
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 	return nil
 }
 

@@ -439,7 +439,7 @@ func TestModerationDecisions(t *testing.T) {
 	}
 
 	// Remove: gone for everyone but owner and moderators; media no longer served.
-	token := e.srv.mediaToken(id, time.Now().Add(time.Hour))
+	token := e.srv.mediaToken(id, time.Now().Add(time.Hour), wholeScope)
 	v = e.decide(mod, id, map[string]any{"action": "remove", "note": "breaks the rules"})
 	if v.Status != oapi.VideoStatusRemoved || v.Moderation.State != oapi.ModerationStateRemoved ||
 		v.Moderation.Reason == nil || *v.Moderation.Reason != "removed by a moderator: breaks the rules" {
@@ -642,7 +642,7 @@ func TestVisibilityMatrix(t *testing.T) {
 					t.Errorf("removed video has playback URLs for its owner: %+v", v.Playback)
 				}
 				// A token handed out before the removal no longer works.
-				path += "?token=" + e.srv.mediaToken(kinds[k], time.Now().Add(time.Hour))
+				path += "?token=" + e.srv.mediaToken(kinds[k], time.Now().Add(time.Hour), wholeScope)
 				if r := e.do("GET", path, "", nil); r.status != http.StatusNotFound {
 					t.Errorf("removed video with a token: status %d, want 404", r.status)
 				}
@@ -916,7 +916,7 @@ func TestClassifierFailClosed(t *testing.T) {
 		_ = e.blobs.Delete(ctx, layout.Video(id)+f)
 	}
 	var p store.Published
-	e.srv.classifier.classify(ctx, id, &p)
+	_ = e.srv.classifier.classify(ctx, id, publishedImages, &p)
 	if p.HeldReason != "" || len(stub.requests()) != 0 {
 		t.Errorf("video without frames: reason %q after %d requests", p.HeldReason, len(stub.requests()))
 	}

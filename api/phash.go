@@ -31,8 +31,13 @@ func parsePHashes(data []byte) ([]uint64, error) {
 	if err := json.Unmarshal(data, &track); err != nil {
 		return nil, fmt.Errorf("phash.json is not a track of frame hashes: %w", err)
 	}
+	return trackHashes(track)
+}
+
+// trackHashes returns a track's hashes, refusing more than a video may have.
+func trackHashes(track phash.Track) ([]uint64, error) {
 	if len(track.Hashes) > maxFrameHashes {
-		return nil, fmt.Errorf("phash.json has %d hashes, more than the %d a video may have", len(track.Hashes), maxFrameHashes)
+		return nil, fmt.Errorf("%d frame hashes, more than the %d a video may have", len(track.Hashes), maxFrameHashes)
 	}
 	out := make([]uint64, len(track.Hashes))
 	for i, h := range track.Hashes {
@@ -159,8 +164,18 @@ func (ru *reuploads) check(ctx context.Context, videoID string, p *store.Publish
 	if err := ru.db.SaveFrameHashes(ctx, videoID, hashes); err != nil {
 		return fmt.Errorf("save frame hashes: %w", err)
 	}
-	if ru.matcher == nil {
-		return nil
+	_, err = ru.holdIfRemoved(ctx, videoID, hashes, p)
+	return err
+}
+
+// holdIfRemoved compares frame hashes of a video (all of it, or the part screened so far)
+// with those of every removed video and holds it, in p, on a match. Short of a match, it
+// reports whether some of the frames match a removed video's all the same (partial): too few
+// to hold the video yet, but a part screened while it transcodes must not be shown to others
+// on that evidence — the next chunks may complete the match.
+func (ru *reuploads) holdIfRemoved(ctx context.Context, videoID string, hashes []uint64, p *store.Published) (partial bool, err error) {
+	if ru.matcher == nil || len(hashes) == 0 {
+		return false, nil
 	}
 	var bestID string
 	var best int
@@ -168,19 +183,22 @@ func (ru *reuploads) check(ctx context.Context, videoID string, p *store.Publish
 		if id == videoID {
 			return nil // its own job's end applied again after a removal
 		}
-		if n, ok := ru.matcher.match(hashes, ref); ok && n > best {
+		n, ok := ru.matcher.match(hashes, ref)
+		if ok && n > best {
 			bestID, best = id, n
 		}
+		partial = partial || n > 0
 		return ctx.Err()
 	})
 	if err != nil {
-		return fmt.Errorf("compare with removed videos: %w", err)
+		return false, fmt.Errorf("compare with removed videos: %w", err)
 	}
 	if bestID != "" {
 		ru.log.Info("upload matches a removed video; held for review", "video_id", videoID, "removed_video_id", bestID, "frames", best)
 		p.HeldReason = joinReasons(p.HeldReason, fmt.Sprintf("matches removed video %s (%d frames)", bestID, best))
+		return false, nil
 	}
-	return nil
+	return partial, nil
 }
 
 // remember makes sure a video being removed has its frame hashes stored, reading its

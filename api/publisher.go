@@ -3,28 +3,32 @@ package api
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/hls"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage"
 	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // The publisher applies a job's state to its video: progress (and the moment it became
-// playable) while the job runs, and its outcome when it ends. Every replica learns of a job's
-// end in two ways (the relay of a followed job's events, and the reconciliation loop), so
-// several callers may hand it the same ended job at once. Publishing a finished job is the
-// expensive part — read the ladder, compare the frame hashes with every removed video's,
-// call the classifier — so a caller first claims the video in PostgreSQL: only the claimant
-// publishes, the others learn the video is being published (errPublishing) or already is.
-// A claim expires, so that a replica that died while publishing leaves the video to another.
+// playable) while the job runs, screening each chunk as the farm finishes it (screenPrefix),
+// and its outcome when it ends. Every replica learns of a job's progress and end in two ways
+// (the relay of a followed job's events, and the reconciliation loop), so several callers may
+// hand it the same job at once. Screening and publishing are the expensive parts — read the
+// ladder, compare the frame hashes with every removed video's, call the classifier — so a
+// caller first claims the video in PostgreSQL: only the claimant screens or publishes, the
+// others learn the video is being published (errPublishing) or already is. A claim expires,
+// so that a replica that died while publishing leaves the video to another.
 
 // publishClaimTTL is how long a publisher may take, beyond the classifier's timeout, before
 // another may take the video over: reading the ladder and comparing the frame hashes take
@@ -42,7 +46,7 @@ type publisher struct {
 	blobs     storage.Store
 	reuploads *reuploads
 	// classify asks the classifier about the video's frames and applies its labels.
-	classify func(ctx context.Context, videoID string, p *store.Published)
+	classify func(ctx context.Context, videoID string, images []string, p *store.Published) error
 	// published starts what a newly published video gets (automatic captions); it must not
 	// block.
 	published func(videoID string)
@@ -52,7 +56,7 @@ type publisher struct {
 }
 
 func newPublisher(db *store.Store, blobs storage.Store, reuploads *reuploads,
-	classify func(context.Context, string, *store.Published), published func(string),
+	classify func(context.Context, string, []string, *store.Published) error, published func(string),
 	claimTTL time.Duration, log *slog.Logger) *publisher {
 	return &publisher{db: db, blobs: blobs, reuploads: reuploads, classify: classify,
 		published: published, claimTTL: claimTTL, log: log.With("component", "publisher")}
@@ -63,7 +67,10 @@ func newPublisher(db *store.Store, blobs storage.Store, reuploads *reuploads,
 func (p *publisher) jobChanged(ctx context.Context, videoID string, job wire.Job) error {
 	switch job.State {
 	case scheduler.JobSplitting, scheduler.JobEncoding, scheduler.JobStitching:
-		return p.db.MarkProcessing(ctx, videoID, job.PlayableAt)
+		if err := p.db.MarkProcessing(ctx, videoID, job.PlayableAt); err != nil {
+			return err
+		}
+		return p.screenPrefix(ctx, videoID, job.ChunksDone)
 	case scheduler.JobDone:
 		return p.publish(ctx, videoID, job.ID)
 	case scheduler.JobFailed, scheduler.JobCanceled:
@@ -76,9 +83,11 @@ func (p *publisher) jobChanged(ctx context.Context, videoID string, job wire.Job
 	return nil
 }
 
-// publish claims the video, reads its ladder, screens it and marks it ready. A video no
-// longer in flight (published, failed or deleted meanwhile) is left as it is.
-func (p *publisher) publish(ctx context.Context, videoID, jobID string) error {
+// claimed runs fn while holding the video's publish claim, so that one caller alone screens or
+// publishes a video at a time, whatever the number of replicas. It returns errPublishing when
+// another caller holds the claim, and nil without running fn for a video no longer in flight
+// (published, failed or deleted meanwhile).
+func (p *publisher) claimed(ctx context.Context, videoID string, fn func() error) error {
 	token := rand.Text()
 	switch outcome, err := p.db.ClaimPublish(ctx, videoID, token, p.claimTTL); {
 	case err != nil:
@@ -98,6 +107,15 @@ func (p *publisher) publish(ctx context.Context, videoID, jobID string) error {
 			p.log.Warn("release the publish claim", "video_id", videoID, "error", err)
 		}
 	}()
+	return fn()
+}
+
+// publish claims the video, reads its ladder, screens it and marks it ready.
+func (p *publisher) publish(ctx context.Context, videoID, jobID string) error {
+	return p.claimed(ctx, videoID, func() error { return p.publishClaimed(ctx, videoID, jobID) })
+}
+
+func (p *publisher) publishClaimed(ctx context.Context, videoID, jobID string) error {
 	pub, err := p.readLadder(ctx, videoID)
 	if err != nil {
 		return fmt.Errorf("read the published ladder: %w", err)
@@ -119,6 +137,99 @@ func (p *publisher) publish(ctx context.Context, videoID, jobID string) error {
 	return nil
 }
 
+// maxFramesPerCheck bounds the thumbnails of newly finished chunks sent to the classifier in
+// one request: enough for a few minutes of video at the storyboard's interval, well under
+// the 5 MB a Rekognition-style service takes.
+const maxFramesPerCheck = 16
+
+// screenPrefix screens the chunks of a video in flight that the farm finished since the last
+// look, from the leader's screening prefix: their frame hashes against removed videos', their
+// thumbnails with the classifier. A clean prefix lets others watch the video up to its end
+// (the first one passes its screening); a match or a label over the hold threshold holds it
+// before anyone else has seen a frame. chunksDone is the job's count of finished chunks:
+// while it has not grown past what was screened, nothing is read.
+func (p *publisher) screenPrefix(ctx context.Context, videoID string, chunksDone int) error {
+	v, err := p.db.Video(ctx, videoID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil || !v.InFlight() || v.Screening == store.ScreeningHeld || chunksDone <= v.ScreenedChunks {
+		return err
+	}
+	err = p.claimed(ctx, videoID, func() error { return p.screenPrefixClaimed(ctx, v) })
+	if errors.Is(err, errPublishing) {
+		return nil // another replica is screening or publishing it right now
+	}
+	return err
+}
+
+func (p *publisher) screenPrefixClaimed(ctx context.Context, v store.Video) error {
+	data, err := readSmall(ctx, p.blobs, layout.Ladder(v.ID, layout.ScreeningFile))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil // the leader has not published a prefix yet, or the job just ended
+	}
+	if err != nil {
+		return err
+	}
+	var prefix media.ScreeningPrefix
+	if err := json.Unmarshal(data, &prefix); err != nil {
+		p.log.Error("unreadable screening prefix; the video waits for its job's end", "video_id", v.ID, "error", err)
+		return nil
+	}
+	if prefix.Chunks <= v.ScreenedChunks {
+		return nil
+	}
+	var pub store.Published
+	if prefix.PHash != nil {
+		hashes, err := trackHashes(*prefix.PHash)
+		if err != nil {
+			p.log.Error("unreadable screening prefix; the video waits for its job's end", "video_id", v.ID, "error", err)
+			return nil
+		}
+		partial, err := p.reuploads.holdIfRemoved(ctx, v.ID, hashes, &pub)
+		if err != nil {
+			return err
+		}
+		if partial {
+			// Frames shared with a removed video, not yet enough to hold it: nothing more is
+			// shown to others until later chunks settle it, or the job's end does.
+			p.log.Info("screened chunks partly match a removed video; waiting for more", "video_id", v.ID, "chunks", prefix.Chunks)
+			return nil
+		}
+	}
+	if pub.HeldReason == "" {
+		if err := p.classify(ctx, v.ID, newFrames(prefix.Frames, v.ScreenedSeconds), &pub); err != nil {
+			return nil // the next look asks again; the job's end applies FailClosed
+		}
+	}
+	changed, err := p.db.RecordScreenedPrefix(ctx, v.ID, store.ScreenedPrefix{Chunks: prefix.Chunks,
+		Seconds: prefix.Seconds, HeldReason: pub.HeldReason, ContentWarnings: pub.ContentWarnings})
+	if changed {
+		p.log.Info("video screened while transcoding", "video_id", v.ID, "chunks", prefix.Chunks,
+			"seconds", prefix.Seconds, "held", pub.HeldReason != "")
+	}
+	return err
+}
+
+// newFrames picks the thumbnails from screenedSeconds on (those of the chunks not screened
+// yet), at most maxFramesPerCheck spread evenly over them.
+func newFrames(frames []media.ImageFile, screenedSeconds float64) []string {
+	var fresh []string
+	for _, f := range frames {
+		if f.Time >= screenedSeconds && !strings.Contains(f.File, "..") {
+			fresh = append(fresh, f.File)
+		}
+	}
+	if len(fresh) <= maxFramesPerCheck {
+		return fresh
+	}
+	picked := make([]string, maxFramesPerCheck)
+	for i := range picked {
+		picked[i] = fresh[i*len(fresh)/maxFramesPerCheck]
+	}
+	return picked
+}
+
 // screen runs the automated checks on a video about to be published: re-upload matching
 // against removed videos, then the classifier. What they conclude goes into pub (a hold
 // reason, content warnings). An error means the checks could not run (the database or
@@ -128,7 +239,7 @@ func (p *publisher) screen(ctx context.Context, videoID string, pub *store.Publi
 	if err := p.reuploads.check(ctx, videoID, pub); err != nil {
 		return err
 	}
-	p.classify(ctx, videoID, pub)
+	_ = p.classify(ctx, videoID, publishedImages, pub) // a failure is in pub, as FailClosed says
 	return nil
 }
 

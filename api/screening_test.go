@@ -159,8 +159,10 @@ func TestScreeningGatesMedia(t *testing.T) {
 // TestScreeningHoldsReupload: a re-upload of a removed video is transcoded by the real farm
 // and never served to anyone but its owner and moderators: while the job runs (polled from
 // the moment the owner can play it, the agent held still for a look at a moment certainly
-// in flight) and after it ends, when the checks hold it. The clean original, transcoded the
-// same way first, is refused to others until it passes.
+// in flight: its first chunk shares frames with the removed video, too few to hold it yet,
+// so it is not opened to others) and after it ends, when the checks hold it. The clean
+// original, transcoded the same way first, is refused to others until its first chunk is
+// screened, and from then on watchable by them while it still transcodes.
 func TestScreeningHoldsReupload(t *testing.T) {
 	if testing.Short() {
 		t.Skip("transcodes two clips on a real farm")
@@ -169,14 +171,14 @@ func TestScreeningHoldsReupload(t *testing.T) {
 	e := newEnv(t, withFarm(1))
 	owner, other, mod := e.user("owner"), e.user("other"), e.moderator()
 
-	orig := e.transcodeScreened(owner, other, "original", original)
+	orig := e.transcodeScreened(owner, other, "original", original, true)
 	if orig.Screening != store.ScreeningPassed || orig.Moderation != store.ModerationOK {
 		t.Fatalf("original: screening %s, moderation %s (%q); want passed", orig.Screening, orig.Moderation, orig.HeldReason)
 	}
 	e.watchAs(orig.ID, "") // screened: anyone plays it
 	e.decide(mod, orig.ID, map[string]any{"action": "remove"})
 
-	v := e.transcodeScreened(owner, other, "re-encoded copy", copied)
+	v := e.transcodeScreened(owner, other, "re-encoded copy", copied, false)
 	if v.Screening != store.ScreeningHeld || v.Moderation != store.ModerationHeld || !strings.HasPrefix(v.HeldReason, "matches removed video "+orig.ID+" (") {
 		t.Errorf("re-encoded copy: screening %s, moderation %s (%q); want held as a match of %s", v.Screening, v.Moderation, v.HeldReason, orig.ID)
 	}
@@ -186,10 +188,13 @@ func TestScreeningHoldsReupload(t *testing.T) {
 
 // transcodeScreened uploads file as owner's public video and polls it until its job has ended
 // and it is published: at every poll, others are refused its playback and media (the master
-// playlist, the poster, and each file the owner's player fetched); once the owner can play it
-// while it is processing, the farm's agent is held still while the owner plays it and others
-// are refused it, so that the checks cover a moment certainly within the transcode.
-func (e *env) transcodeScreened(owner, other oapi.Session, title, file string) store.Video {
+// playlist, the poster, and each file the owner's player fetched) unless it has passed
+// screening. Once the owner can play it while it is processing, the farm's agent is held still
+// while the owner plays it, so that the checks cover a moment certainly within the transcode.
+// With passes, the agent stays still until the video's first chunk has passed screening, and
+// others then play it while it transcodes; without, for ten reconciliations of the API, and
+// the video must not pass meanwhile.
+func (e *env) transcodeScreened(owner, other oapi.Session, title, file string, passes bool) store.Video {
 	e.t.Helper()
 	body, err := os.ReadFile(file)
 	if err != nil {
@@ -210,6 +215,7 @@ func (e *env) transcodeScreened(owner, other oapi.Session, title, file string) s
 			if v = e.video(id); v.InFlight() {
 				progressive = true
 				seen = append(seen, e.watchAs(id, owner.Token)...)
+				e.whileFrozen(id, other, seen, passes)
 			}
 			agent.Thaw()
 		}
@@ -226,6 +232,27 @@ func (e *env) transcodeScreened(owner, other oapi.Session, title, file string) s
 		e.refusedToOthers(id, other, seen)
 	}
 	return v
+}
+
+// whileFrozen looks at a video in flight whose transcode stands still: with passes, its first
+// chunk passes screening and others play it (as far as it was screened); without, it stays
+// refused to others over ten reconciliations.
+func (e *env) whileFrozen(id string, other oapi.Session, seen []string, passes bool) {
+	e.t.Helper()
+	if passes {
+		eventually(e.t, 10*time.Second, "the first chunk to pass screening", func() bool {
+			return e.video(id).Screened()
+		})
+		e.watchAs(id, "")
+		return
+	}
+	for range 10 {
+		time.Sleep(e.srv.cfg.SyncInterval)
+		if v := e.video(id); v.Screened() {
+			e.t.Fatalf("video %s passed screening while transcoding (%d chunks screened)", id, v.ScreenedChunks)
+		}
+		e.refusedToOthers(id, other, seen)
+	}
 }
 
 // TestScreeningHeldUntilReviewed: a video the classifier holds ends its job with screening

@@ -355,8 +355,18 @@ func (s *Server) toAPIVideo(r *http.Request, v store.Video) oapi.Video {
 	if len(v.Rungs) > 0 {
 		out.Rungs = &v.Rungs
 	}
-	if v.Playable() && mayWatch(r, v) {
-		out.Playback = s.playback(v)
+	user, signedIn := caller(r)
+	whole := ownerOrModerator(v, user, signedIn)
+	if v.Playable() && (whole || v.Screened()) {
+		out.Playback = s.playback(v, whole)
+	}
+	if whole {
+		out.PlayableAt, out.PublicPlayableAt = v.OwnerPlayableAt(), v.PublicPlayableAt()
+		if v.InFlight() {
+			out.ScreenedSeconds = &v.ScreenedSeconds
+		}
+	} else {
+		out.PlayableAt = v.PublicPlayableAt()
 	}
 	screening := oapi.Screening(v.Screening)
 	out.Screening = &screening
@@ -364,7 +374,7 @@ func (s *Server) toAPIVideo(r *http.Request, v store.Video) oapi.Video {
 	if len(v.ContentWarnings) > 0 {
 		out.ContentWarnings = &v.ContentWarnings
 	}
-	if user, ok := caller(r); ownerOrModerator(v, user, ok) {
+	if whole {
 		out.Moderation = moderationOf(v)
 	}
 	return out

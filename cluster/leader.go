@@ -118,11 +118,11 @@ func (n *Node) collect(ctx context.Context, j scheduler.Job) error {
 }
 
 // jobObjects lists the keys a job may have written: its attempts' grants,
-// and the playlists the leader publishes under its output prefix while its
-// chunks finish (see publishJob).
+// and the playlists and screening prefix the leader publishes under its
+// output prefix while its chunks finish (see publishJob).
 func (n *Node) jobObjects(j scheduler.Job) []string {
 	keys := n.fsm.JobObjects(j.ID)
-	ladder := []string{layout.MasterPlaylist, layout.RungPlaylist(layout.AudioDir)}
+	ladder := []string{layout.MasterPlaylist, layout.RungPlaylist(layout.AudioDir), layout.ScreeningFile}
 	for _, rung := range j.Rungs {
 		ladder = append(ladder, layout.RungPlaylist(rung))
 	}

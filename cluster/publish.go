@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // publisher is the leader's progressive publishing: while a job encodes, the
@@ -153,8 +155,14 @@ func (n *Node) publishJob(ctx context.Context, j scheduler.Job) error {
 		n.pub.done[j.ID] = ready // audio-only jobs are one task: nothing to publish early
 		return nil
 	}
+	screening, err := json.Marshal(media.BuildScreeningPrefix(res.Split, res.Chunks))
+	if err != nil {
+		return err
+	}
 	pls := media.BuildPlaylists(res.Split, res.Chunks, res.Audio, hls.PlaylistEvent)
-	files := pls.Media
+	// The screening prefix first: the API lets others watch only what it
+	// screened, and a playlist may already list the chunks it describes.
+	files := append([]media.PlaylistFile{{Name: layout.ScreeningFile, Text: screening}}, pls.Media...)
 	if pls.Master != nil {
 		// Last: a player that finds the master finds every rendition.
 		files = append(files, *pls.Master)

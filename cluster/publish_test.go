@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/media"
+	"github.com/sunomi/sunomi/phash"
 	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage"
 	"github.com/sunomi/sunomi/storage/layout"
@@ -41,7 +43,7 @@ func splitTwoChunks(t *testing.T, n *Node) {
 		Output: layout.HLS("v1"), Now: t0})
 	applyMetricsCmd(t, n, scheduler.CmdLease, scheduler.Lease{Agent: "a1", Tasks: []string{"j1-split"}, Now: t0})
 	split, err := json.Marshal(media.SplitResult{Probe: &media.Probe{Duration: 8},
-		Video: &media.VideoSettings{Rungs: []media.Rung{{Name: "240p", Short: 240, Width: 426, Height: 240}}},
+		Video: &media.VideoSettings{Rungs: []media.Rung{{Name: "240p", Short: 240, Width: 426, Height: 240}}, PHashInterval: 2},
 		Chunks: []media.ChunkSpec{{Chunk: media.Chunk{Index: 0, End: 4}, Source: "chunk_00000.nut"},
 			{Chunk: media.Chunk{Index: 1, Start: 4, End: 8}, Source: "chunk_00001.nut"}}})
 	if err != nil {
@@ -62,7 +64,9 @@ func encodeChunk(t *testing.T, n *Node, i int) {
 	t.Helper()
 	res, err := json.Marshal(media.ChunkResult{Index: i, Segments: []media.SegmentTiming{{Index: i, Start: float64(4 * i), Duration: 4}},
 		Rungs: []media.RungOutput{{Name: "240p", Codec: "avc1.64000d",
-			Files: []media.SegmentFile{{Index: i, File: fmt.Sprintf("240p/c%05d_a1_%05d.ts", i, i), Bytes: 10_000}}}}})
+			Files: []media.SegmentFile{{Index: i, File: fmt.Sprintf("240p/c%05d_a1_%05d.ts", i, i), Bytes: 10_000}}}},
+		Thumbnails: []media.ImageFile{{Time: float64(4 * i), File: fmt.Sprintf("thumbs/c%05d_a1_t0.jpg", i)}},
+		PHash:      &media.FrameHashes{Interval: 2, First: 2 * i, Hashes: []phash.Hash{phash.Hash(2*i + 1), phash.Hash(2*i + 2)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,6 +115,41 @@ func TestPublishGrowsUntilTheStitchIsLeased(t *testing.T) {
 	}
 	if got, want := publishedSegments(t, n), 1; got != want {
 		t.Errorf("after the stitch was leased, the playlist lists %d segments, want still %d", got, want)
+	}
+}
+
+// TestPublishScreeningPrefix: as chunks finish in timeline order, the
+// leader publishes what the API screens (the chunks' frame hashes and
+// thumbnails, and where they end), and the job's clean-up removes it.
+func TestPublishScreeningPrefix(t *testing.T) {
+	n := publishNode(t)
+	splitTwoChunks(t, n)
+	read := func() media.ScreeningPrefix {
+		t.Helper()
+		b, err := n.readObject(t.Context(), layout.Ladder("v1", layout.ScreeningFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p media.ScreeningPrefix
+		if err := json.Unmarshal(b, &p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	n.publishProgress(t.Context())
+	if _, err := n.readObject(t.Context(), layout.Ladder("v1", layout.ScreeningFile)); err == nil {
+		t.Errorf("a screening prefix was published before a chunk finished")
+	}
+	encodeChunk(t, n, 0)
+	n.publishProgress(t.Context())
+	p := read()
+	if p.Chunks != 1 || p.Seconds != 4 || p.PHash == nil || len(p.PHash.Hashes) != 2 || p.PHash.Hashes[1] != 2 ||
+		len(p.Frames) != 1 || p.Frames[0].File != "thumbs/c00000_a1_t0.jpg" {
+		t.Errorf("screening prefix %+v, want chunk 0: 4 s, 2 hashes, 1 thumbnail", p)
+	}
+	j, _ := n.fsm.Job("j1")
+	if keys := n.jobObjects(j); !slices.Contains(keys, layout.Ladder("v1", layout.ScreeningFile)) {
+		t.Errorf("the job's clean-up would leave the screening prefix: %v", keys)
 	}
 }
 

@@ -205,3 +205,26 @@ func parseExtinf(value string) (float64, bool) {
 	}
 	return d, true
 }
+
+// cutTolerance absorbs the rounding of EXTINF durations (six decimals each)
+// when CutAt sums them.
+const cutTolerance = 0.01
+
+// CutAt returns the playlist with only the segments that end by seconds on
+// its timeline (the sum of the durations before them plus their own): what
+// a growing playlist may show of a video checked up to there. The segments
+// are shared with p; the copy is never ended.
+func (p *MediaPlaylist) CutAt(seconds float64) *MediaPlaylist {
+	cut := *p
+	cut.Ended = false
+	end, n := 0.0, 0
+	for _, s := range p.Segments {
+		if end+s.Duration > seconds+cutTolerance {
+			break
+		}
+		end += s.Duration
+		n++
+	}
+	cut.Segments = p.Segments[:n]
+	return &cut
+}

@@ -278,3 +278,22 @@ func TestMediaPlaylistDuration(t *testing.T) {
 		})
 	}
 }
+
+// TestCutAt: a playlist cut at a moment keeps the segments that end by then, within the
+// rounding of six-decimal durations, and is never ended.
+func TestCutAt(t *testing.T) {
+	p := &MediaPlaylist{Type: PlaylistEvent, Ended: true, Segments: []Segment{
+		{URI: "a.ts", Duration: 2.002}, {URI: "b.ts", Duration: 1.999998}, {URI: "c.ts", Duration: 2}}}
+	for _, c := range []struct {
+		at   float64
+		want int
+	}{{0, 0}, {2, 1}, {3.9, 1}, {4, 2}, {5.98, 2}, {6, 3}, {100, 3}} {
+		cut := p.CutAt(c.at)
+		if len(cut.Segments) != c.want || cut.Ended {
+			t.Errorf("CutAt(%g): %d segments, ended %v; want %d, not ended", c.at, len(cut.Segments), cut.Ended, c.want)
+		}
+	}
+	if len(p.Segments) != 3 || !p.Ended {
+		t.Errorf("CutAt changed the playlist it cut")
+	}
+}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/media"
-	"github.com/sunomi/sunomi/phash"
 	"github.com/sunomi/sunomi/storage/layout"
 )
 
@@ -76,28 +75,18 @@ func Stitch(outDir string, split *media.SplitResult, chunks []*media.ChunkResult
 	return out, nil
 }
 
-// writePHash joins the chunks' perceptual hashes into phash.json. Each chunk
-// hashed the marks of its own part of the timeline, so the concatenation in
-// chunk order covers the timeline; a chunk without hashes (a split from
-// before hashing existed, a frame format hashing cannot read) leaves the
-// video without the file rather than with a gap.
+// writePHash joins the chunks' perceptual hashes into phash.json. A chunk
+// without hashes (a split from before hashing existed, a frame format
+// hashing cannot read) leaves the video without the file rather than with a
+// gap.
 func writePHash(outDir string, out *Output, split *media.SplitResult, chunks []*media.ChunkResult) error {
 	if split.Video.PHashInterval <= 0 {
 		return nil
 	}
-	track := phash.Track{IntervalSeconds: split.Video.PHashInterval, Hashes: []phash.Hash{}}
-	for i, c := range chunks {
-		h := c.PHash
-		switch {
-		case h == nil:
-			out.Warnings = append(out.Warnings, fmt.Sprintf("%s not written: chunk %d has no perceptual hashes", layout.PHashFile, i))
-			return nil
-		case h.Interval != track.IntervalSeconds || h.First != len(track.Hashes):
-			out.Warnings = append(out.Warnings, fmt.Sprintf("%s not written: chunk %d hashes marks from %d every %g s, want from %d every %g s",
-				layout.PHashFile, i, h.First, h.Interval, len(track.Hashes), track.IntervalSeconds))
-			return nil
-		}
-		track.Hashes = append(track.Hashes, h.Hashes...)
+	track, err := media.JoinFrameHashes(split.Video.PHashInterval, chunks)
+	if err != nil {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("%s not written: %v", layout.PHashFile, err))
+		return nil
 	}
 	b, err := json.Marshal(track)
 	if err != nil {

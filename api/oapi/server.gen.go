@@ -772,7 +772,7 @@ type ProgressEvent struct {
 	// EtaSeconds Estimated seconds left; absent until it can be estimated.
 	EtaSeconds *float64 `json:"etaSeconds,omitempty"`
 
-	// Playable True once the follower can watch the video: its owner and moderators before the job ends, others once it has passed screening.
+	// Playable True once the follower can watch the video: its owner and moderators as soon as the farm published its first segments, others once its first chunk has passed screening (and up to where it was screened while it transcodes).
 	Playable bool        `json:"playable"`
 	Progress Progress    `json:"progress"`
 	Status   VideoStatus `json:"status"`
@@ -872,7 +872,7 @@ type ReportRequestReason string
 // ReportRequestTargetType defines model for ReportRequest.TargetType.
 type ReportRequestTargetType string
 
-// Screening What the automated checks (perceptual hashes against removed videos, then the classifier) concluded about the video, once, when its transcoding job ended: `pending` until then, `passed`, or `held` (held for review; a moderator who approves or restricts it passes it). Until it is `passed`, the video's media (playlists, segments, poster, storyboard, captions) and `playback` are given to its owner and moderators only, whatever its visibility. Callers other than the owner and moderators only ever see `pending` or `passed`: a held video is hidden from them.
+// Screening What the automated checks (perceptual hashes against removed videos, then the classifier) concluded about the video. They run as its chunks finish transcoding, from the first, and once more over the whole video when its job ends: `pending` until its first chunk was screened, then `passed`, or `held` as soon as a chunk (or the whole) is held for review (a moderator who approves or restricts it passes it). Until it is `passed`, the video's media (playlists, segments, poster, storyboard, captions) and `playback` are given to its owner and moderators only, whatever its visibility; while it transcodes, others get its playlists and segments only up to where it was screened (`screenedSeconds`). Callers other than the owner and moderators only ever see `pending` or `passed`: a held video is hidden from them.
 type Screening string
 
 // Session defines model for Session.
@@ -988,12 +988,21 @@ type Video struct {
 	MyRating   *Rating     `json:"myRating,omitempty"`
 	Owner      Channel     `json:"owner"`
 
+	// PlayableAt When the caller could first watch the video: for its owner and moderators, when the farm published the first segment of every rendition; for others, the later of that and `publicPlayableAt`. Absent until then.
+	PlayableAt *time.Time `json:"playableAt,omitempty"`
+
 	// Playback Absent until the video is playable, and for callers other than its owner and moderators until it has passed screening.
-	Playback    *Playback  `json:"playback,omitempty"`
-	PublishedAt *time.Time `json:"publishedAt,omitempty"`
+	Playback *Playback `json:"playback,omitempty"`
+
+	// PublicPlayableAt When others than the owner and moderators could first watch it (playable and screened); owner and moderators only.
+	PublicPlayableAt *time.Time `json:"publicPlayableAt,omitempty"`
+	PublishedAt      *time.Time `json:"publishedAt,omitempty"`
 
 	// Rungs Renditions, e.g. ["1080p", "720p"].
 	Rungs *[]string `json:"rungs,omitempty"`
+
+	// ScreenedSeconds How much of a video still transcoding has been screened, from its start; owner and moderators only.
+	ScreenedSeconds *float64 `json:"screenedSeconds,omitempty"`
 
 	// Screening Always present in this server's answers.
 	Screening  *Screening  `json:"screening,omitempty"`

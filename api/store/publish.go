@@ -23,6 +23,29 @@ func (v Video) Playable() bool {
 	return false
 }
 
+// OwnerPlayableAt is when the owner and moderators could first watch the video: when the farm
+// reported its first segments published, or, for a video published without that report (an
+// audio-only job, or one older than progressive publishing), when it was published.
+func (v Video) OwnerPlayableAt() *time.Time {
+	if v.PlayableAt != nil {
+		return v.PlayableAt
+	}
+	return v.PublishedAt
+}
+
+// PublicPlayableAt is when others could first watch the video: once playable and screened
+// (the later of the two moments); nil while they cannot, or once it is held.
+func (v Video) PublicPlayableAt() *time.Time {
+	playable := v.OwnerPlayableAt()
+	switch {
+	case playable == nil || v.ScreenedAt == nil || !v.Screened() || !v.Playable():
+		return nil
+	case v.ScreenedAt.After(*playable):
+		return v.ScreenedAt
+	}
+	return playable
+}
+
 // MarkProcessing moves a queued video to processing and records when the farm first reported
 // it playable (playableAt, nil while it is not): the first report is kept. It writes only
 // when something changes, so the frequent progress reports of a job cost a read each.
@@ -101,9 +124,48 @@ const (
 func (v Video) Screened() bool { return v.Screening == ScreeningPassed }
 
 // passHeldScreening records a moderator's review as the screening a held video lacked: a
-// moderator who approves or restricts it has seen it, so its media may be served to others.
-// A video still pending keeps waiting for the automated checks.
+// moderator who approves or restricts it has seen it, so its media may be served to others,
+// and the automated checks no longer hold it (a video held while it transcodes is checked
+// again as more of it is screened and when its job ends). A video still pending keeps
+// waiting for the automated checks.
 func passHeldScreening(ctx context.Context, tx pgx.Tx, id string) error {
-	_, err := tx.Exec(ctx, `UPDATE videos SET screening = 'passed' WHERE id = $1 AND screening = 'held'`, id)
+	_, err := tx.Exec(ctx, `
+		UPDATE videos SET screening = 'passed', screening_reviewed = true, screened_at = coalesce(screened_at, now())
+		WHERE id = $1 AND screening = 'held'`, id)
 	return err
+}
+
+// ScreenedPrefix is what the checks concluded about the first chunks of a video in flight.
+type ScreenedPrefix struct {
+	Chunks  int
+	Seconds float64
+	// HeldReason, when set, holds the video for review (unless a moderator has reviewed it).
+	HeldReason string
+	// ContentWarnings restrict the video, as when it is published.
+	ContentWarnings []string
+}
+
+// RecordScreenedPrefix records that the first p.Chunks chunks of a video in flight were
+// screened: held when p has a hold reason (and no moderator has reviewed the video), else
+// passed if it was pending, with others allowed to watch up to p.Seconds. The prefix only
+// grows. It reports whether the video changed.
+func (s *Store) RecordScreenedPrefix(ctx context.Context, id string, p ScreenedPrefix) (bool, error) {
+	if p.ContentWarnings == nil {
+		p.ContentWarnings = []string{}
+	}
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE videos SET updated_at = now(),
+			screened_chunks = $2, screened_seconds = $3,
+			moderation = CASE WHEN c.hold THEN 'held'
+				WHEN cardinality($5::text[]) > 0 AND moderation = 'ok' THEN 'restricted' ELSE moderation END,
+			held_reason = CASE WHEN c.hold THEN $4 ELSE held_reason END,
+			held_at = CASE WHEN c.hold THEN now() ELSE held_at END,
+			content_warnings = CASE WHEN cardinality($5::text[]) > 0
+				THEN ARRAY(SELECT DISTINCT unnest(content_warnings || $5::text[])) ELSE content_warnings END,
+			screening = CASE WHEN c.hold THEN 'held' WHEN screening = 'pending' THEN 'passed' ELSE screening END,
+			screened_at = CASE WHEN NOT c.hold AND screening <> 'held' THEN coalesce(screened_at, now()) ELSE screened_at END
+		FROM (SELECT $4 <> '' AND NOT screening_reviewed AS hold FROM videos WHERE id = $1) c
+		WHERE id = $1 AND status IN ('queued', 'processing') AND screened_chunks < $2`,
+		id, p.Chunks, p.Seconds, p.HeldReason, p.ContentWarnings)
+	return tag.RowsAffected() == 1, err
 }

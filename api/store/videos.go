@@ -64,6 +64,12 @@ type Video struct {
 	// Screening is what the automated checks concluded: ScreeningPending until the publisher
 	// ran them, then ScreeningPassed or ScreeningHeld.
 	Screening string
+	// ScreenedChunks and ScreenedSeconds say how much of a video in flight has been screened
+	// (its first chunks, and where they end on the timeline): others watch it up to there.
+	ScreenedChunks  int
+	ScreenedSeconds float64
+	// ScreenedAt is when screening first passed: when others could start watching.
+	ScreenedAt *time.Time
 	// SubmitDueAt is set while the video's job is yet to be submitted to the farm (the
 	// outbox): when it may next be tried.
 	SubmitDueAt *time.Time
@@ -91,7 +97,7 @@ const videoColumns = `v.id, v.owner_id, u.username, u.display_name, u.avatar_url
 	v.storyboard_key, v.job_id, v.source_filename, v.source_size, v.upload_id, v.part_size,
 	v.created_at, v.updated_at, v.published_at, v.view_count, v.like_count, v.dislike_count,
 	v.comment_count, v.moderation, v.held_reason, v.held_at, v.content_warnings, v.playable_at,
-	v.submit_due_at, v.screening`
+	v.submit_due_at, v.screening, v.screened_chunks, v.screened_seconds, v.screened_at`
 
 const videoFrom = ` FROM videos v JOIN users u ON u.id = v.owner_id `
 
@@ -102,7 +108,7 @@ func videoDest(v *Video) []any {
 		&v.Rungs, &v.PosterKey, &v.StoryboardKey, &v.JobID, &v.SourceFilename, &v.SourceSize,
 		&v.UploadID, &v.PartSize, &v.CreatedAt, &v.UpdatedAt, &v.PublishedAt, &v.Views, &v.Likes,
 		&v.Dislikes, &v.Comments, &v.Moderation, &v.HeldReason, &v.HeldAt, &v.ContentWarnings, &v.PlayableAt,
-		&v.SubmitDueAt, &v.Screening}
+		&v.SubmitDueAt, &v.Screening, &v.ScreenedChunks, &v.ScreenedSeconds, &v.ScreenedAt}
 }
 
 func scanVideo(row pgx.Row) (Video, error) {
@@ -304,7 +310,8 @@ type Published struct {
 }
 
 // MarkReady publishes a video whose job finished, with the automated checks' verdict: held
-// (and held for review) when p has a hold reason, passed otherwise, in the one UPDATE, so no
+// (and held for review) when p has a hold reason or a chunk was held while it transcoded,
+// passed otherwise, in the one UPDATE, so no
 // reader ever sees a ready video whose screening is still pending. Only a video still in flight changes, so a
 // late or repeated notice never resurrects a deleted or failed video; it reports whether the
 // video changed.
@@ -315,15 +322,20 @@ func (s *Store) MarkReady(ctx context.Context, id string, p Published) (bool, er
 	if p.ContentWarnings == nil {
 		p.ContentWarnings = []string{}
 	}
+	// hold: the checks found something and no moderator has reviewed the video meanwhile (a
+	// moderator may pass a video held while it transcoded; the same checks must not hold it
+	// again).
 	tag, err := s.pool.Exec(ctx, `
 		UPDATE videos SET status = 'ready', duration_seconds = $2, rungs = $3, poster_key = $4,
 			storyboard_key = $5, failure_reason = '', updated_at = now(), published_at = now(),
-			moderation = CASE WHEN $6 <> '' THEN 'held'
+			moderation = CASE WHEN c.hold THEN 'held'
 				WHEN cardinality($7::text[]) > 0 AND moderation = 'ok' THEN 'restricted' ELSE moderation END,
-			held_reason = CASE WHEN $6 <> '' THEN $6 ELSE held_reason END,
-			held_at = CASE WHEN $6 <> '' THEN now() ELSE held_at END,
+			held_reason = CASE WHEN c.hold THEN $6 ELSE held_reason END,
+			held_at = CASE WHEN c.hold THEN now() ELSE held_at END,
 			content_warnings = CASE WHEN cardinality($7::text[]) > 0 THEN $7 ELSE content_warnings END,
-			screening = CASE WHEN $6 <> '' THEN 'held' ELSE 'passed' END
+			screening = CASE WHEN c.hold OR screening = 'held' THEN 'held' ELSE 'passed' END,
+			screened_at = CASE WHEN c.hold OR screening = 'held' THEN screened_at ELSE coalesce(screened_at, now()) END
+		FROM (SELECT $6 <> '' AND NOT screening_reviewed AS hold FROM videos WHERE id = $1) c
 		WHERE id = $1 AND status IN ('queued', 'processing')`,
 		id, p.DurationSeconds, p.Rungs, p.PosterKey, p.StoryboardKey, p.HeldReason, p.ContentWarnings)
 	return tag.RowsAffected() == 1, err

@@ -37,6 +37,10 @@ const (
 	PHashFile = "phash.json"
 	// SpeechFile is the audio as mono 16 kHz PCM WAV, for speech-to-text.
 	SpeechFile = "audio16k.wav"
+	// ScreeningFile is what the leader publishes while a job encodes for the
+	// API to screen the chunks finished so far (a media.ScreeningPrefix);
+	// the job's clean-up removes it.
+	ScreeningFile = "screening.json"
 )
 
 // Video is the prefix of everything a video owns, with a trailing slash.
