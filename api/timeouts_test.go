@@ -68,25 +68,6 @@ func TestSlowBodyIsCutOff(t *testing.T) {
 	}
 }
 
-func TestUploadDeadline(t *testing.T) {
-	start := time.Unix(1000, 0)
-	b := &deadlineBody{start: start, base: 30 * time.Second, minRate: 1 << 20}
-	for _, c := range []struct {
-		read int64
-		want time.Duration
-	}{
-		{0, 30 * time.Second},
-		{1, 30 * time.Second},
-		{1 << 20, 31 * time.Second},
-		{600 << 20, 630 * time.Second},
-	} {
-		b.read = c.read
-		if got := b.deadline().Sub(start); got != c.want {
-			t.Errorf("after %d bytes: deadline in %v, want %v", c.read, got, c.want)
-		}
-	}
-}
-
 // A WebSocket whose client stopped answering pings (gone without a FIN, or hostile) is closed
 // within a ping interval and a pong deadline, instead of being held for the whole transcode.
 func TestWebSocketWithoutPongsIsClosed(t *testing.T) {
