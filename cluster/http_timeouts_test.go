@@ -78,4 +78,3 @@ func trickleTLS(t *testing.T, addr string, cfg *tls.Config, head string, giveUp 
 	}
 	return time.Since(start)
 }
-
