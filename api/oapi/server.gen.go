@@ -583,6 +583,33 @@ type DecisionRequest struct {
 // DecisionRequestAction defines model for DecisionRequest.Action.
 type DecisionRequestAction string
 
+// DeviceSession defines model for DeviceSession.
+type DeviceSession struct {
+	// CreatedAt When this sign-in happened.
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Current This is the session of the request.
+	Current bool `json:"current"`
+
+	// Device What the browser says it is, in short, e.g. "Firefox on Linux".
+	Device string `json:"device"`
+	Id     string `json:"id"`
+
+	// LastUsedAt When its token was last refreshed.
+	LastUsedAt time.Time `json:"lastUsedAt"`
+
+	// Network The network it was last used from (IPv4 /24, IPv6 /48), not the full address.
+	Network *string `json:"network,omitempty"`
+
+	// UserAgent The browser's User-Agent at its last sign-in or refresh.
+	UserAgent *string `json:"userAgent,omitempty"`
+}
+
+// DeviceSessionList defines model for DeviceSessionList.
+type DeviceSessionList struct {
+	Items []DeviceSession `json:"items"`
+}
+
 // Error defines model for Error.
 type Error struct {
 	Error ErrorDetail `json:"error"`
@@ -1292,6 +1319,12 @@ type ServerInterface interface {
 	// ChangePassword Change the caller's password.
 	// (PUT /me/password)
 	ChangePassword(w http.ResponseWriter, r *http.Request)
+	// ListMySessions The caller's signed-in devices.
+	// (GET /me/sessions)
+	ListMySessions(w http.ResponseWriter, r *http.Request)
+	// EndMySession Sign one of the caller's devices out.
+	// (DELETE /me/sessions/{sessionId})
+	EndMySession(w http.ResponseWriter, r *http.Request, sessionId string)
 	// ListMyVideos The caller's own videos, every status and visibility, newest first.
 	// (GET /me/videos)
 	ListMyVideos(w http.ResponseWriter, r *http.Request, params ListMyVideosParams)
@@ -1502,6 +1535,18 @@ func (_ Unimplemented) ListHistory(w http.ResponseWriter, r *http.Request, param
 // ChangePassword Change the caller's password.
 // (PUT /me/password)
 func (_ Unimplemented) ChangePassword(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListMySessions The caller's signed-in devices.
+// (GET /me/sessions)
+func (_ Unimplemented) ListMySessions(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// EndMySession Sign one of the caller's devices out.
+// (DELETE /me/sessions/{sessionId})
+func (_ Unimplemented) EndMySession(w http.ResponseWriter, r *http.Request, sessionId string) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -2109,6 +2154,46 @@ func (siw *ServerInterfaceWrapper) ChangePassword(w http.ResponseWriter, r *http
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ChangePassword(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListMySessions operation middleware
+func (siw *ServerInterfaceWrapper) ListMySessions(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListMySessions(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// EndMySession operation middleware
+func (siw *ServerInterfaceWrapper) EndMySession(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "sessionId" -------------
+	var sessionId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "sessionId", chi.URLParam(r, "sessionId"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "sessionId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.EndMySession(w, r, sessionId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -3350,6 +3435,12 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Put(options.BaseURL+"/me/password", wrapper.ChangePassword)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/me/sessions", wrapper.ListMySessions)
+	})
+	r.Group(func(r chi.Router) {
+		r.Delete(options.BaseURL+"/me/sessions/{sessionId}", wrapper.EndMySession)
 	})
 	r.Group(func(r chi.Router) {
 		r.Post(options.BaseURL+"/me/avatar", wrapper.CreateAvatarUpload)
