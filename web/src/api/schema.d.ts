@@ -435,6 +435,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's signed-in devices.
+         * @description Every live session of the caller (one per sign-in), most recently used first, with the browser and network it was last used from; the session of this request is marked current.
+         */
+        get: operations["listMySessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/sessions/{sessionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Sign one of the caller's devices out.
+         * @description Ends the session: its refresh token can no longer be exchanged and its access tokens stop working at once. 404 for a session that is not the caller's or has already ended.
+         */
+        delete: operations["endMySession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me/avatar": {
         parameters: {
             query?: never;
@@ -888,6 +928,30 @@ export interface components {
         ChangePasswordRequest: {
             current: string;
             new: string;
+        };
+        DeviceSession: {
+            id: string;
+            /**
+             * Format: date-time
+             * @description When this sign-in happened.
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description When its token was last refreshed.
+             */
+            lastUsedAt: string;
+            /** @description What the browser says it is, in short, e.g. "Firefox on Linux". */
+            device: string;
+            /** @description The browser's User-Agent at its last sign-in or refresh. */
+            userAgent?: string;
+            /** @description The network it was last used from (IPv4 /24, IPv6 /48), not the full address. */
+            network?: string;
+            /** @description This is the session of the request. */
+            current: boolean;
+        };
+        DeviceSessionList: {
+            items: components["schemas"]["DeviceSession"][];
         };
         GithubExchangeRequest: {
             code: string;
@@ -2010,6 +2074,49 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
+        };
+    };
+    listMySessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's live sessions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceSessionList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    endMySession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
         };
     };
     createAvatarUpload: {
