@@ -169,6 +169,24 @@ func (e Rating) Valid() bool {
 	}
 }
 
+// Defines values for ReportQueueItemTargetType.
+const (
+	ReportQueueItemTargetTypeComment ReportQueueItemTargetType = "comment"
+	ReportQueueItemTargetTypeVideo   ReportQueueItemTargetType = "video"
+)
+
+// Valid indicates whether the value is a known member of the ReportQueueItemTargetType enum.
+func (e ReportQueueItemTargetType) Valid() bool {
+	switch e {
+	case ReportQueueItemTargetTypeComment:
+		return true
+	case ReportQueueItemTargetTypeVideo:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReportRequestReason.
 const (
 	Copyright  ReportRequestReason = "copyright"
@@ -868,7 +886,10 @@ type Report struct {
 
 // ReportQueueItem defines model for ReportQueueItem.
 type ReportQueueItem struct {
-	// ReportWeight Weight of the open reports, in established reporters with no history; the video is held automatically when it reaches the configured threshold (default 3).
+	// Comment The reported comment (targetType comment).
+	Comment *Comment `json:"comment,omitempty"`
+
+	// ReportWeight Weight of the open reports, in established reporters with no history; the video or comment is held automatically when it reaches the configured threshold (default 3).
 	ReportWeight float64 `json:"reportWeight"`
 
 	// Reporters Number of open reports (one per reporter).
@@ -876,8 +897,17 @@ type ReportQueueItem struct {
 
 	// Reports Open reports by reason.
 	Reports map[string]int `json:"reports"`
-	Video   Video          `json:"video"`
+
+	// TargetId The id of the reported video or comment.
+	TargetId   string                    `json:"targetId"`
+	TargetType ReportQueueItemTargetType `json:"targetType"`
+
+	// Video The reported video, or the video the reported comment is on.
+	Video Video `json:"video"`
 }
+
+// ReportQueueItemTargetType defines model for ReportQueueItem.TargetType.
+type ReportQueueItemTargetType string
 
 // ReportQueuePage defines model for ReportQueuePage.
 type ReportQueuePage struct {
@@ -1340,7 +1370,7 @@ type ServerInterface interface {
 	// ModerationQueue Videos awaiting review (held by reports or automated checks), oldest first.
 	// (GET /moderation/queue)
 	ModerationQueue(w http.ResponseWriter, r *http.Request, params ModerationQueueParams)
-	// ModerationReportQueue Videos with open reports, held or not, heaviest reports first.
+	// ModerationReportQueue Videos and comments with open reports, held or not, heaviest reports first.
 	// (GET /moderation/reports)
 	ModerationReportQueue(w http.ResponseWriter, r *http.Request, params ModerationReportQueueParams)
 	// DecideVideo Approve, remove or restrict a video (written to the audit log).
@@ -1580,7 +1610,7 @@ func (_ Unimplemented) ModerationQueue(w http.ResponseWriter, r *http.Request, p
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
-// ModerationReportQueue Videos with open reports, held or not, heaviest reports first.
+// ModerationReportQueue Videos and comments with open reports, held or not, heaviest reports first.
 // (GET /moderation/reports)
 func (_ Unimplemented) ModerationReportQueue(w http.ResponseWriter, r *http.Request, params ModerationReportQueueParams) {
 	w.WriteHeader(http.StatusNotImplemented)

@@ -723,7 +723,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Videos with open reports, held or not, heaviest reports first. */
+        /** Videos and comments with open reports, held or not, heaviest reports first. */
         get: operations["moderationReportQueue"];
         put?: never;
         post?: never;
@@ -1273,14 +1273,21 @@ export interface components {
             heldAt: string;
         };
         ReportQueueItem: {
+            /** @enum {string} */
+            targetType: "video" | "comment";
+            /** @description The id of the reported video or comment. */
+            targetId: string;
+            /** @description The reported video, or the video the reported comment is on. */
             video: components["schemas"]["Video"];
+            /** @description The reported comment (targetType comment). */
+            comment?: components["schemas"]["Comment"];
             /** @description Open reports by reason. */
             reports: {
                 [key: string]: number;
             };
             /**
              * Format: double
-             * @description Weight of the open reports, in established reporters with no history; the video is held automatically when it reaches the configured threshold (default 3).
+             * @description Weight of the open reports, in established reporters with no history; the video or comment is held automatically when it reaches the configured threshold (default 3).
              */
             reportWeight: number;
             /** @description Number of open reports (one per reporter). */
