@@ -1,16 +1,14 @@
 package cluster
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/tls"
-	"io"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/sunomi/sunomi/cluster/pki"
 	"github.com/sunomi/sunomi/internal/pkitest"
+	"github.com/sunomi/sunomi/internal/testkit"
 	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage"
 )
@@ -39,42 +37,15 @@ func TestSlowCallerIsCutOff(t *testing.T) {
 		{"upload body", "PUT /v1/uploads/slow HTTP/1.1\r\nHost: coordinator\r\nContent-Length: 1000\r\n\r\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			took := trickleTLS(t, srv.ln.Addr().String(), client, c.head, 10*timeout)
+			conn, err := tls.Dial("tcp", srv.ln.Addr().String(), client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			took := testkit.Trickle(t, conn, c.head, 250*time.Millisecond, 10*timeout)
 			if took > timeout+time.Second {
 				t.Errorf("cut off after %v, want within the read timeout (%v)", took, timeout)
 			}
 		})
 	}
-}
-
-// trickleTLS sends head to addr over TLS, then a byte a quarter second, and returns how long
-// the server took to drop the connection (failing the test past giveUp).
-func trickleTLS(t *testing.T, addr string, cfg *tls.Config, head string, giveUp time.Duration) time.Duration {
-	t.Helper()
-	conn, err := tls.Dial("tcp", addr, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	start := time.Now()
-	if _, err := io.WriteString(conn, head); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for range 999 {
-			time.Sleep(250 * time.Millisecond)
-			if _, err := conn.Write([]byte("x")); err != nil {
-				return
-			}
-		}
-	}()
-	// A response may come first (an error for the unreadable body), then the close.
-	if err := conn.SetReadDeadline(start.Add(giveUp)); err != nil {
-		t.Fatal(err)
-	}
-	_, err = io.Copy(io.Discard, bufio.NewReader(conn))
-	if ne, ok := err.(net.Error); ok && ne.Timeout() {
-		t.Fatalf("the coordinator still held a trickling connection after %v", giveUp)
-	}
-	return time.Since(start)
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -48,42 +46,15 @@ func TestTimeoutFlagsCutSlowClients(t *testing.T) {
 		{"body", "POST /api/v1/auth/login HTTP/1.1\r\nHost: sunomi.test\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			took := trickle(t, addr, c.head, 10*timeout)
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			took := testkit.Trickle(t, conn, c.head, 250*time.Millisecond, 10*timeout)
 			if took > timeout+time.Second {
 				t.Errorf("cut off after %v, want within the flag's %v", took, timeout)
 			}
 		})
 	}
-}
-
-// trickle sends head to addr, then a space a quarter second, and returns how long the server
-// took to drop the connection (failing the test past giveUp).
-func trickle(t *testing.T, addr, head string, giveUp time.Duration) time.Duration {
-	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	start := time.Now()
-	if _, err := io.WriteString(conn, head); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for range 999 {
-			time.Sleep(250 * time.Millisecond)
-			if _, err := conn.Write([]byte(" ")); err != nil {
-				return
-			}
-		}
-	}()
-	// A response may come first (400: the body could not be read), then the close.
-	if err := conn.SetReadDeadline(start.Add(giveUp)); err != nil {
-		t.Fatal(err)
-	}
-	_, err = io.Copy(io.Discard, bufio.NewReader(conn))
-	if ne, ok := err.(net.Error); ok && ne.Timeout() {
-		t.Fatalf("the server still held a trickling connection after %v", giveUp)
-	}
-	return time.Since(start)
 }
