@@ -707,7 +707,7 @@ export interface paths {
         put?: never;
         /**
          * Report a video or a comment.
-         * @description Every report reaches the moderators' report queue. A video is also hidden pending review once the weight of its open reports reaches the threshold: a report weighs by its reporter's standing (account age, a linked GitHub identity, how moderators decided on their earlier reports), reports from accounts younger than a day count together as at most one reporter, and so do the reports from one network (IPv4 /24, IPv6 /48). Each user may report a limited number of times an hour (429 with Retry-After past it).
+         * @description Every report reaches the moderators' report queue. A video or a comment is also hidden pending review once the weight of its open reports reaches the threshold: a report weighs by its reporter's standing (account age, a linked GitHub identity, how moderators decided on their earlier reports), reports from accounts younger than a day count together as at most one reporter, and so do the reports from one network (IPv4 /24, IPv6 /48). Each user may report a limited number of times an hour (429 with Retry-After past it).
          */
         post: operations["createReport"];
         delete?: never;
