@@ -389,7 +389,7 @@ func (e *env) fastUser(name string) oapi.Session {
 		e.t.Fatal(err)
 	}
 	_, refreshHash := newSecret()
-	sessionID, err := e.db.CreateSession(context.Background(), u.ID, refreshHash, e.srv.cfg.Auth.SessionTTL)
+	sessionID, err := e.db.CreateSession(context.Background(), u.ID, refreshHash, e.srv.cfg.Auth.SessionTTL, store.Device{})
 	if err != nil {
 		e.t.Fatal(err)
 	}

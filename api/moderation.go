@@ -18,16 +18,16 @@ import (
 	"github.com/sunomi/sunomi/api/store"
 )
 
-// Moderation: users report videos and comments; a video whose open reports weigh
-// ReportThreshold established reporters, or flagged by an automated check as it is published
-// (publisher.screen), is held — hidden from everyone but its owner and moderators — until a
-// moderator approves, restricts or removes it. Every decision is written to the audit log in
+// Moderation: users report videos and comments; a video or comment whose open reports weigh
+// ReportThreshold established reporters, or a video flagged by an automated check as it is
+// published (publisher.screen), is held — hidden from everyone but its owner (a comment's
+// author and video owner) and moderators — until a moderator decides on it. Every decision is written to the audit log in
 // the same transaction, and counts for or against the reporters' standing.
 //
 // A report weighs by its reporter's standing (store.reportWeights has the rule), so that
 // accounts made for the purpose cannot hide videos: reports by accounts younger than a day,
-// and reports from one network, count together as at most one reporter. Every report reaches
-// the report queue, heaviest first, whatever it weighs.
+// and reports from one network, count together as at most one reporter; comment reports weigh
+// by the same rule. Every report reaches the report queue, heaviest first, whatever it weighs.
 
 // Limits on what reporters and moderators write.
 const (
@@ -60,8 +60,8 @@ func moderatorPage[T any](r *http.Request, parse func(cursor *string, limit *int
 
 // CreateReport records a report of a video or comment the caller can see, with the network
 // it came from. Reporting the same thing twice returns the first report and changes nothing.
-// When the weight of a video's open reports reaches ReportThreshold, the video is held for
-// review. Each user may report ReportsPerHour times an hour.
+// When the weight of a video's or a comment's open reports reaches ReportThreshold, it is held
+// for review. Each user may report ReportsPerHour times an hour.
 func (s *Server) CreateReport(w http.ResponseWriter, r *http.Request) {
 	s.handle(w, r, func() error {
 		user, req, err := userRequest[oapi.ReportRequest](w, r)
@@ -117,10 +117,15 @@ func (s *Server) CreateReport(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		if created && n.VideoID != "" {
+		if created {
 			// Counted after the report is committed: of two reports arriving together, the later
 			// to commit sees both, so the threshold is never skipped.
-			if err := s.holdIfReported(ctx, video.ID); err != nil {
+			if n.VideoID != "" {
+				err = s.holdIfReported(ctx, video.ID)
+			} else {
+				err = s.holdCommentIfReported(ctx, n.CommentID)
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -212,6 +217,20 @@ func (s *Server) holdIfReported(ctx context.Context, videoID string) error {
 	return err
 }
 
+// holdCommentIfReported holds a comment once its open reports weigh ReportThreshold
+// established reporters, by the same rule as videos.
+func (s *Server) holdCommentIfReported(ctx context.Context, commentID int64) error {
+	weight, err := s.db.OpenCommentReportWeight(ctx, commentID)
+	if err != nil || weight < store.WeightOf(s.cfg.Moderation.ReportThreshold) {
+		return err
+	}
+	held, err := s.db.HoldReportedComment(ctx, commentID)
+	if held {
+		s.log.Info("comment held after reports", "comment_id", commentID, "weight", weight.Float())
+	}
+	return err
+}
+
 // reportedReason is "reported by 3 users, weight 3.00: spam (2), hate (1)", commonest reason
 // first.
 func reportedReason(total int, weight store.Weight, counts map[string]int) string {
@@ -277,8 +296,8 @@ func (s *Server) ModerationQueue(w http.ResponseWriter, r *http.Request, params 
 	})
 }
 
-// ModerationReportQueue lists the videos with open reports, held or not, heaviest first:
-// every report reaches a moderator, whatever it weighs.
+// ModerationReportQueue lists the videos and comments with open reports, held or not,
+// heaviest first: every report reaches a moderator, whatever it weighs.
 func (s *Server) ModerationReportQueue(w http.ResponseWriter, r *http.Request, params oapi.ModerationReportQueueParams) {
 	s.handle(w, r, func() error {
 		if _, err := requireModerator(r); err != nil {
@@ -288,26 +307,25 @@ func (s *Server) ModerationReportQueue(w http.ResponseWriter, r *http.Request, p
 		if err != nil {
 			return err
 		}
-		ctx := r.Context()
-		rows, err := s.db.ReportQueue(ctx, after, n+1)
+		rows, err := s.db.ReportQueue(r.Context(), after, n+1)
 		if err != nil {
 			return err
 		}
-		rows, next := trimPage(rows, n, func(v store.ReportedVideo) string {
-			return encodeWeightCursor(store.WeightCursor{Weight: v.Weight, ID: v.ID})
+		rows, next := trimPage(rows, n, func(t store.ReportedTarget) string {
+			return encodeWeightCursor(store.WeightCursor{Weight: t.Weight, Type: t.Type, ID: t.ID})
 		})
-		ids := make([]string, len(rows))
-		for i, v := range rows {
-			ids[i] = v.ID
-		}
-		counts, err := s.db.OpenReportsOf(ctx, ids)
-		if err != nil {
-			return err
-		}
 		page := oapi.ReportQueuePage{Items: []oapi.ReportQueueItem{}, NextCursor: next}
-		for _, v := range rows {
-			page.Items = append(page.Items, oapi.ReportQueueItem{Video: s.toAPIVideo(r, v.Video), Reports: counts[v.ID],
-				ReportWeight: v.Weight.Float(), Reporters: v.Reporters})
+		for _, t := range rows {
+			item := oapi.ReportQueueItem{TargetType: oapi.ReportQueueItemTargetType(t.Type), TargetId: t.ID,
+				Video: s.toAPIVideo(r, t.Video), Reports: t.Reports, ReportWeight: t.Weight.Float(), Reporters: t.Reporters}
+			if t.Comment != nil {
+				c := toAPIComment(*t.Comment)
+				item.Comment = &c
+			}
+			if item.Reports == nil {
+				item.Reports = map[string]int{}
+			}
+			page.Items = append(page.Items, item)
 		}
 		writePrivateJSON(w, page)
 		return nil
@@ -324,14 +342,16 @@ func (s *Server) openReportsOf(ctx context.Context, ids []string) (map[string]ma
 	return counts, weights, err
 }
 
-// weightCursorJSON is a report queue cursor: base64url of {"w": weight, "i": video id}.
+// weightCursorJSON is a report queue cursor: base64url of {"w": weight, "t": target type,
+// "i": target id}.
 type weightCursorJSON struct {
 	W store.Weight `json:"w"`
+	T string       `json:"t"`
 	I string       `json:"i"`
 }
 
 func encodeWeightCursor(c store.WeightCursor) string {
-	b, _ := json.Marshal(weightCursorJSON{W: c.Weight, I: c.ID})
+	b, _ := json.Marshal(weightCursorJSON{W: c.Weight, T: c.Type, I: c.ID})
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
@@ -346,7 +366,7 @@ func weightPageParams(cursor *string, limit *int) (*store.WeightCursor, int, err
 	if err != nil || json.Unmarshal(b, &c) != nil || c.I == "" {
 		return nil, 0, errBadCursor
 	}
-	return &store.WeightCursor{Weight: c.W, ID: c.I}, n, nil
+	return &store.WeightCursor{Weight: c.W, Type: c.T, ID: c.I}, n, nil
 }
 
 // heldAt is when a held video was held; every hold sets it, the fallback only guards the cursor.

@@ -44,10 +44,17 @@ func ownNetwork(n int) string { return fmt.Sprintf("10.%d.%d.1", n/256%256, n%25
 // reportFrom reports a video from the client address addr, and expects it recorded.
 func (e *env) reportFrom(reporter oapi.Session, addr, videoID, reason string) {
 	e.t.Helper()
-	req := e.request("POST", "/api/v1/reports", map[string]any{"targetType": "video", "targetId": videoID, "reason": reason})
+	e.reportTargetFrom(reporter, addr, store.TargetVideo, videoID, reason)
+}
+
+// reportTargetFrom reports a video or a comment from the client address addr, and expects it
+// recorded.
+func (e *env) reportTargetFrom(reporter oapi.Session, addr, targetType, id, reason string) {
+	e.t.Helper()
+	req := e.request("POST", "/api/v1/reports", map[string]any{"targetType": targetType, "targetId": id, "reason": reason})
 	req.Header.Set("X-Forwarded-For", addr)
 	if r := e.send(req, reporter.Token); r.status != http.StatusCreated {
-		e.t.Fatalf("report of %s from %s: status %d: %s", videoID, addr, r.status, r.body)
+		e.t.Fatalf("report of %s %s from %s: status %d: %s", targetType, id, addr, r.status, r.body)
 	}
 }
 
@@ -365,5 +372,98 @@ func TestReportHistoryChangesWeight(t *testing.T) {
 	report(upheld2, id)
 	if v := e.video(id); v.Moderation != store.ModerationHeld || v.HeldReason != "reported by 3 users, weight 3.33: spam (3)" {
 		t.Errorf("moderation = %s (%q), want held with weight 3.33", v.Moderation, v.HeldReason)
+	}
+}
+
+// commentOn posts a comment on a video as token and returns its id.
+func (e *env) commentOn(videoID, token, body string) string {
+	e.t.Helper()
+	var c oapi.Comment
+	e.must(http.StatusCreated, "POST", "/api/v1/videos/"+videoID+"/comments", token, map[string]any{"body": body}).decode(e.t, &c)
+	return c.Id
+}
+
+// commentShown says whether an anonymous reader sees the comment in its video's comments.
+func (e *env) commentShown(videoID, commentID string) bool {
+	e.t.Helper()
+	return slices.ContainsFunc(e.comments("/api/v1/videos/"+videoID+"/comments", "").Comments,
+		func(c oapi.Comment) bool { return c.Id == commentID })
+}
+
+// Comment reports weigh as video reports do: three accounts registered for the purpose do not
+// hide a comment, nor do many accounts on one network; three established, independent
+// reporters hold it for review, out of everyone's sight but its author's, the video owner's
+// and moderators'.
+func TestThrowawayAccountsCannotHideComment(t *testing.T) {
+	e := newEnv(t, withReporterNetworks())
+	owner, author := e.user("owner"), e.user("author")
+	id := e.readyVideo(owner, store.Public, "commented")
+
+	fresh := e.commentOn(id, author.Token, "reported by three new accounts")
+	for i := range 3 {
+		e.reportTargetFrom(e.user("new"), ownNetwork(100+i), store.TargetComment, fresh, "harassment")
+	}
+	oneNetwork := e.commentOn(id, author.Token, "reported from one network")
+	for i := range 5 {
+		e.reportTargetFrom(e.established(), fmt.Sprintf("203.0.113.%d", i+1), store.TargetComment, oneNetwork, "harassment")
+	}
+	for _, c := range []string{fresh, oneNetwork} {
+		if !e.commentShown(id, c) {
+			t.Errorf("comment %s hidden by reports that weigh at most one reporter", c)
+		}
+	}
+	if got := e.apiVideo(id, "").Stats.Comments; got != 2 {
+		t.Errorf("comment count %d, want 2", got)
+	}
+
+	held := e.commentOn(id, author.Token, "reported by three established reporters")
+	for i := range 3 {
+		e.reportTargetFrom(e.established(), ownNetwork(200+i), store.TargetComment, held, "harassment")
+	}
+	if e.commentShown(id, held) {
+		t.Fatal("a comment reported by three established reporters is still shown to everyone")
+	}
+	if got := e.apiVideo(id, "").Stats.Comments; got != 2 {
+		t.Errorf("comment count %d after the hold, want 2", got)
+	}
+	seen := slices.ContainsFunc(e.comments("/api/v1/videos/"+id+"/comments", author.Token).Comments,
+		func(c oapi.Comment) bool { return c.Id == held && c.Held != nil && *c.Held })
+	if !seen {
+		t.Error("the author no longer sees their held comment, marked held")
+	}
+}
+
+// Comment reports reach the report queue beside video reports, ordered by the same weight,
+// each naming its target.
+func TestReportQueueHasComments(t *testing.T) {
+	e := newEnv(t, withReporterNetworks())
+	owner, author, mod := e.user("owner"), e.user("author"), e.moderator()
+	video := e.readyVideo(owner, store.Public, "reported video")
+	e.reportFrom(e.established(), ownNetwork(1), video, "spam")
+	comment := e.commentOn(video, author.Token, "reported comment")
+	e.reportTargetFrom(e.established(), ownNetwork(2), store.TargetComment, comment, "hate")
+	e.reportTargetFrom(e.established(), ownNetwork(3), store.TargetComment, comment, "hate")
+	light := e.commentOn(video, author.Token, "reported by a new account")
+	e.reportTargetFrom(e.reporter(time.Hour), ownNetwork(4), store.TargetComment, light, "spam")
+
+	var items []oapi.ReportQueueItem
+	for _, page := range allPages(e, "/api/v1/moderation/reports?limit=1", mod.Token, 5, func(p oapi.ReportQueuePage) *string { return p.NextCursor }) {
+		items = append(items, page.Items...)
+	}
+	got := mapped(items, func(it oapi.ReportQueueItem) string { return string(it.TargetType) + " " + it.TargetId })
+	want := []string{"comment " + comment, "video " + video, "comment " + light}
+	if !slices.Equal(got, want) {
+		t.Fatalf("report queue = %v, want heaviest first %v", got, want)
+	}
+	top := items[0]
+	if top.Comment == nil || top.Comment.Body != "reported comment" || top.Video.Id != video || top.ReportWeight != 2 ||
+		top.Reporters != 2 || top.Reports["hate"] != 2 {
+		t.Errorf("comment item %+v, want the comment on its video, weight 2 from 2 reporters of hate", top)
+	}
+	if items[1].Comment != nil {
+		t.Errorf("video item carries a comment: %+v", items[1].Comment)
+	}
+	if items[2].ReportWeight != 0.25 {
+		t.Errorf("a new account's comment report weighs %v, want 0.25", items[2].ReportWeight)
 	}
 }

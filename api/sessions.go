@@ -74,7 +74,7 @@ func (s *Server) clearRefreshCookie(w http.ResponseWriter) {
 // startSession signs user in: a new session, its refresh cookie and an access token.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, status int, user store.User) error {
 	refresh, hash := newSecret()
-	sessionID, err := s.db.CreateSession(r.Context(), user.ID, hash, s.cfg.Auth.SessionTTL)
+	sessionID, err := s.db.CreateSession(r.Context(), user.ID, hash, s.cfg.Auth.SessionTTL, s.deviceOf(r))
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (s *Server) RefreshSession(w http.ResponseWriter, r *http.Request) {
 			return errNoSession
 		}
 		next, nextHash := newSecret()
-		rot, err := s.db.RotateRefreshToken(r.Context(), hashSecret(c.Value), nextHash, s.cfg.Auth.SessionTTL)
+		rot, err := s.db.RotateRefreshToken(r.Context(), hashSecret(c.Value), nextHash, s.cfg.Auth.SessionTTL, s.deviceOf(r))
 		switch {
 		case errors.Is(err, store.ErrTokenReused):
 			s.log.Warn("refresh token reused; session revoked", "user_id", rot.UserID, "session_id", rot.SessionID)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -327,4 +328,133 @@ func TestEndedSessionsArePruned(t *testing.T) {
 		t.Errorf("%d refresh tokens of pruned sessions left", n)
 	}
 	e.mustRefresh(phone) // the live session still works
+}
+
+const firefoxUA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+// signedInAs is signedIn from a browser that says it is userAgent.
+func (e *env) signedInAs(username, userAgent string) (*browser, oapi.Session) {
+	e.t.Helper()
+	b := newBrowser(e.t)
+	req := e.request(http.MethodPost, "/api/v1/auth/login", map[string]string{"username": username, "password": "correct horse battery"})
+	req.Header.Set("User-Agent", userAgent)
+	resp, data := roundTrip(e.t, b.c, req, "")
+	if resp.StatusCode != http.StatusOK {
+		e.t.Fatalf("login as %s: status %d: %s", username, resp.StatusCode, data)
+	}
+	var s oapi.Session
+	response{status: resp.StatusCode, body: data}.decode(e.t, &s)
+	return b, s
+}
+
+func (e *env) mySessions(token string) []oapi.DeviceSession {
+	e.t.Helper()
+	var list oapi.DeviceSessionList
+	e.must(http.StatusOK, "GET", "/api/v1/me/sessions", token, nil).decode(e.t, &list)
+	return list.Items
+}
+
+// A user sees each of their signed-in devices, this one marked, and signs one out: its access
+// and refresh tokens stop working at once, the others go on.
+func TestSignedInDevices(t *testing.T) {
+	e := newEnv(t)
+	laptop := e.user("devices")
+	phone, phoneSession := e.signedInAs(laptop.User.Username, firefoxUA)
+
+	list := e.mySessions(laptop.Token)
+	if len(list) != 2 {
+		t.Fatalf("%d sessions listed, want 2 (registration and login): %+v", len(list), list)
+	}
+	byID := map[string]oapi.DeviceSession{}
+	for _, s := range list {
+		byID[s.Id] = s
+	}
+	laptopID, phoneID := strconv.FormatInt(sessionOf(t, laptop.Token), 10), strconv.FormatInt(sessionOf(t, phoneSession.Token), 10)
+	if !byID[laptopID].Current || byID[phoneID].Current {
+		t.Errorf("current flags: laptop %v, phone %v; want only the caller's session current", byID[laptopID].Current, byID[phoneID].Current)
+	}
+	got := byID[phoneID]
+	if got.Device != "Firefox on Linux" || got.UserAgent == nil || *got.UserAgent != firefoxUA || got.Network == nil || *got.Network != "127.0.0.0/24" {
+		t.Errorf("phone session %+v, want Firefox on Linux from 127.0.0.0/24 with its User-Agent", got)
+	}
+	if list[0].Id != phoneID {
+		t.Errorf("first listed %s, want the most recently used (%s)", list[0].Id, phoneID)
+	}
+
+	e.must(http.StatusNoContent, "DELETE", "/api/v1/me/sessions/"+phoneID, laptop.Token, nil)
+	if r := e.do("GET", "/api/v1/me/sessions", phoneSession.Token, nil); r.status != http.StatusUnauthorized {
+		t.Errorf("the ended session's access token: status %d, want 401", r.status)
+	}
+	if r := e.refresh(phone); r.status != http.StatusUnauthorized {
+		t.Errorf("the ended session's refresh: status %d, want 401", r.status)
+	}
+	if list := e.mySessions(laptop.Token); len(list) != 1 || list[0].Id != laptopID {
+		t.Errorf("after signing the phone out: %+v, want the laptop alone", list)
+	}
+	for _, id := range []string{phoneID, "0", "x", "99999999999999999999"} {
+		if r := e.do("DELETE", "/api/v1/me/sessions/"+id, laptop.Token, nil); r.status != http.StatusNotFound {
+			t.Errorf("DELETE session %q: status %d, want 404", id, r.status)
+		}
+	}
+}
+
+// A refresh records the device it came from: the list shows where a session was last used.
+func TestRefreshRecordsTheDevice(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("roamer")
+	b, s := e.signedInAs(u.User.Username, firefoxUA)
+	req := e.request(http.MethodPost, "/api/v1/auth/refresh", nil)
+	const chromeUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+	req.Header.Set("User-Agent", chromeUA)
+	if resp, data := roundTrip(t, b.c, req, ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("refresh: status %d: %s", resp.StatusCode, data)
+	}
+	id := strconv.FormatInt(sessionOf(t, s.Token), 10)
+	device := "not listed"
+	for _, d := range e.mySessions(u.Token) {
+		if d.Id == id {
+			device = d.Device
+		}
+	}
+	if device != "Chrome on Windows" {
+		t.Errorf("after a refresh from Chrome the session shows %q, want Chrome on Windows", device)
+	}
+}
+
+// Nobody ends another user's session: the id of someone else's session is answered as unknown,
+// and that session goes on working.
+func TestCannotEndAnotherUsersSession(t *testing.T) {
+	e := newEnv(t)
+	victim, attacker := e.user("victim"), e.user("attacker")
+	id := strconv.FormatInt(sessionOf(t, victim.Token), 10)
+	r := e.do("DELETE", "/api/v1/me/sessions/"+id, attacker.Token, nil)
+	if r.status != http.StatusNotFound {
+		t.Errorf("DELETE another user's session: status %d, want 404", r.status)
+	}
+	if r := e.do("GET", "/api/v1/me/sessions", victim.Token, nil); r.status != http.StatusOK {
+		t.Errorf("the victim's session after the attempt: status %d, want 200", r.status)
+	}
+	if list := e.mySessions(attacker.Token); len(list) != 1 {
+		t.Errorf("the attacker lists %d sessions, want their own one", len(list))
+	}
+	if r := e.do("DELETE", "/api/v1/me/sessions/"+id, "", nil); r.status != http.StatusUnauthorized {
+		t.Errorf("DELETE anonymously: status %d, want 401", r.status)
+	}
+}
+
+func TestDeviceLabel(t *testing.T) {
+	for _, c := range []struct{ ua, want string }{
+		{firefoxUA, "Firefox on Linux"},
+		{"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15", "Safari on macOS"},
+		{"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36", "Chrome on Android"},
+		{"Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1", "Safari on iOS"},
+		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0", "Edge on Windows"},
+		{"curl/8.5.0", "curl"},
+		{"", "Unknown device"},
+		{"(junk; junk)", "Unknown device"},
+	} {
+		if got := deviceLabel(c.ua); got != c.want {
+			t.Errorf("deviceLabel(%q) = %q, want %q", c.ua, got, c.want)
+		}
+	}
 }

@@ -1,11 +1,11 @@
 package api
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/sunomi/sunomi/internal/bodydeadline"
 	"github.com/sunomi/sunomi/storage"
 )
 
@@ -15,6 +15,11 @@ import (
 // http.Server, whose ReadTimeout and WriteTimeout would apply to every route alike: uploads
 // need longer than JSON, and WebSockets live for a whole transcode.
 type TimeoutsConfig struct {
+	// ReadHeader is how long a request's head may take to arrive (default 10 s), and Idle how
+	// long a keep-alive connection may wait for its next request (default 2 min); the HTTP
+	// server applies both to every connection.
+	ReadHeader time.Duration
+	Idle       time.Duration
 	// BodyRead is how long a request body may take to arrive in full (default 30 s). Upload
 	// routes (presigned PUTs of local storage) get it plus a second for every UploadMinRate
 	// bytes received, so a large upload at a decent rate never runs out of time while one
@@ -30,6 +35,8 @@ type TimeoutsConfig struct {
 }
 
 func (c *TimeoutsConfig) defaults() {
+	setDefault(&c.ReadHeader, 10*time.Second)
+	setDefault(&c.Idle, 2*time.Minute)
 	setDefault(&c.BodyRead, 30*time.Second)
 	setDefault(&c.UploadMinRate, 64<<10)
 	setDefault(&c.Write, 2*time.Minute)
@@ -40,53 +47,20 @@ func (c *TimeoutsConfig) defaults() {
 func (s *Server) deadlines(next http.Handler) http.Handler {
 	t := s.cfg.Timeouts
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rc := http.NewResponseController(w)
 		blob := strings.HasPrefix(r.URL.Path, storage.BlobPath)
 		if !blob {
-			// Errors mean the connection cannot take deadlines (a test recorder): nothing to bound.
-			_ = rc.SetWriteDeadline(time.Now().Add(t.Write))
+			// An error means the connection cannot take deadlines (a test recorder): nothing to bound.
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(t.Write))
 		}
-		if r.Body != nil && r.Body != http.NoBody {
-			b := &deadlineBody{ReadCloser: r.Body, rc: rc, start: time.Now(), base: t.BodyRead}
-			if blob {
-				b.minRate = t.UploadMinRate
-			}
-			_ = rc.SetReadDeadline(b.deadline())
-			r.Body = b
+		var minRate int64
+		if blob {
+			minRate = t.UploadMinRate
 		}
+		bodydeadline.Limit(w, r, t.BodyRead, minRate)
 		next.ServeHTTP(w, r)
 	})
 }
 
-// deadlineBody is a request body read under a deadline, which grows with the bytes received
-// when minRate is set.
-type deadlineBody struct {
-	io.ReadCloser
-	rc      *http.ResponseController
-	start   time.Time
-	base    time.Duration
-	minRate int64 // bytes a second; 0: a fixed deadline
-	read    int64
-}
-
-func (b *deadlineBody) deadline() time.Time {
-	d := b.base
-	if b.minRate > 0 {
-		d += time.Duration(b.read / b.minRate * int64(time.Second))
-	}
-	return b.start.Add(d)
-}
-
-func (b *deadlineBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	b.read += int64(n)
-	switch {
-	case err == io.EOF:
-		// The body is in: the server's watch for the client going away reads on, which must
-		// not end at our deadline (it would cancel the request's context).
-		_ = b.rc.SetReadDeadline(time.Time{})
-	case n > 0 && b.minRate > 0:
-		_ = b.rc.SetReadDeadline(b.deadline())
-	}
-	return n, err
-}
+// Timeouts are the service's timeouts, defaults filled in: the HTTP server that serves it
+// takes ReadHeader and Idle from them.
+func (s *Server) Timeouts() TimeoutsConfig { return s.cfg.Timeouts }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
+	"github.com/sunomi/sunomi/internal/testkit"
 	"github.com/sunomi/sunomi/storage"
 )
 
@@ -24,28 +24,8 @@ func slowBody(t *testing.T, e *env, method, path string, giveUp time.Duration) t
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	start := time.Now()
 	head := method + " " + path + " HTTP/1.1\r\nHost: sunomi.test\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
-	if _, err := io.WriteString(conn, head); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for range 999 {
-			time.Sleep(time.Second)
-			if _, err := conn.Write([]byte(" ")); err != nil {
-				return
-			}
-		}
-	}()
-	// A response may come first (400: the body could not be read), then the close.
-	if err := conn.SetReadDeadline(start.Add(giveUp)); err != nil {
-		t.Fatal(err)
-	}
-	_, err = io.Copy(io.Discard, bufio.NewReader(conn))
-	if ne, ok := err.(net.Error); ok && ne.Timeout() {
-		t.Fatalf("%s %s: the server still held a slow-body connection after %v", method, path, giveUp)
-	}
-	return time.Since(start)
+	return testkit.Trickle(t, conn, head, time.Second, giveUp)
 }
 
 // A client sending its body a byte a second is cut off within the body read timeout, on API
@@ -65,25 +45,6 @@ func TestSlowBodyIsCutOff(t *testing.T) {
 				t.Errorf("cut off after %v, want within the read timeout (%v)", took, readTimeout)
 			}
 		})
-	}
-}
-
-func TestUploadDeadline(t *testing.T) {
-	start := time.Unix(1000, 0)
-	b := &deadlineBody{start: start, base: 30 * time.Second, minRate: 1 << 20}
-	for _, c := range []struct {
-		read int64
-		want time.Duration
-	}{
-		{0, 30 * time.Second},
-		{1, 30 * time.Second},
-		{1 << 20, 31 * time.Second},
-		{600 << 20, 630 * time.Second},
-	} {
-		b.read = c.read
-		if got := b.deadline().Sub(start); got != c.want {
-			t.Errorf("after %d bytes: deadline in %v, want %v", c.read, got, c.want)
-		}
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sunomi/sunomi/cluster/pki"
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/internal/bodydeadline"
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage"
@@ -62,8 +63,28 @@ func (n *Node) serveHTTP() (*httpServer, error) {
 	return serve(n.cfg.HTTPAddr, n.Handler(), tlsConfig)
 }
 
-// serve serves h on addr, over TLS when tlsConfig is set.
+// httpTimeouts bound how long a caller may hold a request of the coordinator, so that one
+// sending its request a byte at a time cannot hold a goroutine and a connection forever. There
+// is no server-wide ReadTimeout or WriteTimeout: job event streams and long-polled leases last
+// long. Requests without a body (event streams) are never cut.
+type httpTimeouts struct {
+	readHeader time.Duration // the request's head
+	bodyRead   time.Duration // a request body, in full
+	// uploadMinRate is the rate an upload body (PUT /v1/uploads/*, /v1/blobs/*) must keep up:
+	// each such amount of bytes received adds a second to bodyRead.
+	uploadMinRate int64
+	idle          time.Duration // a keep-alive connection waiting for its next request
+}
+
+var coordinatorTimeouts = httpTimeouts{readHeader: 10 * time.Second, bodyRead: 30 * time.Second,
+	uploadMinRate: 64 << 10, idle: 2 * time.Minute}
+
+// serve serves h on addr, over TLS when tlsConfig is set, under coordinatorTimeouts.
 func serve(addr string, h http.Handler, tlsConfig *tls.Config) (*httpServer, error) {
+	return serveWith(addr, h, tlsConfig, coordinatorTimeouts)
+}
+
+func serveWith(addr string, h http.Handler, tlsConfig *tls.Config, t httpTimeouts) (*httpServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for http on %s: %w", addr, err)
@@ -71,9 +92,15 @@ func serve(addr string, h http.Handler, tlsConfig *tls.Config) (*httpServer, err
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 	}
-	// No ReadTimeout or WriteTimeout: job event streams and blob transfers last long. Idle
-	// keep-alive connections close.
-	s := &httpServer{srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}, ln: ln}
+	limited := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var minRate int64
+		if strings.HasPrefix(r.URL.Path, "/v1/uploads/") || strings.HasPrefix(r.URL.Path, "/v1/blobs/") {
+			minRate = t.uploadMinRate
+		}
+		bodydeadline.Limit(w, r, t.bodyRead, minRate)
+		h.ServeHTTP(w, r)
+	})
+	s := &httpServer{srv: &http.Server{Handler: limited, ReadHeaderTimeout: t.readHeader, IdleTimeout: t.idle}, ln: ln}
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
 }

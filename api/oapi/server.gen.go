@@ -169,6 +169,24 @@ func (e Rating) Valid() bool {
 	}
 }
 
+// Defines values for ReportQueueItemTargetType.
+const (
+	ReportQueueItemTargetTypeComment ReportQueueItemTargetType = "comment"
+	ReportQueueItemTargetTypeVideo   ReportQueueItemTargetType = "video"
+)
+
+// Valid indicates whether the value is a known member of the ReportQueueItemTargetType enum.
+func (e ReportQueueItemTargetType) Valid() bool {
+	switch e {
+	case ReportQueueItemTargetTypeComment:
+		return true
+	case ReportQueueItemTargetTypeVideo:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReportRequestReason.
 const (
 	Copyright  ReportRequestReason = "copyright"
@@ -583,6 +601,33 @@ type DecisionRequest struct {
 // DecisionRequestAction defines model for DecisionRequest.Action.
 type DecisionRequestAction string
 
+// DeviceSession defines model for DeviceSession.
+type DeviceSession struct {
+	// CreatedAt When this sign-in happened.
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Current This is the session of the request.
+	Current bool `json:"current"`
+
+	// Device What the browser says it is, in short, e.g. "Firefox on Linux".
+	Device string `json:"device"`
+	Id     string `json:"id"`
+
+	// LastUsedAt When its token was last refreshed.
+	LastUsedAt time.Time `json:"lastUsedAt"`
+
+	// Network The network it was last used from (IPv4 /24, IPv6 /48), not the full address.
+	Network *string `json:"network,omitempty"`
+
+	// UserAgent The browser's User-Agent at its last sign-in or refresh.
+	UserAgent *string `json:"userAgent,omitempty"`
+}
+
+// DeviceSessionList defines model for DeviceSessionList.
+type DeviceSessionList struct {
+	Items []DeviceSession `json:"items"`
+}
+
 // Error defines model for Error.
 type Error struct {
 	Error ErrorDetail `json:"error"`
@@ -841,7 +886,10 @@ type Report struct {
 
 // ReportQueueItem defines model for ReportQueueItem.
 type ReportQueueItem struct {
-	// ReportWeight Weight of the open reports, in established reporters with no history; the video is held automatically when it reaches the configured threshold (default 3).
+	// Comment The reported comment (targetType comment).
+	Comment *Comment `json:"comment,omitempty"`
+
+	// ReportWeight Weight of the open reports, in established reporters with no history; the video or comment is held automatically when it reaches the configured threshold (default 3).
 	ReportWeight float64 `json:"reportWeight"`
 
 	// Reporters Number of open reports (one per reporter).
@@ -849,8 +897,17 @@ type ReportQueueItem struct {
 
 	// Reports Open reports by reason.
 	Reports map[string]int `json:"reports"`
-	Video   Video          `json:"video"`
+
+	// TargetId The id of the reported video or comment.
+	TargetId   string                    `json:"targetId"`
+	TargetType ReportQueueItemTargetType `json:"targetType"`
+
+	// Video The reported video, or the video the reported comment is on.
+	Video Video `json:"video"`
 }
+
+// ReportQueueItemTargetType defines model for ReportQueueItem.TargetType.
+type ReportQueueItemTargetType string
 
 // ReportQueuePage defines model for ReportQueuePage.
 type ReportQueuePage struct {
@@ -1301,6 +1358,12 @@ type ServerInterface interface {
 	// ChangePassword Change the caller's password.
 	// (PUT /me/password)
 	ChangePassword(w http.ResponseWriter, r *http.Request)
+	// ListMySessions The caller's signed-in devices.
+	// (GET /me/sessions)
+	ListMySessions(w http.ResponseWriter, r *http.Request)
+	// EndMySession Sign one of the caller's devices out.
+	// (DELETE /me/sessions/{sessionId})
+	EndMySession(w http.ResponseWriter, r *http.Request, sessionId string)
 	// ListMyVideos The caller's own videos, every status and visibility, newest first.
 	// (GET /me/videos)
 	ListMyVideos(w http.ResponseWriter, r *http.Request, params ListMyVideosParams)
@@ -1316,7 +1379,7 @@ type ServerInterface interface {
 	// ModerationQueue Videos awaiting review (held by reports or automated checks), oldest first.
 	// (GET /moderation/queue)
 	ModerationQueue(w http.ResponseWriter, r *http.Request, params ModerationQueueParams)
-	// ModerationReportQueue Videos with open reports, held or not, heaviest reports first.
+	// ModerationReportQueue Videos and comments with open reports, held or not, heaviest reports first.
 	// (GET /moderation/reports)
 	ModerationReportQueue(w http.ResponseWriter, r *http.Request, params ModerationReportQueueParams)
 	// DecideVideo Approve, remove or restrict a video (written to the audit log).
@@ -1514,6 +1577,18 @@ func (_ Unimplemented) ChangePassword(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// ListMySessions The caller's signed-in devices.
+// (GET /me/sessions)
+func (_ Unimplemented) ListMySessions(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// EndMySession Sign one of the caller's devices out.
+// (DELETE /me/sessions/{sessionId})
+func (_ Unimplemented) EndMySession(w http.ResponseWriter, r *http.Request, sessionId string) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // ListMyVideos The caller's own videos, every status and visibility, newest first.
 // (GET /me/videos)
 func (_ Unimplemented) ListMyVideos(w http.ResponseWriter, r *http.Request, params ListMyVideosParams) {
@@ -1544,7 +1619,7 @@ func (_ Unimplemented) ModerationQueue(w http.ResponseWriter, r *http.Request, p
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
-// ModerationReportQueue Videos with open reports, held or not, heaviest reports first.
+// ModerationReportQueue Videos and comments with open reports, held or not, heaviest reports first.
 // (GET /moderation/reports)
 func (_ Unimplemented) ModerationReportQueue(w http.ResponseWriter, r *http.Request, params ModerationReportQueueParams) {
 	w.WriteHeader(http.StatusNotImplemented)
@@ -2118,6 +2193,46 @@ func (siw *ServerInterfaceWrapper) ChangePassword(w http.ResponseWriter, r *http
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ChangePassword(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListMySessions operation middleware
+func (siw *ServerInterfaceWrapper) ListMySessions(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListMySessions(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// EndMySession operation middleware
+func (siw *ServerInterfaceWrapper) EndMySession(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "sessionId" -------------
+	var sessionId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "sessionId", chi.URLParam(r, "sessionId"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "sessionId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.EndMySession(w, r, sessionId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -3359,6 +3474,12 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Put(options.BaseURL+"/me/password", wrapper.ChangePassword)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/me/sessions", wrapper.ListMySessions)
+	})
+	r.Group(func(r chi.Router) {
+		r.Delete(options.BaseURL+"/me/sessions/{sessionId}", wrapper.EndMySession)
 	})
 	r.Group(func(r chi.Router) {
 		r.Post(options.BaseURL+"/me/avatar", wrapper.CreateAvatarUpload)

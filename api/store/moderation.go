@@ -361,9 +361,7 @@ func (s *Store) CommentQueue(ctx context.Context, after *Cursor, limit int) ([]Q
 	for i, q := range out {
 		ids[i] = q.ID
 	}
-	reports, err := countsByReason[int64](s.pool.Query(ctx, `
-		SELECT comment_id, reason, count(*)::int FROM reports
-		WHERE comment_id = ANY($1) AND resolved_at IS NULL GROUP BY comment_id, reason`, ids))
+	reports, err := s.openCommentReportsOf(ctx, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,9 +27,16 @@ func (w Weight) String() string { return fmt.Sprintf("%.2f", float64(w)/1000) }
 // Float is the weight in reporters.
 func (w Weight) Float() float64 { return float64(w) / 1000 }
 
-// reportWeights is a WITH clause naming report_weights (video_id, weight, reporters): the
-// weight of each video's open reports, for the videos in $1 (text[]; all of them when NULL).
-// The rule (README "Reports with weight"):
+// Report targets as report_weights names them.
+const (
+	TargetVideo   = "video"
+	TargetComment = "comment"
+)
+
+// reportWeights is a WITH clause naming report_weights (target_type, target_id, weight,
+// reporters): the weight of the open reports of each reported video (TargetVideo, its id) and
+// comment (TargetComment, its id in decimal), counting the reports rp that match the SQL
+// condition which. Videos and comments weigh by the one rule (README "Reports with weight"):
 //
 //   - a report by an account younger than NewAccountAge when it reported weighs 0.25;
 //   - any other report weighs base × 2·(upheld+1)/(upheld+rejected+2), at most 1.5, where base
@@ -38,13 +47,15 @@ func (w Weight) Float() float64 { return float64(w) / 1000 }
 //   - all reports by new accounts together count at most 1.0; the other reports of one network
 //     prefix (reporter_prefix) count as the heaviest of them; a report without a prefix is a
 //     group of its own;
-//   - the weight of a video is the sum over groups.
+//   - the weight of a target is the sum over groups.
 //
 // Each report's weight is rounded to a thousandth before it is summed, so equal inputs give
 // equal sums everywhere.
-const reportWeights = `
+func reportWeights(which string) string {
+	return `
 WITH weighed AS (
-	SELECT rp.video_id,
+	SELECT CASE WHEN rp.video_id IS NOT NULL THEN '` + TargetVideo + `' ELSE '` + TargetComment + `' END AS target_type,
+		coalesce(rp.video_id, rp.comment_id::text) AS target_id,
 		CASE WHEN rp.new_account THEN 'new accounts'
 			ELSE coalesce(nullif(rp.reporter_prefix, ''), 'reporter ' || rp.reporter_id::text) END AS grp,
 		CASE
@@ -56,20 +67,21 @@ WITH weighed AS (
 				* 2 * (coalesce(st.upheld, 0) + 1)::numeric / (coalesce(st.upheld, 0) + coalesce(st.rejected, 0) + 2)))
 		END AS weight
 	FROM reports rp LEFT JOIN reporter_standing st ON st.user_id = rp.reporter_id
-	WHERE rp.video_id IS NOT NULL AND rp.resolved_at IS NULL AND ($1::text[] IS NULL OR rp.video_id = ANY($1))
+	WHERE rp.resolved_at IS NULL AND (` + which + `)
 ), grouped AS (
-	SELECT video_id, count(*) AS reporters,
+	SELECT target_type, target_id, count(*) AS reporters,
 		CASE WHEN grp = 'new accounts' THEN least(1000, sum(weight)) ELSE max(weight) END AS weight
-	FROM weighed GROUP BY video_id, grp
+	FROM weighed GROUP BY target_type, target_id, grp
 ), report_weights AS (
-	SELECT video_id, sum(weight)::int AS weight, sum(reporters)::int AS reporters
-	FROM grouped GROUP BY video_id
+	SELECT target_type, target_id, sum(weight)::int AS weight, sum(reporters)::int AS reporters
+	FROM grouped GROUP BY target_type, target_id
 )`
+}
 
 // OpenReportWeights is the weight of the open reports of each of videoIDs; videos without
 // open reports are absent.
 func (s *Store) OpenReportWeights(ctx context.Context, videoIDs []string) (map[string]Weight, error) {
-	rows, err := s.pool.Query(ctx, reportWeights+` SELECT video_id, weight FROM report_weights`, videoIDs)
+	rows, err := s.pool.Query(ctx, reportWeights(`rp.video_id = ANY($1)`)+` SELECT target_id, weight FROM report_weights`, videoIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -86,37 +98,142 @@ func (s *Store) OpenReportWeights(ctx context.Context, videoIDs []string) (map[s
 	return out, rows.Err()
 }
 
-// ReportedVideo is a video with open reports and their weight.
-type ReportedVideo struct {
-	Video
-	Weight    Weight
-	Reporters int
+// OpenCommentReportWeight is the weight of a comment's open reports: 0 when it has none.
+func (s *Store) OpenCommentReportWeight(ctx context.Context, commentID int64) (Weight, error) {
+	var w Weight
+	err := s.pool.QueryRow(ctx, reportWeights(`rp.comment_id = $1`)+` SELECT coalesce(sum(weight), 0)::int FROM report_weights`,
+		commentID).Scan(&w)
+	return w, err
 }
 
-// WeightCursor is where a page of the report queue ends: its last video's weight and id.
+// HoldReportedComment holds a comment for review, as enough weight of reports does: only its
+// author, its video's owner and moderators see it until a moderator decides, and it leaves its
+// video's comment_count. held is false when it was held already.
+func (s *Store) HoldReportedComment(ctx context.Context, commentID int64) (held bool, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var videoID string
+		err := tx.QueryRow(ctx, `UPDATE comments SET held = true WHERE id = $1 AND NOT held RETURNING video_id`, commentID).Scan(&videoID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		held = true
+		_, err = tx.Exec(ctx, `UPDATE videos SET comment_count = comment_count - 1 WHERE id = $1`, videoID)
+		return err
+	})
+	return held, err
+}
+
+// ReportedTarget is a video or a comment with open reports, and their weight.
+type ReportedTarget struct {
+	Type      string // TargetVideo or TargetComment
+	ID        string // the video's id, or the comment's in decimal
+	Weight    Weight
+	Reporters int
+	Reports   map[string]int // open reports by reason
+	// Video is the reported video, or the video the reported comment is on.
+	Video   Video
+	Comment *Comment // the reported comment; nil for a video
+}
+
+// WeightCursor is where a page of the report queue ends: its last target's weight, type and id.
 type WeightCursor struct {
 	Weight Weight
+	Type   string
 	ID     string
 }
 
-// ReportQueue lists the videos with open reports, held or not, heaviest first (then by id),
-// after the cursor. Removed videos have no open reports: removal resolves them.
-func (s *Store) ReportQueue(ctx context.Context, after *WeightCursor, limit int) ([]ReportedVideo, error) {
+// ReportQueue lists the videos and comments with open reports, held or not, heaviest first
+// (then by type and id), after the cursor. Removed videos and comments have no open reports:
+// removal resolves or deletes them. A target deleted while the page is read is left out.
+func (s *Store) ReportQueue(ctx context.Context, after *WeightCursor, limit int) ([]ReportedTarget, error) {
 	var afterWeight *Weight
-	var afterID string
+	var afterType, afterID string
 	if after != nil {
-		afterWeight, afterID = &after.Weight, after.ID
+		afterWeight, afterType, afterID = &after.Weight, after.Type, after.ID
 	}
-	rows, err := s.pool.Query(ctx, reportWeights+` SELECT w.weight, w.reporters, `+videoColumns+videoFrom+`
-		JOIN report_weights w ON w.video_id = v.id
-		WHERE $2::int IS NULL OR w.weight < $2 OR (w.weight = $2 AND v.id > $3)
-		ORDER BY w.weight DESC, v.id LIMIT $4`, nil, afterWeight, afterID, limit)
-	return scanAll(rows, err, func(row pgx.Row) (ReportedVideo, error) {
-		var r ReportedVideo
-		v, err := scanVideo(prefixRow{row, []any{&r.Weight, &r.Reporters}})
-		r.Video = v
-		return r, err
+	rows, err := s.pool.Query(ctx, reportWeights(`true`)+` SELECT target_type, target_id, weight, reporters FROM report_weights
+		WHERE $1::int IS NULL OR weight < $1 OR (weight = $1 AND (target_type, target_id) > ($2, $3))
+		ORDER BY weight DESC, target_type, target_id LIMIT $4`, afterWeight, afterType, afterID, limit)
+	page, err := scanAll(rows, err, func(row pgx.Row) (ReportedTarget, error) {
+		var t ReportedTarget
+		err := row.Scan(&t.Type, &t.ID, &t.Weight, &t.Reporters)
+		return t, err
 	})
+	if err != nil || len(page) == 0 {
+		return page, err
+	}
+	return s.fillReportedTargets(ctx, page)
+}
+
+// fillReportedTargets reads the videos, comments and reports by reason of a page of the
+// report queue.
+func (s *Store) fillReportedTargets(ctx context.Context, page []ReportedTarget) ([]ReportedTarget, error) {
+	var videoIDs []string
+	var commentIDs []int64
+	for _, t := range page {
+		if t.Type == TargetVideo {
+			videoIDs = append(videoIDs, t.ID)
+		} else if id, err := strconv.ParseInt(t.ID, 10, 64); err == nil {
+			commentIDs = append(commentIDs, id)
+		}
+	}
+	// $1 = 0 and $2 = true: moderators see held replies in the reply counts.
+	rows, err := s.pool.Query(ctx, `SELECT `+commentColumns+commentFrom+`WHERE c.id = ANY($3)`, 0, true, commentIDs)
+	comments, err := scanAll(rows, err, scanComment)
+	if err != nil {
+		return nil, err
+	}
+	commentByID := map[string]*Comment{}
+	for i, c := range comments {
+		commentByID[strconv.FormatInt(c.ID, 10)] = &comments[i]
+		videoIDs = append(videoIDs, c.VideoID)
+	}
+	videos, err := s.queryVideos(ctx, `SELECT `+videoColumns+videoFrom+` WHERE v.id = ANY($1)`, videoIDs)
+	if err != nil {
+		return nil, err
+	}
+	videoByID := map[string]Video{}
+	for _, v := range videos {
+		videoByID[v.ID] = v
+	}
+	videoReports, err := s.OpenReportsOf(ctx, videoIDs)
+	if err != nil {
+		return nil, err
+	}
+	commentReports, err := s.openCommentReportsOf(ctx, commentIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := page[:0]
+	for _, t := range page {
+		if t.Type == TargetVideo {
+			t.Reports = videoReports[t.ID]
+		} else if t.Comment = commentByID[t.ID]; t.Comment != nil {
+			t.Reports = commentReports[t.Comment.ID]
+		} else {
+			continue
+		}
+		videoID := t.ID
+		if t.Comment != nil {
+			videoID = t.Comment.VideoID
+		}
+		var ok bool
+		if t.Video, ok = videoByID[videoID]; ok {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// openCommentReportsOf is the open reports of comments by reason: comment id → reason →
+// count. Comments without open reports are absent.
+func (s *Store) openCommentReportsOf(ctx context.Context, commentIDs []int64) (map[int64]map[string]int, error) {
+	return countsByReason[int64](s.pool.Query(ctx, `
+		SELECT comment_id, reason, count(*)::int FROM reports
+		WHERE comment_id = ANY($1) AND resolved_at IS NULL GROUP BY comment_id, reason`, commentIDs))
 }
 
 // recordOutcome adds a decision on a target's open reports to their reporters' standing:

@@ -19,19 +19,28 @@ const (
 	RevokedLogoutAll = "logout_all"
 	RevokedPassword  = "password"
 	RevokedReuse     = "reuse"
+	RevokedDevice    = "device" // ended from the list of signed-in devices
 )
 
-// CreateSession starts a session for userID, idle for at most ttl, whose first refresh token
-// has the SHA-256 hash tokenHash. It also forgets the user's sessions that have ended, which
-// keeps the tables as small as the number of live sign-ins.
-func (s *Store) CreateSession(ctx context.Context, userID int64, tokenHash []byte, ttl time.Duration) (int64, error) {
+// Device is what a session was last used from, as its owner sees it in their list of
+// signed-in devices.
+type Device struct {
+	UserAgent string
+	Network   string // IPv4 /24 or IPv6 /48; "" when unknown
+}
+
+// CreateSession starts a session for userID on device, idle for at most ttl, whose first
+// refresh token has the SHA-256 hash tokenHash. It also forgets the user's sessions that have
+// ended, which keeps the tables as small as the number of live sign-ins.
+func (s *Store) CreateSession(ctx context.Context, userID int64, tokenHash []byte, ttl time.Duration, device Device) (int64, error) {
 	var id int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1 AND (revoked_at IS NOT NULL OR expires_at < now())`, userID); err != nil {
 			return err
 		}
-		if err := tx.QueryRow(ctx, `INSERT INTO sessions (user_id, expires_at) VALUES ($1, now() + $2::interval) RETURNING id`,
-			userID, ttl).Scan(&id); err != nil {
+		if err := tx.QueryRow(ctx, `INSERT INTO sessions (user_id, expires_at, user_agent, network)
+			VALUES ($1, now() + $2::interval, $3, $4) RETURNING id`,
+			userID, ttl, device.UserAgent, device.Network).Scan(&id); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (hash, session_id) VALUES ($1, $2)`, tokenHash, id)
@@ -51,10 +60,11 @@ type Rotation struct {
 	UserID    int64
 }
 
-// RotateRefreshToken exchanges the refresh token hashed oldHash for the one hashed newHash and
-// pushes the session's idle expiry to ttl from now. ErrNotFound: no such token, or its session
-// has ended. ErrTokenReused: the token was exchanged before; the session is now revoked.
-func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, ttl time.Duration) (Rotation, error) {
+// RotateRefreshToken exchanges the refresh token hashed oldHash for the one hashed newHash,
+// pushes the session's idle expiry to ttl from now and records the device it came from.
+// ErrNotFound: no such token, or its session has ended. ErrTokenReused: the token was
+// exchanged before; the session is now revoked.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte, ttl time.Duration, device Device) (Rotation, error) {
 	var r Rotation
 	reused := false
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -84,7 +94,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash []byte,
 			r.SessionID, rotatedTokenRetention); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE sessions SET last_used_at = now(), expires_at = now() + $2::interval WHERE id = $1`, r.SessionID, ttl)
+		_, err = tx.Exec(ctx, `UPDATE sessions SET last_used_at = now(), expires_at = now() + $2::interval,
+			user_agent = $3, network = $4 WHERE id = $1`, r.SessionID, ttl, device.UserAgent, device.Network)
 		return err
 	})
 	if err == nil && reused {
@@ -101,6 +112,34 @@ func revokeSession(ctx context.Context, q querier, id int64, why string) error {
 // RevokeSession ends one session (logout).
 func (s *Store) RevokeSession(ctx context.Context, id int64, why string) error {
 	return revokeSession(ctx, s.pool, id, why)
+}
+
+// SessionInfo is a live session as its owner sees it.
+type SessionInfo struct {
+	ID         int64
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	Device
+}
+
+// UserSessions lists userID's live sessions, most recently used first. A user has as many as
+// they have live sign-ins (CreateSession forgets the ended ones), so there is no paging.
+func (s *Store) UserSessions(ctx context.Context, userID int64) ([]SessionInfo, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, created_at, last_used_at, user_agent, network FROM sessions
+		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+		ORDER BY last_used_at DESC, id DESC`, userID)
+	return scanAll(rows, err, func(row pgx.Row) (SessionInfo, error) {
+		var i SessionInfo
+		err := row.Scan(&i.ID, &i.CreatedAt, &i.LastUsedAt, &i.UserAgent, &i.Network)
+		return i, err
+	})
+}
+
+// EndUserSession ends userID's live session id, revoking its refresh tokens and access tokens
+// at once. ErrNotFound when id is not a live session of userID: nobody ends another's session.
+func (s *Store) EndUserSession(ctx context.Context, userID, id int64) error {
+	return changedOne(s.pool.Exec(ctx, `UPDATE sessions SET revoked_at = now(), revoked_why = $3
+		WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now()`, id, userID, RevokedDevice))
 }
 
 // SessionOfRefreshToken is the session of the refresh token hashed tokenHash, rotated or not;

@@ -11,6 +11,7 @@ import { BrowserRouter, Link as RouterLink, Route, Routes, useLocation, useNavig
 import { AuthProvider, takeFragment, useAuth } from './auth';
 import { startSession } from './api/session';
 import { ChangePasswordDialog } from './components/ChangePassword';
+import { SessionsDialog } from './components/Sessions';
 
 const Home = lazy(() => import('./pages/Home'));
 const Search = lazy(() => import('./pages/Search'));
@@ -56,6 +57,7 @@ function TopBar({ notify }: { notify: (message: string) => void }) {
   const { user, signOut, signOutEverywhere, token } = useAuth();
   const [anchor, setAnchor] = useState<HTMLElement | null>(null);
   const [changingPassword, setChangingPassword] = useState(false);
+  const [listingDevices, setListingDevices] = useState(false);
   const navigate = useNavigate();
   const phone = useMediaQuery('(max-width:600px)');
   const go = (path: string) => {
@@ -115,6 +117,14 @@ function TopBar({ notify }: { notify: (message: string) => void }) {
               >
                 Change password
               </MenuItem>
+              <MenuItem
+                onClick={() => {
+                  setAnchor(null);
+                  setListingDevices(true);
+                }}
+              >
+                Signed-in devices
+              </MenuItem>
             </Menu>
             <ChangePasswordDialog
               open={changingPassword}
@@ -124,6 +134,7 @@ function TopBar({ notify }: { notify: (message: string) => void }) {
                 notify('Password changed; your other devices are signed out.');
               }}
             />
+            <SessionsDialog open={listingDevices} onClose={() => setListingDevices(false)} />
           </>
         ) : (
           <Button component={RouterLink} to="/login" variant="outlined" startIcon={<AccountCircle />}>

@@ -90,6 +90,7 @@ type Flags struct {
 	transcription                api.TranscriptionConfig
 	github                       api.GitHubConfig
 	accessTokenTTL, sessionTTL   time.Duration
+	timeouts                     timeoutFlags
 
 	// The deployment flags, registered by AddDeploymentFlags.
 	deployment                bool
@@ -128,6 +129,7 @@ func (f *Flags) AddFlags(fl *pflag.FlagSet, httpAddr string) {
 	f.github.AddFlags(fl)
 	fl.DurationVar(&f.accessTokenTTL, "access-token-ttl", 15*time.Minute, "how long an access token works; the app refreshes it silently (or $SUNOMI_ACCESS_TOKEN_TTL)")
 	fl.DurationVar(&f.sessionTTL, "session-ttl", 30*24*time.Hour, "how long a session lasts without being used before its user must sign in again (or $SUNOMI_SESSION_TTL)")
+	f.timeouts.add(fl)
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error (or $SUNOMI_LOG_LEVEL)")
 	bindEnv(fl)
 }
@@ -230,6 +232,9 @@ func (f *Flags) Settings() (Settings, error) {
 		return s, errors.New("--access-token-ttl must be at least 1s and shorter than --session-ttl")
 	}
 	cfg.Auth.TokenTTL, cfg.Auth.SessionTTL = f.accessTokenTTL, f.sessionTTL
+	if err := f.timeouts.settings(&cfg.Timeouts); err != nil {
+		return s, err
+	}
 	if f.deployment {
 		if cfg.GitHub != nil && cfg.PublicURL == "" {
 			return s, errors.New("--public-url (or SUNOMI_PUBLIC_URL) is required for GitHub sign-in: GitHub redirects back to it")

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/sunomi/sunomi/api"
 )
@@ -31,18 +30,8 @@ func Start(ctx context.Context, ln net.Listener, cfg api.Config, tlsConfig *tls.
 		return nil, err
 	}
 	s := &Server{
-		api: srv,
-		http: &http.Server{
-			Handler:           srv.Handler(),
-			TLSConfig:         tlsConfig,
-			ReadHeaderTimeout: 10 * time.Second,
-			// No server-wide ReadTimeout or WriteTimeout: they would apply to every route alike,
-			// and uploads need longer than JSON while WebSockets live for the whole transcode.
-			// The service sets body read and response write deadlines per request instead
-			// (api.TimeoutsConfig), and pings its WebSockets. Idle keep-alive connections close.
-			IdleTimeout: 2 * time.Minute,
-			ErrorLog:    slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
-		},
+		api:    srv,
+		http:   httpServer(srv.Handler(), tlsConfig, srv.Timeouts(), cfg.Logger),
 		served: make(chan error, 1),
 	}
 	go func() {
@@ -53,6 +42,21 @@ func Start(ctx context.Context, ln net.Listener, cfg api.Config, tlsConfig *tls.
 		}
 	}()
 	return s, nil
+}
+
+// httpServer is the HTTP server of handler h, under the service's timeouts t.
+func httpServer(h http.Handler, tlsConfig *tls.Config, t api.TimeoutsConfig, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		TLSConfig:         tlsConfig,
+		ReadHeaderTimeout: t.ReadHeader,
+		// No server-wide ReadTimeout or WriteTimeout: they would apply to every route alike,
+		// and uploads need longer than JSON while WebSockets live for the whole transcode.
+		// The service sets body read and response write deadlines per request instead
+		// (api.TimeoutsConfig), and pings its WebSockets. Idle keep-alive connections close.
+		IdleTimeout: t.Idle,
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 // Failed delivers the error that stopped serving before Close.

@@ -435,6 +435,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's signed-in devices.
+         * @description Every live session of the caller (one per sign-in), most recently used first, with the browser and network it was last used from; the session of this request is marked current.
+         */
+        get: operations["listMySessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/sessions/{sessionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Sign one of the caller's devices out.
+         * @description Ends the session: its refresh token can no longer be exchanged and its access tokens stop working at once. 404 for a session that is not the caller's or has already ended.
+         */
+        delete: operations["endMySession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me/avatar": {
         parameters: {
             query?: never;
@@ -667,7 +707,7 @@ export interface paths {
         put?: never;
         /**
          * Report a video or a comment.
-         * @description Every report reaches the moderators' report queue. A video is also hidden pending review once the weight of its open reports reaches the threshold: a report weighs by its reporter's standing (account age, a linked GitHub identity, how moderators decided on their earlier reports), reports from accounts younger than a day count together as at most one reporter, and so do the reports from one network (IPv4 /24, IPv6 /48). Each user may report a limited number of times an hour (429 with Retry-After past it).
+         * @description Every report reaches the moderators' report queue. A video or a comment is also hidden pending review once the weight of its open reports reaches the threshold: a report weighs by its reporter's standing (account age, a linked GitHub identity, how moderators decided on their earlier reports), reports from accounts younger than a day count together as at most one reporter, and so do the reports from one network (IPv4 /24, IPv6 /48). Each user may report a limited number of times an hour (429 with Retry-After past it).
          */
         post: operations["createReport"];
         delete?: never;
@@ -683,7 +723,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Videos with open reports, held or not, heaviest reports first. */
+        /** Videos and comments with open reports, held or not, heaviest reports first. */
         get: operations["moderationReportQueue"];
         put?: never;
         post?: never;
@@ -888,6 +928,30 @@ export interface components {
         ChangePasswordRequest: {
             current: string;
             new: string;
+        };
+        DeviceSession: {
+            id: string;
+            /**
+             * Format: date-time
+             * @description When this sign-in happened.
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description When its token was last refreshed.
+             */
+            lastUsedAt: string;
+            /** @description What the browser says it is, in short, e.g. "Firefox on Linux". */
+            device: string;
+            /** @description The browser's User-Agent at its last sign-in or refresh. */
+            userAgent?: string;
+            /** @description The network it was last used from (IPv4 /24, IPv6 /48), not the full address. */
+            network?: string;
+            /** @description This is the session of the request. */
+            current: boolean;
+        };
+        DeviceSessionList: {
+            items: components["schemas"]["DeviceSession"][];
         };
         GithubExchangeRequest: {
             code: string;
@@ -1209,14 +1273,21 @@ export interface components {
             heldAt: string;
         };
         ReportQueueItem: {
+            /** @enum {string} */
+            targetType: "video" | "comment";
+            /** @description The id of the reported video or comment. */
+            targetId: string;
+            /** @description The reported video, or the video the reported comment is on. */
             video: components["schemas"]["Video"];
+            /** @description The reported comment (targetType comment). */
+            comment?: components["schemas"]["Comment"];
             /** @description Open reports by reason. */
             reports: {
                 [key: string]: number;
             };
             /**
              * Format: double
-             * @description Weight of the open reports, in established reporters with no history; the video is held automatically when it reaches the configured threshold (default 3).
+             * @description Weight of the open reports, in established reporters with no history; the video or comment is held automatically when it reaches the configured threshold (default 3).
              */
             reportWeight: number;
             /** @description Number of open reports (one per reporter). */
@@ -2010,6 +2081,49 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
+        };
+    };
+    listMySessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's live sessions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceSessionList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    endMySession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
         };
     };
     createAvatarUpload: {
