@@ -985,7 +985,7 @@ export interface components {
         /** @enum {string} */
         VideoStatus: "uploading" | "queued" | "processing" | "ready" | "failed" | "removed";
         /**
-         * @description What the automated checks (perceptual hashes against removed videos, then the classifier) concluded about the video, once, when its transcoding job ended: `pending` until then, `passed`, or `held` (held for review; a moderator who approves or restricts it passes it). Until it is `passed`, the video's media (playlists, segments, poster, storyboard, captions) and `playback` are given to its owner and moderators only, whatever its visibility. Callers other than the owner and moderators only ever see `pending` or `passed`: a held video is hidden from them.
+         * @description What the automated checks (perceptual hashes against removed videos, then the classifier) concluded about the video. They run as its chunks finish transcoding, from the first, and once more over the whole video when its job ends: `pending` until its first chunk was screened, then `passed`, or `held` as soon as a chunk (or the whole) is held for review (a moderator who approves or restricts it passes it). Until it is `passed`, the video's media (playlists, segments, poster, storyboard, captions) and `playback` are given to its owner and moderators only, whatever its visibility; while it transcodes, others get its playlists and segments only up to where it was screened (`screenedSeconds`). Callers other than the owner and moderators only ever see `pending` or `passed`: a held video is hidden from them.
          * @enum {string}
          */
         Screening: "pending" | "passed" | "held";
@@ -1092,6 +1092,21 @@ export interface components {
             updatedAt: string;
             /** Format: date-time */
             publishedAt?: string;
+            /**
+             * Format: date-time
+             * @description When the caller could first watch the video: for its owner and moderators, when the farm published the first segment of every rendition; for others, the later of that and `publicPlayableAt`. Absent until then.
+             */
+            playableAt?: string;
+            /**
+             * Format: date-time
+             * @description When others than the owner and moderators could first watch it (playable and screened); owner and moderators only.
+             */
+            publicPlayableAt?: string;
+            /**
+             * Format: double
+             * @description How much of a video still transcoding has been screened, from its start; owner and moderators only.
+             */
+            screenedSeconds?: number;
         };
         VideoPage: {
             videos: components["schemas"]["Video"][];
@@ -1120,7 +1135,7 @@ export interface components {
              * @description Estimated seconds left; absent until it can be estimated.
              */
             etaSeconds?: number;
-            /** @description True once the follower can watch the video: its owner and moderators before the job ends, others once it has passed screening. */
+            /** @description True once the follower can watch the video: its owner and moderators as soon as the farm published its first segments, others once its first chunk has passed screening (and up to where it was screened while it transcodes). */
             playable: boolean;
             /** @description The failure reason */
             error?: string;
