@@ -115,7 +115,7 @@ describe('Moderation queue', () => {
   it('tells users without the role that the queue is not theirs', async () => {
     renderQueue(() => json({ error: { code: 'forbidden', message: 'only moderators may do this' } }, 403));
     expect(await screen.findByText(/The moderation queue is for moderators/)).toBeInTheDocument();
-    expect(screen.queryByRole('heading', { name: 'Moderation queue' })).not.toBeInTheDocument();
+    expect(screen.queryByRole('heading', { name: 'Moderation' })).not.toBeInTheDocument();
   });
 
   it('shows the API message for other errors', async () => {
