@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -63,11 +64,11 @@ func (s *Store) Audit(ctx context.Context, f AuditFilter, after *Cursor, limit i
 		cond("created_at < $", *f.To)
 	}
 	if after != nil {
-		id, err := strconv.ParseInt(after.ID, 10, 64)
+		afterTime, afterID, err := serialCursor(after)
 		if err != nil {
 			return nil, err
 		}
-		args = append(args, after.Time, id)
+		args = append(args, afterTime, afterID)
 		where = append(where, "(created_at, id) < ($"+strconv.Itoa(len(args)-1)+", $"+strconv.Itoa(len(args))+")")
 	}
 	sql := `SELECT id, moderator, action, coalesce(video_id, ''), comment_id, coalesce(subject, ''), labels, note, created_at
@@ -104,4 +105,17 @@ func (s *Store) ChangeRole(ctx context.Context, username, role, by string) (befo
 		return err
 	})
 	return before, after, err
+}
+
+// serialCursor is the keyset of a list ordered by time and a serial id: nil (and 0) for the
+// first page, so that a query can test "$n::timestamptz IS NULL".
+func serialCursor(after *Cursor) (any, int64, error) {
+	if after == nil {
+		return nil, 0, nil
+	}
+	id, err := strconv.ParseInt(after.ID, 10, 64)
+	if err != nil {
+		return nil, 0, fmt.Errorf("cursor id %q: %w", after.ID, err)
+	}
+	return after.Time, id, nil
 }

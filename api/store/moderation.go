@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -320,14 +319,9 @@ type QueuedComment struct {
 // CommentQueue lists held comments and comments with open reports, oldest first, after the
 // cursor (creation time and comment id).
 func (s *Store) CommentQueue(ctx context.Context, after *Cursor, limit int) ([]QueuedComment, error) {
-	var afterTime any
-	var afterID int64
-	if after != nil {
-		id, err := strconv.ParseInt(after.ID, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("cursor id %q: %w", after.ID, err)
-		}
-		afterTime, afterID = after.Time, id
+	afterTime, afterID, err := serialCursor(after)
+	if err != nil {
+		return nil, err
 	}
 	// $1 = 0 and $2 = true: moderators see held replies in the reply counts.
 	rows, err := s.pool.Query(ctx, `SELECT v.title, `+commentColumns+commentFrom+`

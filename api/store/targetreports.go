@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -81,14 +80,9 @@ func (s *Store) TargetReports(ctx context.Context, t ReportTarget, state string,
 	default:
 		return nil, fmt.Errorf("unknown report state %q", state)
 	}
-	var afterTime any
-	var afterID int64
-	if after != nil {
-		id, err := strconv.ParseInt(after.ID, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("cursor id %q: %w", after.ID, err)
-		}
-		afterTime, afterID = after.Time, id
+	afterTime, afterID, err := serialCursor(after)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.pool.Query(ctx, `
 		SELECT rp.id, coalesce(rp.reporter_id, 0), coalesce(rp.video_id, ''), coalesce(rp.comment_id, 0), rp.reason, rp.note,

@@ -58,7 +58,7 @@ export default function CommentQueue() {
                 <RouterLink to={`/watch/${it.videoId}`}>{it.videoTitle}</RouterLink>
               </Typography>
               <Stack direction="row" spacing={1} sx={{ flexWrap: 'wrap', mt: 1 }} useFlexGap>
-                {it.held && <Chip size="small" color="warning" label="held by the term policy" />}
+                {it.held && <Chip size="small" variant="outlined" label="held by the term policy" />}
                 {Object.entries(it.reports).map(([reason, n]) => (
                   <Chip key={reason} size="small" label={`${reason}: ${n}`} />
                 ))}

@@ -37,7 +37,7 @@ export function VideoDecision({ videoId, held }: { videoId: string; held: boolea
       </Stack>
       <Stack direction="row" spacing={1} useFlexGap sx={{ flexWrap: 'wrap' }}>
         {!held && (
-          <Button variant="outlined" color="warning" onClick={() => decide.mutate('hold')} disabled={decide.isPending}>
+          <Button variant="outlined" onClick={() => decide.mutate('hold')} disabled={decide.isPending}>
             Hold for review
           </Button>
         )}
