@@ -253,7 +253,14 @@ func (s *Server) DeleteComment(w http.ResponseWriter, r *http.Request, id oapi.C
 		if err != nil {
 			return err
 		}
-		if err := s.db.DeleteComment(r.Context(), c.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if c.AuthorID != user.ID && v.OwnerID != user.ID {
+			// A moderator's removal, whichever way they asked for it, goes to the audit log.
+			err = s.db.DecideComment(r.Context(), store.CommentDecision{CommentID: c.ID, ModeratorID: user.ID,
+				Moderator: user.Username, Action: store.ActionRemove})
+		} else {
+			err = s.db.DeleteComment(r.Context(), c.ID)
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)

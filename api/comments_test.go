@@ -283,7 +283,7 @@ func TestCommentModeration(t *testing.T) {
 	var audit oapi.AuditPage
 	e.must(http.StatusOK, "GET", "/api/v1/moderation/audit", mod.Token, nil).decode(t, &audit)
 	if len(audit.Entries) != 2 || audit.Entries[0].Action != "remove" || audit.Entries[0].CommentId == nil ||
-		*audit.Entries[0].CommentId != rude.Id || audit.Entries[1].VideoId != id || *audit.Entries[1].Note != "a real giveaway" {
+		*audit.Entries[0].CommentId != rude.Id || audit.Entries[1].VideoId == nil || *audit.Entries[1].VideoId != id || *audit.Entries[1].Note != "a real giveaway" {
 		t.Fatalf("audit = %+v", audit.Entries)
 	}
 }

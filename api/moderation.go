@@ -412,6 +412,8 @@ func (s *Server) DecideVideo(w http.ResponseWriter, r *http.Request, id oapi.Vid
 			err = errNotFound
 		case errors.Is(err, store.ErrNotRestorable):
 			err = errConflict("this video was removed before it was published; there is nothing to reinstate")
+		case errors.Is(err, store.ErrRemovedNotHeld):
+			err = errConflict("this video is removed; approve or restrict it to reinstate it instead")
 		}
 		if err != nil {
 			return err
@@ -437,7 +439,7 @@ func validateDecision(req oapi.DecisionRequest) (store.Decision, error) {
 	d := store.Decision{Action: string(req.Action)}
 	fields := map[string]string{}
 	if !req.Action.Valid() {
-		fields["action"] = "must be approve, remove or restrict"
+		fields["action"] = "must be hold, approve, remove or restrict"
 	}
 	if req.Note != nil {
 		d.Note = strings.TrimSpace(*req.Note)
@@ -476,35 +478,6 @@ func validateDecision(req oapi.DecisionRequest) (store.Decision, error) {
 		return d, errInvalid("some fields are invalid", fields)
 	}
 	return d, nil
-}
-
-// ModerationAudit lists the moderators' decisions, newest first.
-func (s *Server) ModerationAudit(w http.ResponseWriter, r *http.Request, params oapi.ModerationAuditParams) {
-	s.handle(w, r, func() error {
-		entries, next, err := moderatorPage(r, intPageParams, params.Cursor, params.Limit, s.db.Audit,
-			func(a store.AuditEntry) string { return intCursor(a.CreatedAt, a.ID) })
-		if err != nil {
-			return err
-		}
-		page := oapi.AuditPage{Entries: []oapi.AuditEntry{}, NextCursor: next}
-		for _, a := range entries {
-			e := oapi.AuditEntry{Id: strconv.FormatInt(a.ID, 10), Moderator: a.Moderator, Action: a.Action,
-				VideoId: a.VideoID, CreatedAt: a.CreatedAt}
-			if a.CommentID != nil {
-				cid := strconv.FormatInt(*a.CommentID, 10)
-				e.CommentId = &cid
-			}
-			if len(a.Labels) > 0 {
-				e.Labels = &a.Labels
-			}
-			if a.Note != "" {
-				e.Note = &a.Note
-			}
-			page.Entries = append(page.Entries, e)
-		}
-		writePrivateJSON(w, page)
-		return nil
-	})
 }
 
 // ModerationCommentQueue lists comments awaiting review: held by the term policy or reported.

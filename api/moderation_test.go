@@ -473,7 +473,7 @@ func TestModerationDecisions(t *testing.T) {
 	}
 	var actions []string
 	for _, a := range entries {
-		actions = append(actions, a.Action)
+		actions = append(actions, string(a.Action))
 		if a.Moderator != mod.User.Username {
 			t.Errorf("entry %s by %q, want %q", a.Id, a.Moderator, mod.User.Username)
 		}
@@ -482,7 +482,7 @@ func TestModerationDecisions(t *testing.T) {
 		t.Fatalf("audit actions = %v, want %v", actions, want)
 	}
 	restrict := entries[4]
-	if restrict.VideoId != id || restrict.Labels == nil || !slices.Equal(*restrict.Labels, []string{"Violence", "Gore"}) ||
+	if restrict.VideoId == nil || *restrict.VideoId != id || restrict.Labels == nil || !slices.Equal(*restrict.Labels, []string{"Violence", "Gore"}) ||
 		restrict.Note == nil || *restrict.Note != "graphic" {
 		t.Errorf("restrict entry = %+v", restrict)
 	}

@@ -13,6 +13,33 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for AuditAction.
+const (
+	AuditActionApprove  AuditAction = "approve"
+	AuditActionHold     AuditAction = "hold"
+	AuditActionRemove   AuditAction = "remove"
+	AuditActionRestrict AuditAction = "restrict"
+	AuditActionSetRole  AuditAction = "set-role"
+)
+
+// Valid indicates whether the value is a known member of the AuditAction enum.
+func (e AuditAction) Valid() bool {
+	switch e {
+	case AuditActionApprove:
+		return true
+	case AuditActionHold:
+		return true
+	case AuditActionRemove:
+		return true
+	case AuditActionRestrict:
+		return true
+	case AuditActionSetRole:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AvatarUploadRequestContentType.
 const (
 	Imagejpeg AvatarUploadRequestContentType = "image/jpeg"
@@ -73,6 +100,7 @@ func (e CommentDecisionRequestAction) Valid() bool {
 // Defines values for DecisionRequestAction.
 const (
 	DecisionRequestActionApprove  DecisionRequestAction = "approve"
+	DecisionRequestActionHold     DecisionRequestAction = "hold"
 	DecisionRequestActionRemove   DecisionRequestAction = "remove"
 	DecisionRequestActionRestrict DecisionRequestAction = "restrict"
 )
@@ -81,6 +109,8 @@ const (
 func (e DecisionRequestAction) Valid() bool {
 	switch e {
 	case DecisionRequestActionApprove:
+		return true
+	case DecisionRequestActionHold:
 		return true
 	case DecisionRequestActionRemove:
 		return true
@@ -352,6 +382,69 @@ func (e Visibility) Valid() bool {
 	}
 }
 
+// Defines values for ReportState.
+const (
+	ReportStateAll      ReportState = "all"
+	ReportStateOpen     ReportState = "open"
+	ReportStateResolved ReportState = "resolved"
+)
+
+// Valid indicates whether the value is a known member of the ReportState enum.
+func (e ReportState) Valid() bool {
+	switch e {
+	case ReportStateAll:
+		return true
+	case ReportStateOpen:
+		return true
+	case ReportStateResolved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ModerationCommentReportsParamsState.
+const (
+	ModerationCommentReportsParamsStateAll      ModerationCommentReportsParamsState = "all"
+	ModerationCommentReportsParamsStateOpen     ModerationCommentReportsParamsState = "open"
+	ModerationCommentReportsParamsStateResolved ModerationCommentReportsParamsState = "resolved"
+)
+
+// Valid indicates whether the value is a known member of the ModerationCommentReportsParamsState enum.
+func (e ModerationCommentReportsParamsState) Valid() bool {
+	switch e {
+	case ModerationCommentReportsParamsStateAll:
+		return true
+	case ModerationCommentReportsParamsStateOpen:
+		return true
+	case ModerationCommentReportsParamsStateResolved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ModerationVideoReportsParamsState.
+const (
+	ModerationVideoReportsParamsStateAll      ModerationVideoReportsParamsState = "all"
+	ModerationVideoReportsParamsStateOpen     ModerationVideoReportsParamsState = "open"
+	ModerationVideoReportsParamsStateResolved ModerationVideoReportsParamsState = "resolved"
+)
+
+// Valid indicates whether the value is a known member of the ModerationVideoReportsParamsState enum.
+func (e ModerationVideoReportsParamsState) Valid() bool {
+	switch e {
+	case ModerationVideoReportsParamsStateAll:
+		return true
+	case ModerationVideoReportsParamsStateOpen:
+		return true
+	case ModerationVideoReportsParamsStateResolved:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SearchVideosParamsDuration.
 const (
 	Long   SearchVideosParamsDuration = "long"
@@ -421,18 +514,28 @@ func (e SearchVideosParamsSort) Valid() bool {
 	}
 }
 
+// AuditAction defines model for AuditAction.
+type AuditAction string
+
 // AuditEntry defines model for AuditEntry.
 type AuditEntry struct {
-	Action string `json:"action"`
+	Action AuditAction `json:"action"`
 
 	// CommentId Set when the decision was about a comment of the video.
 	CommentId *string   `json:"commentId,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 	Id        string    `json:"id"`
 	Labels    *[]string `json:"labels,omitempty"`
-	Moderator string    `json:"moderator"`
-	Note      *string   `json:"note,omitempty"`
-	VideoId   string    `json:"videoId"`
+
+	// Moderator The moderator's username when they acted; for set-role, the operator ("operator" and their system account).
+	Moderator string  `json:"moderator"`
+	Note      *string `json:"note,omitempty"`
+
+	// Subject For set-role: the account whose role changed (the note says from what to what).
+	Subject *string `json:"subject,omitempty"`
+
+	// VideoId The video decided on
+	VideoId *string `json:"videoId,omitempty"`
 }
 
 // AuditPage defines model for AuditPage.
@@ -929,6 +1032,28 @@ type ReportRequestReason string
 // ReportRequestTargetType defines model for ReportRequest.TargetType.
 type ReportRequestTargetType string
 
+// ReporterStanding The parts of a report's weight.
+type ReporterStanding struct {
+	AccountCreatedAt *time.Time `json:"accountCreatedAt,omitempty"`
+
+	// Deleted The reporter deleted their account; the report weighs nothing.
+	Deleted     bool    `json:"deleted"`
+	DisplayName *string `json:"displayName,omitempty"`
+
+	// Github The account has a linked GitHub identity (weighs 1.5 times).
+	Github bool `json:"github"`
+
+	// NewAccount The account was younger than a day when it reported (weighs a quarter; all new accounts' reports count together as at most one).
+	NewAccount bool `json:"newAccount"`
+
+	// Rejected Earlier reports of theirs that moderators rejected (approved).
+	Rejected int `json:"rejected"`
+
+	// Upheld Earlier reports of theirs that moderators upheld (removed or restricted).
+	Upheld   int     `json:"upheld"`
+	Username *string `json:"username,omitempty"`
+}
+
 // Screening What the automated checks (perceptual hashes against removed videos, then the classifier) concluded about the video. They run as its chunks finish transcoding, from the first, and once more over the whole video when its job ends: `pending` until its first chunk was screened, then `passed`, or `held` as soon as a chunk (or the whole) is held for review (a moderator who approves or restricts it passes it). Until it is `passed`, the video's media (playlists, segments, poster, storyboard, captions) and `playback` are given to its owner and moderators only, whatever its visibility; while it transcodes, others get its playlists and segments only up to where it was screened (`screenedSeconds`). Callers other than the owner and moderators only ever see `pending` or `passed`: a held video is hidden from them.
 type Screening string
 
@@ -953,6 +1078,32 @@ type Stats struct {
 type Subscription struct {
 	Subscribed      bool  `json:"subscribed"`
 	SubscriberCount int64 `json:"subscriberCount"`
+}
+
+// TargetReport defines model for TargetReport.
+type TargetReport struct {
+	CreatedAt time.Time `json:"createdAt"`
+	Id        string    `json:"id"`
+	Note      *string   `json:"note,omitempty"`
+	Reason    string    `json:"reason"`
+
+	// Reporter The parts of a report's weight.
+	Reporter ReporterStanding `json:"reporter"`
+
+	// ResolvedAt When a decision resolved it; absent while open.
+	ResolvedAt *time.Time `json:"resolvedAt,omitempty"`
+
+	// SameNetwork Other reports of the same target from the reporter's network (IPv4 /24
+	SameNetwork int `json:"sameNetwork"`
+
+	// Weight What this report weighs by itself, in established reporters with no history, by the rule of createReport (before reports of one network or of new accounts are counted together).
+	Weight float64 `json:"weight"`
+}
+
+// TargetReportPage defines model for TargetReportPage.
+type TargetReportPage struct {
+	NextCursor *string        `json:"nextCursor,omitempty"`
+	Reports    []TargetReport `json:"reports"`
 }
 
 // TranscribeRequest defines model for TranscribeRequest.
@@ -1107,6 +1258,9 @@ type Language = string
 // Limit defines model for Limit.
 type Limit = int
 
+// ReportState defines model for ReportState.
+type ReportState string
+
 // Username defines model for Username.
 type Username = string
 
@@ -1172,6 +1326,18 @@ type ListMyVideosParams struct {
 
 // ModerationAuditParams defines parameters for ModerationAudit.
 type ModerationAuditParams struct {
+	// Moderator Only this moderator's actions (their username when they acted).
+	Moderator *string `form:"moderator,omitempty" json:"moderator,omitempty"`
+
+	// Action Only this kind of action.
+	Action *AuditAction `form:"action,omitempty" json:"action,omitempty"`
+
+	// From Only actions at or after this time: RFC 3339 (2026-01-02T15:04:05Z) or a date (2026-01-02, from its start, UTC).
+	From *string `form:"from,omitempty" json:"from,omitempty"`
+
+	// To Only actions before this time: RFC 3339, or a date (2026-01-02, up to its end, UTC).
+	To *string `form:"to,omitempty" json:"to,omitempty"`
+
 	// Cursor The `nextCursor` of the previous page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
@@ -1183,6 +1349,19 @@ type ModerationCommentQueueParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
 }
+
+// ModerationCommentReportsParams defines parameters for ModerationCommentReports.
+type ModerationCommentReportsParams struct {
+	// State open: the reports no decision has resolved yet (the default); resolved; all.
+	State *ModerationCommentReportsParamsState `form:"state,omitempty" json:"state,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ModerationCommentReportsParamsState defines parameters for ModerationCommentReports.
+type ModerationCommentReportsParamsState string
 
 // ModerationQueueParams defines parameters for ModerationQueue.
 type ModerationQueueParams struct {
@@ -1197,6 +1376,19 @@ type ModerationReportQueueParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
 }
+
+// ModerationVideoReportsParams defines parameters for ModerationVideoReports.
+type ModerationVideoReportsParams struct {
+	// State open: the reports no decision has resolved yet (the default); resolved; all.
+	State *ModerationVideoReportsParamsState `form:"state,omitempty" json:"state,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ModerationVideoReportsParamsState defines parameters for ModerationVideoReports.
+type ModerationVideoReportsParamsState string
 
 // SearchVideosParams defines parameters for SearchVideos.
 type SearchVideosParams struct {
@@ -1367,7 +1559,7 @@ type ServerInterface interface {
 	// ListMyVideos The caller's own videos, every status and visibility, newest first.
 	// (GET /me/videos)
 	ListMyVideos(w http.ResponseWriter, r *http.Request, params ListMyVideosParams)
-	// ModerationAudit The moderators' decisions, newest first.
+	// ModerationAudit Every moderator action, newest first, optionally filtered.
 	// (GET /moderation/audit)
 	ModerationAudit(w http.ResponseWriter, r *http.Request, params ModerationAuditParams)
 	// ModerationCommentQueue Comments awaiting review (held by the term policy, or reported), oldest first.
@@ -1376,15 +1568,21 @@ type ServerInterface interface {
 	// DecideComment Approve (publish a held comment, dismiss its reports) or remove a comment (written to the audit log).
 	// (POST /moderation/comments/{commentId}/decision)
 	DecideComment(w http.ResponseWriter, r *http.Request, commentId CommentID)
+	// ModerationCommentReports The reports of one comment, with their reasons and their reporters' standing, newest first.
+	// (GET /moderation/comments/{commentId}/reports)
+	ModerationCommentReports(w http.ResponseWriter, r *http.Request, commentId CommentID, params ModerationCommentReportsParams)
 	// ModerationQueue Videos awaiting review (held by reports or automated checks), oldest first.
 	// (GET /moderation/queue)
 	ModerationQueue(w http.ResponseWriter, r *http.Request, params ModerationQueueParams)
 	// ModerationReportQueue Videos and comments with open reports, held or not, heaviest reports first.
 	// (GET /moderation/reports)
 	ModerationReportQueue(w http.ResponseWriter, r *http.Request, params ModerationReportQueueParams)
-	// DecideVideo Approve, remove or restrict a video (written to the audit log).
+	// DecideVideo Hold, approve, remove or restrict a video (written to the audit log).
 	// (POST /moderation/videos/{videoId}/decision)
 	DecideVideo(w http.ResponseWriter, r *http.Request, videoId VideoID)
+	// ModerationVideoReports The reports of one video, with their reasons and their reporters' standing, newest first.
+	// (GET /moderation/videos/{videoId}/reports)
+	ModerationVideoReports(w http.ResponseWriter, r *http.Request, videoId VideoID, params ModerationVideoReportsParams)
 	// OpsFarm The transcoding farm at a glance (admins and moderators).
 	// (GET /ops/farm)
 	OpsFarm(w http.ResponseWriter, r *http.Request)
@@ -1595,7 +1793,7 @@ func (_ Unimplemented) ListMyVideos(w http.ResponseWriter, r *http.Request, para
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
-// ModerationAudit The moderators' decisions, newest first.
+// ModerationAudit Every moderator action, newest first, optionally filtered.
 // (GET /moderation/audit)
 func (_ Unimplemented) ModerationAudit(w http.ResponseWriter, r *http.Request, params ModerationAuditParams) {
 	w.WriteHeader(http.StatusNotImplemented)
@@ -1613,6 +1811,12 @@ func (_ Unimplemented) DecideComment(w http.ResponseWriter, r *http.Request, com
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// ModerationCommentReports The reports of one comment, with their reasons and their reporters' standing, newest first.
+// (GET /moderation/comments/{commentId}/reports)
+func (_ Unimplemented) ModerationCommentReports(w http.ResponseWriter, r *http.Request, commentId CommentID, params ModerationCommentReportsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // ModerationQueue Videos awaiting review (held by reports or automated checks), oldest first.
 // (GET /moderation/queue)
 func (_ Unimplemented) ModerationQueue(w http.ResponseWriter, r *http.Request, params ModerationQueueParams) {
@@ -1625,9 +1829,15 @@ func (_ Unimplemented) ModerationReportQueue(w http.ResponseWriter, r *http.Requ
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
-// DecideVideo Approve, remove or restrict a video (written to the audit log).
+// DecideVideo Hold, approve, remove or restrict a video (written to the audit log).
 // (POST /moderation/videos/{videoId}/decision)
 func (_ Unimplemented) DecideVideo(w http.ResponseWriter, r *http.Request, videoId VideoID) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ModerationVideoReports The reports of one video, with their reasons and their reporters' standing, newest first.
+// (GET /moderation/videos/{videoId}/reports)
+func (_ Unimplemented) ModerationVideoReports(w http.ResponseWriter, r *http.Request, videoId VideoID, params ModerationVideoReportsParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -2297,6 +2507,58 @@ func (siw *ServerInterfaceWrapper) ModerationAudit(w http.ResponseWriter, r *htt
 	// Parameter object where we will unmarshal all parameters from the context
 	var params ModerationAuditParams
 
+	// ------------- Optional query parameter "moderator" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "moderator", r.URL.Query(), &params.Moderator, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "moderator"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "moderator", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "action" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "action", r.URL.Query(), &params.Action, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "action"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "action", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", r.URL.Query(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "from"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "from", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", r.URL.Query(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "to"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "to", Err: err})
+		}
+		return
+	}
+
 	// ------------- Optional query parameter "cursor" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
@@ -2397,6 +2659,74 @@ func (siw *ServerInterfaceWrapper) DecideComment(w http.ResponseWriter, r *http.
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.DecideComment(w, r, commentId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ModerationCommentReports operation middleware
+func (siw *ServerInterfaceWrapper) ModerationCommentReports(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "commentId" -------------
+	var commentId CommentID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "commentId", chi.URLParam(r, "commentId"), &commentId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "commentId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ModerationCommentReportsParams
+
+	// ------------- Optional query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "state", r.URL.Query(), &params.State, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "state"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "state", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ModerationCommentReports(w, r, commentId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2515,6 +2845,74 @@ func (siw *ServerInterfaceWrapper) DecideVideo(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.DecideVideo(w, r, videoId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ModerationVideoReports operation middleware
+func (siw *ServerInterfaceWrapper) ModerationVideoReports(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "videoId" -------------
+	var videoId VideoID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "videoId", chi.URLParam(r, "videoId"), &videoId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "videoId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ModerationVideoReportsParams
+
+	// ------------- Optional query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "state", r.URL.Query(), &params.State, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "state"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "state", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ModerationVideoReports(w, r, videoId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -3531,6 +3929,12 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/moderation/reports", wrapper.ModerationReportQueue)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/moderation/videos/{videoId}/reports", wrapper.ModerationVideoReports)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/moderation/comments/{commentId}/reports", wrapper.ModerationCommentReports)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/moderation/queue", wrapper.ModerationQueue)

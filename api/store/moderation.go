@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -138,6 +137,9 @@ const (
 	ActionApprove  = "approve"
 	ActionRemove   = "remove"
 	ActionRestrict = "restrict"
+	// ActionHold hides a video from everyone but its owner and moderators until a later
+	// decision; its reports stay open for that decision.
+	ActionHold = "hold"
 )
 
 // Decision is a moderator's decision on a video.
@@ -154,8 +156,14 @@ type Decision struct {
 // published, so there is nothing to show.
 var ErrNotRestorable = errors.New("the video was removed before it was published")
 
+// ErrRemovedNotHeld means a hold of a removed video: it is hidden already, and a hold would not
+// bring it back.
+var ErrRemovedNotHeld = errors.New("the video is removed")
+
 // Decide applies a decision and writes its audit entry in one transaction, and returns the
-// video after it. Every decision resolves the video's open reports and ends its hold:
+// video after it. A hold keeps the video's open reports for the decision that ends it; every
+// other decision resolves them and ends the hold:
+//   - hold: moderation held, for review (ErrRemovedNotHeld on a removed video);
 //   - approve: moderation ok, no content warnings;
 //   - restrict: moderation restricted, with the decision's labels as content warnings;
 //   - remove: status removed (nobody but the owner and moderators sees it, its media are no
@@ -173,7 +181,12 @@ func (s *Store) Decide(ctx context.Context, d Decision) (Video, error) {
 		if err != nil {
 			return notFound(err)
 		}
-		reinstate := status == StatusRemoved && d.Action != ActionRemove
+		if d.Action == ActionHold && status == StatusRemoved {
+			return ErrRemovedNotHeld
+		}
+		// Approving or restricting ends a hold and whatever screening held.
+		clears := d.Action == ActionApprove || d.Action == ActionRestrict
+		reinstate := status == StatusRemoved && clears
 		if reinstate && published == nil {
 			return ErrNotRestorable
 		}
@@ -182,6 +195,10 @@ func (s *Store) Decide(ctx context.Context, d Decision) (Video, error) {
 			labels = []string{}
 		}
 		switch d.Action {
+		case ActionHold:
+			// held_at stays when the video was held already: the queue's order is by waiting time.
+			_, err = tx.Exec(ctx, `UPDATE videos SET moderation = 'held', held_reason = $2,
+				held_at = coalesce(held_at, now()), updated_at = now() WHERE id = $1`, d.VideoID, withNote("held by a moderator", d.Note))
 		case ActionApprove:
 			_, err = tx.Exec(ctx, `UPDATE videos SET moderation = 'ok', held_reason = '', held_at = NULL,
 				content_warnings = '{}', status = CASE WHEN status = 'removed' THEN 'ready' ELSE status END,
@@ -192,10 +209,7 @@ func (s *Store) Decide(ctx context.Context, d Decision) (Video, error) {
 				updated_at = now() WHERE id = $1`, d.VideoID, labels)
 		case ActionRemove:
 			// The reason is what the owner reads about the removal.
-			reason := "removed by a moderator"
-			if d.Note != "" {
-				reason += ": " + d.Note
-			}
+			reason := withNote("removed by a moderator", d.Note)
 			// A removed video wants no job: a submission still due is closed.
 			if _, err = tx.Exec(ctx, `UPDATE videos SET status = 'removed', moderation = 'ok', held_reason = $2,
 				held_at = NULL, submit_due_at = NULL, updated_at = now() WHERE id = $1`, d.VideoID, reason); err != nil {
@@ -210,7 +224,7 @@ func (s *Store) Decide(ctx context.Context, d Decision) (Video, error) {
 		if err != nil {
 			return err
 		}
-		if d.Action != ActionRemove {
+		if clears {
 			if err := passHeldScreening(ctx, tx, d.VideoID); err != nil {
 				return err
 			}
@@ -220,12 +234,14 @@ func (s *Store) Decide(ctx context.Context, d Decision) (Video, error) {
 				return err
 			}
 		}
-		if err := recordOutcome(ctx, tx, "video_id", d.VideoID, d.Action != ActionApprove); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE reports SET resolved_at = now()
-			WHERE video_id = $1 AND resolved_at IS NULL`, d.VideoID); err != nil {
-			return err
+		if d.Action != ActionHold {
+			if err := recordOutcome(ctx, tx, "video_id", d.VideoID, d.Action != ActionApprove); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE reports SET resolved_at = now()
+				WHERE video_id = $1 AND resolved_at IS NULL`, d.VideoID); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO moderation_audit (moderator_id, moderator, action, video_id, labels, note)
 			VALUES ($1, $2, $3, $4, $5, $6)`, d.ModeratorID, d.Moderator, d.Action, d.VideoID, labels, d.Note); err != nil {
@@ -235,36 +251,6 @@ func (s *Store) Decide(ctx context.Context, d Decision) (Video, error) {
 		return err
 	})
 	return out, err
-}
-
-// AuditEntry is one decision of the audit log.
-type AuditEntry struct {
-	ID        int64
-	Moderator string
-	Action    string
-	VideoID   string
-	CommentID *int64 // set for a decision on a comment
-	Labels    []string
-	Note      string
-	CreatedAt time.Time
-}
-
-// Audit lists the audit log newest first, after the cursor (time and entry id).
-func (s *Store) Audit(ctx context.Context, after *Cursor, limit int) ([]AuditEntry, error) {
-	const cols = `SELECT id, moderator, action, video_id, comment_id, labels, note, created_at FROM moderation_audit `
-	var rows pgx.Rows
-	var err error
-	if after == nil {
-		rows, err = s.pool.Query(ctx, cols+`ORDER BY created_at DESC, id DESC LIMIT $1`, limit)
-	} else {
-		rows, err = s.pool.Query(ctx, cols+`WHERE (created_at, id) < ($2, $3::bigint)
-			ORDER BY created_at DESC, id DESC LIMIT $1`, limit, after.Time, after.ID)
-	}
-	return scanAll(rows, err, func(row pgx.Row) (AuditEntry, error) {
-		var a AuditEntry
-		err := row.Scan(&a.ID, &a.Moderator, &a.Action, &a.VideoID, &a.CommentID, &a.Labels, &a.Note, &a.CreatedAt)
-		return a, err
-	})
 }
 
 // SaveFrameHashes stores a video's frame hashes in frame order. Saving them again (the job's
@@ -333,14 +319,9 @@ type QueuedComment struct {
 // CommentQueue lists held comments and comments with open reports, oldest first, after the
 // cursor (creation time and comment id).
 func (s *Store) CommentQueue(ctx context.Context, after *Cursor, limit int) ([]QueuedComment, error) {
-	var afterTime any
-	var afterID int64
-	if after != nil {
-		id, err := strconv.ParseInt(after.ID, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("cursor id %q: %w", after.ID, err)
-		}
-		afterTime, afterID = after.Time, id
+	afterTime, afterID, err := serialCursor(after)
+	if err != nil {
+		return nil, err
 	}
 	// $1 = 0 and $2 = true: moderators see held replies in the reply counts.
 	rows, err := s.pool.Query(ctx, `SELECT v.title, `+commentColumns+commentFrom+`
@@ -421,4 +402,12 @@ func (s *Store) DecideComment(ctx context.Context, d CommentDecision) error {
 			VALUES ($1, $2, $3, $4, $5, $6)`, d.ModeratorID, d.Moderator, d.Action, videoID, d.CommentID, d.Note)
 		return err
 	})
+}
+
+// withNote is what the owner reads about a decision: what happened, then the moderator's note.
+func withNote(what, note string) string {
+	if note == "" {
+		return what
+	}
+	return what + ": " + note
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/user"
 	"slices"
 	"time"
 
@@ -51,15 +52,8 @@ func newUsersSetRoleCmd(databaseURL *string) *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			before, err := db.UserByUsername(ctx, username)
+			before, after, err := db.ChangeRole(ctx, username, role, operatorName())
 			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("no user named %q", username)
-			}
-			if err != nil {
-				return err
-			}
-			after, err := db.SetRole(ctx, username, role)
-			if errors.Is(err, store.ErrNotFound) { // deleted in between
 				return fmt.Errorf("no user named %q", username)
 			}
 			if err != nil {
@@ -92,6 +86,15 @@ func openDatabase(ctx context.Context, url string) (*store.Store, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// operatorName is who the audit log says changed a role: the operating-system account that ran
+// the command, as the operator has no account of the platform to name.
+func operatorName() string {
+	if u, err := user.Current(); err == nil {
+		return "operator " + u.Username
+	}
+	return "operator"
 }
 
 // article puts "a" or "an" before a role.

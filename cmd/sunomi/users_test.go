@@ -78,6 +78,23 @@ func TestUsersSetRole(t *testing.T) {
 			}
 		})
 	}
+
+	// Each change is in the audit log, newest first, by the operator; the same role again is
+	// no change.
+	entries, err := db.Audit(ctx, store.AuditFilter{Action: store.ActionSetRole}, nil, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range entries {
+		if a.Subject != "alice" || a.VideoID != "" || !strings.HasPrefix(a.Moderator, "operator") {
+			t.Errorf("audit entry %+v, want alice's, by the operator, about no video", a)
+		}
+		got = append(got, a.Note)
+	}
+	if want := []string{"admin → user", "moderator → admin", "user → moderator"}; strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Errorf("role changes in the audit log = %q, want %q", got, want)
+	}
 }
 
 // TestUsersSetRoleMigratesFirst runs the command on a database no API has touched yet: it must

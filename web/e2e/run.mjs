@@ -364,9 +364,59 @@ async function main() {
     await phone.getByRole('table', { name: 'Agents' }).waitFor();
     await shot(phone, 'ops-phone');
     log('operations page shows', agentRows, 'agent(s)');
-    await page.goto(`${base}/moderation`);
-    await page.getByText('Nothing awaits review.').waitFor();
-    await shot(page, 'moderation-desktop');
+
+    step = 'moderation';
+    {
+      // The second user reports the video and the first user's comment, through the API.
+      const api = async (method, path, token, body) => {
+        const r = await fetch(`${base}/api/v1${path}`, { method, headers: { 'Content-Type': 'application/json', ...(token && { Authorization: `Bearer ${token}` }) }, body: body && JSON.stringify(body) });
+        if (!r.ok) fail(`${method} ${path} answered ${r.status}: ${await r.text()}`);
+        return r.json();
+      };
+      const { token } = await api('POST', '/auth/login', null, { username: `${user}_b`, password });
+      const { comments } = await api('GET', `/videos/${videoId}/comments`, token);
+      const commentId = comments.find((c) => c.body === 'Lovely test pattern!')?.id ?? fail('the comment is not listed');
+      await api('POST', '/reports', token, { targetType: 'video', targetId: videoId, reason: 'misleading', note: 'not a real test pattern' });
+      await api('POST', '/reports', token, { targetType: 'comment', targetId: commentId, reason: 'spam' });
+
+      // One new account's report holds nothing, but reaches the report queue with its reporter's standing.
+      await page.goto(`${base}/moderation`);
+      await page.getByText('Nothing awaits review.').waitFor();
+      await shot(page, 'moderation-desktop');
+      await page.getByRole('tab', { name: 'Reports' }).click();
+      const reported = page.getByRole('list', { name: 'Reported videos' }).getByRole('listitem').filter({ hasText: title });
+      await reported.getByText('report weight 0.25').waitFor();
+      await reported.getByRole('button', { name: 'Show reports (1)' }).click();
+      const standing = reported.getByRole('list', { name: 'Reports of this video' });
+      await standing.getByText(`misleading · @${user}_b`).waitFor();
+      await standing.getByText('new account when reporting').waitFor();
+      await shot(page, 'moderation-reports-desktop');
+      await reported.getByRole('button', { name: 'Dismiss reports' }).click();
+      await page.getByText('No video has open reports.').waitFor();
+
+      await page.getByRole('tab', { name: 'Comments' }).click();
+      const queued = page.getByRole('list', { name: 'Comments awaiting review' }).getByRole('listitem').filter({ hasText: 'Lovely test pattern!' });
+      await queued.getByText('spam: 1').waitFor();
+      await shot(page, 'moderation-comments-desktop');
+      await queued.getByLabel('Note').fill('a fair comment');
+      await queued.getByRole('button', { name: 'Dismiss reports' }).click();
+      await page.getByText('No comment awaits review.').waitFor();
+
+      // Both decisions are in the audit log, and so are the operator's role changes.
+      await page.getByRole('tab', { name: 'Audit log' }).click();
+      const auditTable = page.getByRole('table', { name: 'Audit log' });
+      await auditTable.getByRole('row').filter({ hasText: `comment ${commentId} on video ${videoId}` }).filter({ hasText: 'a fair comment' }).waitFor();
+      await auditTable.getByRole('row').filter({ hasText: `@${user}_b` }).filter({ hasText: 'set-role' }).waitFor();
+      await page.getByLabel('Moderator').fill(user);
+      await page.getByLabel('Action').click();
+      await page.getByRole('option', { name: 'Approve' }).click();
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await waitFor('the filtered audit log', async () => (await auditTable.getByRole('row').count()) === 3, T.ui);
+      const approvals = await auditTable.getByRole('row').allTextContents();
+      if (!approvals.slice(1).every((r) => r.includes(user) && r.includes('approve'))) fail(`the filtered audit log shows ${approvals}`);
+      await shot(page, 'moderation-audit-desktop');
+      log('moderation: reports with standing, both reports dismissed, both decisions in the filtered audit log');
+    }
     await page.goto(`${base}/channel/${user}`);
     await page.getByRole('list', { name: 'Videos of E2E Tester' }).getByText(title).waitFor();
     await shot(page, 'channel-desktop');

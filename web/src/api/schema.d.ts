@@ -733,6 +733,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/moderation/videos/{videoId}/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The reports of one video, with their reasons and their reporters' standing, newest first. */
+        get: operations["moderationVideoReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/moderation/comments/{commentId}/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The reports of one comment, with their reasons and their reporters' standing, newest first. */
+        get: operations["moderationCommentReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/moderation/queue": {
         parameters: {
             query?: never;
@@ -759,7 +793,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Approve, remove or restrict a video (written to the audit log). */
+        /**
+         * Hold, approve, remove or restrict a video (written to the audit log).
+         * @description `hold` hides the video from everyone but its owner and moderators until a later decision, and leaves its reports open for that decision; the others resolve the open reports, count for (remove, restrict) or against (approve) the reporters' standing, and end a hold. Approving or restricting a removed video reinstates it.
+         */
         post: operations["decideVideo"];
         delete?: never;
         options?: never;
@@ -808,7 +845,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The moderators' decisions, newest first. */
+        /**
+         * Every moderator action, newest first, optionally filtered.
+         * @description Decisions on videos (hold, approve, restrict, remove) and comments (approve, remove, including a moderator deleting someone else's comment), and operators' role changes (set-role), each written in the same transaction as the action. Filters combine; a cursor continues the list it came from.
+         */
         get: operations["moderationAudit"];
         put?: never;
         post?: never;
@@ -1318,7 +1358,7 @@ export interface components {
         };
         DecisionRequest: {
             /** @enum {string} */
-            action: "approve" | "remove" | "restrict";
+            action: "hold" | "approve" | "remove" | "restrict";
             /** @description Content-warning labels for `restrict`; viewers confirm before playback. */
             labels?: string[];
             note?: string;
@@ -1343,17 +1383,64 @@ export interface components {
             action: "approve" | "remove";
             note?: string;
         };
+        /** @enum {string} */
+        AuditAction: "hold" | "approve" | "restrict" | "remove" | "set-role";
         AuditEntry: {
             id: string;
+            /** @description The moderator's username when they acted; for set-role, the operator ("operator" and their system account). */
             moderator: string;
-            action: string;
-            videoId: string;
+            action: components["schemas"]["AuditAction"];
+            /** @description The video decided on */
+            videoId?: string;
             /** @description Set when the decision was about a comment of the video. */
             commentId?: string;
+            /** @description For set-role: the account whose role changed (the note says from what to what). */
+            subject?: string;
             labels?: string[];
             note?: string;
             /** Format: date-time */
             createdAt: string;
+        };
+        TargetReport: {
+            id: string;
+            reason: string;
+            note?: string;
+            /** Format: date-time */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description When a decision resolved it; absent while open.
+             */
+            resolvedAt?: string;
+            /**
+             * Format: double
+             * @description What this report weighs by itself, in established reporters with no history, by the rule of createReport (before reports of one network or of new accounts are counted together).
+             */
+            weight: number;
+            /** @description Other reports of the same target from the reporter's network (IPv4 /24 */
+            sameNetwork: number;
+            reporter: components["schemas"]["ReporterStanding"];
+        };
+        /** @description The parts of a report's weight. */
+        ReporterStanding: {
+            /** @description The reporter deleted their account; the report weighs nothing. */
+            deleted: boolean;
+            username?: string;
+            displayName?: string;
+            /** Format: date-time */
+            accountCreatedAt?: string;
+            /** @description The account was younger than a day when it reported (weighs a quarter; all new accounts' reports count together as at most one). */
+            newAccount: boolean;
+            /** @description The account has a linked GitHub identity (weighs 1.5 times). */
+            github: boolean;
+            /** @description Earlier reports of theirs that moderators upheld (removed or restricted). */
+            upheld: number;
+            /** @description Earlier reports of theirs that moderators rejected (approved). */
+            rejected: number;
+        };
+        TargetReportPage: {
+            reports: components["schemas"]["TargetReport"][];
+            nextCursor?: string;
         };
         AuditPage: {
             entries: components["schemas"]["AuditEntry"][];
@@ -1529,6 +1616,8 @@ export interface components {
         VideoID: string;
         /** @description The `nextCursor` of the previous page. */
         Cursor: string;
+        /** @description open: the reports no decision has resolved yet (the default); resolved; all. */
+        ReportState: "open" | "resolved" | "all";
         Limit: number;
     };
     requestBodies: never;
@@ -2601,6 +2690,70 @@ export interface operations {
             403: components["responses"]["Forbidden"];
         };
     };
+    moderationVideoReports: {
+        parameters: {
+            query?: {
+                /** @description open: the reports no decision has resolved yet (the default); resolved; all. */
+                state?: components["parameters"]["ReportState"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                videoId: components["parameters"]["VideoID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the video's reports. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TargetReportPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    moderationCommentReports: {
+        parameters: {
+            query?: {
+                /** @description open: the reports no decision has resolved yet (the default); resolved; all. */
+                state?: components["parameters"]["ReportState"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                commentId: components["parameters"]["CommentID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the comment's reports. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TargetReportPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
     moderationQueue: {
         parameters: {
             query?: {
@@ -2655,6 +2808,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
         };
     };
     moderationCommentQueue: {
@@ -2724,6 +2878,14 @@ export interface operations {
     moderationAudit: {
         parameters: {
             query?: {
+                /** @description Only this moderator's actions (their username when they acted). */
+                moderator?: string;
+                /** @description Only this kind of action. */
+                action?: components["schemas"]["AuditAction"];
+                /** @description Only actions at or after this time: RFC 3339 (2026-01-02T15:04:05Z) or a date (2026-01-02, from its start, UTC). */
+                from?: string;
+                /** @description Only actions before this time: RFC 3339, or a date (2026-01-02, up to its end, UTC). */
+                to?: string;
                 /** @description The `nextCursor` of the previous page. */
                 cursor?: components["parameters"]["Cursor"];
                 limit?: components["parameters"]["Limit"];
@@ -2743,6 +2905,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuditPage"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
         };

@@ -1,27 +1,10 @@
 import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
-import { type QueueItem, type Video } from '../api/client';
+import { type QueueItem } from '../api/client';
 import { json, renderPage, stubFetch, signedInDuringEachTest } from '../test/harness';
 import Moderation from './Moderation';
-
-const now = new Date().toISOString();
-const moderator = { id: 'u1', username: 'mod', displayName: 'Mod', role: 'moderator', createdAt: now };
-
-function video(id: string, title: string): Video {
-  return {
-    id,
-    title,
-    description: '',
-    tags: [],
-    visibility: 'public',
-    status: 'ready',
-    owner: { username: 'ann', displayName: 'Ann' },
-    stats: { views: 0, likes: 0, dislikes: 0, comments: 0 },
-    createdAt: now,
-    updatedAt: now,
-  };
-}
+import { moderator, now, video } from './moderation/testdata';
 
 const items: QueueItem[] = [
   { video: video('vidAAAAAAAA', 'Held by reports'), reports: { spam: 3, violence: 1 }, reason: '4 reports', heldAt: now },
@@ -115,11 +98,35 @@ describe('Moderation queue', () => {
   it('tells users without the role that the queue is not theirs', async () => {
     renderQueue(() => json({ error: { code: 'forbidden', message: 'only moderators may do this' } }, 403));
     expect(await screen.findByText(/The moderation queue is for moderators/)).toBeInTheDocument();
-    expect(screen.queryByRole('heading', { name: 'Moderation queue' })).not.toBeInTheDocument();
+    expect(screen.queryByRole('heading', { name: 'Moderation' })).not.toBeInTheDocument();
   });
 
   it('shows the API message for other errors', async () => {
     renderQueue(() => json({ error: { code: 'internal', message: 'the database is down' } }, 500));
     expect(await screen.findByText('the database is down')).toBeInTheDocument();
+  });
+
+  it('opens the tab the URL names, and each tab reads its own list', async () => {
+    const paths: string[] = [];
+    stubFetch(async (_req, path) => {
+      paths.push(path);
+      if (path.endsWith('/auth/me')) return json(moderator);
+      if (path.endsWith('/moderation/audit')) return json({ entries: [] });
+      if (path.endsWith('/moderation/comments') || path.endsWith('/moderation/reports') || path.endsWith('/moderation/queue')) return json({ items: [] });
+      return json({ error: { code: 'not_found', message: 'no such thing' } }, 404);
+    });
+    renderPage(<Moderation />, '/moderation?tab=audit');
+    expect(await screen.findByText('No moderator action matches.')).toBeInTheDocument();
+    expect(screen.getByRole('tab', { name: 'Audit log' })).toHaveAttribute('aria-selected', 'true');
+    expect(screen.getByRole('tabpanel')).toHaveAccessibleName('Audit log');
+    for (const [tab, empty, path] of [
+      ['Comments', 'No comment awaits review.', '/api/v1/moderation/comments'],
+      ['Reports', 'No video has open reports.', '/api/v1/moderation/reports'],
+      ['Videos', 'Nothing awaits review.', '/api/v1/moderation/queue'],
+    ]) {
+      await userEvent.click(screen.getByRole('tab', { name: tab }));
+      expect(await screen.findByText(empty)).toBeInTheDocument();
+      expect(paths).toContain(path);
+    }
   });
 });
