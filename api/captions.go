@@ -125,11 +125,13 @@ func captionLabel(lang, source string) string {
 
 // mediaQuery is the query that media URLs of v need: a token unless serveMedia serves the
 // video's files to anyone.
-func (s *Server) mediaQuery(v store.Video) string {
+func (s *Server) mediaQuery(r *http.Request, v store.Video) string {
 	if openMedia(v) {
 		return ""
 	}
-	return "?token=" + s.mediaToken(v.ID, s.now().Add(s.cfg.MediaTTL).Truncate(time.Second), screenedScope)
+	user, signedIn := caller(r)
+	scope := viewerScope(ownerOrModerator(v, user, signedIn))
+	return "?token=" + s.mediaToken(v.ID, s.now().Add(s.cfg.MediaTTL).Truncate(time.Second), scope)
 }
 
 func toAPICaption(v store.Video, c store.Caption, query string) oapi.Caption {
@@ -150,7 +152,7 @@ func (s *Server) toAPICaptions(r *http.Request, v store.Video, tracks []store.Ca
 	out := make([]oapi.Caption, 0, len(tracks))
 	query := ""
 	if len(tracks) > 0 {
-		query = s.mediaQuery(v)
+		query = s.mediaQuery(r, v)
 	}
 	for _, c := range tracks {
 		out = append(out, toAPICaption(v, c, query))
@@ -211,7 +213,7 @@ func (s *Server) PutCaption(w http.ResponseWriter, r *http.Request, id oapi.Vide
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, toAPICaption(v, c, s.mediaQuery(v)))
+		writeJSON(w, http.StatusOK, toAPICaption(v, c, s.mediaQuery(r, v)))
 		return nil
 	})
 }
@@ -318,7 +320,7 @@ func (s *Server) TranscribeVideo(w http.ResponseWriter, r *http.Request, id oapi
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, toAPICaption(v, c, s.mediaQuery(v)))
+		writeJSON(w, http.StatusOK, toAPICaption(v, c, s.mediaQuery(r, v)))
 		return nil
 	})
 }

@@ -163,19 +163,22 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
 		if token != "" {
 			scope, valid = s.validMediaToken(v.ID, token)
 		}
-		public := openMedia(v)
+		public, whole := openMedia(v), valid && scope == wholeScope
 		if !public {
-			if !valid {
+			switch {
+			case !valid:
 				return errMediaToken
-			}
-			if v.Status == store.StatusRemoved {
+			case v.Status == store.StatusRemoved:
+				return errNoSuchMediaFile
+			case !whole && (!v.Screened() || v.Hidden()):
+				// A viewer's token handed out before the video was held opens nothing since.
 				return errNoSuchMediaFile
 			}
 		}
 		if lang, file, ok := subtitleFile(rel); ok {
 			return s.serveSubtitles(w, r, v, lang, file, public, token)
 		}
-		if v.InFlight() && !(valid && scope == wholeScope) {
+		if v.InFlight() && !whole {
 			return s.serveScreened(w, r, v, rel, public, token)
 		}
 		return s.serveFile(w, r, v, rel, public, token)

@@ -168,6 +168,10 @@ func TestScreeningPrefixOpensScreenedChunks(t *testing.T) {
 	if v := e.video(id); v.Status != store.StatusReady || v.Screening != store.ScreeningHeld || v.Moderation != store.ModerationHeld {
 		t.Errorf("after the job ended: %s, screening %s, moderation %s; want ready and still held", v.Status, v.Screening, v.Moderation)
 	}
+	if r := e.do("GET", base+layout.MasterPlaylist+"?token="+viewer, "", nil); r.status != http.StatusNotFound {
+		t.Errorf("a viewer token opens the held video's master playlist: status %d", r.status)
+	}
+	e.must(http.StatusOK, "GET", e.apiVideo(id, owner.Token).Playback.MasterUrl, "", nil)
 }
 
 // TestScreeningPrefixHoldsReuploadAtFirstChunk: the first chunk of a re-upload of a removed
