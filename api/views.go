@@ -107,3 +107,35 @@ func (s *Server) ListHistory(w http.ResponseWriter, r *http.Request, params oapi
 		return nil
 	})
 }
+
+// GetHistoryPosition is where the caller stopped watching one video, for the player's
+// "resume at"; 404 when they never watched it (or cleared their history since).
+func (s *Server) GetHistoryPosition(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
+	s.handle(w, r, func() error {
+		user, err := requireUser(r)
+		if err != nil {
+			return err
+		}
+		position, at, err := s.db.HistoryPosition(r.Context(), user.ID, id)
+		if err = orNotFound(err, errNotFound); err != nil {
+			return err
+		}
+		writePrivateJSON(w, oapi.HistoryPosition{PositionSeconds: position, WatchedAt: at})
+		return nil
+	})
+}
+
+// ClearHistory forgets the caller's watch history and resume positions.
+func (s *Server) ClearHistory(w http.ResponseWriter, r *http.Request) {
+	s.handle(w, r, func() error {
+		user, err := requireUser(r)
+		if err != nil {
+			return err
+		}
+		if err := s.db.ClearHistory(r.Context(), user.ID); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}
