@@ -14,6 +14,16 @@ export function vttProblem(text: string): string {
   return '';
 }
 
+/** readText reads a chosen file as UTF-8 text (FileReader, which every browser and jsdom have). */
+function readText(file: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(reader.error ?? new Error('the file could not be read'));
+    reader.readAsText(file);
+  });
+}
+
 function useCaptionChange(videoId: string) {
   const qc = useQueryClient();
   return () => {
@@ -48,7 +58,7 @@ function UploadForm({ videoId }: { videoId: string }) {
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (!file) return;
-    const text = await file.text();
+    const text = await readText(file);
     const p = vttProblem(text);
     setProblem(p);
     if (!p) upload.mutate(text);
