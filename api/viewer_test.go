@@ -64,7 +64,7 @@ func TestHistoryPositionAndClear(t *testing.T) {
 	owner, alice, bob := e.user("owner"), e.user("alice"), e.user("bob")
 	id := e.readyVideo(owner, store.Public, "Long")
 	position := "/api/v1/me/history/" + id
-	if r := e.do("GET", position, alice.Token, nil); r.status != http.StatusNotFound {
+	if r := e.do("GET", position, alice.Token, nil); r.status != http.StatusNoContent {
 		t.Fatalf("before watching: status %d: %s", r.status, r.body)
 	}
 	e.view(id, alice.Token, "", map[string]any{"positionSeconds": 83.5})
@@ -73,7 +73,7 @@ func TestHistoryPositionAndClear(t *testing.T) {
 	if p.PositionSeconds != 83.5 || p.WatchedAt.IsZero() {
 		t.Errorf("position %+v, want 83.5", p)
 	}
-	if r := e.do("GET", position, bob.Token, nil); r.status != http.StatusNotFound {
+	if r := e.do("GET", position, bob.Token, nil); r.status != http.StatusNoContent {
 		t.Errorf("another user's position: status %d: %s", r.status, r.body)
 	}
 	if r := e.do("GET", position, "", nil); r.status != http.StatusUnauthorized {
@@ -89,7 +89,7 @@ func TestHistoryPositionAndClear(t *testing.T) {
 	if len(h.Items) != 0 {
 		t.Errorf("history after clearing: %d items", len(h.Items))
 	}
-	if r := e.do("GET", position, alice.Token, nil); r.status != http.StatusNotFound {
+	if r := e.do("GET", position, alice.Token, nil); r.status != http.StatusNoContent {
 		t.Errorf("position after clearing: status %d", r.status)
 	}
 	// Only the caller's history goes, and the views stay counted.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
 	"io"
 	"math"
 	"net/http"
@@ -109,7 +110,8 @@ func (s *Server) ListHistory(w http.ResponseWriter, r *http.Request, params oapi
 }
 
 // GetHistoryPosition is where the caller stopped watching one video, for the player's
-// "resume at"; 404 when they never watched it (or cleared their history since).
+// "resume at"; 204 when they never watched it (or cleared their history since), an ordinary
+// answer for every first visit of a video, so not an error.
 func (s *Server) GetHistoryPosition(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
 	s.handle(w, r, func() error {
 		user, err := requireUser(r)
@@ -117,7 +119,12 @@ func (s *Server) GetHistoryPosition(w http.ResponseWriter, r *http.Request, id o
 			return err
 		}
 		position, at, err := s.db.HistoryPosition(r.Context(), user.ID, id)
-		if err = orNotFound(err, errNotFound); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			w.Header().Set("Cache-Control", "private, no-cache")
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
+		if err != nil {
 			return err
 		}
 		writePrivateJSON(w, oapi.HistoryPosition{PositionSeconds: position, WatchedAt: at})

@@ -2206,8 +2206,14 @@ export interface operations {
                     "application/json": components["schemas"]["HistoryPosition"];
                 };
             };
+            /** @description The caller never watched it, or cleared their history since: nothing to resume (not an error, so players need not log one). */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NotFound"];
         };
     };
     getFeed: {

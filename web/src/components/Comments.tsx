@@ -1,11 +1,10 @@
 import { useState, type FormEvent } from 'react';
-import {
-  Alert, Avatar, Box, Button, CircularProgress, Dialog, DialogActions, DialogContent, DialogContentText, DialogTitle, Stack, TextField, Typography,
-} from '@mui/material';
+import { Alert, Avatar, Box, Button, CircularProgress, Stack, TextField, Typography } from '@mui/material';
 import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
 import { Link as RouterLink } from 'react-router-dom';
 import { api, errorMessage, unwrap, type Comment } from '../api/client';
 import { timeAgo } from '../format';
+import { ConfirmDialog } from './ConfirmDialog';
 import { ReportButton } from './Report';
 
 /** Viewer is who reads the comments, for what they may do to them. */
@@ -123,30 +122,19 @@ function EditForm({ comment, onDone }: { comment: Comment; onDone: () => void })
 
 function DeleteCommentDialog({ comment, mine, onClose }: { comment: Comment; mine: boolean; onClose: () => void }) {
   const qc = useQueryClient();
-  const del = useMutation({
-    mutationFn: async () => unwrap(await api.DELETE('/comments/{commentId}', { params: { path: { commentId: comment.id } } })),
-    onSuccess: () => {
-      qc.invalidateQueries({ queryKey: ['comments', comment.videoId] });
-      qc.invalidateQueries({ queryKey: ['video', comment.videoId] });
-      onClose();
-    },
-  });
   return (
-    <Dialog open onClose={onClose} aria-labelledby="delete-comment-title">
-      <DialogTitle id="delete-comment-title">{mine ? 'Delete your comment?' : `Remove the comment by ${comment.author.displayName}?`}</DialogTitle>
-      <DialogContent>
-        <DialogContentText>{comment.parentId ? 'It is deleted for good.' : 'It is deleted for good, with its replies.'}</DialogContentText>
-        {del.isError && <Alert severity="error">{errorMessage(del.error)}</Alert>}
-      </DialogContent>
-      <DialogActions>
-        <Button onClick={onClose} autoFocus>
-          Cancel
-        </Button>
-        <Button color="error" variant="contained" onClick={() => del.mutate()} disabled={del.isPending}>
-          {mine ? 'Delete' : 'Remove'}
-        </Button>
-      </DialogActions>
-    </Dialog>
+    <ConfirmDialog
+      title={mine ? 'Delete your comment?' : `Remove the comment by ${comment.author.displayName}?`}
+      confirm={mine ? 'Delete' : 'Remove'}
+      action={async () => unwrap(await api.DELETE('/comments/{commentId}', { params: { path: { commentId: comment.id } } }))}
+      onDone={() => {
+        qc.invalidateQueries({ queryKey: ['comments', comment.videoId] });
+        qc.invalidateQueries({ queryKey: ['video', comment.videoId] });
+      }}
+      onClose={onClose}
+    >
+      {comment.parentId ? 'It is deleted for good.' : 'It is deleted for good, with its replies.'}
+    </ConfirmDialog>
   );
 }
 

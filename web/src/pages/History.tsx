@@ -1,12 +1,10 @@
 import { useState } from 'react';
-import {
-  Alert, Box, Button, CircularProgress, Dialog, DialogActions, DialogContent, DialogContentText, DialogTitle, LinearProgress, Paper, Stack,
-  Typography,
-} from '@mui/material';
-import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
+import { Alert, Box, Button, CircularProgress, LinearProgress, Paper, Stack, Typography } from '@mui/material';
+import { useInfiniteQuery, useQueryClient } from '@tanstack/react-query';
 import { Link as RouterLink } from 'react-router-dom';
 import { api, errorMessage, unwrap } from '../api/client';
 import { Redirect, useAuth } from '../auth';
+import { ConfirmDialog } from '../components/ConfirmDialog';
 import { formatDuration, timeAgo } from '../format';
 
 /** watchedPercent is how much of a video of duration seconds was watched up to position (0–100). */
@@ -17,30 +15,19 @@ export function watchedPercent(position: number, duration?: number): number {
 
 function ClearDialog({ onClose }: { onClose: () => void }) {
   const qc = useQueryClient();
-  const clear = useMutation({
-    mutationFn: async () => unwrap(await api.DELETE('/me/history')),
-    onSuccess: () => {
-      qc.invalidateQueries({ queryKey: ['history'] });
-      qc.removeQueries({ queryKey: ['history-position'] });
-      onClose();
-    },
-  });
   return (
-    <Dialog open onClose={onClose} aria-labelledby="clear-history-title">
-      <DialogTitle id="clear-history-title">Clear your watch history?</DialogTitle>
-      <DialogContent>
-        <DialogContentText>Every video leaves the list, and no video offers to resume where you stopped.</DialogContentText>
-        {clear.isError && <Alert severity="error">{errorMessage(clear.error)}</Alert>}
-      </DialogContent>
-      <DialogActions>
-        <Button onClick={onClose} autoFocus>
-          Cancel
-        </Button>
-        <Button color="error" variant="contained" onClick={() => clear.mutate()} disabled={clear.isPending}>
-          Clear history
-        </Button>
-      </DialogActions>
-    </Dialog>
+    <ConfirmDialog
+      title="Clear your watch history?"
+      confirm="Clear history"
+      action={async () => unwrap(await api.DELETE('/me/history'))}
+      onDone={() => {
+        qc.invalidateQueries({ queryKey: ['history'] });
+        qc.removeQueries({ queryKey: ['history-position'] });
+      }}
+      onClose={onClose}
+    >
+      Every video leaves the list, and no video offers to resume where you stopped.
+    </ConfirmDialog>
   );
 }
 

@@ -11,6 +11,7 @@ import { Link as RouterLink } from 'react-router-dom';
 import { api, errorMessage, unwrap, type Video, type Visibility } from '../api/client';
 import { Redirect, useAuth } from '../auth';
 import { CaptionsDialog } from '../components/CaptionsDialog';
+import { ConfirmDialog } from '../components/ConfirmDialog';
 import { formatBytes, formatCount, timeAgo } from '../format';
 import { forgetVideoUpload, savedUploads } from '../upload/resume';
 
@@ -66,31 +67,20 @@ function EditDialog({ video, onClose }: { video: Video; onClose: () => void }) {
 function DeleteDialog({ video, onClose }: { video: Video; onClose: () => void }) {
   const qc = useQueryClient();
   const unfinished = video.status === 'uploading';
-  const del = useMutation({
-    mutationFn: async () => unwrap(await api.DELETE('/videos/{videoId}', { params: { path: { videoId: video.id } } })),
-    onSuccess: () => {
-      forgetVideoUpload(video.id);
-      qc.invalidateQueries({ queryKey: ['my-videos'] });
-      qc.invalidateQueries({ queryKey: ['videos'] });
-      onClose();
-    },
-  });
   return (
-    <Dialog open onClose={onClose} aria-labelledby="delete-title">
-      <DialogTitle id="delete-title">{unfinished ? `Discard the upload of “${video.title}”?` : `Delete “${video.title}”?`}</DialogTitle>
-      <DialogContent>
-        <Typography>{unfinished ? 'The parts uploaded so far are deleted; to publish the video, upload it again.' : 'The video, its comments and its files are deleted for good.'}</Typography>
-        {del.isError && <Alert severity="error">{errorMessage(del.error)}</Alert>}
-      </DialogContent>
-      <DialogActions>
-        <Button onClick={onClose} autoFocus>
-          Cancel
-        </Button>
-        <Button color="error" variant="contained" onClick={() => del.mutate()} disabled={del.isPending}>
-          {unfinished ? 'Discard' : 'Delete'}
-        </Button>
-      </DialogActions>
-    </Dialog>
+    <ConfirmDialog
+      title={unfinished ? `Discard the upload of “${video.title}”?` : `Delete “${video.title}”?`}
+      confirm={unfinished ? 'Discard' : 'Delete'}
+      action={async () => unwrap(await api.DELETE('/videos/{videoId}', { params: { path: { videoId: video.id } } }))}
+      onDone={() => {
+        forgetVideoUpload(video.id);
+        qc.invalidateQueries({ queryKey: ['my-videos'] });
+        qc.invalidateQueries({ queryKey: ['videos'] });
+      }}
+      onClose={onClose}
+    >
+      {unfinished ? 'The parts uploaded so far are deleted; to publish the video, upload it again.' : 'The video, its comments and its files are deleted for good.'}
+    </ConfirmDialog>
   );
 }
 

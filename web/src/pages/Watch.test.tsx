@@ -50,9 +50,12 @@ const base: Video = {
   updatedAt: now,
 };
 
-function renderWatch(video: Video) {
+/** renderWatch shows video's page; answer may serve more paths (undefined leaves a path to the defaults). */
+function renderWatch(video: Video, answer: (path: string) => Response | undefined = () => undefined) {
   vi.stubGlobal('WebSocket', FakeWebSocket);
   stubFetch((_req, path) => {
+    const special = answer(path);
+    if (special) return special;
     if (path === `/api/v1/videos/${video.id}`) return json(video);
     if (path.endsWith('/comments')) return json({ comments: [] });
     if (path.startsWith('/api/v1/users/')) return json({ subscribed: false, subscriberCount: 0 });
@@ -142,25 +145,14 @@ describe('Watch: signed-in viewers', () => {
   beforeEach(() => setToken('t0k3n'));
   afterEach(() => setToken(null));
 
-  function renderSignedIn(video: Video, position: number | null) {
-    vi.stubGlobal('WebSocket', FakeWebSocket);
-    stubFetch((_req, path) => {
+  const renderSignedIn = (video: Video, position: number | null) =>
+    renderWatch(video, (path) => {
       if (path === '/api/v1/auth/me') return json(me);
-      if (path === `/api/v1/videos/${video.id}`) return json(video);
       if (path === `/api/v1/me/history/${video.id}`)
-        return position === null ? json({ error: { code: 'not_found', message: 'not found' } }, 404) : json({ positionSeconds: position, watchedAt: now });
+        return position === null ? new Response(null, { status: 204 }) : json({ positionSeconds: position, watchedAt: now });
       if (path === '/api/v1/me/reports') return json({ reports: [] });
-      if (path.endsWith('/comments')) return json({ comments: [] });
-      if (path.startsWith('/api/v1/users/')) return json({ subscribed: false, subscriberCount: 0 });
-      return json({}, 204);
+      return undefined;
     });
-    renderPage(
-      <Routes>
-        <Route path="/watch/:videoId" element={<Watch />} />
-      </Routes>,
-      `/watch/${video.id}`,
-    );
-  }
 
   it('offers to resume where the viewer stopped, and seeks there', async () => {
     const play = vi.spyOn(HTMLMediaElement.prototype, 'play').mockResolvedValue(undefined);

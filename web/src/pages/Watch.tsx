@@ -84,7 +84,7 @@ function Ratings({ video }: { video: Video }) {
 
 /** resumeWorthy says whether a saved position is worth offering: not the first seconds, not the very end. */
 export function resumeWorthy(position: number, duration?: number): boolean {
-  return position >= 5 && (duration === undefined || position < duration - 3);
+  return position >= 3 && (duration === undefined || position < duration - 3);
 }
 
 function useResumePosition(videoId: string, signedIn: boolean) {
@@ -96,7 +96,7 @@ function useResumePosition(videoId: string, signedIn: boolean) {
     gcTime: 0,
     queryFn: async () => {
       const r = await api.GET('/me/history/{videoId}', { params: { path: { videoId } } });
-      if (r.response.status === 404) return null;
+      if (r.response.status === 204) return null; // never watched: nothing to resume
       return unwrap(r).positionSeconds;
     },
   });
