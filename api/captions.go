@@ -171,7 +171,7 @@ func (s *Server) ListCaptions(w http.ResponseWriter, r *http.Request, id oapi.Vi
 		if err != nil {
 			return err
 		}
-		writePrivateJSON(w, oapi.CaptionList{Captions: s.toAPICaptions(r, v, tracks)})
+		writePrivateJSON(w, oapi.CaptionList{Captions: s.toAPICaptions(r, v, tracks), AutoCaptions: s.transcriber != nil})
 		return nil
 	})
 }

@@ -33,8 +33,12 @@ func (s *Server) GetChannel(w http.ResponseWriter, r *http.Request, username oap
 		if err != nil {
 			return err
 		}
+		bio, err := s.db.Bio(r.Context(), u.ID)
+		if err != nil {
+			return err
+		}
 		out := oapi.ChannelPage{Username: u.Username, DisplayName: u.DisplayName, CreatedAt: u.CreatedAt,
-			SubscriberCount: stats.Subscribers, VideoCount: stats.Videos}
+			SubscriberCount: stats.Subscribers, VideoCount: stats.Videos, Bio: &bio}
 		if u.AvatarURL != "" {
 			out.AvatarUrl = &u.AvatarURL
 		}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
 	"io"
 	"math"
 	"net/http"
@@ -104,6 +105,44 @@ func (s *Server) ListHistory(w http.ResponseWriter, r *http.Request, params oapi
 			page.Items = append(page.Items, oapi.HistoryItem{Video: s.toAPIVideo(r, e.Video), PositionSeconds: e.Position, WatchedAt: e.WatchedAt})
 		}
 		writePrivateJSON(w, page)
+		return nil
+	})
+}
+
+// GetHistoryPosition is where the caller stopped watching one video, for the player's
+// "resume at"; 204 when they never watched it (or cleared their history since), an ordinary
+// answer for every first visit of a video, so not an error.
+func (s *Server) GetHistoryPosition(w http.ResponseWriter, r *http.Request, id oapi.VideoID) {
+	s.handle(w, r, func() error {
+		user, err := requireUser(r)
+		if err != nil {
+			return err
+		}
+		position, at, err := s.db.HistoryPosition(r.Context(), user.ID, id)
+		if errors.Is(err, store.ErrNotFound) {
+			w.Header().Set("Cache-Control", "private, no-cache")
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		writePrivateJSON(w, oapi.HistoryPosition{PositionSeconds: position, WatchedAt: at})
+		return nil
+	})
+}
+
+// ClearHistory forgets the caller's watch history and resume positions.
+func (s *Server) ClearHistory(w http.ResponseWriter, r *http.Request) {
+	s.handle(w, r, func() error {
+		user, err := requireUser(r)
+		if err != nil {
+			return err
+		}
+		if err := s.db.ClearHistory(r.Context(), user.ID); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
 		return nil
 	})
 }

@@ -595,7 +595,9 @@ type CaptionSource string
 
 // CaptionList defines model for CaptionList.
 type CaptionList struct {
-	Captions []Caption `json:"captions"`
+	// AutoCaptions Whether this server has a transcription service (POST /videos/{videoId}/captions/auto).
+	AutoCaptions bool      `json:"autoCaptions"`
+	Captions     []Caption `json:"captions"`
 }
 
 // ChangePasswordRequest defines model for ChangePasswordRequest.
@@ -613,7 +615,10 @@ type Channel struct {
 
 // ChannelPage defines model for ChannelPage.
 type ChannelPage struct {
-	AvatarUrl   *string   `json:"avatarUrl,omitempty"`
+	AvatarUrl *string `json:"avatarUrl,omitempty"`
+
+	// Bio The channel's own description; empty when none.
+	Bio         *string   `json:"bio,omitempty"`
 	CreatedAt   time.Time `json:"createdAt"`
 	DisplayName string    `json:"displayName"`
 
@@ -853,6 +858,12 @@ type HistoryPage struct {
 	NextCursor *string       `json:"nextCursor,omitempty"`
 }
 
+// HistoryPosition defines model for HistoryPosition.
+type HistoryPosition struct {
+	PositionSeconds float64   `json:"positionSeconds"`
+	WatchedAt       time.Time `json:"watchedAt"`
+}
+
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
 	Password string `json:"password"`
@@ -987,6 +998,11 @@ type Report struct {
 	TargetType string    `json:"targetType"`
 }
 
+// ReportList defines model for ReportList.
+type ReportList struct {
+	Reports []Report `json:"reports"`
+}
+
 // ReportQueueItem defines model for ReportQueueItem.
 type ReportQueueItem struct {
 	// Comment The reported comment (targetType comment).
@@ -1119,6 +1135,8 @@ type UpdateCommentRequest struct {
 
 // UpdateMeRequest defines model for UpdateMeRequest.
 type UpdateMeRequest struct {
+	// Bio Shown on the channel page; empty clears it.
+	Bio         *string `json:"bio,omitempty"`
 	DisplayName *string `json:"displayName,omitempty"`
 }
 
@@ -1315,6 +1333,12 @@ type ListHistoryParams struct {
 	// Cursor The `nextCursor` of the previous page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 	Limit  *Limit  `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListMyReportsParams defines parameters for ListMyReports.
+type ListMyReportsParams struct {
+	// VideoId The video whose reports (and its comments' reports) to list.
+	VideoId string `form:"videoId" json:"videoId"`
 }
 
 // ListMyVideosParams defines parameters for ListMyVideos.
@@ -1544,12 +1568,21 @@ type ServerInterface interface {
 	// CompleteAvatarUpload Use the uploaded image as the caller's avatar (it is checked to be an image).
 	// (POST /me/avatar/complete)
 	CompleteAvatarUpload(w http.ResponseWriter, r *http.Request)
+	// ClearHistory Forget the caller's whole watch history and resume positions (view counts stay).
+	// (DELETE /me/history)
+	ClearHistory(w http.ResponseWriter, r *http.Request)
 	// ListHistory The caller's watch history with resume positions, most recent first.
 	// (GET /me/history)
 	ListHistory(w http.ResponseWriter, r *http.Request, params ListHistoryParams)
+	// GetHistoryPosition Where the caller stopped watching one video (to offer "resume at").
+	// (GET /me/history/{videoId})
+	GetHistoryPosition(w http.ResponseWriter, r *http.Request, videoId VideoID)
 	// ChangePassword Change the caller's password.
 	// (PUT /me/password)
 	ChangePassword(w http.ResponseWriter, r *http.Request)
+	// ListMyReports The caller's reports on one video and on its comments (to show "you reported this").
+	// (GET /me/reports)
+	ListMyReports(w http.ResponseWriter, r *http.Request, params ListMyReportsParams)
 	// ListMySessions The caller's signed-in devices.
 	// (GET /me/sessions)
 	ListMySessions(w http.ResponseWriter, r *http.Request)
@@ -1763,15 +1796,33 @@ func (_ Unimplemented) CompleteAvatarUpload(w http.ResponseWriter, r *http.Reque
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// ClearHistory Forget the caller's whole watch history and resume positions (view counts stay).
+// (DELETE /me/history)
+func (_ Unimplemented) ClearHistory(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // ListHistory The caller's watch history with resume positions, most recent first.
 // (GET /me/history)
 func (_ Unimplemented) ListHistory(w http.ResponseWriter, r *http.Request, params ListHistoryParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// GetHistoryPosition Where the caller stopped watching one video (to offer "resume at").
+// (GET /me/history/{videoId})
+func (_ Unimplemented) GetHistoryPosition(w http.ResponseWriter, r *http.Request, videoId VideoID) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // ChangePassword Change the caller's password.
 // (PUT /me/password)
 func (_ Unimplemented) ChangePassword(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListMyReports The caller's reports on one video and on its comments (to show "you reported this").
+// (GET /me/reports)
+func (_ Unimplemented) ListMyReports(w http.ResponseWriter, r *http.Request, params ListMyReportsParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -2352,6 +2403,20 @@ func (siw *ServerInterfaceWrapper) CompleteAvatarUpload(w http.ResponseWriter, r
 	handler.ServeHTTP(w, r)
 }
 
+// ClearHistory operation middleware
+func (siw *ServerInterfaceWrapper) ClearHistory(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ClearHistory(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListHistory operation middleware
 func (siw *ServerInterfaceWrapper) ListHistory(w http.ResponseWriter, r *http.Request) {
 
@@ -2398,11 +2463,70 @@ func (siw *ServerInterfaceWrapper) ListHistory(w http.ResponseWriter, r *http.Re
 	handler.ServeHTTP(w, r)
 }
 
+// GetHistoryPosition operation middleware
+func (siw *ServerInterfaceWrapper) GetHistoryPosition(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "videoId" -------------
+	var videoId VideoID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "videoId", chi.URLParam(r, "videoId"), &videoId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "videoId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetHistoryPosition(w, r, videoId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ChangePassword operation middleware
 func (siw *ServerInterfaceWrapper) ChangePassword(w http.ResponseWriter, r *http.Request) {
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ChangePassword(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListMyReports operation middleware
+func (siw *ServerInterfaceWrapper) ListMyReports(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListMyReportsParams
+
+	// ------------- Required query parameter "videoId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "videoId", r.URL.Query(), &params.VideoId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "videoId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "videoId", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListMyReports(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -3886,7 +4010,16 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 		r.Post(options.BaseURL+"/me/avatar/complete", wrapper.CompleteAvatarUpload)
 	})
 	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/me/reports", wrapper.ListMyReports)
+	})
+	r.Group(func(r chi.Router) {
+		r.Delete(options.BaseURL+"/me/history", wrapper.ClearHistory)
+	})
+	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/me/history", wrapper.ListHistory)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/me/history/{videoId}", wrapper.GetHistoryPosition)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/feed", wrapper.GetFeed)

@@ -235,11 +235,21 @@ async function main() {
     if (Number(await progress.getAttribute('aria-valuenow')) !== paused) fail(`the progress moved from ${paused}% while paused`);
     await shot(page, 'upload-paused-desktop');
     await uplink(-1);
-    await page.getByRole('button', { name: 'Resume' }).click();
+    step = 'reload during the upload';
+    // The page asks before leaving an unfinished upload; the reload goes ahead.
+    page.once('dialog', (d) => d.accept());
+    await page.reload();
+    await page.getByRole('button', { name: 'Account menu' }).waitFor();
+    await page.getByTestId('file-input').setInputFiles(clip);
+    await page.getByText(/You started uploading this file/).waitFor();
+    await shot(page, 'upload-resume-desktop');
+    await page.getByRole('button', { name: 'Resume upload' }).click();
     await page.getByText(/^Uploaded: 100%/).waitFor({ timeout: T.upload });
     if (sent.size < 4) fail(`the upload sent parts ${[...sent.keys()]}, want a multipart upload of at least 4 parts`);
     for (const n of storedAtPause) if (sent.get(n) !== 1) fail(`part ${n} was stored before the pause but sent ${sent.get(n)} times`);
-    log(`uploaded in ${sent.size} parts; paused at ${paused}% with parts ${storedAtPause} stored, which the resume did not send again`);
+    // Kept until the upload is completed (a failed completion can still be resumed), then dropped.
+    await waitFor('the finished upload to be forgotten', () => page.evaluate(() => !Object.keys(localStorage).some((k) => k.startsWith('sunomi.upload.'))), T.ui);
+    log(`uploaded in ${sent.size} parts; paused at ${paused}% with parts ${storedAtPause} stored, reloaded, and the resume did not send them again`);
     step = 'transcode';
     await page.getByText('Transcoding is done (100%).').waitFor({ timeout: T.transcode });
     const overall = await page.getByRole('progressbar', { name: 'Transcoding progress, overall' }).getAttribute('aria-valuenow');
@@ -310,6 +320,47 @@ async function main() {
     await page.getByLabel('Add a comment').fill('Lovely test pattern!');
     await page.getByRole('button', { name: 'Comment', exact: true }).click();
     await page.getByText('Lovely test pattern!').waitFor();
+
+    step = 'edit and delete a comment';
+    await page.getByRole('button', { name: 'Edit your comment' }).click();
+    await page.getByRole('textbox', { name: 'Edit your comment' }).fill('Lovely test pattern, truly!');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('Lovely test pattern, truly!').waitFor();
+    await page.getByText(/\(edited\)/).waitFor();
+    await page.getByLabel('Add a comment').fill('A comment to take back');
+    await page.getByRole('button', { name: 'Comment', exact: true }).click();
+    const doomed = page.getByRole('listitem').filter({ hasText: 'A comment to take back' });
+    await doomed.getByRole('button', { name: 'Delete your comment' }).click();
+    await page.getByRole('dialog', { name: 'Delete your comment?' }).getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('A comment to take back').waitFor({ state: 'detached' });
+    const left = await fetch(`${base}/api/v1/videos/${videoId}/comments`).then((r) => r.json());
+    if (left.comments.map((c) => c.body).join('|') !== 'Lovely test pattern, truly!') fail(`the API lists comments ${JSON.stringify(left.comments.map((c) => c.body))}`);
+    log('edited a comment (marked edited) and deleted another');
+
+    step = 'resume at';
+    {
+      // Watch about half the clip, pause (which saves the position), leave, come back.
+      const video = page.locator('video');
+      await page.getByRole('button', { name: 'Play' }).click();
+      await waitFor('playback past 4 s', () => video.evaluate((el) => el.currentTime > 4), T.ui, 100);
+      const saved = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith(`/videos/${videoId}/views`) && /positionSeconds/.test(r.postData() ?? ''));
+      await page.getByRole('button', { name: 'Pause' }).click();
+      const position = JSON.parse((await saved).postData()).positionSeconds;
+      await page.goto(`${base}/history`);
+      const entry = page.getByRole('list', { name: 'Watched videos' }).getByRole('listitem').filter({ hasText: title });
+      await entry.waitFor();
+      const watched = Number(await entry.getByRole('progressbar').getAttribute('aria-valuenow'));
+      if (!(watched >= 30 && watched <= 90)) fail(`the history shows ${watched}% watched, want about half`);
+      await shot(page, 'history-desktop');
+      await entry.getByRole('link', { name: title }).click();
+      const resume = page.getByRole('button', { name: /^Resume at 0:0\d$/ });
+      await resume.waitFor();
+      await waitFor('hls.js levels', () => page.evaluate(() => (window.__sunomiHls?.levels?.length ?? 0) > 0), T.ui);
+      await resume.click();
+      await waitFor(`playback from ${position.toFixed(1)} s`, () => video.evaluate((el, p) => el.currentTime >= p - 0.5, position), T.ui, 100);
+      await page.getByRole('button', { name: 'Pause' }).click();
+      log(`resumed at ${position.toFixed(1)} s after leaving; the history showed ${watched}% watched`);
+    }
     await waitFor('the view count', async () => /^[1-9]\d* views?$/.test(await page.getByTestId('views').textContent()), T.ui, 1000).catch(() => log('view count did not update live (not required)'));
     await shot(page, 'watch-desktop');
 
@@ -420,6 +471,60 @@ async function main() {
     await page.goto(`${base}/channel/${user}`);
     await page.getByRole('list', { name: 'Videos of E2E Tester' }).getByText(title).waitFor();
     await shot(page, 'channel-desktop');
+
+    step = 'report a video';
+    await phone.goto(watchURL);
+    await phone.getByRole('button', { name: 'Report this video' }).click();
+    const reportDialog = phone.getByRole('dialog', { name: 'Report this video' });
+    await reportDialog.getByLabel('Misleading').check();
+    await reportDialog.getByLabel('Details (optional)').fill('The title promises more than a test pattern.');
+    await reportDialog.getByRole('button', { name: 'Send report' }).click();
+    await reportDialog.getByText(/Your report was sent to the moderators/).waitFor();
+    await shot(phone, 'report-phone');
+    await reportDialog.getByRole('button', { name: 'Close' }).click();
+    await phone.getByRole('button', { name: 'You reported this' }).waitFor();
+    await phone.reload();
+    await phone.getByRole('button', { name: 'You reported this' }).waitFor();
+    log('reported the video from the second account; the watch page says so after a reload');
+
+    step = 'captions';
+    await page.goto(`${base}/my/videos`);
+    await page.getByRole('button', { name: `Captions of ${title}` }).click();
+    const captions = page.getByRole('dialog', { name: `Captions of “${title}”` });
+    await captions.getByText('This video has no captions yet.').waitFor();
+    await captions.getByLabel(/^Language/).fill('de');
+    await page.getByTestId('caption-file').setInputFiles({ name: 'de.srt', mimeType: 'text/plain', buffer: Buffer.from('1\n00:00:00,000 --> 00:00:04,000\nHallo\n') });
+    await captions.getByRole('button', { name: 'Upload captions' }).click();
+    await captions.getByText('This is not a WebVTT file: its first line must be WEBVTT.').waitFor();
+    await page.getByTestId('caption-file').setInputFiles({ name: 'de.vtt', mimeType: 'text/vtt', buffer: Buffer.from('WEBVTT\n\n00:00.000 --> 00:04.000\nHallo Welt\n') });
+    await captions.getByRole('button', { name: 'Upload captions' }).click();
+    await captions.getByText('Deutsch captions uploaded.').waitFor();
+    await captions.getByRole('list', { name: 'Caption tracks' }).getByText('Deutsch').waitFor();
+    await shot(page, 'captions-desktop');
+    await captions.getByRole('button', { name: 'Close' }).click();
+    await page.goto(watchURL);
+    await page.getByRole('button', { name: 'Captions' }).click();
+    await page.getByRole('menuitemradio', { name: /Deutsch/ }).click();
+    await waitFor('the German track to show', () => page.evaluate(() => [...document.querySelector('video').textTracks].some((t) => t.language === 'de' && t.mode === 'showing')), T.ui);
+    log('uploaded German captions (a non-WebVTT file refused inline); the player lists and shows them');
+
+    step = 'profile';
+    await page.goto(`${base}/settings/profile`);
+    await page.getByLabel('Bio', { exact: true }).fill('I make test patterns.');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('Saved.').waitFor();
+    await page.getByTestId('avatar-input').setInputFiles(avatar);
+    await page.getByRole('img', { name: 'Preview of your new picture' }).waitFor();
+    await page.getByRole('slider', { name: 'Zoom' }).focus();
+    await page.keyboard.press('ArrowRight');
+    await shot(page, 'profile-desktop');
+    await page.getByRole('button', { name: 'Save picture' }).click();
+    await page.getByText('Your new picture is on your channel.').waitFor();
+    await page.goto(`${base}/channel/${user}`);
+    await page.getByText('I make test patterns.').waitFor();
+    const picture = page.locator('img[src^="/avatars/"]').first();
+    await waitFor('the new avatar to load', () => picture.evaluate((el) => el.complete && el.naturalWidth > 0 && el.naturalWidth === el.naturalHeight), T.ui);
+    log('edited the bio and uploaded a square-cropped avatar; the channel page shows both');
 
     step = 'delete';
     await page.goto(`${base}/my/videos`);

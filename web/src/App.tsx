@@ -23,6 +23,8 @@ const Login = lazy(() => import('./pages/Login'));
 const Moderation = lazy(() => import('./pages/Moderation'));
 const Ops = lazy(() => import('./pages/Ops'));
 const NotFound = lazy(() => import('./pages/NotFound'));
+const History = lazy(() => import('./pages/History'));
+const Profile = lazy(() => import('./pages/Profile'));
 
 const queryClient = new QueryClient({
   defaultOptions: { queries: { staleTime: 15_000, retry: 1, refetchOnWindowFocus: false } },
@@ -87,6 +89,8 @@ function TopBar({ notify }: { notify: (message: string) => void }) {
               {user && <MenuItem disabled>{user.displayName} (@{user.username})</MenuItem>}
               {user && <MenuItem onClick={() => go(`/channel/${user.username}`)}>My channel</MenuItem>}
               <MenuItem onClick={() => go('/my/videos')}>My videos</MenuItem>
+              <MenuItem onClick={() => go('/history')}>History</MenuItem>
+              <MenuItem onClick={() => go('/settings/profile')}>Edit profile</MenuItem>
               <MenuItem onClick={() => go('/upload')}>Upload</MenuItem>
               {user && user.role !== 'user' && <MenuItem onClick={() => go('/moderation')}>Moderation queue</MenuItem>}
               {user && user.role !== 'user' && <MenuItem onClick={() => go('/ops')}>Farm operations</MenuItem>}
@@ -175,6 +179,8 @@ function Shell() {
             <Route path="/watch/:videoId" element={<Watch />} />
             <Route path="/upload" element={<UploadPage />} />
             <Route path="/my/videos" element={<MyVideos />} />
+            <Route path="/history" element={<History />} />
+            <Route path="/settings/profile" element={<Profile />} />
             <Route path="/channel/:username" element={<Channel />} />
             <Route path="/login" element={<Login />} />
             <Route path="/moderation" element={<Moderation />} />

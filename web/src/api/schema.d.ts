@@ -513,6 +513,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's reports on one video and on its comments (to show "you reported this"). */
+        get: operations["listMyReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me/history": {
         parameters: {
             query?: never;
@@ -522,6 +539,24 @@ export interface paths {
         };
         /** The caller's watch history with resume positions, most recent first. */
         get: operations["listHistory"];
+        put?: never;
+        post?: never;
+        /** Forget the caller's whole watch history and resume positions (view counts stay). */
+        delete: operations["clearHistory"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/history/{videoId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the caller stopped watching one video (to offer "resume at"). */
+        get: operations["getHistoryPosition"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1202,6 +1237,8 @@ export interface components {
         };
         UpdateMeRequest: {
             displayName?: string;
+            /** @description Shown on the channel page; empty clears it. */
+            bio?: string;
         };
         AvatarUploadRequest: {
             /** @enum {string} */
@@ -1241,6 +1278,8 @@ export interface components {
             videoCount: number;
             /** @description Whether the caller subscribes (signed-in callers only). */
             subscribed?: boolean;
+            /** @description The channel's own description; empty when none. */
+            bio?: string;
             /** Format: date-time */
             createdAt: string;
         };
@@ -1457,6 +1496,17 @@ export interface components {
         };
         CaptionList: {
             captions: components["schemas"]["Caption"][];
+            /** @description Whether this server has a transcription service (POST /videos/{videoId}/captions/auto). */
+            autoCaptions: boolean;
+        };
+        HistoryPosition: {
+            /** Format: double */
+            positionSeconds: number;
+            /** Format: date-time */
+            watchedAt: string;
+        };
+        ReportList: {
+            reports: components["schemas"]["Report"][];
         };
         TranscribeRequest: {
             /** @description The spoken language if known; else the service detects it. */
@@ -2284,6 +2334,31 @@ export interface operations {
             409: components["responses"]["Conflict"];
         };
     };
+    listMyReports: {
+        parameters: {
+            query: {
+                /** @description The video whose reports (and its comments' reports) to list. */
+                videoId: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's reports, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+        };
+    };
     listHistory: {
         parameters: {
             query?: {
@@ -2307,6 +2382,55 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    clearHistory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cleared. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+        };
+    };
+    getHistoryPosition: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                videoId: components["parameters"]["VideoID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The saved position. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistoryPosition"];
+                };
+            };
+            /** @description The caller never watched it, or cleared their history since: nothing to resume (not an error, so players need not log one). */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             401: components["responses"]["Unauthorized"];
         };
     };

@@ -54,4 +54,106 @@ describe('CommentList', () => {
     await userEvent.click(screen.getByRole('button', { name: 'Comment' }));
     expect(await screen.findByText('comments may not be empty')).toBeInTheDocument();
   });
+
+  it('lets the author edit a comment, which then reads "edited"', async () => {
+    let body = 'Frist!';
+    let edited = false;
+    const sent: unknown[] = [];
+    stubFetch(async (req, path) => {
+      if (req.method === 'PATCH' && path === '/api/v1/comments/c1') {
+        sent.push(await req.json());
+        body = 'First!';
+        edited = true;
+        return json({ ...base, id: 'c1', author, body, replyCount: 0, edited });
+      }
+      return json({ comments: [{ ...base, id: 'c1', author, body, replyCount: 0, edited }] });
+    });
+    renderPage(<CommentList videoId="abcdefghijk" signedIn viewer={{ username: 'ann', moderator: false }} />, '/', { auth: false });
+    await userEvent.click(await screen.findByRole('button', { name: 'Edit your comment' }));
+    const field = screen.getByLabelText('Edit your comment');
+    await userEvent.clear(field);
+    await userEvent.type(field, 'First!');
+    await userEvent.click(screen.getByRole('button', { name: 'Save' }));
+    expect(await screen.findByText('First!')).toBeInTheDocument();
+    expect(screen.getByText(/\(edited\)/)).toBeInTheDocument();
+    expect(sent).toEqual([{ body: 'First!' }]);
+    // Not the author's to report.
+    expect(screen.queryByRole('button', { name: /^Report/ })).toBeNull();
+  });
+
+  it('deletes the author\'s comment after asking', async () => {
+    let comments = [{ ...base, id: 'c1', author, body: 'Oops', replyCount: 0 }];
+    const deleted: string[] = [];
+    stubFetch((req, path) => {
+      if (req.method === 'DELETE') {
+        deleted.push(path);
+        comments = [];
+        return new Response(null, { status: 204 });
+      }
+      return json({ comments });
+    });
+    renderPage(<CommentList videoId="abcdefghijk" signedIn viewer={{ username: 'ann', moderator: false }} />, '/', { auth: false });
+    await userEvent.click(await screen.findByRole('button', { name: 'Delete your comment' }));
+    const dialog = screen.getByRole('dialog', { name: 'Delete your comment?' });
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Delete' }));
+    expect(await screen.findByText(/No comments yet/)).toBeInTheDocument();
+    expect(deleted).toEqual(['/api/v1/comments/c1']);
+  });
+
+  it('lets moderators and the video owner remove any comment, and no one else', async () => {
+    stubFetch((req) => (new URL(req.url).pathname === '/api/v1/me/reports' ? json({ reports: [] }) : json({ comments: [{ ...base, id: 'c1', author, body: 'Spam', replyCount: 0 }] })));
+    const { unmount } = renderPage(<CommentList videoId="abcdefghijk" signedIn viewer={{ username: 'mo', moderator: true }} />, '/', { auth: false });
+    expect(await screen.findByRole('button', { name: 'Remove the comment by Ann' })).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Edit your comment' })).toBeNull();
+    unmount();
+    const owner = renderPage(<CommentList videoId="abcdefghijk" signedIn viewer={{ username: 'olga', moderator: false }} videoOwner="olga" />, '/', { auth: false });
+    expect(await screen.findByRole('button', { name: 'Remove the comment by Ann' })).toBeInTheDocument();
+    owner.unmount();
+    renderPage(<CommentList videoId="abcdefghijk" signedIn viewer={{ username: 'bob', moderator: false }} videoOwner="olga" />, '/', { auth: false });
+    expect(await screen.findByText('Spam')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: /^Remove/ })).toBeNull();
+  });
+
+  it('reports a comment with a reason and note, then says it was reported', async () => {
+    let reports: unknown[] = [];
+    const sent: unknown[] = [];
+    stubFetch(async (req, path) => {
+      if (path === '/api/v1/me/reports') return json({ reports });
+      if (path === '/api/v1/reports') {
+        const b = await req.json();
+        sent.push(b);
+        reports = [{ id: '1', targetType: 'comment', targetId: 'c1', reason: b.reason, createdAt: base.createdAt }];
+        return json(reports[0], 201);
+      }
+      return json({ comments: [{ ...base, id: 'c1', author, body: 'Buy now', replyCount: 0 }] });
+    });
+    renderPage(<CommentList videoId="abcdefghijk" signedIn viewer={{ username: 'bob', moderator: false }} />, '/', { auth: false });
+    await userEvent.click(await screen.findByRole('button', { name: 'Report the comment by Ann' }));
+    const dialog = screen.getByRole('dialog', { name: 'Report the comment by Ann' });
+    expect(within(dialog).getByRole('button', { name: 'Send report' })).toBeDisabled();
+    await userEvent.click(within(dialog).getByLabelText('Spam or scam'));
+    await userEvent.type(within(dialog).getByLabelText('Details (optional)'), 'a link farm');
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Send report' }));
+    expect(await within(dialog).findByText(/Your report was sent to the moderators/)).toBeInTheDocument();
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Close' }));
+    expect(await screen.findByRole('button', { name: 'You reported this' })).toBeDisabled();
+    expect(sent).toEqual([{ targetType: 'comment', targetId: 'c1', reason: 'spam', note: 'a link farm' }]);
+  });
+
+  it('shows a report refused by the rate limit as sentences', async () => {
+    stubFetch((_req, path) => {
+      if (path === '/api/v1/me/reports') return json({ reports: [] });
+      if (path === '/api/v1/reports')
+        return new Response(JSON.stringify({ error: { code: 'rate_limited', message: 'you may make at most 10 reports an hour; try again in 1800 seconds' } }), {
+          status: 429,
+          headers: { 'Content-Type': 'application/json', 'Retry-After': '1800' },
+        });
+      return json({ comments: [{ ...base, id: 'c1', author, body: 'Meh', replyCount: 0 }] });
+    });
+    renderPage(<CommentList videoId="abcdefghijk" signedIn viewer={{ username: 'bob', moderator: false }} />, '/', { auth: false });
+    await userEvent.click(await screen.findByRole('button', { name: 'Report the comment by Ann' }));
+    await userEvent.click(screen.getByLabelText('Something else'));
+    await userEvent.click(screen.getByRole('button', { name: 'Send report' }));
+    expect(await screen.findByText('You may make at most 10 reports an hour. Try again in 30 minutes.')).toBeInTheDocument();
+  });
 });

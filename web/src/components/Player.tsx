@@ -11,6 +11,8 @@ export interface PlayerProps {
   video: Video;
   onPlay?: () => void;
   onTime?: (seconds: number) => void;
+  /** onMedia receives the <video> element once it exists (null when it goes), for the page's own controls. */
+  onMedia?: (media: HTMLVideoElement | null) => void;
 }
 
 declare global {
@@ -23,7 +25,7 @@ declare global {
 const isTextField = (t: HTMLElement) => t.isContentEditable || (t.matches('input, textarea, select') && (t as HTMLInputElement).type !== 'range');
 
 /** Player plays the HLS ladder with hls.js (Safari natively), with our control bar: quality menu, captions, full screen. */
-export function Player({ video, onPlay, onTime }: PlayerProps) {
+export function Player({ video, onPlay, onTime, onMedia }: PlayerProps) {
   const [media, setMedia] = useState<HTMLVideoElement | null>(null);
   const [container, setContainer] = useState<HTMLDivElement | null>(null);
   const hlsRef = useRef<Hls | null>(null);
@@ -35,6 +37,11 @@ export function Player({ video, onPlay, onTime }: PlayerProps) {
   // Picture renditions are named by their height ("720p"); an audio-only upload has only "audio".
   const audioOnly = video.status === 'ready' && !video.rungs?.some((r) => /^\d+p$/.test(r));
   const cues = useStoryboard(video.playback?.storyboardUrl);
+
+  useEffect(() => {
+    onMedia?.(media);
+    return () => onMedia?.(null);
+  }, [media, onMedia]);
 
   useEffect(() => {
     const el = media;

@@ -52,6 +52,11 @@ export default function Channel() {
           <Typography color="text.secondary">
             @{c.username} · {formatCount(c.subscriberCount, 'subscriber')} · {formatCount(c.videoCount, 'video')}
           </Typography>
+          {c.bio && (
+            <Typography variant="body2" sx={{ mt: 1, whiteSpace: 'pre-wrap', overflowWrap: 'anywhere', maxWidth: 720 }} data-testid="channel-bio">
+              {c.bio}
+            </Typography>
+          )}
         </Box>
         {user?.username !== c.username && (
           <Button

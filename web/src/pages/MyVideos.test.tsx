@@ -3,6 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { type Video } from '../api/client';
 import { json, renderPage, stubFetch, signedInDuringEachTest } from '../test/harness';
+import { saveUpload, savedUploads } from '../upload/resume';
 import MyVideos from './MyVideos';
 
 const now = new Date().toISOString();
@@ -91,5 +92,25 @@ describe('My videos', () => {
     await userEvent.click(within(dialog).getByRole('button', { name: 'Delete' }));
     expect(await screen.findByText('You have not uploaded anything yet.')).toBeInTheDocument();
     expect(calls.filter((c) => c.method === 'DELETE').map((c) => c.path)).toEqual(['/api/v1/videos/vidDELETE01']);
+  });
+
+  it('shows how far an unfinished upload got, and discards it with the browser\'s record of it', async () => {
+    saveUpload({ name: 'big.mp4', size: 20 << 20, lastModified: 1 }, { videoId: 'vidUPLOAD01', username: 'ann', title: 'Half up', size: 20 << 20, partSize: 5 << 20, parts: [1, 2] });
+    const calls = renderMine([video('vidUPLOAD01', 'Half up', { status: 'uploading' })]);
+    expect(await screen.findByText(/Upload unfinished: 10\.0 MiB of 20\.0 MiB stored/)).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: 'Resume the upload of Half up' })).toHaveAttribute('href', '/upload');
+    // Nothing to caption before there is a video.
+    expect(screen.queryByRole('button', { name: 'Captions of Half up' })).not.toBeInTheDocument();
+    await userEvent.click(screen.getByRole('button', { name: 'Discard the upload of Half up' }));
+    const dialog = screen.getByRole('dialog', { name: 'Discard the upload of “Half up”?' });
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Discard' }));
+    expect(await screen.findByText('You have not uploaded anything yet.')).toBeInTheDocument();
+    expect(calls.filter((c) => c.method === 'DELETE').map((c) => c.path)).toEqual(['/api/v1/videos/vidUPLOAD01']);
+    expect(savedUploads().size).toBe(0);
+  });
+
+  it('says so when this browser has no record of an unfinished upload', async () => {
+    renderMine([video('vidUPLOAD02', 'Elsewhere', { status: 'uploading' })]);
+    expect(await screen.findByText(/Upload unfinished\. Choose the same file on the upload page of the browser that started it/)).toBeInTheDocument();
   });
 });

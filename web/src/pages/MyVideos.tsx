@@ -5,11 +5,15 @@ import {
 } from '@mui/material';
 import EditIcon from '@mui/icons-material/Edit';
 import DeleteIcon from '@mui/icons-material/Delete';
+import ClosedCaptionIcon from '@mui/icons-material/ClosedCaption';
 import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
 import { Link as RouterLink } from 'react-router-dom';
 import { api, errorMessage, unwrap, type Video, type Visibility } from '../api/client';
 import { Redirect, useAuth } from '../auth';
-import { formatCount, timeAgo } from '../format';
+import { CaptionsDialog } from '../components/CaptionsDialog';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import { formatBytes, formatCount, timeAgo } from '../format';
+import { forgetVideoUpload, savedUploads } from '../upload/resume';
 
 const statusColor: Record<Video['status'], 'default' | 'success' | 'error' | 'warning' | 'info'> = {
   uploading: 'default',
@@ -62,30 +66,45 @@ function EditDialog({ video, onClose }: { video: Video; onClose: () => void }) {
 
 function DeleteDialog({ video, onClose }: { video: Video; onClose: () => void }) {
   const qc = useQueryClient();
-  const del = useMutation({
-    mutationFn: async () => unwrap(await api.DELETE('/videos/{videoId}', { params: { path: { videoId: video.id } } })),
-    onSuccess: () => {
-      qc.invalidateQueries({ queryKey: ['my-videos'] });
-      qc.invalidateQueries({ queryKey: ['videos'] });
-      onClose();
-    },
-  });
+  const unfinished = video.status === 'uploading';
   return (
-    <Dialog open onClose={onClose} aria-labelledby="delete-title">
-      <DialogTitle id="delete-title">Delete “{video.title}”?</DialogTitle>
-      <DialogContent>
-        <Typography>The video, its comments and its files are deleted for good.</Typography>
-        {del.isError && <Alert severity="error">{errorMessage(del.error)}</Alert>}
-      </DialogContent>
-      <DialogActions>
-        <Button onClick={onClose} autoFocus>
-          Cancel
-        </Button>
-        <Button color="error" variant="contained" onClick={() => del.mutate()} disabled={del.isPending}>
-          Delete
-        </Button>
-      </DialogActions>
-    </Dialog>
+    <ConfirmDialog
+      title={unfinished ? `Discard the upload of “${video.title}”?` : `Delete “${video.title}”?`}
+      confirm={unfinished ? 'Discard' : 'Delete'}
+      action={async () => unwrap(await api.DELETE('/videos/{videoId}', { params: { path: { videoId: video.id } } }))}
+      onDone={() => {
+        forgetVideoUpload(video.id);
+        qc.invalidateQueries({ queryKey: ['my-videos'] });
+        qc.invalidateQueries({ queryKey: ['videos'] });
+      }}
+      onClose={onClose}
+    >
+      {unfinished ? 'The parts uploaded so far are deleted; to publish the video, upload it again.' : 'The video, its comments and its files are deleted for good.'}
+    </ConfirmDialog>
+  );
+}
+
+/**
+ * UnfinishedUpload says how far an upload got (this browser's record of it, when it has one) and
+ * offers to resume it, by choosing the file again on the upload page, or to discard it.
+ */
+function UnfinishedUpload({ video, onDiscard }: { video: Video; onDiscard: () => void }) {
+  const saved = savedUploads().get(video.id);
+  const stored = saved ? Math.min(saved.size, saved.parts.length * saved.partSize) : 0;
+  return (
+    <Stack direction="row" spacing={1} sx={{ alignItems: 'center', flexWrap: 'wrap', mt: 0.5 }} useFlexGap>
+      <Typography variant="body2" color="text.secondary">
+        {saved
+          ? `Upload unfinished: ${formatBytes(stored)} of ${formatBytes(saved.size)} stored. Choose the same file on the upload page to go on.`
+          : 'Upload unfinished. Choose the same file on the upload page of the browser that started it to go on.'}
+      </Typography>
+      <Button size="small" component={RouterLink} to="/upload" aria-label={`Resume the upload of ${video.title}`}>
+        Resume
+      </Button>
+      <Button size="small" color="error" onClick={onDiscard} aria-label={`Discard the upload of ${video.title}`}>
+        Discard
+      </Button>
+    </Stack>
   );
 }
 
@@ -93,6 +112,7 @@ export default function MyVideos() {
   const { token } = useAuth();
   const [editing, setEditing] = useState<Video | null>(null);
   const [deleting, setDeleting] = useState<Video | null>(null);
+  const [captioning, setCaptioning] = useState<Video | null>(null);
   const pages = useInfiniteQuery({
     queryKey: ['my-videos'],
     enabled: !!token,
@@ -135,6 +155,7 @@ export default function MyVideos() {
               <Typography variant="body2" color="text.secondary">
                 {formatCount(v.stats.views, 'view')} · {formatCount(v.stats.likes, 'like')} · uploaded {timeAgo(v.createdAt)}
               </Typography>
+              {v.status === 'uploading' && <UnfinishedUpload video={v} onDiscard={() => setDeleting(v)} />}
               {v.status === 'failed' && (
                 <Typography variant="body2" color="error">
                   Transcoding failed: {v.failureReason || 'no reason was given'}
@@ -142,6 +163,13 @@ export default function MyVideos() {
               )}
             </Box>
             <Stack direction="row">
+              {v.status !== 'uploading' && v.status !== 'removed' && (
+                <Tooltip title="Captions">
+                  <IconButton aria-label={`Captions of ${v.title}`} onClick={() => setCaptioning(v)}>
+                    <ClosedCaptionIcon />
+                  </IconButton>
+                </Tooltip>
+              )}
               <Tooltip title="Edit">
                 <IconButton aria-label={`Edit ${v.title}`} onClick={() => setEditing(v)}>
                   <EditIcon />
@@ -159,6 +187,7 @@ export default function MyVideos() {
       {pages.hasNextPage && <Button onClick={() => pages.fetchNextPage()}>More</Button>}
       {editing && <EditDialog video={editing} onClose={() => setEditing(null)} />}
       {deleting && <DeleteDialog video={deleting} onClose={() => setDeleting(null)} />}
+      {captioning && <CaptionsDialog video={captioning} onClose={() => setCaptioning(null)} />}
     </Box>
   );
 }

@@ -1,7 +1,8 @@
 import { act, fireEvent, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { json, renderPage, stubFetch, signedInDuringEachTest } from '../test/harness';
+import { saveUpload, savedUpload } from '../upload/resume';
 import UploadPage from './Upload';
 
 const now = new Date().toISOString();
@@ -156,5 +157,84 @@ describe('Upload page', () => {
     expect(screen.getByText('the connection failed during the upload')).toBeInTheDocument();
     await userEvent.click(await screen.findByRole('button', { name: 'Resume' }));
     await vi.waitFor(() => expect(FakeXHR.sent).toHaveLength(2));
+  });
+});
+
+describe('Upload page: resuming after a reload', () => {
+  const partSize = 1000;
+  const multipart = { videoId: 'vidMULTI001', method: 'multipart', size: 3 * partSize, partSize, partCount: 3, expiresAt: now };
+  const bigFile = () => new File([new Uint8Array(3 * partSize)], 'big.mp4', { type: 'video/mp4', lastModified: 1_700_000_000_000 });
+  afterEach(() => localStorage.clear());
+
+  /** serve answers like the API with a multipart upload whose server-side parts are stored; gone makes GET /uploads/{id} a 404. */
+  function serve(stored: number[], gone = false) {
+    const calls: string[] = [];
+    FakeXHR.sent = [];
+    vi.stubGlobal('XMLHttpRequest', FakeXHR);
+    vi.stubGlobal('WebSocket', FakeWebSocket);
+    stubFetch(async (req, path) => {
+      calls.push(`${req.method} ${path}`);
+      if (path.endsWith('/auth/me')) return json(me);
+      if (req.method === 'POST' && path === '/api/v1/uploads') return json({ videoId: multipart.videoId, upload: multipart }, 201);
+      if (req.method === 'GET' && path === `/api/v1/uploads/${multipart.videoId}`)
+        return gone ? json({ error: { code: 'not_found', message: 'no such upload' } }, 404) : json({ ...multipart, uploadedParts: stored.map((number) => ({ number, size: partSize })) });
+      if (req.method === 'POST' && path === `/api/v1/uploads/${multipart.videoId}/parts`) {
+        const { parts } = await req.json();
+        return json({ parts: parts.map((n: number) => ({ number: n, url: `http://storage.test/part/${n}` })), expiresAt: now });
+      }
+      if (req.method === 'POST' && path === `/api/v1/uploads/${multipart.videoId}/complete`)
+        return json({
+          id: multipart.videoId, title: 'Big', description: '', tags: [], visibility: 'public', status: 'queued',
+          owner: { username: 'ann', displayName: 'Ann' }, stats: { views: 0, likes: 0, dislikes: 0, comments: 0 }, createdAt: now, updatedAt: now,
+        });
+      return json({ error: { code: 'not_found', message: 'no such thing' } }, 404);
+    });
+    renderPage(<UploadPage />, '/upload');
+    return calls;
+  }
+
+  const chooseBig = async () => {
+    await screen.findByRole('button', { name: 'Upload' });
+    // The page knows who is signed in before it looks for a saved upload of theirs.
+    await vi.waitFor(() => expect(screen.getByTestId('dropzone')).toBeInTheDocument());
+    fireEvent.change(screen.getByTestId('file-input'), { target: { files: [bigFile()] } });
+  };
+
+  it('keeps a new multipart upload and its stored parts', async () => {
+    serve([]);
+    await chooseBig();
+    await userEvent.click(screen.getByRole('button', { name: 'Upload' }));
+    await vi.waitFor(() => expect(FakeXHR.sent.length).toBeGreaterThan(0));
+    const saved = () => savedUpload(bigFile(), 'ann');
+    expect(saved()).toMatchObject({ videoId: multipart.videoId, partSize, parts: [] });
+    const part1 = FakeXHR.sent.find((x) => x.url.endsWith('/part/1'))!;
+    act(() => part1.finish(200));
+    await vi.waitFor(() => expect(saved()?.parts).toEqual([1]));
+  });
+
+  it('resumes the same file after a reload without sending the stored parts again, then forgets it', async () => {
+    saveUpload(bigFile(), { videoId: multipart.videoId, username: 'ann', title: 'Big', size: 3 * partSize, partSize, parts: [1] });
+    const calls = serve([1, 2]);
+    await chooseBig();
+    expect(await screen.findByText(/You started uploading this file .*: 1 of 3 parts are stored/)).toBeInTheDocument();
+    expect(screen.getByLabelText(/Title/)).toHaveValue('Big');
+    await userEvent.click(screen.getByRole('button', { name: 'Resume upload' }));
+    await vi.waitFor(() => expect(FakeXHR.sent).toHaveLength(1));
+    expect(FakeXHR.sent[0].url).toBe('http://storage.test/part/3');
+    expect(calls).not.toContain('POST /api/v1/uploads');
+    expect(await screen.findByText(/Uploading: 67% of/)).toBeInTheDocument();
+    act(() => FakeXHR.sent[0].finish(200));
+    await vi.waitFor(() => expect(calls).toContain(`POST /api/v1/uploads/${multipart.videoId}/complete`));
+    await vi.waitFor(() => expect(savedUpload(bigFile(), 'ann')).toBeNull());
+  });
+
+  it('starts over when the server no longer has the upload', async () => {
+    saveUpload(bigFile(), { videoId: multipart.videoId, username: 'ann', title: 'Big', size: 3 * partSize, partSize, parts: [1, 2] });
+    const calls = serve([], true);
+    await chooseBig();
+    await userEvent.click(await screen.findByRole('button', { name: 'Resume upload' }));
+    expect(await screen.findByText('The earlier upload of this file is no longer on the server, so it starts over.')).toBeInTheDocument();
+    expect(calls).toContain('POST /api/v1/uploads');
+    await vi.waitFor(() => expect(FakeXHR.sent.length).toBeGreaterThan(0));
   });
 });

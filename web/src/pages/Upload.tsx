@@ -4,20 +4,37 @@ import {
 } from '@mui/material';
 import CloudUpload from '@mui/icons-material/CloudUpload';
 import { Link as RouterLink } from 'react-router-dom';
-import { api, errorMessage, unwrap, type Video, type Visibility } from '../api/client';
+import { api, errorMessage, HttpError, unwrap, type Upload, type Video, type Visibility } from '../api/client';
 import { Redirect, useAuth } from '../auth';
-import { formatBytes } from '../format';
+import { formatBytes, timeAgo } from '../format';
+import { forgetUpload, saveUpload, savedUpload, type SavedUpload } from '../upload/resume';
 import { RungProgress } from '../upload/RungProgress';
-import { Uploader } from '../upload/uploader';
+import { apiServer, partCountOf, Uploader } from '../upload/uploader';
 import { useVideoEvents } from '../upload/useVideoEvents';
+
+/**
+ * serverUpload is the server's state of a saved upload of file, or null when it cannot go on
+ * (deleted, completed, expired, someone else's, or not the same file any more).
+ */
+async function serverUpload(saved: SavedUpload, file: File): Promise<Upload | null> {
+  try {
+    const up = await apiServer.status(saved.videoId);
+    return up.method === 'multipart' && up.size === file.size && up.partSize === saved.partSize ? up : null;
+  } catch (err) {
+    if (err instanceof HttpError && err.status >= 400 && err.status < 500) return null;
+    throw err;
+  }
+}
 
 function titleFromName(name: string): string {
   return name.replace(/\.[^.]+$/, '').replace(/[_-]+/g, ' ').trim().slice(0, 100) || 'Untitled';
 }
 
 export default function UploadPage() {
-  const { token } = useAuth();
+  const { token, user } = useAuth();
   const [file, setFile] = useState<File | null>(null);
+  const [resumable, setResumable] = useState<SavedUpload | null>(null);
+  const [notice, setNotice] = useState('');
   const [title, setTitle] = useState('');
   const [description, setDescription] = useState('');
   const [visibility, setVisibility] = useState<Visibility>('public');
@@ -39,6 +56,14 @@ export default function UploadPage() {
     return () => window.removeEventListener('beforeunload', warn);
   }, [uploader]);
 
+  useEffect(() => {
+    // Who is signed in may be known only after the file is chosen.
+    if (!file || !user || uploader) return;
+    const saved = savedUpload(file, user.username);
+    setResumable(saved);
+    if (saved) setTitle(saved.title);
+  }, [file, user, uploader]);
+
   if (!token) return <Redirect to="/login?returnTo=/upload" />;
 
   const choose = (f: File | undefined) => {
@@ -48,6 +73,7 @@ export default function UploadPage() {
       return;
     }
     setError('');
+    setNotice('');
     setFile(f);
     if (!title) setTitle(titleFromName(f.name));
   };
@@ -60,6 +86,7 @@ export default function UploadPage() {
   const finish = async (u: Uploader) => {
     try {
       const v = unwrap(await api.POST('/uploads/{videoId}/complete', { params: { path: { videoId: u.upload.videoId } } }));
+      if (file) forgetUpload(file);
       setVideo(v);
     } catch (err) {
       setError(`The file is uploaded, but starting the transcode failed: ${errorMessage(err)}. Try again.`);
@@ -73,16 +100,35 @@ export default function UploadPage() {
     if (u.state === 'done') await finish(u);
   };
 
+  // A multipart upload is kept for a resume after a reload, its stored parts updated as they land.
+  const track = (f: File, upload: Upload) => {
+    let kept = -1;
+    return (u: Uploader) => {
+      rerender((n) => n + 1);
+      if (upload.method !== 'multipart' || !user || u.state === 'done' || u.storedParts.length === kept) return;
+      kept = u.storedParts.length;
+      saveUpload(f, { videoId: upload.videoId, username: user.username, title: title.trim(), size: f.size, partSize: upload.partSize ?? f.size, parts: u.storedParts });
+    };
+  };
+
   const start = async (e: FormEvent) => {
     e.preventDefault();
     if (!file) return;
     setError('');
     setBusy(true);
     try {
-      const created = unwrap(
-        await api.POST('/uploads', { body: { title: title.trim(), description: description || undefined, visibility, filename: file.name, size: file.size } }),
-      );
-      const u = new Uploader({ file, upload: created.upload, onChange: () => rerender((n) => n + 1) });
+      let upload = resumable && (await serverUpload(resumable, file));
+      if (resumable && !upload) {
+        forgetUpload(file);
+        setNotice('The earlier upload of this file is no longer on the server, so it starts over.');
+      }
+      if (!upload) {
+        const created = unwrap(
+          await api.POST('/uploads', { body: { title: title.trim(), description: description || undefined, visibility, filename: file.name, size: file.size } }),
+        );
+        upload = created.upload;
+      }
+      const u = new Uploader({ file, upload, onChange: track(file, upload) });
       setUploader(u);
       await run(u);
     } catch (err) {
@@ -122,6 +168,7 @@ export default function UploadPage() {
           )}
         </Stack>
         {error && <Alert severity="error" sx={{ mb: 2 }}>{error}</Alert>}
+        {notice && <Alert severity="info" sx={{ mb: 2 }}>{notice}</Alert>}
         {video && (
           <Box aria-live="polite">
             {ev && !failed && <RungProgress event={ev} />}
@@ -179,9 +226,15 @@ export default function UploadPage() {
         <Typography>{file ? `${file.name} (${formatBytes(file.size)})` : 'Drag and drop a video file here, or click to choose one'}</Typography>
         <input ref={input} type="file" accept="video/*" hidden onChange={(e) => choose(e.target.files?.[0])} data-testid="file-input" />
       </Box>
-      <TextField label="Title" value={title} onChange={(e) => setTitle(e.target.value)} fullWidth margin="normal" required slotProps={{ htmlInput: { maxLength: 100 } }} />
-      <TextField label="Description" value={description} onChange={(e) => setDescription(e.target.value)} fullWidth margin="normal" multiline minRows={3} slotProps={{ htmlInput: { maxLength: 5000 } }} />
-      <FormControl fullWidth margin="normal">
+      {resumable && (
+        <Alert severity="info" sx={{ mt: 2 }}>
+          You started uploading this file {timeAgo(resumable.savedAt)}: {resumable.parts.length} of {partCountOf(resumable)} parts are stored. The upload goes on
+          from there; its title and settings are the ones you chose then (edit them in My videos).
+        </Alert>
+      )}
+      <TextField label="Title" value={title} onChange={(e) => setTitle(e.target.value)} fullWidth margin="normal" required disabled={!!resumable} slotProps={{ htmlInput: { maxLength: 100 } }} />
+      <TextField label="Description" value={description} onChange={(e) => setDescription(e.target.value)} fullWidth margin="normal" multiline minRows={3} disabled={!!resumable} slotProps={{ htmlInput: { maxLength: 5000 } }} />
+      <FormControl fullWidth margin="normal" disabled={!!resumable}>
         <InputLabel id="visibility-label">Visibility</InputLabel>
         <Select labelId="visibility-label" label="Visibility" value={visibility} onChange={(e) => setVisibility(e.target.value as Visibility)}>
           <MenuItem value="public">Public: anyone can find it</MenuItem>
@@ -191,7 +244,7 @@ export default function UploadPage() {
       </FormControl>
       {error && <Alert severity="error" sx={{ mt: 1 }}>{error}</Alert>}
       <Button type="submit" variant="contained" sx={{ mt: 2 }} disabled={!file || !title.trim() || busy}>
-        Upload
+        {resumable ? 'Resume upload' : 'Upload'}
       </Button>
     </Paper>
   );

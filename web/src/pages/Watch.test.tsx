@@ -2,9 +2,9 @@ import { cleanup, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { Route, Routes } from 'react-router-dom';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Video } from '../api/client';
+import { setToken, type Video } from '../api/client';
 import { json, renderPage, stubFetch } from '../test/harness';
-import Watch from './Watch';
+import Watch, { resumeWorthy } from './Watch';
 
 // hls.js stands in: the test sees whether the player started loading the media.
 const hls = vi.hoisted(() => ({ loadSource: vi.fn(), attachMedia: vi.fn() }));
@@ -50,9 +50,12 @@ const base: Video = {
   updatedAt: now,
 };
 
-function renderWatch(video: Video) {
+/** renderWatch shows video's page; answer may serve more paths (undefined leaves a path to the defaults). */
+function renderWatch(video: Video, answer: (path: string) => Response | undefined = () => undefined) {
   vi.stubGlobal('WebSocket', FakeWebSocket);
   stubFetch((_req, path) => {
+    const special = answer(path);
+    if (special) return special;
     if (path === `/api/v1/videos/${video.id}`) return json(video);
     if (path.endsWith('/comments')) return json({ comments: [] });
     if (path.startsWith('/api/v1/users/')) return json({ subscribed: false, subscriberCount: 0 });
@@ -134,5 +137,56 @@ describe('Watch: videos that cannot play yet', () => {
       '/watch/zzzzzzzzzzz',
     );
     expect(await screen.findByRole('heading', { name: 'This video does not exist' })).toBeInTheDocument();
+  });
+});
+
+describe('Watch: signed-in viewers', () => {
+  const me = { id: 'u2', username: 'bob', displayName: 'Bob', role: 'user', createdAt: now };
+  beforeEach(() => setToken('t0k3n'));
+  afterEach(() => setToken(null));
+
+  const renderSignedIn = (video: Video, position: number | null) =>
+    renderWatch(video, (path) => {
+      if (path === '/api/v1/auth/me') return json(me);
+      if (path === `/api/v1/me/history/${video.id}`)
+        return position === null ? new Response(null, { status: 204 }) : json({ positionSeconds: position, watchedAt: now });
+      if (path === '/api/v1/me/reports') return json({ reports: [] });
+      return undefined;
+    });
+
+  it('offers to resume where the viewer stopped, and seeks there', async () => {
+    const play = vi.spyOn(HTMLMediaElement.prototype, 'play').mockResolvedValue(undefined);
+    renderSignedIn({ ...base, durationSeconds: 600 }, 65.4);
+    const resume = await screen.findByRole('button', { name: 'Resume at 1:05' });
+    const player = screen.getByLabelText<HTMLVideoElement>('Video: A sharp video');
+    await userEvent.click(resume);
+    expect(player.currentTime).toBeCloseTo(65.4);
+    expect(play).toHaveBeenCalled();
+    expect(screen.queryByRole('button', { name: /^Resume at/ })).not.toBeInTheDocument();
+    play.mockRestore();
+  });
+
+  it('offers nothing without a saved position', async () => {
+    renderSignedIn(base, null);
+    expect(await screen.findByLabelText('Video: A sharp video')).toBeInTheDocument();
+    await screen.findByRole('button', { name: 'Report this video' });
+    expect(screen.queryByRole('button', { name: /^Resume at/ })).not.toBeInTheDocument();
+  });
+
+  it('lets a viewer report the video, not its owner', async () => {
+    renderSignedIn(base, null);
+    expect(await screen.findByRole('button', { name: 'Report this video' })).toBeInTheDocument();
+    cleanup();
+    renderSignedIn({ ...base, owner: { username: 'bob', displayName: 'Bob' } }, null);
+    expect(await screen.findByLabelText('Video: A sharp video')).toBeInTheDocument();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(screen.queryByRole('button', { name: 'Report this video' })).not.toBeInTheDocument();
+  });
+
+  it('offers a resume only past the first seconds and before the end', () => {
+    expect(resumeWorthy(2, 100)).toBe(false);
+    expect(resumeWorthy(50, 100)).toBe(true);
+    expect(resumeWorthy(98, 100)).toBe(false);
+    expect(resumeWorthy(50)).toBe(true);
   });
 });

@@ -2,13 +2,16 @@ import { useEffect, useRef, useState } from 'react';
 import { Alert, Avatar, Box, Button, CircularProgress, LinearProgress, Paper, Stack, ToggleButton, Typography } from '@mui/material';
 import ThumbUp from '@mui/icons-material/ThumbUpOutlined';
 import ThumbDown from '@mui/icons-material/ThumbDownOutlined';
+import PlayArrow from '@mui/icons-material/PlayArrow';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link as RouterLink, useNavigate, useParams } from 'react-router-dom';
 import { api, errorMessage, HttpError, unwrap, type Video } from '../api/client';
 import { useAuth } from '../auth';
 import { CommentList } from '../components/Comments';
 import { Player } from '../components/Player';
-import { formatCount, timeAgo } from '../format';
+import { ReportButton } from '../components/Report';
+import { formatCount, formatDuration, timeAgo } from '../format';
+import { usePositionReports } from '../history/usePositionReports';
 import { useVideoEvents } from '../upload/useVideoEvents';
 import NotFound from './NotFound';
 
@@ -79,12 +82,55 @@ function Ratings({ video }: { video: Video }) {
   );
 }
 
+/** resumeWorthy says whether a saved position is worth offering: not the first seconds, not the very end. */
+export function resumeWorthy(position: number, duration?: number): boolean {
+  return position >= 3 && (duration === undefined || position < duration - 3);
+}
+
+function useResumePosition(videoId: string, signedIn: boolean) {
+  return useQuery({
+    queryKey: ['history-position', videoId],
+    enabled: signedIn,
+    // Read once per visit: the position changes as the viewer watches.
+    staleTime: 0,
+    gcTime: 0,
+    queryFn: async () => {
+      const r = await api.GET('/me/history/{videoId}', { params: { path: { videoId } } });
+      if (r.response.status === 204) return null; // never watched: nothing to resume
+      return unwrap(r).positionSeconds;
+    },
+  });
+}
+
+function ResumeButton({ position, media, onDone }: { position: number; media: HTMLVideoElement | null; onDone: () => void }) {
+  return (
+    <Button
+      variant="contained"
+      startIcon={<PlayArrow />}
+      disabled={!media}
+      sx={{ mt: 1 }}
+      onClick={() => {
+        if (!media) return;
+        media.currentTime = position;
+        void media.play().catch(() => {});
+        onDone();
+      }}
+    >
+      Resume at {formatDuration(position)}
+    </Button>
+  );
+}
+
 export default function Watch() {
   const { videoId = '' } = useParams();
-  const { token } = useAuth();
+  const { token, user } = useAuth();
   const qc = useQueryClient();
   const [confirmed, setConfirmed] = useState(false);
+  const [media, setMedia] = useState<HTMLVideoElement | null>(null);
+  const [resumed, setResumed] = useState(false);
   const viewed = useRef(false);
+  const resume = useResumePosition(videoId, !!token);
+  usePositionReports(videoId, media, !!token);
   const video = useQuery({
     queryKey: ['video', videoId],
     queryFn: async () => unwrap(await api.GET('/videos/{videoId}', { params: { path: { videoId } } })),
@@ -102,6 +148,7 @@ export default function Watch() {
   useEffect(() => {
     viewed.current = false;
     setConfirmed(false);
+    setResumed(false);
   }, [videoId]);
 
   if (video.isLoading)
@@ -154,7 +201,13 @@ export default function Watch() {
       </Paper>
     );
   } else {
-    stage = <Player video={v} onPlay={recordView} />;
+    const position = resume.data;
+    stage = (
+      <>
+        <Player video={v} onPlay={recordView} onMedia={setMedia} />
+        {position != null && !resumed && resumeWorthy(position, v.durationSeconds) && <ResumeButton position={position} media={media} onDone={() => setResumed(true)} />}
+      </>
+    );
   }
 
   return (
@@ -182,7 +235,10 @@ export default function Watch() {
           </Box>
           <SubscribeButton username={v.owner.username} />
         </Stack>
-        <Ratings video={v} />
+        <Stack direction="row" spacing={1} sx={{ alignItems: 'center' }}>
+          <Ratings video={v} />
+          {token && user && user.username !== v.owner.username && <ReportButton videoId={v.id} targetType="video" targetId={v.id} what="this video" />}
+        </Stack>
       </Stack>
       <Paper variant="outlined" sx={{ p: 2, mb: 3 }}>
         <Typography variant="body2" sx={{ fontWeight: 600 }}>
@@ -193,7 +249,13 @@ export default function Watch() {
           {v.description || 'No description.'}
         </Typography>
       </Paper>
-      <CommentList videoId={v.id} signedIn={!!token} count={v.stats.comments} />
+      <CommentList
+        videoId={v.id}
+        signedIn={!!token}
+        count={v.stats.comments}
+        viewer={user && { username: user.username, moderator: user.role !== 'user' }}
+        videoOwner={v.owner.username}
+      />
     </Box>
   );
 }

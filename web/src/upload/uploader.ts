@@ -124,6 +124,11 @@ export class Uploader {
     for (const p of o.upload.uploadedParts ?? []) this.stored.set(p.number, p.size);
   }
 
+  /** storedParts lists the parts the server has, in order (what a resume need not send). */
+  get storedParts(): number[] {
+    return [...this.stored.keys()].sort((a, b) => a - b);
+  }
+
   get percent(): number {
     let s = 0;
     for (const v of this.stored.values()) s += v;
