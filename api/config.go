@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/storage"
 )
@@ -49,6 +51,9 @@ type Config struct {
 	// submissions retried (default 5 s).
 	SyncInterval time.Duration
 	Logger       *slog.Logger
+	// Metrics is the registry the service's metrics go on (api/metrics.go); nil keeps them
+	// unregistered.
+	Metrics prometheus.Registerer
 	// Now is the clock (tests move it); default time.Now.
 	Now func() time.Time
 }
@@ -75,6 +80,9 @@ func (c *Config) defaults() error {
 	c.Timeouts.defaults()
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Metrics == nil {
+		c.Metrics = prometheus.NewRegistry()
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/api"
+	"github.com/sunomi/sunomi/internal/cli"
 )
 
 // Server is the api service serving HTTP on a listener, from Start to Close.
@@ -53,6 +54,18 @@ func Start(ctx context.Context, ln net.Listener, cfg api.Config, tlsConfig *tls.
 		}
 	}()
 	return s, nil
+}
+
+// ServeMetrics serves the service's metrics, with the Go runtime's and the process's, at
+// /metrics on s.MetricsAddr when it is set, registering them in s.Config; bound is the address
+// it listens on ("" when not served). The public listener never serves them.
+func (s *Settings) ServeMetrics() (bound string, stop func(), err error) {
+	if s.MetricsAddr == "" {
+		return "", func() {}, nil
+	}
+	reg := cli.NewRegistry()
+	s.Config.Metrics = reg
+	return cli.ServeMetrics(s.MetricsAddr, reg)
 }
 
 // Failed delivers the error that stopped serving before Close.
