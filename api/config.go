@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -42,6 +43,10 @@ type Config struct {
 	// WebApp, when set, serves the single-page app (package web) on every GET or HEAD outside
 	// /api/, /media/ and the other routes.
 	WebApp http.Handler
+	// Docs, when set, holds the files of Swagger UI that /api/docs loads (swagger-ui-bundle.js
+	// and swagger-ui.css; web.SwaggerUI has them from the web build). Without them the page
+	// says how to build them.
+	Docs fs.FS
 	// TLS says the service is reached over HTTPS (it then sends HSTS).
 	TLS bool
 	// HomeCacheTTL is how long each replica reuses an anonymous GET /api/v1/videos answer

@@ -137,8 +137,9 @@ func (s *Server) routes() http.Handler {
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	r.Get("/readyz", s.ready)
 	r.Get("/api/v1/openapi.json", serveOpenAPI)
-	r.Get("/api/docs", serveDocs)
+	r.Get("/api/docs", s.serveDocs)
 	r.Get("/api/docs/init.js", serveDocsInit)
+	r.Get("/api/docs/{file}", s.serveDocsAsset)
 	r.Get("/media/{videoId}/*", s.serveMedia)
 	r.Get(avatarsPath+"{userId}/{file}", s.serveAvatar)
 	if local, ok := s.blobs.(*storage.Local); ok {

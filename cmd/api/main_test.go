@@ -83,7 +83,7 @@ func TestBadConfigurationExitsWithOneLine(t *testing.T) {
 		{"GitHub ID alone", valid, []string{"--github-client-id", "abc"}, "--github-client-id and --github-client-secret go together"},
 		{"TLS certificate alone", valid, []string{"--tls-cert", "cert.pem"}, "--tls-cert and --tls-key go together"},
 		{"missing TLS files", valid, []string{"--tls-cert", "cert.pem", "--tls-key", "key.pem"}, "--tls-cert/--tls-key: open cert.pem"},
-		{"metrics on the public address", valid, []string{"--metrics-addr", "127.0.0.1:0"}, "--metrics-addr must differ from --http"},
+		{"metrics on the public address", valid, []string{"--http", "127.0.0.1:8080", "--metrics-addr", "127.0.0.1:8080"}, "--metrics-addr must differ from --http"},
 		{"bad log level", valid, []string{"--log-level", "loud"}, `--log-level "loud"`},
 		{"farm certificate without its key", valid, []string{"--farm-tls-ca", "ca.pem", "--farm-tls-cert", "api.pem"}, "--farm-tls-*: TLS needs all three"},
 		{"unknown flag", valid, []string{"--colour"}, "unknown flag: --colour"},

@@ -185,11 +185,13 @@ func (f *Flags) Settings() (Settings, error) {
 	cfg := &s.Config
 	cfg.Logger = s.Log
 	cfg.WebApp = web.Handler()
+	cfg.Docs = web.SwaggerUI()
 
 	if s.HTTP = f.http; s.HTTP == "" {
 		return s, errors.New("--http must not be empty: give HOST:PORT, such as :8080")
 	}
-	if s.MetricsAddr = f.metricsAddr; s.MetricsAddr == s.HTTP {
+	// Two port-0 listeners get distinct ports.
+	if s.MetricsAddr = f.metricsAddr; s.MetricsAddr == s.HTTP && !strings.HasSuffix(s.HTTP, ":0") {
 		return s, errors.New("--metrics-addr must differ from --http: the metrics are never served on the public address")
 	}
 	s.DatabaseURL = f.databaseURL
