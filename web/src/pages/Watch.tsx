@@ -83,7 +83,10 @@ export default function Watch() {
   const { videoId = '' } = useParams();
   const { token } = useAuth();
   const qc = useQueryClient();
-  const [confirmed, setConfirmed] = useState(false);
+  // The content warning confirmed, for this video only: another video's confirmation never
+  // carries over, not even for the render before an effect could reset it.
+  const [confirmedId, setConfirmedId] = useState<string>();
+  const confirmed = confirmedId === videoId;
   const viewed = useRef(false);
   const video = useQuery({
     queryKey: ['video', videoId],
@@ -101,7 +104,6 @@ export default function Watch() {
   }, [ev, qc, videoId]);
   useEffect(() => {
     viewed.current = false;
-    setConfirmed(false);
   }, [videoId]);
 
   if (video.isLoading)
@@ -147,7 +149,7 @@ export default function Watch() {
             Content warning
           </Typography>
           <Typography sx={{ mb: 2 }}>This video may contain: {warnings.join(', ')}. Viewer discretion is advised.</Typography>
-          <Button variant="contained" onClick={() => setConfirmed(true)} autoFocus>
+          <Button variant="contained" onClick={() => setConfirmedId(videoId)} autoFocus>
             I understand, play the video
           </Button>
         </Box>
