@@ -335,6 +335,9 @@ async function main() {
     await page.goto(`${base}/`);
     await page.getByRole('list', { name: 'Latest videos' }).getByText(title).waitFor();
     await shot(page, 'home-desktop');
+    // The header's icons sit at the right edge of a wide screen, not after the search box.
+    const account = await page.getByRole('button', { name: 'Account menu' }).boundingBox();
+    if (account.x + account.width < 1280 - 48) fail(`the account icon ends at x=${account.x + account.width}, not at the right edge of 1280`);
     await page.getByLabel('Search videos').fill(suffix);
     await page.getByLabel('Search videos').press('Enter');
     await page.waitForURL(/\/search\?q=/);

@@ -71,6 +71,8 @@ function TopBar({ notify }: { notify: (message: string) => void }) {
           {!phone && 'Sunomi'}
         </Typography>
         <SearchBox />
+        {/* Takes what the search box, capped in width, leaves: the icons sit at the right edge. */}
+        <Box sx={{ ml: 'auto' }} />
         {token ? (
           <>
             <Tooltip title="Upload">
