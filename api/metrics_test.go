@@ -2,8 +2,12 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +18,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/sunomi/sunomi/internal/promcheck"
 )
 
 // scrape reads the service's metrics as Prometheus does, through the exposition format.
@@ -171,5 +178,100 @@ func TestMetricsAfterAScriptedSession(t *testing.T) {
 	}
 	for _, p := range problems {
 		t.Errorf("metric %s: %s", p.Metric, p.Text)
+	}
+}
+
+// TestMetricsUsedByDashboardAndRulesExist checks that every metric the API's Grafana dashboard
+// and alert rules query is one the service registers (the farm's files have their test in
+// cluster/), and that Prometheus scrapes the service and loads its rules.
+func TestMetricsUsedByDashboardAndRulesExist(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	if _, err := newMetrics(reg, nil, nil); err != nil { // Describe reads no database
+		t.Fatal(err)
+	}
+	registered, err := promcheck.Described(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deploy := filepath.Join("..", "deploy")
+	exprs := map[string][]string{} // file → its expressions
+
+	rules, problems, err := promcheck.Rules(filepath.Join(deploy, "prometheus", "api-rules.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alerts []string
+	for _, r := range rules {
+		alerts = append(alerts, r.Alert)
+		exprs["api-rules.yml"] = append(exprs["api-rules.yml"], r.Expr)
+	}
+	for _, want := range []string{"SunomiAPIErrorRatio", "SunomiAPILatencyHigh", "SunomiVideosStuck"} {
+		if !slices.Contains(alerts, want) {
+			problems = append(problems, "api-rules.yml has no alert "+want)
+		}
+	}
+
+	dash, dashExprs, dashProblems, err := promcheck.ReadDashboard(filepath.Join(deploy, "grafana", "api.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exprs["api.json"] = dashExprs
+	problems = append(problems, dashProblems...)
+	if dash.UID == "sunomi-farm" {
+		problems = append(problems, "api.json has the farm dashboard's uid")
+	}
+
+	var prom struct {
+		RuleFiles     []string `yaml:"rule_files"`
+		ScrapeConfigs []struct {
+			JobName string `yaml:"job_name"`
+		} `yaml:"scrape_configs"`
+	}
+	b, err := os.ReadFile(filepath.Join(deploy, "prometheus", "prometheus.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, &prom); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(prom.RuleFiles, "api-rules.yml") {
+		problems = append(problems, fmt.Sprintf("prometheus.yml rule_files %v, want api-rules.yml", prom.RuleFiles))
+	}
+	if !slices.ContainsFunc(prom.ScrapeConfigs, func(sc struct {
+		JobName string `yaml:"job_name"`
+	}) bool {
+		return sc.JobName == "sunomi-api"
+	}) {
+		problems = append(problems, "prometheus.yml has no sunomi-api job")
+	}
+	for _, p := range problems {
+		t.Error(p)
+	}
+
+	for file, es := range exprs {
+		used := map[string]bool{}
+		for _, e := range es {
+			for _, name := range promcheck.Names(e) {
+				used[name] = true
+				if !registered[name] {
+					t.Errorf("%s uses %s, which the API does not register: %s", file, name, e)
+				}
+			}
+		}
+		if len(used) == 0 {
+			t.Errorf("%s uses no sunomi metric", file)
+		}
+	}
+	// The dashboard shows every metric the service has.
+	dashboardUses := map[string]bool{}
+	for _, e := range exprs["api.json"] {
+		for _, name := range promcheck.Names(e) {
+			dashboardUses[name] = true
+		}
+	}
+	for name := range registered {
+		if !dashboardUses[name] {
+			t.Errorf("api.json shows nothing of %s", name)
+		}
 	}
 }
