@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/internal/promcheck"
 )
 
@@ -273,5 +274,37 @@ func TestMetricsUsedByDashboardAndRulesExist(t *testing.T) {
 		if !dashboardUses[name] {
 			t.Errorf("api.json shows nothing of %s", name)
 		}
+	}
+}
+
+// TestObserveScreening checks the verdict each published video is counted under.
+func TestObserveScreening(t *testing.T) {
+	tests := []struct {
+		name string
+		pub  store.Published
+		want string
+	}{
+		{"passed", store.Published{}, screeningPassed},
+		{"content warnings", store.Published{ContentWarnings: []string{"Violence"}}, screeningRestricted},
+		{"held", store.Published{HeldReason: "matches a removed video"}, screeningHeld},
+		{"held with warnings", store.Published{HeldReason: "classifier", ContentWarnings: []string{"Violence"}}, screeningHeld},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := newMetrics(prometheus.NewPedanticRegistry(), nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.observeScreening(tt.pub)
+			for _, outcome := range []string{screeningPassed, screeningRestricted, screeningHeld} {
+				want := 0.0
+				if outcome == tt.want {
+					want = 1
+				}
+				if got := testutil.ToFloat64(m.screening.WithLabelValues(outcome)); got != want {
+					t.Errorf("%s: got %v, want %v", outcome, got, want)
+				}
+			}
+		})
 	}
 }
