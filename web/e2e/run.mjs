@@ -374,6 +374,28 @@ async function main() {
     await page.getByRole('list', { name: 'Videos of E2E Tester' }).getByText(title).waitFor();
     await shot(page, 'channel-desktop');
 
+    step = 'api docs offline';
+    {
+      // Swagger UI comes from the binary: with every other host unreachable the page still
+      // renders the contract's operations.
+      const docsContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const elsewhere = [];
+      await docsContext.route('**/*', (route) => {
+        const url = new URL(route.request().url());
+        if (url.origin === new URL(base).origin) return route.continue();
+        elsewhere.push(url.href);
+        return route.abort('internetdisconnected');
+      });
+      const docs = await newPage(docsContext);
+      await docs.goto(`${base}/api/docs`);
+      await docs.locator('.opblock').first().waitFor();
+      const operations = await docs.locator('.opblock').count();
+      if (operations < 10) fail(`/api/docs shows ${operations} operations, want the contract's`);
+      if (elsewhere.length > 0) fail(`/api/docs asked other hosts for ${elsewhere.join(', ')}`);
+      await docsContext.close();
+      log(`API docs render ${operations} operations without other hosts`);
+    }
+
     step = 'delete';
     await page.goto(`${base}/my/videos`);
     await shot(page, 'my-videos-desktop');
