@@ -72,11 +72,23 @@ function devDatabaseURL(devLog, dataDir) {
 // violation. (Evaluated through the DevTools protocol, which the app's CSP does not restrict.)
 async function audit(page) {
   // Let finite transitions settle: a button caught fading in has no contrast to judge.
-  await page.evaluate(() => Promise.all(document.getAnimations().filter((a) => a.effect?.getComputedTiming().endTime !== Infinity).map((a) => a.finished.catch(() => {}))));
+  await page.evaluate(() =>
+    Promise.all(
+      document
+        .getAnimations()
+        .filter((a) => a.effect?.getComputedTiming().endTime !== Infinity)
+        .map((a) => a.finished.catch(() => {})),
+    ),
+  );
   await page.evaluate(AXE);
   const violations = await page.evaluate(async () => {
     const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n) => `${n.target.join(' ')} ${n.html.slice(0, 100)} ${n.any[0]?.message ?? ''}`) }));
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      targets: v.nodes.slice(0, 3).map((n) => `${n.target.join(' ')} ${n.html.slice(0, 100)} ${n.any[0]?.message ?? ''}`),
+    }));
   });
   return violations.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.targets.join(', ')})`);
 }
@@ -94,10 +106,42 @@ async function main() {
 
   step = 'generate clip';
   const clip = join(tmp, 'clip.mp4');
-  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', '10', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest',
+  execFileSync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=1280x720:rate=30',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=48000',
+    '-t',
+    '10',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-shortest',
     // 16 Mbit/s with filler: about 20 MB, so the upload goes in several 5 MiB parts (sunomi dev's --part-size below).
-    '-b:v', '16M', '-minrate', '16M', '-maxrate', '16M', '-bufsize', '8M', '-x264-params', 'nal-hrd=cbr', clip]);
+    '-b:v',
+    '16M',
+    '-minrate',
+    '16M',
+    '-maxrate',
+    '16M',
+    '-bufsize',
+    '8M',
+    '-x264-params',
+    'nal-hrd=cbr',
+    clip,
+  ]);
 
   const avatar = join(tmp, 'avatar.png');
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=96x96', '-frames:v', '1', avatar]);
@@ -106,7 +150,24 @@ async function main() {
 
   step = 'start sunomi dev';
   const devLog = join(OUT, 'sunomi-dev.log');
-  const dev = spawn(BIN, ['dev', '--http', `127.0.0.1:${port}`, '--data-dir', dataDir, '--single-put-limit', '5MiB', '--part-size', '5MiB', '--access-token-ttl', `${ACCESS_TTL_S}s`, ...github.flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const dev = spawn(
+    BIN,
+    [
+      'dev',
+      '--http',
+      `127.0.0.1:${port}`,
+      '--data-dir',
+      dataDir,
+      '--single-put-limit',
+      '5MiB',
+      '--part-size',
+      '5MiB',
+      '--access-token-ttl',
+      `${ACCESS_TTL_S}s`,
+      ...github.flags,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const logStream = createWriteStream(devLog);
   dev.stdout.pipe(logStream);
   dev.stderr.pipe(logStream);
@@ -116,24 +177,36 @@ async function main() {
   const openPages = [];
   const errors = [];
   try {
-    await waitFor(`${base}/readyz (log: ${devLog})`, async () => {
-      if (exited) fail(`sunomi dev ended (${exited}); see ${devLog}`);
-      return (await fetch(`${base}/readyz`)).status === 204;
-    }, T.ready);
+    await waitFor(
+      `${base}/readyz (log: ${devLog})`,
+      async () => {
+        if (exited) fail(`sunomi dev ended (${exited}); see ${devLog}`);
+        return (await fetch(`${base}/readyz`)).status === 204;
+      },
+      T.ready,
+    );
     log('sunomi dev ready at', base);
     const index = await fetch(`${base}/`);
     if (index.status !== 200) fail(`GET / answered ${index.status}: is the app built into the binary (make web)?`);
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--autoplay-policy=no-user-gesture-required',
+      ],
     });
     const newPage = async (ctx) => {
       const page = await ctx.newPage();
       openPages.push(page);
       page.setDefaultTimeout(T.ui);
       page.on('console', (m) => m.type() === 'error' && errors.push(`${page.url()}: ${m.text()}`));
-      page.on("pageerror", (e) => errors.push(`${page.url()}: ${e.message}\n${e.stack}`));
+      page.on('pageerror', (e) => errors.push(`${page.url()}: ${e.message}\n${e.stack}`));
       return page;
     };
     const desktop = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -144,7 +217,10 @@ async function main() {
       for (const v of await audit(p)) a11y.push(`${name}: ${v}`);
       await p.screenshot({ path: join(SHOTS, `${name}.png`) });
     };
-    const suffix = Math.random().toString(36).replace(/[^a-z]/g, '').slice(0, 6);
+    const suffix = Math.random()
+      .toString(36)
+      .replace(/[^a-z]/g, '')
+      .slice(0, 6);
     const user = `e2e_${suffix}`;
     const password = 'correct horse battery';
     const title = `Test pattern ${suffix}`;
@@ -174,7 +250,8 @@ async function main() {
       if (/eyJ/.test(stored)) fail(`an access token is in localStorage: ${stored}`);
       const cookies = await desktop.cookies(`${base}/api/v1/auth/refresh`);
       const refresh = cookies.find((c) => c.name === 'sunomi_refresh');
-      if (!refresh || !refresh.httpOnly || refresh.sameSite !== 'Strict' || refresh.path !== '/api/v1/auth') fail(`refresh cookie ${JSON.stringify(refresh)}, want HttpOnly, SameSite=Strict, path /api/v1/auth`);
+      if (!refresh || !refresh.httpOnly || refresh.sameSite !== 'Strict' || refresh.path !== '/api/v1/auth')
+        fail(`refresh cookie ${JSON.stringify(refresh)}, want HttpOnly, SameSite=Strict, path /api/v1/auth`);
       // Past the first access token's lifetime, the app still acts signed in without asking anything.
       await waitFor('a silent refresh', () => refreshes.includes(200), ACCESS_TTL_S * 1000 + T.ui);
       await new Promise((r) => setTimeout(r, Math.max(0, signedInAt + ACCESS_TTL_S * 1000 + 2000 - Date.now())));
@@ -221,7 +298,8 @@ async function main() {
     page.on('request', (r) => partOf(r) && sent.set(partOf(r), (sent.get(partOf(r)) ?? 0) + 1));
     page.on('requestfinished', async (r) => partOf(r) && (await r.response())?.status() === 200 && stored.add(partOf(r)));
     const cdp = await desktop.newCDPSession(page);
-    const uplink = (bytesPerSecond) => cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
+    const uplink = (bytesPerSecond) =>
+      cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
     await uplink(4 << 20);
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
     await waitFor('a first part to be stored', () => stored.size > 0, T.upload, 50);
@@ -266,7 +344,15 @@ async function main() {
     log('playing; levels', levels.join(','));
     await page.getByRole('button', { name: /^Quality/ }).click();
     await page.getByRole('menuitem', { name: `${Math.min(...levels)}p` }).click();
-    await waitFor('manual quality switch', () => page.evaluate((h) => window.__sunomiHls.currentLevel >= 0 && window.__sunomiHls.levels[window.__sunomiHls.currentLevel].height === h, Math.min(...levels)), T.ui);
+    await waitFor(
+      'manual quality switch',
+      () =>
+        page.evaluate(
+          (h) => window.__sunomiHls.currentLevel >= 0 && window.__sunomiHls.levels[window.__sunomiHls.currentLevel].height === h,
+          Math.min(...levels),
+        ),
+      T.ui,
+    );
 
     step = 'seek preview';
     await page.getByRole('slider', { name: 'Seek' }).hover();
@@ -274,7 +360,8 @@ async function main() {
     await thumb.waitFor();
     const sprite = await thumb.evaluate((el) => getComputedStyle(el).backgroundImage);
     const spriteURL = sprite.match(/^url\("?(.*?)"?\)$/)?.[1];
-    if (!spriteURL || !new URL(spriteURL).pathname.endsWith('/storyboard.jpg')) fail(`the seek preview's background is ${sprite}, want the storyboard.jpg sprite`);
+    if (!spriteURL || !new URL(spriteURL).pathname.endsWith('/storyboard.jpg'))
+      fail(`the seek preview's background is ${sprite}, want the storyboard.jpg sprite`);
     const spriteRes = await fetch(spriteURL);
     if (spriteRes.status !== 200) fail(`GET ${spriteURL} answered ${spriteRes.status}`);
     await shot(page, 'seek-preview-desktop');
@@ -310,7 +397,9 @@ async function main() {
     await page.getByLabel('Add a comment').fill('Lovely test pattern!');
     await page.getByRole('button', { name: 'Comment', exact: true }).click();
     await page.getByText('Lovely test pattern!').waitFor();
-    await waitFor('the view count', async () => /^[1-9]\d* views?$/.test(await page.getByTestId('views').textContent()), T.ui, 1000).catch(() => log('view count did not update live (not required)'));
+    await waitFor('the view count', async () => /^[1-9]\d* views?$/.test(await page.getByTestId('views').textContent()), T.ui, 1000).catch(() =>
+      log('view count did not update live (not required)'),
+    );
     await shot(page, 'watch-desktop');
 
     step = 'subscribe (second user)';

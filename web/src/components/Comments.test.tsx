@@ -16,7 +16,8 @@ describe('CommentList', () => {
   it('shows comments and loads replies on demand', async () => {
     stubFetch((req) => {
       const u = new URL(req.url);
-      if (u.searchParams.get('parentId') === 'c1') return json({ comments: [{ ...base, id: 'r1', parentId: 'c1', author: { username: 'bob', displayName: 'Bob' }, body: 'A reply', replyCount: 0 }] });
+      if (u.searchParams.get('parentId') === 'c1')
+        return json({ comments: [{ ...base, id: 'r1', parentId: 'c1', author: { username: 'bob', displayName: 'Bob' }, body: 'A reply', replyCount: 0 }] });
       return json({ comments: [{ ...base, id: 'c1', author, body: 'First!', replyCount: 1, edited: true }] });
     });
     renderList(false);

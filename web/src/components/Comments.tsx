@@ -118,7 +118,11 @@ function CommentItem({ comment, videoId, signedIn }: { comment: Comment; videoId
         )}
         {showReplies && (
           <Box component="ul" sx={{ p: 0, mt: 1 }}>
-            {replies.data?.pages.flatMap((p) => p.comments).map((r) => <CommentItem key={r.id} comment={r} videoId={videoId} signedIn={signedIn} />)}
+            {replies.data?.pages
+              .flatMap((p) => p.comments)
+              .map((r) => (
+                <CommentItem key={r.id} comment={r} videoId={videoId} signedIn={signedIn} />
+              ))}
             {replies.isLoading && <CircularProgress size={20} aria-label="Loading replies" />}
             {replies.hasNextPage && (
               <Button size="small" onClick={() => replies.fetchNextPage()}>

@@ -18,7 +18,13 @@ function Decision({ item }: { item: QueueItem }) {
           body: {
             action,
             note: note || undefined,
-            labels: action === 'restrict' ? labels.split(',').map((l) => l.trim()).filter(Boolean) : undefined,
+            labels:
+              action === 'restrict'
+                ? labels
+                    .split(',')
+                    .map((l) => l.trim())
+                    .filter(Boolean)
+                : undefined,
           },
         }),
       ),
@@ -27,7 +33,13 @@ function Decision({ item }: { item: QueueItem }) {
   return (
     <Stack spacing={1} sx={{ mt: 1 }}>
       <Stack direction={{ xs: 'column', sm: 'row' }} spacing={1}>
-        <TextField size="small" label="Content warnings (comma-separated, for restrict)" value={labels} onChange={(e) => setLabels(e.target.value)} sx={{ flex: 1 }} />
+        <TextField
+          size="small"
+          label="Content warnings (comma-separated, for restrict)"
+          value={labels}
+          onChange={(e) => setLabels(e.target.value)}
+          sx={{ flex: 1 }}
+        />
         <TextField size="small" label="Note" value={note} onChange={(e) => setNote(e.target.value)} sx={{ flex: 1 }} />
       </Stack>
       <Stack direction="row" spacing={1}>

@@ -8,9 +8,17 @@ import MyVideos from './MyVideos';
 const now = new Date().toISOString();
 const me = { id: 'u1', username: 'ann', displayName: 'Ann', role: 'user', createdAt: now };
 const video = (id: string, title: string, extra: Partial<Video> = {}): Video => ({
-  id, title, description: 'about it', tags: [], visibility: 'public', status: 'ready',
-  owner: { username: 'ann', displayName: 'Ann' }, stats: { views: 3, likes: 1, dislikes: 0, comments: 0 },
-  createdAt: now, updatedAt: now, ...extra,
+  id,
+  title,
+  description: 'about it',
+  tags: [],
+  visibility: 'public',
+  status: 'ready',
+  owner: { username: 'ann', displayName: 'Ann' },
+  stats: { views: 3, likes: 1, dislikes: 0, comments: 0 },
+  createdAt: now,
+  updatedAt: now,
+  ...extra,
 });
 
 interface Call {

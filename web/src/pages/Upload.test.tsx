@@ -69,8 +69,16 @@ function setup() {
     if (req.method === 'GET' && path === `/api/v1/uploads/${upload.videoId}`) return json(upload);
     if (req.method === 'POST' && path === `/api/v1/uploads/${upload.videoId}/complete`)
       return json({
-        id: upload.videoId, title: 'my clip', description: '', tags: [], visibility: 'public', status: 'queued',
-        owner: { username: 'ann', displayName: 'Ann' }, stats: { views: 0, likes: 0, dislikes: 0, comments: 0 }, createdAt: now, updatedAt: now,
+        id: upload.videoId,
+        title: 'my clip',
+        description: '',
+        tags: [],
+        visibility: 'public',
+        status: 'queued',
+        owner: { username: 'ann', displayName: 'Ann' },
+        stats: { views: 0, likes: 0, dislikes: 0, comments: 0 },
+        createdAt: now,
+        updatedAt: now,
       });
     return json({ error: { code: 'not_found', message: 'no such thing' } }, 404);
   });

@@ -1,7 +1,5 @@
 import { useEffect, useRef, useState, type DragEvent, type FormEvent } from 'react';
-import {
-  Alert, Box, Button, FormControl, InputLabel, LinearProgress, MenuItem, Paper, Select, Stack, TextField, Typography,
-} from '@mui/material';
+import { Alert, Box, Button, FormControl, InputLabel, LinearProgress, MenuItem, Paper, Select, Stack, TextField, Typography } from '@mui/material';
 import CloudUpload from '@mui/icons-material/CloudUpload';
 import { Link as RouterLink } from 'react-router-dom';
 import { api, errorMessage, unwrap, type Video, type Visibility } from '../api/client';
@@ -12,7 +10,13 @@ import { Uploader } from '../upload/uploader';
 import { useVideoEvents } from '../upload/useVideoEvents';
 
 function titleFromName(name: string): string {
-  return name.replace(/\.[^.]+$/, '').replace(/[_-]+/g, ' ').trim().slice(0, 100) || 'Untitled';
+  return (
+    name
+      .replace(/\.[^.]+$/, '')
+      .replace(/[_-]+/g, ' ')
+      .trim()
+      .slice(0, 100) || 'Untitled'
+  );
 }
 
 export default function UploadPage() {
@@ -104,11 +108,22 @@ export default function UploadPage() {
           {title}
         </Typography>
         <Typography variant="body2" sx={{ mb: 0.5 }} aria-live="polite">
-          {uploader.state === 'done' ? 'Uploaded' : uploader.state === 'paused' ? 'Paused' : uploader.state === 'error' ? 'Upload interrupted' : 'Uploading'}: {pct.toFixed(0)}% of{' '}
-          {formatBytes(file.size)}
+          {uploader.state === 'done' ? 'Uploaded' : uploader.state === 'paused' ? 'Paused' : uploader.state === 'error' ? 'Upload interrupted' : 'Uploading'}:{' '}
+          {pct.toFixed(0)}% of {formatBytes(file.size)}
         </Typography>
-        <LinearProgress variant="determinate" value={pct} aria-label="Upload progress" aria-valuetext={`${pct.toFixed(0)}%`} sx={{ height: 10, borderRadius: 1, mb: 2 }} data-testid="upload-progress" />
-        {uploader.state === 'error' && <Alert severity="error" sx={{ mb: 2 }}>{uploader.error}</Alert>}
+        <LinearProgress
+          variant="determinate"
+          value={pct}
+          aria-label="Upload progress"
+          aria-valuetext={`${pct.toFixed(0)}%`}
+          sx={{ height: 10, borderRadius: 1, mb: 2 }}
+          data-testid="upload-progress"
+        />
+        {uploader.state === 'error' && (
+          <Alert severity="error" sx={{ mb: 2 }}>
+            {uploader.error}
+          </Alert>
+        )}
         <Stack direction="row" spacing={1} sx={{ mb: 3 }}>
           {uploader.state === 'uploading' && (
             <Button variant="outlined" onClick={() => uploader.pause()}>
@@ -121,7 +136,11 @@ export default function UploadPage() {
             </Button>
           )}
         </Stack>
-        {error && <Alert severity="error" sx={{ mb: 2 }}>{error}</Alert>}
+        {error && (
+          <Alert severity="error" sx={{ mb: 2 }}>
+            {error}
+          </Alert>
+        )}
         {video && (
           <Box aria-live="polite">
             {ev && !failed && <RungProgress event={ev} />}
@@ -131,7 +150,11 @@ export default function UploadPage() {
                 Transcoding failed: {ev?.error || video.failureReason || 'no reason was given'}.
               </Alert>
             )}
-            {status === 'ready' && <Alert severity="success" sx={{ mt: 2 }}>Transcoding is done (100%).</Alert>}
+            {status === 'ready' && (
+              <Alert severity="success" sx={{ mt: 2 }}>
+                Transcoding is done (100%).
+              </Alert>
+            )}
             <Stack direction="row" spacing={1} sx={{ mt: 2 }}>
               <Button component={RouterLink} to={`/watch/${video.id}`} variant="contained" disabled={!playable || failed}>
                 Watch now
@@ -179,8 +202,25 @@ export default function UploadPage() {
         <Typography>{file ? `${file.name} (${formatBytes(file.size)})` : 'Drag and drop a video file here, or click to choose one'}</Typography>
         <input ref={input} type="file" accept="video/*" hidden onChange={(e) => choose(e.target.files?.[0])} data-testid="file-input" />
       </Box>
-      <TextField label="Title" value={title} onChange={(e) => setTitle(e.target.value)} fullWidth margin="normal" required slotProps={{ htmlInput: { maxLength: 100 } }} />
-      <TextField label="Description" value={description} onChange={(e) => setDescription(e.target.value)} fullWidth margin="normal" multiline minRows={3} slotProps={{ htmlInput: { maxLength: 5000 } }} />
+      <TextField
+        label="Title"
+        value={title}
+        onChange={(e) => setTitle(e.target.value)}
+        fullWidth
+        margin="normal"
+        required
+        slotProps={{ htmlInput: { maxLength: 100 } }}
+      />
+      <TextField
+        label="Description"
+        value={description}
+        onChange={(e) => setDescription(e.target.value)}
+        fullWidth
+        margin="normal"
+        multiline
+        minRows={3}
+        slotProps={{ htmlInput: { maxLength: 5000 } }}
+      />
       <FormControl fullWidth margin="normal">
         <InputLabel id="visibility-label">Visibility</InputLabel>
         <Select labelId="visibility-label" label="Visibility" value={visibility} onChange={(e) => setVisibility(e.target.value as Visibility)}>
@@ -189,7 +229,11 @@ export default function UploadPage() {
           <MenuItem value="private">Private: only you</MenuItem>
         </Select>
       </FormControl>
-      {error && <Alert severity="error" sx={{ mt: 1 }}>{error}</Alert>}
+      {error && (
+        <Alert severity="error" sx={{ mt: 1 }}>
+          {error}
+        </Alert>
+      )}
       <Button type="submit" variant="contained" sx={{ mt: 2 }} disabled={!file || !title.trim() || busy}>
         Upload
       </Button>
