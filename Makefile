@@ -16,7 +16,7 @@ DEMO_DIR := out/demo
 DEMO_SRC := $(DEMO_DIR)/source.mp4
 DEMO_HLS := $(DEMO_DIR)/hls
 
-.PHONY: deps web web-test e2e build generate lint test test-short dev demo bench-transcode bench-farm bench-api clean
+.PHONY: deps web web-test web-lint e2e build generate lint test test-short dev demo bench-transcode bench-farm bench-api clean
 
 deps:
 	@scripts/deps.sh
@@ -28,6 +28,14 @@ web:
 
 web-test:
 	cd web && npm test
+
+# ESLint (typescript-eslint, rules of hooks, jsx-a11y) and Prettier over the web app; needs the
+# packages `make web` installs. `cd web && npm run format` rewrites what Prettier would change.
+web-lint:
+	@echo '==> web: eslint'
+	@cd web && npm run --silent lint
+	@echo '==> web: prettier'
+	@cd web && npm run --silent format:check
 
 # The browser end-to-end test: `sunomi dev` driven through Debian's chromium by playwright-core.
 e2e: web build
@@ -54,7 +62,7 @@ lint: | $(STATICCHECK)
 	@echo '==> staticcheck'
 	@$(STATICCHECK) ./...
 
-test: deps lint build
+test: deps lint build web-lint
 	@echo '==> go test -count=1 -timeout 30m ./...'
 	@$(GO) test -count=1 -timeout 30m ./...
 	@echo '==> web: vitest'

@@ -146,7 +146,7 @@ func (s *Server) Register(w http.ResponseWriter, r *http.Request) {
 // failures per account and client network (throttle.go), in PostgreSQL so that every replica
 // enforces the same limits; never per account alone, so nobody can lock the owner out.
 func (s *Server) Login(w http.ResponseWriter, r *http.Request) {
-	s.handle(w, r, func() error {
+	s.handle(w, r, s.metrics.countLogin(func() error {
 		var req oapi.LoginRequest
 		if err := decode(w, r, &req); err != nil {
 			return err
@@ -181,7 +181,7 @@ func (s *Server) Login(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		return s.startSession(w, r, http.StatusOK, user)
-	})
+	}))
 }
 
 // GetMe returns the signed-in user.

@@ -3,10 +3,13 @@ package api
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/storage"
@@ -40,6 +43,10 @@ type Config struct {
 	// WebApp, when set, serves the single-page app (package web) on every GET or HEAD outside
 	// /api/, /media/ and the other routes.
 	WebApp http.Handler
+	// Docs, when set, holds the files of Swagger UI that /api/docs loads (swagger-ui-bundle.js
+	// and swagger-ui.css; web.SwaggerUI has them from the web build). Without them the page
+	// says how to build them.
+	Docs fs.FS
 	// TLS says the service is reached over HTTPS (it then sends HSTS).
 	TLS bool
 	// HomeCacheTTL is how long each replica reuses an anonymous GET /api/v1/videos answer
@@ -49,6 +56,9 @@ type Config struct {
 	// submissions retried (default 5 s).
 	SyncInterval time.Duration
 	Logger       *slog.Logger
+	// Metrics is the registry the service's metrics go on (api/metrics.go); nil keeps them
+	// unregistered.
+	Metrics prometheus.Registerer
 	// Now is the clock (tests move it); default time.Now.
 	Now func() time.Time
 }
@@ -75,6 +85,9 @@ func (c *Config) defaults() error {
 	c.Timeouts.defaults()
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Metrics == nil {
+		c.Metrics = prometheus.NewRegistry()
 	}
 	if c.Now == nil {
 		c.Now = time.Now

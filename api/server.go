@@ -49,6 +49,7 @@ type Server struct {
 	counts  *countsHub // live view, like and comment counts for this replica's sockets
 	terms   termPolicy
 	handler http.Handler
+	metrics *metrics
 
 	// transcriber and classifier are nil when their services are not configured.
 	transcriber *transcriber
@@ -77,10 +78,14 @@ func New(cfg Config) (*Server, error) {
 		cfg:   cfg,
 		db:    cfg.Store,
 		blobs: cfg.Blobs,
-		farm:  cfg.Farm,
 		log:   cfg.Logger.With("component", "api"),
 		now:   cfg.Now,
 	}
+	var err error
+	if s.metrics, err = newMetrics(cfg.Metrics, cfg.Store, s.log); err != nil {
+		return nil, err
+	}
+	s.farm = countingFarm{Farm: cfg.Farm, jobs: s.metrics.jobs}
 	s.life, s.cancel = context.WithCancel(context.Background())
 	var matcher *hashMatcher
 	if m := cfg.Moderation; m.HashMaxDistance >= 0 {
@@ -128,12 +133,13 @@ func (s *Server) Close(ctx context.Context) error {
 
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.recoverer, s.deadlines, s.securityHeaders)
+	r.Use(s.metrics.middleware, s.recoverer, s.deadlines, s.securityHeaders)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	r.Get("/readyz", s.ready)
 	r.Get("/api/v1/openapi.json", serveOpenAPI)
-	r.Get("/api/docs", serveDocs)
+	r.Get("/api/docs", s.serveDocs)
 	r.Get("/api/docs/init.js", serveDocsInit)
+	r.Get("/api/docs/{file}", s.serveDocsAsset)
 	r.Get("/media/{videoId}/*", s.serveMedia)
 	r.Get(avatarsPath+"{userId}/{file}", s.serveAvatar)
 	if local, ok := s.blobs.(*storage.Local); ok {

@@ -55,6 +55,7 @@ func (s *Server) CreateUpload(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
+		s.metrics.countUpload(uploadStarted)
 		writeJSON(w, http.StatusCreated, oapi.UploadCreated{VideoId: v.ID, Upload: up})
 		return nil
 	})
@@ -235,13 +236,14 @@ func (s *Server) CompleteUpload(w http.ResponseWriter, r *http.Request, id oapi.
 		}
 		if v.Status == store.StatusUploading {
 			if err := s.finishSource(r, v); err != nil {
-				return err
+				return s.metrics.countUploadCheck(err)
 			}
 			queued, err := s.db.MarkUploaded(r.Context(), id, submitInlineTimeout)
 			if err != nil {
 				return err
 			}
 			if queued { // else a concurrent complete won, and submits
+				s.metrics.countUpload(uploadCompleted)
 				s.collectUploadURLs(r.Context(), v)
 				ctx, cancel := context.WithTimeout(r.Context(), submitInlineTimeout)
 				err := s.submitJob(ctx, id)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sunomi/sunomi/agent"
+	"github.com/sunomi/sunomi/internal/promcheck"
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
 )
@@ -294,71 +294,42 @@ func TestMetricsEncodeLabels(t *testing.T) {
 	}
 }
 
-var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
-
-// describedNames lists the metric names a registry's collectors describe,
-// whether or not they have samples yet.
-func describedNames(t *testing.T, reg *prometheus.Registry) map[string]bool {
-	t.Helper()
-	ch := make(chan *prometheus.Desc)
-	go func() { reg.Describe(ch); close(ch) }()
-	names := map[string]bool{}
-	for d := range ch {
-		m := fqName.FindStringSubmatch(d.String())
-		if m == nil {
-			t.Fatalf("no name in %s", d)
-		}
-		names[m[1]] = true
-	}
-	return names
-}
-
-var metricName = regexp.MustCompile(`\bsunomi_[a-z_]+`)
-
 // TestMetricsUsedByDashboardAndRulesExist checks that every metric the
 // alert rules and the Grafana dashboard query is one the coordinator or the
 // agent registers, so a rename cannot silently blank a panel or an alert.
 func TestMetricsUsedByDashboardAndRulesExist(t *testing.T) {
 	_, coordReg := metricsNode(t)
-	registered := describedNames(t, coordReg)
+	registered, err := promcheck.Described(coordReg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	agentReg := prometheus.NewPedanticRegistry()
 	if _, err := agent.New(agent.Config{NodeID: "a", DataDir: t.TempDir(), Coordinators: []string{"http://127.0.0.1:1"},
 		Executable: "/bin/true", Registry: agentReg}); err != nil {
 		t.Fatal(err)
 	}
-	for name := range describedNames(t, agentReg) {
+	agentNames, err := promcheck.Described(agentReg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range agentNames {
 		registered[name] = true
 	}
 
 	exprs := map[string][]string{} // file → its expressions
 	deploy := filepath.Join("..", "deploy")
 
-	var rules struct {
-		Groups []struct {
-			Name  string `yaml:"name"`
-			Rules []struct {
-				Alert  string            `yaml:"alert"`
-				Expr   string            `yaml:"expr"`
-				For    string            `yaml:"for"`
-				Labels map[string]string `yaml:"labels"`
-			} `yaml:"rules"`
-		} `yaml:"groups"`
+	rules, problems, err := promcheck.Rules(filepath.Join(deploy, "prometheus", "rules.yml"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	readYAML(t, filepath.Join(deploy, "prometheus", "rules.yml"), &rules)
+	for _, p := range problems {
+		t.Errorf("rules.yml: %s", p)
+	}
 	var alerts []string
-	for _, g := range rules.Groups {
-		for _, r := range g.Rules {
-			if r.Alert == "" || strings.TrimSpace(r.Expr) == "" || r.Labels["severity"] == "" {
-				t.Errorf("rule %+v: want an alert name, an expression and a severity", r)
-			}
-			if r.For != "" {
-				if _, err := time.ParseDuration(r.For); err != nil {
-					t.Errorf("alert %s: for %q: %v", r.Alert, r.For, err)
-				}
-			}
-			alerts = append(alerts, r.Alert)
-			exprs["rules.yml"] = append(exprs["rules.yml"], r.Expr)
-		}
+	for _, r := range rules {
+		alerts = append(alerts, r.Alert)
+		exprs["rules.yml"] = append(exprs["rules.yml"], r.Expr)
 	}
 	for _, want := range []string{"SunomiNoLeader", "SunomiAgentsDied", "SunomiAliveAgentsDropped", "SunomiBacklogGrowing", "SunomiJobFailureRate"} {
 		if !slices.Contains(alerts, want) {
@@ -384,53 +355,20 @@ func TestMetricsUsedByDashboardAndRulesExist(t *testing.T) {
 		t.Errorf("prometheus.yml scrapes %v, want sunomi-coordinator and sunomi-agent", jobs)
 	}
 
-	b, err := os.ReadFile(filepath.Join(deploy, "grafana", "farm.json"))
+	_, exprs["farm.json"], problems, err = promcheck.ReadDashboard(filepath.Join(deploy, "grafana", "farm.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var dash struct {
-		UID           string           `json:"uid"`
-		Title         string           `json:"title"`
-		SchemaVersion int              `json:"schemaVersion"`
-		Panels        []dashboardPanel `json:"panels"`
+	for _, p := range problems {
+		t.Errorf("farm.json: %s", p)
 	}
-	if err := json.Unmarshal(b, &dash); err != nil {
-		t.Fatalf("farm.json: %v", err)
-	}
-	if dash.UID == "" || dash.Title == "" || dash.SchemaVersion < 36 {
-		t.Errorf("farm.json: uid %q title %q schemaVersion %d, want both set and a schema of Grafana 9 or later", dash.UID, dash.Title, dash.SchemaVersion)
-	}
-	ids := map[int]bool{}
-	var walk func([]dashboardPanel)
-	walk = func(ps []dashboardPanel) {
-		for _, p := range ps {
-			if ids[p.ID] {
-				t.Errorf("farm.json: panel id %d used twice", p.ID)
-			}
-			ids[p.ID] = true
-			walk(p.Panels)
-			if p.Type == "row" {
-				continue
-			}
-			if len(p.Targets) == 0 {
-				t.Errorf("farm.json: panel %q queries nothing", p.Title)
-			}
-			for _, tg := range p.Targets {
-				if strings.TrimSpace(tg.Expr) == "" {
-					t.Errorf("farm.json: panel %q has an empty query", p.Title)
-				}
-				exprs["farm.json"] = append(exprs["farm.json"], tg.Expr)
-			}
-		}
-	}
-	walk(dash.Panels)
 
 	for file, es := range exprs {
 		used := 0
 		for _, e := range es {
-			for _, name := range metricName.FindAllString(e, -1) {
+			for _, name := range promcheck.Names(e) {
 				used++
-				if !registered[name] && !registered[histogramBase(name)] {
+				if !registered[name] {
 					t.Errorf("%s uses %s, which neither the coordinator nor the agent registers: %s", file, name, e)
 				}
 			}
@@ -439,26 +377,6 @@ func TestMetricsUsedByDashboardAndRulesExist(t *testing.T) {
 			t.Errorf("%s uses no sunomi metric", file)
 		}
 	}
-}
-
-type dashboardPanel struct {
-	ID      int    `json:"id"`
-	Type    string `json:"type"`
-	Title   string `json:"title"`
-	Targets []struct {
-		Expr string `json:"expr"`
-	} `json:"targets"`
-	Panels []dashboardPanel `json:"panels"` // a collapsed row's
-}
-
-// histogramBase strips the suffix of a histogram's series.
-func histogramBase(name string) string {
-	for _, s := range []string{"_bucket", "_sum", "_count"} {
-		if b, ok := strings.CutSuffix(name, s); ok {
-			return b
-		}
-	}
-	return name
 }
 
 func readYAML(t *testing.T, path string, v any) {

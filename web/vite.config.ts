@@ -2,7 +2,7 @@
 // @ts-nocheck -- vite.config.ts runs in Node; tsconfig.json checks src/ only.
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 
 // `npm run dev` proxies the API to a `sunomi dev` on SUNOMI_URL (default localhost:8080).
 const api = process.env.SUNOMI_URL ?? 'http://localhost:8080';
@@ -17,6 +17,19 @@ export default defineConfig({
       apply: 'build',
       closeBundle() {
         writeFileSync('dist/.gitkeep', '');
+      },
+    },
+    {
+      // The API's /api/docs page loads Swagger UI from the binary (web.SwaggerUI in web.go),
+      // never from a CDN: copy the files it needs from the npm package, with the bundle's
+      // licence notices.
+      name: 'swagger-ui',
+      apply: 'build',
+      closeBundle() {
+        mkdirSync('dist/swagger-ui', { recursive: true });
+        for (const file of ['swagger-ui-bundle.js', 'swagger-ui-bundle.js.LICENSE.txt', 'swagger-ui.css']) {
+          copyFileSync(`node_modules/swagger-ui-dist/${file}`, `dist/swagger-ui/${file}`);
+        }
       },
     },
   ],

@@ -23,6 +23,20 @@ const notBuilt = `<!doctype html>
 </body></html>
 `
 
+// swaggerUIDir is where the web build copies the files of Swagger UI (npm's swagger-ui-dist)
+// that the API's /api/docs page loads; vite.config.ts names the same directory.
+const swaggerUIDir = "dist/swagger-ui"
+
+// SwaggerUI holds the embedded Swagger UI files (swagger-ui-bundle.js, swagger-ui.css), for
+// api.Config.Docs; it holds nothing before `make web`.
+func SwaggerUI() fs.FS {
+	sub, err := fs.Sub(dist, swaggerUIDir)
+	if err != nil {
+		panic(err) // a constant, valid path
+	}
+	return sub
+}
+
 // Handler serves the embedded app.
 func Handler() http.Handler {
 	sub, err := fs.Sub(dist, "dist")

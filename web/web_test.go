@@ -1,6 +1,7 @@
 package web
 
 import (
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -66,5 +67,19 @@ func TestEmbeddedHandlerServes(t *testing.T) {
 	Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	if rec.Code != http.StatusOK && rec.Code != http.StatusServiceUnavailable {
 		t.Fatalf("status = %d, want 200 or 503", rec.Code)
+	}
+}
+
+// TestSwaggerUIEmbedded checks that the web build put the files of the API docs where
+// SwaggerUI finds them. It needs the build (`make web`), which `make test` runs first.
+func TestSwaggerUIEmbedded(t *testing.T) {
+	if _, err := fs.Stat(dist, "dist/index.html"); err != nil {
+		t.Skip("the web app is not built: run make web")
+	}
+	for _, name := range []string{"swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-bundle.js.LICENSE.txt"} {
+		b, err := fs.ReadFile(SwaggerUI(), name)
+		if err != nil || len(b) == 0 {
+			t.Errorf("%s: %d bytes, %v; want the file of swagger-ui-dist", name, len(b), err)
+		}
 	}
 }

@@ -3,14 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"runtime"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/sunomi/sunomi/agent"
@@ -53,7 +49,7 @@ func newAgentCmd() *cobra.Command {
 			if f.metricsAddr != "" {
 				reg := cli.NewRegistry()
 				cfg.Registry = reg
-				stop, err := serveMetrics(f.metricsAddr, reg)
+				_, stop, err := cli.ServeMetrics(f.metricsAddr, reg)
 				if err != nil {
 					return err
 				}
@@ -145,21 +141,6 @@ func (f flags) config() (agent.Config, error) {
 		cfg.Logger.Warn("INSECURE: --insecure-dev: plain HTTP to the coordinators, gossip in clear; never run an agent this way on a network others reach")
 	}
 	return cfg, nil
-}
-
-// serveMetrics serves reg at http://addr/metrics until stop is called.
-func serveMetrics(addr string, reg *prometheus.Registry) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("--metrics-addr: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	// A scrape is a GET and a page of text: nothing here needs long.
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
-	go func() { _ = srv.Serve(ln) }()
-	return func() { _ = srv.Close() }, nil
 }
 
 // encoders lists the encoders to advertise: every one that opens here for

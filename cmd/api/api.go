@@ -57,6 +57,12 @@ func run(ctx context.Context, s apicmd.Settings) error {
 		return fmt.Errorf("listen on %s: %w", s.HTTP, err)
 	}
 	defer ln.Close()
+	metricsAddr, stopMetrics, err := s.ServeMetrics()
+	if err != nil {
+		return err
+	}
+	// Served until the end: the last requests are worth watching.
+	defer stopMetrics()
 
 	openCtx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
@@ -79,7 +85,7 @@ func run(ctx context.Context, s apicmd.Settings) error {
 		return err
 	}
 	log.Info("api listening", "addr", ln.Addr().String(), "tls", s.TLS != nil, "public_url", cfg.PublicURL,
-		"coordinators", strings.Join(s.Coordinators, ","))
+		"coordinators", strings.Join(s.Coordinators, ","), "metrics_addr", metricsAddr)
 
 	var serveErr error
 	select {

@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -82,6 +83,7 @@ func TestBadConfigurationExitsWithOneLine(t *testing.T) {
 		{"GitHub ID alone", valid, []string{"--github-client-id", "abc"}, "--github-client-id and --github-client-secret go together"},
 		{"TLS certificate alone", valid, []string{"--tls-cert", "cert.pem"}, "--tls-cert and --tls-key go together"},
 		{"missing TLS files", valid, []string{"--tls-cert", "cert.pem", "--tls-key", "key.pem"}, "--tls-cert/--tls-key: open cert.pem"},
+		{"metrics on the public address", valid, []string{"--http", "127.0.0.1:8080", "--metrics-addr", "127.0.0.1:8080"}, "--metrics-addr must differ from --http"},
 		{"bad log level", valid, []string{"--log-level", "loud"}, `--log-level "loud"`},
 		{"farm certificate without its key", valid, []string{"--farm-tls-ca", "ca.pem", "--farm-tls-cert", "api.pem"}, "--farm-tls-*: TLS needs all three"},
 		{"unknown flag", valid, []string{"--colour"}, "unknown flag: --colour"},
@@ -129,7 +131,8 @@ func TestServesAndStops(t *testing.T) {
 			addr := testkit.FreeAddr(t, "127.0.0.1")
 			env := append(without("DATABASE_URL"), "DATABASE_URL="+pgtest.NewDatabase(t),
 				"SUNOMI_STORAGE=file://"+filepath.Join(t.TempDir(), "blobs"))
-			args := append([]string{"--http", addr, "--trusted-proxies", "10.0.0.0/8, 192.168.1.1"}, tt.args...)
+			metricsAddr := testkit.FreeAddr(t, "127.0.0.1")
+			args := append([]string{"--http", addr, "--trusted-proxies", "10.0.0.0/8, 192.168.1.1", "--metrics-addr", metricsAddr}, tt.args...)
 			cmd, out := testkit.Command(t, env, args...)
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -170,6 +173,7 @@ func TestServesAndStops(t *testing.T) {
 			if got := resp.Header.Get("Strict-Transport-Security") != ""; got != tt.hsts {
 				t.Errorf("HSTS header sent: %v, want %v", got, tt.hsts)
 			}
+			checkMetricsApart(t, tt.client, url, metricsAddr)
 
 			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
@@ -186,6 +190,29 @@ func TestServesAndStops(t *testing.T) {
 				t.Errorf("no \"api stopped\" in the log")
 			}
 		})
+	}
+}
+
+// checkMetricsApart checks that the metrics are served on --metrics-addr, in plain HTTP, and
+// not on the public address.
+func checkMetricsApart(t *testing.T, public *http.Client, url, metricsAddr string) {
+	t.Helper()
+	get := func(c *http.Client, u string) (int, string) {
+		resp, err := c.Get(u)
+		if err != nil {
+			t.Fatalf("GET %s: %v", u, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	status, body := get(http.DefaultClient, "http://"+metricsAddr+"/metrics")
+	want := `sunomi_api_http_requests_total{code="2xx",method="GET",route="/readyz"} 1`
+	if status != http.StatusOK || !strings.Contains(body, want) || !strings.Contains(body, "go_goroutines") {
+		t.Errorf("GET /metrics on --metrics-addr: status %d, want 200 with %s and the runtime's metrics; body:\n%s", status, want, body)
+	}
+	if _, body := get(public, url+"/metrics"); strings.Contains(body, "sunomi_api_") {
+		t.Error("the public address serves the metrics")
 	}
 }
 

@@ -84,6 +84,12 @@ afresh.`,
 	fl.Lookup("http").Usage = "HOST:PORT the API and media are served on (:8080 for every interface) (or $SUNOMI_HTTP)"
 	fl.Lookup("public-url").Usage = "URL browsers reach --http at (or $SUNOMI_PUBLIC_URL; default http://HOST:PORT of --http, localhost for every interface)"
 	fl.Lookup("database-url").Usage = "PostgreSQL URL to use instead of a private cluster (or $DATABASE_URL)"
+	// On by default, on loopback: a port of the kernel's choosing, printed at start, so that
+	// several dev platforms and the tests never fight over one.
+	metrics := fl.Lookup("metrics-addr")
+	metrics.Usage = "HOST:PORT to serve the API's Prometheus metrics on at /metrics (or $SUNOMI_METRICS_ADDR; \"\" turns them off)"
+	metrics.DefValue = "127.0.0.1:0"
+	_ = metrics.Value.Set(metrics.DefValue)
 	fl.StringVar(&f.dataDir, "data-dir", ".sunomi", "directory for everything the platform keeps: database, blobs, Raft log, secrets")
 	fl.IntVar(&f.agents, "agents", max(1, runtime.NumCPU()/2), "in-process agents, one task each (one per two cores unless set)")
 	fl.DurationVar(&f.drainTimeout, "drain-timeout", 10*time.Second, "how long Ctrl-C lets running tasks finish (the rest resume at the next start)")
@@ -111,6 +117,11 @@ func runDev(ctx context.Context, out io.Writer, f devFlags) (err error) {
 	if f.agents < 1 {
 		return errors.New("--agents must be at least 1")
 	}
+	metricsAddr, stopMetrics, err := settings.ServeMetrics()
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	cfg, level, base := settings.Config, settings.Level, settings.Log
 	log := base.With("component", "dev")
 	dataDir, err := filepath.Abs(f.dataDir)
@@ -178,8 +189,11 @@ func runDev(ctx context.Context, out io.Writer, f devFlags) (err error) {
 		return err
 	}
 
-	fmt.Fprintf(out, "\nSunomi is running:\n  open      %s/\n  API docs  %s/api/docs\n  data      %s\nPress Ctrl-C to stop.\n\n",
-		publicURL, publicURL, dataDir)
+	fmt.Fprintf(out, "\nSunomi is running:\n  open      %s/\n  API docs  %s/api/docs\n", publicURL, publicURL)
+	if metricsAddr != "" {
+		fmt.Fprintf(out, "  metrics   http://%s/metrics\n", metricsAddr)
+	}
+	fmt.Fprintf(out, "  data      %s\nPress Ctrl-C to stop.\n\n", dataDir)
 	select {
 	case <-ctx.Done():
 	case err := <-served:

@@ -331,8 +331,44 @@ func TestDevEndToEnd(t *testing.T) {
 	if d := mediaDuration(t, rungURL); math.Abs(d-clipSeconds) > 1.5/clipFPS {
 		t.Errorf("rung %s lasts %.3f s, want %d s within a frame", rungURL, d, clipSeconds)
 	}
+	checkDevMetrics(t, dev)
 
 	dev.stop(t)
+}
+
+// metricsLine is where `sunomi dev` says its metrics are.
+var metricsLine = regexp.MustCompile(`(?m)^\s+metrics\s+(http://\S+/metrics)\s*$`)
+
+// checkDevMetrics scrapes the API's metrics where `sunomi dev` says they are, after one upload
+// that was transcoded and published.
+func checkDevMetrics(t *testing.T, dev *devProcess) {
+	t.Helper()
+	m := metricsLine.FindStringSubmatch(dev.out.String())
+	if m == nil {
+		t.Fatal("sunomi dev did not say where its metrics are")
+	}
+	if !strings.HasPrefix(m[1], "http://127.0.0.1:") {
+		t.Errorf("metrics at %s, want a loopback address", m[1])
+	}
+	resp, err := http.Get(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`sunomi_api_uploads_total{outcome="completed"} 1`,
+		`sunomi_api_jobs_submitted_total{outcome="submitted"} 1`,
+		`sunomi_api_videos{status="ready"} 1`,
+		`sunomi_api_http_requests_total{code="2xx",method="POST",route="/api/v1/uploads/{videoId}/complete"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("the API's metrics lack %s", want)
+		}
+	}
 }
 
 // TestDevPrivatePostgres runs `sunomi dev` without DATABASE_URL, so it starts a PostgreSQL

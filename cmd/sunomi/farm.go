@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +16,6 @@ import (
 	"github.com/sunomi/sunomi/cluster/pki"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/cli"
-	"github.com/sunomi/sunomi/scheduler"
 )
 
 // farmFlags are shared by the commands that talk to a running farm.
@@ -140,21 +137,6 @@ func newJobsLsCmd(ff *farmFlags) *cobra.Command {
 	return cmd
 }
 
-func newJobsWatchCmd(ff *farmFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "watch ID",
-		Short: "Follow a job live, with a progress bar per rung, until it finishes",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := ff.client()
-			if err != nil {
-				return err
-			}
-			return watchJob(cmd.Context(), c, args[0], cmd.OutOrStdout())
-		},
-	}
-}
-
 func newJobsCancelCmd(ff *farmFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "cancel ID",
@@ -172,47 +154,6 @@ func newJobsCancelCmd(ff *farmFlags) *cobra.Command {
 			return nil
 		},
 	}
-}
-
-// watchJob prints the job's progress after every change until it finishes;
-// a failed job is an error carrying its reason.
-func watchJob(ctx context.Context, c *client.Client, id string, w io.Writer) error {
-	var last wire.Job
-	err := c.WatchJob(ctx, id, func(ev wire.Event) error {
-		last = ev.Job
-		fmt.Fprint(w, renderProgress(ev.Job))
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	switch last.State {
-	case scheduler.JobFailed:
-		return fmt.Errorf("job %s failed: %s", id, last.Error)
-	case scheduler.JobCanceled:
-		return fmt.Errorf("job %s was canceled", id)
-	}
-	return nil
-}
-
-// renderProgress draws one block per update: the state and a bar per rung.
-func renderProgress(j wire.Job) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "job %s: %s, chunks %d/%d\n", j.ID, j.State, j.ChunksDone, j.ChunksTotal)
-	for _, r := range j.Rungs {
-		frac := 0.0
-		if r.FramesTotal > 0 {
-			frac = float64(r.FramesDone) / float64(r.FramesTotal)
-		}
-		const width = 30
-		full := int(frac * width)
-		fmt.Fprintf(&b, "  %-6s [%s%s] %3.0f%%  %d/%d frames\n", r.Name, strings.Repeat("#", full),
-			strings.Repeat(".", width-full), 100*frac, r.FramesDone, r.FramesTotal)
-	}
-	if j.Error != "" {
-		fmt.Fprintf(&b, "  error: %s\n", j.Error)
-	}
-	return b.String()
 }
 
 func newAgentsCmd() *cobra.Command {

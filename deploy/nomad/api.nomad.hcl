@@ -87,6 +87,8 @@ job "sunomi-api" {
 
       # Dynamic: a load balancer finds the instances through the service registration.
       port "http" {}
+      # Prometheus only: the metrics are never served on the public port.
+      port "metrics" {}
     }
 
     restart {
@@ -107,7 +109,7 @@ job "sunomi-api" {
       name     = "sunomi-api"
       port     = "http"
       provider = var.service_provider
-      tags     = ["http", "metrics"]
+      tags     = ["http"]
 
       check {
         name     = "healthz"
@@ -123,6 +125,13 @@ job "sunomi-api" {
       }
     }
 
+    service {
+      name     = "sunomi-api-metrics"
+      port     = "metrics"
+      provider = var.service_provider
+      tags     = ["metrics"]
+    }
+
     task "api" {
       driver = "exec"
       user   = var.task_user
@@ -135,7 +144,7 @@ job "sunomi-api" {
 
       config {
         command = "local/api"
-        args    = ["--http", "${NOMAD_ADDR_http}"]
+        args    = ["--http", "${NOMAD_ADDR_http}", "--metrics-addr", "${NOMAD_ADDR_metrics}"]
       }
 
       env {

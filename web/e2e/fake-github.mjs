@@ -24,7 +24,11 @@ export async function startFakeGitHub({ clientId, clientSecret, user }) {
         if (url.searchParams.get('client_id') !== clientId || !redirect) return send(400, 'unknown client or no redirect_uri', 'text/plain');
         // GitHub asks the user first; so does this page, with one button.
         const q = new URLSearchParams({ redirect_uri: redirect, state: url.searchParams.get('state') ?? '' });
-        return send(200, `<!doctype html><title>Authorize</title><form method="post" action="/login/oauth/authorize/decide?${q}"><button>Authorize Sunomi</button></form>`, 'text/html');
+        return send(
+          200,
+          `<!doctype html><title>Authorize</title><form method="post" action="/login/oauth/authorize/decide?${q}"><button>Authorize Sunomi</button></form>`,
+          'text/html',
+        );
       }
       if (req.method === 'POST' && url.pathname === '/login/oauth/authorize/decide') {
         const code = randomBytes(10).toString('hex');
@@ -64,8 +68,16 @@ export async function startFakeGitHub({ clientId, clientSecret, user }) {
   const base = `http://127.0.0.1:${server.address().port}`;
   return {
     flags: [
-      '--github-client-id', clientId, '--github-client-secret', clientSecret,
-      '--github-auth-url', `${base}/login/oauth/authorize`, '--github-token-url', `${base}/login/oauth/access_token`, '--github-api-url', base,
+      '--github-client-id',
+      clientId,
+      '--github-client-secret',
+      clientSecret,
+      '--github-auth-url',
+      `${base}/login/oauth/authorize`,
+      '--github-token-url',
+      `${base}/login/oauth/access_token`,
+      '--github-api-url',
+      base,
     ],
     close: () => new Promise((res) => server.close(res)),
   };

@@ -72,11 +72,23 @@ function devDatabaseURL(devLog, dataDir) {
 // violation. (Evaluated through the DevTools protocol, which the app's CSP does not restrict.)
 async function audit(page) {
   // Let finite transitions settle: a button caught fading in has no contrast to judge.
-  await page.evaluate(() => Promise.all(document.getAnimations().filter((a) => a.effect?.getComputedTiming().endTime !== Infinity).map((a) => a.finished.catch(() => {}))));
+  await page.evaluate(() =>
+    Promise.all(
+      document
+        .getAnimations()
+        .filter((a) => a.effect?.getComputedTiming().endTime !== Infinity)
+        .map((a) => a.finished.catch(() => {})),
+    ),
+  );
   await page.evaluate(AXE);
   const violations = await page.evaluate(async () => {
     const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n) => `${n.target.join(' ')} ${n.html.slice(0, 100)} ${n.any[0]?.message ?? ''}`) }));
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      targets: v.nodes.slice(0, 3).map((n) => `${n.target.join(' ')} ${n.html.slice(0, 100)} ${n.any[0]?.message ?? ''}`),
+    }));
   });
   return violations.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.targets.join(', ')})`);
 }
@@ -94,10 +106,42 @@ async function main() {
 
   step = 'generate clip';
   const clip = join(tmp, 'clip.mp4');
-  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', '10', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest',
+  execFileSync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=1280x720:rate=30',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=48000',
+    '-t',
+    '10',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-shortest',
     // 16 Mbit/s with filler: about 20 MB, so the upload goes in several 5 MiB parts (sunomi dev's --part-size below).
-    '-b:v', '16M', '-minrate', '16M', '-maxrate', '16M', '-bufsize', '8M', '-x264-params', 'nal-hrd=cbr', clip]);
+    '-b:v',
+    '16M',
+    '-minrate',
+    '16M',
+    '-maxrate',
+    '16M',
+    '-bufsize',
+    '8M',
+    '-x264-params',
+    'nal-hrd=cbr',
+    clip,
+  ]);
 
   const avatar = join(tmp, 'avatar.png');
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=96x96', '-frames:v', '1', avatar]);
@@ -106,7 +150,24 @@ async function main() {
 
   step = 'start sunomi dev';
   const devLog = join(OUT, 'sunomi-dev.log');
-  const dev = spawn(BIN, ['dev', '--http', `127.0.0.1:${port}`, '--data-dir', dataDir, '--single-put-limit', '5MiB', '--part-size', '5MiB', '--access-token-ttl', `${ACCESS_TTL_S}s`, ...github.flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const dev = spawn(
+    BIN,
+    [
+      'dev',
+      '--http',
+      `127.0.0.1:${port}`,
+      '--data-dir',
+      dataDir,
+      '--single-put-limit',
+      '5MiB',
+      '--part-size',
+      '5MiB',
+      '--access-token-ttl',
+      `${ACCESS_TTL_S}s`,
+      ...github.flags,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const logStream = createWriteStream(devLog);
   dev.stdout.pipe(logStream);
   dev.stderr.pipe(logStream);
@@ -116,24 +177,36 @@ async function main() {
   const openPages = [];
   const errors = [];
   try {
-    await waitFor(`${base}/readyz (log: ${devLog})`, async () => {
-      if (exited) fail(`sunomi dev ended (${exited}); see ${devLog}`);
-      return (await fetch(`${base}/readyz`)).status === 204;
-    }, T.ready);
+    await waitFor(
+      `${base}/readyz (log: ${devLog})`,
+      async () => {
+        if (exited) fail(`sunomi dev ended (${exited}); see ${devLog}`);
+        return (await fetch(`${base}/readyz`)).status === 204;
+      },
+      T.ready,
+    );
     log('sunomi dev ready at', base);
     const index = await fetch(`${base}/`);
     if (index.status !== 200) fail(`GET / answered ${index.status}: is the app built into the binary (make web)?`);
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--autoplay-policy=no-user-gesture-required',
+      ],
     });
     const newPage = async (ctx) => {
       const page = await ctx.newPage();
       openPages.push(page);
       page.setDefaultTimeout(T.ui);
       page.on('console', (m) => m.type() === 'error' && errors.push(`${page.url()}: ${m.text()}`));
-      page.on("pageerror", (e) => errors.push(`${page.url()}: ${e.message}\n${e.stack}`));
+      page.on('pageerror', (e) => errors.push(`${page.url()}: ${e.message}\n${e.stack}`));
       return page;
     };
     const desktop = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -144,7 +217,10 @@ async function main() {
       for (const v of await audit(p)) a11y.push(`${name}: ${v}`);
       await p.screenshot({ path: join(SHOTS, `${name}.png`) });
     };
-    const suffix = Math.random().toString(36).replace(/[^a-z]/g, '').slice(0, 6);
+    const suffix = Math.random()
+      .toString(36)
+      .replace(/[^a-z]/g, '')
+      .slice(0, 6);
     const user = `e2e_${suffix}`;
     const password = 'correct horse battery';
     const title = `Test pattern ${suffix}`;
@@ -174,7 +250,8 @@ async function main() {
       if (/eyJ/.test(stored)) fail(`an access token is in localStorage: ${stored}`);
       const cookies = await desktop.cookies(`${base}/api/v1/auth/refresh`);
       const refresh = cookies.find((c) => c.name === 'sunomi_refresh');
-      if (!refresh || !refresh.httpOnly || refresh.sameSite !== 'Strict' || refresh.path !== '/api/v1/auth') fail(`refresh cookie ${JSON.stringify(refresh)}, want HttpOnly, SameSite=Strict, path /api/v1/auth`);
+      if (!refresh || !refresh.httpOnly || refresh.sameSite !== 'Strict' || refresh.path !== '/api/v1/auth')
+        fail(`refresh cookie ${JSON.stringify(refresh)}, want HttpOnly, SameSite=Strict, path /api/v1/auth`);
       // Past the first access token's lifetime, the app still acts signed in without asking anything.
       await waitFor('a silent refresh', () => refreshes.includes(200), ACCESS_TTL_S * 1000 + T.ui);
       await new Promise((r) => setTimeout(r, Math.max(0, signedInAt + ACCESS_TTL_S * 1000 + 2000 - Date.now())));
@@ -221,7 +298,8 @@ async function main() {
     page.on('request', (r) => partOf(r) && sent.set(partOf(r), (sent.get(partOf(r)) ?? 0) + 1));
     page.on('requestfinished', async (r) => partOf(r) && (await r.response())?.status() === 200 && stored.add(partOf(r)));
     const cdp = await desktop.newCDPSession(page);
-    const uplink = (bytesPerSecond) => cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
+    const uplink = (bytesPerSecond) =>
+      cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
     await uplink(4 << 20);
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
     await waitFor('a first part to be stored', () => stored.size > 0, T.upload, 50);
@@ -248,7 +326,11 @@ async function main() {
     if (sent.size < 4) fail(`the upload sent parts ${[...sent.keys()]}, want a multipart upload of at least 4 parts`);
     for (const n of storedAtPause) if (sent.get(n) !== 1) fail(`part ${n} was stored before the pause but sent ${sent.get(n)} times`);
     // Kept until the upload is completed (a failed completion can still be resumed), then dropped.
-    await waitFor('the finished upload to be forgotten', () => page.evaluate(() => !Object.keys(localStorage).some((k) => k.startsWith('sunomi.upload.'))), T.ui);
+    await waitFor(
+      'the finished upload to be forgotten',
+      () => page.evaluate(() => !Object.keys(localStorage).some((k) => k.startsWith('sunomi.upload.'))),
+      T.ui,
+    );
     log(`uploaded in ${sent.size} parts; paused at ${paused}% with parts ${storedAtPause} stored, reloaded, and the resume did not send them again`);
     step = 'transcode';
     await page.getByText('Transcoding is done (100%).').waitFor({ timeout: T.transcode });
@@ -276,7 +358,15 @@ async function main() {
     log('playing; levels', levels.join(','));
     await page.getByRole('button', { name: /^Quality/ }).click();
     await page.getByRole('menuitem', { name: `${Math.min(...levels)}p` }).click();
-    await waitFor('manual quality switch', () => page.evaluate((h) => window.__sunomiHls.currentLevel >= 0 && window.__sunomiHls.levels[window.__sunomiHls.currentLevel].height === h, Math.min(...levels)), T.ui);
+    await waitFor(
+      'manual quality switch',
+      () =>
+        page.evaluate(
+          (h) => window.__sunomiHls.currentLevel >= 0 && window.__sunomiHls.levels[window.__sunomiHls.currentLevel].height === h,
+          Math.min(...levels),
+        ),
+      T.ui,
+    );
 
     step = 'seek preview';
     await page.getByRole('slider', { name: 'Seek' }).hover();
@@ -284,7 +374,8 @@ async function main() {
     await thumb.waitFor();
     const sprite = await thumb.evaluate((el) => getComputedStyle(el).backgroundImage);
     const spriteURL = sprite.match(/^url\("?(.*?)"?\)$/)?.[1];
-    if (!spriteURL || !new URL(spriteURL).pathname.endsWith('/storyboard.jpg')) fail(`the seek preview's background is ${sprite}, want the storyboard.jpg sprite`);
+    if (!spriteURL || !new URL(spriteURL).pathname.endsWith('/storyboard.jpg'))
+      fail(`the seek preview's background is ${sprite}, want the storyboard.jpg sprite`);
     const spriteRes = await fetch(spriteURL);
     if (spriteRes.status !== 200) fail(`GET ${spriteURL} answered ${spriteRes.status}`);
     await shot(page, 'seek-preview-desktop');
@@ -334,7 +425,8 @@ async function main() {
     await page.getByRole('dialog', { name: 'Delete your comment?' }).getByRole('button', { name: 'Delete' }).click();
     await page.getByText('A comment to take back').waitFor({ state: 'detached' });
     const left = await fetch(`${base}/api/v1/videos/${videoId}/comments`).then((r) => r.json());
-    if (left.comments.map((c) => c.body).join('|') !== 'Lovely test pattern, truly!') fail(`the API lists comments ${JSON.stringify(left.comments.map((c) => c.body))}`);
+    if (left.comments.map((c) => c.body).join('|') !== 'Lovely test pattern, truly!')
+      fail(`the API lists comments ${JSON.stringify(left.comments.map((c) => c.body))}`);
     log('edited a comment (marked edited) and deleted another');
 
     step = 'resume at';
@@ -343,7 +435,9 @@ async function main() {
       const video = page.locator('video');
       await page.getByRole('button', { name: 'Play' }).click();
       await waitFor('playback past 4 s', () => video.evaluate((el) => el.currentTime > 4), T.ui, 100);
-      const saved = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith(`/videos/${videoId}/views`) && /positionSeconds/.test(r.postData() ?? ''));
+      const saved = page.waitForRequest(
+        (r) => r.method() === 'POST' && r.url().endsWith(`/videos/${videoId}/views`) && /positionSeconds/.test(r.postData() ?? ''),
+      );
       await page.getByRole('button', { name: 'Pause' }).click();
       const position = JSON.parse((await saved).postData()).positionSeconds;
       await page.goto(`${base}/history`);
@@ -361,7 +455,9 @@ async function main() {
       await page.getByRole('button', { name: 'Pause' }).click();
       log(`resumed at ${position.toFixed(1)} s after leaving; the history showed ${watched}% watched`);
     }
-    await waitFor('the view count', async () => /^[1-9]\d* views?$/.test(await page.getByTestId('views').textContent()), T.ui, 1000).catch(() => log('view count did not update live (not required)'));
+    await waitFor('the view count', async () => /^[1-9]\d* views?$/.test(await page.getByTestId('views').textContent()), T.ui, 1000).catch(() =>
+      log('view count did not update live (not required)'),
+    );
     await shot(page, 'watch-desktop');
 
     step = 'subscribe (second user)';
@@ -386,6 +482,9 @@ async function main() {
     await page.goto(`${base}/`);
     await page.getByRole('list', { name: 'Latest videos' }).getByText(title).waitFor();
     await shot(page, 'home-desktop');
+    // The header's icons sit at the right edge of a wide screen, not after the search box.
+    const account = await page.getByRole('button', { name: 'Account menu' }).boundingBox();
+    if (account.x + account.width < 1280 - 48) fail(`the account icon ends at x=${account.x + account.width}, not at the right edge of 1280`);
     await page.getByLabel('Search videos').fill(suffix);
     await page.getByLabel('Search videos').press('Enter');
     await page.waitForURL(/\/search\?q=/);
@@ -420,7 +519,11 @@ async function main() {
     {
       // The second user reports the video and the first user's comment, through the API.
       const api = async (method, path, token, body) => {
-        const r = await fetch(`${base}/api/v1${path}`, { method, headers: { 'Content-Type': 'application/json', ...(token && { Authorization: `Bearer ${token}` }) }, body: body && JSON.stringify(body) });
+        const r = await fetch(`${base}/api/v1${path}`, {
+          method,
+          headers: { 'Content-Type': 'application/json', ...(token && { Authorization: `Bearer ${token}` }) },
+          body: body && JSON.stringify(body),
+        });
         if (!r.ok) fail(`${method} ${path} answered ${r.status}: ${await r.text()}`);
         return r.json();
       };
@@ -456,8 +559,16 @@ async function main() {
       // Both decisions are in the audit log, and so are the operator's role changes.
       await page.getByRole('tab', { name: 'Audit log' }).click();
       const auditTable = page.getByRole('table', { name: 'Audit log' });
-      await auditTable.getByRole('row').filter({ hasText: `comment ${commentId} on video ${videoId}` }).filter({ hasText: 'a fair comment' }).waitFor();
-      await auditTable.getByRole('row').filter({ hasText: `@${user}_b` }).filter({ hasText: 'set-role' }).waitFor();
+      await auditTable
+        .getByRole('row')
+        .filter({ hasText: `comment ${commentId} on video ${videoId}` })
+        .filter({ hasText: 'a fair comment' })
+        .waitFor();
+      await auditTable
+        .getByRole('row')
+        .filter({ hasText: `@${user}_b` })
+        .filter({ hasText: 'set-role' })
+        .waitFor();
       await page.getByLabel('Moderator').fill(user);
       await page.getByLabel('Action').click();
       await page.getByRole('option', { name: 'Approve' }).click();
@@ -493,10 +604,14 @@ async function main() {
     const captions = page.getByRole('dialog', { name: `Captions of “${title}”` });
     await captions.getByText('This video has no captions yet.').waitFor();
     await captions.getByLabel(/^Language/).fill('de');
-    await page.getByTestId('caption-file').setInputFiles({ name: 'de.srt', mimeType: 'text/plain', buffer: Buffer.from('1\n00:00:00,000 --> 00:00:04,000\nHallo\n') });
+    await page
+      .getByTestId('caption-file')
+      .setInputFiles({ name: 'de.srt', mimeType: 'text/plain', buffer: Buffer.from('1\n00:00:00,000 --> 00:00:04,000\nHallo\n') });
     await captions.getByRole('button', { name: 'Upload captions' }).click();
     await captions.getByText('This is not a WebVTT file: its first line must be WEBVTT.').waitFor();
-    await page.getByTestId('caption-file').setInputFiles({ name: 'de.vtt', mimeType: 'text/vtt', buffer: Buffer.from('WEBVTT\n\n00:00.000 --> 00:04.000\nHallo Welt\n') });
+    await page
+      .getByTestId('caption-file')
+      .setInputFiles({ name: 'de.vtt', mimeType: 'text/vtt', buffer: Buffer.from('WEBVTT\n\n00:00.000 --> 00:04.000\nHallo Welt\n') });
     await captions.getByRole('button', { name: 'Upload captions' }).click();
     await captions.getByText('Deutsch captions uploaded.').waitFor();
     await captions.getByRole('list', { name: 'Caption tracks' }).getByText('Deutsch').waitFor();
@@ -505,7 +620,11 @@ async function main() {
     await page.goto(watchURL);
     await page.getByRole('button', { name: 'Captions' }).click();
     await page.getByRole('menuitemradio', { name: /Deutsch/ }).click();
-    await waitFor('the German track to show', () => page.evaluate(() => [...document.querySelector('video').textTracks].some((t) => t.language === 'de' && t.mode === 'showing')), T.ui);
+    await waitFor(
+      'the German track to show',
+      () => page.evaluate(() => [...document.querySelector('video').textTracks].some((t) => t.language === 'de' && t.mode === 'showing')),
+      T.ui,
+    );
     log('uploaded German captions (a non-WebVTT file refused inline); the player lists and shows them');
 
     step = 'profile';
@@ -525,6 +644,28 @@ async function main() {
     const picture = page.locator('img[src^="/avatars/"]').first();
     await waitFor('the new avatar to load', () => picture.evaluate((el) => el.complete && el.naturalWidth > 0 && el.naturalWidth === el.naturalHeight), T.ui);
     log('edited the bio and uploaded a square-cropped avatar; the channel page shows both');
+
+    step = 'api docs offline';
+    {
+      // Swagger UI comes from the binary: with every other host unreachable the page still
+      // renders the contract's operations.
+      const docsContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const elsewhere = [];
+      await docsContext.route('**/*', (route) => {
+        const url = new URL(route.request().url());
+        if (url.origin === new URL(base).origin) return route.continue();
+        elsewhere.push(url.href);
+        return route.abort('internetdisconnected');
+      });
+      const docs = await newPage(docsContext);
+      await docs.goto(`${base}/api/docs`);
+      await docs.locator('.opblock').first().waitFor();
+      const operations = await docs.locator('.opblock').count();
+      if (operations < 10) fail(`/api/docs shows ${operations} operations, want the contract's`);
+      if (elsewhere.length > 0) fail(`/api/docs asked other hosts for ${elsewhere.join(', ')}`);
+      await docsContext.close();
+      log(`API docs render ${operations} operations without other hosts`);
+    }
 
     step = 'delete';
     await page.goto(`${base}/my/videos`);

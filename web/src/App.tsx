@@ -1,7 +1,22 @@
 import { lazy, Suspense, useEffect, useState, type FormEvent } from 'react';
 import {
-  AppBar, Box, Button, CircularProgress, Container, CssBaseline, IconButton, InputBase, Menu, MenuItem, Snackbar,
-  ThemeProvider, Toolbar, Tooltip, Typography, createTheme, useMediaQuery,
+  AppBar,
+  Box,
+  Button,
+  CircularProgress,
+  Container,
+  CssBaseline,
+  IconButton,
+  InputBase,
+  Menu,
+  MenuItem,
+  Snackbar,
+  ThemeProvider,
+  Toolbar,
+  Tooltip,
+  Typography,
+  createTheme,
+  useMediaQuery,
 } from '@mui/material';
 import SearchIcon from '@mui/icons-material/Search';
 import UploadIcon from '@mui/icons-material/FileUpload';
@@ -46,8 +61,19 @@ function SearchBox() {
     if (q.trim()) navigate(`/search?q=${encodeURIComponent(q.trim())}`);
   };
   return (
-    <Box component="form" role="search" onSubmit={submit} sx={{ display: 'flex', flex: 1, maxWidth: 560, mx: { xs: 1, sm: 3 }, bgcolor: 'rgba(255,255,255,.12)', borderRadius: 5, pl: 2 }}>
-      <InputBase value={q} onChange={(e) => setQ(e.target.value)} placeholder="Search" inputProps={{ 'aria-label': 'Search videos', maxLength: 200 }} sx={{ flex: 1, color: 'inherit' }} />
+    <Box
+      component="form"
+      role="search"
+      onSubmit={submit}
+      sx={{ display: 'flex', flex: 1, maxWidth: 560, mx: { xs: 1, sm: 3 }, bgcolor: 'rgba(255,255,255,.12)', borderRadius: 5, pl: 2 }}
+    >
+      <InputBase
+        value={q}
+        onChange={(e) => setQ(e.target.value)}
+        placeholder="Search"
+        inputProps={{ 'aria-label': 'Search videos', maxLength: 200 }}
+        sx={{ flex: 1, color: 'inherit' }}
+      />
       <IconButton type="submit" aria-label="Search" color="inherit">
         <SearchIcon />
       </IconButton>
@@ -69,12 +95,19 @@ function TopBar({ notify }: { notify: (message: string) => void }) {
   return (
     <AppBar position="sticky" color="default" elevation={0} sx={{ borderBottom: 1, borderColor: 'divider' }}>
       <Toolbar sx={{ gap: 1 }}>
-        <Typography component={RouterLink} to="/" variant="h6" sx={{ color: 'inherit', textDecoration: 'none', fontWeight: 700, display: 'flex', alignItems: 'center', gap: 1 }}>
+        <Typography
+          component={RouterLink}
+          to="/"
+          variant="h6"
+          sx={{ color: 'inherit', textDecoration: 'none', fontWeight: 700, display: 'flex', alignItems: 'center', gap: 1 }}
+        >
           {/* On phones the logo alone is the link: its alt text names it. */}
           <img src="/favicon.svg" alt={phone ? 'Sunomi' : ''} width={28} height={28} />
           {!phone && 'Sunomi'}
         </Typography>
         <SearchBox />
+        {/* Takes what the search box, capped in width, leaves: the icons sit at the right edge. */}
+        <Box sx={{ ml: 'auto' }} />
         {token ? (
           <>
             <Tooltip title="Upload">
@@ -86,7 +119,11 @@ function TopBar({ notify }: { notify: (message: string) => void }) {
               <AccountCircle />
             </IconButton>
             <Menu anchorEl={anchor} open={!!anchor} onClose={() => setAnchor(null)}>
-              {user && <MenuItem disabled>{user.displayName} (@{user.username})</MenuItem>}
+              {user && (
+                <MenuItem disabled>
+                  {user.displayName} (@{user.username})
+                </MenuItem>
+              )}
               {user && <MenuItem onClick={() => go(`/channel/${user.username}`)}>My channel</MenuItem>}
               <MenuItem onClick={() => go('/my/videos')}>My videos</MenuItem>
               <MenuItem onClick={() => go('/history')}>History</MenuItem>

@@ -31,6 +31,7 @@ import (
 // envVars stand in for the flags of the same name that the command line leaves unset.
 var envVars = map[string]string{
 	"http":                   "SUNOMI_HTTP",
+	"metrics-addr":           "SUNOMI_METRICS_ADDR",
 	"database-url":           "DATABASE_URL",
 	"public-url":             "SUNOMI_PUBLIC_URL",
 	"max-upload-size":        "SUNOMI_MAX_UPLOAD_SIZE",
@@ -75,6 +76,7 @@ func bindEnv(fl *pflag.FlagSet) {
 // Flags are the api service's flags as given.
 type Flags struct {
 	http, databaseURL, publicURL string
+	metricsAddr                  string
 	logLevel                     string
 	maxUploadSize                string
 	singlePutLimit, partSize     string
@@ -104,6 +106,7 @@ type Flags struct {
 // AddFlags registers the service's flags, with httpAddr the default of --http.
 func (f *Flags) AddFlags(fl *pflag.FlagSet, httpAddr string) {
 	fl.StringVar(&f.http, "http", httpAddr, "HOST:PORT to serve on (or $SUNOMI_HTTP)")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "HOST:PORT to serve Prometheus metrics on at /metrics, apart from --http (or $SUNOMI_METRICS_ADDR; default: not served)")
 	fl.StringVar(&f.databaseURL, "database-url", "", "PostgreSQL URL, postgres://user:password@host:5432/db (or $DATABASE_URL; required)")
 	fl.StringVar(&f.publicURL, "public-url", "", "where browsers reach the service, e.g. https://sunomi.example (or $SUNOMI_PUBLIC_URL; required with file:// storage or GitHub sign-in)")
 	fl.StringVar(&f.maxUploadSize, "max-upload-size", "20GiB", "largest upload accepted, e.g. 20GiB (or $SUNOMI_MAX_UPLOAD_SIZE)")
@@ -155,8 +158,10 @@ func (f *Flags) AddDeploymentFlags(fl *pflag.FlagSet) {
 type Settings struct {
 	// Config lacks its store and farm, which are opened after the checks, and, for `sunomi
 	// dev`, its blob store and secrets.
-	Config      api.Config
-	HTTP        string
+	Config api.Config
+	HTTP   string
+	// MetricsAddr is where ServeMetrics serves the metrics; "" when they are not served.
+	MetricsAddr string
 	DatabaseURL string // "" when not given
 	Level       slog.Level
 	Log         *slog.Logger
@@ -182,9 +187,14 @@ func (f *Flags) Settings() (Settings, error) {
 	cfg := &s.Config
 	cfg.Logger = s.Log
 	cfg.WebApp = web.Handler()
+	cfg.Docs = web.SwaggerUI()
 
 	if s.HTTP = f.http; s.HTTP == "" {
 		return s, errors.New("--http must not be empty: give HOST:PORT, such as :8080")
+	}
+	// Two port-0 listeners get distinct ports.
+	if s.MetricsAddr = f.metricsAddr; s.MetricsAddr == s.HTTP && !strings.HasSuffix(s.HTTP, ":0") {
+		return s, errors.New("--metrics-addr must differ from --http: the metrics are never served on the public address")
 	}
 	s.DatabaseURL = f.databaseURL
 	if f.deployment {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/sunomi/sunomi/api"
+	"github.com/sunomi/sunomi/internal/cli"
 )
 
 // Server is the api service serving HTTP on a listener, from Start to Close.
@@ -57,6 +58,18 @@ func httpServer(h http.Handler, tlsConfig *tls.Config, t api.TimeoutsConfig, log
 		IdleTimeout: t.Idle,
 		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+}
+
+// ServeMetrics serves the service's metrics, with the Go runtime's and the process's, at
+// /metrics on s.MetricsAddr when it is set, registering them in s.Config; bound is the address
+// it listens on ("" when not served). The public listener never serves them.
+func (s *Settings) ServeMetrics() (bound string, stop func(), err error) {
+	if s.MetricsAddr == "" {
+		return "", func() {}, nil
+	}
+	reg := cli.NewRegistry()
+	s.Config.Metrics = reg
+	return cli.ServeMetrics(s.MetricsAddr, reg)
 }
 
 // Failed delivers the error that stopped serving before Close.

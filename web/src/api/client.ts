@@ -67,11 +67,7 @@ export class HttpError extends Error {
 export function unwrap<T>(r: { data?: T; error?: unknown; response: Response }): T {
   if (r.error !== undefined || !r.response.ok) {
     const e = r.error as ApiError | undefined;
-    throw new HttpError(
-      r.response.status,
-      e?.error?.message ?? `The server answered ${r.response.status} ${r.response.statusText}`.trim(),
-      e?.error?.fields,
-    );
+    throw new HttpError(r.response.status, e?.error?.message ?? `The server answered ${r.response.status} ${r.response.statusText}`.trim(), e?.error?.fields);
   }
   return r.data as T;
 }

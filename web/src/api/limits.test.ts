@@ -33,6 +33,8 @@ describe('rate-limit sentences', () => {
     })();
     expect(err).toBeInstanceOf(HttpError);
     expect(err?.message).toBe('Too many reports. Try again in 2 minutes.');
-    expect(() => unwrapLimited({ error: { error: { code: 'invalid', message: 'bad reason' } }, response: new Response('{}', { status: 400 }) })).toThrow('bad reason');
+    expect(() => unwrapLimited({ error: { error: { code: 'invalid', message: 'bad reason' } }, response: new Response('{}', { status: 400 }) })).toThrow(
+      'bad reason',
+    );
   });
 });

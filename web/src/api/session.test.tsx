@@ -43,7 +43,7 @@ describe('session', () => {
   it('refreshes once on a 401 and sends the request again', async () => {
     let refreshes = 0;
     stubFetch((req, path) => {
-      if (path === '/api/v1/auth/refresh') return refreshes++, json(session('fresh'));
+      if (path === '/api/v1/auth/refresh') return (refreshes++, json(session('fresh')));
       if (path === '/api/v1/auth/me') return bearer(req) === 'Bearer fresh' ? json(user) : json({ error: { code: 'unauthorized', message: 'expired' } }, 401);
       return json({}, 404);
     });
@@ -67,7 +67,9 @@ describe('session', () => {
   });
 
   it('exchanges the GitHub code for a session', async () => {
-    const fetchMock = stubFetch(async (req, path) => (path === '/api/v1/auth/github/exchange' && (await req.json()).code === 'one-time' ? json(session('from-github')) : json({}, 404)));
+    const fetchMock = stubFetch(async (req, path) =>
+      path === '/api/v1/auth/github/exchange' && (await req.json()).code === 'one-time' ? json(session('from-github')) : json({}, 404),
+    );
     expect(await startSession('one-time')).toBeUndefined();
     expect(getToken()).toBe('from-github');
     expect(fetchMock).toHaveBeenCalledTimes(1);
@@ -94,7 +96,14 @@ describe('a #token= link (login CSRF)', () => {
       seen.push(req);
       return path.endsWith('/auth/providers') ? json({ password: true, github: true }) : json({ videos: [], nextCursor: null });
     });
-    window.matchMedia ??= ((q: string) => ({ matches: false, media: q, addEventListener() {}, removeEventListener() {}, addListener() {}, removeListener() {} })) as never;
+    window.matchMedia ??= ((q: string) => ({
+      matches: false,
+      media: q,
+      addEventListener() {},
+      removeEventListener() {},
+      addListener() {},
+      removeListener() {},
+    })) as never;
     const { App } = await import('../App');
     render(<App />);
     expect(await screen.findByRole('link', { name: 'Sign in' })).toBeInTheDocument();

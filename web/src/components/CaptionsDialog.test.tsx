@@ -7,8 +7,16 @@ import { CaptionsDialog, vttProblem } from './CaptionsDialog';
 
 const now = new Date().toISOString();
 const video: Video = {
-  id: 'vidCAPTION1', title: 'Talk', description: '', tags: [], visibility: 'public', status: 'ready',
-  owner: { username: 'ann', displayName: 'Ann' }, stats: { views: 0, likes: 0, dislikes: 0, comments: 0 }, createdAt: now, updatedAt: now,
+  id: 'vidCAPTION1',
+  title: 'Talk',
+  description: '',
+  tags: [],
+  visibility: 'public',
+  status: 'ready',
+  owner: { username: 'ann', displayName: 'Ann' },
+  stats: { views: 0, likes: 0, dislikes: 0, comments: 0 },
+  createdAt: now,
+  updatedAt: now,
 };
 const english = { language: 'en', label: 'English', source: 'upload', url: '/media/vidCAPTION1/subs/en/captions.vtt' };
 const vtt = 'WEBVTT\n\n00:00.000 --> 00:02.000\nHello\n';
@@ -87,12 +95,26 @@ describe('CaptionsDialog', () => {
     expect(sent).toEqual([]);
   });
 
-  it('shows the server\'s validation errors inline: the file\'s in an alert, the language\'s on its field', async () => {
+  it("shows the server's validation errors inline: the file's in an alert, the language's on its field", async () => {
     serve({
       put: (lang) =>
         lang === 'xx-!!'
-          ? json({ error: { code: 'invalid_request', message: 'some fields are invalid', fields: { language: 'must be a BCP 47 language tag such as en or pt-BR' } } }, 400)
-          : json({ error: { code: 'invalid_request', message: 'the caption file is not valid WebVTT: line 3: bad timing', fields: { body: 'line 3: bad timing' } } }, 400),
+          ? json(
+              {
+                error: {
+                  code: 'invalid_request',
+                  message: 'some fields are invalid',
+                  fields: { language: 'must be a BCP 47 language tag such as en or pt-BR' },
+                },
+              },
+              400,
+            )
+          : json(
+              {
+                error: { code: 'invalid_request', message: 'the caption file is not valid WebVTT: line 3: bad timing', fields: { body: 'line 3: bad timing' } },
+              },
+              400,
+            ),
     });
     await screen.findByRole('list', { name: 'Caption tracks' });
     await userEvent.type(screen.getByLabelText(/Language/), 'de');

@@ -1,7 +1,24 @@
 import { useRef, useState, type FormEvent } from 'react';
 import {
-  Alert, Box, Button, Chip, CircularProgress, Dialog, DialogActions, DialogContent, DialogTitle, Divider, IconButton, LinearProgress, List, ListItem,
-  ListItemText, Stack, TextField, Tooltip, Typography,
+  Alert,
+  Box,
+  Button,
+  Chip,
+  CircularProgress,
+  Dialog,
+  DialogActions,
+  DialogContent,
+  DialogTitle,
+  Divider,
+  IconButton,
+  LinearProgress,
+  List,
+  ListItem,
+  ListItemText,
+  Stack,
+  TextField,
+  Tooltip,
+  Typography,
 } from '@mui/material';
 import DeleteIcon from '@mui/icons-material/Delete';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -123,7 +140,9 @@ function AutoCaptions({ video, available }: { video: Video; available: boolean }
   const changed = useCaptionChange(video.id);
   const transcribe = useMutation({
     mutationFn: async () =>
-      unwrapLimited(await api.POST('/videos/{videoId}/captions/auto', { params: { path: { videoId: video.id } }, body: { language: language.trim() || undefined } })),
+      unwrapLimited(
+        await api.POST('/videos/{videoId}/captions/auto', { params: { path: { videoId: video.id } }, body: { language: language.trim() || undefined } }),
+      ),
     onSuccess: changed,
   });
   return (
@@ -188,7 +207,8 @@ export function CaptionsDialog({ video, onClose }: { video: Video; onClose: () =
     queryFn: async () => unwrap(await api.GET('/videos/{videoId}/captions', { params: { path: { videoId: video.id } } })),
   });
   const del = useMutation({
-    mutationFn: async (language: string) => unwrap(await api.DELETE('/videos/{videoId}/captions/{language}', { params: { path: { videoId: video.id, language } } })),
+    mutationFn: async (language: string) =>
+      unwrap(await api.DELETE('/videos/{videoId}/captions/{language}', { params: { path: { videoId: video.id, language } } })),
     onSuccess: changed,
   });
   const tracks = list.data?.captions ?? [];

@@ -26,7 +26,9 @@ describe('ChangePasswordDialog', () => {
   });
 
   it('shows why the server refused', async () => {
-    stubFetch(() => json({ error: { code: 'invalid_request', message: 'some fields are invalid', fields: { current: "is not the account's password" } } }, 400));
+    stubFetch(() =>
+      json({ error: { code: 'invalid_request', message: 'some fields are invalid', fields: { current: "is not the account's password" } } }, 400),
+    );
     const onDone = vi.fn();
     renderPage(<ChangePasswordDialog open onClose={() => {}} onDone={onDone} />);
     await userEvent.type(screen.getByLabelText(/Current password/), 'wrong guess here');

@@ -27,7 +27,16 @@ export function ChangePasswordDialog({ open, onClose, onDone }: { open: boolean;
       <form onSubmit={submit} noValidate>
         <DialogTitle id="change-password-title">Change password</DialogTitle>
         <DialogContent>
-          <TextField label="Current password" type="password" value={current} onChange={(e) => setCurrent(e.target.value)} fullWidth margin="normal" autoComplete="current-password" required />
+          <TextField
+            label="Current password"
+            type="password"
+            value={current}
+            onChange={(e) => setCurrent(e.target.value)}
+            fullWidth
+            margin="normal"
+            autoComplete="current-password"
+            required
+          />
           <TextField
             label="New password"
             type="password"

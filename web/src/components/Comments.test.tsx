@@ -16,7 +16,8 @@ describe('CommentList', () => {
   it('shows comments and loads replies on demand', async () => {
     stubFetch((req) => {
       const u = new URL(req.url);
-      if (u.searchParams.get('parentId') === 'c1') return json({ comments: [{ ...base, id: 'r1', parentId: 'c1', author: { username: 'bob', displayName: 'Bob' }, body: 'A reply', replyCount: 0 }] });
+      if (u.searchParams.get('parentId') === 'c1')
+        return json({ comments: [{ ...base, id: 'r1', parentId: 'c1', author: { username: 'bob', displayName: 'Bob' }, body: 'A reply', replyCount: 0 }] });
       return json({ comments: [{ ...base, id: 'c1', author, body: 'First!', replyCount: 1, edited: true }] });
     });
     renderList(false);
@@ -81,7 +82,7 @@ describe('CommentList', () => {
     expect(screen.queryByRole('button', { name: /^Report/ })).toBeNull();
   });
 
-  it('deletes the author\'s comment after asking', async () => {
+  it("deletes the author's comment after asking", async () => {
     let comments = [{ ...base, id: 'c1', author, body: 'Oops', replyCount: 0 }];
     const deleted: string[] = [];
     stubFetch((req, path) => {
@@ -101,12 +102,18 @@ describe('CommentList', () => {
   });
 
   it('lets moderators and the video owner remove any comment, and no one else', async () => {
-    stubFetch((req) => (new URL(req.url).pathname === '/api/v1/me/reports' ? json({ reports: [] }) : json({ comments: [{ ...base, id: 'c1', author, body: 'Spam', replyCount: 0 }] })));
+    stubFetch((req) =>
+      new URL(req.url).pathname === '/api/v1/me/reports'
+        ? json({ reports: [] })
+        : json({ comments: [{ ...base, id: 'c1', author, body: 'Spam', replyCount: 0 }] }),
+    );
     const { unmount } = renderPage(<CommentList videoId="abcdefghijk" signedIn viewer={{ username: 'mo', moderator: true }} />, '/', { auth: false });
     expect(await screen.findByRole('button', { name: 'Remove the comment by Ann' })).toBeInTheDocument();
     expect(screen.queryByRole('button', { name: 'Edit your comment' })).toBeNull();
     unmount();
-    const owner = renderPage(<CommentList videoId="abcdefghijk" signedIn viewer={{ username: 'olga', moderator: false }} videoOwner="olga" />, '/', { auth: false });
+    const owner = renderPage(<CommentList videoId="abcdefghijk" signedIn viewer={{ username: 'olga', moderator: false }} videoOwner="olga" />, '/', {
+      auth: false,
+    });
     expect(await screen.findByRole('button', { name: 'Remove the comment by Ann' })).toBeInTheDocument();
     owner.unmount();
     renderPage(<CommentList videoId="abcdefghijk" signedIn viewer={{ username: 'bob', moderator: false }} videoOwner="olga" />, '/', { auth: false });
@@ -144,10 +151,13 @@ describe('CommentList', () => {
     stubFetch((_req, path) => {
       if (path === '/api/v1/me/reports') return json({ reports: [] });
       if (path === '/api/v1/reports')
-        return new Response(JSON.stringify({ error: { code: 'rate_limited', message: 'you may make at most 10 reports an hour; try again in 1800 seconds' } }), {
-          status: 429,
-          headers: { 'Content-Type': 'application/json', 'Retry-After': '1800' },
-        });
+        return new Response(
+          JSON.stringify({ error: { code: 'rate_limited', message: 'you may make at most 10 reports an hour; try again in 1800 seconds' } }),
+          {
+            status: 429,
+            headers: { 'Content-Type': 'application/json', 'Retry-After': '1800' },
+          },
+        );
       return json({ comments: [{ ...base, id: 'c1', author, body: 'Meh', replyCount: 0 }] });
     });
     renderPage(<CommentList videoId="abcdefghijk" signedIn viewer={{ username: 'bob', moderator: false }} />, '/', { auth: false });

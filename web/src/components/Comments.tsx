@@ -102,7 +102,16 @@ function EditForm({ comment, onDone }: { comment: Comment; onDone: () => void })
   };
   return (
     <Box component="form" onSubmit={submit} sx={{ my: 1 }}>
-      <TextField label="Edit your comment" value={body} onChange={(e) => setBody(e.target.value)} fullWidth multiline size="small" autoFocus slotProps={{ htmlInput: { maxLength: 5000 } }} />
+      <TextField
+        label="Edit your comment"
+        value={body}
+        onChange={(e) => setBody(e.target.value)}
+        fullWidth
+        multiline
+        size="small"
+        autoFocus
+        slotProps={{ htmlInput: { maxLength: 5000 } }}
+      />
       {save.isError && (
         <Alert severity="error" sx={{ mt: 1 }}>
           {errorMessage(save.error)}
@@ -188,11 +197,18 @@ function CommentItem({ comment, ctx }: { comment: Comment; ctx: ItemContext }) {
             </Button>
           )}
           {mayDelete && (
-            <Button size="small" color="error" onClick={() => setDeleting(true)} aria-label={mine ? 'Delete your comment' : `Remove the comment by ${comment.author.displayName}`}>
+            <Button
+              size="small"
+              color="error"
+              onClick={() => setDeleting(true)}
+              aria-label={mine ? 'Delete your comment' : `Remove the comment by ${comment.author.displayName}`}
+            >
               {mine ? 'Delete' : 'Remove'}
             </Button>
           )}
-          {signedIn && !mine && <ReportButton videoId={videoId} targetType="comment" targetId={comment.id} what={`the comment by ${comment.author.displayName}`} />}
+          {signedIn && !mine && (
+            <ReportButton videoId={videoId} targetType="comment" targetId={comment.id} what={`the comment by ${comment.author.displayName}`} />
+          )}
         </Stack>
         {deleting && <DeleteCommentDialog comment={comment} mine={mine} onClose={() => setDeleting(false)} />}
         {replying && (
@@ -208,7 +224,11 @@ function CommentItem({ comment, ctx }: { comment: Comment; ctx: ItemContext }) {
         )}
         {showReplies && (
           <Box component="ul" sx={{ p: 0, mt: 1 }}>
-            {replies.data?.pages.flatMap((p) => p.comments).map((r) => <CommentItem key={r.id} comment={r} ctx={ctx} />)}
+            {replies.data?.pages
+              .flatMap((p) => p.comments)
+              .map((r) => (
+                <CommentItem key={r.id} comment={r} ctx={ctx} />
+              ))}
             {replies.isLoading && <CircularProgress size={20} aria-label="Loading replies" />}
             {replies.hasNextPage && (
               <Button size="small" onClick={() => replies.fetchNextPage()}>

@@ -167,7 +167,13 @@ export function PlayerControls({ media, container, duration, cues, captions = []
             </IconButton>
             <Menu anchorEl={captionMenu} open={!!captionMenu} onClose={() => setCaptionMenu(null)}>
               {[{ language: '', label: 'Off' }, ...captions].map((c) => (
-                <MenuItem key={c.language} role="menuitemradio" aria-checked={caption === c.language} selected={caption === c.language} onClick={() => chooseCaption(c.language)}>
+                <MenuItem
+                  key={c.language}
+                  role="menuitemradio"
+                  aria-checked={caption === c.language}
+                  selected={caption === c.language}
+                  onClick={() => chooseCaption(c.language)}
+                >
                   <ListItemIcon>{caption === c.language && <CheckIcon fontSize="small" />}</ListItemIcon>
                   <ListItemText>{c.label}</ListItemText>
                 </MenuItem>

@@ -27,7 +27,8 @@ export function QualityMenu({ levels, selected, playing, onSelect }: QualityMenu
   const [anchor, setAnchor] = useState<HTMLElement | null>(null);
   const sorted = [...levels].sort((a, b) => b.height - a.height || b.bitrate - a.bitrate);
   const playingLevel = levels.find((l) => l.index === playing);
-  const current = selected === -1 ? `Auto${playingLevel ? ` (${levelLabel(playingLevel)})` : ''}` : levelLabel(levels.find((l) => l.index === selected) ?? { height: 0 });
+  const current =
+    selected === -1 ? `Auto${playingLevel ? ` (${levelLabel(playingLevel)})` : ''}` : levelLabel(levels.find((l) => l.index === selected) ?? { height: 0 });
   const choose = (i: number) => {
     onSelect(i);
     setAnchor(null);

@@ -1,7 +1,19 @@
 import { useState } from 'react';
 import {
-  Alert, Button, Dialog, DialogActions, DialogContent, DialogContentText, DialogTitle, FormControl, FormControlLabel, FormLabel,
-  Radio, RadioGroup, TextField, Tooltip,
+  Alert,
+  Button,
+  Dialog,
+  DialogActions,
+  DialogContent,
+  DialogContentText,
+  DialogTitle,
+  FormControl,
+  FormControlLabel,
+  FormLabel,
+  Radio,
+  RadioGroup,
+  TextField,
+  Tooltip,
 } from '@mui/material';
 import FlagIcon from '@mui/icons-material/OutlinedFlag';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';

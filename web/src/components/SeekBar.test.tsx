@@ -9,7 +9,11 @@ import { SeekBar } from './SeekBar';
 // Ten 1-second thumbnails of 160×90 in a sprite of 5 columns.
 const VTT =
   'WEBVTT\n' +
-  Array.from({ length: 10 }, (_, i) => `\n00:00:0${i}.000 --> 00:00:${String(i + 1).padStart(2, '0')}.000\nstoryboard.jpg?token=tk#xywh=${(i % 5) * 160},${Math.floor(i / 5) * 90},160,90\n`).join('');
+  Array.from(
+    { length: 10 },
+    (_, i) =>
+      `\n00:00:0${i}.000 --> 00:00:${String(i + 1).padStart(2, '0')}.000\nstoryboard.jpg?token=tk#xywh=${(i % 5) * 160},${Math.floor(i / 5) * 90},160,90\n`,
+  ).join('');
 const cues = parseStoryboard(VTT, 'http://localhost:3000/media/v1/hls/storyboard.vtt?token=tk');
 
 // jsdom lays nothing out: the bar is 200 px wide, from x = 100.
@@ -86,7 +90,11 @@ describe('Player', () => {
       title: 'Clip',
       durationSeconds: 10,
       captions: [],
-      playback: { masterUrl: '/media/v1/hls/master.m3u8?token=tk', posterUrl: '/media/v1/hls/poster.jpg?token=tk', storyboardUrl: '/media/v1/hls/storyboard.vtt?token=tk' },
+      playback: {
+        masterUrl: '/media/v1/hls/master.m3u8?token=tk',
+        posterUrl: '/media/v1/hls/poster.jpg?token=tk',
+        storyboardUrl: '/media/v1/hls/storyboard.vtt?token=tk',
+      },
     } as unknown as Video;
     render(
       <MemoryRouter>

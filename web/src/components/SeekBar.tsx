@@ -126,10 +126,19 @@ export function SeekBar({ current, duration, onSeek, cues }: SeekBarProps) {
               <Box
                 data-testid="seek-preview-thumb"
                 style={spritePixels(cue)}
-                sx={{ border: 2, borderColor: 'common.white', borderRadius: 1, bgcolor: 'grey.900', boxShadow: 3, ...(cue.w ? {} : { width: 160, aspectRatio: '16 / 9' }) }}
+                sx={{
+                  border: 2,
+                  borderColor: 'common.white',
+                  borderRadius: 1,
+                  bgcolor: 'grey.900',
+                  boxShadow: 3,
+                  ...(cue.w ? {} : { width: 160, aspectRatio: '16 / 9' }),
+                }}
               />
             )}
-            <Box sx={{ mt: 0.5, px: 0.75, borderRadius: 0.5, bgcolor: 'rgba(0,0,0,.8)', color: 'common.white', fontSize: 12, fontVariantNumeric: 'tabular-nums' }}>
+            <Box
+              sx={{ mt: 0.5, px: 0.75, borderRadius: 0.5, bgcolor: 'rgba(0,0,0,.8)', color: 'common.white', fontSize: 12, fontVariantNumeric: 'tabular-nums' }}
+            >
               {clock(shown.time)}
             </Box>
           </Box>

@@ -6,8 +6,22 @@ import { SessionsDialog } from './Sessions';
 
 signedInDuringEachTest();
 
-const here = { id: '1', createdAt: '2026-12-01T10:00:00Z', lastUsedAt: '2026-12-07T10:00:00Z', device: 'Firefox on Linux', network: '203.0.113.0/24', current: true };
-const phone = { id: '2', createdAt: '2026-11-20T10:00:00Z', lastUsedAt: '2026-12-06T09:00:00Z', device: 'Safari on iOS', network: '198.51.100.0/24', current: false };
+const here = {
+  id: '1',
+  createdAt: '2026-12-01T10:00:00Z',
+  lastUsedAt: '2026-12-07T10:00:00Z',
+  device: 'Firefox on Linux',
+  network: '203.0.113.0/24',
+  current: true,
+};
+const phone = {
+  id: '2',
+  createdAt: '2026-11-20T10:00:00Z',
+  lastUsedAt: '2026-12-06T09:00:00Z',
+  device: 'Safari on iOS',
+  network: '198.51.100.0/24',
+  current: false,
+};
 
 describe('SessionsDialog', () => {
   it('labels this device and signs another one out', async () => {

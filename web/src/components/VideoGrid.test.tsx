@@ -7,7 +7,12 @@ import { FRAME_MS, REST_MS } from './HoverPreview';
 import { VideoCard } from './VideoGrid';
 
 // Twelve 1-second thumbnails of 160×90 in one row.
-const VTT = 'WEBVTT\n' + Array.from({ length: 12 }, (_, i) => `\n00:${String(i).padStart(2, '0')}.000 --> 00:${String(i + 1).padStart(2, '0')}.000\nstoryboard.jpg?token=tk#xywh=${i * 160},0,160,90\n`).join('');
+const VTT =
+  'WEBVTT\n' +
+  Array.from(
+    { length: 12 },
+    (_, i) => `\n00:${String(i).padStart(2, '0')}.000 --> 00:${String(i + 1).padStart(2, '0')}.000\nstoryboard.jpg?token=tk#xywh=${i * 160},0,160,90\n`,
+  ).join('');
 
 const video = {
   id: 'v1',

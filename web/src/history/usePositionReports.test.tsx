@@ -27,7 +27,8 @@ interface Sent {
 function recordReports(): Sent[] {
   const sent: Sent[] = [];
   stubFetch(async (req, path) => {
-    if (path === '/api/v1/videos/abcdefghijk/views') sent.push({ position: (await req.json()).positionSeconds, keepalive: req.keepalive, auth: req.headers.get('Authorization') });
+    if (path === '/api/v1/videos/abcdefghijk/views')
+      sent.push({ position: (await req.json()).positionSeconds, keepalive: req.keepalive, auth: req.headers.get('Authorization') });
     return json({ counted: false, views: 1 });
   });
   return sent;

@@ -37,9 +37,7 @@ export function cropToSquare(img: HTMLImageElement, crop: Crop): Promise<Blob> {
   const side = avatarSide(squareCrop(img.naturalWidth, img.naturalHeight, crop).size);
   canvas.width = canvas.height = side;
   drawCrop(canvas, img, crop);
-  return new Promise((resolve, reject) =>
-    canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('this browser could not draw the picture'))), 'image/png'),
-  );
+  return new Promise((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('this browser could not draw the picture'))), 'image/png'));
 }
 
 /** loadImage decodes a picture file the viewer chose; it rejects what the browser cannot read as an image. */

@@ -84,7 +84,12 @@ describe('storyboard helpers', () => {
 
   it('styles a sprite region', () => {
     const [, second, third] = parseStoryboard(VTT, 'https://s.test/sb.vtt');
-    expect(spritePixels(second)).toMatchObject({ width: 160, height: 90, backgroundPosition: '-160px 0px', backgroundImage: 'url("https://s.test/storyboard.jpg?token=abc")' });
+    expect(spritePixels(second)).toMatchObject({
+      width: 160,
+      height: 90,
+      backgroundPosition: '-160px 0px',
+      backgroundImage: 'url("https://s.test/storyboard.jpg?token=abc")',
+    });
     expect(spriteFill(third)).toMatchObject({ backgroundSize: '200% 200%', backgroundPosition: '0% 100%' });
   });
 });

@@ -9,10 +9,18 @@ const now = new Date().toISOString();
 afterEach(() => vi.unstubAllGlobals());
 
 describe('Channel', () => {
-  it('shows the channel\'s picture and bio', async () => {
+  it("shows the channel's picture and bio", async () => {
     stubFetch((_req, path) => {
       if (path === '/api/v1/users/ann')
-        return json({ username: 'ann', displayName: 'Ann', avatarUrl: '/avatars/1/a.png', bio: 'I film trees.\nAnd clouds.', subscriberCount: 2, videoCount: 0, createdAt: now });
+        return json({
+          username: 'ann',
+          displayName: 'Ann',
+          avatarUrl: '/avatars/1/a.png',
+          bio: 'I film trees.\nAnd clouds.',
+          subscriberCount: 2,
+          videoCount: 0,
+          createdAt: now,
+        });
       return json({ videos: [] });
     });
     renderPage(
@@ -28,7 +36,9 @@ describe('Channel', () => {
 
   it('shows no bio when there is none', async () => {
     stubFetch((_req, path) =>
-      path === '/api/v1/users/bob' ? json({ username: 'bob', displayName: 'Bob', bio: '', subscriberCount: 0, videoCount: 0, createdAt: now }) : json({ videos: [] }),
+      path === '/api/v1/users/bob'
+        ? json({ username: 'bob', displayName: 'Bob', bio: '', subscriberCount: 0, videoCount: 0, createdAt: now })
+        : json({ videos: [] }),
     );
     renderPage(
       <Routes>

@@ -8,9 +8,17 @@ import History, { watchedPercent } from './History';
 const now = new Date().toISOString();
 const me = { id: 'u1', username: 'ann', displayName: 'Ann', role: 'user', createdAt: now };
 const video = (id: string, title: string, durationSeconds?: number): Video => ({
-  id, title, description: '', tags: [], visibility: 'public', status: 'ready', durationSeconds,
-  owner: { username: 'olga', displayName: 'Olga' }, stats: { views: 3, likes: 1, dislikes: 0, comments: 0 },
-  createdAt: now, updatedAt: now,
+  id,
+  title,
+  description: '',
+  tags: [],
+  visibility: 'public',
+  status: 'ready',
+  durationSeconds,
+  owner: { username: 'olga', displayName: 'Olga' },
+  stats: { views: 3, likes: 1, dislikes: 0, comments: 0 },
+  createdAt: now,
+  updatedAt: now,
 });
 
 signedInDuringEachTest();

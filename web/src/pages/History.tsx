@@ -61,7 +61,12 @@ export default function History() {
         {items.map(({ video: v, positionSeconds, watchedAt }) => {
           const pct = watchedPercent(positionSeconds, v.durationSeconds);
           return (
-            <Paper component="li" key={v.id} variant="outlined" sx={{ p: 1.5, display: 'flex', gap: 2, alignItems: 'center', flexWrap: { xs: 'wrap', sm: 'nowrap' } }}>
+            <Paper
+              component="li"
+              key={v.id}
+              variant="outlined"
+              sx={{ p: 1.5, display: 'flex', gap: 2, alignItems: 'center', flexWrap: { xs: 'wrap', sm: 'nowrap' } }}
+            >
               <Box sx={{ width: 160, flexShrink: 0 }}>
                 <Box sx={{ aspectRatio: '16 / 9', bgcolor: 'grey.900', borderRadius: 1, overflow: 'hidden' }}>
                   {v.playback?.posterUrl && <img src={v.playback.posterUrl} alt="" style={{ width: '100%', height: '100%', objectFit: 'cover' }} />}

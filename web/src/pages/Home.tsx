@@ -33,7 +33,21 @@ export default function Home() {
             <Typography color="text.secondary">New videos of the channels you subscribe to will show here.</Typography>
           )}
           {feed.isError && <Typography color="error">{errorMessage(feed.error)}</Typography>}
-          <Box component="ul" aria-label="Subscriptions" sx={{ listStyle: 'none', p: 0, m: 0, display: 'grid', gridAutoFlow: 'column', gridAutoColumns: { xs: '75%', sm: '40%', md: '23%' }, gap: 2, overflowX: 'auto', pb: 1 }}>
+          <Box
+            component="ul"
+            aria-label="Subscriptions"
+            sx={{
+              listStyle: 'none',
+              p: 0,
+              m: 0,
+              display: 'grid',
+              gridAutoFlow: 'column',
+              gridAutoColumns: { xs: '75%', sm: '40%', md: '23%' },
+              gap: 2,
+              overflowX: 'auto',
+              pb: 1,
+            }}
+          >
             {feed.data?.videos.map((v) => (
               <li key={v.id}>
                 <VideoCard video={v} />

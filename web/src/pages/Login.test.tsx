@@ -4,9 +4,7 @@ import { json, renderPage, stubFetch } from '../test/harness';
 import Login from './Login';
 
 function renderLogin(providers: { password: boolean; github: boolean } | null) {
-  stubFetch((_req, path) =>
-    path.endsWith('/auth/providers') && providers ? json(providers) : json({ error: { code: 'internal', message: 'down' } }, 500),
-  );
+  stubFetch((_req, path) => (path.endsWith('/auth/providers') && providers ? json(providers) : json({ error: { code: 'internal', message: 'down' } }, 500)));
   renderPage(<Login />, '/login?returnTo=/upload');
 }
 

@@ -9,9 +9,17 @@ import MyVideos from './MyVideos';
 const now = new Date().toISOString();
 const me = { id: 'u1', username: 'ann', displayName: 'Ann', role: 'user', createdAt: now };
 const video = (id: string, title: string, extra: Partial<Video> = {}): Video => ({
-  id, title, description: 'about it', tags: [], visibility: 'public', status: 'ready',
-  owner: { username: 'ann', displayName: 'Ann' }, stats: { views: 3, likes: 1, dislikes: 0, comments: 0 },
-  createdAt: now, updatedAt: now, ...extra,
+  id,
+  title,
+  description: 'about it',
+  tags: [],
+  visibility: 'public',
+  status: 'ready',
+  owner: { username: 'ann', displayName: 'Ann' },
+  stats: { views: 3, likes: 1, dislikes: 0, comments: 0 },
+  createdAt: now,
+  updatedAt: now,
+  ...extra,
 });
 
 interface Call {
@@ -94,8 +102,11 @@ describe('My videos', () => {
     expect(calls.filter((c) => c.method === 'DELETE').map((c) => c.path)).toEqual(['/api/v1/videos/vidDELETE01']);
   });
 
-  it('shows how far an unfinished upload got, and discards it with the browser\'s record of it', async () => {
-    saveUpload({ name: 'big.mp4', size: 20 << 20, lastModified: 1 }, { videoId: 'vidUPLOAD01', username: 'ann', title: 'Half up', size: 20 << 20, partSize: 5 << 20, parts: [1, 2] });
+  it("shows how far an unfinished upload got, and discards it with the browser's record of it", async () => {
+    saveUpload(
+      { name: 'big.mp4', size: 20 << 20, lastModified: 1 },
+      { videoId: 'vidUPLOAD01', username: 'ann', title: 'Half up', size: 20 << 20, partSize: 5 << 20, parts: [1, 2] },
+    );
     const calls = renderMine([video('vidUPLOAD01', 'Half up', { status: 'uploading' })]);
     expect(await screen.findByText(/Upload unfinished: 10\.0 MiB of 20\.0 MiB stored/)).toBeInTheDocument();
     expect(screen.getByRole('link', { name: 'Resume the upload of Half up' })).toHaveAttribute('href', '/upload');

@@ -1,7 +1,24 @@
 import { useState } from 'react';
 import {
-  Alert, Box, Button, Chip, CircularProgress, Dialog, DialogActions, DialogContent, DialogTitle, FormControl, IconButton,
-  InputLabel, MenuItem, Paper, Select, Stack, TextField, Tooltip, Typography,
+  Alert,
+  Box,
+  Button,
+  Chip,
+  CircularProgress,
+  Dialog,
+  DialogActions,
+  DialogContent,
+  DialogTitle,
+  FormControl,
+  IconButton,
+  InputLabel,
+  MenuItem,
+  Paper,
+  Select,
+  Stack,
+  TextField,
+  Tooltip,
+  Typography,
 } from '@mui/material';
 import EditIcon from '@mui/icons-material/Edit';
 import DeleteIcon from '@mui/icons-material/Delete';
@@ -30,8 +47,7 @@ function EditDialog({ video, onClose }: { video: Video; onClose: () => void }) {
   const [visibility, setVisibility] = useState<Visibility>(video.visibility);
   const qc = useQueryClient();
   const save = useMutation({
-    mutationFn: async () =>
-      unwrap(await api.PATCH('/videos/{videoId}', { params: { path: { videoId: video.id } }, body: { title, description, visibility } })),
+    mutationFn: async () => unwrap(await api.PATCH('/videos/{videoId}', { params: { path: { videoId: video.id } }, body: { title, description, visibility } })),
     onSuccess: () => {
       qc.invalidateQueries({ queryKey: ['my-videos'] });
       qc.invalidateQueries({ queryKey: ['video', video.id] });
@@ -42,7 +58,15 @@ function EditDialog({ video, onClose }: { video: Video; onClose: () => void }) {
     <Dialog open onClose={onClose} fullWidth maxWidth="sm" aria-labelledby="edit-title">
       <DialogTitle id="edit-title">Edit video</DialogTitle>
       <DialogContent>
-        <TextField label="Title" value={title} onChange={(e) => setTitle(e.target.value)} fullWidth margin="normal" required slotProps={{ htmlInput: { maxLength: 100 } }} />
+        <TextField
+          label="Title"
+          value={title}
+          onChange={(e) => setTitle(e.target.value)}
+          fullWidth
+          margin="normal"
+          required
+          slotProps={{ htmlInput: { maxLength: 100 } }}
+        />
         <TextField label="Description" value={description} onChange={(e) => setDescription(e.target.value)} fullWidth margin="normal" multiline minRows={3} />
         <FormControl fullWidth margin="normal">
           <InputLabel id="edit-visibility">Visibility</InputLabel>
@@ -79,7 +103,9 @@ function DeleteDialog({ video, onClose }: { video: Video; onClose: () => void })
       }}
       onClose={onClose}
     >
-      {unfinished ? 'The parts uploaded so far are deleted; to publish the video, upload it again.' : 'The video, its comments and its files are deleted for good.'}
+      {unfinished
+        ? 'The parts uploaded so far are deleted; to publish the video, upload it again.'
+        : 'The video, its comments and its files are deleted for good.'}
     </ConfirmDialog>
   );
 }
@@ -139,7 +165,12 @@ export default function MyVideos() {
       {pages.isSuccess && videos.length === 0 && <Typography color="text.secondary">You have not uploaded anything yet.</Typography>}
       <Stack component="ul" spacing={1.5} sx={{ listStyle: 'none', p: 0 }} aria-label="My videos">
         {videos.map((v) => (
-          <Paper component="li" key={v.id} variant="outlined" sx={{ p: 1.5, display: 'flex', gap: 2, alignItems: 'center', flexWrap: { xs: 'wrap', sm: 'nowrap' } }}>
+          <Paper
+            component="li"
+            key={v.id}
+            variant="outlined"
+            sx={{ p: 1.5, display: 'flex', gap: 2, alignItems: 'center', flexWrap: { xs: 'wrap', sm: 'nowrap' } }}
+          >
             <Box sx={{ width: 160, flexShrink: 0, aspectRatio: '16 / 9', bgcolor: 'grey.900', borderRadius: 1, overflow: 'hidden' }}>
               {v.playback?.posterUrl && <img src={v.playback.posterUrl} alt="" style={{ width: '100%', height: '100%', objectFit: 'cover' }} />}
             </Box>

@@ -14,7 +14,11 @@ const farm: FarmStatus = {
     { id: 'a2', state: 'dead', slots: 2, busy: 0, cores: 4, encoders: [], version: 'v1.1.0', lastSeen: now },
   ],
   jobs: {
-    queued: 1, running: 1, done: 7, failed: 1, canceled: 0,
+    queued: 1,
+    running: 1,
+    done: 7,
+    failed: 1,
+    canceled: 0,
     recent: [
       { id: 'job-enc', videoId: 'vid12345678', state: 'encoding', chunksDone: 3, chunksTotal: 4, progress: 0.75, created: now, updated: now },
       { id: 'job-bad', state: 'failed', chunksDone: 0, chunksTotal: 0, progress: 0, created: now, updated: now, error: 'the source has no video stream' },
@@ -59,7 +63,14 @@ describe('Ops', () => {
   });
 
   it('says so when the farm has no agents and no jobs', async () => {
-    renderOps(() => json({ ...farm, agents: [], jobs: { queued: 0, running: 0, done: 0, failed: 0, canceled: 0, recent: [] }, throughput: { jobsDoneLastHour: 0, slotsBusy: 0, slotsTotal: 0 } }));
+    renderOps(() =>
+      json({
+        ...farm,
+        agents: [],
+        jobs: { queued: 0, running: 0, done: 0, failed: 0, canceled: 0, recent: [] },
+        throughput: { jobsDoneLastHour: 0, slotsBusy: 0, slotsTotal: 0 },
+      }),
+    );
     expect(await screen.findByText(/No agent has joined the farm/)).toBeInTheDocument();
     expect(screen.getByText(/No jobs yet/)).toBeInTheDocument();
     expect(screen.queryByRole('table')).not.toBeInTheDocument();

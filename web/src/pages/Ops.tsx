@@ -1,7 +1,19 @@
 import type { ReactNode } from 'react';
 import {
-  Alert, Box, Chip, CircularProgress, LinearProgress, Paper, Stack, Table, TableBody, TableCell, TableContainer, TableHead,
-  TableRow, Typography,
+  Alert,
+  Box,
+  Chip,
+  CircularProgress,
+  LinearProgress,
+  Paper,
+  Stack,
+  Table,
+  TableBody,
+  TableCell,
+  TableContainer,
+  TableHead,
+  TableRow,
+  Typography,
 } from '@mui/material';
 import { useQuery } from '@tanstack/react-query';
 import { Link as RouterLink } from 'react-router-dom';
@@ -68,10 +80,23 @@ function Cluster({ cluster }: { cluster: FarmStatus['cluster'] }) {
       <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }}>
         {cluster.leader ? `Leader ${cluster.leader}` : 'No leader (election under way)'} · term {cluster.term} · commit index {cluster.commitIndex}
       </Typography>
-      <Stack direction="row" spacing={1} useFlexGap sx={{ flexWrap: 'wrap' }} component="ul" aria-label="Coordinator nodes" style={{ listStyle: 'none', padding: 0, margin: 0 }}>
+      <Stack
+        direction="row"
+        spacing={1}
+        useFlexGap
+        sx={{ flexWrap: 'wrap' }}
+        component="ul"
+        aria-label="Coordinator nodes"
+        style={{ listStyle: 'none', padding: 0, margin: 0 }}
+      >
         {cluster.nodes.map((n) => (
           <li key={n.id}>
-            <Chip size="small" variant={n.leader ? 'filled' : 'outlined'} color={n.leader ? 'primary' : 'default'} label={`${n.id}${n.leader ? ' (leader)' : ''} · ${n.address}`} />
+            <Chip
+              size="small"
+              variant={n.leader ? 'filled' : 'outlined'}
+              color={n.leader ? 'primary' : 'default'}
+              label={`${n.id}${n.leader ? ' (leader)' : ''} · ${n.address}`}
+            />
           </li>
         ))}
       </Stack>
@@ -117,7 +142,11 @@ function Agents({ agents }: { agents: FarmAgent[] }) {
                   </TableCell>
                   <TableCell>
                     <Stack direction="row" spacing={0.5} useFlexGap sx={{ flexWrap: 'wrap' }}>
-                      {a.encoders.length === 0 ? <Typography variant="caption">none</Typography> : a.encoders.map((enc) => <Chip key={enc} size="small" variant="outlined" label={enc} />)}
+                      {a.encoders.length === 0 ? (
+                        <Typography variant="caption">none</Typography>
+                      ) : (
+                        a.encoders.map((enc) => <Chip key={enc} size="small" variant="outlined" label={enc} />)
+                      )}
                     </Stack>
                   </TableCell>
                   <TableCell sx={wide} align="right">
@@ -183,7 +212,12 @@ function JobRow({ job: j }: { job: FarmJob }) {
   const pct = Math.round(j.progress * 100);
   return (
     <TableRow>
-      <TableCell component="th" scope="row" sx={{ fontFamily: 'monospace', maxWidth: { xs: 88, sm: 160 }, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }} title={j.id}>
+      <TableCell
+        component="th"
+        scope="row"
+        sx={{ fontFamily: 'monospace', maxWidth: { xs: 88, sm: 160 }, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }}
+        title={j.id}
+      >
         {j.id}
       </TableCell>
       <TableCell>

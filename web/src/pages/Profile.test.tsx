@@ -72,11 +72,13 @@ describe('Profile', () => {
   });
 
   it('shows the API refusal next to the form', async () => {
-
     stubFetch((_req, path) => {
       if (path === '/api/v1/auth/me') return json({ id: 'u1', username: 'ann', displayName: 'Ann', role: 'user', createdAt: now });
       if (path === '/api/v1/users/ann') return json({ username: 'ann', displayName: 'Ann', bio: '', subscriberCount: 0, videoCount: 0, createdAt: now });
-      return json({ error: { code: 'invalid_request', message: 'the profile breaks this site\'s rules', fields: { bio: 'contains a term this site does not allow' } } }, 400);
+      return json(
+        { error: { code: 'invalid_request', message: "the profile breaks this site's rules", fields: { bio: 'contains a term this site does not allow' } } },
+        400,
+      );
     });
     renderPage(<Profile />, '/settings/profile');
     await userEvent.type(await screen.findByLabelText('Bio'), 'rude');

@@ -51,7 +51,14 @@ function AvatarEditor({ user, onSaved }: { user: User; onSaved: () => void }) {
       <Typography id={`crop-${key}`} variant="body2">
         {label}
       </Typography>
-      <Slider aria-labelledby={`crop-${key}`} min={min} max={max} step={step} value={crop[key]} onChange={(_e, v) => setCrop((c) => ({ ...c, [key]: v as number }))} />
+      <Slider
+        aria-labelledby={`crop-${key}`}
+        min={min}
+        max={max}
+        step={step}
+        value={crop[key]}
+        onChange={(_e, v) => setCrop((c) => ({ ...c, [key]: v as number }))}
+      />
     </Box>
   );
   return (
@@ -61,7 +68,14 @@ function AvatarEditor({ user, onSaved }: { user: User; onSaved: () => void }) {
       </Typography>
       <Stack direction={{ xs: 'column', sm: 'row' }} spacing={3} sx={{ alignItems: { sm: 'flex-start' } }}>
         {image ? (
-          <canvas ref={canvas} width={192} height={192} aria-label="Preview of your new picture" role="img" style={{ borderRadius: '50%', width: 192, height: 192 }} />
+          <canvas
+            ref={canvas}
+            width={192}
+            height={192}
+            aria-label="Preview of your new picture"
+            role="img"
+            style={{ borderRadius: '50%', width: 192, height: 192 }}
+          />
         ) : (
           <Avatar src={user.avatarUrl} alt="Your current picture" sx={{ width: 96, height: 96, fontSize: 40 }}>
             {user.displayName.slice(0, 1).toUpperCase()}
@@ -119,7 +133,15 @@ function DetailsForm({ user, bio, onSaved }: { user: User; bio: string; onSaved:
       <Typography id="details-heading" variant="h6" component="h2">
         Name and bio
       </Typography>
-      <TextField label="Display name" value={displayName} onChange={(e) => setDisplayName(e.target.value)} fullWidth margin="normal" required slotProps={{ htmlInput: { maxLength: 60 } }} />
+      <TextField
+        label="Display name"
+        value={displayName}
+        onChange={(e) => setDisplayName(e.target.value)}
+        fullWidth
+        margin="normal"
+        required
+        slotProps={{ htmlInput: { maxLength: 60 } }}
+      />
       <TextField
         label="Bio"
         value={text}

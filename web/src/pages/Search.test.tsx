@@ -8,9 +8,18 @@ import Search from './Search';
 
 const now = new Date().toISOString();
 const cats: Video = {
-  id: 'vidCATS0001', title: 'Cats on a piano', description: '', tags: [], visibility: 'public', status: 'ready',
-  owner: { username: 'ann', displayName: 'Ann' }, stats: { views: 10, likes: 0, dislikes: 0, comments: 0 },
-  durationSeconds: 95, createdAt: now, updatedAt: now, publishedAt: now,
+  id: 'vidCATS0001',
+  title: 'Cats on a piano',
+  description: '',
+  tags: [],
+  visibility: 'public',
+  status: 'ready',
+  owner: { username: 'ann', displayName: 'Ann' },
+  stats: { views: 10, likes: 0, dislikes: 0, comments: 0 },
+  durationSeconds: 95,
+  createdAt: now,
+  updatedAt: now,
+  publishedAt: now,
 };
 
 /** Where the page's URL is, for the filters kept in it. */

@@ -9,9 +9,25 @@ type Uploaded = 'hour' | 'day' | 'week' | 'month' | 'year';
 type Sort = 'relevance' | 'date' | 'views';
 
 const filters = {
-  duration: [['', 'Any length'], ['short', 'Under 4 minutes'], ['medium', '4–20 minutes'], ['long', 'Over 20 minutes']],
-  uploaded: [['', 'Any time'], ['hour', 'Last hour'], ['day', 'Today'], ['week', 'This week'], ['month', 'This month'], ['year', 'This year']],
-  sort: [['relevance', 'Relevance'], ['date', 'Upload date'], ['views', 'View count']],
+  duration: [
+    ['', 'Any length'],
+    ['short', 'Under 4 minutes'],
+    ['medium', '4–20 minutes'],
+    ['long', 'Over 20 minutes'],
+  ],
+  uploaded: [
+    ['', 'Any time'],
+    ['hour', 'Last hour'],
+    ['day', 'Today'],
+    ['week', 'This week'],
+    ['month', 'This month'],
+    ['year', 'This year'],
+  ],
+  sort: [
+    ['relevance', 'Relevance'],
+    ['date', 'Upload date'],
+    ['views', 'View count'],
+  ],
 } as const;
 
 export default function Search() {
@@ -24,8 +40,7 @@ export default function Search() {
     queryKey: ['search', q, duration, uploaded, sort],
     enabled: q.trim() !== '',
     initialPageParam: undefined as string | undefined,
-    queryFn: async ({ pageParam }) =>
-      unwrap(await api.GET('/search', { params: { query: { q, duration, uploaded, sort, cursor: pageParam, limit: 24 } } })),
+    queryFn: async ({ pageParam }) => unwrap(await api.GET('/search', { params: { query: { q, duration, uploaded, sort, cursor: pageParam, limit: 24 } } })),
     getNextPageParam: (p) => p.nextCursor,
   });
   const set = (key: string, value: string) => {

@@ -70,8 +70,16 @@ function setup() {
     if (req.method === 'GET' && path === `/api/v1/uploads/${upload.videoId}`) return json(upload);
     if (req.method === 'POST' && path === `/api/v1/uploads/${upload.videoId}/complete`)
       return json({
-        id: upload.videoId, title: 'my clip', description: '', tags: [], visibility: 'public', status: 'queued',
-        owner: { username: 'ann', displayName: 'Ann' }, stats: { views: 0, likes: 0, dislikes: 0, comments: 0 }, createdAt: now, updatedAt: now,
+        id: upload.videoId,
+        title: 'my clip',
+        description: '',
+        tags: [],
+        visibility: 'public',
+        status: 'queued',
+        owner: { username: 'ann', displayName: 'Ann' },
+        stats: { views: 0, likes: 0, dislikes: 0, comments: 0 },
+        createdAt: now,
+        updatedAt: now,
       });
     return json({ error: { code: 'not_found', message: 'no such thing' } }, 404);
   });
@@ -177,15 +185,25 @@ describe('Upload page: resuming after a reload', () => {
       if (path.endsWith('/auth/me')) return json(me);
       if (req.method === 'POST' && path === '/api/v1/uploads') return json({ videoId: multipart.videoId, upload: multipart }, 201);
       if (req.method === 'GET' && path === `/api/v1/uploads/${multipart.videoId}`)
-        return gone ? json({ error: { code: 'not_found', message: 'no such upload' } }, 404) : json({ ...multipart, uploadedParts: stored.map((number) => ({ number, size: partSize })) });
+        return gone
+          ? json({ error: { code: 'not_found', message: 'no such upload' } }, 404)
+          : json({ ...multipart, uploadedParts: stored.map((number) => ({ number, size: partSize })) });
       if (req.method === 'POST' && path === `/api/v1/uploads/${multipart.videoId}/parts`) {
         const { parts } = await req.json();
         return json({ parts: parts.map((n: number) => ({ number: n, url: `http://storage.test/part/${n}` })), expiresAt: now });
       }
       if (req.method === 'POST' && path === `/api/v1/uploads/${multipart.videoId}/complete`)
         return json({
-          id: multipart.videoId, title: 'Big', description: '', tags: [], visibility: 'public', status: 'queued',
-          owner: { username: 'ann', displayName: 'Ann' }, stats: { views: 0, likes: 0, dislikes: 0, comments: 0 }, createdAt: now, updatedAt: now,
+          id: multipart.videoId,
+          title: 'Big',
+          description: '',
+          tags: [],
+          visibility: 'public',
+          status: 'queued',
+          owner: { username: 'ann', displayName: 'Ann' },
+          stats: { views: 0, likes: 0, dislikes: 0, comments: 0 },
+          createdAt: now,
+          updatedAt: now,
         });
       return json({ error: { code: 'not_found', message: 'no such thing' } }, 404);
     });

@@ -1,7 +1,5 @@
 import { useEffect, useRef, useState, type DragEvent, type FormEvent } from 'react';
-import {
-  Alert, Box, Button, FormControl, InputLabel, LinearProgress, MenuItem, Paper, Select, Stack, TextField, Typography,
-} from '@mui/material';
+import { Alert, Box, Button, FormControl, InputLabel, LinearProgress, MenuItem, Paper, Select, Stack, TextField, Typography } from '@mui/material';
 import CloudUpload from '@mui/icons-material/CloudUpload';
 import { Link as RouterLink } from 'react-router-dom';
 import { api, errorMessage, HttpError, unwrap, type Upload, type Video, type Visibility } from '../api/client';
@@ -27,7 +25,13 @@ async function serverUpload(saved: SavedUpload, file: File): Promise<Upload | nu
 }
 
 function titleFromName(name: string): string {
-  return name.replace(/\.[^.]+$/, '').replace(/[_-]+/g, ' ').trim().slice(0, 100) || 'Untitled';
+  return (
+    name
+      .replace(/\.[^.]+$/, '')
+      .replace(/[_-]+/g, ' ')
+      .trim()
+      .slice(0, 100) || 'Untitled'
+  );
 }
 
 export default function UploadPage() {
@@ -107,7 +111,14 @@ export default function UploadPage() {
       rerender((n) => n + 1);
       if (upload.method !== 'multipart' || !user || u.state === 'done' || u.storedParts.length === kept) return;
       kept = u.storedParts.length;
-      saveUpload(f, { videoId: upload.videoId, username: user.username, title: title.trim(), size: f.size, partSize: upload.partSize ?? f.size, parts: u.storedParts });
+      saveUpload(f, {
+        videoId: upload.videoId,
+        username: user.username,
+        title: title.trim(),
+        size: f.size,
+        partSize: upload.partSize ?? f.size,
+        parts: u.storedParts,
+      });
     };
   };
 
@@ -124,7 +135,9 @@ export default function UploadPage() {
       }
       if (!upload) {
         const created = unwrap(
-          await api.POST('/uploads', { body: { title: title.trim(), description: description || undefined, visibility, filename: file.name, size: file.size } }),
+          await api.POST('/uploads', {
+            body: { title: title.trim(), description: description || undefined, visibility, filename: file.name, size: file.size },
+          }),
         );
         upload = created.upload;
       }
@@ -150,11 +163,22 @@ export default function UploadPage() {
           {title}
         </Typography>
         <Typography variant="body2" sx={{ mb: 0.5 }} aria-live="polite">
-          {uploader.state === 'done' ? 'Uploaded' : uploader.state === 'paused' ? 'Paused' : uploader.state === 'error' ? 'Upload interrupted' : 'Uploading'}: {pct.toFixed(0)}% of{' '}
-          {formatBytes(file.size)}
+          {uploader.state === 'done' ? 'Uploaded' : uploader.state === 'paused' ? 'Paused' : uploader.state === 'error' ? 'Upload interrupted' : 'Uploading'}:{' '}
+          {pct.toFixed(0)}% of {formatBytes(file.size)}
         </Typography>
-        <LinearProgress variant="determinate" value={pct} aria-label="Upload progress" aria-valuetext={`${pct.toFixed(0)}%`} sx={{ height: 10, borderRadius: 1, mb: 2 }} data-testid="upload-progress" />
-        {uploader.state === 'error' && <Alert severity="error" sx={{ mb: 2 }}>{uploader.error}</Alert>}
+        <LinearProgress
+          variant="determinate"
+          value={pct}
+          aria-label="Upload progress"
+          aria-valuetext={`${pct.toFixed(0)}%`}
+          sx={{ height: 10, borderRadius: 1, mb: 2 }}
+          data-testid="upload-progress"
+        />
+        {uploader.state === 'error' && (
+          <Alert severity="error" sx={{ mb: 2 }}>
+            {uploader.error}
+          </Alert>
+        )}
         <Stack direction="row" spacing={1} sx={{ mb: 3 }}>
           {uploader.state === 'uploading' && (
             <Button variant="outlined" onClick={() => uploader.pause()}>
@@ -167,8 +191,16 @@ export default function UploadPage() {
             </Button>
           )}
         </Stack>
-        {error && <Alert severity="error" sx={{ mb: 2 }}>{error}</Alert>}
-        {notice && <Alert severity="info" sx={{ mb: 2 }}>{notice}</Alert>}
+        {error && (
+          <Alert severity="error" sx={{ mb: 2 }}>
+            {error}
+          </Alert>
+        )}
+        {notice && (
+          <Alert severity="info" sx={{ mb: 2 }}>
+            {notice}
+          </Alert>
+        )}
         {video && (
           <Box aria-live="polite">
             {ev && !failed && <RungProgress event={ev} />}
@@ -178,7 +210,11 @@ export default function UploadPage() {
                 Transcoding failed: {ev?.error || video.failureReason || 'no reason was given'}.
               </Alert>
             )}
-            {status === 'ready' && <Alert severity="success" sx={{ mt: 2 }}>Transcoding is done (100%).</Alert>}
+            {status === 'ready' && (
+              <Alert severity="success" sx={{ mt: 2 }}>
+                Transcoding is done (100%).
+              </Alert>
+            )}
             <Stack direction="row" spacing={1} sx={{ mt: 2 }}>
               <Button component={RouterLink} to={`/watch/${video.id}`} variant="contained" disabled={!playable || failed}>
                 Watch now
@@ -228,12 +264,31 @@ export default function UploadPage() {
       </Box>
       {resumable && (
         <Alert severity="info" sx={{ mt: 2 }}>
-          You started uploading this file {timeAgo(resumable.savedAt)}: {resumable.parts.length} of {partCountOf(resumable)} parts are stored. The upload goes on
-          from there; its title and settings are the ones you chose then (edit them in My videos).
+          You started uploading this file {timeAgo(resumable.savedAt)}: {resumable.parts.length} of {partCountOf(resumable)} parts are stored. The upload goes
+          on from there; its title and settings are the ones you chose then (edit them in My videos).
         </Alert>
       )}
-      <TextField label="Title" value={title} onChange={(e) => setTitle(e.target.value)} fullWidth margin="normal" required disabled={!!resumable} slotProps={{ htmlInput: { maxLength: 100 } }} />
-      <TextField label="Description" value={description} onChange={(e) => setDescription(e.target.value)} fullWidth margin="normal" multiline minRows={3} disabled={!!resumable} slotProps={{ htmlInput: { maxLength: 5000 } }} />
+      <TextField
+        label="Title"
+        value={title}
+        onChange={(e) => setTitle(e.target.value)}
+        fullWidth
+        margin="normal"
+        required
+        disabled={!!resumable}
+        slotProps={{ htmlInput: { maxLength: 100 } }}
+      />
+      <TextField
+        label="Description"
+        value={description}
+        onChange={(e) => setDescription(e.target.value)}
+        fullWidth
+        margin="normal"
+        multiline
+        minRows={3}
+        disabled={!!resumable}
+        slotProps={{ htmlInput: { maxLength: 5000 } }}
+      />
       <FormControl fullWidth margin="normal" disabled={!!resumable}>
         <InputLabel id="visibility-label">Visibility</InputLabel>
         <Select labelId="visibility-label" label="Visibility" value={visibility} onChange={(e) => setVisibility(e.target.value as Visibility)}>
@@ -242,7 +297,11 @@ export default function UploadPage() {
           <MenuItem value="private">Private: only you</MenuItem>
         </Select>
       </FormControl>
-      {error && <Alert severity="error" sx={{ mt: 1 }}>{error}</Alert>}
+      {error && (
+        <Alert severity="error" sx={{ mt: 1 }}>
+          {error}
+        </Alert>
+      )}
       <Button type="submit" variant="contained" sx={{ mt: 2 }} disabled={!file || !title.trim() || busy}>
         {resumable ? 'Resume upload' : 'Upload'}
       </Button>

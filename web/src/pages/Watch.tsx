@@ -47,7 +47,11 @@ function SubscribeButton({ username }: { username: string }) {
       >
         {subscribed ? 'Subscribed' : 'Subscribe'}
       </Button>
-      {toggle.isError && <Typography color="error" variant="body2">{errorMessage(toggle.error)}</Typography>}
+      {toggle.isError && (
+        <Typography color="error" variant="body2">
+          {errorMessage(toggle.error)}
+        </Typography>
+      )}
     </Stack>
   );
 }
@@ -60,7 +64,10 @@ function Ratings({ video }: { video: Video }) {
     mutationFn: async (rating: 'like' | 'dislike' | 'none') =>
       unwrap(await api.PUT('/videos/{videoId}/rating', { params: { path: { videoId: video.id } }, body: { rating } })),
     onSuccess: (r) =>
-      qc.setQueryData(['video', video.id], (v: Video | undefined) => v && { ...v, myRating: r.myRating, stats: { ...v.stats, likes: r.likes, dislikes: r.dislikes } }),
+      qc.setQueryData(
+        ['video', video.id],
+        (v: Video | undefined) => v && { ...v, myRating: r.myRating, stats: { ...v.stats, likes: r.likes, dislikes: r.dislikes } },
+      ),
   });
   const mine = video.myRating ?? 'none';
   const click = (r: 'like' | 'dislike') => {
@@ -69,15 +76,33 @@ function Ratings({ video }: { video: Video }) {
   };
   return (
     <Stack sx={{ alignItems: 'center' }} direction="row" spacing={1}>
-      <ToggleButton value="like" size="small" selected={mine === 'like'} onChange={() => click('like')} aria-label={`Like: ${video.stats.likes}`} disabled={rate.isPending}>
+      <ToggleButton
+        value="like"
+        size="small"
+        selected={mine === 'like'}
+        onChange={() => click('like')}
+        aria-label={`Like: ${video.stats.likes}`}
+        disabled={rate.isPending}
+      >
         <ThumbUp fontSize="small" sx={{ mr: 0.5 }} />
         <span data-testid="likes">{video.stats.likes}</span>
       </ToggleButton>
-      <ToggleButton value="dislike" size="small" selected={mine === 'dislike'} onChange={() => click('dislike')} aria-label={`Dislike: ${video.stats.dislikes}`} disabled={rate.isPending}>
+      <ToggleButton
+        value="dislike"
+        size="small"
+        selected={mine === 'dislike'}
+        onChange={() => click('dislike')}
+        aria-label={`Dislike: ${video.stats.dislikes}`}
+        disabled={rate.isPending}
+      >
         <ThumbDown fontSize="small" sx={{ mr: 0.5 }} />
         {video.stats.dislikes}
       </ToggleButton>
-      {rate.isError && <Typography color="error" variant="body2">{errorMessage(rate.error)}</Typography>}
+      {rate.isError && (
+        <Typography color="error" variant="body2">
+          {errorMessage(rate.error)}
+        </Typography>
+      )}
     </Stack>
   );
 }
@@ -125,7 +150,10 @@ export default function Watch() {
   const { videoId = '' } = useParams();
   const { token, user } = useAuth();
   const qc = useQueryClient();
-  const [confirmed, setConfirmed] = useState(false);
+  // The content warning confirmed, for this video only: another video's confirmation never
+  // carries over, not even for the render before an effect could reset it.
+  const [confirmedId, setConfirmedId] = useState<string>();
+  const confirmed = confirmedId === videoId;
   const [media, setMedia] = useState<HTMLVideoElement | null>(null);
   const [resumed, setResumed] = useState(false);
   const viewed = useRef(false);
@@ -147,7 +175,6 @@ export default function Watch() {
   }, [ev, qc, videoId]);
   useEffect(() => {
     viewed.current = false;
-    setConfirmed(false);
     setResumed(false);
   }, [videoId]);
 
@@ -188,13 +215,18 @@ export default function Watch() {
     );
   } else if (warnings.length > 0 && !confirmed) {
     stage = (
-      <Paper variant="outlined" sx={{ aspectRatio: '16 / 9', display: 'grid', placeItems: 'center', p: 3, bgcolor: 'grey.900', color: 'common.white' }} role="alertdialog" aria-labelledby="cw-title">
+      <Paper
+        variant="outlined"
+        sx={{ aspectRatio: '16 / 9', display: 'grid', placeItems: 'center', p: 3, bgcolor: 'grey.900', color: 'common.white' }}
+        role="alertdialog"
+        aria-labelledby="cw-title"
+      >
         <Box sx={{ textAlign: 'center', maxWidth: 480 }}>
           <Typography id="cw-title" variant="h6" component="h2" sx={{ mb: 1 }}>
             Content warning
           </Typography>
           <Typography sx={{ mb: 2 }}>This video may contain: {warnings.join(', ')}. Viewer discretion is advised.</Typography>
-          <Button variant="contained" onClick={() => setConfirmed(true)} autoFocus>
+          <Button variant="contained" onClick={() => setConfirmedId(videoId)} autoFocus>
             I understand, play the video
           </Button>
         </Box>
@@ -205,7 +237,9 @@ export default function Watch() {
     stage = (
       <>
         <Player video={v} onPlay={recordView} onMedia={setMedia} />
-        {position != null && !resumed && resumeWorthy(position, v.durationSeconds) && <ResumeButton position={position} media={media} onDone={() => setResumed(true)} />}
+        {position != null && !resumed && resumeWorthy(position, v.durationSeconds) && (
+          <ResumeButton position={position} media={media} onDone={() => setResumed(true)} />
+        )}
       </>
     );
   }
@@ -222,9 +256,15 @@ export default function Watch() {
           {v.moderation.reason ? ` (${v.moderation.reason})` : ''}. Only you and moderators see this.
         </Alert>
       )}
-      <Stack direction={{ xs: 'column', sm: 'row' }} spacing={2} sx={{ alignItems: { xs: 'flex-start', sm: 'center' }, justifyContent: 'space-between', my: 2 }}>
+      <Stack
+        direction={{ xs: 'column', sm: 'row' }}
+        spacing={2}
+        sx={{ alignItems: { xs: 'flex-start', sm: 'center' }, justifyContent: 'space-between', my: 2 }}
+      >
         <Stack sx={{ alignItems: 'center' }} direction="row" spacing={1.5}>
-          <Avatar src={v.owner.avatarUrl} alt="">{v.owner.displayName.slice(0, 1).toUpperCase()}</Avatar>
+          <Avatar src={v.owner.avatarUrl} alt="">
+            {v.owner.displayName.slice(0, 1).toUpperCase()}
+          </Avatar>
           <Box>
             <Typography component={RouterLink} to={`/channel/${v.owner.username}`} sx={{ fontWeight: 600, color: 'inherit', textDecoration: 'none' }}>
               {v.owner.displayName}

@@ -7,7 +7,19 @@ import { takeFragment } from '../auth';
 describe('RungProgress', () => {
   it('orders rungs tallest first and labels each bar', () => {
     expect(rungOrder({ '360p': 1, '1080p': 2, '720p': 3 }).map(([r]) => r)).toEqual(['1080p', '720p', '360p']);
-    render(<RungProgress event={{ videoId: 'v', status: 'processing', progress: { overall: 42, rungs: { '360p': 50, '720p': 34 } }, chunksDone: 1, chunksTotal: 3, playable: false, etaSeconds: 4.2 }} />);
+    render(
+      <RungProgress
+        event={{
+          videoId: 'v',
+          status: 'processing',
+          progress: { overall: 42, rungs: { '360p': 50, '720p': 34 } },
+          chunksDone: 1,
+          chunksTotal: 3,
+          playable: false,
+          etaSeconds: 4.2,
+        }}
+      />,
+    );
     expect(screen.getByText(/Transcoding: 42% · 1\/3 chunks · about 5 s left/)).toBeInTheDocument();
     expect(screen.getByRole('progressbar', { name: 'Transcoding progress, 720p' })).toHaveAttribute('aria-valuenow', '34');
   });

@@ -13,7 +13,12 @@ export function RungProgress({ event }: { event: ProgressEvent }) {
         Transcoding: {event.progress.overall.toFixed(0)}% · {event.chunksDone}/{event.chunksTotal} chunks
         {event.etaSeconds !== undefined && event.status === 'processing' ? ` · about ${Math.ceil(event.etaSeconds)} s left` : ''}
       </Typography>
-      <LinearProgress variant="determinate" value={event.progress.overall} aria-label="Transcoding progress, overall" sx={{ height: 8, borderRadius: 1, mb: 1 }} />
+      <LinearProgress
+        variant="determinate"
+        value={event.progress.overall}
+        aria-label="Transcoding progress, overall"
+        sx={{ height: 8, borderRadius: 1, mb: 1 }}
+      />
       {rungOrder(event.progress.rungs).map(([rung, pct]) => (
         <Box key={rung} sx={{ display: 'grid', gridTemplateColumns: '64px 1fr 48px', alignItems: 'center', gap: 1 }}>
           <Typography variant="caption">{rung}</Typography>

@@ -17,13 +17,15 @@ export function eventsURL(videoId: string, loc: { protocol: string; host: string
  * it for good (failed, removed, 44xx).
  */
 export function useVideoEvents(videoId: string | undefined, token: string | null): VideoEvents {
-  const [state, setState] = useState<VideoEvents>({});
+  // The events are kept with the video they are of: after a switch to another video, the last
+  // one's events are never returned, not even for the render before the new socket opens.
+  const [state, setState] = useState<VideoEvents & { videoId?: string }>({});
   // A silent refresh changes the token but not who is signed in: the socket stays, and a
   // reconnect authenticates with the token current by then.
   const signedIn = !!token;
   useEffect(() => {
     if (!videoId) return;
-    setState({});
+    const update = (f: (s: VideoEvents) => VideoEvents) => setState((s) => ({ ...f(s.videoId === videoId ? s : {}), videoId }));
     let ws: WebSocket | null = null;
     let stopped = false;
     let retry = 0;
@@ -38,7 +40,7 @@ export function useVideoEvents(videoId: string | undefined, token: string | null
       ws.onmessage = (m) => {
         try {
           const ev = JSON.parse(String(m.data)) as ProgressEvent & { type?: string };
-          setState((s) => ({ ...s, last: { ...s.last, ...ev, counts: ev.counts ?? s.last?.counts } }));
+          update((s) => ({ ...s, last: { ...s.last, ...ev, counts: ev.counts ?? s.last?.counts } }));
         } catch {
           /* ignore a malformed message */
         }
@@ -46,7 +48,7 @@ export function useVideoEvents(videoId: string | undefined, token: string | null
       ws.onclose = (e) => {
         if (stopped) return;
         const final = e.code >= 4000 || e.code === 1000;
-        setState((s) => ({ ...s, closed: { code: e.code, reason: e.reason } }));
+        update((s) => ({ ...s, closed: { code: e.code, reason: e.reason } }));
         if (!final) {
           retry = Math.min(retry + 1, 6);
           timer = setTimeout(connect, 500 * 2 ** retry);
@@ -60,5 +62,7 @@ export function useVideoEvents(videoId: string | undefined, token: string | null
       ws?.close(1000);
     };
   }, [videoId, signedIn]);
-  return state;
+  return state.videoId === videoId ? state : noEvents;
 }
+
+const noEvents: VideoEvents = {};

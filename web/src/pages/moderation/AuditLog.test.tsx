@@ -72,7 +72,9 @@ describe('Audit log', () => {
 
   it("shows the API's sentence for a bad filter", async () => {
     renderAudit((c) =>
-      c.query.from ? json({ error: { code: 'invalid', message: 'some filters are invalid', fields: { to: 'must be after from' } } }, 400) : json({ entries: [] }),
+      c.query.from
+        ? json({ error: { code: 'invalid', message: 'some filters are invalid', fields: { to: 'must be after from' } } }, 400)
+        : json({ entries: [] }),
     );
     expect(await screen.findByText('No moderator action matches.')).toBeInTheDocument();
     await userEvent.type(screen.getByLabelText('From'), '2026-03-02');

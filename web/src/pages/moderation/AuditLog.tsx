@@ -65,9 +65,24 @@ export default function AuditLog() {
   };
   return (
     <Stack spacing={2}>
-      <Stack component="form" aria-label="Filter the audit log" onSubmit={submit} direction={{ xs: 'column', sm: 'row' }} spacing={1} useFlexGap sx={{ flexWrap: 'wrap' }}>
+      <Stack
+        component="form"
+        aria-label="Filter the audit log"
+        onSubmit={submit}
+        direction={{ xs: 'column', sm: 'row' }}
+        spacing={1}
+        useFlexGap
+        sx={{ flexWrap: 'wrap' }}
+      >
         <TextField size="small" label="Moderator" value={draft.moderator} onChange={(e) => setDraft({ ...draft, moderator: e.target.value })} />
-        <TextField select size="small" label="Action" value={draft.action} onChange={(e) => setDraft({ ...draft, action: e.target.value as Filter['action'] })} sx={{ minWidth: 160 }}>
+        <TextField
+          select
+          size="small"
+          label="Action"
+          value={draft.action}
+          onChange={(e) => setDraft({ ...draft, action: e.target.value as Filter['action'] })}
+          sx={{ minWidth: 160 }}
+        >
           <MenuItem value="">Any action</MenuItem>
           {actions.map((a) => (
             <MenuItem key={a.value} value={a.value}>
@@ -75,8 +90,22 @@ export default function AuditLog() {
             </MenuItem>
           ))}
         </TextField>
-        <TextField size="small" type="date" label="From" value={draft.from} onChange={(e) => setDraft({ ...draft, from: e.target.value })} slotProps={{ inputLabel: { shrink: true } }} />
-        <TextField size="small" type="date" label="To" value={draft.to} onChange={(e) => setDraft({ ...draft, to: e.target.value })} slotProps={{ inputLabel: { shrink: true } }} />
+        <TextField
+          size="small"
+          type="date"
+          label="From"
+          value={draft.from}
+          onChange={(e) => setDraft({ ...draft, from: e.target.value })}
+          slotProps={{ inputLabel: { shrink: true } }}
+        />
+        <TextField
+          size="small"
+          type="date"
+          label="To"
+          value={draft.to}
+          onChange={(e) => setDraft({ ...draft, to: e.target.value })}
+          slotProps={{ inputLabel: { shrink: true } }}
+        />
         <Button type="submit" variant="contained">
           Filter
         </Button>

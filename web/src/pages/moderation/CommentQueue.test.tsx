@@ -6,8 +6,20 @@ import CommentQueue from './CommentQueue';
 import type { CommentQueueItem } from './shared';
 import { comment, moderator, record, targetReports, type Call } from './testdata';
 
-const heldItem: CommentQueueItem = { comment: comment('11', 'join my giveaway', { held: true }), videoId: 'vidAAAAAAAA', videoTitle: 'Talk', held: true, reports: {} };
-const reported: CommentQueueItem = { comment: comment('12', 'you are all wrong'), videoId: 'vidAAAAAAAA', videoTitle: 'Talk', held: false, reports: { harassment: 2, spam: 1 } };
+const heldItem: CommentQueueItem = {
+  comment: comment('11', 'join my giveaway', { held: true }),
+  videoId: 'vidAAAAAAAA',
+  videoTitle: 'Talk',
+  held: true,
+  reports: {},
+};
+const reported: CommentQueueItem = {
+  comment: comment('12', 'you are all wrong'),
+  videoId: 'vidAAAAAAAA',
+  videoTitle: 'Talk',
+  held: false,
+  reports: { harassment: 2, spam: 1 },
+};
 
 function renderComments(items: CommentQueueItem[], decision: () => Response = () => new Response(null, { status: 204 })) {
   const calls: Call[] = [];

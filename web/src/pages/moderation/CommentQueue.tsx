@@ -4,20 +4,20 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Link as RouterLink } from 'react-router-dom';
 import { api, errorMessage, unwrap } from '../../api/client';
 import { timeAgo } from '../../format';
-import { moderationKey, PagedList, usePaged, type CommentQueueItem } from './shared';
+import { moderationKey, PagedList, usePaged } from './shared';
 import { TargetReports } from './TargetReports';
 
 /**
  * CommentDecision approves a comment (publishes a held one and dismisses its reports) or
  * removes it with its replies; both go to the audit log.
  */
-function CommentDecision({ item }: { item: CommentQueueItem }) {
+export function CommentDecision({ commentId, held }: { commentId: string; held: boolean }) {
   const [note, setNote] = useState('');
   const qc = useQueryClient();
   const decide = useMutation({
     mutationFn: async (action: 'approve' | 'remove') => {
       const r = await api.POST('/moderation/comments/{commentId}/decision', {
-        params: { path: { commentId: item.comment.id } },
+        params: { path: { commentId } },
         body: { action, note: note || undefined },
       });
       // A removal answers 204, without a body.
@@ -30,7 +30,7 @@ function CommentDecision({ item }: { item: CommentQueueItem }) {
       <TextField size="small" label="Note" value={note} onChange={(e) => setNote(e.target.value)} />
       <Stack direction="row" spacing={1}>
         <Button variant="contained" color="success" onClick={() => decide.mutate('approve')} disabled={decide.isPending}>
-          {item.held ? 'Publish' : 'Dismiss reports'}
+          {held ? 'Publish' : 'Dismiss reports'}
         </Button>
         <Button variant="contained" color="error" onClick={() => decide.mutate('remove')} disabled={decide.isPending}>
           Remove comment
@@ -54,8 +54,7 @@ export default function CommentQueue() {
             <Paper component="li" key={it.comment.id} variant="outlined" sx={{ p: 2 }}>
               <Typography sx={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}>{it.comment.body}</Typography>
               <Typography variant="body2" color="text.secondary">
-                @{it.comment.author.username} · {timeAgo(it.comment.createdAt)} · on{' '}
-                <RouterLink to={`/watch/${it.videoId}`}>{it.videoTitle}</RouterLink>
+                @{it.comment.author.username} · {timeAgo(it.comment.createdAt)} · on <RouterLink to={`/watch/${it.videoId}`}>{it.videoTitle}</RouterLink>
               </Typography>
               <Stack direction="row" spacing={1} sx={{ flexWrap: 'wrap', mt: 1 }} useFlexGap>
                 {it.held && <Chip size="small" variant="outlined" label="held by the term policy" />}
@@ -64,7 +63,7 @@ export default function CommentQueue() {
                 ))}
               </Stack>
               <TargetReports target={{ type: 'comment', id: it.comment.id }} count={reports} />
-              <CommentDecision item={it} />
+              <CommentDecision commentId={it.comment.id} held={it.held} />
             </Paper>
           );
         })}

@@ -4,14 +4,33 @@ import { describe, expect, it, vi } from 'vitest';
 import { json, renderPage, stubFetch, signedInDuringEachTest } from '../../test/harness';
 import ReportQueue from './ReportQueue';
 import type { ReportQueueItem } from './shared';
-import { moderator, record, targetReports, video, type Call } from './testdata';
+import { comment, moderator, record, targetReports, video, type Call } from './testdata';
 
-const heavy: ReportQueueItem = { video: video('vidAAAAAAAA', 'Heavily reported'), reports: { spam: 2, hate: 1 }, reportWeight: 1.75, reporters: 3 };
+const heavy: ReportQueueItem = {
+  targetType: 'video',
+  targetId: 'vidAAAAAAAA',
+  video: video('vidAAAAAAAA', 'Heavily reported'),
+  reports: { spam: 2, hate: 1 },
+  reportWeight: 1.75,
+  reporters: 3,
+};
 const held: ReportQueueItem = {
+  targetType: 'video',
+  targetId: 'vidBBBBBBBB',
   video: video('vidBBBBBBBB', 'Held and reported', { moderation: { state: 'held', reason: 'classifier' } }),
   reports: { violence: 1 },
   reportWeight: 0.25,
   reporters: 1,
+};
+
+const reportedComment: ReportQueueItem = {
+  targetType: 'comment',
+  targetId: 'cmt1',
+  video: video('vidAAAAAAAA', 'Heavily reported'),
+  comment: comment('cmt1', 'Buy followers at example.com'),
+  reports: { spam: 2 },
+  reportWeight: 1.25,
+  reporters: 2,
 };
 
 function renderReports(pages: Record<string, ReportQueueItem[]>) {
@@ -44,7 +63,7 @@ describe('Report queue', () => {
   it('lists reported videos in the order the API weighs them, with weight, reporters and reasons', async () => {
     renderReports({ '': [heavy, held] });
     await itemNamed('Held and reported');
-    const list = screen.getByRole('list', { name: 'Reported videos' });
+    const list = screen.getByRole('list', { name: 'Reported videos and comments' });
     const titles = within(list)
       .getAllByRole('link')
       .map((a) => a.textContent);
@@ -65,7 +84,8 @@ describe('Report queue', () => {
     const [carl, dora, gone] = within(reports).getAllByRole('listitem');
     expect(carl).toHaveTextContent('spam · @carl');
     expect(carl).toHaveTextContent('“posted everywhere”');
-    for (const part of ['weight 1.50', 'account 1 year old', 'GitHub linked', '4 upheld, 1 rejected before']) expect(within(carl).getByText(part)).toBeInTheDocument();
+    for (const part of ['weight 1.50', 'account 1 year old', 'GitHub linked', '4 upheld, 1 rejected before'])
+      expect(within(carl).getByText(part)).toBeInTheDocument();
     for (const part of ['weight 0.25', 'new account when reporting', 'no GitHub', '0 upheld, 0 rejected before', 'same network as 2 other reports'])
       expect(within(dora).getByText(part)).toBeInTheDocument();
     expect(gone).toHaveTextContent('other · a deleted account');
@@ -92,17 +112,27 @@ describe('Report queue', () => {
     expect(decisions(calls)[2]).toMatchObject({ path: '/api/v1/moderation/videos/vidAAAAAAAA/decision', body: { action: 'approve', note: 'checking' } });
   });
 
+  it('lists a reported comment with the video it is on, and decides on the comment', async () => {
+    const calls = renderReports({ '': [reportedComment] });
+    const li = (await screen.findByText('Buy followers at example.com')).closest('li')!;
+    expect(within(li).getByText('report weight 1.25')).toBeInTheDocument();
+    expect(within(li).getByRole('link', { name: 'Heavily reported' })).toHaveAttribute('href', '/watch/vidAAAAAAAA');
+    await userEvent.click(within(li).getByRole('button', { name: 'Remove comment' }));
+    await vi.waitFor(() => expect(decisions(calls)).toHaveLength(1));
+    expect(decisions(calls)[0]).toMatchObject({ path: '/api/v1/moderation/comments/cmt1/decision', body: { action: 'remove' } });
+  });
+
   it('pages with the cursor the API gave', async () => {
     const calls = renderReports({ '': [heavy], '+': [held] });
     await itemNamed('Heavily reported');
-    await userEvent.click(screen.getByRole('button', { name: 'More reported videos' }));
+    await userEvent.click(screen.getByRole('button', { name: 'More reported videos and comments' }));
     await itemNamed('Held and reported');
     expect(calls.filter((c) => c.path === '/api/v1/moderation/reports').map((c) => c.query.cursor)).toEqual([undefined, '+']);
-    expect(screen.queryByRole('button', { name: 'More reported videos' })).not.toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'More reported videos and comments' })).not.toBeInTheDocument();
   });
 
   it('says so when nothing is reported', async () => {
     renderReports({ '': [] });
-    expect(await screen.findByText('No video has open reports.')).toBeInTheDocument();
+    expect(await screen.findByText('Nothing has open reports.')).toBeInTheDocument();
   });
 });

@@ -23,7 +23,13 @@ export function VideoDecision({ videoId, held }: { videoId: string; held: boolea
           body: {
             action,
             note: note || undefined,
-            labels: action === 'restrict' ? labels.split(',').map((l) => l.trim()).filter(Boolean) : undefined,
+            labels:
+              action === 'restrict'
+                ? labels
+                    .split(',')
+                    .map((l) => l.trim())
+                    .filter(Boolean)
+                : undefined,
           },
         }),
       ),
@@ -32,7 +38,13 @@ export function VideoDecision({ videoId, held }: { videoId: string; held: boolea
   return (
     <Stack spacing={1} sx={{ mt: 1 }}>
       <Stack direction={{ xs: 'column', sm: 'row' }} spacing={1}>
-        <TextField size="small" label="Content warnings (comma-separated, for restrict)" value={labels} onChange={(e) => setLabels(e.target.value)} sx={{ flex: 1 }} />
+        <TextField
+          size="small"
+          label="Content warnings (comma-separated, for restrict)"
+          value={labels}
+          onChange={(e) => setLabels(e.target.value)}
+          sx={{ flex: 1 }}
+        />
         <TextField size="small" label="Note" value={note} onChange={(e) => setNote(e.target.value)} sx={{ flex: 1 }} />
       </Stack>
       <Stack direction="row" spacing={1} useFlexGap sx={{ flexWrap: 'wrap' }}>

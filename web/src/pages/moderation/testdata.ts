@@ -46,7 +46,16 @@ export const targetReports: TargetReport[] = [
     createdAt: now,
     weight: 1.5,
     sameNetwork: 0,
-    reporter: { deleted: false, username: 'carl', displayName: 'Carl', accountCreatedAt: daysAgo(400), newAccount: false, github: true, upheld: 4, rejected: 1 },
+    reporter: {
+      deleted: false,
+      username: 'carl',
+      displayName: 'Carl',
+      accountCreatedAt: daysAgo(400),
+      newAccount: false,
+      github: true,
+      upheld: 4,
+      rejected: 1,
+    },
   },
   {
     id: '2',
@@ -54,9 +63,25 @@ export const targetReports: TargetReport[] = [
     createdAt: now,
     weight: 0.25,
     sameNetwork: 2,
-    reporter: { deleted: false, username: 'dora', displayName: 'Dora', accountCreatedAt: daysAgo(0.1), newAccount: true, github: false, upheld: 0, rejected: 0 },
+    reporter: {
+      deleted: false,
+      username: 'dora',
+      displayName: 'Dora',
+      accountCreatedAt: daysAgo(0.1),
+      newAccount: true,
+      github: false,
+      upheld: 0,
+      rejected: 0,
+    },
   },
-  { id: '1', reason: 'other', createdAt: now, weight: 0, sameNetwork: 0, reporter: { deleted: true, newAccount: false, github: false, upheld: 0, rejected: 0 } },
+  {
+    id: '1',
+    reason: 'other',
+    createdAt: now,
+    weight: 0,
+    sameNetwork: 0,
+    reporter: { deleted: true, newAccount: false, github: false, upheld: 0, rejected: 0 },
+  },
 ];
 
 export interface Call {
