@@ -215,14 +215,16 @@ func (m *metrics) countLogin(body func() error) func() error {
 	}
 }
 
-// observeScreening counts the verdict a video was published with; the publisher calls it
-// when MarkReady changed the video, so a repeated notice is not counted twice.
-func (m *metrics) observeScreening(p store.Published) {
+// observeScreening counts the verdict a video was published with, as its row has it once
+// published (a video held while it transcoded stays held whatever the last checks found); the
+// publisher calls it when MarkReady changed the video, so a repeated notice is not counted
+// twice.
+func (m *metrics) observeScreening(v store.Video) {
 	outcome := screeningPassed
 	switch {
-	case p.HeldReason != "":
+	case v.Screening == store.ScreeningHeld:
 		outcome = screeningHeld
-	case len(p.ContentWarnings) > 0:
+	case v.Moderation == store.ModerationRestricted:
 		outcome = screeningRestricted
 	}
 	m.screening.WithLabelValues(outcome).Inc()

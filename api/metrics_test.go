@@ -281,13 +281,12 @@ func TestMetricsUsedByDashboardAndRulesExist(t *testing.T) {
 func TestObserveScreening(t *testing.T) {
 	tests := []struct {
 		name string
-		pub  store.Published
+		v    store.Video
 		want string
 	}{
-		{"passed", store.Published{}, screeningPassed},
-		{"content warnings", store.Published{ContentWarnings: []string{"Violence"}}, screeningRestricted},
-		{"held", store.Published{HeldReason: "matches a removed video"}, screeningHeld},
-		{"held with warnings", store.Published{HeldReason: "classifier", ContentWarnings: []string{"Violence"}}, screeningHeld},
+		{"passed", store.Video{Screening: store.ScreeningPassed, Moderation: store.ModerationOK}, screeningPassed},
+		{"content warnings", store.Video{Screening: store.ScreeningPassed, Moderation: store.ModerationRestricted}, screeningRestricted},
+		{"held", store.Video{Screening: store.ScreeningHeld, Moderation: store.ModerationHeld}, screeningHeld},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -295,7 +294,7 @@ func TestObserveScreening(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m.observeScreening(tt.pub)
+			m.observeScreening(tt.v)
 			for _, outcome := range []string{screeningPassed, screeningRestricted, screeningHeld} {
 				want := 0.0
 				if outcome == tt.want {

@@ -50,6 +50,9 @@ type publisher struct {
 	// published starts what a newly published video gets (automatic captions); it must not
 	// block.
 	published func(videoID string)
+	// screened learns each published video as its verdict left it (the metrics); it must not
+	// block.
+	screened func(store.Video)
 	// claimTTL bounds one publication; past it, another caller may take the video over.
 	claimTTL time.Duration
 	log      *slog.Logger
@@ -59,7 +62,8 @@ func newPublisher(db *store.Store, blobs storage.Store, reuploads *reuploads,
 	classify func(context.Context, string, []string, *store.Published) error, published func(string),
 	claimTTL time.Duration, log *slog.Logger) *publisher {
 	return &publisher{db: db, blobs: blobs, reuploads: reuploads, classify: classify,
-		published: published, claimTTL: claimTTL, log: log.With("component", "publisher")}
+		published: published, screened: func(store.Video) {}, claimTTL: claimTTL,
+		log: log.With("component", "publisher")}
 }
 
 // jobChanged applies a job's state to its video. For a finished job it returns errPublishing
@@ -132,6 +136,9 @@ func (p *publisher) publishClaimed(ctx context.Context, videoID, jobID string) e
 	}
 	if changed {
 		p.log.Info("video transcoded", "video_id", videoID, "job_id", jobID, "held", pub.HeldReason != "")
+		if v, err := p.db.Video(ctx, videoID); err == nil {
+			p.screened(v)
+		}
 		p.published(videoID)
 	}
 	return nil

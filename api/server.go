@@ -95,6 +95,7 @@ func New(cfg Config) (*Server, error) {
 	s.reuploads = newReuploads(s.db, s.blobs, matcher, s.log)
 	s.publisher = newPublisher(s.db, s.blobs, s.reuploads, s.classifier.classify, s.afterPublish,
 		publishClaimTTL+cfg.Classifier.Timeout, s.log)
+	s.publisher.screened = s.metrics.observeScreening
 	s.relay = newRelay(s.farm, s.publisher.jobChanged, cfg.Now, s.log)
 	s.counts = newCountsHub(cfg.Store, s.log)
 	s.terms = compileTermPolicy(cfg.Moderation.TermPolicy)
