@@ -244,7 +244,9 @@ func (e *chunkEncoder) handleFrame(f *astiav.Frame) error {
 		return nil // a duplicate timestamp
 	}
 	if pts < e.start {
-		e.remember(f, pts) // pre-roll: the picture before the chunk's first frame
+		if e.keepFrame(pts) {
+			e.remember(f, pts) // pre-roll: the picture before the chunk's first frame
+		}
 		return nil
 	}
 	if pts >= e.end {
