@@ -161,6 +161,9 @@ func (s *Server) GetVideo(w http.ResponseWriter, r *http.Request, id oapi.VideoI
 		}
 		captions := s.toAPICaptions(r, v, watch.Captions)
 		out.Captions = &captions
+		if err := s.addTranscodeWarnings(r, v, &out); err != nil {
+			return err
+		}
 		writePrivateJSON(w, out)
 		return nil
 	})

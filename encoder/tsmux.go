@@ -58,6 +58,13 @@ func newTSSegment(path string, enc *astiav.CodecContext) (*tsSegment, error) {
 	// repeating them every 0.1 s costs 30 kb/s on every rendition.
 	_ = opts.Set("pat_period", "3600", 0)
 	_ = opts.Set("sdt_period", "3600", 0)
+	// Players built on libavformat read a playlist's segments as one stream
+	// and check every PID's continuity counter across the joins. Counters
+	// cannot continue from one segment to the next when chunks are encoded
+	// on different agents (or retried), so each segment announces its restart:
+	// the first packet of every PID (tables, video, audio) carries the
+	// discontinuity indicator.
+	_ = opts.Set("mpegts_flags", "initial_discontinuity", 0)
 	if err := fc.WriteHeader(opts); err != nil {
 		w.abort()
 		return nil, fmt.Errorf("write segment header %s: %w", path, err)

@@ -62,11 +62,20 @@ type chunkEncoder struct {
 	lastDuration int64
 	endPTS       int64 // first frame at or after end: where the chunk stops
 	kept         int
-	damaged      int
-	thumbs       thumbnailer
-	hashes       *frameHasher
-	hashRung     int
-	warnings     []string
+	damagedAt    []int64 // frames the decoder concealed errors in
+	// prev is the last picture decoded (pre-roll included) and prevPTS its
+	// timestamp (NoPtsValue before the first): a constant-rate source's
+	// frames the decoder loses are filled with it.
+	prev      *astiav.Frame
+	prevPTS   int64
+	lastKept  int64   // last frame sent to the rungs, decoded or filled
+	interval  float64 // between kept frames, in srcTB; 0 for a variable-rate source
+	sourceEnd int64   // where the last chunk's last frame ends, in srcTB
+	filledAt  []int64 // frames the decoder lost, filled with the previous picture
+	thumbs    thumbnailer
+	hashes    *frameHasher
+	hashRung  int
+	warnings  []string
 }
 
 func newChunkEncoder(spec media.ChunkSpec, set media.VideoSettings) (*chunkEncoder, error) {
@@ -74,7 +83,8 @@ func newChunkEncoder(spec media.ChunkSpec, set media.VideoSettings) (*chunkEncod
 		return nil, errors.New("no rungs to encode")
 	}
 	e := &chunkEncoder{spec: spec, set: set, segStarts: map[int]int64{},
-		lastPTS: astiav.NoPtsValue, endPTS: astiav.NoPtsValue, out: astiav.AllocFrame()}
+		lastPTS: astiav.NoPtsValue, endPTS: astiav.NoPtsValue, out: astiav.AllocFrame(),
+		prev: astiav.AllocFrame(), prevPTS: astiav.NoPtsValue, lastKept: astiav.NoPtsValue}
 	if err := e.open(); err != nil {
 		e.close()
 		return nil, err
@@ -99,6 +109,12 @@ func (e *chunkEncoder) open() error {
 	e.start, e.end, e.origin = toSrc(e.spec.Chunk.StartPTS), toSrc(e.spec.Chunk.EndPTS), toSrc(e.spec.OriginPTS)
 	for _, b := range e.spec.Boundaries {
 		e.boundaries = append(e.boundaries, toSrc(b))
+	}
+	if e.set.ConstantRate && e.set.FrameRate.Float() > 0 {
+		e.interval = float64(max(e.set.FrameStep, 1)) / e.set.FrameRate.Float() / e.srcTB.Float64()
+		// The plan's Chunk.End is the source's end for the last chunk.
+		end := e.spec.OriginPTS + int64(math.Round(e.spec.Chunk.End/planTB.Float64()))
+		e.sourceEnd = toSrc(end)
 	}
 
 	var turns chan struct{}
@@ -200,6 +216,9 @@ func (e *chunkEncoder) run(ctx context.Context) error {
 	if e.kept == 0 {
 		return fmt.Errorf("chunk %d: no frame could be decoded", e.spec.Chunk.Index)
 	}
+	if err := e.fillTail(); err != nil {
+		return err
+	}
 	if e.endPTS == astiav.NoPtsValue {
 		e.endPTS = e.lastPTS + e.lastDuration
 	}
@@ -221,8 +240,14 @@ func (e *chunkEncoder) run(ctx context.Context) error {
 
 func (e *chunkEncoder) handleFrame(f *astiav.Frame) error {
 	pts := avx.BestEffortTimestamp(f)
-	if pts == astiav.NoPtsValue || pts < e.start || pts <= e.lastPTS && e.lastPTS != astiav.NoPtsValue {
-		return nil // pre-roll before the chunk, or a duplicate timestamp
+	if pts == astiav.NoPtsValue || pts <= e.lastPTS && e.lastPTS != astiav.NoPtsValue {
+		return nil // a duplicate timestamp
+	}
+	if pts < e.start {
+		if e.keepFrame(pts) {
+			e.remember(f, pts) // pre-roll: the picture before the chunk's first frame
+		}
+		return nil
 	}
 	if pts >= e.end {
 		e.endPTS = pts
@@ -237,15 +262,29 @@ func (e *chunkEncoder) handleFrame(f *astiav.Frame) error {
 		return nil
 	}
 	if avx.Damaged(f) {
-		e.damaged++
+		e.damagedAt = append(e.damagedAt, pts)
 	}
+	if err := e.fillBefore(f, pts); err != nil {
+		return err
+	}
+	e.kept++
+	if err := e.encodeFrame(f, pts); err != nil {
+		return err
+	}
+	e.remember(f, pts)
+	return nil
+}
+
+// encodeFrame sends a decoded (or repeated) picture at pts through the
+// graph to every rung.
+func (e *chunkEncoder) encodeFrame(f *astiav.Frame, pts int64) error {
 	seg := e.segmentOf(pts)
 	if _, ok := e.segStarts[seg]; !ok {
 		e.segStarts[seg] = pts
 	}
-	e.kept++
-	if e.spec.Progress != nil && e.kept%progressEvery == 0 {
-		e.spec.Progress(int64(e.kept))
+	e.lastKept = pts
+	if e.spec.Progress != nil && e.encoded()%progressEvery == 0 {
+		e.spec.Progress(int64(e.encoded()))
 	}
 	if e.graph == nil {
 		if err := e.openGraph(f); err != nil {
@@ -257,6 +296,97 @@ func (e *chunkEncoder) handleFrame(f *astiav.Frame) error {
 		return err
 	}
 	return e.drainGraph()
+}
+
+// encoded counts the frames sent to the rungs so far.
+func (e *chunkEncoder) encoded() int { return e.kept + len(e.filledAt) }
+
+// remember keeps a reference to the last decoded picture.
+func (e *chunkEncoder) remember(f *astiav.Frame, pts int64) {
+	if e.interval == 0 {
+		return
+	}
+	e.prev.Unref()
+	if err := e.prev.Ref(f); err != nil {
+		e.prevPTS = astiav.NoPtsValue
+		return
+	}
+	e.prevPTS = pts
+}
+
+// fillBefore fills the frame times of a constant-rate source that the
+// decoder lost before the decoded frame next at pts (a damaged keyframe
+// takes the frames that depend on it along): with the previous picture, or
+// at the start of a chunk where none was decoded, with next's. Times are
+// counted from real frames, not from the origin, so a nominal rate that
+// drifts a little from the timestamps never adds a frame.
+func (e *chunkEncoder) fillBefore(next *astiav.Frame, pts int64) error {
+	if e.interval == 0 {
+		return nil
+	}
+	limit := pts - int64(e.interval/2)
+	from := e.lastKept
+	if from == astiav.NoPtsValue {
+		from = e.prevPTS
+	}
+	if from != astiav.NoPtsValue {
+		return e.fill(e.prev, from, limit)
+	}
+	// No earlier picture: the frames from the chunk's start up to next.
+	// Tolerate the rounding of a frame time that sits on the start.
+	var missing int64
+	for n := int64(1); pts-int64(math.Round(float64(n)*e.interval)) >= e.start-max(2, int64(e.interval/100)); n++ {
+		missing = n
+	}
+	if missing == 0 {
+		return nil
+	}
+	first := max(pts-int64(math.Round(float64(missing)*e.interval)), e.start)
+	if err := e.fillOne(next, first); err != nil {
+		return err
+	}
+	return e.fill(next, first, limit)
+}
+
+// fillTail fills the frame times between the chunk's last decoded frame and
+// its end: the next chunk's start, or the source's end for the last chunk.
+func (e *chunkEncoder) fillTail() error {
+	if e.interval == 0 || e.lastKept == astiav.NoPtsValue {
+		return nil
+	}
+	limit := e.end
+	if e.endPTS != astiav.NoPtsValue {
+		limit = min(limit, e.endPTS-int64(e.interval/2))
+	}
+	if e.end == media.NoEnd {
+		limit = e.sourceEnd - int64(e.interval/2)
+	}
+	return e.fill(e.prev, e.lastKept, limit)
+}
+
+// fill repeats pic at every frame time of the chunk after from and before
+// limit.
+func (e *chunkEncoder) fill(pic *astiav.Frame, from, limit int64) error {
+	for n := 1; ; n++ {
+		pts := from + int64(math.Round(float64(n)*e.interval))
+		if pts >= limit {
+			return nil
+		}
+		if pts < e.start {
+			continue // lost before the chunk: the previous chunk's to fill
+		}
+		if err := e.fillOne(pic, pts); err != nil {
+			return err
+		}
+	}
+}
+
+func (e *chunkEncoder) fillOne(pic *astiav.Frame, pts int64) error {
+	e.filledAt = append(e.filledAt, pts)
+	if pts > e.lastPTS || e.lastPTS == astiav.NoPtsValue {
+		e.lastPTS = pts
+	}
+	return e.encodeFrame(pic, pts)
 }
 
 // keepFrame drops every other frame (or more) of sources above 60 fps,
@@ -311,7 +441,7 @@ func (e *chunkEncoder) seconds(pts int64) float64 {
 }
 
 func (e *chunkEncoder) result() (*media.ChunkResult, error) {
-	res := &media.ChunkResult{Index: e.spec.Chunk.Index, Frames: e.kept, Warnings: e.warnings}
+	res := &media.ChunkResult{Index: e.spec.Chunk.Index, Frames: e.encoded(), Warnings: e.warnings}
 	first := e.spec.Chunk.FirstSegment
 	for i := first; i < first+e.spec.Chunk.Segments; i++ {
 		start, ok := e.segStarts[i]
@@ -330,9 +460,7 @@ func (e *chunkEncoder) result() (*media.ChunkResult, error) {
 	for _, r := range e.rungs {
 		res.Rungs = append(res.Rungs, media.RungOutput{Name: r.rung.Name, Codec: r.codec, Encoder: e.set.H264.Encoder, Files: r.files})
 	}
-	if e.src.errors > 0 || e.damaged > 0 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("chunk %d: %d packets could not be decoded and %d frames were damaged", e.spec.Chunk.Index, e.src.errors, e.damaged))
-	}
+	res.Warnings = append(res.Warnings, e.damageWarnings()...)
 	var err error
 	if res.PHash, err = e.hashes.finish(); err != nil {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("chunk %d: %v", e.spec.Chunk.Index, err))
@@ -358,6 +486,7 @@ func (e *chunkEncoder) close() {
 		e.src.close()
 	}
 	e.out.Free()
+	e.prev.Free()
 }
 
 // rungEncoder encodes one rung of a chunk into segment files.

@@ -112,6 +112,11 @@ type VideoSettings struct {
 	PeakFrameRate Rational `json:"peakFrameRate"`
 	// FrameStep keeps one source frame in FrameStep (2 halves 120 fps to 60).
 	FrameStep int `json:"frameStep"`
+	// ConstantRate says the source has a frame every 1/FrameRate seconds:
+	// the encode tasks fill frames the decoder loses with the previous
+	// picture, so that every rung stays constant-rate (false in splits
+	// recorded before it existed: those holes stay).
+	ConstantRate bool `json:"constantRate,omitempty"`
 	// ThumbnailInterval is the distance between storyboard thumbnails in seconds.
 	ThumbnailInterval float64 `json:"thumbnailInterval"`
 	ThumbnailWidth    int     `json:"thumbnailWidth"`

@@ -156,6 +156,28 @@ func decodeErrors(tb testing.TB, path string) string {
 	return strings.TrimSpace(msg)
 }
 
+// joinDamage reads the playlist at path through libavformat's HLS demuxer, which joins a
+// rendition's segments into one MPEG-TS stream as mpv, ffplay and restreamers do, and returns the
+// lines in which the demuxer reports a continuity counter that jumps without the discontinuity
+// indicator (on any PID: tables, video, audio) or flags a packet corrupt.
+func joinDamage(tb testing.TB, path string) []string {
+	tb.Helper()
+	var stderr bytes.Buffer
+	cmd := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-v", "debug", "-i", path,
+		"-map", "0", "-c", "copy", "-f", "null", "-")
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		tb.Fatalf("ffmpeg -i %s -c copy: %v\n%s", path, err, stderr.String())
+	}
+	var damage []string
+	for line := range strings.Lines(stderr.String()) {
+		if strings.Contains(line, "Continuity check failed") || strings.Contains(strings.ToLower(line), "corrupt") {
+			damage = append(damage, strings.TrimSpace(line))
+		}
+	}
+	return damage
+}
+
 // ffmpegOutput runs the ffmpeg CLI and returns its standard output.
 func ffmpegOutput(tb testing.TB, args ...string) []byte {
 	tb.Helper()

@@ -93,6 +93,7 @@ func videoSettings(v *media.VideoStream, duration float64, h264 media.H264Settin
 		FrameRate:     v.FrameRate,
 		PeakFrameRate: v.PeakFrameRate,
 		FrameStep:     1,
+		ConstantRate:  !v.VFR,
 		// At most maxThumbnails thumbnails, so that the storyboard of a long
 		// video stays as small as a short one's.
 		ThumbnailInterval: math.Max(2, math.Ceil(duration/maxThumbnails)),

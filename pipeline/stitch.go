@@ -25,7 +25,9 @@ type Output struct {
 	Storyboard string  `json:"storyboard,omitempty"`
 	PHash      string  `json:"phash,omitempty"`
 	Speech     string  `json:"speech,omitempty"`
-	// Warnings say which of the extras above could not be written.
+	// Warnings are what the job tells the video's owner: damage the probe
+	// and the tasks met in the source (frames lost and filled, packets
+	// rejected), then the extras above that could not be written.
 	Warnings []string `json:"warnings,omitempty"`
 }
 
@@ -57,7 +59,8 @@ func Stitch(outDir string, split *media.SplitResult, chunks []*media.ChunkResult
 	if err := writeFileAtomic(filepath.Join(outDir, pls.Master.Name), pls.Master.Text); err != nil {
 		return nil, err
 	}
-	out := &Output{Master: pls.Master.Name, Duration: pls.Duration, Rungs: pls.Rungs, Audio: pls.Audio}
+	out := &Output{Master: pls.Master.Name, Duration: pls.Duration, Rungs: pls.Rungs, Audio: pls.Audio,
+		Warnings: sourceWarnings(split, chunks, audio)}
 	if final && split.Video != nil {
 		if err := writeImages(outDir, out, chunks); err != nil {
 			return nil, err
@@ -73,6 +76,24 @@ func Stitch(outDir string, split *media.SplitResult, chunks []*media.ChunkResult
 		out.Speech = layout.SpeechFile
 	}
 	return out, nil
+}
+
+// sourceWarnings gathers what the split and the tasks reported about the
+// source, in timeline order.
+func sourceWarnings(split *media.SplitResult, chunks []*media.ChunkResult, audio *media.AudioResult) []string {
+	var ws []string
+	if split.Probe != nil {
+		ws = append(ws, split.Probe.Warnings...)
+	}
+	for _, c := range chunks {
+		if c != nil {
+			ws = append(ws, c.Warnings...)
+		}
+	}
+	if audio != nil {
+		ws = append(ws, audio.Warnings...)
+	}
+	return ws
 }
 
 // writePHash joins the chunks' perceptual hashes into phash.json. A chunk

@@ -77,7 +77,6 @@ func Transcode(ctx context.Context, log *slog.Logger, src, outDir, reportPath st
 		job.Video.H264.Encoder = enc
 	}
 	r.Probe, r.Plan, r.Settings = job.Probe, job.Plan, job.Video
-	r.Warnings = append(r.Warnings, job.Probe.Warnings...)
 	if job.Video != nil {
 		r.Encoder, r.Ladder = job.Video.H264.Encoder, job.Video.Rungs
 	}
@@ -94,13 +93,7 @@ func Transcode(ctx context.Context, log *slog.Logger, src, outDir, reportPath st
 	}
 	_ = os.RemoveAll(filepath.Join(outDir, "thumbs"))
 	r.end(t, 0)
-	for _, c := range pub.chunks {
-		r.Warnings = append(r.Warnings, c.Warnings...)
-	}
-	r.Warnings = append(r.Warnings, r.Output.Warnings...)
-	if pub.audio != nil {
-		r.Warnings = append(r.Warnings, pub.audio.Warnings...)
-	}
+	r.Warnings = r.Output.Warnings
 	r.Seconds = time.Since(r.Started).Seconds()
 	if reportPath == "" {
 		reportPath = filepath.Join(outDir, "report.json")

@@ -278,6 +278,7 @@ func TestTranscodeLadders(t *testing.T) {
 			t.Parallel()
 			l := transcodeLadder(t, tc)
 			t.Run("decodes without errors", l.checkDecodes)
+			t.Run("segments join without corrupt packets", l.checkJoins)
 			t.Run("master playlist", l.checkMaster)
 			t.Run("report", l.checkReport)
 			t.Run("fingerprint and speech track", l.checkExtras)
@@ -515,6 +516,21 @@ func (l *ladder) checkDecodes(t *testing.T) {
 	for _, m := range all {
 		if msg := decodeErrors(t, l.path(m.uri)); msg != "" {
 			t.Errorf("ffmpeg -v error -i %s -f null - printed %q, want nothing", m.uri, msg)
+		}
+	}
+}
+
+// checkJoins reads every rendition as one stream, the way libavformat-based players do: segments
+// muxed one per file, on different agents, must still join without a continuity error.
+func (l *ladder) checkJoins(t *testing.T) {
+	all := slices.Clone(l.rungs)
+	if l.audio != nil {
+		all = append(all, l.audio)
+	}
+	for _, m := range all {
+		if damage := joinDamage(t, l.path(m.uri)); len(damage) > 0 {
+			t.Errorf("%s read through the HLS demuxer: %d continuity errors or corrupt packets, want none; first ones:\n  %s",
+				m.uri, len(damage), strings.Join(damage[:min(len(damage), 6)], "\n  "))
 		}
 	}
 }

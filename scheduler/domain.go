@@ -147,7 +147,10 @@ type Job struct {
 	// FramesTotal, summed over the encode tasks, are each rung's progress.
 	ChunksTotal, ChunksDone int
 	FramesDone, FramesTotal int64
-	Tasks                   []Task // only from FSM.Job
+	// Warnings are the "warnings" of the stitch task's result once it is
+	// done: what the job tells the video's owner about the source.
+	Warnings []string
+	Tasks    []Task // only from FSM.Job
 }
 
 // Task is one unit of work of a job.

@@ -78,11 +78,27 @@ func (s *state) jobView(j *job, withTasks bool) Job {
 			d, tot := t.frames()
 			v.FramesDone, v.FramesTotal = v.FramesDone+d, v.FramesTotal+tot
 		}
+		if t.Kind == KindStitch && t.State == StateDone {
+			v.Warnings = resultWarnings(t.Result)
+		}
 		if withTasks {
 			v.Tasks = append(v.Tasks, taskView(t))
 		}
 	}
 	return v
+}
+
+// resultWarnings reads the "warnings" array of a task's result; a result
+// without one, or not an object, has none. The scheduler stores results
+// opaquely and reads this one field only, for the job's view.
+func resultWarnings(result json.RawMessage) []string {
+	var r struct {
+		Warnings []string `json:"warnings"`
+	}
+	if json.Unmarshal(result, &r) != nil {
+		return nil
+	}
+	return r.Warnings
 }
 
 func taskView(t *task) Task {

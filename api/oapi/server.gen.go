@@ -1231,13 +1231,16 @@ type Video struct {
 	ScreenedSeconds *float64 `json:"screenedSeconds,omitempty"`
 
 	// Screening Always present in this server's answers.
-	Screening  *Screening  `json:"screening,omitempty"`
-	Stats      Stats       `json:"stats"`
-	Status     VideoStatus `json:"status"`
-	Tags       []string    `json:"tags"`
-	Title      string      `json:"title"`
-	UpdatedAt  time.Time   `json:"updatedAt"`
-	Visibility Visibility  `json:"visibility"`
+	Screening *Screening  `json:"screening,omitempty"`
+	Stats     Stats       `json:"stats"`
+	Status    VideoStatus `json:"status"`
+	Tags      []string    `json:"tags"`
+	Title     string      `json:"title"`
+
+	// TranscodeWarnings For the video's owner and moderators, in GET /videos/{id} only: damage transcoding found in the upload, e.g. frames that could not be decoded (named by their time and filled with the previous picture, so the video keeps its length and frame rate) or damage the decoder concealed. Absent when there is none.
+	TranscodeWarnings *[]string  `json:"transcodeWarnings,omitempty"`
+	UpdatedAt         time.Time  `json:"updatedAt"`
+	Visibility        Visibility `json:"visibility"`
 }
 
 // VideoPage defines model for VideoPage.

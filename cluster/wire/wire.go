@@ -56,6 +56,10 @@ type Job struct {
 	ChunksTotal int                `json:"chunksTotal"`
 	ChunksDone  int                `json:"chunksDone"`
 	Rungs       []RungProgress     `json:"rungs,omitempty"`
+	// Warnings are what the finished job tells the video's owner about the
+	// source: frames that could not be decoded and were filled, damage the
+	// decoders concealed, extras that could not be written.
+	Warnings []string `json:"warnings,omitempty"`
 	// PlayableAt is when the master playlist first appeared: viewers can
 	// start before the job ends.
 	PlayableAt *time.Time `json:"playableAt,omitempty"`

@@ -1159,6 +1159,8 @@ export interface components {
             myRating?: components["schemas"]["Rating"];
             /** @description Labels a viewer confirms before playback (set by moderators or the classifier). */
             contentWarnings?: string[];
+            /** @description For the video's owner and moderators, in GET /videos/{id} only: damage transcoding found in the upload, e.g. frames that could not be decoded (named by their time and filled with the previous picture, so the video keeps its length and frame rate) or damage the decoder concealed. Absent when there is none. */
+            transcodeWarnings?: string[];
             moderation?: components["schemas"]["Moderation"];
             captions?: components["schemas"]["Caption"][];
             /** Format: date-time */
