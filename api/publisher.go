@@ -76,6 +76,10 @@ func (p *publisher) jobChanged(ctx context.Context, videoID string, job wire.Job
 		}
 		return p.screenPrefix(ctx, videoID, job.ChunksDone)
 	case scheduler.JobDone:
+		// What the job found wrong in the source reaches the owner with the video.
+		if err := p.db.RecordTranscodeWarnings(ctx, videoID, job.Warnings); err != nil {
+			return err
+		}
 		return p.publish(ctx, videoID, job.ID)
 	case scheduler.JobFailed, scheduler.JobCanceled:
 		changed, err := p.db.MarkFailed(ctx, videoID, failureReason(job))

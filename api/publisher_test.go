@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -179,5 +180,21 @@ func TestPlayableFromTheRow(t *testing.T) {
 	encoding(&later)
 	if at := e.video(id).PlayableAt; at == nil || !at.Equal(first) {
 		t.Errorf("playable at %v after a second report, want the first, %v", at, first)
+	}
+}
+
+// TestPublishRecordsTranscodeWarnings: what a finished job found wrong in the source (frames
+// that could not be decoded) reaches the video's owner.
+func TestPublishRecordsTranscodeWarnings(t *testing.T) {
+	e := newEnv(t)
+	owner := e.user("owner")
+	id := e.jobEndedVideo(owner, "damaged upload", nil)
+	job := doneJob(id)
+	job.Warnings = []string{"chunk 0: 1 frame could not be decoded (at 0.000 s); repeated pictures fill their place"}
+	if err := e.srv.publisher.jobChanged(t.Context(), id, job); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.apiVideo(id, owner.Token).TranscodeWarnings; got == nil || !slices.Equal(*got, job.Warnings) {
+		t.Errorf("owner sees transcodeWarnings %v, want %q", got, job.Warnings)
 	}
 }

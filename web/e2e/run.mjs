@@ -515,6 +515,21 @@ async function main() {
     await shot(phone, 'ops-phone');
     log('operations page shows', agentRows, 'agent(s)');
 
+    step = 'report a video';
+    await phone.goto(watchURL);
+    await phone.getByRole('button', { name: 'Report this video' }).click();
+    const reportDialog = phone.getByRole('dialog', { name: 'Report this video' });
+    await reportDialog.getByLabel('Misleading').check();
+    await reportDialog.getByLabel('Details (optional)').fill('The title promises more than a test pattern.');
+    await reportDialog.getByRole('button', { name: 'Send report' }).click();
+    await reportDialog.getByText(/Your report was sent to the moderators/).waitFor();
+    await shot(phone, 'report-phone');
+    await reportDialog.getByRole('button', { name: 'Close' }).click();
+    await phone.getByRole('button', { name: 'You reported this' }).waitFor();
+    await phone.reload();
+    await phone.getByRole('button', { name: 'You reported this' }).waitFor();
+    log('reported the video from the second account; the watch page says so after a reload');
+
     step = 'moderation';
     {
       // The second user reports the video and the first user's comment, through the API.
@@ -529,7 +544,7 @@ async function main() {
       };
       const { token } = await api('POST', '/auth/login', null, { username: `${user}_b`, password });
       const { comments } = await api('GET', `/videos/${videoId}/comments`, token);
-      const commentId = comments.find((c) => c.body === 'Lovely test pattern!')?.id ?? fail('the comment is not listed');
+      const commentId = comments.find((c) => c.body === 'Lovely test pattern, truly!')?.id ?? fail('the comment is not listed');
       await api('POST', '/reports', token, { targetType: 'video', targetId: videoId, reason: 'misleading', note: 'not a real test pattern' });
       await api('POST', '/reports', token, { targetType: 'comment', targetId: commentId, reason: 'spam' });
 
@@ -538,7 +553,7 @@ async function main() {
       await page.getByText('Nothing awaits review.').waitFor();
       await shot(page, 'moderation-desktop');
       await page.getByRole('tab', { name: 'Reports' }).click();
-      const reported = page.getByRole('list', { name: 'Reported videos' }).getByRole('listitem').filter({ hasText: title });
+      const reported = page.getByRole('list', { name: 'Reported videos and comments' }).getByRole('listitem').filter({ hasText: title }).first();
       await reported.getByText('report weight 0.25').waitFor();
       await reported.getByRole('button', { name: 'Show reports (1)' }).click();
       const standing = reported.getByRole('list', { name: 'Reports of this video' });
@@ -546,10 +561,17 @@ async function main() {
       await standing.getByText('new account when reporting').waitFor();
       await shot(page, 'moderation-reports-desktop');
       await reported.getByRole('button', { name: 'Dismiss reports' }).click();
-      await page.getByText('No video has open reports.').waitFor();
+      // The comment's report stays in the queue until the comment is decided on.
+      await page
+        .getByRole('list', { name: 'Reported videos and comments' })
+        .getByRole('listitem')
+        .filter({ hasText: 'Lovely test pattern, truly!' })
+        .getByText('report weight 0.25')
+        .waitFor();
+      await waitFor('the video to leave the report queue', async () => (await page.getByRole('link', { name: title, exact: true }).count()) === 0, T.ui);
 
       await page.getByRole('tab', { name: 'Comments' }).click();
-      const queued = page.getByRole('list', { name: 'Comments awaiting review' }).getByRole('listitem').filter({ hasText: 'Lovely test pattern!' });
+      const queued = page.getByRole('list', { name: 'Comments awaiting review' }).getByRole('listitem').filter({ hasText: 'Lovely test pattern, truly!' });
       await queued.getByText('spam: 1').waitFor();
       await shot(page, 'moderation-comments-desktop');
       await queued.getByLabel('Note').fill('a fair comment');
@@ -582,21 +604,6 @@ async function main() {
     await page.goto(`${base}/channel/${user}`);
     await page.getByRole('list', { name: 'Videos of E2E Tester' }).getByText(title).waitFor();
     await shot(page, 'channel-desktop');
-
-    step = 'report a video';
-    await phone.goto(watchURL);
-    await phone.getByRole('button', { name: 'Report this video' }).click();
-    const reportDialog = phone.getByRole('dialog', { name: 'Report this video' });
-    await reportDialog.getByLabel('Misleading').check();
-    await reportDialog.getByLabel('Details (optional)').fill('The title promises more than a test pattern.');
-    await reportDialog.getByRole('button', { name: 'Send report' }).click();
-    await reportDialog.getByText(/Your report was sent to the moderators/).waitFor();
-    await shot(phone, 'report-phone');
-    await reportDialog.getByRole('button', { name: 'Close' }).click();
-    await phone.getByRole('button', { name: 'You reported this' }).waitFor();
-    await phone.reload();
-    await phone.getByRole('button', { name: 'You reported this' }).waitFor();
-    log('reported the video from the second account; the watch page says so after a reload');
 
     step = 'captions';
     await page.goto(`${base}/my/videos`);
