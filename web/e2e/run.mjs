@@ -553,7 +553,11 @@ async function main() {
       await page.getByText('Nothing awaits review.').waitFor();
       await shot(page, 'moderation-desktop');
       await page.getByRole('tab', { name: 'Reports' }).click();
-      const reported = page.getByRole('list', { name: 'Reported videos and comments' }).getByRole('listitem').filter({ hasText: title }).first();
+      const reported = page
+        .getByRole('list', { name: 'Reported videos and comments' })
+        .getByRole('listitem')
+        .filter({ hasText: title })
+        .filter({ hasNotText: 'Lovely test pattern' });
       await reported.getByText('report weight 0.25').waitFor();
       await reported.getByRole('button', { name: 'Show reports (1)' }).click();
       const standing = reported.getByRole('list', { name: 'Reports of this video' });
