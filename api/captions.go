@@ -328,7 +328,9 @@ func (s *Server) TranscribeVideo(w http.ResponseWriter, r *http.Request, id oapi
 // transcribeVideo sends the video's audio to the transcription service and stores the
 // captions it returns under lang, or else the language the service names, or else "und".
 // Failures of the service wrap errTranscription.
-func (s *Server) transcribeVideo(ctx context.Context, videoID, lang string, replace bool) (store.Caption, bool, error) {
+func (s *Server) transcribeVideo(ctx context.Context, videoID, lang string, replace bool) (_ store.Caption, _ bool, err error) {
+	done := s.metrics.transcribing()
+	defer func() { done(err) }()
 	service := ""
 	if lang != "" {
 		// The OpenAI API takes ISO 639-1 codes: the primary subtag.

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/hls"
@@ -516,6 +518,18 @@ func TestTranscription(t *testing.T) {
 	t.Run("bad language", func(t *testing.T) {
 		e.must(http.StatusBadRequest, "POST", auto, owner.Token, map[string]string{"language": "pt_BR"})
 		e.must(http.StatusBadRequest, "POST", auto, owner.Token, map[string]string{"lang": "en"})
+	})
+
+	t.Run("metrics", func(t *testing.T) {
+		m := e.srv.metrics
+		for outcome, least := range map[string]float64{transcriptionSucceeded: 3, transcriptionNoSpeech: 1, transcriptionFailed: 1} {
+			if got := testutil.ToFloat64(m.transcriptions.WithLabelValues(outcome)); got < least {
+				t.Errorf("transcriptions %s: %v, want at least %v", outcome, got, least)
+			}
+		}
+		if got := testutil.ToFloat64(m.transcriptionsRunning); got != 0 {
+			t.Errorf("%v transcriptions still running", got)
+		}
 	})
 }
 

@@ -34,6 +34,10 @@ type metrics struct {
 	jobs       *prometheus.CounterVec
 	screening  *prometheus.CounterVec
 	logins     *prometheus.CounterVec
+	// transcriptions count automatic captions by outcome; transcriptionsRunning are those
+	// waiting on the speech-to-text service now.
+	transcriptions        *prometheus.CounterVec
+	transcriptionsRunning prometheus.Gauge
 }
 
 // Label values of the API's metrics.
@@ -57,6 +61,10 @@ const (
 	loginSucceeded = "succeeded"
 	loginFailed    = "failed"
 	loginThrottled = "throttled"
+
+	transcriptionSucceeded = "succeeded"
+	transcriptionNoSpeech  = "no_speech"
+	transcriptionFailed    = "failed"
 )
 
 var (
@@ -100,6 +108,12 @@ func newMetrics(reg prometheus.Registerer, db *store.Store, log *slog.Logger) (*
 			Name: "sunomi_api_logins_total",
 			Help: "Password sign-ins: succeeded, failed (wrong username or password) or throttled (too many attempts)."},
 			[]string{"outcome"}),
+		transcriptions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sunomi_api_transcriptions_total",
+			Help: "Automatic captions asked of the speech-to-text service: succeeded, no_speech (no audio or nothing said) or failed."},
+			[]string{"outcome"}),
+		transcriptionsRunning: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "sunomi_api_transcriptions_running", Help: "Transcriptions waiting on the speech-to-text service now."}),
 	}
 	// Series that exist from the start, so rates and alerts see a zero rather than nothing.
 	for _, o := range []string{uploadStarted, uploadCompleted, uploadFailed} {
@@ -114,8 +128,11 @@ func newMetrics(reg prometheus.Registerer, db *store.Store, log *slog.Logger) (*
 	for _, o := range []string{loginSucceeded, loginFailed, loginThrottled} {
 		m.logins.WithLabelValues(o)
 	}
+	for _, o := range []string{transcriptionSucceeded, transcriptionNoSpeech, transcriptionFailed} {
+		m.transcriptions.WithLabelValues(o)
+	}
 	collectors := []prometheus.Collector{m.requests, m.durations, m.inFlight, m.websockets,
-		m.uploads, m.jobs, m.screening, m.logins,
+		m.uploads, m.jobs, m.screening, m.logins, m.transcriptions, m.transcriptionsRunning,
 		newPoolCollector(db), newVideoCollector(db, log)}
 	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {
@@ -228,6 +245,23 @@ func (m *metrics) observeScreening(v store.Video) {
 		outcome = screeningRestricted
 	}
 	m.screening.WithLabelValues(outcome).Inc()
+}
+
+// transcribing counts a transcription from its start; the function it returns counts how it
+// ended (err nil: captions were made).
+func (m *metrics) transcribing() func(err error) {
+	m.transcriptionsRunning.Inc()
+	return func(err error) {
+		m.transcriptionsRunning.Dec()
+		outcome := transcriptionSucceeded
+		switch {
+		case errors.Is(err, errNoAudio), errors.Is(err, errNoSpeech):
+			outcome = transcriptionNoSpeech
+		case err != nil:
+			outcome = transcriptionFailed
+		}
+		m.transcriptions.WithLabelValues(outcome).Inc()
+	}
 }
 
 // countingFarm counts the job submissions of the Farm it wraps.

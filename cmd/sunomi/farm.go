@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -101,12 +102,16 @@ func newJobsSubmitCmd(ff *farmFlags) *cobra.Command {
 
 func newJobsLsCmd(ff *farmFlags) *cobra.Command {
 	var q client.JobQuery
+	var output string
 	cmd := &cobra.Command{
 		Use:     "ls",
 		Aliases: []string{"list"},
 		Short:   "List jobs, newest first, a page at a time",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "table" && output != "json" {
+				return fmt.Errorf("--output must be table or json, not %q", output)
+			}
 			c, err := ff.client()
 			if err != nil {
 				return err
@@ -114,6 +119,12 @@ func newJobsLsCmd(ff *farmFlags) *cobra.Command {
 			page, err := c.ListJobs(cmd.Context(), q)
 			if err != nil {
 				return err
+			}
+			if output == "json" {
+				// The page as the coordinator answers it, cursor included, for scripts (jq).
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(page)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSTATE\tCHUNKS\tCREATED\tOUTPUT\tERROR")
@@ -134,6 +145,7 @@ func newJobsLsCmd(ff *farmFlags) *cobra.Command {
 	f.StringSliceVar(&q.States, "state", nil, "only jobs in these states: queued, running (splitting, encoding, stitching), done, failed, canceled")
 	f.IntVar(&q.Limit, "limit", wire.DefaultJobsLimit, fmt.Sprintf("jobs per page, at most %d", wire.MaxJobsLimit))
 	f.StringVar(&q.After, "after", "", "continue after a previous page (the cursor it printed)")
+	f.StringVarP(&output, "output", "o", "table", "table, or json: the page with its jobs and the next cursor")
 	return cmd
 }
 

@@ -42,3 +42,35 @@ func TestJobsListPages(t *testing.T) {
 		t.Errorf("stderr %q, want %q", errOut.String(), want)
 	}
 }
+
+// TestJobsListJSON checks that `sunomi jobs ls --output json` prints the page as the
+// coordinator answered it, and that another output is a one-line error.
+func TestJobsListJSON(t *testing.T) {
+	want := wire.JobList{Jobs: []wire.Job{{ID: "j9", State: scheduler.JobEncoding, ChunksDone: 2, ChunksTotal: 5}}, Next: "9"}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(want)
+	}))
+	defer srv.Close()
+	var out bytes.Buffer
+	cmd := newRootCmd()
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{"jobs", "ls", "--coordinator", srv.URL, "-o", "json"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	var got wire.JobList
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out.String())
+	}
+	if len(got.Jobs) != 1 || got.Jobs[0].ID != "j9" || got.Jobs[0].ChunksDone != 2 || got.Next != "9" {
+		t.Errorf("printed %+v, want %+v", got, want)
+	}
+
+	cmd = newRootCmd()
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs([]string{"jobs", "ls", "--coordinator", srv.URL, "--output", "yaml"})
+	if err := cmd.Execute(); err == nil || err.Error() != `--output must be table or json, not "yaml"` {
+		t.Errorf("--output yaml: %v", err)
+	}
+}
