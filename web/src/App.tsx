@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import {
   AppBar,
   Box,
@@ -7,7 +7,6 @@ import {
   Container,
   CssBaseline,
   IconButton,
-  InputBase,
   Menu,
   MenuItem,
   Snackbar,
@@ -18,7 +17,6 @@ import {
   createTheme,
   useMediaQuery,
 } from '@mui/material';
-import SearchIcon from '@mui/icons-material/Search';
 import UploadIcon from '@mui/icons-material/FileUpload';
 import AccountCircle from '@mui/icons-material/AccountCircle';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
@@ -27,6 +25,7 @@ import { AuthProvider, takeFragment, useAuth } from './auth';
 import { startSession } from './api/session';
 import { ChangePasswordDialog } from './components/ChangePassword';
 import { SessionsDialog } from './components/Sessions';
+import SearchBox from './components/SearchBox';
 
 const Home = lazy(() => import('./pages/Home'));
 const Search = lazy(() => import('./pages/Search'));
@@ -51,35 +50,6 @@ const queryClient = new QueryClient({
 const fragment = takeFragment(window.location.hash);
 if (fragment.code || fragment.error) history.replaceState(null, '', window.location.pathname + window.location.search);
 const started = startSession(fragment.code);
-
-function SearchBox() {
-  const navigate = useNavigate();
-  const loc = useLocation();
-  const [q, setQ] = useState(() => new URLSearchParams(loc.search).get('q') ?? '');
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    if (q.trim()) navigate(`/search?q=${encodeURIComponent(q.trim())}`);
-  };
-  return (
-    <Box
-      component="form"
-      role="search"
-      onSubmit={submit}
-      sx={{ display: 'flex', flex: 1, maxWidth: 560, mx: { xs: 1, sm: 3 }, bgcolor: 'rgba(255,255,255,.12)', borderRadius: 5, pl: 2 }}
-    >
-      <InputBase
-        value={q}
-        onChange={(e) => setQ(e.target.value)}
-        placeholder="Search"
-        inputProps={{ 'aria-label': 'Search videos', maxLength: 200 }}
-        sx={{ flex: 1, color: 'inherit' }}
-      />
-      <IconButton type="submit" aria-label="Search" color="inherit">
-        <SearchIcon />
-      </IconButton>
-    </Box>
-  );
-}
 
 function TopBar({ notify }: { notify: (message: string) => void }) {
   const { user, signOut, signOutEverywhere, token } = useAuth();
