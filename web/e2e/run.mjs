@@ -572,7 +572,7 @@ async function main() {
         .filter({ hasText: 'Lovely test pattern, truly!' })
         .getByText('report weight 0.25')
         .waitFor();
-      await waitFor('the video to leave the report queue', async () => (await page.getByRole('link', { name: title, exact: true }).count()) === 0, T.ui);
+      await reported.waitFor({ state: 'detached' });
 
       await page.getByRole('tab', { name: 'Comments' }).click();
       const queued = page.getByRole('list', { name: 'Comments awaiting review' }).getByRole('listitem').filter({ hasText: 'Lovely test pattern, truly!' });
