@@ -425,8 +425,7 @@ const lexemeSQL = `
 	WHERE prefix AND length(norm) >= 2
 	UNION ALL
 	SELECT DISTINCT i::int, 'correction', norm, d.term, plainto_tsquery('video_search', d.term)::text FROM item
-	CROSS JOIN LATERAL search_deletions(item.norm, item.budget) AS v(variant)
-	JOIN search_term_deletions d ON d.variant = v.variant
+	JOIN search_term_deletions d ON d.variant = ANY (ARRAY(SELECT v FROM search_deletions(item.norm, item.budget) AS v))
 	WHERE word AND budget > 0 AND d.term <> item.norm AND to_tsvector('video_search', body) <> ''::tsvector`
 
 func lexemeStatement(items []queryItem) Statement {
