@@ -446,6 +446,17 @@ func lexemeStatement(items []queryItem) Statement {
 // candidates; sort=date and sort=views page through every match.
 const RankedCandidates = 300
 
+// standingWalk is how many videos, in order of standing, the first way of finding the
+// candidates checks at most: √(candidates × videos), at least 2,000. A query that matches
+// fewer than the candidates among them matches fewer than that many videos, so that either
+// way costs at most about √(candidates × videos) rows: 5,500 at 100,000 videos, 17,000 at a
+// million. A common word costs less: the walk stops at the candidates wanted.
+func standingWalk(candidates string) string {
+	// reltuples is -1 until the table is first analysed.
+	return `(SELECT greatest(2000, sqrt(` + candidates + `::bigint * greatest(reltuples, 0)))::bigint
+		FROM pg_class WHERE oid = 'video_search'::regclass)`
+}
+
 // Ranking. The score of a video for sort=relevance is
 //
 //	exact + relevance × (1 + 0.5 × recency + 0.5 × popularity) / 2
@@ -495,6 +506,7 @@ func searchStatement(q Search, exact, expanded string) Statement {
 	where := strings.Join(matching, ` AND `)
 
 	// key is the order's sort key, keyset-paginated with the id breaking ties.
+	var ctes []string
 	var after any
 	key, keyType, score := `(s.document @@ tq.exact)::int + `+searchRank+` * `+searchBoost+` / 2`, `float8`, `page.key`
 	from := `video_search s`
@@ -516,15 +528,28 @@ func searchStatement(q Search, exact, expanded string) Statement {
 		}
 	default:
 		// The candidates: the matches of highest standing, among all and among the exact ones
-		// (so that corrections matching many videos cannot crowd out what was typed).
+		// (so that corrections matching many videos cannot crowd out what was typed). First
+		// a walk down the standing index over at most the standingWalk first videos, which
+		// finds them when the query's words are common; only when it finds fewer does the
+		// document index collect every match to sort, and then the matches are few. The
+		// planner could choose between the two itself, but it guesses the matches of several
+		// words as if the words were independent, and for words that go together ("sourdough
+		// starter") a guess a third of the truth made it collect tens of thousands of matches.
+		// The exact matches are a subset of all: when the walk for all finds fewer than the
+		// candidates wanted, the one for the exact would too, and is skipped.
 		limit := arg(cmp.Or(q.Candidates, RankedCandidates))
-		candidates := func(where string) string {
-			return `(SELECT s.video_id FROM video_search s WHERE ` + where + `
+		candidates := func(name, tsquery, gate string) string {
+			match := strings.Replace(where, `$1::text`, tsquery+`::text`, 1)
+			ctes = append(ctes, name+` AS (SELECT s.video_id FROM (
+					SELECT s.* FROM video_search s`+gate+` ORDER BY s.standing DESC, s.video_id DESC LIMIT `+standingWalk(limit)+`) s
+				WHERE `+match+` LIMIT `+limit+`)`)
+			return `SELECT video_id FROM ` + name + ` UNION (SELECT s.video_id FROM video_search s
+				WHERE ` + match + ` AND (SELECT count(*) FROM ` + name + `) < ` + limit + `
 				ORDER BY s.standing DESC, s.video_id DESC LIMIT ` + limit + `)`
 		}
-		union := candidates(where)
+		union := candidates(`walk`, `$1`, ``)
 		if exact != expanded {
-			union += ` UNION ` + candidates(strings.Replace(where, `$1::text`, `$3::text`, 1))
+			union += ` UNION ` + candidates(`walk_exact`, `$3`, ` WHERE (SELECT count(*) FROM walk) = `+limit)
 		}
 		from = `(` + union + `) c JOIN video_search s ON s.video_id = c.video_id`
 		where = `true`
@@ -533,8 +558,9 @@ func searchStatement(q Search, exact, expanded string) Statement {
 	if q.After != nil {
 		keyset = ` WHERE (m.key, m.id) < (` + arg(after) + `::` + keyType + `, ` + arg(q.After.ID) + `::text)`
 	}
-	sql := `WITH page AS (
-		SELECT m.id, m.key FROM (
+	sql := `WITH ` + strings.Join(append(ctes, `page AS (
+		SELECT m.id, m.key FROM (`), `, `)
+	sql += `
 			SELECT s.video_id AS id, ` + key + ` AS key
 			FROM ` + from + `,
 				(SELECT $3::text::tsquery AS exact, $1::text::tsquery AS q, $2::timestamptz AS now) tq
