@@ -196,9 +196,8 @@ func (s *Store) SearchStatements(ctx context.Context, q Search) ([]Statement, er
 
 func (s *Store) search(ctx context.Context, q Search, trace func(Statement)) ([]SearchHit, bool, error) {
 	// Every statement is planned for its arguments (an unnamed statement, never a cached
-	// generic plan): whether the planner walks the videos in order of standing or collects
-	// every match depends on how common the query's words are, which a generic plan cannot
-	// know.
+	// generic plan): how to collect the matches of rare words depends on how rare they are,
+	// which a generic plan cannot know.
 	run := func(st Statement, scan func(pgx.Rows) error) error {
 		if trace != nil {
 			trace(st)
@@ -226,14 +225,13 @@ func (s *Store) search(ctx context.Context, q Search, trace func(Statement)) ([]
 	lex := make([]itemLexemes, len(items))
 	err := run(lexemeStatement(items), func(rows pgx.Rows) error {
 		var (
-			i              int
-			kind, norm     string
-			term, tsqueryT string
+			i                    int
+			kind, norm, term, tq string
 		)
-		if err := rows.Scan(&i, &kind, &norm, &term, &tsqueryT); err != nil {
+		if err := rows.Scan(&i, &kind, &norm, &term, &tq); err != nil {
 			return err
 		}
-		lex[i-1].add(kind, norm, term, tsqueryT)
+		lex[i-1].add(kind, norm, term, tq)
 		return nil
 	})
 	if err != nil {
@@ -446,17 +444,6 @@ func lexemeStatement(items []queryItem) Statement {
 // candidates; sort=date and sort=views page through every match.
 const RankedCandidates = 300
 
-// standingWalk is how many videos, in order of standing, the first way of finding the
-// candidates checks at most: √(candidates × videos), at least 2,000. A query that matches
-// fewer than the candidates among them matches fewer than that many videos, so that either
-// way costs at most about √(candidates × videos) rows: 5,500 at 100,000 videos, 17,000 at a
-// million. A common word costs less: the walk stops at the candidates wanted.
-func standingWalk(candidates string) string {
-	// reltuples is -1 until the table is first analysed.
-	return `(SELECT greatest(2000, sqrt(` + candidates + `::bigint * greatest(reltuples, 0)))::bigint
-		FROM pg_class WHERE oid = 'video_search'::regclass)`
-}
-
 // Ranking. The score of a video for sort=relevance is
 //
 //	exact + relevance × (1 + 0.5 × recency + 0.5 × popularity) / 2
@@ -528,28 +515,34 @@ func searchStatement(q Search, exact, expanded string) Statement {
 		}
 	default:
 		// The candidates: the matches of highest standing, among all and among the exact ones
-		// (so that corrections matching many videos cannot crowd out what was typed). First
-		// a walk down the standing index over at most the standingWalk first videos, which
-		// finds them when the query's words are common; only when it finds fewer does the
-		// document index collect every match to sort, and then the matches are few. The
-		// planner could choose between the two itself, but it guesses the matches of several
-		// words as if the words were independent, and for words that go together ("sourdough
-		// starter") a guess a third of the truth made it collect tens of thousands of matches.
-		// The exact matches are a subset of all: when the walk for all finds fewer than the
-		// candidates wanted, the one for the exact would too, and is skipped.
+		// (so that corrections matching many videos cannot crowd out what was typed). The
+		// document index collects the matches but stops at walk_size, √(candidates × videos)
+		// and at least 2,000 (5,100 at 87,000 searchable videos, 16,000 at 870,000): when it
+		// found fewer, those are all, sorted by standing. When it stops, the words are common
+		// and a walk down the standing index finds the candidates within about candidates ×
+		// videos / walk_size = walk_size videos. Either way costs about walk_size rows at
+		// most, a common word fewer. The planner could choose between the two itself, but it
+		// guesses the matches of several words as if the words were independent, and for
+		// words that go together ("sourdough starter") a guess a third of the truth made it
+		// collect every one of their matches.
 		limit := arg(cmp.Or(q.Candidates, RankedCandidates))
-		candidates := func(name, tsquery, gate string) string {
+		ctes = append(ctes, `walk_size AS (SELECT greatest(2000, sqrt(`+limit+`::bigint * greatest(reltuples, 0)))::bigint AS n
+			FROM pg_class WHERE oid = 'video_search'::regclass)`) // reltuples is -1 until the table is analysed
+		candidates := func(name, tsquery string) string {
 			match := strings.Replace(where, `$1::text`, tsquery+`::text`, 1)
-			ctes = append(ctes, name+` AS (SELECT s.video_id FROM (
-					SELECT s.* FROM video_search s`+gate+` ORDER BY s.standing DESC, s.video_id DESC LIMIT `+standingWalk(limit)+`) s
+			common := `(SELECT count(*) FROM ` + name + `_found) >= (SELECT n FROM walk_size)`
+			ctes = append(ctes, name+`_found AS (SELECT s.video_id, s.standing FROM video_search s WHERE `+match+`
+					LIMIT (SELECT n FROM walk_size))`,
+				name+`_walk AS (SELECT s.video_id FROM (
+					SELECT s.* FROM video_search s WHERE `+common+`
+					ORDER BY s.standing DESC, s.video_id DESC LIMIT (SELECT 2 * n FROM walk_size)) s
 				WHERE `+match+` LIMIT `+limit+`)`)
-			return `SELECT video_id FROM ` + name + ` UNION (SELECT s.video_id FROM video_search s
-				WHERE ` + match + ` AND (SELECT count(*) FROM ` + name + `) < ` + limit + `
-				ORDER BY s.standing DESC, s.video_id DESC LIMIT ` + limit + `)`
+			return `(SELECT video_id FROM ` + name + `_found WHERE NOT ` + common + `
+				ORDER BY standing DESC, video_id DESC LIMIT ` + limit + `) UNION SELECT video_id FROM ` + name + `_walk`
 		}
-		union := candidates(`walk`, `$1`, ``)
+		union := candidates(`matches`, `$1`)
 		if exact != expanded {
-			union += ` UNION ` + candidates(`walk_exact`, `$3`, ` WHERE (SELECT count(*) FROM walk) = `+limit)
+			union += ` UNION ` + candidates(`exact`, `$3`)
 		}
 		from = `(` + union + `) c JOIN video_search s ON s.video_id = c.video_id`
 		where = `true`
