@@ -1,7 +1,5 @@
 package store
 
-import "unicode/utf8"
-
 // Typo tolerance follows the search engines people know (Meilisearch, Typesense): each word of
 // a query is corrected on its own, by its own length. A word of fewer than five letters is
 // never corrected (one letter off, "cap" is as near to "cup", "cat" and "map" as to anything),
@@ -60,10 +58,4 @@ func typos(a, b string, limit int) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return min(prev[len(t)], limit+1)
-}
-
-// withinBudget reports whether term is a correction of word that word's length allows.
-func withinBudget(word, term string) bool {
-	budget := typoBudget(utf8.RuneCountInString(word))
-	return budget > 0 && typos(word, term, budget) <= budget
 }
