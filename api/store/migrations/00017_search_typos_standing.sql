@@ -18,7 +18,8 @@
 -- more get one-letter deletions (a five-letter word may be one typo from a four-letter one),
 -- of seven or more two (a nine-letter word may be two typos from a seven-letter one). A word
 -- of eight letters has about 37 rows; a vocabulary of 100,000 words about three million short
--- rows. A trigger on search_terms keeps it; words are never removed from either (00006).
+-- rows. A trigger on search_terms keeps it; words are never removed from either (00006), and
+-- rebuilding the vocabulary now takes TRUNCATE search_terms CASCADE before 00006's backfill.
 --
 -- search_terms gains a byte-wise index for completing the last word of a query by prefix.
 
