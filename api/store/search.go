@@ -444,6 +444,20 @@ func lexemeStatement(items []queryItem) Statement {
 // candidates; sort=date and sort=views page through every match.
 const RankedCandidates = 300
 
+// standingWalk is how many videos, in order of standing, the first way of finding the
+// candidates checks at most: √(candidates × videos), at least 2,000. A query that matches
+// fewer than the candidates among them matches fewer than that many videos, so that either
+// way costs at most about √(candidates × videos) rows: 5,100 at 87,000 searchable videos,
+// 16,000 at 870,000. A common word costs less: the walk stops at the candidates wanted. (The
+// other order, the document index first up to that many matches, then the walk, measured
+// three to five times slower for common words: its matches are fetched in the table's order,
+// every one a read, while the walk reads mostly the hot top of the standing index.)
+func standingWalk(candidates string) string {
+	// reltuples is -1 until the table is first analysed.
+	return `(SELECT greatest(2000, sqrt(` + candidates + `::bigint * greatest(reltuples, 0)))::bigint
+		FROM pg_class WHERE oid = 'video_search'::regclass)`
+}
+
 // Ranking. The score of a video for sort=relevance is
 //
 //	exact + relevance × (1 + 0.5 × recency + 0.5 × popularity) / 2
@@ -515,34 +529,28 @@ func searchStatement(q Search, exact, expanded string) Statement {
 		}
 	default:
 		// The candidates: the matches of highest standing, among all and among the exact ones
-		// (so that corrections matching many videos cannot crowd out what was typed). The
-		// document index collects the matches but stops at walk_size, √(candidates × videos)
-		// and at least 2,000 (5,100 at 87,000 searchable videos, 16,000 at 870,000): when it
-		// found fewer, those are all, sorted by standing. When it stops, the words are common
-		// and a walk down the standing index finds the candidates within about candidates ×
-		// videos / walk_size = walk_size videos. Either way costs about walk_size rows at
-		// most, a common word fewer. The planner could choose between the two itself, but it
-		// guesses the matches of several words as if the words were independent, and for
-		// words that go together ("sourdough starter") a guess a third of the truth made it
-		// collect every one of their matches.
+		// (so that corrections matching many videos cannot crowd out what was typed). First
+		// a walk down the standing index over at most the standingWalk first videos, which
+		// finds them when the query's words are common; only when it finds fewer does the
+		// document index collect every match to sort, and then the matches are few. The
+		// planner could choose between the two itself, but it guesses the matches of several
+		// words as if the words were independent, and for words that go together ("sourdough
+		// starter") a guess a third of the truth made it collect tens of thousands of matches.
+		// The exact matches are a subset of all: when the walk for all finds fewer than the
+		// candidates wanted, the one for the exact would too, and is skipped.
 		limit := arg(cmp.Or(q.Candidates, RankedCandidates))
-		ctes = append(ctes, `walk_size AS (SELECT greatest(2000, sqrt(`+limit+`::bigint * greatest(reltuples, 0)))::bigint AS n
-			FROM pg_class WHERE oid = 'video_search'::regclass)`) // reltuples is -1 until the table is analysed
-		candidates := func(name, tsquery string) string {
+		candidates := func(name, tsquery, gate string) string {
 			match := strings.Replace(where, `$1::text`, tsquery+`::text`, 1)
-			common := `(SELECT count(*) FROM ` + name + `_found) >= (SELECT n FROM walk_size)`
-			ctes = append(ctes, name+`_found AS (SELECT s.video_id, s.standing FROM video_search s WHERE `+match+`
-					LIMIT (SELECT n FROM walk_size))`,
-				name+`_walk AS (SELECT s.video_id FROM (
-					SELECT s.* FROM video_search s WHERE `+common+`
-					ORDER BY s.standing DESC, s.video_id DESC LIMIT (SELECT 2 * n FROM walk_size)) s
+			ctes = append(ctes, name+` AS (SELECT s.video_id FROM (
+					SELECT s.* FROM video_search s`+gate+` ORDER BY s.standing DESC, s.video_id DESC LIMIT `+standingWalk(limit)+`) s
 				WHERE `+match+` LIMIT `+limit+`)`)
-			return `(SELECT video_id FROM ` + name + `_found WHERE NOT ` + common + `
-				ORDER BY standing DESC, video_id DESC LIMIT ` + limit + `) UNION SELECT video_id FROM ` + name + `_walk`
+			return `SELECT video_id FROM ` + name + ` UNION (SELECT s.video_id FROM video_search s
+				WHERE ` + match + ` AND (SELECT count(*) FROM ` + name + `) < ` + limit + `
+				ORDER BY s.standing DESC, s.video_id DESC LIMIT ` + limit + `)`
 		}
-		union := candidates(`matches`, `$1`)
+		union := candidates(`walk`, `$1`, ``)
 		if exact != expanded {
-			union += ` UNION ` + candidates(`exact`, `$3`)
+			union += ` UNION ` + candidates(`walk_exact`, `$3`, ` WHERE (SELECT count(*) FROM walk) = `+limit)
 		}
 		from = `(` + union + `) c JOIN video_search s ON s.video_id = c.video_id`
 		where = `true`
