@@ -449,9 +449,8 @@ const RankedCandidates = 300
 // fewer than the candidates among them matches fewer than that many videos, so that either
 // way costs at most about √(candidates × videos) rows: 5,100 at 87,000 searchable videos,
 // 16,000 at 870,000. A common word costs less: the walk stops at the candidates wanted. (The
-// other order, the document index first up to that many matches, then the walk, measured
-// three to five times slower for common words: its matches are fetched in the table's order,
-// every one a read, while the walk reads mostly the hot top of the standing index.)
+// other order, the document index first up to that many matches, then the walk, spares rare
+// words the walk but measured three to five times slower for common ones.)
 func standingWalk(candidates string) string {
 	// reltuples is -1 until the table is first analysed.
 	return `(SELECT greatest(2000, sqrt(` + candidates + `::bigint * greatest(reltuples, 0)))::bigint
