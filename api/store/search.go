@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -223,12 +225,18 @@ func (s *Store) search(ctx context.Context, q Search, trace func(Statement)) ([]
 		return nil, false, nil
 	}
 	lex := make([]itemLexemes, len(items))
+	var videos int64 // searchable, as the planner's statistics count them
 	err := run(lexemeStatement(items), func(rows pgx.Rows) error {
 		var (
 			i                    int
 			kind, norm, term, tq string
 		)
 		if err := rows.Scan(&i, &kind, &norm, &term, &tq); err != nil {
+			return err
+		}
+		if kind == "videos" { // reltuples is -1 until the table is first analysed, hence greatest
+			n, err := strconv.ParseInt(term, 10, 64)
+			videos = n
 			return err
 		}
 		lex[i-1].add(kind, norm, term, tq)
@@ -243,7 +251,7 @@ func (s *Store) search(ctx context.Context, q Search, trace func(Statement)) ([]
 		return nil, false, nil // stop words only
 	}
 	var hits []SearchHit
-	err = run(searchStatement(q, exact, expanded), func(rows pgx.Rows) error {
+	err = run(searchStatement(q, exact, expanded, videos), func(rows pgx.Rows) error {
 		var h SearchHit
 		err := rows.Scan(append(videoDest(&h.Video), &h.Score)...)
 		hits = append(hits, h)
@@ -410,6 +418,8 @@ const lexemeSQL = `
 	WITH item AS (
 		SELECT i, body, word, budget, prefix, lower(unaccent(body)) AS norm
 		FROM unnest($1::text[], $2::bool[], $3::int[], $4::bool[]) WITH ORDINALITY AS t(body, word, budget, prefix, i))
+	SELECT 0, 'videos', '', greatest(reltuples, 0)::bigint::text, '' FROM pg_class WHERE oid = 'video_search'::regclass
+	UNION ALL
 	SELECT i::int, 'exact', norm, '', phraseto_tsquery('video_search', body)::text FROM item
 	UNION ALL
 	SELECT i::int, 'prefix', norm, '', to_tsquery('video_search', quote_literal(norm) || ':*')::text FROM item
@@ -451,10 +461,8 @@ const RankedCandidates = 300
 // 16,000 at 870,000. A common word costs less: the walk stops at the candidates wanted. (The
 // other order, the document index first up to that many matches, then the walk, spares rare
 // words the walk but measured three to five times slower for common ones.)
-func standingWalk(candidates string) string {
-	// reltuples is -1 until the table is first analysed.
-	return `(SELECT greatest(2000, sqrt(` + candidates + `::bigint * greatest(reltuples, 0)))::bigint
-		FROM pg_class WHERE oid = 'video_search'::regclass)`
+func standingWalk(candidates int, videos int64) int64 {
+	return max(2000, int64(math.Sqrt(float64(candidates)*float64(videos))))
 }
 
 // Ranking. The score of a video for sort=relevance is
@@ -485,7 +493,7 @@ const (
 // corrections and completions, exact without. Clauses are left out rather than switched off
 // with parameters, so that every variant gets a plan of its own. The tsqueries are constants
 // once bound ($n::text::tsquery folds), so the planner sees how common their words are.
-func searchStatement(q Search, exact, expanded string) Statement {
+func searchStatement(q Search, exact, expanded string, videos int64) Statement {
 	args := []any{expanded, q.Now, exact}
 	arg := func(v any) string {
 		args = append(args, v)
@@ -537,11 +545,14 @@ func searchStatement(q Search, exact, expanded string) Statement {
 		// starter") a guess a third of the truth made it collect tens of thousands of matches.
 		// The exact matches are a subset of all: when the walk for all finds fewer than the
 		// candidates wanted, the one for the exact would too, and is skipped.
-		limit := arg(cmp.Or(q.Candidates, RankedCandidates))
+		// Both limits are constants to the planner, which walks the index only when it knows
+		// the walk is short: with a limit it cannot see, it sorted the whole table instead.
+		wanted := cmp.Or(q.Candidates, RankedCandidates)
+		limit, walk := arg(wanted), arg(standingWalk(wanted, videos))
 		candidates := func(name, tsquery, gate string) string {
 			match := strings.Replace(where, `$1::text`, tsquery+`::text`, 1)
 			ctes = append(ctes, name+` AS (SELECT s.video_id FROM (
-					SELECT s.* FROM video_search s`+gate+` ORDER BY s.standing DESC, s.video_id DESC LIMIT `+standingWalk(limit)+`) s
+					SELECT s.* FROM video_search s`+gate+` ORDER BY s.standing DESC, s.video_id DESC LIMIT `+walk+`) s
 				WHERE `+match+` LIMIT `+limit+`)`)
 			return `SELECT video_id FROM ` + name + ` UNION (SELECT s.video_id FROM video_search s
 				WHERE ` + match + ` AND (SELECT count(*) FROM ` + name + `) < ` + limit + `
