@@ -170,6 +170,9 @@ func BenchmarkSearch(b *testing.B) {
 			b.ReportMetric(ms(r.latency.p99), name+"-p99-ms")
 			b.ReportMetric(r.throughput.rate, name+"-req/s")
 		}
+		// Each size's table as soon as it is measured: the largest takes many minutes more.
+		fmt.Print(w.String())
+		w.Reset()
 	}
 	fmt.Fprintf(&w, "  matches: videos the query finds; SQL ms: median PostgreSQL execution time (EXPLAIN ANALYZE) of the "+
 		"statements one search runs (the words' lexemes and corrections, then the page), scoring at most %d candidates "+
