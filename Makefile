@@ -110,10 +110,11 @@ bench-farm: deps
 	$(GO) test -run '^$$' -bench 'BenchmarkFarm|BenchmarkSchedulerSimulation|BenchmarkSchedulerRetention' -benchtime 1x -timeout 60m ./cluster/ ./scheduler/
 
 # wrk against the API's list and one video on 10,000 seeded videos, beside pgbench -S on the same
-# PostgreSQL server; then search on 100,000 videos, five kinds of query, beside the SQL's time
-# with and without the search indexes. BENCH_DURATION (default 10s) sets each run's length.
+# PostgreSQL server; then search on 100,000 and 1,000,000 videos, seven kinds of query, beside
+# the SQL's time with every match scored. BENCH_DURATION (default 10s) sets each run's length,
+# BENCH_SEARCH_VIDEOS (comma-separated) the search's sizes.
 bench-api: deps
-	$(GO) test -run '^$$' -bench 'BenchmarkAPI|BenchmarkSearch' -benchtime 1x -timeout 30m ./api/
+	$(GO) test -run '^$$' -bench 'BenchmarkAPI|BenchmarkSearch' -benchtime 1x -timeout 90m ./api/
 
 # lint installs staticcheck when it is missing; `make deps` also replaces a wrong version.
 $(STATICCHECK):

@@ -29,12 +29,12 @@ func (s *Server) SearchVideos(w http.ResponseWriter, r *http.Request, params oap
 		}
 		limit := q.Limit
 		q.Limit++ // one more row says whether there is a next page
-		hits, corrected, err := s.db.Search(r.Context(), q)
+		hits, _, err := s.db.Search(r.Context(), q)
 		if err != nil {
 			return err
 		}
 		page := oapi.VideoPage{Videos: make([]oapi.Video, 0, min(len(hits), limit))}
-		hits, page.NextCursor = trimPage(hits, limit, func(h store.SearchHit) string { return encodeSearchCursor(q, key, corrected, h) })
+		hits, page.NextCursor = trimPage(hits, limit, func(h store.SearchHit) string { return encodeSearchCursor(q, key, h) })
 		for _, h := range hits {
 			page.Videos = append(page.Videos, s.toAPIVideo(r, h.Video))
 		}
@@ -67,6 +67,8 @@ func (s *Server) searchParams(p oapi.SearchVideosParams) (store.Search, string, 
 			fields["q"] = problem
 		} else if q.Terms = store.ParseSearch(text); !q.Terms.Positive() {
 			fields["q"] = "must name something to look for, not only words to exclude"
+		} else if n := q.Terms.Clauses(); n > store.MaxSearchWords {
+			fields["q"] = fmt.Sprintf("must have at most %d words and phrases, got %d", store.MaxSearchWords, n)
 		}
 	}
 	if p.Duration != nil {
@@ -106,7 +108,7 @@ func (s *Server) searchParams(p oapi.SearchVideosParams) (store.Search, string, 
 		if err != nil {
 			fields["cursor"] = err.Error()
 		} else {
-			q.After, q.Corrected, q.Now = &c.after, c.corrected, c.now
+			q.After, q.Now = &c.after, c.now
 		}
 	}
 	if len(fields) > 0 {
@@ -122,27 +124,23 @@ func (s *Server) searchParams(p oapi.SearchVideosParams) (store.Search, string, 
 
 // Search cursors are keyset positions: the last hit's sort key and id, plus what must stay
 // fixed for the pages to fit together: the moment recency is measured from (scores depend on
-// it), whether the first page also searched for the query with misspelt words corrected, and
-// a hash of the query, its filters and order, so that any other search refuses the cursor.
-// Offset cursors would be simpler, but a video published or removed between two requests
-// would shift every later page by one, repeating or skipping a result; a keyset position stays
-// put. Every page still scores every match (ranking needs it), so a deep page costs what the
-// first one does.
+// it) and a hash of the query, its filters and order, so that any other search refuses the
+// cursor. Offset cursors would be simpler, but a video published or removed between two
+// requests would shift every later page by one, repeating or skipping a result; a keyset
+// position stays put. Every page scores the same bounded candidates (store.RankedCandidates),
+// so a deep page costs what the first one does.
 type searchCursorJSON struct {
 	Score float64 `json:"k,omitempty"`
 	Time  int64   `json:"t,omitempty"` // publication, µs since the epoch, for sort=date
 	Views int64   `json:"v,omitempty"`
 	ID    string  `json:"i"`
 	Now   int64   `json:"n"` // µs since the epoch
-	// Corrected: the first page searched for the query with misspelt words corrected too.
-	Corrected bool   `json:"c,omitempty"`
-	Key       string `json:"h"`
+	Key   string  `json:"h"`
 }
 
 type searchCursor struct {
-	after     store.SearchCursor
-	corrected bool
-	now       time.Time
+	after store.SearchCursor
+	now   time.Time
 }
 
 // searchKey identifies a search's query, filters and order.
@@ -155,8 +153,8 @@ func searchKey(q, duration, uploaded, sort string) string {
 	return fmt.Sprintf("%08x", h.Sum32())
 }
 
-func encodeSearchCursor(q store.Search, key string, corrected bool, last store.SearchHit) string {
-	c := searchCursorJSON{ID: last.Video.ID, Now: q.Now.UnixMicro(), Corrected: corrected, Key: key}
+func encodeSearchCursor(q store.Search, key string, last store.SearchHit) string {
+	c := searchCursorJSON{ID: last.Video.ID, Now: q.Now.UnixMicro(), Key: key}
 	switch q.Sort {
 	case store.SortDate:
 		c.Time = last.Video.PublishedAt.UnixMicro()
@@ -196,8 +194,7 @@ func decodeSearchCursor(s, key, sort string) (searchCursor, error) {
 	if c.Key != key {
 		return searchCursor{}, errors.New("belongs to another search: send the same q, filters and sort as for the first page")
 	}
-	out := searchCursor{after: store.SearchCursor{ID: c.ID, Score: c.Score, Views: c.Views},
-		corrected: c.Corrected, now: time.UnixMicro(c.Now).UTC()}
+	out := searchCursor{after: store.SearchCursor{ID: c.ID, Score: c.Score, Views: c.Views}, now: time.UnixMicro(c.Now).UTC()}
 	if sort == store.SortDate {
 		if c.Time == 0 {
 			return searchCursor{}, errors.New("is not a cursor this API returned")

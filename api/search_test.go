@@ -407,3 +407,115 @@ func TestParseSearch(t *testing.T) {
 		})
 	}
 }
+
+func TestSearchTypos(t *testing.T) {
+	e := newEnv(t)
+	alice := e.user("alice")
+	day := 24 * time.Hour
+	maple := "Autumn maple tree swaying in the wind"
+	coffee := "Coffee cup on a wooden desk"
+	landscape := "Landscape photography at dawn"
+	e.seedSearch(alice, searchVideo{title: maple})
+	e.seedSearch(alice, searchVideo{title: coffee})
+	e.seedSearch(alice, searchVideo{title: landscape})
+	e.seedSearch(alice, searchVideo{title: "Three little pigs"})
+	// More popular and newer than the coffee video: only exactness can put it second.
+	toffee := "Toffee apple recipe"
+	e.seedSearch(alice, searchVideo{title: toffee, views: 900_000, likes: 20_000})
+	e.seedSearch(alice, searchVideo{title: "Coffee roasting at home", age: 400 * day})
+
+	for _, tc := range []struct {
+		name, query string
+		want        []string // in order
+	}{
+		{"swapped letters, other word exact", "mapel tree", []string{maple}},
+		{"last word being typed", "maple tre", []string{maple}},
+		{"missing letter", "coffe cup", []string{coffee}},
+		{"replaced letter", "wodden desk", []string{coffee}},
+		{"prefix alone", "autu", []string{maple}},
+		{"prefix that stemming cuts", "maple swayi", []string{maple}},
+		{"two typos in a word of nine letters", "lnadscpae photography", []string{landscape}},
+		{"three typos in a word of nine letters", "lnadscpea photography", []string{}},
+		{"two typos in a word of eight letters", "photography lnadscap", []string{}},
+		{"two typos in a word of six letters", "wuuden desk", []string{}},
+		{"no typo in a word of four letters", "dsek wooden", []string{}},
+		{"no typo in a word of three letters", "cap", []string{}},
+		{"no typo in a short word before the last", "cap wooden", []string{}},
+		{"stop words are not corrected", "there", []string{}},
+		{"exact above corrected", "coffee", []string{coffee, "Coffee roasting at home", toffee}},
+		{"excluded words are not corrected", "coffee -tofee", []string{coffee, "Coffee roasting at home", toffee}},
+		{"quoted words are not corrected", `"wodden desk"`, []string{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := searchTitles(e.search("", searchArgs("q", tc.query)))
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("search %q: got %q, want %q", tc.query, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSearchTyposPaginate(t *testing.T) {
+	e := newEnv(t)
+	alice := e.user("alice")
+	var exact, corrected []string
+	for i := range 7 {
+		exact = append(exact, e.seedSearch(alice, searchVideo{title: fmt.Sprintf("Harbour at night %d", i), views: int64(i)}))
+		// Popular, so that only exactness ranks them after the harbour videos.
+		corrected = append(corrected, e.seedSearch(alice, searchVideo{title: fmt.Sprintf("Barbour jacket review %d", i), views: 500_000}))
+	}
+	for _, limit := range []int{1, 3, 100} {
+		t.Run(fmt.Sprintf("limit %d", limit), func(t *testing.T) {
+			got := e.searchAll("", searchArgs("q", "harbour", "limit", strconv.Itoa(limit)))
+			if len(got) != len(exact)+len(corrected) {
+				t.Fatalf("got %d videos, want %d", len(got), len(exact)+len(corrected))
+			}
+			gotExact, gotCorrected := slices.Clone(got[:len(exact)]), slices.Clone(got[len(exact):])
+			slices.Sort(gotExact)
+			slices.Sort(gotCorrected)
+			if !slices.Equal(gotExact, sorted(exact)) || !slices.Equal(gotCorrected, sorted(corrected)) {
+				t.Errorf("got %q, want the %d exact matches, then the %d corrected ones", got, len(exact), len(corrected))
+			}
+		})
+	}
+}
+
+func TestSearchLongQueries(t *testing.T) {
+	e := newEnv(t)
+	alice := e.user("alice")
+	e.seedSearch(alice, searchVideo{title: "Volcano lava flow"})
+
+	t.Run("too many words", func(t *testing.T) {
+		q := strings.TrimSpace(strings.Repeat("lava ", store.MaxSearchWords+1))
+		r := e.do("GET", "/api/v1/search?"+searchArgs("q", q).Encode(), "", nil)
+		if r.status != http.StatusBadRequest {
+			t.Fatalf("%d words: status %d, want 400: %s", store.MaxSearchWords+1, r.status, r.body)
+		}
+		if body := r.errorBody(t); body.Fields == nil || !strings.Contains((*body.Fields)["q"], "at most") {
+			t.Errorf("fields %v: want q named with the limit", body.Fields)
+		}
+	})
+	t.Run("a thousand words", func(t *testing.T) {
+		q := strings.TrimSpace(strings.Repeat("lava ", 1000))
+		if r := e.do("GET", "/api/v1/search?"+searchArgs("q", q).Encode(), "", nil); r.status != http.StatusBadRequest {
+			t.Fatalf("status %d, want 400: %s", r.status, r.body)
+		}
+	})
+	t.Run("the most words, each corrected", func(t *testing.T) {
+		words := make([]string, store.MaxSearchWords)
+		for i := range words {
+			words[i] = "lavaa"
+		}
+		words[0] = "volcno"
+		q := strings.Join(words, " ")
+		if got := searchTitles(e.search("", searchArgs("q", q))); !slices.Equal(got, []string{"Volcano lava flow"}) {
+			t.Errorf("got %q, want the volcano video", got)
+		}
+	})
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}

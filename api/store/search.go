@@ -1,9 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -26,21 +29,6 @@ const (
 	DurationLong   = "long"
 )
 
-// fewMatches is how many full-text matches a search must find for spelling correction to
-// stay off: below it, the first page also looks for the query with its unknown words
-// corrected, and later pages keep doing so.
-const fewMatches = 5
-
-// minMisspelt is the length of the shortest word search corrects: one letter off, a shorter
-// word is as near to many other words as to the one meant.
-const minMisspelt = 4
-
-// SimilarityThreshold is the least trigram similarity (pg_trgm's similarity: the trigrams two
-// words share over the trigrams of either) of a correction to the word typed. 0.4 accepts one
-// wrong, missing or doubled letter in words of five letters or more ("togther" is 0.55 from
-// "together", "okonkow" 0.45 from "okonkwo") and little else.
-const SimilarityThreshold = 0.4
-
 // SearchTerms is a query in web-search syntax, split the way websearch_to_tsquery reads it, so
 // that the words outside quotes can be corrected.
 type SearchTerms struct {
@@ -52,8 +40,18 @@ type SearchTerms struct {
 	Phrases []string
 	// Excluded are the excluded words and phrases.
 	Excluded []string
-	// spans are the positions of Words in Text, in runes.
-	spans [][2]int
+	// clauses are the words and phrases in the order typed, with the "or"s between them.
+	clauses []clause
+}
+
+// clause is a word or phrase of a query.
+type clause struct {
+	// body is the word, or the words of the phrase without quotes.
+	body    string
+	phrase  bool
+	exclude bool
+	// or says the clause is an alternative to the one before it: "cats or dogs".
+	or bool
 }
 
 // Positive reports whether the query looks for something, rather than only excluding.
@@ -64,6 +62,17 @@ func (t SearchTerms) Positive() bool { return len(t.Words) > 0 || len(t.Phrases)
 func ParseSearch(q string) SearchTerms {
 	t := SearchTerms{Text: q}
 	rs := []rune(q)
+	// or is set by an "or" between two words or phrases to look for.
+	or := false
+	add := func(c clause) {
+		if c.exclude {
+			or = false
+		} else {
+			c.or = or && len(t.clauses) > 0 && !t.clauses[len(t.clauses)-1].exclude
+			or = false
+		}
+		t.clauses = append(t.clauses, c)
+	}
 	for i := 0; i < len(rs); {
 		if unicode.IsSpace(rs[i]) {
 			i++
@@ -88,8 +97,10 @@ func ParseSearch(q string) SearchTerms {
 			case phrase == "":
 			case negate:
 				t.Excluded = append(t.Excluded, `"`+phrase+`"`)
+				add(clause{body: phrase, phrase: true, exclude: true})
 			default:
 				t.Phrases = append(t.Phrases, `"`+phrase+`"`)
+				add(clause{body: phrase, phrase: true})
 			}
 			continue
 		}
@@ -101,11 +112,13 @@ func ParseSearch(q string) SearchTerms {
 		switch {
 		case word == "": // a dash on its own
 		case strings.EqualFold(word, "or"):
+			or = !negate
 		case negate:
 			t.Excluded = append(t.Excluded, word)
+			add(clause{body: word, exclude: true})
 		default:
 			t.Words = append(t.Words, word)
-			t.spans = append(t.spans, [2]int{i, end})
+			add(clause{body: word})
 		}
 		i = end
 	}
@@ -118,51 +131,12 @@ func tokens(word string) []string {
 	return strings.FieldsFunc(strings.ToLower(word), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 }
 
-// correctable lists the distinct tokens of the words outside quotes long enough to correct.
-func (t SearchTerms) correctable() []string {
-	var out []string
-	for _, w := range t.Words {
-		for _, tok := range tokens(w) {
-			if utf8.RuneCountInString(tok) >= minMisspelt && !slices.Contains(out, tok) {
-				out = append(out, tok)
-			}
-		}
-	}
-	return out
-}
+// MaxSearchWords bounds the words and phrases of a query: each costs a lookup in the
+// vocabulary and a term in every match's check, and nobody types more.
+const MaxSearchWords = 32
 
-// rewrite returns the query with the tokens of its words outside quotes replaced as fix says;
-// phrases, exclusions and operators stay as typed, so websearch_to_tsquery reads the
-// corrected query as it read the original.
-func (t SearchTerms) rewrite(fix map[string]string) string {
-	rs := []rune(t.Text)
-	var b strings.Builder
-	prev := 0
-	for _, sp := range t.spans {
-		b.WriteString(string(rs[prev:sp[0]]))
-		word := rs[sp[0]:sp[1]]
-		for j := 0; j < len(word); {
-			if !unicode.IsLetter(word[j]) && !unicode.IsDigit(word[j]) {
-				b.WriteRune(word[j])
-				j++
-				continue
-			}
-			end := j
-			for end < len(word) && (unicode.IsLetter(word[end]) || unicode.IsDigit(word[end])) {
-				end++
-			}
-			tok := string(word[j:end])
-			if f, ok := fix[strings.ToLower(tok)]; ok {
-				tok = f
-			}
-			b.WriteString(tok)
-			j = end
-		}
-		prev = sp[1]
-	}
-	b.WriteString(string(rs[prev:]))
-	return b.String()
-}
+// Clauses reports how many words and phrases the query has, excluded ones included.
+func (t SearchTerms) Clauses() int { return len(t.clauses) }
 
 // Search is one page of a search.
 type Search struct {
@@ -178,11 +152,12 @@ type Search struct {
 	Now time.Time
 	// After is the last hit of the previous page; nil for the first page.
 	After *SearchCursor
-	// Corrected says the search includes the query with its misspelt words corrected. The
-	// first page decides; later pages repeat what it decided.
-	Corrected bool
 	// Limit is how many hits to return at most.
 	Limit int
+	// Candidates bounds the matches sort=relevance scores (see RankedCandidates); 0 means
+	// RankedCandidates. Benchmarks set it above any count to score every match, as search
+	// did before the bound, for reference.
+	Candidates int
 }
 
 // SearchCursor is the position of a hit in its search's order: the sort key of that order
@@ -207,14 +182,14 @@ type Statement struct {
 }
 
 // Search runs one page of a search over the videos anyone may see: public, ready (so not
-// removed) and not held for review. It returns the hits and whether the search includes the
-// corrected query, which later pages must repeat.
+// removed) and not held for review. It returns the hits and whether the search also looked
+// for corrections or completions of the words typed.
 func (s *Store) Search(ctx context.Context, q Search) ([]SearchHit, bool, error) {
 	return s.search(ctx, q, nil)
 }
 
 // SearchStatements runs a search as Search does and returns the statements it ran, for
-// benchmarks that explain them.
+// benchmarks that explain them. Run them with pgx.QueryExecModeExec, as Search does.
 func (s *Store) SearchStatements(ctx context.Context, q Search) ([]Statement, error) {
 	var stmts []Statement
 	_, _, err := s.search(ctx, q, func(st Statement) { stmts = append(stmts, st) })
@@ -222,11 +197,14 @@ func (s *Store) SearchStatements(ctx context.Context, q Search) ([]Statement, er
 }
 
 func (s *Store) search(ctx context.Context, q Search, trace func(Statement)) ([]SearchHit, bool, error) {
+	// Every statement is planned for its arguments (an unnamed statement, never a cached
+	// generic plan): how to collect the matches of rare words depends on how rare they are,
+	// which a generic plan cannot know.
 	run := func(st Statement, scan func(pgx.Rows) error) error {
 		if trace != nil {
 			trace(st)
 		}
-		rows, err := s.pool.Query(ctx, st.SQL, st.Args...)
+		rows, err := s.pool.Query(ctx, st.SQL, append([]any{pgx.QueryExecModeExec}, st.Args...)...)
 		if err != nil {
 			return fmt.Errorf("search: %w", err)
 		}
@@ -241,89 +219,268 @@ func (s *Store) search(ctx context.Context, q Search, trace func(Statement)) ([]
 		}
 		return nil
 	}
-	page := func(q Search, corrected string) ([]SearchHit, error) {
-		var hits []SearchHit
-		err := run(searchStatement(q, corrected), func(rows pgx.Rows) error {
-			var h SearchHit
-			err := rows.Scan(append(videoDest(&h.Video), &h.Score)...)
-			hits = append(hits, h)
-			return err
-		})
-		return hits, err
-	}
-	// correct returns the query with its unknown words replaced by the nearest words of the
-	// vocabulary, or "" when no word needed or found a correction.
-	correct := func() (string, error) {
-		toks := q.Terms.correctable()
-		if len(toks) == 0 {
-			return "", nil
-		}
-		fix := map[string]string{}
-		err := run(Statement{SQL: correctionSQL, Args: []any{toks, SimilarityThreshold}}, func(rows pgx.Rows) error {
-			var tok, term string
-			err := rows.Scan(&tok, &term)
-			fix[tok] = term
-			return err
-		})
-		if err != nil || len(fix) == 0 {
-			return "", err
-		}
-		return q.Terms.rewrite(fix), nil
-	}
 
-	if q.After != nil {
-		corrected := ""
-		if q.Corrected {
-			var err error
-			if corrected, err = correct(); err != nil {
-				return nil, false, err
-			}
+	items := queryItems(q.Terms)
+	if len(items) == 0 {
+		return nil, false, nil
+	}
+	lex := make([]itemLexemes, len(items))
+	var videos int64 // searchable, as the planner's statistics count them
+	err := run(lexemeStatement(items), func(rows pgx.Rows) error {
+		var (
+			i                    int
+			kind, norm, term, tq string
+		)
+		if err := rows.Scan(&i, &kind, &norm, &term, &tq); err != nil {
+			return err
 		}
-		hits, err := page(q, corrected)
-		return hits, q.Corrected, err
+		if kind == "videos" { // reltuples is -1 until the table is first analysed, hence greatest
+			n, err := strconv.ParseInt(term, 10, 64)
+			videos = n
+			return err
+		}
+		lex[i-1].add(kind, norm, term, tq)
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
 	}
-	// The first page: enough exact matches to tell whether they are few.
-	want := q.Limit
-	q.Limit = max(want, fewMatches)
-	hits, err := page(q, "")
-	if err != nil || len(hits) >= fewMatches {
-		return hits[:min(len(hits), want)], false, err
+	exact := composeQuery(q.Terms.clauses, items, lex, false)
+	expanded := composeQuery(q.Terms.clauses, items, lex, true)
+	if exact == "" && expanded == "" {
+		return nil, false, nil // stop words only
 	}
-	q.Limit = want
-	corrected, err := correct()
-	if err != nil || corrected == "" {
-		return hits[:min(len(hits), want)], false, err
-	}
-	hits, err = page(q, corrected)
-	return hits, true, err
+	var hits []SearchHit
+	err = run(searchStatement(q, exact, expanded, videos), func(rows pgx.Rows) error {
+		var h SearchHit
+		err := rows.Scan(append(videoDest(&h.Video), &h.Score)...)
+		hits = append(hits, h)
+		return err
+	})
+	return hits, expanded != exact, err
 }
 
-// correctionSQL finds, for each token that is not a word of the vocabulary, its nearest word.
-// The % operator (similarity above pg_trgm.similarity_threshold, 0.3 by default) is the one
-// the trigram index serves; the explicit bound above it is the one that counts.
-const correctionSQL = `
-	SELECT w.token, c.term
-	FROM unnest($1::text[]) AS w(token)
-	CROSS JOIN LATERAL (SELECT lower(unaccent(w.token)) AS norm) n
+// maxAlternatives bounds the corrections, and separately the completions, one word is
+// searched with: the nearest (fewest typos) and the shortest come first.
+const maxAlternatives = 8
+
+// queryItem is a word or phrase of a query, as the database turns it into lexemes.
+type queryItem struct {
+	// body is the word, or the phrase's words, as typed.
+	body string
+	// word: the body is one word (letters and digits, lower-cased, what it was typed with
+	// around it dropped), which may be corrected and completed; otherwise it is matched as
+	// typed, its words in order ("pixel-art", "3.5", a quoted phrase).
+	word bool
+	// budget is the number of typos a correction of the word may have.
+	budget int
+	// prefix: the word is the last of the query, still being typed, so it also matches the
+	// words it begins.
+	prefix bool
+}
+
+// queryItems returns one item per clause of the query, in order. Quoted phrases and excluded
+// words are never corrected: quotes and exclusions ask for exactly what they say.
+func queryItems(t SearchTerms) []queryItem {
+	items := make([]queryItem, len(t.clauses))
+	for i, c := range t.clauses {
+		toks := tokens(c.body)
+		if c.phrase || c.exclude || len(toks) != 1 {
+			items[i] = queryItem{body: c.body}
+			continue
+		}
+		items[i] = queryItem{body: toks[0], word: true, budget: typoBudget(utf8.RuneCountInString(toks[0])),
+			prefix: i == len(t.clauses)-1}
+	}
+	return items
+}
+
+// itemLexemes is what an item may match, as tsquery text.
+type itemLexemes struct {
+	// exact is the item as typed; "" when it is only stop words or punctuation.
+	exact string
+	// prefix is the word as the beginning of words, for the last word.
+	prefix string
+	// completions are vocabulary words the last word begins, as typed: stemming may cut a
+	// word shorter than its beginning ("swaying" is indexed as "sway", so "swayin" as a
+	// prefix misses it, while the completion "swaying" finds it).
+	completions []string
+	// corrections are the vocabulary words within the word's typo budget, nearest first.
+	corrections []correction
+}
+
+type correction struct {
+	typos   int
+	term    string
+	tsquery string
+}
+
+// add records one row of lexemeSQL. Corrections are checked here, by typos: the database
+// finds the words that may be near (they share a deletion), this decides which are.
+func (l *itemLexemes) add(kind, norm, term, tsq string) {
+	switch kind {
+	case "exact":
+		l.exact = tsq
+	case "prefix":
+		l.prefix = tsq
+	case "completion":
+		l.completions = append(l.completions, tsq)
+	case "correction":
+		budget := typoBudget(utf8.RuneCountInString(norm))
+		if n := typos(norm, term, budget); n <= budget && tsq != "" {
+			l.corrections = append(l.corrections, correction{typos: n, term: term, tsquery: tsq})
+		}
+	}
+}
+
+// alternatives returns the tsqueries the item matches: exact, with the prefix of the last
+// word, and, when expand is set, with the corrections and completions too.
+func (l itemLexemes) alternatives(expand bool) []string {
+	var out []string
+	for _, q := range []string{l.exact, l.prefix} {
+		if q != "" && !slices.Contains(out, q) {
+			out = append(out, q)
+		}
+	}
+	if !expand {
+		return out
+	}
+	slices.SortFunc(l.corrections, func(a, b correction) int {
+		if a.typos != b.typos {
+			return a.typos - b.typos
+		}
+		return strings.Compare(a.term, b.term)
+	})
+	for i, c := range l.corrections {
+		if i < maxAlternatives && !slices.Contains(out, c.tsquery) {
+			out = append(out, c.tsquery)
+		}
+	}
+	for _, q := range l.completions {
+		if q != "" && !slices.Contains(out, q) {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// composeQuery writes the tsquery of the whole query: the clauses joined by "&", or by "|"
+// where "or" joins them ("cats or dogs kittens" is (cats | dogs) & kittens, as web search
+// engines read it), each word the alternatives it may match, and the exclusions negated. The
+// lexemes come from the database as tsquery text; only operators and parentheses are added
+// here, so nothing a user typed is parsed as tsquery syntax. It returns "" when nothing is
+// left to look for (the query was stop words).
+func composeQuery(clauses []clause, items []queryItem, lex []itemLexemes, expand bool) string {
+	var groups, excluded []string
+	var group []string
+	flush := func() {
+		if len(group) > 0 {
+			groups = append(groups, "("+strings.Join(group, " | ")+")")
+		}
+		group = nil
+	}
+	for i, c := range clauses {
+		alts := lex[i].alternatives(expand && items[i].word)
+		if len(alts) == 0 {
+			continue
+		}
+		q := "(" + strings.Join(alts, " | ") + ")"
+		if c.exclude {
+			excluded = append(excluded, "!"+q)
+			continue
+		}
+		if !c.or {
+			flush()
+		}
+		group = append(group, q)
+	}
+	flush()
+	if len(groups) == 0 {
+		return ""
+	}
+	return strings.Join(append(groups, excluded...), " & ")
+}
+
+// lexemeSQL turns a query's items into tsquery text, one row per alternative: (item number
+// from 1, kind, the item lower-cased and unaccented, the vocabulary word, tsquery text).
+//
+// Corrections come from search_term_deletions (migration 00017), every vocabulary word under
+// every way of deleting one or two of its letters: two words within k typos (insertions,
+// deletions, replacements, swaps of neighbours) have a deletion of at most k letters in
+// common, so the words that share one of the typed word's deletions are all its possible
+// corrections, found by a few dozen index probes whatever the size of the vocabulary. Go
+// keeps those within the budget (typos). A word that is a stop word is not corrected:
+// "there" is not a misspelt "three".
+//
+// Completions of the last word are the shortest vocabulary words it begins, through the
+// text_pattern_ops index: a byte-wise range, so collations cannot reorder it.
+const lexemeSQL = `
+	WITH item AS (
+		SELECT i, body, word, budget, prefix, lower(unaccent(body)) AS norm
+		FROM unnest($1::text[], $2::bool[], $3::int[], $4::bool[]) WITH ORDINALITY AS t(body, word, budget, prefix, i))
+	SELECT 0, 'videos', '', greatest(reltuples, 0)::bigint::text, '' FROM pg_class WHERE oid = 'video_search'::regclass
+	UNION ALL
+	SELECT i::int, 'exact', norm, '', phraseto_tsquery('video_search', body)::text FROM item
+	UNION ALL
+	SELECT i::int, 'prefix', norm, '', to_tsquery('video_search', quote_literal(norm) || ':*')::text FROM item
+	WHERE prefix AND norm ~ '^[[:alnum:]]+$'
+	UNION ALL
+	SELECT i::int, 'completion', norm, c.term, plainto_tsquery('video_search', c.term)::text FROM item
 	CROSS JOIN LATERAL (
 		SELECT t.term FROM search_terms t
-		WHERE t.term % n.norm AND similarity(t.term, n.norm) >= $2::real
-		ORDER BY similarity(t.term, n.norm) DESC, t.term
-		LIMIT 1) c
-	WHERE NOT EXISTS (SELECT 1 FROM search_terms k WHERE k.term = n.norm)`
+		WHERE t.term ~>=~ item.norm AND t.term ~<~ (item.norm || U&'\+10FFFF') AND t.term <> item.norm
+		ORDER BY length(t.term), t.term LIMIT $5) c
+	WHERE prefix AND length(norm) >= 2
+	UNION ALL
+	SELECT DISTINCT i::int, 'correction', norm, d.term, plainto_tsquery('video_search', d.term)::text FROM item
+	JOIN search_term_deletions d ON d.variant = ANY (ARRAY(SELECT v FROM search_deletions(item.norm, item.budget) AS v))
+	WHERE word AND budget > 0 AND d.term <> item.norm AND to_tsvector('video_search', body) <> ''::tsvector`
+
+func lexemeStatement(items []queryItem) Statement {
+	bodies, words, budgets, prefixes := make([]string, len(items)), make([]bool, len(items)), make([]int32, len(items)), make([]bool, len(items))
+	for i, it := range items {
+		bodies[i], words[i], budgets[i], prefixes[i] = it.body, it.word, int32(it.budget), it.prefix
+	}
+	return Statement{SQL: lexemeSQL, Args: []any{bodies, words, budgets, prefixes, maxAlternatives}}
+}
+
+// RankedCandidates is how many matches sort=relevance scores, at most, whatever their
+// number: the ones of highest standing (below), among the exact matches and among all.
+// Scoring (ts_rank_cd) is the costly part of a search; a common word matches a fifth of the
+// videos, and scoring them all grew with the catalogue (35 ms at 100,000 videos). The
+// candidates come from a walk down the standing index that stops after this many matches, or,
+// for rarer words, from the matches the document index finds, sorted by standing: the
+// planner picks the cheaper, so both stay bounded. Relevance pages therefore end after these
+// candidates; sort=date and sort=views page through every match.
+const RankedCandidates = 300
+
+// standingWalk is how many videos, in order of standing, the first way of finding the
+// candidates checks at most: √(candidates × videos), at least 2,000. A query that matches
+// fewer than the candidates among them matches fewer than that many videos, so that either
+// way costs at most about √(candidates × videos) rows: 5,100 at 87,000 searchable videos,
+// 16,000 at 870,000. A common word costs less: the walk stops at the candidates wanted. (The
+// other order, the document index first up to that many matches, then the walk, spares rare
+// words the walk but measured three to five times slower for common ones.)
+func standingWalk(candidates int, videos int64) int64 {
+	return max(2000, int64(math.Sqrt(float64(candidates)*float64(videos))))
+}
 
 // Ranking. The score of a video for sort=relevance is
 //
-//	relevance × (1 + 0.5 × recency + 0.5 × popularity)
+//	exact + relevance × (1 + 0.5 × recency + 0.5 × popularity) / 2
 //
-// where relevance is ts_rank_cd with weights A (title) 1.0, B (tags, channel) 0.4, C
-// (description, captions) 0.2 and D 0.1, normalised by rank/(rank+1) into [0, 1): one title
-// hit scores 0.5, one description hit 0.17. Recency is 1 / (1 + age in days / 30): 1 when
-// new, ½ after a month, 0.08 after a year. Popularity is video_popularity of the counts
-// (migration 00006): ln(1 + views + 10 × max(likes − dislikes, 0)) / ln(10⁶), capped at 1, so
-// a thousand views score 0.5 and a million 1. The factor lies in [1, 2]: recency and
-// popularity order videos of similar relevance, but never lift a single description match over
-// a single title match.
+// where exact is 1 when the video matches the words as typed (the last also as a prefix) and
+// 0 when it matches only through a correction, so exact matches come first; relevance is
+// ts_rank_cd with weights A (title) 1.0, B (tags, channel) 0.4, C (description, captions) 0.2
+// and D 0.1, normalised by rank/(rank+1) into [0, 1): one title hit scores 0.5, one
+// description hit 0.17. Recency is 1 / (1 + age in days / 30): 1 when new, ½ after a month,
+// 0.08 after a year. Popularity is video_popularity of the counts (migration 00006):
+// ln(1 + views + 10 × max(likes − dislikes, 0)) / ln(10⁶), capped at 1, so a thousand views
+// score 0.5 and a million 1. The factor lies in [1, 2]: recency and popularity order videos
+// of similar relevance, but never lift a single description match over a single title match.
+//
+// Standing (migration 00017), which chooses the candidates, is popularity plus 0.1 for every
+// 30 days of publication date: unlike recency it needs no "now", so an index keeps it in order.
 const (
 	searchRank  = `ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', s.document, tq.q, 32)`
 	searchBoost = `(1 + 0.5 / (1 + greatest(date_part('epoch', tq.now - s.published_at), 0) / 2592000) + 0.5 * s.popularity)`
@@ -332,41 +489,35 @@ const (
 	searchVisible = `v.visibility = 'public' AND v.status = 'ready' AND v.moderation <> 'held'`
 )
 
-// searchStatement builds the statement of one page of q; corrected, when not "", is the query
-// with its misspelt words corrected, searched for as well. Clauses are left out rather than
-// switched off with parameters, so that every variant gets a plan of its own.
-//
-// The inner query scores every match, which is what ranking needs (a GIN index finds matches,
-// not the best ones), keeps the page's rows with a top-N sort, and only those are joined to
-// videos and users. The tsquery is computed once, in tq (OFFSET 0 keeps the planner from
-// copying its expression into every row's).
-func searchStatement(q Search, corrected string) Statement {
-	args := []any{q.Terms.Text, q.Now}
+// searchStatement builds the statement of one page of q: expanded is the tsquery with
+// corrections and completions, exact without. Clauses are left out rather than switched off
+// with parameters, so that every variant gets a plan of its own. The tsqueries are constants
+// once bound ($n::text::tsquery folds), so the planner sees how common their words are.
+func searchStatement(q Search, exact, expanded string, videos int64) Statement {
+	args := []any{expanded, q.Now, exact}
 	arg := func(v any) string {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
-	tsquery := `websearch_to_tsquery('video_search', $1)`
-	if corrected != "" {
-		tsquery += ` || websearch_to_tsquery('video_search', ` + arg(corrected) + `)`
-	}
-	from := `video_search s`
-	where := []string{`s.document @@ tq.q`}
+	matching := []string{`s.document @@ $1::text::tsquery`}
 	switch q.Duration {
 	case DurationShort:
-		where = append(where, `s.duration_seconds < 240`)
+		matching = append(matching, `s.duration_seconds < 240`)
 	case DurationMedium:
-		where = append(where, `s.duration_seconds BETWEEN 240 AND 1200`)
+		matching = append(matching, `s.duration_seconds BETWEEN 240 AND 1200`)
 	case DurationLong:
-		where = append(where, `s.duration_seconds > 1200`)
+		matching = append(matching, `s.duration_seconds > 1200`)
 	}
 	if q.Since != nil {
-		where = append(where, `s.published_at >= `+arg(*q.Since)+`::timestamptz`)
+		matching = append(matching, `s.published_at >= `+arg(*q.Since)+`::timestamptz`)
 	}
+	where := strings.Join(matching, ` AND `)
 
 	// key is the order's sort key, keyset-paginated with the id breaking ties.
-	key, keyType, score := searchRank+` * `+searchBoost, `float8`, `page.key`
+	var ctes []string
 	var after any
+	key, keyType, score := `(s.document @@ tq.exact)::int + `+searchRank+` * `+searchBoost+` / 2`, `float8`, `page.key`
+	from := `video_search s`
 	if q.After != nil {
 		after = q.After.Score
 	}
@@ -383,16 +534,48 @@ func searchStatement(q Search, corrected string) Statement {
 		if q.After != nil {
 			after = q.After.Views
 		}
+	default:
+		// The candidates: the matches of highest standing, among all and among the exact ones
+		// (so that corrections matching many videos cannot crowd out what was typed). First
+		// a walk down the standing index over at most the standingWalk first videos, which
+		// finds them when the query's words are common; only when it finds fewer does the
+		// document index collect every match to sort, and then the matches are few. The
+		// planner could choose between the two itself, but it guesses the matches of several
+		// words as if the words were independent, and for words that go together ("sourdough
+		// starter") a guess a third of the truth made it collect tens of thousands of matches.
+		// The exact matches are a subset of all: when the walk for all finds fewer than the
+		// candidates wanted, the one for the exact would too, and is skipped.
+		// Both limits are constants to the planner, which walks the index only when it knows
+		// the walk is short: with a limit it cannot see, it sorted the whole table instead.
+		wanted := cmp.Or(q.Candidates, RankedCandidates)
+		limit, walk := arg(wanted), arg(standingWalk(wanted, videos))
+		candidates := func(name, tsquery, gate string) string {
+			match := strings.Replace(where, `$1::text`, tsquery+`::text`, 1)
+			ctes = append(ctes, name+` AS (SELECT s.video_id FROM (
+					SELECT s.* FROM video_search s`+gate+` ORDER BY s.standing DESC, s.video_id DESC LIMIT `+walk+`) s
+				WHERE `+match+` LIMIT `+limit+`)`)
+			return `SELECT video_id FROM ` + name + ` UNION (SELECT s.video_id FROM video_search s
+				WHERE ` + match + ` AND (SELECT count(*) FROM ` + name + `) < ` + limit + `
+				ORDER BY s.standing DESC, s.video_id DESC LIMIT ` + limit + `)`
+		}
+		union := candidates(`walk`, `$1`, ``)
+		if exact != expanded {
+			union += ` UNION ` + candidates(`walk_exact`, `$3`, ` WHERE (SELECT count(*) FROM walk) = `+limit)
+		}
+		from = `(` + union + `) c JOIN video_search s ON s.video_id = c.video_id`
+		where = `true`
 	}
 	keyset := ``
 	if q.After != nil {
 		keyset = ` WHERE (m.key, m.id) < (` + arg(after) + `::` + keyType + `, ` + arg(q.After.ID) + `::text)`
 	}
-	sql := `WITH page AS (
-		SELECT m.id, m.key FROM (
+	sql := `WITH ` + strings.Join(append(ctes, `page AS (
+		SELECT m.id, m.key FROM (`), `, `)
+	sql += `
 			SELECT s.video_id AS id, ` + key + ` AS key
-			FROM ` + from + `, (SELECT ` + tsquery + ` AS q, $2::timestamptz AS now OFFSET 0) tq
-			WHERE ` + strings.Join(where, ` AND `) + `) m` + keyset + `
+			FROM ` + from + `,
+				(SELECT $3::text::tsquery AS exact, $1::text::tsquery AS q, $2::timestamptz AS now) tq
+			WHERE ` + where + `) m` + keyset + `
 		ORDER BY m.key DESC, m.id DESC LIMIT ` + arg(q.Limit) + `)
 	SELECT ` + videoColumns + `, ` + score + `
 	FROM page JOIN videos v ON v.id = page.id JOIN users u ON u.id = v.owner_id

@@ -41,6 +41,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database url: %w", err)
 	}
+	// JIT compiles any plan whose estimated cost passes a threshold, which costs hundreds of
+	// milliseconds to save as much on long analytical queries; the API runs none, and an
+	// estimate that is off (a search for a word of unknown frequency) would pay it per request.
+	cfg.ConnConfig.RuntimeParams["jit"] = "off"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgresql: %w", err)
