@@ -529,6 +529,9 @@ async function main() {
     await phone.reload();
     await phone.getByRole('button', { name: 'You reported this' }).waitFor();
     log('reported the video from the second account; the watch page says so after a reload');
+    // Off the watch page: when the video is deleted below, a page still on it would load it
+    // again on the live "removed" event, and the browser logs the 404.
+    await phone.goto(`${base}/`);
 
     step = 'moderation';
     {
