@@ -57,7 +57,7 @@ func Stitch(outDir string, split *media.SplitResult, chunks []*media.ChunkResult
 	if err := writeFileAtomic(filepath.Join(outDir, pls.Master.Name), pls.Master.Text); err != nil {
 		return nil, err
 	}
-	out := &Output{Master: pls.Master.Name, Duration: pls.Duration, Rungs: pls.Rungs, Audio: pls.Audio}
+	out := &Output{Master: pls.Master.Name, Duration: pls.Duration, Rungs: pls.Rungs, Audio: pls.Audio, Warnings: pls.Warnings}
 	if final && split.Video != nil {
 		if err := writeImages(outDir, out, chunks); err != nil {
 			return nil, err
