@@ -209,8 +209,8 @@ func tfdtValue(b []byte, tfdt mp4Box) (uint64, error) {
 
 // tfhd flags (ISO/IEC 14496-12, 8.8.7).
 const (
-	tfhdBaseDataOffset  = 0x1
-	tfhdSampleDescIndex = 0x2
+	tfhdBaseDataOffset     = 0x1
+	tfhdSampleDescIndex    = 0x2
 	tfhdHasDefaultDuration = 0x8
 )
 

@@ -44,7 +44,7 @@ type MediaPlaylist struct {
 	// need; "" for MPEG-TS.
 	Map      string
 	Segments []Segment
-	Ended         bool // writes #EXT-X-ENDLIST (always true for VOD)
+	Ended    bool // writes #EXT-X-ENDLIST (always true for VOD)
 }
 
 // mediaVersion is the EXT-X-VERSION of our MPEG-TS media playlists. Version
