@@ -55,7 +55,9 @@ func (o *segmentOutput) initIn(dirName string) *media.InitSegment {
 	if o.init == nil {
 		return nil
 	}
-	return &media.InitSegment{File: filepath.Join(dirName, o.init.File), Config: o.init.Config}
+	in := *o.init
+	in.File = filepath.Join(dirName, o.init.File)
+	return &in
 }
 
 // open starts segment seg (a global index) for the stream enc encodes.
@@ -201,7 +203,8 @@ func (o *segmentOutput) keepInit(init []byte) error {
 	if err := os.WriteFile(filepath.Join(o.dir, name), init, 0o644); err != nil {
 		return fmt.Errorf("write init segment: %w", err)
 	}
-	o.init = &media.InitSegment{File: name, Config: config}
+	o.init = &media.InitSegment{File: name, Config: config, Timescale: o.initTimescale,
+		Offset: uint64(astiav.RescaleQ(TimelineOffset, OutputTimeBase, astiav.NewRational(1, int(o.initTimescale))))}
 	return nil
 }
 

@@ -14,8 +14,10 @@ import (
 // coordinator stores them while the job encodes (EVENT), the stitch task
 // writes them when it ends (VOD).
 type Playlists struct {
-	// Media are the renditions' playlists, in ladder order then audio; a
-	// rendition without a segment yet has none.
+	// Media are the renditions' playlists, in ladder order then audio (a
+	// rendition without a segment yet has none), and for an fMP4 ladder
+	// whose master playlist exists, last, its DASH manifest: growing
+	// (dynamic) like the EVENT playlists, static with the VOD ones.
 	Media []PlaylistFile
 	// Master is nil until every rendition has a first segment.
 	Master *PlaylistFile
@@ -120,6 +122,7 @@ func BuildPlaylists(split *SplitResult, chunks []*ChunkResult, audio *AudioResul
 		master.Variants = append(master.Variants, v)
 	}
 	p.Duration = p.Rungs[0].Duration
+	p.addManifest(split, chunks, audio, typ)
 	p.Master = &PlaylistFile{Name: layout.MasterPlaylist, Text: master.Marshal()}
 	return p
 }

@@ -46,4 +46,9 @@ func (f SegmentFormat) OrTS() SegmentFormat {
 type InitSegment struct {
 	File   string `json:"file"` // relative to the output dir
 	Config string `json:"config"`
+	// Timescale is the track's media timescale (ticks per second), and
+	// Offset where time zero of the output timeline lies in it: what a
+	// DASH manifest needs to place the segments.
+	Timescale uint32 `json:"timescale"`
+	Offset    uint64 `json:"offset"`
 }
