@@ -83,7 +83,7 @@ type fmp4Segment struct {
 	fc       *astiav.FormatContext
 	io       *astiav.IOContext
 	tb       astiav.Rational
-	firstDTS int64 // OutputTimeBase; NoPtsValue until the first packet
+	firstPTS int64 // of the first packet (the IDR), OutputTimeBase; NoPtsValue until it
 }
 
 func newFMP4Segment(out *segmentOutput, path string, seg int, enc *astiav.CodecContext) (*fmp4Segment, error) {
@@ -92,7 +92,7 @@ func newFMP4Segment(out *segmentOutput, path string, seg int, enc *astiav.CodecC
 	if err != nil || fc == nil {
 		return nil, fmt.Errorf("create segment %s: %w", path, err)
 	}
-	w := &fmp4Segment{out: out, path: path, scratch: scratch, seg: seg, fc: fc, firstDTS: astiav.NoPtsValue}
+	w := &fmp4Segment{out: out, path: path, scratch: scratch, seg: seg, fc: fc, firstPTS: astiav.NoPtsValue}
 	s := fc.NewStream(nil)
 	if s == nil {
 		w.abort()
@@ -130,11 +130,8 @@ func newFMP4Segment(out *segmentOutput, path string, seg int, enc *astiav.CodecC
 }
 
 func (w *fmp4Segment) write(pkt *astiav.Packet) error {
-	if w.firstDTS == astiav.NoPtsValue {
-		w.firstDTS = pkt.Dts()
-		if w.firstDTS == astiav.NoPtsValue {
-			w.firstDTS = pkt.Pts()
-		}
+	if w.firstPTS == astiav.NoPtsValue {
+		w.firstPTS = pkt.Pts()
 	}
 	if pkt.Duration() <= 0 {
 		pkt.SetDuration(w.out.frameDuration)
@@ -165,7 +162,16 @@ func (w *fmp4Segment) finish() (int64, error) {
 	if err := w.out.keepInit(init); err != nil {
 		return 0, err
 	}
-	decodeTime := astiav.RescaleQ(w.firstDTS, OutputTimeBase, astiav.NewRational(1, int(w.out.initTimescale)))
+	frags, err := ReadFragments(frag)
+	if err != nil {
+		return 0, fmt.Errorf("finish segment %s: %w", w.path, err)
+	}
+	// The muxer writes composition offsets relative to the first sample's
+	// (CMAF's negative offsets): the decode time that makes the first
+	// sample's presentation time its PTS, as in the MPEG-TS segments, is
+	// that PTS less its offset.
+	decodeTime := astiav.RescaleQ(w.firstPTS, OutputTimeBase, astiav.NewRational(1, int(w.out.initTimescale))) -
+		frags[0].FirstCompositionOffset
 	if decodeTime < 0 {
 		return 0, fmt.Errorf("finish segment %s: decode time %d before the timeline", w.path, decodeTime)
 	}
