@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -249,4 +250,20 @@ type sXML struct {
 
 type segmentURLXML struct {
 	Media string `xml:"media,attr"`
+}
+
+// dashURIAttr finds the URI attributes of a manifest Marshal wrote: the
+// init segment's sourceURL and each SegmentURL's media.
+var dashURIAttr = regexp.MustCompile(`(sourceURL|media)="([^"]*)"`)
+
+// RewriteDASHURIs appends query (without "?") to every relative segment URI
+// of a manifest Marshal wrote, as RewriteURIs does for playlists: the
+// signed token of a private video's media.
+func RewriteDASHURIs(body []byte, query string) []byte {
+	return dashURIAttr.ReplaceAllFunc(body, func(m []byte) []byte {
+		sub := dashURIAttr.FindSubmatch(m)
+		var uri strings.Builder
+		_ = xml.EscapeText(&uri, []byte(withQuery(string(sub[2]), query)))
+		return []byte(string(sub[1]) + `="` + uri.String() + `"`)
+	})
 }

@@ -80,3 +80,13 @@ func TestParseDASHManifestErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestRewriteDASHURIs(t *testing.T) {
+	in := `<Initialization sourceURL="720p/c00000_a1_init.mp4"></Initialization>` +
+		`<SegmentURL media="720p/c00000_a1_00000.m4s"></SegmentURL><SegmentURL media="https://cdn.example/x.m4s"></SegmentURL>`
+	want := `<Initialization sourceURL="720p/c00000_a1_init.mp4?token=a&amp;b"></Initialization>` +
+		`<SegmentURL media="720p/c00000_a1_00000.m4s?token=a&amp;b"></SegmentURL><SegmentURL media="https://cdn.example/x.m4s"></SegmentURL>`
+	if got := string(RewriteDASHURIs([]byte(in), "token=a&b")); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
