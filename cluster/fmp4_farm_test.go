@@ -14,6 +14,7 @@ import (
 	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/internal/farmtest"
 	"github.com/sunomi/sunomi/internal/testmedia"
+	"github.com/sunomi/sunomi/storage"
 	"github.com/sunomi/sunomi/storage/layout"
 )
 
@@ -29,14 +30,7 @@ func TestFarmFMP4(t *testing.T) {
 	opts.Segments = "fmp4"
 	j := f.Submit(src, opts)
 	s := openStorage(t, f)
-	read := func(ctx context.Context, key string) ([]byte, error) {
-		rc, err := s.Get(ctx, key)
-		if err != nil {
-			return nil, err
-		}
-		defer rc.Close()
-		return io.ReadAll(rc)
-	}
+	read := func(ctx context.Context, key string) ([]byte, error) { return readObject(ctx, s, key) }
 	sawDynamic := false
 	f.Eventually(2*time.Minute, "a dynamic manifest or the end of the job", func(ctx context.Context) (bool, error) {
 		job, err := f.Client().Job(ctx, j.ID)
@@ -116,4 +110,14 @@ func mustReadFile(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// readObject reads a whole object of the farm's storage.
+func readObject(ctx context.Context, s storage.Store, key string) ([]byte, error) {
+	rc, err := s.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
 }

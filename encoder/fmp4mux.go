@@ -1,6 +1,7 @@
 package encoder
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -88,32 +89,21 @@ type fmp4Segment struct {
 
 func newFMP4Segment(out *segmentOutput, path string, seg int, enc *astiav.CodecContext) (*fmp4Segment, error) {
 	scratch := path + ".part.mp4"
-	fc, err := astiav.AllocOutputFormatContext(nil, "mp4", scratch)
-	if err != nil || fc == nil {
+	fc, io, err := openStreamMuxer("mp4", scratch, enc)
+	if err != nil {
 		return nil, fmt.Errorf("create segment %s: %w", path, err)
 	}
-	w := &fmp4Segment{out: out, path: path, scratch: scratch, seg: seg, fc: fc, firstPTS: astiav.NoPtsValue}
-	s := fc.NewStream(nil)
-	if s == nil {
-		w.abort()
-		return nil, fmt.Errorf("create segment %s: no stream", path)
-	}
-	if err := s.CodecParameters().FromCodecContext(enc); err != nil {
-		w.abort()
-		return nil, fmt.Errorf("create segment %s: %w", path, err)
-	}
-	s.SetTimeBase(OutputTimeBase)
-	if w.io, err = astiav.OpenIOContext(scratch, astiav.NewIOContextFlags(astiav.IOContextFlagWrite)); err != nil {
-		w.abort()
-		return nil, fmt.Errorf("create segment %s: %w", path, err)
-	}
-	fc.SetPb(w.io)
+	w := &fmp4Segment{out: out, path: path, scratch: scratch, seg: seg, fc: fc, io: io, firstPTS: astiav.NoPtsValue}
 	opts := astiav.NewDictionary()
 	defer opts.Free()
 	// One fragment for the whole segment, flushed by the trailer; the moov
 	// waits for it because the H.264 encoder has no global header: the mp4
 	// muxer builds avcC from the first IDR's SPS and PPS.
-	_ = opts.Set("movflags", "cmaf+frag_custom+delay_moov+empty_moov+default_base_moof", 0)
+	// Not "cmaf": it writes negative composition offsets (trun version 1)
+	// with the IDR at offset 0, which libavformat then shifts by the
+	// largest negative offset of the fragment, so that players disagreed on
+	// when each segment starts. Positive offsets mean one thing everywhere.
+	_ = opts.Set("movflags", "frag_custom+delay_moov+empty_moov+default_base_moof", 0)
 	// The timeline is placed by placeFragments: no edit list, no shift.
 	_ = opts.Set("use_editlist", "0", 0)
 	_ = opts.Set("avoid_negative_ts", "disabled", 0)
@@ -125,8 +115,35 @@ func newFMP4Segment(out *segmentOutput, path string, seg int, enc *astiav.CodecC
 		w.abort()
 		return nil, fmt.Errorf("write segment header %s: %w", path, err)
 	}
-	w.tb = s.TimeBase()
+	w.tb = fc.Streams()[0].TimeBase()
 	return w, nil
+}
+
+// openStreamMuxer opens a muxer of the named format writing path, with one
+// stream described by enc whose packets come in OutputTimeBase; the caller
+// writes the header. (The MPEG-TS segment writer opens its muxer the same way.)
+func openStreamMuxer(format, path string, enc *astiav.CodecContext) (*astiav.FormatContext, *astiav.IOContext, error) {
+	fc, err := astiav.AllocOutputFormatContext(nil, format, path)
+	if err != nil || fc == nil {
+		return nil, nil, fmt.Errorf("allocate %s muxer: %w", format, err)
+	}
+	s := fc.NewStream(nil)
+	if s == nil {
+		fc.Free()
+		return nil, nil, errors.New("no stream")
+	}
+	if err := s.CodecParameters().FromCodecContext(enc); err != nil {
+		fc.Free()
+		return nil, nil, err
+	}
+	s.SetTimeBase(OutputTimeBase)
+	io, err := astiav.OpenIOContext(path, astiav.NewIOContextFlags(astiav.IOContextFlagWrite))
+	if err != nil {
+		fc.Free()
+		return nil, nil, err
+	}
+	fc.SetPb(io)
+	return fc, io, nil
 }
 
 func (w *fmp4Segment) write(pkt *astiav.Packet) error {
@@ -166,10 +183,9 @@ func (w *fmp4Segment) finish() (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("finish segment %s: %w", w.path, err)
 	}
-	// The muxer writes composition offsets relative to the first sample's
-	// (CMAF's negative offsets): the decode time that makes the first
-	// sample's presentation time its PTS, as in the MPEG-TS segments, is
-	// that PTS less its offset.
+	// The decode time that makes the first sample's presentation time its
+	// PTS, as in the MPEG-TS segments, is that PTS less its composition
+	// offset (the encoder's reorder delay).
 	decodeTime := astiav.RescaleQ(w.firstPTS, OutputTimeBase, astiav.NewRational(1, int(w.out.initTimescale))) -
 		frags[0].FirstCompositionOffset
 	if decodeTime < 0 {
