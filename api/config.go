@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sunomi/sunomi/api/store"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/storage"
 )
 
@@ -37,6 +38,9 @@ type Config struct {
 	Classifier    ClassifierConfig    // off without a URL
 	Transcription TranscriptionConfig // off without a URL
 	Timeouts      TimeoutsConfig
+	// Segments is the segment container of new videos' ladders (default
+	// MPEG-TS); videos transcoded before keep theirs.
+	Segments media.SegmentFormat
 	// GitHub enables "sign in with GitHub" when set.
 	GitHub *GitHubConfig
 

@@ -145,7 +145,7 @@ var errNoSuchMediaFile = &httpError{status: http.StatusNotFound, code: codeNotFo
 // or a top-level playlist, poster or storyboard. Other files the pipeline leaves in the output
 // (frame hashes, audio for transcription) are not media and are never served. Caption
 // tracks are served under subs/{language}/ (captions.go).
-var mediaFile = regexp.MustCompile(`^(?:(?:[a-z0-9]{1,16}/)?[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}\.(?:m3u8|ts|jpg|vtt)|` +
+var mediaFile = regexp.MustCompile(`^(?:(?:[a-z0-9]{1,16}/)?[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}\.(?:m3u8|ts|m4s|mp4|mpd|jpg|vtt)|` +
 	`subs/[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,5}/(?:playlist\.m3u8|captions\.vtt))$`)
 
 func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
@@ -162,6 +162,9 @@ func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {
 		scope, valid := screenedScope, false
 		if token != "" {
 			scope, valid = s.validMediaToken(v.ID, token)
+		}
+		if !valid {
+			token = "" // not handed on in the URIs of the playlists served
 		}
 		public, whole := openMedia(v), valid && scope == wholeScope
 		if !public {
@@ -206,12 +209,12 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, v store.Video
 	h.Set("Cache-Control", cacheControl(rel, public, v.Status == store.StatusReady))
 	// Everything but a playlist of a video still transcoding is immutable once written:
 	// segment names carry their chunk and attempt, and a re-encode is a new video.
-	if isPlaylist(rel) && !public {
+	if isPlaylist(rel) && token != "" {
 		body, err := io.ReadAll(io.LimitReader(rc, maxSmallBlob))
 		if err != nil {
 			return err
 		}
-		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(hls.RewriteURIs(body, "token="+token)))
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(withToken(rel, body, token)))
 		return nil
 	}
 	if rs, ok := rc.(io.ReadSeeker); ok {
@@ -233,10 +236,12 @@ func (s *Server) serveScreened(w http.ResponseWriter, r *http.Request, v store.V
 		return errNoSuchMediaFile
 	}
 	dir, file := path.Split(rel)
-	switch {
+	switch ext := path.Ext(file); {
 	case rel == layout.MasterPlaylist:
 		return s.serveFile(w, r, v, rel, public, token)
-	case dir == "" || path.Ext(file) != ".ts" && file != layout.MediaPlaylist:
+	case dir == "" || ext != ".ts" && ext != ".m4s" && ext != ".mp4" && file != layout.MediaPlaylist:
+		// Not a rendition's playlist or segment: the DASH manifest is not cut (players of a
+		// video still transcoding use HLS), thumbnails are no media.
 		return errNoSuchMediaFile
 	}
 	data, err := readSmall(r.Context(), s.blobs, layout.Ladder(v.ID, dir+layout.MediaPlaylist))
@@ -249,14 +254,16 @@ func (s *Server) serveScreened(w http.ResponseWriter, r *http.Request, v store.V
 	}
 	cut := pl.CutAt(v.ScreenedSeconds)
 	if file != layout.MediaPlaylist {
-		if !slices.ContainsFunc(cut.Segments, func(seg hls.Segment) bool { return seg.URI == file }) {
+		// The init segment (EXT-X-MAP) carries no picture; segments only once screened.
+		listed := file == cut.Map || slices.ContainsFunc(cut.Segments, func(seg hls.Segment) bool { return seg.URI == file })
+		if !listed || len(cut.Segments) == 0 {
 			return errNoSuchMediaFile
 		}
 		return s.serveFile(w, r, v, rel, public, token)
 	}
 	body := cut.Marshal()
-	if !public {
-		body = hls.RewriteURIs(body, "token="+token)
+	if token != "" {
+		body = withToken(rel, body, token)
 	}
 	h := w.Header()
 	h.Set("Content-Type", mediaType(rel))
@@ -292,7 +299,16 @@ func readSmall(ctx context.Context, blobs storage.Store, key string) ([]byte, er
 
 func isPlaylist(rel string) bool {
 	ext := path.Ext(rel)
-	return ext == ".m3u8" || ext == ".vtt"
+	return ext == ".m3u8" || ext == ".vtt" || ext == ".mpd"
+}
+
+// withToken signs the relative URIs of a playlist, storyboard or DASH manifest with the
+// video's media token.
+func withToken(rel string, body []byte, token string) []byte {
+	if path.Ext(rel) == ".mpd" {
+		return hls.RewriteDASHURIs(body, "token="+token)
+	}
+	return hls.RewriteURIs(body, "token="+token)
 }
 
 func mediaType(rel string) string {
@@ -301,6 +317,10 @@ func mediaType(rel string) string {
 		return "application/vnd.apple.mpegurl"
 	case ".ts":
 		return "video/mp2t"
+	case ".m4s", ".mp4":
+		return "video/mp4"
+	case ".mpd":
+		return "application/dash+xml"
 	case ".vtt":
 		return "text/vtt; charset=utf-8"
 	case ".jpg":

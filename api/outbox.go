@@ -50,7 +50,8 @@ func (s *Server) submitDue(ctx context.Context) error {
 // as idempotency key, and records the job. A refusal fails the video with the farm's reason;
 // any other error leaves the submission due and is returned.
 func (s *Server) submitJob(ctx context.Context, videoID string) error {
-	job, err := s.farm.SubmitJob(ctx, videoID, wire.SubmitJob{Source: layout.Source(videoID), Output: layout.HLS(videoID)})
+	job, err := s.farm.SubmitJob(ctx, videoID, wire.SubmitJob{Source: layout.Source(videoID), Output: layout.HLS(videoID),
+		Options: wire.JobOptions{Segments: string(s.cfg.Segments)}})
 	if reason, refused := refusal(err); refused {
 		s.log.Warn("the farm refused a job", "video_id", videoID, "error", err)
 		_, err := s.db.MarkFailed(ctx, videoID, reason)

@@ -132,6 +132,11 @@ func TestScreeningPrefixOpensScreenedChunks(t *testing.T) {
 		t.Errorf("owner's view: screenedSeconds %v, publicPlayableAt %v", ov.ScreenedSeconds, ov.PublicPlayableAt)
 	}
 	_, query, _ := strings.Cut(ov.Playback.MasterUrl, "?")
+	// The video is open to others by now; the owner's player still follows the token from the
+	// master playlist on, or it would see only the screened part.
+	if master := e.must(http.StatusOK, "GET", ov.Playback.MasterUrl, "", nil); !strings.Contains(string(master.body), "360p/playlist.m3u8?"+query) {
+		t.Errorf("the owner's master playlist does not hand on the token:\n%s", master.body)
+	}
 	if got := segmentsOf(e.must(http.StatusOK, "GET", base+"360p/playlist.m3u8?"+query, "", nil).body); len(got) != 4 {
 		t.Errorf("owner's playlist lists %v, want all 4 segments", got)
 	}

@@ -418,6 +418,9 @@ func pipelineOptions(o wire.JobOptions) (media.Options, error) {
 	default:
 		return opts, fmt.Errorf("options.encoder %q must be auto, %s, %s or %s", o.Encoder, media.EncoderX264, media.EncoderNVENC, media.EncoderQSV)
 	}
+	if opts.Segments, err = media.ParseSegmentFormat(o.Segments); err != nil {
+		return opts, fmt.Errorf("options.segments: %w", err)
+	}
 	opts.Preset, opts.CRF, opts.Encoder = o.Preset, o.CRF, o.Encoder
 	// A one-segment first chunk: the job becomes playable (progressive
 	// publishing) once a few seconds are encoded, not a whole chunk.

@@ -529,14 +529,7 @@ func TestFarmPublishesProgressively(t *testing.T) {
 	src := testmedia.Generate(t, testmedia.CFR(24, 640, 360, 25, true))
 	j := f.Submit(src, wire.JobOptions{Segment: "1s", Chunk: "2s", Rungs: []int{360, 240}})
 	s := openStorage(t, f)
-	read := func(ctx context.Context, key string) ([]byte, error) {
-		rc, err := s.Get(ctx, key)
-		if err != nil {
-			return nil, err
-		}
-		defer rc.Close()
-		return io.ReadAll(rc)
-	}
+	read := func(ctx context.Context, key string) ([]byte, error) { return readObject(ctx, s, key) }
 	f.Eventually(2*time.Minute, "a playable job still encoding", func(ctx context.Context) (bool, error) {
 		job, err := f.Client().Job(ctx, j.ID)
 		if err != nil {

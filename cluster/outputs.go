@@ -81,5 +81,5 @@ func ladderFile(name string) bool {
 
 // publishedFiles are the files of a ladder besides its playlists' segments
 // and renditions, relative to its prefix.
-var publishedFiles = []string{layout.MasterPlaylist, layout.PosterFile, layout.StoryboardImage,
+var publishedFiles = []string{layout.MasterPlaylist, layout.DASHManifest, layout.PosterFile, layout.StoryboardImage,
 	layout.StoryboardVTT, layout.PHashFile, layout.SpeechFile}

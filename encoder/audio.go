@@ -57,6 +57,7 @@ func EncodeAudio(ctx context.Context, spec media.AudioSpec) (*media.AudioResult,
 	if err := a.finishSpeech(); err != nil {
 		return nil, err
 	}
+	a.res.Init = a.segOut.initIn("audio")
 	return &a.res, nil
 }
 
@@ -69,7 +70,9 @@ type audioEncoder struct {
 	out   *astiav.Frame  // filtered
 
 	segSamples int64
-	seg        *tsSegment
+	segOut     *segmentOutput
+	seg        segmentWriter
+	segPath    string
 	segIndex   int
 	segStart   int64 // first sample of the open segment
 	lastEnd    int64
@@ -87,6 +90,8 @@ var audioTB = astiav.NewRational(1, AudioSampleRate)
 
 func newAudioEncoder(spec media.AudioSpec) (*audioEncoder, error) {
 	a := &audioEncoder{spec: spec, segIndex: -1, pkt: astiav.AllocPacket(), pcmPkt: astiav.AllocPacket(), out: astiav.AllocFrame(),
+		segOut: &segmentOutput{format: spec.Segments, dir: filepath.Join(spec.OutDir, "audio"), prefix: fmt.Sprintf("a%d_", spec.Attempt),
+			frameDuration: astiav.RescaleQ(audioFrameSize, audioTB, OutputTimeBase)},
 		segSamples: int64(math.Round(spec.Segment.Seconds() * AudioSampleRate)), res: media.AudioResult{Codec: hls.AACLowComplexity}}
 	if err := a.open(); err != nil {
 		a.close()
@@ -303,12 +308,11 @@ func (a *audioEncoder) mux(pkt *astiav.Packet) error {
 		if err := a.finishSegment(pts); err != nil {
 			return err
 		}
-		name := filepath.Join("audio", fmt.Sprintf("a%d_%05d.ts", a.spec.Attempt, seg))
-		w, err := newTSSegment(filepath.Join(a.spec.OutDir, name), a.enc)
+		w, path, err := a.segOut.open(seg, a.enc)
 		if err != nil {
 			return err
 		}
-		a.seg, a.segIndex, a.segStart = w, seg, pts
+		a.seg, a.segPath, a.segIndex, a.segStart = w, path, seg, pts
 	}
 	a.lastEnd = pts + pkt.Duration()
 	if pkt.Duration() <= 0 {
@@ -329,7 +333,7 @@ func (a *audioEncoder) finishSegment(end int64) error {
 	if err != nil {
 		return err
 	}
-	rel, _ := filepath.Rel(a.spec.OutDir, a.seg.path)
+	rel, _ := filepath.Rel(a.spec.OutDir, a.segPath)
 	a.res.Segments = append(a.res.Segments, media.AudioSegment{
 		Index: a.segIndex, File: rel, Bytes: size,
 		Start:    float64(a.segStart) / AudioSampleRate,

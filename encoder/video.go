@@ -19,9 +19,11 @@ import (
 	"github.com/sunomi/sunomi/media"
 )
 
-// SegmentName is the file name of a segment, unique per chunk attempt.
-func SegmentName(chunk, attempt, segment int) string {
-	return fmt.Sprintf("c%05d_a%d_%05d.ts", chunk, attempt, segment)
+// chunkFilePrefix starts the name of every file a chunk attempt writes
+// (c00003_a2_00001.ts, c00003_a2_init.mp4): unique per attempt, and what the
+// coordinator lets the attempt write.
+func chunkFilePrefix(chunk, attempt int) string {
+	return fmt.Sprintf("c%05d_a%d_", chunk, attempt)
 }
 
 // EncodeChunk decodes an extracted chunk once, keeps exactly the frames with
@@ -458,7 +460,8 @@ func (e *chunkEncoder) result() (*media.ChunkResult, error) {
 		res.Segments = append(res.Segments, media.SegmentTiming{Index: i, Start: e.seconds(start), Duration: e.seconds(end) - e.seconds(start)})
 	}
 	for _, r := range e.rungs {
-		res.Rungs = append(res.Rungs, media.RungOutput{Name: r.rung.Name, Codec: r.codec, Encoder: e.set.H264.Encoder, Files: r.files})
+		res.Rungs = append(res.Rungs, media.RungOutput{Name: r.rung.Name, Codec: r.codec, Encoder: e.set.H264.Encoder, Files: r.files,
+			Init: r.out.initIn(r.rung.Name)})
 	}
 	res.Warnings = append(res.Warnings, e.damageWarnings()...)
 	var err error
@@ -498,7 +501,9 @@ type rungEncoder struct {
 	pkt        *astiav.Packet
 	thumbnails bool
 	forcedSeg  int // last segment whose first frame was forced to IDR
-	seg        *tsSegment
+	out        *segmentOutput
+	seg        segmentWriter
+	segPath    string
 	segIndex   int
 	codec      string
 	files      []media.SegmentFile
@@ -524,7 +529,9 @@ func newRungEncoder(r media.Rung, set media.VideoSettings, spec media.ChunkSpec,
 		enc.Free()
 		return nil, fmt.Errorf("create rung dir: %w", err)
 	}
-	re := &rungEncoder{rung: r, spec: spec, dir: dir, enc: enc, pkt: astiav.AllocPacket(),
+	out := &segmentOutput{format: set.Segments, dir: dir, prefix: chunkFilePrefix(spec.Chunk.Index, spec.Attempt),
+		frameDuration: astiav.RescaleQ(1, astiav.NewRational(fps.Den(), fps.Num()), OutputTimeBase)}
+	re := &rungEncoder{rung: r, spec: spec, dir: dir, enc: enc, pkt: astiav.AllocPacket(), out: out,
 		thumbnails: thumbnails, forcedSeg: -1, segIndex: -1,
 		frames: make(chan rungFrame, rungQueue), done: make(chan struct{}), turns: turns, inline: spec.Threads == 1}
 	if re.inline {
@@ -671,12 +678,11 @@ func (r *rungEncoder) mux(pkt *astiav.Packet) error {
 			if err := r.finishSegment(); err != nil {
 				return err
 			}
-			name := SegmentName(r.spec.Chunk.Index, r.spec.Attempt, seg)
-			w, err := newTSSegment(filepath.Join(r.dir, name), r.enc)
+			w, path, err := r.out.open(seg, r.enc)
 			if err != nil {
 				return err
 			}
-			r.seg, r.segIndex = w, seg
+			r.seg, r.segPath, r.segIndex = w, path, seg
 		}
 	}
 	if r.seg == nil {
@@ -705,7 +711,7 @@ func (r *rungEncoder) finishSegment() error {
 		return err
 	}
 	r.files = append(r.files, media.SegmentFile{Index: r.segIndex,
-		File: filepath.Join(r.rung.Name, filepath.Base(r.seg.path)), Bytes: size})
+		File: filepath.Join(r.rung.Name, filepath.Base(r.segPath)), Bytes: size})
 	r.seg = nil
 	return nil
 }

@@ -52,12 +52,15 @@ func ReadLadder(masterURI string, read func(uri string) ([]byte, error)) (*Ladde
 }
 
 // Files lists every file the ladder references, relative to the master playlist: the
-// renditions' playlists and their segments (not the master itself).
+// renditions' playlists, their init segments and segments (not the master itself).
 func (l *Ladder) Files() []string {
 	var files []string
 	for _, uri := range l.URIs {
 		files = append(files, uri)
 		dir := path.Dir(uri)
+		if m := l.Media[uri].Map; m != "" {
+			files = append(files, path.Join(dir, m))
+		}
 		for _, s := range l.Media[uri].Segments {
 			files = append(files, path.Join(dir, s.URI))
 		}

@@ -16,7 +16,7 @@ func TestReadLadder(t *testing.T) {
 			"#EXT-X-STREAM-INF:BANDWIDTH=400000,RESOLUTION=426x240,CODECS=\"avc1.640015,mp4a.40.2\",AUDIO=\"audio\"\n240p/playlist.m3u8\n",
 		"360p/playlist.m3u8":  vod("c0_a1_0.ts", 4, "c1_a2_1.ts", 2.5),
 		"240p/playlist.m3u8":  vod("c0_a1_0.ts", 4, "c1_a1_1.ts", 2.5),
-		"audio/playlist.m3u8": vod("a1_0.ts", 4, "a1_1.ts", 2.5),
+		"audio/playlist.m3u8": strings.Replace(vod("a1_0.m4s", 4, "a1_1.m4s", 2.5), "#EXTINF", "#EXT-X-MAP:URI=\"a1_init.mp4\"\n#EXTINF", 1),
 	}
 	var reads []string
 	read := func(uri string) ([]byte, error) {
@@ -38,7 +38,7 @@ func TestReadLadder(t *testing.T) {
 		t.Errorf("read %v, want each playlist once: %v", reads, want)
 	}
 	wantFiles := []string{"360p/playlist.m3u8", "360p/c0_a1_0.ts", "360p/c1_a2_1.ts", "240p/playlist.m3u8", "240p/c0_a1_0.ts",
-		"240p/c1_a1_1.ts", "audio/playlist.m3u8", "audio/a1_0.ts", "audio/a1_1.ts"}
+		"240p/c1_a1_1.ts", "audio/playlist.m3u8", "audio/a1_init.mp4", "audio/a1_0.m4s", "audio/a1_1.m4s"}
 	if got := l.Files(); !slices.Equal(got, wantFiles) {
 		t.Errorf("Files() = %v, want %v", got, wantFiles)
 	}

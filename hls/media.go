@@ -40,21 +40,33 @@ type MediaPlaylist struct {
 	NominalDuration float64
 
 	MediaSequence int
-	Segments      []Segment
-	Ended         bool // writes #EXT-X-ENDLIST (always true for VOD)
+	// Map is the URI of the init segment (EXT-X-MAP) that fMP4 segments
+	// need; "" for MPEG-TS.
+	Map      string
+	Segments []Segment
+	Ended    bool // writes #EXT-X-ENDLIST (always true for VOD)
 }
 
-// mediaVersion is the EXT-X-VERSION of our media playlists. Version 3 is the
-// first that allows fractional EXTINF durations; nothing else we write
-// (no byte ranges, keys or init sections) needs a later one.
-const mediaVersion = 3
+// mediaVersion is the EXT-X-VERSION of our MPEG-TS media playlists. Version
+// 3 is the first that allows fractional EXTINF durations; nothing else they
+// hold (no byte ranges, keys or init sections) needs a later one. An init
+// section (EXT-X-MAP) without I-frame playlists needs version 6; we write 7,
+// the version RFC 8216bis and Apple's authoring rules give fMP4 playlists.
+const (
+	mediaVersion    = 3
+	mediaMapVersion = 7
+)
 
 // Marshal writes the playlist in the form RFC 8216 describes, with durations
 // to six decimals so the output is deterministic.
 func (p *MediaPlaylist) Marshal() []byte {
 	var b bytes.Buffer
 	b.WriteString("#EXTM3U\n")
-	b.WriteString("#EXT-X-VERSION:" + strconv.Itoa(mediaVersion) + "\n")
+	version := mediaVersion
+	if p.Map != "" {
+		version = mediaMapVersion
+	}
+	b.WriteString("#EXT-X-VERSION:" + strconv.Itoa(version) + "\n")
 	b.WriteString("#EXT-X-TARGETDURATION:" + strconv.Itoa(p.targetDuration()) + "\n")
 	b.WriteString("#EXT-X-MEDIA-SEQUENCE:" + strconv.Itoa(p.MediaSequence) + "\n")
 	if p.Type != "" {
@@ -63,6 +75,11 @@ func (p *MediaPlaylist) Marshal() []byte {
 	// Every segment starts with an IDR (closed GOP at each boundary), so
 	// players may switch rungs at any segment.
 	b.WriteString("#EXT-X-INDEPENDENT-SEGMENTS\n")
+	if p.Map != "" {
+		var a attrWriter
+		a.quoted("URI", p.Map)
+		b.WriteString("#EXT-X-MAP:" + a.String() + "\n")
+	}
 	for _, s := range p.Segments {
 		b.WriteString("#EXTINF:" + formatFloat(s.Duration, 6) + ",\n")
 		b.WriteString(oneLine(s.URI) + "\n")
@@ -166,6 +183,20 @@ func ParseMediaPlaylist(b []byte) (*MediaPlaylist, error) {
 			if _, ok := parseDecimalInt(value); !ok {
 				return nil, parseErrorf(l.num, "invalid #EXT-X-VERSION %q", value)
 			}
+		case "#EXT-X-MAP":
+			attrs, err := parseAttributes(value)
+			if err != nil {
+				return nil, parseErrorf(l.num, "#EXT-X-MAP: %v", err)
+			}
+			uri, ok := attrs["URI"]
+			if !ok || !uri.quoted || uri.value == "" {
+				return nil, parseErrorf(l.num, "#EXT-X-MAP needs a quoted URI")
+			}
+			if p.Map != "" && p.Map != uri.value {
+				// One init segment per rendition is all we write or read.
+				return nil, parseErrorf(l.num, "a second #EXT-X-MAP is not supported")
+			}
+			p.Map = uri.value
 		case "#EXT-X-ENDLIST":
 			if pending != nil {
 				return nil, parseErrorf(pendingAt, "#EXTINF is not followed by a URI")

@@ -36,6 +36,24 @@ c1_a2_2.ts
 	}
 }
 
+func TestMediaPlaylistMarshalMap(t *testing.T) {
+	p := &MediaPlaylist{Type: PlaylistEvent, Map: "c00000_a1_init.mp4",
+		Segments: []Segment{{URI: "c00000_a1_00000.m4s", Duration: 4}}}
+	want := `#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-TARGETDURATION:4
+#EXT-X-MEDIA-SEQUENCE:0
+#EXT-X-PLAYLIST-TYPE:EVENT
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-MAP:URI="c00000_a1_init.mp4"
+#EXTINF:4.000000,
+c00000_a1_00000.m4s
+`
+	if got := string(p.Marshal()); got != want {
+		t.Errorf("Marshal() got\n%s\nwant\n%s", got, want)
+	}
+}
+
 func TestMediaPlaylistTargetDuration(t *testing.T) {
 	segs := func(ds ...float64) []Segment {
 		out := make([]Segment, len(ds))
@@ -128,6 +146,15 @@ func TestMediaPlaylistRoundTrip(t *testing.T) {
 			name: "untyped with media sequence",
 			in:   MediaPlaylist{TargetDuration: 6, MediaSequence: 42, Ended: true, Segments: []Segment{{URI: "x.ts", Duration: 6}}},
 			want: MediaPlaylist{TargetDuration: 6, MediaSequence: 42, Ended: true, Segments: []Segment{{URI: "x.ts", Duration: 6}}},
+		},
+		{
+			name: "fMP4 with an init segment",
+			in: MediaPlaylist{Type: PlaylistVOD, Map: "c00000_a1_init.mp4", Segments: []Segment{
+				{URI: "c00000_a1_00000.m4s", Duration: 4, Bytes: 99},
+			}},
+			want: MediaPlaylist{Type: PlaylistVOD, TargetDuration: 4, Ended: true, Map: "c00000_a1_init.mp4", Segments: []Segment{
+				{URI: "c00000_a1_00000.m4s", Duration: 4},
+			}},
 		},
 		{
 			name: "empty EVENT",
@@ -227,6 +254,9 @@ func TestParseMediaPlaylistErrors(t *testing.T) {
 		{"bad playlist type", head + "#EXT-X-PLAYLIST-TYPE:LIVE\n", 3, "invalid #EXT-X-PLAYLIST-TYPE"},
 		{"bad version", "#EXTM3U\n#EXT-X-VERSION:three\n", 2, "invalid #EXT-X-VERSION"},
 		{"master playlist", "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\na.m3u8\n", 2, "master playlist"},
+		{"map without URI", head + "#EXT-X-MAP:BYTERANGE=\"1@0\"\n", 3, "needs a quoted URI"},
+		{"map with unquoted URI", head + "#EXT-X-MAP:URI=init.mp4\n", 3, "needs a quoted URI"},
+		{"second map", head + "#EXT-X-MAP:URI=\"a.mp4\"\n#EXT-X-MAP:URI=\"b.mp4\"\n", 4, "second #EXT-X-MAP"},
 		{"line numbers count blank lines", head + "\n\n#EXTINF:x,\na.ts\n", 5, "invalid #EXTINF"},
 	}
 	for _, tt := range tests {

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"fmt"
 	"path"
 	"slices"
 
@@ -13,8 +14,10 @@ import (
 // coordinator stores them while the job encodes (EVENT), the stitch task
 // writes them when it ends (VOD).
 type Playlists struct {
-	// Media are the renditions' playlists, in ladder order then audio; a
-	// rendition without a segment yet has none.
+	// Media are the renditions' playlists, in ladder order then audio (a
+	// rendition without a segment yet has none), and for an fMP4 ladder
+	// whose master playlist exists, last, its DASH manifest: growing
+	// (dynamic) like the EVENT playlists, static with the VOD ones.
 	Media []PlaylistFile
 	// Master is nil until every rendition has a first segment.
 	Master *PlaylistFile
@@ -23,6 +26,9 @@ type Playlists struct {
 	Rungs    []RungStats
 	Audio    *RungStats
 	Duration float64
+	// Warnings name the fMP4 rungs whose chunks wrote init segments of
+	// different codec configurations: one init cannot serve all of them.
+	Warnings []string
 }
 
 // PlaylistFile is one playlist; Name is relative to the HLS prefix.
@@ -63,7 +69,11 @@ func BuildPlaylists(split *SplitResult, chunks []*ChunkResult, audio *AudioResul
 	if split.Video != nil {
 		rungSegs = videoSegments(split.Video.Rungs, chunks)
 		for i, r := range split.Video.Rungs {
-			p.addMedia(layout.RungPlaylist(r.Name), rungSegs[i], typ)
+			initFile, warning := rungInit(r.Name, chunks, i)
+			if warning != "" {
+				p.Warnings = append(p.Warnings, warning)
+			}
+			p.addMedia(layout.RungPlaylist(r.Name), initFile, rungSegs[i], typ)
 		}
 	}
 	var audioSegs []hls.Segment
@@ -71,7 +81,11 @@ func BuildPlaylists(split *SplitResult, chunks []*ChunkResult, audio *AudioResul
 		for _, s := range audio.Segments {
 			audioSegs = append(audioSegs, hls.Segment{URI: path.Base(s.File), Duration: s.Duration, Bytes: s.Bytes})
 		}
-		p.addMedia(layout.RungPlaylist(layout.AudioDir), audioSegs, typ)
+		var initFile string
+		if audio.Init != nil {
+			initFile = path.Base(audio.Init.File)
+		}
+		p.addMedia(layout.RungPlaylist(layout.AudioDir), initFile, audioSegs, typ)
 		p.Audio = stats(layout.AudioDir, hls.AACLowComplexity, audioSegs)
 	}
 	if split.Audio != nil && len(audioSegs) == 0 {
@@ -108,15 +122,16 @@ func BuildPlaylists(split *SplitResult, chunks []*ChunkResult, audio *AudioResul
 		master.Variants = append(master.Variants, v)
 	}
 	p.Duration = p.Rungs[0].Duration
+	p.addManifest(split, chunks, audio, typ)
 	p.Master = &PlaylistFile{Name: layout.MasterPlaylist, Text: master.Marshal()}
 	return p
 }
 
-func (p *Playlists) addMedia(name string, segs []hls.Segment, typ hls.PlaylistType) {
+func (p *Playlists) addMedia(name, initFile string, segs []hls.Segment, typ hls.PlaylistType) {
 	if len(segs) == 0 {
 		return
 	}
-	pl := &hls.MediaPlaylist{Type: typ, Segments: segs, Ended: typ == hls.PlaylistVOD}
+	pl := &hls.MediaPlaylist{Type: typ, Map: initFile, Segments: segs, Ended: typ == hls.PlaylistVOD}
 	p.Media = append(p.Media, PlaylistFile{Name: name, Text: pl.Marshal()})
 }
 
@@ -140,6 +155,35 @@ func videoSegments(rungs []Rung, chunks []*ChunkResult) [][]hls.Segment {
 		}
 	}
 	return segs
+}
+
+// rungInit picks the init segment of an fMP4 rung ("" for MPEG-TS): the
+// first finished chunk's, named relative to the rung's playlist. Every chunk
+// wrote its own, on whichever agent encoded it; the one published serves
+// them all only if they agree, so a chunk whose codec configuration differs
+// (another encoder, another libav) makes a warning.
+func rungInit(name string, chunks []*ChunkResult, rung int) (file, warning string) {
+	var first *InitSegment
+	var differ []int
+	for _, c := range chunks {
+		if c == nil || rung >= len(c.Rungs) || c.Rungs[rung].Init == nil {
+			continue
+		}
+		in := c.Rungs[rung].Init
+		switch {
+		case first == nil:
+			first = in
+		case in.Config != first.Config:
+			differ = append(differ, c.Index)
+		}
+	}
+	if first == nil {
+		return "", ""
+	}
+	if len(differ) > 0 {
+		warning = fmt.Sprintf("rung %s: the codec configuration of chunks %v differs from the published init segment's; players may fail to decode them", name, differ)
+	}
+	return path.Base(first.File), warning
 }
 
 // rungCodec is the CODECS entry of a rung made of the given chunks: the

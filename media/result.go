@@ -24,6 +24,8 @@ type RungOutput struct {
 	// the task (empty in results recorded before it was reported).
 	Encoder string        `json:"encoder,omitempty"`
 	Files   []SegmentFile `json:"files"`
+	// Init is the init segment of fMP4 output (nil for MPEG-TS).
+	Init *InitSegment `json:"init,omitempty"`
 }
 
 // ImageFile is a thumbnail or poster candidate written by an encode task.
@@ -70,6 +72,8 @@ type AudioSegment struct {
 type AudioResult struct {
 	Codec    string         `json:"codec"`
 	Segments []AudioSegment `json:"segments"`
+	// Init is the init segment of fMP4 output (nil for MPEG-TS).
+	Init *InitSegment `json:"init,omitempty"`
 	// Speech is the track downmixed to mono 16 kHz PCM WAV, on the same
 	// timeline as the segments.
 	Speech   *SpeechTrack `json:"speech,omitempty"`

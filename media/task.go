@@ -27,6 +27,8 @@ type Options struct {
 	Limits  Limits
 	// MaxFrameRate caps the output rate; faster sources are halved until under it.
 	MaxFrameRate float64
+	// Segments is the container of the media segments ("": DefaultSegments).
+	Segments SegmentFormat
 }
 
 // Defaults of a production ladder.
@@ -69,6 +71,9 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.MaxFrameRate <= 0 {
 		o.MaxFrameRate = DefaultMaxFrameRate
+	}
+	if o.Segments == "" {
+		o.Segments = DefaultSegments
 	}
 	return o
 }
@@ -123,6 +128,9 @@ type VideoSettings struct {
 	// PHashInterval is the distance in seconds between the frames whose
 	// perceptual hashes the encode tasks report (0: none).
 	PHashInterval float64 `json:"phashInterval,omitempty"`
+	// Segments is the container of the rungs' segments ("" in jobs recorded
+	// before it existed: MPEG-TS).
+	Segments SegmentFormat `json:"segments,omitempty"`
 }
 
 // OutputFrameRate is the highest frame rate of every rung, as HLS's
@@ -169,6 +177,8 @@ type AudioSpec struct {
 	// Duration trims the track to the video's length (0: keep it whole).
 	Duration float64       `json:"duration"`
 	Segment  time.Duration `json:"segment"`
+	// Segments is the container of the segments, as VideoSettings.Segments.
+	Segments SegmentFormat `json:"segments,omitempty"`
 }
 
 // EncodeSpec is an encode task's spec; its one input is the chunk file

@@ -73,7 +73,8 @@ func Split(ctx context.Context, src, workDir, outDir string, opts media.Options)
 		// Trimming to the probed duration also drops an audio-only file's
 		// end padding, which its container hides but the decoder outputs.
 		job.Audio = &media.AudioSpec{Source: job.Extracted.Audio, OutDir: outDir, Attempt: 1,
-			Params: job.Extracted.AudioParams, Segment: opts.Segment, Origin: a.StartSeconds, Duration: probe.Duration}
+			Params: job.Extracted.AudioParams, Segment: opts.Segment, Origin: a.StartSeconds, Duration: probe.Duration,
+			Segments: opts.Segments}
 		if v := probe.Video; v != nil {
 			job.Audio.Origin = float64(v.OriginPTS) * v.TimeBase.Float()
 		}
@@ -99,6 +100,7 @@ func videoSettings(v *media.VideoStream, duration float64, h264 media.H264Settin
 		ThumbnailInterval: math.Max(2, math.Ceil(duration/maxThumbnails)),
 		ThumbnailWidth:    thumbnailWidth,
 		PHashInterval:     phashInterval,
+		Segments:          opts.Segments,
 	}
 	for v.FrameRate.Float()/float64(set.FrameStep) > opts.MaxFrameRate+0.01 {
 		set.FrameStep *= 2

@@ -60,7 +60,7 @@ func Stitch(outDir string, split *media.SplitResult, chunks []*media.ChunkResult
 		return nil, err
 	}
 	out := &Output{Master: pls.Master.Name, Duration: pls.Duration, Rungs: pls.Rungs, Audio: pls.Audio,
-		Warnings: sourceWarnings(split, chunks, audio)}
+		Warnings: append(sourceWarnings(split, chunks, audio), pls.Warnings...)}
 	if final && split.Video != nil {
 		if err := writeImages(outDir, out, chunks); err != nil {
 			return nil, err

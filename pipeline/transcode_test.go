@@ -54,6 +54,7 @@ type ladderCase struct {
 	rungs            []rungWant
 	check            func(t *testing.T, l *ladder) // case-specific checks, after the common ones
 	wantPosterFadeIn bool
+	segments         media.SegmentFormat // "": the default
 }
 
 // fadeIn is a 30 fps clip with audio that fades in from black over its first two seconds (60
@@ -273,7 +274,22 @@ func ladderCases() []ladderCase {
 // invariant of the output with ffprobe.
 func TestTranscodeLadders(t *testing.T) {
 	skipShort(t)
-	for _, tc := range ladderCases() {
+	runLadderCases(t, ladderCases())
+}
+
+// TestTranscodeLaddersFMP4 holds the CMAF ladders of the same sources to
+// the same checks: ffprobe reads each segment behind its init segment.
+func TestTranscodeLaddersFMP4(t *testing.T) {
+	skipShort(t)
+	cases := ladderCases()
+	for i := range cases {
+		cases[i].segments = media.SegmentsFMP4
+	}
+	runLadderCases(t, cases)
+}
+
+func runLadderCases(t *testing.T, cases []ladderCase) {
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			l := transcodeLadder(t, tc)
@@ -468,7 +484,7 @@ func transcodeLadder(t *testing.T, tc ladderCase) *ladder {
 func transcodeFile(t *testing.T, tc ladderCase, src string) *ladder {
 	t.Helper()
 	l := &ladder{tc: tc, src: probeSource(t, src), dir: t.TempDir()}
-	opts := media.Options{Workers: 2, Segment: tc.segment, Chunk: tc.chunk}
+	opts := media.Options{Workers: 2, Segment: tc.segment, Chunk: tc.chunk, Segments: tc.segments}
 	r, err := pipeline.Transcode(t.Context(), discardLog, src, l.dir, "", opts)
 	if err != nil {
 		t.Fatalf("Transcode(%s) error: %v", filepath.Base(src), err)
@@ -492,6 +508,12 @@ func (l *ladder) readMedia(t *testing.T, uri string) *rendition {
 		t.Fatalf("%s lists no segments", uri)
 	}
 	m := &rendition{name: path.Dir(uri), uri: uri, raw: string(b), playlist: p}
+	var init []byte
+	if p.Map != "" {
+		if init, err = os.ReadFile(l.path(path.Join(path.Dir(uri), p.Map))); err != nil {
+			t.Fatalf("init segment of %s: %v", uri, err)
+		}
+	}
 	for _, s := range p.Segments {
 		sp := l.path(path.Join(path.Dir(uri), s.URI))
 		fi, err := os.Stat(sp)
@@ -499,13 +521,31 @@ func (l *ladder) readMedia(t *testing.T, uri string) *rendition {
 			t.Fatalf("segment listed in %s: %v", uri, err)
 		}
 		seg := segment{uri: s.URI, path: sp, bytes: fi.Size()}
-		seg.video, seg.audio = probePackets(t, sp)
+		if init != nil {
+			seg.path = behindInit(t, init, sp)
+		}
+		seg.video, seg.audio = probePackets(t, seg.path)
 		if m.name != "audio" && len(seg.video) == 0 {
 			t.Fatalf("%s/%s has no video packets", m.name, s.URI)
 		}
 		m.segs = append(m.segs, seg)
 	}
 	return m
+}
+
+// behindInit writes an fMP4 media segment behind its init segment into a
+// file of its own, which ffprobe reads as it reads an MPEG-TS segment.
+func behindInit(t *testing.T, init []byte, segment string) string {
+	t.Helper()
+	b, err := os.ReadFile(segment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := filepath.Join(t.TempDir(), filepath.Base(segment)+".mp4")
+	if err := os.WriteFile(joined, append(slices.Clone(init), b...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return joined
 }
 
 func (l *ladder) checkDecodes(t *testing.T) {

@@ -41,6 +41,9 @@ type JobOptions struct {
 	CRF     int    `json:"crf,omitempty"`
 	Rungs   []int  `json:"rungs,omitempty"`
 	Encoder string `json:"encoder,omitempty"`
+	// Segments is the segment container: "fmp4" (CMAF, HLS and DASH) or
+	// "ts" (MPEG-TS, the default).
+	Segments string `json:"segments,omitempty"`
 }
 
 // Job is a transcoding job as clients see it.

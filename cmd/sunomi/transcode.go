@@ -20,6 +20,7 @@ import (
 func newTranscodeCmd() *cobra.Command {
 	var (
 		outDir, report, rungs string
+		segments              string
 		opts                  media.Options
 		verbose               bool
 	)
@@ -36,6 +37,10 @@ func newTranscodeCmd() *cobra.Command {
 				if opts.Rungs, err = media.ParseRungs(rungs); err != nil {
 					return err
 				}
+			}
+			var err error
+			if opts.Segments, err = media.ParseSegmentFormat(segments); err != nil {
+				return err
 			}
 			level := slog.LevelWarn
 			if verbose {
@@ -63,6 +68,7 @@ func newTranscodeCmd() *cobra.Command {
 	f.StringVar(&opts.Preset, "preset", media.DefaultPreset, "x264 preset")
 	f.IntVar(&opts.CRF, "crf", media.DefaultCRF, "x264 constant rate factor")
 	f.StringVar(&opts.Encoder, "encoder", media.EncoderAuto, "H.264 encoder: auto, libx264, h264_nvenc or h264_qsv")
+	f.StringVar(&segments, "segments", string(media.DefaultSegments), "segment container: fmp4 (CMAF: HLS version 7 and DASH) or ts (MPEG-TS)")
 	f.StringVar(&rungs, "rungs", "", "comma-separated rungs, e.g. 1080,720,480,360 (default: every rung up to the source)")
 	f.StringVar(&report, "report", "", "where to write the JSON report (default OUTDIR/report.json)")
 	f.IntVar(&opts.Limits.MaxWidth, "max-width", media.DefaultLimits.MaxWidth, "reject sources wider than this")

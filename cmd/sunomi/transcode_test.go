@@ -178,6 +178,9 @@ func TestTranscodeCLIRejectsBadInput(t *testing.T) {
 		{"unknown-rung", func(t *testing.T, out string) []string {
 			return []string{"transcode", clip, "-o", out, "--rungs", "1000"}
 		}, "1000"},
+		{"unknown-segment-format", func(t *testing.T, out string) []string {
+			return []string{"transcode", clip, "-o", out, "--segments", "webm"}
+		}, "webm"},
 		{"segment-too-short", func(t *testing.T, out string) []string {
 			return []string{"transcode", clip, "-o", out, "--segment", "10ms"}
 		}, "segment"},

@@ -25,6 +25,8 @@ import (
 // serves.
 const (
 	MasterPlaylist = "master.m3u8"
+	// DASHManifest describes an fMP4 ladder's segments for DASH players.
+	DASHManifest = "manifest.mpd"
 	// MediaPlaylist is every rendition's playlist inside its directory.
 	MediaPlaylist = "playlist.m3u8"
 	// AudioDir is the audio rendition's directory; video renditions are

@@ -24,6 +24,7 @@ import (
 	"github.com/sunomi/sunomi/cluster/pki"
 	"github.com/sunomi/sunomi/internal/cli"
 	"github.com/sunomi/sunomi/internal/secret"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/storage"
 	"github.com/sunomi/sunomi/web"
 )
@@ -53,6 +54,7 @@ var envVars = map[string]string{
 	"github-client-id":       "GITHUB_CLIENT_ID",
 	"github-client-secret":   "GITHUB_CLIENT_SECRET",
 	"log-level":              "SUNOMI_LOG_LEVEL",
+	"segments":               "SUNOMI_SEGMENTS",
 	"access-token-ttl":       "SUNOMI_ACCESS_TOKEN_TTL",
 	"session-ttl":            "SUNOMI_SESSION_TTL",
 	"storage":                "SUNOMI_STORAGE",
@@ -88,6 +90,7 @@ type Flags struct {
 	reportThreshold              int
 	reportsPerHour               int
 	hashMaxDistance              int
+	segments                     string
 	classifier                   api.ClassifierConfig
 	transcription                api.TranscriptionConfig
 	github                       api.GitHubConfig
@@ -128,6 +131,7 @@ func (f *Flags) AddFlags(fl *pflag.FlagSet, httpAddr string) {
 	fl.StringVar(&f.transcription.Key, "transcription-key", "", "Bearer key of the transcription service, if it needs one (or $SUNOMI_TRANSCRIPTION_KEY)")
 	fl.DurationVar(&f.transcription.Timeout, "transcription-timeout", 10*time.Minute, "longest a transcription may take")
 	fl.BoolVar(&f.transcription.Auto, "auto-transcribe", false, "transcribe every video into captions when it is published; needs --transcription-url (or $SUNOMI_AUTO_TRANSCRIBE)")
+	fl.StringVar(&f.segments, "segments", string(media.DefaultSegments), "segment container of new videos: fmp4 (CMAF: HLS version 7 and a DASH manifest) or ts (MPEG-TS); existing videos keep theirs (or $SUNOMI_SEGMENTS)")
 	fl.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of the reverse proxies whose X-Forwarded-For names the client (or $SUNOMI_TRUSTED_PROXIES)")
 	f.github.AddFlags(fl)
 	fl.DurationVar(&f.accessTokenTTL, "access-token-ttl", 15*time.Minute, "how long an access token works; the app refreshes it silently (or $SUNOMI_ACCESS_TOKEN_TTL)")
@@ -230,6 +234,9 @@ func (f *Flags) Settings() (Settings, error) {
 	}
 	if cfg.TrustedProxies, err = parsePrefixes(f.trustedProxies); err != nil {
 		return s, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	if cfg.Segments, err = media.ParseSegmentFormat(f.segments); err != nil {
+		return s, fmt.Errorf("--segments: %w", err)
 	}
 	if err := f.checkTranscription(); err != nil {
 		return s, err
