@@ -121,7 +121,7 @@ func newFMP4Segment(out *segmentOutput, path string, seg int, enc *astiav.CodecC
 
 // openStreamMuxer opens a muxer of the named format writing path, with one
 // stream described by enc whose packets come in OutputTimeBase; the caller
-// writes the header. (The MPEG-TS segment writer opens its muxer the same way.)
+// writes the header. Both segment writers open theirs with it.
 func openStreamMuxer(format, path string, enc *astiav.CodecContext) (*astiav.FormatContext, *astiav.IOContext, error) {
 	fc, err := astiav.AllocOutputFormatContext(nil, format, path)
 	if err != nil || fc == nil {

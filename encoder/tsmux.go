@@ -27,26 +27,11 @@ type tsSegment struct {
 // newTSSegment opens path for the stream described by enc, whose packets
 // carry timestamps in OutputTimeBase.
 func newTSSegment(path string, enc *astiav.CodecContext) (*tsSegment, error) {
-	fc, err := astiav.AllocOutputFormatContext(nil, "mpegts", path)
-	if err != nil || fc == nil {
+	fc, io, err := openStreamMuxer("mpegts", path, enc)
+	if err != nil {
 		return nil, fmt.Errorf("create segment %s: %w", path, err)
 	}
-	w := &tsSegment{path: path, fc: fc}
-	s := fc.NewStream(nil)
-	if s == nil {
-		w.abort()
-		return nil, fmt.Errorf("create segment %s: no stream", path)
-	}
-	if err := s.CodecParameters().FromCodecContext(enc); err != nil {
-		w.abort()
-		return nil, fmt.Errorf("create segment %s: %w", path, err)
-	}
-	s.SetTimeBase(OutputTimeBase)
-	if w.io, err = astiav.OpenIOContext(path, astiav.NewIOContextFlags(astiav.IOContextFlagWrite)); err != nil {
-		w.abort()
-		return nil, fmt.Errorf("create segment %s: %w", path, err)
-	}
-	fc.SetPb(w.io)
+	w := &tsSegment{path: path, fc: fc, io: io}
 	opts := astiav.NewDictionary()
 	defer opts.Free()
 	// A muxing delay lets the muxer pack several audio frames per PES packet
@@ -69,7 +54,7 @@ func newTSSegment(path string, enc *astiav.CodecContext) (*tsSegment, error) {
 		w.abort()
 		return nil, fmt.Errorf("write segment header %s: %w", path, err)
 	}
-	w.tb = s.TimeBase()
+	w.tb = fc.Streams()[0].TimeBase()
 	return w, nil
 }
 
