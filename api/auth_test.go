@@ -232,7 +232,7 @@ func TestPasswordHash(t *testing.T) {
 // other, and login throttling counts attempts across both.
 func TestReplicasShareState(t *testing.T) {
 	e := newEnv(t, withConfig(func(c *Config) { c.Auth.LoginPerAccount = 2; c.Auth.LoginPerIP = 100 }))
-	other, err := New(e.srv.cfg)
+	other, err := New(e.replicaConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -626,7 +626,7 @@ func TestLiveCounts(t *testing.T) {
 	ctx := t.Context()
 
 	// A second replica on the same database, with its own sockets.
-	replica, err := New(e.srv.cfg)
+	replica, err := New(e.replicaConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -917,3 +917,11 @@ func (c *testClock) Advance(d time.Duration) {
 	defer c.mu.Unlock()
 	c.offset += d
 }
+
+// replicaConfig is the configuration of a second API replica on the same database and
+// storage. A replica is a process of its own, with metrics of its own.
+func (e *env) replicaConfig() Config {
+	c := e.srv.cfg
+	c.Metrics = nil
+	return c
+}
