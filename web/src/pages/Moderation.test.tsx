@@ -121,7 +121,7 @@ describe('Moderation queue', () => {
     expect(screen.getByRole('tabpanel')).toHaveAccessibleName('Audit log');
     for (const [tab, empty, path] of [
       ['Comments', 'No comment awaits review.', '/api/v1/moderation/comments'],
-      ['Reports', 'No video has open reports.', '/api/v1/moderation/reports'],
+      ['Reports', 'Nothing has open reports.', '/api/v1/moderation/reports'],
       ['Videos', 'Nothing awaits review.', '/api/v1/moderation/queue'],
     ]) {
       await userEvent.click(screen.getByRole('tab', { name: tab }));
