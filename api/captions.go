@@ -452,10 +452,7 @@ func (s *Server) serveSubtitles(w http.ResponseWriter, r *http.Request, v store.
 		// Not rewritten: cue text is not URIs, and the file links to nothing.
 		body = hls.WithTimestampMap(vtt, captionTimelineStart)
 	}
-	h := w.Header()
-	h.Set("Content-Type", mediaType(file))
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Cache-Control", cacheControl(file, public, v.Status == store.StatusReady))
+	setMediaHeaders(w, v, file, public)
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 	return nil
 }

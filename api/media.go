@@ -203,10 +203,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, v store.Video
 		}
 	}
 
-	h := w.Header()
-	h.Set("Content-Type", mediaType(rel))
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Cache-Control", cacheControl(rel, public, v.Status == store.StatusReady))
+	setMediaHeaders(w, v, rel, public)
 	// Everything but a playlist of a video still transcoding is immutable once written:
 	// segment names carry their chunk and attempt, and a re-encode is a new video.
 	if isPlaylist(rel) && token != "" {
@@ -265,12 +262,18 @@ func (s *Server) serveScreened(w http.ResponseWriter, r *http.Request, v store.V
 	if token != "" {
 		body = withToken(rel, body, token)
 	}
+	setMediaHeaders(w, v, rel, public)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+	return nil
+}
+
+// setMediaHeaders sets what every media file of v is served with: its type, CORS for players
+// on other origins, and how long caches may keep it.
+func setMediaHeaders(w http.ResponseWriter, v store.Video, rel string, public bool) {
 	h := w.Header()
 	h.Set("Content-Type", mediaType(rel))
 	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Cache-Control", cacheControl(rel, public, false))
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
-	return nil
+	h.Set("Cache-Control", cacheControl(rel, public, v.Status == store.StatusReady))
 }
 
 // orMissing answers for a file storage does not have: errNoSuchMediaFile.
