@@ -519,3 +519,51 @@ func sorted(s []string) []string {
 	slices.Sort(s)
 	return s
 }
+
+// TestSearchLexemeCounts checks that search_lexemes (migration 00021), from which search
+// bounds the matches of a query, stays equal to a recount over the documents through every
+// way a document changes.
+func TestSearchLexemeCounts(t *testing.T) {
+	e := newEnv(t)
+	alice, bob := e.user("alice"), e.user("bob")
+	kept := e.seedSearch(alice, searchVideo{title: "Sourdough starter from scratch", tags: []string{"baking"}})
+	edited := e.seedSearch(alice, searchVideo{title: "Sourdough loaf shaping", description: "A rustic loaf."})
+	hidden := e.seedSearch(bob, searchVideo{title: "Rustic bread oven build"})
+	removed := e.seedSearch(bob, searchVideo{title: "Starter feeding schedule"})
+	ctx := context.Background()
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := e.db.Pool().Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	// mismatches counts the lexemes whose count differs from a recount, either way.
+	mismatches := func() int64 {
+		return e.sqlCount(`SELECT count(*) FROM (
+			(SELECT lexeme, documents FROM search_lexemes EXCEPT SELECT word, ndoc FROM ts_stat('SELECT document FROM video_search'))
+			UNION ALL
+			(SELECT word, ndoc FROM ts_stat('SELECT document FROM video_search') EXCEPT SELECT lexeme, documents FROM search_lexemes)) d`)
+	}
+	documents := func(lexeme string) int64 {
+		return e.sqlCount(`SELECT coalesce((SELECT documents FROM search_lexemes WHERE lexeme = $1), 0)`, lexeme)
+	}
+	if n := mismatches(); n != 0 || documents("sourdough") != 2 || documents("starter") != 2 {
+		t.Fatalf("after publishing: %d lexemes off, sourdough in %d, starter in %d", n, documents("sourdough"), documents("starter"))
+	}
+
+	exec(`UPDATE videos SET title = 'Whole wheat loaf shaping', description = '' WHERE id = $1`, edited)
+	exec(`UPDATE videos SET view_count = 1000000, like_count = 5000 WHERE id = $1`, kept) // popularity only
+	exec(`UPDATE videos SET visibility = 'private' WHERE id = $1`, hidden)
+	exec(`DELETE FROM videos WHERE id = $1`, removed)
+	exec(`UPDATE users SET display_name = 'Alice Bakes' WHERE id = (SELECT owner_id FROM videos WHERE id = $1)`, kept)
+	if n := mismatches(); n != 0 {
+		t.Fatalf("after edits, a private video, a deletion and a renamed channel: %d lexemes off a recount", n)
+	}
+	if documents("sourdough") != 1 || documents("rustic") != 0 || documents("bake") != 2 {
+		t.Errorf("sourdough in %d (want 1), rustic in %d (want 0: no document has it), bake in %d (want 2)",
+			documents("sourdough"), documents("rustic"), documents("bake"))
+	}
+	if n := e.sqlCount(`SELECT count(*) FROM search_lexemes WHERE documents <= 0`); n != 0 {
+		t.Errorf("%d lexemes no document has are still counted", n)
+	}
+}

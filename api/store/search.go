@@ -230,8 +230,9 @@ func (s *Store) search(ctx context.Context, q Search, trace func(Statement)) ([]
 		var (
 			i                    int
 			kind, norm, term, tq string
+			matches              *float64
 		)
-		if err := rows.Scan(&i, &kind, &norm, &term, &tq); err != nil {
+		if err := rows.Scan(&i, &kind, &norm, &term, &tq, &matches); err != nil {
 			return err
 		}
 		if kind == "videos" { // reltuples is -1 until the table is first analysed, hence greatest
@@ -239,7 +240,7 @@ func (s *Store) search(ctx context.Context, q Search, trace func(Statement)) ([]
 			videos = n
 			return err
 		}
-		lex[i-1].add(kind, norm, term, tq)
+		lex[i-1].add(kind, norm, term, alternative{tsquery: tq, matches: matchesOrUnknown(matches)})
 		return nil
 	})
 	if err != nil {
@@ -247,8 +248,11 @@ func (s *Store) search(ctx context.Context, q Search, trace func(Statement)) ([]
 	}
 	exact := composeQuery(q.Terms.clauses, items, lex, false)
 	expanded := composeQuery(q.Terms.clauses, items, lex, true)
-	if exact == "" && expanded == "" {
+	if exact.tsquery == "" && expanded.tsquery == "" {
 		return nil, false, nil // stop words only
+	}
+	if expanded.matches == 0 {
+		return nil, expanded.tsquery != exact.tsquery, nil // a word no video has
 	}
 	var hits []SearchHit
 	err = run(searchStatement(q, exact, expanded, videos), func(rows pgx.Rows) error {
@@ -257,8 +261,19 @@ func (s *Store) search(ctx context.Context, q Search, trace func(Statement)) ([]
 		hits = append(hits, h)
 		return err
 	})
-	return hits, expanded != exact, err
+	return hits, expanded.tsquery != exact.tsquery, err
 }
+
+// maxPrefixLexemes bounds the lexemes whose videos are summed to bound the matches of the
+// last word as a prefix: a prefix of one or two letters begins thousands, and then is common
+// enough for the walk (see searchStatement) anyway.
+const maxPrefixLexemes = 500
+
+// maxPrefixSpelled bounds the lexemes the last word as a prefix is spelled out as. The
+// document index gathers every match of a prefix into a bitmap before anything else (70 ms
+// for "restor" among a million videos, whatever the other words), while it skips through
+// the matches of a list of words by the rarest; the counts (search_lexemes) list the words.
+const maxPrefixSpelled = 16
 
 // maxAlternatives bounds the corrections, and separately the completions, one word is
 // searched with: the nearest (fewest typos) and the shortest come first.
@@ -297,49 +312,68 @@ func queryItems(t SearchTerms) []queryItem {
 
 // itemLexemes is what an item may match, as tsquery text.
 type itemLexemes struct {
-	// exact is the item as typed; "" when it is only stop words or punctuation.
-	exact string
+	// exact is the item as typed; its tsquery is "" when it is only stop words or punctuation.
+	exact alternative
 	// prefix is the word as the beginning of words, for the last word.
-	prefix string
+	prefix alternative
 	// completions are vocabulary words the last word begins, as typed: stemming may cut a
 	// word shorter than its beginning ("swaying" is indexed as "sway", so "swayin" as a
 	// prefix misses it, while the completion "swaying" finds it).
-	completions []string
+	completions []alternative
 	// corrections are the vocabulary words within the word's typo budget, nearest first.
 	corrections []correction
 }
 
-type correction struct {
-	typos   int
-	term    string
+// alternative is one way an item may match: tsquery text, and at most how many videos it
+// matches (see lexemeSQL), +Inf when that is not known.
+type alternative struct {
 	tsquery string
+	matches float64
+}
+
+// matchesOrUnknown reads lexemeSQL's matches column, NULL for a prefix that begins too many
+// lexemes to count.
+func matchesOrUnknown(matches *float64) float64 {
+	if matches == nil {
+		return math.Inf(1)
+	}
+	return *matches
+}
+
+type correction struct {
+	typos int
+	term  string
+	alternative
 }
 
 // add records one row of lexemeSQL. Corrections are checked here, by typos: the database
 // finds the words that may be near (they share a deletion), this decides which are.
-func (l *itemLexemes) add(kind, norm, term, tsq string) {
+func (l *itemLexemes) add(kind, norm, term string, alt alternative) {
 	switch kind {
 	case "exact":
-		l.exact = tsq
+		l.exact = alt
 	case "prefix":
-		l.prefix = tsq
+		l.prefix = alt
 	case "completion":
-		l.completions = append(l.completions, tsq)
+		l.completions = append(l.completions, alt)
 	case "correction":
 		budget := typoBudget(utf8.RuneCountInString(norm))
-		if n := typos(norm, term, budget); n <= budget && tsq != "" {
-			l.corrections = append(l.corrections, correction{typos: n, term: term, tsquery: tsq})
+		if n := typos(norm, term, budget); n <= budget && alt.tsquery != "" {
+			l.corrections = append(l.corrections, correction{typos: n, term: term, alternative: alt})
 		}
 	}
 }
 
-// alternatives returns the tsqueries the item matches: exact, with the prefix of the last
-// word, and, when expand is set, with the corrections and completions too.
-func (l itemLexemes) alternatives(expand bool) []string {
-	var out []string
-	for _, q := range []string{l.exact, l.prefix} {
-		if q != "" && !slices.Contains(out, q) {
-			out = append(out, q)
+// alternatives returns what the item matches: exact, with the prefix of the last word, and,
+// when expand is set, with the corrections and completions too; each tsquery once.
+func (l itemLexemes) alternatives(expand bool) []alternative {
+	var out []alternative
+	seen := func(q string) bool {
+		return slices.ContainsFunc(out, func(a alternative) bool { return a.tsquery == q })
+	}
+	for _, a := range []alternative{l.exact, l.prefix} {
+		if a.tsquery != "" && !seen(a.tsquery) {
+			out = append(out, a)
 		}
 	}
 	if !expand {
@@ -352,13 +386,13 @@ func (l itemLexemes) alternatives(expand bool) []string {
 		return strings.Compare(a.term, b.term)
 	})
 	for i, c := range l.corrections {
-		if i < maxAlternatives && !slices.Contains(out, c.tsquery) {
-			out = append(out, c.tsquery)
+		if i < maxAlternatives && !seen(c.tsquery) {
+			out = append(out, c.alternative)
 		}
 	}
-	for _, q := range l.completions {
-		if q != "" && !slices.Contains(out, q) {
-			out = append(out, q)
+	for _, a := range l.completions {
+		if a.tsquery != "" && !seen(a.tsquery) {
+			out = append(out, a)
 		}
 	}
 	return out
@@ -368,23 +402,33 @@ func (l itemLexemes) alternatives(expand bool) []string {
 // where "or" joins them ("cats or dogs kittens" is (cats | dogs) & kittens, as web search
 // engines read it), each word the alternatives it may match, and the exclusions negated. The
 // lexemes come from the database as tsquery text; only operators and parentheses are added
-// here, so nothing a user typed is parsed as tsquery syntax. It returns "" when nothing is
-// left to look for (the query was stop words).
-func composeQuery(clauses []clause, items []queryItem, lex []itemLexemes, expand bool) string {
-	var groups, excluded []string
-	var group []string
+// here, so nothing a user typed is parsed as tsquery syntax. Its tsquery is "" when nothing
+// is left to look for (the query was stop words).
+//
+// Its matches bound the videos the whole query matches: a match matches every group, so at
+// most as many as the rarest group, and a group at most the sum of its alternatives. Unlike
+// the planner's estimate, which multiplies the shares of the words as if they were
+// independent, this never guesses low for words that go together (see migration 00021).
+func composeQuery(clauses []clause, items []queryItem, lex []itemLexemes, expand bool) alternative {
+	var groups, excluded, group []string
+	matches, groupMatches := math.Inf(1), 0.0
 	flush := func() {
 		if len(group) > 0 {
 			groups = append(groups, "("+strings.Join(group, " | ")+")")
+			matches = min(matches, groupMatches)
 		}
-		group = nil
+		group, groupMatches = nil, 0
 	}
 	for i, c := range clauses {
 		alts := lex[i].alternatives(expand && items[i].word)
 		if len(alts) == 0 {
 			continue
 		}
-		q := "(" + strings.Join(alts, " | ") + ")"
+		tsqueries := make([]string, len(alts))
+		for j, a := range alts {
+			tsqueries[j] = a.tsquery
+		}
+		q := "(" + strings.Join(tsqueries, " | ") + ")"
 		if c.exclude {
 			excluded = append(excluded, "!"+q)
 			continue
@@ -393,16 +437,20 @@ func composeQuery(clauses []clause, items []queryItem, lex []itemLexemes, expand
 			flush()
 		}
 		group = append(group, q)
+		for _, a := range alts {
+			groupMatches += a.matches
+		}
 	}
 	flush()
 	if len(groups) == 0 {
-		return ""
+		return alternative{matches: matches}
 	}
-	return strings.Join(append(groups, excluded...), " & ")
+	return alternative{tsquery: strings.Join(append(groups, excluded...), " & "), matches: matches}
 }
 
 // lexemeSQL turns a query's items into tsquery text, one row per alternative: (item number
-// from 1, kind, the item lower-cased and unaccented, the vocabulary word, tsquery text).
+// from 1, kind, the item lower-cased and unaccented, the vocabulary word, tsquery text,
+// matches).
 //
 // Corrections come from search_term_deletions (migration 00017), every vocabulary word under
 // every way of deleting one or two of its letters: two words within k typos (insertions,
@@ -414,34 +462,56 @@ func composeQuery(clauses []clause, items []queryItem, lex []itemLexemes, expand
 //
 // Completions of the last word are the shortest vocabulary words it begins, through the
 // text_pattern_ops index: a byte-wise range, so collations cannot reorder it.
+//
+// Matches bounds the videos an alternative matches: a match has each of its lexemes, so at
+// most as many as the rarest lexeme has (search_lexemes, migration 00021); the last word as a
+// prefix at most as many as all the lexemes it begins together, or NULL (no bound) when it
+// begins more than maxPrefixLexemes of them.
 const lexemeSQL = `
 	WITH item AS (
-		SELECT i, body, word, budget, prefix, lower(unaccent(body)) AS norm
-		FROM unnest($1::text[], $2::bool[], $3::int[], $4::bool[]) WITH ORDINALITY AS t(body, word, budget, prefix, i))
-	SELECT 0, 'videos', '', greatest(reltuples, 0)::bigint::text, '' FROM pg_class WHERE oid = 'video_search'::regclass
+		SELECT i::int, body, word, budget, prefix, lower(unaccent(body)) AS norm
+		FROM unnest($1::text[], $2::bool[], $3::int[], $4::bool[]) WITH ORDINALITY AS t(body, word, budget, prefix, i)),
+	alternative AS (
+		SELECT i, 'exact' AS kind, norm, '' AS term, phraseto_tsquery('video_search', body)::text AS tsquery,
+			body AS words, NULL::float8 AS matches
+		FROM item
+		UNION ALL
+		SELECT i, 'prefix', norm, '', CASE WHEN count(l.lexeme) BETWEEN 1 AND $7::int
+				THEN '(' || string_agg('''' || replace(replace(l.lexeme, '\', '\\'), '''', '\''') || '''', ' | ') || ')'
+				ELSE to_tsquery('video_search', quote_literal(norm) || ':*')::text END,
+			NULL, CASE WHEN count(l.lexeme) <= $6::int THEN coalesce(sum(l.documents), 0) END
+		FROM item
+		LEFT JOIN LATERAL unnest(tsvector_to_array(to_tsvector('video_search', norm))) AS p ON true
+		LEFT JOIN LATERAL (SELECT lexeme, documents FROM search_lexemes
+			WHERE lexeme ~>=~ p AND lexeme ~<~ (p || U&'\+10FFFF') ORDER BY lexeme LIMIT $6::int + 1) l ON true
+		WHERE prefix AND norm ~ '^[[:alnum:]]+$'
+		GROUP BY i, norm
+		UNION ALL
+		SELECT i, 'completion', norm, c.term, plainto_tsquery('video_search', c.term)::text, c.term, NULL FROM item
+		CROSS JOIN LATERAL (
+			SELECT t.term FROM search_terms t
+			WHERE t.term ~>=~ item.norm AND t.term ~<~ (item.norm || U&'\+10FFFF') AND t.term <> item.norm
+			ORDER BY length(t.term), t.term LIMIT $5::int) c
+		WHERE prefix AND length(norm) >= 2
+		UNION ALL
+		SELECT DISTINCT i, 'correction', norm, d.term, plainto_tsquery('video_search', d.term)::text, d.term, NULL::float8
+		FROM item
+		JOIN search_term_deletions d ON d.variant = ANY (ARRAY(SELECT v FROM search_deletions(item.norm, item.budget) AS v))
+		WHERE word AND budget > 0 AND d.term <> item.norm AND to_tsvector('video_search', body) <> ''::tsvector)
+	SELECT 0, 'videos', '', greatest(reltuples, 0)::bigint::text, '', NULL::float8 FROM pg_class WHERE oid = 'video_search'::regclass
 	UNION ALL
-	SELECT i::int, 'exact', norm, '', phraseto_tsquery('video_search', body)::text FROM item
-	UNION ALL
-	SELECT i::int, 'prefix', norm, '', to_tsquery('video_search', quote_literal(norm) || ':*')::text FROM item
-	WHERE prefix AND norm ~ '^[[:alnum:]]+$'
-	UNION ALL
-	SELECT i::int, 'completion', norm, c.term, plainto_tsquery('video_search', c.term)::text FROM item
-	CROSS JOIN LATERAL (
-		SELECT t.term FROM search_terms t
-		WHERE t.term ~>=~ item.norm AND t.term ~<~ (item.norm || U&'\+10FFFF') AND t.term <> item.norm
-		ORDER BY length(t.term), t.term LIMIT $5) c
-	WHERE prefix AND length(norm) >= 2
-	UNION ALL
-	SELECT DISTINCT i::int, 'correction', norm, d.term, plainto_tsquery('video_search', d.term)::text FROM item
-	JOIN search_term_deletions d ON d.variant = ANY (ARRAY(SELECT v FROM search_deletions(item.norm, item.budget) AS v))
-	WHERE word AND budget > 0 AND d.term <> item.norm AND to_tsvector('video_search', body) <> ''::tsvector`
+	SELECT a.i, a.kind, a.norm, a.term, a.tsquery, coalesce(a.matches, (
+		SELECT min(coalesce(l.documents, 0)) FROM unnest(tsvector_to_array(to_tsvector('video_search', a.words))) AS w
+		LEFT JOIN search_lexemes l ON l.lexeme = w))
+	FROM alternative a`
 
 func lexemeStatement(items []queryItem) Statement {
 	bodies, words, budgets, prefixes := make([]string, len(items)), make([]bool, len(items)), make([]int32, len(items)), make([]bool, len(items))
 	for i, it := range items {
 		bodies[i], words[i], budgets[i], prefixes[i] = it.body, it.word, int32(it.budget), it.prefix
 	}
-	return Statement{SQL: lexemeSQL, Args: []any{bodies, words, budgets, prefixes, maxAlternatives}}
+	return Statement{SQL: lexemeSQL, Args: []any{bodies, words, budgets, prefixes, maxAlternatives, maxPrefixLexemes,
+		maxPrefixSpelled}}
 }
 
 // RankedCandidates is how many matches sort=relevance scores, at most, whatever their
@@ -493,8 +563,8 @@ const (
 // corrections and completions, exact without. Clauses are left out rather than switched off
 // with parameters, so that every variant gets a plan of its own. The tsqueries are constants
 // once bound ($n::text::tsquery folds), so the planner sees how common their words are.
-func searchStatement(q Search, exact, expanded string, videos int64) Statement {
-	args := []any{expanded, q.Now, exact}
+func searchStatement(q Search, exact, expanded alternative, videos int64) Statement {
+	args := []any{expanded.tsquery, q.Now, exact.tsquery}
 	arg := func(v any) string {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
@@ -536,31 +606,47 @@ func searchStatement(q Search, exact, expanded string, videos int64) Statement {
 		}
 	default:
 		// The candidates: the matches of highest standing, among all and among the exact ones
-		// (so that corrections matching many videos cannot crowd out what was typed). First
-		// a walk down the standing index over at most the standingWalk first videos, which
-		// finds them when the query's words are common; only when it finds fewer does the
-		// document index collect every match to sort, and then the matches are few. The
-		// planner could choose between the two itself, but it guesses the matches of several
-		// words as if the words were independent, and for words that go together ("sourdough
-		// starter") a guess a third of the truth made it collect tens of thousands of matches.
-		// The exact matches are a subset of all: when the walk for all finds fewer than the
-		// candidates wanted, the one for the exact would too, and is skipped.
+		// (so that corrections matching many videos cannot crowd out what was typed). When
+		// the statistics bound the matches below the rows a walk would check, the document
+		// index collects them all to sort, which costs no more than the walk. Otherwise a
+		// walk down the standing index over at most the standingWalk first videos finds them
+		// when the words are as common as the statistics say; when it finds fewer (words that
+		// rarely go together, or a prefix nobody could bound), the document index collects
+		// the matches, and then they are few. The planner could choose itself, but it guesses
+		// the matches of several words as if the words were independent, and for words that
+		// go together ("sourdough starter") a guess a seventh of the truth made it collect
+		// tens of thousands of matches. The exact matches are a subset of all: when all the
+		// matches are fewer than the candidates wanted, they are among them, and the exact
+		// ones are not looked for again.
 		// Both limits are constants to the planner, which walks the index only when it knows
 		// the walk is short: with a limit it cannot see, it sorted the whole table instead.
 		wanted := cmp.Or(q.Candidates, RankedCandidates)
-		limit, walk := arg(wanted), arg(standingWalk(wanted, videos))
-		candidates := func(name, tsquery, gate string) string {
+		walkRows := standingWalk(wanted, videos)
+		limit := arg(wanted)
+		candidates := func(name string, query alternative, tsquery, gate string) string {
 			match := strings.Replace(where, `$1::text`, tsquery+`::text`, 1)
+			// collect sorts every match the document index finds. OFFSET 0 plans the
+			// collection on its own, so the planner cannot turn it into a walk of its choosing
+			// by the ORDER BY … LIMIT around it.
+			collect := func(gate string) string {
+				return `SELECT s.video_id FROM (
+					SELECT s.video_id, s.standing FROM video_search s WHERE ` + match + ` AND ` + gate + ` OFFSET 0) s
+				ORDER BY s.standing DESC, s.video_id DESC LIMIT ` + limit
+			}
+			if query.matches <= float64(walkRows) {
+				ctes = append(ctes, name+` AS (`+collect(gate)+`)`)
+				return `SELECT video_id FROM ` + name
+			}
 			ctes = append(ctes, name+` AS (SELECT s.video_id FROM (
-					SELECT s.* FROM video_search s`+gate+` ORDER BY s.standing DESC, s.video_id DESC LIMIT `+walk+`) s
+					SELECT s.* FROM video_search s WHERE `+gate+` ORDER BY s.standing DESC, s.video_id DESC LIMIT `+arg(walkRows)+`) s
 				WHERE `+match+` LIMIT `+limit+`)`)
-			return `SELECT video_id FROM ` + name + ` UNION (SELECT s.video_id FROM video_search s
-				WHERE ` + match + ` AND (SELECT count(*) FROM ` + name + `) < ` + limit + `
-				ORDER BY s.standing DESC, s.video_id DESC LIMIT ` + limit + `)`
+			return `SELECT video_id FROM ` + name + ` UNION (` + collect(`(SELECT count(*) FROM `+name+`) < `+limit) + `)`
 		}
-		union := candidates(`walk`, `$1`, ``)
-		if exact != expanded {
-			union += ` UNION ` + candidates(`walk_exact`, `$3`, ` WHERE (SELECT count(*) FROM walk) = `+limit)
+		union := candidates(`matched`, expanded, `$1`, `true`)
+		// A word typed that no video has leaves nothing exact to look for: the document
+		// index would still gather every match of the other words to intersect them.
+		if exact.tsquery != expanded.tsquery && exact.matches > 0 {
+			union += ` UNION ` + candidates(`matched_exact`, exact, `$3`, `(SELECT count(*) FROM matched) = `+limit)
 		}
 		from = `(` + union + `) c JOIN video_search s ON s.video_id = c.video_id`
 		where = `true`

@@ -31,6 +31,10 @@ import (
 // StartTimeout bounds initdb and the server's start; both take a second or two.
 const StartTimeout = 2 * time.Minute
 
+// SharedBuffersEnv names the environment variable that sets the cluster's shared_buffers
+// ("2GB"); unset, PostgreSQL's default.
+const SharedBuffersEnv = "PGTEST_SHARED_BUFFERS"
+
 // serverLogTail is how much of the server's log Main prints when the tests fail.
 const serverLogTail = 16 << 10
 
@@ -64,8 +68,10 @@ func run(m *testing.M) int {
 	server, err = postgres.Start(ctx, postgres.Options{
 		Dir:       dir,
 		Ephemeral: true,
-		Password:  secret.New(), // the binary's own; every database URL carries it
-		Logger:    slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		// make bench-api sizes the buffers for a million videos, as a server for them would be.
+		SharedBuffers: os.Getenv(SharedBuffersEnv),
+		Password:      secret.New(), // the binary's own; every database URL carries it
+		Logger:        slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pgtest: PostgreSQL is required to run these tests: %v\n", err)

@@ -74,6 +74,9 @@ type Options struct {
 	// Ephemeral trades durability for speed, for tests: no fsync, asynchronous commits, no
 	// full-page writes. A crash of the machine may then lose or corrupt the cluster.
 	Ephemeral bool
+	// SharedBuffers sets shared_buffers ("2GB"); empty keeps the server's default (128MB),
+	// which suits tests and a laptop but not a catalogue of a million videos.
+	SharedBuffers string
 	// Logger receives the server's output, a record a line; nil discards it.
 	Logger *slog.Logger
 }
@@ -156,7 +159,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{dir: dir, dataDir: dataDir, port: port, password: opts.Password, logger: logger, output: newLogWriter(logger), exited: make(chan struct{})}
-	if err := s.run(binDir, u, opts.Ephemeral); err != nil {
+	if err := s.run(binDir, u, opts); err != nil {
 		return nil, err
 	}
 	if err := s.waitReady(ctx); err != nil {
@@ -221,7 +224,7 @@ func initdb(ctx context.Context, binDir, dataDir string, u *osUser, ephemeral bo
 }
 
 // run starts the postmaster.
-func (s *Server) run(binDir string, u *osUser, ephemeral bool) error {
+func (s *Server) run(binDir string, u *osUser, opts Options) error {
 	args := []string{
 		"-D", s.dataDir,
 		"-p", strconv.Itoa(s.port),
@@ -230,8 +233,11 @@ func (s *Server) run(binDir string, u *osUser, ephemeral bool) error {
 		"-c", "unix_socket_permissions=0700",
 		"-c", "log_line_prefix=", // slog stamps the time; logWriter reads the severity first
 	}
-	if ephemeral {
+	if opts.Ephemeral {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	if opts.SharedBuffers != "" {
+		args = append(args, "-c", "shared_buffers="+opts.SharedBuffers)
 	}
 	s.cmd = exec.Command(filepath.Join(binDir, "postgres"), args...) // not tied to Start's ctx: it outlives Start
 	s.cmd.Dir = s.dir
