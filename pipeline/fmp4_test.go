@@ -31,8 +31,7 @@ func TestTranscodeFMP4(t *testing.T) {
 	skipShort(t)
 	src := testmedia.Generate(t, fadeIn(10, 640, 360))
 	dir := t.TempDir()
-	opts := media.Options{Workers: 2, Segment: 2 * time.Second, Chunk: 4 * time.Second, Segments: media.SegmentsFMP4,
-		Rungs: []media.RungSpec{media.DefaultRungs[len(media.DefaultRungs)-2], media.DefaultRungs[len(media.DefaultRungs)-1]}}
+	opts := media.Options{Workers: 2, Segment: 2 * time.Second, Chunk: 4 * time.Second, Segments: media.SegmentsFMP4, Rungs: twoSmallestRungs()}
 	r, err := pipeline.Transcode(t.Context(), discardLog, src, dir, "", opts)
 	if err != nil {
 		t.Fatalf("Transcode error: %v", err)
@@ -226,8 +225,7 @@ func TestFMP4BytesMatchTS(t *testing.T) {
 	var order []string
 	for _, format := range []media.SegmentFormat{media.SegmentsTS, media.SegmentsFMP4} {
 		dir := t.TempDir()
-		opts := media.Options{Workers: 2, Segment: 2 * time.Second, Chunk: 4 * time.Second, Segments: format,
-			Rungs: []media.RungSpec{media.DefaultRungs[len(media.DefaultRungs)-2], media.DefaultRungs[len(media.DefaultRungs)-1]}}
+		opts := media.Options{Workers: 2, Segment: 2 * time.Second, Chunk: 4 * time.Second, Segments: format, Rungs: twoSmallestRungs()}
 		if _, err := pipeline.Transcode(t.Context(), discardLog, src, dir, "", opts); err != nil {
 			t.Fatalf("Transcode %s: %v", format, err)
 		}
@@ -295,46 +293,57 @@ func packetBytes(tb testing.TB, playlist string) int64 {
 	return total
 }
 
-// gstreamerPlayers are the GStreamer pipelines a CMAF ladder must play to its end: playbin
-// with the classic adaptive demuxers (hlsdemux, dashdemux) and playbin3 with their successors
-// (hlsdemux2, dashdemux2), both with GStreamer's own MP4 demuxer and decoders, an
+// gstreamerPlayers are the GStreamer pipelines a ladder must play to its end: playbin with the
+// classic adaptive demuxers (hlsdemux, dashdemux) and playbin3 with their successors
+// (hlsdemux2, dashdemux2), both with GStreamer's own MPEG-TS and MP4 demuxers and decoders, an
 // implementation that shares nothing with libavformat's.
 var gstreamerPlayers = []string{"playbin", "playbin3"}
 
-// TestFMP4PlaysInGStreamer plays a CMAF ladder's HLS master playlist and DASH manifest in
-// GStreamer, as fast as it decodes, and wants every one to reach its end without an error. The
-// ladder is served over HTTP, as players meet it (the demuxers of playbin3 download through
-// libsoup only).
+// TestLadderPlaysInGStreamer plays a ladder of each segment format in GStreamer — the HLS
+// master playlist, and a CMAF ladder's DASH manifest too — as fast as it decodes, and wants
+// every one to reach its end without an error. The ladder is served over HTTP, as players meet
+// it (the demuxers of playbin3 download through libsoup only).
+//
 // gst-launch-1.0 comes with Debian's gstreamer1.0-tools; the demuxers and decoders with
 // gstreamer1.0-plugins-base, -good, -bad and gstreamer1.0-libav.
-func TestFMP4PlaysInGStreamer(t *testing.T) {
+func TestLadderPlaysInGStreamer(t *testing.T) {
 	skipShort(t)
 	gst, err := exec.LookPath("gst-launch-1.0")
 	if err != nil {
 		t.Skip("gst-launch-1.0 not found (Debian: gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good " +
-			"gstreamer1.0-plugins-bad gstreamer1.0-libav): the ladder is not checked in GStreamer")
+			"gstreamer1.0-plugins-bad gstreamer1.0-libav): the ladders are not checked in GStreamer")
 	}
 	src := testmedia.Generate(t, fadeIn(10, 640, 360))
-	dir := t.TempDir()
-	opts := media.Options{Workers: 2, Segment: 2 * time.Second, Chunk: 4 * time.Second, Segments: media.SegmentsFMP4,
-		Rungs: []media.RungSpec{media.DefaultRungs[len(media.DefaultRungs)-2], media.DefaultRungs[len(media.DefaultRungs)-1]}}
-	if _, err := pipeline.Transcode(t.Context(), discardLog, src, dir, "", opts); err != nil {
-		t.Fatalf("Transcode error: %v", err)
-	}
-	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
-	defer srv.Close()
-	for _, file := range []string{layout.MasterPlaylist, layout.DASHManifest} {
-		for _, player := range gstreamerPlayers {
-			t.Run(player+" "+file, func(t *testing.T) {
-				ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-				defer cancel()
-				cmd := exec.CommandContext(ctx, gst, "--no-fault", player, "uri="+srv.URL+"/"+file,
-					"video-sink=fakesink", "audio-sink=fakesink")
-				out, err := cmd.CombinedOutput()
-				if err != nil || !bytes.Contains(out, []byte("Got EOS")) || bytes.Contains(out, []byte("ERROR")) {
-					t.Errorf("gst-launch-1.0 %s of %s did not play to its end without errors (%v):\n%s", player, file, err, out)
-				}
-			})
+	eachSegmentFormat(t, func(t *testing.T, format media.SegmentFormat) {
+		dir := t.TempDir()
+		opts := media.Options{Workers: 2, Segment: 2 * time.Second, Chunk: 4 * time.Second, Segments: format, Rungs: twoSmallestRungs()}
+		if _, err := pipeline.Transcode(t.Context(), discardLog, src, dir, "", opts); err != nil {
+			t.Fatalf("Transcode error: %v", err)
 		}
-	}
+		srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+		defer srv.Close()
+		files := []string{layout.MasterPlaylist}
+		if format == media.SegmentsFMP4 {
+			files = append(files, layout.DASHManifest)
+		}
+		for _, file := range files {
+			for _, player := range gstreamerPlayers {
+				t.Run(player+" "+file, func(t *testing.T) {
+					ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+					defer cancel()
+					cmd := exec.CommandContext(ctx, gst, "--no-fault", player, "uri="+srv.URL+"/"+file,
+						"video-sink=fakesink", "audio-sink=fakesink")
+					out, err := cmd.CombinedOutput()
+					if err != nil || !bytes.Contains(out, []byte("Got EOS")) || bytes.Contains(out, []byte("ERROR")) {
+						t.Errorf("gst-launch-1.0 %s of %s did not play to its end without errors (%v):\n%s", player, file, err, out)
+					}
+				})
+			}
+		}
+	})
+}
+
+// twoSmallestRungs is a ladder of two rungs, the cheapest to encode.
+func twoSmallestRungs() []media.RungSpec {
+	return []media.RungSpec{media.DefaultRungs[len(media.DefaultRungs)-2], media.DefaultRungs[len(media.DefaultRungs)-1]}
 }
