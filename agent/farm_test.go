@@ -3,6 +3,7 @@ package agent
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -93,7 +94,7 @@ func TestFarmTasksThroughTaskProcesses(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, n := range outputNames(c) {
-				if strings.HasSuffix(n, ".ts") && !strings.HasPrefix(n, "audio/a3_") {
+				if ext := filepath.Ext(n); (ext == ".ts" || ext == ".m4s" || ext == ".mp4") && !strings.HasPrefix(n, "audio/a3_") {
 					t.Errorf("audio attempt 3 wrote %s, want audio/a3_…", n)
 				}
 			}

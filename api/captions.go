@@ -22,8 +22,9 @@ import (
 // Captions are WebVTT files, one per video and language, uploaded by the owner or transcribed
 // from the video's audio. Each is stored at videos/{id}/captions/{language}.vtt with its plain
 // text in PostgreSQL (for search), and published to players twice over: as a file the web app
-// can load into a <track>, and as an HLS SUBTITLES rendition added to the master playlist when
-// it is served, so native players (Safari, smart TVs) and hls.js offer it too. The renditions
+// can load into a <track>, and as an HLS SUBTITLES rendition added to the master playlist (and
+// a text adaptation set added to the DASH manifest of an fMP4 ladder) when it is served, so
+// native players (Safari, smart TVs), hls.js and DASH players offer it too. The renditions
 // are generated per request from the caption rows rather than written into the stored master:
 // captions change after the farm has published, and the farm owns the HLS output.
 
@@ -379,20 +380,32 @@ func (s *Server) afterPublish(videoID string) {
 	})
 }
 
-// withSubtitles adds the video's caption tracks to its master playlist as SUBTITLES
-// renditions, one per language, each variant naming the group. Only a ready video gets them:
-// the subtitle playlists need its duration.
-func (s *Server) withSubtitles(ctx context.Context, v store.Video, master io.Reader) (io.ReadCloser, error) {
+// withSubtitles adds the video's caption tracks to its master playlist (rel is
+// layout.MasterPlaylist) as SUBTITLES renditions, one per language, each variant naming the
+// group, or to its DASH manifest as text adaptation sets of the WebVTT files. Only a ready
+// video gets them: the subtitle playlists need its duration.
+func (s *Server) withSubtitles(ctx context.Context, v store.Video, rel string, master io.Reader) (io.ReadCloser, error) {
 	body, err := io.ReadAll(io.LimitReader(master, 16<<20))
 	if err != nil {
 		return nil, err
 	}
-	if v.Status != store.StatusReady || v.DurationSeconds == nil || bytes.Contains(body, []byte("TYPE=SUBTITLES")) {
+	dash := rel == layout.DASHManifest
+	has := []byte("TYPE=SUBTITLES")
+	if dash {
+		has = []byte(`contentType="text"`)
+	}
+	if v.Status != store.StatusReady || v.DurationSeconds == nil || bytes.Contains(body, has) {
 		return readSeekNopCloser{bytes.NewReader(body)}, nil
 	}
 	tracks, err := s.db.Captions(ctx, v.ID)
 	if err != nil {
 		return nil, err
+	}
+	if dash {
+		if body, err = hls.AddDASHTextSets(body, dashTextTracks(tracks)); err != nil {
+			return nil, err
+		}
+		return readSeekNopCloser{bytes.NewReader(body)}, nil
 	}
 	return readSeekNopCloser{bytes.NewReader(hls.AddSubtitleRenditions(body, subtitleGroup, subtitleTracks(tracks)))}, nil
 }
@@ -406,6 +419,16 @@ func subtitleTracks(captions []store.Caption) []hls.SubtitleTrack {
 	tracks := make([]hls.SubtitleTrack, len(captions))
 	for i, c := range captions {
 		tracks[i] = hls.SubtitleTrack{Language: c.Language, Name: c.Label, URI: "subs/" + c.Language + "/playlist.m3u8"}
+	}
+	return tracks
+}
+
+// dashTextTracks are the caption tracks as the DASH manifest offers them: the WebVTT files
+// themselves, whose cue times count from the start of the video as the manifest's period does.
+func dashTextTracks(captions []store.Caption) []hls.SubtitleTrack {
+	tracks := subtitleTracks(captions)
+	for i := range tracks {
+		tracks[i].URI = "subs/" + tracks[i].Language + "/captions.vtt"
 	}
 	return tracks
 }

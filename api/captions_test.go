@@ -9,8 +9,10 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +24,8 @@ import (
 	"github.com/sunomi/sunomi/api/oapi"
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/hls"
+	"github.com/sunomi/sunomi/media"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 const (
@@ -628,58 +632,86 @@ func TestCaptionsOnTranscodedVideo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("transcodes a clip on a real farm")
 	}
-	whisper := newFakeWhisper(t)
-	e := newEnv(t, withFarm(1), withWhisper(whisper, true))
-	owner := e.user("owner")
-	id := e.upload(owner.Token, "Transcoded", testClip(t)).VideoId
-	e.complete(owner.Token, id)
-	eventually(t, jobTimeout, "the video to be ready", func() bool { return e.video(id).Status == store.StatusReady })
-	eventually(t, 10*time.Second, "automatic captions", func() bool { return len(e.captions(id, "")) == 1 })
+	for _, format := range []media.SegmentFormat{media.SegmentsTS, media.SegmentsFMP4} {
+		t.Run(string(format), func(t *testing.T) {
+			whisper := newFakeWhisper(t)
+			e := newEnv(t, withFarm(1), withWhisper(whisper, true), withConfig(func(c *Config) { c.Segments = format }))
+			owner := e.user("owner")
+			id := e.upload(owner.Token, "Transcoded", testClip(t)).VideoId
+			e.complete(owner.Token, id)
+			eventually(t, jobTimeout, "the video to be ready", func() bool { return e.video(id).Status == store.StatusReady })
+			eventually(t, 10*time.Second, "automatic captions", func() bool { return len(e.captions(id, "")) == 1 })
 
-	calls := whisper.calls()
-	wav := calls[0].file
-	if len(wav) < 44 || string(wav[:4]) != "RIFF" || string(wav[8:12]) != "WAVE" {
-		t.Fatalf("the service got %d bytes that are not a WAV file", len(wav))
-	}
-	channels, rate := binary.LittleEndian.Uint16(wav[22:24]), binary.LittleEndian.Uint32(wav[24:28])
-	if channels != 1 || rate != 16000 {
-		t.Fatalf("the speech track has %d channels at %d Hz, want mono 16 kHz", channels, rate)
-	}
-	if seconds := float64(len(wav)-44) / 2 / 16000; math.Abs(seconds-clipSeconds) > 0.5 {
-		t.Errorf("the speech track lasts %.2f s, want %d", seconds, clipSeconds)
-	}
+			calls := whisper.calls()
+			wav := calls[0].file
+			if len(wav) < 44 || string(wav[:4]) != "RIFF" || string(wav[8:12]) != "WAVE" {
+				t.Fatalf("the service got %d bytes that are not a WAV file", len(wav))
+			}
+			channels, rate := binary.LittleEndian.Uint16(wav[22:24]), binary.LittleEndian.Uint32(wav[24:28])
+			if channels != 1 || rate != 16000 {
+				t.Fatalf("the speech track has %d channels at %d Hz, want mono 16 kHz", channels, rate)
+			}
+			if seconds := float64(len(wav)-44) / 2 / 16000; math.Abs(seconds-clipSeconds) > 0.5 {
+				t.Errorf("the speech track lasts %.2f s, want %d", seconds, clipSeconds)
+			}
 
-	// The first segment of every rendition starts at PTS 90000, the MPEGTS of our mapping.
-	master := get(t, e.URL+"/media/"+id+"/master.m3u8", nil)
-	parsed, err := hls.ParseMasterPlaylist(master.body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(parsed.Variants) == 0 || parsed.Variants[0].Subtitles != subtitleGroup {
-		t.Fatalf("master without subtitles:\n%s", master.body)
-	}
-	rung := get(t, e.URL+"/media/"+id+"/"+parsed.Variants[0].URI, nil)
-	media, err := hls.ParseMediaPlaylist(rung.body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	segURL := e.URL + "/media/" + id + "/" + path.Dir(parsed.Variants[0].URI) + "/" + media.Segments[0].URI
-	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "format=start_time", "-of", "default=nw=1:nk=1", segURL).Output()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v", segURL, err)
-	}
-	start, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
-	if err != nil || math.Abs(start-1.0) > 0.05 {
-		t.Fatalf("the first segment starts at %q s, want 1.000 (PTS 90000) as X-TIMESTAMP-MAP says", out)
-	}
+			// The first segment of every rendition starts at PTS 90000, the MPEGTS of our mapping.
+			master := get(t, e.URL+"/media/"+id+"/master.m3u8", nil)
+			parsed, err := hls.ParseMasterPlaylist(master.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(parsed.Variants) == 0 || parsed.Variants[0].Subtitles != subtitleGroup {
+				t.Fatalf("master without subtitles:\n%s", master.body)
+			}
+			rung := get(t, e.URL+"/media/"+id+"/"+parsed.Variants[0].URI, nil)
+			rungPlaylist, err := hls.ParseMediaPlaylist(rung.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rungURL := e.URL + "/media/" + id + "/" + path.Dir(parsed.Variants[0].URI) + "/"
+			segment := get(t, rungURL+rungPlaylist.Segments[0].URI, nil).body
+			if rungPlaylist.Map != "" {
+				// fMP4: the segment reads behind its init segment.
+				segment = append(get(t, rungURL+rungPlaylist.Map, nil).body, segment...)
+			}
+			segPath := filepath.Join(t.TempDir(), "first-segment")
+			if err := os.WriteFile(segPath, segment, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if (rungPlaylist.Map != "") != (format == media.SegmentsFMP4) {
+				t.Fatalf("rung playlist of a %s ladder with EXT-X-MAP %q", format, rungPlaylist.Map)
+			}
+			out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "format=start_time", "-of", "default=nw=1:nk=1", segPath).Output()
+			if err != nil {
+				t.Fatalf("ffprobe the first segment %s: %v", rungPlaylist.Segments[0].URI, err)
+			}
+			start, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+			if err != nil || math.Abs(start-1.0) > 0.05 {
+				t.Fatalf("the first segment starts at %q s, want 1.000 (PTS 90000) as X-TIMESTAMP-MAP says", out)
+			}
 
-	// FFmpeg 5.1's HLS demuxer reads subtitle renditions only when told to be experimental.
-	out, err = exec.Command("ffprobe", "-v", "error", "-strict", "experimental", "-show_entries", "stream=codec_type,codec_name",
-		"-of", "csv=p=0", e.URL+"/media/"+id+"/master.m3u8").CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffprobe of the master: %v\n%s", err, out)
-	}
-	if !strings.Contains(string(out), "webvtt,subtitle") {
-		t.Fatalf("ffprobe finds no WebVTT subtitle stream in the master:\n%s", out)
+			// FFmpeg 5.1's HLS demuxer reads subtitle renditions only when told to be experimental.
+			out, err = exec.Command("ffprobe", "-v", "error", "-strict", "experimental", "-show_entries", "stream=codec_type,codec_name",
+				"-of", "csv=p=0", e.URL+"/media/"+id+"/master.m3u8").CombinedOutput()
+			if err != nil {
+				t.Fatalf("ffprobe of the master: %v\n%s", err, out)
+			}
+			if !strings.Contains(string(out), "webvtt,subtitle") {
+				t.Fatalf("ffprobe finds no WebVTT subtitle stream in the master:\n%s", out)
+			}
+			if format != media.SegmentsFMP4 {
+				return
+			}
+			// The DASH manifest of the same segments offers the captions too.
+			mpd := get(t, e.URL+"/media/"+id+"/"+layout.DASHManifest, nil)
+			m, err := hls.ParseDASHManifest(mpd.body)
+			if err != nil {
+				t.Fatalf("%v:\n%s", err, mpd.body)
+			}
+			if lang := e.captions(id, "")[0].Language; len(m.Sets) != 3 || m.Sets[2].ContentType != "text" || m.Sets[2].Lang != lang {
+				t.Fatalf("DASH manifest sets %+v, want video, audio and the %s captions", m.Sets, lang)
+			}
+		})
 	}
 }

@@ -38,8 +38,8 @@ type Config struct {
 	Classifier    ClassifierConfig    // off without a URL
 	Transcription TranscriptionConfig // off without a URL
 	Timeouts      TimeoutsConfig
-	// Segments is the segment container of new videos' ladders (default
-	// MPEG-TS); videos transcoded before keep theirs.
+	// Segments is the segment container of new videos' ladders ("": the
+	// farm's default, fMP4); videos transcoded before keep theirs.
 	Segments media.SegmentFormat
 	// GitHub enables "sign in with GitHub" when set.
 	GitHub *GitHubConfig

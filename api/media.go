@@ -196,9 +196,10 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, v store.Video
 		return orMissing(err)
 	}
 	defer rc.Close()
-	if rel == layout.MasterPlaylist {
-		// Caption tracks are added as the master is served: they change after publication.
-		if rc, err = s.withSubtitles(r.Context(), v, rc); err != nil {
+	if rel == layout.MasterPlaylist || rel == layout.DASHManifest {
+		// Caption tracks are added as the master and the DASH manifest are served: they change
+		// after publication.
+		if rc, err = s.withSubtitles(r.Context(), v, rel, rc); err != nil {
 			return err
 		}
 	}

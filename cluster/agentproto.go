@@ -98,9 +98,11 @@ func (n *Node) findWork(ctx context.Context, agent string, free int) ([]wire.Ass
 	return nil, nil
 }
 
-// ensureAgent registers an agent the state machine does not know as alive.
+// ensureAgent registers the agent asking for work as alive unless the state machine already
+// has it so. An agent stops leasing before it drains, so one recorded as draining that asks
+// again has restarted under the same id and must get work again.
 func (n *Node) ensureAgent(ctx context.Context, info wire.AgentInfo) error {
-	if a, ok := n.fsm.Agent(info.ID); ok && (a.State == scheduler.AgentAlive || a.State == scheduler.AgentDraining) {
+	if a, ok := n.fsm.Agent(info.ID); ok && a.State == scheduler.AgentAlive {
 		return nil
 	}
 	_, err := n.apply(ctx, scheduler.CmdRegisterAgent, scheduler.RegisterAgent{Info: info, Now: time.Now()})

@@ -24,6 +24,7 @@ import (
 	"github.com/sunomi/sunomi/internal/farmtest"
 	"github.com/sunomi/sunomi/internal/miniotest"
 	"github.com/sunomi/sunomi/internal/testmedia"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage"
 )
@@ -157,23 +158,30 @@ func wantCommittedOnce(t *testing.T, j wire.Job) {
 	}
 }
 
+// TestFarmEncodesAcrossAgents encodes a job of each segment format on two agents.
 func TestFarmEncodesAcrossAgents(t *testing.T) {
 	skipShort(t)
 	f := farmtest.Start(t, farmtest.Options{Coordinators: 1, Agents: 2})
 	src := testmedia.Generate(t, testmedia.CFR(8, 320, 240, 25, true))
-	j := f.Submit(src, smallJob)
-	j = f.WaitJob(j.ID, 2*time.Minute)
-	wantPublished(t, f, j, 200)
-	agents := map[string]bool{}
-	for _, task := range j.Tasks {
-		for _, a := range task.Attempts {
-			if a.State == scheduler.StateDone {
-				agents[a.Agent] = true
+	for _, format := range []media.SegmentFormat{media.SegmentsTS, media.SegmentsFMP4} {
+		t.Run(string(format), func(t *testing.T) {
+			opts := smallJob
+			opts.Segments = string(format)
+			j := f.Submit(src, opts)
+			j = f.WaitJob(j.ID, 2*time.Minute)
+			wantPublished(t, f, j, 200)
+			agents := map[string]bool{}
+			for _, task := range j.Tasks {
+				for _, a := range task.Attempts {
+					if a.State == scheduler.StateDone {
+						agents[a.Agent] = true
+					}
+				}
 			}
-		}
-	}
-	if len(agents) < 2 {
-		t.Errorf("tasks ran on %v, want both agents to take part", agents)
+			if len(agents) < 2 {
+				t.Errorf("tasks ran on %v, want both agents to take part", agents)
+			}
+		})
 	}
 }
 

@@ -9,13 +9,13 @@ import (
 )
 
 // TestJobOptionsSegments: a job's segment container reaches the split
-// task's options, the default is MPEG-TS, and an unknown one is refused.
+// task's options, the default is CMAF (fMP4), and an unknown one is refused.
 func TestJobOptionsSegments(t *testing.T) {
 	for _, tt := range []struct {
 		in   string
 		want media.SegmentFormat
 	}{
-		{"", media.SegmentsTS},
+		{"", media.SegmentsFMP4},
 		{"ts", media.SegmentsTS},
 		{"fmp4", media.SegmentsFMP4},
 	} {

@@ -1,10 +1,12 @@
 package hls
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -32,8 +34,14 @@ type DASHManifest struct {
 
 // DASHAdaptationSet is a set of switchable representations.
 type DASHAdaptationSet struct {
-	ContentType     string // "video" or "audio"
-	MimeType        string // "video/mp4", "audio/mp4"
+	ContentType string // "video", "audio" or "text"
+	MimeType    string // "video/mp4", "audio/mp4", "text/vtt"
+	// Lang (BCP 47), Label (what players show in their menu) and Role (a
+	// value of the urn:mpeg:dash:role:2011 scheme, such as "subtitle")
+	// describe a caption track; "" leaves them out.
+	Lang            string
+	Label           string
+	Role            string
 	Representations []DASHRepresentation
 }
 
@@ -56,6 +64,9 @@ type DASHRepresentation struct {
 	// Init and the segments' URIs are relative to the manifest.
 	Init     string
 	Segments []DASHSegment
+	// BaseURL is the one file of a representation that has no segments: a
+	// WebVTT caption track, which players fetch whole (a sidecar file).
+	BaseURL string
 }
 
 // DASHSegment is one media segment: its earliest presentation time and
@@ -87,33 +98,7 @@ func (m *DASHManifest) Marshal() ([]byte, error) {
 	}
 	period := periodXML{ID: "0", Start: isoDuration(0)}
 	for i, s := range m.Sets {
-		set := adaptationSetXML{ID: strconv.Itoa(i), ContentType: s.ContentType, MimeType: s.MimeType,
-			SegmentAlignment: "true", StartWithSAP: "1"}
-		for _, r := range s.Representations {
-			rep := representationXML{ID: r.ID, Codecs: r.Codecs, Bandwidth: r.Bandwidth}
-			if r.Width > 0 {
-				rep.Width, rep.Height = strconv.Itoa(r.Width), strconv.Itoa(r.Height)
-				rep.SAR = "1:1"
-			}
-			if r.FrameRate > 0 {
-				rep.FrameRate = frameRate(r.FrameRate)
-			}
-			if r.SampleRate > 0 {
-				rep.AudioSamplingRate = strconv.Itoa(r.SampleRate)
-			}
-			if r.Channels > 0 {
-				rep.Channels = []channelsXML{{Scheme: "urn:mpeg:dash:23003:3:audio_channel_configuration:2011", Value: strconv.Itoa(r.Channels)}}
-			}
-			list := &segmentListXML{Timescale: r.Timescale, PresentationTimeOffset: r.PresentationTimeOffset,
-				Initialization: &urlXML{SourceURL: r.Init}, Timeline: &timelineXML{}}
-			for _, seg := range r.Segments {
-				list.Timeline.S = append(list.Timeline.S, sXML{T: seg.Time, D: seg.Duration})
-				list.URLs = append(list.URLs, segmentURLXML{Media: seg.URI})
-			}
-			rep.SegmentList = list
-			set.Representations = append(set.Representations, rep)
-		}
-		period.Sets = append(period.Sets, set)
+		period.Sets = append(period.Sets, adaptationSet(i, s))
 	}
 	doc.Periods = []periodXML{period}
 	b, err := xml.MarshalIndent(doc, "", "  ")
@@ -121,6 +106,47 @@ func (m *DASHManifest) Marshal() ([]byte, error) {
 		return nil, fmt.Errorf("dash manifest: %w", err)
 	}
 	return append([]byte(xml.Header), append(b, '\n')...), nil
+}
+
+// roleScheme is the scheme of the Role descriptors of ISO/IEC 23009-1.
+const roleScheme = "urn:mpeg:dash:role:2011"
+
+// adaptationSet is the XML of the set s, the id-th of its period.
+func adaptationSet(id int, s DASHAdaptationSet) adaptationSetXML {
+	set := adaptationSetXML{ID: strconv.Itoa(id), ContentType: s.ContentType, MimeType: s.MimeType, Lang: s.Lang, Label: s.Label}
+	if s.Role != "" {
+		set.Role = &descriptorXML{Scheme: roleScheme, Value: s.Role}
+	}
+	for _, r := range s.Representations {
+		rep := representationXML{ID: r.ID, Codecs: r.Codecs, Bandwidth: r.Bandwidth, BaseURL: r.BaseURL}
+		if r.Width > 0 {
+			rep.Width, rep.Height = strconv.Itoa(r.Width), strconv.Itoa(r.Height)
+			rep.SAR = "1:1"
+		}
+		if r.FrameRate > 0 {
+			rep.FrameRate = frameRate(r.FrameRate)
+		}
+		if r.SampleRate > 0 {
+			rep.AudioSamplingRate = strconv.Itoa(r.SampleRate)
+		}
+		if r.Channels > 0 {
+			rep.Channels = []descriptorXML{{Scheme: "urn:mpeg:dash:23003:3:audio_channel_configuration:2011", Value: strconv.Itoa(r.Channels)}}
+		}
+		if r.BaseURL == "" {
+			// Segmented media: every set of it starts each segment on a
+			// keyframe at the same time in every representation.
+			set.SegmentAlignment, set.StartWithSAP = "true", "1"
+			list := &segmentListXML{Timescale: r.Timescale, PresentationTimeOffset: r.PresentationTimeOffset,
+				Initialization: &urlXML{SourceURL: r.Init}, Timeline: &timelineXML{}}
+			for _, seg := range r.Segments {
+				list.Timeline.S = append(list.Timeline.S, sXML{T: seg.Time, D: seg.Duration})
+				list.URLs = append(list.URLs, segmentURLXML{Media: seg.URI})
+			}
+			rep.SegmentList = list
+		}
+		set.Representations = append(set.Representations, rep)
+	}
+	return set
 }
 
 // ParseDASHManifest reads back what Marshal writes: for each adaptation
@@ -141,9 +167,16 @@ func ParseDASHManifest(b []byte) (*DASHManifest, error) {
 		}
 	}
 	for _, s := range doc.Periods[0].Sets {
-		set := DASHAdaptationSet{ContentType: s.ContentType, MimeType: s.MimeType}
+		set := DASHAdaptationSet{ContentType: s.ContentType, MimeType: s.MimeType, Lang: s.Lang, Label: s.Label}
+		if s.Role != nil {
+			set.Role = s.Role.Value
+		}
 		for _, r := range s.Representations {
-			rep := DASHRepresentation{ID: r.ID, Codecs: r.Codecs, Bandwidth: r.Bandwidth}
+			rep := DASHRepresentation{ID: r.ID, Codecs: r.Codecs, Bandwidth: r.Bandwidth, BaseURL: r.BaseURL}
+			if r.BaseURL != "" && r.SegmentList == nil {
+				set.Representations = append(set.Representations, rep)
+				continue
+			}
 			l := r.SegmentList
 			if l == nil || l.Initialization == nil || l.Timeline == nil || len(l.Timeline.S) != len(l.URLs) {
 				return nil, fmt.Errorf("dash manifest: representation %q has no SegmentList of one S per SegmentURL", r.ID)
@@ -201,30 +234,35 @@ type periodXML struct {
 }
 
 type adaptationSetXML struct {
+	XMLName          xml.Name            `xml:"AdaptationSet"`
 	ID               string              `xml:"id,attr"`
 	ContentType      string              `xml:"contentType,attr"`
 	MimeType         string              `xml:"mimeType,attr"`
-	SegmentAlignment string              `xml:"segmentAlignment,attr"`
-	StartWithSAP     string              `xml:"startWithSAP,attr"`
+	Lang             string              `xml:"lang,attr,omitempty"`
+	SegmentAlignment string              `xml:"segmentAlignment,attr,omitempty"`
+	StartWithSAP     string              `xml:"startWithSAP,attr,omitempty"`
+	Role             *descriptorXML      `xml:"Role"`
+	Label            string              `xml:"Label,omitempty"`
 	Representations  []representationXML `xml:"Representation"`
+}
+
+type descriptorXML struct {
+	Scheme string `xml:"schemeIdUri,attr"`
+	Value  string `xml:"value,attr"`
 }
 
 type representationXML struct {
 	ID                string          `xml:"id,attr"`
-	Codecs            string          `xml:"codecs,attr"`
+	Codecs            string          `xml:"codecs,attr,omitempty"`
 	Bandwidth         int64           `xml:"bandwidth,attr"`
 	Width             string          `xml:"width,attr,omitempty"`
 	Height            string          `xml:"height,attr,omitempty"`
 	SAR               string          `xml:"sar,attr,omitempty"`
 	FrameRate         string          `xml:"frameRate,attr,omitempty"`
 	AudioSamplingRate string          `xml:"audioSamplingRate,attr,omitempty"`
-	Channels          []channelsXML   `xml:"AudioChannelConfiguration"`
+	Channels          []descriptorXML `xml:"AudioChannelConfiguration"`
+	BaseURL           string          `xml:"BaseURL,omitempty"`
 	SegmentList       *segmentListXML `xml:"SegmentList"`
-}
-
-type channelsXML struct {
-	Scheme string `xml:"schemeIdUri,attr"`
-	Value  string `xml:"value,attr"`
 }
 
 type segmentListXML struct {
@@ -252,18 +290,60 @@ type segmentURLXML struct {
 	Media string `xml:"media,attr"`
 }
 
-// dashURIAttr finds the URI attributes of a manifest Marshal wrote: the
-// init segment's sourceURL and each SegmentURL's media.
-var dashURIAttr = regexp.MustCompile(`(sourceURL|media)="([^"]*)"`)
+// dashURI finds the URIs of a manifest Marshal wrote: the init segment's
+// sourceURL and each SegmentURL's media attribute, and the BaseURL element
+// of a sidecar file.
+var dashURI = regexp.MustCompile(`(sourceURL|media)="([^"]*)"|<BaseURL>([^<]*)</BaseURL>`)
 
-// RewriteDASHURIs appends query (without "?") to every relative segment URI
-// of a manifest Marshal wrote, as RewriteURIs does for playlists: the
-// signed token of a private video's media.
+// RewriteDASHURIs appends query (without "?") to every relative URI of a
+// manifest Marshal wrote, as RewriteURIs does for playlists: the signed
+// token of a private video's media.
 func RewriteDASHURIs(body []byte, query string) []byte {
-	return dashURIAttr.ReplaceAllFunc(body, func(m []byte) []byte {
-		sub := dashURIAttr.FindSubmatch(m)
+	return dashURI.ReplaceAllFunc(body, func(m []byte) []byte {
+		sub := dashURI.FindSubmatch(m)
 		var uri strings.Builder
+		if sub[1] == nil {
+			_ = xml.EscapeText(&uri, []byte(withQuery(string(sub[3]), query)))
+			return []byte("<BaseURL>" + uri.String() + "</BaseURL>")
+		}
 		_ = xml.EscapeText(&uri, []byte(withQuery(string(sub[2]), query)))
 		return []byte(string(sub[1]) + `="` + uri.String() + `"`)
 	})
+}
+
+// captionBandwidth is the bandwidth a caption track declares (the attribute
+// is required): a few kilobytes of text over a video's length are a few
+// hundred bits per second.
+const captionBandwidth = 256
+
+// AddDASHTextSets adds caption tracks to a manifest Marshal wrote, as
+// AddSubtitleRenditions does to a master playlist: each track, a whole
+// WebVTT file at its URI (relative to the manifest) whose cue times count
+// from the start of the video, becomes a text adaptation set of its
+// language, labelled with its name, after the manifest's other sets. The
+// text is edited, not re-marshalled, so that what ParseDASHManifest does
+// not model passes through.
+func AddDASHTextSets(mpd []byte, tracks []SubtitleTrack) ([]byte, error) {
+	end := bytes.LastIndex(mpd, []byte("</Period>"))
+	if len(tracks) == 0 || end < 0 {
+		return mpd, nil
+	}
+	// The sets go on the lines before the one that closes the period; their
+	// ids, numbers unique in the period, follow those of the sets there.
+	at := bytes.LastIndexByte(mpd[:end], '\n') + 1
+	id := bytes.Count(mpd[:at], []byte("<AdaptationSet "))
+	var sets bytes.Buffer
+	for i, t := range tracks {
+		set := adaptationSet(id+i, DASHAdaptationSet{ContentType: "text", MimeType: "text/vtt", Lang: t.Language,
+			Label: t.Name, Role: "subtitle", Representations: []DASHRepresentation{
+				{ID: "subs-" + t.Language, Bandwidth: captionBandwidth, BaseURL: t.URI},
+			}})
+		b, err := xml.MarshalIndent(set, "    ", "  ")
+		if err != nil {
+			return nil, fmt.Errorf("dash text set %s: %w", t.Language, err)
+		}
+		sets.Write(b)
+		sets.WriteByte('\n')
+	}
+	return slices.Concat(mpd[:at], sets.Bytes(), mpd[at:]), nil
 }

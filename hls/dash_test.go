@@ -83,10 +83,64 @@ func TestParseDASHManifestErrors(t *testing.T) {
 
 func TestRewriteDASHURIs(t *testing.T) {
 	in := `<Initialization sourceURL="720p/c00000_a1_init.mp4"></Initialization>` +
-		`<SegmentURL media="720p/c00000_a1_00000.m4s"></SegmentURL><SegmentURL media="https://cdn.example/x.m4s"></SegmentURL>`
+		`<SegmentURL media="720p/c00000_a1_00000.m4s"></SegmentURL><SegmentURL media="https://cdn.example/x.m4s"></SegmentURL>` +
+		`<Representation id="subs-de"><BaseURL>subs/de/captions.vtt</BaseURL></Representation>`
 	want := `<Initialization sourceURL="720p/c00000_a1_init.mp4?token=a&amp;b"></Initialization>` +
-		`<SegmentURL media="720p/c00000_a1_00000.m4s?token=a&amp;b"></SegmentURL><SegmentURL media="https://cdn.example/x.m4s"></SegmentURL>`
+		`<SegmentURL media="720p/c00000_a1_00000.m4s?token=a&amp;b"></SegmentURL><SegmentURL media="https://cdn.example/x.m4s"></SegmentURL>` +
+		`<Representation id="subs-de"><BaseURL>subs/de/captions.vtt?token=a&amp;b</BaseURL></Representation>`
 	if got := string(RewriteDASHURIs([]byte(in), "token=a&b")); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestAddDASHTextSets: caption tracks become text adaptation sets after the
+// media, each with its language, label, subtitle role and the WebVTT file as
+// its one URL, and the manifest stays one that reads back.
+func TestAddDASHTextSets(t *testing.T) {
+	m := DASHManifest{Duration: 6, Sets: []DASHAdaptationSet{
+		{ContentType: "video", MimeType: "video/mp4", Representations: []DASHRepresentation{{ID: "360p", Codecs: "avc1.64001e",
+			Timescale: 90000, Init: "360p/i.mp4", Segments: []DASHSegment{{URI: "360p/s.m4s", Duration: 540000}}}}},
+		{ContentType: "audio", MimeType: "audio/mp4", Representations: []DASHRepresentation{{ID: "audio", Codecs: "mp4a.40.2",
+			Timescale: 48000, Init: "audio/i.mp4", Segments: []DASHSegment{{URI: "audio/s.m4s", Duration: 288000}}}}},
+	}}
+	body, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := AddDASHTextSets(body, nil); err != nil || string(got) != string(body) {
+		t.Errorf("no tracks changed the manifest (%v):\n%s", err, got)
+	}
+	tracks := []SubtitleTrack{
+		{Language: "de", Name: "Deutsch", URI: "subs/de/captions.vtt"},
+		{Language: "pt-BR", Name: `Português "BR" & co`, URI: "subs/pt-BR/captions.vtt"},
+	}
+	out, err := AddDASHTextSets(body, tracks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseDASHManifest(out)
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	if len(got.Sets) != 4 || got.Sets[0].ContentType != "video" || got.Sets[1].ContentType != "audio" {
+		t.Fatalf("sets %+v, want the video, the audio, then two text sets:\n%s", got.Sets, out)
+	}
+	for i, tr := range tracks {
+		want := DASHAdaptationSet{ContentType: "text", MimeType: "text/vtt", Lang: tr.Language, Label: tr.Name, Role: "subtitle",
+			Representations: []DASHRepresentation{{ID: "subs-" + tr.Language, Bandwidth: captionBandwidth, BaseURL: tr.URI}}}
+		if s := got.Sets[2+i]; !reflect.DeepEqual(s, want) {
+			t.Errorf("text set %d got %+v, want %+v", i, s, want)
+		}
+	}
+	for _, want := range []string{`<AdaptationSet id="2" contentType="text" mimeType="text/vtt" lang="de">`,
+		`<AdaptationSet id="3" contentType="text" mimeType="text/vtt" lang="pt-BR">`,
+		`<Role schemeIdUri="urn:mpeg:dash:role:2011" value="subtitle"></Role>`,
+		`<Label>Português &#34;BR&#34; &amp; co</Label>`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("manifest lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out[strings.Index(string(out), `id="2"`):]), "segmentAlignment") {
+		t.Errorf("a text set claims segment alignment:\n%s", out)
 	}
 }

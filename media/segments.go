@@ -14,8 +14,12 @@ const (
 	SegmentsFMP4 SegmentFormat = "fmp4"
 )
 
-// DefaultSegments is the format of a job that names none.
-const DefaultSegments = SegmentsTS
+// DefaultSegments is the format of a new job that names none: CMAF, which
+// every current player reads, as HLS or DASH. A job's format is fixed when
+// it is submitted (the split spec names it), so changing the default never
+// changes a job in flight, and recorded results without a format stay TS
+// (OrTS).
+const DefaultSegments = SegmentsFMP4
 
 // ParseSegmentFormat checks a format named by a user ("" is the default).
 func ParseSegmentFormat(s string) (SegmentFormat, error) {

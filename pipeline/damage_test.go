@@ -11,6 +11,7 @@ import (
 
 	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/internal/testmedia"
+	"github.com/sunomi/sunomi/media"
 )
 
 // tsPacket is the size of an MPEG-TS packet.
@@ -61,37 +62,39 @@ func TestTranscodeDamagedFirstKeyframe(t *testing.T) {
 	spec := testmedia.CFRTS(6, 320, 240, fps, true)
 	spec.Name, spec.Args = "cfrts-gop30-6s-320x240-30fps", append(spec.Args, "-g", "30")
 	src := damageFirstIDR(t, testmedia.Generate(t, spec), 3000)
-	l := transcodeFile(t, ladderCase{name: "damaged-first-idr", segment: 2 * time.Second, chunk: 2 * time.Second,
-		fps: fps, cfr: true, audio: true}, src)
+	eachSegmentFormat(t, func(t *testing.T, format media.SegmentFormat) {
+		l := transcodeFile(t, ladderCase{name: "damaged-first-idr", segment: 2 * time.Second, chunk: 2 * time.Second,
+			fps: fps, cfr: true, audio: true, segments: format}, src)
 
-	t.Run("report names the lost frames", func(t *testing.T) {
-		var named bool
-		for _, w := range l.report.Warnings {
-			named = named || strings.HasPrefix(w, "chunk 0: ") && strings.Contains(w, "could not be decoded (at 0.000 s")
-		}
-		if !named {
-			t.Errorf("report warnings %q, want one naming chunk 0's lost frame at 0.000 s", l.report.Warnings)
-		}
-	})
-	t.Run("rung constant-rate and whole", func(t *testing.T) {
-		want := int(math.Round(l.src.duration * fps))
-		for _, r := range l.rungs {
-			if got := countFrames(t, l.path(r.uri)); got != want {
-				t.Errorf("%s decodes to %d frames, want %d (%.3f s at %d fps)", r.name, got, want, l.src.duration, fps)
+		t.Run("report names the lost frames", func(t *testing.T) {
+			var named bool
+			for _, w := range l.report.Warnings {
+				named = named || strings.HasPrefix(w, "chunk 0: ") && strings.Contains(w, "could not be decoded (at 0.000 s")
 			}
-			pts := sortedPTS(r.allVideo())
-			if start := float64(encoder.TimelineOffset) / 90000; !near(pts[0], start, 1e-4) {
-				t.Errorf("%s starts at %.4f s, want the timeline's start %.4f s", r.name, pts[0], start)
+			if !named {
+				t.Errorf("report warnings %q, want one naming chunk 0's lost frame at 0.000 s", l.report.Warnings)
 			}
-			for i := 1; i < len(pts); i++ {
-				if d := pts[i] - pts[i-1]; !near(d, 1.0/fps, 1e-4) {
-					t.Errorf("%s: frames at %.4f and %.4f s are %.4f s apart, want %.4f s", r.name, pts[i-1], pts[i], d, 1.0/fps)
+		})
+		t.Run("rung constant-rate and whole", func(t *testing.T) {
+			want := int(math.Round(l.src.duration * fps))
+			for _, r := range l.rungs {
+				if got := countFrames(t, l.path(r.uri)); got != want {
+					t.Errorf("%s decodes to %d frames, want %d (%.3f s at %d fps)", r.name, got, want, l.src.duration, fps)
+				}
+				pts := sortedPTS(r.allVideo())
+				if start := float64(encoder.TimelineOffset) / 90000; !near(pts[0], start, 1e-4) {
+					t.Errorf("%s starts at %.4f s, want the timeline's start %.4f s", r.name, pts[0], start)
+				}
+				for i := 1; i < len(pts); i++ {
+					if d := pts[i] - pts[i-1]; !near(d, 1.0/fps, 1e-4) {
+						t.Errorf("%s: frames at %.4f and %.4f s are %.4f s apart, want %.4f s", r.name, pts[i-1], pts[i], d, 1.0/fps)
+					}
 				}
 			}
-		}
+		})
+		t.Run("decodes without errors", l.checkDecodes)
+		t.Run("segments join without corrupt packets", l.checkJoins)
+		t.Run("segments aligned", l.checkSegments)
+		t.Run("timestamps continuous", l.checkContinuity)
 	})
-	t.Run("decodes without errors", l.checkDecodes)
-	t.Run("segments join without corrupt packets", l.checkJoins)
-	t.Run("segments aligned", l.checkSegments)
-	t.Run("timestamps continuous", l.checkContinuity)
 }

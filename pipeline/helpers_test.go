@@ -20,7 +20,17 @@ import (
 	"testing"
 
 	"github.com/sunomi/sunomi/internal/testmedia"
+	"github.com/sunomi/sunomi/media"
 )
+
+// eachSegmentFormat runs test as a subtest per segment container: every
+// media test holds both to its checks.
+func eachSegmentFormat(t *testing.T, test func(t *testing.T, format media.SegmentFormat)) {
+	t.Helper()
+	for _, format := range []media.SegmentFormat{media.SegmentsTS, media.SegmentsFMP4} {
+		t.Run(string(format), func(t *testing.T) { test(t, format) })
+	}
+}
 
 // aacFrame is the duration of one AAC-LC frame at 48 kHz: 1024 samples.
 const aacFrame = 1024.0 / 48000

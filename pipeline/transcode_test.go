@@ -54,7 +54,7 @@ type ladderCase struct {
 	rungs            []rungWant
 	check            func(t *testing.T, l *ladder) // case-specific checks, after the common ones
 	wantPosterFadeIn bool
-	segments         media.SegmentFormat // "": the default
+	segments         media.SegmentFormat // "": the default (fMP4)
 }
 
 // fadeIn is a 30 fps clip with audio that fades in from black over its first two seconds (60
@@ -270,11 +270,15 @@ func ladderCases() []ladderCase {
 	}
 }
 
-// TestTranscodeLadders transcodes each kind of source the platform accepts and checks every
-// invariant of the output with ffprobe.
+// TestTranscodeLadders transcodes each kind of source the platform accepts into MPEG-TS
+// segments and checks every invariant of the output with ffprobe.
 func TestTranscodeLadders(t *testing.T) {
 	skipShort(t)
-	runLadderCases(t, ladderCases())
+	cases := ladderCases()
+	for i := range cases {
+		cases[i].segments = media.SegmentsTS
+	}
+	runLadderCases(t, cases)
 }
 
 // TestTranscodeLaddersFMP4 holds the CMAF ladders of the same sources to
@@ -1112,7 +1116,7 @@ func outputFiles(t *testing.T, dir string) []string {
 			return err
 		}
 		switch filepath.Ext(p) {
-		case ".ts", ".m3u8", ".jpg", ".vtt", ".json":
+		case ".ts", ".m4s", ".mp4", ".m3u8", ".mpd", ".jpg", ".vtt", ".json":
 			rel, _ := filepath.Rel(dir, p)
 			found = append(found, rel)
 		}
@@ -1176,14 +1180,17 @@ func TestTranscodeTruncatedTS(t *testing.T) {
 	t.Parallel()
 	whole := testmedia.Generate(t, testmedia.CFRTS(12, 320, 240, 30, true))
 	src := testmedia.Truncated(t, whole)
-	l := transcodeFile(t, ladderCase{name: "truncated-ts", segment: 2 * time.Second, chunk: 4 * time.Second, fps: 30, audio: true}, src)
-	if d := l.report.Output.Duration; d < 2 || d > 10 {
-		t.Errorf("output lasts %.3f s, want a few seconds of the 12 s clip", d)
-	}
-	t.Run("decodes without errors", l.checkDecodes)
-	t.Run("segments start with a keyframe", l.checkKeyframes)
-	t.Run("timestamps continuous", l.checkContinuity)
-	t.Run("duration", l.checkDuration)
+	eachSegmentFormat(t, func(t *testing.T, format media.SegmentFormat) {
+		l := transcodeFile(t, ladderCase{name: "truncated-ts", segment: 2 * time.Second, chunk: 4 * time.Second, fps: 30, audio: true,
+			segments: format}, src)
+		if d := l.report.Output.Duration; d < 2 || d > 10 {
+			t.Errorf("output lasts %.3f s, want a few seconds of the 12 s clip", d)
+		}
+		t.Run("decodes without errors", l.checkDecodes)
+		t.Run("segments start with a keyframe", l.checkKeyframes)
+		t.Run("timestamps continuous", l.checkContinuity)
+		t.Run("duration", l.checkDuration)
+	})
 }
 
 // TestTranscodeCorruptMiddle overwrites a few KB in the middle of an MPEG-TS file: the pipeline
@@ -1193,41 +1200,44 @@ func TestTranscodeCorruptMiddle(t *testing.T) {
 	skipShort(t)
 	t.Parallel()
 	src := testmedia.CorruptMiddle(t, testmedia.Generate(t, testmedia.CFRTS(12, 640, 360, 30, true)))
-	l := transcodeFile(t, ladderCase{name: "corrupt-middle", segment: 2 * time.Second, chunk: 4 * time.Second, fps: 30, audio: true}, src)
-	if len(l.report.Warnings) == 0 {
-		t.Errorf("Transcode returned no warnings, want the damage reported")
-	}
-	b, err := os.ReadFile(l.path("report.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep struct {
-		Warnings []string `json:"warnings"`
-	}
-	if err := json.Unmarshal(b, &rep); err != nil || len(rep.Warnings) == 0 {
-		t.Errorf("report.json warnings = %q (%v), want the damage listed", rep.Warnings, err)
-	}
-	t.Run("decodes without errors", l.checkDecodes)
-	t.Run("segments start with a keyframe", l.checkKeyframes)
-	t.Run("segments aligned", func(t *testing.T) {
-		for _, r := range l.rungs[1:] {
-			if len(r.segs) != len(l.rungs[0].segs) {
-				t.Errorf("%s has %d segments, %s %d; want the same", r.name, len(r.segs), l.rungs[0].name, len(l.rungs[0].segs))
-			}
+	eachSegmentFormat(t, func(t *testing.T, format media.SegmentFormat) {
+		l := transcodeFile(t, ladderCase{name: "corrupt-middle", segment: 2 * time.Second, chunk: 4 * time.Second, fps: 30, audio: true,
+			segments: format}, src)
+		if len(l.report.Warnings) == 0 {
+			t.Errorf("Transcode returned no warnings, want the damage reported")
 		}
-	})
-	t.Run("no overlap", func(t *testing.T) {
-		for _, r := range l.rungs {
-			var prev float64
-			for i, seg := range r.segs {
-				for j, p := range sortedPTS(seg.video) {
-					if (i > 0 || j > 0) && p <= prev {
-						t.Errorf("%s/%s: pts %.4f after %.4f, want increasing", r.name, seg.uri, p, prev)
-					}
-					prev = p
+		b, err := os.ReadFile(l.path("report.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep struct {
+			Warnings []string `json:"warnings"`
+		}
+		if err := json.Unmarshal(b, &rep); err != nil || len(rep.Warnings) == 0 {
+			t.Errorf("report.json warnings = %q (%v), want the damage listed", rep.Warnings, err)
+		}
+		t.Run("decodes without errors", l.checkDecodes)
+		t.Run("segments start with a keyframe", l.checkKeyframes)
+		t.Run("segments aligned", func(t *testing.T) {
+			for _, r := range l.rungs[1:] {
+				if len(r.segs) != len(l.rungs[0].segs) {
+					t.Errorf("%s has %d segments, %s %d; want the same", r.name, len(r.segs), l.rungs[0].name, len(l.rungs[0].segs))
 				}
 			}
-		}
+		})
+		t.Run("no overlap", func(t *testing.T) {
+			for _, r := range l.rungs {
+				var prev float64
+				for i, seg := range r.segs {
+					for j, p := range sortedPTS(seg.video) {
+						if (i > 0 || j > 0) && p <= prev {
+							t.Errorf("%s/%s: pts %.4f after %.4f, want increasing", r.name, seg.uri, p, prev)
+						}
+						prev = p
+					}
+				}
+			}
+		})
 	})
 }
 
@@ -1262,12 +1272,13 @@ func (l *ladder) readAll(t *testing.T) {
 	}
 }
 
-// firstChunkTask splits a 4 s clip and returns the encode spec of its one
-// chunk and the chunk file, named as the spec names its input.
-func firstChunkTask(t *testing.T) (json.RawMessage, string) {
+// firstChunkTask splits a 4 s clip into segments of format and returns the
+// encode spec of its one chunk and the chunk file, named as the spec names
+// its input.
+func firstChunkTask(t *testing.T, format media.SegmentFormat) (json.RawMessage, string) {
 	t.Helper()
 	src := testmedia.Generate(t, testmedia.CFR(4, 320, 240, 25, false))
-	job, err := pipeline.Split(t.Context(), src, t.TempDir(), "", media.Options{Segment: 2 * time.Second, Chunk: 4 * time.Second})
+	job, err := pipeline.Split(t.Context(), src, t.TempDir(), "", media.Options{Segment: 2 * time.Second, Chunk: 4 * time.Second, Segments: format})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1282,7 +1293,7 @@ func TestRunTaskReportsEncodeProgress(t *testing.T) {
 	if testing.Short() {
 		t.Skip("encodes a clip")
 	}
-	spec, chunk := firstChunkTask(t)
+	spec, chunk := firstChunkTask(t, "")
 	var reports []int64
 	ctx := pipeline.WithProgress(t.Context(), func(n int64) { reports = append(reports, n) })
 	if _, err := pipeline.RunTask(ctx, scheduler.KindEncode, spec, map[string]string{chunk: chunk}, t.TempDir()); err != nil {
@@ -1306,46 +1317,64 @@ func TestRunTaskOneThreadSameOutput(t *testing.T) {
 	if testing.Short() {
 		t.Skip("encodes a clip twice")
 	}
-	spec, chunk := firstChunkTask(t)
-	encode := func(ctx context.Context) (dir string, segments []string) {
-		dir = t.TempDir()
-		if _, err := pipeline.RunTask(ctx, scheduler.KindEncode, spec, map[string]string{chunk: chunk}, dir); err != nil {
-			t.Fatal(err)
-		}
-		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err == nil && filepath.Ext(path) == ".ts" {
-				rel, _ := filepath.Rel(dir, path)
-				segments = append(segments, rel)
+	eachSegmentFormat(t, func(t *testing.T, format media.SegmentFormat) {
+		spec, chunk := firstChunkTask(t, format)
+		encode := func(ctx context.Context) (dir string, segments []string) {
+			dir = t.TempDir()
+			if _, err := pipeline.RunTask(ctx, scheduler.KindEncode, spec, map[string]string{chunk: chunk}, dir); err != nil {
+				t.Fatal(err)
 			}
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
+			err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+				if ext := filepath.Ext(path); err == nil && (ext == ".ts" || ext == ".m4s") {
+					rel, _ := filepath.Rel(dir, path)
+					segments = append(segments, rel)
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return dir, segments
 		}
-		return dir, segments
-	}
-	parallelDir, parallel := encode(t.Context())
-	serialDir, serial := encode(pipeline.WithThreads(t.Context(), 1))
-	if len(parallel) == 0 || !slices.Equal(parallel, serial) {
-		t.Fatalf("parallel wrote segments %v, one thread %v", parallel, serial)
-	}
-	for _, name := range parallel {
-		a, b := filepath.Join(parallelDir, name), filepath.Join(serialDir, name)
-		pa, _ := probePackets(t, a)
-		pb, _ := probePackets(t, b)
-		if !slices.Equal(sortedPTS(pa), sortedPTS(pb)) || !pb[0].Key {
-			t.Errorf("%s: one-thread frames %v (first key %v), parallel %v", name, sortedPTS(pb), pb[0].Key, sortedPTS(pa))
-			continue
+		parallelDir, parallel := encode(t.Context())
+		serialDir, serial := encode(pipeline.WithThreads(t.Context(), 1))
+		if len(parallel) == 0 || !slices.Equal(parallel, serial) {
+			t.Fatalf("parallel wrote segments %v, one thread %v", parallel, serial)
 		}
-		v, _ := streamOf(probeStreams(t, a), "video")
-		fa := grayFrames(t, v.Width, v.Height, len(pa), "-i", a)
-		fb := grayFrames(t, v.Width, v.Height, len(pb), "-i", b)
-		for i := range fa {
-			if d := meanAbsDiff(fa[i], fb[i]); d > 0.5 {
-				t.Errorf("%s frame %d: one-thread picture differs from the parallel one by %.2f levels on average", name, i, d)
+		for _, name := range parallel {
+			a, b := readableSegment(t, parallelDir, name), readableSegment(t, serialDir, name)
+			pa, _ := probePackets(t, a)
+			pb, _ := probePackets(t, b)
+			if !slices.Equal(sortedPTS(pa), sortedPTS(pb)) || !pb[0].Key {
+				t.Errorf("%s: one-thread frames %v (first key %v), parallel %v", name, sortedPTS(pb), pb[0].Key, sortedPTS(pa))
+				continue
+			}
+			v, _ := streamOf(probeStreams(t, a), "video")
+			fa := grayFrames(t, v.Width, v.Height, len(pa), "-i", a)
+			fb := grayFrames(t, v.Width, v.Height, len(pb), "-i", b)
+			for i := range fa {
+				if d := meanAbsDiff(fa[i], fb[i]); d > 0.5 {
+					t.Errorf("%s frame %d: one-thread picture differs from the parallel one by %.2f levels on average", name, i, d)
+				}
 			}
 		}
+	})
+}
+
+// readableSegment is a file ffprobe reads as the segment name of an encode
+// task's output dir: an MPEG-TS segment itself, an fMP4 one behind the
+// init segment its chunk wrote beside it.
+func readableSegment(t *testing.T, dir, name string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if filepath.Ext(name) != ".m4s" {
+		return p
 	}
+	inits, err := filepath.Glob(filepath.Join(filepath.Dir(p), "*_init.mp4"))
+	if err != nil || len(inits) != 1 {
+		t.Fatalf("init segments beside %s: %v (%v), want one", name, inits, err)
+	}
+	return behindInit(t, mustRead(t, "", inits[0]), p)
 }
 
 // TestRunTaskRestoresWhatChunkFilesLose runs split, encode and audio as the agents do — separate

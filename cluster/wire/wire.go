@@ -41,8 +41,8 @@ type JobOptions struct {
 	CRF     int    `json:"crf,omitempty"`
 	Rungs   []int  `json:"rungs,omitempty"`
 	Encoder string `json:"encoder,omitempty"`
-	// Segments is the segment container: "fmp4" (CMAF, HLS and DASH) or
-	// "ts" (MPEG-TS, the default).
+	// Segments is the segment container: "fmp4" (CMAF, HLS and DASH, the
+	// default) or "ts" (MPEG-TS).
 	Segments string `json:"segments,omitempty"`
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/sunomi/sunomi/internal/syncbuf"
 	"github.com/sunomi/sunomi/internal/testkit"
 	"github.com/sunomi/sunomi/internal/testmedia"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // Deadlines of the end-to-end tests. Starting includes initdb on the first start of a private
@@ -314,8 +315,13 @@ func TestDevEndToEnd(t *testing.T) {
 		t.Errorf("rung playlist %s has no #EXT-X-ENDLIST once the video is ready:\n%s", rungURL, rung)
 	}
 	segmentURL := resolve(t, rungURL, firstURI(t, rung, "#EXTINF"))
-	segment := filepath.Join(t.TempDir(), "segment.ts")
-	if err := os.WriteFile(segment, get(t, segmentURL), 0o644); err != nil {
+	// New videos are CMAF by default: a media segment decodes behind its rung's init segment.
+	initURI := mapURI.FindStringSubmatch(rung)
+	if initURI == nil || !strings.Contains(rung, "#EXT-X-VERSION:7\n") {
+		t.Fatalf("rung playlist %s is not a version 7 playlist with an EXT-X-MAP; new videos are fMP4:\n%s", rungURL, rung)
+	}
+	segment := filepath.Join(t.TempDir(), "segment.mp4")
+	if err := os.WriteFile(segment, append(get(t, resolve(t, rungURL, initURI[1])), get(t, segmentURL)...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if codec := videoCodec(t, segment); codec != "h264" {
@@ -330,6 +336,14 @@ func TestDevEndToEnd(t *testing.T) {
 	}
 	if d := mediaDuration(t, rungURL); math.Abs(d-clipSeconds) > 1.5/clipFPS {
 		t.Errorf("rung %s lasts %.3f s, want %d s within a frame", rungURL, d, clipSeconds)
+	}
+	// The same segments as DASH, read by libavformat's DASH demuxer over HTTP, token and all.
+	manifestURL := strings.Replace(masterURL, "/"+layout.MasterPlaylist, "/"+layout.DASHManifest, 1)
+	if codec := videoCodec(t, manifestURL); codec != "h264" {
+		t.Errorf("DASH manifest %s: video codec %q, want h264", manifestURL, codec)
+	}
+	if msg := decodeErrors(t, manifestURL); msg != "" {
+		t.Errorf("decoding the DASH manifest %s printed %q, want nothing", manifestURL, msg)
 	}
 	checkDevMetrics(t, dev)
 
@@ -458,6 +472,9 @@ func resolve(t *testing.T, base, ref string) string {
 }
 
 // firstURI returns the URI line that follows the first tag line starting with tag.
+// mapURI finds a media playlist's init segment.
+var mapURI = regexp.MustCompile(`(?m)^#EXT-X-MAP:URI="([^"]+)"`)
+
 func firstURI(t *testing.T, playlist, tag string) string {
 	t.Helper()
 	sc := bufio.NewScanner(strings.NewReader(playlist))

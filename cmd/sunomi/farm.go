@@ -92,7 +92,7 @@ func newJobsSubmitCmd(ff *farmFlags) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Segment, "segment", "", "segment duration (default 4s)")
-	f.StringVar(&opts.Segments, "segments", "", "segment container: fmp4 (CMAF: HLS version 7 and DASH) or ts (default ts)")
+	f.StringVar(&opts.Segments, "segments", "", "segment container: fmp4 (CMAF: HLS version 7 and DASH) or ts (MPEG-TS) (default fmp4)")
 	f.StringVar(&opts.Chunk, "chunk", "", "chunk duration (default 16s)")
 	f.StringVar(&opts.Preset, "preset", "", "x264 preset (default veryfast)")
 	f.IntVar(&opts.CRF, "crf", 0, "x264 CRF (default 21)")

@@ -15,9 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/internal/pgtest"
 	"github.com/sunomi/sunomi/internal/testkit"
 	"github.com/sunomi/sunomi/internal/testmedia"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // TestMain gives the package a PostgreSQL cluster for `sunomi users` and `sunomi dev`.
@@ -93,7 +95,8 @@ func wantSuccess(t *testing.T, r cliResult) {
 	}
 }
 
-// segmentsIn lists the MPEG-TS segments under dir (none when dir does not exist).
+// segmentsIn lists the media segments under dir, MPEG-TS or fMP4 (init segments too), none
+// when dir does not exist.
 func segmentsIn(t *testing.T, dir string) []string {
 	t.Helper()
 	var found []string
@@ -101,7 +104,7 @@ func segmentsIn(t *testing.T, dir string) []string {
 		if err != nil {
 			return err
 		}
-		if strings.HasSuffix(p, ".ts") {
+		if ext := filepath.Ext(p); ext == ".ts" || ext == ".m4s" || ext == ".mp4" {
 			found = append(found, p)
 		}
 		return nil
@@ -247,6 +250,12 @@ func TestTranscodeCLIEncoderChoice(t *testing.T) {
 		if !strings.Contains(r.stdout, "master.m3u8") {
 			t.Errorf("stdout = %q, want it to say where the master playlist is", r.stdout)
 		}
+		// No --segments: CMAF, with its DASH manifest beside the playlists.
+		if mpd, err := os.ReadFile(filepath.Join(out, layout.DASHManifest)); err != nil {
+			t.Errorf("no DASH manifest, want the default segments fMP4: %v", err)
+		} else if m, err := hls.ParseDASHManifest(mpd); err != nil || len(m.Sets) != 2 {
+			t.Errorf("DASH manifest (%v): %+v, want a video and an audio set", err, m)
+		}
 	})
 }
 
@@ -264,40 +273,42 @@ func TestTranscodeCLIDamagedInput(t *testing.T) {
 		{"truncated-ts", func(t *testing.T) string { return testmedia.Truncated(t, ts) }, false},
 		{"corrupt-middle", func(t *testing.T) string { return testmedia.CorruptMiddle(t, ts) }, true},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			out := filepath.Join(t.TempDir(), "out")
-			r := runSunomi(t, "transcode", tt.src(t), "-o", out, "--workers", "2", "--segment", "2s", "--chunk", "4s")
-			wantSuccess(t, r)
-			if strings.Contains(r.stderr, "goroutine") || strings.Contains(r.stderr, "panic") {
-				t.Errorf("stderr has a Go trace:\n%s", r.stderr)
-			}
-			b, err := os.ReadFile(filepath.Join(out, "report.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var rep struct {
-				Warnings []string `json:"warnings"`
-				Ladder   []struct {
-					Name string `json:"name"`
-				} `json:"ladder"`
-			}
-			if err := json.Unmarshal(b, &rep); err != nil {
-				t.Fatalf("report.json: %v", err)
-			}
-			if tt.wantWarnings && len(rep.Warnings) == 0 {
-				t.Errorf("report.json has no warnings, want the damage reported")
-			}
-			for _, rung := range rep.Ladder {
-				if msg := decodeErrors(t, filepath.Join(out, rung.Name, "playlist.m3u8")); msg != "" {
-					t.Errorf("ffmpeg -v error -i %s/playlist.m3u8 printed %q, want nothing", rung.Name, msg)
+	for _, format := range []string{"ts", "fmp4"} {
+		for _, tt := range tests {
+			t.Run(format+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				out := filepath.Join(t.TempDir(), "out")
+				r := runSunomi(t, "transcode", tt.src(t), "-o", out, "--workers", "2", "--segment", "2s", "--chunk", "4s", "--segments", format)
+				wantSuccess(t, r)
+				if strings.Contains(r.stderr, "goroutine") || strings.Contains(r.stderr, "panic") {
+					t.Errorf("stderr has a Go trace:\n%s", r.stderr)
 				}
-			}
-			if msg := decodeErrors(t, filepath.Join(out, "audio", "playlist.m3u8")); msg != "" {
-				t.Errorf("ffmpeg -v error -i audio/playlist.m3u8 printed %q, want nothing", msg)
-			}
-		})
+				b, err := os.ReadFile(filepath.Join(out, "report.json"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var rep struct {
+					Warnings []string `json:"warnings"`
+					Ladder   []struct {
+						Name string `json:"name"`
+					} `json:"ladder"`
+				}
+				if err := json.Unmarshal(b, &rep); err != nil {
+					t.Fatalf("report.json: %v", err)
+				}
+				if tt.wantWarnings && len(rep.Warnings) == 0 {
+					t.Errorf("report.json has no warnings, want the damage reported")
+				}
+				for _, rung := range rep.Ladder {
+					if msg := decodeErrors(t, filepath.Join(out, rung.Name, "playlist.m3u8")); msg != "" {
+						t.Errorf("ffmpeg -v error -i %s/playlist.m3u8 printed %q, want nothing", rung.Name, msg)
+					}
+				}
+				if msg := decodeErrors(t, filepath.Join(out, "audio", "playlist.m3u8")); msg != "" {
+					t.Errorf("ffmpeg -v error -i audio/playlist.m3u8 printed %q, want nothing", msg)
+				}
+			})
+		}
 	}
 }
 

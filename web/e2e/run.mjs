@@ -15,6 +15,8 @@ import { startFakeGitHub } from './fake-github.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const AXE = readFileSync(join(here, '..', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+// dash.js, a devDependency loaded into the DASH test page only: the app never bundles it.
+const DASHJS = join(here, '..', 'node_modules', 'dashjs', 'dist', 'modern', 'umd', 'dash.all.min.js');
 const BIN = process.env.BIN && resolve(process.env.BIN);
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = join(here, 'screenshots');
@@ -68,6 +70,15 @@ function devDatabaseURL(devLog, dataDir) {
   return masked.replace(':xxxxx@', `:${encodeURIComponent(postgresPassword)}@`);
 }
 
+// playingFragment is the first media segment of the level hls.js plays in the SPA's player: a
+// .m4s for a CMAF ladder, a .ts for an MPEG-TS one.
+function playingFragment(page) {
+  return page.evaluate(() => {
+    const hls = window.__sunomiHls;
+    return hls?.levels?.[Math.max(hls.currentLevel, 0)]?.details?.fragments?.[0]?.relurl ?? '';
+  });
+}
+
 // audit runs axe-core's WCAG 2.1 A and AA rules on what the page shows and returns one line per
 // violation. (Evaluated through the DevTools protocol, which the app's CSP does not restrict.)
 async function audit(page) {
@@ -105,43 +116,40 @@ async function main() {
   const base = `http://127.0.0.1:${port}`;
 
   step = 'generate clip';
+  // A 1280x720 test pattern with a tone, as H.264 and AAC in MP4; extra are more output options.
+  const generateClip = (out, seconds, extra = []) =>
+    execFileSync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=1280x720:rate=30',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=48000',
+      '-t',
+      String(seconds),
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-shortest',
+      ...extra,
+      out,
+    ]);
   const clip = join(tmp, 'clip.mp4');
-  execFileSync('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=1280x720:rate=30',
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=frequency=440:sample_rate=48000',
-    '-t',
-    '10',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    '-shortest',
-    // 16 Mbit/s with filler: about 20 MB, so the upload goes in several 5 MiB parts (sunomi dev's --part-size below).
-    '-b:v',
-    '16M',
-    '-minrate',
-    '16M',
-    '-maxrate',
-    '16M',
-    '-bufsize',
-    '8M',
-    '-x264-params',
-    'nal-hrd=cbr',
-    clip,
-  ]);
+  // 16 Mbit/s with filler: about 20 MB, so the upload goes in several 5 MiB parts (sunomi dev's --part-size below).
+  generateClip(clip, 10, ['-b:v', '16M', '-minrate', '16M', '-maxrate', '16M', '-bufsize', '8M', '-x264-params', 'nal-hrd=cbr']);
+  // A short clip for the MPEG-TS ladder, small enough for one PUT.
+  const tsClip = join(tmp, 'clip-ts.mp4');
+  generateClip(tsClip, 4);
 
   const avatar = join(tmp, 'avatar.png');
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=96x96', '-frames:v', '1', avatar]);
@@ -150,34 +158,43 @@ async function main() {
 
   step = 'start sunomi dev';
   const devLog = join(OUT, 'sunomi-dev.log');
-  const dev = spawn(
-    BIN,
-    [
-      'dev',
-      '--http',
-      `127.0.0.1:${port}`,
-      '--data-dir',
-      dataDir,
-      '--single-put-limit',
-      '5MiB',
-      '--part-size',
-      '5MiB',
-      '--access-token-ttl',
-      `${ACCESS_TTL_S}s`,
-      ...github.flags,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
   const logStream = createWriteStream(devLog);
-  dev.stdout.pipe(logStream);
-  dev.stderr.pipe(logStream);
+  let dev;
   let exited = null;
-  dev.on('exit', (code, sig) => (exited = `exit ${code ?? sig}`));
-  let browser;
-  const openPages = [];
-  const errors = [];
-  try {
-    await waitFor(
+  // startDev starts sunomi dev on the test's data directory, with flags added to the test's own;
+  // a restart (stopDev, then startDev) keeps the database, the stored media and the sessions.
+  const startDev = (...flags) => {
+    exited = null;
+    dev = spawn(
+      BIN,
+      [
+        'dev',
+        '--http',
+        `127.0.0.1:${port}`,
+        '--data-dir',
+        dataDir,
+        '--single-put-limit',
+        '5MiB',
+        '--part-size',
+        '5MiB',
+        '--access-token-ttl',
+        `${ACCESS_TTL_S}s`,
+        ...github.flags,
+        ...flags,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    dev.stdout.pipe(logStream, { end: false });
+    dev.stderr.pipe(logStream, { end: false });
+    dev.on('exit', (code, sig) => (exited = `exit ${code ?? sig}`));
+  };
+  const stopDev = async () => {
+    if (exited) return;
+    dev.kill('SIGINT');
+    await waitFor('sunomi dev to stop', () => exited, 60_000).catch(() => dev.kill('SIGKILL'));
+  };
+  const devReady = () =>
+    waitFor(
       `${base}/readyz (log: ${devLog})`,
       async () => {
         if (exited) fail(`sunomi dev ended (${exited}); see ${devLog}`);
@@ -185,6 +202,12 @@ async function main() {
       },
       T.ready,
     );
+  startDev();
+  let browser;
+  const openPages = [];
+  const errors = [];
+  try {
+    await devReady();
     log('sunomi dev ready at', base);
     const index = await fetch(`${base}/`);
     if (index.status !== 200) fail(`GET / answered ${index.status}: is the app built into the binary (make web)?`);
@@ -355,7 +378,10 @@ async function main() {
     await waitFor('currentTime to advance past 1 s', () => page.evaluate(() => document.querySelector('video').currentTime > 1), T.ui);
     const levels = await page.evaluate(() => window.__sunomiHls.levels.map((l) => l.height));
     if (levels.length < 2) fail(`hls.js has ${levels.length} quality level(s) (${levels}), want at least 2`);
-    log('playing; levels', levels.join(','));
+    // New videos are CMAF: hls.js plays fMP4 fragments behind the rung's init segment.
+    const fragment = await playingFragment(page);
+    if (!/\.m4s(\?|$)/.test(fragment)) fail(`hls.js plays fragment ${fragment}, want an fMP4 (.m4s) one`);
+    log('playing fMP4 (' + fragment.split('?')[0] + '); levels', levels.join(','));
     await page.getByRole('button', { name: /^Quality/ }).click();
     await page.getByRole('menuitem', { name: `${Math.min(...levels)}p` }).click();
     await waitFor(
@@ -641,6 +667,46 @@ async function main() {
     );
     log('uploaded German captions (a non-WebVTT file refused inline); the player lists and shows them');
 
+    step = 'DASH with dash.js';
+    {
+      // The same fMP4 segments through the video's DASH manifest, in dash.js on a page of its
+      // own, with the caption track the manifest offers since the upload above.
+      const { playback } = await fetch(`${base}/api/v1/videos/${videoId}`).then((r) => r.json());
+      const manifest = new URL(playback.masterUrl.replace('/master.m3u8', '/manifest.mpd'), base).href;
+      const dashPage = await newPage(desktop);
+      await dashPage.setContent('<video muted playsinline width="640"></video>');
+      await dashPage.addScriptTag({ path: DASHJS });
+      await dashPage.evaluate((url) => {
+        const player = window.dashjs.MediaPlayer().create();
+        window.__dash = { player, errors: [] };
+        player.on(window.dashjs.MediaPlayer.events.ERROR, (e) => window.__dash.errors.push(JSON.stringify(e.error ?? e)));
+        player.initialize(document.querySelector('video'), url, true);
+      }, manifest);
+      await waitFor(
+        'dash.js playback past 2 s',
+        () =>
+          dashPage.evaluate(() => {
+            if (window.__dash.errors.length > 0) throw new Error(`dash.js: ${window.__dash.errors.join('; ')}`);
+            return document.querySelector('video').currentTime > 2;
+          }),
+        T.ui,
+      );
+      const rep = await dashPage.evaluate(() => {
+        const r = window.__dash.player.getCurrentRepresentationForType('video');
+        return r && { id: r.id, width: r.width, height: r.height, bandwidth: r.bandwidth, codecs: r.codecs };
+      });
+      if (!rep || !/^avc1\./.test(rep.codecs ?? '') || !levels.includes(rep.height) || rep.id !== `${rep.height}p`)
+        fail(`dash.js plays representation ${JSON.stringify(rep)}, want one of the ladder's H.264 rungs (${levels})`);
+      const text = await dashPage.evaluate(() => window.__dash.player.getTracksFor('text').map((t) => t.lang));
+      if (!text.includes('de')) fail(`dash.js offers text tracks ${JSON.stringify(text)}, want the German captions`);
+      const errs = await dashPage.evaluate(() => window.__dash.errors);
+      if (errs.length > 0) fail(`dash.js reported errors: ${errs.join('; ')}`);
+      await dashPage.close();
+      log(
+        `dash.js plays ${manifest.split('?')[0]} at representation ${rep.id} (${rep.width}x${rep.height}, ${rep.bandwidth} b/s, ${rep.codecs}); text tracks ${text}`,
+      );
+    }
+
     step = 'profile';
     await page.goto(`${base}/settings/profile`);
     await page.getByLabel('Bio', { exact: true }).fill('I make test patterns.');
@@ -691,6 +757,35 @@ async function main() {
     const gone = await fetch(`${base}/api/v1/videos/${videoId}`);
     if (gone.status !== 404) fail(`GET the deleted video answered ${gone.status}, want 404`);
     log('deleted');
+
+    step = 'MPEG-TS video';
+    {
+      // A server switched to --segments ts makes MPEG-TS ladders from then on (videos keep the
+      // format they were transcoded in), which the SPA plays through hls.js as before.
+      for (const p of openPages) if (!p.isClosed()) await p.goto('about:blank');
+      await stopDev();
+      startDev('--segments', 'ts');
+      await devReady();
+      await page.goto(`${base}/upload`);
+      await page.getByTestId('file-input').setInputFiles(tsClip);
+      await page.getByLabel('Title').fill(`${title} in MPEG-TS`);
+      await page.getByRole('button', { name: 'Upload', exact: true }).click();
+      await page.getByText('Transcoding is done (100%).').waitFor({ timeout: T.transcode });
+      await page.getByRole('link', { name: 'Watch now' }).click();
+      await page.waitForURL(/\/watch\/[A-Za-z0-9_-]{11}$/);
+      await page.locator('video').waitFor();
+      await waitFor('hls.js levels', () => page.evaluate(() => (window.__sunomiHls?.levels?.length ?? 0) > 0), T.ui);
+      await page.getByRole('button', { name: 'Mute' }).click();
+      await page.getByRole('button', { name: 'Play' }).click();
+      await waitFor('currentTime to advance past 1 s', () => page.evaluate(() => document.querySelector('video').currentTime > 1), T.ui);
+      const tsFragment = await playingFragment(page);
+      if (!/\.ts(\?|$)/.test(tsFragment)) fail(`hls.js plays fragment ${tsFragment}, want an MPEG-TS (.ts) one`);
+      await page.getByRole('button', { name: 'Pause' }).click();
+      // Back where the steps below start: the owner's videos (no watch page with its own Sign in link).
+      await page.goto(`${base}/my/videos`);
+      await page.getByRole('button', { name: `Delete ${title} in MPEG-TS` }).waitFor();
+      log(`after a restart with --segments ts, a new video plays MPEG-TS (${tsFragment.split('?')[0]}) through hls.js`);
+    }
 
     step = 'sign out everywhere';
     {
@@ -743,10 +838,7 @@ async function main() {
   } finally {
     await browser?.close().catch(() => {});
     await github.close();
-    if (!exited) {
-      dev.kill('SIGINT');
-      await waitFor('sunomi dev to stop', () => exited, 60_000).catch(() => dev.kill('SIGKILL'));
-    }
+    await stopDev();
     if (!process.env.KEEP) rmSync(tmp, { recursive: true, force: true });
     else log('kept', tmp);
   }
