@@ -26,6 +26,12 @@ apt_packages=(
 	wrk
 	# the browser of the web app's end-to-end test (driven by playwright-core; never a download).
 	chromium
+	# GStreamer plays the ladders in pipeline's player test (hlsdemux, dashdemux, libav decoders).
+	gstreamer1.0-tools
+	gstreamer1.0-plugins-base
+	gstreamer1.0-plugins-good
+	gstreamer1.0-plugins-bad
+	gstreamer1.0-libav
 )
 
 # Go tools: "binary|module path@version|expected substring of '<binary> -version'".
