@@ -158,7 +158,19 @@ type Search struct {
 	// RankedCandidates. Benchmarks set it above any count to score every match, as search
 	// did before the bound, for reference.
 	Candidates int
+	// plan forces how the candidates are found, for tests that check every plan finds the
+	// same; the zero value lets the counted matches choose.
+	plan candidatePlan
 }
+
+// candidatePlan is how sort=relevance finds its candidates (see searchStatement).
+type candidatePlan int
+
+const (
+	planByMatches candidatePlan = iota // the document index under √(candidates × videos) matches, else the walk
+	planCollect                        // the document index
+	planWalk                           // the walk, then the document index when it finds too few
+)
 
 // SearchCursor is the position of a hit in its search's order: the sort key of that order
 // (score, publication time or views) and the id that breaks ties.
@@ -633,7 +645,7 @@ func searchStatement(q Search, exact, expanded alternative, videos int64) Statem
 					SELECT s.video_id, s.standing FROM video_search s WHERE ` + match + ` AND ` + gate + ` OFFSET 0) s
 				ORDER BY s.standing DESC, s.video_id DESC LIMIT ` + limit
 			}
-			if query.matches <= float64(walkRows) {
+			if q.plan == planCollect || q.plan == planByMatches && query.matches <= float64(walkRows) {
 				ctes = append(ctes, name+` AS (`+collect(gate)+`)`)
 				return `SELECT video_id FROM ` + name
 			}
