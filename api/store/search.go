@@ -359,8 +359,13 @@ type correction struct {
 }
 
 // add records one row of lexemeSQL. Corrections are checked here, by typos: the database
-// finds the words that may be near (they share a deletion), this decides which are.
+// finds the words that may be near (they share a deletion), this decides which are. The
+// vocabulary keeps words no video has any more (migration 00006); the counts leave them out
+// of corrections and completions, where they could only lead to a search that finds nothing.
 func (l *itemLexemes) add(kind, norm, term string, alt alternative) {
+	if (kind == "completion" || kind == "correction") && alt.matches == 0 {
+		return
+	}
 	switch kind {
 	case "exact":
 		l.exact = alt

@@ -13,6 +13,57 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
+// migratedStore opens a store on a database of its own, migrated.
+func migratedStore(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if err := s.Migrate(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestSearchCorrectsOnlyToWordsVideosHave: the vocabulary keeps a word after its last video
+// leaves search; a misspelling is no longer corrected towards it.
+func TestSearchCorrectsOnlyToWordsVideosHave(t *testing.T) {
+	ctx := context.Background()
+	s := migratedStore(t)
+	for _, sql := range []string{
+		`INSERT INTO users (username, display_name, password_hash, created_at) VALUES ('pilot', 'Pilot', '!', now())`,
+		`INSERT INTO videos (id, owner_id, title, description, tags, caption_text, visibility, status, moderation,
+			duration_seconds, rungs, poster_key, storyboard_key, job_id, source_filename, source_size,
+			created_at, updated_at, published_at, view_count, like_count, dislike_count)
+		VALUES ('zv1', (SELECT min(id) FROM users), 'Zeppelin over the harbour', '', '{}', '', 'public', 'ready', 'ok',
+			60, '{360p}', 'hls/poster.jpg', 'hls/storyboard.vtt', 'job-z', 'z.mp4', 1, now(), now(), now(), 0, 0, 0)`,
+	} {
+		if _, err := s.pool.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	search := func() ([]SearchHit, bool) {
+		t.Helper()
+		hits, corrected, err := s.Search(ctx, Search{Terms: ParseSearch("zepelin harbour"), Sort: SortRelevance,
+			Now: time.Now(), Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hits, corrected
+	}
+	if hits, corrected := search(); len(hits) != 1 || !corrected {
+		t.Fatalf("while the video is public: %d hits, corrected %v; want 1, true", len(hits), corrected)
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE videos SET visibility = 'private' WHERE id = 'zv1'`); err != nil {
+		t.Fatal(err)
+	}
+	if hits, corrected := search(); len(hits) != 0 || corrected {
+		t.Errorf("once private: %d hits, corrected %v; want 0, false", len(hits), corrected)
+	}
+}
+
 // TestSearchPlansAgree checks that how the candidates are found changes only the cost: the
 // document index, the walk down the standing index (with the document index when the walk
 // finds too few), and the choice by counted matches return the same hits in the same order,
@@ -20,14 +71,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // typos, prefixes, phrases and exclusions.
 func TestSearchPlansAgree(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	if err := s.Migrate(ctx, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
+	s := migratedStore(t)
 	// 6,000 videos: the walk checks at most 2,000 (its floor), so a word in one video of
 	// ten has about 200 matches there, fewer than the 300 candidates, and the walk falls back.
 	for _, sql := range []string{
