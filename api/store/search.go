@@ -536,18 +536,17 @@ func lexemeStatement(items []queryItem) Statement {
 // Scoring (ts_rank_cd) is the costly part of a search; a common word matches a fifth of the
 // videos, and scoring them all grew with the catalogue (35 ms at 100,000 videos). The
 // candidates come from a walk down the standing index that stops after this many matches, or,
-// for rarer words, from the matches the document index finds, sorted by standing: the
-// planner picks the cheaper, so both stay bounded. Relevance pages therefore end after these
-// candidates; sort=date and sort=views page through every match.
+// when the counted matches are few, from the matches the document index finds, sorted by
+// standing (searchStatement). Relevance pages therefore end after these candidates; sort=date
+// and sort=views page through every match.
 const RankedCandidates = 300
 
-// standingWalk is how many videos, in order of standing, the first way of finding the
-// candidates checks at most: √(candidates × videos), at least 2,000. A query that matches
-// fewer than the candidates among them matches fewer than that many videos, so that either
-// way costs at most about √(candidates × videos) rows: 5,100 at 87,000 searchable videos,
-// 16,000 at 870,000. A common word costs less: the walk stops at the candidates wanted. (The
-// other order, the document index first up to that many matches, then the walk, spares rare
-// words the walk but measured three to five times slower for common ones.)
+// standingWalk is how many videos, in order of standing, the walk checks at most, and the
+// counted matches under which the document index collects them instead: √(candidates ×
+// videos), at least 2,000. A query whose walk finds fewer than the candidates among them
+// matches fewer than about that many videos, so that a search reads at most about twice
+// √(candidates × videos) rows: 5,100 at 87,000 searchable videos, 16,000 at 870,000. A common
+// word costs less: the walk stops at the candidates wanted.
 func standingWalk(candidates int, videos int64) int64 {
 	return max(2000, int64(math.Sqrt(float64(candidates)*float64(videos))))
 }
