@@ -285,6 +285,7 @@ const maxPrefixLexemes = 500
 // document index gathers every match of a prefix into a bitmap before anything else (70 ms
 // for "restor" among a million videos, whatever the other words), while it skips through
 // the matches of a list of words by the rarest; the counts (search_lexemes) list the words.
+// Listed one by one, a lexeme that is also a completion of the word is searched once.
 const maxPrefixSpelled = 16
 
 // maxAlternatives bounds the corrections, and separately the completions, one word is
@@ -326,8 +327,9 @@ func queryItems(t SearchTerms) []queryItem {
 type itemLexemes struct {
 	// exact is the item as typed; its tsquery is "" when it is only stop words or punctuation.
 	exact alternative
-	// prefix is the word as the beginning of words, for the last word.
-	prefix alternative
+	// prefixes are the last word as the beginning of words: the lexemes it begins, each on
+	// its own, or one prefix match when they are too many to list (maxPrefixSpelled).
+	prefixes []alternative
 	// completions are vocabulary words the last word begins, as typed: stemming may cut a
 	// word shorter than its beginning ("swaying" is indexed as "sway", so "swayin" as a
 	// prefix misses it, while the completion "swaying" finds it).
@@ -370,7 +372,7 @@ func (l *itemLexemes) add(kind, norm, term string, alt alternative) {
 	case "exact":
 		l.exact = alt
 	case "prefix":
-		l.prefix = alt
+		l.prefixes = append(l.prefixes, alt)
 	case "completion":
 		l.completions = append(l.completions, alt)
 	case "correction":
@@ -388,7 +390,7 @@ func (l itemLexemes) alternatives(expand bool) []alternative {
 	seen := func(q string) bool {
 		return slices.ContainsFunc(out, func(a alternative) bool { return a.tsquery == q })
 	}
-	for _, a := range []alternative{l.exact, l.prefix} {
+	for _, a := range append([]alternative{l.exact}, l.prefixes...) {
 		if a.tsquery != "" && !seen(a.tsquery) {
 			out = append(out, a)
 		}
@@ -488,21 +490,26 @@ const lexemeSQL = `
 	WITH item AS (
 		SELECT i::int, body, word, budget, prefix, lower(unaccent(body)) AS norm
 		FROM unnest($1::text[], $2::bool[], $3::int[], $4::bool[]) WITH ORDINALITY AS t(body, word, budget, prefix, i)),
+	prefixed AS (
+		SELECT item.i, item.norm, l.lexeme, l.documents FROM item
+		CROSS JOIN LATERAL unnest(tsvector_to_array(to_tsvector('video_search', item.norm))) AS p
+		LEFT JOIN LATERAL (SELECT lexeme, documents FROM search_lexemes
+			WHERE lexeme ~>=~ p AND lexeme ~<~ (p || U&'\+10FFFF') ORDER BY lexeme LIMIT $6::int + 1) l ON true
+		WHERE item.prefix AND item.norm ~ '^[[:alnum:]]+$'),
+	prefix_count AS (
+		SELECT i, norm, count(lexeme) AS lexemes, coalesce(sum(documents), 0) AS documents FROM prefixed GROUP BY i, norm),
 	alternative AS (
 		SELECT i, 'exact' AS kind, norm, '' AS term, phraseto_tsquery('video_search', body)::text AS tsquery,
 			body AS words, NULL::float8 AS matches
 		FROM item
 		UNION ALL
-		SELECT i, 'prefix', norm, '', CASE WHEN count(l.lexeme) BETWEEN 1 AND $7::int
-				THEN '(' || string_agg('''' || replace(replace(l.lexeme, '\', '\\'), '''', '\''') || '''', ' | ') || ')'
-				ELSE to_tsquery('video_search', quote_literal(norm) || ':*')::text END,
-			NULL, CASE WHEN count(l.lexeme) <= $6::int THEN coalesce(sum(l.documents), 0) END
-		FROM item
-		LEFT JOIN LATERAL unnest(tsvector_to_array(to_tsvector('video_search', norm))) AS p ON true
-		LEFT JOIN LATERAL (SELECT lexeme, documents FROM search_lexemes
-			WHERE lexeme ~>=~ p AND lexeme ~<~ (p || U&'\+10FFFF') ORDER BY lexeme LIMIT $6::int + 1) l ON true
-		WHERE prefix AND norm ~ '^[[:alnum:]]+$'
-		GROUP BY i, norm
+		SELECT p.i, 'prefix', p.norm, '', '''' || replace(replace(p.lexeme, '\', '\\'), '''', '\''') || '''', NULL,
+			p.documents::float8
+		FROM prefixed p JOIN prefix_count c ON c.i = p.i WHERE c.lexemes BETWEEN 1 AND $7::int
+		UNION ALL
+		SELECT i, 'prefix', norm, '', to_tsquery('video_search', quote_literal(norm) || ':*')::text, NULL,
+			CASE WHEN lexemes <= $6::int THEN documents END
+		FROM prefix_count WHERE lexemes = 0 OR lexemes > $7::int
 		UNION ALL
 		SELECT i, 'completion', norm, c.term, plainto_tsquery('video_search', c.term)::text, c.term, NULL FROM item
 		CROSS JOIN LATERAL (
