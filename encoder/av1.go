@@ -60,7 +60,7 @@ func openAV1(s media.AV1Settings, width, height int, maxBitrate int64, fps astia
 	}
 	codecString, err := hls.AV1CodecString(cc.ExtraData())
 	if err != nil {
-		cc.Free()
+		freeAV1(cc, false)
 		return nil, "", fmt.Errorf("%s sequence header: %w", media.EncoderSVTAV1, err)
 	}
 	return cc, codecString, nil
@@ -77,4 +77,40 @@ func quietSVTLog() {
 	if _, set := os.LookupEnv("SVT_LOG"); !set {
 		_ = os.Setenv("SVT_LOG", "2")
 	}
+}
+
+// freeAV1 ends and frees an SVT-AV1 encoder; fed says whether it was
+// given a frame. SVT-AV1 1.4 waits forever for the packets of an end of
+// stream sent to an encoder that never had a frame, and its deinit for an
+// end of stream never sent — as when a chunk fails before its first frame
+// or mid-way: the task would hang instead of failing. So an unfed encoder
+// gets one blank frame first, and every encoder an end of stream, whose
+// packets are dropped.
+func freeAV1(cc *astiav.CodecContext, fed bool) {
+	defer cc.Free()
+	if !fed && !feedBlank(cc) {
+		return
+	}
+	if err := cc.SendFrame(nil); err != nil {
+		return // ended already: flushed by the rung, or failed
+	}
+	pkt := astiav.AllocPacket()
+	defer pkt.Free()
+	for cc.ReceivePacket(pkt) == nil {
+		pkt.Unref()
+	}
+}
+
+// feedBlank sends the encoder one picture of its size.
+func feedBlank(cc *astiav.CodecContext) bool {
+	f := astiav.AllocFrame()
+	defer f.Free()
+	f.SetWidth(cc.Width())
+	f.SetHeight(cc.Height())
+	f.SetPixelFormat(cc.PixelFormat())
+	if err := f.AllocBuffer(0); err != nil {
+		return false
+	}
+	f.SetPts(0)
+	return cc.SendFrame(f) == nil
 }

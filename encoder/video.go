@@ -509,6 +509,7 @@ type rungEncoder struct {
 	// encoderName is the libavcodec encoder of the rung: the job's H.264
 	// encoder, or SVT-AV1 for an AV1 rung.
 	encoderName string
+	fed         bool // the encoder was sent a frame
 	files       []media.SegmentFile
 
 	frames chan rungFrame
@@ -663,6 +664,7 @@ func (r *rungEncoder) encode(f *astiav.Frame, seg int) error {
 	if err := r.enc.SendFrame(f); err != nil {
 		return fmt.Errorf("encode %s: %w", r.rung.Name, err)
 	}
+	r.fed = true
 	return r.drain(seg)
 }
 
@@ -751,7 +753,11 @@ func (r *rungEncoder) close() {
 	if r.seg != nil {
 		r.seg.abort()
 	}
-	r.enc.Free()
+	if r.rung.Codec == media.CodecAV1 {
+		freeAV1(r.enc, r.fed)
+	} else {
+		r.enc.Free()
+	}
 	r.pkt.Free()
 }
 
