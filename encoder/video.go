@@ -28,9 +28,10 @@ func chunkFilePrefix(chunk, attempt int) string {
 
 // EncodeChunk decodes an extracted chunk once, keeps exactly the frames with
 // StartPTS <= pts < EndPTS, and feeds them through one filter graph (deinterlace,
-// rotate, a scaler per rung) to an H.264 encoder per rung. Every segment
-// starts with an IDR frame at its boundary and is muxed into its own MPEG-TS
-// file with timestamps on the global output timeline.
+// rotate, a scaler per rung) to an encoder per rung: H.264, or SVT-AV1 for
+// an AV1 rung. Every segment of every rung starts with a keyframe at its
+// boundary (an IDR, or an AV1 key frame) and is muxed into its own MPEG-TS
+// or fMP4 file with timestamps on the global output timeline.
 func EncodeChunk(ctx context.Context, spec media.ChunkSpec, set media.VideoSettings) (*media.ChunkResult, error) {
 	e, err := newChunkEncoder(spec, set)
 	if err != nil {
