@@ -19,7 +19,7 @@ DEMO_DIR := out/demo
 DEMO_SRC := $(DEMO_DIR)/source.mp4
 DEMO_HLS := $(DEMO_DIR)/hls
 
-.PHONY: deps web web-test web-lint e2e build generate lint test test-short dev demo bench-transcode bench-farm bench-api clean
+.PHONY: deps web web-test web-lint e2e build generate lint test test-short dev demo bench-transcode bench-farm bench-api bench-codecs clean
 
 deps:
 	@scripts/deps.sh
@@ -108,6 +108,14 @@ bench-transcode: deps
 
 bench-farm: deps
 	$(GO) test -run '^$$' -bench 'BenchmarkFarm|BenchmarkSchedulerSimulation|BenchmarkSchedulerRetention' -benchtime 1x -timeout 60m ./cluster/ ./scheduler/
+
+# AV1 (SVT-AV1) against H.264 (x264 as the pipeline runs it) through the encode task: three
+# generated 1080p30 sources (grain, motion, flat animation), 720p and 1080p rungs, four CRFs per
+# codec; prints bit rate, PSNR, SSIM, CPU seconds per media second and the Bjøntegaard delta rate
+# at equal PSNR and SSIM. BENCH_CODECS_SECONDS (default 2) sets the clips' length,
+# BENCH_CODECS_AV1_PRESETS (default 8,10) the SVT-AV1 presets. Not part of `make test`.
+bench-codecs: deps
+	$(GO) test -run '^$$' -bench BenchmarkCodecs -benchtime 1x -timeout 60m ./bench/codecs/
 
 # wrk against the API's list and one video on 10,000 seeded videos, beside pgbench -S on the same
 # PostgreSQL server; then search on 100,000 and 1,000,000 videos, seven kinds of query, beside

@@ -1,7 +1,8 @@
 // Package encoder owns the encoding side of the pipeline: the ladder policy,
-// one decode of a chunk feeding a scaler and an H.264 encoder per rung, the
-// audio encode, MPEG-TS segment muxing, thumbnails, and the probe of which
-// encoders actually open on this host. It knows nothing of Raft or HTTP.
+// one decode of a chunk feeding a scaler and an encoder per rung (H.264, or
+// SVT-AV1 for AV1 rungs), the audio encode, MPEG-TS and fMP4 segment muxing,
+// thumbnails, and the probe of which encoders actually open on this host. It
+// knows nothing of Raft or HTTP.
 package encoder
 
 import (

@@ -28,9 +28,10 @@ func chunkFilePrefix(chunk, attempt int) string {
 
 // EncodeChunk decodes an extracted chunk once, keeps exactly the frames with
 // StartPTS <= pts < EndPTS, and feeds them through one filter graph (deinterlace,
-// rotate, a scaler per rung) to an H.264 encoder per rung. Every segment
-// starts with an IDR frame at its boundary and is muxed into its own MPEG-TS
-// file with timestamps on the global output timeline.
+// rotate, a scaler per rung) to an encoder per rung: H.264, or SVT-AV1 for
+// an AV1 rung. Every segment of every rung starts with a keyframe at its
+// boundary (an IDR, or an AV1 key frame) and is muxed into its own MPEG-TS
+// or fMP4 file with timestamps on the global output timeline.
 func EncodeChunk(ctx context.Context, spec media.ChunkSpec, set media.VideoSettings) (*media.ChunkResult, error) {
 	e, err := newChunkEncoder(spec, set)
 	if err != nil {
@@ -178,7 +179,7 @@ func (e *chunkEncoder) filterDesc() string {
 	var b strings.Builder
 	for i, r := range e.set.Rungs {
 		scale := fmt.Sprintf("scale=%d:%d:flags=bicubic,setsar=1,format=%s[out%d]",
-			r.Width, r.Height, pixelFormat(e.set.H264.Encoder).Name(), i)
+			r.Width, r.Height, rungPixelFormat(r, e.set.H264.Encoder).Name(), i)
 		switch {
 		case n == 1:
 			b.WriteString(head + "," + scale)
@@ -460,7 +461,7 @@ func (e *chunkEncoder) result() (*media.ChunkResult, error) {
 		res.Segments = append(res.Segments, media.SegmentTiming{Index: i, Start: e.seconds(start), Duration: e.seconds(end) - e.seconds(start)})
 	}
 	for _, r := range e.rungs {
-		res.Rungs = append(res.Rungs, media.RungOutput{Name: r.rung.Name, Codec: r.codec, Encoder: e.set.H264.Encoder, Files: r.files,
+		res.Rungs = append(res.Rungs, media.RungOutput{Name: r.rung.Name, Codec: r.codec, Encoder: r.encoderName, Files: r.files,
 			Init: r.out.initIn(r.rung.Name)})
 	}
 	res.Warnings = append(res.Warnings, e.damageWarnings()...)
@@ -506,7 +507,11 @@ type rungEncoder struct {
 	segPath    string
 	segIndex   int
 	codec      string
-	files      []media.SegmentFile
+	// encoderName is the libavcodec encoder of the rung: the job's H.264
+	// encoder, or SVT-AV1 for an AV1 rung.
+	encoderName string
+	fed         bool // the encoder was sent a frame
+	files       []media.SegmentFile
 
 	frames chan rungFrame
 	done   chan struct{}
@@ -520,7 +525,7 @@ type rungEncoder struct {
 func newRungEncoder(r media.Rung, set media.VideoSettings, spec media.ChunkSpec, thumbnails bool, turns chan struct{}) (*rungEncoder, error) {
 	step := max(set.FrameStep, 1)
 	fps := astiav.NewRational(set.FrameRate.Num, set.FrameRate.Den*step)
-	enc, err := openH264(set.H264, r.Width, r.Height, r.MaxBitrate, fps, spec.Chunk.Index > 0)
+	enc, codec, encoderName, err := openRung(r, set, fps, spec.Chunk.Index > 0)
 	if err != nil {
 		return nil, err
 	}
@@ -531,7 +536,7 @@ func newRungEncoder(r media.Rung, set media.VideoSettings, spec media.ChunkSpec,
 	}
 	out := &segmentOutput{format: set.Segments, dir: dir, prefix: chunkFilePrefix(spec.Chunk.Index, spec.Attempt),
 		frameDuration: astiav.RescaleQ(1, astiav.NewRational(fps.Den(), fps.Num()), OutputTimeBase)}
-	re := &rungEncoder{rung: r, spec: spec, dir: dir, enc: enc, pkt: astiav.AllocPacket(), out: out,
+	re := &rungEncoder{rung: r, spec: spec, dir: dir, enc: enc, pkt: astiav.AllocPacket(), out: out, codec: codec, encoderName: encoderName,
 		thumbnails: thumbnails, forcedSeg: -1, segIndex: -1,
 		frames: make(chan rungFrame, rungQueue), done: make(chan struct{}), turns: turns, inline: spec.Threads == 1}
 	if re.inline {
@@ -540,6 +545,33 @@ func newRungEncoder(r media.Rung, set media.VideoSettings, spec media.ChunkSpec,
 		go re.loop()
 	}
 	return re, nil
+}
+
+// openRung opens the encoder of a rung's codec family, and returns it with
+// the rung's CODECS string when the encoder knows it before the first
+// packet (AV1; H.264's comes from the first IDR's SPS) and the encoder's
+// name.
+func openRung(r media.Rung, set media.VideoSettings, fps astiav.Rational, midStream bool) (*astiav.CodecContext, string, string, error) {
+	if r.Codec != media.CodecAV1 {
+		enc, err := openH264(set.H264, r.Width, r.Height, r.MaxBitrate, fps, midStream)
+		return enc, "", set.H264.Encoder, err
+	}
+	if set.Segments.OrTS() != media.SegmentsFMP4 {
+		return nil, "", "", fmt.Errorf("rung %s: %w", r.Name, media.ErrAV1NeedsFMP4)
+	}
+	if r.AV1 == nil {
+		return nil, "", "", fmt.Errorf("rung %s: AV1 rung without AV1 settings", r.Name)
+	}
+	enc, codec, err := openAV1(*r.AV1, r.Width, r.Height, r.MaxBitrate, fps)
+	return enc, codec, media.EncoderSVTAV1, err
+}
+
+// rungPixelFormat is the frame format the rung's encoder takes.
+func rungPixelFormat(r media.Rung, h264Encoder string) astiav.PixelFormat {
+	if r.Codec == media.CodecAV1 {
+		return astiav.PixelFormatYuv420P
+	}
+	return pixelFormat(h264Encoder)
 }
 
 // rungQueue bounds the frames waiting for a rung's encoder.
@@ -633,6 +665,7 @@ func (r *rungEncoder) encode(f *astiav.Frame, seg int) error {
 	if err := r.enc.SendFrame(f); err != nil {
 		return fmt.Errorf("encode %s: %w", r.rung.Name, err)
 	}
+	r.fed = true
 	return r.drain(seg)
 }
 
@@ -721,7 +754,11 @@ func (r *rungEncoder) close() {
 	if r.seg != nil {
 		r.seg.abort()
 	}
-	r.enc.Free()
+	if r.rung.Codec == media.CodecAV1 {
+		freeAV1(r.enc, r.fed)
+	} else {
+		r.enc.Free()
+	}
 	r.pkt.Free()
 }
 

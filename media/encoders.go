@@ -22,3 +22,7 @@ func HardwareEncoders() []string { return []string{EncoderNVENC, EncoderQSV} }
 func Hardware(name string) bool {
 	return name == EncoderNVENC || name == EncoderQSV
 }
+
+// EncoderSVTAV1 is the AV1 encoder: SVT-AV1 through libavcodec. It runs on
+// the CPU on every host whose libavcodec has it built in.
+const EncoderSVTAV1 = "libsvtav1"

@@ -14,6 +14,10 @@ type Rung struct {
 	Width      int    `json:"width"`
 	Height     int    `json:"height"`
 	MaxBitrate int64  `json:"maxBitrate"` // bits per second; bufsize is twice this
+	// Codec is the rung's codec family (CodecH264, the empty string, in
+	// ladders recorded before AV1 existed); AV1 its SVT-AV1 settings.
+	Codec Codec        `json:"codec,omitempty"`
+	AV1   *AV1Settings `json:"av1,omitempty"`
 }
 
 // DefaultRungs are the short sides of the default ladder, largest first,

@@ -108,7 +108,7 @@ func BuildPlaylists(split *SplitResult, chunks []*ChunkResult, audio *AudioResul
 			p.Rungs = nil
 			return p
 		}
-		st := stats(r.Name, rungCodec(chunks, i), rungSegs[i])
+		st := stats(r.Name, rungCodec(chunks, i, r.Codec), rungSegs[i])
 		st.Width, st.Height = r.Width, r.Height
 		p.Rungs = append(p.Rungs, *st)
 		v := hls.Variant{URI: layout.RungPlaylist(r.Name), Bandwidth: st.Bandwidth, AverageBandwidth: st.AverageBandwidth,
@@ -189,12 +189,16 @@ func rungInit(name string, chunks []*ChunkResult, rung int) (file, warning strin
 // rungCodec is the CODECS entry of a rung made of the given chunks: the
 // highest profile and level any of them used, since its chunks may come
 // from different encoders (and a growing playlist from some of them only).
-func rungCodec(chunks []*ChunkResult, rung int) string {
+// An AV1 rung's chunks always report theirs, read from the sequence header.
+func rungCodec(chunks []*ChunkResult, rung int, family Codec) string {
 	var codecs []string
 	for _, c := range chunks {
 		if c != nil {
 			codecs = append(codecs, c.Rungs[rung].Codec)
 		}
+	}
+	if family == CodecAV1 {
+		return hls.JoinAV1Codecs(codecs)
 	}
 	if c := hls.JoinAVCCodecs(codecs); c != "" {
 		return c

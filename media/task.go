@@ -29,6 +29,9 @@ type Options struct {
 	MaxFrameRate float64
 	// Segments is the container of the media segments ("": DefaultSegments).
 	Segments SegmentFormat
+	// AV1 says which rungs also get an AV1 rendition ("": AV1Off); AV1
+	// rungs need fMP4 segments (CheckAV1).
+	AV1 AV1Policy
 }
 
 // Defaults of a production ladder.

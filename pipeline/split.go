@@ -29,6 +29,9 @@ const (
 // Encode tasks will write into outDir.
 func Split(ctx context.Context, src, workDir, outDir string, opts media.Options) (*media.SplitResult, error) {
 	opts = opts.WithDefaults()
+	if err := opts.CheckAV1(); err != nil {
+		return nil, err
+	}
 	probe, err := segmenter.ProbeFile(ctx, src)
 	if err != nil {
 		return nil, err
@@ -88,7 +91,7 @@ func videoSettings(v *media.VideoStream, duration float64, h264 media.H264Settin
 	w, h := v.DisplaySize()
 	set := &media.VideoSettings{
 		H264:          h264,
-		Rungs:         encoder.Ladder(w, h, opts.Rungs),
+		Rungs:         media.WithAV1(encoder.Ladder(w, h, opts.Rungs), opts.AV1),
 		Rotation:      v.Rotation,
 		Deinterlace:   v.Interlaced,
 		FrameRate:     v.FrameRate,

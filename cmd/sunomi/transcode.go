@@ -20,7 +20,7 @@ import (
 func newTranscodeCmd() *cobra.Command {
 	var (
 		outDir, report, rungs string
-		segments              string
+		segments, av1         string
 		opts                  media.Options
 		verbose               bool
 	)
@@ -40,6 +40,17 @@ func newTranscodeCmd() *cobra.Command {
 			}
 			var err error
 			if opts.Segments, err = media.ParseSegmentFormat(segments); err != nil {
+				return err
+			}
+			if opts.AV1, err = media.ParseAV1Policy(av1); err != nil {
+				return err
+			}
+			// AV1 rungs are CMAF only: --av1 all makes fMP4 the default, and
+			// an explicit --segments ts is refused rather than overridden.
+			if opts.AV1 == media.AV1All && !cmd.Flags().Changed("segments") {
+				opts.Segments = media.SegmentsFMP4
+			}
+			if err := opts.CheckAV1(); err != nil {
 				return err
 			}
 			level := slog.LevelWarn
@@ -69,6 +80,7 @@ func newTranscodeCmd() *cobra.Command {
 	f.IntVar(&opts.CRF, "crf", media.DefaultCRF, "x264 constant rate factor")
 	f.StringVar(&opts.Encoder, "encoder", media.EncoderAuto, "H.264 encoder: auto, libx264, h264_nvenc or h264_qsv")
 	f.StringVar(&segments, "segments", string(media.DefaultSegments), "segment container: fmp4 (CMAF: HLS version 7 and DASH) or ts (MPEG-TS)")
+	f.StringVar(&av1, "av1", string(media.AV1Off), "AV1 rungs beside the H.264 ones: off, or all (an AV1 rung per H.264 rung; fMP4 segments only)")
 	f.StringVar(&rungs, "rungs", "", "comma-separated rungs, e.g. 1080,720,480,360 (default: every rung up to the source)")
 	f.StringVar(&report, "report", "", "where to write the JSON report (default OUTDIR/report.json)")
 	f.IntVar(&opts.Limits.MaxWidth, "max-width", media.DefaultLimits.MaxWidth, "reject sources wider than this")
@@ -82,11 +94,11 @@ func printSummary(w io.Writer, outDir string, r *pipeline.Report) {
 	o := r.Output
 	fmt.Fprintf(w, "transcoded %s (%.1fs of media) in %s\n", r.Source, o.Duration, time.Duration(r.Seconds*float64(time.Second)).Round(time.Millisecond))
 	for _, rs := range o.Rungs {
-		fmt.Fprintf(w, "  %-6s %4dx%-4d %8.0f kb/s avg %8.0f kb/s peak  %s\n", rs.Name, rs.Width, rs.Height,
+		fmt.Fprintf(w, "  %-8s %4dx%-4d %8.0f kb/s avg %8.0f kb/s peak  %s\n", rs.Name, rs.Width, rs.Height,
 			float64(rs.AverageBandwidth)/1000, float64(rs.Bandwidth)/1000, rs.Codec)
 	}
 	if a := o.Audio; a != nil {
-		fmt.Fprintf(w, "  audio  AAC 48 kHz stereo %5.0f kb/s avg\n", float64(a.AverageBandwidth)/1000)
+		fmt.Fprintf(w, "  audio    AAC 48 kHz stereo %5.0f kb/s avg\n", float64(a.AverageBandwidth)/1000)
 	}
 	for _, warning := range r.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", warning)

@@ -184,6 +184,12 @@ func TestTranscodeCLIRejectsBadInput(t *testing.T) {
 		{"unknown-segment-format", func(t *testing.T, out string) []string {
 			return []string{"transcode", clip, "-o", out, "--segments", "webm"}
 		}, "webm"},
+		{"unknown-av1-policy", func(t *testing.T, out string) []string {
+			return []string{"transcode", clip, "-o", out, "--av1", "popular"}
+		}, "popular"},
+		{"av1-in-mpeg-ts", func(t *testing.T, out string) []string {
+			return []string{"transcode", clip, "-o", out, "--av1", "all", "--segments", "ts"}
+		}, "--segments fmp4"},
 		{"segment-too-short", func(t *testing.T, out string) []string {
 			return []string{"transcode", clip, "-o", out, "--segment", "10ms"}
 		}, "segment"},

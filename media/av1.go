@@ -1,0 +1,111 @@
+package media
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Codec is the codec family of a rung.
+type Codec string
+
+// Codec families. CodecH264 is the empty string: every rung recorded before
+// AV1 existed is H.264.
+const (
+	CodecH264 Codec = ""
+	CodecAV1  Codec = "av1"
+)
+
+// AV1Policy says which rungs of a ladder also get an AV1 rendition.
+type AV1Policy string
+
+// AV1 policies of `sunomi transcode`: none, or every rung of the ladder.
+const (
+	AV1Off AV1Policy = "off"
+	AV1All AV1Policy = "all"
+)
+
+// ParseAV1Policy checks a policy named by a user ("" is off).
+func ParseAV1Policy(s string) (AV1Policy, error) {
+	switch p := AV1Policy(s); p {
+	case "":
+		return AV1Off, nil
+	case AV1Off, AV1All:
+		return p, nil
+	}
+	return "", fmt.Errorf("unknown AV1 policy %q (choose %s or %s)", s, AV1Off, AV1All)
+}
+
+// ErrAV1NeedsFMP4 refuses AV1 rungs in MPEG-TS segments: AV1 in MPEG-TS
+// is no HLS form any player reads, so AV1 rungs are CMAF only.
+var ErrAV1NeedsFMP4 = errors.New("AV1 rungs are written as fMP4 (CMAF) segments only: use --segments fmp4")
+
+// CheckAV1 refuses option sets that ask for AV1 rungs in MPEG-TS.
+func (o Options) CheckAV1() error {
+	if o.AV1 == AV1All && o.Segments.OrTS() != SegmentsFMP4 {
+		return ErrAV1NeedsFMP4
+	}
+	return nil
+}
+
+// AV1Settings are the SVT-AV1 settings of one AV1 rung.
+type AV1Settings struct {
+	// Preset is SVT-AV1's speed preset: 0 (slowest, smallest) to 13.
+	Preset int `json:"preset"`
+	// CRF is the constant rate factor, 0 to 63; the rung's MaxBitrate caps it.
+	CRF int `json:"crf"`
+}
+
+// av1SettingsByShort are the preset and CRF of each AV1 rung by its short
+// side, largest first, chosen with `make bench-codecs` (README, "AV1
+// rungs"): preset 8, the faster preset 10 saving far fewer bits at 1080p;
+// at each rung the CRF whose PSNR matches the H.264 rung's at CRF 21,
+// averaged over the benchmark's sources. Rungs above 1080p take 1080p's,
+// rungs below 720p 720p's.
+var av1SettingsByShort = []struct {
+	short int
+	set   AV1Settings
+}{
+	{1080, AV1Settings{Preset: 8, CRF: 34}},
+	{0, AV1Settings{Preset: 8, CRF: 36}},
+}
+
+// AV1SettingsFor is the preset and CRF of an AV1 rung with the given short
+// side: those of the largest benchmarked rung not above it.
+func AV1SettingsFor(short int) AV1Settings {
+	for _, s := range av1SettingsByShort {
+		if short >= s.short {
+			return s.set
+		}
+	}
+	return av1SettingsByShort[len(av1SettingsByShort)-1].set
+}
+
+// av1MinSide is SVT-AV1's smallest picture side.
+const av1MinSide = 64
+
+// av1Suffix ends the name of an AV1 rung, so that it never collides with
+// the H.264 rung of the same size: 720p and 720p-av1.
+const av1Suffix = "-av1"
+
+// WithAV1 returns the ladder with an AV1 rung for every H.264 rung the
+// policy picks, after all the H.264 rungs: players that take the first
+// variant, or cannot decode AV1, start on H.264. Pictures smaller than
+// SVT-AV1 accepts stay H.264 only.
+func WithAV1(rungs []Rung, policy AV1Policy) []Rung {
+	if policy != AV1All {
+		return rungs
+	}
+	out := rungs
+	for _, r := range rungs {
+		if r.Codec != CodecH264 || min(r.Width, r.Height) < av1MinSide {
+			continue
+		}
+		av1 := r
+		av1.Name += av1Suffix
+		av1.Codec = CodecAV1
+		set := AV1SettingsFor(r.Short)
+		av1.AV1 = &set
+		out = append(out[:len(out):len(out)], av1)
+	}
+	return out
+}
