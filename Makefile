@@ -113,7 +113,7 @@ bench-farm: deps
 # generated 1080p30 sources (grain, motion, flat animation), 720p and 1080p rungs, four CRFs per
 # codec; prints bit rate, PSNR, SSIM, CPU seconds per media second and the Bjøntegaard delta rate
 # at equal PSNR and SSIM. BENCH_CODECS_SECONDS (default 2) sets the clips' length,
-# BENCH_CODECS_AV1_PRESETS (default 8,10) the SVT-AV1 presets. Not part of `make test`.
+# BENCH_CODECS_AV1_PRESETS (default 8; 8,10 compares) the SVT-AV1 presets. Not part of `make test`.
 bench-codecs: deps
 	$(GO) test -run '^$$' -bench BenchmarkCodecs -benchtime 1x -timeout 60m ./bench/codecs/
 
