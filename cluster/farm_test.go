@@ -27,6 +27,7 @@ import (
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage"
+	"github.com/sunomi/sunomi/storage/layout"
 )
 
 // Farm tests run real coordinator and agent processes; -short skips them.
@@ -95,16 +96,19 @@ func wantPublished(t *testing.T, f *farmtest.Farm, j wire.Job, frames int) {
 	}
 	wantCommittedOnce(t, j)
 	s := openStorage(t, f)
-	// Garbage collection removes chunk sources and losing attempts.
-	// Garbage collection removes chunk sources, then thumbnails and losing
-	// attempts: wait for both before reading the output.
+	// Garbage collection removes chunk sources, then thumbnails, losing
+	// attempts and the screening prefix: wait for all of them before reading
+	// the output, which would otherwise list an object and find it gone.
 	f.Eventually(20*time.Second, "temporary objects collected", func(ctx context.Context) (bool, error) {
-		temp, err := s.List(ctx, "jobs/"+j.ID+"/")
-		if err != nil {
-			return false, err
+		var left int
+		for _, prefix := range []string{"jobs/" + j.ID + "/", j.Output + "/thumbs/", j.Output + "/" + layout.ScreeningFile} {
+			objs, err := s.List(ctx, prefix)
+			if err != nil {
+				return false, err
+			}
+			left += len(objs)
 		}
-		thumbs, err := s.List(ctx, j.Output+"/thumbs/")
-		return err == nil && len(temp) == 0 && len(thumbs) == 0, err
+		return left == 0, nil
 	})
 	dir := fetchOutput(t, s, j.Output)
 	master := filepath.Join(dir, "master.m3u8")

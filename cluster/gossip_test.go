@@ -134,8 +134,10 @@ func TestGossipDetectsDeathWithinFiveSecondsOnLAN(t *testing.T) {
 		t.Cleanup(func() { _ = g.Shutdown() })
 		members = append(members, g)
 	}
+	// Production timings spread the news of a join by gossip rounds, slower than Fast on a
+	// machine busy with other tests; how long the pool takes to form is not what is measured.
 	for _, g := range members {
-		testkit.WaitFor(t, gossipTimeout, "every member to see five", func() bool { return len(g.Members()) == 5 })
+		testkit.WaitFor(t, 3*gossipTimeout, "every member to see five", func() bool { return len(g.Members()) == 5 })
 	}
 	observer, victim := members[0], members[4]
 	// Keep every CPU busy, as encodes do on an agent.
