@@ -27,23 +27,33 @@ func migratedStore(t *testing.T) *Store {
 	return s
 }
 
+// seedVideos adds a channel and its videos to s, then analyses the search tables: rows is a
+// query giving the columns of videoColumnsSeeded, the channel's id as (SELECT min(id) FROM users).
+func seedVideos(t *testing.T, s *Store, rows string) {
+	t.Helper()
+	for _, sql := range []string{
+		`INSERT INTO users (username, display_name, password_hash, created_at) VALUES ('baker', 'The Baker', '!', now())`,
+		`INSERT INTO videos (` + videoColumnsSeeded + `) ` + rows,
+		`ANALYZE video_search`,
+	} {
+		if _, err := s.pool.Exec(context.Background(), sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+}
+
+// videoColumnsSeeded are the columns seedVideos' rows give, in order.
+const videoColumnsSeeded = `id, owner_id, title, description, tags, caption_text, visibility, status, moderation,
+	duration_seconds, rungs, poster_key, storyboard_key, job_id, source_filename, source_size,
+	created_at, updated_at, published_at, view_count, like_count, dislike_count`
+
 // TestSearchCorrectsOnlyToWordsVideosHave: the vocabulary keeps a word after its last video
 // leaves search; a misspelling is no longer corrected towards it.
 func TestSearchCorrectsOnlyToWordsVideosHave(t *testing.T) {
 	ctx := context.Background()
 	s := migratedStore(t)
-	for _, sql := range []string{
-		`INSERT INTO users (username, display_name, password_hash, created_at) VALUES ('pilot', 'Pilot', '!', now())`,
-		`INSERT INTO videos (id, owner_id, title, description, tags, caption_text, visibility, status, moderation,
-			duration_seconds, rungs, poster_key, storyboard_key, job_id, source_filename, source_size,
-			created_at, updated_at, published_at, view_count, like_count, dislike_count)
-		VALUES ('zv1', (SELECT min(id) FROM users), 'Zeppelin over the harbour', '', '{}', '', 'public', 'ready', 'ok',
-			60, '{360p}', 'hls/poster.jpg', 'hls/storyboard.vtt', 'job-z', 'z.mp4', 1, now(), now(), now(), 0, 0, 0)`,
-	} {
-		if _, err := s.pool.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
+	seedVideos(t, s, `VALUES ('zv1', (SELECT min(id) FROM users), 'Zeppelin over the harbour', '', '{}', '', 'public',
+		'ready', 'ok', 60, '{360p}', 'hls/poster.jpg', 'hls/storyboard.vtt', 'job-z', 'z.mp4', 1, now(), now(), now(), 0, 0, 0)`)
 	search := func() ([]SearchHit, bool) {
 		t.Helper()
 		hits, corrected, err := s.Search(ctx, Search{Terms: ParseSearch("zepelin harbour"), Sort: SortRelevance,
@@ -74,11 +84,7 @@ func TestSearchPlansAgree(t *testing.T) {
 	s := migratedStore(t)
 	// 6,000 videos: the walk checks at most 2,000 (its floor), so a word in one video of
 	// ten has about 200 matches there, fewer than the 300 candidates, and the walk falls back.
-	for _, sql := range []string{
-		`INSERT INTO users (username, display_name, password_hash, created_at) VALUES ('baker', 'The Baker', '!', now())`,
-		`INSERT INTO videos (id, owner_id, title, description, tags, caption_text, visibility, status, moderation,
-			duration_seconds, rungs, poster_key, storyboard_key, job_id, source_filename, source_size,
-			created_at, updated_at, published_at, view_count, like_count, dislike_count)
+	seedVideos(t, s, `
 		SELECT 'pv' || lpad(g::text, 6, '0'), (SELECT min(id) FROM users),
 			concat_ws(' ',
 				CASE WHEN hashint4(g) % 10 < 6 THEN 'tutorial' END,
@@ -94,13 +100,7 @@ func TestSearchPlansAgree(t *testing.T) {
 			'public', 'ready', 'ok', 60, '{360p}', 'hls/poster.jpg', 'hls/storyboard.vtt', 'job-' || g, 'v.mp4', 1,
 			now() - (g % 700) * interval '1 day', now(), now() - (g % 700) * interval '1 day',
 			(hashint4(g * 7) & 65535), 0, 0
-		FROM generate_series(1, 6000) g`,
-		`ANALYZE video_search`,
-	} {
-		if _, err := s.pool.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
+		FROM generate_series(1, 6000) g`)
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	for _, query := range []string{
 		"tutorial", "garden", "kamerren", "nosuchword", "sourdough starter", `"home server" restore`,
