@@ -36,6 +36,11 @@ func (s *Server) reconcile(ctx context.Context) error {
 	}
 	for _, v := range videos {
 		job, err := s.farm.Job(ctx, v.JobID)
+		if errors.Is(err, client.ErrNoCoordinator) {
+			// No coordinator answers: asking about the other videos would only spend a refused
+			// connection (or a timeout) on each, every round, until the farm is back.
+			return errors.Join(append(errs, err)...)
+		}
 		if isJobGone(err) {
 			// The farm forgot the job (its state was wiped): the video can never finish.
 			job, err = lostJob(v.JobID), nil
