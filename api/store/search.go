@@ -167,10 +167,13 @@ type Search struct {
 type candidatePlan int
 
 const (
-	planByMatches candidatePlan = iota // the document index under √(candidates × videos) matches, else the walk
+	planByMatches candidatePlan = iota // the document index under √(candidates × videos) matches, else the walks
 	planCollect                        // the document index
-	planWalk                           // the walk, then the document index when it finds too few
+	planWalk                           // the walks, then the document index when they find too few
 )
+
+// candidates is how many matches sort=relevance scores at most.
+func (q Search) candidates() int { return cmp.Or(q.Candidates, RankedCandidates) }
 
 // SearchCursor is the position of a hit in its search's order: the sort key of that order
 // (score, publication time or views) and the id that breaks ties.
@@ -191,6 +194,10 @@ type SearchHit struct {
 type Statement struct {
 	SQL  string
 	Args []any
+	// Prepared says the statement's best plan does not depend on its arguments, so it is
+	// prepared once per connection and planned only until PostgreSQL settles on a generic
+	// plan. Every other statement is planned for its arguments.
+	Prepared bool
 }
 
 // Search runs one page of a search over the videos anyone may see: public, ready (so not
@@ -212,11 +219,15 @@ func (s *Store) search(ctx context.Context, q Search, trace func(Statement)) ([]
 	// Every statement is planned for its arguments (an unnamed statement, never a cached
 	// generic plan): how to collect the matches of rare words depends on how rare they are,
 	// which a generic plan cannot know.
-	run := func(st Statement, scan func(pgx.Rows) error) error {
+	var run statementRunner = func(st Statement, scan func(pgx.Rows) error) error {
 		if trace != nil {
 			trace(st)
 		}
-		rows, err := s.pool.Query(ctx, st.SQL, append([]any{pgx.QueryExecModeExec}, st.Args...)...)
+		mode := pgx.QueryExecModeExec
+		if st.Prepared {
+			mode = pgx.QueryExecModeCacheStatement
+		}
+		rows, err := s.pool.Query(ctx, st.SQL, append([]any{mode}, st.Args...)...)
 		if err != nil {
 			return fmt.Errorf("search: %w", err)
 		}
@@ -266,8 +277,14 @@ func (s *Store) search(ctx context.Context, q Search, trace func(Statement)) ([]
 	if expanded.matches == 0 {
 		return nil, expanded.tsquery != exact.tsquery, nil // a word no video has
 	}
+	var sets []candidateSet
+	if q.Sort != SortDate && q.Sort != SortViews {
+		if sets, err = s.candidateSets(ctx, run, q, exact, expanded, videos); err != nil {
+			return nil, false, err
+		}
+	}
 	var hits []SearchHit
-	err = run(searchStatement(q, exact, expanded, videos), func(rows pgx.Rows) error {
+	err = run(searchStatement(q, exact, expanded, sets), func(rows pgx.Rows) error {
 		var h SearchHit
 		err := rows.Scan(append(videoDest(&h.Video), &h.Score)...)
 		hits = append(hits, h)
@@ -534,8 +551,10 @@ func lexemeStatement(items []queryItem) Statement {
 	for i, it := range items {
 		bodies[i], words[i], budgets[i], prefixes[i] = it.body, it.word, int32(it.budget), it.prefix
 	}
+	// Prepared: the words are looked up by index whatever they are, and planning this
+	// statement cost more than running it (1–3 ms against 1 ms).
 	return Statement{SQL: lexemeSQL, Args: []any{bodies, words, budgets, prefixes, maxAlternatives, maxPrefixLexemes,
-		maxPrefixSpelled}}
+		maxPrefixSpelled}, Prepared: true}
 }
 
 // RankedCandidates is how many matches sort=relevance scores, at most, whatever their
@@ -582,29 +601,37 @@ const (
 	searchVisible = `v.visibility = 'public' AND v.status = 'ready' AND v.moderation <> 'held'`
 )
 
+// searchFilters returns the conditions of q's filters on video_search s, adding their
+// arguments to args.
+func searchFilters(q Search, args *[]any) []string {
+	var filters []string
+	switch q.Duration {
+	case DurationShort:
+		filters = append(filters, `s.duration_seconds < 240`)
+	case DurationMedium:
+		filters = append(filters, `s.duration_seconds BETWEEN 240 AND 1200`)
+	case DurationLong:
+		filters = append(filters, `s.duration_seconds > 1200`)
+	}
+	if q.Since != nil {
+		*args = append(*args, *q.Since)
+		filters = append(filters, fmt.Sprintf(`s.published_at >= $%d::timestamptz`, len(*args)))
+	}
+	return filters
+}
+
 // searchStatement builds the statement of one page of q: expanded is the tsquery with
-// corrections and completions, exact without. Clauses are left out rather than switched off
-// with parameters, so that every variant gets a plan of its own. The tsqueries are constants
-// once bound ($n::text::tsquery folds), so the planner sees how common their words are.
-func searchStatement(q Search, exact, expanded alternative, videos int64) Statement {
+// corrections and completions, exact without; sets, for sort=relevance, say how the
+// candidates are found (candidateSets). Clauses are left out rather than switched off with
+// parameters, so that every variant gets a plan of its own. The tsqueries are constants once
+// bound ($n::text::tsquery folds), so the planner sees how common their words are.
+func searchStatement(q Search, exact, expanded alternative, sets []candidateSet) Statement {
 	args := []any{expanded.tsquery, q.Now, exact.tsquery}
 	arg := func(v any) string {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
-	matching := []string{`s.document @@ $1::text::tsquery`}
-	switch q.Duration {
-	case DurationShort:
-		matching = append(matching, `s.duration_seconds < 240`)
-	case DurationMedium:
-		matching = append(matching, `s.duration_seconds BETWEEN 240 AND 1200`)
-	case DurationLong:
-		matching = append(matching, `s.duration_seconds > 1200`)
-	}
-	if q.Since != nil {
-		matching = append(matching, `s.published_at >= `+arg(*q.Since)+`::timestamptz`)
-	}
-	where := strings.Join(matching, ` AND `)
+	where := strings.Join(append([]string{`s.document @@ $1::text::tsquery`}, searchFilters(q, &args)...), ` AND `)
 
 	// key is the order's sort key, keyset-paginated with the id breaking ties.
 	var ctes []string
@@ -628,48 +655,48 @@ func searchStatement(q Search, exact, expanded alternative, videos int64) Statem
 			after = q.After.Views
 		}
 	default:
-		// The candidates: the matches of highest standing, among all and among the exact ones
-		// (so that corrections matching many videos cannot crowd out what was typed). When
-		// the statistics bound the matches below the rows a walk would check, the document
-		// index collects them all to sort, which costs no more than the walk. Otherwise a
-		// walk down the standing index over at most the standingWalk first videos finds them
-		// when the words are as common as the statistics say; when it finds fewer (words that
-		// rarely go together, or a prefix nobody could bound), the document index collects
-		// the matches, and then they are few. The planner could choose itself, but it guesses
-		// the matches of several words as if the words were independent, and for words that
-		// go together ("sourdough starter") a guess a seventh of the truth made it collect
-		// tens of thousands of matches. The exact matches are a subset of all: when all the
-		// matches are fewer than the candidates wanted, they are among them, and the exact
-		// ones are not looked for again.
-		// Both limits are constants to the planner, which walks the index only when it knows
-		// the walk is short: with a limit it cannot see, it sorted the whole table instead.
-		wanted := cmp.Or(q.Candidates, RankedCandidates)
-		walkRows := standingWalk(wanted, videos)
-		limit := arg(wanted)
-		candidates := func(name string, query alternative, tsquery, gate string) string {
-			match := strings.Replace(where, `$1::text`, tsquery+`::text`, 1)
-			// collect sorts every match the document index finds. OFFSET 0 plans the
-			// collection on its own, so the planner cannot turn it into a walk of its choosing
-			// by the ORDER BY … LIMIT around it.
-			collect := func(gate string) string {
-				return `SELECT s.video_id FROM (
-					SELECT s.video_id, s.standing FROM video_search s WHERE ` + match + ` AND ` + gate + ` OFFSET 0) s
-				ORDER BY s.standing DESC, s.video_id DESC LIMIT ` + limit
+		// The candidates (see candidateSets). The exact matches are a subset of all: when all
+		// the matches are fewer than the candidates wanted, they are among them, and the exact
+		// ones are not looked for again. Limits are constants to the planner, which walks or
+		// windows an index only when it knows how far: with a limit it cannot see, it sorted
+		// the whole table instead.
+		// limit is bound only where used: a parameter no clause reads has no type.
+		var limitArg string
+		limit := func() string {
+			if limitArg == "" {
+				limitArg = arg(q.candidates())
 			}
-			if q.plan == planCollect || q.plan == planByMatches && query.matches <= float64(walkRows) {
-				ctes = append(ctes, name+` AS (`+collect(gate)+`)`)
-				return `SELECT video_id FROM ` + name
-			}
-			ctes = append(ctes, name+` AS (SELECT s.video_id FROM (
-					SELECT s.* FROM video_search s WHERE `+gate+` ORDER BY s.standing DESC, s.video_id DESC LIMIT `+arg(walkRows)+`) s
-				WHERE `+match+` LIMIT `+limit+`)`)
-			return `SELECT video_id FROM ` + name + ` UNION (` + collect(`(SELECT count(*) FROM `+name+`) < `+limit) + `)`
+			return limitArg
 		}
-		union := candidates(`matched`, expanded, `$1`, `true`)
-		// A word typed that no video has leaves nothing exact to look for: the document
-		// index would still gather every match of the other words to intersect them.
-		if exact.tsquery != expanded.tsquery && exact.matches > 0 {
-			union += ` UNION ` + candidates(`matched_exact`, exact, `$3`, `(SELECT count(*) FROM matched) = `+limit)
+		candidates := func(set candidateSet, gate string) string {
+			match := strings.Replace(where, `$1::text`, set.param+`::text`, 1)
+			// sorted keeps the wanted of highest standing among the matches of a condition.
+			// OFFSET 0 plans the condition on its own, so the planner cannot turn it into a
+			// walk of its choosing by the ORDER BY … LIMIT around it.
+			sorted := func(cond string) string {
+				return `SELECT s.video_id FROM (
+					SELECT s.video_id, s.standing FROM video_search s WHERE ` + cond + ` OFFSET 0) s
+				ORDER BY s.standing DESC, s.video_id DESC LIMIT ` + limit()
+			}
+			switch set.source.kind {
+			case candidatesWalked:
+				ctes = append(ctes, set.name+` AS (SELECT unnest(`+arg(set.source.ids)+`::text[]) AS video_id)`)
+			case candidatesWalk:
+				walk := set.name + `_walk`
+				ctes = append(ctes, walk+` AS (SELECT s.video_id FROM (
+						SELECT s.* FROM video_search s WHERE `+gate+` ORDER BY s.standing DESC, s.video_id DESC LIMIT `+
+					arg(set.source.walk)+`) s
+					WHERE `+match+` LIMIT `+limit()+`)`,
+					set.name+` AS (SELECT video_id FROM `+walk+` UNION (`+
+						sorted(match+` AND (SELECT count(*) FROM `+walk+`) < `+limit()+` AND `+gate)+`))`)
+			default:
+				ctes = append(ctes, set.name+` AS (`+sorted(match+` AND `+gate)+`)`)
+			}
+			return `SELECT video_id FROM ` + set.name
+		}
+		union := candidates(sets[0], `true`)
+		for _, set := range sets[1:] {
+			union += ` UNION ` + candidates(set, `(SELECT count(*) FROM `+sets[0].name+`) >= `+limit())
 		}
 		from = `(` + union + `) c JOIN video_search s ON s.video_id = c.video_id`
 		where = `true`
