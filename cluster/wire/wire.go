@@ -44,6 +44,12 @@ type JobOptions struct {
 	// Segments is the segment container: "fmp4" (CMAF, HLS and DASH, the
 	// default) or "ts" (MPEG-TS).
 	Segments string `json:"segments,omitempty"`
+	// AV1 is "off" (the default) or "all": an AV1 rung beside every H.264
+	// rung, fMP4 segments only. The job publishes and ends with its H.264
+	// ladder as it would without AV1; its AV1 job (Job.AV1Job) encodes the
+	// AV1 rungs afterwards, on the agents that advertise libsvtav1, and adds
+	// each to the master playlist and DASH manifest once it is complete.
+	AV1 string `json:"av1,omitempty"`
 }
 
 // Job is a transcoding job as clients see it.
