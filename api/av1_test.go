@@ -173,20 +173,8 @@ func TestAV1PopularRequestsOnce(t *testing.T) {
 		sweepBoth()
 	}
 	// A restarted API (a new server on the same database) asks nothing again.
-	restarted, err := New(e.replicaConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := restarted.requestPopularAV1(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-
-	if got, want := farm.requested(), []string{"job-" + popular}; !slices.Equal(got, want) {
-		t.Errorf("the farm was asked for the AV1 rungs of %v, want %v once", got, want)
-	}
-	if got := e.av1Row(popular); !got.sent || got.requestedAtEpoch != first.requestedAtEpoch {
-		t.Errorf("popular video records %+v, want its one request (at %v) sent", got, first.requestedAtEpoch)
-	}
+	sweep(t, e.replicaConfig(), 1)
+	e.wantRequestedOnce(farm, popular, first)
 	for _, id := range []string{ts, quiet} {
 		if got := e.av1Row(id); got.requested || got.sent {
 			t.Errorf("video %s records an AV1 request: %+v", id, got)
@@ -209,15 +197,7 @@ func TestAV1PopularWithoutTheFarmCall(t *testing.T) {
 	var logs bytes.Buffer
 	cfg := e.replicaConfig()
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	unable, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		if err := unable.requestPopularAV1(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sweep(t, cfg, 2)
 	recorded := e.av1Row(id)
 	if !recorded.requested || recorded.sent {
 		t.Fatalf("video records %+v, want its AV1 request recorded and not sent", recorded)
@@ -231,20 +211,34 @@ func TestAV1PopularWithoutTheFarmCall(t *testing.T) {
 	able := &av1Farm{submitLog: farm}
 	cfg = e.replicaConfig()
 	cfg.Farm = able
-	upgraded, err := New(cfg)
+	sweep(t, cfg, 2)
+	e.wantRequestedOnce(able, id, recorded)
+}
+
+// sweep runs the popular sweep n times on a new server with cfg: a replica, or the API after
+// a restart.
+func sweep(t *testing.T, cfg Config, n int) {
+	t.Helper()
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 2 {
-		if err := upgraded.requestPopularAV1(t.Context()); err != nil {
+	for range n {
+		if err := s.requestPopularAV1(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got, want := able.requested(), []string{"job-" + id}; !slices.Equal(got, want) {
-		t.Errorf("the farm was asked for the AV1 rungs of %v, want %v once", got, want)
+}
+
+// wantRequestedOnce checks that the farm was asked once for the AV1 rungs of video id, and
+// that the video records as sent the one request it recorded first (recorded).
+func (e *env) wantRequestedOnce(farm *av1Farm, id string, recorded av1Row) {
+	e.t.Helper()
+	if got, want := farm.requested(), []string{"job-" + id}; !slices.Equal(got, want) {
+		e.t.Errorf("the farm was asked for the AV1 rungs of %v, want %v once", got, want)
 	}
 	if got := e.av1Row(id); !got.sent || got.requestedAtEpoch != recorded.requestedAtEpoch {
-		t.Errorf("video records %+v, want its one request (at %v) sent", got, recorded.requestedAtEpoch)
+		e.t.Errorf("video %s records %+v, want its one request (at %v) sent", id, got, recorded.requestedAtEpoch)
 	}
 }
 
