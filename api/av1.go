@@ -153,3 +153,36 @@ func (s *Server) requestPopularAV1(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// cancelAV1Job cancels the AV1 job of a published video whose AV1 rungs the farm is still
+// encoding: that job goes on after the video's own job ended, writing rungs under the video's
+// prefix and into its master playlist, so a video deleted or removed meanwhile would get files
+// again that nothing ever deletes. (A video in flight needs none of this: canceling its job
+// cancels its AV1 job.)
+func (s *Server) cancelAV1Job(ctx context.Context, v store.Video) error {
+	if v.JobID == "" || v.InFlight() {
+		return nil
+	}
+	sent, err := s.db.AV1Sent(ctx, v.ID)
+	if err != nil || !sent {
+		return err
+	}
+	job, err := s.farm.Job(ctx, v.JobID)
+	if isJobGone(err) {
+		return nil // compacted after its retention: its AV1 job ended long before
+	}
+	if err != nil || job.AV1Job == "" {
+		return err
+	}
+	av1, err := s.farm.Job(ctx, job.AV1Job)
+	if isJobGone(err) || err == nil && av1.State.Finished() {
+		return nil
+	}
+	if err == nil {
+		err = s.farm.CancelJob(ctx, job.AV1Job)
+	}
+	if err != nil && !isJobGone(err) {
+		return fmt.Errorf("cancel the AV1 job %s of video %s: %w", job.AV1Job, v.ID, err)
+	}
+	return nil
+}

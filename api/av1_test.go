@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
@@ -252,5 +253,63 @@ func TestAV1Config(t *testing.T) {
 		if err := c.defaults(); (err == nil) != tc.ok {
 			t.Errorf("policy %q: error %v, want ok %v", tc.policy, err, tc.ok)
 		}
+	}
+}
+
+// jobsFarm answers for the jobs it holds and notes the jobs it is asked to cancel.
+type jobsFarm struct {
+	Farm
+	mu       sync.Mutex
+	jobs     map[string]wire.Job
+	canceled []string
+}
+
+func (f *jobsFarm) Job(_ context.Context, id string) (wire.Job, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if j, ok := f.jobs[id]; ok {
+		return j, nil
+	}
+	return wire.Job{}, &client.APIError{Status: http.StatusNotFound, Message: "no such job"}
+}
+
+func (f *jobsFarm) CancelJob(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.canceled = append(f.canceled, id)
+	return nil
+}
+
+// TestDeleteCancelsAV1Job: deleting or removing a published video whose AV1 rungs the farm
+// is still encoding cancels that AV1 job, which would otherwise write them under the deleted
+// video's prefix; videos without AV1, or whose AV1 job ended, cost the farm no call.
+func TestDeleteCancelsAV1Job(t *testing.T) {
+	farm := &jobsFarm{jobs: map[string]wire.Job{}}
+	e := newEnv(t, withFarmWrapped(func(f Farm) Farm { farm.Farm = f; return farm }))
+	owner, mod := e.user("owner"), e.moderator()
+	withAV1 := func(title string, av1State scheduler.JobState) string {
+		id := e.publishVideo(owner, title, nil)
+		if _, err := e.db.Pool().Exec(t.Context(), `UPDATE videos SET av1_requested_at = now(), av1_sent_at = now() WHERE id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+		farm.mu.Lock()
+		farm.jobs["job-"+id] = wire.Job{ID: "job-" + id, State: scheduler.JobDone, AV1Job: "job-" + id + "-av1"}
+		farm.jobs["job-"+id+"-av1"] = wire.Job{ID: "job-" + id + "-av1", State: av1State, Parent: "job-" + id}
+		farm.mu.Unlock()
+		return id
+	}
+	deleted := withAV1("deleted while its AV1 encodes", scheduler.JobEncoding)
+	removed := withAV1("removed while its AV1 encodes", scheduler.JobEncoding)
+	finished := withAV1("deleted after its AV1 ended", scheduler.JobDone)
+	plain := e.publishVideo(owner, "no AV1", nil)
+
+	for _, id := range []string{deleted, finished, plain} {
+		e.must(http.StatusNoContent, "DELETE", "/api/v1/videos/"+id, owner.Token, nil)
+	}
+	e.decide(mod, removed, map[string]any{"action": "remove"})
+	farm.mu.Lock()
+	defer farm.mu.Unlock()
+	if want := []string{"job-" + deleted + "-av1", "job-" + removed + "-av1"}; !slices.Equal(farm.canceled, want) {
+		t.Errorf("the farm was asked to cancel %v, want %v", farm.canceled, want)
 	}
 }

@@ -54,3 +54,11 @@ func scanAV1Request(row pgx.Row) (AV1Request, error) {
 	err := row.Scan(&r.VideoID, &r.JobID)
 	return r, err
 }
+
+// AV1Sent reports whether the farm took an AV1 request of the video (at submission or since),
+// so that an AV1 job may still be encoding for it.
+func (s *Store) AV1Sent(ctx context.Context, videoID string) (bool, error) {
+	var sent bool
+	err := s.pool.QueryRow(ctx, `SELECT av1_sent_at IS NOT NULL FROM videos WHERE id = $1`, videoID).Scan(&sent)
+	return sent, notFound(err)
+}
