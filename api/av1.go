@@ -155,10 +155,10 @@ func (s *Server) requestPopularAV1(ctx context.Context) error {
 }
 
 // cancelAV1Job cancels the AV1 job of a published video whose AV1 rungs the farm is still
-// encoding: that job goes on after the video's own job ended, writing rungs under the video's
-// prefix and into its master playlist, so a video deleted or removed meanwhile would get files
-// again that nothing ever deletes. (A video in flight needs none of this: canceling its job
-// cancels its AV1 job.)
+// encoding: that job goes on after the video's own job ended, so for a video deleted or
+// removed meanwhile it would spend the farm on rungs nobody can watch, until its writes under
+// the deleted prefix fail it. (A video in flight needs none of this: canceling its job cancels
+// its AV1 job.)
 func (s *Server) cancelAV1Job(ctx context.Context, v store.Video) error {
 	if v.JobID == "" || v.InFlight() {
 		return nil

@@ -281,8 +281,8 @@ func (f *jobsFarm) CancelJob(_ context.Context, id string) error {
 }
 
 // TestDeleteCancelsAV1Job: deleting or removing a published video whose AV1 rungs the farm
-// is still encoding cancels that AV1 job, which would otherwise write them under the deleted
-// video's prefix; videos without AV1, or whose AV1 job ended, cost the farm no call.
+// is still encoding cancels that AV1 job, which would otherwise go on encoding for a video
+// that is gone; videos without AV1, or whose AV1 job ended, cost the farm no call.
 func TestDeleteCancelsAV1Job(t *testing.T) {
 	farm := &jobsFarm{jobs: map[string]wire.Job{}}
 	e := newEnv(t, withFarmWrapped(func(f Farm) Farm { farm.Farm = f; return farm }))
