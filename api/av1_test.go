@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -311,5 +312,42 @@ func TestDeleteCancelsAV1Job(t *testing.T) {
 	defer farm.mu.Unlock()
 	if want := []string{"job-" + deleted + "-av1", "job-" + removed + "-av1"}; !slices.Equal(farm.canceled, want) {
 		t.Errorf("the farm was asked to cancel %v, want %v", farm.canceled, want)
+	}
+}
+
+// TestAV1StartLog: the operator is told at start when the AV1 policy cannot do what it says:
+// no AV1 for MPEG-TS videos, and "popular" requests that the farm cannot take yet.
+func TestAV1StartLog(t *testing.T) {
+	e := newEnv(t)
+	const needsFMP4, cannotAdd = "AV1 rungs need fMP4 segments", "the farm cannot yet add AV1 rungs to a finished ladder"
+	for _, tc := range []struct {
+		policy   media.AV1Policy
+		segments media.SegmentFormat
+		want     []string
+	}{
+		{media.AV1All, media.SegmentsFMP4, nil},
+		{media.AV1Off, media.SegmentsTS, nil},
+		{media.AV1All, media.SegmentsTS, []string{needsFMP4}},
+		{AV1Popular, media.SegmentsFMP4, []string{cannotAdd}},
+		{AV1Popular, media.SegmentsTS, []string{needsFMP4, cannotAdd}},
+	} {
+		t.Run(fmt.Sprintf("%s %s", tc.policy, tc.segments), func(t *testing.T) {
+			var logs bytes.Buffer
+			cfg := e.replicaConfig()
+			cfg.AV1.Policy, cfg.Segments = tc.policy, tc.segments
+			cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			s, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stopped, cancel := context.WithCancel(t.Context())
+			cancel()
+			s.av1Loop(stopped)
+			for _, line := range []string{needsFMP4, cannotAdd} {
+				if got, want := strings.Contains(logs.String(), line), slices.Contains(tc.want, line); got != want {
+					t.Errorf("log says %q: %v, want %v; log:\n%s", line, got, want, logs.String())
+				}
+			}
+		})
 	}
 }
