@@ -41,6 +41,8 @@ type Config struct {
 	// Segments is the segment container of new videos' ladders ("": the
 	// farm's default, fMP4); videos transcoded before keep theirs.
 	Segments media.SegmentFormat
+	// AV1 says which videos get AV1 rungs beside H.264 (av1.go); default none.
+	AV1 AV1Config
 	// GitHub enables "sign in with GitHub" when set.
 	GitHub *GitHubConfig
 
@@ -87,6 +89,9 @@ func (c *Config) defaults() error {
 	c.Classifier.defaults()
 	c.Transcription.defaults()
 	c.Timeouts.defaults()
+	if err := c.AV1.defaults(); err != nil {
+		return err
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -36,6 +36,7 @@ import (
 	"github.com/sunomi/sunomi/internal/farmtest"
 	"github.com/sunomi/sunomi/internal/pgtest"
 	"github.com/sunomi/sunomi/internal/testkit"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage"
 	"github.com/sunomi/sunomi/storage/layout"
@@ -587,7 +588,7 @@ func (e *env) queueWithJob(id, jobID string) {
 	if ok, err := e.db.MarkUploaded(ctx, id, submitInlineTimeout); err != nil || !ok {
 		e.t.Fatalf("MarkUploaded %s: %v %v", id, ok, err)
 	}
-	if ok, err := e.db.RecordJob(ctx, id, jobID); err != nil || !ok {
+	if ok, err := e.db.RecordJob(ctx, id, jobID, store.JobSpec{Segments: string(media.SegmentsFMP4)}); err != nil || !ok {
 		e.t.Fatalf("RecordJob %s: %v %v", id, ok, err)
 	}
 }

@@ -144,8 +144,9 @@ var errNoSuchMediaFile = &httpError{status: http.StatusNotFound, code: codeNotFo
 // mediaFile matches the files players fetch: a rendition directory and a playlist or segment,
 // or a top-level playlist, poster or storyboard. Other files the pipeline leaves in the output
 // (frame hashes, audio for transcription) are not media and are never served. Caption
-// tracks are served under subs/{language}/ (captions.go).
-var mediaFile = regexp.MustCompile(`^(?:(?:[a-z0-9]{1,16}/)?[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}\.(?:m3u8|ts|m4s|mp4|mpd|jpg|vtt)|` +
+// tracks are served under subs/{language}/ (captions.go). AV1 renditions live beside their
+// H.264 rung with a suffix (720p-av1/).
+var mediaFile = regexp.MustCompile(`^(?:(?:[a-z0-9][a-z0-9-]{0,15}/)?[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}\.(?:m3u8|ts|m4s|mp4|mpd|jpg|vtt)|` +
 	`subs/[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,5}/(?:playlist\.m3u8|captions\.vtt))$`)
 
 func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request) {

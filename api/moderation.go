@@ -427,6 +427,9 @@ func (s *Server) DecideVideo(w http.ResponseWriter, r *http.Request, id oapi.Vid
 					s.log.Warn("cancel job of removed video", "video_id", v.ID, "job_id", v.JobID, "error", err)
 				}
 			}
+			if err := s.cancelAV1Job(ctx, v); err != nil {
+				s.log.Warn("cancel AV1 job of removed video", "video_id", v.ID, "error", err)
+			}
 		}
 		writeJSON(w, http.StatusOK, s.toAPIVideo(r, out))
 		return nil

@@ -50,8 +50,9 @@ func (s *Server) submitDue(ctx context.Context) error {
 // as idempotency key, and records the job. A refusal fails the video with the farm's reason;
 // any other error leaves the submission due and is returned.
 func (s *Server) submitJob(ctx context.Context, videoID string) error {
+	opts, spec := s.jobOptions()
 	job, err := s.farm.SubmitJob(ctx, videoID, wire.SubmitJob{Source: layout.Source(videoID), Output: layout.HLS(videoID),
-		Options: wire.JobOptions{Segments: string(s.cfg.Segments)}})
+		Options: opts})
 	if reason, refused := refusal(err); refused {
 		s.log.Warn("the farm refused a job", "video_id", videoID, "error", err)
 		_, err := s.db.MarkFailed(ctx, videoID, reason)
@@ -60,7 +61,7 @@ func (s *Server) submitJob(ctx context.Context, videoID string) error {
 	if err != nil {
 		return fmt.Errorf("submit the job of video %s: %w", videoID, err)
 	}
-	recorded, err := s.db.RecordJob(ctx, videoID, job.ID)
+	recorded, err := s.db.RecordJob(ctx, videoID, job.ID, spec)
 	if err != nil || recorded {
 		return err
 	}

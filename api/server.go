@@ -117,6 +117,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.wg.Go(func() { s.syncLoop(s.life) })
 	s.wg.Go(func() { s.pruneLoop(s.life) })
 	s.wg.Go(func() { s.sweepLoop(s.life) })
+	s.wg.Go(func() { s.av1Loop(s.life) })
 	s.counts.Start(ctx)
 	return nil
 }

@@ -303,6 +303,10 @@ func (s *Server) DeleteVideo(w http.ResponseWriter, r *http.Request, id oapi.Vid
 				return errUnavailable("the transcoding farm could not cancel this video's job; try again")
 			}
 		}
+		if err := s.cancelAV1Job(ctx, v); err != nil {
+			s.log.Warn("cancel AV1 job of deleted video", "video_id", v.ID, "error", err)
+			return errUnavailable("the transcoding farm could not cancel this video's AV1 encoding; try again")
+		}
 		if v.UploadID != "" {
 			if mp, ok := s.blobs.(storage.Multipart); ok {
 				if err := mp.AbortMultipart(ctx, layout.Source(v.ID), v.UploadID); err != nil && !errors.Is(err, storage.ErrNoSuchUpload) {

@@ -287,13 +287,25 @@ func (s *Store) ClaimSubmission(ctx context.Context, minWait, maxWait time.Durat
 	return id, err == nil, err
 }
 
-// RecordJob records the job the farm made for a video whose submission was due, which closes
-// the submission. It reports whether the video holds that job now: false when the video no
-// longer waits for it (deleted, removed or failed meanwhile) or holds another.
-func (s *Store) RecordJob(ctx context.Context, id, jobID string) (bool, error) {
+// JobSpec is what the API asked of a video's job.
+type JobSpec struct {
+	// Segments is the job's segment container, "fmp4" or "ts".
+	Segments string
+	// AV1 says the job encodes AV1 rungs itself (the policy "all"), which records the video's
+	// AV1 request as made and sent.
+	AV1 bool
+}
+
+// RecordJob records the job the farm made for a video whose submission was due, and what it
+// was asked, which closes the submission. It reports whether the video holds that job now:
+// false when the video no longer waits for it (deleted, removed or failed meanwhile) or holds
+// another.
+func (s *Store) RecordJob(ctx context.Context, id, jobID string, spec JobSpec) (bool, error) {
 	tag, err := s.pool.Exec(ctx, `
-		UPDATE videos SET job_id = $2, submit_due_at = NULL, updated_at = now()
-		WHERE id = $1 AND status IN ('queued', 'processing') AND job_id IN ('', $2)`, id, jobID)
+		UPDATE videos SET job_id = $2, submit_due_at = NULL, updated_at = now(), segments = $3,
+			av1_requested_at = CASE WHEN $4 THEN coalesce(av1_requested_at, now()) ELSE av1_requested_at END,
+			av1_sent_at = CASE WHEN $4 THEN coalesce(av1_sent_at, now()) ELSE av1_sent_at END
+		WHERE id = $1 AND status IN ('queued', 'processing') AND job_id IN ('', $2)`, id, jobID, spec.Segments, spec.AV1)
 	return tag.RowsAffected() == 1, err
 }
 

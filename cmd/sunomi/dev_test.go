@@ -428,20 +428,33 @@ func TestDevPrivatePostgres(t *testing.T) {
 	dev.stop(t)
 }
 
-// TestDevChecksTheAPIFlags: `sunomi dev` checks the API's flags as cmd/api does (here its
-// public-URL check, which dev once lacked), before it starts or writes anything.
+// TestDevChecksTheAPIFlags: `sunomi dev` checks the API's flags as cmd/api does (its
+// public-URL check, which dev once lacked, and the AV1 policy), before it starts or writes
+// anything.
 func TestDevChecksTheAPIFlags(t *testing.T) {
-	dir := t.TempDir()
-	cmd := newDevCmd()
-	cmd.SetArgs([]string{"--data-dir", dir, "--http", "127.0.0.1:0", "--public-url", "sunomi.example"})
-	cmd.SetOut(io.Discard)
-	cmd.SetErr(io.Discard)
-	err := cmd.ExecuteContext(context.Background())
-	if want := `--public-url "sunomi.example" must be an absolute http(s) URL`; err == nil || !strings.Contains(err.Error(), want) {
-		t.Fatalf("error %v, want it to say %q", err, want)
-	}
-	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
-		t.Errorf("data directory holds %v (%v), want nothing: the flags are checked first", entries, err)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"public URL", []string{"--public-url", "sunomi.example"}, `--public-url "sunomi.example" must be an absolute http(s) URL`},
+		{"AV1 policy", []string{"--av1", "sometimes"}, `--av1: unknown AV1 policy "sometimes" (choose off, all or popular)`},
+		{"AV1 minimum views", []string{"--av1", "popular", "--av1-min-views", "0"}, "--av1-min-views must be at least 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cmd := newDevCmd()
+			cmd.SetArgs(append([]string{"--data-dir", dir, "--http", "127.0.0.1:0"}, tc.args...))
+			cmd.SetOut(io.Discard)
+			cmd.SetErr(io.Discard)
+			err := cmd.ExecuteContext(context.Background())
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want it to say %q", err, tc.want)
+			}
+			if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
+				t.Errorf("data directory holds %v (%v), want nothing: the flags are checked first", entries, err)
+			}
+		})
 	}
 }
 

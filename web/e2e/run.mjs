@@ -758,33 +758,77 @@ async function main() {
     if (gone.status !== 404) fail(`GET the deleted video answered ${gone.status}, want 404`);
     log('deleted');
 
-    step = 'MPEG-TS video';
-    {
-      // A server switched to --segments ts makes MPEG-TS ladders from then on (videos keep the
-      // format they were transcoded in), which the SPA plays through hls.js as before.
+    // restartWith restarts sunomi dev with flags (the data kept), then uploads the short clip
+    // as a new video titled videoTitle and waits for its transcode: it returns the watch URL.
+    const restartWith = async (videoTitle, ...flags) => {
       for (const p of openPages) if (!p.isClosed()) await p.goto('about:blank');
       await stopDev();
-      startDev('--segments', 'ts');
+      startDev(...flags);
       await devReady();
       await page.goto(`${base}/upload`);
       await page.getByTestId('file-input').setInputFiles(tsClip);
-      await page.getByLabel('Title').fill(`${title} in MPEG-TS`);
+      await page.getByLabel('Title').fill(videoTitle);
       await page.getByRole('button', { name: 'Upload', exact: true }).click();
       await page.getByText('Transcoding is done (100%).').waitFor({ timeout: T.transcode });
-      await page.getByRole('link', { name: 'Watch now' }).click();
-      await page.waitForURL(/\/watch\/[A-Za-z0-9_-]{11}$/);
+      return new URL(await page.getByRole('link', { name: 'Watch now' }).getAttribute('href'), base).href;
+    };
+    // playFromWatch opens a watch page and plays it, muted, past its first second.
+    const playFromWatch = async (url) => {
+      await page.goto(url);
       await page.locator('video').waitFor();
       await waitFor('hls.js levels', () => page.evaluate(() => (window.__sunomiHls?.levels?.length ?? 0) > 0), T.ui);
       await page.getByRole('button', { name: 'Mute' }).click();
       await page.getByRole('button', { name: 'Play' }).click();
       await waitFor('currentTime to advance past 1 s', () => page.evaluate(() => document.querySelector('video').currentTime > 1), T.ui);
+    };
+    // Back where the steps below start: the owner's videos (no watch page with its own Sign in link).
+    const backToMyVideos = async (videoTitle) => {
+      await page.getByRole('button', { name: 'Pause' }).click();
+      await page.goto(`${base}/my/videos`);
+      await page.getByRole('button', { name: `Delete ${videoTitle}` }).waitFor();
+    };
+
+    step = 'MPEG-TS video';
+    {
+      // A server switched to --segments ts makes MPEG-TS ladders from then on (videos keep the
+      // format they were transcoded in), which the SPA plays through hls.js as before.
+      await playFromWatch(await restartWith(`${title} in MPEG-TS`, '--segments', 'ts'));
       const tsFragment = await playingFragment(page);
       if (!/\.ts(\?|$)/.test(tsFragment)) fail(`hls.js plays fragment ${tsFragment}, want an MPEG-TS (.ts) one`);
-      await page.getByRole('button', { name: 'Pause' }).click();
-      // Back where the steps below start: the owner's videos (no watch page with its own Sign in link).
-      await page.goto(`${base}/my/videos`);
-      await page.getByRole('button', { name: `Delete ${title} in MPEG-TS` }).waitFor();
+      await backToMyVideos(`${title} in MPEG-TS`);
       log(`after a restart with --segments ts, a new video plays MPEG-TS (${tsFragment.split('?')[0]}) through hls.js`);
+    }
+
+    step = 'AV1 video';
+    {
+      // With --av1 all a new video is published with its H.264 ladder, and the farm adds each AV1
+      // rung to the master playlist when it is encoded; the player prefers AV1 where the browser
+      // decodes it, and its quality menu says so.
+      const av1Title = `${title} in AV1`;
+      const watch = await restartWith(av1Title, '--av1', 'all');
+      const id = watch.split('/').pop();
+      const masterURL = (await (await fetch(`${base}/api/v1/videos/${id}`)).json()).playback?.masterUrl;
+      if (!masterURL) fail(`video ${id} has no master playlist`);
+      // Waited for outside the browser, which would cache a master fetched before the AV1 rungs.
+      await waitFor(
+        'an AV1 variant in the master playlist',
+        async () => /CODECS="av01\./.test(await (await fetch(new URL(masterURL, base))).text()),
+        T.transcode,
+        2000,
+      );
+      if (!(await page.evaluate(() => MediaSource.isTypeSupported('video/mp4; codecs="av01.0.08M.08"'))))
+        fail('this chromium cannot decode AV1 through Media Source Extensions');
+      await playFromWatch(watch);
+      const playing = await page.evaluate(() => {
+        const hls = window.__sunomiHls;
+        const level = hls.levels[hls.currentLevel];
+        return { codec: level?.videoCodec ?? '', url: level?.url?.[0] ?? '', height: level?.height };
+      });
+      if (!playing.codec.startsWith('av01')) fail(`hls.js plays a level of codec ${playing.codec || 'none'}, want AV1 (av01…)`);
+      if (!/\/\d+p-av1\/playlist\.m3u8(\?|$)/.test(new URL(playing.url).pathname)) fail(`hls.js plays ${playing.url}, want an AV1 rung's playlist`);
+      await page.getByRole('button', { name: /^Quality: Auto \(\d+p · AV1\)$/ }).waitFor();
+      await backToMyVideos(av1Title);
+      log(`after a restart with --av1 all, a new video plays its ${playing.height}p AV1 rung (${playing.codec}) through hls.js`);
     }
 
     step = 'sign out everywhere';

@@ -55,6 +55,8 @@ var envVars = map[string]string{
 	"github-client-secret":   "GITHUB_CLIENT_SECRET",
 	"log-level":              "SUNOMI_LOG_LEVEL",
 	"segments":               "SUNOMI_SEGMENTS",
+	"av1":                    "SUNOMI_AV1",
+	"av1-min-views":          "SUNOMI_AV1_MIN_VIEWS",
 	"access-token-ttl":       "SUNOMI_ACCESS_TOKEN_TTL",
 	"session-ttl":            "SUNOMI_SESSION_TTL",
 	"storage":                "SUNOMI_STORAGE",
@@ -91,6 +93,8 @@ type Flags struct {
 	reportsPerHour               int
 	hashMaxDistance              int
 	segments                     string
+	av1                          string
+	av1MinViews                  int64
 	classifier                   api.ClassifierConfig
 	transcription                api.TranscriptionConfig
 	github                       api.GitHubConfig
@@ -132,6 +136,8 @@ func (f *Flags) AddFlags(fl *pflag.FlagSet, httpAddr string) {
 	fl.DurationVar(&f.transcription.Timeout, "transcription-timeout", 10*time.Minute, "longest a transcription may take")
 	fl.BoolVar(&f.transcription.Auto, "auto-transcribe", false, "transcribe every video into captions when it is published; needs --transcription-url (or $SUNOMI_AUTO_TRANSCRIBE)")
 	fl.StringVar(&f.segments, "segments", string(media.DefaultSegments), "segment container of new videos: fmp4 (CMAF: HLS version 7 and a DASH manifest) or ts (MPEG-TS); existing videos keep theirs (or $SUNOMI_SEGMENTS)")
+	fl.StringVar(&f.av1, "av1", string(media.AV1Off), "AV1 rungs beside H.264 (fMP4 videos only): off, all (every new video) or popular (once a video passes --av1-min-views) (or $SUNOMI_AV1)")
+	fl.Int64Var(&f.av1MinViews, "av1-min-views", api.DefaultAV1MinViews, "views after which a video gets AV1 rungs under --av1 popular (or $SUNOMI_AV1_MIN_VIEWS)")
 	fl.StringVar(&f.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of the reverse proxies whose X-Forwarded-For names the client (or $SUNOMI_TRUSTED_PROXIES)")
 	f.github.AddFlags(fl)
 	fl.DurationVar(&f.accessTokenTTL, "access-token-ttl", 15*time.Minute, "how long an access token works; the app refreshes it silently (or $SUNOMI_ACCESS_TOKEN_TTL)")
@@ -238,6 +244,13 @@ func (f *Flags) Settings() (Settings, error) {
 	if cfg.Segments, err = media.ParseSegmentFormat(f.segments); err != nil {
 		return s, fmt.Errorf("--segments: %w", err)
 	}
+	if cfg.AV1.Policy, err = api.ParseAV1Policy(f.av1); err != nil {
+		return s, fmt.Errorf("--av1: %w", err)
+	}
+	if f.av1MinViews < 1 {
+		return s, errors.New("--av1-min-views must be at least 1")
+	}
+	cfg.AV1.MinViews = f.av1MinViews
 	if err := f.checkTranscription(); err != nil {
 		return s, err
 	}

@@ -4,12 +4,61 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Video } from '../api/client';
 import { Player } from './Player';
 
+// The fake hls.js keeps its config, its levels and its handlers, so that a test can play the
+// events hls.js sends and see what the player asks of it.
+const hlsInstances = vi.hoisted(() => [] as FakeHlsInstance[]);
+interface FakeLevel {
+  height: number;
+  bitrate: number;
+  videoCodec?: string;
+}
+interface FakeHlsInstance {
+  config: Record<string, unknown>;
+  levels: FakeLevel[];
+  currentLevel: number;
+  manualLevel: number;
+  removed: number[];
+  recoveries: number;
+  emit: (event: string, data: unknown) => void;
+}
+
 vi.mock('hls.js', () => {
-  class FakeHls {
+  class FakeHls implements FakeHlsInstance {
     static isSupported = () => true;
-    static Events = { MANIFEST_PARSED: 'manifestParsed', LEVEL_SWITCHED: 'levelSwitched', ERROR: 'error' };
-    static ErrorTypes = {};
-    on() {}
+    static Events = {
+      MANIFEST_PARSED: 'manifestParsed',
+      LEVELS_UPDATED: 'levelsUpdated',
+      LEVEL_SWITCHED: 'levelSwitched',
+      ERROR: 'error',
+    };
+    static ErrorTypes = { NETWORK_ERROR: 'networkError', MEDIA_ERROR: 'mediaError' };
+    levels: FakeLevel[] = [];
+    currentLevel = -1;
+    manualLevel = -1;
+    removed: number[] = [];
+    recoveries = 0;
+    handlers = new Map<string, (event: string, data: unknown) => void>();
+    constructor(public config: Record<string, unknown>) {
+      hlsInstances.push(this);
+    }
+    on(event: string, fn: (event: string, data: unknown) => void) {
+      this.handlers.set(event, fn);
+    }
+    emit(event: string, data: unknown) {
+      this.handlers.get(event)?.(event, data);
+    }
+    // As hls.js: the levels after it renumbers, and a manual choice of the removed level is dropped.
+    removeLevel(i: number) {
+      this.removed.push(i);
+      this.levels = this.levels.filter((_, j) => j !== i);
+      if (this.manualLevel === i) this.manualLevel = -1;
+      else if (this.manualLevel > i) this.manualLevel--;
+      this.emit('levelsUpdated', { levels: this.levels });
+    }
+    recoverMediaError() {
+      this.recoveries++;
+    }
+    startLoad() {}
     loadSource() {}
     attachMedia() {}
     destroy() {}
@@ -33,7 +82,10 @@ const video: Video = {
   updatedAt: now,
 };
 
-afterEach(cleanup);
+afterEach(() => {
+  cleanup();
+  hlsInstances.length = 0;
+});
 
 // jsdom's media element keeps muted and currentTime but cannot play: the fake plays the
 // browser's part, changing paused and then firing the event.
@@ -175,5 +227,56 @@ describe('Player for audio', () => {
   it('shows no such notice over a picture', () => {
     render(<Player video={video} />);
     expect(screen.queryByText('Audio only')).not.toBeInTheDocument();
+  });
+});
+
+describe('Player codecs', () => {
+  // A ladder with AV1 beside H.264, as hls.js sorts it: by height, then codec.
+  const ladder: FakeLevel[] = [
+    { height: 360, bitrate: 900_000, videoCodec: 'avc1.64001e' },
+    { height: 360, bitrate: 500_000, videoCodec: 'av01.0.04M.08' },
+    { height: 720, bitrate: 3_000_000, videoCodec: 'avc1.64001f' },
+    { height: 720, bitrate: 1_800_000, videoCodec: 'av01.0.05M.08' },
+  ];
+  const started = async () => {
+    render(<Player video={video} />);
+    await vi.waitFor(() => expect(hlsInstances).toHaveLength(1));
+    const hls = hlsInstances[0];
+    hls.levels = [...ladder];
+    act(() => hls.emit('manifestParsed', { levels: hls.levels }));
+    return hls;
+  };
+
+  it('asks hls.js to prefer AV1, and says which codec plays in auto and manual choices', async () => {
+    const hls = await started();
+    expect(hls.config.videoPreference).toEqual({ videoCodec: 'av01' });
+    act(() => hls.emit('levelSwitched', { level: 3 }));
+    await userEvent.click(screen.getByRole('button', { name: 'Quality: Auto (720p · AV1)' }));
+    const items = screen.getAllByRole('menuitem').map((i) => i.textContent);
+    expect(items).toEqual(['Auto', '720p · H.264', '720p · AV1', '360p · H.264', '360p · AV1']);
+    await userEvent.click(screen.getByRole('menuitem', { name: '360p · H.264' }));
+    expect(hls.currentLevel).toBe(0);
+    expect(screen.getByRole('button', { name: 'Quality: 360p · H.264' })).toBeInTheDocument();
+  });
+
+  it('falls back to H.264 when AV1 fails to decode', async () => {
+    const hls = await started();
+    hls.currentLevel = 3;
+    hls.manualLevel = 3;
+    await userEvent.click(screen.getByRole('button', { name: /^Quality/ }));
+    await userEvent.click(screen.getByRole('menuitem', { name: '720p · AV1' }));
+    act(() => hls.emit('error', { fatal: true, type: 'mediaError', details: 'bufferAppendError', frag: { type: 'main', level: 3 } }));
+    expect(hls.removed).toEqual([3, 1]);
+    expect(hls.recoveries).toBe(1);
+    // The manual AV1 choice is gone with its level: back to automatic, over H.264 only.
+    await userEvent.click(screen.getByRole('button', { name: 'Quality: Auto' }));
+    expect(screen.getAllByRole('menuitem').map((i) => i.textContent)).toEqual(['Auto', '720p · H.264', '360p · H.264']);
+  });
+
+  it('keeps AV1 when an H.264 level fails', async () => {
+    const hls = await started();
+    act(() => hls.emit('error', { fatal: true, type: 'mediaError', details: 'bufferAppendError', frag: { type: 'main', level: 2 } }));
+    expect(hls.removed).toEqual([]);
+    expect(hls.recoveries).toBe(1);
   });
 });

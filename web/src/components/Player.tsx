@@ -2,8 +2,10 @@ import { useEffect, useRef, useState } from 'react';
 import { Alert, Box, Stack, Typography } from '@mui/material';
 import MusicNoteIcon from '@mui/icons-material/MusicNote';
 import type Hls from 'hls.js';
+import type { Level as HlsLevel } from 'hls.js';
 import type { Video } from '../api/client';
 import { useStoryboard } from '../lib/storyboard';
+import { av1Fallback, preferAV1, videoCodecName } from '../lib/codecs';
 import { QualityMenu, type Level } from './QualityMenu';
 import { PlayerControls, toggleFullscreen, toggleMute, togglePlay } from './PlayerControls';
 
@@ -22,9 +24,15 @@ declare global {
   }
 }
 
+const toLevels = (levels: HlsLevel[]): Level[] =>
+  levels.map((l, index) => ({ index, height: l.height, bitrate: l.bitrate, codec: videoCodecName(l.videoCodec) }));
+
 const isTextField = (t: HTMLElement) => t.isContentEditable || (t.matches('input, textarea, select') && (t as HTMLInputElement).type !== 'range');
 
-/** Player plays the HLS ladder with hls.js (Safari natively), with our control bar: quality menu, captions, full screen. */
+/**
+ * Player plays the HLS ladder with hls.js (Safari natively), with our control bar: quality menu, captions, full screen.
+ * Where the browser decodes AV1 it plays the AV1 variants (preferAV1), and goes back to H.264 if they fail to play.
+ */
 export function Player({ video, onPlay, onTime, onMedia }: PlayerProps) {
   const [media, setMedia] = useState<HTMLVideoElement | null>(null);
   const [container, setContainer] = useState<HTMLDivElement | null>(null);
@@ -59,18 +67,24 @@ export function Player({ video, onPlay, onTime, onMedia }: PlayerProps) {
         return;
       }
       // Captions come from the <track> elements below; hls.js would add the same tracks again.
-      hls = new HlsImpl({ enableWebVTT: false, enableIMSC1: false, enableCEA708Captions: false });
+      hls = new HlsImpl({ enableWebVTT: false, enableIMSC1: false, enableCEA708Captions: false, ...preferAV1 });
       hlsRef.current = hls;
       window.__sunomiHls = hls;
-      hls.on(HlsImpl.Events.MANIFEST_PARSED, (_e, data) => {
-        setLevels(data.levels.map((l, index) => ({ index, height: l.height, bitrate: l.bitrate })));
-      });
+      hls.on(HlsImpl.Events.MANIFEST_PARSED, (_e, data) => setLevels(toLevels(data.levels)));
+      hls.on(HlsImpl.Events.LEVELS_UPDATED, (_e, data) => setLevels(toLevels(data.levels)));
       hls.on(HlsImpl.Events.LEVEL_SWITCHED, (_e, data) => setPlaying(data.level));
       hls.on(HlsImpl.Events.ERROR, (_e, data) => {
-        if (!data.fatal) return;
-        if (data.type === HlsImpl.ErrorTypes.NETWORK_ERROR) hls?.startLoad();
-        else if (data.type === HlsImpl.ErrorTypes.MEDIA_ERROR) hls?.recoverMediaError();
-        else setError(`Playback failed: ${data.details}`);
+        if (!data.fatal || !hls) return;
+        if (data.type === HlsImpl.ErrorTypes.NETWORK_ERROR) hls.startLoad();
+        else if (data.type === HlsImpl.ErrorTypes.MEDIA_ERROR) {
+          // A browser that says it decodes AV1 and then fails to is left with H.264.
+          const failed = data.frag?.type === 'main' ? data.frag.level : hls.currentLevel;
+          const drop = av1Fallback(hls.levels, failed);
+          for (const i of drop) hls.removeLevel(i);
+          // Removing a level renumbers the others, and drops a manual choice of a removed one.
+          if (drop.length > 0) setSelected(hls.manualLevel);
+          hls.recoverMediaError();
+        } else setError(`Playback failed: ${data.details}`);
       });
       hls.loadSource(src);
       hls.attachMedia(el);

@@ -1,7 +1,7 @@
 import { render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
-import { QualityMenu } from './QualityMenu';
+import { QualityMenu, levelLabel } from './QualityMenu';
 
 const levels = [
   { index: 0, height: 360, bitrate: 800_000 },
@@ -36,5 +36,11 @@ describe('QualityMenu', () => {
   it('is disabled until the manifest has levels', () => {
     render(<QualityMenu levels={[]} selected={-1} playing={-1} onSelect={() => {}} />);
     expect(screen.getByRole('button', { name: /Quality/ })).toBeDisabled();
+  });
+
+  it('names a level by its height and, when the playlist says, its codec', () => {
+    expect(levelLabel({ height: 720, codec: 'AV1' })).toBe('720p · AV1');
+    expect(levelLabel({ height: 1080, codec: 'H.264' })).toBe('1080p · H.264');
+    expect(levelLabel({ height: 240 })).toBe('240p');
   });
 });

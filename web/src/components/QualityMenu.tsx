@@ -7,6 +7,8 @@ export interface Level {
   index: number;
   height: number;
   bitrate: number;
+  /** The picture codec by name ("AV1", "H.264"), when the master playlist says. */
+  codec?: string;
 }
 
 export interface QualityMenuProps {
@@ -18,8 +20,9 @@ export interface QualityMenuProps {
   onSelect: (index: number) => void;
 }
 
-export function levelLabel(l: Pick<Level, 'height'>): string {
-  return `${l.height}p`;
+/** levelLabel names a level by its height and, when known, its codec: "720p · AV1". */
+export function levelLabel(l: Pick<Level, 'height' | 'codec'>): string {
+  return l.codec ? `${l.height}p · ${l.codec}` : `${l.height}p`;
 }
 
 /** QualityMenu lets the viewer pick a rendition or leave it to adaptive bitrate. */
