@@ -19,6 +19,9 @@ import (
 // one of them alone publish a finished video. The same loop first submits the jobs that are
 // due (outbox.go), so that a video queued while the farm was down gets its job.
 
+// reconcilePage is how many videos in flight a round reads at once.
+const reconcilePage = 100
+
 func (s *Server) syncLoop(ctx context.Context) {
 	s.every(ctx, s.cfg.SyncInterval, "reconcile with the farm", s.reconcile)
 }
@@ -30,27 +33,35 @@ func (s *Server) reconcile(ctx context.Context) error {
 	if err := s.submitDue(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	videos, err := s.db.InFlight(ctx)
-	if err != nil {
-		return errors.Join(append(errs, err)...)
-	}
-	for _, v := range videos {
-		job, err := s.farm.Job(ctx, v.JobID)
-		if errors.Is(err, client.ErrNoCoordinator) {
-			// No coordinator answers: asking about the other videos would only spend a refused
-			// connection (or a timeout) on each, every round, until the farm is back.
+	for after := ""; ; {
+		// A page at a time: a round that stops early (no coordinator answers) reads one page,
+		// not every video in flight.
+		videos, err := s.db.InFlight(ctx, after, reconcilePage)
+		if err != nil {
 			return errors.Join(append(errs, err)...)
 		}
-		if isJobGone(err) {
-			// The farm forgot the job (its state was wiped): the video can never finish.
-			job, err = lostJob(v.JobID), nil
+		for _, v := range videos {
+			job, err := s.farm.Job(ctx, v.JobID)
+			if errors.Is(err, client.ErrNoCoordinator) {
+				// No coordinator answers: asking about the other videos would only spend a
+				// refused connection (or a timeout) on each, every round, until the farm is back.
+				return errors.Join(append(errs, err)...)
+			}
+			if isJobGone(err) {
+				// The farm forgot the job (its state was wiped): the video can never finish.
+				job, err = lostJob(v.JobID), nil
+			}
+			if err == nil {
+				err = s.publisher.jobChanged(ctx, v.ID, job)
+			}
+			if err != nil && !errors.Is(err, errPublishing) {
+				errs = append(errs, fmt.Errorf("video %s: %w", v.ID, err))
+			}
 		}
-		if err == nil {
-			err = s.publisher.jobChanged(ctx, v.ID, job)
+		if len(videos) < reconcilePage {
+			break
 		}
-		if err != nil && !errors.Is(err, errPublishing) {
-			errs = append(errs, fmt.Errorf("video %s: %w", v.ID, err))
-		}
+		after = videos[len(videos)-1].ID
 	}
 	return errors.Join(errs...)
 }

@@ -216,10 +216,12 @@ func (s *Store) ListByOwner(ctx context.Context, ownerID int64, after *Cursor, l
 		ORDER BY v.created_at DESC, v.id DESC LIMIT $1`, limit, ownerID, after.Time, after.ID)
 }
 
-// InFlight lists the videos whose job the farm has (queued or processing). Those still
-// waiting for their job to be submitted are the outbox's (ClaimSubmission).
-func (s *Store) InFlight(ctx context.Context) ([]Video, error) {
-	return s.queryVideos(ctx, `SELECT `+videoColumns+videoFrom+`WHERE v.status IN ('queued', 'processing') AND v.job_id <> ''`)
+// InFlight lists the videos whose job the farm has (queued or processing), at most limit of
+// them in order of id after the id after ("" from the first). Those still waiting for their
+// job to be submitted are the outbox's (ClaimSubmission).
+func (s *Store) InFlight(ctx context.Context, after string, limit int) ([]Video, error) {
+	return s.queryVideos(ctx, `SELECT `+videoColumns+videoFrom+`
+		WHERE v.status IN ('queued', 'processing') AND v.job_id <> '' AND v.id > $1 ORDER BY v.id LIMIT $2`, after, limit)
 }
 
 func (s *Store) queryVideos(ctx context.Context, sql string, args ...any) ([]Video, error) {
