@@ -41,6 +41,8 @@ const (
 	CmdForgetAgents  CommandType = 15
 	// CmdGrantOutputs records the objects an attempt may write (outputs.go).
 	CmdGrantOutputs CommandType = 16
+	// CmdEndAV1Job ends a job's AV1 job (av1.go).
+	CmdEndAV1Job CommandType = 17
 )
 
 func (t CommandType) String() string {
@@ -77,6 +79,8 @@ func (t CommandType) String() string {
 		return "ForgetAgents"
 	case CmdGrantOutputs:
 		return "GrantOutputs"
+	case CmdEndAV1Job:
+		return "EndAV1Job"
 	}
 	return fmt.Sprintf("CommandType(%d)", uint8(t))
 }
@@ -221,6 +225,8 @@ type NewTask struct {
 	// the task would rather run on. It is a preference, not a requirement:
 	// see nextTasks. Omitted when empty, so older entries decode the same.
 	Prefer []string `json:"prefer,omitempty"`
+	// Rung is the rung a KindEncodeAV1 task encodes (Index is its chunk).
+	Rung string `json:"rung,omitempty"`
 }
 
 // Fail records a failed attempt. Permanent errors fail the job at once.
@@ -308,6 +314,8 @@ func commandType(payload any) (CommandType, bool) {
 		return CmdForgetAgents, true
 	case GrantOutputs, *GrantOutputs:
 		return CmdGrantOutputs, true
+	case EndAV1Job, *EndAV1Job:
+		return CmdEndAV1Job, true
 	}
 	return 0, false
 }
@@ -347,6 +355,8 @@ func newPayload(t CommandType) any {
 		return new(ForgetAgents)
 	case CmdGrantOutputs:
 		return new(GrantOutputs)
+	case CmdEndAV1Job:
+		return new(EndAV1Job)
 	}
 	return nil
 }

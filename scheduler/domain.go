@@ -39,6 +39,10 @@ const (
 	KindEncode TaskKind = "encode"
 	KindAudio  TaskKind = "audio"
 	KindStitch TaskKind = "stitch"
+	// KindEncodeAV1 encodes one chunk of one AV1 rung. These tasks belong
+	// to a job's AV1 job (see Job.AV1Job) and come after every other kind
+	// of every job: see nextAV1Tasks.
+	KindEncodeAV1 TaskKind = "encode-av1"
 )
 
 // AttemptState is the state of an attempt, and of a task: an unfinished
@@ -109,7 +113,8 @@ type AgentInfo struct {
 	Addr  string `json:"addr"`
 	Slots int    `json:"slots"`
 	Cores int    `json:"cores"`
-	// Encoders are the H.264 encoders the agent can open.
+	// Encoders are the encoders the agent can open: H.264 ones, and
+	// media.EncoderSVTAV1 when it runs AV1 tasks.
 	Encoders []string `json:"encoders"`
 	Version  string   `json:"version"`
 }
@@ -150,7 +155,10 @@ type Job struct {
 	// Warnings are the "warnings" of the stitch task's result once it is
 	// done: what the job tells the video's owner about the source.
 	Warnings []string
-	Tasks    []Task // only from FSM.Job
+	// AV1Job names the job that encodes this job's AV1 rungs, when its
+	// split planned some; Parent, on that AV1 job, names this one.
+	AV1Job, Parent string
+	Tasks          []Task // only from FSM.Job
 }
 
 // Task is one unit of work of a job.
