@@ -19,6 +19,12 @@ import (
 // the forced ones.
 const av1KeyInterval = 10_000
 
+// AV1Available reports whether libavcodec here has the AV1 encoder
+// (media.EncoderSVTAV1): what an agent advertises to get AV1 tasks. It only
+// looks the encoder up: opening one costs SVT-AV1's start-up, and an encoder
+// freed without a frame needs feeding first (see freeAV1).
+func AV1Available() bool { return astiav.FindEncoderByName(media.EncoderSVTAV1) != nil }
+
 // openAV1 opens an SVT-AV1 encoder for one rung and returns it with the
 // CODECS string of the sequence header it writes. Timestamps are in
 // OutputTimeBase; as with H.264, the caller forces a keyframe at every

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 )
 
 // Codec is the codec family of a rung.
@@ -88,6 +89,9 @@ const av1MinSide = 64
 // av1Suffix ends the name of an AV1 rung, so that it never collides with
 // the H.264 rung of the same size: 720p and 720p-av1.
 const av1Suffix = "-av1"
+
+// IsAV1RungName reports whether a rung name is an AV1 rung's (WithAV1).
+func IsAV1RungName(name string) bool { return strings.HasSuffix(name, av1Suffix) }
 
 // WithAV1 returns the ladder with an AV1 rung for every H.264 rung the
 // policy picks, after all the H.264 rungs: players that take the first

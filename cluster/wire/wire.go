@@ -44,6 +44,12 @@ type JobOptions struct {
 	// Segments is the segment container: "fmp4" (CMAF, HLS and DASH, the
 	// default) or "ts" (MPEG-TS).
 	Segments string `json:"segments,omitempty"`
+	// AV1 is "off" (the default) or "all": an AV1 rung beside every H.264
+	// rung, fMP4 segments only. The job publishes and ends with its H.264
+	// ladder as it would without AV1; its AV1 job (Job.AV1Job) encodes the
+	// AV1 rungs afterwards, on the agents that advertise libsvtav1, and adds
+	// each to the master playlist and DASH manifest once it is complete.
+	AV1 string `json:"av1,omitempty"`
 }
 
 // Job is a transcoding job as clients see it.
@@ -70,7 +76,13 @@ type Job struct {
 	// unpublished objects) was recorded as done; the job is compacted out
 	// of the cluster's state a retention after it.
 	CollectedAt *time.Time `json:"collectedAt,omitempty"`
-	Tasks       []Task     `json:"tasks,omitempty"` // in GET /v1/jobs/{id} only
+	// AV1Job is the ID of the job encoding this job's AV1 rungs, when it
+	// asked for some (options.av1); Parent, on that AV1 job, is this job's
+	// ID. The AV1 job ends done once every AV1 rung is published, or
+	// failed with the reason (its Error), the H.264 ladder staying as it is.
+	AV1Job string `json:"av1Job,omitempty"`
+	Parent string `json:"parent,omitempty"`
+	Tasks  []Task `json:"tasks,omitempty"` // in GET /v1/jobs/{id} only
 }
 
 // GET /v1/jobs lists the jobs newest first, one page at a time, with these

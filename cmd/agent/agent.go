@@ -23,6 +23,7 @@ type flags struct {
 	cfg                      agent.Config
 	join, coordinators       string
 	encoder                  string
+	av1                      bool
 	tls                      cli.TLSFlags
 	gossipKey, gossipKeyFile string
 	insecureDev              bool
@@ -89,6 +90,7 @@ func newAgentCmd() *cobra.Command {
 	fl.IntVar(&f.cfg.Slots, "slots", max(1, runtime.NumCPU()/4), "tasks run at once (a quarter of the cores unless set)")
 	fl.IntVar(&f.cfg.Prefetch, "prefetch", 1, "leased tasks whose inputs download while the slots are busy (0: none)")
 	fl.StringVar(&f.encoder, "encoder", media.EncoderAuto, "H.264 encoders to offer: auto (every one that opens here) or a comma-separated list of libx264, h264_nvenc, h264_qsv")
+	fl.BoolVar(&f.av1, "av1", true, "offer AV1 encodes ("+media.EncoderSVTAV1+") when this host's libavcodec has the encoder; --av1=false leaves the farm's AV1 tasks to other agents")
 	f.tls.Register(fl, pki.RoleAgent)
 	fl.StringVar(&f.gossipKey, "gossip-key", "", "base64 memberlist encryption key (or SUNOMI_GOSSIP_KEY)")
 	fl.StringVar(&f.gossipKeyFile, "gossip-key-file", "", "file holding the base64 gossip key")
@@ -129,6 +131,11 @@ func (f flags) config() (agent.Config, error) {
 	avx.Quiet()
 	if cfg.Encoders, err = encoders(f.encoder); err != nil {
 		return cfg, fmt.Errorf("--encoder: %w", err)
+	}
+	// AV1 is advertised like an encoder: the coordinator gives AV1 tasks
+	// only to agents that list it.
+	if f.av1 && encoder.AV1Available() {
+		cfg.Encoders = append(cfg.Encoders, media.EncoderSVTAV1)
 	}
 	cfg.Version = cli.Version()
 	creds, err := cluster.ReadCredentials(cluster.CredentialSources{TLS: f.tls.Files(),
