@@ -45,6 +45,35 @@ const (
 	KindEncodeAV1 TaskKind = "encode-av1"
 )
 
+// The codec label of the farm's task metrics: the video codec a task encodes.
+const (
+	CodecLabelH264 = "h264"
+	CodecLabelAV1  = "av1"
+	CodecLabelNone = "none" // the kind encodes no video
+)
+
+// TaskKinds lists every task kind.
+func TaskKinds() []TaskKind {
+	return []TaskKind{KindSplit, KindEncode, KindEncodeAV1, KindAudio, KindStitch}
+}
+
+// MetricLabels are the kind and codec labels of the kind's tasks in the
+// farm's metrics. AV1 encodes count as encode tasks of codec av1, so that a
+// series by kind keeps meaning what it did and the codec label splits the
+// encodes (a dashboard summing encode work picks a codec); a kind this
+// version does not know (an agent's report) is media.LabelOther.
+func (k TaskKind) MetricLabels() (kind, codec string) {
+	switch k {
+	case KindEncode:
+		return string(KindEncode), CodecLabelH264
+	case KindEncodeAV1:
+		return string(KindEncode), CodecLabelAV1
+	case KindSplit, KindAudio, KindStitch:
+		return string(k), CodecLabelNone
+	}
+	return media.LabelOther, CodecLabelNone
+}
+
 // AttemptState is the state of an attempt, and of a task: an unfinished
 // task is pending, leased or running as its attempts are, and ends done
 // (one attempt committed), failed or canceled with its job.
