@@ -175,3 +175,50 @@ func decodeRung(t *testing.T, dir string, pl *hls.MediaPlaylist) (codec string, 
 	}
 	return strings.TrimSpace(string(out)), countFrames(t, joined)
 }
+
+// TestFarmAV1WithoutAV1Agents: with no agent advertising the AV1 encoder,
+// the job publishes its H.264 ladder and ends done as without AV1, and its
+// AV1 job fails after the coordinator's --av1-agent-wait with a reason
+// that names the encoder, instead of waiting for ever; the ladder stays
+// H.264 only and both clean-ups run.
+func TestFarmAV1WithoutAV1Agents(t *testing.T) {
+	skipShort(t)
+	f := farmtest.Start(t, farmtest.Options{Coordinators: 1, Agents: 2,
+		AgentArgs: []string{"--av1=false"}, CoordinatorArgs: []string{"--av1-agent-wait=2s"}})
+	src := testmedia.Generate(t, testmedia.CFR(3, 320, 240, 15, true))
+	j := f.Submit(src, wire.JobOptions{Segment: "1s", Chunk: "2s", Rungs: []int{240}, AV1: "all"})
+	j = f.WaitJob(j.ID, 2*time.Minute)
+	if j.State != scheduler.JobDone || j.AV1Job == "" {
+		t.Fatalf("job %s (%s) with AV1 job %q, want done with one", j.State, j.Error, j.AV1Job)
+	}
+	av1 := f.WaitJob(j.AV1Job, time.Minute)
+	if av1.State != scheduler.JobFailed || !strings.Contains(av1.Error, "libsvtav1") {
+		t.Fatalf("AV1 job %s (%q), want failed naming libsvtav1", av1.State, av1.Error)
+	}
+	for _, task := range av1.Tasks {
+		if len(task.Attempts) > 0 {
+			t.Errorf("AV1 task %s was leased to an agent without AV1: %+v", task.ID, task.Attempts)
+		}
+	}
+	f.Eventually(time.Minute, "both jobs collected", func(ctx context.Context) (bool, error) {
+		for _, id := range []string{j.ID, av1.ID} {
+			job, err := f.Client().Job(ctx, id)
+			if err != nil || job.CollectedAt == nil {
+				return false, err
+			}
+		}
+		return true, nil
+	})
+	s := openStorage(t, f)
+	dir := fetchOutput(t, s, j.Output)
+	master, err := hls.ParseMasterPlaylist(mustReadFile(t, filepath.Join(dir, layout.MasterPlaylist)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(master.Variants) != 1 || master.Variants[0].URI != "240p/playlist.m3u8" {
+		t.Errorf("master variants %+v, want the H.264 240p alone", master.Variants)
+	}
+	if got := countFrames(t, filepath.Join(dir, "240p", layout.MediaPlaylist)); got != 45 {
+		t.Errorf("240p has %d frames, want the source's 45", got)
+	}
+}
