@@ -64,15 +64,7 @@ func TestFarmAV1(t *testing.T) {
 
 	// Both jobs' clean-ups: the job's waits for its AV1 job, whose tasks
 	// read its chunk sources.
-	f.Eventually(time.Minute, "both jobs collected", func(ctx context.Context) (bool, error) {
-		for _, id := range []string{j.ID, av1.ID} {
-			job, err := f.Client().Job(ctx, id)
-			if err != nil || job.CollectedAt == nil {
-				return false, err
-			}
-		}
-		return true, nil
-	})
+	waitCollected(f, j.ID, av1.ID)
 	s := openStorage(t, f)
 	if left, err := s.List(context.Background(), "jobs/"+j.ID+"/"); err != nil || len(left) > 0 {
 		t.Errorf("chunk sources left after both clean-ups: %d (%v)", len(left), err)
@@ -129,6 +121,19 @@ func TestFarmAV1(t *testing.T) {
 			t.Errorf("%s-av1 decodes as %s with %d frames, want av1 with the source's 60", rung, codec, frames)
 		}
 	}
+}
+
+// waitCollected waits until the jobs' clean-ups are recorded.
+func waitCollected(f *farmtest.Farm, ids ...string) {
+	f.Eventually(time.Minute, "jobs collected", func(ctx context.Context) (bool, error) {
+		for _, id := range ids {
+			job, err := f.Client().Job(ctx, id)
+			if err != nil || job.CollectedAt == nil {
+				return false, err
+			}
+		}
+		return true, nil
+	})
 }
 
 // publishedAt is when a done job's H.264 ladder was first published: when
@@ -200,15 +205,7 @@ func TestFarmAV1WithoutAV1Agents(t *testing.T) {
 			t.Errorf("AV1 task %s was leased to an agent without AV1: %+v", task.ID, task.Attempts)
 		}
 	}
-	f.Eventually(time.Minute, "both jobs collected", func(ctx context.Context) (bool, error) {
-		for _, id := range []string{j.ID, av1.ID} {
-			job, err := f.Client().Job(ctx, id)
-			if err != nil || job.CollectedAt == nil {
-				return false, err
-			}
-		}
-		return true, nil
-	})
+	waitCollected(f, j.ID, av1.ID)
 	s := openStorage(t, f)
 	dir := fetchOutput(t, s, j.Output)
 	master, err := hls.ParseMasterPlaylist(mustReadFile(t, filepath.Join(dir, layout.MasterPlaylist)))
