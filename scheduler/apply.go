@@ -48,6 +48,8 @@ func (s *state) apply(cmd any) (any, []string) {
 		err = s.grantOutputs(c)
 	case *EndAV1Job:
 		err = s.endAV1Job(c)
+	case *AddAV1Job:
+		err = s.addAV1Job(c)
 	default:
 		panic(fmt.Sprintf("scheduler: no handler for %T", cmd))
 	}
@@ -402,6 +404,10 @@ func (s *state) complete(c *Complete) error {
 
 	switch t.Kind {
 	case KindSplit:
+		if j.Parent != "" {
+			s.planAV1Job(j, c)
+			break
+		}
 		var av1 []NewTask
 		for _, nt := range c.NewTasks {
 			if nt.Kind == KindEncodeAV1 {
@@ -466,6 +472,9 @@ func (s *state) checkNewTasks(j *job, t *task, c *Complete) error {
 		if idx != i {
 			return invalid("split of job %q: encode indexes are not 0..%d", j.ID, len(encodes)-1)
 		}
+	}
+	if j.Parent != "" {
+		return s.checkAV1Tasks(nil, av1, len(encodes))
 	}
 	return s.checkAV1Tasks(j, av1, len(encodes))
 }

@@ -41,12 +41,15 @@ func AV1JobID(jobID string) string { return jobID + "-av1" }
 
 // checkAV1Tasks validates the AV1 tasks a split of job j reports beside its
 // chunks encode tasks: every rung named, each with one task per chunk
-// 0..chunks-1, and the AV1 job's ID free.
+// 0..chunks-1, and the AV1 job's ID free (j nil: the split is an AV1 job's
+// own, see AddAV1Job).
 func (s *state) checkAV1Tasks(j *job, av1 []NewTask, chunks int) error {
 	if len(av1) == 0 {
 		return nil
 	}
-	if id := AV1JobID(j.ID); s.Jobs[id] != nil {
+	if j == nil {
+		j = &job{ID: "AV1"}
+	} else if id := AV1JobID(j.ID); s.Jobs[id] != nil {
 		return invalid("split of job %q: job %q already exists", j.ID, id)
 	}
 	seen := map[string][]bool{}
@@ -82,7 +85,22 @@ func (s *state) newAV1Job(parent *job, tasks []NewTask, now time.Time) {
 		Source: parent.Source, Output: parent.Output, Priority: parent.Priority,
 		Parent: parent.ID, Created: now, Updated: now,
 	}
+	s.addAV1Tasks(j, tasks)
+	parent.AV1Job = j.ID
+	s.Jobs[j.ID] = j
+	s.Active = append(s.Active, j.ID)
+	s.outputs.add(j.Output, 1)
+	s.indexNew(j)
+	s.touch(j, now)
+}
+
+// addAV1Tasks adds the AV1 tasks among tasks (checked by checkAV1Tasks) to
+// AV1 job j, and their rungs to its rungs in order.
+func (s *state) addAV1Tasks(j *job, tasks []NewTask) {
 	for _, nt := range tasks {
+		if nt.Kind != KindEncodeAV1 {
+			continue
+		}
 		s.Tasks[nt.ID] = &task{
 			ID: nt.ID, Job: j.ID, Kind: KindEncodeAV1, Index: nt.Index, Rung: nt.Rung,
 			Spec: raw(nt.Spec), Inputs: nt.Inputs, MediaSeconds: nt.MediaSeconds, State: StatePending,
@@ -92,12 +110,6 @@ func (s *state) newAV1Job(parent *job, tasks []NewTask, now time.Time) {
 			j.Rungs = append(j.Rungs, nt.Rung)
 		}
 	}
-	parent.AV1Job = j.ID
-	s.Jobs[j.ID] = j
-	s.Active = append(s.Active, j.ID)
-	s.outputs.add(j.Output, 1)
-	s.indexNew(j)
-	s.touch(j, now)
 }
 
 // h264Published reports whether the H.264 ladder of an AV1 job's parent has
@@ -181,6 +193,69 @@ func nextAV1Tasks(s *state, agentID string, n int) []string {
 	return out
 }
 
+// AddAV1Job gives a done job that has none an AV1 job afterwards — the
+// farm's part of AV1 by popularity: the API asks once a video is watched
+// enough. The job's chunk sources were collected with it, so the AV1 job
+// starts with a split task of its own ("<AV1 job>-split", SplitSpec: the
+// job's split options with AV1 on), which must plan the job's chunks again
+// (the split is deterministic; the publisher checks every segment against
+// the job's); of what it plans the AV1 job keeps the AV1 tasks.
+type AddAV1Job struct {
+	Job         string          `json:"job"`
+	SplitSpec   json.RawMessage `json:"splitSpec"`
+	SourceInput string          `json:"sourceInput"`
+	Now         time.Time       `json:"now"`
+}
+
+func (s *state) addAV1Job(c *AddAV1Job) error {
+	parent := s.Jobs[c.Job]
+	if parent == nil {
+		return fmt.Errorf("job %q: %w", c.Job, ErrNotFound)
+	}
+	id := AV1JobID(parent.ID)
+	switch {
+	case parent.Parent != "":
+		return invalid("job %q is an AV1 job", parent.ID)
+	case parent.State != JobDone:
+		return invalid("job %q is %s: AV1 rungs are added to a done job", parent.ID, parent.State)
+	case parent.AV1Job != "" || s.Jobs[id] != nil:
+		return invalid("job %q already has an AV1 job", parent.ID)
+	case s.Tasks[id+"-split"] != nil:
+		return invalid("task %q already exists", id+"-split")
+	}
+	src := c.SourceInput
+	if src == "" {
+		src = parent.Source
+	}
+	s.Seq++
+	j := &job{
+		ID: id, Seq: s.Seq, State: JobQueued, Source: parent.Source, Output: parent.Output, Priority: parent.Priority,
+		Parent: parent.ID, Created: c.Now, Updated: c.Now, Tasks: []string{id + "-split"},
+	}
+	s.Tasks[id+"-split"] = &task{ID: id + "-split", Job: id, Kind: KindSplit, Spec: raw(c.SplitSpec),
+		Inputs: map[string]string{"source": src}, State: StatePending}
+	parent.AV1Job = id
+	s.Jobs[id] = j
+	s.Active = append(s.Active, id)
+	s.outputs.add(j.Output, 1)
+	s.indexNew(j)
+	s.touch(j, c.Now)
+	s.touch(parent, c.Now)
+	return nil
+}
+
+// planAV1Job records what the split of an AV1 job added afterwards planned:
+// its AV1 tasks (the encode and audio tasks the split plans too are the
+// done job's, and dropped). A source without a rung AV1 can encode fails
+// the AV1 job.
+func (s *state) planAV1Job(j *job, c *Complete) {
+	s.addAV1Tasks(j, c.NewTasks)
+	j.State = JobEncoding
+	if len(j.Rungs) == 0 {
+		s.finishJob(j, JobFailed, "the video has no rung AV1 can encode", nil, c.Now)
+	}
+}
+
 // AV1RungResults are the recorded results of one AV1 rung's tasks, by
 // chunk index (nil for a chunk not done yet).
 type AV1RungResults struct {
@@ -204,6 +279,9 @@ func (f *FSM) AV1Results(jobID string) ([]AV1RungResults, bool) {
 	}
 	for _, id := range j.Tasks {
 		t := f.s.Tasks[id]
+		if t.Kind != KindEncodeAV1 {
+			continue // the split of an AV1 job added afterwards
+		}
 		i := slices.Index(j.Rungs, t.Rung)
 		for len(out[i].Chunks) <= t.Index {
 			out[i].Chunks = append(out[i].Chunks, nil)

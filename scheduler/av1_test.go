@@ -251,3 +251,55 @@ func TestAV1JobEnds(t *testing.T) {
 		t.Errorf("restored job j2: AV1 job %q", j.AV1Job)
 	}
 }
+
+// TestAddAV1Job gives a done job AV1 rungs afterwards: an AV1 job with a
+// split of its own, keeping only the AV1 tasks it plans.
+func TestAddAV1Job(t *testing.T) {
+	h := newHarness(t)
+	h.av1Agent(2, "a")
+	h.submit("j", 0)
+	add := AddAV1Job{Job: "j", SplitSpec: json.RawMessage(`{"options":{"AV1":"all"}}`), Now: h.now()}
+	h.unchanged(add, ErrInvalidInput) // not done yet
+	h.split("j", "a", 2)
+	for _, id := range []string{"j-encode-0", "j-encode-1", "j-audio"} {
+		h.complete(id, h.lease1("a", id))
+	}
+	h.complete(stitchID("j"), h.lease1("a", stitchID("j")))
+	h.fails(AddAV1Job{Job: "nope", Now: h.now()}, ErrNotFound)
+	add.Now = h.now()
+	h.ok(add)
+	av1 := h.job(AV1JobID("j"))
+	if av1.State != JobQueued || av1.Parent != "j" || h.job("j").AV1Job != av1.ID || len(av1.Tasks) != 1 || av1.Tasks[0].Kind != KindSplit {
+		t.Fatalf("AV1 job %+v, want queued with a split, parent j", av1)
+	}
+	h.unchanged(AddAV1Job{Job: "j", Now: h.now()}, ErrInvalidInput)    // has one
+	h.unchanged(AddAV1Job{Job: av1.ID, Now: h.now()}, ErrInvalidInput) // is one
+	split := av1.ID + "-split"
+	h.ok(Complete{Task: split, Attempt: h.lease1("a", split), Result: result(split), NewTasks: planAV1(av1.ID, 2), Rungs: rungs, Now: h.now()})
+	av1 = h.job(av1.ID)
+	if av1.State != JobEncoding || !slices.Equal(av1.Rungs, av1Rungs) || len(av1.Tasks) != 1+4 {
+		t.Fatalf("AV1 job after its split: %s, rungs %v, %d tasks; want encoding, %v, the split and 4 AV1 tasks", av1.State, av1.Rungs, len(av1.Tasks), av1Rungs)
+	}
+	results, _ := h.f.AV1Results(av1.ID)
+	if len(results) != 2 || len(results[0].Chunks) != 2 {
+		t.Fatalf("AV1 results %+v, want 2 rungs of 2 chunks", results)
+	}
+	for _, task := range av1.Tasks[1:] {
+		h.complete(task.ID, h.lease1("a", task.ID))
+	}
+	h.ok(EndAV1Job{Job: av1.ID, Now: h.now()})
+
+	// A split that plans no AV1 rung (the source is too small) fails it.
+	h.submit("k", 0)
+	h.split("k", "a", 1)
+	for _, id := range []string{"k-encode-0", "k-audio"} {
+		h.complete(id, h.lease1("a", id))
+	}
+	h.complete(stitchID("k"), h.lease1("a", stitchID("k")))
+	h.ok(AddAV1Job{Job: "k", Now: h.now()})
+	split = AV1JobID("k") + "-split"
+	h.ok(Complete{Task: split, Attempt: h.lease1("a", split), Result: result(split), NewTasks: plan(AV1JobID("k"), 1), Rungs: rungs, Now: h.now()})
+	if k := h.job(AV1JobID("k")); k.State != JobFailed || !strings.Contains(k.Error, "no rung") {
+		t.Errorf("AV1 job without AV1 rungs: %s (%q), want failed", k.State, k.Error)
+	}
+}

@@ -43,6 +43,8 @@ const (
 	CmdGrantOutputs CommandType = 16
 	// CmdEndAV1Job ends a job's AV1 job (av1.go).
 	CmdEndAV1Job CommandType = 17
+	// CmdAddAV1Job gives a done job an AV1 job afterwards (av1.go).
+	CmdAddAV1Job CommandType = 18
 )
 
 func (t CommandType) String() string {
@@ -81,6 +83,8 @@ func (t CommandType) String() string {
 		return "GrantOutputs"
 	case CmdEndAV1Job:
 		return "EndAV1Job"
+	case CmdAddAV1Job:
+		return "AddAV1Job"
 	}
 	return fmt.Sprintf("CommandType(%d)", uint8(t))
 }
@@ -316,6 +320,8 @@ func commandType(payload any) (CommandType, bool) {
 		return CmdGrantOutputs, true
 	case EndAV1Job, *EndAV1Job:
 		return CmdEndAV1Job, true
+	case AddAV1Job, *AddAV1Job:
+		return CmdAddAV1Job, true
 	}
 	return 0, false
 }
@@ -357,6 +363,8 @@ func newPayload(t CommandType) any {
 		return new(GrantOutputs)
 	case CmdEndAV1Job:
 		return new(EndAV1Job)
+	case CmdAddAV1Job:
+		return new(AddAV1Job)
 	}
 	return nil
 }

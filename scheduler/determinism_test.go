@@ -146,6 +146,10 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 			ct, payload = CmdPlayable, Playable{Job: pickJob(), Now: now}
 			break
 		}
+		if r.Intn(4) == 0 { // AV1 added to a job afterwards
+			ct, payload = CmdAddAV1Job, AddAV1Job{Job: pickJob(), SplitSpec: json.RawMessage(`{}`), Now: now}
+			break
+		}
 		// An AV1 job ends done (refused while tasks are left), or failed.
 		job := pickJob()
 		if r.Intn(4) > 0 {

@@ -101,6 +101,10 @@ func (f *FSM) Compactable(cutoff time.Time, max int) []string {
 		if len(ids) == max || c.At.After(cutoff) {
 			break
 		}
+		// An AV1 job added afterwards still needs the job's results.
+		if av1 := f.s.Jobs[f.s.Jobs[c.Job].AV1Job]; av1 != nil && !av1.finished() {
+			continue
+		}
 		ids = append(ids, c.Job)
 	}
 	return ids
