@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
+
+	"github.com/go-chi/chi/v5"
 
 	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/media"
@@ -15,6 +18,42 @@ import (
 	"github.com/sunomi/sunomi/storage"
 	"github.com/sunomi/sunomi/storage/layout"
 )
+
+// addAV1 serves POST /v1/jobs/{id}/av1: AV1 rungs for a done job that was
+// submitted without them (the API's AV1-by-popularity policy asks once a
+// video is watched enough). It answers 201 with the new AV1 job, whose own
+// split re-extracts the chunks the job's clean-up deleted; 400 when the job
+// is not done, already has an AV1 job, or wrote MPEG-TS segments.
+func (n *Node) addAV1(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	split, ok := n.fsm.TaskInfo(id + "-split")
+	if !ok || split.Job != id {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("job %q not found", id))
+		return
+	}
+	var spec media.SplitSpec
+	if err := json.Unmarshal(split.Spec, &spec); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("job %q has no split options to repeat: %v", id, err))
+		return
+	}
+	spec.Options.AV1 = media.AV1All
+	if err := spec.Options.CheckAV1(); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("job %q: %v", id, err))
+		return
+	}
+	b, err := json.Marshal(spec)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	cmd := scheduler.AddAV1Job{Job: id, SplitSpec: b, SourceInput: split.Inputs[media.SplitInput], Now: time.Now()}
+	if _, err := n.apply(r.Context(), scheduler.CmdAddAV1Job, cmd); err != nil {
+		writeApplyError(w, err)
+		return
+	}
+	j, _ := n.fsm.Job(scheduler.AV1JobID(id))
+	writeJSON(w, http.StatusCreated, jobBody(j))
+}
 
 // DefaultAV1AgentWait is Config.AV1AgentWait's default: long enough for an
 // AV1 agent to restart, short enough that nobody waits a day for rungs no
@@ -81,13 +120,19 @@ func (n *Node) writeAV1Ladder(ctx context.Context, job scheduler.Job, av1 []sche
 	if err != nil {
 		return err
 	}
+	// A job submitted without AV1 (its AV1 job added afterwards) planned
+	// none: its ladder's AV1 rungs are what its split would have planned.
+	planned := res.Split.AV1Rungs
+	if len(planned) == 0 && res.Split.Video != nil {
+		planned = media.WithAV1(res.Split.Video.Rungs, media.AV1All)[len(res.Split.Video.Rungs):]
+	}
 	var rungs []media.AV1RungResults
 	for _, r := range av1 {
-		i := slices.IndexFunc(res.Split.AV1Rungs, func(x media.Rung) bool { return x.Name == r.Rung })
+		i := slices.IndexFunc(planned, func(x media.Rung) bool { return x.Name == r.Rung })
 		if i < 0 {
-			return fmt.Errorf("job %s: the split planned no AV1 rung %s", job.ID, r.Rung)
+			return fmt.Errorf("job %s: its ladder has no AV1 rung %s", job.ID, r.Rung)
 		}
-		rr := media.AV1RungResults{Rung: res.Split.AV1Rungs[i], Chunks: make([]*media.ChunkResult, len(r.Chunks))}
+		rr := media.AV1RungResults{Rung: planned[i], Chunks: make([]*media.ChunkResult, len(r.Chunks))}
 		for k, raw := range r.Chunks {
 			if err := json.Unmarshal(raw, &rr.Chunks[k]); err != nil {
 				return fmt.Errorf("AV1 rung %s chunk %d result: %w", r.Rung, k, err)

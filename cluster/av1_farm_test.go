@@ -219,3 +219,56 @@ func TestFarmAV1WithoutAV1Agents(t *testing.T) {
 		t.Errorf("240p has %d frames, want the source's 45", got)
 	}
 }
+
+// TestFarmAddAV1 adds AV1 rungs to a done job submitted without them (the
+// farm's part of AV1 by popularity): its AV1 job splits the source again,
+// since the job's chunks were collected, and adds the AV1 rung to the
+// published ladder. A job of MPEG-TS segments is refused.
+func TestFarmAddAV1(t *testing.T) {
+	skipShort(t)
+	f := farmtest.Start(t, farmtest.Options{Coordinators: 1, Agents: 2})
+	src := testmedia.Generate(t, testmedia.CFR(3, 320, 240, 15, true))
+	opts := wire.JobOptions{Segment: "1s", Chunk: "2s", Rungs: []int{240}}
+	j := f.Submit(src, opts)
+	opts.Segments = "ts"
+	ts := f.Submit(src, opts)
+	j, ts = f.WaitJob(j.ID, 2*time.Minute), f.WaitJob(ts.ID, 2*time.Minute)
+	if j.State != scheduler.JobDone || j.AV1Job != "" {
+		t.Fatalf("job %s (%s) with AV1 job %q, want done without", j.State, j.Error, j.AV1Job)
+	}
+	waitCollected(f, j.ID)
+	ctx := context.Background()
+	if _, err := f.Client().AddAV1(ctx, ts.ID); err == nil || !strings.Contains(err.Error(), "fMP4") {
+		t.Errorf("AV1 for an MPEG-TS job: %v, want a refusal naming fMP4", err)
+	}
+	av1, err := f.Client().AddAV1(ctx, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Client().AddAV1(ctx, j.ID); err == nil {
+		t.Error("a second AV1 job for the same job was accepted")
+	}
+	if av1 = f.WaitJob(av1.ID, 3*time.Minute); av1.State != scheduler.JobDone || av1.Parent != j.ID {
+		t.Fatalf("AV1 job %s (%s) of %q, want done of %s", av1.State, av1.Error, av1.Parent, j.ID)
+	}
+	waitCollected(f, av1.ID)
+	s := openStorage(t, f)
+	if left, err := s.List(ctx, "jobs/"+av1.ID+"/"); err != nil || len(left) > 0 {
+		t.Errorf("the AV1 job's chunk sources left after its clean-up: %d (%v)", len(left), err)
+	}
+	dir := fetchOutput(t, s, j.Output)
+	master, err := hls.ParseMasterPlaylist(mustReadFile(t, filepath.Join(dir, layout.MasterPlaylist)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(master.Variants) != 2 || master.Variants[1].URI != "240p-av1/playlist.m3u8" || !strings.HasPrefix(master.Variants[1].Codecs[0], "av01.") {
+		t.Fatalf("master variants %+v, want 240p then 240p-av1 with an av01 CODECS", master.Variants)
+	}
+	pl := mediaPlaylist(t, dir, "240p-av1")
+	if h264 := mediaPlaylist(t, dir, "240p"); len(pl.Segments) != len(h264.Segments) {
+		t.Errorf("240p-av1 has %d segments, 240p %d", len(pl.Segments), len(h264.Segments))
+	}
+	if codec, frames := decodeRung(t, filepath.Join(dir, "240p-av1"), pl); codec != "av1" || frames != 45 {
+		t.Errorf("240p-av1 decodes as %s with %d frames, want av1 with the source's 45", codec, frames)
+	}
+}
