@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/sunomi/sunomi/agent"
@@ -47,19 +48,24 @@ func newAgentCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var reg *prometheus.Registry
 			if f.metricsAddr != "" {
-				reg := cli.NewRegistry()
+				reg = cli.NewRegistry()
 				cfg.Registry = reg
-				_, stop, err := cli.ServeMetrics(f.metricsAddr, reg)
-				if err != nil {
-					return err
-				}
-				// Served until the drain is over: its last tasks are worth watching.
-				defer stop()
 			}
 			a, err := agent.New(cfg)
 			if err != nil {
 				return err
+			}
+			if reg != nil {
+				// Served once the agent registered its metrics, so that no
+				// scrape sees the process without them; until the drain is
+				// over: its last tasks are worth watching.
+				_, stop, err := cli.ServeMetrics(f.metricsAddr, reg)
+				if err != nil {
+					return err
+				}
+				defer stop()
 			}
 			cli.ReloadOnHangup(cmd.Context(), cfg.Logger, cfg.TLS)
 			if len(cfg.Join) > 0 {
