@@ -138,10 +138,8 @@ func (f flags) config() (agent.Config, error) {
 	if cfg.Encoders, err = encoders(f.encoder); err != nil {
 		return cfg, fmt.Errorf("--encoder: %w", err)
 	}
-	// AV1 is advertised like an encoder: the coordinator gives AV1 tasks
-	// only to agents that list it.
-	if f.av1 && encoder.AV1Available() {
-		cfg.Encoders = append(cfg.Encoders, media.EncoderSVTAV1)
+	if f.av1 {
+		cfg.Encoders = encoder.WithAV1Encoder(cfg.Encoders)
 	}
 	cfg.Version = cli.Version()
 	creds, err := cluster.ReadCredentials(cluster.CredentialSources{TLS: f.tls.Files(),
