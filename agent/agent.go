@@ -38,7 +38,8 @@ type Config struct {
 	DataDir string
 	// Slots is how many tasks run at once (default 1).
 	Slots int
-	// Encoders are the H.264 encoders the agent advertises.
+	// Encoders are the encoders the agent advertises: H.264 ones, and
+	// media.EncoderSVTAV1 when it runs AV1 tasks.
 	Encoders []string
 	// Coordinators are the coordinators' HTTP base URLs.
 	Coordinators []string

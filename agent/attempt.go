@@ -213,10 +213,16 @@ func (a *Agent) sendProgress(att *attempt, done, total int64) {
 	}
 }
 
+// encodes reports whether tasks of the kind encode video frames: H.264
+// chunks and AV1 ones.
+func encodes(kind scheduler.TaskKind) bool {
+	return kind == scheduler.KindEncode || kind == scheduler.KindEncodeAV1
+}
+
 // estimateFrames is how many frames an encode task will output, from its
 // media duration and frame rate; 0 for other kinds or when unknown.
 func estimateFrames(asg wire.Assignment) int64 {
-	if asg.Kind != scheduler.KindEncode {
+	if !encodes(asg.Kind) {
 		return 0
 	}
 	var s media.EncodeSpec
@@ -232,7 +238,7 @@ func estimateFrames(asg wire.Assignment) int64 {
 
 // resultFrames is the number of frames an encode task's result reports.
 func resultFrames(kind string, result json.RawMessage) int64 {
-	if scheduler.TaskKind(kind) != scheduler.KindEncode {
+	if !encodes(scheduler.TaskKind(kind)) {
 		return 0
 	}
 	var r struct {

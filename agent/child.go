@@ -212,7 +212,7 @@ func specForAttempt(asg wire.Assignment) json.RawMessage {
 	var b []byte
 	var err error
 	switch asg.Kind {
-	case scheduler.KindEncode:
+	case scheduler.KindEncode, scheduler.KindEncodeAV1:
 		var s media.EncodeSpec
 		if err = json.Unmarshal(asg.Spec, &s); err == nil {
 			s.Chunk.Attempt = asg.Attempt

@@ -30,10 +30,6 @@ const (
 	directionUp     = "upload"
 )
 
-var (
-	taskKinds = []string{string(scheduler.KindSplit), string(scheduler.KindEncode), string(scheduler.KindAudio), string(scheduler.KindStitch)}
-)
-
 // newMetrics registers the agent's metrics on reg; the slot gauges read a
 // at scrape time.
 func newMetrics(reg prometheus.Registerer, a *Agent) (*metrics, error) {
@@ -44,21 +40,22 @@ func newMetrics(reg prometheus.Registerer, a *Agent) (*metrics, error) {
 			[]string{"direction"}),
 		taskDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "sunomi_agent_task_duration_seconds",
-			Help: "How long task processes ran, from taking a slot to exiting, by kind and outcome.",
+			Help: "How long task processes ran, from taking a slot to exiting, by kind, outcome and the video codec encoded (h264, av1, none).",
 			// 0.25 s to 2.3 h.
-			Buckets: prometheus.ExponentialBuckets(0.25, 2, 16)}, []string{"kind", "outcome"}),
+			Buckets: prometheus.ExponentialBuckets(0.25, 2, 16)}, []string{"kind", "outcome", "codec"}),
 		encodeSpeed: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "sunomi_agent_encode_speed_ratio",
-			Help: "Media seconds per second of successful encode processes, by the encoder that ran and the ladder's top rung.",
+			Help: "Media seconds per second of successful encode processes, by the encoder that ran, the ladder's top rung and the codec.",
 			// 0.05× to 49×.
-			Buckets: prometheus.ExponentialBuckets(0.05, 1.5, 18)}, []string{"encoder", "rung"}),
+			Buckets: prometheus.ExponentialBuckets(0.05, 1.5, 18)}, []string{"encoder", "rung", "codec"}),
 	}
 	for _, d := range []string{directionDown, directionUp} {
 		m.transferBytes.WithLabelValues(d)
 	}
-	for _, k := range taskKinds {
+	for _, k := range scheduler.TaskKinds() {
+		kind, codec := k.MetricLabels()
 		for _, o := range []string{outcomeDone, outcomeFailed, outcomeCanceled} {
-			m.taskDuration.WithLabelValues(k, o)
+			m.taskDuration.WithLabelValues(kind, o, codec)
 		}
 	}
 	collectors := []prometheus.Collector{
@@ -98,20 +95,21 @@ func (m *metrics) transferred(direction string, bytes int64) {
 // ran records a finished task process; canceled says the attempt itself
 // was canceled (abandoned, drained, stopped), as opposed to the task failing.
 func (a *Agent) ran(att *attempt, out outcome, took time.Duration) {
-	kind, result := media.Bounded(string(att.asg.Kind), taskKinds), outcomeDone
+	kind, codec := att.asg.Kind.MetricLabels()
+	result := outcomeDone
 	switch {
 	case out.err != nil && att.ctx.Err() != nil:
 		result = outcomeCanceled
 	case out.err != nil:
 		result = outcomeFailed
 	}
-	a.metrics.taskDuration.WithLabelValues(kind, result).Observe(took.Seconds())
-	if result == outcomeDone && att.asg.Kind == scheduler.KindEncode && att.asg.MediaSeconds > 0 && took > 0 {
+	a.metrics.taskDuration.WithLabelValues(kind, result, codec).Observe(took.Seconds())
+	if result == outcomeDone && codec != scheduler.CodecLabelNone && att.asg.MediaSeconds > 0 && took > 0 {
 		have := a.cfg.Encoders
 		if att.asg.Encoder != "" {
 			have = []string{att.asg.Encoder} // what the coordinator resolved
 		}
 		enc, rung := media.EncodeLabels(att.asg.Spec, have)
-		a.metrics.encodeSpeed.WithLabelValues(enc, rung).Observe(att.asg.MediaSeconds / took.Seconds())
+		a.metrics.encodeSpeed.WithLabelValues(enc, rung, codec).Observe(att.asg.MediaSeconds / took.Seconds())
 	}
 }

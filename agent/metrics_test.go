@@ -90,11 +90,11 @@ func TestMetricsOfARunningAgent(t *testing.T) {
 	// The test kind is not a pipeline kind: its label is "other".
 	for _, outcome := range []string{outcomeDone, outcomeFailed, outcomeCanceled} {
 		testkit.WaitFor(t, 10*time.Second, outcome+" task observed", func() bool {
-			return gathered(t, reg, "sunomi_agent_task_duration_seconds", "kind", media.LabelOther, "outcome", outcome).
+			return gathered(t, reg, "sunomi_agent_task_duration_seconds", "codec", scheduler.CodecLabelNone, "kind", media.LabelOther, "outcome", outcome).
 				GetHistogram().GetSampleCount() == 1
 		})
 	}
-	if got, err := testutil.GatherAndCount(reg, "sunomi_agent_task_duration_seconds"); err != nil || got != 4*3+3 {
+	if got, err := testutil.GatherAndCount(reg, "sunomi_agent_task_duration_seconds"); err != nil || got != 5*3+3 {
 		t.Errorf("%d task duration series (%v), want every pipeline kind and outcome, and the test kind's three", got, err)
 	}
 
@@ -137,7 +137,12 @@ func TestMetricsEncodeSpeed(t *testing.T) {
 	a.ran(att(context.Background(), scheduler.KindEncode, spec(media.EncoderX264, 1080)), outcome{err: errors.New("bad media")}, time.Second)
 	a.ran(att(canceled, scheduler.KindEncode, spec(media.EncoderX264, 1080)), outcome{err: context.Canceled}, time.Second)
 
-	h := gathered(t, reg, "sunomi_agent_encode_speed_ratio", "encoder", media.EncoderX264, "rung", "1080p").GetHistogram()
+	// An AV1 task encodes AV1 rungs only, with libsvtav1.
+	av1 := media.AV1EncodeSpec(media.ChunkSpec{}, media.VideoSettings{},
+		media.Rung{Name: "1080p-av1", Short: 1080, Codec: media.CodecAV1})
+	a.ran(att(context.Background(), scheduler.KindEncodeAV1, jsonOf(t, av1)), outcome{}, 24*time.Second)
+
+	h := gathered(t, reg, "sunomi_agent_encode_speed_ratio", "codec", scheduler.CodecLabelH264, "encoder", media.EncoderX264, "rung", "1080p").GetHistogram()
 	if h.GetSampleCount() != 2 || h.GetSampleSum() != 12.0/4+12.0/6 {
 		t.Errorf("speed count %d sum %v, want 2 and %v", h.GetSampleCount(), h.GetSampleSum(), 12.0/4+12.0/6)
 	}
@@ -145,10 +150,17 @@ func TestMetricsEncodeSpeed(t *testing.T) {
 		outcome string
 		want    uint64
 	}{{outcomeDone, 2}, {outcomeFailed, 1}, {outcomeCanceled, 1}} {
-		got := gathered(t, reg, "sunomi_agent_task_duration_seconds", "kind", string(scheduler.KindEncode), "outcome", tc.outcome).GetHistogram().GetSampleCount()
+		got := gathered(t, reg, "sunomi_agent_task_duration_seconds", "codec", scheduler.CodecLabelH264, "kind", string(scheduler.KindEncode), "outcome", tc.outcome).GetHistogram().GetSampleCount()
 		if got != tc.want {
 			t.Errorf("encode tasks %s: %d, want %d", tc.outcome, got, tc.want)
 		}
+	}
+	h = gathered(t, reg, "sunomi_agent_encode_speed_ratio", "codec", scheduler.CodecLabelAV1, "encoder", media.EncoderSVTAV1, "rung", "1080p-av1").GetHistogram()
+	if h.GetSampleCount() != 1 || h.GetSampleSum() != 12.0/24 {
+		t.Errorf("AV1 speed count %d sum %v, want 1 and %v", h.GetSampleCount(), h.GetSampleSum(), 12.0/24)
+	}
+	if got := gathered(t, reg, "sunomi_agent_task_duration_seconds", "codec", scheduler.CodecLabelAV1, "kind", string(scheduler.KindEncode), "outcome", outcomeDone).GetHistogram().GetSampleCount(); got != 1 {
+		t.Errorf("AV1 encode tasks done: %d, want 1", got)
 	}
 	problems, err := testutil.GatherAndLint(reg)
 	if err != nil {

@@ -364,6 +364,11 @@ func plannedTasks(split scheduler.TaskInfo, n int, result json.RawMessage) ([]sc
 			tasks = append(tasks, scheduler.NewTask{ID: fmt.Sprintf("%s-e%05d", split.Job, i), Kind: scheduler.KindEncode, Index: i,
 				Spec: spec, Inputs: map[string]string{c.Source: chunks + c.Source}, MediaSeconds: c.Chunk.End - c.Chunk.Start, Prefer: prefer})
 		}
+		av1, err := av1Tasks(split.Job, chunks, &job)
+		if err != nil {
+			return nil, nil, err
+		}
+		tasks = append(tasks, av1...)
 	}
 	if job.Audio != nil {
 		spec, err := json.Marshal(job.Audio)
@@ -374,6 +379,27 @@ func plannedTasks(split scheduler.TaskInfo, n int, result json.RawMessage) ([]sc
 			Spec: spec, Inputs: map[string]string{job.Audio.Source: chunks + job.Audio.Source}, MediaSeconds: job.Probe.Duration})
 	}
 	return tasks, rungs, nil
+}
+
+// av1Tasks plans the AV1 tasks of a split's result: one per AV1 rung and
+// chunk, reading the chunk its H.264 task reads, in the job's AV1 job.
+func av1Tasks(jobID, chunks string, job *media.SplitResult) ([]scheduler.NewTask, error) {
+	var tasks []scheduler.NewTask
+	for _, r := range job.AV1Rungs {
+		if r.Codec != media.CodecAV1 || !validName(r.Name) || strings.Contains(r.Name, "/") {
+			return nil, fmt.Errorf("AV1 rung %q is not an AV1 rung with a plain name", r.Name)
+		}
+		for i, c := range job.Chunks {
+			spec, err := json.Marshal(media.AV1EncodeSpec(c, *job.Video, r))
+			if err != nil {
+				return nil, err
+			}
+			tasks = append(tasks, scheduler.NewTask{ID: fmt.Sprintf("%s-%s-e%05d", jobID, r.Name, i), Kind: scheduler.KindEncodeAV1,
+				Index: i, Rung: r.Name, Spec: spec, Inputs: map[string]string{c.Source: chunks + c.Source},
+				MediaSeconds: c.Chunk.End - c.Chunk.Start})
+		}
+	}
+	return tasks, nil
 }
 
 func (n *Node) fail(w http.ResponseWriter, r *http.Request) {
@@ -422,6 +448,12 @@ func pipelineOptions(o wire.JobOptions) (media.Options, error) {
 	}
 	if opts.Segments, err = media.ParseSegmentFormat(o.Segments); err != nil {
 		return opts, fmt.Errorf("options.segments: %w", err)
+	}
+	if opts.AV1, err = media.ParseAV1Policy(o.AV1); err != nil {
+		return opts, fmt.Errorf("options.av1: %w", err)
+	}
+	if err := opts.CheckAV1(); err != nil {
+		return opts, fmt.Errorf("options.av1: %w", err)
 	}
 	opts.Preset, opts.CRF, opts.Encoder = o.Preset, o.CRF, o.Encoder
 	// A one-segment first chunk: the job becomes playable (progressive

@@ -130,6 +130,7 @@ func (n *Node) Handler() http.Handler {
 			r.Put("/v1/uploads/*", n.upload)
 			r.With(n.forwardToLeader).Post("/v1/jobs", n.submitJob)
 			r.With(n.forwardToLeader).Delete("/v1/jobs/{id}", n.cancelJob)
+			r.With(n.forwardToLeader).Post("/v1/jobs/{id}/av1", n.addAV1)
 		})
 		r.Group(func(r chi.Router) {
 			// The agent protocol: each handler also checks that an agent

@@ -98,9 +98,13 @@ func (n *Node) leaderDuties(ctx context.Context) {
 // keys only, never what a listing of the output prefix finds: the prefix may
 // hold objects that are not the job's. Deleting is idempotent (a missing
 // object counts as deleted), so a new leader may collect again.
+//
+// An AV1 job keeps what the published ladder references whatever its end:
+// the ladder is its parent's, and holds the AV1 rungs published before a
+// failure.
 func (n *Node) collect(ctx context.Context, j scheduler.Job) error {
 	keep := map[string]bool{}
-	if j.State == scheduler.JobDone {
+	if j.State == scheduler.JobDone || j.Parent != "" {
 		var err error
 		if keep, err = n.published(ctx, j.Output); err != nil {
 			return err
@@ -123,6 +127,9 @@ func (n *Node) collect(ctx context.Context, j scheduler.Job) error {
 func (n *Node) jobObjects(j scheduler.Job) []string {
 	keys := n.fsm.JobObjects(j.ID)
 	ladder := []string{layout.MasterPlaylist, layout.RungPlaylist(layout.AudioDir), layout.ScreeningFile}
+	if j.Parent != "" {
+		ladder = nil // an AV1 job writes its rung playlists, the rest is its parent's
+	}
 	for _, rung := range j.Rungs {
 		ladder = append(ladder, layout.RungPlaylist(rung))
 	}

@@ -41,7 +41,6 @@ const (
 )
 
 var (
-	taskKinds   = labels(scheduler.KindSplit, scheduler.KindEncode, scheduler.KindAudio, scheduler.KindStitch)
 	taskStates  = labels(scheduler.StatePending, scheduler.StateLeased, scheduler.StateRunning) // unfinished ones
 	jobStates   = labels(scheduler.JobQueued, scheduler.JobSplitting, scheduler.JobEncoding, scheduler.JobStitching, scheduler.JobDone, scheduler.JobFailed, scheduler.JobCanceled)
 	jobOutcomes = labels(scheduler.JobDone, scheduler.JobFailed, scheduler.JobCanceled)
@@ -71,18 +70,18 @@ func newMetrics(reg prometheus.Registerer, n *Node) (*metrics, error) {
 			Name: "sunomi_task_duration_seconds",
 			Help: "Time from an attempt's lease to its completion or failure report, observed by the leader.",
 			// 0.5 s to 2.3 h.
-			Buckets: prometheus.ExponentialBuckets(0.5, 2, 15)}, []string{"kind", "outcome"}),
+			Buckets: prometheus.ExponentialBuckets(0.5, 2, 15)}, []string{"kind", "outcome", "codec"}),
 		encodeSpeed: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "sunomi_task_encode_speed_ratio",
 			Help: "Media seconds per wall second of winning encode attempts from lease to report (transfers and prefetch wait included), by encoder and the ladder's top rung.",
 			// 0.05× to 49×.
-			Buckets: prometheus.ExponentialBuckets(0.05, 1.5, 18)}, []string{"encoder", "rung"}),
+			Buckets: prometheus.ExponentialBuckets(0.05, 1.5, 18)}, []string{"encoder", "rung", "codec"}),
 		mediaSeconds: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sunomi_task_media_seconds_total",
-			Help: "Media seconds covered by committed tasks: the farm's throughput."}, []string{"kind"}),
+			Help: "Media seconds covered by committed tasks, by kind and the video codec encoded (h264, av1, none): the farm's throughput."}, []string{"kind", "codec"}),
 		outputBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sunomi_task_output_bytes_total",
-			Help: "Bytes of the outputs committed tasks uploaded to storage."}, []string{"kind"}),
+			Help: "Bytes of the outputs committed tasks uploaded to storage, by kind and the video codec encoded."}, []string{"kind", "codec"}),
 		jobDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "sunomi_job_duration_seconds", Help: "Time from a job's submission to its end, by outcome.",
 			// 1 s to 36 h.
@@ -97,12 +96,13 @@ func newMetrics(reg prometheus.Registerer, n *Node) (*metrics, error) {
 	}
 	// Series that exist from the start, so rates and alerts see a zero
 	// rather than nothing.
-	for _, k := range taskKinds {
+	for _, k := range scheduler.TaskKinds() {
+		kind, codec := k.MetricLabels()
 		for _, o := range []string{outcomeDone, outcomeFailed} {
-			m.taskDuration.WithLabelValues(k, o)
+			m.taskDuration.WithLabelValues(kind, o, codec)
 		}
-		m.mediaSeconds.WithLabelValues(k)
-		m.outputBytes.WithLabelValues(k)
+		m.mediaSeconds.WithLabelValues(kind, codec)
+		m.outputBytes.WithLabelValues(kind, codec)
 	}
 	for _, o := range jobOutcomes {
 		m.jobDuration.WithLabelValues(o)
@@ -177,23 +177,24 @@ func (n *Node) observeComplete(before scheduler.TaskInfo, c scheduler.Complete, 
 	if !ok || at.State != scheduler.StateDone {
 		return
 	}
-	m, kind := n.metrics, media.Bounded(string(before.Kind), taskKinds)
+	m := n.metrics
+	kind, codec := before.Kind.MetricLabels()
 	d := now.Sub(at.Started)
-	m.taskDuration.WithLabelValues(kind, outcomeDone).Observe(d.Seconds())
-	m.mediaSeconds.WithLabelValues(kind).Add(max(before.MediaSeconds, 0))
+	m.taskDuration.WithLabelValues(kind, outcomeDone, codec).Observe(d.Seconds())
+	m.mediaSeconds.WithLabelValues(kind, codec).Add(max(before.MediaSeconds, 0))
 	var size int64
 	for _, o := range c.Outputs {
 		size += max(o.Size, 0)
 	}
-	m.outputBytes.WithLabelValues(kind).Add(float64(size))
-	if before.Kind == scheduler.KindEncode && before.MediaSeconds > 0 && d > 0 {
+	m.outputBytes.WithLabelValues(kind, codec).Add(float64(size))
+	if codec != scheduler.CodecLabelNone && before.MediaSeconds > 0 && d > 0 {
 		a, _ := n.fsm.Agent(at.Agent)
 		have := a.Encoders
 		if at.Encoder != "" {
 			have = []string{at.Encoder} // what the scheduler resolved
 		}
 		enc, rung := media.EncodeLabels(before.Spec, have)
-		m.encodeSpeed.WithLabelValues(enc, rung).Observe(before.MediaSeconds / d.Seconds())
+		m.encodeSpeed.WithLabelValues(enc, rung, codec).Observe(before.MediaSeconds / d.Seconds())
 	}
 	// Only the stitch finishes a job, so concurrent completions of other
 	// tasks never count it twice.
@@ -213,7 +214,8 @@ func (n *Node) observeFail(f scheduler.Fail, now time.Time) {
 	if !ok {
 		return
 	}
-	n.metrics.taskDuration.WithLabelValues(media.Bounded(string(t.Kind), taskKinds), outcomeFailed).Observe(now.Sub(at.Started).Seconds())
+	kind, codec := t.Kind.MetricLabels()
+	n.metrics.taskDuration.WithLabelValues(kind, outcomeFailed, codec).Observe(now.Sub(at.Started).Seconds())
 	// A task that did not fail the job is pending again; the one that did
 	// stays failed, so another task failing meanwhile is not counted here.
 	if j.State == scheduler.JobFailed && t.State == scheduler.StateFailed {
@@ -296,8 +298,8 @@ func newStateCollector(n *Node) *stateCollector {
 		jobs:   prometheus.NewDesc("sunomi_scheduler_jobs", "Jobs by state.", []string{"state"}, nil),
 		agents: prometheus.NewDesc("sunomi_scheduler_agents", "Agents by state.", []string{"state"}, nil),
 		slots:  prometheus.NewDesc("sunomi_scheduler_slots", "Task slots of alive and draining agents.", nil, nil),
-		tasks: prometheus.NewDesc("sunomi_scheduler_tasks", "Unfinished tasks of active jobs by state (pending, leased, running) and kind.",
-			[]string{"state", "kind"}, nil),
+		tasks: prometheus.NewDesc("sunomi_scheduler_tasks", "Unfinished tasks of active jobs by state (pending, leased, running), kind and the video codec encoded (h264, av1, none); AV1 tasks wait by design for idle capacity.",
+			[]string{"state", "kind", "codec"}, nil),
 	}
 }
 
@@ -335,20 +337,22 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 
 	// Finished jobs have no unfinished tasks: Census counts the active
 	// jobs' tasks only.
-	type key struct{ state, kind string }
+	type key struct{ state, kind, codec string }
 	tasks := map[key]float64{}
 	for _, s := range taskStates {
-		for _, k := range taskKinds {
-			tasks[key{s, k}] = 0
+		for _, k := range scheduler.TaskKinds() {
+			kind, codec := k.MetricLabels()
+			tasks[key{s, kind, codec}] = 0
 		}
 	}
 	for tc, n := range unfinished {
 		if slices.Contains(taskStates, string(tc.State)) {
-			tasks[key{string(tc.State), media.Bounded(string(tc.Kind), taskKinds)}] += float64(n)
+			kind, codec := tc.Kind.MetricLabels()
+			tasks[key{string(tc.State), kind, codec}] += float64(n)
 		}
 	}
 	for k, v := range tasks {
-		gauge(c.tasks, v, k.state, k.kind)
+		gauge(c.tasks, v, k.state, k.kind, k.codec)
 	}
 }
 

@@ -152,7 +152,7 @@ func TestMetricsFollowAJob(t *testing.T) {
 	applyMetricsCmd(t, n, scheduler.CmdRegisterAgent, scheduler.RegisterAgent{
 		Info: scheduler.AgentInfo{ID: "a1", Slots: 4, Encoders: []string{media.EncoderX264}}, Now: t0})
 	applyMetricsCmd(t, n, scheduler.CmdSubmitJob, scheduler.SubmitJob{ID: "j1", Source: "uploads/a.mp4", Output: "videos/j1", Now: t0})
-	if got := gaugeValue(t, reg, "sunomi_scheduler_tasks", "state", "pending", "kind", "split"); got != 1 {
+	if got := gaugeValue(t, reg, "sunomi_scheduler_tasks", "state", "pending", "kind", "split", "codec", "none"); got != 1 {
 		t.Errorf("pending splits %v, want 1", got)
 	}
 	if got := gaugeValue(t, reg, "sunomi_scheduler_jobs", "state", "queued"); got != 1 {
@@ -169,18 +169,19 @@ func TestMetricsFollowAJob(t *testing.T) {
 			{ID: "j1-audio", Kind: scheduler.KindAudio, MediaSeconds: 20},
 		}})
 	for _, tc := range []struct {
-		state, kind string
-		want        float64
+		state, kind, codec string
+		want               float64
 	}{
-		{"pending", "encode", 2}, {"pending", "audio", 1}, {"pending", "split", 0}, {"leased", "encode", 0},
+		{"pending", "encode", "h264", 2}, {"pending", "audio", "none", 1}, {"pending", "split", "none", 0},
+		{"leased", "encode", "h264", 0}, {"pending", "encode", "av1", 0},
 	} {
-		if got := gaugeValue(t, reg, "sunomi_scheduler_tasks", "state", tc.state, "kind", tc.kind); got != tc.want {
+		if got := gaugeValue(t, reg, "sunomi_scheduler_tasks", "state", tc.state, "kind", tc.kind, "codec", tc.codec); got != tc.want {
 			t.Errorf("tasks{state=%s,kind=%s} = %v, want %v", tc.state, tc.kind, got, tc.want)
 		}
 	}
 
 	lease(4, "j1-e0", "j1-e1", "j1-audio")
-	if got := gaugeValue(t, reg, "sunomi_scheduler_tasks", "state", "leased", "kind", "encode"); got != 2 {
+	if got := gaugeValue(t, reg, "sunomi_scheduler_tasks", "state", "leased", "kind", "encode", "codec", "h264"); got != 2 {
 		t.Errorf("leased encodes %v, want 2", got)
 	}
 	complete("j1-e0", 1, 9, scheduler.Complete{Outputs: []scheduler.Object{{Name: "a.ts", Size: 1000}, {Name: "b.ts", Size: 500}}})
@@ -205,12 +206,12 @@ func TestMetricsFollowAJob(t *testing.T) {
 		count  uint64
 		sum    float64
 	}{
-		{"sunomi_task_duration_seconds", []string{"kind", "split", "outcome", "done"}, 1, 2},
-		{"sunomi_task_duration_seconds", []string{"kind", "encode", "outcome", "done"}, 2, 5 + 4},
-		{"sunomi_task_duration_seconds", []string{"kind", "encode", "outcome", "failed"}, 1, 2},
-		{"sunomi_task_duration_seconds", []string{"kind", "stitch", "outcome", "done"}, 1, 8},
-		{"sunomi_task_duration_seconds", []string{"kind", "split", "outcome", "failed"}, 1, 4},
-		{"sunomi_task_encode_speed_ratio", []string{"encoder", "libx264", "rung", "1080p"}, 2, 10.0/5 + 10.0/4},
+		{"sunomi_task_duration_seconds", []string{"kind", "split", "outcome", "done", "codec", "none"}, 1, 2},
+		{"sunomi_task_duration_seconds", []string{"kind", "encode", "outcome", "done", "codec", "h264"}, 2, 5 + 4},
+		{"sunomi_task_duration_seconds", []string{"kind", "encode", "outcome", "failed", "codec", "h264"}, 1, 2},
+		{"sunomi_task_duration_seconds", []string{"kind", "stitch", "outcome", "done", "codec", "none"}, 1, 8},
+		{"sunomi_task_duration_seconds", []string{"kind", "split", "outcome", "failed", "codec", "none"}, 1, 4},
+		{"sunomi_task_encode_speed_ratio", []string{"encoder", "libx264", "rung", "1080p", "codec", "h264"}, 2, 10.0/5 + 10.0/4},
 		{"sunomi_job_duration_seconds", []string{"outcome", "done"}, 1, 20},
 		{"sunomi_job_duration_seconds", []string{"outcome", "failed"}, 1, 5},
 		{"sunomi_job_time_to_playable_seconds", nil, 1, 7},
@@ -227,8 +228,8 @@ func TestMetricsFollowAJob(t *testing.T) {
 		labels []string
 		want   float64
 	}{
-		{"sunomi_task_media_seconds_total", []string{"kind", "encode"}, 20},
-		{"sunomi_task_output_bytes_total", []string{"kind", "encode"}, 1500},
+		{"sunomi_task_media_seconds_total", []string{"kind", "encode", "codec", "h264"}, 20},
+		{"sunomi_task_output_bytes_total", []string{"kind", "encode", "codec", "h264"}, 1500},
 		{"sunomi_storage_bytes_total", []string{"direction", "in"}, 4096},
 	} {
 		if got := metricSample(t, reg, tc.name, tc.labels...).GetCounter().GetValue(); got != tc.want {
@@ -246,7 +247,7 @@ func TestMetricsFollowAJob(t *testing.T) {
 		{"sunomi_scheduler_agents", []string{"state", "alive"}, 1},
 		{"sunomi_scheduler_agents", []string{"state", "dead"}, 0},
 		{"sunomi_scheduler_slots", nil, 4},
-		{"sunomi_scheduler_tasks", []string{"state", "pending", "kind", "encode"}, 0},
+		{"sunomi_scheduler_tasks", []string{"state", "pending", "kind", "encode", "codec", "h264"}, 0},
 		{"sunomi_raft_leader", nil, 0},
 		{"sunomi_raft_state", []string{"state", "follower"}, 1},
 		{"sunomi_raft_term", nil, 0},

@@ -75,6 +75,10 @@ type Config struct {
 	// listed after it was last heard from.
 	JobRetention   time.Duration
 	AgentRetention time.Duration
+	// AV1AgentWait is how long an AV1 job whose tasks are ready waits
+	// while no alive agent advertises the AV1 encoder before it ends
+	// failed, its job's H.264 ladder staying published (DefaultAV1AgentWait).
+	AV1AgentWait time.Duration
 	// Fast shortens Raft and gossip timeouts for loopback test clusters.
 	Fast bool
 }
@@ -91,6 +95,9 @@ func (c *Config) defaults() {
 	}
 	if c.AgentRetention == 0 {
 		c.AgentRetention = DefaultRetention
+	}
+	if c.AV1AgentWait == 0 {
+		c.AV1AgentWait = DefaultAV1AgentWait
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

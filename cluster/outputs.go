@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage"
 	"github.com/sunomi/sunomi/storage/layout"
@@ -57,7 +58,11 @@ func checkOutputName(info scheduler.TaskInfo, n int, name string) error {
 	case scheduler.KindSplit:
 		ok = true
 	case scheduler.KindEncode:
-		ok = strings.HasPrefix(base, fmt.Sprintf("c%05d_a%d_", info.Index, n))
+		ok = strings.HasPrefix(base, fmt.Sprintf("c%05d_a%d_", info.Index, n)) && !media.IsAV1RungName(path.Dir(name))
+	case scheduler.KindEncodeAV1:
+		// Only into its own rung's directory: an AV1 attempt of chunk 3
+		// may not write the H.264 rungs' files of chunk 3.
+		ok = strings.HasPrefix(name, fmt.Sprintf("%s/c%05d_a%d_", info.Rung, info.Index, n))
 	case scheduler.KindAudio:
 		ok = strings.HasPrefix(base, fmt.Sprintf("a%d_", n))
 	case scheduler.KindStitch:

@@ -35,6 +35,7 @@ func TestCheckOutputName(t *testing.T) {
 	audio := scheduler.TaskInfo{ID: "j-audio", Kind: scheduler.KindAudio}
 	stitch := scheduler.TaskInfo{ID: "j-stitch", Kind: scheduler.KindStitch}
 	split := scheduler.TaskInfo{ID: "j-split", Kind: scheduler.KindSplit}
+	av1 := scheduler.TaskInfo{ID: "j-720p-av1-e00003", Kind: scheduler.KindEncodeAV1, Index: 3, Rung: "720p-av1"}
 	for _, tt := range []struct {
 		name string
 		info scheduler.TaskInfo
@@ -63,6 +64,13 @@ func TestCheckOutputName(t *testing.T) {
 		{"stitch overwriting a segment", stitch, "720p/c00003_a2_00007.ts", false},
 		{"stitch deep playlist", stitch, "a/b/playlist.m3u8", false},
 		{"split chunk", split, "chunk_00003.nut", true},
+		{"AV1 segment", av1, "720p-av1/c00003_a2_00007.m4s", true},
+		{"AV1 init segment", av1, "720p-av1/c00003_a2_init.mp4", true},
+		{"AV1 writing the H.264 rung", av1, "720p/c00003_a2_00007.m4s", false},
+		{"AV1 writing another AV1 rung", av1, "360p-av1/c00003_a2_00007.m4s", false},
+		{"AV1 segment of another attempt", av1, "720p-av1/c00003_a1_00007.m4s", false},
+		{"AV1 writing the master playlist", av1, "master.m3u8", false},
+		{"encode writing an AV1 rung", encode, "720p-av1/c00003_a2_00007.m4s", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := checkOutputName(tt.info, 2, tt.out)

@@ -43,10 +43,16 @@ type publisher struct {
 	// done counts the results (chunks plus one for the audio) published per
 	// job; only the publishing loop touches it.
 	done map[string]int
+	// av1 counts the AV1 rungs published per AV1 job, and noAV1Since is
+	// when each AV1 job with work ready found no agent to run it; only the
+	// publishing loop touches them (see publishAV1).
+	av1        map[string]int
+	noAV1Since map[string]time.Time
 }
 
 func newPublisher() *publisher {
-	return &publisher{wake: make(chan struct{}, 1), busy: map[string]chan struct{}{}, done: map[string]int{}}
+	return &publisher{wake: make(chan struct{}, 1), busy: map[string]chan struct{}{}, done: map[string]int{},
+		av1: map[string]int{}, noAV1Since: map[string]time.Time{}}
 }
 
 // publishBackstop is how often the loop looks at every job without being
@@ -111,14 +117,28 @@ func (n *Node) publishLoop(ctx context.Context) {
 // It reads only the encoding jobs, not every job the state retains.
 func (n *Node) publishProgress(ctx context.Context) {
 	encoding := n.fsm.ListJobs(scheduler.JobQuery{States: []scheduler.JobState{scheduler.JobEncoding}, Limit: math.MaxInt}).Jobs
-	for id := range n.pub.done {
-		if !slices.ContainsFunc(encoding, func(j scheduler.Job) bool { return j.ID == id }) {
-			delete(n.pub.done, id)
-		}
-	}
+	forgetEnded(n.pub.done, encoding)
+	forgetEnded(n.pub.av1, encoding)
+	forgetEnded(n.pub.noAV1Since, encoding)
 	for _, j := range encoding {
+		if j.Parent != "" {
+			if err := n.publishAV1(ctx, j); err != nil {
+				n.log.Warn("AV1 publish failed", "job_id", j.ID, "error", err)
+			}
+			continue
+		}
 		if err := n.publishJob(ctx, j); err != nil {
 			n.log.Warn("progressive publish failed", "job_id", j.ID, "error", err)
+		}
+	}
+}
+
+// forgetEnded drops from a publishing loop's record the jobs no longer
+// encoding.
+func forgetEnded[V any](m map[string]V, encoding []scheduler.Job) {
+	for id := range m {
+		if !slices.ContainsFunc(encoding, func(j scheduler.Job) bool { return j.ID == id }) {
+			delete(m, id)
 		}
 	}
 }

@@ -16,7 +16,7 @@ func jobBody(j scheduler.Job) wire.Job {
 		ID: j.ID, State: j.State, Source: j.Source, Output: j.Output, Priority: j.Priority,
 		Error: j.Error, Created: j.Created, Updated: j.Updated,
 		ChunksTotal: j.ChunksTotal, ChunksDone: j.ChunksDone, PlayableAt: j.PlayableAt,
-		Warnings: j.Warnings,
+		Warnings: j.Warnings, AV1Job: j.AV1Job, Parent: j.Parent,
 	}
 	if !j.CollectedAt.IsZero() {
 		at := j.CollectedAt

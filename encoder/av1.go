@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -18,6 +19,22 @@ import (
 // would add keyframes inside segments, and "infinite" (-1) makes it ignore
 // the forced ones.
 const av1KeyInterval = 10_000
+
+// AV1Available reports whether libavcodec here has the AV1 encoder
+// (media.EncoderSVTAV1): what an agent advertises to get AV1 tasks. It only
+// looks the encoder up: opening one costs SVT-AV1's start-up, and an encoder
+// freed without a frame needs feeding first (see freeAV1).
+func AV1Available() bool { return astiav.FindEncoderByName(media.EncoderSVTAV1) != nil }
+
+// WithAV1Encoder returns the encoders an agent advertises: the H.264 ones
+// given, and media.EncoderSVTAV1 when libavcodec has it here — the
+// coordinator gives AV1 tasks only to agents that list it.
+func WithAV1Encoder(h264 []string) []string {
+	if !AV1Available() {
+		return h264
+	}
+	return append(slices.Clip(h264), media.EncoderSVTAV1)
+}
 
 // openAV1 opens an SVT-AV1 encoder for one rung and returns it with the
 // CODECS string of the sequence header it writes. Timestamps are in

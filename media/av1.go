@@ -3,6 +3,9 @@ package media
 import (
 	"errors"
 	"fmt"
+	"math"
+	"slices"
+	"strings"
 )
 
 // Codec is the codec family of a rung.
@@ -87,6 +90,9 @@ const av1MinSide = 64
 // the H.264 rung of the same size: 720p and 720p-av1.
 const av1Suffix = "-av1"
 
+// IsAV1RungName reports whether a rung name is an AV1 rung's (WithAV1).
+func IsAV1RungName(name string) bool { return strings.HasSuffix(name, av1Suffix) }
+
 // WithAV1 returns the ladder with an AV1 rung for every H.264 rung the
 // policy picks, after all the H.264 rungs: players that take the first
 // variant, or cannot decode AV1, start on H.264. Pictures smaller than
@@ -108,4 +114,87 @@ func WithAV1(rungs []Rung, policy AV1Policy) []Rung {
 		out = append(out[:len(out):len(out)], av1)
 	}
 	return out
+}
+
+// SeparateAV1 moves the AV1 rungs out of the ladder into AV1Rungs. The farm
+// encodes each of them per chunk in a task of its own, of lower priority
+// than every H.264 task, so that the H.264 ladder is encoded, published and
+// stitched exactly as it would be without AV1.
+func (r *SplitResult) SeparateAV1() {
+	if r.Video == nil {
+		return
+	}
+	var h264 []Rung
+	for _, rung := range r.Video.Rungs {
+		if rung.Codec == CodecAV1 {
+			r.AV1Rungs = append(r.AV1Rungs, rung)
+		} else {
+			h264 = append(h264, rung)
+		}
+	}
+	r.Video.Rungs = h264
+}
+
+// AV1EncodeSpec is the spec of the farm's AV1 task for one chunk and one AV1
+// rung: the chunk's frames on the same segment boundaries as its H.264 task,
+// that rung alone, and none of the extras (thumbnails, poster, perceptual
+// hashes) the chunk's H.264 task already makes.
+func AV1EncodeSpec(c ChunkSpec, video VideoSettings, rung Rung) EncodeSpec {
+	video.Rungs = []Rung{rung}
+	video.ThumbnailInterval, video.PHashInterval = 0, 0
+	return EncodeSpec{Chunk: c, Video: video}
+}
+
+// AV1RungResults are the results of one AV1 rung's tasks, by chunk index.
+type AV1RungResults struct {
+	Rung   Rung
+	Chunks []*ChunkResult
+}
+
+// LadderWithAV1 joins a finished H.264 ladder's results and the results of
+// complete AV1 rungs into the results of one ladder, AV1 rungs after the
+// H.264 ones, for BuildPlaylists. Each AV1 task must report the one rung it
+// encoded on exactly the segments of its chunk's H.264 task: the variants
+// switch at the same instants.
+func LadderWithAV1(split *SplitResult, chunks []*ChunkResult, av1 []AV1RungResults) (*SplitResult, []*ChunkResult, error) {
+	if split.Video == nil {
+		return nil, nil, errors.New("the ladder has no video")
+	}
+	video := *split.Video
+	video.Rungs = slices.Clone(video.Rungs)
+	joined := make([]*ChunkResult, len(chunks))
+	for i, c := range chunks {
+		if c == nil {
+			return nil, nil, fmt.Errorf("chunk %d has no H.264 result", i)
+		}
+		cc := *c
+		cc.Rungs = slices.Clone(c.Rungs)
+		joined[i] = &cc
+	}
+	for _, r := range av1 {
+		if len(r.Chunks) != len(chunks) {
+			return nil, nil, fmt.Errorf("AV1 rung %s: %d chunk results, want %d", r.Rung.Name, len(r.Chunks), len(chunks))
+		}
+		for i, c := range r.Chunks {
+			if c == nil || len(c.Rungs) != 1 || c.Rungs[0].Name != r.Rung.Name {
+				return nil, nil, fmt.Errorf("AV1 rung %s: chunk %d has no result for the rung", r.Rung.Name, i)
+			}
+			if !sameSegments(c.Segments, chunks[i].Segments) {
+				return nil, nil, fmt.Errorf("AV1 rung %s: the segments of chunk %d differ from the H.264 rungs'", r.Rung.Name, i)
+			}
+			joined[i].Rungs = append(joined[i].Rungs, c.Rungs[0])
+		}
+		video.Rungs = append(video.Rungs, r.Rung)
+	}
+	out := *split
+	out.Video = &video
+	return &out, joined, nil
+}
+
+// sameSegments reports whether two tasks of a chunk cut it into the same
+// segments: same indexes, starts and durations within a millisecond.
+func sameSegments(a, b []SegmentTiming) bool {
+	return slices.EqualFunc(a, b, func(x, y SegmentTiming) bool {
+		return x.Index == y.Index && math.Abs(x.Start-y.Start) < 1e-3 && math.Abs(x.Duration-y.Duration) < 1e-3
+	})
 }

@@ -19,7 +19,8 @@ func Bounded(v string, known []string) string {
 
 // EncodeLabels are the encoder an encode task runs with on a host offering
 // the encoders have (ChooseEncoder: the requested one when the host has it,
-// else hardware first, else libx264), and the top rung of its ladder. With
+// else hardware first, else libx264; libsvtav1 for a task of AV1 rungs
+// only), and the top rung of its ladder (its name: 1080p-av1 for AV1). With
 // have unknown (nil) the label is the requested encoder, so auto is
 // LabelOther. Rungs outside the default ladder (tiny sources get one at
 // their own size), and unknown encoders, are LabelOther.
@@ -38,6 +39,9 @@ func EncodeLabels(spec json.RawMessage, have []string) (enc, rung string) {
 		if slices.ContainsFunc(DefaultRungs, func(r RungSpec) bool { return r.Short == top.Short }) {
 			rung = top.Name
 		}
+		if !slices.ContainsFunc(s.Video.Rungs, func(r Rung) bool { return r.Codec != CodecAV1 }) {
+			enc = EncoderSVTAV1 // the farm's AV1 tasks encode AV1 rungs only
+		}
 	}
-	return Bounded(enc, []string{EncoderX264, EncoderNVENC, EncoderQSV}), rung
+	return Bounded(enc, []string{EncoderX264, EncoderNVENC, EncoderQSV, EncoderSVTAV1}), rung
 }

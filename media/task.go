@@ -98,6 +98,11 @@ type SplitResult struct {
 	Chunks    []ChunkSpec    `json:"chunks,omitempty"`
 	Audio     *AudioSpec     `json:"audio,omitempty"`
 	Extracted Extracted      `json:"extracted"`
+	// AV1Rungs are the AV1 rungs a farm job encodes as tasks of their own,
+	// after its H.264 ladder (see SeparateAV1); Video.Rungs then holds the
+	// H.264 rungs only. Empty for `sunomi transcode`, which encodes both
+	// families in one task.
+	AV1Rungs []Rung `json:"av1Rungs,omitempty"`
 }
 
 // H264Settings are the encode settings shared by every rung.

@@ -79,8 +79,11 @@ func RunTask(ctx context.Context, kind scheduler.TaskKind, spec json.RawMessage,
 			job.Extracted.Audio = filepath.Base(job.Extracted.Audio)
 			job.Audio.Source = job.Extracted.Audio
 		}
+		// The farm encodes AV1 rungs in tasks of their own, after the
+		// H.264 ladder (see scheduler.KindEncodeAV1).
+		job.SeparateAV1()
 		result = job
-	case scheduler.KindEncode:
+	case scheduler.KindEncode, scheduler.KindEncodeAV1:
 		var s media.EncodeSpec
 		if err := json.Unmarshal(spec, &s); err != nil {
 			return nil, fmt.Errorf("%w: encode spec: %v", ErrPermanent, err)

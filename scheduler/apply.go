@@ -46,6 +46,10 @@ func (s *state) apply(cmd any) (any, []string) {
 		s.forgetAgents(c)
 	case *GrantOutputs:
 		err = s.grantOutputs(c)
+	case *EndAV1Job:
+		err = s.endAV1Job(c)
+	case *AddAV1Job:
+		err = s.addAV1Job(c)
 	default:
 		panic(fmt.Sprintf("scheduler: no handler for %T", cmd))
 	}
@@ -204,6 +208,9 @@ func (s *state) leasable(t *task, c *Lease) bool {
 	if s.Jobs[t.Job].finished() {
 		return false
 	}
+	if t.Kind == KindEncodeAV1 && !s.h264Published(s.Jobs[t.Job]) {
+		return false
+	}
 	if !c.Speculative {
 		return t.State == StatePending
 	}
@@ -216,6 +223,9 @@ func (s *state) leasable(t *task, c *Lease) bool {
 // only one of the job's pinned family, except that libx264 is admitted when
 // no alive agent offers a hardware encoder any more (see pinnedFamily).
 func (s *state) admitEncoder(j *job, t *task, a *agent, enc string) bool {
+	if t.Kind == KindEncodeAV1 {
+		return enc == "" && a.offersAV1()
+	}
 	if enc == "" {
 		return true
 	}
@@ -394,7 +404,16 @@ func (s *state) complete(c *Complete) error {
 
 	switch t.Kind {
 	case KindSplit:
+		if j.Parent != "" {
+			s.planAV1Job(j, c)
+			break
+		}
+		var av1 []NewTask
 		for _, nt := range c.NewTasks {
+			if nt.Kind == KindEncodeAV1 {
+				av1 = append(av1, nt)
+				continue
+			}
 			s.Tasks[nt.ID] = &task{
 				ID: nt.ID, Job: j.ID, Kind: nt.Kind, Index: nt.Index,
 				Spec: raw(nt.Spec), Inputs: nt.Inputs, MediaSeconds: nt.MediaSeconds,
@@ -404,6 +423,9 @@ func (s *state) complete(c *Complete) error {
 		}
 		j.Rungs = c.Rungs
 		j.State = JobEncoding
+		if len(av1) > 0 {
+			s.newAV1Job(j, av1, c.Now)
+		}
 		s.maybeStitch(j, c.Now)
 	case KindStitch:
 		s.finishJob(j, JobDone, "", nil, c.Now)
@@ -424,6 +446,7 @@ func (s *state) checkNewTasks(j *job, t *task, c *Complete) error {
 	}
 	ids := map[string]bool{stitchID(j.ID): true}
 	var encodes []int
+	var av1 []NewTask
 	audio := 0
 	for _, nt := range c.NewTasks {
 		if nt.ID == "" || ids[nt.ID] || s.Tasks[nt.ID] != nil {
@@ -435,8 +458,10 @@ func (s *state) checkNewTasks(j *job, t *task, c *Complete) error {
 			encodes = append(encodes, nt.Index)
 		case KindAudio:
 			audio++
+		case KindEncodeAV1:
+			av1 = append(av1, nt)
 		default:
-			return invalid("split of job %q: task %q has kind %q, want encode or audio", j.ID, nt.ID, nt.Kind)
+			return invalid("split of job %q: task %q has kind %q, want encode, audio or encode-av1", j.ID, nt.ID, nt.Kind)
 		}
 	}
 	if audio > 1 {
@@ -448,7 +473,10 @@ func (s *state) checkNewTasks(j *job, t *task, c *Complete) error {
 			return invalid("split of job %q: encode indexes are not 0..%d", j.ID, len(encodes)-1)
 		}
 	}
-	return nil
+	if j.Parent != "" {
+		return s.checkAV1Tasks(nil, av1, len(encodes))
+	}
+	return s.checkAV1Tasks(j, av1, len(encodes))
 }
 
 // prefer normalises a task's preferred encoders: nil when there are none,
@@ -466,7 +494,7 @@ func stitchID(jobID string) string { return jobID + "-stitch" }
 // Its spec is empty: the leader builds it at lease time from the winners'
 // results (see Results).
 func (s *state) maybeStitch(j *job, now time.Time) {
-	if j.State != JobEncoding {
+	if j.State != JobEncoding || j.Parent != "" {
 		return
 	}
 	var media, audio float64
@@ -613,4 +641,7 @@ func (s *state) finishJob(j *job, state JobState, msg string, failed *task, now 
 	s.outputs.add(j.Output, -1)
 	s.awaitCollection(j)
 	s.touch(j, now)
+	if state != JobDone {
+		s.cancelAV1Job(j, now)
+	}
 }

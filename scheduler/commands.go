@@ -41,6 +41,10 @@ const (
 	CmdForgetAgents  CommandType = 15
 	// CmdGrantOutputs records the objects an attempt may write (outputs.go).
 	CmdGrantOutputs CommandType = 16
+	// CmdEndAV1Job ends a job's AV1 job (av1.go).
+	CmdEndAV1Job CommandType = 17
+	// CmdAddAV1Job gives a done job an AV1 job afterwards (av1.go).
+	CmdAddAV1Job CommandType = 18
 )
 
 func (t CommandType) String() string {
@@ -77,6 +81,10 @@ func (t CommandType) String() string {
 		return "ForgetAgents"
 	case CmdGrantOutputs:
 		return "GrantOutputs"
+	case CmdEndAV1Job:
+		return "EndAV1Job"
+	case CmdAddAV1Job:
+		return "AddAV1Job"
 	}
 	return fmt.Sprintf("CommandType(%d)", uint8(t))
 }
@@ -221,6 +229,8 @@ type NewTask struct {
 	// the task would rather run on. It is a preference, not a requirement:
 	// see nextTasks. Omitted when empty, so older entries decode the same.
 	Prefer []string `json:"prefer,omitempty"`
+	// Rung is the rung a KindEncodeAV1 task encodes (Index is its chunk).
+	Rung string `json:"rung,omitempty"`
 }
 
 // Fail records a failed attempt. Permanent errors fail the job at once.
@@ -308,6 +318,10 @@ func commandType(payload any) (CommandType, bool) {
 		return CmdForgetAgents, true
 	case GrantOutputs, *GrantOutputs:
 		return CmdGrantOutputs, true
+	case EndAV1Job, *EndAV1Job:
+		return CmdEndAV1Job, true
+	case AddAV1Job, *AddAV1Job:
+		return CmdAddAV1Job, true
 	}
 	return 0, false
 }
@@ -347,6 +361,10 @@ func newPayload(t CommandType) any {
 		return new(ForgetAgents)
 	case CmdGrantOutputs:
 		return new(GrantOutputs)
+	case CmdEndAV1Job:
+		return new(EndAV1Job)
+	case CmdAddAV1Job:
+		return new(AddAV1Job)
 	}
 	return nil
 }

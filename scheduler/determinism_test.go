@@ -55,8 +55,9 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 	var payload any
 	switch r.Intn(17) {
 	case 0:
-		// Some agents have a hardware encoder that tasks may prefer.
-		encoders := [][]string{nil, {"libx264"}, {"libx264", "h264_nvenc"}, {"h264_qsv"}}[r.Intn(4)]
+		// Some agents have a hardware encoder that tasks may prefer, some
+		// run AV1 tasks.
+		encoders := [][]string{nil, {"libx264"}, {"libx264", "h264_nvenc"}, {"h264_qsv"}, {"libx264", "libsvtav1"}}[r.Intn(5)]
 		ct, payload = CmdRegisterAgent, RegisterAgent{Info: AgentInfo{ID: agent, Slots: 1 + r.Intn(4), Encoders: encoders}, Now: now}
 	case 1:
 		if r.Intn(3) > 0 {
@@ -94,6 +95,9 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 		c := Complete{Task: task, Attempt: n, Result: json.RawMessage(fmt.Sprintf(`{"by":%d}`, n)), Now: now}
 		if info, ok := f.TaskInfo(task); ok && info.Kind == KindSplit {
 			c.NewTasks = plan(info.Job, r.Intn(4))
+			if r.Intn(3) == 0 { // AV1 rungs, in an AV1 job
+				c.NewTasks = planAV1(info.Job, r.Intn(4))
+			}
 			c.Rungs = rungs
 			if r.Intn(8) == 0 && len(c.NewTasks) > 1 {
 				c.NewTasks[0].Index = 7 // invalid plan
@@ -138,7 +142,20 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 		}
 		ct, payload = CmdLease, Lease{Agent: agent, Tasks: []string{task}, Speculative: true, Now: now}
 	case 13:
-		ct, payload = CmdPlayable, Playable{Job: pickJob(), Now: now}
+		if r.Intn(2) == 0 {
+			ct, payload = CmdPlayable, Playable{Job: pickJob(), Now: now}
+			break
+		}
+		if r.Intn(4) == 0 { // AV1 added to a job afterwards
+			ct, payload = CmdAddAV1Job, AddAV1Job{Job: pickJob(), SplitSpec: json.RawMessage(`{}`), Now: now}
+			break
+		}
+		// An AV1 job ends done (refused while tasks are left), or failed.
+		job := pickJob()
+		if r.Intn(4) > 0 {
+			job = AV1JobID(job)
+		}
+		ct, payload = CmdEndAV1Job, EndAV1Job{Job: job, Error: []string{"", "no AV1 agent"}[r.Intn(2)], Now: now}
 	case 14:
 		// Mostly a job awaiting collection, else any (unfinished, unknown).
 		job := pickJob()

@@ -39,7 +39,40 @@ const (
 	KindEncode TaskKind = "encode"
 	KindAudio  TaskKind = "audio"
 	KindStitch TaskKind = "stitch"
+	// KindEncodeAV1 encodes one chunk of one AV1 rung. These tasks belong
+	// to a job's AV1 job (see Job.AV1Job) and come after every other kind
+	// of every job: see nextAV1Tasks.
+	KindEncodeAV1 TaskKind = "encode-av1"
 )
+
+// The codec label of the farm's task metrics: the video codec a task encodes.
+const (
+	CodecLabelH264 = "h264"
+	CodecLabelAV1  = "av1"
+	CodecLabelNone = "none" // the kind encodes no video
+)
+
+// TaskKinds lists every task kind.
+func TaskKinds() []TaskKind {
+	return []TaskKind{KindSplit, KindEncode, KindEncodeAV1, KindAudio, KindStitch}
+}
+
+// MetricLabels are the kind and codec labels of the kind's tasks in the
+// farm's metrics. AV1 encodes count as encode tasks of codec av1, so that a
+// series by kind keeps meaning what it did and the codec label splits the
+// encodes (a dashboard summing encode work picks a codec); a kind this
+// version does not know (an agent's report) is media.LabelOther.
+func (k TaskKind) MetricLabels() (kind, codec string) {
+	switch k {
+	case KindEncode:
+		return string(KindEncode), CodecLabelH264
+	case KindEncodeAV1:
+		return string(KindEncode), CodecLabelAV1
+	case KindSplit, KindAudio, KindStitch:
+		return string(k), CodecLabelNone
+	}
+	return media.LabelOther, CodecLabelNone
+}
 
 // AttemptState is the state of an attempt, and of a task: an unfinished
 // task is pending, leased or running as its attempts are, and ends done
@@ -109,7 +142,8 @@ type AgentInfo struct {
 	Addr  string `json:"addr"`
 	Slots int    `json:"slots"`
 	Cores int    `json:"cores"`
-	// Encoders are the H.264 encoders the agent can open.
+	// Encoders are the encoders the agent can open: H.264 ones, and
+	// media.EncoderSVTAV1 when it runs AV1 tasks.
 	Encoders []string `json:"encoders"`
 	Version  string   `json:"version"`
 }
@@ -150,7 +184,10 @@ type Job struct {
 	// Warnings are the "warnings" of the stitch task's result once it is
 	// done: what the job tells the video's owner about the source.
 	Warnings []string
-	Tasks    []Task // only from FSM.Job
+	// AV1Job names the job that encodes this job's AV1 rungs, when its
+	// split planned some; Parent, on that AV1 job, names this one.
+	AV1Job, Parent string
+	Tasks          []Task // only from FSM.Job
 }
 
 // Task is one unit of work of a job.

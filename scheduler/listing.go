@@ -78,11 +78,15 @@ func (s *state) newestFirst(before uint64, unfinished bool, fn func(*job) bool) 
 // The leader's retention work, read in time proportional to the work.
 
 // Uncollected lists the finished jobs whose clean-up is not recorded yet,
-// oldest first.
+// oldest first, but for those whose AV1 job has not ended.
 func (f *FSM) Uncollected() []string {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return slices.Clone(f.s.Uncollected)
+	return slices.DeleteFunc(slices.Clone(f.s.Uncollected), func(id string) bool {
+		// The AV1 job still reads the job's chunk sources.
+		av1 := f.s.Jobs[f.s.Jobs[id].AV1Job]
+		return av1 != nil && !av1.finished()
+	})
 }
 
 // Compactable lists, in the order their clean-ups were recorded, up to max
@@ -96,6 +100,10 @@ func (f *FSM) Compactable(cutoff time.Time, max int) []string {
 	for _, c := range f.s.Collected {
 		if len(ids) == max || c.At.After(cutoff) {
 			break
+		}
+		// An AV1 job added afterwards still needs the job's results.
+		if av1 := f.s.Jobs[f.s.Jobs[c.Job].AV1Job]; av1 != nil && !av1.finished() {
+			continue
 		}
 		ids = append(ids, c.Job)
 	}

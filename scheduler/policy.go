@@ -32,6 +32,10 @@ type policy struct {
 
 var defaultPolicy = policy{steal: true, speculate: true, k: SpeculationFactor}
 
+// AV1 tasks come last of all (nextAV1Tasks): an agent gets one only when
+// none of the above is left for it, so AV1 fills idle capacity and never
+// takes a slot H.264 work of any job is waiting for.
+//
 // FindWork decides what an agent with free slots should get at now (the
 // leader's clock, stamped into the command): the command to propose, a Lease
 // or a Steal, with its type; ok is false when there is nothing for it.
@@ -61,6 +65,9 @@ func findWork(s *state, agentID string, free int, now time.Time, p policy) (Comm
 			ids := []string{id}
 			return CmdLease, Lease{Agent: agentID, Tasks: ids, Speculative: true, Encoders: s.encoders(a, ids), Now: now}, true
 		}
+	}
+	if ids := nextAV1Tasks(s, agentID, free); len(ids) > 0 {
+		return CmdLease, Lease{Agent: agentID, Tasks: ids, Now: now}, true
 	}
 	return 0, nil, false
 }
@@ -139,9 +146,13 @@ func (s *state) encoders(a *agent, ids []string) map[string]string {
 	return out
 }
 
-// canRun reports whether the agent may run the task: false only for an
-// encode task of a job pinned to a family the agent lacks.
+// canRun reports whether the agent may run the task: false for an encode
+// task of a job pinned to a family the agent lacks, and for an AV1 task on
+// an agent without the AV1 encoder.
 func (s *state) canRun(t *task, a *agent) bool {
+	if t.Kind == KindEncodeAV1 {
+		return a.offersAV1()
+	}
 	_, ok := s.encoderFor(s.Jobs[t.Job], t, a)
 	return ok
 }
@@ -176,8 +187,9 @@ func (s *state) offeredByAlive(encoders []string) bool {
 // order, and the stitch comes last.
 var kindRank = map[TaskKind]int{KindSplit: 0, KindAudio: 1, KindEncode: 2, KindStitch: 3}
 
-// nextTasks is the placement policy for pending work. Only alive agents get
-// work, and a slow one (see slow) at most one task per lease.
+// nextTasks is the placement policy for pending work other than AV1 tasks
+// (nextAV1Tasks). Only alive agents get work, and a slow one (see slow) at
+// most one task per lease.
 //
 // Jobs go by priority (higher first). Among jobs of equal priority the tasks
 // are dealt round-robin: each next task comes from the job with the fewest
@@ -286,7 +298,7 @@ func nextTasks(s *state, agentID string, n int) []string {
 		for _, tid := range q.j.Tasks {
 			t := s.Tasks[tid]
 			q.load += t.activeAttempts()
-			if t.State == StatePending && !leftToOthers(t) && s.canRun(t, a) {
+			if t.State == StatePending && t.Kind != KindEncodeAV1 && !leftToOthers(t) && s.canRun(t, a) {
 				q.pending = append(q.pending, t)
 			}
 		}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"time"
+
+	"github.com/sunomi/sunomi/media"
 )
 
 // stateVersion is written into snapshots; bump it (and keep a reader for the
@@ -78,6 +80,10 @@ type job struct {
 	// CollectedAt is when the leader recorded the finished job's clean-up
 	// (JobCollected); zero until then.
 	CollectedAt time.Time `json:"collectedAt,omitzero"`
+	// AV1Job is the job of this job's AV1 tasks (see newAV1Job); Parent,
+	// on that job, is this one. Both empty for jobs without AV1 rungs.
+	AV1Job string `json:"av1Job,omitempty"`
+	Parent string `json:"parent,omitempty"`
 }
 
 func (j *job) finished() bool { return j.State.Finished() }
@@ -93,6 +99,8 @@ type task struct {
 	// Prefer names the encoders the task would rather run on (see
 	// NewTask.Prefer); absent in tasks planned before it existed.
 	Prefer []string `json:"prefer,omitempty"`
+	// Rung is the rung an AV1 task encodes; empty for other kinds.
+	Rung string `json:"rung,omitempty"`
 	// State is pending, leased or running (derived from the attempts by
 	// refresh) until the task is done, or failed/canceled with its job.
 	State   AttemptState    `json:"state"`
@@ -240,6 +248,9 @@ func (a *agent) offers(encoders []string) bool {
 	}
 	return false
 }
+
+// offersAV1 reports whether the agent runs AV1 tasks.
+func (a *agent) offersAV1() bool { return slices.Contains(a.Info.Encoders, media.EncoderSVTAV1) }
 
 // slots is how many attempts the agent runs at once.
 func (a *agent) slots() int { return max(1, a.Info.Slots) }

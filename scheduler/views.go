@@ -17,6 +17,7 @@ type TaskInfo struct {
 	ID, Job string
 	Kind    TaskKind
 	Index   int
+	Rung    string `json:",omitempty"` // an AV1 task's rung
 	Spec    json.RawMessage
 	// Inputs maps input names to storage keys.
 	Inputs       map[string]string
@@ -62,7 +63,7 @@ func (s *state) jobView(j *job, withTasks bool) Job {
 	v := Job{
 		ID: j.ID, Seq: j.Seq, State: j.State, Source: j.Source, Output: j.Output, Priority: j.Priority,
 		Encoder: j.Encoder, Family: j.Family, Error: j.Error, Created: j.Created, Updated: j.Updated,
-		Rungs: slices.Clone(j.Rungs), CollectedAt: j.CollectedAt,
+		Rungs: slices.Clone(j.Rungs), CollectedAt: j.CollectedAt, AV1Job: j.AV1Job, Parent: j.Parent,
 	}
 	if j.PlayableAt != nil {
 		at := *j.PlayableAt
@@ -70,7 +71,8 @@ func (s *state) jobView(j *job, withTasks bool) Job {
 	}
 	for _, id := range j.Tasks {
 		t := s.Tasks[id]
-		if t.Kind == KindEncode {
+		// An AV1 job counts its tasks, one per chunk and rung, as chunks.
+		if t.Kind == KindEncode || t.Kind == KindEncodeAV1 {
 			v.ChunksTotal++
 			if t.State == StateDone {
 				v.ChunksDone++
@@ -210,7 +212,7 @@ func (f *FSM) TaskInfo(id string) (TaskInfo, bool) {
 		return TaskInfo{}, false
 	}
 	return TaskInfo{
-		ID: t.ID, Job: t.Job, Kind: t.Kind, Index: t.Index,
+		ID: t.ID, Job: t.Job, Kind: t.Kind, Index: t.Index, Rung: t.Rung,
 		Spec: bytes.Clone(t.Spec), Inputs: maps.Clone(t.Inputs),
 		MediaSeconds: t.MediaSeconds, Output: f.s.Jobs[t.Job].Output, State: t.State,
 	}, true

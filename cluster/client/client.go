@@ -427,6 +427,15 @@ func (c *Client) CancelJob(ctx context.Context, id string) error {
 	return c.call(ctx, http.MethodDelete, jobPath(id), nil, callTimeout, nil, nil, nil)
 }
 
+// AddAV1 gives a done job that has none the AV1 rungs of its ladder
+// (POST /v1/jobs/{id}/av1) and returns its AV1 job, which publishes each
+// rung into the job's master playlist and DASH manifest as it completes.
+func (c *Client) AddAV1(ctx context.Context, id string) (wire.Job, error) {
+	var j wire.Job
+	err := c.call(ctx, http.MethodPost, jobPath(id)+"/av1", nil, callTimeout, nil, nil, &j)
+	return j, err
+}
+
 // Agents lists the agents the cluster knows (GET /v1/agents).
 func (c *Client) Agents(ctx context.Context) ([]wire.Agent, error) {
 	var as []wire.Agent

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/sunomi/sunomi/agent"
@@ -23,6 +24,7 @@ type flags struct {
 	cfg                      agent.Config
 	join, coordinators       string
 	encoder                  string
+	av1                      bool
 	tls                      cli.TLSFlags
 	gossipKey, gossipKeyFile string
 	insecureDev              bool
@@ -46,19 +48,24 @@ func newAgentCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var reg *prometheus.Registry
 			if f.metricsAddr != "" {
-				reg := cli.NewRegistry()
+				reg = cli.NewRegistry()
 				cfg.Registry = reg
-				_, stop, err := cli.ServeMetrics(f.metricsAddr, reg)
-				if err != nil {
-					return err
-				}
-				// Served until the drain is over: its last tasks are worth watching.
-				defer stop()
 			}
 			a, err := agent.New(cfg)
 			if err != nil {
 				return err
+			}
+			if reg != nil {
+				// Served once the agent registered its metrics, so that no
+				// scrape sees the process without them; until the drain is
+				// over: its last tasks are worth watching.
+				_, stop, err := cli.ServeMetrics(f.metricsAddr, reg)
+				if err != nil {
+					return err
+				}
+				defer stop()
 			}
 			cli.ReloadOnHangup(cmd.Context(), cfg.Logger, cfg.TLS)
 			if len(cfg.Join) > 0 {
@@ -89,6 +96,7 @@ func newAgentCmd() *cobra.Command {
 	fl.IntVar(&f.cfg.Slots, "slots", max(1, runtime.NumCPU()/4), "tasks run at once (a quarter of the cores unless set)")
 	fl.IntVar(&f.cfg.Prefetch, "prefetch", 1, "leased tasks whose inputs download while the slots are busy (0: none)")
 	fl.StringVar(&f.encoder, "encoder", media.EncoderAuto, "H.264 encoders to offer: auto (every one that opens here) or a comma-separated list of libx264, h264_nvenc, h264_qsv")
+	fl.BoolVar(&f.av1, "av1", true, "offer AV1 encodes ("+media.EncoderSVTAV1+") when this host's libavcodec has the encoder; --av1=false leaves the farm's AV1 tasks to other agents")
 	f.tls.Register(fl, pki.RoleAgent)
 	fl.StringVar(&f.gossipKey, "gossip-key", "", "base64 memberlist encryption key (or SUNOMI_GOSSIP_KEY)")
 	fl.StringVar(&f.gossipKeyFile, "gossip-key-file", "", "file holding the base64 gossip key")
@@ -129,6 +137,9 @@ func (f flags) config() (agent.Config, error) {
 	avx.Quiet()
 	if cfg.Encoders, err = encoders(f.encoder); err != nil {
 		return cfg, fmt.Errorf("--encoder: %w", err)
+	}
+	if f.av1 {
+		cfg.Encoders = encoder.WithAV1Encoder(cfg.Encoders)
 	}
 	cfg.Version = cli.Version()
 	creds, err := cluster.ReadCredentials(cluster.CredentialSources{TLS: f.tls.Files(),

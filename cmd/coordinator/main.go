@@ -62,6 +62,7 @@ func newCoordinatorCmd() *cobra.Command {
 	fl.DurationVar(&f.cfg.FailoverGrace, "failover-grace", 15*time.Second, "lease granted to every inherited attempt when a new leader takes over")
 	fl.DurationVar(&f.cfg.JobRetention, "job-retention", cluster.DefaultRetention, "how long a finished job stays listed after its clean-up before it is compacted out of the replicated state")
 	fl.DurationVar(&f.cfg.AgentRetention, "agent-retention", cluster.DefaultRetention, "how long a dead or departed agent stays listed after it was last heard from")
+	fl.DurationVar(&f.cfg.AV1AgentWait, "av1-agent-wait", cluster.DefaultAV1AgentWait, "how long a job's AV1 rungs wait for an agent that advertises the AV1 encoder (libsvtav1) before their AV1 job fails; the H.264 ladder is published regardless")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.BoolVar(&f.cfg.Fast, "fast", false, "short Raft and gossip timeouts for loopback test clusters")
 	_ = fl.MarkHidden("fast")

@@ -13,7 +13,7 @@ import (
 func newEncodersCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "encoders",
-		Short: "List the H.264 encoders that open on this host and the one --encoder auto picks",
+		Short: "List the H.264 encoders that open on this host, the one --encoder auto picks, and the AV1 encoder",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			avx.Quiet()
@@ -25,6 +25,13 @@ func newEncodersCmd() *cobra.Command {
 				fmt.Fprintln(cmd.OutOrStdout(), e)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "auto: %s\n", auto)
+			// What an agent on this host advertises for the farm's AV1
+			// tasks, and what --av1 all needs.
+			av1 := "none (" + media.EncoderSVTAV1 + " is not built into libavcodec)"
+			if encoder.AV1Available() {
+				av1 = media.EncoderSVTAV1
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "av1: %s\n", av1)
 			return nil
 		},
 	}

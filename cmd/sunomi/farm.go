@@ -97,6 +97,7 @@ func newJobsSubmitCmd(ff *farmFlags) *cobra.Command {
 	f.StringVar(&opts.Preset, "preset", "", "x264 preset (default veryfast)")
 	f.IntVar(&opts.CRF, "crf", 0, "x264 CRF (default 21)")
 	f.IntSliceVar(&opts.Rungs, "rungs", nil, "rungs, e.g. 1080,720,480 (default: the whole ladder up to the source)")
+	f.StringVar(&opts.AV1, "av1", "", "AV1 rungs: off, or all (an AV1 rung per H.264 rung, fMP4 only, encoded after the H.264 ladder is published) (default off)")
 	f.BoolVarP(&watch, "watch", "w", false, "watch the job until it finishes")
 	return cmd
 }

@@ -51,6 +51,10 @@ func watchJob(ctx context.Context, c *client.Client, id string, w io.Writer) err
 	case scheduler.JobCanceled:
 		return fmt.Errorf("job %s was canceled", id)
 	}
+	if last.AV1Job != "" {
+		// The H.264 ladder is published; the AV1 rungs come after it.
+		fmt.Fprintf(w, "AV1 rungs: job %s adds them to the ladder as each completes (sunomi jobs watch %s)\n", last.AV1Job, last.AV1Job)
+	}
 	return nil
 }
 

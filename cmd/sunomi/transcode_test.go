@@ -135,7 +135,7 @@ func hardwareEncoders(t *testing.T) (hw []string, auto string) {
 	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
 		if a, ok := strings.CutPrefix(l, "auto: "); ok {
 			auto = a
-		} else if l != "libx264" {
+		} else if l != "libx264" && !strings.HasPrefix(l, "av1: ") {
 			hw = append(hw, l)
 		}
 	}
