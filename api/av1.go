@@ -66,17 +66,6 @@ func ParseAV1Policy(s string) (media.AV1Policy, error) {
 	return p, nil
 }
 
-// av1Requester is a farm that can add AV1 rungs to a finished job's ladder. The farm's
-// client does not have this call yet; until it does, "popular" records its requests and they
-// wait (requestPopularAV1).
-type av1Requester interface {
-	// RequestAV1 asks the farm to encode AV1 rungs for the job's ladder, as lower-priority
-	// tasks, and to add each to the master playlist and the DASH manifest when it is complete.
-	// It must be idempotent: asking again for a job that has them, or has them queued, changes
-	// nothing (two replicas may send the same request).
-	RequestAV1(ctx context.Context, jobID string) error
-}
-
 // jobOptions are the options of a new video's job, and what the video records of them. The
 // job carries AV1 under the policy "all" when its segments are fMP4.
 func (s *Server) jobOptions() (wire.JobOptions, store.JobSpec) {
@@ -104,38 +93,25 @@ func (s *Server) av1Loop(ctx context.Context) {
 	if policy != AV1Popular {
 		return
 	}
-	if _, ok := s.cfg.Farm.(av1Requester); !ok {
-		s.log.Warn("the farm cannot yet add AV1 rungs to a finished ladder: popular videos' AV1 requests are recorded and wait",
-			"min_views", s.cfg.AV1.MinViews)
-	}
 	s.every(ctx, s.cfg.SyncInterval, "request the AV1 rungs of popular videos", s.requestPopularAV1)
 }
 
 // requestPopularAV1 records the AV1 request of every ready fMP4 video that passed the minimum
-// views, then sends the recorded requests the farm has not accepted yet, each claimed by one
-// replica. A request is recorded before it is sent, so one the farm could not take (down, or
-// without the call) is sent on a later pass.
+// views, then sends the recorded requests the farm has not answered yet, each claimed by one
+// replica. A request is recorded before it is sent, so one the farm could not take (down) is
+// sent on a later pass.
 func (s *Server) requestPopularAV1(ctx context.Context) error {
-	farm, canSend := s.cfg.Farm.(av1Requester)
 	for {
 		due, err := s.db.RequestPopularAV1(ctx, s.cfg.AV1.MinViews, av1Batch)
 		if err != nil {
 			return err
 		}
 		for _, r := range due {
-			if canSend {
-				s.log.Info("video passed the AV1 view threshold: AV1 rungs requested", "video_id", r.VideoID, "job_id", r.JobID)
-			} else {
-				s.log.Warn("video passed the AV1 view threshold: request recorded, not sent: the farm cannot yet add AV1 rungs to a finished ladder",
-					"video_id", r.VideoID, "job_id", r.JobID)
-			}
+			s.log.Info("video passed the AV1 view threshold: AV1 rungs requested", "video_id", r.VideoID, "job_id", r.JobID)
 		}
 		if len(due) < av1Batch {
 			break
 		}
-	}
-	if !canSend {
-		return nil
 	}
 	claimed, err := s.db.ClaimAV1Sends(ctx, av1SendLease, av1Batch)
 	if err != nil {
@@ -143,7 +119,7 @@ func (s *Server) requestPopularAV1(ctx context.Context) error {
 	}
 	var errs []error
 	for _, r := range claimed {
-		if err := farm.RequestAV1(ctx, r.JobID); err != nil {
+		if err := s.sendAV1Request(ctx, r.JobID); err != nil {
 			errs = append(errs, fmt.Errorf("request the AV1 rungs of video %s: %w", r.VideoID, err))
 			continue
 		}
@@ -152,6 +128,24 @@ func (s *Server) requestPopularAV1(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// sendAV1Request asks the farm to add AV1 rungs to a finished job. A refusal answers the
+// request for good: the job has its AV1 job already (an earlier try whose answer was lost),
+// or the farm cannot add one (it forgot the job after its retention, or the job is not
+// fMP4), which asking again would not change; it is logged. Other errors leave the request
+// to a later pass.
+func (s *Server) sendAV1Request(ctx context.Context, jobID string) error {
+	_, err := s.farm.AddAV1(ctx, jobID)
+	reason, refused := refusal(err)
+	if !refused {
+		return err
+	}
+	if job, err := s.farm.Job(ctx, jobID); err == nil && job.AV1Job != "" {
+		return nil
+	}
+	s.log.Warn("the farm refused to add AV1 rungs", "job_id", jobID, "reason", reason)
+	return nil
 }
 
 // cancelAV1Job cancels the AV1 job of a published video whose AV1 rungs the farm is still

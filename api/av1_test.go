@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -44,20 +45,18 @@ func (l *submitLog) of(videoID string) (wire.JobOptions, bool) {
 	return o, ok
 }
 
-// av1Farm is a submitLog that can add AV1 rungs to a finished job, and notes every request.
+// av1Farm is a submitLog that adds AV1 rungs to finished jobs, and notes every request.
 type av1Farm struct {
 	*submitLog
 	mu       sync.Mutex
 	requests []string // job ids
 }
 
-var _ av1Requester = (*av1Farm)(nil)
-
-func (f *av1Farm) RequestAV1(_ context.Context, jobID string) error {
+func (f *av1Farm) AddAV1(_ context.Context, jobID string) (wire.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.requests = append(f.requests, jobID)
-	return nil
+	return wire.Job{ID: jobID + "-av1", Parent: jobID, State: scheduler.JobQueued}, nil
 }
 
 func (f *av1Farm) requested() []string {
@@ -184,11 +183,9 @@ func TestAV1PopularRequestsOnce(t *testing.T) {
 	}
 }
 
-// TestAV1PopularWithoutTheFarmCall: a farm that cannot add AV1 rungs to a finished ladder
-// (the farm's client has no such call yet) is not asked and nothing pretends it was: the
-// request is recorded once, the log says it waits, and a farm that can take it later gets it
-// once.
-func TestAV1PopularWithoutTheFarmCall(t *testing.T) {
+// TestAV1PopularWhileFarmDown: a request the farm cannot take (it is down) stays recorded,
+// not sent, and is sent once when the farm is back, not recorded anew.
+func TestAV1PopularWhileFarmDown(t *testing.T) {
 	var farm *submitLog
 	e := newEnv(t, withFarmWrapped(func(f Farm) Farm { farm = newSubmitLog(f); return farm }),
 		withConfig(func(c *Config) { c.AV1 = AV1Config{Policy: AV1Popular, MinViews: 1}; c.SyncInterval = time.Hour }))
@@ -196,25 +193,74 @@ func TestAV1PopularWithoutTheFarmCall(t *testing.T) {
 	id := e.publishVideo(owner, "popular", nil)
 	e.viewFrom("127.0.0.2", id, "", "", nil)
 
-	var logs bytes.Buffer
-	cfg := e.replicaConfig()
-	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	sweep(t, cfg, 2)
+	down, err := New(e.replicaConfig()) // the env's farm client points at no farm
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := down.requestPopularAV1(t.Context()); !errors.Is(err, client.ErrNoCoordinator) {
+		t.Fatalf("sweep with the farm down: %v, want %v", err, client.ErrNoCoordinator)
+	}
 	recorded := e.av1Row(id)
 	if !recorded.requested || recorded.sent {
 		t.Fatalf("video records %+v, want its AV1 request recorded and not sent", recorded)
 	}
-	const want = "the farm cannot yet add AV1 rungs to a finished ladder"
-	if got := logs.String(); strings.Count(got, want) != 1 || !strings.Contains(got, "video_id="+id) {
-		t.Errorf("log:\n%s\nwant one line of video %s saying %q", got, id, want)
+	back := &av1Farm{submitLog: farm}
+	cfg := e.replicaConfig()
+	cfg.Farm = back
+	// The claim of the failed send is leased: a sweep within the lease leaves it alone.
+	if _, err := e.db.Pool().Exec(t.Context(), `UPDATE videos SET av1_send_due_at = now() WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
 	}
-
-	// The farm learns the call: the recorded request is sent once, and not recorded anew.
-	able := &av1Farm{submitLog: farm}
-	cfg = e.replicaConfig()
-	cfg.Farm = able
 	sweep(t, cfg, 2)
-	e.wantRequestedOnce(able, id, recorded)
+	e.wantRequestedOnce(back, id, recorded)
+}
+
+// refusingFarm refuses every AV1 request as the farm does a job that has its AV1 job (400), or
+// one it forgot (404), and holds the jobs it answers for.
+type refusingFarm struct {
+	*jobsFarm
+	status int
+}
+
+func (f *refusingFarm) AddAV1(context.Context, string) (wire.Job, error) {
+	return wire.Job{}, &client.APIError{Status: f.status, Message: "refused"}
+}
+
+// TestAV1PopularRefused: a refusal answers the request for good, so it is not sent again every
+// minute: a job that has its AV1 job already (an earlier send whose answer was lost) quietly,
+// a job the farm cannot give one (forgotten after its retention) with a warning.
+func TestAV1PopularRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		status  int
+		hasAV1  bool
+		warning bool
+	}{
+		{"the job has its AV1 job", http.StatusBadRequest, true, false},
+		{"the farm forgot the job", http.StatusNotFound, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			farm := &refusingFarm{jobsFarm: &jobsFarm{jobs: map[string]wire.Job{}}, status: tc.status}
+			e := newEnv(t, withFarmWrapped(func(f Farm) Farm { farm.Farm = f; return farm }),
+				withConfig(func(c *Config) { c.AV1 = AV1Config{Policy: AV1Popular, MinViews: 1}; c.SyncInterval = time.Hour }))
+			owner := e.user("owner")
+			id := e.publishVideo(owner, "popular", nil)
+			if tc.hasAV1 {
+				farm.jobs["job-"+id] = wire.Job{ID: "job-" + id, State: scheduler.JobDone, AV1Job: "job-" + id + "-av1"}
+			}
+			e.viewFrom("127.0.0.2", id, "", "", nil)
+			var logs bytes.Buffer
+			cfg := e.replicaConfig()
+			cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			sweep(t, cfg, 1)
+			if got := e.av1Row(id); !got.sent {
+				t.Errorf("video records %+v, want its refused request answered", got)
+			}
+			if got := strings.Contains(logs.String(), "the farm refused to add AV1 rungs"); got != tc.warning {
+				t.Errorf("warning logged %v, want %v; log:\n%s", got, tc.warning, logs.String())
+			}
+		})
+	}
 }
 
 // sweep runs the popular sweep n times on a new server with cfg: a replica, or the API after
@@ -316,10 +362,10 @@ func TestDeleteCancelsAV1Job(t *testing.T) {
 }
 
 // TestAV1StartLog: the operator is told at start when the AV1 policy cannot do what it says:
-// no AV1 for MPEG-TS videos, and "popular" requests that the farm cannot take yet.
+// no AV1 for MPEG-TS videos.
 func TestAV1StartLog(t *testing.T) {
 	e := newEnv(t)
-	const needsFMP4, cannotAdd = "AV1 rungs need fMP4 segments", "the farm cannot yet add AV1 rungs to a finished ladder"
+	const needsFMP4 = "AV1 rungs need fMP4 segments"
 	for _, tc := range []struct {
 		policy   media.AV1Policy
 		segments media.SegmentFormat
@@ -328,8 +374,8 @@ func TestAV1StartLog(t *testing.T) {
 		{media.AV1All, media.SegmentsFMP4, nil},
 		{media.AV1Off, media.SegmentsTS, nil},
 		{media.AV1All, media.SegmentsTS, []string{needsFMP4}},
-		{AV1Popular, media.SegmentsFMP4, []string{cannotAdd}},
-		{AV1Popular, media.SegmentsTS, []string{needsFMP4, cannotAdd}},
+		{AV1Popular, media.SegmentsFMP4, nil},
+		{AV1Popular, media.SegmentsTS, []string{needsFMP4}},
 	} {
 		t.Run(fmt.Sprintf("%s %s", tc.policy, tc.segments), func(t *testing.T) {
 			var logs bytes.Buffer
@@ -343,10 +389,8 @@ func TestAV1StartLog(t *testing.T) {
 			stopped, cancel := context.WithCancel(t.Context())
 			cancel()
 			s.av1Loop(stopped)
-			for _, line := range []string{needsFMP4, cannotAdd} {
-				if got, want := strings.Contains(logs.String(), line), slices.Contains(tc.want, line); got != want {
-					t.Errorf("log says %q: %v, want %v; log:\n%s", line, got, want, logs.String())
-				}
+			if got, want := strings.Contains(logs.String(), needsFMP4), slices.Contains(tc.want, needsFMP4); got != want {
+				t.Errorf("log says %q: %v, want %v; log:\n%s", needsFMP4, got, want, logs.String())
 			}
 		})
 	}

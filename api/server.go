@@ -29,6 +29,7 @@ type Farm interface {
 	SubmitJob(ctx context.Context, key string, req wire.SubmitJob) (wire.Job, error)
 	Job(ctx context.Context, id string) (wire.Job, error)
 	CancelJob(ctx context.Context, id string) error
+	AddAV1(ctx context.Context, id string) (wire.Job, error)
 	WatchJob(ctx context.Context, id string, fn func(wire.Event) error) error
 	Jobs(ctx context.Context) ([]wire.Job, error)
 	Agents(ctx context.Context) ([]wire.Agent, error)

@@ -41,8 +41,8 @@ func (s *Store) ClaimAV1Sends(ctx context.Context, lease time.Duration, limit in
 	return scanAll(rows, err, scanAV1Request)
 }
 
-// MarkAV1Sent records that the farm accepted the video's AV1 request, which is then due no
-// more.
+// MarkAV1Sent records that the farm answered the video's AV1 request (took or refused it),
+// which is then due no more.
 func (s *Store) MarkAV1Sent(ctx context.Context, videoID string) error {
 	_, err := s.pool.Exec(ctx, `
 		UPDATE videos SET av1_sent_at = now(), av1_send_due_at = NULL WHERE id = $1 AND av1_sent_at IS NULL`, videoID)

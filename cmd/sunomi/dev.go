@@ -331,7 +331,9 @@ func startDevAgents(stop *shutdowns, f devFlags, dataDir string, coordinators []
 		return fmt.Errorf("find this binary for the task processes: %w", err)
 	}
 	avx.Quiet()
-	encoders := encoder.AvailableEncoders()
+	// The AV1 encoder too, where libavcodec has it: the coordinator gives AV1 tasks only to
+	// agents that advertise it, and --av1 all or popular would otherwise wait for one.
+	encoders := encoder.WithAV1Encoder(encoder.AvailableEncoders())
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	stop.push(func(stopCtx context.Context) error {
