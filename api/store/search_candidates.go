@@ -23,10 +23,11 @@ import (
 // the rows a walk could read (standingWalk) the matches are few, and the document index
 // collects them. Above, the bound may be far off for words that rarely go together ("home
 // server" and "restore" match 54,000 and 114,000 of a million videos, together 7,073), so a
-// first walk, as long as the bound says the candidates need (at most half the longest walk),
-// measures: when it finds enough, they are the candidates; otherwise what it found tells the
-// density of the matches, and the cheaper way, by the costs below, finds the rest. A second
-// walk that still finds too few falls back to the collection.
+// first walk, as long as the bound says the candidates need (at most a quarter of the longest
+// walk), measures: when it finds enough, they are the candidates; otherwise what it found tells
+// the density of the matches, and the cheaper way, by the costs below, finds the rest: a second
+// walk that goes on from the first one's last video, or the collection. A second walk that
+// still finds too few falls back to the collection.
 //
 // A third way was measured and dropped: the document index and a range of the standing index
 // together (a bitmap AND, the matches among the videos above a standing). Its standing range
@@ -50,10 +51,12 @@ const (
 // candidateSource is how the page statement finds one set of candidates.
 type candidateSource struct {
 	kind candidateKind
-	// ids are the candidates the first walk found (candidatesWalked).
+	// ids are the matches the first walk found: all the candidates (candidatesWalked), or
+	// the first of them (candidatesWalk).
 	ids []string
-	// walk is how many videos the page statement walks (candidatesWalk).
-	walk int64
+	// walked is how many videos the first walk read, and walk how many more the second walk
+	// reads after them (candidatesWalk).
+	walked, walk int64
 }
 
 type candidateKind int
@@ -90,7 +93,7 @@ func (s *Store) candidateSets(ctx context.Context, run statementRunner, q Search
 			continue
 		}
 		// As far as the bound says the candidates lie, were it exact.
-		walks[i] = min(walkRows/2, max(2000, int64(walkMargin*float64(wanted)*float64(videos)/set.query.matches)))
+		walks[i] = min(walkRows/4, max(1000, int64(walkMargin*float64(wanted)*float64(videos)/set.query.matches)))
 	}
 	if len(walks) == 0 {
 		return sets, nil
@@ -106,10 +109,10 @@ func (s *Store) candidateSets(ctx context.Context, run statementRunner, q Search
 			continue
 		}
 		density := max(float64(len(ids)), 0.5) / float64(min(walked, videos))
-		walk := int64(math.Ceil(walkMargin * float64(wanted) / density))
+		walk := int64(math.Ceil(walkMargin * float64(wanted-len(ids)) / density))
 		collect := collectIndexCost + collectRowCost*density*float64(videos)
-		if q.plan == planWalk || q.plan == planByMatches && float64(walk) < collect && walk < videos {
-			sets[i].source = candidateSource{kind: candidatesWalk, walk: walk}
+		if q.plan == planWalk || q.plan == planByMatches && float64(walk) < collect && walked+walk < videos {
+			sets[i].source = candidateSource{kind: candidatesWalk, ids: ids, walked: walked, walk: walk}
 		}
 	}
 	return sets, nil

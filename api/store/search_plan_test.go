@@ -126,8 +126,8 @@ func TestSearchPlansAgree(t *testing.T) {
 		}
 		t.Logf("%-24q %d hits", query, len(hits[planCollect]))
 	}
-	// The second walk is what the comparison above is for: the first walk reads 1,000 videos
-	// and finds about 140 of the 857 matches of "sourdough starter", too few.
+	// The second walk is what the comparison above is for: the first walk reads 500 videos and
+	// finds about 70 of the 857 matches of "sourdough starter", too few.
 	stmts, err := s.SearchStatements(ctx, Search{Terms: ParseSearch("sourdough starter"), Sort: SortRelevance, Now: now,
 		Limit: 1000, plan: planWalk})
 	if err != nil {
