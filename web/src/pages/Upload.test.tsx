@@ -61,6 +61,8 @@ class FakeWebSocket {
 function setup() {
   const calls: string[] = [];
   FakeXHR.sent = [];
+  // An earlier test's socket has this test's URL too: emitting on it would reach no page.
+  FakeWebSocket.last = undefined;
   vi.stubGlobal('XMLHttpRequest', FakeXHR);
   vi.stubGlobal('WebSocket', FakeWebSocket);
   stubFetch((req, path) => {
