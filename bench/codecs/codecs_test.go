@@ -72,11 +72,12 @@ type benchPoint struct {
 // ffmpeg's psnr and ssim filters (the rung decoded and scaled back to
 // 1080p), and prints the Bjøntegaard delta rate of AV1 against H.264 at
 // equal PSNR and at equal SSIM. BENCH_CODECS_SECONDS (default 2) sets the
-// clips' length, BENCH_CODECS_AV1_PRESETS (default "8", the ladder's) the
+// clips' length, BENCH_CODECS_AV1_PRESETS (default "6,8", the ladder's: 6 at
+// 1080p and above, 8 below) the
 // SVT-AV1 presets, BENCH_CODECS_SOURCES (default all) the sources by name.
 func BenchmarkCodecs(b *testing.B) {
 	seconds := envFloat(b, "BENCH_CODECS_SECONDS", 2)
-	presets := envInts(b, "BENCH_CODECS_AV1_PRESETS", "8")
+	presets := envInts(b, "BENCH_CODECS_AV1_PRESETS", "6,8")
 	sources := benchSources
 	if names := os.Getenv("BENCH_CODECS_SOURCES"); names != "" {
 		sources = slices.DeleteFunc(slices.Clone(sources), func(s benchSource) bool {
