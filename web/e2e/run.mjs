@@ -667,10 +667,9 @@ async function main() {
     );
     log('uploaded German captions (a non-WebVTT file refused inline); the player lists and shows them');
 
-    step = 'DASH with dash.js';
-    {
-      // The same fMP4 segments through the video's DASH manifest, in dash.js on a page of its
-      // own, with the caption track the manifest offers since the upload above.
+    // playDASH plays a video's DASH manifest in dash.js on a page of its own, past 2 s without
+    // an error, and returns the representation playing and the page (for the caller to close).
+    const playDASH = async (videoId) => {
       const { playback } = await fetch(`${base}/api/v1/videos/${videoId}`).then((r) => r.json());
       const manifest = new URL(playback.masterUrl.replace('/master.m3u8', '/manifest.mpd'), base).href;
       const dashPage = await newPage(desktop);
@@ -695,6 +694,14 @@ async function main() {
         const r = window.__dash.player.getCurrentRepresentationForType('video');
         return r && { id: r.id, width: r.width, height: r.height, bandwidth: r.bandwidth, codecs: r.codecs };
       });
+      return { manifest, rep, dashPage };
+    };
+
+    step = 'DASH with dash.js';
+    {
+      // The same fMP4 segments through the video's DASH manifest, in dash.js on a page of its
+      // own, with the caption track the manifest offers since the upload above.
+      const { manifest, rep, dashPage } = await playDASH(videoId);
       if (!rep || !/^avc1\./.test(rep.codecs ?? '') || !levels.includes(rep.height) || rep.id !== `${rep.height}p`)
         fail(`dash.js plays representation ${JSON.stringify(rep)}, want one of the ladder's H.264 rungs (${levels})`);
       const text = await dashPage.evaluate(() => window.__dash.player.getTracksFor('text').map((t) => t.lang));
@@ -828,7 +835,18 @@ async function main() {
       if (!/\/\d+p-av1\/playlist\.m3u8(\?|$)/.test(new URL(playing.url).pathname)) fail(`hls.js plays ${playing.url}, want an AV1 rung's playlist`);
       await page.getByRole('button', { name: /^Quality: Auto \(\d+p · AV1\)$/ }).waitFor();
       await backToMyVideos(av1Title);
+      // The same video's DASH manifest, AV1 adaptation set and all, in dash.js: after the pause
+      // above, as the clip would end while dash.js plays, and the Pause button with it.
+      const dash = await playDASH(id);
+      const dashCodecs = await dash.dashPage.evaluate(() =>
+        window.__dash.player.getTracksFor('video').flatMap((t) => [t.codec, ...(t.representations ?? []).map((r) => r.codecs)].filter(Boolean).map(String)),
+      );
+      if (!dashCodecs.some((c) => String(c).includes('av01'))) fail(`dash.js offers video tracks ${JSON.stringify(dashCodecs)}, want an AV1 one`);
+      const dashErrs = await dash.dashPage.evaluate(() => window.__dash.errors);
+      if (dashErrs.length > 0) fail(`dash.js reported errors: ${dashErrs.join('; ')}`);
+      await dash.dashPage.close();
       log(`after a restart with --av1 all, a new video plays its ${playing.height}p AV1 rung (${playing.codec}) through hls.js`);
+      log(`dash.js plays its manifest (representation ${dash.rep?.id}, ${dash.rep?.codecs}), offering ${dashCodecs.join(', ')}`);
     }
 
     step = 'sign out everywhere';
