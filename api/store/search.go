@@ -279,7 +279,7 @@ func (s *Store) search(ctx context.Context, q Search, trace func(Statement)) ([]
 	}
 	var sets []candidateSet
 	if q.Sort != SortDate && q.Sort != SortViews {
-		if sets, err = s.candidateSets(ctx, run, q, exact, expanded, videos); err != nil {
+		if sets, err = candidateSets(run, q, exact, expanded, videos); err != nil {
 			return nil, false, err
 		}
 	}
@@ -561,18 +561,16 @@ func lexemeStatement(items []queryItem) Statement {
 // number: the ones of highest standing (below), among the exact matches and among all.
 // Scoring (ts_rank_cd) is the costly part of a search; a common word matches a fifth of the
 // videos, and scoring them all grew with the catalogue (35 ms at 100,000 videos). The
-// candidates come from a walk down the standing index that stops after this many matches, or,
-// when the counted matches are few, from the matches the document index finds, sorted by
-// standing (searchStatement). Relevance pages therefore end after these candidates; sort=date
+// candidates come from walks down the standing index that stop after this many matches, or
+// from the matches the document index finds, sorted by standing (candidateSets). Relevance pages therefore end after these candidates; sort=date
 // and sort=views page through every match.
 const RankedCandidates = 300
 
-// standingWalk is how many videos, in order of standing, the walk checks at most, and the
-// counted matches under which the document index collects them instead: √(candidates ×
-// videos), at least 2,000. A query whose walk finds fewer than the candidates among them
-// matches fewer than about that many videos, so that a search reads at most about twice
-// √(candidates × videos) rows: 5,100 at 87,000 searchable videos, 16,000 at 870,000. A common
-// word costs less: the walk stops at the candidates wanted.
+// standingWalk is the counted matches under which the document index collects the
+// candidates rather than walking for them, and four times the longest first walk
+// (candidateSets): √(candidates × videos), at least 2,000 — 5,100 at 87,000 searchable videos,
+// 16,000 at 870,000. Under it the matches are few enough to collect; above it a walk finds
+// the candidates of common words after a few hundred rows.
 func standingWalk(candidates int, videos int64) int64 {
 	return max(2000, int64(math.Sqrt(float64(candidates)*float64(videos))))
 }

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"strings"
@@ -76,7 +75,7 @@ type candidateSet struct {
 
 // candidateSets decides how the candidates of q are found, walking first where the counts
 // call for it (see above): all the matches (expanded), and the exact ones when they differ.
-func (s *Store) candidateSets(ctx context.Context, run statementRunner, q Search, exact, expanded alternative,
+func candidateSets(run statementRunner, q Search, exact, expanded alternative,
 	videos int64) ([]candidateSet, error) {
 	sets := []candidateSet{{name: "matched", param: "$1", query: expanded}}
 	// A word typed that no video has leaves nothing exact to look for: the document index
@@ -98,7 +97,7 @@ func (s *Store) candidateSets(ctx context.Context, run statementRunner, q Search
 	if len(walks) == 0 {
 		return sets, nil
 	}
-	found, err := s.walk(ctx, run, q, sets, walks, wanted)
+	found, err := walk(run, q, sets, walks, wanted)
 	if err != nil {
 		return nil, err
 	}
@@ -109,10 +108,10 @@ func (s *Store) candidateSets(ctx context.Context, run statementRunner, q Search
 			continue
 		}
 		density := max(float64(len(ids)), 0.5) / float64(min(walked, videos))
-		walk := int64(math.Ceil(walkMargin * float64(wanted-len(ids)) / density))
+		more := int64(math.Ceil(walkMargin * float64(wanted-len(ids)) / density))
 		collect := collectIndexCost + collectRowCost*density*float64(videos)
-		if q.plan == planWalk || q.plan == planByMatches && float64(walk) < collect && walked+walk < videos {
-			sets[i].source = candidateSource{kind: candidatesWalk, ids: ids, walked: walked, walk: walk}
+		if q.plan == planWalk || q.plan == planByMatches && float64(more) < collect && walked+more < videos {
+			sets[i].source = candidateSource{kind: candidatesWalk, ids: ids, walked: walked, walk: more}
 		}
 	}
 	return sets, nil
@@ -120,7 +119,7 @@ func (s *Store) candidateSets(ctx context.Context, run statementRunner, q Search
 
 // walk reads the first videos in order of standing, as many as walks says for each set it
 // holds, and returns the matches found, at most wanted, by the set's index.
-func (s *Store) walk(ctx context.Context, run statementRunner, q Search, sets []candidateSet, walks map[int]int64,
+func walk(run statementRunner, q Search, sets []candidateSet, walks map[int]int64,
 	wanted int) (map[int][]string, error) {
 	var args []any
 	where := searchFilters(q, &args)
