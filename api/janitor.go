@@ -36,6 +36,11 @@ func (s *Server) prune(ctx context.Context) error {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("prune sessions: %w", err))
 	}
-	s.log.Debug("pruned expired rows", "rate_limits", hits, "views", views, "sessions", sessions)
+	// Not a pruning, but as periodic: keep search's top tier (store.RetierSearch) a tenth.
+	retiered, err := s.db.RetierSearch(ctx)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	s.log.Debug("pruned expired rows", "rate_limits", hits, "views", views, "sessions", sessions, "search_retiered", retiered)
 	return errors.Join(errs...)
 }

@@ -170,6 +170,7 @@ const (
 	planByMatches candidatePlan = iota // the document index under √(candidates × videos) matches, else the walks
 	planCollect                        // the document index
 	planWalk                           // the walks, then the document index when they find too few
+	planTop                            // the top tier's index, then the document index when it finds too few
 )
 
 // candidates is how many matches sort=relevance scores at most.
@@ -248,7 +249,10 @@ func (s *Store) search(ctx context.Context, q Search, trace func(Statement)) ([]
 		return nil, false, nil
 	}
 	lex := make([]itemLexemes, len(items))
-	var videos int64 // searchable, as the planner's statistics count them
+	var (
+		videos int64 // searchable, as the planner's statistics count them
+		top    topTier
+	)
 	err := run(lexemeStatement(items), func(rows pgx.Rows) error {
 		var (
 			i                    int
@@ -258,9 +262,14 @@ func (s *Store) search(ctx context.Context, q Search, trace func(Statement)) ([]
 		if err := rows.Scan(&i, &kind, &norm, &term, &tq, &matches); err != nil {
 			return err
 		}
-		if kind == "videos" { // reltuples is -1 until the table is first analysed, hence greatest
+		switch kind {
+		case "videos": // reltuples is -1 until the table is first analysed, hence greatest
 			n, err := strconv.ParseInt(term, 10, 64)
 			videos = n
+			return err
+		case "top":
+			t, err := strconv.ParseFloat(term, 64) // "Infinity" until the first retiering
+			top = topTier{threshold: t, videos: *matches}
 			return err
 		}
 		lex[i-1].add(kind, norm, term, alternative{tsquery: tq, matches: matchesOrUnknown(matches)})
@@ -279,7 +288,7 @@ func (s *Store) search(ctx context.Context, q Search, trace func(Statement)) ([]
 	}
 	var sets []candidateSet
 	if q.Sort != SortDate && q.Sort != SortViews {
-		if sets, err = candidateSets(run, q, exact, expanded, videos); err != nil {
+		if sets, err = candidateSets(run, q, exact, expanded, videos, top); err != nil {
 			return nil, false, err
 		}
 	}
@@ -541,6 +550,8 @@ const lexemeSQL = `
 		WHERE word AND budget > 0 AND d.term <> item.norm AND to_tsvector('video_search', body) <> ''::tsvector)
 	SELECT 0, 'videos', '', greatest(reltuples, 0)::bigint::text, '', NULL::float8 FROM pg_class WHERE oid = 'video_search'::regclass
 	UNION ALL
+	SELECT 0, 'top', '', threshold::text, '', videos::float8 FROM search_top
+	UNION ALL
 	SELECT a.i, a.kind, a.norm, a.term, a.tsquery, coalesce(a.matches, (
 		SELECT min(coalesce(l.documents, 0)) FROM unnest(tsvector_to_array(to_tsvector('video_search', a.words))) AS w
 		LEFT JOIN search_lexemes l ON l.lexeme = w))
@@ -677,6 +688,13 @@ func searchStatement(q Search, exact, expanded alternative, sets []candidateSet)
 				ORDER BY s.standing DESC, s.video_id DESC LIMIT ` + limit()
 			}
 			switch set.source.kind {
+			case candidatesTop:
+				// The tier's matches when they are enough: every video in it stands above every
+				// video outside. Else all the matches, like candidatesCollected.
+				top := set.name + `_top`
+				ctes = append(ctes, top+` AS (`+sorted(match+` AND s.standing >= `+set.source.top.literal()+` AND `+gate)+`)`,
+					set.name+` AS (SELECT video_id FROM `+top+` UNION (`+
+						sorted(match+` AND (SELECT count(*) FROM `+top+`) < `+limit()+` AND `+gate)+`))`)
 			case candidatesWalked:
 				ctes = append(ctes, set.name+` AS (SELECT unnest(`+arg(set.source.ids)+`::text[]) AS video_id)`)
 			case candidatesWalk:

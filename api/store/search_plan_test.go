@@ -2,12 +2,16 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sunomi/sunomi/internal/pgtest"
 )
@@ -102,6 +106,11 @@ func TestSearchPlansAgree(t *testing.T) {
 			now() - (g % 700) * interval '1 day', now(), now() - (g % 700) * interval '1 day',
 			(hashint4(g * 7) & 65535), 0, 0
 		FROM generate_series(1, 6000) g`)
+	// The top tier holds the 600 videos of highest standing: enough of them match "tutorial"
+	// to be its candidates, and the other queries fall back to all the matches.
+	if _, err := s.retierSearch(ctx, 0, true); err != nil {
+		t.Fatal(err)
+	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	for _, query := range []string{
 		"tutorial", "garden", "kamerren", "nosuchword", "sourdough starter", `"home server" restore`,
@@ -109,7 +118,7 @@ func TestSearchPlansAgree(t *testing.T) {
 		"garden or kamerren",
 	} {
 		hits := map[candidatePlan][]string{}
-		for _, plan := range []candidatePlan{planByMatches, planCollect, planWalk} {
+		for _, plan := range []candidatePlan{planByMatches, planCollect, planWalk, planTop} {
 			got, _, err := s.Search(ctx, Search{Terms: ParseSearch(query), Sort: SortRelevance, Now: now, Limit: 1000, plan: plan})
 			if err != nil {
 				t.Fatalf("%q: %v", query, err)
@@ -118,7 +127,7 @@ func TestSearchPlansAgree(t *testing.T) {
 				hits[plan] = append(hits[plan], h.Video.ID)
 			}
 		}
-		for _, plan := range []candidatePlan{planByMatches, planWalk} {
+		for _, plan := range []candidatePlan{planByMatches, planWalk, planTop} {
 			if !slices.Equal(hits[planCollect], hits[plan]) {
 				t.Errorf("%q: the plans disagree: %d hits collecting, %d with plan %d", query, len(hits[planCollect]),
 					len(hits[plan]), plan)
@@ -135,5 +144,117 @@ func TestSearchPlansAgree(t *testing.T) {
 	}
 	if !strings.Contains(stmts[len(stmts)-1].SQL, "matched_walk") {
 		t.Errorf("sourdough starter: no second walk in the page statement:\n%s", stmts[len(stmts)-1].SQL)
+	}
+}
+
+// TestSearchTopTierIndex checks that the tier's candidates come from its own index: the
+// threshold the search writes must be the index predicate's number, or the planner cannot use
+// the index and the tier saves nothing.
+func TestSearchTopTierIndex(t *testing.T) {
+	ctx := context.Background()
+	s := migratedStore(t)
+	seedVideos(t, s, `
+		SELECT 'tv' || g, (SELECT min(id) FROM users), 'tutorial video ' || g, '', '{}', '',
+			'public', 'ready', 'ok', 60, '{360p}', 'hls/poster.jpg', 'hls/storyboard.vtt', 'job-' || g, 'v.mp4', 1,
+			now() - (g % 700) * interval '1 day', now(), now() - (g % 700) * interval '1 day', g, 0, 0
+		FROM generate_series(1, 5000) g`)
+	if _, err := s.retierSearch(ctx, 0, true); err != nil {
+		t.Fatal(err)
+	}
+	stmts, err := s.SearchStatements(ctx, Search{Terms: ParseSearch("tutorial"), Sort: SortRelevance,
+		Now: time.Now(), Limit: 24, plan: planTop})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := stmts[len(stmts)-1]
+	if !strings.Contains(page.SQL, "matched_top") {
+		t.Fatalf("no tier in the page statement:\n%s", page.SQL)
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	// At 5,000 videos reading the table is as cheap as any index: rule it out.
+	if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := tx.Query(ctx, "EXPLAIN "+page.SQL, append([]any{pgx.QueryExecModeExec}, page.Args...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, line)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(plan, "\n"), "video_search_top") {
+		t.Errorf("the tier's index is not used:\n%s", strings.Join(plan, "\n"))
+	}
+}
+
+// TestRetierSearch checks that the threshold moves when the share above it leaves [5%, 20%],
+// and only then.
+func TestRetierSearch(t *testing.T) {
+	ctx := context.Background()
+	s := migratedStore(t)
+	if _, err := s.pool.Exec(ctx, `INSERT INTO users (username, display_name, password_hash, created_at)
+		VALUES ('baker', 'The Baker', '!', now())`); err != nil {
+		t.Fatal(err)
+	}
+	insert := func(from, to int, age string) {
+		t.Helper()
+		_, err := s.pool.Exec(ctx, `INSERT INTO videos (`+videoColumnsSeeded+`) `+fmt.Sprintf(`
+			SELECT 'rv' || g, (SELECT min(id) FROM users), 'video ' || g, '', '{}', '',
+				'public', 'ready', 'ok', 60, '{360p}', 'hls/poster.jpg', 'hls/storyboard.vtt', 'job-' || g, 'v.mp4', 1,
+				now() - %[3]s, now(), now() - %[3]s, 0, 0, 0
+			FROM generate_series(%[1]d, %[2]d) g`, from, to, age))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	tier := func() (threshold float64, above int64) {
+		t.Helper()
+		err := s.pool.QueryRow(ctx, `SELECT t.threshold, (SELECT count(*) FROM video_search WHERE standing >= t.threshold)
+			FROM search_top t`).Scan(&threshold, &above)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return threshold, above
+	}
+	retier := func(want bool) {
+		t.Helper()
+		moved, err := s.retierSearch(ctx, 100, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if moved != want {
+			t.Fatalf("retiering moved the threshold: %v, want %v", moved, want)
+		}
+	}
+	insert(1, 1000, "(g % 700) * interval '1 day'")
+	retier(true) // no tier yet
+	if threshold, above := tier(); math.IsInf(threshold, 1) || above < 95 || above > 110 {
+		t.Fatalf("after the first retiering: threshold %v, %d videos above; want about 100", threshold, above)
+	}
+	retier(false)
+	// 300 uploads today all stand above the threshold: 400 of 1,300 is past 20%.
+	insert(1001, 1300, "g * interval '1 minute'")
+	retier(true)
+	if _, above := tier(); above < 125 || above > 135 {
+		t.Fatalf("after uploads: %d videos above the threshold, want about 130", above)
+	}
+	var indexes int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'video_search_top%'`).Scan(&indexes); err != nil {
+		t.Fatal(err)
+	}
+	if indexes != 1 {
+		t.Errorf("%d tier indexes, want 1", indexes)
 	}
 }
