@@ -47,8 +47,10 @@ func (s *Store) retierSearch(ctx context.Context, minVideos int64, force bool) (
 	defer func() { _, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, topLock) }()
 
 	var top, all int64
+	// The tier is counted on the standing index, the whole by the statistics: counting a
+	// million rows would cost a burst of CPU every pruning.
 	err = conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM video_search WHERE standing >= t.threshold),
-		(SELECT count(*) FROM video_search) FROM search_top t`).Scan(&top, &all)
+		(SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'video_search'::regclass) FROM search_top t`).Scan(&top, &all)
 	if err != nil {
 		return false, fmt.Errorf("retier search: %w", err)
 	}
