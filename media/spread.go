@@ -12,8 +12,13 @@ import (
 // every rendition's first segment, waits for the slowest rung instead of the
 // whole ladder. Every part keeps the same frames and segment boundaries, so
 // the parts' results merge into the one a single task would have reported.
-// The first part, the lead, holds the rungs the thumbnails and the
-// perceptual fingerprint are taken from and alone reports them.
+// The first part, the lead, holds the rung the thumbnails are taken from and
+// alone writes them; the part that holds the rung the perceptual fingerprint
+// is taken from alone reports it.
+
+// ThumbnailDir is the directory of an encode task's outputs that holds its
+// thumbnails and poster candidates.
+const ThumbnailDir = "thumbs"
 
 // ThumbnailRung is the rung whose frames become a chunk's thumbnails and
 // poster candidates: the largest one no taller than 720 lines (else the
@@ -43,46 +48,37 @@ func HashRung(rungs []Rung) int {
 
 // SpreadRungs divides a ladder into at most n parts of about equal encode
 // cost (pixels per frame), each listing its rung names in ladder order. The
-// first part is the lead: it holds ThumbnailRung and HashRung, so that it
-// takes thumbnails and fingerprint from the rungs a single task would. With
-// n <= 1, or one rung, there is one part: the whole ladder.
+// first part is the lead: it holds ThumbnailRung. With n <= 1, or one rung,
+// there is one part: the whole ladder.
 func SpreadRungs(rungs []Rung, n int) [][]string {
 	n = min(n, len(rungs))
-	if n <= 1 {
-		names := make([]string, len(rungs))
-		for i, r := range rungs {
-			names[i] = r.Name
-		}
-		return [][]string{names}
-	}
-	cost := func(i int) int { return rungs[i].Width * rungs[i].Height }
 	part := make([]int, len(rungs)) // part of each rung
-	load := make([]int, n)
-	thumb, hash := ThumbnailRung(rungs), HashRung(rungs)
-	load[0] = cost(thumb)
-	if hash != thumb {
-		load[0] += cost(hash)
-	}
-	// The rest go largest first to the least loaded part (longest
-	// processing time first), the lower part on a tie.
-	var rest []int
-	for i := range rungs {
-		if i != thumb && i != hash {
-			rest = append(rest, i)
-		}
-	}
-	slices.SortStableFunc(rest, func(a, b int) int { return cost(b) - cost(a) })
-	for _, i := range rest {
-		p := 0
-		for q := range load {
-			if load[q] < load[p] {
-				p = q
+	if n > 1 {
+		cost := func(i int) int { return rungs[i].Width * rungs[i].Height }
+		load := make([]int, n)
+		thumb := ThumbnailRung(rungs)
+		load[0] = cost(thumb)
+		// The others go largest first to the least loaded part (longest
+		// processing time first), the lower part on a tie.
+		var rest []int
+		for i := range rungs {
+			if i != thumb {
+				rest = append(rest, i)
 			}
 		}
-		part[i] = p
-		load[p] += cost(i)
+		slices.SortStableFunc(rest, func(a, b int) int { return cost(b) - cost(a) })
+		for _, i := range rest {
+			p := 0
+			for q := range load {
+				if load[q] < load[p] {
+					p = q
+				}
+			}
+			part[i] = p
+			load[p] += cost(i)
+		}
 	}
-	parts := make([][]string, n)
+	parts := make([][]string, max(n, 1))
 	for i, r := range rungs {
 		parts[part[i]] = append(parts[part[i]], r.Name)
 	}
@@ -90,12 +86,16 @@ func SpreadRungs(rungs []Rung, n int) [][]string {
 }
 
 // PartSettings are the settings of the task that encodes one part of a
-// spread chunk: only its rungs, and thumbnails and fingerprint only in the
-// lead part, so that no two parts write the same files.
+// spread chunk: only its rungs, thumbnails only in the lead part, and the
+// fingerprint only in the part that holds HashRung, so that no two parts
+// write the same files and the chunk gets each once.
 func PartSettings(video VideoSettings, part []string, lead bool) VideoSettings {
+	if !slices.Contains(part, video.Rungs[HashRung(video.Rungs)].Name) {
+		video.PHashInterval = 0
+	}
 	video.Rungs = slices.DeleteFunc(slices.Clone(video.Rungs), func(r Rung) bool { return !slices.Contains(part, r.Name) })
 	if !lead {
-		video.ThumbnailInterval, video.PHashInterval = 0, 0
+		video.ThumbnailInterval = 0
 	}
 	return video
 }
@@ -104,10 +104,10 @@ func PartSettings(video VideoSettings, part []string, lead bool) VideoSettings {
 var ErrPartMismatch = errors.New("chunk parts do not match")
 
 // CheckPart checks the result of one part of a spread chunk: the chunk's
-// index, exactly the part's rungs in its order, thumbnails, poster and
-// fingerprint only from the lead, and the same frames and segments as a
-// part already recorded (sibling, nil when none).
-func CheckPart(res *ChunkResult, index int, rungs []string, lead bool, sibling *ChunkResult) error {
+// index, exactly the part's rungs in its order, thumbnails and poster only
+// from the lead, a fingerprint from one part at most, and the same frames
+// and segments as the parts already recorded (done).
+func CheckPart(res *ChunkResult, index int, rungs []string, lead bool, done []*ChunkResult) error {
 	if res.Index != index {
 		return fmt.Errorf("result of chunk %d, want chunk %d: %w", res.Index, index, ErrPartMismatch)
 	}
@@ -118,12 +118,17 @@ func CheckPart(res *ChunkResult, index int, rungs []string, lead bool, sibling *
 	if !slices.Equal(names, rungs) {
 		return fmt.Errorf("rungs %v, want exactly %v: %w", names, rungs, ErrPartMismatch)
 	}
-	if !lead && (len(res.Thumbnails) > 0 || res.Poster != nil || res.PHash != nil) {
-		return fmt.Errorf("thumbnails, poster or fingerprint from a part that is not the lead: %w", ErrPartMismatch)
+	if !lead && (len(res.Thumbnails) > 0 || res.Poster != nil) {
+		return fmt.Errorf("thumbnails or poster from a part that is not the lead: %w", ErrPartMismatch)
 	}
-	if sibling != nil && (res.Frames != sibling.Frames || !slices.Equal(res.Segments, sibling.Segments)) {
-		return fmt.Errorf("%d frames in %d segments, another part has %d in %d: %w",
-			res.Frames, len(res.Segments), sibling.Frames, len(sibling.Segments), ErrPartMismatch)
+	for _, d := range done {
+		if res.Frames != d.Frames || !slices.Equal(res.Segments, d.Segments) {
+			return fmt.Errorf("%d frames in %d segments, another part has %d in %d: %w",
+				res.Frames, len(res.Segments), d.Frames, len(d.Segments), ErrPartMismatch)
+		}
+		if res.PHash != nil && d.PHash != nil {
+			return fmt.Errorf("a fingerprint from two parts: %w", ErrPartMismatch)
+		}
 	}
 	return nil
 }
@@ -131,12 +136,16 @@ func CheckPart(res *ChunkResult, index int, rungs []string, lead bool, sibling *
 // MergeParts joins the results of a spread chunk's parts, the lead first,
 // into the result one task encoding every rung would have reported: the
 // rungs in ladder order (ladder lists the rung names), the lead's frames,
-// segments, thumbnails, poster and fingerprint, and every warning once.
+// segments, thumbnails and poster, the fingerprint of the part that has
+// one, and every warning once.
 func MergeParts(parts []*ChunkResult, ladder []string) *ChunkResult {
 	merged := *parts[0]
 	merged.Rungs, merged.Warnings = nil, nil
 	for _, p := range parts {
 		merged.Rungs = append(merged.Rungs, p.Rungs...)
+		if p.PHash != nil {
+			merged.PHash = p.PHash
+		}
 		for _, w := range p.Warnings {
 			if !slices.Contains(merged.Warnings, w) {
 				merged.Warnings = append(merged.Warnings, w)

@@ -13,8 +13,8 @@ import (
 // playable when its slowest rung's first segment is, not when the whole
 // ladder's is. Each part is an ordinary task — leased, stolen, backed up and
 // retried on its own — and the chunk is done when every part is. The first
-// part in the job's task order is the lead: it alone reports thumbnails,
-// poster and fingerprint. Results merges the parts' winners into the
+// part in the job's task order is the lead: it alone reports thumbnails and
+// poster. Results merges the parts' winners into the
 // chunk's result, after Complete checked each part against its rungs and
 // its siblings, so that an agent cannot report rungs another part encodes.
 
@@ -81,16 +81,17 @@ func (s *state) checkPart(j *job, t *task, c *Complete) error {
 	if err := json.Unmarshal(c.Result, &res); err != nil {
 		return invalid("result of task %q is not a chunk result: %v", t.ID, err)
 	}
-	var sibling *media.ChunkResult
+	var done []*media.ChunkResult
 	for _, p := range s.partsOf(j, t.Index) {
 		if p != t && p.State == StateDone {
-			if err := json.Unmarshal(p.Result, &sibling); err != nil {
+			var r media.ChunkResult
+			if err := json.Unmarshal(p.Result, &r); err != nil {
 				return invalid("recorded result of task %q is not a chunk result: %v", p.ID, err)
 			}
-			break
+			done = append(done, &r)
 		}
 	}
-	if err := media.CheckPart(&res, t.Index, t.Rungs, s.lead(t), sibling); err != nil {
+	if err := media.CheckPart(&res, t.Index, t.Rungs, s.lead(t), done); err != nil {
 		return invalid("task %q: %v", t.ID, err)
 	}
 	return nil
