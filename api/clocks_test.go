@@ -100,3 +100,33 @@ func TestPublicClockAtPublication(t *testing.T) {
 		t.Errorf("public clock: %d observations, %g s; want one of at least 5 s", n-before, sum)
 	}
 }
+
+// TestOpsJobsShowBothClocks: the operations view gives a job of a video both moments, the
+// owner's from the farm and the public one from the video's row.
+func TestOpsJobsShowBothClocks(t *testing.T) {
+	e, _ := newClassifierEnv(t, false)
+	owner := e.user("owner")
+	id := e.jobEndedVideo(owner, "Ops clocks", growingLadder)
+	e.putBlob(layout.Ladder(id, layout.ScreeningFile), screeningPrefix(t, 1, frameHashes[:2]))
+	job := encodingJob(id, 1)
+	job.Output = layout.HLS(id)
+	if err := e.srv.publisher.jobChanged(t.Context(), id, job); err != nil {
+		t.Fatal(err)
+	}
+	other := wire.Job{ID: "job-elsewhere", State: scheduler.JobEncoding, Output: "exports/x/hls"}
+	st := farmStatus(wire.Cluster{}, nil, []wire.Job{job, other}, time.Now())
+	if err := e.srv.withPublicClocks(t.Context(), st.Jobs.Recent); err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]int{}
+	for i, j := range st.Jobs.Recent {
+		byID[j.Id] = i
+	}
+	got, want := st.Jobs.Recent[byID[job.ID]], e.video(id).PublicPlayableAt()
+	if got.PlayableAt == nil || !got.PlayableAt.Equal(*job.PlayableAt) || got.PublicPlayableAt == nil || !got.PublicPlayableAt.Equal(*want) {
+		t.Errorf("job of the video: playableAt %v, publicPlayableAt %v; want %v and %v", got.PlayableAt, got.PublicPlayableAt, job.PlayableAt, want)
+	}
+	if o := st.Jobs.Recent[byID[other.ID]]; o.PlayableAt != nil || o.PublicPlayableAt != nil {
+		t.Errorf("job of no video has clocks %v, %v", o.PlayableAt, o.PublicPlayableAt)
+	}
+}

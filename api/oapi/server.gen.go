@@ -786,10 +786,16 @@ type FarmJob struct {
 	Error       *string   `json:"error,omitempty"`
 	Id          string    `json:"id"`
 
+	// PlayableAt When its owner could first watch the video (every rendition's first segment published); absent until then.
+	PlayableAt *time.Time `json:"playableAt,omitempty"`
+
 	// Progress Fraction done (1 when done).
-	Progress float64      `json:"progress"`
-	State    FarmJobState `json:"state"`
-	Updated  time.Time    `json:"updated"`
+	Progress float64 `json:"progress"`
+
+	// PublicPlayableAt When others could first watch the video (playable and its first chunk screened); absent until then, and for jobs of no video.
+	PublicPlayableAt *time.Time   `json:"publicPlayableAt,omitempty"`
+	State            FarmJobState `json:"state"`
+	Updated          time.Time    `json:"updated"`
 
 	// VideoId The video the job transcodes, when its output is videos/{id}/hls.
 	VideoId *string `json:"videoId,omitempty"`
