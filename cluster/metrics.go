@@ -182,7 +182,9 @@ func (n *Node) observeComplete(before scheduler.TaskInfo, c scheduler.Complete, 
 	kind, codec := before.Kind.MetricLabels()
 	d := now.Sub(at.Started)
 	m.taskDuration.WithLabelValues(kind, outcomeDone, codec).Observe(d.Seconds())
-	m.mediaSeconds.WithLabelValues(kind, codec).Add(max(before.MediaSeconds, 0))
+	if len(before.Rungs) == 0 || before.Lead { // a spread chunk's media counts once
+		m.mediaSeconds.WithLabelValues(kind, codec).Add(max(before.MediaSeconds, 0))
+	}
 	var size int64
 	for _, o := range c.Outputs {
 		size += max(o.Size, 0)
