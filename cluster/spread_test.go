@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/storage/layout"
@@ -159,7 +161,10 @@ func TestPublishWaitsForEveryPart(t *testing.T) {
 			t.Fatal(err)
 		}
 		applyMetricsCmd(t, n, scheduler.CmdLease, scheduler.Lease{Agent: "a1", Tasks: []string{task}, Now: t0})
-		applyMetricsCmd(t, n, scheduler.CmdComplete, scheduler.Complete{Task: task, Attempt: 1, Result: b, Now: t0})
+		before, _ := n.fsm.TaskInfo(task)
+		cmd := scheduler.Complete{Task: task, Attempt: 1, Result: b, Now: t0.Add(time.Second)}
+		applyMetricsCmd(t, n, scheduler.CmdComplete, cmd)
+		n.observeComplete(before, cmd, cmd.Now)
 	}
 	encodePart("j1-e00000-p1", "240p", false)
 	n.publishProgress(t.Context())
@@ -179,5 +184,8 @@ func TestPublishWaitsForEveryPart(t *testing.T) {
 	}
 	if got, want := publishedSegments(t, n), 1; got != want {
 		t.Errorf("240p playlist lists %d segments, want %d", got, want)
+	}
+	if got := testutil.ToFloat64(n.metrics.mediaSeconds.WithLabelValues("encode", "h264")); got != 4 {
+		t.Errorf("the parts of a 4 s chunk add %g media seconds to the throughput, want 4", got)
 	}
 }
