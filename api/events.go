@@ -190,6 +190,7 @@ func (s *Server) streamProgress(ctx context.Context, conn *websocket.Conn, v sto
 	}
 	if !fromJob {
 		last = snapshotEvent(v)
+		withClocks(&last, v, ownerOrModerator(v, user, signedIn))
 		if err := wsjson.Write(ctx, conn, last); err != nil {
 			return err
 		}
@@ -226,6 +227,7 @@ func (s *Server) followJob(ctx context.Context, conn *websocket.Conn, v store.Vi
 	defer unsubscribe()
 	stats := statsOf(v)
 	sent := false
+	owner, row := ownerOrModerator(v, user, signedIn), v
 	for {
 		select {
 		case <-ctx.Done():
@@ -238,6 +240,13 @@ func (s *Server) followJob(ctx context.Context, conn *websocket.Conn, v store.Vi
 			if ev.Playable, err = s.playableFor(ctx, ev, v, user, signedIn); err != nil {
 				return last, true, err
 			}
+			// The public moment comes from the row, read again until it is known.
+			if owner && ev.Playable && row.PublicPlayableAt() == nil {
+				if row, err = s.db.Video(ctx, v.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return last, true, err
+				}
+			}
+			withClocks(&ev, row, owner)
 			if err := wsjson.Write(ctx, conn, ev); err != nil {
 				return last, true, err
 			}
@@ -315,6 +324,19 @@ func snapshotEvent(v store.Video) oapi.ProgressEvent {
 	counts := statsOf(v)
 	ev.Counts = &counts
 	return ev
+}
+
+// withClocks gives an event for the video's owner or a moderator the video's two clocks as its
+// row v has them (owner: the follower is one of them), and strips them from anyone else's.
+func withClocks(ev *oapi.ProgressEvent, v store.Video, owner bool) {
+	if !owner {
+		ev.PlayableAt, ev.PublicPlayableAt = nil, nil
+		return
+	}
+	if at := v.OwnerPlayableAt(); at != nil {
+		ev.PlayableAt = at
+	}
+	ev.PublicPlayableAt = v.PublicPlayableAt()
 }
 
 // removedEvent tells a follower the video was deleted or removed.
@@ -475,6 +497,7 @@ func (rl *relay) event(videoID string, w *watch, job wire.Job) oapi.ProgressEven
 		ChunksDone:  job.ChunksDone,
 		ChunksTotal: job.ChunksTotal,
 		Playable:    job.PlayableAt != nil || job.State == scheduler.JobDone,
+		PlayableAt:  job.PlayableAt,
 	}
 	if w.maxRungs == nil {
 		w.maxRungs = map[string]float64{}

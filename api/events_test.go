@@ -268,6 +268,12 @@ func TestVideoEvents(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			r := results[name]
 			checkProgress(t, id, r.events, r.end)
+			if name == "owner" && len(r.events) > 0 {
+				// The owner learns both clocks: playable for the owner, then for everyone.
+				if last := r.events[len(r.events)-1]; last.PlayableAt == nil || last.PublicPlayableAt == nil || last.PublicPlayableAt.Before(*last.PlayableAt) {
+					t.Errorf("owner's last event has playableAt %v, publicPlayableAt %v; want both, public not earlier", last.PlayableAt, last.PublicPlayableAt)
+				}
+			}
 			if name == "owner" {
 				return
 			}
@@ -276,6 +282,9 @@ func TestVideoEvents(t *testing.T) {
 				if ev.Playable && ev.Status != oapi.VideoStatusReady {
 					t.Errorf("event %d: %s and playable for an anonymous follower of a video not screened yet", i, ev.Status)
 				}
+				if ev.PlayableAt != nil || ev.PublicPlayableAt != nil {
+					t.Errorf("event %d carries the owner's clocks to an anonymous follower", i)
+				}
 			}
 		})
 	}
@@ -283,6 +292,12 @@ func TestVideoEvents(t *testing.T) {
 		t.Fatal("the owner's socket got no events")
 	}
 	final := results["owner"].events[len(results["owner"].events)-1]
+
+	t.Run("public clock observed", func(t *testing.T) {
+		if n, _ := publicClock(t, e); n != 1 {
+			t.Errorf("public time to playable observed %d times, want 1", n)
+		}
+	})
 
 	t.Run("video is ready", func(t *testing.T) {
 		var v oapi.Video

@@ -38,6 +38,9 @@ type metrics struct {
 	// waiting on the speech-to-text service now.
 	transcriptions        *prometheus.CounterVec
 	transcriptionsRunning prometheus.Gauge
+	// timeToPlayable is the farm's metric of the same name: the API observes its public
+	// audience, the coordinators' leader its owner audience.
+	timeToPlayable *prometheus.HistogramVec
 }
 
 // Label values of the API's metrics.
@@ -114,6 +117,9 @@ func newMetrics(reg prometheus.Registerer, db *store.Store, log *slog.Logger) (*
 			[]string{"outcome"}),
 		transcriptionsRunning: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "sunomi_api_transcriptions_running", Help: "Transcriptions waiting on the speech-to-text service now."}),
+		timeToPlayable: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: wire.TimeToPlayableMetric, Help: wire.TimeToPlayableHelp,
+			// 0.5 s to 2.3 h, as the leader's owner series.
+			Buckets: prometheus.ExponentialBuckets(0.5, 2, 15)}, []string{"audience"}),
 	}
 	// Series that exist from the start, so rates and alerts see a zero rather than nothing.
 	for _, o := range []string{uploadStarted, uploadCompleted, uploadFailed} {
@@ -131,8 +137,9 @@ func newMetrics(reg prometheus.Registerer, db *store.Store, log *slog.Logger) (*
 	for _, o := range []string{transcriptionSucceeded, transcriptionNoSpeech, transcriptionFailed} {
 		m.transcriptions.WithLabelValues(o)
 	}
+	m.timeToPlayable.WithLabelValues(wire.AudiencePublic)
 	collectors := []prometheus.Collector{m.requests, m.durations, m.inFlight, m.websockets,
-		m.uploads, m.jobs, m.screening, m.logins, m.transcriptions, m.transcriptionsRunning,
+		m.uploads, m.jobs, m.screening, m.logins, m.transcriptions, m.transcriptionsRunning, m.timeToPlayable,
 		newPoolCollector(db), newVideoCollector(db, log)}
 	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {
@@ -245,6 +252,12 @@ func (m *metrics) observeScreening(v store.Video) {
 		outcome = screeningRestricted
 	}
 	m.screening.WithLabelValues(outcome).Inc()
+}
+
+// observePublicPlayable records a video's time from its job's submission to when others could
+// first watch it (see publisher.observePublic).
+func (m *metrics) observePublicPlayable(d time.Duration) {
+	m.timeToPlayable.WithLabelValues(wire.AudiencePublic).Observe(d.Seconds())
 }
 
 // transcribing counts a transcription from its start; the function it returns counts how it

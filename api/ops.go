@@ -53,7 +53,11 @@ func (s *Server) OpsFarm(w http.ResponseWriter, r *http.Request) {
 			}
 			return errUnavailable(msg)
 		}
-		writeJSON(w, http.StatusOK, farmStatus(cluster, agents, jobs, s.now()))
+		st := farmStatus(cluster, agents, jobs, s.now())
+		if err := s.withPublicClocks(ctx, st.Jobs.Recent); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, st)
 		return nil
 	})
 }
@@ -133,7 +137,34 @@ func farmJob(j wire.Job) oapi.FarmJob {
 	if j.Error != "" {
 		fj.Error = &j.Error
 	}
+	fj.PlayableAt = j.PlayableAt
 	return fj
+}
+
+// withPublicClocks gives the jobs of videos the moment others could first watch them, from
+// the videos' rows (the farm knows only the owner's moment).
+func (s *Server) withPublicClocks(ctx context.Context, jobs []oapi.FarmJob) error {
+	var ids []string
+	for _, j := range jobs {
+		if j.VideoId != nil {
+			ids = append(ids, *j.VideoId)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	videos, err := s.db.VideosByID(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i, j := range jobs {
+		if j.VideoId != nil {
+			if v, ok := videos[*j.VideoId]; ok {
+				jobs[i].PublicPlayableAt = v.PublicPlayableAt()
+			}
+		}
+	}
+	return nil
 }
 
 // jobProgress is the fraction of a job done: its encoded frames over all rungs when the

@@ -53,6 +53,9 @@ type publisher struct {
 	// screened learns each published video as its verdict left it (the metrics); it must not
 	// block.
 	screened func(store.Video)
+	// publicPlayable learns, once per video, how long after its job's submission others than
+	// its owner could first watch it (the metrics); it must not block.
+	publicPlayable func(time.Duration)
 	// claimTTL bounds one publication; past it, another caller may take the video over.
 	claimTTL time.Duration
 	log      *slog.Logger
@@ -62,7 +65,7 @@ func newPublisher(db *store.Store, blobs storage.Store, reuploads *reuploads,
 	classify func(context.Context, string, []string, *store.Published) error, published func(string),
 	claimTTL time.Duration, log *slog.Logger) *publisher {
 	return &publisher{db: db, blobs: blobs, reuploads: reuploads, classify: classify,
-		published: published, screened: func(store.Video) {}, claimTTL: claimTTL,
+		published: published, screened: func(store.Video) {}, publicPlayable: func(time.Duration) {}, claimTTL: claimTTL,
 		log: log.With("component", "publisher")}
 }
 
@@ -71,16 +74,20 @@ func newPublisher(db *store.Store, blobs storage.Store, reuploads *reuploads,
 func (p *publisher) jobChanged(ctx context.Context, videoID string, job wire.Job) error {
 	switch job.State {
 	case scheduler.JobSplitting, scheduler.JobEncoding, scheduler.JobStitching:
-		if err := p.db.MarkProcessing(ctx, videoID, job.PlayableAt); err != nil {
+		playable, err := p.db.MarkProcessing(ctx, videoID, job.PlayableAt)
+		if err != nil {
 			return err
 		}
-		return p.screenPrefix(ctx, videoID, job.ChunksDone)
+		if playable {
+			p.observePublic(ctx, videoID, job.Created) // public now if its start was screened already
+		}
+		return p.screenPrefix(ctx, videoID, job)
 	case scheduler.JobDone:
 		// What the job found wrong in the source reaches the owner with the video.
 		if err := p.db.RecordTranscodeWarnings(ctx, videoID, job.Warnings); err != nil {
 			return err
 		}
-		return p.publish(ctx, videoID, job.ID)
+		return p.publish(ctx, videoID, job)
 	case scheduler.JobFailed, scheduler.JobCanceled:
 		changed, err := p.db.MarkFailed(ctx, videoID, failureReason(job))
 		if err == nil && changed {
@@ -119,11 +126,12 @@ func (p *publisher) claimed(ctx context.Context, videoID string, fn func() error
 }
 
 // publish claims the video, reads its ladder, screens it and marks it ready.
-func (p *publisher) publish(ctx context.Context, videoID, jobID string) error {
-	return p.claimed(ctx, videoID, func() error { return p.publishClaimed(ctx, videoID, jobID) })
+func (p *publisher) publish(ctx context.Context, videoID string, job wire.Job) error {
+	return p.claimed(ctx, videoID, func() error { return p.publishClaimed(ctx, videoID, job) })
 }
 
-func (p *publisher) publishClaimed(ctx context.Context, videoID, jobID string) error {
+func (p *publisher) publishClaimed(ctx context.Context, videoID string, job wire.Job) error {
+	jobID := job.ID
 	pub, err := p.readLadder(ctx, videoID)
 	if err != nil {
 		return fmt.Errorf("read the published ladder: %w", err)
@@ -142,6 +150,10 @@ func (p *publisher) publishClaimed(ctx context.Context, videoID, jobID string) e
 		p.log.Info("video transcoded", "video_id", videoID, "job_id", jobID, "held", pub.HeldReason != "")
 		if v, err := p.db.Video(ctx, videoID); err == nil {
 			p.screened(v)
+			// Public from publication on, unless it already was (observed then).
+			if at := v.PublicPlayableAt(); at != nil && v.PublishedAt != nil && !at.Before(*v.PublishedAt) {
+				p.publicPlayable(at.Sub(job.Created))
+			}
 		}
 		p.published(videoID)
 	}
@@ -157,24 +169,24 @@ const maxFramesPerCheck = 16
 // look, from the leader's screening prefix: their frame hashes against removed videos', their
 // thumbnails with the classifier. A clean prefix lets others watch the video up to its end
 // (the first one passes its screening); a match or a label over the hold threshold holds it
-// before anyone else has seen a frame. chunksDone is the job's count of finished chunks:
-// while it has not grown past what was screened, nothing is read.
-func (p *publisher) screenPrefix(ctx context.Context, videoID string, chunksDone int) error {
+// before anyone else has seen a frame. While the job's count of finished chunks has not
+// grown past what was screened, nothing is read.
+func (p *publisher) screenPrefix(ctx context.Context, videoID string, job wire.Job) error {
 	v, err := p.db.Video(ctx, videoID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
-	if err != nil || !v.InFlight() || v.Screening == store.ScreeningHeld || chunksDone <= v.ScreenedChunks {
+	if err != nil || !v.InFlight() || v.Screening == store.ScreeningHeld || job.ChunksDone <= v.ScreenedChunks {
 		return err
 	}
-	err = p.claimed(ctx, videoID, func() error { return p.screenPrefixClaimed(ctx, v) })
+	err = p.claimed(ctx, videoID, func() error { return p.screenPrefixClaimed(ctx, v, job.Created) })
 	if errors.Is(err, errPublishing) {
 		return nil // another replica is screening or publishing it right now
 	}
 	return err
 }
 
-func (p *publisher) screenPrefixClaimed(ctx context.Context, v store.Video) error {
+func (p *publisher) screenPrefixClaimed(ctx context.Context, v store.Video, submitted time.Time) error {
 	data, err := readSmall(ctx, p.blobs, layout.Ladder(v.ID, layout.ScreeningFile))
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil // the leader has not published a prefix yet, or the job just ended
@@ -218,8 +230,25 @@ func (p *publisher) screenPrefixClaimed(ctx context.Context, v store.Video) erro
 	if changed {
 		p.log.Info("video screened while transcoding", "video_id", v.ID, "chunks", prefix.Chunks,
 			"seconds", prefix.Seconds, "held", pub.HeldReason != "")
+		if v.ScreenedAt == nil {
+			p.observePublic(ctx, v.ID, submitted) // public now if the farm made it playable already
+		}
 	}
 	return err
+}
+
+// observePublic reports a video's public clock (time from its job's submission, to when others
+// could first watch it) when it has one; its callers have just made the last of the two
+// conditions true (playable, first chunk screened), so each video is observed once.
+func (p *publisher) observePublic(ctx context.Context, videoID string, submitted time.Time) {
+	v, err := p.db.Video(ctx, videoID)
+	if err != nil {
+		p.log.Warn("read the video for its public clock", "video_id", videoID, "error", err)
+		return
+	}
+	if at := v.PublicPlayableAt(); at != nil {
+		p.publicPlayable(at.Sub(submitted))
+	}
 }
 
 // newFrames picks the thumbnails from screenedSeconds on (those of the chunks not screened

@@ -97,6 +97,7 @@ func New(cfg Config) (*Server, error) {
 	s.publisher = newPublisher(s.db, s.blobs, s.reuploads, s.classifier.classify, s.afterPublish,
 		publishClaimTTL+cfg.Classifier.Timeout, s.log)
 	s.publisher.screened = s.metrics.observeScreening
+	s.publisher.publicPlayable = s.metrics.observePublicPlayable
 	s.relay = newRelay(s.farm, s.publisher.jobChanged, cfg.Now, s.log)
 	s.counts = newCountsHub(cfg.Store, s.log)
 	s.terms = compileTermPolicy(cfg.Moderation.TermPolicy)

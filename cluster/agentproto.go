@@ -322,7 +322,7 @@ func (n *Node) complete(w http.ResponseWriter, r *http.Request) {
 	cmd := scheduler.Complete{Task: c.Task, Attempt: c.Attempt, Agent: c.Agent, Result: c.Result, Outputs: objects(c.Outputs), Now: time.Now()}
 	if info.Kind == scheduler.KindSplit {
 		var err error
-		if cmd.NewTasks, cmd.Rungs, err = plannedTasks(info, c.Attempt, c.Result); err != nil {
+		if cmd.NewTasks, cmd.Rungs, err = plannedTasks(info, c.Attempt, c.Result, firstChunkParts(n.fsm.Agents())); err != nil {
 			writeError(w, http.StatusBadRequest, "split result: "+err.Error())
 			return
 		}
@@ -337,8 +337,9 @@ func (n *Node) complete(w http.ResponseWriter, r *http.Request) {
 }
 
 // plannedTasks turns the result of attempt n of a split into the job's
-// encode and audio tasks, which read the chunks that attempt stored.
-func plannedTasks(split scheduler.TaskInfo, n int, result json.RawMessage) ([]scheduler.NewTask, []string, error) {
+// encode and audio tasks, which read the chunks that attempt stored; the
+// first chunk is spread over up to parts tasks (see encodeTasks).
+func plannedTasks(split scheduler.TaskInfo, n int, result json.RawMessage, parts int) ([]scheduler.NewTask, []string, error) {
 	var job media.SplitResult
 	if err := json.Unmarshal(result, &job); err != nil {
 		return nil, nil, err
@@ -352,17 +353,12 @@ func plannedTasks(split scheduler.TaskInfo, n int, result json.RawMessage) ([]sc
 		}
 		// The scheduler still gives preferring tasks to other agents when
 		// no preferred one has a free slot.
-		var prefer []string
-		if len(job.Video.Rungs) > 0 {
-			prefer = scheduler.PreferredEncoders(job.Video.Rungs[0].Short) // largest first
-		}
 		for i, c := range job.Chunks {
-			spec, err := json.Marshal(media.EncodeSpec{Chunk: c, Video: *job.Video})
+			encodes, err := encodeTasks(split.Job, chunks, i, c, *job.Video, parts)
 			if err != nil {
 				return nil, nil, err
 			}
-			tasks = append(tasks, scheduler.NewTask{ID: fmt.Sprintf("%s-e%05d", split.Job, i), Kind: scheduler.KindEncode, Index: i,
-				Spec: spec, Inputs: map[string]string{c.Source: chunks + c.Source}, MediaSeconds: c.Chunk.End - c.Chunk.Start, Prefer: prefer})
+			tasks = append(tasks, encodes...)
 		}
 		av1, err := av1Tasks(split.Job, chunks, &job)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
 )
@@ -30,7 +31,7 @@ type metrics struct {
 	outputBytes  *prometheus.CounterVec
 	// jobDuration is a job's submit-to-end time by outcome.
 	jobDuration    *prometheus.HistogramVec
-	timeToPlayable prometheus.Histogram
+	timeToPlayable *prometheus.HistogramVec // the owner's clock; the API observes the public one
 	storageBytes   *prometheus.CounterVec
 }
 
@@ -86,10 +87,9 @@ func newMetrics(reg prometheus.Registerer, n *Node) (*metrics, error) {
 			Name: "sunomi_job_duration_seconds", Help: "Time from a job's submission to its end, by outcome.",
 			// 1 s to 36 h.
 			Buckets: prometheus.ExponentialBuckets(1, 2, 18)}, []string{"outcome"}),
-		timeToPlayable: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "sunomi_job_time_to_playable_seconds", Help: "Time from a job's submission to its master playlist first appearing.",
-			// 0.5 s to 2.3 h.
-			Buckets: prometheus.ExponentialBuckets(0.5, 2, 15)}),
+		timeToPlayable: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: wire.TimeToPlayableMetric, Help: wire.TimeToPlayableHelp,
+			// 0.5 s to 2.3 h, as the API's public series.
+			Buckets: prometheus.ExponentialBuckets(0.5, 2, 15)}, []string{"audience"}),
 		storageBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sunomi_storage_bytes_total", Help: "Bytes clients uploaded to storage through this coordinator (PUT /v1/uploads)."},
 			[]string{"direction"}),
@@ -108,6 +108,7 @@ func newMetrics(reg prometheus.Registerer, n *Node) (*metrics, error) {
 		m.jobDuration.WithLabelValues(o)
 	}
 	m.storageBytes.WithLabelValues("in")
+	m.timeToPlayable.WithLabelValues(wire.AudienceOwner)
 
 	// The scheduler's counters are replicated state: every coordinator
 	// reports the same totals.
@@ -136,10 +137,10 @@ func newMetrics(reg prometheus.Registerer, n *Node) (*metrics, error) {
 	return m, nil
 }
 
-// observePlayable records a job's time to first playable; the leader calls
-// it once per job, when it commits PlayableAt.
+// observePlayable records a job's time to playable for its owner; the
+// leader calls it once per job, when it commits PlayableAt.
 func (m *metrics) observePlayable(d time.Duration) {
-	m.timeToPlayable.Observe(d.Seconds())
+	m.timeToPlayable.WithLabelValues(wire.AudienceOwner).Observe(d.Seconds())
 }
 
 // observeJob records a job's end; outcome is its final state (done, failed, canceled).
@@ -181,7 +182,9 @@ func (n *Node) observeComplete(before scheduler.TaskInfo, c scheduler.Complete, 
 	kind, codec := before.Kind.MetricLabels()
 	d := now.Sub(at.Started)
 	m.taskDuration.WithLabelValues(kind, outcomeDone, codec).Observe(d.Seconds())
-	m.mediaSeconds.WithLabelValues(kind, codec).Add(max(before.MediaSeconds, 0))
+	if len(before.Rungs) == 0 || before.Lead { // a spread chunk's media counts once
+		m.mediaSeconds.WithLabelValues(kind, codec).Add(max(before.MediaSeconds, 0))
+	}
 	var size int64
 	for _, o := range c.Outputs {
 		size += max(o.Size, 0)

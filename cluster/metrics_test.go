@@ -214,7 +214,7 @@ func TestMetricsFollowAJob(t *testing.T) {
 		{"sunomi_task_encode_speed_ratio", []string{"encoder", "libx264", "rung", "1080p", "codec", "h264"}, 2, 10.0/5 + 10.0/4},
 		{"sunomi_job_duration_seconds", []string{"outcome", "done"}, 1, 20},
 		{"sunomi_job_duration_seconds", []string{"outcome", "failed"}, 1, 5},
-		{"sunomi_job_time_to_playable_seconds", nil, 1, 7},
+		{"sunomi_job_time_to_playable_seconds", []string{"audience", "owner"}, 1, 7},
 	} {
 		t.Run(tc.name+"{"+strings.Join(tc.labels, ",")+"}", func(t *testing.T) {
 			count, sum := histogramCount(t, reg, tc.name, tc.labels...)

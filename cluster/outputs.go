@@ -58,7 +58,8 @@ func checkOutputName(info scheduler.TaskInfo, n int, name string) error {
 	case scheduler.KindSplit:
 		ok = true
 	case scheduler.KindEncode:
-		ok = strings.HasPrefix(base, fmt.Sprintf("c%05d_a%d_", info.Index, n)) && !media.IsAV1RungName(path.Dir(name))
+		ok = strings.HasPrefix(base, fmt.Sprintf("c%05d_a%d_", info.Index, n)) && !media.IsAV1RungName(path.Dir(name)) &&
+			partMayWrite(info, path.Dir(name))
 	case scheduler.KindEncodeAV1:
 		// Only into its own rung's directory: an AV1 attempt of chunk 3
 		// may not write the H.264 rungs' files of chunk 3.

@@ -33,7 +33,7 @@ func TestPlannedTasksPreferHardwareForHighRungs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tasks, rungs, err := plannedTasks(scheduler.TaskInfo{Job: "j1"}, 1, result)
+			tasks, rungs, err := plannedTasks(scheduler.TaskInfo{Job: "j1"}, 1, result, 1)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -50,7 +50,7 @@ func splitTwoChunks(t *testing.T, n *Node) {
 		t.Fatal(err)
 	}
 	info, _ := n.fsm.TaskInfo("j1-split")
-	tasks, rungs, err := plannedTasks(info, 1, split)
+	tasks, rungs, err := plannedTasks(info, 1, split, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

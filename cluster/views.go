@@ -26,7 +26,7 @@ func jobBody(j scheduler.Job) wire.Job {
 		w.Rungs = append(w.Rungs, wire.RungProgress{Name: r, FramesDone: j.FramesDone, FramesTotal: j.FramesTotal})
 	}
 	for _, t := range j.Tasks {
-		wt := wire.Task{ID: t.ID, Kind: t.Kind, Index: t.Index, State: t.State, Winner: t.Winner}
+		wt := wire.Task{ID: t.ID, Kind: t.Kind, Index: t.Index, Rungs: t.Rungs, State: t.State, Winner: t.Winner}
 		for _, a := range t.Attempts {
 			wt.Attempts = append(wt.Attempts, wire.Attempt{
 				N: a.N, Agent: a.Agent, State: a.State, Error: a.Error,

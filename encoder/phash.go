@@ -85,17 +85,6 @@ func newFrameHasher(c media.Chunk, interval float64) *frameHasher {
 	return &frameHasher{on: true, marks: newMarks(c, interval), latest: astiav.AllocFrame()}
 }
 
-// hashRung is the rung frameHasher reads: the one with the fewest pixels.
-func hashRung(rungs []media.Rung) int {
-	best := 0
-	for i, r := range rungs {
-		if r.Width*r.Height < rungs[best].Width*rungs[best].Height {
-			best = i
-		}
-	}
-	return best
-}
-
 // offer considers a filtered frame shown at sec seconds on the output
 // timeline.
 func (h *frameHasher) offer(f *astiav.Frame, sec float64) error {

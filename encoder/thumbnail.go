@@ -62,7 +62,7 @@ func (t *thumbnailer) offer(f *astiav.Frame, sec float64) error {
 	h := evenOf(float64(t.width*b.Dy()) / float64(max(b.Dx(), 1)))
 	small := image.NewRGBA(image.Rect(0, 0, t.width, h))
 	draw.ApproxBiLinear.Scale(small, small.Bounds(), img, b, draw.Src, nil)
-	name := filepath.Join("thumbs", fmt.Sprintf("%s_t%05d.jpg", t.prefix, n))
+	name := filepath.Join(media.ThumbnailDir, fmt.Sprintf("%s_t%05d.jpg", t.prefix, n))
 	if err := writeJPEG(filepath.Join(t.dir, name), small, 80); err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (t *thumbnailer) finish() ([]media.ImageFile, *media.ImageFile, error) {
 	if t.best == nil {
 		return t.thumbs, nil, nil
 	}
-	name := filepath.Join("thumbs", t.prefix+"_poster.jpg")
+	name := filepath.Join(media.ThumbnailDir, t.prefix+"_poster.jpg")
 	if err := writeJPEG(filepath.Join(t.dir, name), t.best, 88); err != nil {
 		return nil, nil, err
 	}

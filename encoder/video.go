@@ -125,28 +125,15 @@ func (e *chunkEncoder) open() error {
 		turns = make(chan struct{}, e.spec.Threads)
 	}
 	for i, r := range e.set.Rungs {
-		re, err := newRungEncoder(r, e.set, e.spec, i == e.thumbnailRung(), turns)
+		re, err := newRungEncoder(r, e.set, e.spec, i == media.ThumbnailRung(e.set.Rungs), turns)
 		if err != nil {
 			return err
 		}
 		e.rungs = append(e.rungs, re)
 	}
 	e.thumbs = newThumbnailer(e.spec, e.set)
-	e.hashes, e.hashRung = newFrameHasher(e.spec.Chunk, e.set.PHashInterval), hashRung(e.set.Rungs)
+	e.hashes, e.hashRung = newFrameHasher(e.spec.Chunk, e.set.PHashInterval), media.HashRung(e.set.Rungs)
 	return nil
-}
-
-// thumbnailRung is the rung whose frames become thumbnails and poster
-// candidates: the largest one no taller than 720 lines.
-func (e *chunkEncoder) thumbnailRung() int {
-	best := len(e.set.Rungs) - 1
-	for i, r := range e.set.Rungs {
-		if r.Short <= 720 {
-			return i
-		}
-		best = i
-	}
-	return best
 }
 
 // filterDesc builds the graph: deinterlace and rotate once, then split into

@@ -378,6 +378,11 @@ func (s *state) complete(c *Complete) error {
 	if err := at.checkReported(c); err != nil {
 		return err
 	}
+	if t.spread() {
+		if err := s.checkPart(j, t, c); err != nil {
+			return err
+		}
+	}
 
 	// The first attempt to complete wins, even one whose lease expired:
 	// its outputs are under attempt-specific names and are as good.
@@ -385,12 +390,15 @@ func (s *state) complete(c *Complete) error {
 	if at.Speculative {
 		s.Counters.SpeculativeWins++
 	}
-	if t.Kind == KindEncode {
+	// A part of a chunk's rungs is faster per media second than the whole
+	// ladder the scores compare agents on.
+	scored := t.Kind == KindEncode && !t.spread()
+	if scored {
 		s.score(at.Agent, c.Now.Sub(at.ranSince()), t.MediaSeconds, false)
 	}
 	for _, other := range t.Attempts {
 		if other.active() {
-			if t.Kind == KindEncode && other.State == StateRunning {
+			if scored && other.State == StateRunning {
 				// The loser would have taken at least this long.
 				s.score(other.Agent, c.Now.Sub(other.ranSince()), t.MediaSeconds, true)
 			}
@@ -417,7 +425,7 @@ func (s *state) complete(c *Complete) error {
 			s.Tasks[nt.ID] = &task{
 				ID: nt.ID, Job: j.ID, Kind: nt.Kind, Index: nt.Index,
 				Spec: raw(nt.Spec), Inputs: nt.Inputs, MediaSeconds: nt.MediaSeconds,
-				Prefer: prefer(nt.Prefer), State: StatePending,
+				Prefer: prefer(nt.Prefer), Rungs: prefer(nt.Rungs), State: StatePending,
 			}
 			j.Tasks = append(j.Tasks, nt.ID)
 		}
@@ -445,8 +453,7 @@ func (s *state) checkNewTasks(j *job, t *task, c *Complete) error {
 		return nil
 	}
 	ids := map[string]bool{stitchID(j.ID): true}
-	var encodes []int
-	var av1 []NewTask
+	var encodes, av1 []NewTask
 	audio := 0
 	for _, nt := range c.NewTasks {
 		if nt.ID == "" || ids[nt.ID] || s.Tasks[nt.ID] != nil {
@@ -455,7 +462,7 @@ func (s *state) checkNewTasks(j *job, t *task, c *Complete) error {
 		ids[nt.ID] = true
 		switch nt.Kind {
 		case KindEncode:
-			encodes = append(encodes, nt.Index)
+			encodes = append(encodes, nt)
 		case KindAudio:
 			audio++
 		case KindEncodeAV1:
@@ -467,16 +474,14 @@ func (s *state) checkNewTasks(j *job, t *task, c *Complete) error {
 	if audio > 1 {
 		return invalid("split of job %q: %d audio tasks, want at most one", j.ID, audio)
 	}
-	slices.Sort(encodes)
-	for i, idx := range encodes {
-		if idx != i {
-			return invalid("split of job %q: encode indexes are not 0..%d", j.ID, len(encodes)-1)
-		}
+	chunks, err := checkEncodeTasks(j.ID, encodes, c.Rungs)
+	if err != nil {
+		return err
 	}
 	if j.Parent != "" {
-		return s.checkAV1Tasks(nil, av1, len(encodes))
+		return s.checkAV1Tasks(nil, av1, chunks)
 	}
-	return s.checkAV1Tasks(j, av1, len(encodes))
+	return s.checkAV1Tasks(j, av1, chunks)
 }
 
 // prefer normalises a task's preferred encoders: nil when there are none,
@@ -503,10 +508,10 @@ func (s *state) maybeStitch(j *job, now time.Time) {
 		if t.State != StateDone {
 			return
 		}
-		switch t.Kind {
-		case KindEncode:
+		switch {
+		case t.Kind == KindEncode && (!t.spread() || s.lead(t)):
 			media += t.MediaSeconds
-		case KindAudio:
+		case t.Kind == KindAudio:
 			audio = t.MediaSeconds
 		}
 	}

@@ -35,12 +35,13 @@ func (s *state) check() error {
 					return fmt.Errorf("task %q: attempt %d has lease sequence %d past %d", t.ID, a.N, a.Seq, s.LeaseSeq)
 				}
 			}
-			if t.Kind == KindEncode {
+			if t.Kind == KindEncode && (!t.spread() || s.lead(t)) {
 				chunks = append(chunks, false)
 			}
 		}
+		// One task per chunk, or a spread chunk's parts (see spread.go).
 		for _, tid := range j.Tasks {
-			if t := s.Tasks[tid]; t.Kind == KindEncode {
+			if t := s.Tasks[tid]; t.Kind == KindEncode && (!t.spread() || s.lead(t)) {
 				if t.Index < 0 || t.Index >= len(chunks) || chunks[t.Index] {
 					return fmt.Errorf("job %q: encode task %q has index %d", j.ID, t.ID, t.Index)
 				}

@@ -231,6 +231,9 @@ type NewTask struct {
 	Prefer []string `json:"prefer,omitempty"`
 	// Rung is the rung a KindEncodeAV1 task encodes (Index is its chunk).
 	Rung string `json:"rung,omitempty"`
+	// Rungs are the rungs a KindEncode task of a spread chunk encodes, a
+	// part of the job's (see spread.go); empty for a task of every rung.
+	Rungs []string `json:"rungs,omitempty"`
 }
 
 // Fail records a failed attempt. Permanent errors fail the job at once.

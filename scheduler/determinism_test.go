@@ -93,6 +93,9 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 	case 6, 7:
 		task, n := pickAttempt()
 		c := Complete{Task: task, Attempt: n, Result: json.RawMessage(fmt.Sprintf(`{"by":%d}`, n)), Now: now}
+		if info, ok := f.TaskInfo(task); ok && info.Kind == KindEncode && r.Intn(4) > 0 {
+			c.Result = partResult(info) // a spread part's result must match its rungs
+		}
 		if info, ok := f.TaskInfo(task); ok && info.Kind == KindSplit {
 			c.NewTasks = plan(info.Job, r.Intn(4))
 			if r.Intn(3) == 0 { // AV1 rungs, in an AV1 job
@@ -104,6 +107,9 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 			}
 			if r.Intn(4) == 0 {
 				c.NewTasks = c.NewTasks[:len(c.NewTasks)-1] // no audio
+			}
+			if r.Intn(3) == 0 {
+				c.NewTasks = spreadPlan(c.NewTasks) // chunk 0 in one task per rung
 			}
 			if r.Intn(2) == 0 { // a high ladder: encodes prefer hardware
 				for i := range c.NewTasks {

@@ -192,9 +192,12 @@ type Job struct {
 
 // Task is one unit of work of a job.
 type Task struct {
-	ID       string
-	Kind     TaskKind
-	Index    int
+	ID    string
+	Kind  TaskKind
+	Index int
+	// Rungs are the rungs a spread chunk's task encodes; empty for a task
+	// of every rung.
+	Rungs    []string
 	State    AttemptState
 	Winner   int // N of the committed attempt
 	Attempts []Attempt

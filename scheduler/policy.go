@@ -313,8 +313,10 @@ func nextTasks(s *state, agentID string, n int) []string {
 	}
 	// s.Active is oldest first; the stable sort keeps that within a priority.
 	slices.SortStableFunc(queues, func(x, y *queue) int { return cmp.Compare(y.j.Priority, x.j.Priority) })
+	elsewhere := s.spreadElsewhere(agentID, others, spare)
 	for _, q := range queues {
 		q.pending = slices.DeleteFunc(q.pending, reserved)
+		q.pending = slices.DeleteFunc(q.pending, elsewhere)
 	}
 	queues = slices.DeleteFunc(queues, func(q *queue) bool { return len(q.pending) == 0 })
 
@@ -518,7 +520,7 @@ func (s *state) medianPace(j *job) (float64, bool) {
 	var paces []float64
 	for _, id := range j.Tasks {
 		t := s.Tasks[id]
-		if t.Kind != KindEncode || t.State != StateDone || t.MediaSeconds <= 0 {
+		if t.Kind != KindEncode || t.spread() || t.State != StateDone || t.MediaSeconds <= 0 {
 			continue
 		}
 		w := t.Attempts[t.Winner-1]

@@ -101,6 +101,9 @@ type task struct {
 	Prefer []string `json:"prefer,omitempty"`
 	// Rung is the rung an AV1 task encodes; empty for other kinds.
 	Rung string `json:"rung,omitempty"`
+	// Rungs are the rungs an encode task of a spread chunk encodes (see
+	// spread.go); empty for a task of every rung.
+	Rungs []string `json:"rungs,omitempty"`
 	// State is pending, leased or running (derived from the attempts by
 	// refresh) until the task is done, or failed/canceled with its job.
 	State   AttemptState    `json:"state"`

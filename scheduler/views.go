@@ -18,7 +18,11 @@ type TaskInfo struct {
 	Kind    TaskKind
 	Index   int
 	Rung    string `json:",omitempty"` // an AV1 task's rung
-	Spec    json.RawMessage
+	// Rungs are the rungs of a spread chunk's task, and Lead says it is
+	// the part that also writes the chunk's thumbnails (see spread.go).
+	Rungs []string `json:",omitempty"`
+	Lead  bool     `json:",omitempty"`
+	Spec  json.RawMessage
 	// Inputs maps input names to storage keys.
 	Inputs       map[string]string
 	MediaSeconds float64
@@ -73,12 +77,13 @@ func (s *state) jobView(j *job, withTasks bool) Job {
 		t := s.Tasks[id]
 		// An AV1 job counts its tasks, one per chunk and rung, as chunks.
 		if t.Kind == KindEncode || t.Kind == KindEncodeAV1 {
-			v.ChunksTotal++
-			if t.State == StateDone {
-				v.ChunksDone++
+			if counted, done, d, tot := s.chunkProgress(j, t); counted {
+				v.ChunksTotal++
+				if done {
+					v.ChunksDone++
+				}
+				v.FramesDone, v.FramesTotal = v.FramesDone+d, v.FramesTotal+tot
 			}
-			d, tot := t.frames()
-			v.FramesDone, v.FramesTotal = v.FramesDone+d, v.FramesTotal+tot
 		}
 		if t.Kind == KindStitch && t.State == StateDone {
 			v.Warnings = resultWarnings(t.Result)
@@ -104,7 +109,7 @@ func resultWarnings(result json.RawMessage) []string {
 }
 
 func taskView(t *task) Task {
-	v := Task{ID: t.ID, Kind: t.Kind, Index: t.Index, State: t.State, Winner: t.Winner}
+	v := Task{ID: t.ID, Kind: t.Kind, Index: t.Index, Rungs: slices.Clone(t.Rungs), State: t.State, Winner: t.Winner}
 	for _, a := range t.Attempts {
 		v.Attempts = append(v.Attempts, attemptView(a))
 	}
@@ -213,6 +218,7 @@ func (f *FSM) TaskInfo(id string) (TaskInfo, bool) {
 	}
 	return TaskInfo{
 		ID: t.ID, Job: t.Job, Kind: t.Kind, Index: t.Index, Rung: t.Rung,
+		Rungs: slices.Clone(t.Rungs), Lead: t.spread() && f.s.lead(t),
 		Spec: bytes.Clone(t.Spec), Inputs: maps.Clone(t.Inputs),
 		MediaSeconds: t.MediaSeconds, Output: f.s.Jobs[t.Job].Output, State: t.State,
 	}, true
@@ -240,9 +246,18 @@ func (f *FSM) Results(jobID string) (split json.RawMessage, encode []json.RawMes
 			encodes = append(encodes, t)
 		}
 	}
-	encode = make([]json.RawMessage, len(encodes))
+	chunks := 0
 	for _, t := range encodes {
-		encode[t.Index] = bytes.Clone(t.Result) // Complete checked indexes are 0..n-1
+		chunks = max(chunks, t.Index+1) // Complete checked indexes are 0..n-1
+	}
+	encode = make([]json.RawMessage, chunks)
+	for _, t := range encodes {
+		switch {
+		case !t.spread():
+			encode[t.Index] = bytes.Clone(t.Result)
+		case encode[t.Index] == nil:
+			encode[t.Index] = f.s.mergedResult(j, t.Index)
+		}
 	}
 	return split, encode, audio, true
 }

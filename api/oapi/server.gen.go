@@ -786,10 +786,16 @@ type FarmJob struct {
 	Error       *string   `json:"error,omitempty"`
 	Id          string    `json:"id"`
 
+	// PlayableAt When its owner could first watch the video (every rendition's first segment published); absent until then.
+	PlayableAt *time.Time `json:"playableAt,omitempty"`
+
 	// Progress Fraction done (1 when done).
-	Progress float64      `json:"progress"`
-	State    FarmJobState `json:"state"`
-	Updated  time.Time    `json:"updated"`
+	Progress float64 `json:"progress"`
+
+	// PublicPlayableAt When others could first watch the video (playable and its first chunk screened); absent until then, and for jobs of no video.
+	PublicPlayableAt *time.Time   `json:"publicPlayableAt,omitempty"`
+	State            FarmJobState `json:"state"`
+	Updated          time.Time    `json:"updated"`
 
 	// VideoId The video the job transcodes, when its output is videos/{id}/hls.
 	VideoId *string `json:"videoId,omitempty"`
@@ -932,10 +938,16 @@ type ProgressEvent struct {
 	EtaSeconds *float64 `json:"etaSeconds,omitempty"`
 
 	// Playable True once the follower can watch the video: its owner and moderators as soon as the farm published its first segments, others once its first chunk has passed screening (and up to where it was screened while it transcodes).
-	Playable bool        `json:"playable"`
-	Progress Progress    `json:"progress"`
-	Status   VideoStatus `json:"status"`
-	VideoId  string      `json:"videoId"`
+	Playable bool `json:"playable"`
+
+	// PlayableAt When the owner could first watch the video (every rendition's first segment published). Sent to its owner and moderators only, once known.
+	PlayableAt *time.Time `json:"playableAt,omitempty"`
+	Progress   Progress   `json:"progress"`
+
+	// PublicPlayableAt When others could first watch the video (playable and its first chunk screened). Sent to its owner and moderators only, once known.
+	PublicPlayableAt *time.Time  `json:"publicPlayableAt,omitempty"`
+	Status           VideoStatus `json:"status"`
+	VideoId          string      `json:"videoId"`
 }
 
 // QueueItem defines model for QueueItem.

@@ -48,13 +48,21 @@ func (v Video) PublicPlayableAt() *time.Time {
 
 // MarkProcessing moves a queued video to processing and records when the farm first reported
 // it playable (playableAt, nil while it is not): the first report is kept. It writes only
-// when something changes, so the frequent progress reports of a job cost a read each.
-func (s *Store) MarkProcessing(ctx context.Context, id string, playableAt *time.Time) error {
-	_, err := s.pool.Exec(ctx, `
+// when something changes, so the frequent progress reports of a job cost a read each. It
+// reports whether this call recorded the playable moment: of the callers that race on a
+// video's first report, one alone learns it.
+func (s *Store) MarkProcessing(ctx context.Context, id string, playableAt *time.Time) (bool, error) {
+	var recorded bool
+	err := s.pool.QueryRow(ctx, `
 		UPDATE videos SET status = 'processing', playable_at = coalesce(playable_at, $2), updated_at = now()
+		FROM (SELECT playable_at IS NULL AS unplayable FROM videos WHERE id = $1) was
 		WHERE id = $1 AND status IN ('queued', 'processing')
-			AND (status = 'queued' OR (playable_at IS NULL AND $2::timestamptz IS NOT NULL))`, id, playableAt)
-	return err
+			AND (status = 'queued' OR (playable_at IS NULL AND $2::timestamptz IS NOT NULL))
+		RETURNING was.unplayable AND playable_at IS NOT NULL`, id, playableAt).Scan(&recorded)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	return recorded, err
 }
 
 // ClaimOutcome is what ClaimPublish found.

@@ -155,6 +155,24 @@ func (s *Store) Video(ctx context.Context, id string) (Video, error) {
 	return scanVideo(s.pool.QueryRow(ctx, `SELECT `+videoColumns+videoFrom+`WHERE v.id = $1`, id))
 }
 
+// VideosByID reads the videos of ids that exist, in one round trip, keyed by id.
+func (s *Store) VideosByID(ctx context.Context, ids []string) (map[string]Video, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+videoColumns+videoFrom+`WHERE v.id = ANY($1)`, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]Video{}
+	for rows.Next() {
+		var v Video
+		if err := rows.Scan(videoDest(&v)...); err != nil {
+			return nil, err
+		}
+		out[v.ID] = v
+	}
+	return out, rows.Err()
+}
+
 // Watch is what the watch page shows besides the video: the viewer's rating and the caption
 // tracks (language, label and source only).
 type Watch struct {

@@ -122,9 +122,12 @@ type RungProgress struct {
 
 // Task is one unit of work of a job.
 type Task struct {
-	ID       string                 `json:"id"`
-	Kind     scheduler.TaskKind     `json:"kind"`
-	Index    int                    `json:"index"`
+	ID    string             `json:"id"`
+	Kind  scheduler.TaskKind `json:"kind"`
+	Index int                `json:"index"`
+	// Rungs are the rungs of a first chunk's part (a task per part of the
+	// ladder); empty for a task of every rung.
+	Rungs    []string               `json:"rungs,omitempty"`
 	State    scheduler.AttemptState `json:"state"`
 	Winner   int                    `json:"winner,omitempty"` // the committed attempt
 	Attempts []Attempt              `json:"attempts,omitempty"`

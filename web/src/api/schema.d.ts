@@ -1214,6 +1214,16 @@ export interface components {
             etaSeconds?: number;
             /** @description True once the follower can watch the video: its owner and moderators as soon as the farm published its first segments, others once its first chunk has passed screening (and up to where it was screened while it transcodes). */
             playable: boolean;
+            /**
+             * Format: date-time
+             * @description When the owner could first watch the video (every rendition's first segment published). Sent to its owner and moderators only, once known.
+             */
+            playableAt?: string;
+            /**
+             * Format: date-time
+             * @description When others could first watch the video (playable and its first chunk screened). Sent to its owner and moderators only, once known.
+             */
+            publicPlayableAt?: string;
             /** @description The failure reason */
             error?: string;
             counts?: components["schemas"]["Stats"];
@@ -1577,6 +1587,16 @@ export interface components {
             /** Format: date-time */
             updated: string;
             error?: string;
+            /**
+             * Format: date-time
+             * @description When its owner could first watch the video (every rendition's first segment published); absent until then.
+             */
+            playableAt?: string;
+            /**
+             * Format: date-time
+             * @description When others could first watch the video (playable and its first chunk screened); absent until then, and for jobs of no video.
+             */
+            publicPlayableAt?: string;
         };
         FarmThroughput: {
             /** @description Jobs that finished successfully in the past hour. */

@@ -20,7 +20,18 @@ const farm: FarmStatus = {
     failed: 1,
     canceled: 0,
     recent: [
-      { id: 'job-enc', videoId: 'vid12345678', state: 'encoding', chunksDone: 3, chunksTotal: 4, progress: 0.75, created: now, updated: now },
+      {
+        id: 'job-enc',
+        videoId: 'vid12345678',
+        state: 'encoding',
+        chunksDone: 3,
+        chunksTotal: 4,
+        progress: 0.75,
+        created: '2026-12-07T10:00:00Z',
+        updated: now,
+        playableAt: '2026-12-07T10:00:02.4Z',
+        publicPlayableAt: '2026-12-07T10:00:03.1Z',
+      },
       { id: 'job-bad', state: 'failed', chunksDone: 0, chunksTotal: 0, progress: 0, created: now, updated: now, error: 'the source has no video stream' },
     ],
   },
@@ -55,6 +66,9 @@ describe('Ops', () => {
     expect(within(jobs).getByRole('progressbar', { name: 'Progress of job job-enc' })).toHaveAttribute('aria-valuenow', '75');
     expect(within(jobs).getByRole('link', { name: 'vid12345678' })).toHaveAttribute('href', '/watch/vid12345678');
     expect(within(jobs).getByText('the source has no video stream')).toBeInTheDocument();
+    expect(within(jobs).getByLabelText('Playable for the owner of job job-enc')).toHaveTextContent('owner 2.4 s');
+    expect(within(jobs).getByLabelText('Playable for the public of job job-enc')).toHaveTextContent('public 3.1 s');
+    expect(within(within(jobs).getByRole('row', { name: /job-bad/ })).queryByLabelText(/Playable for/)).not.toBeInTheDocument();
 
     expect(screen.getByText('Done: 7')).toBeInTheDocument();
     expect(within(screen.getByRole('region', { name: 'Jobs done in the last hour' })).getByText('5')).toBeInTheDocument();

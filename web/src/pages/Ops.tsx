@@ -192,6 +192,7 @@ function Jobs({ jobs }: { jobs: FarmStatus['jobs'] }) {
                 <TableCell>Job</TableCell>
                 <TableCell>State</TableCell>
                 <TableCell>Progress</TableCell>
+                <TableCell sx={wide}>Playable after</TableCell>
                 <TableCell sx={wide}>Video</TableCell>
                 <TableCell sx={wide}>Updated</TableCell>
               </TableRow>
@@ -205,6 +206,27 @@ function Jobs({ jobs }: { jobs: FarmStatus['jobs'] }) {
         </TableContainer>
       )}
     </Box>
+  );
+}
+
+/** Seconds from a job's submission to a moment of it, as the operator compares them. */
+function secondsAfter(created: string, at: string): string {
+  return `${((Date.parse(at) - Date.parse(created)) / 1000).toFixed(1)} s`;
+}
+
+/** The job's two clocks: when its owner, then everyone else, could first watch the video. */
+function Playable({ job: j }: { job: FarmJob }) {
+  if (!j.playableAt && !j.publicPlayableAt) {
+    return <>—</>;
+  }
+  return (
+    <Typography variant="body2" component="span" sx={{ fontVariantNumeric: 'tabular-nums', whiteSpace: 'nowrap' }}>
+      {j.playableAt && <Box component="span" aria-label={`Playable for the owner of job ${j.id}`}>{`owner ${secondsAfter(j.created, j.playableAt)}`}</Box>}
+      {j.playableAt && j.publicPlayableAt && ' · '}
+      {j.publicPlayableAt && (
+        <Box component="span" aria-label={`Playable for the public of job ${j.id}`}>{`public ${secondsAfter(j.created, j.publicPlayableAt)}`}</Box>
+      )}
+    </Typography>
   );
 }
 
@@ -240,6 +262,9 @@ function JobRow({ job: j }: { job: FarmJob }) {
             )}
           </Typography>
         </Box>
+      </TableCell>
+      <TableCell sx={wide}>
+        <Playable job={j} />
       </TableCell>
       <TableCell sx={wide}>
         {j.videoId ? (
