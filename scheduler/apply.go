@@ -50,6 +50,8 @@ func (s *state) apply(cmd any) (any, []string) {
 		err = s.endAV1Job(c)
 	case *AddAV1Job:
 		err = s.addAV1Job(c)
+	case *SplitHead:
+		err = s.splitHead(c)
 	default:
 		panic(fmt.Sprintf("scheduler: no handler for %T", cmd))
 	}
@@ -414,14 +416,9 @@ func (s *state) complete(c *Complete) error {
 				av1 = append(av1, nt)
 				continue
 			}
-			s.Tasks[nt.ID] = &task{
-				ID: nt.ID, Job: j.ID, Kind: nt.Kind, Index: nt.Index,
-				Spec: raw(nt.Spec), Inputs: nt.Inputs, MediaSeconds: nt.MediaSeconds,
-				Prefer: prefer(nt.Prefer), State: StatePending,
-			}
-			j.Tasks = append(j.Tasks, nt.ID)
+			s.addPlannedTask(j, nt)
 		}
-		j.Rungs = c.Rungs
+		j.Rungs, j.Head = c.Rungs, nil
 		j.State = JobEncoding
 		if len(av1) > 0 {
 			s.newAV1Job(j, av1, c.Now)
@@ -444,8 +441,11 @@ func (s *state) checkNewTasks(j *job, t *task, c *Complete) error {
 		}
 		return nil
 	}
+	if err := checkRestOfHead(j, c); err != nil {
+		return err
+	}
 	ids := map[string]bool{stitchID(j.ID): true}
-	var encodes []int
+	encodes := s.headEncodes(j) // the rest continues the head's
 	var av1 []NewTask
 	audio := 0
 	for _, nt := range c.NewTasks {
@@ -467,11 +467,8 @@ func (s *state) checkNewTasks(j *job, t *task, c *Complete) error {
 	if audio > 1 {
 		return invalid("split of job %q: %d audio tasks, want at most one", j.ID, audio)
 	}
-	slices.Sort(encodes)
-	for i, idx := range encodes {
-		if idx != i {
-			return invalid("split of job %q: encode indexes are not 0..%d", j.ID, len(encodes)-1)
-		}
+	if err := checkIndexes(j, encodes); err != nil {
+		return err
 	}
 	if j.Parent != "" {
 		return s.checkAV1Tasks(nil, av1, len(encodes))

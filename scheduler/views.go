@@ -240,6 +240,9 @@ func (f *FSM) Results(jobID string) (split json.RawMessage, encode []json.RawMes
 			encodes = append(encodes, t)
 		}
 	}
+	if split == nil {
+		split = bytes.Clone(j.Head) // the plan's head, while the split runs
+	}
 	encode = make([]json.RawMessage, len(encodes))
 	for _, t := range encodes {
 		encode[t.Index] = bytes.Clone(t.Result) // Complete checked indexes are 0..n-1
