@@ -1,0 +1,148 @@
+package cluster_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/hls"
+	"github.com/sunomi/sunomi/internal/farmtest"
+	"github.com/sunomi/sunomi/internal/testmedia"
+	"github.com/sunomi/sunomi/scheduler"
+)
+
+// TestFarmPlayableBeforeSplitEnds: a 20-minute upload is playable — its
+// master playlist published, playableAt set — while its split is still
+// running, because the split reports the plan's head as soon as it has read
+// the first chunk; the final ladder then has every frame, on aligned
+// segments of the planned length, with continuous timestamps.
+func TestFarmPlayableBeforeSplitEnds(t *testing.T) {
+	skipShort(t)
+	const minutes, fps = 20, 15
+	f := farmtest.Start(t, farmtest.Options{Coordinators: 1, Agents: 2})
+	src := testmedia.Generate(t, testmedia.CFR(minutes*60, 160, 90, fps, false))
+	j := f.Submit(src, wire.JobOptions{Segment: "2s", Chunk: "60s", Rungs: []int{240}}) // one rung: 90p, the source's size
+	s := openStorage(t, f)
+	// This machine splits a small source in a second or two, less than the
+	// first chunk takes to encode and publish: once the head is in, the
+	// split's process is held where it is, mid-file, as a long upload's
+	// would still be reading.
+	f.Eventually(time.Minute, "the split's head", func(ctx context.Context) (bool, error) {
+		job, err := f.Client().Job(ctx, j.ID)
+		if err != nil || len(job.Tasks) < 2 {
+			return false, err
+		}
+		if job.Tasks[0].State == scheduler.StateDone {
+			t.Fatalf("the split ended before its head was in")
+		}
+		return true, nil
+	})
+	held := holdTaskProcess(t, j.ID+"-split")
+	f.Eventually(time.Minute, "the job playable", func(ctx context.Context) (bool, error) {
+		job, err := f.Client().Job(ctx, j.ID)
+		if err != nil || job.PlayableAt == nil {
+			return false, err
+		}
+		if split := job.Tasks[0]; split.Kind != scheduler.KindSplit || split.State == scheduler.StateDone {
+			t.Fatalf("the job became playable after its split ended (split %s %s)", split.ID, split.State)
+		}
+		if _, err := readObject(ctx, s, job.Output+"/master.m3u8"); err != nil {
+			t.Fatalf("playable without a master playlist: %v", err)
+		}
+		return true, nil
+	})
+	held()
+	j = f.WaitJob(j.ID, 4*time.Minute)
+	if j.State != scheduler.JobDone {
+		t.Fatalf("job %s is %s (%s), want done", j.ID, j.State, j.Error)
+	}
+	wantCommittedOnce(t, j)
+	split := j.Tasks[0]
+	if finished := split.Attempts[split.Winner-1].Finished; !j.PlayableAt.Before(finished) {
+		t.Errorf("playable at %v, after the split finished at %v", j.PlayableAt, finished)
+	}
+
+	dir := fetchOutput(t, s, j.Output)
+	for _, rung := range []string{"90p"} {
+		b := mustReadFile(t, filepath.Join(dir, rung, "playlist.m3u8"))
+		p, err := hls.ParseMediaPlaylist(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, seg := range p.Segments {
+			if i < len(p.Segments)-1 && math.Abs(seg.Duration-2) > 0.001 {
+				t.Errorf("%s segment %d lasts %.3fs, want the planned 2s", rung, i, seg.Duration)
+			}
+		}
+		if len(p.Segments) != minutes*60/2 {
+			t.Errorf("%s has %d segments, want %d", rung, len(p.Segments), minutes*60/2)
+		}
+		wantContinuous(t, filepath.Join(dir, rung, "playlist.m3u8"), minutes*60*fps, fps)
+	}
+}
+
+// wantContinuous reads a rung through libav's HLS demuxer: every frame of
+// the source, one frame interval apart, from the start.
+func wantContinuous(t *testing.T, playlist string, frames, fps int) {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time",
+		"-of", "csv=p=0", playlist).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", playlist, err)
+	}
+	var pts []float64
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		v, err := strconv.ParseFloat(string(bytes.TrimRight(sc.Bytes(), ",")), 64)
+		if err != nil {
+			t.Fatalf("ffprobe %s: pts %q", playlist, sc.Text())
+		}
+		pts = append(pts, v)
+	}
+	if len(pts) != frames {
+		t.Errorf("%s has %d frames, want the source's %d", playlist, len(pts), frames)
+	}
+	slices.Sort(pts)
+	for i := 1; i < len(pts); i++ {
+		if d := pts[i] - pts[i-1]; math.Abs(d-1/float64(fps)) > 0.002 {
+			t.Errorf("%s: %.4fs between frames at %.3fs, want %.4fs", playlist, d, pts[i-1], 1/float64(fps))
+			return
+		}
+	}
+}
+
+// holdTaskProcess stops the agent's task process of the task (SIGSTOP) and
+// returns the function that lets it go on.
+func holdTaskProcess(t *testing.T, task string) func() {
+	t.Helper()
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, path := range cmdlines {
+		b, err := os.ReadFile(path)
+		if err != nil || !bytes.Contains(b, []byte("run-task\x00")) || !bytes.Contains(b, []byte("/"+task+"-a")) {
+			continue
+		}
+		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(path)))
+		if err != nil {
+			continue
+		}
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			t.Fatalf("hold the process of %s: %v", task, err)
+		}
+		once := sync.OnceFunc(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+		t.Cleanup(once)
+		return once
+	}
+	t.Fatalf("no task process of %s", task)
+	return nil
+}
