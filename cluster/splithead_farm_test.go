@@ -22,22 +22,21 @@ import (
 	"github.com/sunomi/sunomi/scheduler"
 )
 
-// TestFarmPlayableBeforeSplitEnds: a 20-minute upload is playable — its
-// master playlist published, playableAt set — while its split is still
-// running, because the split reports the plan's head as soon as it has read
-// the first chunk; the final ladder then has every frame, on aligned
-// segments of the planned length, with continuous timestamps.
-func TestFarmPlayableBeforeSplitEnds(t *testing.T) {
-	skipShort(t)
-	const minutes, fps = 20, 15
-	f := farmtest.Start(t, farmtest.Options{Coordinators: 1, Agents: 2})
-	src := testmedia.Generate(t, testmedia.CFR(minutes*60, 160, 90, fps, false))
-	j := f.Submit(src, wire.JobOptions{Segment: "2s", Chunk: "60s", Rungs: []int{240}}) // one rung: 90p, the source's size
-	s := openStorage(t, f)
-	// This machine splits a small source in a second or two, less than the
-	// first chunk takes to encode and publish: once the head is in, the
-	// split's process is held where it is, mid-file, as a long upload's
-	// would still be reading.
+// longSource is the farm tests' long upload: 20 minutes of 160×90 at 15
+// fps, one rung (90p, the source's size, under the 240p asked for).
+const longMinutes, longFPS = 20, 15
+
+var longJob = wire.JobOptions{Segment: "2s", Chunk: "60s", Rungs: []int{240}}
+
+// submitHeldAfterHead submits the long source and waits for its split's
+// head; then it holds the split's process where it is, mid-file, as a long
+// upload's would still be reading (this machine splits the small source in
+// a second or two, less than the first chunk takes to encode and publish).
+// It returns the job and the function that lets the split go on.
+func submitHeldAfterHead(t *testing.T, f *farmtest.Farm) (wire.Job, func()) {
+	t.Helper()
+	src := testmedia.Generate(t, testmedia.CFR(longMinutes*60, 160, 90, longFPS, false))
+	j := f.Submit(src, longJob)
 	f.Eventually(time.Minute, "the split's head", func(ctx context.Context) (bool, error) {
 		job, err := f.Client().Job(ctx, j.ID)
 		if err != nil || len(job.Tasks) < 2 {
@@ -48,7 +47,19 @@ func TestFarmPlayableBeforeSplitEnds(t *testing.T) {
 		}
 		return true, nil
 	})
-	held := holdTaskProcess(t, j.ID+"-split")
+	return j, holdTaskProcess(t, j.ID+"-split")
+}
+
+// TestFarmPlayableBeforeSplitEnds: a 20-minute upload is playable — its
+// master playlist published, playableAt set — while its split is still
+// running, because the split reports the plan's head as soon as it has read
+// the first chunk; the final ladder then has every frame, on segments of
+// the planned length, with continuous timestamps.
+func TestFarmPlayableBeforeSplitEnds(t *testing.T) {
+	skipShort(t)
+	f := farmtest.Start(t, farmtest.Options{Coordinators: 1, Agents: 2})
+	j, held := submitHeldAfterHead(t, f)
+	s := openStorage(t, f)
 	f.Eventually(time.Minute, "the job playable", func(ctx context.Context) (bool, error) {
 		job, err := f.Client().Job(ctx, j.ID)
 		if err != nil || job.PlayableAt == nil {
@@ -64,32 +75,71 @@ func TestFarmPlayableBeforeSplitEnds(t *testing.T) {
 	})
 	held()
 	j = f.WaitJob(j.ID, 4*time.Minute)
-	if j.State != scheduler.JobDone {
-		t.Fatalf("job %s is %s (%s), want done", j.ID, j.State, j.Error)
-	}
-	wantCommittedOnce(t, j)
+	wantLongLadder(t, f, j)
 	split := j.Tasks[0]
 	if finished := split.Attempts[split.Winner-1].Finished; !j.PlayableAt.Before(finished) {
 		t.Errorf("playable at %v, after the split finished at %v", j.PlayableAt, finished)
 	}
+}
 
-	dir := fetchOutput(t, s, j.Output)
-	for _, rung := range []string{"90p"} {
-		b := mustReadFile(t, filepath.Join(dir, rung, "playlist.m3u8"))
-		p, err := hls.ParseMediaPlaylist(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, seg := range p.Segments {
-			if i < len(p.Segments)-1 && math.Abs(seg.Duration-2) > 0.001 {
-				t.Errorf("%s segment %d lasts %.3fs, want the planned 2s", rung, i, seg.Duration)
-			}
-		}
-		if len(p.Segments) != minutes*60/2 {
-			t.Errorf("%s has %d segments, want %d", rung, len(p.Segments), minutes*60/2)
-		}
-		wantContinuous(t, filepath.Join(dir, rung, "playlist.m3u8"), minutes*60*fps, fps)
+// TestFarmLeaderFailoverAfterHead: the leader dies between the split's
+// head and its completion; the new leader has the head's tasks, the split's
+// completion adds the rest, and every chunk is encoded once into a whole
+// ladder.
+func TestFarmLeaderFailoverAfterHead(t *testing.T) {
+	skipShort(t)
+	f := farmtest.Start(t, farmtest.Options{Coordinators: 3, Agents: 2})
+	j, held := submitHeldAfterHead(t, f)
+	old := f.Leader()
+	old.Kill()
+	f.WaitLeader(time.Minute)
+	held()
+	j = f.WaitJob(j.ID, 4*time.Minute)
+	if now := f.Leader(); now == old {
+		t.Fatalf("leader is still %s after it was killed", old.Name)
 	}
+	wantLongLadder(t, f, j)
+	var chunks []int
+	for _, task := range j.Tasks {
+		if task.Kind == scheduler.KindEncode {
+			chunks = append(chunks, task.Index)
+		}
+	}
+	slices.Sort(chunks)
+	// A 2 s first chunk, then 60 s chunks: 1 + 1198/60 rounded up.
+	want := make([]int, 21)
+	for i := range want {
+		want[i] = i
+	}
+	if !slices.Equal(chunks, want) {
+		t.Errorf("encode tasks of chunks %v, want each of 0..%d once", chunks, len(want)-1)
+	}
+}
+
+// wantLongLadder checks the long source's finished job: every task
+// committed once, and its rung read through libav's HLS demuxer has every
+// frame, on 2 s segments but the last, with continuous timestamps.
+func wantLongLadder(t *testing.T, f *farmtest.Farm, j wire.Job) {
+	t.Helper()
+	if j.State != scheduler.JobDone {
+		t.Fatalf("job %s is %s (%s), want done", j.ID, j.State, j.Error)
+	}
+	wantCommittedOnce(t, j)
+	dir := fetchOutput(t, openStorage(t, f), j.Output)
+	playlist := filepath.Join(dir, "90p", "playlist.m3u8")
+	p, err := hls.ParseMediaPlaylist(mustReadFile(t, playlist))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, seg := range p.Segments {
+		if i < len(p.Segments)-1 && math.Abs(seg.Duration-2) > 0.001 {
+			t.Errorf("segment %d lasts %.3fs, want the planned 2s", i, seg.Duration)
+		}
+	}
+	if len(p.Segments) != longMinutes*60/2 {
+		t.Errorf("%d segments, want %d", len(p.Segments), longMinutes*60/2)
+	}
+	wantContinuous(t, playlist, longMinutes*60*longFPS, longFPS)
 }
 
 // wantContinuous reads a rung through libav's HLS demuxer: every frame of
