@@ -13,11 +13,13 @@ import (
 	"github.com/sunomi/sunomi/scheduler"
 )
 
-// splitResultOf is a split result of chunks, each read from its own file.
+// splitResultOf is a split result of chunks, each read from its own file,
+// and audio.
 func splitResultOf(t *testing.T, chunks int) json.RawMessage {
 	t.Helper()
 	res := media.SplitResult{Probe: &media.Probe{Duration: float64(2 * chunks)},
-		Video: &media.VideoSettings{Rungs: []media.Rung{{Name: "240p", Short: 240}}}}
+		Video: &media.VideoSettings{Rungs: []media.Rung{{Name: "240p", Short: 240}}},
+		Audio: &media.AudioSpec{Source: "audio.nut"}} // a head's audio only says there is some
 	for i := range chunks {
 		name := "chunk_0000" + string(rune('0'+i)) + ".nut"
 		res.Extracted.Chunks = append(res.Extracted.Chunks, name)
@@ -111,7 +113,7 @@ func TestSplitHeadEndpoint(t *testing.T) {
 		t.Fatalf("complete after the head: %d %s", status, msg)
 	}
 	job, _ = f.n.fsm.Job(j.ID)
-	if len(job.Tasks) != 3 || job.Tasks[1].ID != encode0 || job.Tasks[2].Index != 1 {
-		t.Errorf("after the complete: tasks %+v, want the split, the head's chunk 0 and chunk 1", job.Tasks)
+	if len(job.Tasks) != 4 || job.Tasks[1].ID != encode0 || job.Tasks[2].Index != 1 || job.Tasks[3].Kind != scheduler.KindAudio {
+		t.Errorf("after the complete: tasks %+v, want the split, the head's chunk 0, chunk 1 and the audio", job.Tasks)
 	}
 }
