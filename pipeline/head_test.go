@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,5 +85,35 @@ func TestSplitWithHead(t *testing.T) {
 				t.Errorf("the first chunk was not complete when the head was reported")
 			}
 		})
+	}
+}
+
+// TestSplitWithHeadKeepsItsSettings: a source whose frame rate varies only
+// after its first chunk gets the settings its head decided (its first chunk
+// is encoded with them and every rung must stay aligned), and a warning.
+func TestSplitWithHeadKeepsItsSettings(t *testing.T) {
+	skipShort(t)
+	src := testmedia.Generate(t, testmedia.VFR(20))
+	opts := media.Options{Segment: 2 * time.Second, Chunk: 6 * time.Second, FirstChunk: 2 * time.Second}
+	whole, err := pipeline.Split(context.Background(), src, t.TempDir(), "out", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var head *media.SplitResult
+	streamed, err := pipeline.SplitWithHead(context.Background(), src, t.TempDir(), "out", opts, func(h *media.SplitResult) error {
+		head = h
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head == nil || reflect.DeepEqual(head.Video, whole.Video) {
+		t.Fatalf("head video %+v, whole %+v: want the head to differ", head, whole.Video)
+	}
+	if !reflect.DeepEqual(streamed.Video, head.Video) {
+		t.Errorf("streamed split's video %+v, want the head's %+v", streamed.Video, head.Video)
+	}
+	if !slices.ContainsFunc(streamed.Probe.Warnings, func(w string) bool { return strings.Contains(w, "than its start") }) {
+		t.Errorf("warnings %q, want one saying the job keeps its start's settings", streamed.Probe.Warnings)
 	}
 }
