@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,8 +31,8 @@ var longJob = wire.JobOptions{Segment: "2s", Chunk: "60s", Rungs: []int{240}}
 // head; then it holds the split's process where it is, mid-file, as a long
 // upload's would still be reading (this machine splits the small source in
 // a second or two, less than the first chunk takes to encode and publish).
-// It returns the job and the function that lets the split go on.
-func submitHeldAfterHead(t *testing.T, f *farmtest.Farm) (wire.Job, func()) {
+// It returns the job and the held split.
+func submitHeldAfterHead(t *testing.T, f *farmtest.Farm) (wire.Job, heldProcess) {
 	t.Helper()
 	src := testmedia.Generate(t, testmedia.CFR(longMinutes*60, 160, 90, longFPS, false))
 	j := f.Submit(src, longJob)
@@ -73,7 +72,7 @@ func TestFarmPlayableBeforeSplitEnds(t *testing.T) {
 		}
 		return true, nil
 	})
-	held()
+	held.release()
 	j = f.WaitJob(j.ID, 4*time.Minute)
 	wantLongLadder(t, f, j)
 	split := j.Tasks[0]
@@ -93,7 +92,7 @@ func TestFarmLeaderFailoverAfterHead(t *testing.T) {
 	old := f.Leader()
 	old.Kill()
 	f.WaitLeader(time.Minute)
-	held()
+	held.release()
 	j = f.WaitJob(j.ID, 4*time.Minute)
 	if now := f.Leader(); now == old {
 		t.Fatalf("leader is still %s after it was killed", old.Name)
@@ -113,6 +112,22 @@ func TestFarmLeaderFailoverAfterHead(t *testing.T) {
 	}
 	if !slices.Equal(chunks, want) {
 		t.Errorf("encode tasks of chunks %v, want each of 0..%d once", chunks, len(want)-1)
+	}
+}
+
+// TestFarmSplitFailsAfterHead: the split's process dies after its head;
+// the head's tasks stay, reading the chunk the failed attempt uploaded, the
+// retried split reports no second head, and its completion adds the rest.
+func TestFarmSplitFailsAfterHead(t *testing.T) {
+	skipShort(t)
+	f := farmtest.Start(t, farmtest.Options{Coordinators: 1, Agents: 2})
+	j, held := submitHeldAfterHead(t, f)
+	held.kill()
+	j = f.WaitJob(j.ID, 4*time.Minute)
+	wantLongLadder(t, f, j)
+	split := j.Tasks[0]
+	if len(split.Attempts) != 2 || split.Attempts[0].State != scheduler.StateFailed || split.Winner != 2 {
+		t.Errorf("split attempts %+v, want the first failed and the second the winner", split.Attempts)
 	}
 }
 
@@ -172,9 +187,12 @@ func wantContinuous(t *testing.T, playlist string, frames, fps int) {
 	}
 }
 
-// holdTaskProcess stops the agent's task process of the task (SIGSTOP) and
-// returns the function that lets it go on.
-func holdTaskProcess(t *testing.T, task string) func() {
+// heldProcess is a task process stopped by holdTaskProcess.
+type heldProcess struct{ pid int }
+
+// holdTaskProcess stops the agent's task process of the task (SIGSTOP); it
+// goes on at the end of the test at the latest.
+func holdTaskProcess(t *testing.T, task string) heldProcess {
 	t.Helper()
 	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, path := range cmdlines {
@@ -189,10 +207,16 @@ func holdTaskProcess(t *testing.T, task string) func() {
 		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 			t.Fatalf("hold the process of %s: %v", task, err)
 		}
-		once := sync.OnceFunc(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
-		t.Cleanup(once)
-		return once
+		h := heldProcess{pid: pid}
+		t.Cleanup(h.release)
+		return h
 	}
 	t.Fatalf("no task process of %s", task)
-	return nil
+	return heldProcess{}
 }
+
+// release lets the process go on.
+func (h heldProcess) release() { _ = syscall.Kill(h.pid, syscall.SIGCONT) }
+
+// kill ends the process as a crash would.
+func (h heldProcess) kill() { _ = syscall.Kill(h.pid, syscall.SIGKILL) }
