@@ -140,7 +140,9 @@ func wantLongLadder(t *testing.T, f *farmtest.Farm, j wire.Job) {
 		t.Fatalf("job %s is %s (%s), want done", j.ID, j.State, j.Error)
 	}
 	wantCommittedOnce(t, j)
-	dir := fetchOutput(t, openStorage(t, f), j.Output)
+	s := openStorage(t, f)
+	waitTemporariesGone(t, f, s, j)
+	dir := fetchOutput(t, s, j.Output)
 	playlist := filepath.Join(dir, "90p", "playlist.m3u8")
 	p, err := hls.ParseMediaPlaylist(mustReadFile(t, playlist))
 	if err != nil {
