@@ -46,6 +46,11 @@ type attempt struct {
 	abandonOnce sync.Once
 
 	stage stage // guarded by Agent.mu
+
+	// heads tracks the report of a split's head (head.go); headObjects
+	// are the outputs it uploaded, read once heads is waited for.
+	heads       sync.WaitGroup
+	headObjects []wire.Object
 }
 
 // outcome is how a task process ended.
@@ -87,6 +92,7 @@ func (a *Agent) runAttempt(att *attempt) {
 	}
 	began := time.Now()
 	out := a.execute(att, inputs)
+	att.heads.Wait() // the head is reported before the attempt completes
 	a.ran(att, out, time.Since(began))
 	if out.err != nil {
 		a.fail(att, out)

@@ -105,7 +105,7 @@ func (a *Agent) execute(att *attempt, inputs map[string]string) outcome {
 	cmd.Stdout = &progressWriter{rest: tail, report: func(done int64) {
 		a.wg.Add(1)
 		go func() { defer a.wg.Done(); a.sendProgress(att, done, max(total, done)) }()
-	}}
+	}, head: func() { a.startHeadReport(att) }}
 	cmd.Stderr = tail
 	cmd.WaitDelay = 5 * time.Second
 	start := time.Now()
@@ -339,6 +339,9 @@ func runTaskMain(args []string, run taskFunc) int {
 	if task.Encoder != "" {
 		ctx = pipeline.WithEncoder(ctx, task.Encoder)
 	}
+	ctx = pipeline.WithHead(ctx, func(head json.RawMessage) error {
+		return writeHead(filepath.Join(filepath.Dir(*resultPath), headFile), head)
+	})
 	result, err := run(ctx, task.Kind, task.Spec, task.Inputs, *outDir)
 	if err != nil {
 		res.Error, res.Permanent, code = err.Error(), pipeline.IsPermanent(err), exitTaskError
@@ -392,8 +395,10 @@ const (
 // progressWriter turns the task process's progress lines into reports and
 // passes everything else on.
 type progressWriter struct {
-	rest    io.Writer
-	report  func(frames int64)
+	rest   io.Writer
+	report func(frames int64)
+	// head is called for the line saying a split's head is in head.json.
+	head    func()
 	partial []byte
 }
 
@@ -406,6 +411,10 @@ func (w *progressWriter) Write(p []byte) (int, error) {
 		}
 		line := w.partial[:i+1]
 		w.partial = w.partial[i+1:]
+		if string(line) == headLine && w.head != nil {
+			w.head()
+			continue
+		}
 		if n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimPrefix(string(line), progressPrefix)), 10, 64); err == nil && bytes.HasPrefix(line, []byte(progressPrefix)) {
 			w.report(n)
 			continue

@@ -67,6 +67,16 @@ type fakeCoordinator struct {
 	gets       map[string]time.Time // first GET of each /files/ name
 	objects    map[string][]byte    // uploaded: task/attempt/name
 	putErrors  int                  // PUTs still to refuse with a 503
+	heads      []headReport
+	puts       map[string]int // PUTs of each object
+}
+
+// headReport is a split's head as the fake received it, with the head's
+// first output as stored at that moment.
+type headReport struct {
+	head   wire.SplitHead
+	stored []byte
+	at     time.Time
 }
 
 func newFakeCoordinator(t *testing.T) *fakeCoordinator {
@@ -79,6 +89,7 @@ func newFakeCoordinator(t *testing.T) *fakeCoordinator {
 		files:   map[string]string{},
 		gets:    map[string]time.Time{},
 		objects: map[string][]byte{},
+		puts:    map[string]int{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/agent/lease", f.lease)
@@ -97,6 +108,19 @@ func newFakeCoordinator(t *testing.T) *fakeCoordinator {
 		var c wire.Complete
 		if f.decode(w, r, &c) {
 			f.reports <- report{complete: &c, at: time.Now()}
+			w.WriteHeader(http.StatusNoContent)
+		}
+	})
+	mux.HandleFunc("POST /v1/agent/head", func(w http.ResponseWriter, r *http.Request) {
+		var h wire.SplitHead
+		if f.decode(w, r, &h) {
+			var stored []byte
+			if len(h.Outputs) > 0 {
+				stored, _ = f.object(h.AttemptRef, h.Outputs[0].Name)
+			}
+			f.mu.Lock()
+			f.heads = append(f.heads, headReport{head: h, stored: stored, at: time.Now()})
+			f.mu.Unlock()
 			w.WriteHeader(http.StatusNoContent)
 		}
 	})
@@ -243,6 +267,7 @@ func (f *fakeCoordinator) put(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.objects[r.PathValue("key")] = b
+	f.puts[r.PathValue("key")]++
 	w.WriteHeader(http.StatusOK)
 }
 

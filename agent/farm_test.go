@@ -3,7 +3,9 @@ package agent
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -166,6 +168,56 @@ func TestFarmTasksThroughTaskProcesses(t *testing.T) {
 	master, _ := f.object(c.AttemptRef, "master.m3u8")
 	if !strings.Contains(string(master), "240p/playlist.m3u8") || out.Duration < 3.9 || out.Duration > 4.1 {
 		t.Errorf("master playlist %q, duration %.3f s; want the 240p rung and 4 s", master, out.Duration)
+	}
+}
+
+// TestSplitReportsItsHead: a split task's process reports the plan's head
+// while it reads on; the agent uploads the head's first chunk, posts the
+// head before the completion, and the completion lists the chunk again
+// without uploading it twice.
+func TestSplitReportsItsHead(t *testing.T) {
+	if testing.Short() {
+		t.Skip("splits media")
+	}
+	src := testmedia.Generate(t, testmedia.CFR(60, 160, 90, 30, true))
+	f := newFakeCoordinator(t)
+	startAgent(t, f, func(c *Config) { c.Slots = 1 })
+	opts := media.Options{Segment: 2 * time.Second, Chunk: 10 * time.Second, FirstChunk: 2 * time.Second}
+	split := wire.Assignment{Task: "j-split", Attempt: 2, Job: "j", Kind: scheduler.KindSplit,
+		Spec:   jsonOf(t, media.SplitSpec{Options: opts}),
+		Inputs: map[string]string{media.SplitInput: f.fileURL("source.mp4", src)}, MediaSeconds: 60}
+	f.add(split)
+	done := completeOf(t, f)
+	f.mu.Lock()
+	heads, puts := slices.Clone(f.heads), maps.Clone(f.puts)
+	f.mu.Unlock()
+	if len(heads) != 1 {
+		t.Fatalf("%d heads reported, want one", len(heads))
+	}
+	h := heads[0]
+	var head media.SplitResult
+	if err := json.Unmarshal(h.head.Result, &head); err != nil {
+		t.Fatal(err)
+	}
+	if h.head.AttemptRef != refOf(split) || len(head.Chunks) != 1 || len(h.head.Outputs) != 1 || h.head.Outputs[0].Name != head.Chunks[0].Source {
+		t.Fatalf("head %+v of %d chunks, want attempt 2's with chunk 0 and its file", h.head, len(head.Chunks))
+	}
+	chunk0 := h.head.Outputs[0]
+	if int64(len(h.stored)) != chunk0.Size || chunk0.Size == 0 {
+		t.Errorf("chunk 0 was %d bytes in storage when the head came, want its %d", len(h.stored), chunk0.Size)
+	}
+	if i := slices.IndexFunc(done.Outputs, func(o wire.Object) bool { return o.Name == chunk0.Name }); i < 0 || done.Outputs[i] != chunk0 {
+		t.Errorf("completion outputs %v, want %+v among them", done.Outputs, chunk0)
+	}
+	if n := puts["j-split/2/"+chunk0.Name]; n != 1 {
+		t.Errorf("chunk 0 uploaded %d times, want once", n)
+	}
+	var job media.SplitResult
+	if err := json.Unmarshal(done.Result, &job); err != nil {
+		t.Fatal(err)
+	}
+	if len(job.Chunks) != 7 || job.Chunks[0].Chunk != head.Chunks[0].Chunk || !reflect.DeepEqual(job.Video, head.Video) {
+		t.Errorf("split of %d chunks, first %+v, video %+v; want 7, the head's %+v and %+v", len(job.Chunks), job.Chunks[0].Chunk, job.Video, head.Chunks[0].Chunk, head.Video)
 	}
 }
 

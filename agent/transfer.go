@@ -219,22 +219,37 @@ func (a *Agent) upload(att *attempt) ([]wire.Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list outputs: %w", err)
 	}
-	if len(objects) == 0 {
-		return objects, nil
+	// A split's head uploaded its files already; they are outputs all the same.
+	objects = slices.DeleteFunc(objects, func(o wire.Object) bool {
+		return slices.ContainsFunc(att.headObjects, func(h wire.Object) bool { return h.Name == o.Name })
+	})
+	if err := a.uploadObjects(att, objects); err != nil {
+		return nil, err
 	}
+	objects = append(objects, att.headObjects...)
 	slices.SortFunc(objects, func(x, y wire.Object) int { return strings.Compare(x.Name, y.Name) })
+	return objects, nil
+}
+
+// uploadObjects uploads the named files of out/ and fills in their sizes
+// and checksums.
+func (a *Agent) uploadObjects(att *attempt, objects []wire.Object) error {
+	outDir := filepath.Join(att.dir, "out")
+	if len(objects) == 0 {
+		return nil
+	}
 	names := make([]string, len(objects))
 	for i, o := range objects {
 		names[i] = o.Name
 	}
 	var urls wire.UploadResponse
-	err = retryCoordinator(att.ctx, func(ctx context.Context) error {
+	err := retryCoordinator(att.ctx, func(ctx context.Context) error {
 		var err error
 		urls, err = a.client.UploadURLs(ctx, wire.UploadRequest{Agent: a.cfg.NodeID, AttemptRef: att.ref, Names: names})
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("get upload URLs: %w", err)
+		return fmt.Errorf("get upload URLs: %w", err)
 	}
 	start := time.Now()
 	g, ctx := errgroup.WithContext(att.ctx)
@@ -243,7 +258,7 @@ func (a *Agent) upload(att *attempt) ([]wire.Object, error) {
 		o := &objects[i]
 		u, ok := urls.URLs[o.Name]
 		if !ok {
-			return nil, fmt.Errorf("coordinator gave no upload URL for output %q", o.Name)
+			return fmt.Errorf("coordinator gave no upload URL for output %q", o.Name)
 		}
 		u = a.resolveURL(u)
 		local := filepath.Join(outDir, filepath.FromSlash(o.Name))
@@ -259,10 +274,10 @@ func (a *Agent) upload(att *attempt) ([]wire.Object, error) {
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return err
 	}
 	att.log.Debug("outputs uploaded", "outputs", len(objects), "duration_seconds", time.Since(start).Seconds())
-	return objects, nil
+	return nil
 }
 
 func hashFile(p string) (int64, string, error) {

@@ -326,6 +326,7 @@ func (n *Node) complete(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, "split result: "+err.Error())
 			return
 		}
+		cmd.NewTasks = n.withoutHead(info.Job, cmd.NewTasks)
 	}
 	if _, err := n.apply(r.Context(), scheduler.CmdComplete, cmd); err != nil {
 		writeAgentError(w, err)

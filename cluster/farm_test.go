@@ -96,20 +96,7 @@ func wantPublished(t *testing.T, f *farmtest.Farm, j wire.Job, frames int) {
 	}
 	wantCommittedOnce(t, j)
 	s := openStorage(t, f)
-	// Garbage collection removes chunk sources, then thumbnails, losing
-	// attempts and the screening prefix: wait for all of them before reading
-	// the output, which would otherwise list an object and find it gone.
-	f.Eventually(20*time.Second, "temporary objects collected", func(ctx context.Context) (bool, error) {
-		var left int
-		for _, prefix := range []string{"jobs/" + j.ID + "/", j.Output + "/thumbs/", j.Output + "/" + layout.ScreeningFile} {
-			objs, err := s.List(ctx, prefix)
-			if err != nil {
-				return false, err
-			}
-			left += len(objs)
-		}
-		return left == 0, nil
-	})
+	waitTemporariesGone(t, f, s, j)
 	dir := fetchOutput(t, s, j.Output)
 	master := filepath.Join(dir, "master.m3u8")
 	out, err := exec.Command("ffmpeg", "-v", "error", "-i", master, "-map", "0:v:0", "-f", "null", "-").CombinedOutput()
@@ -127,6 +114,25 @@ func wantPublished(t *testing.T, f *farmtest.Farm, j wire.Job, frames int) {
 	if thumbs, _ := filepath.Glob(filepath.Join(dir, "thumbs", "*")); len(thumbs) > 0 {
 		t.Errorf("%d thumbnails left after stitching, want them collected", len(thumbs))
 	}
+}
+
+// waitTemporariesGone waits until a finished job's temporary objects are gone.
+// Garbage collection removes chunk sources, then thumbnails, losing
+// attempts and the screening prefix: reading the output before then could
+// list an object and find it gone.
+func waitTemporariesGone(t *testing.T, f *farmtest.Farm, s storage.Store, j wire.Job) {
+	t.Helper()
+	f.Eventually(20*time.Second, "temporary objects collected", func(ctx context.Context) (bool, error) {
+		var left int
+		for _, prefix := range []string{"jobs/" + j.ID + "/", j.Output + "/thumbs/", j.Output + "/" + layout.ScreeningFile} {
+			objs, err := s.List(ctx, prefix)
+			if err != nil {
+				return false, err
+			}
+			left += len(objs)
+		}
+		return left == 0, nil
+	})
 }
 
 func countFrames(t *testing.T, path string) int {

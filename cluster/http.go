@@ -141,6 +141,7 @@ func (n *Node) Handler() http.Handler {
 			r.Post("/v1/agent/progress", n.progress)
 			r.Post("/v1/agent/uploads", n.uploadURLs)
 			r.Post("/v1/agent/complete", n.complete)
+			r.Post("/v1/agent/head", n.splitHead)
 			r.Post("/v1/agent/fail", n.fail)
 		})
 		// Only a coordinator, by its server certificate, may become a voter.

@@ -24,6 +24,7 @@ type (
 	progressKey struct{}
 	threadsKey  struct{}
 	encoderKey  struct{}
+	headKey     struct{}
 )
 
 // WithEncoder returns a context under which RunTask's encode tasks encode
@@ -46,6 +47,39 @@ func WithProgress(ctx context.Context, fn func(frames int64)) context.Context {
 	return context.WithValue(ctx, progressKey{}, fn)
 }
 
+// WithHead returns a context under which RunTask's split task reports the
+// plan's head (see SplitWithHead) to fn, as a split result of the farm's
+// form, before it reads the rest of the source; fn's error fails the task.
+func WithHead(ctx context.Context, fn func(result json.RawMessage) error) context.Context {
+	return context.WithValue(ctx, headKey{}, fn)
+}
+
+// farmSplitResult is a split result as the farm records it, leaving job as
+// it was: files named relative to the output directory, wherever the agent
+// put it, and the AV1 rungs apart, which the farm encodes in tasks of their
+// own after the H.264 ladder (see scheduler.KindEncodeAV1).
+func farmSplitResult(job *media.SplitResult) *media.SplitResult {
+	out := *job
+	out.Chunks = slices.Clone(job.Chunks)
+	out.Extracted.Chunks = slices.Clone(job.Extracted.Chunks)
+	for i, c := range out.Extracted.Chunks {
+		out.Extracted.Chunks[i] = filepath.Base(c)
+		out.Chunks[i].Source = filepath.Base(c)
+	}
+	if job.Audio != nil && job.Extracted.Audio != "" {
+		audio := *job.Audio
+		out.Extracted.Audio = filepath.Base(job.Extracted.Audio)
+		audio.Source = out.Extracted.Audio
+		out.Audio = &audio
+	}
+	if job.Video != nil {
+		video := *job.Video
+		out.Video = &video
+	}
+	out.SeparateAV1()
+	return &out
+}
+
 // EncoderOf is the encoder WithEncoder set, or "".
 func EncoderOf(ctx context.Context) string {
 	name, _ := ctx.Value(encoderKey{}).(string)
@@ -66,23 +100,21 @@ func RunTask(ctx context.Context, kind scheduler.TaskKind, spec json.RawMessage,
 		if err := json.Unmarshal(spec, &s); err != nil {
 			return nil, fmt.Errorf("%w: split spec: %v", ErrPermanent, err)
 		}
-		job, err := Split(ctx, inputs[media.SplitInput], outDir, "", s.Options)
+		var onHead func(*media.SplitResult) error
+		if report, _ := ctx.Value(headKey{}).(func(json.RawMessage) error); report != nil {
+			onHead = func(head *media.SplitResult) error {
+				b, err := json.Marshal(farmSplitResult(head))
+				if err != nil {
+					return fmt.Errorf("encode the split's head: %w", err)
+				}
+				return report(b)
+			}
+		}
+		job, err := SplitWithHead(ctx, inputs[media.SplitInput], outDir, "", s.Options, onHead)
 		if err != nil {
 			return nil, err
 		}
-		// Outputs are named relative to outDir, wherever the agent put it.
-		for i, c := range job.Extracted.Chunks {
-			job.Extracted.Chunks[i] = filepath.Base(c)
-			job.Chunks[i].Source = filepath.Base(c)
-		}
-		if job.Audio != nil {
-			job.Extracted.Audio = filepath.Base(job.Extracted.Audio)
-			job.Audio.Source = job.Extracted.Audio
-		}
-		// The farm encodes AV1 rungs in tasks of their own, after the
-		// H.264 ladder (see scheduler.KindEncodeAV1).
-		job.SeparateAV1()
-		result = job
+		result = farmSplitResult(job)
 	case scheduler.KindEncode, scheduler.KindEncodeAV1:
 		var s media.EncodeSpec
 		if err := json.Unmarshal(spec, &s); err != nil {

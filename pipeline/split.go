@@ -28,11 +28,21 @@ const (
 // the limits, pick the ladder, plan the chunks and extract them into workDir.
 // Encode tasks will write into outDir.
 func Split(ctx context.Context, src, workDir, outDir string, opts media.Options) (*media.SplitResult, error) {
+	return SplitWithHead(ctx, src, workDir, outDir, opts, nil)
+}
+
+// SplitWithHead is Split that, when onHead is set, reports the plan's head —
+// the ladder and the first chunk, extracted — as soon as it has read the
+// first chunk, then reads on (see splitHead).
+func SplitWithHead(ctx context.Context, src, workDir, outDir string, opts media.Options, onHead func(*media.SplitResult) error) (*media.SplitResult, error) {
 	opts = opts.WithDefaults()
 	if err := opts.CheckAV1(); err != nil {
 		return nil, err
 	}
-	probe, err := segmenter.ProbeFile(ctx, src)
+	if err := os.MkdirAll(workDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create work dir: %w", err)
+	}
+	probe, head, err := probeWithHead(ctx, src, workDir, outDir, opts, onHead)
 	if err != nil {
 		return nil, err
 	}
@@ -41,36 +51,30 @@ func Split(ctx context.Context, src, workDir, outDir string, opts media.Options)
 	}
 	job := &media.SplitResult{Probe: probe}
 	if v := probe.Video; v != nil {
-		// The encoder stays as requested: each encode task resolves it on
-		// the agent that runs it, which may have hardware this host lacks.
-		h264 := media.H264Settings{Encoder: opts.Encoder, Preset: opts.Preset, CRF: opts.CRF}
 		plan, err := segmenter.PlanChunksFirst(v, opts.Segment, opts.Chunk, opts.FirstChunk)
 		if err != nil {
 			return nil, err
 		}
 		job.Plan = &plan
-		job.Video = videoSettings(v, probe.Duration, h264, opts)
-	}
-	if err := os.MkdirAll(workDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create work dir: %w", err)
+		job.Video = videoSettings(v, probe.Duration, h264Settings(opts), opts)
 	}
 	var plan media.Plan
 	if job.Plan != nil {
 		plan = *job.Plan
 	}
-	if job.Extracted, err = segmenter.Extract(ctx, src, probe, plan, workDir); err != nil {
+	if head == nil {
+		job.Extracted, err = segmenter.Extract(ctx, src, probe, plan, workDir)
+	} else {
+		if err := keepHead(job, head.job); err != nil {
+			return nil, err
+		}
+		job.Extracted, err = segmenter.ExtractRest(ctx, src, probe, plan, workDir, head.cut)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if job.Plan != nil {
-		for i, c := range job.Plan.Chunks {
-			spec := media.ChunkSpec{Chunk: c, Attempt: 1, Source: job.Extracted.Chunks[i], OutDir: outDir,
-				TimeBase: plan.TimeBase, OriginPTS: plan.OriginPTS, Shift: job.Extracted.VideoShift,
-				Params: job.Extracted.VideoParams}
-			for s := c.FirstSegment; s < c.FirstSegment+c.Segments; s++ {
-				spec.Boundaries = append(spec.Boundaries, plan.BoundaryPTS(s))
-			}
-			job.Chunks = append(job.Chunks, spec)
-		}
+		job.Chunks = chunkSpecs(plan, job.Extracted, outDir)
 	}
 	if a := probe.Audio; a != nil {
 		// Trimming to the probed duration also drops an audio-only file's
@@ -85,6 +89,28 @@ func Split(ctx context.Context, src, workDir, outDir string, opts media.Options)
 		job.Audio.Origin += float64(job.Extracted.AudioShift) * a.TimeBase.Float()
 	}
 	return job, nil
+}
+
+// h264Settings are the job's H.264 settings. The encoder stays as
+// requested: each encode task resolves it on the agent that runs it, which
+// may have hardware this host lacks.
+func h264Settings(opts media.Options) media.H264Settings {
+	return media.H264Settings{Encoder: opts.Encoder, Preset: opts.Preset, CRF: opts.CRF}
+}
+
+// chunkSpecs are the encode specs of the plan's chunks, extracted.
+func chunkSpecs(plan media.Plan, ex media.Extracted, outDir string) []media.ChunkSpec {
+	var specs []media.ChunkSpec
+	for i, c := range plan.Chunks {
+		spec := media.ChunkSpec{Chunk: c, Attempt: 1, Source: ex.Chunks[i], OutDir: outDir,
+			TimeBase: plan.TimeBase, OriginPTS: plan.OriginPTS, Shift: ex.VideoShift,
+			Params: ex.VideoParams}
+		for s := c.FirstSegment; s < c.FirstSegment+c.Segments; s++ {
+			spec.Boundaries = append(spec.Boundaries, plan.BoundaryPTS(s))
+		}
+		specs = append(specs, spec)
+	}
+	return specs
 }
 
 func videoSettings(v *media.VideoStream, duration float64, h264 media.H264Settings, opts media.Options) *media.VideoSettings {

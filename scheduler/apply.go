@@ -50,6 +50,8 @@ func (s *state) apply(cmd any) (any, []string) {
 		err = s.endAV1Job(c)
 	case *AddAV1Job:
 		err = s.addAV1Job(c)
+	case *SplitHead:
+		err = s.splitHead(c)
 	default:
 		panic(fmt.Sprintf("scheduler: no handler for %T", cmd))
 	}
@@ -422,14 +424,9 @@ func (s *state) complete(c *Complete) error {
 				av1 = append(av1, nt)
 				continue
 			}
-			s.Tasks[nt.ID] = &task{
-				ID: nt.ID, Job: j.ID, Kind: nt.Kind, Index: nt.Index,
-				Spec: raw(nt.Spec), Inputs: nt.Inputs, MediaSeconds: nt.MediaSeconds,
-				Prefer: prefer(nt.Prefer), Rungs: prefer(nt.Rungs), State: StatePending,
-			}
-			j.Tasks = append(j.Tasks, nt.ID)
+			s.addPlannedTask(j, nt)
 		}
-		j.Rungs = c.Rungs
+		j.Rungs, j.Head = c.Rungs, nil
 		j.State = JobEncoding
 		if len(av1) > 0 {
 			s.newAV1Job(j, av1, c.Now)
@@ -452,8 +449,12 @@ func (s *state) checkNewTasks(j *job, t *task, c *Complete) error {
 		}
 		return nil
 	}
+	if err := checkRestOfHead(j, c); err != nil {
+		return err
+	}
 	ids := map[string]bool{stitchID(j.ID): true}
-	var encodes, av1 []NewTask
+	encodes := s.headEncodes(j) // the rest continues the head's
+	var av1 []NewTask
 	audio := 0
 	for _, nt := range c.NewTasks {
 		if nt.ID == "" || ids[nt.ID] || s.Tasks[nt.ID] != nil {

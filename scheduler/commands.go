@@ -45,6 +45,8 @@ const (
 	CmdEndAV1Job CommandType = 17
 	// CmdAddAV1Job gives a done job an AV1 job afterwards (av1.go).
 	CmdAddAV1Job CommandType = 18
+	// CmdSplitHead adds the head of a running split's plan (splithead.go).
+	CmdSplitHead CommandType = 19
 )
 
 func (t CommandType) String() string {
@@ -85,6 +87,8 @@ func (t CommandType) String() string {
 		return "EndAV1Job"
 	case CmdAddAV1Job:
 		return "AddAV1Job"
+	case CmdSplitHead:
+		return "SplitHead"
 	}
 	return fmt.Sprintf("CommandType(%d)", uint8(t))
 }
@@ -325,6 +329,8 @@ func commandType(payload any) (CommandType, bool) {
 		return CmdEndAV1Job, true
 	case AddAV1Job, *AddAV1Job:
 		return CmdAddAV1Job, true
+	case SplitHead, *SplitHead:
+		return CmdSplitHead, true
 	}
 	return 0, false
 }
@@ -368,6 +374,8 @@ func newPayload(t CommandType) any {
 		return new(EndAV1Job)
 	case CmdAddAV1Job:
 		return new(AddAV1Job)
+	case CmdSplitHead:
+		return new(SplitHead)
 	}
 	return nil
 }

@@ -120,6 +120,7 @@ func TestCommandTypeNumbersAreFixed(t *testing.T) {
 		CmdLease: 4, CmdProgress: 5, CmdComplete: 6,
 		CmdFail: 7, CmdCancelJob: 8, CmdExpireAttempt: 9,
 		CmdSteal: 10, CmdPlayable: 11, CmdSubmitJob: 12,
+		CmdSplitHead: 19,
 	}
 	for ct, n := range want {
 		if uint8(ct) != n {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand"
+	"slices"
 	"testing"
 	"time"
 )
@@ -111,6 +112,9 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 			if r.Intn(3) == 0 {
 				c.NewTasks = spreadPlan(c.NewTasks) // chunk 0 in one task per rung
 			}
+			if r.Intn(4) > 0 { // after a head, mostly the rest only
+				c.NewTasks = slices.DeleteFunc(c.NewTasks, func(nt NewTask) bool { _, taken := f.TaskInfo(nt.ID); return taken })
+			}
 			if r.Intn(2) == 0 { // a high ladder: encodes prefer hardware
 				for i := range c.NewTasks {
 					if c.NewTasks[i].Kind == KindEncode {
@@ -148,6 +152,13 @@ func randomCommand(r chooser, f *FSM, now time.Time) []byte {
 		}
 		ct, payload = CmdLease, Lease{Agent: agent, Tasks: []string{task}, Speculative: true, Now: now}
 	case 13:
+		if r.Intn(3) == 0 { // a split's head, mostly of an active split attempt
+			task, n := pickAttempt()
+			job := f.JobOfTask(task)
+			ct, payload = CmdSplitHead, SplitHead{Task: task, Attempt: n, Agent: agent, Result: json.RawMessage(`{"head":1}`),
+				NewTasks: plan(job, 2)[:1+r.Intn(2)], Rungs: rungs, Now: now}
+			break
+		}
 		if r.Intn(2) == 0 {
 			ct, payload = CmdPlayable, Playable{Job: pickJob(), Now: now}
 			break
@@ -203,6 +214,7 @@ func TestDeterminism(t *testing.T) {
 	const steps = 1500
 	finished := map[JobState]int{}
 	var counters Counters
+	heads := 0 // split heads applied
 	for seed := range int64(6) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			r := rand.New(rand.NewSource(seed))
@@ -214,6 +226,9 @@ func TestDeterminism(t *testing.T) {
 				}
 				data := randomCommand(r, a, t0.Add(time.Duration(i)*time.Second))
 				ra, rb := applyData(a, i+1, data), applyData(b, i+1, data)
+				if data[0] == byte(CmdSplitHead) && ra == "<nil>" {
+					heads++
+				}
 				if ra != rb {
 					t.Fatalf("step %d: results differ: %s vs %s", i, ra, rb)
 				}
@@ -246,10 +261,13 @@ func TestDeterminism(t *testing.T) {
 			t.Errorf("no job ended %s: %v", s, finished)
 		}
 	}
+	if heads == 0 {
+		t.Errorf("the generator never applied a split's head")
+	}
 	if counters.Steals == 0 || counters.SpeculativeAttempts == 0 || counters.SpeculativeWins == 0 {
 		t.Errorf("the generator never stole, speculated or won with a backup: %+v", counters)
 	}
-	t.Logf("job states: %v, counters %+v", finished, counters)
+	t.Logf("job states: %v, counters %+v, %d heads", finished, counters, heads)
 }
 
 // FuzzApply feeds well-formed command sequences chosen by the fuzzer's bytes

@@ -84,6 +84,11 @@ type job struct {
 	// on that job, is this one. Both empty for jobs without AV1 rungs.
 	AV1Job string `json:"av1Job,omitempty"`
 	Parent string `json:"parent,omitempty"`
+	// HeadAttempt is the split attempt that reported the plan's head
+	// (splithead.go), 0 when none did; Head is that head's split result,
+	// kept until the split completes.
+	HeadAttempt int             `json:"headAttempt,omitempty"`
+	Head        json.RawMessage `json:"head,omitempty"`
 }
 
 func (j *job) finished() bool { return j.State.Finished() }

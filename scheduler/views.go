@@ -246,6 +246,9 @@ func (f *FSM) Results(jobID string) (split json.RawMessage, encode []json.RawMes
 			encodes = append(encodes, t)
 		}
 	}
+	if split == nil {
+		split = bytes.Clone(j.Head) // the plan's head, while the split runs
+	}
 	chunks := 0
 	for _, t := range encodes {
 		chunks = max(chunks, t.Index+1) // Complete checked indexes are 0..n-1

@@ -27,6 +27,16 @@ const extractFormat = "nut"
 // file in dir, plus the audio stream into audio.nut. It reads the source once
 // and holds at most a few packets in memory.
 func Extract(ctx context.Context, src string, p *media.Probe, plan media.Plan, dir string) (media.Extracted, error) {
+	return extract(ctx, src, p, plan, dir, nil)
+}
+
+// ExtractRest is Extract for a source whose first chunk ProbeFileHead
+// already cut: it extracts the other chunks and the audio.
+func ExtractRest(ctx context.Context, src string, p *media.Probe, plan media.Plan, dir string, head *Head) (media.Extracted, error) {
+	return extract(ctx, src, p, plan, dir, head)
+}
+
+func extract(ctx context.Context, src string, p *media.Probe, plan media.Plan, dir string, head *Head) (media.Extracted, error) {
 	in, err := openInput(src)
 	if err != nil {
 		return media.Extracted{}, err
@@ -42,8 +52,11 @@ func Extract(ctx context.Context, src string, p *media.Probe, plan media.Plan, d
 		out.VideoShift = media.DurationToPTS(ExtractShift, v.TimeBase)
 		out.VideoParams = avx.NUTParamsOf(streams[video].CodecParameters())
 		for _, c := range plan.Chunks {
-			path := filepath.Join(dir, fmt.Sprintf("chunk_%05d.%s", c.Index, extractFormat))
+			path := filepath.Join(dir, chunkFile(c.Index))
 			out.Chunks = append(out.Chunks, path)
+			if c.Index == 0 && head != nil {
+				continue
+			}
 			chunks = append(chunks, &chunkWriter{chunk: c, path: path, stream: streams[video], shift: out.VideoShift})
 		}
 	}

@@ -21,12 +21,7 @@ func PlanChunksFirst(v *media.VideoStream, segment, chunk, firstChunk time.Durat
 	if segment < 100*time.Millisecond {
 		return media.Plan{}, fmt.Errorf("segment duration %s is too short (minimum 100ms)", segment)
 	}
-	if chunk < segment {
-		chunk = segment
-	}
-	// Whole segments, never longer than asked (a chunk is at least one segment).
-	perChunk := max(1, int(chunk/segment))
-	perFirst := min(max(1, int(firstChunk/segment)), perChunk)
+	perChunk, perFirst := chunkSegments(segment, chunk, firstChunk)
 	p := media.Plan{
 		Segment:   segment,
 		Chunk:     time.Duration(perChunk) * segment,
@@ -67,6 +62,23 @@ func PlanChunksFirst(v *media.VideoStream, segment, chunk, firstChunk time.Durat
 		first += n
 	}
 	return p, nil
+}
+
+// chunkSegments is the length in segments of the chunks and of the first
+// chunk: whole segments, never longer than asked (a chunk is at least one
+// segment, the first at most a chunk).
+func chunkSegments(segment, chunk, firstChunk time.Duration) (perChunk, perFirst int) {
+	perChunk = max(1, int(max(chunk, segment)/segment))
+	return perChunk, min(max(1, int(firstChunk/segment)), perChunk)
+}
+
+// FirstChunkEnd is where PlanChunksFirst ends the first chunk of a stream
+// long enough to have a second: its end depends only on the stream's
+// origin and time base, so the first chunk can be cut before the rest of
+// the stream is read.
+func FirstChunkEnd(v *media.VideoStream, segment, chunk, firstChunk time.Duration) int64 {
+	_, perFirst := chunkSegments(segment, chunk, firstChunk)
+	return media.Plan{Segment: segment, TimeBase: v.TimeBase, OriginPTS: v.OriginPTS}.BoundaryPTS(perFirst)
 }
 
 // keyAtOrBefore returns the last keyframe at or before pts; keys is sorted

@@ -52,6 +52,12 @@ const probeDecodeFrames = 3
 // rate and the timeline. Memory grows with the number of frames (a few
 // bytes each), never with the media itself.
 func ProbeFile(ctx context.Context, path string) (*media.Probe, error) {
+	return probeFile(ctx, path, nil)
+}
+
+// probeFile is ProbeFile; head, when set, follows the video packets to
+// extract the first chunk and report the head (see ProbeFileHead).
+func probeFile(ctx context.Context, path string, head *headScan) (*media.Probe, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("open source: %w", err)
@@ -119,6 +125,11 @@ func ProbeFile(ctx context.Context, path string) (*media.Probe, error) {
 		switch pkt.StreamIndex() {
 		case video:
 			vs.add(pkt)
+			if head != nil {
+				if err := head.add(pkt, vs, func() *media.Probe { return partialProbe(p, in, vs, as) }); err != nil {
+					return nil, err
+				}
+			}
 		case audio:
 			if ts := packetTime(pkt); ts != astiav.NoPtsValue && (as.StartPTS == astiav.NoPtsValue || ts < as.StartPTS) {
 				as.StartPTS = ts
@@ -327,7 +338,6 @@ func (vs *videoScan) warnings() []string {
 }
 
 func (vs *videoScan) finish() (*media.VideoStream, error) {
-	v := &vs.v
 	if len(vs.pts) == 0 {
 		return nil, invalidf("the video stream has no keyframe")
 	}
@@ -340,6 +350,14 @@ func (vs *videoScan) finish() (*media.VideoStream, error) {
 	if vs.decoded == 0 {
 		return nil, invalidf("the video stream cannot be decoded")
 	}
+	return vs.summary(), nil
+}
+
+// summary describes the video stream from the packets read so far: the
+// whole stream once the reading ended, its start for a head.
+func (vs *videoScan) summary() *media.VideoStream {
+	v := vs.v
+	v.Keyframes = slices.Clone(vs.v.Keyframes)
 	sorted := slices.Clone(vs.pts)
 	slices.Sort(sorted)
 	v.Frames = len(sorted)
@@ -383,7 +401,7 @@ func (vs *videoScan) finish() (*media.VideoStream, error) {
 		v.MaxGOP = math.Max(v.MaxGOP, float64(v.Keyframes[i]-v.Keyframes[i-1])*tb)
 	}
 	v.MaxGOP = math.Max(v.MaxGOP, float64(v.EndPTS-v.Keyframes[len(v.Keyframes)-1])*tb)
-	return v, nil
+	return &v
 }
 
 // variable reports whether frame intervals stray from the median by more than

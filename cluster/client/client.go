@@ -616,6 +616,11 @@ func (c *Client) UploadURLs(ctx context.Context, req wire.UploadRequest) (wire.U
 	return resp, err
 }
 
+// Head reports a running split's head (POST /v1/agent/head).
+func (c *Client) Head(ctx context.Context, req wire.SplitHead) error {
+	return c.call(ctx, http.MethodPost, "/v1/agent/head", nil, callTimeout, nil, req, nil)
+}
+
 // Complete commits an attempt's result and outputs (POST /v1/agent/complete).
 func (c *Client) Complete(ctx context.Context, req wire.Complete) error {
 	return c.call(ctx, http.MethodPost, "/v1/agent/complete", nil, callTimeout, nil, req, nil)

@@ -275,6 +275,17 @@ type Complete struct {
 	Outputs []Object        `json:"outputs"`
 }
 
+// SplitHead is the body of POST /v1/agent/head: a running split attempt's
+// head — its result so far, the ladder and the first chunk, in the form of
+// a split result — and the outputs it already uploaded, which the head's
+// tasks read. The attempt's Complete later reports every output again.
+type SplitHead struct {
+	Agent string `json:"agent"`
+	AttemptRef
+	Result  json.RawMessage `json:"result"`
+	Outputs []Object        `json:"outputs"`
+}
+
 // Fail is the body of POST /v1/agent/fail. Permanent marks errors that
 // another attempt cannot fix (invalid media): the job fails at once.
 type Fail struct {
