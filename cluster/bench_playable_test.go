@@ -1,0 +1,238 @@
+package cluster_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/internal/farmbench"
+	"github.com/sunomi/sunomi/internal/farmtest"
+	"github.com/sunomi/sunomi/scheduler"
+)
+
+// Time to playable (issue 16): upload complete → playable for the owner, p50
+// and max over several runs of 30 s, 2-minute and 20-minute 1080p sources,
+// beside the total job time, and the timeline of one run per length. The
+// public clock needs the API's screening: BenchmarkFarmPublicPlayable in
+// package api measures it.
+//
+//	make bench-farm
+//	SUNOMI_BENCH_PLAYABLE_LENGTHS=30,120 SUNOMI_BENCH_PLAYABLE_RUNS=2 \
+//	  go test -run '^$' -bench BenchmarkFarmTimeToPlayable -benchtime 1x -timeout 60m ./cluster/
+
+// benchPlayableLengths are issue 16's source lengths, in seconds.
+var benchPlayableLengths = []int{30, 120, 1200}
+
+// benchTotalBefore is the total job time (p50, submit → done) this benchmark
+// measured at f218ffe, before issue 16's fast start, by source length: the
+// reference of "total job time within 3%".
+var benchTotalBefore = map[int]time.Duration{}
+
+// benchAgentHeartbeat is how often agents send heartbeats
+// (agent.DefaultHeartbeat): the answer to one tells an agent to abandon
+// the attempts of a canceled job.
+const benchAgentHeartbeat = 2 * time.Second
+
+// benchPlayableRow is what the runs of one source length measured.
+type benchPlayableRow struct {
+	seconds  int
+	playable []time.Duration // created → playableAt, every run
+	total    []time.Duration // created → done, the runs that went to the end
+	timeline []farmbench.Event
+	chunks   int
+}
+
+// BenchmarkFarmTimeToPlayable encodes each source length (rungs
+// 1080,720,480,360, default segment and chunk) on one coordinator and two
+// agents of one slot, farmbench.Runs times, one job at a time. The source is
+// uploaded once per length and every run submits a job of it, so that the
+// job's Created is the moment the upload completed, stamped by the leader
+// like playableAt. The first farmbench.FullRuns runs go to the job's end
+// (total job time, and the timeline of the first); the others cancel the job
+// once it is playable and wait for the agents to drop its attempts.
+func BenchmarkFarmTimeToPlayable(b *testing.B) {
+	skipShortBench(b)
+	b.StopTimer()
+	lengths := farmbench.Lengths(b, benchPlayableLengths)
+	runs := farmbench.Runs(b)
+	sources := map[int]string{}
+	for _, secs := range lengths {
+		start := time.Now()
+		sources[secs] = farmbench.Generate(b, secs)
+		b.Logf("%s source: %s (ready in %s)", farmbench.LengthName(secs), sources[secs], time.Since(start).Round(time.Second))
+	}
+	f := farmtest.Start(b, farmtest.Options{Coordinators: 1, Agents: 2})
+	var rows []benchPlayableRow
+	for _, secs := range lengths {
+		key := benchUploadSource(b, f, sources[secs])
+		full := farmbench.FullRuns(b, secs, runs)
+		row := benchPlayableRow{seconds: secs}
+		for run := range runs {
+			j := benchPlayableRun(b, f, key, run < full)
+			playable := j.PlayableAt.Sub(j.Created)
+			row.playable = append(row.playable, playable)
+			line := fmt.Sprintf("%s run %d: job %s playable after %.2f s", farmbench.LengthName(secs), run+1, j.ID, playable.Seconds())
+			if j.State == scheduler.JobDone {
+				row.total = append(row.total, j.Updated.Sub(j.Created))
+				line += fmt.Sprintf(", done after %.1f s", j.Updated.Sub(j.Created).Seconds())
+			}
+			b.Log(line)
+			if run == 0 {
+				row.timeline, row.chunks = farmbench.Timeline(j), j.ChunksTotal
+			}
+		}
+		rows = append(rows, row)
+	}
+	fmt.Print(benchPlayableReport(rows, runs))
+	for _, r := range rows {
+		name := strings.ReplaceAll(farmbench.LengthName(r.seconds), " ", "")
+		b.ReportMetric(farmbench.Median(r.playable).Seconds(), "s-playable-p50-"+name)
+		b.ReportMetric(farmbench.Max(r.playable).Seconds(), "s-playable-max-"+name)
+		if len(r.total) > 0 {
+			b.ReportMetric(farmbench.Median(r.total).Seconds(), "s-total-p50-"+name)
+		}
+	}
+}
+
+// benchUploadSource stores src in the farm's storage once; every run's job
+// reads it.
+func benchUploadSource(b *testing.B, f *farmtest.Farm, src string) string {
+	b.Helper()
+	file, err := os.Open(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer file.Close()
+	st, err := file.Stat()
+	if err != nil {
+		b.Fatal(err)
+	}
+	key := fmt.Sprintf("uploads/playable-bench-%d.mp4", time.Now().UnixNano())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := f.Client().Upload(ctx, key, file, st.Size()); err != nil {
+		b.Fatalf("upload %s: %v", src, err)
+	}
+	return key
+}
+
+// benchPlayableRun submits a job of the stored source key and follows it
+// until it is playable; then it waits for the job's end (toEnd), or cancels
+// it and waits until the agents are idle. It returns the last job view, with
+// its tasks.
+func benchPlayableRun(b *testing.B, f *farmtest.Farm, key string, toEnd bool) wire.Job {
+	b.Helper()
+	c := f.Client()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	j, err := c.SubmitJob(ctx, "", wire.SubmitJob{Source: key, Options: wire.JobOptions{Rungs: benchLadder}})
+	cancel()
+	if err != nil {
+		b.Fatalf("submit %s: %v", key, err)
+	}
+	f.Eventually(benchJobTimeout, "job "+j.ID+" playable", func(ctx context.Context) (bool, error) {
+		view, err := c.Job(ctx, j.ID)
+		if err != nil {
+			return false, err
+		}
+		if view.State.Finished() && view.State != scheduler.JobDone {
+			b.Fatalf("job %s ended %s before it was playable: %s", j.ID, view.State, view.Error)
+		}
+		return view.PlayableAt != nil, nil
+	})
+	if toEnd {
+		j = benchWaitDone(b, f, j.ID)
+		if j.PlayableAt == nil {
+			b.Fatalf("job %s is done but has no playableAt", j.ID)
+		}
+		return j
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
+	err = c.CancelJob(ctx, j.ID)
+	cancel()
+	if err != nil {
+		b.Fatalf("cancel job %s: %v", j.ID, err)
+	}
+	j = f.WaitJob(j.ID, time.Minute)
+	if j.PlayableAt == nil {
+		b.Fatalf("job %s ended %s without playableAt", j.ID, j.State)
+	}
+	benchWaitIdle(b, f)
+	return j
+}
+
+// benchWaitIdle waits until no agent holds an attempt in the cluster's state
+// and then two heartbeats more: the answer to its next heartbeat tells an
+// agent to abandon a canceled job's attempts, and an agent still encoding one
+// would slow the next run down.
+func benchWaitIdle(b *testing.B, f *farmtest.Farm) {
+	b.Helper()
+	f.Eventually(time.Minute, "every agent idle", func(ctx context.Context) (bool, error) {
+		agents, err := f.Client().Agents(ctx)
+		if err != nil {
+			return false, err
+		}
+		for _, a := range agents {
+			if a.Busy > 0 {
+				return false, fmt.Errorf("%s holds %d attempts", a.ID, a.Busy)
+			}
+		}
+		return true, nil
+	})
+	idle := time.NewTimer(2 * benchAgentHeartbeat)
+	defer idle.Stop()
+	<-idle.C
+}
+
+// benchPlayableReport prints the table of rows against issue 16's targets,
+// and the timeline of each length's first run.
+func benchPlayableReport(rows []benchPlayableRow, runs int) string {
+	var w bytes.Buffer
+	fmt.Fprintf(&w, "\nTime to playable: 1920x1080 30 fps sources with audio (x264 CRF 18, ~20 Mb/s, 2 s GOP), rungs %s,\n"+
+		"default segment and chunk, 1 coordinator, 2 agents × 1 slot, %d CPUs; %d runs per length, one job at a time.\n"+
+		"Clock: upload complete (the job's created) → the owner's playableAt, both stamped by the leader.\n",
+		benchRungs, runtime.NumCPU(), runs)
+	fmt.Fprintf(&w, "  %-8s %6s %11s %11s %14s %15s %10s\n", "source", "chunks", "p50 (s)", "max (s)", "total p50 (s)", "total before (s)", "change")
+	var medians []time.Duration
+	medianOK, maxOK := true, true
+	for _, r := range rows {
+		p50, worst := farmbench.Median(r.playable), farmbench.Max(r.playable)
+		medians = append(medians, p50)
+		medianOK = medianOK && p50 <= farmbench.TargetMedian
+		maxOK = maxOK && worst <= farmbench.TargetMax
+		total, before, change := "–", "–", "–"
+		if len(r.total) > 0 {
+			t := farmbench.Median(r.total)
+			total = fmt.Sprintf("%.1f (%d)", t.Seconds(), len(r.total))
+			if ref, ok := benchTotalBefore[r.seconds]; ok {
+				before = fmt.Sprintf("%.1f", ref.Seconds())
+				change = fmt.Sprintf("%+.1f%%", 100*(t.Seconds()/ref.Seconds()-1))
+			}
+		}
+		fmt.Fprintf(&w, "  %-8s %6d %11.2f %11.2f %14s %15s %10s\n",
+			farmbench.LengthName(r.seconds), r.chunks, p50.Seconds(), worst.Seconds(), total, before, change)
+	}
+	fmt.Fprintf(&w, "  p50 ≤ %.0f s for every length: %s; max ≤ %.0f s: %s\n",
+		farmbench.TargetMedian.Seconds(), farmbench.Verdict(medianOK), farmbench.TargetMax.Seconds(), farmbench.Verdict(maxOK))
+	if len(rows) > 1 {
+		first, last := rows[0], rows[len(rows)-1]
+		spread := medians[len(medians)-1] - medians[0]
+		fmt.Fprintf(&w, "  %s p50 − %s p50 = %+.2f s (target ≤ %.1f s): %s\n", farmbench.LengthName(last.seconds),
+			farmbench.LengthName(first.seconds), spread.Seconds(), farmbench.TargetSpread.Seconds(), farmbench.Verdict(spread <= farmbench.TargetSpread))
+	}
+	fmt.Fprintf(&w, "  total = created → done over the runs that went to the end (their count in brackets): by default\n"+
+		"  every run up to %s, the first run beyond; the other runs cancel their job (DELETE /v1/jobs/{id})\n"+
+		"  once it is playable (%s sets how many go to the end). Target: within %.0f%% of the total before.\n"+
+		"  The public clock (after screening) is BenchmarkFarmPublicPlayable's, in package api.\n",
+		farmbench.LengthName(int(farmbench.FullLengthLimit.Seconds())), farmbench.FullRunsEnv, 100*farmbench.TargetTotal)
+	for _, r := range rows {
+		fmt.Fprintf(&w, "\nTimeline of the first %s run (s after upload complete):\n", farmbench.LengthName(r.seconds))
+		w.WriteString(farmbench.FormatTimeline("  ", r.timeline))
+	}
+	return w.String()
+}
