@@ -34,11 +34,6 @@ var benchPlayableLengths = []int{30, 120, 1200}
 // reference of "total job time within 3%".
 var benchTotalBefore = map[int]time.Duration{}
 
-// benchAgentHeartbeat is how often agents send heartbeats
-// (agent.DefaultHeartbeat): the answer to one tells an agent to abandon
-// the attempts of a canceled job.
-const benchAgentHeartbeat = 2 * time.Second
-
 // benchPlayableRow is what the runs of one source length measured.
 type benchPlayableRow struct {
 	seconds  int
@@ -124,7 +119,7 @@ func benchUploadSource(b *testing.B, f *farmtest.Farm, src string) string {
 
 // benchPlayableRun submits a job of the stored source key and follows it
 // until it is playable; then it waits for the job's end (toEnd), or cancels
-// it and waits until the agents are idle. It returns the last job view, with
+// it and waits until the agents are idle again. It returns the last job view, with
 // its tasks.
 func benchPlayableRun(b *testing.B, f *farmtest.Farm, key string, toEnd bool) wire.Job {
 	b.Helper()
@@ -152,41 +147,11 @@ func benchPlayableRun(b *testing.B, f *farmtest.Farm, key string, toEnd bool) wi
 		}
 		return j
 	}
-	ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
-	err = c.CancelJob(ctx, j.ID)
-	cancel()
-	if err != nil {
-		b.Fatalf("cancel job %s: %v", j.ID, err)
-	}
-	j = f.WaitJob(j.ID, time.Minute)
+	j = farmbench.CancelAndSettle(b, f, j.ID)
 	if j.PlayableAt == nil {
 		b.Fatalf("job %s ended %s without playableAt", j.ID, j.State)
 	}
-	benchWaitIdle(b, f)
 	return j
-}
-
-// benchWaitIdle waits until no agent holds an attempt in the cluster's state
-// and then two heartbeats more: the answer to its next heartbeat tells an
-// agent to abandon a canceled job's attempts, and an agent still encoding one
-// would slow the next run down.
-func benchWaitIdle(b *testing.B, f *farmtest.Farm) {
-	b.Helper()
-	f.Eventually(time.Minute, "every agent idle", func(ctx context.Context) (bool, error) {
-		agents, err := f.Client().Agents(ctx)
-		if err != nil {
-			return false, err
-		}
-		for _, a := range agents {
-			if a.Busy > 0 {
-				return false, fmt.Errorf("%s holds %d attempts", a.ID, a.Busy)
-			}
-		}
-		return true, nil
-	})
-	idle := time.NewTimer(2 * benchAgentHeartbeat)
-	defer idle.Stop()
-	<-idle.C
 }
 
 // benchPlayableReport prints the table of rows against issue 16's targets,
@@ -231,7 +196,7 @@ func benchPlayableReport(rows []benchPlayableRow, runs int) string {
 		"  The public clock (after screening) is BenchmarkFarmPublicPlayable's, in package api.\n",
 		farmbench.LengthName(int(farmbench.FullLengthLimit.Seconds())), farmbench.FullRunsEnv, 100*farmbench.TargetTotal)
 	for _, r := range rows {
-		fmt.Fprintf(&w, "\nTimeline of the first %s run (s after upload complete):\n", farmbench.LengthName(r.seconds))
+		fmt.Fprintf(&w, "\nTimeline of the first %s run (s after upload complete = job submitted):\n", farmbench.LengthName(r.seconds))
 		w.WriteString(farmbench.FormatTimeline("  ", r.timeline))
 	}
 	return w.String()

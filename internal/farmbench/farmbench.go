@@ -6,6 +6,7 @@
 package farmbench
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/internal/farmtest"
 	"github.com/sunomi/sunomi/internal/testmedia"
 	"github.com/sunomi/sunomi/scheduler"
 )
@@ -181,8 +183,9 @@ func Verdict(ok bool) string {
 	return "MISSED"
 }
 
-// Event is one moment of a job, from its submission (the job's Created,
-// which is upload complete: the source is stored before the job exists).
+// Event is one moment of a job, from its submission (the job's Created: on
+// the farm alone, where the source is stored before the job exists, the
+// moment the upload completed).
 type Event struct {
 	At   time.Duration
 	What string
@@ -203,7 +206,7 @@ func Timeline(j wire.Job) []Event {
 			ev = append(ev, Event{At: t.Sub(j.Created), What: fmt.Sprintf(what, args...)})
 		}
 	}
-	at(j.Created, "upload complete: job submitted")
+	at(j.Created, "job submitted (created)")
 	var laterLeased, laterDone time.Time
 	var laterAgent string
 	var laterTasks int
@@ -260,4 +263,47 @@ func FormatTimeline(indent string, ev []Event) string {
 		fmt.Fprintf(&b, "%s%9.2f s  %s\n", indent, e.At.Seconds(), e.What)
 	}
 	return b.String()
+}
+
+// agentHeartbeat is how often agents send heartbeats
+// (agent.DefaultHeartbeat): the answer to one tells an agent to abandon the
+// attempts of a canceled job.
+const agentHeartbeat = 2 * time.Second
+
+// CancelAndSettle cancels job id (DELETE /v1/jobs/{id}), waits for it to end
+// and for the agents to drop its attempts, so that the next run starts on an
+// idle farm, and returns the job's last view.
+func CancelAndSettle(tb testing.TB, f *farmtest.Farm, id string) wire.Job {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	err := f.Client().CancelJob(ctx, id)
+	cancel()
+	if err != nil {
+		tb.Fatalf("cancel job %s: %v", id, err)
+	}
+	j := f.WaitJob(id, time.Minute)
+	waitIdle(tb, f)
+	return j
+}
+
+// waitIdle waits until no agent holds an attempt in the cluster's state and
+// then two heartbeats more: an agent hears of a canceled attempt on its next
+// heartbeat, and one still encoding it would slow the next run down.
+func waitIdle(tb testing.TB, f *farmtest.Farm) {
+	tb.Helper()
+	f.Eventually(time.Minute, "every agent idle", func(ctx context.Context) (bool, error) {
+		agents, err := f.Client().Agents(ctx)
+		if err != nil {
+			return false, err
+		}
+		for _, a := range agents {
+			if a.Busy > 0 {
+				return false, fmt.Errorf("%s holds %d attempts", a.ID, a.Busy)
+			}
+		}
+		return true, nil
+	})
+	heard := time.NewTimer(2 * agentHeartbeat)
+	defer heard.Stop()
+	<-heard.C
 }
