@@ -196,9 +196,10 @@ type Event struct {
 // of chunk 0 (whatever the tasks that encode it: one for all rungs, or
 // several), the first lease and last completion of the other chunks, and
 // when the job became playable and ended. Attempt times are the leader's
-// stamps: leased is when the agent got the task (it then downloads its
-// inputs; the view has no separate "source downloaded" moment), finished
-// when its completion was committed.
+// stamps: leased is when the agent got the task, running when it reported
+// first progress (it had downloaded the inputs, the split's being the whole
+// source, and waited for a free slot: an agent prefetches one task while it
+// runs another), finished when its completion was committed.
 func Timeline(j wire.Job) []Event {
 	var ev []Event
 	at := func(t time.Time, what string, args ...any) {
@@ -228,6 +229,7 @@ func Timeline(j wire.Job) []Event {
 		default:
 			for _, a := range t.Attempts {
 				at(a.Started, "%s leased by %s (attempt %d)", name, a.Agent, a.N)
+				at(a.Running, "%s running: inputs downloaded, task process started", name)
 				at(a.Finished, "%s %s", name, a.State)
 			}
 		}
