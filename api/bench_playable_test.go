@@ -6,11 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -21,8 +17,6 @@ import (
 	"github.com/sunomi/sunomi/api/store"
 	"github.com/sunomi/sunomi/internal/farmbench"
 	"github.com/sunomi/sunomi/internal/farmtest"
-	"github.com/sunomi/sunomi/internal/pgtest"
-	"github.com/sunomi/sunomi/storage"
 )
 
 // Time to playable for the public (issue 16): others may watch a video once
@@ -50,7 +44,8 @@ var benchPublicLengths = []int{30}
 // two benchmarks' owner clocks compare.
 var benchPublicRungs = []int{1080, 720, 480, 360}
 
-// benchFarmEnv is an API server on a fresh database in front of a real
+// benchFarmEnv is the API as cmd/api runs it (production defaults: the
+// SyncInterval, the caches) on a fresh database, in front of a real
 // one-coordinator, two-agent farm sharing its blob directory.
 type benchFarmEnv struct {
 	db   *store.Store
@@ -60,34 +55,13 @@ type benchFarmEnv struct {
 
 func newBenchFarmEnv(b *testing.B) *benchFarmEnv {
 	b.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, pgtest.NewDatabase(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(db.Close)
-	if err := db.Migrate(ctx, slog.New(slog.DiscardHandler)); err != nil {
-		b.Fatal(err)
-	}
-	blobDir := filepath.Join(b.TempDir(), "blobs")
-	e := &benchFarmEnv{db: db}
-	e.farm = farmtest.Start(b, farmtest.Options{Coordinators: 1, Agents: 2, Storage: "file://" + blobDir})
-	ts := httptest.NewUnstartedServer(nil)
-	e.url = "http://" + ts.Listener.Addr().String()
-	blobs, err := storage.NewLocal(blobDir, storage.Options{PublicURL: e.url, Secret: []byte("api-bench-blob-secret-0123456789")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	// Production defaults (SyncInterval, caches) but for the upload limits:
-	// one PUT of the whole source, however long, and no daily quota in the way.
-	cfg := Config{Store: db, Blobs: blobs, Farm: e.farm.Client(), MediaSecret: []byte("media-secret-0123456789"), PublicURL: e.url}
-	cfg.Auth.SigningKeys = []SigningKey{{ID: "bench", Secret: []byte("bench-signing-key-0123456789abcdefghij")}}
-	cfg.Uploads.MaxSize, cfg.Uploads.SinglePutLimit, cfg.Uploads.DailyBytes = 1<<40, 1<<40, 1<<40
-	srv, err := New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	serve(ctx, b, srv, ts)
+	e := &benchFarmEnv{}
+	e.db, e.url = benchServer(b, func(c *Config, blobDir string) {
+		e.farm = farmtest.Start(b, farmtest.Options{Coordinators: 1, Agents: 2, Storage: "file://" + blobDir})
+		c.Farm = e.farm.Client()
+		// One PUT of the whole source, however long, and no daily quota in the way.
+		c.Uploads.MaxSize, c.Uploads.SinglePutLimit, c.Uploads.DailyBytes = 1<<40, 1<<40, 1<<40
+	})
 	return e
 }
 
@@ -130,26 +104,19 @@ type benchPublicRun struct {
 // the public can watch it, and cancels its job.
 func (e *benchFarmEnv) run(b *testing.B, token, src string) benchPublicRun {
 	b.Helper()
-	file, err := os.Open(src)
-	if err != nil {
-		b.Fatal(err)
-	}
+	file, size := farmbench.Open(b, src)
 	defer file.Close()
-	st, err := file.Stat()
-	if err != nil {
-		b.Fatal(err)
-	}
 	var created oapi.UploadCreated
 	e.call(b, http.StatusCreated, "POST", "/api/v1/uploads", token,
-		map[string]any{"title": "Time to playable", "filename": "clip.mp4", "size": st.Size()}, &created)
+		map[string]any{"title": "Time to playable", "filename": "clip.mp4", "size": size}, &created)
 	if created.Upload.Method != oapi.Put || created.Upload.Url == nil {
-		b.Fatalf("upload of %d bytes: method %s, want put", st.Size(), created.Upload.Method)
+		b.Fatalf("upload of %d bytes: method %s, want put", size, created.Upload.Method)
 	}
 	req, err := http.NewRequest(http.MethodPut, *created.Upload.Url, file)
 	if err != nil {
 		b.Fatal(err)
 	}
-	req.ContentLength = st.Size()
+	req.ContentLength = size
 	if resp, msg := roundTrip(b, http.DefaultClient, req, ""); resp.StatusCode/100 != 2 {
 		b.Fatalf("PUT the source: status %d: %s", resp.StatusCode, msg)
 	}

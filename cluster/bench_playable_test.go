@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -99,19 +98,12 @@ func BenchmarkFarmTimeToPlayable(b *testing.B) {
 // reads it.
 func benchUploadSource(b *testing.B, f *farmtest.Farm, src string) string {
 	b.Helper()
-	file, err := os.Open(src)
-	if err != nil {
-		b.Fatal(err)
-	}
+	file, size := farmbench.Open(b, src)
 	defer file.Close()
-	st, err := file.Stat()
-	if err != nil {
-		b.Fatal(err)
-	}
 	key := fmt.Sprintf("uploads/playable-bench-%d.mp4", time.Now().UnixNano())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	if err := f.Client().Upload(ctx, key, file, st.Size()); err != nil {
+	if err := f.Client().Upload(ctx, key, file, size); err != nil {
 		b.Fatalf("upload %s: %v", src, err)
 	}
 	return key

@@ -83,6 +83,21 @@ func Generate(tb testing.TB, seconds int) string {
 	})
 }
 
+// Open opens a source for upload and returns its size.
+func Open(tb testing.TB, path string) (*os.File, int64) {
+	tb.Helper()
+	file, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	st, err := file.Stat()
+	if err != nil {
+		file.Close()
+		tb.Fatal(err)
+	}
+	return file, st.Size()
+}
+
 // Lengths are the source lengths in seconds from LengthsEnv, def without it.
 func Lengths(tb testing.TB, def []int) []int {
 	tb.Helper()
