@@ -111,8 +111,8 @@ func benchUploadSource(b *testing.B, f *farmtest.Farm, src string) string {
 
 // benchPlayableRun submits a job of the stored source key and follows it
 // until it is playable; then it waits for the job's end (toEnd), or cancels
-// it and waits until the agents are idle again. It returns the last job view, with
-// its tasks.
+// it and waits until the agents are idle again. It returns the last job
+// view, with its tasks.
 func benchPlayableRun(b *testing.B, f *farmtest.Farm, key string, toEnd bool) wire.Job {
 	b.Helper()
 	c := f.Client()
@@ -127,23 +127,15 @@ func benchPlayableRun(b *testing.B, f *farmtest.Farm, key string, toEnd bool) wi
 		if err != nil {
 			return false, err
 		}
-		if view.State.Finished() && view.State != scheduler.JobDone {
-			b.Fatalf("job %s ended %s before it was playable: %s", j.ID, view.State, view.Error)
+		if view.State.Finished() && view.PlayableAt == nil {
+			b.Fatalf("job %s ended %s without playableAt: %s", j.ID, view.State, view.Error)
 		}
 		return view.PlayableAt != nil, nil
 	})
 	if toEnd {
-		j = benchWaitDone(b, f, j.ID)
-		if j.PlayableAt == nil {
-			b.Fatalf("job %s is done but has no playableAt", j.ID)
-		}
-		return j
+		return benchWaitDone(b, f, j.ID)
 	}
-	j = farmbench.CancelAndSettle(b, f, j.ID)
-	if j.PlayableAt == nil {
-		b.Fatalf("job %s ended %s without playableAt", j.ID, j.State)
-	}
-	return j
+	return farmbench.CancelAndSettle(b, f, j.ID)
 }
 
 // benchPlayableReport prints the table of rows against issue 16's targets,
