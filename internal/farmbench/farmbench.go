@@ -245,7 +245,11 @@ func Timeline(j wire.Job) []Event {
 			for _, a := range t.Attempts {
 				at(a.Started, "%s leased by %s (attempt %d)", name, a.Agent, a.N)
 				at(a.Running, "%s running: inputs downloaded, task process started", name)
-				at(a.Finished, "%s %s", name, a.State)
+				if a.Error != "" {
+					at(a.Finished, "%s %s: %s", name, a.State, a.Error)
+				} else {
+					at(a.Finished, "%s %s", name, a.State)
+				}
 			}
 		}
 	}
