@@ -28,16 +28,21 @@ import (
 // benchPlayableLengths are issue 16's source lengths, in seconds.
 var benchPlayableLengths = []int{30, 120, 1200}
 
-// benchTotalBefore is the total job time (p50, submit → done) this benchmark
-// measured at f218ffe, before issue 16's fast start, by source length: the
-// reference of "total job time within 3%".
-var benchTotalBefore = map[int]time.Duration{}
+// benchPlayableFarm is a farm whose jobs the benchmark times: this
+// checkout's, or the revision farmbench.BeforeEnv names.
+type benchPlayableFarm struct {
+	name string
+	farm *farmtest.Farm
+}
 
-// benchPlayableRow is what the runs of one source length measured.
+// benchPlayableRow is what the runs of one source length measured on one
+// farm.
 type benchPlayableRow struct {
 	seconds  int
-	playable []time.Duration // created → playableAt, every run
-	total    []time.Duration // created → done, the runs that went to the end
+	farm     string
+	before   *benchPlayableRow // the same length on the farm before, if any
+	playable []time.Duration   // created → playableAt, every run
+	total    []time.Duration   // created → done, the runs that went to the end
 	timeline []farmbench.Event
 	chunks   int
 }
@@ -49,7 +54,10 @@ type benchPlayableRow struct {
 // job's Created is the moment the upload completed, stamped by the leader
 // like playableAt. The first farmbench.FullRuns runs go to the job's end
 // (total job time, and the timeline of the first); the others cancel the job
-// once it is playable and wait for the agents to drop its attempts.
+// once it is playable and wait for the agents to drop its attempts. With
+// farmbench.BeforeEnv set, a second farm runs that revision's binaries and
+// every run is done on both, one after the other, so that total job times
+// compare under the same load.
 func BenchmarkFarmTimeToPlayable(b *testing.B) {
 	skipShortBench(b)
 	b.StopTimer()
@@ -61,31 +69,49 @@ func BenchmarkFarmTimeToPlayable(b *testing.B) {
 		sources[secs] = farmbench.Generate(b, secs)
 		b.Logf("%s source: %s (ready in %s)", farmbench.LengthName(secs), sources[secs], time.Since(start).Round(time.Second))
 	}
-	f := farmtest.Start(b, farmtest.Options{Coordinators: 1, Agents: 2})
+	var farms []benchPlayableFarm
+	if rev := farmbench.Before(); rev != "" {
+		bin := farmbench.BeforeBinaries(b, rev)
+		farms = append(farms, benchPlayableFarm{name: rev, farm: farmtest.Start(b, farmtest.Options{Coordinators: 1, Agents: 2, Binaries: bin})})
+	}
+	farms = append(farms, benchPlayableFarm{name: "this", farm: farmtest.Start(b, farmtest.Options{Coordinators: 1, Agents: 2})})
 	var rows []benchPlayableRow
 	for _, secs := range lengths {
-		key := benchUploadSource(b, f, sources[secs])
 		full := farmbench.FullRuns(b, secs, runs)
-		row := benchPlayableRow{seconds: secs}
+		keys := make([]string, len(farms))
+		length := make([]benchPlayableRow, len(farms))
+		for i, fm := range farms {
+			keys[i] = benchUploadSource(b, fm.farm, sources[secs])
+			length[i] = benchPlayableRow{seconds: secs, farm: fm.name}
+		}
 		for run := range runs {
-			j := benchPlayableRun(b, f, key, run < full)
-			playable := j.PlayableAt.Sub(j.Created)
-			row.playable = append(row.playable, playable)
-			line := fmt.Sprintf("%s run %d: job %s playable after %.2f s", farmbench.LengthName(secs), run+1, j.ID, playable.Seconds())
-			if j.State == scheduler.JobDone {
-				row.total = append(row.total, j.Updated.Sub(j.Created))
-				line += fmt.Sprintf(", done after %.1f s", j.Updated.Sub(j.Created).Seconds())
-			}
-			b.Log(line)
-			if run == 0 {
-				row.timeline, row.chunks = farmbench.Timeline(j), j.ChunksTotal
+			for i, fm := range farms {
+				r := &length[i]
+				j := benchPlayableRun(b, fm.farm, keys[i], run < full)
+				playable := j.PlayableAt.Sub(j.Created)
+				r.playable = append(r.playable, playable)
+				line := fmt.Sprintf("%s run %d on %s: job %s playable after %.2f s", farmbench.LengthName(secs), run+1, fm.name, j.ID, playable.Seconds())
+				if j.State == scheduler.JobDone {
+					r.total = append(r.total, j.Updated.Sub(j.Created))
+					line += fmt.Sprintf(", done after %.1f s", j.Updated.Sub(j.Created).Seconds())
+				}
+				b.Log(line)
+				if run == 0 {
+					r.timeline, r.chunks = farmbench.Timeline(j), j.ChunksTotal
+				}
 			}
 		}
-		rows = append(rows, row)
+		if len(length) == 2 {
+			length[1].before = &length[0]
+		}
+		rows = append(rows, length...)
 	}
 	fmt.Print(benchPlayableReport(rows, runs))
 	for _, r := range rows {
 		name := strings.ReplaceAll(farmbench.LengthName(r.seconds), " ", "")
+		if r.farm != "this" {
+			name += "-before"
+		}
 		b.ReportMetric(farmbench.Median(r.playable).Seconds(), "s-playable-p50-"+name)
 		b.ReportMetric(farmbench.Max(r.playable).Seconds(), "s-playable-max-"+name)
 		if len(r.total) > 0 {
@@ -139,48 +165,55 @@ func benchPlayableRun(b *testing.B, f *farmtest.Farm, key string, toEnd bool) wi
 }
 
 // benchPlayableReport prints the table of rows against issue 16's targets,
-// and the timeline of each length's first run.
+// and the timeline of each length's first run on each farm.
 func benchPlayableReport(rows []benchPlayableRow, runs int) string {
 	var w bytes.Buffer
 	fmt.Fprintf(&w, "\nTime to playable: 1920x1080 30 fps sources with audio (x264 CRF 18, ~20 Mb/s, 2 s GOP), rungs %s,\n"+
 		"default segment and chunk, 1 coordinator, 2 agents × 1 slot, %d CPUs; %d runs per length, one job at a time.\n"+
 		"Clock: upload complete (the job's created) → the owner's playableAt, both stamped by the leader.\n",
 		benchRungs, runtime.NumCPU(), runs)
-	fmt.Fprintf(&w, "  %-8s %6s %11s %11s %14s %15s %10s\n", "source", "chunks", "p50 (s)", "max (s)", "total p50 (s)", "total before (s)", "change")
+	fmt.Fprintf(&w, "  %-8s %-8s %6s %9s %9s %15s %9s\n", "source", "farm", "chunks", "p50 (s)", "max (s)", "total p50 (s)", "change")
 	var medians []time.Duration
-	medianOK, maxOK := true, true
+	var lengths []int
+	medianOK, maxOK, totalOK := true, true, true
 	for _, r := range rows {
 		p50, worst := farmbench.Median(r.playable), farmbench.Max(r.playable)
-		medians = append(medians, p50)
-		medianOK = medianOK && p50 <= farmbench.TargetMedian
-		maxOK = maxOK && worst <= farmbench.TargetMax
-		total, before, change := "–", "–", "–"
+		total, change := "–", ""
 		if len(r.total) > 0 {
-			t := farmbench.Median(r.total)
-			total = fmt.Sprintf("%.1f (%d)", t.Seconds(), len(r.total))
-			if ref, ok := benchTotalBefore[r.seconds]; ok {
-				before = fmt.Sprintf("%.1f", ref.Seconds())
-				change = fmt.Sprintf("%+.1f%%", 100*(t.Seconds()/ref.Seconds()-1))
+			total = fmt.Sprintf("%.1f (%d)", farmbench.Median(r.total).Seconds(), len(r.total))
+		}
+		if r.farm == "this" {
+			medians, lengths = append(medians, p50), append(lengths, r.seconds)
+			medianOK = medianOK && p50 <= farmbench.TargetMedian
+			maxOK = maxOK && worst <= farmbench.TargetMax
+			if r.before != nil && len(r.total) > 0 && len(r.before.total) > 0 {
+				ratio := farmbench.Median(r.total).Seconds()/farmbench.Median(r.before.total).Seconds() - 1
+				change = fmt.Sprintf("%+.1f%%", 100*ratio)
+				totalOK = totalOK && ratio <= farmbench.TargetTotal
 			}
 		}
-		fmt.Fprintf(&w, "  %-8s %6d %11.2f %11.2f %14s %15s %10s\n",
-			farmbench.LengthName(r.seconds), r.chunks, p50.Seconds(), worst.Seconds(), total, before, change)
+		fmt.Fprintf(&w, "  %-8s %-8s %6d %9.2f %9.2f %15s %9s\n",
+			farmbench.LengthName(r.seconds), r.farm, r.chunks, p50.Seconds(), worst.Seconds(), total, change)
 	}
-	fmt.Fprintf(&w, "  p50 ≤ %.0f s for every length: %s; max ≤ %.0f s: %s\n",
+	fmt.Fprintf(&w, "  this farm: p50 ≤ %.0f s for every length: %s; max ≤ %.0f s: %s\n",
 		farmbench.TargetMedian.Seconds(), farmbench.Verdict(medianOK), farmbench.TargetMax.Seconds(), farmbench.Verdict(maxOK))
-	if len(rows) > 1 {
-		first, last := rows[0], rows[len(rows)-1]
+	if len(medians) > 1 {
 		spread := medians[len(medians)-1] - medians[0]
-		fmt.Fprintf(&w, "  %s p50 − %s p50 = %+.2f s (target ≤ %.1f s): %s\n", farmbench.LengthName(last.seconds),
-			farmbench.LengthName(first.seconds), spread.Seconds(), farmbench.TargetSpread.Seconds(), farmbench.Verdict(spread <= farmbench.TargetSpread))
+		fmt.Fprintf(&w, "  %s p50 − %s p50 = %+.2f s (target ≤ %.1f s): %s\n", farmbench.LengthName(lengths[len(lengths)-1]),
+			farmbench.LengthName(lengths[0]), spread.Seconds(), farmbench.TargetSpread.Seconds(), farmbench.Verdict(spread <= farmbench.TargetSpread))
+	}
+	if rows[len(rows)-1].before != nil {
+		fmt.Fprintf(&w, "  total job time within %.0f%% of the farm before, every length: %s\n", 100*farmbench.TargetTotal, farmbench.Verdict(totalOK))
+	} else {
+		fmt.Fprintf(&w, "  no farm before to compare total job times with: set %s=f218ffe (the code before issue 16)\n", farmbench.BeforeEnv)
 	}
 	fmt.Fprintf(&w, "  total = created → done over the runs that went to the end (their count in brackets): by default\n"+
 		"  every run up to %s, the first run beyond; the other runs cancel their job (DELETE /v1/jobs/{id})\n"+
-		"  once it is playable (%s sets how many go to the end). Target: within %.0f%% of the total before.\n"+
+		"  once it is playable (%s sets how many go to the end). Runs alternate between the farms.\n"+
 		"  The public clock (after screening) is BenchmarkFarmPublicPlayable's, in package api.\n",
-		farmbench.LengthName(int(farmbench.FullLengthLimit.Seconds())), farmbench.FullRunsEnv, 100*farmbench.TargetTotal)
+		farmbench.LengthName(int(farmbench.FullLengthLimit.Seconds())), farmbench.FullRunsEnv)
 	for _, r := range rows {
-		fmt.Fprintf(&w, "\nTimeline of the first %s run (s after upload complete = job submitted):\n", farmbench.LengthName(r.seconds))
+		fmt.Fprintf(&w, "\nTimeline of the first %s run on %s (s after upload complete = job submitted):\n", farmbench.LengthName(r.seconds), r.farm)
 		w.WriteString(farmbench.FormatTimeline("  ", r.timeline))
 	}
 	return w.String()

@@ -7,8 +7,13 @@ package farmbench
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +37,11 @@ const (
 	// FullRunsEnv is how many of a length's runs go to the job's end, the
 	// first ones; the others cancel their job once it is playable.
 	FullRunsEnv = "SUNOMI_BENCH_PLAYABLE_FULL_RUNS"
+	// BeforeEnv names a git revision (f218ffe, the code before issue 16)
+	// whose farm runs every job too, alternating with this checkout's, so
+	// that "total job time within 3%" compares two farms under the same
+	// load: the machine is shared and its load moves the totals by far more.
+	BeforeEnv = "SUNOMI_BENCH_PLAYABLE_BEFORE"
 )
 
 // DefaultRuns is the number of runs per length of issue 16.
@@ -153,6 +163,67 @@ func positiveEnv(tb testing.TB, name string, def int) int {
 		tb.Fatalf("%s=%q: want a positive whole number", name, v)
 	}
 	return n
+}
+
+// Before is the revision BeforeEnv names, "" for none.
+func Before() string { return strings.TrimSpace(os.Getenv(BeforeEnv)) }
+
+// BeforeBinaries builds cmd/coordinator, cmd/agent and cmd/sunomi as they
+// were at rev (from git archive, so the checkout is left alone) into the
+// user's cache, once per commit, and returns their directory for
+// farmtest.Options.Binaries.
+func BeforeBinaries(tb testing.TB, rev string) string {
+	tb.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	out, err := exec.Command("git", "-C", root, "rev-parse", "--verify", rev+"^{commit}").Output()
+	if err != nil {
+		tb.Fatalf("%s=%q: not a commit of this repository: %v", BeforeEnv, rev, err)
+	}
+	commit := strings.TrimSpace(string(out))
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	sum := sha256.Sum256([]byte(commit))
+	dir := filepath.Join(cache, "sunomi", "bench-bin", hex.EncodeToString(sum[:6]))
+	names := []string{"coordinator", "agent", "sunomi"}
+	if built(dir, names) {
+		return dir
+	}
+	src := tb.TempDir()
+	archive := exec.Command("sh", "-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", root, commit, src)
+	if out, err := archive.CombinedOutput(); err != nil {
+		tb.Fatalf("git archive %s: %v\n%s", commit, err, out)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	for _, name := range names {
+		// Built under a temporary name and renamed, so that an interrupted
+		// build leaves no binary that looks complete.
+		tmp := filepath.Join(dir, fmt.Sprintf(".%s.%d.tmp", name, os.Getpid()))
+		build := exec.Command("go", "build", "-o", tmp, "./cmd/"+name)
+		build.Dir = src
+		if out, err := build.CombinedOutput(); err != nil {
+			os.Remove(tmp)
+			tb.Fatalf("go build ./cmd/%s at %s: %v\n%s", name, commit, err, out)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// built reports whether dir holds every one of names.
+func built(dir string, names []string) bool {
+	for _, name := range names {
+		if st, err := os.Stat(filepath.Join(dir, name)); err != nil || !st.Mode().IsRegular() {
+			return false
+		}
+	}
+	return true
 }
 
 // LengthName is how tables name a source length: "30 s", "2 min", "20 min".
