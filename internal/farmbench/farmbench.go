@@ -269,6 +269,22 @@ func Verdict(ok bool) string {
 	return "MISSED"
 }
 
+// Playable is when job j became playable for its owner: its playableAt, or,
+// for a job done without one, its end. The leader's progressive publishing
+// leaves a job to its stitch once the stitch is leased, so a short job whose
+// chunks all finish at once is first published by the stitch, at its end
+// (the API then counts the video playable from its publication). ok is false
+// while the job is not playable yet.
+func Playable(j wire.Job) (at time.Time, ok bool) {
+	switch {
+	case j.PlayableAt != nil:
+		return *j.PlayableAt, true
+	case j.State == scheduler.JobDone:
+		return j.Updated, true
+	}
+	return time.Time{}, false
+}
+
 // Event is one moment of a job, from its submission (the job's Created: on
 // the farm alone, where the source is stored before the job exists, the
 // moment the upload completed).
