@@ -40,10 +40,6 @@ import (
 // in seconds (farmbench.LengthsEnv overrides them).
 var benchPublicLengths = []int{30}
 
-// benchPublicRungs is the ladder of BenchmarkFarmTimeToPlayable, so that the
-// two benchmarks' owner clocks compare.
-var benchPublicRungs = []int{1080, 720, 480, 360}
-
 // benchFarmEnv is the API as cmd/api runs it (production defaults: the
 // SyncInterval, the caches) on a fresh database, in front of a real
 // one-coordinator, two-agent farm sharing its blob directory.
@@ -164,7 +160,7 @@ func BenchmarkFarmPublicPlayable(b *testing.B) {
 	e.call(b, http.StatusCreated, "POST", "/api/v1/auth/register", "",
 		map[string]string{"username": "benchowner", "password": "correct horse battery", "displayName": "Bench Owner"}, &owner)
 	var w bytes.Buffer
-	fmt.Fprintf(&w, "\nTime to playable through the API: the sources of BenchmarkFarmTimeToPlayable, rungs 1080,720,480,360,\n"+
+	fmt.Fprintf(&w, "\nTime to playable through the API: the sources of BenchmarkFarmTimeToPlayable, the ladder the API submits,\n"+
 		"API + PostgreSQL + 1 coordinator + 2 agents × 1 slot, %d CPUs; %d runs per length, each job canceled once public.\n"+
 		"Clock: upload complete (POST /uploads/{id}/complete sent) → the video's playableAt (owner) and publicPlayableAt.\n",
 		runtime.NumCPU(), runs)
