@@ -226,8 +226,9 @@ func benchPgbenchPath(b *testing.B) string {
 
 // benchServer starts the API as cmd/api runs it (a text logger at info level, here writing
 // nowhere) on a fresh database, served by an httptest server on 127.0.0.1. newEnv takes a
-// *testing.T and logs at debug level to stderr under -v, so the benchmark has its own.
-func benchServer(b *testing.B) (*store.Store, string) {
+// *testing.T and logs at debug level to stderr under -v, so the benchmark has its own. Each of
+// configure may change the configuration before the API starts; blobDir is the blob directory.
+func benchServer(b *testing.B, configure ...func(c *Config, blobDir string)) (*store.Store, string) {
 	b.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, pgtest.NewDatabase(b))
@@ -242,13 +243,14 @@ func benchServer(b *testing.B) (*store.Store, string) {
 
 	ts := httptest.NewUnstartedServer(nil)
 	baseURL := "http://" + ts.Listener.Addr().String()
-	blobs, err := storage.NewLocal(filepath.Join(b.TempDir(), "blobs"), storage.Options{PublicURL: baseURL, Secret: []byte("api-bench-blob-secret-0123456789")})
+	blobDir := filepath.Join(b.TempDir(), "blobs")
+	blobs, err := storage.NewLocal(blobDir, storage.Options{PublicURL: baseURL, Secret: []byte("api-bench-blob-secret-0123456789")})
 	if err != nil {
 		b.Fatal(err)
 	}
-	// No farm: nothing is in flight, so the service never calls it.
+	// No farm unless configure starts one: nothing is in flight, so the service never calls it.
 	deadFarm := "http://" + deadAddr(b)
-	srv, err := New(Config{
+	cfg := Config{
 		Store:       db,
 		Blobs:       blobs,
 		Farm:        client.New([]string{deadFarm}, nil, nil),
@@ -256,7 +258,11 @@ func benchServer(b *testing.B) (*store.Store, string) {
 		MediaSecret: []byte("bench-media-secret-0123456789"),
 		PublicURL:   baseURL,
 		Logger:      logger,
-	})
+	}
+	for _, c := range configure {
+		c(&cfg, blobDir)
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -240,7 +240,7 @@ func (e *env) send(req *http.Request, token string) response {
 
 // roundTrip sends req through c, as token unless it is "", and returns the response with its
 // body read and closed.
-func roundTrip(t *testing.T, c *http.Client, req *http.Request, token string) (*http.Response, []byte) {
+func roundTrip(t testing.TB, c *http.Client, req *http.Request, token string) (*http.Response, []byte) {
 	t.Helper()
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sunomi/sunomi/cluster/client"
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/internal/farmbench"
 	"github.com/sunomi/sunomi/internal/farmtest"
 	"github.com/sunomi/sunomi/internal/testmedia"
 	"github.com/sunomi/sunomi/scheduler"
@@ -30,7 +31,6 @@ const (
 	benchScalingTarget  = 1.85   // speedup of 2 agents over 1, at least
 	benchRaftTarget     = 2000.0 // committed commands per second, at least
 	benchFailoverTarget = 3.0    // seconds from leader kill to a new lease, median, at most
-	benchPlayableTarget = 0.25   // submit→playable over submit→done, at most
 	benchRungs          = "1080,720,480,360"
 	benchJobTimeout     = 30 * time.Minute
 )
@@ -41,23 +41,6 @@ func skipShortBench(b *testing.B) {
 	b.Helper()
 	if testing.Short() {
 		b.Skip("farm benchmarks start processes and take minutes; run them without -short")
-	}
-}
-
-// benchFarmSource is a 1920x1080 30 fps clip with audio: testsrc2 with
-// temporal grain so that x264 has to work, encoded like a camera would
-// (CRF 18, 2 s GOP). preset is the source encode's x264 preset.
-func benchFarmSource(seconds int, preset string) testmedia.Spec {
-	return testmedia.Spec{
-		Name: fmt.Sprintf("farm-bench-%ds-1920x1080-30fps-noise-%s", seconds, preset),
-		Ext:  "mp4",
-		Args: []string{
-			"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=1920x1080:rate=30:duration=%d,noise=alls=3:allf=t,format=yuv420p", seconds),
-			"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=440:beep_factor=4:sample_rate=48000:duration=%d", seconds),
-			"-c:v", "libx264", "-preset", preset, "-crf", "18", "-g", "60", "-pix_fmt", "yuv420p",
-			"-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2",
-			"-movflags", "+faststart",
-		},
 	}
 }
 
@@ -96,7 +79,7 @@ func benchVerdict(ok bool) string {
 func BenchmarkFarmScaling(b *testing.B) {
 	skipShortBench(b)
 	b.StopTimer()
-	src := testmedia.Generate(b, benchFarmSource(60, "veryfast"))
+	src := testmedia.Generate(b, farmbench.Source(60, "veryfast"))
 	opts := wire.JobOptions{Rungs: benchLadder}
 	var walls [2]time.Duration
 	for i, agents := range []int{1, 2} {
@@ -300,41 +283,6 @@ func BenchmarkFarmFailover(b *testing.B) {
 		"  lease TTL 3 s); with the production Raft defaults (1 s) expect about 1 s more.\n")
 	fmt.Print(w.String())
 	b.ReportMetric(median.Seconds(), "s-median-failover")
-}
-
-// BenchmarkFarmTimeToPlayable encodes a 2-minute 1080p source on one
-// coordinator and two agents with the default 4 s segments and 16 s chunks,
-// and compares submit→playable (the master playlist first published) with
-// submit→done.
-func BenchmarkFarmTimeToPlayable(b *testing.B) {
-	skipShortBench(b)
-	b.StopTimer()
-	src := testmedia.Generate(b, benchFarmSource(120, "ultrafast"))
-	f := farmtest.Start(b, farmtest.Options{Coordinators: 1, Agents: 2})
-	submitted := time.Now()
-	j := f.Submit(src, wire.JobOptions{Rungs: benchLadder})
-	j = benchWaitDone(b, f, j.ID)
-	total := time.Since(submitted)
-	if j.PlayableAt == nil {
-		b.Fatalf("job %s is done but has no playableAt", j.ID)
-	}
-	// The leader stamps playableAt and created; measure both from created
-	// (the submit as the cluster saw it) so that no clocks mix.
-	playable := j.PlayableAt.Sub(j.Created)
-	done := j.Updated.Sub(j.Created)
-	ratio := playable.Seconds() / done.Seconds()
-	var w bytes.Buffer
-	fmt.Fprintf(&w, "\nTime to first playable: 120 s 1920x1080 30 fps source, rungs %s, segment 4 s, chunk 16 s,\n"+
-		"1 coordinator, 2 agents × 1 slot, %d chunks\n", benchRungs, j.ChunksTotal)
-	fmt.Fprintf(&w, "  %-34s %10s\n", "measure", "s")
-	fmt.Fprintf(&w, "  %-34s %10.1f\n", "submit → playable (playableAt)", playable.Seconds())
-	fmt.Fprintf(&w, "  %-34s %10.1f\n", "submit → done", done.Seconds())
-	fmt.Fprintf(&w, "  %-34s %10.1f\n", "upload + submit → done (client)", total.Seconds())
-	fmt.Fprintf(&w, "  playable/done %.1f%% (target ≤ %.0f%%: %s)\n", 100*ratio, 100*benchPlayableTarget, benchVerdict(ratio <= benchPlayableTarget))
-	fmt.Print(w.String())
-	b.ReportMetric(100*ratio, "%-playable/done")
-	b.ReportMetric(playable.Seconds(), "s-to-playable")
-	b.ReportMetric(done.Seconds(), "s-to-done")
 }
 
 // Failure detection (issue 12): production timings, not --fast.

@@ -30,7 +30,7 @@ func jobBody(j scheduler.Job) wire.Job {
 		for _, a := range t.Attempts {
 			wt.Attempts = append(wt.Attempts, wire.Attempt{
 				N: a.N, Agent: a.Agent, State: a.State, Error: a.Error,
-				FramesDone: a.FramesDone, FramesTotal: a.FramesTotal, Started: a.Started, Finished: a.Finished,
+				FramesDone: a.FramesDone, FramesTotal: a.FramesTotal, Started: a.Started, Running: a.Running, Finished: a.Finished,
 			})
 		}
 		w.Tasks = append(w.Tasks, wt)

@@ -215,8 +215,11 @@ type Attempt struct {
 	// (encode tasks only; "" for attempts leased before it existed).
 	Encoder     string
 	Speculative bool
-	Started     time.Time
-	Finished    time.Time
+	Started     time.Time // leased
+	// Running is when the first progress report came: the agent had its
+	// inputs and a slot, and started the task process. Zero until then.
+	Running  time.Time
+	Finished time.Time
 }
 
 // Agent is an agent as the cluster knows it; Busy counts its active attempts.

@@ -120,7 +120,7 @@ func attemptView(a *attempt) Attempt {
 	return Attempt{
 		N: a.N, Agent: a.Agent, State: a.State, Error: a.Error,
 		FramesDone: a.FramesDone, FramesTotal: a.FramesTotal, Encoder: a.Encoder,
-		Speculative: a.Speculative, Started: a.Started, Finished: a.Finished,
+		Speculative: a.Speculative, Started: a.Started, Running: a.Running, Finished: a.Finished,
 	}
 }
 

@@ -141,8 +141,11 @@ type Attempt struct {
 	Error       string                 `json:"error,omitempty"`
 	FramesDone  int64                  `json:"framesDone"`
 	FramesTotal int64                  `json:"framesTotal"`
-	Started     time.Time              `json:"started"`
-	Finished    time.Time              `json:"finished,omitzero"`
+	Started     time.Time              `json:"started"` // leased
+	// Running is when the agent first reported progress: it had downloaded
+	// the attempt's inputs, got a slot and started the task process.
+	Running  time.Time `json:"running,omitzero"`
+	Finished time.Time `json:"finished,omitzero"`
 }
 
 // Agent is a worker as the cluster knows it.

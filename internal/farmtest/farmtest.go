@@ -178,6 +178,10 @@ type Options struct {
 	// in clear. The default is mutual TLS from a CA of the test's own, a
 	// certificate per node, and an encrypted gossip pool.
 	Insecure bool
+	// Binaries is the directory of the coordinator, agent and sunomi
+	// binaries to run; Binaries(tb) (this checkout's) when empty. A
+	// benchmark compares another revision's with it.
+	Binaries string
 }
 
 // Start launches a farm and waits until it has a leader and every agent
@@ -185,7 +189,11 @@ type Options struct {
 // processes' logs are printed when it failed.
 func Start(tb testing.TB, o Options) *Farm {
 	tb.Helper()
-	f := &Farm{tb: tb, bin: Binaries(tb), dir: tb.TempDir(), Storage: o.Storage}
+	bin := o.Binaries
+	if bin == "" {
+		bin = Binaries(tb)
+	}
+	f := &Farm{tb: tb, bin: bin, dir: tb.TempDir(), Storage: o.Storage}
 	if !o.Insecure {
 		f.CA, f.GossipKey = pkitest.New(tb), pki.NewGossipKey()
 		f.clientFiles = f.CA.Files(pki.RoleClient, "operator")
