@@ -410,37 +410,13 @@ func TestEncodeAudioParts(t *testing.T) {
 	}
 }
 
-// hlsAudioPTS reads segments as one HLS rendition through libav's HLS
+// hlsAudioPTS reads audio segments as one HLS rendition through libav's HLS
 // demuxer and returns its packets' timestamps, in seconds.
 func hlsAudioPTS(t *testing.T, dir string, segs []media.AudioSegment) []float64 {
 	t.Helper()
-	var pl strings.Builder
-	pl.WriteString("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:3\n#EXT-X-MEDIA-SEQUENCE:0\n")
+	var pl []testmedia.HLSSegment
 	for _, s := range segs {
-		pl.WriteString("#EXTINF:" + strconv.FormatFloat(s.Duration, 'f', 6, 64) + ",\n" + s.File + "\n")
+		pl = append(pl, testmedia.HLSSegment{File: s.File, Duration: s.Duration})
 	}
-	pl.WriteString("#EXT-X-ENDLIST\n")
-	path := filepath.Join(dir, "audio.m3u8")
-	if err := os.WriteFile(path, []byte(pl.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var out struct {
-		Packets []struct {
-			PTS string `json:"pts_time"`
-		} `json:"packets"`
-	}
-	if err := json.Unmarshal(testmedia.FFprobeJSON(t, "-show_packets", "-select_streams", "a", path), &out); err != nil {
-		t.Fatalf("decode ffprobe output: %v", err)
-	}
-	if len(out.Packets) == 0 {
-		t.Fatalf("%s: no audio packets", path)
-	}
-	pts := make([]float64, len(out.Packets))
-	for i, p := range out.Packets {
-		var err error
-		if pts[i], err = strconv.ParseFloat(p.PTS, 64); err != nil {
-			t.Fatalf("packet %d: pts %q", i, p.PTS)
-		}
-	}
-	return pts
+	return testmedia.HLSAudioPTS(t, dir, pl)
 }
