@@ -16,10 +16,11 @@ type HLSSegment struct {
 	Duration float64
 }
 
-// HLSAudioPTS writes segs as one VOD media playlist in dir, reads it through
+// HLSAudioPTS writes segs as one VOD media playlist in dir, with the fMP4
+// init segment init (none for MPEG-TS segments), reads it through
 // libav's HLS demuxer (ffprobe) and returns the audio packets' timestamps,
 // in seconds, in the order the demuxer returns them.
-func HLSAudioPTS(tb testing.TB, dir string, segs []HLSSegment) []float64 {
+func HLSAudioPTS(tb testing.TB, dir, init string, segs []HLSSegment) []float64 {
 	tb.Helper()
 	var pl strings.Builder
 	pl.WriteString("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:0\n")
@@ -28,6 +29,9 @@ func HLSAudioPTS(tb testing.TB, dir string, segs []HLSSegment) []float64 {
 		target = max(target, int(s.Duration+0.999))
 	}
 	pl.WriteString("#EXT-X-TARGETDURATION:" + strconv.Itoa(target) + "\n")
+	if init != "" {
+		pl.WriteString("#EXT-X-MAP:URI=\"" + init + "\"\n")
+	}
 	for _, s := range segs {
 		pl.WriteString("#EXTINF:" + strconv.FormatFloat(s.Duration, 'f', 6, 64) + ",\n" + s.File + "\n")
 	}
