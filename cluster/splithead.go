@@ -62,6 +62,9 @@ func (n *Node) verifyHeadOutputs(ctx context.Context, granted []scheduler.Grant,
 		}
 		mine = append(mine, granted[i])
 	}
+	// In the order of the grants, which verifyOutputs compares with the
+	// reported names sorted: a head uploads a chunk and the audio's start.
+	slices.SortFunc(mine, func(a, b scheduler.Grant) int { return strings.Compare(a.Name, b.Name) })
 	return n.verifyOutputs(ctx, mine, reported)
 }
 

@@ -34,7 +34,12 @@ var longJob = wire.JobOptions{Segment: "2s", Chunk: "60s", Rungs: []int{240}}
 // It returns the job and the held split.
 func submitHeldAfterHead(t *testing.T, f *farmtest.Farm) (wire.Job, heldProcess) {
 	t.Helper()
-	src := testmedia.Generate(t, testmedia.CFR(longMinutes*60, 160, 90, longFPS, false))
+	return submitSourceHeldAfterHead(t, f, testmedia.Generate(t, testmedia.CFR(longMinutes*60, 160, 90, longFPS, false)))
+}
+
+// submitSourceHeldAfterHead is submitHeldAfterHead for the source src.
+func submitSourceHeldAfterHead(t *testing.T, f *farmtest.Farm, src string) (wire.Job, heldProcess) {
+	t.Helper()
 	j := f.Submit(src, longJob)
 	f.Eventually(time.Minute, "the split's head", func(ctx context.Context) (bool, error) {
 		job, err := f.Client().Job(ctx, j.ID)

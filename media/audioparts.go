@@ -9,15 +9,20 @@ import (
 // result one audio task would have reported: the segments one after the
 // other, the first part's codec and fMP4 init segment (every part encodes the
 // same AAC configuration, as a ladder's chunks share the first chunk's
-// init), the last part's speech track (the rest writes the whole track's),
-// and every warning once.
+// init; a warning says when one does not), the last part's speech track
+// (the rest writes the whole track's), and every warning once.
 func MergeAudioParts(parts []*AudioResult) *AudioResult {
 	merged := *parts[0]
 	merged.Segments, merged.Warnings = nil, nil
 	for _, p := range parts {
 		merged.Segments = append(merged.Segments, p.Segments...)
 		merged.Speech = p.Speech
-		for _, w := range p.Warnings {
+		warnings := p.Warnings
+		if p.Init != nil && merged.Init != nil && p.Init.Config != merged.Init.Config {
+			warnings = append(warnings[:len(warnings):len(warnings)],
+				"audio: the codec configuration of the rest differs from the published init segment's; players may fail to decode it")
+		}
+		for _, w := range warnings {
 			if !slices.Contains(merged.Warnings, w) {
 				merged.Warnings = append(merged.Warnings, w)
 			}
