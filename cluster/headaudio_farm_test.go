@@ -1,14 +1,10 @@
 package cluster_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"math"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -91,20 +87,7 @@ func TestFarmAudioPlayableBeforeSplitEnds(t *testing.T) {
 func wantContinuousAudio(t *testing.T, playlist string, seconds float64) {
 	t.Helper()
 	const frame = 1024.0 / 48000
-	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries", "packet=pts_time",
-		"-of", "csv=p=0", playlist).Output()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v", playlist, err)
-	}
-	var pts []float64
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		v, err := strconv.ParseFloat(string(bytes.TrimRight(sc.Bytes(), ",")), 64)
-		if err != nil {
-			t.Fatalf("ffprobe %s: pts %q", playlist, sc.Text())
-		}
-		pts = append(pts, v)
-	}
+	pts := packetTimes(t, playlist, "a:0")
 	// The first frame is the encoder's priming, before time zero.
 	if got := float64(len(pts)-1) * frame; math.Abs(got-seconds) > frame {
 		t.Errorf("%s: %d AAC frames, %.4fs of sound; want the source's %.0fs within one frame", playlist, len(pts), got, seconds)

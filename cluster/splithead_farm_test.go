@@ -168,7 +168,24 @@ func wantLongLadder(t *testing.T, f *farmtest.Farm, j wire.Job) {
 // the source, one frame interval apart, from the start.
 func wantContinuous(t *testing.T, playlist string, frames, fps int) {
 	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time",
+	pts := packetTimes(t, playlist, "v:0")
+	if len(pts) != frames {
+		t.Errorf("%s has %d frames, want the source's %d", playlist, len(pts), frames)
+	}
+	slices.Sort(pts)
+	for i := 1; i < len(pts); i++ {
+		if d := pts[i] - pts[i-1]; math.Abs(d-1/float64(fps)) > 0.002 {
+			t.Errorf("%s: %.4fs between frames at %.3fs, want %.4fs", playlist, d, pts[i-1], 1/float64(fps))
+			return
+		}
+	}
+}
+
+// packetTimes reads a playlist's stream (an ffprobe stream specifier)
+// through libav's HLS demuxer and returns its packets' timestamps.
+func packetTimes(t *testing.T, playlist, stream string) []float64 {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", stream, "-show_entries", "packet=pts_time",
 		"-of", "csv=p=0", playlist).Output()
 	if err != nil {
 		t.Fatalf("ffprobe %s: %v", playlist, err)
@@ -182,16 +199,7 @@ func wantContinuous(t *testing.T, playlist string, frames, fps int) {
 		}
 		pts = append(pts, v)
 	}
-	if len(pts) != frames {
-		t.Errorf("%s has %d frames, want the source's %d", playlist, len(pts), frames)
-	}
-	slices.Sort(pts)
-	for i := 1; i < len(pts); i++ {
-		if d := pts[i] - pts[i-1]; math.Abs(d-1/float64(fps)) > 0.002 {
-			t.Errorf("%s: %.4fs between frames at %.3fs, want %.4fs", playlist, d, pts[i-1], 1/float64(fps))
-			return
-		}
-	}
+	return pts
 }
 
 // heldProcess is a task process stopped by holdTaskProcess.

@@ -344,7 +344,7 @@ func TestEncodeAudioParts(t *testing.T) {
 	if err != nil {
 		t.Fatalf("EncodeAudio (one task) error: %v", err)
 	}
-	wantPTS := hlsAudioPTS(t, whole.OutDir, one)
+	wantPTS := testmedia.HLSAudioPTS(t, whole.OutDir, one)
 	offset := float64(TimelineOffset) / float64(OutputTimeBase.Den())
 	// Inside a segment; on a segment boundary.
 	for _, from := range []float64{AudioPartBoundary(3.1), AudioPartBoundary(8)} {
@@ -389,7 +389,7 @@ func TestEncodeAudioParts(t *testing.T) {
 			// Through the HLS demuxer the two parts are the one task's
 			// packets: the same count, the same timestamps, so the same
 			// duration; and around the join, one AAC frame apart.
-			got := hlsAudioPTS(t, head.OutDir, media.MergeAudioParts([]*media.AudioResult{hr, rr}))
+			got := testmedia.HLSAudioPTS(t, head.OutDir, media.MergeAudioParts([]*media.AudioResult{hr, rr}))
 			if len(got) != len(wantPTS) {
 				t.Errorf("two parts: %d packets through the HLS demuxer, one task %d (%.6f s apart, want within one AAC frame)",
 					len(got), len(wantPTS), float64(len(got)-len(wantPTS))*aacFrame)
@@ -408,19 +408,4 @@ func TestEncodeAudioParts(t *testing.T) {
 			}
 		})
 	}
-}
-
-// hlsAudioPTS reads audio segments as one HLS rendition through libav's HLS
-// demuxer and returns its packets' timestamps, in seconds.
-func hlsAudioPTS(t *testing.T, dir string, res *media.AudioResult) []float64 {
-	t.Helper()
-	var pl []testmedia.HLSSegment
-	for _, s := range res.Segments {
-		pl = append(pl, testmedia.HLSSegment{File: s.File, Duration: s.Duration})
-	}
-	init := ""
-	if res.Init != nil {
-		init = res.Init.File
-	}
-	return testmedia.HLSAudioPTS(t, dir, init, pl)
 }

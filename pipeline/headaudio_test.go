@@ -78,7 +78,7 @@ func TestSplitWithHeadAudio(t *testing.T) {
 			if len(merged.Segments) != len(oneRes.Segments) {
 				t.Errorf("%d segments in two parts, %d in one task", len(merged.Segments), len(oneRes.Segments))
 			}
-			got, want := hlsAudioPTS(t, out, merged), hlsAudioPTS(t, oneDir, oneRes)
+			got, want := testmedia.HLSAudioPTS(t, out, merged), testmedia.HLSAudioPTS(t, oneDir, oneRes)
 			if len(got) != len(want) {
 				t.Fatalf("%d packets in two parts, %d in one task: %.6f s apart, want within one AAC frame",
 					len(got), len(want), float64(len(got)-len(want))*aacFrame)
@@ -96,18 +96,4 @@ func TestSplitWithHeadAudio(t *testing.T) {
 			}
 		})
 	}
-}
-
-// hlsAudioPTS reads audio segments, relative to dir, as one HLS rendition.
-func hlsAudioPTS(t *testing.T, dir string, res *media.AudioResult) []float64 {
-	t.Helper()
-	var pl []testmedia.HLSSegment
-	for _, s := range res.Segments {
-		pl = append(pl, testmedia.HLSSegment{File: s.File, Duration: s.Duration})
-	}
-	init := ""
-	if res.Init != nil {
-		init = res.Init.File
-	}
-	return testmedia.HLSAudioPTS(t, dir, init, pl)
 }

@@ -7,32 +7,27 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sunomi/sunomi/media"
 )
 
-// HLSSegment is a segment of a media playlist HLSAudioPTS writes: its file,
-// relative to the playlist's directory, and its duration in seconds.
-type HLSSegment struct {
-	File     string
-	Duration float64
-}
-
-// HLSAudioPTS writes segs as one VOD media playlist in dir, with the fMP4
-// init segment init (none for MPEG-TS segments), reads it through
-// libav's HLS demuxer (ffprobe) and returns the audio packets' timestamps,
-// in seconds, in the order the demuxer returns them.
-func HLSAudioPTS(tb testing.TB, dir, init string, segs []HLSSegment) []float64 {
+// HLSAudioPTS writes an audio task's segments (res, its files relative to
+// dir) as one VOD media playlist in dir, reads it through libav's HLS
+// demuxer (ffprobe) and returns the audio packets' timestamps, in seconds,
+// in the order the demuxer returns them.
+func HLSAudioPTS(tb testing.TB, dir string, res *media.AudioResult) []float64 {
 	tb.Helper()
 	var pl strings.Builder
 	pl.WriteString("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:0\n")
 	target := 1
-	for _, s := range segs {
+	for _, s := range res.Segments {
 		target = max(target, int(s.Duration+0.999))
 	}
 	pl.WriteString("#EXT-X-TARGETDURATION:" + strconv.Itoa(target) + "\n")
-	if init != "" {
-		pl.WriteString("#EXT-X-MAP:URI=\"" + init + "\"\n")
+	if res.Init != nil {
+		pl.WriteString("#EXT-X-MAP:URI=\"" + res.Init.File + "\"\n")
 	}
-	for _, s := range segs {
+	for _, s := range res.Segments {
 		pl.WriteString("#EXTINF:" + strconv.FormatFloat(s.Duration, 'f', 6, 64) + ",\n" + s.File + "\n")
 	}
 	pl.WriteString("#EXT-X-ENDLIST\n")
