@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/hls"
 	"github.com/sunomi/sunomi/internal/farmtest"
 	"github.com/sunomi/sunomi/internal/testmedia"
@@ -16,8 +17,10 @@ import (
 	"github.com/sunomi/sunomi/storage"
 )
 
-// audioMinutes is the length of the farm's upload with audio.
-const audioMinutes = 5
+// audioMinutes is the length of the farm's upload with audio: as long as
+// the long source, so that its split is still reading when the test holds
+// it.
+const audioMinutes = longMinutes
 
 // TestFarmAudioPlayableBeforeSplitEnds: an upload with an audio track is
 // playable — its master playlist published, its audio playlist with a
@@ -32,17 +35,7 @@ func TestFarmAudioPlayableBeforeSplitEnds(t *testing.T) {
 	src := testmedia.Generate(t, testmedia.CFR(audioMinutes*60, 160, 90, longFPS, true))
 	j, held := submitSourceHeldAfterHead(t, f, src)
 	s := openStorage(t, f)
-	f.Eventually(time.Minute, "the job playable with its audio", func(ctx context.Context) (bool, error) {
-		job, err := f.Client().Job(ctx, j.ID)
-		if err != nil || job.PlayableAt == nil {
-			return false, err
-		}
-		if split := job.Tasks[0]; split.Kind != scheduler.KindSplit || split.State == scheduler.StateDone {
-			t.Fatalf("the job became playable after its split ended (split %s %s)", split.ID, split.State)
-		}
-		if _, err := readObject(ctx, s, job.Output+"/master.m3u8"); err != nil {
-			t.Fatalf("playable without a master playlist: %v", err)
-		}
+	waitPlayableWhileHeld(t, f, s, j, func(ctx context.Context, job wire.Job) {
 		b, err := readObject(ctx, s, job.Output+"/audio/playlist.m3u8")
 		if err != nil {
 			t.Fatalf("playable without an audio playlist: %v", err)
@@ -51,7 +44,6 @@ func TestFarmAudioPlayableBeforeSplitEnds(t *testing.T) {
 		if err != nil || len(p.Segments) == 0 {
 			t.Fatalf("playable with an audio playlist of no segment (%v):\n%s", err, b)
 		}
-		return true, nil
 	})
 	held.release()
 	j = f.WaitJob(j.ID, 4*time.Minute)

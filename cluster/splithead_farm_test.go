@@ -19,6 +19,7 @@ import (
 	"github.com/sunomi/sunomi/internal/farmtest"
 	"github.com/sunomi/sunomi/internal/testmedia"
 	"github.com/sunomi/sunomi/scheduler"
+	"github.com/sunomi/sunomi/storage"
 )
 
 // longSource is the farm tests' long upload: 20 minutes of 160×90 at 15
@@ -63,7 +64,21 @@ func TestFarmPlayableBeforeSplitEnds(t *testing.T) {
 	skipShort(t)
 	f := farmtest.Start(t, farmtest.Options{Coordinators: 1, Agents: 2})
 	j, held := submitHeldAfterHead(t, f)
-	s := openStorage(t, f)
+	waitPlayableWhileHeld(t, f, openStorage(t, f), j, nil)
+	held.release()
+	j = f.WaitJob(j.ID, 4*time.Minute)
+	wantLongLadder(t, f, j)
+	split := j.Tasks[0]
+	if finished := split.Attempts[split.Winner-1].Finished; !j.PlayableAt.Before(finished) {
+		t.Errorf("playable at %v, after the split finished at %v", j.PlayableAt, finished)
+	}
+}
+
+// waitPlayableWhileHeld waits for the job to be playable — playableAt set,
+// its master playlist published — and fails the test if its split ended
+// first; more, when set, checks the output further.
+func waitPlayableWhileHeld(t *testing.T, f *farmtest.Farm, s storage.Store, j wire.Job, more func(ctx context.Context, job wire.Job)) {
+	t.Helper()
 	f.Eventually(time.Minute, "the job playable", func(ctx context.Context) (bool, error) {
 		job, err := f.Client().Job(ctx, j.ID)
 		if err != nil || job.PlayableAt == nil {
@@ -75,15 +90,11 @@ func TestFarmPlayableBeforeSplitEnds(t *testing.T) {
 		if _, err := readObject(ctx, s, job.Output+"/master.m3u8"); err != nil {
 			t.Fatalf("playable without a master playlist: %v", err)
 		}
+		if more != nil {
+			more(ctx, job)
+		}
 		return true, nil
 	})
-	held.release()
-	j = f.WaitJob(j.ID, 4*time.Minute)
-	wantLongLadder(t, f, j)
-	split := j.Tasks[0]
-	if finished := split.Attempts[split.Winner-1].Finished; !j.PlayableAt.Before(finished) {
-		t.Errorf("playable at %v, after the split finished at %v", j.PlayableAt, finished)
-	}
 }
 
 // TestFarmLeaderFailoverAfterHead: the leader dies between the split's
