@@ -199,8 +199,10 @@ func TestSplitReportsItsHead(t *testing.T) {
 	if err := json.Unmarshal(h.head.Result, &head); err != nil {
 		t.Fatal(err)
 	}
-	if h.head.AttemptRef != refOf(split) || len(head.Chunks) != 1 || len(h.head.Outputs) != 1 || h.head.Outputs[0].Name != head.Chunks[0].Source {
-		t.Fatalf("head %+v of %d chunks, want attempt 2's with chunk 0 and its file", h.head, len(head.Chunks))
+	// The source has audio: the head uploads its start too.
+	if h.head.AttemptRef != refOf(split) || len(head.Chunks) != 1 || len(h.head.Outputs) != 2 || h.head.Outputs[0].Name != head.Chunks[0].Source ||
+		head.Audio == nil || h.head.Outputs[1].Name != head.Audio.Source {
+		t.Fatalf("head %+v of %d chunks, want attempt 2's with chunk 0 and its file, and the audio's start", h.head, len(head.Chunks))
 	}
 	chunk0 := h.head.Outputs[0]
 	if int64(len(h.stored)) != chunk0.Size || chunk0.Size == 0 {

@@ -62,7 +62,11 @@ func (a *Agent) reportHead(att *attempt) error {
 		return fmt.Errorf("read head.json: %w", err)
 	}
 	var objects []wire.Object
-	for _, name := range head.Extracted.Chunks {
+	files := head.Extracted.Chunks
+	if head.Extracted.Audio != "" { // the audio up to the first chunk's end
+		files = append(files[:len(files):len(files)], head.Extracted.Audio)
+	}
+	for _, name := range files {
 		if !cleanName(name) {
 			return fmt.Errorf("head file %q is not a clean relative path", name)
 		}

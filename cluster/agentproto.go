@@ -368,14 +368,32 @@ func plannedTasks(split scheduler.TaskInfo, n int, result json.RawMessage, parts
 		tasks = append(tasks, av1...)
 	}
 	if job.Audio != nil {
-		spec, err := json.Marshal(job.Audio)
+		audio, err := audioTask(split.Job, chunks, &job)
 		if err != nil {
 			return nil, nil, err
 		}
-		tasks = append(tasks, scheduler.NewTask{ID: split.Job + "-audio", Kind: scheduler.KindAudio,
-			Spec: spec, Inputs: map[string]string{job.Audio.Source: chunks + job.Audio.Source}, MediaSeconds: job.Probe.Duration})
+		tasks = append(tasks, audio)
 	}
 	return tasks, rungs, nil
+}
+
+// audioTask plans the audio task of a split's result: the whole track, or
+// the head's part of it (index 0) or the rest (index 1, see
+// media.AudioPartRest), which the scheduler checks against each other.
+func audioTask(jobID, chunks string, job *media.SplitResult) (scheduler.NewTask, error) {
+	spec, err := json.Marshal(job.Audio)
+	if err != nil {
+		return scheduler.NewTask{}, err
+	}
+	nt := scheduler.NewTask{ID: jobID + "-audio", Kind: scheduler.KindAudio, Spec: spec,
+		Inputs: map[string]string{job.Audio.Source: chunks + job.Audio.Source}, MediaSeconds: job.Probe.Duration}
+	switch {
+	case job.Audio.Part == media.AudioPartRest:
+		nt.ID, nt.Index, nt.MediaSeconds = jobID+"-audio-rest", media.AudioPartRest, max(0, job.Probe.Duration-job.Audio.From)
+	case job.Audio.Duration > 0 && job.Audio.Duration < job.Probe.Duration:
+		nt.MediaSeconds = job.Audio.Duration // the head's part
+	}
+	return nt, nil
 }
 
 // av1Tasks plans the AV1 tasks of a split's result: one per AV1 rung and

@@ -47,8 +47,9 @@ var errForeignOutput = errors.New("output name outside the attempt's own")
 
 // checkOutputName refuses an output that attempt n of a task may not write.
 // A split writes under a prefix of its attempt's own (see outputKey); encode
-// and audio attempts write names tagged with their chunk and attempt, as the
-// encoder makes them (c00003_a2_00001.ts, a2_00001.ts); only the stitch
+// and audio attempts write names tagged with their chunk (or audio part) and
+// attempt, as the encoder makes them (c00003_a2_00001.ts, a2_00001.ts,
+// p1_a2_00007.ts); only the stitch
 // writes the ladder's published files. So no attempt overwrites another's
 // objects, nor the playlists viewers load.
 func checkOutputName(info scheduler.TaskInfo, n int, name string) error {
@@ -65,7 +66,9 @@ func checkOutputName(info scheduler.TaskInfo, n int, name string) error {
 		// may not write the H.264 rungs' files of chunk 3.
 		ok = strings.HasPrefix(name, fmt.Sprintf("%s/c%05d_a%d_", info.Rung, info.Index, n))
 	case scheduler.KindAudio:
-		ok = strings.HasPrefix(base, fmt.Sprintf("a%d_", n))
+		// The head's part of a track (index 0) and the rest write
+		// different names (media.AudioPrefix).
+		ok = strings.HasPrefix(base, media.AudioPrefix(info.Index, n))
 	case scheduler.KindStitch:
 		ok = ladderFile(name)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
 )
 
@@ -33,6 +34,7 @@ func TestOutputPrefix(t *testing.T) {
 func TestCheckOutputName(t *testing.T) {
 	encode := scheduler.TaskInfo{ID: "j-e00003", Kind: scheduler.KindEncode, Index: 3}
 	audio := scheduler.TaskInfo{ID: "j-audio", Kind: scheduler.KindAudio}
+	audioRest := scheduler.TaskInfo{ID: "j-audio-rest", Kind: scheduler.KindAudio, Index: media.AudioPartRest}
 	stitch := scheduler.TaskInfo{ID: "j-stitch", Kind: scheduler.KindStitch}
 	split := scheduler.TaskInfo{ID: "j-split", Kind: scheduler.KindSplit}
 	av1 := scheduler.TaskInfo{ID: "j-720p-av1-e00003", Kind: scheduler.KindEncodeAV1, Index: 3, Rung: "720p-av1"}
@@ -56,6 +58,11 @@ func TestCheckOutputName(t *testing.T) {
 		{"audio segment", audio, "audio/a2_00001.ts", true},
 		{"audio speech track", audio, "audio/a2_16k.wav", true},
 		{"audio writing an encode segment", audio, "720p/c00003_a2_00007.ts", false},
+		{"head's audio writing the rest's segment", audio, "audio/p1_a2_00001.ts", false},
+		{"rest of the audio segment", audioRest, "audio/p1_a2_00001.ts", true},
+		{"rest of the audio speech track", audioRest, "audio/p1_a2_16k.wav", true},
+		{"rest of the audio writing the head's segment", audioRest, "audio/a2_00001.ts", false},
+		{"rest of the audio writing another attempt's", audioRest, "audio/p1_a1_00001.ts", false},
 		{"stitch master", stitch, "master.m3u8", true},
 		{"stitch rendition playlist", stitch, "audio/playlist.m3u8", true},
 		{"stitch poster", stitch, "poster.jpg", true},

@@ -62,14 +62,17 @@ func (n *Node) verifyHeadOutputs(ctx context.Context, granted []scheduler.Grant,
 		}
 		mine = append(mine, granted[i])
 	}
+	// In the order of the grants, which verifyOutputs compares with the
+	// reported names sorted: a head uploads a chunk and the audio's start.
+	slices.SortFunc(mine, func(a, b scheduler.Grant) int { return strings.Compare(a.Name, b.Name) })
 	return n.verifyOutputs(ctx, mine, reported)
 }
 
 // headTasks plans a head's tasks from its split result: the first chunks'
-// encode tasks (the first spread over up to parts tasks), each reading a
-// chunk the head reported as uploaded. The
-// audio and AV1 tasks come with the split's completion, which plans them
-// over the whole source.
+// encode tasks (the first spread over up to parts tasks) and the audio up to
+// the first chunk's end when the head extracted it, each reading a file the
+// head reported as uploaded. The AV1 tasks, and the rest of the audio, come
+// with the split's completion, which plans them over the whole source.
 func headTasks(split scheduler.TaskInfo, n int, result []byte, outputs []wire.Object, parts int) ([]scheduler.NewTask, []string, error) {
 	planned, rungs, err := plannedTasks(split, n, result, parts)
 	if err != nil {
@@ -78,13 +81,15 @@ func headTasks(split scheduler.TaskInfo, n int, result []byte, outputs []wire.Ob
 	prefix := splitPrefix(split.Job, n)
 	var tasks []scheduler.NewTask
 	for _, nt := range planned {
-		if nt.Kind != scheduler.KindEncode {
+		// A head without its audio file (Source "") only says the source
+		// has audio.
+		if _, placeholder := nt.Inputs[""]; nt.Kind == scheduler.KindEncodeAV1 || (nt.Kind == scheduler.KindAudio && placeholder) {
 			continue
 		}
 		for _, key := range nt.Inputs {
 			name := strings.TrimPrefix(key, prefix)
 			if !slices.ContainsFunc(outputs, func(o wire.Object) bool { return o.Name == name }) {
-				return nil, nil, fmt.Errorf("chunk %d reads %q, which the head did not upload", nt.Index, name)
+				return nil, nil, fmt.Errorf("%s task %q reads %q, which the head did not upload", nt.Kind, nt.ID, name)
 			}
 		}
 		tasks = append(tasks, nt)

@@ -19,6 +19,7 @@ import (
 	"github.com/sunomi/sunomi/internal/farmtest"
 	"github.com/sunomi/sunomi/internal/testmedia"
 	"github.com/sunomi/sunomi/scheduler"
+	"github.com/sunomi/sunomi/storage"
 )
 
 // longSource is the farm tests' long upload: 20 minutes of 160×90 at 15
@@ -34,7 +35,12 @@ var longJob = wire.JobOptions{Segment: "2s", Chunk: "60s", Rungs: []int{240}}
 // It returns the job and the held split.
 func submitHeldAfterHead(t *testing.T, f *farmtest.Farm) (wire.Job, heldProcess) {
 	t.Helper()
-	src := testmedia.Generate(t, testmedia.CFR(longMinutes*60, 160, 90, longFPS, false))
+	return submitSourceHeldAfterHead(t, f, testmedia.Generate(t, testmedia.CFR(longMinutes*60, 160, 90, longFPS, false)))
+}
+
+// submitSourceHeldAfterHead is submitHeldAfterHead for the source src.
+func submitSourceHeldAfterHead(t *testing.T, f *farmtest.Farm, src string) (wire.Job, heldProcess) {
+	t.Helper()
 	j := f.Submit(src, longJob)
 	f.Eventually(time.Minute, "the split's head", func(ctx context.Context) (bool, error) {
 		job, err := f.Client().Job(ctx, j.ID)
@@ -58,7 +64,21 @@ func TestFarmPlayableBeforeSplitEnds(t *testing.T) {
 	skipShort(t)
 	f := farmtest.Start(t, farmtest.Options{Coordinators: 1, Agents: 2})
 	j, held := submitHeldAfterHead(t, f)
-	s := openStorage(t, f)
+	waitPlayableWhileHeld(t, f, openStorage(t, f), j, nil)
+	held.release()
+	j = f.WaitJob(j.ID, 4*time.Minute)
+	wantLongLadder(t, f, j)
+	split := j.Tasks[0]
+	if finished := split.Attempts[split.Winner-1].Finished; !j.PlayableAt.Before(finished) {
+		t.Errorf("playable at %v, after the split finished at %v", j.PlayableAt, finished)
+	}
+}
+
+// waitPlayableWhileHeld waits for the job to be playable — playableAt set,
+// its master playlist published — and fails the test if its split ended
+// first; more, when set, checks the output further.
+func waitPlayableWhileHeld(t *testing.T, f *farmtest.Farm, s storage.Store, j wire.Job, more func(ctx context.Context, job wire.Job)) {
+	t.Helper()
 	f.Eventually(time.Minute, "the job playable", func(ctx context.Context) (bool, error) {
 		job, err := f.Client().Job(ctx, j.ID)
 		if err != nil || job.PlayableAt == nil {
@@ -70,15 +90,11 @@ func TestFarmPlayableBeforeSplitEnds(t *testing.T) {
 		if _, err := readObject(ctx, s, job.Output+"/master.m3u8"); err != nil {
 			t.Fatalf("playable without a master playlist: %v", err)
 		}
+		if more != nil {
+			more(ctx, job)
+		}
 		return true, nil
 	})
-	held.release()
-	j = f.WaitJob(j.ID, 4*time.Minute)
-	wantLongLadder(t, f, j)
-	split := j.Tasks[0]
-	if finished := split.Attempts[split.Winner-1].Finished; !j.PlayableAt.Before(finished) {
-		t.Errorf("playable at %v, after the split finished at %v", j.PlayableAt, finished)
-	}
 }
 
 // TestFarmLeaderFailoverAfterHead: the leader dies between the split's
@@ -163,7 +179,24 @@ func wantLongLadder(t *testing.T, f *farmtest.Farm, j wire.Job) {
 // the source, one frame interval apart, from the start.
 func wantContinuous(t *testing.T, playlist string, frames, fps int) {
 	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time",
+	pts := packetTimes(t, playlist, "v:0")
+	if len(pts) != frames {
+		t.Errorf("%s has %d frames, want the source's %d", playlist, len(pts), frames)
+	}
+	slices.Sort(pts)
+	for i := 1; i < len(pts); i++ {
+		if d := pts[i] - pts[i-1]; math.Abs(d-1/float64(fps)) > 0.002 {
+			t.Errorf("%s: %.4fs between frames at %.3fs, want %.4fs", playlist, d, pts[i-1], 1/float64(fps))
+			return
+		}
+	}
+}
+
+// packetTimes reads a playlist's stream (an ffprobe stream specifier)
+// through libav's HLS demuxer and returns its packets' timestamps.
+func packetTimes(t *testing.T, playlist, stream string) []float64 {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", stream, "-show_entries", "packet=pts_time",
 		"-of", "csv=p=0", playlist).Output()
 	if err != nil {
 		t.Fatalf("ffprobe %s: %v", playlist, err)
@@ -177,16 +210,7 @@ func wantContinuous(t *testing.T, playlist string, frames, fps int) {
 		}
 		pts = append(pts, v)
 	}
-	if len(pts) != frames {
-		t.Errorf("%s has %d frames, want the source's %d", playlist, len(pts), frames)
-	}
-	slices.Sort(pts)
-	for i := 1; i < len(pts); i++ {
-		if d := pts[i] - pts[i-1]; math.Abs(d-1/float64(fps)) > 0.002 {
-			t.Errorf("%s: %.4fs between frames at %.3fs, want %.4fs", playlist, d, pts[i-1], 1/float64(fps))
-			return
-		}
-	}
+	return pts
 }
 
 // heldProcess is a task process stopped by holdTaskProcess.

@@ -21,6 +21,11 @@ const (
 	AudioSampleRate = 48000
 	AudioBitrate    = 128_000
 	audioFrameSize  = 1024
+	// AudioPreRoll is how many samples before its start the rest of a track
+	// split at the head feeds its encoder (see media.AudioPartRest): two
+	// AAC frames, the encoder's priming and the overlap of its transform,
+	// so that the rest's first kept frame is encoded as in one pass.
+	AudioPreRoll = 2 * audioFrameSize
 )
 
 // SpeechSampleRate is the rate of the speech track: mono 16-bit PCM WAV at
@@ -28,17 +33,29 @@ const (
 // transcription endpoints) take.
 const SpeechSampleRate = 16000
 
+// AudioPartBoundary is where a track split at the head joins, for a first
+// chunk that ends at end seconds: the next AAC frame boundary, so that the
+// head's last frame is whole and the rest's frames continue the head's
+// without overlap (a frame in MPEG-TS carries no duration: players play all
+// 1024 samples of it).
+func AudioPartBoundary(end float64) float64 {
+	frames := math.Ceil(math.Round(end*AudioSampleRate) / audioFrameSize)
+	return frames * audioFrameSize / AudioSampleRate
+}
+
 // SpeechName is the audio task's speech track, relative to the output dir;
-// the attempt keeps attempts from overwriting each other.
-func SpeechName(attempt int) string {
-	return filepath.Join("audio", fmt.Sprintf("a%d_16k.wav", attempt))
+// the part and attempt keep attempts from overwriting each other.
+func SpeechName(part, attempt int) string {
+	return filepath.Join("audio", media.AudioPrefix(part, attempt)+"16k.wav")
 }
 
 // EncodeAudio decodes the track, aligns it to the output timeline, downmixes
 // to stereo, resamples to 48 kHz, encodes AAC and cuts it into segments on
 // the same boundaries as the video. From the same decode it writes the
 // speech track: the aligned audio downmixed to mono 16 kHz PCM, streamed
-// into a WAV file.
+// into a WAV file. The rest of a track split at the head (spec.Part) encodes
+// from spec.From on, its segments numbered after the head's; its speech
+// track is still the whole track's, which it decodes anyway.
 func EncodeAudio(ctx context.Context, spec media.AudioSpec) (*media.AudioResult, error) {
 	a, err := newAudioEncoder(spec)
 	if err != nil {
@@ -70,6 +87,8 @@ type audioEncoder struct {
 	out   *astiav.Frame  // filtered
 
 	segSamples int64
+	from       int64 // the first sample this part keeps (the rest's From)
+	segShift   int   // added to a segment's index on the grid: the head's last segment is a short one
 	segOut     *segmentOutput
 	seg        segmentWriter
 	segPath    string
@@ -90,9 +109,23 @@ var audioTB = astiav.NewRational(1, AudioSampleRate)
 
 func newAudioEncoder(spec media.AudioSpec) (*audioEncoder, error) {
 	a := &audioEncoder{spec: spec, segIndex: -1, pkt: astiav.AllocPacket(), pcmPkt: astiav.AllocPacket(), out: astiav.AllocFrame(),
-		segOut: &segmentOutput{format: spec.Segments, dir: filepath.Join(spec.OutDir, "audio"), prefix: fmt.Sprintf("a%d_", spec.Attempt),
+		segOut: &segmentOutput{format: spec.Segments, dir: filepath.Join(spec.OutDir, "audio"), prefix: media.AudioPrefix(spec.Part, spec.Attempt),
 			frameDuration: astiav.RescaleQ(audioFrameSize, audioTB, OutputTimeBase)},
 		segSamples: int64(math.Round(spec.Segment.Seconds() * AudioSampleRate)), res: media.AudioResult{Codec: hls.AACLowComplexity}}
+	if spec.Part == media.AudioPartRest {
+		if spec.From <= 0 || a.segSamples <= 0 {
+			a.close()
+			return nil, fmt.Errorf("audio: the rest of a track starts at %.3f s, want after the head", spec.From)
+		}
+		a.from = int64(math.Round(spec.From * AudioSampleRate))
+		if a.from%audioFrameSize != 0 {
+			a.close()
+			return nil, fmt.Errorf("audio: the rest of a track starts at %.6f s, not on an AAC frame boundary", spec.From)
+		}
+		if a.from%a.segSamples != 0 {
+			a.segShift = 1
+		}
+	}
 	if err := a.open(); err != nil {
 		a.close()
 		return nil, err
@@ -138,21 +171,26 @@ func (a *audioEncoder) openSpeech() error {
 		return fmt.Errorf("open PCM encoder: %w", err)
 	}
 	var err error
-	a.wav, err = createWAV(filepath.Join(a.spec.OutDir, SpeechName(a.spec.Attempt)), SpeechSampleRate, 1)
+	a.wav, err = createWAV(filepath.Join(a.spec.OutDir, SpeechName(a.spec.Part, a.spec.Attempt)), SpeechSampleRate, 1)
 	return err
 }
 
 // filterDesc aligns the start (aresample pads or trims to first_pts=0),
 // converts to 48 kHz stereo and trims to the video; then one branch cuts the
 // AAC encoder's 1024-sample frames ([out0]) and the other downmixes the same
-// samples to mono 16 kHz 16-bit for the speech track ([out1]).
+// samples to mono 16 kHz 16-bit for the speech track ([out1]). The rest of a
+// split track feeds its encoder from AudioPreRoll samples before From.
 func (a *audioEncoder) filterDesc() string {
 	desc := "[in]aresample=" + strconv.Itoa(AudioSampleRate) + ":async=1:first_pts=0," +
 		"aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo"
 	if a.spec.Duration > 0 {
 		desc += fmt.Sprintf(",atrim=end_sample=%d", int64(math.Round(a.spec.Duration*AudioSampleRate)))
 	}
-	return desc + fmt.Sprintf(",asplit=2[aac][speech];[aac]asetnsamples=n=%d:p=0[out0];"+
+	aac := ""
+	if a.from > 0 {
+		aac = fmt.Sprintf("atrim=start_sample=%d,", max(0, a.from-AudioPreRoll))
+	}
+	return desc + fmt.Sprintf(",asplit=2[aac][speech];[aac]"+aac+"asetnsamples=n=%d:p=0[out0];"+
 		"[speech]aresample=%d,aformat=sample_fmts=s16:sample_rates=%d:channel_layouts=mono[out1]",
 		audioFrameSize, SpeechSampleRate, SpeechSampleRate)
 }
@@ -275,7 +313,7 @@ func (a *audioEncoder) finishSpeech() error {
 	if err != nil {
 		return err
 	}
-	a.res.Speech = &media.SpeechTrack{File: SpeechName(a.spec.Attempt), Bytes: size, SampleRate: SpeechSampleRate,
+	a.res.Speech = &media.SpeechTrack{File: SpeechName(a.spec.Part, a.spec.Attempt), Bytes: size, SampleRate: SpeechSampleRate,
 		Duration: float64(w.samples()) / SpeechSampleRate}
 	return nil
 }
@@ -297,12 +335,16 @@ func (a *audioEncoder) drainEncoder() error {
 	}
 }
 
-// mux writes an AAC packet (pts in samples) into the segment its start falls in.
+// mux writes an AAC packet (pts in samples) into the segment its start
+// falls in; the rest of a split track drops its pre-roll's packets.
 func (a *audioEncoder) mux(pkt *astiav.Packet) error {
 	pts := pkt.Pts()
+	if a.from > 0 && pts < a.from {
+		return nil
+	}
 	seg := 0
 	if pts > 0 && a.segSamples > 0 {
-		seg = int(pts / a.segSamples)
+		seg = int(pts/a.segSamples) + a.segShift
 	}
 	if a.seg == nil || seg > a.segIndex {
 		if err := a.finishSegment(pts); err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -326,4 +327,85 @@ func readPCM16(t *testing.T, path string) []float32 {
 		out[i] = float32(int16(binary.LittleEndian.Uint16(b[2*i:]))) / 32768
 	}
 	return out
+}
+
+// TestEncodeAudioParts checks the two parts of a track split at the head:
+// the head's part up to the first chunk's end, then the rest from there with
+// its pre-roll dropped. Read through libav's HLS demuxer as one rendition,
+// the parts join with no gap and no overlap, and last as long as the track
+// encoded in one task, within one AAC frame.
+func TestEncodeAudioParts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes generated media; skipped with -short")
+	}
+	src := testmedia.Generate(t, testmedia.AudioLags(9))
+	whole := media.AudioSpec{Source: src, Attempt: 1, Duration: 9, Segment: 2 * time.Second, OutDir: t.TempDir()}
+	one, err := EncodeAudio(context.Background(), whole)
+	if err != nil {
+		t.Fatalf("EncodeAudio (one task) error: %v", err)
+	}
+	wantPTS := testmedia.HLSAudioPTS(t, whole.OutDir, one)
+	offset := float64(TimelineOffset) / float64(OutputTimeBase.Den())
+	// Inside a segment; on a segment boundary.
+	for _, from := range []float64{AudioPartBoundary(3.1), AudioPartBoundary(8)} {
+		t.Run(strconv.FormatFloat(from, 'f', -1, 64), func(t *testing.T) {
+			head := whole
+			head.OutDir, head.Duration = t.TempDir(), from
+			rest := whole
+			rest.OutDir, rest.Part, rest.From = head.OutDir, media.AudioPartRest, from
+			hr, err := EncodeAudio(context.Background(), head)
+			if err != nil {
+				t.Fatalf("EncodeAudio (head) error: %v", err)
+			}
+			rr, err := EncodeAudio(context.Background(), rest)
+			if err != nil {
+				t.Fatalf("EncodeAudio (rest) error: %v", err)
+			}
+			if want := int(math.Ceil(from / 2)); len(hr.Segments) != want {
+				t.Fatalf("head: %d segments, want %d", len(hr.Segments), want)
+			}
+			last := hr.Segments[len(hr.Segments)-1]
+			if end := last.Start + last.Duration; math.Abs(end-from) > 1e-9 {
+				t.Errorf("head ends at %.6f s, want %.6f s", end, from)
+			}
+			first := rr.Segments[0]
+			if first.Index != len(hr.Segments) || math.Abs(first.Start-from) > 1e-9 {
+				t.Errorf("rest starts with segment %d at %.6f s, want segment %d at %.6f s", first.Index, first.Start, len(hr.Segments), from)
+			}
+			segs := append(slices.Clone(hr.Segments), rr.Segments...)
+			names := map[string]bool{}
+			for i, s := range segs {
+				if s.Index != i || names[s.File] {
+					t.Errorf("segment %d: Index %d, File %q (taken: %v)", i, s.Index, s.File, names[s.File])
+				}
+				names[s.File] = true
+				if i > 0 && math.Abs(segs[i-1].Start+segs[i-1].Duration-s.Start) > 1e-9 {
+					t.Errorf("segment %d starts at %.6f s, the one before ends at %.6f s", i, s.Start, segs[i-1].Start+segs[i-1].Duration)
+				}
+				if i > len(hr.Segments) && math.Abs(s.Start-float64(s.Index-1)*2) >= aacFrame {
+					t.Errorf("segment %d starts at %.6f s, want the grid's %d s", i, s.Start, (s.Index-1)*2)
+				}
+			}
+			// Through the HLS demuxer the two parts are the one task's
+			// packets: the same count, the same timestamps, so the same
+			// duration; and around the join, one AAC frame apart.
+			got := testmedia.HLSAudioPTS(t, head.OutDir, media.MergeAudioParts([]*media.AudioResult{hr, rr}))
+			if len(got) != len(wantPTS) {
+				t.Errorf("two parts: %d packets through the HLS demuxer, one task %d (%.6f s apart, want within one AAC frame)",
+					len(got), len(wantPTS), float64(len(got)-len(wantPTS))*aacFrame)
+			}
+			for i := range min(len(got), len(wantPTS)) {
+				if math.Abs(got[i]-wantPTS[i]) > 1e-4 {
+					t.Errorf("packet %d at %.6f s, one task's at %.6f s", i, got[i], wantPTS[i])
+				}
+				if at := got[i] - offset; i > 0 && math.Abs(at-from) < 0.2 && math.Abs(got[i]-got[i-1]-aacFrame) > 1e-4 {
+					t.Errorf("packet %d at %.6f s, %.6f s after the one before, at the join: want one AAC frame", i, at, got[i]-got[i-1])
+				}
+			}
+			// The speech track is the whole track's, from the rest.
+			if rr.Speech == nil || math.Abs(rr.Speech.Duration-one.Speech.Duration) > 1e-3 {
+				t.Errorf("rest's speech track = %+v, want the whole track's %+v", rr.Speech, one.Speech)
+			}
+		})
+	}
 }

@@ -172,7 +172,8 @@ type ChunkSpec struct {
 	Boundaries []int64 `json:"boundaries"`
 }
 
-// AudioSpec is the audio task: the whole track, encoded once.
+// AudioSpec is the audio task: the whole track, encoded once, or one of its
+// two parts when the split reported a head (see AudioPart).
 type AudioSpec struct {
 	Source string `json:"source"` // a file whose first audio stream is encoded
 	// Params restores what Source, when the split extracted it, lost of the codec parameters.
@@ -187,6 +188,33 @@ type AudioSpec struct {
 	Segment  time.Duration `json:"segment"`
 	// Segments is the container of the segments, as VideoSettings.Segments.
 	Segments SegmentFormat `json:"segments,omitempty"`
+	// Part is 0 for the whole track or the head's part, which ends at
+	// Duration; 1 for the rest, which starts at From.
+	Part int `json:"part,omitempty"`
+	// From is where the rest starts on the output timeline, in seconds: the
+	// head's Duration.
+	From float64 `json:"from,omitempty"`
+}
+
+// The split that reports a head encodes the audio in two parts: the head's,
+// [0, end of the first chunk), as soon as the head is read, so that the
+// first audio segment publishes within seconds, and the rest, [that end,
+// Duration), when the split completes. The rest starts its encoder
+// AudioPreRoll samples early and drops what it encodes before From, so
+// that the join has neither gap nor overlap; its segments continue the
+// head's numbering.
+const (
+	AudioPartHead = 0
+	AudioPartRest = 1
+)
+
+// AudioPrefix is the prefix of an audio attempt's files: parts write
+// different names, so that no part's attempt overwrites the other's.
+func AudioPrefix(part, attempt int) string {
+	if part == AudioPartRest {
+		return fmt.Sprintf("p%d_a%d_", part, attempt)
+	}
+	return fmt.Sprintf("a%d_", attempt)
 }
 
 // EncodeSpec is an encode task's spec; its one input is the chunk file

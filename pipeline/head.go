@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 
+	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/segmenter"
 )
@@ -46,10 +47,11 @@ func probeWithHead(ctx context.Context, src, workDir, outDir string, opts media.
 	return p, head, err
 }
 
-// headResult is the split result of a head: the ladder and the first chunk.
-// Its Audio, when the source has an audio stream, only says so — the audio
-// task comes with the split's completion — so that no master playlist is
-// published without the audio rendition.
+// headResult is the split result of a head: the ladder and the first chunk,
+// and the audio up to the first chunk's end (media.AudioPartHead) when the
+// head extracted it. Without that, its Audio only says that the source has
+// an audio stream — the audio task comes with the split's completion — so
+// that no master playlist is published without the audio rendition.
 func headResult(cut segmenter.Head, outDir string, opts media.Options) (*media.SplitResult, error) {
 	// A source over the limits is refused before anything is encoded.
 	if err := segmenter.CheckLimits(opts.Limits, cut.Probe); err != nil {
@@ -65,10 +67,37 @@ func headResult(cut segmenter.Head, outDir string, opts media.Options) (*media.S
 		Video:     videoSettings(v, cut.Probe.Duration, h264Settings(opts), opts),
 		Extracted: media.Extracted{Chunks: []string{cut.Chunk}, VideoShift: cut.VideoShift, VideoParams: cut.VideoParams}}
 	job.Chunks = chunkSpecs(plan, job.Extracted, outDir)
-	if cut.Probe.Audio != nil {
+	if a := cut.Probe.Audio; a != nil {
 		job.Audio = &media.AudioSpec{OutDir: outDir, Attempt: 1, Segment: opts.Segment, Segments: opts.Segments}
+		if cut.Audio != "" {
+			job.Extracted.Audio, job.Extracted.AudioShift, job.Extracted.AudioParams = cut.Audio, cut.AudioShift, cut.AudioParams
+			job.Audio.Source, job.Audio.Params = cut.Audio, cut.AudioParams
+			job.Audio.Origin = audioOrigin(cut.Probe, cut.AudioShift)
+			job.Audio.Duration = encoder.AudioPartBoundary(plan.Chunks[0].End)
+		}
 	}
 	return job, nil
+}
+
+// audioOrigin is where the output timeline starts on the timeline of the
+// audio extracted with shift: the video's first frame, else the audio's
+// first sample.
+func audioOrigin(p *media.Probe, shift int64) float64 {
+	origin := p.Audio.StartSeconds
+	if v := p.Video; v != nil {
+		origin = float64(v.OriginPTS) * v.TimeBase.Float()
+	}
+	// The extracted track starts later by the extraction shift.
+	return origin + float64(shift)*p.Audio.TimeBase.Float()
+}
+
+// restOfHeadAudio makes the whole track's audio spec the rest of the head's
+// part, when the head encodes one: from where the head's part ends.
+func restOfHeadAudio(job, head *media.SplitResult) {
+	if job.Audio == nil || head.Audio == nil || head.Audio.Source == "" {
+		return
+	}
+	job.Audio.Part, job.Audio.From = media.AudioPartRest, head.Audio.Duration
 }
 
 // keepHead makes the whole source's split result agree with its head: the

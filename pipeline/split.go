@@ -80,13 +80,11 @@ func SplitWithHead(ctx context.Context, src, workDir, outDir string, opts media.
 		// Trimming to the probed duration also drops an audio-only file's
 		// end padding, which its container hides but the decoder outputs.
 		job.Audio = &media.AudioSpec{Source: job.Extracted.Audio, OutDir: outDir, Attempt: 1,
-			Params: job.Extracted.AudioParams, Segment: opts.Segment, Origin: a.StartSeconds, Duration: probe.Duration,
-			Segments: opts.Segments}
-		if v := probe.Video; v != nil {
-			job.Audio.Origin = float64(v.OriginPTS) * v.TimeBase.Float()
+			Params: job.Extracted.AudioParams, Segment: opts.Segment, Origin: audioOrigin(probe, job.Extracted.AudioShift),
+			Duration: probe.Duration, Segments: opts.Segments}
+		if head != nil {
+			restOfHeadAudio(job, head.job)
 		}
-		// The extracted track starts later by the extraction shift.
-		job.Audio.Origin += float64(job.Extracted.AudioShift) * a.TimeBase.Float()
 	}
 	return job, nil
 }

@@ -454,8 +454,7 @@ func (s *state) checkNewTasks(j *job, t *task, c *Complete) error {
 	}
 	ids := map[string]bool{stitchID(j.ID): true}
 	encodes := s.headEncodes(j) // the rest continues the head's
-	var av1 []NewTask
-	audio := 0
+	var av1, audio []NewTask
 	for _, nt := range c.NewTasks {
 		if nt.ID == "" || ids[nt.ID] || s.Tasks[nt.ID] != nil {
 			return invalid("split of job %q: task id %q is empty or taken", j.ID, nt.ID)
@@ -465,15 +464,15 @@ func (s *state) checkNewTasks(j *job, t *task, c *Complete) error {
 		case KindEncode:
 			encodes = append(encodes, nt)
 		case KindAudio:
-			audio++
+			audio = append(audio, nt)
 		case KindEncodeAV1:
 			av1 = append(av1, nt)
 		default:
 			return invalid("split of job %q: task %q has kind %q, want encode, audio or encode-av1", j.ID, nt.ID, nt.Kind)
 		}
 	}
-	if audio > 1 {
-		return invalid("split of job %q: %d audio tasks, want at most one", j.ID, audio)
+	if err := s.checkAudioTasks(j, audio, false, 0); err != nil {
+		return err
 	}
 	chunks, err := checkEncodeTasks(j.ID, encodes, c.Rungs)
 	if err != nil {
@@ -513,7 +512,8 @@ func (s *state) maybeStitch(j *job, now time.Time) {
 		case t.Kind == KindEncode && (!t.spread() || s.lead(t)):
 			media += t.MediaSeconds
 		case t.Kind == KindAudio:
-			audio = t.MediaSeconds
+			audio += t.MediaSeconds // its parts'
+
 		}
 	}
 	if media == 0 {

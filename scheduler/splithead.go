@@ -73,20 +73,36 @@ func (s *state) splitHead(c *SplitHead) error {
 
 // checkHeadTasks validates a head's tasks: encode tasks with fresh unique
 // IDs, indexed 0..n-1 (a head is the start of the plan, never a gap), each
-// chunk one task or parts that cover the ladder once (checkEncodeTasks).
+// chunk one task or parts that cover the ladder once (checkEncodeTasks),
+// and at most one audio task, the audio up to the first chunk's end.
 func (s *state) checkHeadTasks(j *job, tasks []NewTask, rungs []string) error {
 	ids := map[string]bool{stitchID(j.ID): true}
+	var encodes, audio []NewTask
 	for _, nt := range tasks {
 		if nt.ID == "" || ids[nt.ID] || s.Tasks[nt.ID] != nil {
 			return invalid("head of job %q: task id %q is empty or taken", j.ID, nt.ID)
 		}
 		ids[nt.ID] = true
-		if nt.Kind != KindEncode {
-			return invalid("head of job %q: task %q has kind %q, want encode", j.ID, nt.ID, nt.Kind)
+		switch nt.Kind {
+		case KindEncode:
+			encodes = append(encodes, nt)
+		case KindAudio:
+			audio = append(audio, nt)
+		default:
+			return invalid("head of job %q: task %q has kind %q, want encode or audio", j.ID, nt.ID, nt.Kind)
 		}
 	}
-	_, err := checkEncodeTasks(j.ID, tasks, rungs)
-	return err
+	if _, err := checkEncodeTasks(j.ID, encodes, rungs); err != nil {
+		return err
+	}
+	if len(audio) == 0 {
+		return nil
+	}
+	end, err := firstChunkEnd(j.ID, encodes)
+	if err != nil {
+		return err
+	}
+	return s.checkAudioTasks(j, audio, true, end)
 }
 
 // headEncodes lists the encode tasks the job's head added, by index and

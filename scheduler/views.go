@@ -240,8 +240,6 @@ func (f *FSM) Results(jobID string) (split json.RawMessage, encode []json.RawMes
 		switch t := f.s.Tasks[id]; t.Kind {
 		case KindSplit:
 			split = bytes.Clone(t.Result)
-		case KindAudio:
-			audio = bytes.Clone(t.Result)
 		case KindEncode:
 			encodes = append(encodes, t)
 		}
@@ -249,6 +247,7 @@ func (f *FSM) Results(jobID string) (split json.RawMessage, encode []json.RawMes
 	if split == nil {
 		split = bytes.Clone(j.Head) // the plan's head, while the split runs
 	}
+	audio = f.s.audioResult(j)
 	chunks := 0
 	for _, t := range encodes {
 		chunks = max(chunks, t.Index+1) // Complete checked indexes are 0..n-1

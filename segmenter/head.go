@@ -28,7 +28,22 @@ type Head struct {
 	Chunk       string
 	VideoShift  int64
 	VideoParams media.NUTParams
+	// Audio, when the source has an audio stream, is its packets up to
+	// HeadAudioMargin past the first chunk's end, extracted as Extract
+	// extracts the whole track: enough to encode the audio of the first
+	// chunk before the rest of the source is read.
+	Audio       string
+	AudioShift  int64
+	AudioParams media.NUTParams
 }
+
+// HeadAudioMargin is how far past the first chunk's end the head's audio
+// reaches: the frames the decoder needs to finish the chunk's last samples,
+// and some slack for a container that interleaves audio late.
+const HeadAudioMargin = 500 * time.Millisecond
+
+// headAudioFile is the name of the head's audio file.
+const headAudioFile = "audio_head." + extractFormat
 
 // HeadSpec says where the first chunk ends and what to do with the head.
 type HeadSpec struct {
@@ -60,6 +75,12 @@ type headScan struct {
 	end  int64 // the first chunk's end: a segment boundary
 	cw   *chunkWriter
 	head *Head
+
+	audio     *astiav.Stream // the source's audio stream, nil without one
+	aw        *copyWriter
+	audioPath string
+	audioEnd  float64 // the latest audio packet's time, in seconds
+	audioOK   bool    // the head's audio is complete (or the source has none)
 }
 
 func (h *headScan) add(pkt *astiav.Packet, vs *videoScan, partial func() *media.Probe) error {
@@ -81,13 +102,58 @@ func (h *headScan) add(pkt *astiav.Packet, vs *videoScan, partial func() *media.
 	if err := h.cw.add(pkt); err != nil {
 		return err
 	}
-	// The settings need a decoded frame (pixel format, interlacing).
-	if h.cw.state != chunkDone || vs.decoded == 0 {
+	return h.report(vs, partial)
+}
+
+// report reports the head once the first chunk is cut, a frame of it was
+// decoded (the settings need the pixel format and interlacing) and the
+// audio has reached HeadAudioMargin past the chunk's end.
+func (h *headScan) report(vs *videoScan, partial func() *media.Probe) error {
+	if h.head != nil || h.cw == nil || h.cw.state != chunkDone || vs.decoded == 0 {
 		return nil
+	}
+	if h.audio != nil && !h.audioOK {
+		if h.audioEnd < vs.v.Seconds(h.end)+HeadAudioMargin.Seconds() {
+			return nil
+		}
+		if err := h.aw.finish(); err != nil {
+			return err
+		}
+		h.aw, h.audioOK = nil, true
 	}
 	h.head = &Head{Probe: partial(), Chunk: h.cw.path, VideoShift: h.cw.shift,
 		VideoParams: avx.NUTParamsOf(vs.stream.CodecParameters())}
+	if h.audio != nil {
+		h.head.Audio = h.audioPath
+		h.head.AudioShift = media.DurationToPTS(ExtractShift, rationalOf(h.audio.TimeBase()))
+		h.head.AudioParams = avx.NUTParamsOf(h.audio.CodecParameters())
+	}
 	return h.spec.OnHead(*h.head)
+}
+
+// addAudio copies an audio packet into the head's audio file until the head
+// is reported.
+func (h *headScan) addAudio(pkt *astiav.Packet, vs *videoScan, partial func() *media.Probe) error {
+	if h.head != nil || h.audioOK {
+		return nil
+	}
+	if h.aw == nil {
+		h.audioPath = filepath.Join(h.spec.Dir, headAudioFile)
+		var err error
+		if h.aw, err = newCopyWriter(h.audioPath, h.audio, media.DurationToPTS(ExtractShift, rationalOf(h.audio.TimeBase()))); err != nil {
+			return err
+		}
+	}
+	if err := h.aw.write(pkt); err != nil {
+		return err
+	}
+	if ts := packetTime(pkt); ts != astiav.NoPtsValue {
+		h.audioEnd = max(h.audioEnd, float64(ts+pkt.Duration())*h.audio.TimeBase().Float64())
+	}
+	if vs == nil {
+		return nil
+	}
+	return h.report(vs, partial)
 }
 
 // close finishes a first chunk the source ended inside: without a head,
@@ -95,6 +161,9 @@ func (h *headScan) add(pkt *astiav.Packet, vs *videoScan, partial func() *media.
 func (h *headScan) close() {
 	if h.cw != nil && h.cw.w != nil {
 		h.cw.w.close()
+	}
+	if h.aw != nil {
+		h.aw.close()
 	}
 }
 

@@ -108,6 +108,9 @@ func probeFile(ctx context.Context, path string, head *headScan) (*media.Probe, 
 		}
 		as = &media.AudioStream{Index: audio, Codec: cp.CodecID().Name(), SampleRate: cp.SampleRate(),
 			Channels: cp.Channels(), TimeBase: rationalOf(s.TimeBase()), StartPTS: astiav.NoPtsValue}
+		if head != nil {
+			head.audio = s
+		}
 	}
 
 	pkt := astiav.AllocPacket()
@@ -135,6 +138,11 @@ func probeFile(ctx context.Context, path string, head *headScan) (*media.Probe, 
 				as.StartPTS = ts
 			}
 			as.Packets++
+			if head != nil {
+				if err := head.addAudio(pkt, vs, func() *media.Probe { return partialProbe(p, in, vs, as) }); err != nil {
+					return nil, err
+				}
+			}
 		}
 		pkt.Unref()
 	}
