@@ -452,25 +452,12 @@ func (s *state) checkNewTasks(j *job, t *task, c *Complete) error {
 	if err := checkRestOfHead(j, c); err != nil {
 		return err
 	}
-	ids := map[string]bool{stitchID(j.ID): true}
-	encodes := s.headEncodes(j) // the rest continues the head's
-	var av1, audio []NewTask
-	for _, nt := range c.NewTasks {
-		if nt.ID == "" || ids[nt.ID] || s.Tasks[nt.ID] != nil {
-			return invalid("split of job %q: task id %q is empty or taken", j.ID, nt.ID)
-		}
-		ids[nt.ID] = true
-		switch nt.Kind {
-		case KindEncode:
-			encodes = append(encodes, nt)
-		case KindAudio:
-			audio = append(audio, nt)
-		case KindEncodeAV1:
-			av1 = append(av1, nt)
-		default:
-			return invalid("split of job %q: task %q has kind %q, want encode, audio or encode-av1", j.ID, nt.ID, nt.Kind)
-		}
+	byKind, err := s.newTasksByKind(j, "split", c.NewTasks, KindEncode, KindAudio, KindEncodeAV1)
+	if err != nil {
+		return err
 	}
+	// The rest continues the head's encodes.
+	encodes, audio, av1 := append(s.headEncodes(j), byKind[KindEncode]...), byKind[KindAudio], byKind[KindEncodeAV1]
 	if err := s.checkAudioTasks(j, audio, false, 0); err != nil {
 		return err
 	}

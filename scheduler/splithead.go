@@ -76,22 +76,11 @@ func (s *state) splitHead(c *SplitHead) error {
 // chunk one task or parts that cover the ladder once (checkEncodeTasks),
 // and at most one audio task, the audio up to the first chunk's end.
 func (s *state) checkHeadTasks(j *job, tasks []NewTask, rungs []string) error {
-	ids := map[string]bool{stitchID(j.ID): true}
-	var encodes, audio []NewTask
-	for _, nt := range tasks {
-		if nt.ID == "" || ids[nt.ID] || s.Tasks[nt.ID] != nil {
-			return invalid("head of job %q: task id %q is empty or taken", j.ID, nt.ID)
-		}
-		ids[nt.ID] = true
-		switch nt.Kind {
-		case KindEncode:
-			encodes = append(encodes, nt)
-		case KindAudio:
-			audio = append(audio, nt)
-		default:
-			return invalid("head of job %q: task %q has kind %q, want encode or audio", j.ID, nt.ID, nt.Kind)
-		}
+	byKind, err := s.newTasksByKind(j, "head", tasks, KindEncode, KindAudio)
+	if err != nil {
+		return err
 	}
+	encodes, audio := byKind[KindEncode], byKind[KindAudio]
 	if _, err := checkEncodeTasks(j.ID, encodes, rungs); err != nil {
 		return err
 	}
@@ -103,6 +92,24 @@ func (s *state) checkHeadTasks(j *job, tasks []NewTask, rungs []string) error {
 		return err
 	}
 	return s.checkAudioTasks(j, audio, true, end)
+}
+
+// newTasksByKind groups the tasks a split reports (what: "head" or "split")
+// by kind, refusing an empty or taken id and a kind not among kinds.
+func (s *state) newTasksByKind(j *job, what string, tasks []NewTask, kinds ...TaskKind) (map[TaskKind][]NewTask, error) {
+	ids := map[string]bool{stitchID(j.ID): true}
+	byKind := map[TaskKind][]NewTask{}
+	for _, nt := range tasks {
+		if nt.ID == "" || ids[nt.ID] || s.Tasks[nt.ID] != nil {
+			return nil, invalid("%s of job %q: task id %q is empty or taken", what, j.ID, nt.ID)
+		}
+		ids[nt.ID] = true
+		if !slices.Contains(kinds, nt.Kind) {
+			return nil, invalid("%s of job %q: task %q has kind %q, want one of %v", what, j.ID, nt.ID, nt.Kind, kinds)
+		}
+		byKind[nt.Kind] = append(byKind[nt.Kind], nt)
+	}
+	return byKind, nil
 }
 
 // headEncodes lists the encode tasks the job's head added, by index and
