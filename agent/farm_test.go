@@ -66,9 +66,19 @@ func TestFarmTasksThroughTaskProcesses(t *testing.T) {
 		t.Fatalf("split planned %d chunks, audio %v, video %v; want 2 chunks, audio and video", len(job.Chunks), job.Audio != nil, job.Video != nil)
 	}
 	wantSplitOutputs := []string{job.Audio.Source, job.Chunks[0].Source, job.Chunks[1].Source}
+	// The head's files (chunk 0 and the audio up to its end) are the split's outputs too.
+	f.mu.Lock()
+	for _, h := range f.heads {
+		for _, o := range h.head.Outputs {
+			if !slices.Contains(wantSplitOutputs, o.Name) {
+				wantSplitOutputs = append(wantSplitOutputs, o.Name)
+			}
+		}
+	}
+	f.mu.Unlock()
 	slices.Sort(wantSplitOutputs)
 	if got := outputNames(done); !slices.Equal(got, wantSplitOutputs) {
-		t.Errorf("split outputs %v, want the chunks and the audio track %v", got, wantSplitOutputs)
+		t.Errorf("split outputs %v, want the chunks, the audio track and the head's files %v", got, wantSplitOutputs)
 	}
 	splitRef := refOf(split)
 

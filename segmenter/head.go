@@ -3,6 +3,7 @@ package segmenter
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -164,6 +165,11 @@ func (h *headScan) close() {
 	}
 	if h.aw != nil {
 		h.aw.close()
+	}
+	// Without a head, its audio file would only be uploaded for nothing: the
+	// completion's audio task reads the whole track.
+	if h.head == nil && h.audioPath != "" {
+		_ = os.Remove(h.audioPath)
 	}
 }
 
