@@ -86,10 +86,9 @@ func fetchOutput(t *testing.T, s storage.Store, prefix string) string {
 	return dir
 }
 
-// wantPublished checks a finished job's ladder with ffmpeg as an independent
-// reader: the master playlist decodes without an error line, with the
-// source's frame count, and nothing but the published objects remain.
-func wantPublished(t *testing.T, f *farmtest.Farm, j wire.Job, frames int) {
+// finishedOutput checks that j is done with every task committed once,
+// waits until its temporary objects are gone and fetches its output.
+func finishedOutput(t *testing.T, f *farmtest.Farm, j wire.Job) string {
 	t.Helper()
 	if j.State != scheduler.JobDone {
 		t.Fatalf("job %s is %s (%s), want done", j.ID, j.State, j.Error)
@@ -97,7 +96,15 @@ func wantPublished(t *testing.T, f *farmtest.Farm, j wire.Job, frames int) {
 	wantCommittedOnce(t, j)
 	s := openStorage(t, f)
 	waitTemporariesGone(t, f, s, j)
-	dir := fetchOutput(t, s, j.Output)
+	return fetchOutput(t, s, j.Output)
+}
+
+// wantPublished checks a finished job's ladder with ffmpeg as an independent
+// reader: the master playlist decodes without an error line, with the
+// source's frame count, and nothing but the published objects remain.
+func wantPublished(t *testing.T, f *farmtest.Farm, j wire.Job, frames int) {
+	t.Helper()
+	dir := finishedOutput(t, f, j)
 	master := filepath.Join(dir, "master.m3u8")
 	out, err := exec.Command("ffmpeg", "-v", "error", "-i", master, "-map", "0:v:0", "-f", "null", "-").CombinedOutput()
 	if err != nil || len(bytes.TrimSpace(out)) > 0 {

@@ -152,13 +152,7 @@ func TestFarmSplitFailsAfterHead(t *testing.T) {
 // frame, on 2 s segments but the last, with continuous timestamps.
 func wantLongLadder(t *testing.T, f *farmtest.Farm, j wire.Job) {
 	t.Helper()
-	if j.State != scheduler.JobDone {
-		t.Fatalf("job %s is %s (%s), want done", j.ID, j.State, j.Error)
-	}
-	wantCommittedOnce(t, j)
-	s := openStorage(t, f)
-	waitTemporariesGone(t, f, s, j)
-	dir := fetchOutput(t, s, j.Output)
+	dir := finishedOutput(t, f, j)
 	playlist := filepath.Join(dir, "90p", "playlist.m3u8")
 	p, err := hls.ParseMediaPlaylist(mustReadFile(t, playlist))
 	if err != nil {
