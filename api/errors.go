@@ -77,11 +77,22 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, body func() erro
 	}
 }
 
+// statusClientClosedRequest is nginx's status for a request its client abandoned.
+const statusClientClosedRequest = 499
+
 // fail writes err as the JSON error body. Anything that is not an *httpError is an internal
 // failure: it is logged with the request and the client learns nothing about it.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var he *httpError
-	if !errors.As(err, &he) {
+	if !errors.As(err, &he) && r.Context().Err() != nil {
+		// The client went away (a search box abandons a request at each keystroke) and its
+		// statements were canceled on its behalf: nothing failed on our side. 499, as nginx
+		// counts such requests, keeps them out of the 5xx ratio the alerts watch.
+		s.log.Debug("request abandoned by its client", "method", r.Method, "path", r.URL.Path, "error", err)
+		w.WriteHeader(statusClientClosedRequest)
+		return
+	}
+	if he == nil {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 		he = &httpError{status: http.StatusInternalServerError, code: codeInternal, message: "something went wrong on our side; please try again"}
 	}
