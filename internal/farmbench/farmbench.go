@@ -137,30 +137,32 @@ func Lengths(tb testing.TB, def []int) []int {
 // Runs is the number of runs per length from RunsEnv, DefaultRuns without it.
 func Runs(tb testing.TB) int {
 	tb.Helper()
-	return positiveEnv(tb, RunsEnv, DefaultRuns)
+	return intEnv(tb, RunsEnv, DefaultRuns, 1)
 }
 
 // FullRuns is how many of runs go to the job's end for a source of seconds:
-// FullRunsEnv (at most runs), or by default every run up to FullLengthLimit
-// and the first beyond it.
+// FullRunsEnv (at most runs; 0 for none, time to playable only), or by
+// default every run up to FullLengthLimit and the first beyond it.
 func FullRuns(tb testing.TB, seconds, runs int) int {
 	tb.Helper()
 	def := runs
 	if time.Duration(seconds)*time.Second > FullLengthLimit {
 		def = 1
 	}
-	return min(positiveEnv(tb, FullRunsEnv, def), runs)
+	return min(intEnv(tb, FullRunsEnv, def, 0), runs)
 }
 
-func positiveEnv(tb testing.TB, name string, def int) int {
+// intEnv is the whole number in the environment variable name, at least least;
+// def without it.
+func intEnv(tb testing.TB, name string, def, least int) int {
 	tb.Helper()
 	v := strings.TrimSpace(os.Getenv(name))
 	if v == "" {
 		return def
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		tb.Fatalf("%s=%q: want a positive whole number", name, v)
+	if err != nil || n < least {
+		tb.Fatalf("%s=%q: want a whole number from %d", name, v, least)
 	}
 	return n
 }

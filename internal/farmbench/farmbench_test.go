@@ -36,6 +36,7 @@ func TestFullRuns(t *testing.T) {
 		{"long source: the first", "", 1200, 1},
 		{"set", "2", 1200, 2},
 		{"at most the runs", "9", 30, 5},
+		{"none: time to playable only", "0", 1200, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv(FullRunsEnv, tc.env)
