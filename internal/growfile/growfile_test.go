@@ -71,6 +71,16 @@ func newWriter(t *testing.T) (*Writer, string) {
 	return w, path
 }
 
+// startedWriter is newWriter whose first try announced length bytes.
+func startedWriter(t *testing.T, length int64) (*Writer, string) {
+	t.Helper()
+	w, path := newWriter(t)
+	if err := w.Restart(length, ""); err != nil {
+		t.Fatal(err)
+	}
+	return w, path
+}
+
 func write(t *testing.T, w *Writer, s string) {
 	t.Helper()
 	if _, err := io.WriteString(w, s); err != nil {
@@ -79,10 +89,7 @@ func write(t *testing.T, w *Writer, s string) {
 }
 
 func TestReadWaitsForTheWriter(t *testing.T) {
-	w, _ := newWriter(t)
-	if err := w.Restart(10, ""); err != nil {
-		t.Fatal(err)
-	}
+	w, _ := startedWriter(t, 10)
 	r := w.File().NewReader(t.Context())
 	ch := readInBackground(r, -1, 4)
 	mustBlock(t, ch, "a read of an empty file")
@@ -93,10 +100,7 @@ func TestReadWaitsForTheWriter(t *testing.T) {
 }
 
 func TestSeekPastTheWrittenBytesWaits(t *testing.T) {
-	w, _ := newWriter(t)
-	if err := w.Restart(10, ""); err != nil {
-		t.Fatal(err)
-	}
+	w, _ := startedWriter(t, 10)
 	write(t, w, "0123")
 	r := w.File().NewReader(t.Context())
 	if size, err := r.Size(); size != 10 || err != nil {
@@ -116,10 +120,7 @@ func TestSeekPastTheWrittenBytesWaits(t *testing.T) {
 }
 
 func TestEndOfACompleteFile(t *testing.T) {
-	w, path := newWriter(t)
-	if err := w.Restart(-1, ""); err != nil { // no Content-Length
-		t.Fatal(err)
-	}
+	w, path := startedWriter(t, -1) // no Content-Length
 	write(t, w, "hello")
 	r := w.File().NewReader(t.Context())
 	size := make(chan int64, 1)
@@ -156,10 +157,7 @@ func TestEndOfACompleteFile(t *testing.T) {
 }
 
 func TestDownloadErrorIsTheReadError(t *testing.T) {
-	w, path := newWriter(t)
-	if err := w.Restart(10, ""); err != nil {
-		t.Fatal(err)
-	}
+	w, path := startedWriter(t, 10)
 	write(t, w, "01234")
 	r := w.File().NewReader(t.Context())
 	ch := readInBackground(r, 5, 5)
