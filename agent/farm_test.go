@@ -258,6 +258,23 @@ func faststart(seconds int) testmedia.Spec {
 	return s
 }
 
+// TestStalledSourceDownloadReleasesTheSplit: a download that stops
+// moving is given up by the stall watchdog, try after try, and the split
+// waiting for its bytes fails with the stall as its reason.
+func TestStalledSourceDownloadReleasesTheSplit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("splits media")
+	}
+	was := stallTimeout
+	stallTimeout = 300 * time.Millisecond
+	t.Cleanup(func() { stallTimeout = was })
+	f, split, _ := heldSplit(t, false) // never released
+	rep := f.next(t, time.Minute)
+	if rep.fail == nil || rep.ref() != refOf(split) || rep.fail.Error != `download input "source": no data for 300ms` {
+		t.Fatalf("got %s, want the split failed with the stall", rep)
+	}
+}
+
 // heldSplit starts an agent and a split of a faststart source whose
 // download stops halfway until release is called (see fakeCoordinator.hold).
 func heldSplit(t *testing.T, broken bool) (f *fakeCoordinator, split wire.Assignment, release func()) {

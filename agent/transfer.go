@@ -32,9 +32,11 @@ const (
 	transferTries = 5
 	// transferParallel bounds the files of one attempt moving at once.
 	transferParallel = 4
-	// stallTimeout aborts a transfer that moves no byte for this long.
-	stallTimeout = 2 * time.Minute
 )
+
+// stallTimeout aborts a transfer that moves no byte for this long; tests
+// shorten it.
+var stallTimeout = 2 * time.Minute
 
 // download fetches an attempt's inputs: into in/<name>, or for the stitch
 // task, whose inputs are its own earlier outputs (thumbnails, posters),
