@@ -79,20 +79,24 @@ func (a *Agent) runAttempt(att *attempt) {
 	att.log.Info("attempt leased", "inputs", len(att.asg.Inputs), "media_seconds", att.asg.MediaSeconds)
 
 	start := time.Now()
-	inputs, err := a.download(att)
+	inputs, source, err := a.download(att)
 	if err != nil {
 		a.fail(att, outcome{err: err, permanent: errors.Is(err, pipeline.ErrPermanent)})
 		return
 	}
-	att.log.Debug("inputs downloaded", "duration_seconds", time.Since(start).Seconds())
+	defer source.close()
+	att.log.Debug("inputs downloaded", "duration_seconds", time.Since(start).Seconds(), "source_streamed", source != nil)
 
 	if !a.acquireSlot(att) {
 		a.fail(att, outcome{err: context.Cause(att.ctx)})
 		return
 	}
 	began := time.Now()
-	out := a.execute(att, inputs)
+	out := a.execute(att, inputs, source)
 	att.heads.Wait() // the head is reported before the attempt completes
+	if source != nil {
+		out = source.settle(out)
+	}
 	a.ran(att, out, time.Since(began))
 	if out.err != nil {
 		a.fail(att, out)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/avx"
+	"github.com/sunomi/sunomi/internal/growfile"
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/pipeline"
 	"github.com/sunomi/sunomi/scheduler"
@@ -42,6 +43,10 @@ type taskFile struct {
 	// Encoder is the H.264 encoder the coordinator resolved for this agent
 	// (encode tasks); empty means the spec's.
 	Encoder string `json:"encoder,omitempty"`
+	// Growing names the split's source while the agent still downloads
+	// it: the task process reads its progress on growingProgressFD and its
+	// bytes on growingDataFD (see source.go).
+	Growing string `json:"growing,omitempty"`
 }
 
 // resultFile is result.json: what the child did.
@@ -64,12 +69,16 @@ var errTimedOut = errors.New("task timed out")
 // execute runs the task in a child process and waits for it, killing its
 // process group when the task times out or the attempt is canceled. It
 // releases the attempt's slot when the process is gone.
-func (a *Agent) execute(att *attempt, inputs map[string]string) outcome {
+func (a *Agent) execute(att *attempt, inputs map[string]string, source *sourceDownload) outcome {
 	defer func() { <-a.slots }()
 	specPath := filepath.Join(att.dir, "task.json")
 	resultPath := filepath.Join(att.dir, "result.json")
 	outDir := filepath.Join(att.dir, "out")
-	b, err := json.Marshal(taskFile{Kind: att.asg.Kind, Spec: specForAttempt(att.asg), Inputs: inputs, Encoder: att.asg.Encoder})
+	task := taskFile{Kind: att.asg.Kind, Spec: specForAttempt(att.asg), Inputs: inputs, Encoder: att.asg.Encoder}
+	if source != nil {
+		task.Growing = media.SplitInput
+	}
+	b, err := json.Marshal(task)
 	if err != nil {
 		return outcome{err: fmt.Errorf("encode task file: %w", err)}
 	}
@@ -108,11 +117,27 @@ func (a *Agent) execute(att *attempt, inputs map[string]string) outcome {
 	}, head: func() { a.startHeadReport(att) }}
 	cmd.Stderr = tail
 	cmd.WaitDelay = 5 * time.Second
+	var progress *os.File
+	if source != nil {
+		var err error
+		if cmd.ExtraFiles, progress, err = source.pass(); err != nil {
+			return outcome{err: err}
+		}
+		defer progress.Close()
+	}
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	if progress != nil {
+		_ = cmd.ExtraFiles[0].Close() // the child's end of the pipe is the child's
+	}
+	if err != nil {
 		return outcome{err: fmt.Errorf("start task process: %w", err)}
 	}
 	pid := cmd.Process.Pid
+	if source != nil {
+		stop := source.publish(ctx, progress)
+		defer stop()
+	}
 	att.log.Info("task started", "pid", pid, "timeout", timeout.String())
 	if a.onStart != nil {
 		a.onStart(att.ref, pid)
@@ -338,6 +363,10 @@ func runTaskMain(args []string, run taskFunc) int {
 	})
 	if task.Encoder != "" {
 		ctx = pipeline.WithEncoder(ctx, task.Encoder)
+	}
+	if task.Growing != "" {
+		progress, data := os.NewFile(growingProgressFD, "source progress"), os.NewFile(growingDataFD, "source")
+		ctx = pipeline.WithGrowingSource(ctx, growfile.Follow(progress, data, task.Inputs[task.Growing]))
 	}
 	ctx = pipeline.WithHead(ctx, func(head json.RawMessage) error {
 		return writeHead(filepath.Join(filepath.Dir(*resultPath), headFile), head)

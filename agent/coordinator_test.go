@@ -69,6 +69,17 @@ type fakeCoordinator struct {
 	putErrors  int                  // PUTs still to refuse with a 503
 	heads      []headReport
 	puts       map[string]int // PUTs of each object
+	held       map[string]*heldFile
+}
+
+// heldFile is a served file whose first bytes go out at once and the rest
+// only once released: a download that stops halfway for a while.
+type heldFile struct {
+	first    int64
+	released chan struct{}
+	// broken: once released, the download breaks instead, and every later
+	// GET is refused.
+	broken bool
 }
 
 // headReport is a split's head as the fake received it, with the head's
@@ -90,6 +101,7 @@ func newFakeCoordinator(t *testing.T) *fakeCoordinator {
 		gets:    map[string]time.Time{},
 		objects: map[string][]byte{},
 		puts:    map[string]int{},
+		held:    map[string]*heldFile{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/agent/lease", f.lease)
@@ -283,7 +295,62 @@ func (f *fakeCoordinator) serveFile(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	f.mu.Lock()
+	h := f.held[name]
+	f.mu.Unlock()
+	if h != nil {
+		h.serve(w, r, path)
+		return
+	}
 	http.ServeFile(w, r, path)
+}
+
+// hold serves the file name's first bytes at once and the rest only once
+// release is called; with broken, release breaks the download instead and
+// every later GET of it gets a 403.
+func (f *fakeCoordinator) hold(name string, first int64, broken bool) (release func()) {
+	h := &heldFile{first: first, released: make(chan struct{}), broken: broken}
+	f.mu.Lock()
+	f.held[name] = h
+	f.mu.Unlock()
+	var once sync.Once
+	return func() { once.Do(func() { close(h.released) }) }
+}
+
+func (h *heldFile) serve(w http.ResponseWriter, r *http.Request, path string) {
+	select {
+	case <-h.released:
+		if h.broken {
+			http.Error(w, "Request has expired", http.StatusForbidden)
+			return
+		}
+	default:
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	defer file.Close()
+	st, err := file.Stat()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Length", fmt.Sprint(st.Size()))
+	if _, err := io.CopyN(w, file, h.first); err != nil {
+		return
+	}
+	w.(http.Flusher).Flush()
+	select {
+	case <-h.released:
+	case <-r.Context().Done():
+		return
+	}
+	if h.broken {
+		panic(http.ErrAbortHandler) // the connection breaks mid-body
+	}
+	_, _ = io.Copy(w, file)
 }
 
 // fileURL serves a local file and returns its URL.

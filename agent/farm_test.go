@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sunomi/sunomi/cluster/wire"
+	"github.com/sunomi/sunomi/internal/testkit"
 	"github.com/sunomi/sunomi/internal/testmedia"
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/pipeline"
@@ -243,5 +245,105 @@ func TestInvalidSourceFailsPermanently(t *testing.T) {
 	rep := f.next(t, time.Minute)
 	if rep.fail == nil || !rep.fail.Permanent || !strings.HasPrefix(rep.fail.Error, segmenter.ErrInvalidMedia.Error()+": ") {
 		t.Errorf("got %s, want a permanent failure saying the media is invalid", rep)
+	}
+}
+
+// faststart is CFR with its index first, as uploads from phones and
+// editors mostly are (and the farm benchmark's sources): its head can be
+// cut from its first bytes.
+func faststart(seconds int) testmedia.Spec {
+	s := testmedia.CFR(seconds, 160, 90, 30, true)
+	s.Name += "-faststart"
+	s.Remux = []string{"-c", "copy", "-movflags", "+faststart"}
+	return s
+}
+
+// TestStalledSourceDownloadReleasesTheSplit: a download that stops
+// moving is given up by the stall watchdog, try after try, and the split
+// waiting for its bytes fails with the stall as its reason.
+func TestStalledSourceDownloadReleasesTheSplit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("splits media")
+	}
+	was := stallTimeout
+	stallTimeout = 300 * time.Millisecond
+	t.Cleanup(func() { stallTimeout = was })
+	f, split, _ := heldSplit(t, false) // never released
+	rep := f.next(t, time.Minute)
+	if rep.fail == nil || rep.ref() != refOf(split) || rep.fail.Error != `download input "source": no data for 300ms` {
+		t.Fatalf("got %s, want the split failed with the stall", rep)
+	}
+}
+
+// heldSplit starts an agent and a split of a faststart source whose
+// download stops halfway until release is called (see fakeCoordinator.hold).
+func heldSplit(t *testing.T, broken bool) (f *fakeCoordinator, split wire.Assignment, release func()) {
+	t.Helper()
+	src := testmedia.Generate(t, faststart(60))
+	st, err := os.Stat(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f = newFakeCoordinator(t)
+	release = f.hold("source.mp4", st.Size()/2, broken)
+	t.Cleanup(release)
+	startAgent(t, f, func(c *Config) { c.Slots = 1 })
+	opts := media.Options{Segment: 2 * time.Second, Chunk: 10 * time.Second, FirstChunk: 2 * time.Second}
+	split = wire.Assignment{Task: "j-split", Attempt: 1, Job: "j", Kind: scheduler.KindSplit,
+		Spec:   jsonOf(t, media.SplitSpec{Options: opts}),
+		Inputs: map[string]string{media.SplitInput: f.fileURL("source.mp4", src)}, MediaSeconds: 60}
+	f.add(split)
+	testkit.WaitFor(t, time.Minute, "the split's head while half its source is held back", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.heads) > 0
+	})
+	return f, split, release
+}
+
+// TestSplitReadsItsSourceWhileItDownloads: the split reports its head
+// while the second half of its source has not arrived, and completes with
+// the whole source's plan once it has.
+func TestSplitReadsItsSourceWhileItDownloads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("splits media")
+	}
+	f, _, release := heldSplit(t, false)
+	f.noReport(t, 300*time.Millisecond) // no completion from half a source
+	release()
+	done := completeOf(t, f)
+	var job media.SplitResult
+	if err := json.Unmarshal(done.Result, &job); err != nil {
+		t.Fatal(err)
+	}
+	if len(job.Chunks) != 7 || job.Probe.Duration < 59.9 || job.Probe.Duration > 60.1 {
+		t.Errorf("split of %d chunks over %.3f s, want 7 over the whole 60 s", len(job.Chunks), job.Probe.Duration)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.heads) != 1 {
+		t.Errorf("%d heads reported, want one", len(f.heads))
+	}
+}
+
+// TestSourceDownloadFailingAfterTheHead: a download that breaks after the
+// head was reported fails the attempt with the download's reason — no
+// second head, no completion from half a source.
+func TestSourceDownloadFailingAfterTheHead(t *testing.T) {
+	if testing.Short() {
+		t.Skip("splits media")
+	}
+	f, split, release := heldSplit(t, true)
+	release()
+	rep := f.next(t, time.Minute)
+	if rep.fail == nil || rep.ref() != refOf(split) || rep.fail.Permanent ||
+		rep.fail.Error != `download input "source": HTTP 403: Request has expired` {
+		t.Fatalf("got %s, want the split failed (not permanently) with the download's reason", rep)
+	}
+	f.noReport(t, 300*time.Millisecond)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.heads) != 1 {
+		t.Errorf("%d heads reported, want one", len(f.heads))
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/sunomi/sunomi/cluster/wire"
 	"github.com/sunomi/sunomi/internal/redact"
 	"github.com/sunomi/sunomi/internal/retry"
+	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/pipeline"
 	"github.com/sunomi/sunomi/scheduler"
 )
@@ -31,19 +32,22 @@ const (
 	transferTries = 5
 	// transferParallel bounds the files of one attempt moving at once.
 	transferParallel = 4
-	// stallTimeout aborts a transfer that moves no byte for this long.
-	stallTimeout = 2 * time.Minute
 )
+
+// stallTimeout aborts a transfer that moves no byte for this long; tests
+// shorten it.
+var stallTimeout = 2 * time.Minute
 
 // download fetches an attempt's inputs: into in/<name>, or for the stitch
 // task, whose inputs are its own earlier outputs (thumbnails, posters),
 // into out/<name> where pipeline.RunTask expects them. It returns the local
-// path of every input.
-func (a *Agent) download(att *attempt) (map[string]string, error) {
+// path of every input. A split's source is only started: the split reads
+// it while it downloads (the returned sourceDownload, nil for other tasks).
+func (a *Agent) download(att *attempt) (map[string]string, *sourceDownload, error) {
 	inDir, outDir := filepath.Join(att.dir, "in"), filepath.Join(att.dir, "out")
 	for _, d := range []string{inDir, outDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, fmt.Errorf("create task dir: %w", err)
+			return nil, nil, fmt.Errorf("create task dir: %w", err)
 		}
 	}
 	base := inDir
@@ -53,13 +57,23 @@ func (a *Agent) download(att *attempt) (map[string]string, error) {
 	inputs := map[string]string{}
 	for name := range att.asg.Inputs {
 		if !cleanName(name) {
-			return nil, fmt.Errorf("%w: input name %q is not a clean relative path", pipeline.ErrPermanent, name)
+			return nil, nil, fmt.Errorf("%w: input name %q is not a clean relative path", pipeline.ErrPermanent, name)
 		}
 		inputs[name] = filepath.Join(base, filepath.FromSlash(name))
+	}
+	var source *sourceDownload
+	if u, ok := att.asg.Inputs[media.SplitInput]; ok && att.asg.Kind == scheduler.KindSplit {
+		var err error
+		if source, err = a.startSourceDownload(att, a.resolveURL(u), inputs[media.SplitInput]); err != nil {
+			return nil, nil, err
+		}
 	}
 	g, ctx := errgroup.WithContext(att.ctx)
 	g.SetLimit(transferParallel)
 	for _, name := range slices.Sorted(maps.Keys(att.asg.Inputs)) {
+		if source != nil && name == media.SplitInput {
+			continue
+		}
 		u := a.resolveURL(att.asg.Inputs[name])
 		g.Go(func() error {
 			if err := a.retryTransfer(ctx, func(ctx context.Context) error { return a.fetch(ctx, u, inputs[name]) }); err != nil {
@@ -69,9 +83,10 @@ func (a *Agent) download(att *attempt) (map[string]string, error) {
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		source.close()
+		return nil, nil, err
 	}
-	return inputs, nil
+	return inputs, source, nil
 }
 
 // cleanName reports whether name is a clean relative slash path inside its directory.
@@ -150,6 +165,32 @@ func (ir *idleReader) Read(p []byte) (int, error) {
 
 // fetch streams one GET into dst, through a temporary name.
 func (a *Agent) fetch(ctx context.Context, u, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	tmp := dst + ".part"
+	err := a.get(ctx, u, func(_ *http.Response, body io.Reader) (int64, error) {
+		f, err := os.Create(tmp)
+		if err != nil {
+			return 0, err
+		}
+		n, err := io.Copy(f, body)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return n, err
+	})
+	if err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, dst)
+}
+
+// get streams one GET's body into write, which returns the bytes it
+// wrote: fewer than the response's Content-Length is an error, and so is
+// a body that moves no byte for stallTimeout.
+func (a *Agent) get(ctx context.Context, u string, write func(resp *http.Response, body io.Reader) (int64, error)) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	stall := time.AfterFunc(stallTimeout, func() { cancel(fmt.Errorf("no data for %s", stallTimeout)) })
@@ -168,27 +209,15 @@ func (a *Agent) fetch(ctx context.Context, u, dst string) error {
 	if resp.StatusCode != http.StatusOK {
 		return readStatusError(resp)
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	tmp := dst + ".part"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	n, err := io.Copy(f, &idleReader{r: resp.Body, timer: stall, d: stallTimeout})
+	n, err := write(resp, &idleReader{r: resp.Body, timer: stall, d: stallTimeout})
 	a.metrics.transferred(directionDown, n)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
 		err = fmt.Errorf("got %d of %d bytes", n, resp.ContentLength)
 	}
 	if err != nil {
-		_ = os.Remove(tmp)
 		return stalled(ctx, err)
 	}
-	return os.Rename(tmp, dst)
+	return nil
 }
 
 // stalled names the stall as the reason of a transfer the watchdog canceled.

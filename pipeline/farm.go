@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/sunomi/sunomi/encoder"
+	"github.com/sunomi/sunomi/internal/growfile"
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/scheduler"
 	"github.com/sunomi/sunomi/segmenter"
@@ -25,6 +26,7 @@ type (
 	threadsKey  struct{}
 	encoderKey  struct{}
 	headKey     struct{}
+	growingKey  struct{}
 )
 
 // WithEncoder returns a context under which RunTask's encode tasks encode
@@ -52,6 +54,13 @@ func WithProgress(ctx context.Context, fn func(frames int64)) context.Context {
 // form, before it reads the rest of the source; fn's error fails the task.
 func WithHead(ctx context.Context, fn func(result json.RawMessage) error) context.Context {
 	return context.WithValue(ctx, headKey{}, fn)
+}
+
+// WithGrowingSource returns a context under which RunTask's split task
+// reads its source through f, as the agent still downloads it (see
+// SplitGrowing), rather than from its input's file.
+func WithGrowingSource(ctx context.Context, f *growfile.File) context.Context {
+	return context.WithValue(ctx, growingKey{}, f)
 }
 
 // farmSplitResult is a split result as the farm records it, leaving job as
@@ -110,7 +119,13 @@ func RunTask(ctx context.Context, kind scheduler.TaskKind, spec json.RawMessage,
 				return report(b)
 			}
 		}
-		job, err := SplitWithHead(ctx, inputs[media.SplitInput], outDir, "", s.Options, onHead)
+		var job *media.SplitResult
+		var err error
+		if growing, _ := ctx.Value(growingKey{}).(*growfile.File); growing != nil {
+			job, err = SplitGrowing(ctx, growing, outDir, "", s.Options, onHead)
+		} else {
+			job, err = SplitWithHead(ctx, inputs[media.SplitInput], outDir, "", s.Options, onHead)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"reflect"
 
 	"github.com/sunomi/sunomi/encoder"
+	"github.com/sunomi/sunomi/internal/growfile"
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/segmenter"
 )
@@ -28,8 +29,11 @@ type splitHead struct {
 
 // probeWithHead probes the source; with onHead set, it reports the head on
 // the way (a source that ends within its first chunk has none).
-func probeWithHead(ctx context.Context, src, workDir, outDir string, opts media.Options, onHead func(*media.SplitResult) error) (*media.Probe, *splitHead, error) {
+func probeWithHead(ctx context.Context, src string, growing *growfile.File, workDir, outDir string, opts media.Options, onHead func(*media.SplitResult) error) (*media.Probe, *splitHead, error) {
 	if onHead == nil {
+		if err := waitDownload(ctx, growing); err != nil {
+			return nil, nil, err
+		}
 		p, err := segmenter.ProbeFile(ctx, src)
 		return p, nil, err
 	}
@@ -43,8 +47,26 @@ func probeWithHead(ctx context.Context, src, workDir, outDir string, opts media.
 			head = &splitHead{job: job, cut: &cut}
 			return onHead(job)
 		}}
-	p, _, err := segmenter.ProbeFileHead(ctx, src, spec)
+	var p *media.Probe
+	var err error
+	if growing != nil {
+		p, _, err = segmenter.ProbeGrowingHead(ctx, growing, spec)
+	} else {
+		p, _, err = segmenter.ProbeFileHead(ctx, src, spec)
+	}
 	return p, head, err
+}
+
+// waitDownload waits for a source still downloading (growing, when set)
+// to be complete: what reads it after the probe reads the finished file.
+func waitDownload(ctx context.Context, growing *growfile.File) error {
+	if growing == nil {
+		return nil
+	}
+	if err := growing.Wait(ctx); err != nil {
+		return fmt.Errorf("download the source: %w", err)
+	}
+	return nil
 }
 
 // headResult is the split result of a head: the ladder and the first chunk,

@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/sunomi/sunomi/encoder"
+	"github.com/sunomi/sunomi/internal/growfile"
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/segmenter"
 )
@@ -35,6 +36,21 @@ func Split(ctx context.Context, src, workDir, outDir string, opts media.Options)
 // the ladder and the first chunk, extracted — as soon as it has read the
 // first chunk, then reads on (see splitHead).
 func SplitWithHead(ctx context.Context, src, workDir, outDir string, opts media.Options, onHead func(*media.SplitResult) error) (*media.SplitResult, error) {
+	return split(ctx, src, nil, workDir, outDir, opts, onHead)
+}
+
+// SplitGrowing is SplitWithHead on a source still downloading into
+// src.Path(): the probe, which cuts and reports the head, reads the bytes
+// as they arrive; the extraction of the rest waits for the download to
+// complete and reads the finished file. A download that fails fails the
+// split with its error.
+func SplitGrowing(ctx context.Context, src *growfile.File, workDir, outDir string, opts media.Options, onHead func(*media.SplitResult) error) (*media.SplitResult, error) {
+	return split(ctx, src.Path(), src, workDir, outDir, opts, onHead)
+}
+
+// split is SplitWithHead of the source at src, which growing, when set,
+// still downloads.
+func split(ctx context.Context, src string, growing *growfile.File, workDir, outDir string, opts media.Options, onHead func(*media.SplitResult) error) (*media.SplitResult, error) {
 	opts = opts.WithDefaults()
 	if err := opts.CheckAV1(); err != nil {
 		return nil, err
@@ -42,8 +58,11 @@ func SplitWithHead(ctx context.Context, src, workDir, outDir string, opts media.
 	if err := os.MkdirAll(workDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create work dir: %w", err)
 	}
-	probe, head, err := probeWithHead(ctx, src, workDir, outDir, opts, onHead)
+	probe, head, err := probeWithHead(ctx, src, growing, workDir, outDir, opts, onHead)
 	if err != nil {
+		return nil, err
+	}
+	if err := waitDownload(ctx, growing); err != nil {
 		return nil, err
 	}
 	if err := segmenter.CheckLimits(opts.Limits, probe); err != nil {

@@ -63,7 +63,7 @@ type HeadSpec struct {
 func ProbeFileHead(ctx context.Context, path string, spec HeadSpec) (*media.Probe, *Head, error) {
 	h := &headScan{spec: spec}
 	defer h.close()
-	p, err := probeFile(ctx, path, h)
+	p, err := probeFile(ctx, source{path: path}, h)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"slices"
 
 	"github.com/asticode/go-astiav"
@@ -52,26 +51,26 @@ const probeDecodeFrames = 3
 // rate and the timeline. Memory grows with the number of frames (a few
 // bytes each), never with the media itself.
 func ProbeFile(ctx context.Context, path string) (*media.Probe, error) {
-	return probeFile(ctx, path, nil)
+	return probeFile(ctx, source{path: path}, nil)
 }
 
-// probeFile is ProbeFile; head, when set, follows the video packets to
-// extract the first chunk and report the head (see ProbeFileHead).
-func probeFile(ctx context.Context, path string, head *headScan) (*media.Probe, error) {
-	st, err := os.Stat(path)
+// probeFile is ProbeFile of src; head, when set, follows the video packets
+// to extract the first chunk and report the head (see ProbeFileHead).
+func probeFile(ctx context.Context, src source, head *headScan) (*media.Probe, error) {
+	size, err := src.size(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("open source: %w", err)
 	}
-	if st.Size() == 0 {
+	if size == 0 {
 		return nil, invalidf("the file is empty")
 	}
-	in, err := openInput(path)
+	in, err := src.open(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer in.close()
 
-	p := &media.Probe{Container: in.fc.InputFormat().Name(), Size: st.Size()}
+	p := &media.Probe{Container: in.fc.InputFormat().Name(), Size: size}
 	video, audio := -1, -1
 	for _, s := range in.fc.Streams() {
 		cp := s.CodecParameters()
@@ -120,6 +119,10 @@ func probeFile(ctx context.Context, path string, head *headScan) (*media.Probe, 
 			return nil, err
 		}
 		if err := in.fc.ReadFrame(pkt); err != nil {
+			// A download that failed is no short source: the split fails with it.
+			if err := in.readError(); err != nil {
+				return nil, err
+			}
 			if !errors.Is(err, astiav.ErrEof) {
 				p.Warnings = append(p.Warnings, fmt.Sprintf("reading stopped early: %v", err))
 			}
@@ -184,12 +187,25 @@ func packetTime(pkt *astiav.Packet) int64 {
 }
 
 // input is an opened source.
-type input struct{ fc *astiav.FormatContext }
+type input struct {
+	fc *astiav.FormatContext
+	// stream reads a source that is still downloading; nil for a file
+	// libav opens itself.
+	stream *growingIO
+}
 
-func openInput(path string) (*input, error) {
+func openInput(path string) (*input, error) { return openInputWith(path, nil) }
+
+// openInputWith opens path, read through stream when set: the file name
+// still gives libav's format probe its extension.
+func openInputWith(path string, stream *growingIO) (*input, error) {
 	fc := astiav.AllocFormatContext()
 	if fc == nil {
 		return nil, errors.New("allocate format context")
+	}
+	in := &input{fc: fc, stream: stream}
+	if stream != nil {
+		fc.SetPb(stream.io)
 	}
 	opts := astiav.NewDictionary()
 	defer opts.Free()
@@ -200,14 +216,29 @@ func openInput(path string) (*input, error) {
 	}
 	if err := fc.OpenInput(path, nil, opts); err != nil {
 		fc.Free()
+		stream.free()
+		if rerr := in.readError(); rerr != nil {
+			return nil, rerr
+		}
 		return nil, invalidf("cannot be read as audio or video: it is damaged, truncated or not a media file (%v)", err)
 	}
 	if err := fc.FindStreamInfo(nil); err != nil {
-		fc.CloseInput()
-		fc.Free()
+		in.close()
+		if rerr := in.readError(); rerr != nil {
+			return nil, rerr
+		}
 		return nil, invalidf("the streams of the file cannot be read (%v)", err)
 	}
-	return &input{fc: fc}, nil
+	return in, nil
+}
+
+// readError is the error a streamed source's reading met, which libav
+// only saw as an I/O error: the download's, or the context's.
+func (in *input) readError() error {
+	if in.stream == nil {
+		return nil
+	}
+	return in.stream.err
 }
 
 func (in *input) duration() float64 {
@@ -220,6 +251,7 @@ func (in *input) duration() float64 {
 func (in *input) close() {
 	in.fc.CloseInput()
 	in.fc.Free()
+	in.stream.free() // libav leaves a custom IOContext to its owner
 }
 
 // videoScan accumulates the video stream's packet index and decodes the
