@@ -56,7 +56,7 @@ func TestSplitWithHeadAudio(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := encoder.AudioPartBoundary(whole.Chunks[0].Chunk.End); headSpec.Part != media.AudioPartHead || headSpec.Duration != want {
+			if want := media.AudioPartBoundary(whole.Chunks[0].Chunk.End); headSpec.Part != media.AudioPartHead || headSpec.Duration != want {
 				t.Errorf("head's audio: part %d up to %.6f s, want part %d up to %.6f s (the AAC frame at or after chunk 0's end %.6f s)",
 					headSpec.Part, headSpec.Duration, media.AudioPartHead, want, whole.Chunks[0].Chunk.End)
 			}
