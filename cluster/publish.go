@@ -148,6 +148,7 @@ func (n *Node) publishJob(ctx context.Context, j scheduler.Job) error {
 	if n.stitchLeased(j.ID) {
 		return nil
 	}
+	audioParts := n.audioPartsReady(j.ID) // before the results: see audioPartsReady
 	spec := n.recordedResults(j.ID)
 	if spec == nil {
 		return nil
@@ -164,7 +165,7 @@ func (n *Node) publishJob(ctx context.Context, j scheduler.Job) error {
 	if len(spec.Audio) > 0 {
 		// Each part of the audio done in order publishes more of the audio
 		// playlist on its own completion, not with the next chunk's.
-		ready += audioPartsReady(j)
+		ready += audioParts
 	}
 	if ready == 0 || ready <= n.pub.done[j.ID] {
 		return nil
@@ -205,10 +206,15 @@ func (n *Node) publishJob(ctx context.Context, j scheduler.Job) error {
 }
 
 // audioPartsReady counts the job's audio tasks done in part order, the
-// prefix the state's audio result merges (at least one: the caller saw an
-// audio result). The job was read before its results, which are at least as
-// new: a count behind them is caught up by the next completion's publish.
-func audioPartsReady(j scheduler.Job) int {
+// prefix the state's audio result merges (at least one once there is an
+// audio result). The caller reads the job before its results, which are
+// then at least as new: a count behind them is caught up by the publish
+// after the next completion.
+func (n *Node) audioPartsReady(jobID string) int {
+	j, ok := n.fsm.Job(jobID)
+	if !ok {
+		return 1
+	}
 	var parts []scheduler.Task
 	for _, t := range j.Tasks {
 		if t.Kind == scheduler.KindAudio {

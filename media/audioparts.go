@@ -67,22 +67,28 @@ const AudioPartSeconds = 60
 // AudioParts cuts the rest of a track split at the head — rest, as the
 // split reports it: Part AudioPartRest, From the head's end, Duration the
 // track's end or 0 — into parts 1..N of about partSeconds each. A part ends
-// on the AAC frame boundary after a chunk end (chunkEnds, the plan's, in
-// order), where a segment of the track encoded in one task starts as well,
-// so the parts' segments are those of one task. No part ends at the last
-// chunk's end, and none is left shorter than half of partSeconds: the last
-// part runs to the rest's end. Only the last writes the speech track.
+// on the AAC frame boundary after the chunk end nearest to partSeconds past
+// its start (chunkEnds, the plan's, in order), where a segment of the track
+// encoded in one task starts as well, so the parts' segments are those of
+// one task. No part ends at the last chunk's end, and none is shorter than
+// half of partSeconds: the last part runs to the rest's end. Only the last
+// writes the speech track.
 func AudioParts(rest AudioSpec, chunkEnds []float64, partSeconds float64) []AudioSpec {
 	end := rest.Duration
 	if n := len(chunkEnds); end <= 0 && n > 0 {
 		end = chunkEnds[n-1]
 	}
+	var cuts []float64
+	for _, e := range chunkEnds[:max(0, len(chunkEnds)-1)] {
+		cuts = append(cuts, AudioPartBoundary(e))
+	}
 	var parts []AudioSpec
 	part := rest
 	part.HeadEnd = rest.From
-	for _, e := range chunkEnds[:max(0, len(chunkEnds)-1)] {
-		cut := AudioPartBoundary(e)
-		if cut-part.From < partSeconds || end-cut < partSeconds/2 {
+	for i, cut := range cuts {
+		target := part.From + partSeconds
+		nearer := i+1 < len(cuts) && math.Abs(cuts[i+1]-target) < math.Abs(cut-target)
+		if nearer || cut-part.From < partSeconds/2 || end-cut < partSeconds/2 {
 			continue
 		}
 		done := part
