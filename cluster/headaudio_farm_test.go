@@ -51,10 +51,10 @@ func TestFarmAudioPlayableBeforeSplitEnds(t *testing.T) {
 		t.Fatalf("job %s is %s (%s), want done", j.ID, j.State, j.Error)
 	}
 	wantCommittedOnce(t, j)
-	// The head's part, then the rest in parts of about a minute on the 60 s
-	// chunks' ends: 0..19.
-	if parts := audioParts(j); len(parts) != audioMinutes || parts[len(parts)-1].Index != audioMinutes-1 {
-		t.Errorf("%d audio tasks, want the head's part and the rest's %d parts", len(parts), audioMinutes-1)
+	// The head's part, then the rest in parts of a minute on the 60 s
+	// chunks' ends, the last from 1142 s: 0..20.
+	if parts := audioParts(j); len(parts) != audioMinutes+1 || parts[len(parts)-1].Index != audioMinutes {
+		t.Errorf("%d audio tasks, want the head's part and the rest's %d parts", len(parts), audioMinutes)
 	}
 	// The parts' own fMP4 init segments are not published (the head's
 	// serves every part): the job's clean-up deletes them.
