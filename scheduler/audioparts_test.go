@@ -54,7 +54,9 @@ func audioResult(tb testing.TB, segs ...media.AudioSegment) json.RawMessage {
 // whose result Results reports before the rest of the audio exists; the
 // split's Complete adds the rest, and Results then reports both parts'
 // segments in order, the rest's speech track, and the job stitches once
-// both are done.
+// both are done. The rest is one task, "<job>-audio-rest", as the code
+// before the rest had parts planned it: such a job, restored from a
+// snapshot, still finishes.
 func TestSplitHeadAudio(t *testing.T) {
 	h := newHarness(t)
 	h.agent("a1", "a2")
@@ -76,6 +78,7 @@ func TestSplitHeadAudio(t *testing.T) {
 	rc := restWithAudio(t, "j1", n)
 	rc.Now = h.now()
 	h.ok(rc)
+	h.f = restored(t, snapshotBytes(t, h.f))
 	for _, id := range []string{"j1-encode-0", "j1-encode-1", "j1-encode-2"} {
 		h.complete(id, h.lease1("a2", id))
 	}
