@@ -36,6 +36,20 @@ func headWithAudio(tb testing.TB, job string, n int) SplitHead {
 	return c
 }
 
+// headAudioHarness is a harness with agents a1 and a2 where job j1's split
+// (attempt n, on a1) reported headWithAudio.
+func headAudioHarness(t *testing.T) (h *harness, n int) {
+	t.Helper()
+	h = newHarness(t)
+	h.agent("a1", "a2")
+	h.submit("j1", 0)
+	n = h.lease1("a1", "j1-split")
+	c := headWithAudio(t, "j1", n)
+	c.Now = h.now()
+	h.ok(c)
+	return h, n
+}
+
 // restWithAudio is the Complete after headWithAudio: chunks 1..2 and the
 // rest of the audio.
 func restWithAudio(tb testing.TB, job string, n int) Complete {
@@ -58,14 +72,7 @@ func audioResult(tb testing.TB, segs ...media.AudioSegment) json.RawMessage {
 // before the rest had parts planned it: such a job, restored from a
 // snapshot, still finishes.
 func TestSplitHeadAudio(t *testing.T) {
-	h := newHarness(t)
-	h.agent("a1", "a2")
-	h.submit("j1", 0)
-	n := h.lease1("a1", "j1-split")
-	c := headWithAudio(t, "j1", n)
-	c.Now = h.now()
-	h.ok(c)
-
+	h, n := headAudioHarness(t)
 	a := h.lease1("a2", "j1-audio")
 	head := media.AudioSegment{Index: 0, File: "audio/a1_00000.ts", Start: 0, Duration: headAudioEnd}
 	h.ok(Complete{Task: "j1-audio", Attempt: a, Result: audioResult(t, head), Now: h.now()})
@@ -165,10 +172,7 @@ func TestSplitHeadAudioRefused(t *testing.T) {
 	}
 	for _, tt := range rests {
 		t.Run("a complete with "+tt.name, func(t *testing.T) {
-			h, n := setup(t)
-			hc := headWithAudio(t, "j1", n)
-			hc.Now = h.now()
-			h.ok(hc)
+			h, n := headAudioHarness(t)
 			c := restWithAudio(t, "j1", n)
 			tt.audio(&c)
 			c.Now = h.now()
@@ -216,13 +220,7 @@ func partSegment(spec media.AudioSpec) media.AudioSegment {
 // first waits for the one before it), and the job stitches once every part
 // is done.
 func TestSplitAudioParts(t *testing.T) {
-	h := newHarness(t)
-	h.agent("a1", "a2")
-	h.submit("j1", 0)
-	n := h.lease1("a1", "j1-split")
-	hc := headWithAudio(t, "j1", n)
-	hc.Now = h.now()
-	h.ok(hc)
+	h, n := headAudioHarness(t)
 	head := media.AudioSegment{Index: 0, File: "audio/a1_00000.ts", Start: 0, Duration: headAudioEnd}
 	h.ok(Complete{Task: "j1-audio", Attempt: h.lease1("a2", "j1-audio"), Result: audioResult(t, head), Now: h.now()})
 
@@ -355,13 +353,7 @@ func TestSplitAudioPartsRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t)
-			h.agent("a1", "a2")
-			h.submit("j1", 0)
-			n := h.lease1("a1", "j1-split")
-			hc := headWithAudio(t, "j1", n)
-			hc.Now = h.now()
-			h.ok(hc)
+			h, n := headAudioHarness(t)
 			c, specs := restWithParts(t, "j1", n)
 			tt.edit(t, &c, specs)
 			c.Now = h.now()
