@@ -88,6 +88,7 @@ type audioEncoder struct {
 	segStart   int64 // first sample of the open segment
 	lastEnd    int64
 	res        media.AudioResult
+	decodedTo  float64 // where the last decoded frame starts on the output timeline, in seconds
 
 	// The speech track: libav's PCM encoder turns the filtered frames into
 	// bytes (go-astiav exposes no audio frame data), wav streams them out.
@@ -238,7 +239,7 @@ func (a *audioEncoder) openGraph(f *astiav.Frame) error {
 }
 
 func (a *audioEncoder) run(ctx context.Context) error {
-	if err := a.src.run(ctx, func() bool { return false }, a.filter); err != nil {
+	if err := a.src.run(ctx, a.pastEnd, a.filter); err != nil {
 		return err
 	}
 	if a.src.warning != "" {
@@ -262,6 +263,20 @@ func (a *audioEncoder) run(ctx context.Context) error {
 	return a.finishSegment(a.lastEnd)
 }
 
+// decodeBeyondEnd is how far past its end a part of the track decodes
+// before it stops reading: more than the resampler holds back, so that
+// every sample up to the end has come out of the filter graph (the rest is
+// trimmed there anyway).
+const decodeBeyondEnd = 1.0 // seconds
+
+// pastEnd reports whether the track has been decoded far enough past the
+// task's end: a part of the rest that writes no speech track needs nothing
+// after it, and need not read the rest of the file. (The last part writes
+// the whole track's speech track and reads on.)
+func (a *audioEncoder) pastEnd() bool {
+	return a.spec.NoSpeech && a.spec.Duration > 0 && a.decodedTo > a.spec.Duration+decodeBeyondEnd
+}
+
 // filter puts a decoded frame on the output timeline, in samples.
 func (a *audioEncoder) filter(f *astiav.Frame) error {
 	pts := avx.BestEffortTimestamp(f)
@@ -271,6 +286,7 @@ func (a *audioEncoder) filter(f *astiav.Frame) error {
 	sr := astiav.NewRational(1, f.SampleRate())
 	origin := int64(math.Round(a.spec.Origin * float64(f.SampleRate())))
 	f.SetPts(astiav.RescaleQ(pts, a.src.stream.TimeBase(), sr) - origin)
+	a.decodedTo = float64(f.Pts()) / float64(f.SampleRate())
 	if a.graph == nil {
 		if err := a.openGraph(f); err != nil {
 			return err
