@@ -55,13 +55,15 @@ func AudioPartBoundary(end float64) float64 {
 
 // AudioPartSeconds is about how much of the track each part of the rest
 // covers (AudioParts). Audio encodes at about 100× real time, so a minute
-// is 0.6 s of encoding, while each task costs a lease, a process start, a
-// download of the extracted track and an upload whatever its length, and
-// every part decodes the track from its start (the output timeline's
-// resampling must run from there to give the samples one task would). A
-// minute keeps that overhead to a few tasks per hour of media, and still
-// publishes the audio well ahead of the video: a part is done within
-// seconds, while a minute of 1080p video takes minutes of encoding.
+// is about half a second of encoding, while each task costs a lease, a
+// process start, a download of the extracted track and an upload whatever
+// its length, and every part decodes the track from its start up to its
+// end (the output timeline's resampling must run from there to give the
+// samples one task would). A minute keeps that overhead to a task a minute
+// of media — twenty parts of a 20-minute track cost about what one task
+// for the whole rest does — and still publishes the audio well ahead of
+// the video: a part is done in a second or two, while a minute of 1080p
+// video takes minutes of encoding.
 const AudioPartSeconds = 60
 
 // AudioParts cuts the rest of a track split at the head — rest, as the
