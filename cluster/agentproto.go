@@ -368,32 +368,46 @@ func plannedTasks(split scheduler.TaskInfo, n int, result json.RawMessage, parts
 		tasks = append(tasks, av1...)
 	}
 	if job.Audio != nil {
-		audio, err := audioTask(split.Job, chunks, &job)
+		audio, err := audioTasks(split.Job, chunks, &job)
 		if err != nil {
 			return nil, nil, err
 		}
-		tasks = append(tasks, audio)
+		tasks = append(tasks, audio...)
 	}
 	return tasks, rungs, nil
 }
 
-// audioTask plans the audio task of a split's result: the whole track, or
-// the head's part of it (index 0) or the rest (index 1, see
-// media.AudioPartRest), which the scheduler checks against each other.
-func audioTask(jobID, chunks string, job *media.SplitResult) (scheduler.NewTask, error) {
-	spec, err := json.Marshal(job.Audio)
-	if err != nil {
-		return scheduler.NewTask{}, err
+// audioTasks plans the audio tasks of a split's result: the whole track, or
+// the head's part of it (index 0), or the rest cut on chunk ends into parts
+// 1..N (media.AudioParts), which the scheduler checks against each other.
+// The parts read the one audio file the split extracted: an audio track is
+// small beside the video (128 kb/s is a megabyte a minute), and a part must
+// decode it from its start anyway to resample it exactly as one task would.
+func audioTasks(jobID, chunks string, job *media.SplitResult) ([]scheduler.NewTask, error) {
+	specs := []media.AudioSpec{*job.Audio}
+	if job.Audio.Part == media.AudioPartRest {
+		var ends []float64
+		for _, c := range job.Chunks {
+			ends = append(ends, c.Chunk.End)
+		}
+		specs = media.AudioParts(*job.Audio, ends, media.AudioPartSeconds)
 	}
-	nt := scheduler.NewTask{ID: jobID + "-audio", Kind: scheduler.KindAudio, Spec: spec,
-		Inputs: map[string]string{job.Audio.Source: chunks + job.Audio.Source}, MediaSeconds: job.Probe.Duration}
-	switch {
-	case job.Audio.Part == media.AudioPartRest:
-		nt.ID, nt.Index, nt.MediaSeconds = jobID+"-audio-rest", media.AudioPartRest, max(0, job.Probe.Duration-job.Audio.From)
-	case job.Audio.Duration > 0 && job.Audio.Duration < job.Probe.Duration:
-		nt.MediaSeconds = job.Audio.Duration // the head's part
+	var tasks []scheduler.NewTask
+	for _, a := range specs {
+		spec, err := json.Marshal(a)
+		if err != nil {
+			return nil, err
+		}
+		nt := scheduler.NewTask{ID: scheduler.AudioTaskID(jobID, a.Part), Kind: scheduler.KindAudio, Index: a.Part, Spec: spec,
+			Inputs: map[string]string{a.Source: chunks + a.Source}}
+		end := a.Duration
+		if end <= 0 || end > job.Probe.Duration {
+			end = job.Probe.Duration
+		}
+		nt.MediaSeconds = max(0, end-a.From) // the head's part, a part of the rest, or the whole track
+		tasks = append(tasks, nt)
 	}
-	return nt, nil
+	return tasks, nil
 }
 
 // av1Tasks plans the AV1 tasks of a split's result: one per AV1 rung and

@@ -26,7 +26,7 @@ const audioMinutes = longMinutes
 // playable — its master playlist published, its audio playlist with a
 // segment — while its split is still held mid-file, because the head adds
 // the audio up to the first chunk's end; the final audio rendition, the
-// head's part then the rest's, read through libav's HLS demuxer, has
+// head's part then the rest's parts, read through libav's HLS demuxer, has
 // continuous timestamps and lasts as long as the source, within one AAC
 // frame.
 func TestFarmAudioPlayableBeforeSplitEnds(t *testing.T) {
@@ -51,26 +51,109 @@ func TestFarmAudioPlayableBeforeSplitEnds(t *testing.T) {
 		t.Fatalf("job %s is %s (%s), want done", j.ID, j.State, j.Error)
 	}
 	wantCommittedOnce(t, j)
-	var audio []scheduler.TaskKind
-	for _, task := range j.Tasks {
-		if task.Kind == scheduler.KindAudio {
-			audio = append(audio, task.Kind)
-		}
+	// The head's part, then the rest in parts of a minute on the 60 s
+	// chunks' ends, the last from 1142 s: 0..20.
+	if parts := audioParts(j); len(parts) != audioMinutes+1 || parts[len(parts)-1].Index != audioMinutes {
+		t.Errorf("%d audio tasks, want the head's part and the rest's %d parts", len(parts), audioMinutes)
 	}
-	if len(audio) != 2 {
-		t.Errorf("%d audio tasks, want the head's part and the rest", len(audio))
-	}
-	// The rest's own fMP4 init segment is not published (the head's serves
-	// both parts): the job's clean-up deletes it.
+	// The parts' own fMP4 init segments are not published (the head's
+	// serves every part): the job's clean-up deletes them.
 	waitTemporariesGone(t, f, s, j)
-	f.Eventually(20*time.Second, "the rest's init segment collected", func(ctx context.Context) (bool, error) {
+	f.Eventually(20*time.Second, "the parts' init segments collected", func(ctx context.Context) (bool, error) {
 		objs, err := s.List(ctx, j.Output+"/audio/")
 		return err == nil && !slices.ContainsFunc(objs, func(o storage.Info) bool {
-			return strings.Contains(o.Key, "/p1_") && strings.HasSuffix(o.Key, "init.mp4")
+			return strings.Contains(o.Key, "/p") && strings.HasSuffix(o.Key, "init.mp4")
 		}), err
 	})
 	dir := fetchOutput(t, s, j.Output)
 	wantContinuousAudio(t, filepath.Join(dir, "audio", "playlist.m3u8"), audioMinutes*60)
+}
+
+// audioParts lists a job's audio tasks by part.
+func audioParts(j wire.Job) []wire.Task {
+	var parts []wire.Task
+	for _, task := range j.Tasks {
+		if task.Kind == scheduler.KindAudio {
+			parts = append(parts, task)
+		}
+	}
+	slices.SortFunc(parts, func(a, b wire.Task) int { return a.Index - b.Index })
+	return parts
+}
+
+// progressiveAudioMinutes is the length of the upload whose audio is
+// published part by part: four parts of the rest, on its 60 s chunks' ends.
+const progressiveAudioMinutes = 4
+
+// TestFarmAudioPublishedByParts: the rest of the audio is encoded in parts
+// on the chunks' ends, and each part done in order publishes more of the
+// audio playlist at once — a player finds segments past the head's while the
+// last part is still to be done, instead of waiting for the whole track.
+// (Parts run side by side: the last to be done may be any of them.) The
+// final audio rendition has continuous timestamps, lasts as long as the
+// source, and its segments start with the video's, within one AAC frame.
+func TestFarmAudioPublishedByParts(t *testing.T) {
+	skipShort(t)
+	f := farmtest.Start(t, farmtest.Options{Coordinators: 1, Agents: 2})
+	seconds := progressiveAudioMinutes * 60
+	j := f.Submit(testmedia.Generate(t, testmedia.CFR(seconds, 160, 90, longFPS, true)), longJob)
+	s := openStorage(t, f)
+	var grown int // segments in the audio playlist seen before every part was done
+	f.Eventually(3*time.Minute, "the audio playlist grown before every part is done", func(ctx context.Context) (bool, error) {
+		// The playlist first, then the job: a playlist read before the
+		// parts are seen done was published before they were.
+		b, err := readObject(ctx, s, j.Output+"/audio/playlist.m3u8")
+		if err != nil {
+			return false, nil // not published yet
+		}
+		p, err := hls.ParseMediaPlaylist(b)
+		if err != nil {
+			return false, err
+		}
+		job, err := f.Client().Job(ctx, j.ID)
+		if err != nil {
+			return false, err
+		}
+		parts := audioParts(job)
+		if !slices.ContainsFunc(parts, func(p wire.Task) bool { return p.State != scheduler.StateDone }) {
+			t.Fatalf("every audio part is done and the audio playlist has %d segments: it did not grow before", len(p.Segments))
+		}
+		grown = len(p.Segments)
+		return len(parts) > 1 && grown > 1 && p.Type == hls.PlaylistEvent, nil
+	})
+	j = f.WaitJob(j.ID, 4*time.Minute)
+	if parts := audioParts(j); len(parts) != progressiveAudioMinutes+1 {
+		t.Errorf("%d audio tasks, want the head's part and the rest's %d parts", len(parts), progressiveAudioMinutes)
+	}
+	dir := finishedOutput(t, f, j)
+	video := filepath.Join(dir, "90p", "playlist.m3u8")
+	wantContinuous(t, video, seconds*longFPS, longFPS)
+	audio := filepath.Join(dir, "audio", "playlist.m3u8")
+	wantContinuousAudio(t, audio, float64(seconds))
+	vp, err := hls.ParseMediaPlaylist(mustReadFile(t, video))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap, err := hls.ParseMediaPlaylist(mustReadFile(t, audio))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ap.Type != hls.PlaylistVOD || len(ap.Segments) != len(vp.Segments) || len(ap.Segments) <= grown {
+		t.Fatalf("final audio playlist: %s with %d segments, want VOD with the video's %d (more than the %d seen growing)",
+			ap.Type, len(ap.Segments), len(vp.Segments), grown)
+	}
+	// A segment starts with the first AAC frame at or after the video's
+	// segment (the first also holds the encoder's priming frame, before
+	// time zero); EXTINF's microseconds add up to less than a millisecond.
+	const frame = 1024.0 / 48000
+	audioAt, videoAt := -frame, 0.0
+	for i := range ap.Segments {
+		if d := audioAt - videoAt; i > 0 && (d < -1e-3 || d > frame+1e-3) {
+			t.Errorf("audio segment %d starts at %.6f s, the video's at %.6f s: want within one AAC frame", i, audioAt, videoAt)
+		}
+		audioAt += ap.Segments[i].Duration
+		videoAt += vp.Segments[i].Duration
+	}
 }
 
 // wantContinuousAudio reads the audio rendition through libav's HLS

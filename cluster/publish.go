@@ -40,7 +40,7 @@ type publisher struct {
 	// that publish ends. Only the publishing loop publishes, so there is at
 	// most one publish per job in flight.
 	busy map[string]chan struct{}
-	// done counts the results (chunks plus one for the audio) published per
+	// done counts the results (chunks plus the audio's parts) published per
 	// job; only the publishing loop touches it.
 	done map[string]int
 	// av1 counts the AV1 rungs published per AV1 job, and noAV1Since is
@@ -148,6 +148,7 @@ func (n *Node) publishJob(ctx context.Context, j scheduler.Job) error {
 	if n.stitchLeased(j.ID) {
 		return nil
 	}
+	audioParts := n.audioPartsReady(j.ID) // before the results: see audioPartsReady
 	spec := n.recordedResults(j.ID)
 	if spec == nil {
 		return nil
@@ -162,7 +163,9 @@ func (n *Node) publishJob(ctx context.Context, j scheduler.Job) error {
 		ready++
 	}
 	if len(spec.Audio) > 0 {
-		ready++
+		// Each part of the audio done in order publishes more of the audio
+		// playlist on its own completion, not with the next chunk's.
+		ready += audioParts
 	}
 	if ready == 0 || ready <= n.pub.done[j.ID] {
 		return nil
@@ -200,6 +203,33 @@ func (n *Node) publishJob(ctx context.Context, j scheduler.Job) error {
 		n.metrics.observePlayable(time.Since(j.Created))
 	}
 	return nil
+}
+
+// audioPartsReady counts the job's audio tasks done in part order, the
+// prefix the state's audio result merges (at least one once there is an
+// audio result). The caller reads the job before its results, which are
+// then at least as new: a count behind them is caught up by the publish
+// after the next completion.
+func (n *Node) audioPartsReady(jobID string) int {
+	j, ok := n.fsm.Job(jobID)
+	if !ok {
+		return 1
+	}
+	var parts []scheduler.Task
+	for _, t := range j.Tasks {
+		if t.Kind == scheduler.KindAudio {
+			parts = append(parts, t)
+		}
+	}
+	slices.SortStableFunc(parts, func(a, b scheduler.Task) int { return a.Index - b.Index })
+	done := 0
+	for _, t := range parts {
+		if t.State != scheduler.StateDone {
+			break
+		}
+		done++
+	}
+	return max(1, done)
 }
 
 // stitchLeased reports whether the job's stitch task has ever been leased:

@@ -33,16 +33,6 @@ const (
 // transcription endpoints) take.
 const SpeechSampleRate = 16000
 
-// AudioPartBoundary is where a track split at the head joins, for a first
-// chunk that ends at end seconds: the next AAC frame boundary, so that the
-// head's last frame is whole and the rest's frames continue the head's
-// without overlap (a frame in MPEG-TS carries no duration: players play all
-// 1024 samples of it).
-func AudioPartBoundary(end float64) float64 {
-	frames := math.Ceil(math.Round(end*AudioSampleRate) / audioFrameSize)
-	return frames * audioFrameSize / AudioSampleRate
-}
-
 // SpeechName is the audio task's speech track, relative to the output dir;
 // the part and attempt keep attempts from overwriting each other.
 func SpeechName(part, attempt int) string {
@@ -53,9 +43,11 @@ func SpeechName(part, attempt int) string {
 // to stereo, resamples to 48 kHz, encodes AAC and cuts it into segments on
 // the same boundaries as the video. From the same decode it writes the
 // speech track: the aligned audio downmixed to mono 16 kHz PCM, streamed
-// into a WAV file. The rest of a track split at the head (spec.Part) encodes
-// from spec.From on, its segments numbered after the head's; its speech
-// track is still the whole track's, which it decodes anyway.
+// into a WAV file. A part of the rest of a track split at the head
+// (spec.Part) encodes from spec.From to spec.Duration, its segments numbered
+// after the head's; the last part's speech track is still the whole
+// track's, which it decodes anyway, and the parts before it write none
+// (spec.NoSpeech).
 func EncodeAudio(ctx context.Context, spec media.AudioSpec) (*media.AudioResult, error) {
 	a, err := newAudioEncoder(spec)
 	if err != nil {
@@ -96,6 +88,7 @@ type audioEncoder struct {
 	segStart   int64 // first sample of the open segment
 	lastEnd    int64
 	res        media.AudioResult
+	decodedTo  float64 // where the last decoded frame starts on the output timeline, in seconds
 
 	// The speech track: libav's PCM encoder turns the filtered frames into
 	// bytes (go-astiav exposes no audio frame data), wav streams them out.
@@ -112,18 +105,10 @@ func newAudioEncoder(spec media.AudioSpec) (*audioEncoder, error) {
 		segOut: &segmentOutput{format: spec.Segments, dir: filepath.Join(spec.OutDir, "audio"), prefix: media.AudioPrefix(spec.Part, spec.Attempt),
 			frameDuration: astiav.RescaleQ(audioFrameSize, audioTB, OutputTimeBase)},
 		segSamples: int64(math.Round(spec.Segment.Seconds() * AudioSampleRate)), res: media.AudioResult{Codec: hls.AACLowComplexity}}
-	if spec.Part == media.AudioPartRest {
-		if spec.From <= 0 || a.segSamples <= 0 {
+	if spec.Part >= media.AudioPartRest {
+		if err := a.startPart(); err != nil {
 			a.close()
-			return nil, fmt.Errorf("audio: the rest of a track starts at %.3f s, want after the head", spec.From)
-		}
-		a.from = int64(math.Round(spec.From * AudioSampleRate))
-		if a.from%audioFrameSize != 0 {
-			a.close()
-			return nil, fmt.Errorf("audio: the rest of a track starts at %.6f s, not on an AAC frame boundary", spec.From)
-		}
-		if a.from%a.segSamples != 0 {
-			a.segShift = 1
+			return nil, err
 		}
 	}
 	if err := a.open(); err != nil {
@@ -131,6 +116,31 @@ func newAudioEncoder(spec media.AudioSpec) (*audioEncoder, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// startPart sets up a part of the rest of a track split at the head: the
+// first sample it keeps, and the shift of its segments' numbers, which
+// follows the head's end (HeadEnd; From in a plan of one part that predates
+// it), not the part's own start — the head's last segment is a short one
+// when the head ends off the segment grid, and every later segment is
+// numbered one further than the grid says.
+func (a *audioEncoder) startPart() error {
+	spec := a.spec
+	if spec.From <= 0 || a.segSamples <= 0 {
+		return fmt.Errorf("audio: part %d of a track starts at %.3f s, want after the head", spec.Part, spec.From)
+	}
+	a.from = int64(math.Round(spec.From * AudioSampleRate))
+	if a.from%audioFrameSize != 0 {
+		return fmt.Errorf("audio: part %d of a track starts at %.6f s, not on an AAC frame boundary", spec.Part, spec.From)
+	}
+	headEnd := spec.HeadEnd
+	if headEnd == 0 {
+		headEnd = spec.From
+	}
+	if int64(math.Round(headEnd*AudioSampleRate))%a.segSamples != 0 {
+		a.segShift = 1
+	}
+	return nil
 }
 
 func (a *audioEncoder) open() error {
@@ -153,6 +163,9 @@ func (a *audioEncoder) open() error {
 	}
 	if err := os.MkdirAll(filepath.Join(a.spec.OutDir, "audio"), 0o755); err != nil {
 		return err
+	}
+	if a.spec.NoSpeech {
+		return nil
 	}
 	return a.openSpeech()
 }
@@ -178,8 +191,9 @@ func (a *audioEncoder) openSpeech() error {
 // filterDesc aligns the start (aresample pads or trims to first_pts=0),
 // converts to 48 kHz stereo and trims to the video; then one branch cuts the
 // AAC encoder's 1024-sample frames ([out0]) and the other downmixes the same
-// samples to mono 16 kHz 16-bit for the speech track ([out1]). The rest of a
-// split track feeds its encoder from AudioPreRoll samples before From.
+// samples to mono 16 kHz 16-bit for the speech track ([out1]), unless the
+// task writes none. A part of a split track feeds its encoder from
+// AudioPreRoll samples before From.
 func (a *audioEncoder) filterDesc() string {
 	desc := "[in]aresample=" + strconv.Itoa(AudioSampleRate) + ":async=1:first_pts=0," +
 		"aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo"
@@ -190,9 +204,22 @@ func (a *audioEncoder) filterDesc() string {
 	if a.from > 0 {
 		aac = fmt.Sprintf("atrim=start_sample=%d,", max(0, a.from-AudioPreRoll))
 	}
-	return desc + fmt.Sprintf(",asplit=2[aac][speech];[aac]"+aac+"asetnsamples=n=%d:p=0[out0];"+
+	frames := fmt.Sprintf(aac+"asetnsamples=n=%d:p=0[out0]", audioFrameSize)
+	if a.spec.NoSpeech {
+		return desc + "," + frames
+	}
+	return desc + ",asplit=2[aac][speech];[aac]" + frames + ";" + fmt.Sprintf(
 		"[speech]aresample=%d,aformat=sample_fmts=s16:sample_rates=%d:channel_layouts=mono[out1]",
-		audioFrameSize, SpeechSampleRate, SpeechSampleRate)
+		SpeechSampleRate, SpeechSampleRate)
+}
+
+// sinks is how many outputs the filter graph has: the AAC frames, and the
+// speech track's samples unless the task writes none.
+func (a *audioEncoder) sinks() int {
+	if a.spec.NoSpeech {
+		return 1
+	}
+	return 2
 }
 
 func (a *audioEncoder) openGraph(f *astiav.Frame) error {
@@ -207,12 +234,12 @@ func (a *audioEncoder) openGraph(f *astiav.Frame) error {
 		"channel_layout": layout.String(),
 	}
 	var err error
-	a.graph, err = newFilterGraph(true, args, a.filterDesc(), 2)
+	a.graph, err = newFilterGraph(true, args, a.filterDesc(), a.sinks())
 	return err
 }
 
 func (a *audioEncoder) run(ctx context.Context) error {
-	if err := a.src.run(ctx, func() bool { return false }, a.filter); err != nil {
+	if err := a.src.run(ctx, a.pastEnd, a.filter); err != nil {
 		return err
 	}
 	if a.src.warning != "" {
@@ -236,6 +263,20 @@ func (a *audioEncoder) run(ctx context.Context) error {
 	return a.finishSegment(a.lastEnd)
 }
 
+// decodeBeyondEnd is how far past its end a part of the track decodes
+// before it stops reading: more than the resampler holds back, so that
+// every sample up to the end has come out of the filter graph (the rest is
+// trimmed there anyway).
+const decodeBeyondEnd = 1.0 // seconds
+
+// pastEnd reports whether the track has been decoded far enough past the
+// task's end: a part of the rest that writes no speech track needs nothing
+// after it, and need not read the rest of the file. (The last part writes
+// the whole track's speech track and reads on.)
+func (a *audioEncoder) pastEnd() bool {
+	return a.spec.NoSpeech && a.spec.Duration > 0 && a.decodedTo > a.spec.Duration+decodeBeyondEnd
+}
+
 // filter puts a decoded frame on the output timeline, in samples.
 func (a *audioEncoder) filter(f *astiav.Frame) error {
 	pts := avx.BestEffortTimestamp(f)
@@ -245,6 +286,7 @@ func (a *audioEncoder) filter(f *astiav.Frame) error {
 	sr := astiav.NewRational(1, f.SampleRate())
 	origin := int64(math.Round(a.spec.Origin * float64(f.SampleRate())))
 	f.SetPts(astiav.RescaleQ(pts, a.src.stream.TimeBase(), sr) - origin)
+	a.decodedTo = float64(f.Pts()) / float64(f.SampleRate())
 	if a.graph == nil {
 		if err := a.openGraph(f); err != nil {
 			return err
@@ -263,7 +305,7 @@ func (a *audioEncoder) drainGraph() error {
 		}
 		return a.drainEncoder()
 	})
-	if err != nil {
+	if err != nil || a.spec.NoSpeech {
 		return err
 	}
 	return a.graph.pull(1, a.out, func(f *astiav.Frame) error {
@@ -301,6 +343,9 @@ func (a *audioEncoder) drainSpeech() error {
 
 // finishSpeech flushes the PCM encoder and completes the WAV file.
 func (a *audioEncoder) finishSpeech() error {
+	if a.spec.NoSpeech {
+		return nil
+	}
 	if err := a.pcm.SendFrame(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
 		return fmt.Errorf("flush speech track: %w", err)
 	}
@@ -336,7 +381,7 @@ func (a *audioEncoder) drainEncoder() error {
 }
 
 // mux writes an AAC packet (pts in samples) into the segment its start
-// falls in; the rest of a split track drops its pre-roll's packets.
+// falls in; a part of a split track drops its pre-roll's packets.
 func (a *audioEncoder) mux(pkt *astiav.Packet) error {
 	pts := pkt.Pts()
 	if a.from > 0 && pts < a.from {

@@ -347,7 +347,7 @@ func TestEncodeAudioParts(t *testing.T) {
 	wantPTS := testmedia.HLSAudioPTS(t, whole.OutDir, one)
 	offset := float64(TimelineOffset) / float64(OutputTimeBase.Den())
 	// Inside a segment; on a segment boundary.
-	for _, from := range []float64{AudioPartBoundary(3.1), AudioPartBoundary(8)} {
+	for _, from := range []float64{media.AudioPartBoundary(3.1), media.AudioPartBoundary(8)} {
 		t.Run(strconv.FormatFloat(from, 'f', -1, 64), func(t *testing.T) {
 			head := whole
 			head.OutDir, head.Duration = t.TempDir(), from

@@ -173,7 +173,7 @@ type ChunkSpec struct {
 }
 
 // AudioSpec is the audio task: the whole track, encoded once, or one of its
-// two parts when the split reported a head (see AudioPart).
+// parts when the split reported a head (see AudioPartHead, AudioParts).
 type AudioSpec struct {
 	Source string `json:"source"` // a file whose first audio stream is encoded
 	// Params restores what Source, when the split extracted it, lost of the codec parameters.
@@ -189,20 +189,27 @@ type AudioSpec struct {
 	// Segments is the container of the segments, as VideoSettings.Segments.
 	Segments SegmentFormat `json:"segments,omitempty"`
 	// Part is 0 for the whole track or the head's part, which ends at
-	// Duration; 1 for the rest, which starts at From.
+	// Duration; k >= 1 for the k-th part of the rest, which starts at From.
 	Part int `json:"part,omitempty"`
-	// From is where the rest starts on the output timeline, in seconds: the
-	// head's Duration.
+	// From is where a part of the rest starts on the output timeline, in
+	// seconds: the end (Duration) of the part before it.
 	From float64 `json:"from,omitempty"`
+	// HeadEnd is where the head's part ends (part 1's From): every part
+	// numbers its segments after the head's from it. 0 in specs planned
+	// before the rest had several parts, whose one part starts there.
+	HeadEnd float64 `json:"headEnd,omitempty"`
+	// NoSpeech leaves out the speech track: every part of the rest decodes
+	// the track from its start, and only the last writes the whole track's.
+	NoSpeech bool `json:"noSpeech,omitempty"`
 }
 
-// The split that reports a head encodes the audio in two parts: the head's,
+// The split that reports a head encodes the audio in parts: the head's,
 // [0, end of the first chunk), as soon as the head is read, so that the
 // first audio segment publishes within seconds, and the rest, [that end,
-// Duration), when the split completes. The rest starts its encoder
-// AudioPreRoll samples early and drops what it encodes before From, so
-// that the join has neither gap nor overlap; its segments continue the
-// head's numbering.
+// Duration), cut on chunk ends into parts 1..N (AudioParts) when the split
+// completes. Each part of the rest starts its encoder AudioPreRoll samples
+// early and drops what it encodes before From, so that every join has
+// neither gap nor overlap; its segments continue the head's numbering.
 const (
 	AudioPartHead = 0
 	AudioPartRest = 1
@@ -211,7 +218,7 @@ const (
 // AudioPrefix is the prefix of an audio attempt's files: parts write
 // different names, so that no part's attempt overwrites the other's.
 func AudioPrefix(part, attempt int) string {
-	if part == AudioPartRest {
+	if part >= AudioPartRest {
 		return fmt.Sprintf("p%d_a%d_", part, attempt)
 	}
 	return fmt.Sprintf("a%d_", attempt)

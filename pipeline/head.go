@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"reflect"
 
-	"github.com/sunomi/sunomi/encoder"
 	"github.com/sunomi/sunomi/internal/growfile"
 	"github.com/sunomi/sunomi/media"
 	"github.com/sunomi/sunomi/segmenter"
@@ -95,7 +94,7 @@ func headResult(cut segmenter.Head, outDir string, opts media.Options) (*media.S
 			job.Extracted.Audio, job.Extracted.AudioShift, job.Extracted.AudioParams = cut.Audio, cut.AudioShift, cut.AudioParams
 			job.Audio.Source, job.Audio.Params = cut.Audio, cut.AudioParams
 			job.Audio.Origin = audioOrigin(cut.Probe, cut.AudioShift)
-			job.Audio.Duration = encoder.AudioPartBoundary(plan.Chunks[0].End)
+			job.Audio.Duration = media.AudioPartBoundary(plan.Chunks[0].End)
 		}
 	}
 	return job, nil

@@ -56,7 +56,7 @@ func TestSplitWithHeadAudio(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := encoder.AudioPartBoundary(whole.Chunks[0].Chunk.End); headSpec.Part != media.AudioPartHead || headSpec.Duration != want {
+			if want := media.AudioPartBoundary(whole.Chunks[0].Chunk.End); headSpec.Part != media.AudioPartHead || headSpec.Duration != want {
 				t.Errorf("head's audio: part %d up to %.6f s, want part %d up to %.6f s (the AAC frame at or after chunk 0's end %.6f s)",
 					headSpec.Part, headSpec.Duration, media.AudioPartHead, want, whole.Chunks[0].Chunk.End)
 			}
@@ -94,6 +94,63 @@ func TestSplitWithHeadAudio(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(out, merged.Speech.File)); err != nil {
 				t.Error(err)
 			}
+			checkAudioParts(t, out, rest, headAudio, merged, want, oneRes)
 		})
+	}
+}
+
+// checkAudioParts cuts the rest of the track (rest.Audio) into parts on the
+// chunks' ends, as the farm does (media.AudioParts; about 5 s each here, so
+// that the 20 s track has three, one ending on the AAC frame grid and one
+// off it), encodes them in outDir beside the head's part (headAudio), and
+// compares them with the rest encoded as one task (merged: the head's and
+// the rest's segments) and with the whole track in one task (want: its
+// packets through libav's HLS demuxer, oneRes): the same segments, each
+// within an AAC frame, the one task's packets, so no gap and no overlap at
+// any join, and the whole track's speech track from the last part alone.
+func checkAudioParts(t *testing.T, outDir string, rest *media.SplitResult, headAudio, merged *media.AudioResult, want []float64, oneRes *media.AudioResult) {
+	t.Helper()
+	var ends []float64
+	for _, c := range rest.Chunks {
+		ends = append(ends, c.Chunk.End)
+	}
+	parts := media.AudioParts(*rest.Audio, ends, 5)
+	if len(parts) != 3 {
+		t.Fatalf("the rest is cut into %d parts, want 3: %+v", len(parts), parts)
+	}
+	results := []*media.AudioResult{headAudio}
+	for _, p := range parts {
+		r, err := encoder.EncodeAudio(context.Background(), p)
+		if err != nil {
+			t.Fatalf("part %d: %v", p.Part, err)
+		}
+		if (r.Speech == nil) != p.NoSpeech {
+			t.Errorf("part %d: speech track %+v, want one only from the last part", p.Part, r.Speech)
+		}
+		results = append(results, r)
+	}
+	byParts := media.MergeAudioParts(results)
+	if len(byParts.Segments) != len(merged.Segments) {
+		t.Fatalf("%d segments in %d parts, %d with the rest as one task", len(byParts.Segments), len(parts), len(merged.Segments))
+	}
+	for i, s := range byParts.Segments {
+		m := merged.Segments[i]
+		if s.Index != m.Index || math.Abs(s.Start-m.Start) >= aacFrame || math.Abs(s.Start+s.Duration-m.Start-m.Duration) >= aacFrame {
+			t.Errorf("segment %d in parts: #%d [%.6f s, %.6f s), with the rest as one task #%d [%.6f s, %.6f s)",
+				i, s.Index, s.Start, s.Start+s.Duration, m.Index, m.Start, m.Start+m.Duration)
+		}
+	}
+	got := testmedia.HLSAudioPTS(t, outDir, byParts)
+	if len(got) != len(want) {
+		t.Fatalf("%d packets in %d parts, %d in one task: %.6f s apart, want within one AAC frame",
+			len(got), len(parts), len(want), float64(len(got)-len(want))*aacFrame)
+	}
+	for i := range got {
+		if math.Abs(got[i]-want[i]) > 1e-4 {
+			t.Fatalf("packet %d at %.6f s in %d parts, %.6f s in one task", i, got[i], len(parts), want[i])
+		}
+	}
+	if byParts.Speech == nil || byParts.Speech.Duration != oneRes.Speech.Duration {
+		t.Errorf("speech track of the parts %+v, want the whole track's %+v", byParts.Speech, oneRes.Speech)
 	}
 }

@@ -441,7 +441,8 @@ func (s *state) complete(c *Complete) error {
 }
 
 // checkNewTasks validates what a split reports: encode tasks indexed 0..n-1,
-// at most one audio task, fresh unique IDs.
+// the audio as one task or the rest of the head's (checkRestAudio), fresh
+// unique IDs.
 func (s *state) checkNewTasks(j *job, t *task, c *Complete) error {
 	if t.Kind != KindSplit {
 		if len(c.NewTasks) > 0 || len(c.Rungs) > 0 {
@@ -458,7 +459,7 @@ func (s *state) checkNewTasks(j *job, t *task, c *Complete) error {
 	}
 	// The rest continues the head's encodes.
 	encodes, audio, av1 := append(s.headEncodes(j), byKind[KindEncode]...), byKind[KindAudio], byKind[KindEncodeAV1]
-	if err := s.checkAudioTasks(j, audio, false, 0); err != nil {
+	if err := s.checkRestAudio(j, audio, byKind[KindEncode]); err != nil {
 		return err
 	}
 	chunks, err := checkEncodeTasks(j.ID, encodes, c.Rungs)

@@ -91,7 +91,7 @@ func (s *state) checkHeadTasks(j *job, tasks []NewTask, rungs []string) error {
 	if err != nil {
 		return err
 	}
-	return s.checkAudioTasks(j, audio, true, end)
+	return s.checkHeadAudio(j, audio, end)
 }
 
 // newTasksByKind groups the tasks a split reports (what: "head" or "split")
