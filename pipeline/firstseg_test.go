@@ -35,6 +35,8 @@ func TestTranscodeShortFirstSegment(t *testing.T) {
 		t.Run("segments start with a keyframe", l.checkKeyframes)
 		t.Run("timestamps continuous", l.checkContinuity)
 		t.Run("picture", l.checkPicture)
+		t.Run("poster and storyboard", l.checkImages)
+		t.Run("fingerprint and speech track", l.checkExtras)
 		t.Run("audio and video start together", l.checkAVStart)
 		t.Run("lip sync", l.checkLipSync)
 		t.Run("audio timestamps continuous", l.checkAudioContinuity)
