@@ -491,6 +491,10 @@ func pipelineOptions(o wire.JobOptions) (media.Options, error) {
 	if opts.FirstChunk == 0 {
 		opts.FirstChunk = media.DefaultSegment
 	}
+	// And that segment short (at most the job's segment, which FirstChunk
+	// is here): half the encoding again before it plays. The later
+	// segments keep their length, on a grid from its end.
+	opts.FirstSegment = min(media.FarmFirstSegment, opts.FirstChunk)
 	if len(o.Rungs) > 0 {
 		var names []string
 		for _, r := range o.Rungs {

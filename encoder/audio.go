@@ -90,6 +90,10 @@ type audioEncoder struct {
 	res        media.AudioResult
 	decodedTo  float64 // where the last decoded frame starts on the output timeline, in seconds
 
+	// firstSamples is segment 0's length: the plan's FirstSegment, else
+	// segSamples. Segment k >= 1 starts at firstSamples + (k-1)*segSamples.
+	firstSamples int64
+
 	// The speech track: libav's PCM encoder turns the filtered frames into
 	// bytes (go-astiav exposes no audio frame data), wav streams them out.
 	pcm        *astiav.CodecContext
@@ -105,6 +109,10 @@ func newAudioEncoder(spec media.AudioSpec) (*audioEncoder, error) {
 		segOut: &segmentOutput{format: spec.Segments, dir: filepath.Join(spec.OutDir, "audio"), prefix: media.AudioPrefix(spec.Part, spec.Attempt),
 			frameDuration: astiav.RescaleQ(audioFrameSize, audioTB, OutputTimeBase)},
 		segSamples: int64(math.Round(spec.Segment.Seconds() * AudioSampleRate)), res: media.AudioResult{Codec: hls.AACLowComplexity}}
+	a.firstSamples = a.segSamples
+	if spec.FirstSegment > 0 {
+		a.firstSamples = int64(math.Round(spec.FirstSegment.Seconds() * AudioSampleRate))
+	}
 	if spec.Part >= media.AudioPartRest {
 		if err := a.startPart(); err != nil {
 			a.close()
@@ -137,7 +145,7 @@ func (a *audioEncoder) startPart() error {
 	if headEnd == 0 {
 		headEnd = spec.From
 	}
-	if int64(math.Round(headEnd*AudioSampleRate))%a.segSamples != 0 {
+	if (int64(math.Round(headEnd*AudioSampleRate))-a.firstSamples)%a.segSamples != 0 {
 		a.segShift = 1
 	}
 	return nil
@@ -388,8 +396,8 @@ func (a *audioEncoder) mux(pkt *astiav.Packet) error {
 		return nil
 	}
 	seg := 0
-	if pts > 0 && a.segSamples > 0 {
-		seg = int(pts/a.segSamples) + a.segShift
+	if pts >= a.firstSamples && a.segSamples > 0 {
+		seg = 1 + int((pts-a.firstSamples)/a.segSamples) + a.segShift
 	}
 	if a.seg == nil || seg > a.segIndex {
 		if err := a.finishSegment(pts); err != nil {

@@ -53,6 +53,13 @@ func TestEncodeAudio(t *testing.T) {
 			wantEnd:  3,
 			tolerant: aacFrame,
 		},
+		{
+			// Segment 0 of 1 s, then 2 s segments from 1 s: as the video's.
+			name:     "short first segment",
+			spec:     media.AudioSpec{Source: src, Attempt: 1, Duration: 3, Segment: 2 * time.Second, FirstSegment: time.Second},
+			wantEnd:  3,
+			tolerant: aacFrame,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,9 +98,13 @@ func TestEncodeAudio(t *testing.T) {
 func wantAudioSegments(t *testing.T, spec media.AudioSpec, res *media.AudioResult, wantEnd, tolerant float64) {
 	t.Helper()
 	segs := res.Segments
-	seg := spec.Segment.Seconds()
-	if want := int(math.Ceil(wantEnd / seg)); len(segs) != want {
-		t.Errorf("%d segments, want %d for %.1f s in %.0f s segments", len(segs), want, wantEnd, seg)
+	grid := media.Plan{Segment: spec.Segment, FirstSegment: spec.FirstSegment}
+	want := 1
+	for grid.SegmentStart(want).Seconds() < wantEnd {
+		want++
+	}
+	if len(segs) != want {
+		t.Errorf("%d segments, want %d for %.1f s in %v segments (the first %v)", len(segs), want, wantEnd, spec.Segment, spec.FirstSegment)
 	}
 	if len(segs) == 0 {
 		t.FailNow()
@@ -119,7 +130,7 @@ func wantAudioSegments(t *testing.T, spec media.AudioSpec, res *media.AudioResul
 			continue
 		}
 		// A segment starts with the first AAC frame at or after its boundary.
-		if b := float64(i) * seg; s.Start < b || s.Start >= b+aacFrame {
+		if b := grid.SegmentStart(i).Seconds(); s.Start < b || s.Start >= b+aacFrame {
 			t.Errorf("segment %d: Start = %.6f s, want within one AAC frame after the boundary %.1f s", i, s.Start, b)
 		}
 		if prev := segs[i-1]; math.Abs(prev.Start+prev.Duration-s.Start) > 1e-9 {

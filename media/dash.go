@@ -43,8 +43,12 @@ func (p *Playlists) addManifest(split *SplitResult, chunks []*ChunkResult, audio
 		m.Sets = append(m.Sets, hls.DASHAdaptationSet{ContentType: "audio", MimeType: "audio/mp4", Representations: []hls.DASHRepresentation{r}})
 	}
 	if m.Dynamic {
-		// Reload about once a segment: the average segment is the nominal one.
+		// Reload about once a segment: the average segment is the nominal
+		// one, unless the first is short.
 		m.MinimumUpdatePeriod = math.Max(1, p.Rungs[0].Duration/float64(max(p.Rungs[0].Segments, 1)))
+		if nominal := split.nominalSegment(); nominal > 0 {
+			m.MinimumUpdatePeriod = nominal
+		}
 	}
 	text, err := m.Marshal()
 	if err != nil {

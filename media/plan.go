@@ -18,6 +18,12 @@ type Plan struct {
 	OriginPTS int64         `json:"originPts"`
 	Segments  int           `json:"segments"`
 	Chunks    []Chunk       `json:"chunks"`
+
+	// FirstSegment is segment 0's length when it is shorter than Segment
+	// (0: Segment, as in every plan made before it existed): a short first
+	// segment is encoded sooner, so the job is playable sooner. Segment 1
+	// onward keep Segment's length, on a grid that starts at its end.
+	FirstSegment time.Duration `json:"firstSegmentDuration,omitempty"`
 }
 
 // Chunk is one encode task's share of the timeline: the frames with
@@ -39,15 +45,33 @@ type Chunk struct {
 // Contains reports whether a frame at pts belongs to the chunk.
 func (c Chunk) Contains(pts int64) bool { return pts >= c.StartPTS && pts < c.EndPTS }
 
-// BoundaryPTS is the timestamp where segment n starts: an exact multiple of
-// the segment duration after the origin, rounded to the time base.
+// SegmentStart is where segment n starts after the origin: the first
+// segment's length, then a whole number of segments.
+func (p Plan) SegmentStart(n int) time.Duration {
+	if n <= 0 {
+		return time.Duration(n) * p.Segment
+	}
+	return p.firstSegment() + time.Duration(n-1)*p.Segment
+}
+
+// firstSegment is segment 0's length.
+func (p Plan) firstSegment() time.Duration {
+	if p.FirstSegment > 0 {
+		return p.FirstSegment
+	}
+	return p.Segment
+}
+
+// BoundaryPTS is the timestamp where segment n starts: SegmentStart after
+// the origin, rounded to the time base.
 func (p Plan) BoundaryPTS(n int) int64 {
-	return p.OriginPTS + DurationToPTS(time.Duration(n)*p.Segment, p.TimeBase)
+	return p.OriginPTS + DurationToPTS(p.SegmentStart(n), p.TimeBase)
 }
 
 // SegmentOf returns the index of the segment a frame at pts falls in.
 func (p Plan) SegmentOf(pts int64) int {
-	n := int(float64(pts-p.OriginPTS) * p.TimeBase.Float() / p.Segment.Seconds())
+	short := (p.Segment - p.firstSegment()).Seconds()
+	n := int((float64(pts-p.OriginPTS)*p.TimeBase.Float() + short) / p.Segment.Seconds())
 	// Correct the float estimate against the exact boundaries.
 	for n > 0 && pts < p.BoundaryPTS(n) {
 		n--

@@ -73,7 +73,7 @@ func BuildPlaylists(split *SplitResult, chunks []*ChunkResult, audio *AudioResul
 			if warning != "" {
 				p.Warnings = append(p.Warnings, warning)
 			}
-			p.addMedia(layout.RungPlaylist(r.Name), initFile, rungSegs[i], typ)
+			p.addMedia(layout.RungPlaylist(r.Name), initFile, rungSegs[i], typ, split.nominalSegment())
 		}
 	}
 	var audioSegs []hls.Segment
@@ -85,7 +85,7 @@ func BuildPlaylists(split *SplitResult, chunks []*ChunkResult, audio *AudioResul
 		if audio.Init != nil {
 			initFile = path.Base(audio.Init.File)
 		}
-		p.addMedia(layout.RungPlaylist(layout.AudioDir), initFile, audioSegs, typ)
+		p.addMedia(layout.RungPlaylist(layout.AudioDir), initFile, audioSegs, typ, split.nominalSegment())
 		p.Audio = stats(layout.AudioDir, hls.AACLowComplexity, audioSegs)
 	}
 	if split.Audio != nil && len(audioSegs) == 0 {
@@ -127,12 +127,25 @@ func BuildPlaylists(split *SplitResult, chunks []*ChunkResult, audio *AudioResul
 	return p
 }
 
-func (p *Playlists) addMedia(name, initFile string, segs []hls.Segment, typ hls.PlaylistType) {
+func (p *Playlists) addMedia(name, initFile string, segs []hls.Segment, typ hls.PlaylistType, nominal float64) {
 	if len(segs) == 0 {
 		return
 	}
-	pl := &hls.MediaPlaylist{Type: typ, Map: initFile, Segments: segs, Ended: typ == hls.PlaylistVOD}
+	pl := &hls.MediaPlaylist{Type: typ, Map: initFile, Segments: segs, Ended: typ == hls.PlaylistVOD, NominalDuration: nominal}
 	p.Media = append(p.Media, PlaylistFile{Name: name, Text: pl.Marshal()})
+}
+
+// nominalSegment is the length in seconds of every segment but the first
+// and the last when the plan's first segment is short, else 0. A growing
+// playlist whose one segment is the short first one must already announce
+// the long segments' target duration: RFC 8216 forbids it to change on a
+// later reload. A plan without a short first segment announces it with its
+// first segment, and its playlists stay as they always were.
+func (r *SplitResult) nominalSegment() float64 {
+	if r.Plan == nil || r.Plan.FirstSegment <= 0 {
+		return 0
+	}
+	return r.Plan.Segment.Seconds()
 }
 
 // videoSegments lists each rung's segments of the contiguous run of finished

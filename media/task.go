@@ -32,6 +32,10 @@ type Options struct {
 	// AV1 says which rungs also get an AV1 rendition ("": AV1Off); AV1
 	// rungs need fMP4 segments (CheckAV1).
 	AV1 AV1Policy
+	// FirstSegment is segment 0's length when shorter than Segment (0:
+	// Segment); the farm makes it FarmFirstSegment, so that its first chunk
+	// is encoded sooner still.
+	FirstSegment time.Duration
 }
 
 // Defaults of a production ladder.
@@ -41,6 +45,10 @@ const (
 	DefaultPreset       = "veryfast"
 	DefaultCRF          = 21
 	DefaultMaxFrameRate = 60
+	// FarmFirstSegment is the first segment of a farm job (at most its
+	// Segment): half of DefaultSegment, so that the job's first chunk, one
+	// segment, takes half the encoding before it plays.
+	FarmFirstSegment = DefaultSegment / 2
 )
 
 // WithDefaults fills every zero field with its default.
@@ -186,6 +194,9 @@ type AudioSpec struct {
 	// Duration trims the track to the video's length (0: keep it whole).
 	Duration float64       `json:"duration"`
 	Segment  time.Duration `json:"segment"`
+	// FirstSegment is the length of segment 0, as the plan's (0: Segment),
+	// so that the audio's segments start where the video's do.
+	FirstSegment time.Duration `json:"firstSegmentDuration,omitempty"`
 	// Segments is the container of the segments, as VideoSettings.Segments.
 	Segments SegmentFormat `json:"segments,omitempty"`
 	// Part is 0 for the whole track or the head's part, which ends at

@@ -37,7 +37,7 @@ func probeWithHead(ctx context.Context, src string, growing *growfile.File, work
 		return p, nil, err
 	}
 	var head *splitHead
-	spec := segmenter.HeadSpec{Segment: opts.Segment, Chunk: opts.Chunk, FirstChunk: opts.FirstChunk, Dir: workDir,
+	spec := segmenter.HeadSpec{Grid: segmenter.GridOf(opts), Dir: workDir,
 		OnHead: func(cut segmenter.Head) error {
 			job, err := headResult(cut, outDir, opts)
 			if err != nil {
@@ -79,7 +79,7 @@ func headResult(cut segmenter.Head, outDir string, opts media.Options) (*media.S
 		return nil, err
 	}
 	v := cut.Probe.Video
-	plan, err := segmenter.PlanChunksFirst(v, opts.Segment, opts.Chunk, opts.FirstChunk)
+	plan, err := segmenter.GridOf(opts).Plan(v)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func headResult(cut segmenter.Head, outDir string, opts media.Options) (*media.S
 		Extracted: media.Extracted{Chunks: []string{cut.Chunk}, VideoShift: cut.VideoShift, VideoParams: cut.VideoParams}}
 	job.Chunks = chunkSpecs(plan, job.Extracted, outDir)
 	if a := cut.Probe.Audio; a != nil {
-		job.Audio = &media.AudioSpec{OutDir: outDir, Attempt: 1, Segment: opts.Segment, Segments: opts.Segments}
+		job.Audio = &media.AudioSpec{OutDir: outDir, Attempt: 1, Segment: opts.Segment, FirstSegment: plan.FirstSegment, Segments: opts.Segments}
 		if cut.Audio != "" {
 			job.Extracted.Audio, job.Extracted.AudioShift, job.Extracted.AudioParams = cut.Audio, cut.AudioShift, cut.AudioParams
 			job.Audio.Source, job.Audio.Params = cut.Audio, cut.AudioParams

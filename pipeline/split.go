@@ -70,7 +70,7 @@ func split(ctx context.Context, src string, growing *growfile.File, workDir, out
 	}
 	job := &media.SplitResult{Probe: probe}
 	if v := probe.Video; v != nil {
-		plan, err := segmenter.PlanChunksFirst(v, opts.Segment, opts.Chunk, opts.FirstChunk)
+		plan, err := segmenter.GridOf(opts).Plan(v)
 		if err != nil {
 			return nil, err
 		}
@@ -100,7 +100,7 @@ func split(ctx context.Context, src string, growing *growfile.File, workDir, out
 		// end padding, which its container hides but the decoder outputs.
 		job.Audio = &media.AudioSpec{Source: job.Extracted.Audio, OutDir: outDir, Attempt: 1,
 			Params: job.Extracted.AudioParams, Segment: opts.Segment, Origin: audioOrigin(probe, job.Extracted.AudioShift),
-			Duration: probe.Duration, Segments: opts.Segments}
+			Duration: probe.Duration, Segments: opts.Segments, FirstSegment: plan.FirstSegment}
 		if head != nil {
 			restOfHeadAudio(job, head.job)
 		}

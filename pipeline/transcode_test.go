@@ -55,6 +55,9 @@ type ladderCase struct {
 	check            func(t *testing.T, l *ladder) // case-specific checks, after the common ones
 	wantPosterFadeIn bool
 	segments         media.SegmentFormat // "": the default (fMP4)
+	// firstSegment and firstChunk, when set, are the options' FirstSegment
+	// and FirstChunk: segment 0 shorter than the others.
+	firstSegment, firstChunk time.Duration
 }
 
 // fadeIn is a 30 fps clip with audio that fades in from black over its first two seconds (60
@@ -453,6 +456,21 @@ func (m *rendition) allAudio() []packet {
 
 func (l *ladder) path(rel string) string { return filepath.Join(l.dir, filepath.FromSlash(rel)) }
 
+// segmentStart is where segment i starts after the first frame: i·S, or
+// after a short first segment, its length then (i-1)·S.
+func (l *ladder) segmentStart(i int) float64 {
+	return media.Plan{Segment: l.tc.segment, FirstSegment: l.tc.firstSegment}.SegmentStart(i).Seconds()
+}
+
+// wantSegments is one segment for every boundary at or before last.
+func (l *ladder) wantSegments(last float64) int {
+	n := 1
+	for l.segmentStart(n) <= last+1e-9 {
+		n++
+	}
+	return n
+}
+
 // frameDuration is one output frame: the nominal one, or the source's median interval for VFR.
 func (l *ladder) frameDuration() float64 {
 	if l.tc.fps > 0 {
@@ -488,7 +506,8 @@ func transcodeLadder(t *testing.T, tc ladderCase) *ladder {
 func transcodeFile(t *testing.T, tc ladderCase, src string) *ladder {
 	t.Helper()
 	l := &ladder{tc: tc, src: probeSource(t, src), dir: t.TempDir()}
-	opts := media.Options{Workers: 2, Segment: tc.segment, Chunk: tc.chunk, Segments: tc.segments}
+	opts := media.Options{Workers: 2, Segment: tc.segment, Chunk: tc.chunk, Segments: tc.segments,
+		FirstSegment: tc.firstSegment, FirstChunk: tc.firstChunk}
 	r, err := pipeline.Transcode(t.Context(), discardLog, src, l.dir, "", opts)
 	if err != nil {
 		t.Fatalf("Transcode(%s) error: %v", filepath.Base(src), err)
@@ -607,13 +626,12 @@ func (l *ladder) checkFrameCount(t *testing.T) {
 		return
 	}
 	// Every source frame lands in exactly one segment: segment i holds the source frames with
-	// i·S <= pts < (i+1)·S on the timeline that starts at the first frame.
-	s := l.tc.segment.Seconds()
+	// i·S <= pts < (i+1)·S on the timeline that starts at the first frame (segmentStart).
 	rel := l.src.rel()
 	for _, r := range l.rungs {
 		var diffs []string
 		for i, seg := range r.segs {
-			lo, hi := float64(i)*s, float64(i+1)*s
+			lo, hi := l.segmentStart(i), l.segmentStart(i+1)
 			if i == len(r.segs)-1 {
 				hi = math.Inf(1)
 			}
@@ -634,11 +652,10 @@ func (l *ladder) checkFrameCount(t *testing.T) {
 }
 
 func (l *ladder) checkSegments(t *testing.T) {
-	s := l.tc.segment.Seconds()
 	ref := l.rungs[0]
 	rel := l.src.rel()
 	// One segment for every boundary at or before the last source frame.
-	wantSegs := int(math.Floor(rel[len(rel)-1]/s+1e-9)) + 1
+	wantSegs := l.wantSegments(rel[len(rel)-1])
 	if got := len(ref.segs); got != wantSegs {
 		t.Errorf("%s has %d segments, want %d (last source frame %.3f s after the first, %v segments)",
 			ref.name, got, wantSegs, rel[len(rel)-1], l.tc.segment)
@@ -657,8 +674,9 @@ func (l *ladder) checkSegments(t *testing.T) {
 			}
 		}
 	}
-	// Boundaries are exact multiples of S on the source timeline: segment i starts with the first
-	// source frame at or after i·S, and its EXTINF runs until the next segment starts.
+	// Boundaries are exact multiples of S on the source timeline (after a short first segment,
+	// its length then multiples of S): segment i starts with the first source frame at or after
+	// i·S, and its EXTINF runs until the next segment starts.
 	tol := 1e-3
 	if !l.tc.cfr {
 		tol = l.src.maxInterval
@@ -667,10 +685,10 @@ func (l *ladder) checkSegments(t *testing.T) {
 		origin, end := r.segs[0].start(), l.end(r)
 		for i, seg := range r.segs {
 			got := seg.start() - origin
-			want := firstAtOrAfter(rel, float64(i)*s)
+			want := firstAtOrAfter(rel, l.segmentStart(i))
 			if !near(got, want, tol) {
-				t.Errorf("%s segment %d (%s) starts %.4f s after the first frame, want %.4f s (first source frame at or after %v)",
-					r.name, i, seg.uri, got, want, time.Duration(i)*l.tc.segment)
+				t.Errorf("%s segment %d (%s) starts %.4f s after the first frame, want %.4f s (first source frame at or after %.3f s)",
+					r.name, i, seg.uri, got, want, l.segmentStart(i))
 			}
 			next := end
 			if i+1 < len(r.segs) {
@@ -949,7 +967,7 @@ func (l *ladder) checkPicture(t *testing.T) {
 		i = 0
 	}
 	w, h := r.stream.Width, r.stream.Height
-	at := firstAtOrAfter(l.src.pts, l.src.start+float64(i)*l.tc.segment.Seconds())
+	at := firstAtOrAfter(l.src.pts, l.src.start+l.segmentStart(i))
 	k := slices.Index(l.src.pts, at)
 	from := l.src.pts[max(k-1, 0)]
 	src := grayFrames(t, w, h, 3, "-copyts", "-i", l.src.path, "-vf",

@@ -48,7 +48,8 @@ const headAudioFile = "audio_head." + extractFormat
 
 // HeadSpec says where the first chunk ends and what to do with the head.
 type HeadSpec struct {
-	Segment, Chunk, FirstChunk time.Duration
+	// Grid is the plan's: where its first chunk ends.
+	Grid
 	// Dir receives the first chunk's file, named as Extract names it.
 	Dir string
 	// OnHead is called once, from the reading goroutine, as soon as the
@@ -89,7 +90,7 @@ func (h *headScan) add(pkt *astiav.Packet, vs *videoScan, partial func() *media.
 		return nil
 	}
 	if h.cw == nil {
-		h.end = FirstChunkEnd(&vs.v, h.spec.Segment, h.spec.Chunk, h.spec.FirstChunk)
+		h.end = h.spec.FirstChunkEnd(&vs.v)
 		path := filepath.Join(h.spec.Dir, chunkFile(0))
 		c := media.Chunk{SourceStartPTS: vs.v.OriginPTS, SourceEndPTS: media.NoEnd, EndPTS: h.end}
 		h.cw = &chunkWriter{chunk: c, path: path, stream: vs.stream, shift: media.DurationToPTS(ExtractShift, vs.v.TimeBase)}

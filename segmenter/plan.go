@@ -18,16 +18,33 @@ func PlanChunks(v *media.VideoStream, segment, chunk time.Duration) (media.Plan,
 // segments, at most chunk): a short first chunk makes a progressively
 // published video playable after a few seconds of encoding.
 func PlanChunksFirst(v *media.VideoStream, segment, chunk, firstChunk time.Duration) (media.Plan, error) {
-	if segment < 100*time.Millisecond {
-		return media.Plan{}, fmt.Errorf("segment duration %s is too short (minimum 100ms)", segment)
+	return Grid{Segment: segment, Chunk: chunk, FirstChunk: firstChunk}.Plan(v)
+}
+
+// Grid is how a plan cuts a timeline: segments of Segment, but segment 0 of
+// FirstSegment when that is shorter (0: Segment), and chunks of whole
+// segments, about Chunk long, the first about FirstChunk (at most Chunk).
+type Grid struct {
+	Segment, FirstSegment, Chunk, FirstChunk time.Duration
+}
+
+// GridOf is the grid a transcode's options ask for.
+func GridOf(opts media.Options) Grid {
+	return Grid{Segment: opts.Segment, FirstSegment: opts.FirstSegment, Chunk: opts.Chunk, FirstChunk: opts.FirstChunk}
+}
+
+// Plan cuts the video of a probed source into the grid's chunks,
+// independent of where its keyframes are.
+func (g Grid) Plan(v *media.VideoStream) (media.Plan, error) {
+	if g.Segment < 100*time.Millisecond {
+		return media.Plan{}, fmt.Errorf("segment duration %s is too short (minimum 100ms)", g.Segment)
 	}
-	perChunk, perFirst := chunkSegments(segment, chunk, firstChunk)
-	p := media.Plan{
-		Segment:   segment,
-		Chunk:     time.Duration(perChunk) * segment,
-		TimeBase:  v.TimeBase,
-		OriginPTS: v.OriginPTS,
+	if g.FirstSegment != 0 && g.FirstSegment < 100*time.Millisecond {
+		return media.Plan{}, fmt.Errorf("first segment duration %s is too short (minimum 100ms)", g.FirstSegment)
 	}
+	perChunk, perFirst := chunkSegments(g.Segment, g.Chunk, g.FirstChunk)
+	p := g.emptyPlan(v)
+	p.Chunk = time.Duration(perChunk) * g.Segment
 	// A segment exists for every boundary at or before the last frame, so
 	// that none is empty at the end.
 	p.Segments = p.SegmentOf(v.LastPTS) + 1
@@ -64,6 +81,17 @@ func PlanChunksFirst(v *media.VideoStream, segment, chunk, firstChunk time.Durat
 	return p, nil
 }
 
+// emptyPlan is the grid's plan of v before it has segments or chunks. A
+// first segment no shorter than the others is none of its own: the plan
+// leaves it out, as plans made before it existed.
+func (g Grid) emptyPlan(v *media.VideoStream) media.Plan {
+	p := media.Plan{Segment: g.Segment, TimeBase: v.TimeBase, OriginPTS: v.OriginPTS}
+	if g.FirstSegment > 0 && g.FirstSegment < g.Segment {
+		p.FirstSegment = g.FirstSegment
+	}
+	return p
+}
+
 // chunkSegments is the length in segments of the chunks and of the first
 // chunk: whole segments, never longer than asked (a chunk is at least one
 // segment, the first at most a chunk).
@@ -72,13 +100,12 @@ func chunkSegments(segment, chunk, firstChunk time.Duration) (perChunk, perFirst
 	return perChunk, min(max(1, int(firstChunk/segment)), perChunk)
 }
 
-// FirstChunkEnd is where PlanChunksFirst ends the first chunk of a stream
-// long enough to have a second: its end depends only on the stream's
-// origin and time base, so the first chunk can be cut before the rest of
-// the stream is read.
-func FirstChunkEnd(v *media.VideoStream, segment, chunk, firstChunk time.Duration) int64 {
-	_, perFirst := chunkSegments(segment, chunk, firstChunk)
-	return media.Plan{Segment: segment, TimeBase: v.TimeBase, OriginPTS: v.OriginPTS}.BoundaryPTS(perFirst)
+// FirstChunkEnd is where Plan ends the first chunk of a stream long enough
+// to have a second: its end depends only on the stream's origin and time
+// base, so the first chunk can be cut before the rest of the stream is read.
+func (g Grid) FirstChunkEnd(v *media.VideoStream) int64 {
+	_, perFirst := chunkSegments(g.Segment, g.Chunk, g.FirstChunk)
+	return g.emptyPlan(v).BoundaryPTS(perFirst)
 }
 
 // keyAtOrBefore returns the last keyframe at or before pts; keys is sorted

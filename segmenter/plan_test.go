@@ -1,6 +1,8 @@
 package segmenter
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/big"
@@ -524,6 +526,12 @@ func TestBoundaryPTS(t *testing.T) {
 		// accumulates: 1000 segments of 4 s at 1001/30000 are 119880 ticks.
 		{"no accumulated rounding", media.Plan{Segment: 4 * time.Second, TimeBase: media.Rational{Num: 1001, Den: 30000}}, 1000, 119880},
 		{"29.97 tb 1/90000", media.Plan{Segment: 4 * time.Second, TimeBase: media.Rational{Num: 1, Den: 90000}}, 7, 7 * 360000},
+		// A short first segment moves every later boundary back by what it lacks.
+		{"short first: segment 0", media.Plan{Segment: 4 * time.Second, FirstSegment: 2 * time.Second, TimeBase: media.Rational{Num: 1, Den: 90000}, OriginPTS: 126000}, 0, 126000},
+		{"short first: segment 1", media.Plan{Segment: 4 * time.Second, FirstSegment: 2 * time.Second, TimeBase: media.Rational{Num: 1, Den: 90000}, OriginPTS: 126000}, 1, 126000 + 2*90000},
+		{"short first: segment 3", media.Plan{Segment: 4 * time.Second, FirstSegment: 2 * time.Second, TimeBase: media.Rational{Num: 1, Den: 90000}, OriginPTS: 126000}, 3, 126000 + 10*90000},
+		{"short first: 12h", media.Plan{Segment: 4 * time.Second, FirstSegment: 2 * time.Second, TimeBase: media.Rational{Num: 1, Den: 90000}}, 10800, (12*3600 - 2) * 90000},
+		{"short first at 1001/30000", media.Plan{Segment: 4 * time.Second, FirstSegment: 2 * time.Second, TimeBase: media.Rational{Num: 1001, Den: 30000}}, 1000, 119820},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -545,6 +553,9 @@ func TestSegmentOf(t *testing.T) {
 		{"1001/30000", media.Plan{Segment: 4 * time.Second, TimeBase: media.Rational{Num: 1001, Den: 30000}}},
 		{"1/1000 segment 2.5s", media.Plan{Segment: 2500 * time.Millisecond, TimeBase: media.Rational{Num: 1, Den: 1000}}},
 		{"1/25 segment 1s origin -2", media.Plan{Segment: time.Second, TimeBase: media.Rational{Num: 1, Den: 25}, OriginPTS: -2}},
+		{"short first 1/90000 origin 126000", media.Plan{Segment: 4 * time.Second, FirstSegment: 2 * time.Second, TimeBase: media.Rational{Num: 1, Den: 90000}, OriginPTS: 126000}},
+		{"short first 1001/30000", media.Plan{Segment: 4 * time.Second, FirstSegment: 2 * time.Second, TimeBase: media.Rational{Num: 1001, Den: 30000}}},
+		{"short first 1/1000 of 2.5s", media.Plan{Segment: 2500 * time.Millisecond, FirstSegment: 700 * time.Millisecond, TimeBase: media.Rational{Num: 1, Den: 1000}}},
 	}
 	for _, pp := range plans {
 		t.Run(pp.name, func(t *testing.T) {
@@ -630,5 +641,73 @@ func TestPlanChunksFirst(t *testing.T) {
 				t.Errorf("first chunk ends at %v s, want %v", got, tt.wantFirstSecs)
 			}
 		})
+	}
+}
+
+// TestGridShortFirstSegment: a grid whose segment 0 is shorter than the
+// others cuts it first, then whole segments from its end; the first chunk,
+// one segment, ends there, where the head cuts it too.
+func TestGridShortFirstSegment(t *testing.T) {
+	tb := media.Rational{Num: 1, Den: 15360}
+	s := cfrStream(tb, 30, 1, 1800, 0, 60) // 60 s at 30 fps
+	g := Grid{Segment: 4 * time.Second, FirstSegment: 2 * time.Second, Chunk: 16 * time.Second, FirstChunk: 4 * time.Second}
+	p, err := g.Plan(&s.v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPlan(t, s, p, 4*time.Second)
+	if p.FirstSegment != 2*time.Second {
+		t.Errorf("plan's first segment %v, want 2s", p.FirstSegment)
+	}
+	// 2 s, then 4 s segments from 2 s: the last starts at 58 s.
+	if p.Segments != 16 {
+		t.Errorf("%d segments, want 16", p.Segments)
+	}
+	for n, want := range map[int]float64{0: 0, 1: 2, 2: 6, 15: 58} {
+		if got := s.v.Seconds(p.BoundaryPTS(n)); got != want {
+			t.Errorf("segment %d starts at %v s, want %v s", n, got, want)
+		}
+	}
+	var got []int
+	for _, c := range p.Chunks {
+		got = append(got, c.Segments)
+	}
+	if want := []int{1, 4, 4, 4, 3}; !slices.Equal(got, want) {
+		t.Errorf("segments per chunk = %v, want %v", got, want)
+	}
+	if c := p.Chunks[1]; c.Start != 2 || c.End != 18 {
+		t.Errorf("chunk 1 spans %v–%v s, want 2–18 s", c.Start, c.End)
+	}
+	if got, want := g.FirstChunkEnd(&s.v), p.Chunks[0].EndPTS; got != want || s.v.Seconds(got) != 2 {
+		t.Errorf("FirstChunkEnd = %d, want the plan's first chunk end %d (2 s)", got, want)
+	}
+}
+
+// TestGridFirstSegmentNoShorter: a first segment as long as the others or
+// longer is none of its own — the plan is, byte for byte, the one made
+// without it, as every plan recorded before it existed — and one shorter
+// than 100ms is refused.
+func TestGridFirstSegmentNoShorter(t *testing.T) {
+	tb := media.Rational{Num: 1, Den: 15360}
+	s := cfrStream(tb, 30, 1, 600, 0, 60)
+	old, err := PlanChunksFirst(&s.v, 2*time.Second, 8*time.Second, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldJSON, _ := json.Marshal(old)
+	if bytes.Contains(oldJSON, []byte("firstSegmentDuration")) {
+		t.Errorf("plan without a short first segment marshals one: %s", oldJSON)
+	}
+	for _, first := range []time.Duration{0, 2 * time.Second, 4 * time.Second} {
+		p, err := Grid{Segment: 2 * time.Second, FirstSegment: first, Chunk: 8 * time.Second, FirstChunk: 2 * time.Second}.Plan(&s.v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := json.Marshal(p); !bytes.Equal(got, oldJSON) {
+			t.Errorf("first segment %v: plan %s, want %s", first, got, oldJSON)
+		}
+	}
+	if _, err := (Grid{Segment: 2 * time.Second, FirstSegment: 50 * time.Millisecond, Chunk: 8 * time.Second}).Plan(&s.v); err == nil {
+		t.Error("a 50ms first segment was planned, want an error")
 	}
 }
